@@ -1,0 +1,61 @@
+/**
+ * One base class for every error the guardrail raises on purpose. `code` is stable and
+ * machine-readable; subclasses end in `Error`; `cause` is kept.
+ *
+ * Configuration errors (bad policy, bad settings) fail at validate/deploy/cold start.
+ * Execution errors (AWS failures) fail one invocation so that EventBridge retries it.
+ */
+export class GuardrailError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Input that is not a valid CIDR, port, protocol or event field. `path` names the JSON path. */
+export class InvalidInputError extends GuardrailError {
+  readonly path: string;
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super("INVALID_INPUT", `${path}: ${message}`, options);
+    this.path = path;
+  }
+}
+
+/** A CloudTrail record or EventBridge event that cannot be read. `path` names the JSON path. */
+export class InvalidEventError extends GuardrailError {
+  readonly path: string;
+  readonly detail: string;
+  constructor(path: string, detail: string, options?: { cause?: unknown }) {
+    super("INVALID_EVENT", `${path}: ${detail}`, options);
+    this.path = path;
+    this.detail = detail;
+  }
+}
+
+/** One problem in a policy file, with the path of the offending field. */
+export interface PolicyIssue {
+  path: string;
+  message: string;
+}
+
+/** A policy that fails validation. Raised at validate, deploy and cold start; never per event. */
+export class PolicyValidationError extends GuardrailError {
+  readonly issues: PolicyIssue[];
+  constructor(issues: PolicyIssue[], options?: { cause?: unknown }) {
+    super(
+      "POLICY_INVALID",
+      `policy is invalid:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join("\n")}`,
+      options,
+    );
+    this.issues = issues;
+  }
+}
+
+/** A missing or malformed setting (environment, flags). Fails at cold start or CLI start. */
+export class ConfigurationError extends GuardrailError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("CONFIGURATION_INVALID", message, options);
+  }
+}

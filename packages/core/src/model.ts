@@ -1,0 +1,145 @@
+import type { InvalidEventError } from "./errors";
+import type { Cidr } from "./net/cidr";
+import type { IcmpTypeCode, PortRange } from "./net/ports";
+import type { Protocol } from "./net/protocol";
+
+export type Direction = "ingress" | "egress";
+
+/** Who made the call, read from `userIdentity` and the top-level request fields. */
+export interface Actor {
+  /** Principal ARN (`userIdentity.arn`), or null when CloudTrail did not record one. */
+  readonly arn: string | null;
+  /** `userIdentity.type`: Root, IAMUser, AssumedRole, AWSService, ... (unknown values kept). */
+  readonly type: string | null;
+  readonly accountId: string | null;
+  /** `sessionContext.sessionIssuer.arn`: the role behind an assumed-role session. */
+  readonly sessionIssuerArn: string | null;
+  /** `userIdentity.invokedBy`: a service acting for the caller (cloudformation.amazonaws.com). */
+  readonly invokedBy: string | null;
+  readonly sourceIp: string | null;
+  readonly userAgent: string | null;
+  /** Console session (`sessionCredentialFromConsole: "true"` or a console user agent). */
+  readonly console: boolean;
+}
+
+/** What every handled event says about itself. */
+export interface EventMeta {
+  /** CloudTrail `eventID` (not the EventBridge envelope id): the idempotency key. */
+  readonly eventId: string;
+  readonly eventName: string;
+  /** ISO-8601, as CloudTrail wrote it. */
+  readonly eventTime: string;
+  /** `recipientAccountId`, falling back to the envelope `account`. */
+  readonly account: string;
+  readonly region: string;
+  readonly actor: Actor;
+}
+
+/** The one source or destination of a security-group rule. */
+export type Peer =
+  | { readonly kind: "cidr"; readonly cidr: Cidr }
+  | { readonly kind: "prefix-list"; readonly prefixListId: string }
+  | {
+      readonly kind: "security-group";
+      /** Null when the request named the group only by name (default VPC / EC2-Classic). */
+      readonly groupId: string | null;
+      readonly groupName?: string;
+      readonly ownerId?: string;
+    };
+
+/** One security-group rule with exactly one peer. */
+export interface SecurityGroupRuleChange {
+  readonly kind: "security-group-rule";
+  /** Null only when the event named the group by name and carried no rule set. */
+  readonly groupId: string | null;
+  readonly groupName?: string;
+  /** `unknown` for ModifySecurityGroupRules until the function looks the rule up. */
+  readonly direction: Direction | "unknown";
+  readonly protocol: Protocol;
+  /** Null means all ports (protocol all, or a protocol without ports). */
+  readonly ports: PortRange | null;
+  /** Set for ICMP/ICMPv6 only; `-1` means any type or code. */
+  readonly icmp: IcmpTypeCode | null;
+  readonly peer: Peer;
+  /** `sgr-…` when the response (or the Modify request) names it; null otherwise. */
+  readonly ruleId: string | null;
+  readonly description?: string;
+}
+
+/** One network-ACL entry, as created, replaced or described. */
+export interface NetworkAclEntryChange {
+  readonly kind: "network-acl-entry";
+  readonly networkAclId: string;
+  readonly ruleNumber: number;
+  readonly egress: boolean;
+  readonly ruleAction: "allow" | "deny";
+  readonly protocol: Protocol;
+  readonly ports: PortRange | null;
+  readonly icmp: IcmpTypeCode | null;
+  readonly cidr: Cidr;
+  /** `create`/`replace` from events; `state` when read by the sweep or `scan`. */
+  readonly operation: "create" | "replace" | "state";
+}
+
+/** Entries added to or removed from a customer-managed prefix list (ModifyManagedPrefixList). */
+export interface PrefixListChange {
+  readonly kind: "prefix-list";
+  readonly prefixListId: string;
+  readonly added: readonly Cidr[];
+  readonly removed: readonly Cidr[];
+}
+
+export type RuleChange = SecurityGroupRuleChange | NetworkAclEntryChange | PrefixListChange;
+
+export type IgnoreReason =
+  | "failed-call"
+  | "read-only"
+  | "unhandled-event"
+  | "restrictive"
+  | "no-change"
+  | "own-principal";
+
+/** The normaliser's answer. It never throws anything but its own typed errors. */
+export type NormaliseResult =
+  | { readonly status: "handled"; readonly event: EventMeta; readonly changes: readonly RuleChange[] }
+  | {
+      readonly status: "ignored";
+      readonly reason: IgnoreReason;
+      readonly detail: string;
+      /** Whatever metadata could be read (eventId, eventName), for logs and replay output. */
+      readonly event: Partial<EventMeta>;
+    }
+  | { readonly status: "invalid"; readonly error: InvalidEventError; readonly event: Partial<EventMeta> };
+
+export type Mode = "enforce" | "notify" | "off";
+
+/** Remediation actions. Only `enforce` findings produce them, and they name only offending rules. */
+export type Action =
+  | {
+      readonly type: "revoke-security-group-rules";
+      readonly groupId: string;
+      /** Null only in replay of ModifySecurityGroupRules, where nobody can look the direction up. */
+      readonly direction: Direction | null;
+      readonly ruleIds: readonly string[];
+    }
+  | {
+      readonly type: "revoke-security-group-permissions";
+      readonly groupId: string;
+      readonly direction: Direction;
+      readonly permissions: readonly {
+        readonly protocol: string;
+        readonly fromPort: number | null;
+        readonly toPort: number | null;
+        readonly cidr?: string;
+        readonly prefixListId?: string;
+        readonly groupId?: string;
+      }[];
+    }
+  | {
+      readonly type: "delete-network-acl-entry";
+      readonly networkAclId: string;
+      readonly ruleNumber: number;
+      readonly egress: boolean;
+    };
+
+export type ActionType = Action["type"];

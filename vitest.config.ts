@@ -1,0 +1,24 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: [
+      "packages/*/src/**/*.test.ts",
+      "packages/*/test/**/*.test.ts",
+      "functions/**/*.test.ts",
+      "test/**/*.test.ts",
+    ],
+    exclude: ["**/node_modules/**", ".sst/**"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    coverage: {
+      provider: "v8",
+      include: ["packages/core/src/**/*.ts", "functions/src/**/*.ts"],
+      exclude: ["**/*.test.ts", "**/test/**"],
+      reporter: ["text-summary", "json-summary"],
+      thresholds: {
+        "packages/core/src/**": { lines: 95 },
+      },
+    },
+  },
+});
