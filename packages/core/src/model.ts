@@ -143,3 +143,54 @@ export type Action =
     };
 
 export type ActionType = Action["type"];
+
+/** What the caller knows besides the event, for evaluation. All optional; core never fetches. */
+export interface EvaluationContext {
+  /** Evaluation time, for exemption expiry. */
+  readonly now: Date;
+  /** Tags of security groups, by group id (only fetched when a finding exists). */
+  readonly groupTags?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Resolved prefix lists: id → CIDRs. A list absent here is "unresolved". */
+  readonly prefixLists?: Readonly<Record<string, readonly string[]>>;
+  /** Directions of rules looked up by id (ModifySecurityGroupRules). */
+  readonly ruleDirections?: Readonly<Record<string, Direction>>;
+  /**
+   * When a ModifySecurityGroupRules direction is unknown and nobody can look it up (replay),
+   * evaluate as both directions, the stricter verdict winning.
+   */
+  readonly unknownDirection?: "evaluate-both" | "error";
+}
+
+export type Outcome = "violation" | "compliant" | "exempt" | "ignored" | "invalid";
+
+/** Why a finding is waived. */
+export interface Exemption {
+  readonly kind: "group" | "principal" | "account" | "region" | "tag";
+  readonly reason: string;
+  /** ISO date the exemption ends, when it has one. */
+  readonly expires?: string;
+}
+
+/** One policy rule matching one rule change. */
+export interface Finding {
+  /** Policy rule id (`admin-ports`). */
+  readonly rule: string;
+  /** Effective mode after `whenBroad`/`whenTargeted` and unresolved-input downgrades. */
+  readonly mode: "enforce" | "notify";
+  readonly severity: "critical" | "high" | "medium" | "low";
+  /** One line a human can read: "tcp 22 open to 0.0.0.0/0 (public, wide)". */
+  readonly reason: string;
+  /** The exact rule change the finding is about. */
+  readonly change: RuleChange;
+  /** Set when an exemption waives the finding. */
+  readonly exemption?: Exemption;
+}
+
+/** The verdict on one event (or one piece of current state). */
+export interface Evaluation {
+  readonly outcome: Outcome;
+  /** Findings that count (not waived). */
+  readonly findings: readonly Finding[];
+  /** Findings waived by exemptions, kept for the audit trail. */
+  readonly waived: readonly Finding[];
+}
