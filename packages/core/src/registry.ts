@@ -190,3 +190,26 @@ export const ALREADY_GONE_ERROR_CODES = [
   "InvalidSecurityGroupRuleId.NotFound",
   "InvalidNetworkAclEntry.NotFound",
 ] as const;
+
+/**
+ * The audit table's key schema, shared by the infra, the functions and `guardrail audit`.
+ * One item per decision; idempotency items live in the same table under `IDEMPOTENCY#<eventId>`.
+ */
+export const AUDIT_TABLE = {
+  partitionKey: "pk",
+  sortKey: "sk",
+  ttlAttribute: "expiresAt",
+  byAccount: { indexName: "byAccount", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
+  byResource: { indexName: "byResource", partitionKey: "gsi2pk", sortKey: "gsi2sk" },
+} as const;
+
+/** Environment variables the infra sets and the functions read (checked at cold start). */
+export const FUNCTION_ENV = {
+  tableName: "GUARDRAIL_TABLE_NAME",
+  topicArn: "GUARDRAIL_TOPIC_ARN",
+  ownRoleArns: "GUARDRAIL_OWN_ROLE_ARNS",
+  policyFile: "GUARDRAIL_POLICY_FILE",
+  stage: "GUARDRAIL_STAGE",
+  version: "GUARDRAIL_VERSION",
+  sweepRateMinutes: "GUARDRAIL_SWEEP_RATE_MINUTES",
+} as const;
