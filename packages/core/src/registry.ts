@@ -113,7 +113,10 @@ export const EVENT_DRIVEN_FUNCTIONS = GUARDRAIL_FUNCTIONS.filter(
 
 /** The EC2 actions each remediation action needs. The infra grants exactly these. */
 export const REMEDIATION_PERMISSIONS: Record<ActionType, readonly string[]> = {
-  "revoke-security-group-rules": ["ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress"],
+  "revoke-security-group-rules": [
+    "ec2:RevokeSecurityGroupIngress",
+    "ec2:RevokeSecurityGroupEgress",
+  ],
   "revoke-security-group-permissions": [
     "ec2:RevokeSecurityGroupIngress",
     "ec2:RevokeSecurityGroupEgress",
@@ -212,4 +215,91 @@ export const FUNCTION_ENV = {
   stage: "GUARDRAIL_STAGE",
   version: "GUARDRAIL_VERSION",
   sweepRateMinutes: "GUARDRAIL_SWEEP_RATE_MINUTES",
+} as const;
+
+/**
+ * How each Lambda is sized. The infra reads these; the benchmark reports against them.
+ *
+ * Reserved concurrency is both a floor (other functions in the account cannot starve the
+ * guardrail) and a ceiling. The ceiling matters: the event functions call EC2, whose API is
+ * throttled per account and Region with a token bucket shared with every other caller, so more
+ * parallel revokes than EC2 accepts only turns a burst into `RequestLimitExceeded` retries for
+ * everyone. EventBridge delivers asynchronously, so an invocation over the limit is queued and
+ * retried by Lambda, not lost: at 25 concurrent evaluations of ~0.5 s, a burst of 1,000
+ * violations drains in ~20 s (EC2 throttling, not Lambda, is then the bound). `sweep` is 1 so that
+ * two sweeps never run at once; `slack-notifier` is low because Slack webhooks accept about one
+ * message per second.
+ */
+export const FUNCTION_SIZING: Record<
+  GuardrailFunction,
+  {
+    readonly memoryMb: number;
+    readonly timeoutSeconds: number;
+    readonly reservedConcurrency: number;
+  }
+> = {
+  "security-group-change": { memoryMb: 512, timeoutSeconds: 30, reservedConcurrency: 25 },
+  "network-acl-change": { memoryMb: 512, timeoutSeconds: 30, reservedConcurrency: 10 },
+  "prefix-list-change": { memoryMb: 512, timeoutSeconds: 60, reservedConcurrency: 5 },
+  sweep: { memoryMb: 1024, timeoutSeconds: 300, reservedConcurrency: 1 },
+  "slack-notifier": { memoryMb: 256, timeoutSeconds: 15, reservedConcurrency: 5 },
+};
+
+/** Which data each function's role may touch besides EC2: the audit table, the SNS topic. */
+export const FUNCTION_DATA_ACCESS: Record<
+  GuardrailFunction,
+  { readonly audit: boolean; readonly notify: boolean }
+> = {
+  "security-group-change": { audit: true, notify: true },
+  "network-acl-change": { audit: true, notify: true },
+  "prefix-list-change": { audit: true, notify: true },
+  sweep: { audit: true, notify: true },
+  "slack-notifier": { audit: false, notify: false },
+};
+
+/** DynamoDB actions granted on the audit table and its indexes (to functions with `audit`). */
+export const AUDIT_TABLE_ACTIONS = [
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:GetItem",
+  "dynamodb:Query",
+] as const;
+
+/** Actions granted on the topic and on its KMS key (to functions with `notify`). */
+export const NOTIFY_ACTIONS = ["sns:Publish"] as const;
+export const TOPIC_KEY_ACTIONS = ["kms:GenerateDataKey", "kms:Decrypt"] as const;
+
+/**
+ * The only dimension the alarmed metrics may carry. Powertools Metrics adds `service` =
+ * `POWERTOOLS_SERVICE_NAME`, which the infra sets to `metricServiceName(stage)`. A CloudWatch
+ * alarm sees only datapoints whose dimensions match exactly, so emit RemediationFailures,
+ * InvalidEvents and SweepRuns with no other dimension or their alarms stay blind.
+ */
+export const METRIC_SERVICE_DIMENSION = "service";
+
+/**
+ * The `service` dimension value of one stage, so that two stages in one account do not mix.
+ *
+ * @example
+ * metricServiceName("prod"); // "network-guardrail-prod"
+ */
+export function metricServiceName(stage: string): string {
+  return `network-guardrail-${stage}`;
+}
+
+/** The SST secret holding the Slack incoming-webhook URL (`npx sst secret set SlackWebhookUrl`). */
+export const SLACK_WEBHOOK_SECRET = "SlackWebhookUrl";
+
+/** File name of the policy inside each function bundle (default of GUARDRAIL_POLICY_FILE). */
+export const BUNDLED_POLICY_FILE = "policy.yaml";
+
+/**
+ * Keys of the deploy outputs (`.sst/outputs.json` after `sst deploy`). `functionNames` maps each
+ * GuardrailFunction to its Lambda name.
+ */
+export const STACK_OUTPUTS = {
+  auditTableName: "auditTableName",
+  topicArn: "topicArn",
+  deadLetterQueueUrl: "deadLetterQueueUrl",
+  functionNames: "functionNames",
 } as const;
