@@ -4,3 +4,4 @@ export * from "./net/cidr";
 export * from "./net/ports";
 export * from "./net/protocol";
 export * from "./registry";
+export * from "./report";
