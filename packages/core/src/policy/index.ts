@@ -1,0 +1,28 @@
+export { DEFAULT_POLICY_YAML, defaultPolicy } from "./default-policy";
+export { RuleDirectionUnknownError } from "./errors";
+export {
+  evaluate,
+  groupsNeedingTags,
+  isOwnPrincipal,
+  needsGroupTags,
+  type PolicyEvaluationContext,
+  UNRESOLVED_PREFIX_LIST_RULE,
+  withOwnPrincipals,
+} from "./evaluate";
+export { arnMatches, parseExemptionTag, type TagExemption } from "./exemptions";
+export { parseService } from "./fields";
+export {
+  type ExposureOptions,
+  getRuleKind,
+  type PeersOptions,
+  type PortsOptions,
+  RULE_KIND_IDS,
+  RULE_KINDS,
+  type RuleKind,
+  type RuleKindContext,
+  type RuleMatch,
+} from "./kinds";
+export { loadPolicy } from "./load";
+export { type ClassifiedPeer, classifyCidr, isBroad } from "./match";
+export { formatPath, parsePolicy } from "./schema";
+export * from "./types";

@@ -1,0 +1,224 @@
+import * as v from "valibot";
+import type { Direction } from "../model";
+import { boolean, choice, peerClasses, services, strict } from "./fields";
+import {
+  type ClassifiedPeer,
+  type ConcreteChange,
+  covers,
+  describeTraffic,
+  directionOf,
+  firstPeerIn,
+  isExactly,
+  within,
+} from "./match";
+import type { PeerClass, ServiceSpec } from "./types";
+
+/** What a rule kind reports when a change breaks it. */
+export interface RuleMatch {
+  /** The offending peer (for a prefix list, the first offending entry). */
+  readonly peer: ClassifiedPeer;
+  /** Extra words for the reason, e.g. `covers tcp 22, tcp 3389`. */
+  readonly detail?: string;
+}
+
+export interface RuleKindContext<O> {
+  /** The rule's options, already validated by the kind's schema. */
+  readonly options: O;
+  /** The change's peer, classified. A resolved prefix list gives one entry per CIDR. */
+  readonly peers: readonly ClassifiedPeer[];
+}
+
+/**
+ * A registered kind of policy rule: an id, a schema for its options, a pure `evaluate`, a
+ * description and a documented example. Policies configure kinds; they never add code.
+ */
+export interface RuleKind<O = unknown> {
+  readonly id: string;
+  /** Which changes the kind looks at. Security-group kinds never see NACL entries and back. */
+  readonly target: "security-group-rule" | "network-acl-entry";
+  readonly description: string;
+  /** A rule using the kind, as YAML (one list item of `rules:`). */
+  readonly example: string;
+  readonly schema: v.GenericSchema<unknown, O>;
+  /** Pure: the match, or null when the change does not break the rule. */
+  evaluate(change: ConcreteChange, ctx: RuleKindContext<O>): RuleMatch | null;
+}
+
+export interface PortsOptions {
+  readonly direction: Direction;
+  readonly peers: readonly PeerClass[];
+  readonly ports: readonly ServiceSpec[];
+  readonly includeProtocolAll: boolean;
+}
+
+export interface ExposureOptions {
+  readonly direction: Direction;
+  readonly peers: readonly PeerClass[];
+  readonly allow: readonly ServiceSpec[];
+}
+
+export interface PeersOptions {
+  readonly direction: Direction;
+  readonly peers: readonly PeerClass[];
+}
+
+type Target = RuleKind["target"];
+
+const direction = () => v.optional(choice(["ingress", "egress"], "a direction"), "ingress");
+
+/** The change is of the kind's target, goes the rule's way, and (NACL) allows traffic. */
+function applies(change: ConcreteChange, target: Target, dir: Direction): boolean {
+  if (change.kind !== target || directionOf(change) !== dir) return false;
+  // A deny entry only ever removes access: never a violation.
+  return change.kind !== "network-acl-entry" || change.ruleAction === "allow";
+}
+
+const NAMES: Record<Target, { prefix: string; noun: string }> = {
+  "security-group-rule": { prefix: "security-group", noun: "security-group rule" },
+  "network-acl-entry": { prefix: "network-acl", noun: "network-ACL allow entry" },
+};
+
+function portsKind(target: Target, example: string): RuleKind<PortsOptions> {
+  const { prefix, noun } = NAMES[target];
+  return {
+    id: `${prefix}-ports`,
+    target,
+    description:
+      `Flags a ${noun} in \`direction\` whose peer is in one of \`peers\` and whose traffic reaches ` +
+      "any of `ports` (the port range contains the port, or the ICMP type/code matches). " +
+      "Protocol all (-1) reaches every port unless `includeProtocolAll: false`.",
+    example,
+    schema: strict({
+      direction: direction(),
+      peers: v.optional(peerClasses(), ["public"]),
+      ports: services(),
+      includeProtocolAll: v.optional(boolean(), true),
+    }),
+    evaluate(change, { options, peers }) {
+      if (!applies(change, target, options.direction)) return null;
+      const hit = options.ports.filter((s) => covers(change, s, options.includeProtocolAll));
+      if (hit.length === 0) return null;
+      const peer = firstPeerIn(peers, options.peers);
+      if (!peer) return null;
+      const exact = hit.length === 1 && isExactly(change, hit[0] as ServiceSpec);
+      return exact ? { peer } : { peer, detail: `covers ${hit.map((s) => s.text).join(", ")}` };
+    },
+  };
+}
+
+function exposureKind(target: Target, example: string): RuleKind<ExposureOptions> {
+  const { prefix, noun } = NAMES[target];
+  return {
+    id: `${prefix}-exposure`,
+    target,
+    description:
+      `Flags a ${noun} in \`direction\` whose peer is in one of \`peers\` and whose traffic reaches ` +
+      "anything beyond the `allow` list. Traffic is allowed only when every port (or ICMP " +
+      "type/code) it opens is listed: tcp 80-443 is not within tcp/80 and tcp/443.",
+    example,
+    schema: strict({
+      direction: direction(),
+      peers: v.optional(peerClasses(), ["public-wide"]),
+      allow: services(),
+    }),
+    evaluate(change, { options, peers }) {
+      if (!applies(change, target, options.direction)) return null;
+      if (within(change, options.allow)) return null;
+      const peer = firstPeerIn(peers, options.peers);
+      return peer ? { peer } : null;
+    },
+  };
+}
+
+function peersKind(target: Target, example: string): RuleKind<PeersOptions> {
+  const { prefix, noun } = NAMES[target];
+  return {
+    id: `${prefix}-peers`,
+    target,
+    description: `Flags any ${noun} in \`direction\` whose peer is in one of \`peers\`, whatever the protocol and ports.`,
+    example,
+    schema: strict({ direction: direction(), peers: peerClasses() }),
+    evaluate(change, { options, peers }) {
+      if (!applies(change, target, options.direction)) return null;
+      const peer = firstPeerIn(peers, options.peers);
+      return peer ? { peer, detail: describeTraffic(change) } : null;
+    },
+  };
+}
+
+/** Every rule kind the product knows, in documentation order. */
+export const RULE_KINDS: readonly RuleKind<never>[] = [
+  portsKind(
+    "security-group-rule",
+    `- id: admin-ports
+  kind: security-group-ports
+  description: SSH and RDP must not be reachable from public addresses.
+  mode: enforce
+  options:
+    direction: ingress
+    peers: [public]
+    ports: [tcp/22, tcp/3389, udp/3389]`,
+  ),
+  exposureKind(
+    "security-group-rule",
+    `- id: internet-exposure
+  kind: security-group-exposure
+  description: Only web traffic and path-MTU discovery may be open to wide public ranges.
+  mode: enforce
+  options:
+    direction: ingress
+    peers: [public-wide]
+    allow: [tcp/80, tcp/443, udp/443, icmp/3:4, icmpv6/2]`,
+  ),
+  peersKind(
+    "security-group-rule",
+    `- id: blocked-sources
+  kind: security-group-peers
+  description: Nothing may be opened to a blocked network.
+  mode: enforce
+  options:
+    direction: ingress
+    peers: [blocked]`,
+  ),
+  portsKind(
+    "network-acl-entry",
+    `- id: nacl-admin-ports
+  kind: network-acl-ports
+  description: NACLs must not allow SSH or RDP from public addresses.
+  mode: enforce
+  whenBroad: notify
+  options:
+    direction: ingress
+    peers: [public]
+    ports: [tcp/22, tcp/3389, udp/3389]`,
+  ),
+  exposureKind(
+    "network-acl-entry",
+    `- id: nacl-internet-exposure
+  kind: network-acl-exposure
+  description: NACLs allow only web traffic from wide public ranges.
+  mode: notify
+  options:
+    peers: [public-wide]
+    allow: [tcp/80, tcp/443, tcp/1024-65535]`,
+  ),
+  peersKind(
+    "network-acl-entry",
+    `- id: nacl-blocked-sources
+  kind: network-acl-peers
+  description: NACLs must not allow traffic from a blocked network.
+  mode: enforce
+  options:
+    peers: [blocked]`,
+  ),
+] as unknown as readonly RuleKind<never>[];
+
+const BY_ID = new Map<string, RuleKind<never>>(RULE_KINDS.map((k) => [k.id, k]));
+
+/** The registered kind with this id, if any. */
+export function getRuleKind(id: string): RuleKind<unknown> | undefined {
+  return BY_ID.get(id) as RuleKind<unknown> | undefined;
+}
+
+/** Ids of every registered kind. */
+export const RULE_KIND_IDS: readonly string[] = RULE_KINDS.map((k) => k.id);
