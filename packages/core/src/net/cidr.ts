@@ -42,8 +42,31 @@ function fromBigint(family: 4 | 6, network: bigint, prefixLength: number): Cidr 
 
 function toWords(bytes: number[]): number[] {
   const words: number[] = [];
-  for (let i = 0; i < bytes.length; i += 2) words.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+  for (let i = 0; i < bytes.length; i += 2)
+    words.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
   return words;
+}
+
+/**
+ * Rewrites a dotted IPv4 tail (`::ffff:1.2.3.4`) as two hex words before ipaddr.js sees it.
+ * ipaddr.js reads the deprecated IPv4-compatible form `::1.2.3.4` as the IPv4-mapped
+ * `::ffff:1.2.3.4`, which would turn a plain IPv6 block into an IPv4 one; RFC 4291 says the
+ * tail is just the low 32 bits. The tail must be four strict decimal octets too.
+ */
+function withHexTail(address: string, input: string, path: string): string {
+  const colon = address.lastIndexOf(":");
+  const tail = address.slice(colon + 1);
+  if (!tail.includes(".")) return address;
+  if (!IPV4_DOTTED.test(tail)) {
+    throw new InvalidInputError(path, `"${input}" has a malformed embedded IPv4 address`);
+  }
+  const [a = 0, b = 0, c = 0, d = 0] = tail.split(".").map(Number);
+  const hex = `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  const rewritten = `${address.slice(0, colon + 1)}${hex}`;
+  if (!ipaddr.IPv6.isValid(rewritten)) {
+    throw new InvalidInputError(path, `"${input}" is not a valid IPv6 CIDR`);
+  }
+  return rewritten;
 }
 
 /**
@@ -72,13 +95,8 @@ export function parseCidr(input: unknown, path = "cidr"): Cidr {
     if (address.includes("%") || !ipaddr.IPv6.isValid(address)) {
       throw new InvalidInputError(path, `"${input}" is not a valid IPv6 CIDR`);
     }
-    // IPv4 dotted tails inside IPv6 must be strict too.
-    const tail = address.slice(address.lastIndexOf(":") + 1);
-    if (tail.includes(".") && !IPV4_DOTTED.test(tail)) {
-      throw new InvalidInputError(path, `"${input}" has a malformed embedded IPv4 address`);
-    }
     if (prefix > 128) throw new InvalidInputError(path, `"${input}" has a prefix longer than 128`);
-    const v6 = ipaddr.IPv6.parse(address);
+    const v6 = ipaddr.IPv6.parse(withHexTail(address, input, path));
     const value = bytesToBigint(v6.toByteArray());
     const network = value & maskOf(128, prefix);
     if (prefix >= 96 && network >> 32n === 0xffffn) {

@@ -21,9 +21,13 @@ export function parsePort(input: unknown, path: string, min = 0, max = 65535): n
         ? Number(input.trim())
         : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new InvalidInputError(path, `expected an integer ${min}-${max}, got ${JSON.stringify(input)}`);
+    throw new InvalidInputError(
+      path,
+      `expected an integer ${min}-${max}, got ${JSON.stringify(input)}`,
+    );
   }
-  return n;
+  // `-0` (from "-0" or arithmetic) would compare unequal to 0 under Object.is.
+  return n === 0 ? 0 : n;
 }
 
 /** Number of ports in a range: `to - from + 1`. */

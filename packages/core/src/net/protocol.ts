@@ -29,9 +29,13 @@ export function parseProtocol(input: unknown, path = "protocol"): Protocol {
   if (known !== undefined) return known;
   if (/^\d{1,3}$/.test(text)) {
     const n = Number(text);
-    if (n <= 255) return n;
+    // "006" is still TCP: look the number up again without its leading zeros.
+    if (n <= 255) return BY_NAME[String(n)] ?? n;
   }
-  throw new InvalidInputError(path, `"${String(input)}" is not a protocol (name, number 0-255 or -1)`);
+  throw new InvalidInputError(
+    path,
+    `"${String(input)}" is not a protocol (name, number 0-255 or -1)`,
+  );
 }
 
 /** The protocol number EC2 uses on the wire (`-1` for all). */

@@ -1,0 +1,91 @@
+import type { NetworkAclEntryChange } from "../model";
+import { parseCidr } from "../net/cidr";
+import { parsePort } from "../net/ports";
+import { parseProtocol } from "../net/protocol";
+import type { ParseContext } from "./context";
+import {
+  type At,
+  asBoolean,
+  asObject,
+  asString,
+  describe,
+  fail,
+  field,
+  type JsonObject,
+  join,
+  optObject,
+} from "./json";
+import { icmpFor, portsFor, singlePeer } from "./rule";
+
+function at(obj: JsonObject, key: string, path: string): At {
+  return { value: field(obj, key), path: join(path, key) };
+}
+
+/** The highest number a customer may use; 32767 is the default `*` entry, never created by a call. */
+export const MAX_NETWORK_ACL_RULE_NUMBER = 32766;
+
+export function ruleNumber(value: At): number {
+  if (value.value === undefined || value.value === null)
+    fail(value.path, "missing: expected a rule number");
+  return parsePort(value.value, value.path, 1, MAX_NETWORK_ACL_RULE_NUMBER);
+}
+
+export function ruleAction(value: At): "allow" | "deny" {
+  const text = typeof value.value === "string" ? value.value.trim().toLowerCase() : null;
+  if (text === "allow" || text === "deny") return text;
+  fail(value.path, `expected "allow" or "deny", got ${describe(value.value)}`);
+}
+
+/**
+ * CreateNetworkAclEntry / ReplaceNetworkAclEntry (§8). The protocol key is `aclProtocol` and
+ * holds a number as a string; `portRange` and `icmpTypeCode` are `{}` when not applicable.
+ * A replace event does not carry the entry it replaced (§12.12).
+ */
+export function parseNetworkAclEntry(
+  ctx: ParseContext,
+  operation: "create" | "replace",
+): NetworkAclEntryChange[] {
+  const path = ctx.request.path;
+  const req = asObject(ctx.request.value, path);
+  // `aclProtocol` in every capture; `protocol` is the API member's own name, accepted too.
+  const protocolAt =
+    field(req, "aclProtocol") === undefined && field(req, "protocol") !== undefined
+      ? at(req, "protocol", path)
+      : at(req, "aclProtocol", path);
+  const protocol = parseProtocol(protocolAt.value, protocolAt.path);
+  const portRangePath = join(path, "portRange");
+  const portRange = optObject(field(req, "portRange"), portRangePath) ?? {};
+  const icmpPath = join(path, "icmpTypeCode");
+  const icmpTypeCode = optObject(field(req, "icmpTypeCode"), icmpPath) ?? {};
+  const v4 = at(req, "cidrBlock", path);
+  const v6 = at(req, "ipv6CidrBlock", path);
+  return [
+    {
+      kind: "network-acl-entry",
+      networkAclId: asString(field(req, "networkAclId"), join(path, "networkAclId")),
+      ruleNumber: ruleNumber(at(req, "ruleNumber", path)),
+      egress: asBoolean(field(req, "egress"), join(path, "egress")),
+      ruleAction: ruleAction(at(req, "ruleAction", path)),
+      protocol,
+      // For any protocol but TCP/UDP all ports are allowed, whatever portRange says.
+      ports: portsFor(
+        protocol,
+        at(portRange, "from", portRangePath),
+        at(portRange, "to", portRangePath),
+      ),
+      icmp: icmpFor(
+        protocol,
+        at(icmpTypeCode, "type", icmpPath),
+        at(icmpTypeCode, "code", icmpPath),
+      ),
+      cidr: singlePeer(
+        [
+          { name: "cidrBlock", value: v4.value, read: () => parseCidr(v4.value, v4.path) },
+          { name: "ipv6CidrBlock", value: v6.value, read: () => parseCidr(v6.value, v6.path) },
+        ],
+        v4.path,
+      ),
+      operation,
+    },
+  ];
+}

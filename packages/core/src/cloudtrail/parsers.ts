@@ -1,0 +1,18 @@
+import type { EventParser, PermissiveEventName } from "./context";
+import { parseNetworkAclEntry } from "./network-acl";
+import { parseModifyManagedPrefixList } from "./prefix-list";
+import { parseAuthorize, parseModifySecurityGroupRules } from "./security-group";
+
+/**
+ * The one table from event name to parser. Its keys are exactly the permissive names of
+ * `EVENT_SPECS` (the type says so), so a new permissive event cannot be registered without a
+ * parser, and restrictive ones (Revoke*, DeleteNetworkAclEntry) never get one.
+ */
+export const EVENT_PARSERS: { readonly [K in PermissiveEventName]: EventParser } = {
+  AuthorizeSecurityGroupIngress: (ctx) => parseAuthorize(ctx, "ingress"),
+  AuthorizeSecurityGroupEgress: (ctx) => parseAuthorize(ctx, "egress"),
+  ModifySecurityGroupRules: parseModifySecurityGroupRules,
+  CreateNetworkAclEntry: (ctx) => parseNetworkAclEntry(ctx, "create"),
+  ReplaceNetworkAclEntry: (ctx) => parseNetworkAclEntry(ctx, "replace"),
+  ModifyManagedPrefixList: parseModifyManagedPrefixList,
+};
