@@ -1,0 +1,77 @@
+import {
+  EVENT_DRIVEN_FUNCTIONS,
+  eventPatternFor,
+  type GuardrailFunction,
+  TARGET_RETRY,
+} from "@guardrail/core";
+import type { GuardrailLambda } from "./functions";
+import { componentName } from "./naming";
+import type { DeploySettings } from "./settings";
+
+/** CloudTrail's "AWS API Call via CloudTrail" events land on the default bus. */
+export const DEFAULT_BUS = "default";
+
+/** `rate(15 minutes)`; settings keep the rate at 5 minutes or more, so the unit is plural. */
+export function sweepScheduleExpression(rateMinutes: number): string {
+  return `rate(${rateMinutes} minutes)`;
+}
+
+/**
+ * One rule per event-driven function on the default bus, plus the sweep's schedule. Every
+ * target retries (TARGET_RETRY) and then dead-letters, so an event is never silently dropped.
+ * Built from `aws.cloudwatch.*` directly: SST's bus subscription cannot target the default bus
+ * with a DLQ and retry policy.
+ */
+export function createEventRules(
+  settings: DeploySettings,
+  lambdas: Record<GuardrailFunction, GuardrailLambda>,
+  ownRoleArns: $util.Output<string[]>,
+  deadLetterQueue: aws.sqs.Queue,
+): aws.cloudwatch.EventRule[] {
+  const rules: aws.cloudwatch.EventRule[] = [];
+  for (const name of EVENT_DRIVEN_FUNCTIONS) {
+    const rule = new aws.cloudwatch.EventRule(`${componentName(name)}Rule`, {
+      description: `Network guardrail (${settings.stage}): CloudTrail events for ${name}`,
+      eventBusName: DEFAULT_BUS,
+      eventPattern: ownRoleArns.apply((arns) => JSON.stringify(eventPatternFor(name, arns))),
+      state: "ENABLED",
+    });
+    target(name, rule);
+    rules.push(rule);
+  }
+
+  const schedule = new aws.cloudwatch.EventRule("SweepSchedule", {
+    description: `Network guardrail (${settings.stage}): periodic sweep`,
+    eventBusName: DEFAULT_BUS,
+    scheduleExpression: sweepScheduleExpression(settings.sweepRateMinutes),
+    state: "ENABLED",
+  });
+  target("sweep", schedule);
+  rules.push(schedule);
+  return rules;
+
+  function target(name: GuardrailFunction, rule: aws.cloudwatch.EventRule) {
+    const lambda = lambdas[name];
+    const permission = new aws.lambda.Permission(`${componentName(name)}EventsPermission`, {
+      action: "lambda:InvokeFunction",
+      function: lambda.fn.name,
+      qualifier: lambda.qualifier,
+      principal: "events.amazonaws.com",
+      sourceArn: rule.arn,
+    });
+    new aws.cloudwatch.EventTarget(
+      `${componentName(name)}Target`,
+      {
+        rule: rule.name,
+        eventBusName: DEFAULT_BUS,
+        arn: lambda.invokeArn,
+        retryPolicy: {
+          maximumRetryAttempts: TARGET_RETRY.maximumRetryAttempts,
+          maximumEventAgeInSeconds: TARGET_RETRY.maximumEventAgeSeconds,
+        },
+        deadLetterConfig: { arn: deadLetterQueue.arn },
+      },
+      { dependsOn: [permission] },
+    );
+  }
+}

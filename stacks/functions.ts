@@ -1,0 +1,127 @@
+import {
+  BUNDLED_POLICY_FILE,
+  FUNCTION_ENV,
+  FUNCTION_SIZING,
+  GUARDRAIL_FUNCTIONS,
+  type GuardrailFunction,
+  METRICS,
+  metricServiceName,
+  TARGET_RETRY,
+} from "@guardrail/core";
+import { componentName, roleName } from "./naming";
+import { functionStatements } from "./permissions";
+import type { PreparedPolicy } from "./policy-file";
+import { APP_NAME, type DeploySettings } from "./settings";
+
+/** Lambda's own async retries of a failed invocation before the on-failure destination. */
+export const ASYNC_RETRY_ATTEMPTS = 2;
+
+export interface FunctionInputs {
+  readonly settings: DeploySettings;
+  readonly policy: PreparedPolicy;
+  readonly partition: $util.Output<string>;
+  readonly accountId: $util.Output<string>;
+  readonly ownRoleArns: $util.Output<string[]>;
+  readonly table: aws.dynamodb.Table;
+  readonly topic: aws.sns.Topic;
+  readonly topicKey: aws.kms.Key;
+  readonly deadLetterQueue: aws.sqs.Queue;
+  readonly slackWebhook: sst.Secret;
+}
+
+export interface GuardrailLambda {
+  readonly fn: sst.aws.Function;
+  /** What invokers target: the published version when provisioned concurrency is on. */
+  readonly invokeArn: $util.Output<string>;
+  /** The version to grant invoke permission on, or undefined for `$LATEST`. */
+  readonly qualifier: $util.Output<string> | undefined;
+}
+
+export function handlerPath(fn: GuardrailFunction): string {
+  return `functions/src/handlers/${fn}.handler`;
+}
+
+export function createFunctions(
+  inputs: FunctionInputs,
+): Record<GuardrailFunction, GuardrailLambda> {
+  const { settings } = inputs;
+  const environment = {
+    [FUNCTION_ENV.tableName]: inputs.table.name,
+    [FUNCTION_ENV.topicArn]: inputs.topic.arn,
+    [FUNCTION_ENV.ownRoleArns]: inputs.ownRoleArns.apply((arns) => arns.join(",")),
+    [FUNCTION_ENV.policyFile]: BUNDLED_POLICY_FILE,
+    [FUNCTION_ENV.stage]: settings.stage,
+    [FUNCTION_ENV.version]: settings.version,
+    [FUNCTION_ENV.sweepRateMinutes]: String(settings.sweepRateMinutes),
+    POWERTOOLS_SERVICE_NAME: metricServiceName(settings.stage),
+    POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
+  };
+
+  const entries = GUARDRAIL_FUNCTIONS.map((name) => {
+    const sizing = FUNCTION_SIZING[name];
+    const provisioned =
+      name === "security-group-change" && settings.provisionedConcurrency > 0
+        ? settings.provisionedConcurrency
+        : undefined;
+    const reserved = settings.reservedConcurrency
+      ? Math.max(sizing.reservedConcurrency, provisioned ?? 0)
+      : undefined;
+    const permissions = $resolve([
+      inputs.partition,
+      inputs.accountId,
+      inputs.table.arn,
+      inputs.topic.arn,
+      inputs.topicKey.arn,
+      inputs.deadLetterQueue.arn,
+    ]).apply(([partition, accountId, tableArn, topicArn, topicKeyArn, deadLetterQueueArn]) =>
+      functionStatements(name, {
+        partition,
+        region: settings.region,
+        accountId,
+        tableArn,
+        topicArn,
+        topicKeyArn,
+        deadLetterQueueArn,
+      }),
+    );
+
+    const fn = new sst.aws.Function(componentName(name), {
+      description: `Network guardrail (${settings.stage}): ${name}`,
+      handler: handlerPath(name),
+      runtime: "nodejs22.x",
+      architecture: "arm64",
+      memory: `${sizing.memoryMb} MB`,
+      timeout: `${sizing.timeoutSeconds} seconds`,
+      environment,
+      permissions,
+      // Linking a Secret adds no IAM; linking the table, topic or queue would add wildcards.
+      link: name === "slack-notifier" ? [inputs.slackWebhook] : [],
+      copyFiles: [{ from: inputs.policy.file, to: BUNDLED_POLICY_FILE }],
+      nodejs: { format: "esm", minify: true },
+      concurrency: { reserved, provisioned },
+      versioning: provisioned !== undefined,
+      logging: { retention: settings.production ? "1 year" : "1 month" },
+      transform: {
+        role: { name: roleName(APP_NAME, settings.stage, settings.region, name) },
+      },
+    });
+
+    const lambda = fn.nodes.function;
+    const qualifier = provisioned === undefined ? undefined : lambda.version;
+    new aws.lambda.FunctionEventInvokeConfig(`${componentName(name)}InvokeConfig`, {
+      functionName: lambda.name,
+      qualifier: qualifier ?? "$LATEST",
+      maximumRetryAttempts: ASYNC_RETRY_ATTEMPTS,
+      maximumEventAgeInSeconds: TARGET_RETRY.maximumEventAgeSeconds,
+      destinationConfig: { onFailure: { destination: inputs.deadLetterQueue.arn } },
+    });
+
+    const entry: GuardrailLambda = {
+      fn,
+      invokeArn: provisioned === undefined ? lambda.arn : lambda.qualifiedArn,
+      qualifier,
+    };
+    return [name, entry] as const;
+  });
+  return Object.fromEntries(entries) as Record<GuardrailFunction, GuardrailLambda>;
+}

@@ -1,0 +1,87 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  GUARDRAIL_FUNCTIONS,
+  type GuardrailFunction,
+  SLACK_WEBHOOK_SECRET,
+  STACK_OUTPUTS,
+} from "@guardrail/core";
+import { createAlarms } from "./alarms";
+import { createAuditTable } from "./audit-table";
+import { allowRulesToDeadLetter, createDeadLetterQueue } from "./dead-letter";
+import { createEventRules } from "./event-rules";
+import { createFunctions } from "./functions";
+import { roleArn, roleName } from "./naming";
+import { createNotifications } from "./notifications";
+import { preparePolicyFile } from "./policy-file";
+import { APP_NAME, readDeploySettings } from "./settings";
+
+/** Everything the guardrail deploys. Returns the stack outputs (see STACK_OUTPUTS). */
+export function deployGuardrail() {
+  const root = $cli.paths.root;
+  const packageVersion = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
+  const settings = readDeploySettings($app.stage, process.env, String(packageVersion));
+  const policy = preparePolicyFile(root);
+  console.log(
+    `network-guardrail: shipping ${policy.source} (sha256 ${policy.sha256.slice(0, 12)})`,
+  );
+  console.log(
+    `network-guardrail: the Slack webhook comes from the SST secret ${SLACK_WEBHOOK_SECRET}`,
+  );
+
+  const partition = aws.getPartitionOutput().partition;
+  const accountId = aws.getCallerIdentityOutput().accountId;
+  // Known before any role exists, so patterns and environments can name every role.
+  const ownRoleArns = $resolve([partition, accountId]).apply(([p, account]) =>
+    GUARDRAIL_FUNCTIONS.map((fn) =>
+      roleArn(p, account, roleName(APP_NAME, settings.stage, settings.region, fn)),
+    ),
+  );
+
+  const table = createAuditTable(settings);
+  const { key, topic, slackWebhook } = createNotifications(settings, { partition, accountId });
+  const deadLetterQueue = createDeadLetterQueue();
+  const lambdas = createFunctions({
+    settings,
+    policy,
+    partition,
+    accountId,
+    ownRoleArns,
+    table,
+    topic,
+    topicKey: key,
+    deadLetterQueue,
+    slackWebhook,
+  });
+
+  const notifier = lambdas["slack-notifier"];
+  const notifierPermission = new aws.lambda.Permission("SlackNotifierTopicPermission", {
+    action: "lambda:InvokeFunction",
+    function: notifier.fn.name,
+    qualifier: notifier.qualifier,
+    principal: "sns.amazonaws.com",
+    sourceArn: topic.arn,
+  });
+  new aws.sns.TopicSubscription(
+    "SlackNotifierSubscription",
+    { topic: topic.arn, protocol: "lambda", endpoint: notifier.invokeArn },
+    { dependsOn: [notifierPermission] },
+  );
+
+  const rules = createEventRules(settings, lambdas, ownRoleArns, deadLetterQueue);
+  allowRulesToDeadLetter(
+    deadLetterQueue,
+    rules.map((rule) => rule.arn),
+  );
+  createAlarms(settings, lambdas, deadLetterQueue, topic);
+
+  const functionNames = Object.fromEntries(
+    GUARDRAIL_FUNCTIONS.map((fn: GuardrailFunction) => [fn, lambdas[fn].fn.name]),
+  );
+  return {
+    [STACK_OUTPUTS.auditTableName]: table.name,
+    [STACK_OUTPUTS.topicArn]: topic.arn,
+    [STACK_OUTPUTS.deadLetterQueueUrl]: deadLetterQueue.url,
+    [STACK_OUTPUTS.functionNames]: functionNames,
+  };
+}

@@ -1,0 +1,45 @@
+import { createHash } from "node:crypto";
+import type { GuardrailFunction } from "@guardrail/core";
+
+/** IAM role names are at most 64 characters. */
+const ROLE_NAME_MAX = 64;
+
+/**
+ * The IAM role name of one function. Deterministic, so that every function's environment and
+ * every event pattern can name all the guardrail's roles before any role exists (the role ARN
+ * is what CloudTrail reports as `sessionIssuer.arn`). Includes the Region because IAM is global
+ * and the same stage may be deployed in several Regions of one account.
+ *
+ * @example
+ * roleName("network-guardrail", "prod", "us-east-1", "sweep"); // "network-guardrail-prod-us-east-1-sweep"
+ */
+export function roleName(
+  app: string,
+  stage: string,
+  region: string,
+  fn: GuardrailFunction,
+): string {
+  const full = `${app}-${stage}-${region}-${fn}`;
+  if (full.length <= ROLE_NAME_MAX) return full;
+  const hash = createHash("sha256").update(full).digest("hex").slice(0, 8);
+  const keep = ROLE_NAME_MAX - hash.length - fn.length - 2;
+  return `${full.slice(0, keep)}-${hash}-${fn}`;
+}
+
+/** `arn:aws:iam::123456789012:role/<name>` (roles are created at path `/`). */
+export function roleArn(partition: string, accountId: string, name: string): string {
+  return `arn:${partition}:iam::${accountId}:role/${name}`;
+}
+
+/** PascalCase SST component name of a function: `security-group-change` → `SecurityGroupChange`. */
+export function componentName(fn: GuardrailFunction): string {
+  return fn
+    .split("-")
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join("");
+}
+
+/** CloudWatch alarm name, prefixed with the app and stage so that stages don't collide. */
+export function alarmName(app: string, stage: string, what: string): string {
+  return `${app}-${stage}-${what}`;
+}

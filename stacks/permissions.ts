@@ -1,0 +1,107 @@
+import {
+  AUDIT_TABLE_ACTIONS,
+  ConfigurationError,
+  FUNCTION_DATA_ACCESS,
+  FUNCTION_EC2_ACTIONS,
+  type GuardrailFunction,
+  NOTIFY_ACTIONS,
+  TOPIC_KEY_ACTIONS,
+} from "@guardrail/core";
+
+/**
+ * Each function's IAM statements as plain data, built only from the registry. Pure, so the
+ * tests check the exact grants without SST, and the stack passes them to `permissions` (never
+ * `link`, which grants `dynamodb:*`, `sns:*`, `sqs:*`).
+ */
+
+export interface Statement {
+  readonly effect: "allow";
+  readonly actions: string[];
+  readonly resources: string[];
+}
+
+/** Where the grants point. All values are full ARNs except the account/Region/partition. */
+export interface PermissionScope {
+  readonly partition: string;
+  readonly region: string;
+  readonly accountId: string;
+  readonly tableArn: string;
+  readonly topicArn: string;
+  readonly topicKeyArn: string;
+  readonly deadLetterQueueArn: string;
+}
+
+/**
+ * Lambda sends the event of an invocation that failed all its retries to the dead-letter queue
+ * (an on-failure destination), using the function's own role.
+ */
+export const FAILURE_DESTINATION_ACTIONS = ["sqs:SendMessage"] as const;
+
+/**
+ * The resources one EC2 action may touch, scoped to the deploy's account and Region where EC2
+ * supports resource-level permissions. `Describe*` calls do not support resource-level
+ * permissions at all (IAM ignores any ARN but `*` for them), so they get `*`; the action list
+ * stays explicit. Managed prefix lists may be owned by AWS (`aws`) or shared from another
+ * account, hence `*` for the owner.
+ *
+ * @throws ConfigurationError for an action the infra does not know, so that adding an action to
+ *   the registry without deciding its scope fails the deploy and the tests.
+ */
+export function ec2ResourcesFor(action: string, scope: PermissionScope): string[] {
+  const ec2 = `arn:${scope.partition}:ec2:${scope.region}`;
+  const own = `${ec2}:${scope.accountId}`;
+  if (action.startsWith("ec2:Describe")) return ["*"];
+  switch (action) {
+    case "ec2:RevokeSecurityGroupIngress":
+    case "ec2:RevokeSecurityGroupEgress":
+      // Revoking by rule id also names the security-group-rule resource.
+      return [`${own}:security-group/*`, `${own}:security-group-rule/*`];
+    case "ec2:DeleteNetworkAclEntry":
+      return [`${own}:network-acl/*`];
+    case "ec2:GetManagedPrefixListEntries":
+      return [`${ec2}:*:prefix-list/*`];
+    default:
+      throw new ConfigurationError(
+        `no IAM resource scope is defined for ${action}: add it to stacks/permissions.ts`,
+      );
+  }
+}
+
+export function functionStatements(fn: GuardrailFunction, scope: PermissionScope): Statement[] {
+  const statements: Statement[] = [];
+  const byResources = new Map<string, Statement>();
+  for (const action of FUNCTION_EC2_ACTIONS[fn]) {
+    const resources = ec2ResourcesFor(action, scope);
+    const key = resources.join("\n");
+    const existing = byResources.get(key);
+    if (existing) {
+      if (!existing.actions.includes(action)) existing.actions.push(action);
+      continue;
+    }
+    const statement: Statement = { effect: "allow", actions: [action], resources };
+    byResources.set(key, statement);
+    statements.push(statement);
+  }
+  const access = FUNCTION_DATA_ACCESS[fn];
+  if (access.audit) {
+    statements.push({
+      effect: "allow",
+      actions: [...AUDIT_TABLE_ACTIONS],
+      resources: [scope.tableArn, `${scope.tableArn}/index/*`],
+    });
+  }
+  if (access.notify) {
+    statements.push({ effect: "allow", actions: [...NOTIFY_ACTIONS], resources: [scope.topicArn] });
+    statements.push({
+      effect: "allow",
+      actions: [...TOPIC_KEY_ACTIONS],
+      resources: [scope.topicKeyArn],
+    });
+  }
+  statements.push({
+    effect: "allow",
+    actions: [...FAILURE_DESTINATION_ACTIONS],
+    resources: [scope.deadLetterQueueArn],
+  });
+  return statements;
+}
