@@ -1,0 +1,220 @@
+import { GuardrailError, parseProtocol, protocolNumber } from "@guardrail/core";
+import {
+  Ec2ApiError,
+  invalidParameterValue,
+  missingParameter,
+  networkAclNotFound,
+  vpcNotFound,
+} from "../errors";
+import { type NaclEntry, type NetworkAcl, naclEntryKey } from "../model";
+import { canonicalCidr } from "../permissions";
+import { assertKnownFilters, filterMatches, type QueryParams, readFilters } from "../query";
+import { type XmlObject, xmlList } from "../xml";
+import {
+  type ActionContext,
+  paginate,
+  readMaxResults,
+  readTagSpecifications,
+  tagFilterMatches,
+  tagSet,
+} from "./common";
+
+export function naclEntryItem(e: NaclEntry): XmlObject {
+  return {
+    ruleNumber: e.ruleNumber,
+    protocol: e.protocol,
+    ruleAction: e.ruleAction,
+    egress: e.egress,
+    cidrBlock: e.cidrBlock,
+    ipv6CidrBlock: e.ipv6CidrBlock,
+    icmpTypeCode: e.icmpTypeCode && { code: e.icmpTypeCode.code, type: e.icmpTypeCode.type },
+    portRange: e.portRange && { from: e.portRange.from, to: e.portRange.to },
+  };
+}
+
+/** Entries as EC2 lists them: egress first, then by rule number. */
+export function sortedEntries(acl: NetworkAcl): NaclEntry[] {
+  return [...acl.entries.values()].sort(
+    (a, b) => Number(b.egress) - Number(a.egress) || a.ruleNumber - b.ruleNumber,
+  );
+}
+
+function naclItem(acl: NetworkAcl): XmlObject {
+  return {
+    networkAclId: acl.id,
+    vpcId: acl.vpcId,
+    default: acl.isDefault,
+    entrySet: xmlList(sortedEntries(acl).map(naclEntryItem)),
+    associationSet: xmlList([]),
+    tagSet: tagSet(acl.tags),
+    ownerId: acl.ownerId,
+  };
+}
+
+export function createNetworkAcl(ctx: ActionContext): XmlObject {
+  const { params, state } = ctx;
+  const vpcId = params.requiredStr("VpcId");
+  if (!state.vpcs.has(vpcId)) throw vpcNotFound(vpcId);
+  const tags = readTagSpecifications(params, "network-acl");
+  const acl = state.createNetworkAcl(vpcId, false);
+  for (const [k, v] of tags) acl.tags.set(k, v);
+  return { networkAcl: naclItem(acl), clientToken: params.str("ClientToken") };
+}
+
+const NACL_FILTERS = ["network-acl-id", "vpc-id", "default", "owner-id", "tag-key"];
+
+export function describeNetworkAcls(ctx: ActionContext): XmlObject {
+  const { params, state } = ctx;
+  const filters = readFilters(params);
+  assertKnownFilters(filters, NACL_FILTERS);
+  const maxResults = readMaxResults(params, 5, 1000);
+  let candidates: NetworkAcl[] | Iterable<NetworkAcl> = state.nacls.values();
+  const ids = params.list("NetworkAclId");
+  if (ids.length > 0) {
+    const picked = new Map<string, NetworkAcl>();
+    for (const id of ids) {
+      const acl = state.nacls.get(id);
+      if (acl === undefined) throw networkAclNotFound(id);
+      picked.set(id, acl);
+    }
+    candidates = [...picked.values()].sort((a, b) => a.seq - b.seq);
+  }
+  const matching = [...candidates].filter((acl) =>
+    filters.every((f) => {
+      const tag = tagFilterMatches(f, acl.tags);
+      if (tag !== null) return tag;
+      switch (f.name) {
+        case "network-acl-id":
+          return filterMatches(f.values, acl.id);
+        case "vpc-id":
+          return filterMatches(f.values, acl.vpcId);
+        case "default":
+          return filterMatches(f.values, String(acl.isDefault));
+        default:
+          return filterMatches(f.values, acl.ownerId);
+      }
+    }),
+  );
+  const { page, nextToken } = paginate(matching, (a) => a.seq, params, maxResults);
+  return { networkAclSet: xmlList(page.map(naclItem)), nextToken };
+}
+
+function readAcl(ctx: ActionContext): NetworkAcl {
+  const id = ctx.params.requiredStr("NetworkAclId");
+  const acl = ctx.state.nacls.get(id);
+  if (acl === undefined) throw networkAclNotFound(id);
+  return acl;
+}
+
+function readRuleNumber(params: QueryParams): number {
+  const n = params.requiredInt("RuleNumber");
+  if (n < 1 || n > 32766) {
+    throw invalidParameterValue(
+      `Invalid value '${n}' for ruleNumber. Rule numbers must be between 1 and 32766.`,
+    );
+  }
+  return n;
+}
+
+function readEgress(params: QueryParams): boolean {
+  const egress = params.bool("Egress");
+  if (egress === undefined) throw missingParameter("egress");
+  return egress;
+}
+
+/** Reads a Create/ReplaceNetworkAclEntry request into the entry EC2 would store. */
+function readEntry(params: QueryParams): NaclEntry {
+  const ruleNumber = readRuleNumber(params);
+  const egress = readEgress(params);
+  const rawProtocol = params.requiredStr("Protocol");
+  let protocol: number;
+  try {
+    protocol = protocolNumber(parseProtocol(rawProtocol, "protocol"));
+  } catch (e) {
+    if (e instanceof GuardrailError) {
+      throw invalidParameterValue(`Invalid value '${rawProtocol}' for protocol`);
+    }
+    throw e;
+  }
+  const action = params.requiredStr("RuleAction").toLowerCase();
+  if (action !== "allow" && action !== "deny") {
+    throw invalidParameterValue(`Invalid value '${action}' for ruleAction. Use allow or deny.`);
+  }
+  const v4 = params.str("CidrBlock");
+  const v6 = params.str("Ipv6CidrBlock");
+  if ((v4 === undefined) === (v6 === undefined)) {
+    throw invalidParameterValue("Exactly one of cidrBlock or ipv6CidrBlock must be specified");
+  }
+  const cidr =
+    v4 !== undefined
+      ? { cidrBlock: canonicalCidr(v4, 4, "cidrBlock") }
+      : { ipv6CidrBlock: canonicalCidr(v6 ?? "", 6, "ipv6CidrBlock") };
+  let extra: Pick<NaclEntry, "portRange" | "icmpTypeCode"> = {};
+  if (protocol === 6 || protocol === 17) {
+    const from = params.int("PortRange.From");
+    const to = params.int("PortRange.To");
+    if (from === undefined || to === undefined) throw missingParameter("portRange");
+    if (from < 0 || to > 65535 || from > to) {
+      throw invalidParameterValue(`Invalid port range ${from}-${to}`);
+    }
+    extra = { portRange: { from, to } };
+  } else if (protocol === 1 || (protocol === 58 && v6 !== undefined)) {
+    const type = params.int("Icmp.Type");
+    const code = params.int("Icmp.Code");
+    if (type === undefined || code === undefined) throw missingParameter("icmpTypeCode");
+    extra = { icmpTypeCode: { type, code } };
+  }
+  return { ruleNumber, egress, protocol: String(protocol), ruleAction: action, ...cidr, ...extra };
+}
+
+function countDirection(acl: NetworkAcl, egress: boolean): number {
+  let n = 0;
+  for (const e of acl.entries.values()) if (e.egress === egress && e.ruleNumber !== 32767) n += 1;
+  return n;
+}
+
+export function createNetworkAclEntry(ctx: ActionContext): XmlObject {
+  const acl = readAcl(ctx);
+  const entry = readEntry(ctx.params);
+  if (acl.entries.has(naclEntryKey(entry.egress, entry.ruleNumber))) {
+    throw new Ec2ApiError(
+      "NetworkAclEntryAlreadyExists",
+      `The network acl entry identified by ${entry.ruleNumber} already exists.`,
+    );
+  }
+  if (countDirection(acl, entry.egress) >= ctx.limits.naclEntries) {
+    throw new Ec2ApiError(
+      "NetworkAclEntryLimitExceeded",
+      "The maximum number of network ACL entries has been reached.",
+    );
+  }
+  ctx.state.putNaclEntry(acl, entry);
+  return { return: true };
+}
+
+function entryNotFound(egress: boolean, ruleNumber: number): Ec2ApiError {
+  return new Ec2ApiError(
+    "InvalidNetworkAclEntry.NotFound",
+    `no ${egress ? "egress" : "ingress"} entry with number ${ruleNumber}`,
+  );
+}
+
+export function replaceNetworkAclEntry(ctx: ActionContext): XmlObject {
+  const acl = readAcl(ctx);
+  const entry = readEntry(ctx.params);
+  if (!acl.entries.has(naclEntryKey(entry.egress, entry.ruleNumber))) {
+    throw entryNotFound(entry.egress, entry.ruleNumber);
+  }
+  ctx.state.putNaclEntry(acl, entry);
+  return { return: true };
+}
+
+export function deleteNetworkAclEntry(ctx: ActionContext): XmlObject {
+  const acl = readAcl(ctx);
+  const ruleNumber = readRuleNumber(ctx.params);
+  const egress = readEgress(ctx.params);
+  if (!acl.entries.delete(naclEntryKey(egress, ruleNumber))) {
+    throw entryNotFound(egress, ruleNumber);
+  }
+  return { return: true };
+}

@@ -1,0 +1,373 @@
+import {
+  Ec2ApiError,
+  invalidParameterValue,
+  missingParameter,
+  ruleIdNotFound,
+  vpcNotFound,
+} from "../errors";
+import { type RuleContent, ruleKey, type SecurityGroup, type SgRule } from "../model";
+import {
+  canonicalCidr,
+  canonicalProtocolAndPorts,
+  describeRuleForMessage,
+  permissionItems,
+  readPermissions,
+  resolveRules,
+  revokedRuleItem,
+  ruleItem,
+} from "../permissions";
+import { assertKnownFilters, filterMatches, readFilters } from "../query";
+import { type XmlObject, xmlList } from "../xml";
+import {
+  type ActionContext,
+  paginate,
+  readMaxResults,
+  readTagSpecifications,
+  tagFilterMatches,
+  tagSet,
+} from "./common";
+
+export function groupArn(ctx: ActionContext, groupId: string): string {
+  return `arn:aws:ec2:${ctx.state.region}:${ctx.state.accountId}:security-group/${groupId}`;
+}
+
+export function createSecurityGroup(ctx: ActionContext): XmlObject {
+  const { params, state } = ctx;
+  const name = params.requiredStr("GroupName");
+  const description = params.requiredStr("GroupDescription");
+  if (name === "default") {
+    throw invalidParameterValue("Cannot use reserved security group name: default");
+  }
+  if (name.startsWith("sg-")) {
+    throw invalidParameterValue(
+      `Invalid value '${name}' for groupName. Group names may not be in the format sg-*.`,
+    );
+  }
+  if (name.length > 255 || description.length > 255) {
+    throw invalidParameterValue("Group name and description must be at most 255 characters");
+  }
+  const vpcId = params.str("VpcId") ?? state.defaultVpcId;
+  if (!state.vpcs.has(vpcId)) throw vpcNotFound(vpcId);
+  const tags = readTagSpecifications(params, "security-group");
+  const group = state.createGroup(vpcId, name, description);
+  for (const [k, v] of tags) group.tags.set(k, v);
+  return {
+    return: true,
+    groupId: group.id,
+    tagSet: tags.size > 0 ? tagSet(group.tags) : undefined,
+    securityGroupArn: groupArn(ctx, group.id),
+  };
+}
+
+export function deleteSecurityGroup(ctx: ActionContext): XmlObject {
+  const { params, state } = ctx;
+  const group = state.resolveGroup(params.str("GroupId"), params.str("GroupName"));
+  if (group.name === "default") {
+    throw new Ec2ApiError(
+      "CannotDelete",
+      `the specified group: "${group.id}" name: "default" cannot be deleted by a user`,
+    );
+  }
+  for (const rule of state.rules.values()) {
+    if (rule.groupId !== group.id && rule.peer.kind === "group" && rule.peer.groupId === group.id) {
+      throw new Ec2ApiError("DependencyViolation", `resource ${group.id} has a dependent object`);
+    }
+  }
+  state.deleteGroup(group);
+  return { return: true, groupId: group.id };
+}
+
+const GROUP_FILTERS = ["group-id", "group-name", "vpc-id", "description", "owner-id", "tag-key"];
+
+export function describeSecurityGroups(ctx: ActionContext): XmlObject {
+  const { params, state } = ctx;
+  const filters = readFilters(params);
+  assertKnownFilters(filters, GROUP_FILTERS);
+  const maxResults = readMaxResults(params, 5, 1000);
+  let candidates: Iterable<SecurityGroup> = state.groups.values();
+  const ids = params.list("GroupId");
+  const names = params.list("GroupName");
+  if (ids.length > 0 || names.length > 0) {
+    const picked = new Map<string, SecurityGroup>();
+    for (const id of ids) {
+      const group = state.groups.get(id);
+      if (group === undefined) {
+        throw new Ec2ApiError("InvalidGroup.NotFound", `The security group '${id}' does not exist`);
+      }
+      picked.set(group.id, group);
+    }
+    for (const name of names) {
+      const group = state.resolveGroup(undefined, name);
+      picked.set(group.id, group);
+    }
+    candidates = [...picked.values()].sort((a, b) => a.seq - b.seq);
+  }
+  const matching = filterIterable(candidates, (g) =>
+    filters.every((f) => {
+      const tag = tagFilterMatches(f, g.tags);
+      if (tag !== null) return tag;
+      switch (f.name) {
+        case "group-id":
+          return filterMatches(f.values, g.id);
+        case "group-name":
+          return filterMatches(f.values, g.name);
+        case "vpc-id":
+          return filterMatches(f.values, g.vpcId);
+        case "description":
+          return filterMatches(f.values, g.description);
+        default:
+          return filterMatches(f.values, g.ownerId);
+      }
+    }),
+  );
+  const { page, nextToken } = paginate(matching, (g) => g.seq, params, maxResults);
+  return {
+    securityGroupInfo: xmlList(page.map((g) => groupItem(ctx, g))),
+    nextToken,
+  };
+}
+
+function groupItem(ctx: ActionContext, g: SecurityGroup): XmlObject {
+  const ingress: SgRule[] = [];
+  const egress: SgRule[] = [];
+  for (const rule of g.rules.values()) (rule.isEgress ? egress : ingress).push(rule);
+  return {
+    ownerId: g.ownerId,
+    groupId: g.id,
+    groupName: g.name,
+    groupDescription: g.description,
+    ipPermissions: permissionItems(ingress),
+    ipPermissionsEgress: permissionItems(egress),
+    vpcId: g.vpcId,
+    securityGroupArn: groupArn(ctx, g.id),
+    tagSet: tagSet(g.tags),
+  };
+}
+
+function* filterIterable<T>(items: Iterable<T>, keep: (item: T) => boolean): Iterable<T> {
+  for (const item of items) if (keep(item)) yield item;
+}
+
+const RULE_FILTERS = ["group-id", "security-group-rule-id", "tag-key"];
+
+export function describeSecurityGroupRules(ctx: ActionContext): XmlObject {
+  const { params, state } = ctx;
+  const filters = readFilters(params);
+  assertKnownFilters(filters, RULE_FILTERS);
+  const maxResults = readMaxResults(params, 5, 1000);
+  let candidates: Iterable<SgRule> = state.rules.values();
+  const ids = params.list("SecurityGroupRuleId");
+  if (ids.length > 0) {
+    const picked = new Map<string, SgRule>();
+    for (const id of ids) {
+      const rule = state.rules.get(id);
+      if (rule === undefined) throw ruleIdNotFound(id);
+      picked.set(id, rule);
+    }
+    candidates = [...picked.values()].sort((a, b) => a.seq - b.seq);
+  } else {
+    // Fast path for the common `group-id` filter: read only those groups' rules.
+    const byGroup = filters.find((f) => f.name === "group-id");
+    if (byGroup?.values.every((v) => !/[*?]/.test(v))) {
+      const rules: SgRule[] = [];
+      for (const id of new Set(byGroup.values)) {
+        const group = state.groups.get(id);
+        if (group !== undefined) rules.push(...group.rules.values());
+      }
+      candidates = rules.sort((a, b) => a.seq - b.seq);
+    }
+  }
+  const matching = filterIterable(candidates, (r) =>
+    filters.every((f) => {
+      const tag = tagFilterMatches(f, r.tags);
+      if (tag !== null) return tag;
+      return f.name === "group-id"
+        ? filterMatches(f.values, r.groupId)
+        : filterMatches(f.values, r.id);
+    }),
+  );
+  const { page, nextToken } = paginate(matching, (r) => r.seq, params, maxResults);
+  return {
+    securityGroupRuleSet: xmlList(page.map((r) => ruleItem(state, r))),
+    nextToken,
+  };
+}
+
+function countDirection(group: SecurityGroup, isEgress: boolean): number {
+  let n = 0;
+  for (const rule of group.rules.values()) if (rule.isEgress === isEgress) n += 1;
+  return n;
+}
+
+function authorize(ctx: ActionContext, isEgress: boolean): XmlObject {
+  const { params, state } = ctx;
+  // Egress has no group-name form: it was never available outside a VPC.
+  const group = isEgress
+    ? state.resolveGroup(params.requiredStr("GroupId"), undefined)
+    : state.resolveGroup(params.str("GroupId"), params.str("GroupName"));
+  const { permissions } = readPermissions(params);
+  if (permissions.length === 0) throw missingParameter("ipPermissions");
+  const resolved = resolveRules(state, group, isEgress, permissions);
+  const seen = new Set<string>();
+  for (const { content } of resolved) {
+    const key = ruleKey(content);
+    if (seen.has(key)) {
+      throw invalidParameterValue("The same permission must not appear multiple times");
+    }
+    seen.add(key);
+    if (state.findRule(group, content) !== undefined) {
+      throw new Ec2ApiError(
+        "InvalidPermission.Duplicate",
+        `the specified rule "${describeRuleForMessage(content)}" already exists`,
+      );
+    }
+  }
+  if (countDirection(group, isEgress) + resolved.length > ctx.limits.rulesPerGroup) {
+    throw new Ec2ApiError(
+      "RulesPerSecurityGroupLimitExceeded",
+      "The maximum number of rules per security group has been reached.",
+    );
+  }
+  const tags = readTagSpecifications(params, "security-group-rule");
+  const added = resolved.map(({ content }) => {
+    const rule = state.addRule(group, content);
+    for (const [k, v] of tags) rule.tags.set(k, v);
+    return rule;
+  });
+  return {
+    return: true,
+    securityGroupRuleSet: xmlList(added.map((rule) => ruleItem(state, rule))),
+  };
+}
+
+function revoke(ctx: ActionContext, isEgress: boolean): XmlObject {
+  const { params, state } = ctx;
+  const group = isEgress
+    ? state.resolveGroup(params.requiredStr("GroupId"), undefined)
+    : state.resolveGroup(params.str("GroupId"), params.str("GroupName"));
+  const ruleIds = params.list("SecurityGroupRuleId");
+  const { permissions } = readPermissions(params);
+  if (ruleIds.length > 0 && permissions.length > 0) {
+    throw new Ec2ApiError(
+      "InvalidParameterCombination",
+      "The parameter 'SecurityGroupRuleIds' may not be used in combination with 'IpPermissions'",
+    );
+  }
+  if (ruleIds.length > 0) {
+    const rules = new Map<string, SgRule>();
+    for (const id of ruleIds) {
+      const rule = group.rules.get(id);
+      if (rule === undefined || rule.isEgress !== isEgress) throw ruleIdNotFound(id);
+      rules.set(id, rule);
+    }
+    for (const rule of rules.values()) state.removeRule(rule);
+    return {
+      return: true,
+      revokedSecurityGroupRuleSet: xmlList([...rules.values()].map(revokedRuleItem)),
+    };
+  }
+  if (permissions.length === 0) throw missingParameter("ipPermissions");
+  const resolved = resolveRules(state, group, isEgress, permissions);
+  const matched = new Map<string, SgRule>();
+  const unknown: RuleContent[] = [];
+  for (const { content } of resolved) {
+    const rule = state.findRule(group, content);
+    if (rule === undefined) unknown.push(content);
+    else matched.set(rule.id, rule);
+  }
+  const inDefaultVpc = state.vpcs.get(group.vpcId)?.isDefault === true;
+  if (unknown.length > 0 && !inDefaultVpc) {
+    // Outside the default VPC, one unmatched permission fails the whole call; nothing is revoked.
+    throw new Ec2ApiError(
+      "InvalidPermission.NotFound",
+      "The specified rule does not exist in this security group.",
+    );
+  }
+  for (const rule of matched.values()) state.removeRule(rule);
+  return {
+    return: true,
+    // In the default VPC, EC2 answers `true` and lists what it did not find.
+    unknownIpPermissionSet: unknown.length > 0 ? permissionItems(unknown) : undefined,
+    revokedSecurityGroupRuleSet:
+      matched.size > 0 ? xmlList([...matched.values()].map(revokedRuleItem)) : undefined,
+  };
+}
+
+export const authorizeIngress = (ctx: ActionContext) => authorize(ctx, false);
+export const authorizeEgress = (ctx: ActionContext) => authorize(ctx, true);
+export const revokeIngress = (ctx: ActionContext) => revoke(ctx, false);
+export const revokeEgress = (ctx: ActionContext) => revoke(ctx, true);
+
+export function modifySecurityGroupRules(ctx: ActionContext): XmlObject {
+  const { params, state } = ctx;
+  const group = state.resolveGroup(params.requiredStr("GroupId"), undefined);
+  const updates = params.structs("SecurityGroupRule");
+  if (updates.length === 0) throw missingParameter("SecurityGroupRule");
+  const planned: { rule: SgRule; content: RuleContent }[] = [];
+  const seen = new Set<string>();
+  for (const update of updates) {
+    const id = update.requiredStr("SecurityGroupRuleId");
+    const rule = group.rules.get(id);
+    if (rule === undefined) throw ruleIdNotFound(id);
+    const spec = update.scope("SecurityGroupRule");
+    const ports = canonicalProtocolAndPorts(
+      spec.str("IpProtocol"),
+      spec.int("FromPort"),
+      spec.int("ToPort"),
+    );
+    const targets = ["CidrIpv4", "CidrIpv6", "PrefixListId", "ReferencedGroupId"].filter((k) =>
+      spec.has(k),
+    );
+    if (targets.length !== 1) {
+      throw invalidParameterValue(
+        "Exactly one of CidrIpv4, CidrIpv6, PrefixListId or ReferencedGroupId must be specified",
+      );
+    }
+    const peerText = spec.str(targets[0] ?? "") ?? "";
+    let peer: RuleContent["peer"];
+    switch (targets[0]) {
+      case "CidrIpv4":
+        peer = { kind: "cidr4", cidr: canonicalCidr(peerText, 4, "CidrIpv4") };
+        break;
+      case "CidrIpv6":
+        peer = { kind: "cidr6", cidr: canonicalCidr(peerText, 6, "CidrIpv6") };
+        break;
+      case "PrefixListId":
+        if (!state.prefixLists.has(peerText)) {
+          throw new Ec2ApiError(
+            "InvalidPrefixListID.NotFound",
+            `The prefix list ID '${peerText}' does not exist`,
+          );
+        }
+        peer = { kind: "prefix-list", prefixListId: peerText };
+        break;
+      default:
+        if (!state.groups.has(peerText)) {
+          throw new Ec2ApiError(
+            "InvalidGroup.NotFound",
+            `The security group '${peerText}' does not exist`,
+          );
+        }
+        peer = { kind: "group", groupId: peerText, userId: state.accountId };
+    }
+    const description = spec.str("Description");
+    const content: RuleContent = {
+      isEgress: rule.isEgress,
+      ...ports,
+      peer,
+      ...(description === undefined ? {} : { description }),
+    };
+    const key = ruleKey(content);
+    const existing = state.findRule(group, content);
+    if ((existing !== undefined && existing.id !== rule.id) || seen.has(key)) {
+      throw new Ec2ApiError(
+        "InvalidPermission.Duplicate",
+        `the specified rule "${describeRuleForMessage(content)}" already exists`,
+      );
+    }
+    seen.add(key);
+    planned.push({ rule, content });
+  }
+  state.replaceRules(planned);
+  return { return: true };
+}

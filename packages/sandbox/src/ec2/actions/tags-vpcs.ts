@@ -1,0 +1,203 @@
+import {
+  Ec2ApiError,
+  groupNotFound,
+  missingParameter,
+  networkAclNotFound,
+  prefixListNotFound,
+  ruleIdNotFound,
+  vpcNotFound,
+} from "../errors";
+import type { RegionState, Vpc } from "../model";
+import { canonicalCidr } from "../permissions";
+import { assertKnownFilters, filterMatches, readFilters } from "../query";
+import { type XmlObject, xmlList } from "../xml";
+import {
+  type ActionContext,
+  checkTag,
+  paginate,
+  readMaxResults,
+  readTagSpecifications,
+  tagFilterMatches,
+  tagSet,
+} from "./common";
+
+interface Taggable {
+  readonly id: string;
+  readonly type: string;
+  readonly seq: number;
+  readonly tags: Map<string, string>;
+}
+
+/** Finds a taggable resource by id; the id's prefix says which kind, and which NotFound code. */
+function findTaggable(state: RegionState, id: string): Taggable {
+  const found = (
+    type: string,
+    r: { seq: number; tags: Map<string, string> } | undefined,
+    missing: () => Ec2ApiError,
+  ): Taggable => {
+    if (r === undefined) throw missing();
+    return { id, type, seq: r.seq, tags: r.tags };
+  };
+  if (id.startsWith("sgr-"))
+    return found("security-group-rule", state.rules.get(id), () => ruleIdNotFound(id));
+  if (id.startsWith("sg-"))
+    return found("security-group", state.groups.get(id), () => groupNotFound(id));
+  if (id.startsWith("acl-"))
+    return found("network-acl", state.nacls.get(id), () => networkAclNotFound(id));
+  if (id.startsWith("vpc-")) return found("vpc", state.vpcs.get(id), () => vpcNotFound(id));
+  if (id.startsWith("pl-"))
+    return found("prefix-list", state.prefixLists.get(id), () => prefixListNotFound(id));
+  throw new Ec2ApiError("InvalidID", `The ID '${id}' is not valid`);
+}
+
+function* allTaggables(state: RegionState): Iterable<Taggable> {
+  for (const v of state.vpcs.values()) yield { id: v.id, type: "vpc", seq: v.seq, tags: v.tags };
+  for (const g of state.groups.values())
+    yield { id: g.id, type: "security-group", seq: g.seq, tags: g.tags };
+  for (const r of state.rules.values())
+    if (r.tags.size > 0) yield { id: r.id, type: "security-group-rule", seq: r.seq, tags: r.tags };
+  for (const a of state.nacls.values())
+    yield { id: a.id, type: "network-acl", seq: a.seq, tags: a.tags };
+  for (const p of state.prefixLists.values())
+    yield { id: p.id, type: "prefix-list", seq: p.seq, tags: p.tags };
+}
+
+export function createTags(ctx: ActionContext): XmlObject {
+  const { params, state } = ctx;
+  const ids = params.list("ResourceId");
+  if (ids.length === 0) throw missingParameter("resourceIdSet");
+  const tags = params.structs("Tag").map((t) => {
+    const key = t.requiredStr("Key");
+    const value = t.str("Value") ?? "";
+    checkTag(key, value);
+    return [key, value] as const;
+  });
+  if (tags.length === 0) throw missingParameter("tagSet");
+  const resources = ids.map((id) => findTaggable(state, id));
+  for (const r of resources) for (const [k, v] of tags) r.tags.set(k, v);
+  return { return: true };
+}
+
+const TAG_FILTERS = ["resource-id", "resource-type", "key", "value"];
+
+export function describeTags(ctx: ActionContext): XmlObject {
+  const { params, state } = ctx;
+  const filters = readFilters(params);
+  assertKnownFilters(filters, TAG_FILTERS);
+  const maxResults = readMaxResults(params, 5, 1000);
+  const rows: {
+    resourceId: string;
+    resourceType: string;
+    key: string;
+    value: string;
+    n: number;
+  }[] = [];
+  const resources = [...allTaggables(state)].sort((a, b) => a.seq - b.seq);
+  for (const r of resources) {
+    for (const [key, value] of r.tags) {
+      const row = { resourceId: r.id, resourceType: r.type, key, value, n: rows.length + 1 };
+      const keep = filters.every((f) => {
+        const tag = tagFilterMatches(f, r.tags);
+        if (tag !== null) return tag;
+        switch (f.name) {
+          case "resource-id":
+            return filterMatches(f.values, row.resourceId);
+          case "resource-type":
+            return filterMatches(f.values, row.resourceType);
+          case "key":
+            return filterMatches(f.values, row.key);
+          default:
+            return filterMatches(f.values, row.value);
+        }
+      });
+      if (keep) rows.push(row);
+    }
+  }
+  const { page, nextToken } = paginate(rows, (r) => r.n, params, maxResults);
+  return {
+    tagSet: xmlList(
+      page.map((r) => ({
+        resourceId: r.resourceId,
+        resourceType: r.resourceType,
+        key: r.key,
+        value: r.value,
+      })),
+    ),
+    nextToken,
+  };
+}
+
+function vpcItem(v: Vpc): XmlObject {
+  return {
+    vpcId: v.id,
+    ownerId: v.ownerId,
+    state: "available",
+    cidrBlock: v.cidrBlock,
+    cidrBlockAssociationSet: xmlList([
+      {
+        associationId: `vpc-cidr-assoc-${v.id.slice(4)}`,
+        cidrBlock: v.cidrBlock,
+        cidrBlockState: { state: "associated" },
+      },
+    ]),
+    dhcpOptionsId: "default",
+    instanceTenancy: "default",
+    isDefault: v.isDefault,
+    tagSet: tagSet(v.tags),
+  };
+}
+
+export function createVpc(ctx: ActionContext): XmlObject {
+  const { params, state } = ctx;
+  const cidr = canonicalCidr(params.requiredStr("CidrBlock"), 4, "cidrBlock");
+  const prefix = Number(cidr.split("/")[1]);
+  if (prefix < 16 || prefix > 28) {
+    throw new Ec2ApiError("InvalidVpc.Range", `The CIDR '${cidr}' is invalid.`);
+  }
+  const tags = readTagSpecifications(params, "vpc");
+  const vpc = state.createVpc(cidr, false);
+  for (const [k, v] of tags) vpc.tags.set(k, v);
+  return { vpc: vpcItem(vpc) };
+}
+
+const VPC_FILTERS = ["vpc-id", "is-default", "cidr", "owner-id", "state", "tag-key"];
+
+export function describeVpcs(ctx: ActionContext): XmlObject {
+  const { params, state } = ctx;
+  const filters = readFilters(params);
+  assertKnownFilters(filters, VPC_FILTERS);
+  const maxResults = readMaxResults(params, 5, 1000);
+  let candidates = [...state.vpcs.values()];
+  const ids = params.list("VpcId");
+  if (ids.length > 0) {
+    candidates = [
+      ...new Set(
+        ids.map((id) => {
+          const vpc = state.vpcs.get(id);
+          if (vpc === undefined) throw vpcNotFound(id);
+          return vpc;
+        }),
+      ),
+    ].sort((a, b) => a.seq - b.seq);
+  }
+  const matching = candidates.filter((v) =>
+    filters.every((f) => {
+      const tag = tagFilterMatches(f, v.tags);
+      if (tag !== null) return tag;
+      switch (f.name) {
+        case "vpc-id":
+          return filterMatches(f.values, v.id);
+        case "is-default":
+          return filterMatches(f.values, String(v.isDefault));
+        case "cidr":
+          return filterMatches(f.values, v.cidrBlock);
+        case "state":
+          return filterMatches(f.values, "available");
+        default:
+          return filterMatches(f.values, v.ownerId);
+      }
+    }),
+  );
+  const { page, nextToken } = paginate(matching, (v) => v.seq, params, maxResults);
+  return { vpcSet: xmlList(page.map(vpcItem)), nextToken };
+}

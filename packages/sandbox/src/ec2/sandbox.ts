@@ -1,0 +1,790 @@
+import { ConfigurationError, parseProtocol, protocolNumber } from "@guardrail/core";
+import {
+  buildRecord,
+  type CallFacts,
+  cloudTrailTime,
+  type EventBridgeEvent,
+  toEventBridge,
+} from "../cloudtrail/record";
+import { REQUEST_RENDERERS } from "../cloudtrail/request-parameters";
+import type { ActionSpec, Ec2Limits } from "./actions/common";
+import {
+  createNetworkAcl,
+  createNetworkAclEntry,
+  deleteNetworkAclEntry,
+  describeNetworkAcls,
+  replaceNetworkAclEntry,
+  sortedEntries,
+} from "./actions/network-acls";
+import {
+  createManagedPrefixList,
+  describeManagedPrefixLists,
+  getManagedPrefixListEntries,
+  modifyManagedPrefixList,
+} from "./actions/prefix-lists";
+import {
+  authorizeEgress,
+  authorizeIngress,
+  createSecurityGroup,
+  deleteSecurityGroup,
+  describeSecurityGroupRules,
+  describeSecurityGroups,
+  modifySecurityGroupRules,
+  revokeEgress,
+  revokeIngress,
+} from "./actions/security-groups";
+import { createTags, createVpc, describeTags, describeVpcs } from "./actions/tags-vpcs";
+import {
+  Ec2ApiError,
+  groupNotFound,
+  invalidParameterValue,
+  networkAclNotFound,
+  vpcNotFound,
+} from "./errors";
+import { FaultInjector } from "./faults";
+import {
+  type AccessKeyEntry,
+  DEFAULT_ACCOUNT_ID,
+  DEFAULT_REGION,
+  parseAuthorization,
+  resolvePrincipal,
+} from "./identity";
+import {
+  type NaclEntry,
+  naclEntryKey,
+  type PrefixList,
+  RegionState,
+  type RuleContent,
+  type RulePeer,
+} from "./model";
+import { canonicalCidr, canonicalProtocolAndPorts, describeRuleForMessage } from "./permissions";
+import { QueryParams } from "./query";
+import { Rng } from "./random";
+import { type ServedEndpoint, serveEc2 } from "./server";
+import { renderError, renderResponse } from "./xml";
+
+/** Every action the local endpoint serves, and whether it changes state (and so emits an event). */
+export const EC2_ACTIONS: Readonly<Record<string, ActionSpec>> = {
+  CreateSecurityGroup: { handler: createSecurityGroup, mutating: true },
+  DeleteSecurityGroup: { handler: deleteSecurityGroup, mutating: true },
+  DescribeSecurityGroups: { handler: describeSecurityGroups, mutating: false },
+  DescribeSecurityGroupRules: { handler: describeSecurityGroupRules, mutating: false },
+  AuthorizeSecurityGroupIngress: { handler: authorizeIngress, mutating: true },
+  AuthorizeSecurityGroupEgress: { handler: authorizeEgress, mutating: true },
+  RevokeSecurityGroupIngress: { handler: revokeIngress, mutating: true },
+  RevokeSecurityGroupEgress: { handler: revokeEgress, mutating: true },
+  ModifySecurityGroupRules: { handler: modifySecurityGroupRules, mutating: true },
+  CreateTags: { handler: createTags, mutating: true },
+  DescribeTags: { handler: describeTags, mutating: false },
+  CreateVpc: { handler: createVpc, mutating: true },
+  DescribeVpcs: { handler: describeVpcs, mutating: false },
+  CreateNetworkAcl: { handler: createNetworkAcl, mutating: true },
+  DescribeNetworkAcls: { handler: describeNetworkAcls, mutating: false },
+  CreateNetworkAclEntry: { handler: createNetworkAclEntry, mutating: true },
+  ReplaceNetworkAclEntry: { handler: replaceNetworkAclEntry, mutating: true },
+  DeleteNetworkAclEntry: { handler: deleteNetworkAclEntry, mutating: true },
+  CreateManagedPrefixList: { handler: createManagedPrefixList, mutating: true },
+  ModifyManagedPrefixList: { handler: modifyManagedPrefixList, mutating: true },
+  DescribeManagedPrefixLists: { handler: describeManagedPrefixLists, mutating: false },
+  GetManagedPrefixListEntries: { handler: getManagedPrefixListEntries, mutating: false },
+};
+
+export interface Ec2SandboxOptions {
+  /** Access key id → principal (or bare account id). Unknown keys act as `sandbox-user` in `defaultAccountId`. */
+  readonly accessKeys?: Readonly<Record<string, AccessKeyEntry>>;
+  /** Default `123456789012`. */
+  readonly defaultAccountId?: string;
+  /** Region for requests without a SigV4 credential scope. Default `us-east-1`. */
+  readonly defaultRegion?: string;
+  /** Seed for ids, request ids and injected faults. Default 1. */
+  readonly seed?: number;
+  /** Also emit failed mutating calls (`errorCode: "Client.…"`, `responseElements: null`). Default true. */
+  readonly emitFailedCalls?: boolean;
+  /** Delay between a call and its event reaching listeners (CloudTrail is not instant). Default 0. */
+  readonly eventDelayMs?: number;
+  /** Clock for event times. Default `() => new Date()`. */
+  readonly clock?: () => Date;
+  /** Quotas enforced on API calls (seeding bypasses them). */
+  readonly limits?: Partial<Ec2Limits>;
+  /** How many emitted events `recordedEvents()` keeps (oldest dropped first). Default 10,000. */
+  readonly maxRecordedEvents?: number;
+}
+
+/** Which account and region a seeding or inspection call is about; defaults to the sandbox defaults. */
+export interface SandboxScope {
+  readonly accountId?: string;
+  readonly region?: string;
+}
+
+/** One HTTP request, already read: the sandbox core does not care how it arrived. */
+export interface SandboxRequest {
+  /** Form body and query-string parameters, flattened (`IpPermissions.1.IpProtocol` → `tcp`). */
+  readonly params: Iterable<[string, string]>;
+  readonly authorization?: string;
+  readonly userAgent?: string;
+  readonly sourceIp?: string;
+}
+
+export interface SandboxResponse {
+  readonly status: number;
+  readonly body: string;
+  readonly requestId: string;
+  readonly action: string;
+}
+
+export type SandboxEventListener = (event: EventBridgeEvent) => void | Promise<void>;
+
+/** A security-group rule to seed. `cidr` may be IPv4 or IPv6; exactly one peer must be given. */
+export interface SeedRule {
+  readonly protocol: string | number;
+  readonly fromPort?: number;
+  readonly toPort?: number;
+  readonly cidr?: string;
+  readonly prefixListId?: string;
+  readonly groupId?: string;
+  /** Owner of `groupId` when another account's group is referenced. */
+  readonly userId?: string;
+  readonly description?: string;
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+export interface SeedSecurityGroup extends SandboxScope {
+  readonly name: string;
+  readonly description?: string;
+  /** Default: the default VPC. */
+  readonly vpcId?: string;
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly ingress?: readonly SeedRule[];
+  /** When given, replaces the allow-all egress rule a new group starts with. */
+  readonly egress?: readonly SeedRule[];
+}
+
+export interface SeededSecurityGroup {
+  readonly groupId: string;
+  /** Ids of the seeded ingress rules, then the egress rules, in the order given. */
+  readonly ingressRuleIds: readonly string[];
+  readonly egressRuleIds: readonly string[];
+}
+
+export interface SeedNaclEntry {
+  readonly ruleNumber: number;
+  readonly egress: boolean;
+  readonly protocol: string | number;
+  readonly ruleAction: "allow" | "deny";
+  /** IPv4 or IPv6 block. */
+  readonly cidr: string;
+  readonly fromPort?: number;
+  readonly toPort?: number;
+  readonly icmpType?: number;
+  readonly icmpCode?: number;
+}
+
+export interface SeedNetworkAcl extends SandboxScope {
+  readonly vpcId?: string;
+  readonly entries?: readonly SeedNaclEntry[];
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+export interface SeedPrefixList extends SandboxScope {
+  readonly name: string;
+  readonly addressFamily?: "IPv4" | "IPv6";
+  readonly maxEntries?: number;
+  readonly entries: readonly (string | { readonly cidr: string; readonly description?: string })[];
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+export interface SeedVpc extends SandboxScope {
+  readonly cidrBlock?: string;
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+export interface VpcHandle {
+  readonly vpcId: string;
+  readonly defaultGroupId: string;
+  readonly defaultNetworkAclId: string;
+}
+
+/** A rule as the sandbox holds it, in DescribeSecurityGroupRules terms. */
+export interface SecurityGroupRuleSnapshot {
+  readonly securityGroupRuleId: string;
+  readonly groupId: string;
+  readonly isEgress: boolean;
+  readonly ipProtocol: string;
+  readonly fromPort: number;
+  readonly toPort: number;
+  readonly cidrIpv4?: string;
+  readonly cidrIpv6?: string;
+  readonly prefixListId?: string;
+  readonly referencedGroupId?: string;
+  readonly description?: string;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const DEFAULT_LIMITS: Ec2Limits = { rulesPerGroup: 60, naclEntries: 20 };
+
+/**
+ * An in-memory EC2 (security groups, network ACLs, managed prefix lists, VPCs, tags) that speaks
+ * the Query protocol over HTTP and emits the CloudTrail events AWS would emit, wrapped as
+ * EventBridge delivers them. State is kept per account (from the access key) and region (from
+ * the SigV4 credential scope).
+ *
+ * @example
+ * const sandbox = new Ec2Sandbox({ accessKeys: { AKIAGUARDRAIL: { type: "AssumedRole", accountId: "123456789012", roleName: "guardrail", sessionName: "remediate" } } });
+ * const endpoint = await sandbox.listen();
+ * sandbox.onEvent((event) => console.log(event.detail.eventName));
+ * const { groupId } = sandbox.seedSecurityGroup({ name: "web", ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidr: "0.0.0.0/0" }] });
+ */
+export class Ec2Sandbox {
+  /** Per-action fault injection (latency, throttling, server errors). */
+  readonly faults: FaultInjector;
+  readonly defaultAccountId: string;
+  readonly defaultRegion: string;
+
+  private readonly options: Ec2SandboxOptions;
+  private readonly limits: Ec2Limits;
+  private readonly rng: Rng;
+  private readonly regions = new Map<string, RegionState>();
+  private readonly callCountsByAction = new Map<string, number>();
+  private readonly listeners = new Set<SandboxEventListener>();
+  private readonly recorded: EventBridgeEvent[] = [];
+  private readonly sessionStarts = new Map<string, string>();
+  private readonly pendingDeliveries = new Set<Promise<void>>();
+  private served: ServedEndpoint | undefined;
+
+  constructor(options: Ec2SandboxOptions = {}) {
+    this.options = options;
+    this.defaultAccountId = options.defaultAccountId ?? DEFAULT_ACCOUNT_ID;
+    this.defaultRegion = options.defaultRegion ?? DEFAULT_REGION;
+    if (!/^\d{12}$/.test(this.defaultAccountId)) {
+      throw new ConfigurationError(
+        `defaultAccountId must be 12 digits, got "${this.defaultAccountId}"`,
+      );
+    }
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const seed = options.seed ?? 1;
+    this.rng = new Rng(seed);
+    this.faults = new FaultInjector(seed + 0x5eed);
+  }
+
+  // ---- HTTP ---------------------------------------------------------------------------------
+
+  /** Starts the HTTP endpoint (port 0 picks a free port) and returns `http://host:port`. */
+  async listen(port = 0, host = "127.0.0.1"): Promise<string> {
+    if (this.served !== undefined) return this.served.endpoint;
+    this.served = await serveEc2(this, { port, host });
+    return this.served.endpoint;
+  }
+
+  /** The endpoint URL once `listen()` has resolved. */
+  get endpoint(): string {
+    if (this.served === undefined) throw new ConfigurationError("the EC2 sandbox is not listening");
+    return this.served.endpoint;
+  }
+
+  /** Stops the endpoint and waits for pending event deliveries. */
+  async close(): Promise<void> {
+    const served = this.served;
+    this.served = undefined;
+    if (served !== undefined) await served.close();
+    await this.drainEvents();
+  }
+
+  /** Handles one Query API request. The HTTP server calls this; in-process callers may too. */
+  async handle(request: SandboxRequest): Promise<SandboxResponse> {
+    const params = QueryParams.from(request.params);
+    const action = params.str("Action") ?? "";
+    const requestId = this.rng.uuid();
+    this.callCountsByAction.set(action, (this.callCountsByAction.get(action) ?? 0) + 1);
+    const auth = parseAuthorization(request.authorization);
+    const accessKeyId = auth?.accessKeyId ?? "AKIASANDBOXANONYMOUS";
+    const region = auth?.region || this.defaultRegion;
+    const principal = resolvePrincipal(
+      this.options.accessKeys ?? {},
+      accessKeyId,
+      this.defaultAccountId,
+    );
+    const spec = EC2_ACTIONS[action];
+
+    const decision = this.faults.decide(action);
+    if (decision.delayMs > 0) await sleep(decision.delayMs);
+    const time = this.now();
+    const facts = {
+      action,
+      requestId,
+      time,
+      region,
+      recipientAccountId: principal.accountId,
+      principal,
+      accessKeyId,
+      sourceIp: normaliseIp(request.sourceIp),
+      userAgent: request.userAgent ?? "",
+    };
+    const fail = (error: Ec2ApiError): SandboxResponse => {
+      if (spec?.mutating && this.options.emitFailedCalls !== false) {
+        this.emit({
+          ...facts,
+          ...this.identityFacts(accessKeyId, time),
+          requestParameters: renderRequestParameters(action, params),
+          error: { code: error.code, message: error.message, fault: error.fault },
+        });
+      }
+      return {
+        status: error.status,
+        body: renderError(error.code, error.message, requestId),
+        requestId,
+        action,
+      };
+    };
+
+    if (decision.error !== undefined) return fail(decision.error);
+    if (action === "") {
+      return fail(
+        new Ec2ApiError("MissingAction", "The request must contain the parameter Action"),
+      );
+    }
+    if (spec === undefined) {
+      return fail(
+        new Ec2ApiError("InvalidAction", `The action ${action} is not valid for this web service.`),
+      );
+    }
+    try {
+      if (params.bool("DryRun") === true) {
+        throw new Ec2ApiError(
+          "DryRunOperation",
+          "Request would have succeeded, but DryRun flag is set.",
+          412,
+        );
+      }
+      const state = this.regionState(principal.accountId, region);
+      const body = spec.handler({ state, params, limits: this.limits });
+      if (spec.mutating) {
+        this.emit({
+          ...facts,
+          ...this.identityFacts(accessKeyId, time),
+          requestParameters: renderRequestParameters(action, params),
+          responseBody: body,
+        });
+      }
+      return { status: 200, body: renderResponse(action, requestId, body), requestId, action };
+    } catch (e) {
+      if (e instanceof Ec2ApiError) return fail(e);
+      // A bug in the sandbox, not an EC2 behaviour: answer like EC2 would, but say so loudly.
+      console.error(`[ec2-sandbox] ${action} failed unexpectedly`, e);
+      return fail(
+        new Ec2ApiError(
+          "InternalError",
+          `sandbox error: ${e instanceof Error ? e.message : String(e)}`,
+          500,
+        ),
+      );
+    }
+  }
+
+  // ---- Events -------------------------------------------------------------------------------
+
+  /** Subscribes to emitted events (EventBridge envelopes). Returns the unsubscribe function. */
+  onEvent(listener: SandboxEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Events emitted so far (newest last, capped by `maxRecordedEvents`). */
+  recordedEvents(): readonly EventBridgeEvent[] {
+    return [...this.recorded];
+  }
+
+  clearRecordedEvents(): void {
+    this.recorded.length = 0;
+  }
+
+  /** Resolves with the first event (already recorded or future) that satisfies `predicate`. */
+  waitForEvent(
+    predicate: (event: EventBridgeEvent) => boolean,
+    timeoutMs = 5000,
+  ): Promise<EventBridgeEvent> {
+    const seen = this.recorded.find(predicate);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`no matching sandbox event within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.onEvent((event) => {
+        if (!predicate(event)) return;
+        clearTimeout(timer);
+        off();
+        resolve(event);
+      });
+    });
+  }
+
+  /** Waits until every scheduled event has reached the listeners (and async listeners settled). */
+  async drainEvents(): Promise<void> {
+    while (this.pendingDeliveries.size > 0) await Promise.allSettled([...this.pendingDeliveries]);
+  }
+
+  // ---- Counters -----------------------------------------------------------------------------
+
+  /** Calls received for one action (throttled and failed ones included), or for all actions. */
+  calls(action?: string): number {
+    if (action !== undefined) return this.callCountsByAction.get(action) ?? 0;
+    let total = 0;
+    for (const n of this.callCountsByAction.values()) total += n;
+    return total;
+  }
+
+  /** Calls received per action. */
+  callCounts(): Record<string, number> {
+    return Object.fromEntries(this.callCountsByAction);
+  }
+
+  resetCallCounts(): void {
+    this.callCountsByAction.clear();
+  }
+
+  // ---- Seeding (bypasses HTTP, events, counters and quotas) ---------------------------------
+
+  /** The default VPC of an account and region (created on first use, as AWS accounts have one). */
+  defaultVpc(scope: SandboxScope = {}): VpcHandle {
+    const state = this.scope(scope);
+    return this.vpcHandle(state, state.defaultVpcId);
+  }
+
+  seedVpc(spec: SeedVpc = {}): VpcHandle {
+    const state = this.scope(spec);
+    const cidr = canonicalCidr(spec.cidrBlock ?? "10.0.0.0/16", 4, "cidrBlock");
+    const vpc = state.createVpc(cidr, false);
+    setTags(vpc.tags, spec.tags);
+    return this.vpcHandle(state, vpc.id);
+  }
+
+  seedSecurityGroup(spec: SeedSecurityGroup): SeededSecurityGroup {
+    const state = this.scope(spec);
+    const vpcId = spec.vpcId ?? state.defaultVpcId;
+    if (!state.vpcs.has(vpcId)) throw vpcNotFound(vpcId);
+    const group = state.createGroup(
+      vpcId,
+      spec.name,
+      spec.description ?? spec.name,
+      spec.egress === undefined,
+    );
+    setTags(group.tags, spec.tags);
+    const ingressRuleIds = this.seedRulesInto(state, group.id, "ingress", spec.ingress ?? []);
+    const egressRuleIds = this.seedRulesInto(state, group.id, "egress", spec.egress ?? []);
+    return { groupId: group.id, ingressRuleIds, egressRuleIds };
+  }
+
+  /** Seeds many groups at once (benchmarks: 10,000 groups in well under a second). */
+  seedSecurityGroups(specs: readonly SeedSecurityGroup[]): SeededSecurityGroup[] {
+    return specs.map((s) => this.seedSecurityGroup(s));
+  }
+
+  /** Adds rules to an existing group; returns their `sgr-` ids in order. */
+  seedRules(
+    groupId: string,
+    direction: "ingress" | "egress",
+    rules: readonly SeedRule[],
+    scope: SandboxScope = {},
+  ): string[] {
+    return this.seedRulesInto(this.scope(scope), groupId, direction, rules);
+  }
+
+  seedNetworkAcl(spec: SeedNetworkAcl = {}): string {
+    const state = this.scope(spec);
+    const vpcId = spec.vpcId ?? state.defaultVpcId;
+    if (!state.vpcs.has(vpcId)) throw vpcNotFound(vpcId);
+    const acl = state.createNetworkAcl(vpcId, false);
+    setTags(acl.tags, spec.tags);
+    this.seedNaclEntries(acl.id, spec.entries ?? [], spec);
+    return acl.id;
+  }
+
+  /** Adds entries to an existing network ACL (the default one included). */
+  seedNaclEntries(
+    networkAclId: string,
+    entries: readonly SeedNaclEntry[],
+    scope: SandboxScope = {},
+  ): void {
+    const state = this.scope(scope);
+    const acl = state.nacls.get(networkAclId);
+    if (acl === undefined) throw networkAclNotFound(networkAclId);
+    for (const e of entries) {
+      const entry = seedEntry(e);
+      if (acl.entries.has(naclEntryKey(entry.egress, entry.ruleNumber))) {
+        throw new Ec2ApiError(
+          "NetworkAclEntryAlreadyExists",
+          `The network acl entry identified by ${entry.ruleNumber} already exists.`,
+        );
+      }
+      state.putNaclEntry(acl, entry);
+    }
+  }
+
+  seedPrefixList(spec: SeedPrefixList): string {
+    const state = this.scope(spec);
+    const family = spec.addressFamily === "IPv6" ? 6 : 4;
+    const entries = new Map<string, string | undefined>();
+    for (const e of spec.entries) {
+      const { cidr, description } = typeof e === "string" ? { cidr: e, description: undefined } : e;
+      entries.set(canonicalCidr(cidr, family, "cidr"), description);
+    }
+    const pl: PrefixList = {
+      id: state.newId("pl", state.prefixLists),
+      seq: state.nextSeq(),
+      name: spec.name,
+      addressFamily: family === 6 ? "IPv6" : "IPv4",
+      maxEntries: spec.maxEntries ?? Math.max(entries.size, 10),
+      version: 1,
+      ownerId: state.accountId,
+      tags: new Map(Object.entries(spec.tags ?? {})),
+      entries,
+      history: new Map([[1, new Map(entries)]]),
+    };
+    state.prefixLists.set(pl.id, pl);
+    return pl.id;
+  }
+
+  // ---- Inspection (plain snapshots, for assertions) -----------------------------------------
+
+  /** The group's rules, or undefined when the group does not exist. */
+  securityGroupRules(
+    groupId: string,
+    scope: SandboxScope = {},
+  ): SecurityGroupRuleSnapshot[] | undefined {
+    const group = this.scope(scope).groups.get(groupId);
+    if (group === undefined) return undefined;
+    return [...group.rules.values()].map((r) => ({
+      securityGroupRuleId: r.id,
+      groupId: r.groupId,
+      isEgress: r.isEgress,
+      ipProtocol: r.ipProtocol,
+      fromPort: r.fromPort,
+      toPort: r.toPort,
+      ...snapshotPeer(r.peer),
+      ...(r.description === undefined ? {} : { description: r.description }),
+    }));
+  }
+
+  /** The ACL's entries (egress first, by rule number), or undefined when it does not exist. */
+  networkAclEntries(networkAclId: string, scope: SandboxScope = {}): NaclEntry[] | undefined {
+    const acl = this.scope(scope).nacls.get(networkAclId);
+    return acl === undefined ? undefined : sortedEntries(acl);
+  }
+
+  /** Current CIDRs of a prefix list, or undefined when it does not exist. */
+  prefixListEntries(prefixListId: string, scope: SandboxScope = {}): string[] | undefined {
+    const pl = this.scope(scope).prefixLists.get(prefixListId);
+    return pl === undefined ? undefined : [...pl.entries.keys()];
+  }
+
+  /** Resource counts of one account and region. */
+  stats(scope: SandboxScope = {}): {
+    vpcs: number;
+    groups: number;
+    rules: number;
+    networkAcls: number;
+    prefixLists: number;
+  } {
+    const s = this.scope(scope);
+    return {
+      vpcs: s.vpcs.size,
+      groups: s.groups.size,
+      rules: s.rules.size,
+      networkAcls: s.nacls.size,
+      prefixLists: s.prefixLists.size,
+    };
+  }
+
+  // ---- Internals ----------------------------------------------------------------------------
+
+  private now(): Date {
+    return this.options.clock?.() ?? new Date();
+  }
+
+  private scope(scope: SandboxScope): RegionState {
+    return this.regionState(
+      scope.accountId ?? this.defaultAccountId,
+      scope.region ?? this.defaultRegion,
+    );
+  }
+
+  private regionState(accountId: string, region: string): RegionState {
+    const key = `${accountId}/${region}`;
+    let state = this.regions.get(key);
+    if (state === undefined) {
+      state = new RegionState(accountId, region, this.rng);
+      // Every account has a default VPC in every region, with its default group and ACL.
+      state.createVpc("172.31.0.0/16", true);
+      this.regions.set(key, state);
+    }
+    return state;
+  }
+
+  private vpcHandle(state: RegionState, vpcId: string): VpcHandle {
+    const vpc = state.vpcs.get(vpcId);
+    if (vpc === undefined) throw vpcNotFound(vpcId);
+    return {
+      vpcId: vpc.id,
+      defaultGroupId: vpc.defaultGroupId,
+      defaultNetworkAclId: vpc.defaultNetworkAclId,
+    };
+  }
+
+  private seedRulesInto(
+    state: RegionState,
+    groupId: string,
+    direction: "ingress" | "egress",
+    rules: readonly SeedRule[],
+  ): string[] {
+    const group = state.groups.get(groupId);
+    if (group === undefined) throw groupNotFound(groupId);
+    return rules.map((r) => {
+      const content: RuleContent = {
+        isEgress: direction === "egress",
+        ...canonicalProtocolAndPorts(r.protocol, r.fromPort, r.toPort),
+        peer: seedPeer(state, r),
+        ...(r.description === undefined ? {} : { description: r.description }),
+      };
+      if (state.findRule(group, content) !== undefined) {
+        throw new Ec2ApiError(
+          "InvalidPermission.Duplicate",
+          `the specified rule "${describeRuleForMessage(content)}" already exists`,
+        );
+      }
+      const rule = state.addRule(group, content);
+      setTags(rule.tags, r.tags);
+      return rule.id;
+    });
+  }
+
+  private identityFacts(
+    accessKeyId: string,
+    time: Date,
+  ): Pick<CallFacts, "sessionCreated" | "eventId"> {
+    let started = this.sessionStarts.get(accessKeyId);
+    if (started === undefined) {
+      started = cloudTrailTime(time);
+      this.sessionStarts.set(accessKeyId, started);
+    }
+    return { sessionCreated: started, eventId: this.rng.uuid() };
+  }
+
+  private emit(facts: CallFacts): void {
+    const event = toEventBridge(buildRecord(facts), this.rng.uuid());
+    this.recorded.push(event);
+    const cap = this.options.maxRecordedEvents ?? 10_000;
+    if (this.recorded.length > cap) this.recorded.splice(0, this.recorded.length - cap);
+    const listeners = [...this.listeners];
+    if (listeners.length === 0) return;
+    // Deliver after the reply is written, as CloudTrail does; a failing listener is logged,
+    // never allowed to break the endpoint.
+    const delivery = new Promise<void>((resolve) => {
+      setTimeout(async () => {
+        for (const listener of listeners) {
+          try {
+            await listener(event);
+          } catch (e) {
+            console.error("[ec2-sandbox] event listener failed", e);
+          }
+        }
+        resolve();
+      }, this.options.eventDelayMs ?? 0);
+    });
+    this.pendingDeliveries.add(delivery);
+    void delivery.then(() => this.pendingDeliveries.delete(delivery));
+  }
+}
+
+function renderRequestParameters(
+  action: string,
+  params: QueryParams,
+): Record<string, unknown> | null {
+  const render = REQUEST_RENDERERS[action];
+  return render === undefined ? null : render(params);
+}
+
+function normaliseIp(ip: string | undefined): string {
+  if (ip === undefined || ip === "") return "127.0.0.1";
+  return ip.startsWith("::ffff:") ? ip.slice(7) : ip;
+}
+
+function setTags(
+  target: Map<string, string>,
+  tags: Readonly<Record<string, string>> | undefined,
+): void {
+  if (tags !== undefined) for (const [k, v] of Object.entries(tags)) target.set(k, v);
+}
+
+function seedPeer(state: RegionState, r: SeedRule): RulePeer {
+  const given = [r.cidr, r.prefixListId, r.groupId].filter((x) => x !== undefined);
+  if (given.length !== 1) {
+    throw invalidParameterValue("a seeded rule needs exactly one of cidr, prefixListId, groupId");
+  }
+  if (r.cidr !== undefined) {
+    return r.cidr.includes(":")
+      ? { kind: "cidr6", cidr: canonicalCidr(r.cidr, 6, "cidr") }
+      : { kind: "cidr4", cidr: canonicalCidr(r.cidr, 4, "cidr") };
+  }
+  if (r.prefixListId !== undefined) {
+    if (!state.prefixLists.has(r.prefixListId)) {
+      throw new Ec2ApiError(
+        "InvalidPrefixListID.NotFound",
+        `The prefix list ID '${r.prefixListId}' does not exist`,
+      );
+    }
+    return { kind: "prefix-list", prefixListId: r.prefixListId };
+  }
+  const groupId = r.groupId ?? "";
+  const userId = r.userId ?? state.accountId;
+  if (userId === state.accountId && !state.groups.has(groupId)) throw groupNotFound(groupId);
+  return { kind: "group", groupId, userId };
+}
+
+function seedEntry(e: SeedNaclEntry): NaclEntry {
+  if (!Number.isInteger(e.ruleNumber) || e.ruleNumber < 1 || e.ruleNumber > 32766) {
+    throw invalidParameterValue(
+      `Invalid value '${e.ruleNumber}' for ruleNumber. Rule numbers must be between 1 and 32766.`,
+    );
+  }
+  let protocol: string;
+  try {
+    protocol = String(protocolNumber(parseProtocol(e.protocol, "protocol")));
+  } catch {
+    throw invalidParameterValue(`Invalid value '${e.protocol}' for protocol`);
+  }
+  if (protocol === "6" || protocol === "17") {
+    canonicalProtocolAndPorts(protocol, e.fromPort ?? 0, e.toPort ?? 65535);
+  }
+  const v6 = e.cidr.includes(":");
+  const cidr = v6
+    ? { ipv6CidrBlock: canonicalCidr(e.cidr, 6, "cidr") }
+    : { cidrBlock: canonicalCidr(e.cidr, 4, "cidr") };
+  const ports =
+    protocol === "6" || protocol === "17"
+      ? { portRange: { from: e.fromPort ?? 0, to: e.toPort ?? 65535 } }
+      : protocol === "1" || protocol === "58"
+        ? { icmpTypeCode: { type: e.icmpType ?? -1, code: e.icmpCode ?? -1 } }
+        : {};
+  return {
+    ruleNumber: e.ruleNumber,
+    egress: e.egress,
+    protocol,
+    ruleAction: e.ruleAction,
+    ...cidr,
+    ...ports,
+  };
+}
+
+function snapshotPeer(peer: RulePeer): Partial<SecurityGroupRuleSnapshot> {
+  switch (peer.kind) {
+    case "cidr4":
+      return { cidrIpv4: peer.cidr };
+    case "cidr6":
+      return { cidrIpv6: peer.cidr };
+    case "prefix-list":
+      return { prefixListId: peer.prefixListId };
+    case "group":
+      return { referencedGroupId: peer.groupId };
+  }
+}

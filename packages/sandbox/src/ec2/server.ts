@@ -1,0 +1,93 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Ec2Sandbox } from "./sandbox";
+import { renderError } from "./xml";
+
+export interface ServedEndpoint {
+  readonly endpoint: string;
+  close(): Promise<void>;
+}
+
+/** Large enough for any Authorize call the SDK can build; stops a runaway client filling memory. */
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new Error("request body too large"));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+async function onRequest(sandbox: Ec2Sandbox, req: IncomingMessage, res: ServerResponse) {
+  let status: number;
+  let body: string;
+  let requestId = "";
+  try {
+    const url = new URL(req.url ?? "/", "http://sandbox.local");
+    // EC2 takes parameters from the query string (GET) and the form body (POST) alike.
+    const params: [string, string][] = [...url.searchParams.entries()];
+    if (req.method === "POST") {
+      params.push(...new URLSearchParams(await readBody(req)).entries());
+    }
+    const header = (name: string) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    };
+    const forwarded = header("x-forwarded-for")?.split(",")[0]?.trim();
+    const reply = await sandbox.handle({
+      params,
+      authorization: header("authorization"),
+      userAgent: header("user-agent"),
+      sourceIp: forwarded || req.socket.remoteAddress,
+    });
+    ({ status, body, requestId } = reply);
+  } catch (e) {
+    status = 400;
+    body = renderError("InvalidRequest", e instanceof Error ? e.message : String(e), "");
+  }
+  res.writeHead(status, {
+    "content-type": "text/xml;charset=UTF-8",
+    "content-length": Buffer.byteLength(body),
+    "x-amzn-requestid": requestId,
+    server: "AmazonEC2",
+  });
+  res.end(body);
+}
+
+/** Serves the sandbox's EC2 Query API on `host:port` (port 0: any free port). */
+export function serveEc2(
+  sandbox: Ec2Sandbox,
+  { port, host }: { port: number; host: string },
+): Promise<ServedEndpoint> {
+  const server = createServer((req, res) => {
+    void onRequest(sandbox, req, res);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      const address = server.address() as AddressInfo;
+      const shownHost = host.includes(":") ? `[${host}]` : host;
+      resolve({
+        endpoint: `http://${shownHost}:${address.port}`,
+        close: () =>
+          new Promise<void>((done, fail) => {
+            server.close((err) => (err ? fail(err) : done()));
+            // SDK clients keep connections alive; without this, close() would wait for them.
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}

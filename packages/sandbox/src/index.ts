@@ -1,0 +1,38 @@
+export {
+  type CallFacts,
+  type CloudTrailRecord,
+  cloudTrailTime,
+  type EventBridgeEvent,
+} from "./cloudtrail/record";
+export { REQUEST_RENDERERS, WRAPPED_RESPONSE_ACTIONS } from "./cloudtrail/request-parameters";
+export type { Ec2Limits } from "./ec2/actions/common";
+export { Ec2ApiError } from "./ec2/errors";
+export { type FaultDecision, FaultInjector, type FaultSpec } from "./ec2/faults";
+export {
+  type AccessKeyEntry,
+  DEFAULT_ACCOUNT_ID,
+  DEFAULT_REGION,
+  DEFAULT_USER_NAME,
+  principalArn,
+  roleArn,
+  type SandboxPrincipal,
+} from "./ec2/identity";
+export type { NaclEntry } from "./ec2/model";
+export {
+  EC2_ACTIONS,
+  Ec2Sandbox,
+  type Ec2SandboxOptions,
+  type SandboxEventListener,
+  type SandboxRequest,
+  type SandboxResponse,
+  type SandboxScope,
+  type SecurityGroupRuleSnapshot,
+  type SeededSecurityGroup,
+  type SeedNaclEntry,
+  type SeedNetworkAcl,
+  type SeedPrefixList,
+  type SeedRule,
+  type SeedSecurityGroup,
+  type SeedVpc,
+  type VpcHandle,
+} from "./ec2/sandbox";
