@@ -134,15 +134,15 @@ export function parseService(input: string): ServiceSpec {
   };
   if (!m) return fail("expected protocol[/ports], e.g. tcp/22, tcp/80-443, icmp/3:4");
   const [, name = "", spec] = m;
-  let protocol: ServiceSpec["protocol"];
+  let parsed: ReturnType<typeof parseProtocol>;
   try {
-    const p = parseProtocol(name);
-    if (p === "all")
-      return fail("protocol all is every service; list services or use a peers rule");
-    protocol = p;
+    parsed = parseProtocol(name);
   } catch {
     return fail(`unknown protocol "${name}"`);
   }
+  if (parsed === "all")
+    return fail("protocol all is every service; list services or use a peers rule");
+  const protocol = parsed;
   const base = { text: input.trim(), protocol, ports: null, icmp: null };
   if (spec === undefined) return base;
   if (protocol === "tcp" || protocol === "udp") {

@@ -28,8 +28,18 @@ export function loadPolicy(text: string): Policy {
       }),
     );
   }
+  let value: unknown;
   try {
-    return parsePolicy(doc.toJS());
+    value = doc.toJS();
+  } catch (error) {
+    // yaml refuses alias expansions that look like a resource-exhaustion attack.
+    throw new PolicyValidationError(
+      [{ path: "$", message: `cannot read the YAML: ${(error as Error).message}` }],
+      { cause: error },
+    );
+  }
+  try {
+    return parsePolicy(value);
   } catch (error) {
     if (!(error instanceof PolicyValidationError)) throw error;
     throw new PolicyValidationError(

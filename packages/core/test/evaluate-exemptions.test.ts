@@ -1,0 +1,278 @@
+import { describe, expect, it } from "vitest";
+import type { RuleChange } from "../src/model";
+import { planActions } from "../src/plan";
+import { DEFAULT_POLICY_YAML, defaultPolicy, loadPolicy } from "../src/policy";
+import { evaluate, groupsNeedingTags, needsGroupTags } from "../src/policy/evaluate";
+import { eventMeta, GROUP, NOW, naclEntry, sgRule } from "./policy-builders";
+
+const TAG = "guardrail-exempt";
+const OTHER_GROUP = "sg-0fedcba9876543210";
+
+/** The default policy with extra global exemptions and a per-rule exemption on admin-ports. */
+const policy = loadPolicy(
+  DEFAULT_POLICY_YAML.replace(
+    "exemptions:\n  tagKey: guardrail-exempt\n",
+    `exemptions:
+  tagKey: guardrail-exempt
+  groups:
+    - id: sg-0aaaaaaaaaaaaaaa1
+      reason: load balancer fleet, CHG-1234
+      expires: 2026-12-31
+    - id: sg-0bbbbbbbbbbbbbbb2
+      reason: old demo
+      expires: 2026-01-31
+    - sg-0eeeeeeeeeeeeeee5
+  principals:
+    - pattern: "arn:aws:iam::*:role/break-glass*"
+      reason: break-glass role
+  accounts: ["999988887777"]
+  regions: [ap-southeast-2]
+`,
+  ).replace(
+    "  - id: internet-exposure\n",
+    `  - id: internet-exposure
+    exemptions:
+      groups: [sg-0ccccccccccccccc3]
+      tagKey: exposure-ok
+`,
+  ),
+);
+
+function run(change: RuleChange = sgRule(), extra: Partial<Parameters<typeof evaluate>[2]> = {}) {
+  return evaluate([change], policy, { now: NOW, ...extra });
+}
+
+describe("exemptions by group, principal, account and region", () => {
+  it("waives findings for an exempt group, keeping them for the audit trail", () => {
+    const result = run(sgRule({ groupId: "sg-0aaaaaaaaaaaaaaa1" }));
+    expect(result.outcome).toBe("exempt");
+    expect(result.findings).toEqual([]);
+    expect(result.waived.map((f) => f.rule)).toEqual(["admin-ports", "internet-exposure"]);
+    expect(result.waived[0]?.exemption).toEqual({
+      kind: "group",
+      reason: "load balancer fleet, CHG-1234",
+      expires: "2026-12-31",
+    });
+    expect(planActions(result)).toEqual([]);
+  });
+
+  it("gives a bare group entry a reason of its own", () => {
+    const result = run(sgRule({ groupId: "sg-0eeeeeeeeeeeeeee5" }));
+    expect(result.waived[0]?.exemption).toEqual({
+      kind: "group",
+      reason: "security group sg-0eeeeeeeeeeeeeee5 is exempt",
+    });
+  });
+
+  it("no longer applies an expired group exemption, and says so", () => {
+    const result = run(sgRule({ groupId: "sg-0bbbbbbbbbbbbbbb2" }));
+    expect(result.outcome).toBe("violation");
+    expect(result.findings[0]?.reason).toBe(
+      'tcp 22 open to 0.0.0.0/0 (public, wide) — admin port; group exemption "old demo" expired 2026-01-31, not applied',
+    );
+  });
+
+  it("waives a change made by the break-glass role (principal glob on the session issuer)", () => {
+    const event = eventMeta({
+      actor: {
+        arn: "arn:aws:sts::111122223333:assumed-role/break-glass-ops/bob",
+        sessionIssuerArn: "arn:aws:iam::111122223333:role/break-glass-ops",
+      },
+    });
+    const result = run(sgRule(), { event });
+    expect(result.outcome).toBe("exempt");
+    expect(result.waived[0]?.exemption).toEqual({ kind: "principal", reason: "break-glass role" });
+  });
+
+  it("gives a bare principal pattern a reason of its own", () => {
+    const bare = loadPolicy(
+      DEFAULT_POLICY_YAML.replace(
+        "exemptions:\n  tagKey: guardrail-exempt\n",
+        'exemptions:\n  principals: ["arn:aws:iam::*:user/ops-?"]\n',
+      ),
+    );
+    const event = eventMeta({
+      actor: { arn: "arn:aws:iam::111122223333:user/ops-1", sessionIssuerArn: null },
+    });
+    expect(evaluate([sgRule()], bare, { now: NOW, event }).waived[0]?.exemption).toEqual({
+      kind: "principal",
+      reason: "principal matches arn:aws:iam::*:user/ops-?",
+    });
+  });
+
+  it("does not waive a role whose name only contains break-glass", () => {
+    const event = eventMeta({
+      actor: {
+        arn: "arn:aws:sts::111122223333:assumed-role/not-break-glass/bob",
+        sessionIssuerArn: "arn:aws:iam::111122223333:role/not-break-glass",
+      },
+    });
+    expect(run(sgRule(), { event }).outcome).toBe("violation");
+  });
+
+  it("waives by the event's account, or the account the sweep passes", () => {
+    const event = eventMeta({ account: "999988887777" });
+    expect(run(sgRule(), { event }).waived[0]?.exemption?.kind).toBe("account");
+    expect(run(sgRule(), { account: "999988887777" }).outcome).toBe("exempt");
+    expect(run(sgRule(), { account: "111122223333" }).outcome).toBe("violation");
+  });
+
+  it("waives by region, from the event or the sweep", () => {
+    expect(run(sgRule(), { event: eventMeta({ region: "ap-southeast-2" }) }).outcome).toBe(
+      "exempt",
+    );
+    expect(run(sgRule(), { region: "ap-southeast-2" }).waived[0]?.exemption).toEqual({
+      kind: "region",
+      reason: "region ap-southeast-2 is exempt",
+    });
+  });
+
+  it("applies a rule's own exemptions to that rule only", () => {
+    const result = run(sgRule({ groupId: "sg-0ccccccccccccccc3" }));
+    expect(result.outcome).toBe("violation");
+    expect(result.findings.map((f) => f.rule)).toEqual(["admin-ports"]);
+    expect(result.waived.map((f) => f.rule)).toEqual(["internet-exposure"]);
+  });
+
+  it("exempts NACL entries by account but never by group", () => {
+    expect(run(naclEntry(), { account: "999988887777" }).outcome).toBe("exempt");
+    expect(run(naclEntry(), { account: "111122223333" }).outcome).toBe("violation");
+  });
+});
+
+describe("tag exemptions", () => {
+  const tagged = (value: string, key = TAG, group = GROUP) => ({
+    [group]: { [key]: value, Name: "web" },
+  });
+
+  it("waives the listed rule while the tag is live", () => {
+    const result = run(sgRule({ ports: [8080] }), {
+      groupTags: tagged("reason=python app demo;expires=2026-12-31;rules=internet-exposure"),
+    });
+    expect(result.outcome).toBe("exempt");
+    expect(result.waived[0]?.exemption).toEqual({
+      kind: "tag",
+      reason: "python app demo",
+      expires: "2026-12-31",
+    });
+  });
+
+  it("leaves rules the tag does not list", () => {
+    const result = run(sgRule({ ports: [22] }), {
+      groupTags: tagged("reason=python app demo;expires=2026-12-31;rules=internet-exposure"),
+    });
+    expect(result.outcome).toBe("violation");
+    expect(result.findings.map((f) => f.rule)).toEqual(["admin-ports"]);
+    expect(result.waived.map((f) => f.rule)).toEqual(["internet-exposure"]);
+  });
+
+  it("covers every rule when the tag lists none", () => {
+    const result = run(sgRule({ ports: [22] }), {
+      groupTags: tagged("reason=migration;expires=2026-07-01"),
+    });
+    expect(result.outcome).toBe("exempt");
+    expect(result.waived).toHaveLength(2);
+  });
+
+  it("still applies on its expiry day (UTC) and not the day after", () => {
+    expect(run(sgRule(), { groupTags: tagged("reason=x;expires=2026-06-15") }).outcome).toBe(
+      "exempt",
+    );
+    const expired = run(sgRule(), { groupTags: tagged("reason=x;expires=2026-06-14") });
+    expect(expired.outcome).toBe("violation");
+    expect(expired.findings[0]?.reason).toContain(
+      `tag ${TAG} on ${GROUP} expired 2026-06-14, not applied`,
+    );
+  });
+
+  it("does not apply an unparsable tag, and says why", () => {
+    const result = run(sgRule(), { groupTags: tagged("reason=forever") });
+    expect(result.outcome).toBe("violation");
+    expect(result.findings[0]?.reason).toContain(
+      `tag ${TAG} on ${GROUP} is not a valid exemption (expires is missing), not applied`,
+    );
+  });
+
+  it("reads a rule's own tag key for that rule only", () => {
+    const result = run(sgRule({ ports: [22] }), {
+      groupTags: tagged("reason=x;expires=2026-12-31", "exposure-ok"),
+    });
+    expect(result.waived.map((f) => f.rule)).toEqual(["internet-exposure"]);
+    expect(result.findings.map((f) => f.rule)).toEqual(["admin-ports"]);
+  });
+
+  it("ignores tags of other groups and groups without tags", () => {
+    const groupTags = tagged("reason=x;expires=2026-12-31", TAG, OTHER_GROUP);
+    expect(run(sgRule(), { groupTags }).outcome).toBe("violation");
+  });
+
+  it("says each expired tag only once when the global and rule tag keys are the same", () => {
+    const same = loadPolicy(
+      DEFAULT_POLICY_YAML.replace(
+        "  - id: admin-ports\n",
+        "  - id: admin-ports\n    exemptions: { tagKey: guardrail-exempt }\n",
+      ),
+    );
+    const result = evaluate([sgRule()], same, {
+      now: NOW,
+      groupTags: tagged("reason=x;expires=2020-01-01"),
+    });
+    const reason = result.findings.find((f) => f.rule === "admin-ports")?.reason ?? "";
+    expect(reason.match(/expired/g)).toHaveLength(1);
+  });
+});
+
+describe("needsGroupTags and groupsNeedingTags", () => {
+  const bare = loadPolicy(
+    DEFAULT_POLICY_YAML.replace("exemptions:\n  tagKey: guardrail-exempt\n", ""),
+  );
+
+  it("needs tags when the global tag exemption is configured", () => {
+    expect(needsGroupTags(defaultPolicy())).toBe(true);
+    expect(needsGroupTags(bare)).toBe(false);
+  });
+
+  it("needs tags for a rule's own tag key unless the rule is always off", () => {
+    const yaml = (mode: string) => `
+rules:
+  - id: r
+    kind: security-group-peers
+    description: d
+    mode: ${mode}
+    options: { peers: [public] }
+    exemptions: { tagKey: ok }
+`;
+    expect(needsGroupTags(loadPolicy(yaml("notify")))).toBe(true);
+    expect(needsGroupTags(loadPolicy(yaml("off")))).toBe(false);
+  });
+
+  it("lists the groups of unwaived findings, once each, so the function describes only those", () => {
+    const changes = [
+      sgRule({ ports: [22] }),
+      sgRule({ ports: [3389], ruleId: "sgr-2" }),
+      sgRule({ groupId: OTHER_GROUP, ports: [8080] }),
+      sgRule({ groupId: null, ports: [22] }),
+      naclEntry(),
+      sgRule({ ports: [443] }),
+    ];
+    const first = evaluate(changes, defaultPolicy(), { now: NOW });
+    expect(groupsNeedingTags(first, defaultPolicy())).toEqual([GROUP, OTHER_GROUP]);
+    expect(groupsNeedingTags(first, bare)).toEqual([]);
+  });
+
+  it("lists groups for a rule's own tag key", () => {
+    const noGlobal = loadPolicy(
+      DEFAULT_POLICY_YAML.replace("exemptions:\n  tagKey: guardrail-exempt\n", "").replace(
+        "  - id: internet-exposure\n",
+        "  - id: internet-exposure\n    exemptions: { tagKey: exposure-ok }\n",
+      ),
+    );
+    const first = evaluate([sgRule({ ports: [8080] })], noGlobal, { now: NOW });
+    expect(groupsNeedingTags(first, noGlobal)).toEqual([GROUP]);
+    const adminOnly = evaluate([sgRule({ ports: [22], cidr: "8.8.8.8/32" })], noGlobal, {
+      now: NOW,
+    });
+    expect(adminOnly.findings.map((f) => f.rule)).toEqual(["admin-ports"]);
+    expect(groupsNeedingTags(adminOnly, noGlobal)).toEqual([]);
+  });
+});
