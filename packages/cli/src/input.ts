@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import { gunzipSync } from "node:zlib";
+import { InputError } from "./errors";
 
 /** One input record (an EventBridge event or a CloudTrail record), or a reading failure. */
 export type InputItem =
@@ -17,74 +18,165 @@ export type InputItem =
       readonly message: string;
     };
 
+/** A file to read, with its size (for progress and ETA). */
+export interface InputFile {
+  readonly path: string;
+  readonly size: number;
+}
+
 const READABLE = [".json", ".jsonl", ".ndjson", ".gz"];
 
-/** Files under `paths` (recursive), in path order; other extensions are skipped. */
-export async function listInputFiles(paths: readonly string[]): Promise<string[]> {
-  const out: string[] = [];
+/**
+ * CloudTrail writes signed digests of its log files next to them
+ * (`AWSLogs/<account>/CloudTrail-Digest/...json.gz`). They hold no events, so a walk over an S3
+ * export skips them rather than report every digest as an invalid event.
+ */
+const SKIPPED_DIRS = new Set(["CloudTrail-Digest"]);
+
+/**
+ * Files under `paths` (recursive), in path order; other extensions and digest folders are
+ * skipped. A path named explicitly is always read, whatever its extension.
+ */
+export async function listInputFiles(paths: readonly string[]): Promise<InputFile[]> {
+  const out: InputFile[] = [];
   for (const p of paths) {
     const info = await stat(p).catch((cause: unknown) => {
-      throw new InputError(`cannot read ${p}: ${(cause as Error).message}`, { cause });
+      throw new InputError(p, `cannot read ${p}: ${(cause as Error).message}`, { cause });
     });
-    if (info.isDirectory()) {
-      out.push(...(await walk(p)));
-    } else {
-      out.push(p);
-    }
+    if (info.isDirectory()) out.push(...(await walk(p)));
+    else out.push({ path: p, size: info.size });
   }
   return out;
 }
 
-async function walk(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const files: string[] = [];
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+async function walk(dir: string): Promise<InputFile[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch((cause: unknown) => {
+    throw new InputError(dir, `cannot read ${dir}: ${(cause as Error).message}`, { cause });
+  });
+  entries.sort((a, b) => byName(a.name, b.name));
+  const files: InputFile[] = [];
   for (const e of entries) {
     const full = join(dir, e.name);
-    if (e.isDirectory()) files.push(...(await walk(full)));
-    else if (e.isFile() && READABLE.some((ext) => e.name.endsWith(ext))) files.push(full);
+    if (e.isDirectory()) {
+      if (!SKIPPED_DIRS.has(e.name)) files.push(...(await walk(full)));
+    } else if (e.isFile() && READABLE.some((ext) => e.name.endsWith(ext))) {
+      const info = await stat(full);
+      files.push({ path: full, size: info.size });
+    }
   }
   return files;
 }
 
-/** A file that cannot be opened at all (as opposed to a bad record inside it). */
-export class InputError extends Error {
-  readonly code = "INPUT_UNREADABLE";
+/** What the S3 layout `AWSLogs/[o-org/]<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>/` says. */
+export interface ArchivePath {
+  readonly account: string;
+  readonly region: string;
+  /** `YYYY-MM-DD`: the day CloudTrail delivered the file (UTC), not necessarily each event's. */
+  readonly day: string;
+}
+
+const ARCHIVE_PATH =
+  /(?:^|\/)AWSLogs\/(?:o-[a-z0-9]+\/)?(\d{12})\/CloudTrail\/([a-z0-9-]+)\/(\d{4})\/(\d{2})\/(\d{2})\//;
+
+/** Reads account, region and day from an S3-export path; null for any other layout. */
+export function parseArchivePath(path: string): ArchivePath | null {
+  const m = ARCHIVE_PATH.exec(sep === "/" ? path : path.split(sep).join("/"));
+  if (!m) return null;
+  return { account: m[1]!, region: m[2]!, day: `${m[3]}-${m[4]}-${m[5]}` };
+}
+
+/** One complete top-level JSON value (or unparseable run of text) and the line it starts on. */
+export interface TextPiece {
+  readonly text: string;
+  readonly line: number;
 }
 
 /**
- * Splits one file's text into records: a JSON object, a JSON array, a CloudTrail log file
- * (`{"Records": [...]}`) or JSON Lines. A line that is not JSON is reported in place.
+ * Cuts a stream of text into top-level JSON values: one document, JSON Lines, or documents
+ * written back to back (`zcat *.json.gz`). It only tracks nesting and strings, so it is cheap, and
+ * anything it cannot make sense of ends up in a piece that the parser reports in place.
  */
-export function parseText(text: string, source: string): InputItem[] {
-  const trimmed = text.trim();
-  if (trimmed === "") return [];
-  try {
-    const whole: unknown = JSON.parse(trimmed);
-    return unwrap(whole).map((value, index) => ({ kind: "record", source, index, value }));
-  } catch {
-    // Not one JSON document: JSON Lines.
-  }
-  const items: InputItem[] = [];
-  const lines = trimmed.split(/\r?\n/);
-  let index = 0;
-  for (let n = 0; n < lines.length; n++) {
-    const line = (lines[n] ?? "").trim();
-    if (line === "") continue;
-    try {
-      for (const value of unwrap(JSON.parse(line))) {
-        items.push({ kind: "record", source, index: index++, value });
+export class ValueSplitter {
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  /** Inside a bare top-level token (garbage or a scalar): it ends at a newline. */
+  private bare = false;
+  /** Text of the unfinished piece from earlier chunks (kept as parts: no quadratic copying). */
+  private parts: string[] = [];
+  private line = 1;
+  private startLine = 1;
+
+  push(chunk: string): TextPiece[] {
+    const out: TextPiece[] = [];
+    let { depth, inString, escaped, bare, line } = this;
+    let startLine = this.startLine;
+    // Where the current piece starts in this chunk (0 when it started in an earlier one).
+    let from = 0;
+    const n = chunk.length;
+    for (let i = 0; i < n; i++) {
+      const c = chunk.charCodeAt(i);
+      if (c === 10) line++;
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (c === 92) escaped = true;
+        else if (c === 34) inString = false;
+        continue;
       }
-    } catch (err) {
-      items.push({
-        kind: "error",
-        source: `${source}:${n + 1}`,
-        index: index++,
-        message: `line ${n + 1} is not JSON: ${(err as Error).message}`,
-      });
+      if (depth === 0) {
+        if (bare) {
+          if (c === 10) {
+            out.push({ text: this.take(chunk, from, i), line: startLine });
+            bare = false;
+          } else if (c === 34) inString = true;
+          continue;
+        }
+        // Between values: skip whitespace, note where the next one starts.
+        if (c === 32 || c === 10 || c === 13 || c === 9) continue;
+        from = i;
+        startLine = line;
+        if (c === 123 || c === 91) depth = 1;
+        else {
+          bare = true;
+          if (c === 34) inString = true;
+        }
+        continue;
+      }
+      if (c === 34) inString = true;
+      else if (c === 123 || c === 91) depth++;
+      else if (c === 125 || c === 93) {
+        depth--;
+        if (depth === 0) out.push({ text: this.take(chunk, from, i + 1), line: startLine });
+      }
     }
+    if (depth > 0 || bare) this.parts.push(chunk.slice(from));
+    Object.assign(this, { depth, inString, escaped, bare, line, startLine });
+    return out;
   }
-  return items;
+
+  private take(chunk: string, from: number, to: number): string {
+    const head = this.parts.length > 0 ? this.parts.join("") : "";
+    this.parts = [];
+    return head + chunk.slice(from, to);
+  }
+
+  /** The unfinished rest, if any (a truncated document): the parser will report it. */
+  end(): TextPiece[] {
+    const rest = this.parts.join("").trim();
+    this.parts = [];
+    this.depth = 0;
+    this.bare = false;
+    this.inString = false;
+    return rest === "" ? [] : [{ text: rest, line: this.startLine }];
+  }
+}
+
+/** Splits a whole text into top-level values. */
+export function splitValues(text: string): TextPiece[] {
+  const s = new ValueSplitter();
+  return [...s.push(text), ...s.end()];
 }
 
 function unwrap(value: unknown): unknown[] {
@@ -99,44 +191,127 @@ function unwrap(value: unknown): unknown[] {
   return [value];
 }
 
-/** Reads one file (gunzipping `.gz`) into records; an unreadable or corrupt file becomes one error item. */
-export async function readInputFile(file: string): Promise<InputItem[]> {
+/**
+ * Splits one file's text into records: a JSON object, a JSON array, a CloudTrail log file
+ * (`{"Records": [...]}`), JSON Lines, or documents written back to back. A piece that is not JSON
+ * is reported in place, by line, and the others are kept.
+ */
+export function parseText(text: string, source: string): InputItem[] {
+  const items: InputItem[] = [];
+  parseInto(text, source, 1, items);
+  return items;
+}
+
+/**
+ * Like {@link parseText} for pieces cut from a stream by {@link ValueSplitter}, appending to
+ * `items`. Records are named by the line their value starts on (`-:12`, index within the value),
+ * since a stream has no other stable position.
+ */
+export function parsePieces(pieces: readonly TextPiece[], source: string, items: InputItem[]) {
+  for (const p of pieces) {
+    parseInto(p.text, source, p.line, items, { name: `${source}:${p.line}`, base: items.length });
+  }
+}
+
+/** How record items are named: `name`, index counted from `base` in `items`. */
+interface RecordNaming {
+  readonly name: string;
+  readonly base: number;
+}
+
+function parseInto(
+  text: string,
+  source: string,
+  firstLine: number,
+  items: InputItem[],
+  naming: RecordNaming = { name: source, base: 0 },
+) {
+  // The common case, one CloudTrail log file, is one JSON.parse and nothing else.
+  try {
+    for (const value of unwrap(JSON.parse(text))) {
+      items.push({ kind: "record", source: naming.name, index: items.length - naming.base, value });
+    }
+    return;
+  } catch {
+    // Not one document: split it.
+  }
+  const pieces = splitValues(text);
+  if (pieces.length > 1) {
+    for (const p of pieces) parseInto(p.text, source, firstLine + p.line - 1, items, naming);
+    return;
+  }
+  // One piece that does not parse: a broken document, or JSON Lines with a broken line that
+  // upset the nesting count. Going line by line keeps every good line.
+  const lines = text.split("\n");
+  if (lines.filter((l) => l.trim() !== "").length > 1) {
+    for (let n = 0; n < lines.length; n++) {
+      const line = (lines[n] ?? "").trim();
+      if (line !== "") parseLine(line, source, firstLine + n, items, naming);
+    }
+    return;
+  }
+  parseLine(text.trim(), source, firstLine, items, naming);
+}
+
+function parseLine(
+  line: string,
+  source: string,
+  lineNo: number,
+  items: InputItem[],
+  naming: RecordNaming,
+) {
+  try {
+    for (const value of unwrap(JSON.parse(line))) {
+      items.push({ kind: "record", source: naming.name, index: items.length - naming.base, value });
+    }
+  } catch (err) {
+    items.push({
+      kind: "error",
+      source: `${source}:${lineNo}`,
+      index: items.length - naming.base,
+      message: `line ${lineNo} is not JSON: ${(err as Error).message}`,
+    });
+  }
+}
+
+const isGzip = (buf: Buffer) => buf[0] === 0x1f && buf[1] === 0x8b;
+
+/** Reads one file (gunzipping `.gz`) as text; an unreadable or corrupt file is an error item. */
+export async function readInputText(
+  file: string,
+): Promise<{ text: string } | { error: InputItem & { kind: "error" } }> {
   let buf: Buffer;
   try {
     buf = await readFile(file);
   } catch (err) {
-    return [
-      { kind: "error", source: file, index: 0, message: `cannot read: ${(err as Error).message}` },
-    ];
+    return {
+      error: {
+        kind: "error",
+        source: file,
+        index: 0,
+        message: `cannot read: ${(err as Error).message}`,
+      },
+    };
   }
-  if (file.endsWith(".gz") || (buf[0] === 0x1f && buf[1] === 0x8b)) {
+  if (file.endsWith(".gz") || isGzip(buf)) {
     try {
       buf = gunzipSync(buf);
     } catch (err) {
-      return [
-        { kind: "error", source: file, index: 0, message: `bad gzip: ${(err as Error).message}` },
-      ];
+      return {
+        error: {
+          kind: "error",
+          source: file,
+          index: 0,
+          message: `bad gzip: ${(err as Error).message}`,
+        },
+      };
     }
   }
-  return parseText(buf.toString("utf8"), file);
+  return { text: buf.toString("utf8") };
 }
 
-/** Reads all of stdin as one input. */
-export async function readStdin(
-  stream: NodeJS.ReadableStream = process.stdin,
-): Promise<InputItem[]> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream)
-    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-  let buf = Buffer.concat(chunks);
-  if (buf[0] === 0x1f && buf[1] === 0x8b) {
-    try {
-      buf = gunzipSync(buf);
-    } catch (err) {
-      return [
-        { kind: "error", source: "-", index: 0, message: `bad gzip: ${(err as Error).message}` },
-      ];
-    }
-  }
-  return parseText(buf.toString("utf8"), "-");
+/** Reads one file into records; an unreadable or corrupt file becomes one error item. */
+export async function readInputFile(file: string): Promise<InputItem[]> {
+  const r = await readInputText(file);
+  return "error" in r ? [r.error] : parseText(r.text, file);
 }

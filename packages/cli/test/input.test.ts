@@ -1,10 +1,18 @@
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { listInputFiles, parseText, readInputFile, readStdin } from "../src/input";
+import {
+  type InputItem,
+  listInputFiles,
+  parseArchivePath,
+  parsePieces,
+  parseText,
+  readInputFile,
+  splitValues,
+  ValueSplitter,
+} from "../src/input";
 
 const rec = (id: string) => ({ eventID: id, eventName: "AuthorizeSecurityGroupIngress" });
 
@@ -44,7 +52,7 @@ describe("replay input reading", () => {
     await writeFile(join(dir, "c.json.gz"), gzipSync("{}"));
     await writeFile(join(dir, "d.ndjson"), "{}");
     const files = await listInputFiles([dir]);
-    expect(files.map((f) => f.slice(dir.length + 1))).toEqual([
+    expect(files.map((f) => f.path.slice(dir.length + 1))).toEqual([
       "a.jsonl",
       "b/2.json",
       "c.json.gz",
@@ -74,10 +82,87 @@ describe("replay input reading", () => {
     await expect(listInputFiles(["/nonexistent/dir"])).rejects.toThrow(/cannot read/);
   });
 
-  it("reads stdin, plain or gzipped", async () => {
-    const plain = await readStdin(Readable.from([Buffer.from(JSON.stringify(rec("x")))]));
-    expect(plain).toMatchObject([{ kind: "record", source: "-", value: rec("x") }]);
-    const zipped = await readStdin(Readable.from([gzipSync(JSON.stringify([rec("y")]))]));
-    expect(zipped).toMatchObject([{ kind: "record", value: rec("y") }]);
+  it("skips CloudTrail-Digest folders of an S3 export", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "guardrail-digest-"));
+    await mkdir(join(dir, "AWSLogs", "1", "CloudTrail-Digest"), { recursive: true });
+    await mkdir(join(dir, "AWSLogs", "1", "CloudTrail"), { recursive: true });
+    await writeFile(join(dir, "AWSLogs", "1", "CloudTrail-Digest", "d.json.gz"), gzipSync("{}"));
+    await writeFile(join(dir, "AWSLogs", "1", "CloudTrail", "t.json.gz"), gzipSync("{}"));
+    const files = await listInputFiles([dir]);
+    expect(files.map((f) => f.path.slice(dir.length + 1))).toEqual([
+      "AWSLogs/1/CloudTrail/t.json.gz",
+    ]);
+    expect(files[0]?.size).toBeGreaterThan(0);
+  });
+
+  it("reads documents written back to back, as zcat of several log files gives", () => {
+    const text = `${JSON.stringify({ Records: [rec("a")] })}${JSON.stringify({ Records: [rec("b"), rec("c")] })}`;
+    const items = parseText(text, "f");
+    expect(
+      items.map((i) => i.kind === "record" && (i.value as { eventID: string }).eventID),
+    ).toEqual(["a", "b", "c"]);
+  });
+
+  it("reads pretty-printed documents one after another", () => {
+    const text = `${JSON.stringify(rec("a"), null, 2)}\n${JSON.stringify(rec("b"), null, 2)}\n`;
+    expect(parseText(text, "f").map((i) => i.kind)).toEqual(["record", "record"]);
+  });
+
+  it("keeps the good lines around a line with unbalanced braces", () => {
+    const text = `{not json\n${JSON.stringify(rec("a"))}\n${JSON.stringify(rec("b"))}\n`;
+    const items = parseText(text, "f.jsonl");
+    expect(items.map((i) => i.kind)).toEqual(["error", "record", "record"]);
+    expect(items[0]).toMatchObject({ source: "f.jsonl:1" });
+  });
+
+  it("reports a truncated document as one error", () => {
+    const items = parseText('{"Records": [{"eventID": "a"}, {"event', "f.json");
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ kind: "error", source: "f.json:1" });
+  });
+});
+
+describe("value splitter", () => {
+  it("cuts the same values whatever the chunk boundaries", () => {
+    const text = `{"a":"}{\\"}",\n"b":[1,{"c":2}]}\n[3]\n  {"d":"\\u007b"}garbage line\n{"e":1}`;
+    const whole = splitValues(text).map((p) => p.text);
+    expect(whole).toEqual([
+      '{"a":"}{\\"}",\n"b":[1,{"c":2}]}',
+      "[3]",
+      '{"d":"\\u007b"}',
+      "garbage line",
+      '{"e":1}',
+    ]);
+    for (let size = 1; size <= 7; size++) {
+      const s = new ValueSplitter();
+      const got: string[] = [];
+      for (let i = 0; i < text.length; i += size)
+        got.push(...s.push(text.slice(i, i + size)).map((p) => p.text));
+      got.push(...s.end().map((p) => p.text));
+      expect(got).toEqual(whole);
+    }
+  });
+
+  it("names each value by the line it starts on", () => {
+    const pieces = splitValues(`{"a":1}\n\n{"b":\n2}\n{"c":3}`);
+    expect(pieces.map((p) => p.line)).toEqual([1, 3, 5]);
+    const items: InputItem[] = [];
+    parsePieces(pieces, "-", items);
+    expect(items.map((i) => `${i.source}#${i.index}`)).toEqual(["-:1#0", "-:3#0", "-:5#0"]);
+  });
+});
+
+describe("S3 export paths", () => {
+  it("reads account, region and day from an organisation or account trail path", () => {
+    expect(
+      parseArchivePath("x/AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2025/03/09/f.json.gz"),
+    ).toEqual({ account: "111122223333", region: "eu-west-1", day: "2025-03-09" });
+    expect(
+      parseArchivePath("AWSLogs/111122223333/CloudTrail/us-east-1/2024/12/31/f.json.gz"),
+    ).toEqual({ account: "111122223333", region: "us-east-1", day: "2024-12-31" });
+  });
+
+  it("says nothing about other layouts", () => {
+    expect(parseArchivePath("logs/2025/03/09/f.json.gz")).toBeNull();
   });
 });

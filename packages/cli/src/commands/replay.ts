@@ -1,0 +1,374 @@
+import { createWriteStream, type WriteStream } from "node:fs";
+import { availableParallelism } from "node:os";
+import { pipeline, Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
+import { createGunzip } from "node:zlib";
+import { type Command, Option } from "commander";
+import { type CliIo, type CommandContext, write } from "../context";
+import { EXIT, InputError, UsageError } from "../errors";
+import { type InputFile, listInputFiles, type TextPiece, ValueSplitter } from "../input";
+import { loadPolicyFile } from "../policy-file";
+import { type Aggregate, emptyAggregate, mergeAggregate, OUTCOMES } from "../replay/aggregate";
+import { listFlag, parseTime, type ReplayFilters } from "../replay/filters";
+import { csvHeader } from "../replay/formats/csv";
+import { MAX_DETAIL_ROWS, renderHtml } from "../replay/formats/html";
+import { renderTable } from "../replay/formats/table";
+import { runJobs } from "../replay/pool";
+import {
+  FORMATS,
+  type Format,
+  type Job,
+  type JobResult,
+  type ReplayConfig,
+} from "../replay/process";
+import { ProgressBar } from "../replay/progress";
+import type { ReplayLine } from "../replay/record";
+
+export interface ReplayOptions {
+  policy?: string;
+  format: string;
+  output?: string;
+  since?: string;
+  until?: string;
+  account?: string[];
+  region?: string[];
+  rule?: string[];
+  failOn?: string;
+  jobs?: string;
+  progress: boolean;
+}
+
+/** Below this much input, starting worker threads costs more than it saves. */
+const IN_PROCESS_BYTES = 4 * 1024 * 1024;
+/** Stdin is cut into jobs of about this many characters. */
+const STDIN_JOB_CHARS = 4 * 1024 * 1024;
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function registerReplay(program: Command, ctx: CommandContext): void {
+  program
+    .command("replay")
+    .summary("replay CloudTrail through the policy: what would the guardrail have done?")
+    .description(
+      "Replay CloudTrail records (or EventBridge events) through the policy and report what the " +
+        "guardrail would have done with each: violation, compliant, exempt, ignored or invalid, " +
+        "and the actions it would have taken. Nothing is changed in AWS.\n\n" +
+        "PATH is a file or a directory, read recursively in path order: .json, .jsonl, .ndjson " +
+        "and .gz files (other files and CloudTrail-Digest folders are skipped) holding one JSON " +
+        'object, a JSON array, JSON Lines or a CloudTrail log file {"Records": [...]}. ' +
+        "An S3 export (AWSLogs/<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>/*.json.gz) is read " +
+        "on all cores. Without PATH, or with -, stdin is read (plain or gzip).",
+    )
+    .argument("[paths...]", "files or directories; - or nothing for stdin")
+    .option("-p, --policy <file>", "policy YAML (default: the built-in default policy)")
+    .addOption(
+      new Option("-f, --format <format>", "output format").choices(FORMATS).default("table"),
+    )
+    .option("-o, --output <file>", "write the output to FILE instead of stdout")
+    .option(
+      "--since <time>",
+      "only events at or after TIME (2025-03-01, 2025-03-01T12:00Z, 7d, 12h)",
+    )
+    .option("--until <time>", "only events before TIME (same forms as --since)")
+    .option("--account <id>", "only this account (repeat or comma-separate)", collect)
+    .option("--region <name>", "only this region (repeat or comma-separate)", collect)
+    .option(
+      "--rule <id>",
+      "only events with a finding of this rule (repeat or comma-separate)",
+      collect,
+    )
+    .option(
+      "--fail-on <outcomes>",
+      "exit 1 when an event has one of these outcomes (violation, exempt, invalid; comma-separated)",
+    )
+    .option("-j, --jobs <n>", "worker threads (default: one per core; 0 = none)")
+    .option("--no-progress", "never draw the progress bar (it is drawn only on a terminal)")
+    .addHelpText(
+      "after",
+      `
+Output:
+  table  totals by outcome, rule, account and top actors (default)
+  json   one JSON object per event, in input order:
+         {"eventId","eventName","eventTime","account","region","actor","outcome",
+          "reason"?,"findings":[{"rule","mode","severity","reason","resource","exemption"?}],
+          "actions":[...],"source"}
+  csv    one row per finding (one row for an event without findings)
+  html   a self-contained report: chart of violations per day per rule, accounts,
+         actors and every violation (default file when stdout is a terminal:
+         guardrail-report.html)
+
+Exit codes:
+  0  every input was read (whatever the outcomes)
+  1  --fail-on matched
+  2  invalid policy or usage
+  3  some input could not be read (bad gzip, not JSON, missing file); the rest was processed
+
+Examples:
+  guardrail replay --format json test/fixtures/cloudtrail
+  guardrail replay ./AWSLogs --since 30d --account 111122223333 --rule admin-ports
+  guardrail replay ./AWSLogs --format html -o report.html
+  guardrail replay ./trail --fail-on violation --format json > findings.jsonl
+  zcat 111122223333_CloudTrail_*.json.gz | guardrail replay --format csv -
+`,
+    )
+    .action(async (paths: string[], opts: ReplayOptions) => {
+      ctx.exit(await replay(paths, opts, ctx.io));
+    });
+}
+
+function parseFilters(opts: ReplayOptions, now: Date): ReplayFilters {
+  const since = opts.since === undefined ? undefined : parseTime("--since", opts.since, now);
+  const until = opts.until === undefined ? undefined : parseTime("--until", opts.until, now);
+  if (since !== undefined && until !== undefined && since >= until) {
+    throw new UsageError("--since must be before --until");
+  }
+  const accounts = listFlag(opts.account);
+  for (const a of accounts ?? []) {
+    if (!/^\d{12}$/.test(a))
+      throw new UsageError(`--account must be a 12-digit account id, not "${a}"`);
+  }
+  const regions = listFlag(opts.region);
+  const rules = listFlag(opts.rule);
+  return {
+    ...(since === undefined ? {} : { since }),
+    ...(until === undefined ? {} : { until }),
+    ...(accounts ? { accounts } : {}),
+    ...(regions ? { regions } : {}),
+    ...(rules ? { rules } : {}),
+  };
+}
+
+function parseFailOn(value: string | undefined): Set<string> {
+  const out = new Set(listFlag(value === undefined ? undefined : [value]) ?? []);
+  for (const o of out) {
+    if (!(OUTCOMES as readonly string[]).includes(o) || o === "compliant" || o === "ignored") {
+      throw new UsageError(`--fail-on takes violation, exempt or invalid, not "${o}"`);
+    }
+  }
+  return out;
+}
+
+function parseJobs(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 64) {
+    throw new UsageError(`--jobs must be a whole number from 0 to 64, not "${value}"`);
+  }
+  return n;
+}
+
+function describeFilters(opts: ReplayOptions): string[] {
+  const out: string[] = [];
+  if (opts.since) out.push(`--since ${opts.since}`);
+  if (opts.until) out.push(`--until ${opts.until}`);
+  for (const [flag, v] of [
+    ["--account", opts.account],
+    ["--region", opts.region],
+    ["--rule", opts.rule],
+  ] as const) {
+    if (v) out.push(`${flag} ${v.join(",")}`);
+  }
+  return out;
+}
+
+async function* fileJobs(files: readonly InputFile[]): AsyncGenerator<Job> {
+  let index = 0;
+  for (const f of files) yield { index: index++, kind: "file", path: f.path, size: f.size };
+}
+
+/** Cuts stdin (plain or gzip) into jobs of whole JSON values, as it arrives. */
+async function* stdinJobs(stdin: NodeJS.ReadableStream): AsyncGenerator<Job> {
+  let index = 0;
+  const splitter = new ValueSplitter();
+  const decoder = new StringDecoder("utf8");
+  let pieces: TextPiece[] = [];
+  let chars = 0;
+  let bytes = 0;
+  const take = (): Job => {
+    const job: Job = { index: index++, kind: "text", source: "-", pieces, size: bytes };
+    pieces = [];
+    chars = 0;
+    bytes = 0;
+    return job;
+  };
+  // Peek at the first chunk for the gzip magic number, then read it and the rest.
+  const it = (stdin as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done) return;
+  const head = Buffer.isBuffer(first.value) ? first.value : Buffer.from(first.value);
+  const all = Readable.from(
+    (async function* () {
+      yield head;
+      for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
+    })(),
+  );
+  let source: AsyncIterable<Buffer | string> = all;
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    const gunzip = createGunzip();
+    pipeline(all, gunzip, () => {
+      // Errors surface through the iteration over `gunzip` below.
+    });
+    source = gunzip;
+  }
+  try {
+    for await (const chunk of source) {
+      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      bytes += buf.length;
+      for (const p of splitter.push(decoder.write(buf))) {
+        pieces.push(p);
+        chars += p.text.length;
+      }
+      if (chars >= STDIN_JOB_CHARS) yield take();
+    }
+  } catch (err) {
+    // A corrupt gzip on stdin: what was read so far is kept, the rest is reported.
+    pieces.push(...splitter.push(decoder.end()), ...splitter.end());
+    yield take();
+    yield {
+      index: index++,
+      kind: "text",
+      source: "-",
+      pieces: [],
+      size: 0,
+      error: `bad gzip: ${(err as Error).message}`,
+    };
+    return;
+  }
+  pieces.push(...splitter.push(decoder.end()), ...splitter.end());
+  if (pieces.length > 0) yield take();
+}
+
+/** Runs one replay; returns the exit code. */
+export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): Promise<number> {
+  const format = opts.format as Format;
+  const filters = parseFilters(opts, new Date());
+  const failOn = parseFailOn(opts.failOn);
+  const jobsFlag = parseJobs(opts.jobs);
+  const loaded = await loadPolicyFile(opts.policy, { cwd: io.cwd });
+  const fromStdin = paths.length === 0 || (paths.length === 1 && paths[0] === "-");
+  if (!fromStdin && paths.includes("-")) {
+    throw new UsageError("- (stdin) cannot be mixed with file paths");
+  }
+  if (fromStdin && io.stdinIsTTY) {
+    throw new UsageError(
+      "no PATH given and stdin is a terminal: give a file or directory, or pipe input in",
+    );
+  }
+
+  const files = fromStdin ? [] : await listPaths(paths);
+  const totalBytes = fromStdin ? null : files.reduce((s, f) => s + f.size, 0);
+  const threads =
+    jobsFlag ??
+    (fromStdin || (totalBytes ?? 0) >= IN_PROCESS_BYTES ? Math.min(availableParallelism(), 8) : 0);
+
+  let outputPath = opts.output;
+  if (outputPath === undefined && format === "html" && io.stdoutIsTTY) {
+    outputPath = "guardrail-report.html";
+  }
+  const file = outputPath === undefined ? null : await openOutput(outputPath);
+  const out: NodeJS.WritableStream = file ?? io.stdout;
+  // A progress bar only where someone watches: stderr on a terminal, and the output going to a
+  // file or to that terminal (not piped into another program).
+  const progress =
+    opts.progress && io.stderrIsTTY && (io.stdoutIsTTY || outputPath !== undefined)
+      ? new ProgressBar(io.stderr as NodeJS.WriteStream, {
+          files: fromStdin ? null : files.length,
+          bytes: totalBytes,
+        })
+      : null;
+
+  const config: ReplayConfig = { policyText: loaded.text, filters, format };
+  const total: Aggregate = emptyAggregate();
+  const details: ReplayLine[] = [];
+  let omittedDetails = 0;
+  let failed = false;
+  let doneBytes = 0;
+  let warned = 0;
+
+  if (format === "csv") await write(out, csvHeader());
+  const onResult = async (r: JobResult) => {
+    mergeAggregate(total, r.agg);
+    doneBytes += r.size;
+    if (r.text !== "") {
+      progress?.clear();
+      await write(out, r.text);
+    }
+    for (const l of r.details) {
+      if (details.length < MAX_DETAIL_ROWS) details.push(l);
+      else omittedDetails++;
+    }
+    if (!failed && failOn.size > 0) {
+      failed = [...failOn].some((o) => (r.agg.byOutcome[o] ?? 0) > 0);
+    }
+    for (const p of r.agg.problems) {
+      if (warned++ < 20) {
+        progress?.clear();
+        io.stderr.write(`warning: ${p.source}: ${p.message}\n`);
+      }
+    }
+    progress?.update({
+      files: total.files + total.filesSkipped,
+      records: total.records,
+      bytes: doneBytes,
+    });
+  };
+  await runJobs(fromStdin ? stdinJobs(io.stdin) : fileJobs(files), config, { threads }, onResult);
+  progress?.update(
+    { files: total.files + total.filesSkipped, records: total.records, bytes: doneBytes },
+    true,
+  );
+  progress?.clear();
+  if (warned > 20)
+    io.stderr.write(`warning: ${warned - 20} more unreadable inputs (see the output)\n`);
+
+  if (format === "table") await write(out, renderTable(total));
+  if (format === "html") {
+    await write(
+      out,
+      renderHtml(total, details, {
+        generatedAt: new Date(),
+        inputs: fromStdin ? [] : paths,
+        policySource: loaded.source,
+        filters: describeFilters(opts),
+        omittedDetails,
+      }),
+    );
+  }
+  if (file !== null) {
+    await new Promise<void>((resolve, reject) => {
+      file.once("error", reject);
+      file.end(resolve);
+    });
+    if (format === "html" || progress) io.stderr.write(`wrote ${outputPath}\n`);
+  }
+  if (failed) return EXIT.violation;
+  if (total.problems.length > 0) return EXIT.failure;
+  return EXIT.ok;
+}
+
+async function openOutput(path: string): Promise<WriteStream> {
+  const stream = createWriteStream(path);
+  await new Promise<void>((resolve, reject) => {
+    stream.once("open", () => resolve());
+    stream.once("error", (cause) =>
+      reject(new InputError(path, `cannot write ${path}: ${cause.message}`, { cause })),
+    );
+  });
+  return stream;
+}
+
+/**
+ * Lists every PATH. A path that does not exist is still handed on as a file, so that it is
+ * reported in place (and in the totals) like any other unreadable input, and the rest is read.
+ */
+async function listPaths(paths: readonly string[]): Promise<InputFile[]> {
+  const out: InputFile[] = [];
+  for (const p of paths) {
+    try {
+      out.push(...(await listInputFiles([p])));
+    } catch {
+      out.push({ path: p, size: 0 });
+    }
+  }
+  return out;
+}

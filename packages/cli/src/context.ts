@@ -1,0 +1,53 @@
+import { once } from "node:events";
+
+/** What a command may touch of the outside world. Tests pass in-memory streams. */
+export interface CliIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly stdin: NodeJS.ReadableStream;
+  readonly stdoutIsTTY: boolean;
+  readonly stderrIsTTY: boolean;
+  readonly stdinIsTTY: boolean;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  /** Asks a yes/no question on the terminal; absent when there is no terminal to ask on. */
+  readonly confirm?: (question: string) => Promise<boolean>;
+}
+
+/** What a command's action receives besides its flags. */
+export interface CommandContext {
+  readonly io: CliIo;
+  /** Sets the exit code the process ends with once the action returns. */
+  exit(code: number): void;
+}
+
+/** Writes and waits for the stream to drain when its buffer is full, so output is streamed. */
+export async function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  if (text === "") return;
+  if (!stream.write(text)) await once(stream, "drain");
+}
+
+export function processIo(): CliIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    stdoutIsTTY: process.stdout.isTTY === true,
+    stderrIsTTY: process.stderr.isTTY === true,
+    stdinIsTTY: process.stdin.isTTY === true,
+    env: process.env,
+    cwd: process.cwd(),
+    ...(process.stdin.isTTY && process.stderr.isTTY ? { confirm: ttyConfirm } : {}),
+  };
+}
+
+async function ttyConfirm(question: string): Promise<boolean> {
+  const { createInterface } = await import("node:readline/promises");
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}

@@ -1,0 +1,78 @@
+import { GuardrailError, PolicyValidationError } from "@guardrail/core";
+import { Command, CommanderError } from "commander";
+import { registerReplay } from "./commands/replay";
+import { registerValidate } from "./commands/validate";
+import { type CliIo, type CommandContext, processIo } from "./context";
+import { EXIT, InputError, UsageError } from "./errors";
+
+/** Every command: `(program, ctx) => void`. Adding one is one line here. */
+const COMMANDS: readonly ((program: Command, ctx: CommandContext) => void)[] = [
+  registerValidate,
+  registerReplay,
+];
+
+export { EXIT };
+
+/** Runs the CLI with `argv` (without `node` and the script) and returns the exit code. */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let code: number = EXIT.ok;
+  const ctx: CommandContext = {
+    io,
+    exit: (c) => {
+      code = c;
+    },
+  };
+  const program = new Command()
+    .name("guardrail")
+    .description(
+      "AWS network guardrail: validate a policy, replay CloudTrail through it, scan live state, " +
+        "read the audit trail.",
+    )
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (t) => io.stdout.write(t),
+      writeErr: (t) => io.stderr.write(t),
+    })
+    .addHelpText(
+      "after",
+      `
+Exit codes: 0 ok · 1 --fail-on matched · 2 invalid policy or usage · 3 unreadable input or
+AWS failure · 4 fixes declined or incomplete. Run \`guardrail <command> --help\` for examples.
+`,
+    );
+  for (const register of COMMANDS) register(program, ctx);
+  for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput());
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (err) {
+    return report(err, io);
+  }
+  return code;
+}
+
+function report(err: unknown, io: CliIo): number {
+  if (err instanceof CommanderError) {
+    // Commander has printed its message (or the help/version it was asked for).
+    return err.exitCode === 0 ? EXIT.ok : EXIT.invalid;
+  }
+  if (err instanceof PolicyValidationError) {
+    io.stderr.write(`${err.message}\n`);
+    return EXIT.invalid;
+  }
+  if (err instanceof UsageError) {
+    io.stderr.write(`error: ${err.message}\n`);
+    return EXIT.invalid;
+  }
+  if (err instanceof InputError) {
+    io.stderr.write(`error: ${err.message}\n`);
+    return EXIT.failure;
+  }
+  if (err instanceof GuardrailError) {
+    io.stderr.write(`error [${err.code}]: ${err.message}\n`);
+    return err.code === "CONFIGURATION_INVALID" ? EXIT.invalid : EXIT.failure;
+  }
+  io.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return EXIT.failure;
+}

@@ -1,0 +1,82 @@
+import type { Action } from "@guardrail/core";
+import type { ReplayLine } from "../record";
+
+export const CSV_COLUMNS = [
+  "eventTime",
+  "eventId",
+  "eventName",
+  "account",
+  "region",
+  "actor",
+  "outcome",
+  "rule",
+  "mode",
+  "severity",
+  "resource",
+  "reason",
+  "exemption",
+  "actions",
+  "source",
+] as const;
+
+/** RFC 4180: quote when needed, double the quotes. */
+export function csvCell(value: string | number | null | undefined): string {
+  if (value === null || value === undefined) return "";
+  const s = String(value);
+  // A leading = + - @ makes spreadsheets evaluate the cell; a quote-prefixed apostrophe stops it.
+  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+}
+
+/** One action in a few words: `revoke sg-1 ingress sgr-1,sgr-2`. */
+export function describeAction(a: Action): string {
+  switch (a.type) {
+    case "revoke-security-group-rules":
+      return `revoke ${a.groupId} ${a.direction ?? "either direction"} ${a.ruleIds.join(",")}`;
+    case "revoke-security-group-permissions":
+      return `revoke ${a.groupId} ${a.direction} ${a.permissions
+        .map((p) =>
+          `${p.protocol}${p.fromPort === null ? "" : `/${p.fromPort}${p.toPort !== p.fromPort ? `-${p.toPort}` : ""}`} ${p.cidr ?? p.prefixListId ?? p.groupId ?? ""}`.trim(),
+        )
+        .join(",")}`;
+    case "delete-network-acl-entry":
+      return `delete ${a.networkAclId} ${a.egress ? "egress" : "ingress"} #${a.ruleNumber}`;
+  }
+}
+
+export function csvHeader(): string {
+  return `${CSV_COLUMNS.join(",")}\n`;
+}
+
+/**
+ * Rows for one event: one per finding, so a spreadsheet can filter by rule; an event without
+ * findings gets one row with the rule columns empty.
+ */
+export function csvRows(l: ReplayLine): string {
+  const head = [l.eventTime, l.eventId, l.eventName, l.account, l.region, l.actor, l.outcome].map(
+    csvCell,
+  );
+  const actions = csvCell(l.actions.map(describeAction).join("; "));
+  const source = csvCell(l.source);
+  if (l.findings.length === 0) {
+    return `${[...head, "", "", "", "", csvCell(l.reason), "", actions, source].join(",")}\n`;
+  }
+  let out = "";
+  for (const f of l.findings) {
+    const exemption = f.exemption
+      ? `${f.exemption.kind}: ${f.exemption.reason}${f.exemption.expires ? ` (until ${f.exemption.expires})` : ""}`
+      : "";
+    out += `${[
+      ...head,
+      csvCell(f.rule),
+      f.mode,
+      csvCell(f.severity),
+      csvCell(f.resource),
+      csvCell(f.reason),
+      csvCell(exemption),
+      actions,
+      source,
+    ].join(",")}\n`;
+  }
+  return out;
+}

@@ -1,0 +1,100 @@
+import { type Aggregate, OUTCOMES, topActors } from "../aggregate";
+
+/** A plain text table: left-aligned text, right-aligned numbers. */
+export function textTable(
+  headers: readonly string[],
+  rows: readonly (string | number)[][],
+): string {
+  const numeric = headers.map(
+    (_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === "number"),
+  );
+  const cells = [headers, ...rows.map((r) => r.map((c) => (typeof c === "number" ? fmt(c) : c)))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? "").length)));
+  const line = (r: readonly (string | number)[]) =>
+    r
+      .map((c, i) =>
+        numeric[i] ? String(c).padStart(widths[i] ?? 0) : String(c).padEnd(widths[i] ?? 0),
+      )
+      .join("  ")
+      .trimEnd();
+  return [
+    line(cells[0] ?? []),
+    widths.map((w) => "-".repeat(w)).join("  "),
+    ...cells.slice(1).map(line),
+  ].join("\n");
+}
+
+/** 1234567 → "1,234,567". */
+export function fmt(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+/** `--format table`: totals by outcome, rule, account and the actors with most violations. */
+export function renderTable(a: Aggregate): string {
+  const parts: string[] = [];
+  const skipped = a.filesSkipped > 0 ? ` (${fmt(a.filesSkipped)} skipped by path filters)` : "";
+  parts.push(
+    `Read ${fmt(a.records)} records from ${fmt(a.files)} files${skipped}; ${fmt(a.events)} events selected, ${fmt(a.actions)} planned actions.`,
+  );
+  if (a.firstEvent !== null) parts.push(`Events from ${a.firstEvent} to ${a.lastEvent}.`);
+  parts.push(
+    "",
+    textTable(
+      ["outcome", "events"],
+      OUTCOMES.map((o) => [o, a.byOutcome[o] ?? 0]),
+    ),
+  );
+  const ignored = Object.entries(a.ignored).sort((x, y) => y[1] - x[1]);
+  if (ignored.length > 0) {
+    parts.push("", textTable(["ignored because", "events"], ignored));
+  }
+  const rules = Object.entries(a.byRule).sort(
+    (x, y) => y[1].violations - x[1].violations || (x[0] < y[0] ? -1 : 1),
+  );
+  if (rules.length > 0) {
+    parts.push(
+      "",
+      textTable(
+        ["rule", "severity", "violations", "enforce", "notify", "waived"],
+        rules.map(([r, c]) => [r, c.severity, c.violations, c.enforce, c.notify, c.waived]),
+      ),
+    );
+  }
+  const accounts = Object.entries(a.byAccount).sort(
+    (x, y) => y[1].violation - x[1].violation || (x[0] < y[0] ? -1 : 1),
+  );
+  if (accounts.length > 0) {
+    parts.push(
+      "",
+      textTable(
+        ["account", "handled", "violation", "exempt", "compliant", "ignored", "invalid", "actions"],
+        accounts.map(([k, c]) => [
+          k,
+          c.events,
+          c.violation,
+          c.exempt,
+          c.compliant,
+          c.ignored,
+          c.invalid,
+          c.actions,
+        ]),
+      ),
+    );
+  }
+  const actors = topActors(a);
+  if (actors.length > 0) {
+    parts.push(
+      "",
+      textTable(
+        ["top actors", "violations", "exempt", "accounts"],
+        actors.map(([k, c]) => [k, c.violations, c.exempt, Object.keys(c.accounts).length]),
+      ),
+    );
+  }
+  if (a.problems.length > 0) {
+    parts.push("", `Unreadable input (${fmt(a.problems.length)}), the rest was processed:`);
+    for (const p of a.problems.slice(0, 20)) parts.push(`  ${p.source}: ${p.message}`);
+    if (a.problems.length > 20) parts.push(`  ... and ${fmt(a.problems.length - 20)} more`);
+  }
+  return `${parts.join("\n")}\n`;
+}

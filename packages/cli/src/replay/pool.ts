@@ -1,0 +1,108 @@
+import { Worker } from "node:worker_threads";
+import type { Job, JobResult, ReplayConfig } from "./process";
+import { Replayer } from "./process";
+
+export interface PoolOptions {
+  /** Worker threads; 0 runs every job on the calling thread. */
+  readonly threads: number;
+  /** Jobs a worker holds at once: one running, one waiting, so no worker idles between jobs. */
+  readonly perWorker?: number;
+}
+
+const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
+
+/**
+ * Runs `jobs` on worker threads and hands each result to `onResult` in job order, whatever order
+ * the workers finish in. At most a few jobs per worker are outstanding, so memory stays bounded
+ * and a slow `onResult` (a full pipe) slows the reading down instead of piling results up.
+ */
+export async function runJobs(
+  jobs: AsyncIterable<Job> | Iterable<Job>,
+  config: ReplayConfig,
+  options: PoolOptions,
+  onResult: (result: JobResult) => void | Promise<void>,
+): Promise<void> {
+  if (options.threads <= 0) {
+    const replayer = new Replayer(config);
+    for await (const job of jobs) await onResult(await replayer.run(job));
+    return;
+  }
+  const perWorker = options.perWorker ?? 2;
+  const workers = Array.from(
+    { length: options.threads },
+    () => new Worker(ENTRY, { workerData: config }),
+  );
+  const load = new Map<Worker, number>(workers.map((w) => [w, 0]));
+  const done = new Map<number, JobResult>();
+  let next = 0;
+  let failure: Error | null = null;
+  let wake: (() => void) | null = null;
+  const signal = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const wait = () =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+
+  for (const w of workers) {
+    w.on("message", (r: JobResult) => {
+      load.set(w, (load.get(w) ?? 1) - 1);
+      done.set(r.index, r);
+      signal();
+    });
+    w.on("error", (err) => {
+      failure ??= err;
+      signal();
+    });
+    w.on("exit", (code) => {
+      if (code !== 0) failure ??= new Error(`replay worker exited with code ${code}`);
+      signal();
+    });
+  }
+
+  let dispatched = 0;
+  // Emits every result that is next in order; returns when none is.
+  const flush = async () => {
+    while (done.has(next)) {
+      const r = done.get(next)!;
+      done.delete(next);
+      next++;
+      await onResult(r);
+    }
+  };
+  const freeWorker = () => {
+    let best: Worker | null = null;
+    for (const [w, n] of load) {
+      if (n < perWorker && (best === null || n < (load.get(best) ?? 0))) best = w;
+    }
+    return best;
+  };
+
+  try {
+    const maxAhead = options.threads * perWorker * 2;
+    for await (const job of jobs) {
+      for (;;) {
+        if (failure) throw failure;
+        await flush();
+        const w = dispatched - next < maxAhead ? freeWorker() : null;
+        if (w) {
+          load.set(w, (load.get(w) ?? 0) + 1);
+          w.postMessage(job);
+          dispatched++;
+          break;
+        }
+        await wait();
+      }
+    }
+    while (next < dispatched) {
+      if (failure) throw failure;
+      await flush();
+      if (next < dispatched) await wait();
+    }
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,9 @@
+import { parentPort, workerData } from "node:worker_threads";
+import { type Job, type ReplayConfig, Replayer } from "./process";
+
+const port = parentPort;
+if (port === null) throw new Error("worker.ts runs only as a worker thread");
+const replayer = new Replayer(workerData as ReplayConfig);
+port.on("message", (job: Job) => {
+  void replayer.run(job).then((result) => port.postMessage(result));
+});
