@@ -137,10 +137,11 @@ function lenient<T>(read: () => T): T | undefined {
 
 /** Whatever metadata can be read, for logs of ignored and invalid events. Never throws. */
 function partialMeta(loc: Located): Partial<EventMeta> {
-  const text = (key: string) => {
-    const v = field(loc.record, key);
-    return typeof v === "string" && v !== "" ? v : undefined;
-  };
+  const text = (key: string) =>
+    lenient(() => {
+      const v = field(loc.record, key);
+      return typeof v === "string" && v !== "" ? v : undefined;
+    });
   const entries = {
     eventId: text("eventID"),
     eventName: text("eventName"),
