@@ -61,6 +61,14 @@ function portsText(protocol: Protocol, ports: PortRange | null, icmp: IcmpTypeCo
   return ports.from === ports.to ? String(ports.from) : `${ports.from}-${ports.to}`;
 }
 
+/** `tcp 22`, `udp all ports`, `icmp all types`, `all traffic`, `protocol 50`. */
+function trafficText(protocol: Protocol, ports: string): string {
+  if (protocol === "all") return "all traffic";
+  if (typeof protocol === "number") return `protocol ${protocol}`;
+  if (isIcmp(protocol)) return `${protocol} ${ports === "all" ? "all types" : ports}`;
+  return `${protocol} ${ports === "all" ? "all ports" : ports}`;
+}
+
 /**
  * Turns a rule change into JSON-safe data with a readable line.
  *
@@ -79,7 +87,6 @@ export function viewChange(change: RuleChange): ChangeView {
       const protocol = protocolText(change.protocol);
       const ports = portsText(change.protocol, change.ports, change.icmp);
       const where = change.direction === "egress" ? "to" : "from";
-      const portPart = ports === "all" ? "all ports" : ports;
       return strip({
         kind: change.kind,
         resourceId: change.groupId ?? change.groupName ?? "unknown",
@@ -89,7 +96,7 @@ export function viewChange(change: RuleChange): ChangeView {
         ports,
         peer,
         description: change.description,
-        text: `${change.direction} ${protocol === "all" ? "all traffic" : `${protocol} ${portPart}`} ${where} ${peer}`,
+        text: `${change.direction === "unknown" ? "(direction unknown)" : change.direction} ${trafficText(change.protocol, ports)} ${where} ${peer}`,
       });
     }
     case "network-acl-entry": {
@@ -97,7 +104,6 @@ export function viewChange(change: RuleChange): ChangeView {
       const ports = portsText(change.protocol, change.ports, change.icmp);
       const direction: Direction = change.egress ? "egress" : "ingress";
       const where = change.egress ? "to" : "from";
-      const portPart = ports === "all" ? "all ports" : ports;
       return {
         kind: change.kind,
         resourceId: change.networkAclId,
@@ -108,7 +114,7 @@ export function viewChange(change: RuleChange): ChangeView {
         ruleNumber: change.ruleNumber,
         ruleAction: change.ruleAction,
         operation: change.operation,
-        text: `${direction} rule #${change.ruleNumber} ${change.ruleAction} ${protocol === "all" ? "all traffic" : `${protocol} ${portPart}`} ${where} ${change.cidr.cidr}`,
+        text: `${direction} rule #${change.ruleNumber} ${change.ruleAction} ${trafficText(change.protocol, ports)} ${where} ${change.cidr.cidr}`,
       };
     }
     case "prefix-list": {

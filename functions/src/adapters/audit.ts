@@ -1,0 +1,238 @@
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import {
+  AUDIT_TABLE,
+  type AuditItem,
+  auditKey,
+  type ChangeView,
+  type DecisionResult,
+  type ResourceRef,
+  stateKey,
+} from "@guardrail/core";
+import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "../errors";
+import { mapLimit } from "./limit";
+
+/** How the conditional write of a decision went. */
+export type PutDecisionResult =
+  /** First record of this decision: the writer publishes. */
+  | { readonly status: "created" }
+  /** A better-informed result replaced a worse one (`RESULT_RANK`), or a failed notification. */
+  | {
+      readonly status: "replaced";
+      readonly previous: { readonly result: DecisionResult; readonly notification: string | null };
+    }
+  /** Another delivery already recorded this decision as well or better: do nothing more. */
+  | { readonly status: "duplicate" };
+
+/** The last state the sweep saw of one security group or network ACL. */
+export interface ResourceState {
+  readonly resource: ResourceRef;
+  /** sha256 of `canonicalRules(rules)`. */
+  readonly fingerprint: string;
+  /** By `ruleStateKey`. */
+  readonly rules: Readonly<Record<string, ChangeView>>;
+  readonly seenAt: string;
+}
+
+export interface AuditStore {
+  /**
+   * Writes a decision once per id. `claim` identifies this writer so that it alone can mark its
+   * notification failed.
+   */
+  putDecision(item: AuditItem, claim: string): Promise<PutDecisionResult>;
+  /** Lets a later delivery publish again: this writer's SNS publish failed. */
+  markNotifyFailed(id: string, claim: string): Promise<void>;
+  /** @throws LookupFailedError */
+  resourceState(account: string, region: string, resourceId: string): Promise<ResourceState | null>;
+  /** Resource id → fingerprint of every stored state of one account and region. */
+  stateFingerprints(account: string, region: string): Promise<Map<string, string>>;
+  /** Writes changed states and deletes vanished ones, 25 per batch. */
+  writeStates(
+    account: string,
+    region: string,
+    puts: readonly ResourceState[],
+    deletes: readonly string[],
+  ): Promise<void>;
+}
+
+const NOTIFY_FAILED = "failed";
+const BATCH = 25;
+const BATCH_CONCURRENCY = 8;
+const UNPROCESSED_ATTEMPTS = 8;
+
+function wrap(what: string, error: unknown): AuditWriteError {
+  return new AuditWriteError(`${what}: ${awsErrorCode(error)}: ${errorMessage(error)}`, {
+    cause: error,
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The DynamoDB adapter for the audit table (decisions, idempotency, the sweep's state). `client`
+ * is a factory so that the DynamoDB modules load only when first needed (see `lazy`).
+ */
+export function createAuditStore(
+  tableName: string,
+  client: () => Promise<DynamoDBDocumentClient>,
+): AuditStore {
+  const lib = () => import("@aws-sdk/lib-dynamodb");
+  const pk = AUDIT_TABLE.partitionKey;
+
+  async function batchWrite(requests: Record<string, unknown>[]): Promise<void> {
+    const { BatchWriteCommand } = await lib();
+    const ddb = await client();
+    const chunks: Record<string, unknown>[][] = [];
+    for (let i = 0; i < requests.length; i += BATCH) chunks.push(requests.slice(i, i + BATCH));
+    await mapLimit(chunks, BATCH_CONCURRENCY, async (chunk) => {
+      let pending = chunk;
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt >= UNPROCESSED_ATTEMPTS) {
+          throw new AuditWriteError(`BatchWriteItem left ${pending.length} item(s) unprocessed`);
+        }
+        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
+        const out = await ddb.send(
+          // biome-ignore lint/suspicious/noExplicitAny: the document client's request union is not worth spelling out
+          new BatchWriteCommand({ RequestItems: { [tableName]: pending as any } }),
+        );
+        pending = (out.UnprocessedItems?.[tableName] ?? []) as Record<string, unknown>[];
+      }
+    });
+  }
+
+  return {
+    async putDecision(item, claim) {
+      const { PutCommand } = await lib();
+      const ddb = await client();
+      try {
+        const out = await ddb.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { ...item, notification: "claimed", claim },
+            // First writer wins; a better result (revoked over already-gone over failed) may
+            // replace a worse one; a writer whose publish failed gives up its turn.
+            ConditionExpression: `attribute_not_exists(#pk) OR #rank < :rank OR #notification = :failed`,
+            ExpressionAttributeNames: {
+              "#pk": pk,
+              "#rank": "resultRank",
+              "#notification": "notification",
+            },
+            ExpressionAttributeValues: { ":rank": item.resultRank, ":failed": NOTIFY_FAILED },
+            ReturnValues: "ALL_OLD",
+          }),
+        );
+        const old = out.Attributes;
+        if (!old) return { status: "created" };
+        return {
+          status: "replaced",
+          previous: {
+            result: old.result as DecisionResult,
+            notification: typeof old.notification === "string" ? old.notification : null,
+          },
+        };
+      } catch (error) {
+        if (awsErrorCode(error) === "ConditionalCheckFailedException")
+          return { status: "duplicate" };
+        throw wrap(`PutItem ${item.pk}`, error);
+      }
+    },
+
+    async markNotifyFailed(id, claim) {
+      const { UpdateCommand } = await lib();
+      const ddb = await client();
+      try {
+        await ddb.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: auditKey(id),
+            UpdateExpression: "SET #notification = :failed",
+            ConditionExpression: "#claim = :claim",
+            ExpressionAttributeNames: { "#notification": "notification", "#claim": "claim" },
+            ExpressionAttributeValues: { ":failed": NOTIFY_FAILED, ":claim": claim },
+          }),
+        );
+      } catch (error) {
+        // Someone else holds the record now; they notify.
+        if (awsErrorCode(error) === "ConditionalCheckFailedException") return;
+        throw wrap(`UpdateItem ${id}`, error);
+      }
+    },
+
+    async resourceState(account, region, resourceId) {
+      const { GetCommand } = await lib();
+      const ddb = await client();
+      try {
+        const out = await ddb.send(
+          new GetCommand({ TableName: tableName, Key: stateKey(account, region, resourceId) }),
+        );
+        const i = out.Item;
+        if (!i) return null;
+        return {
+          resource: { type: i.resourceType, id: i.resourceId },
+          fingerprint: i.fingerprint,
+          rules: i.rules ?? {},
+          seenAt: i.seenAt,
+        };
+      } catch (error) {
+        throw new LookupFailedError(`GetItem state of ${resourceId}: ${awsErrorCode(error)}`, {
+          cause: error,
+        });
+      }
+    },
+
+    async stateFingerprints(account, region) {
+      const { QueryCommand } = await lib();
+      const ddb = await client();
+      const key = stateKey(account, region, "");
+      const result = new Map<string, string>();
+      let start: Record<string, unknown> | undefined;
+      try {
+        do {
+          const out = await ddb.send(
+            new QueryCommand({
+              TableName: tableName,
+              KeyConditionExpression: "#pk = :pk",
+              ProjectionExpression: "#rid, #fp",
+              ExpressionAttributeNames: { "#pk": pk, "#rid": "resourceId", "#fp": "fingerprint" },
+              ExpressionAttributeValues: { ":pk": key.pk },
+              ExclusiveStartKey: start,
+            }),
+          );
+          for (const i of out.Items ?? []) result.set(String(i.resourceId), String(i.fingerprint));
+          start = out.LastEvaluatedKey;
+        } while (start);
+      } catch (error) {
+        throw new LookupFailedError(`Query of stored state: ${awsErrorCode(error)}`, {
+          cause: error,
+        });
+      }
+      return result;
+    },
+
+    async writeStates(account, region, puts, deletes) {
+      const requests: Record<string, unknown>[] = [
+        ...puts.map((s) => ({
+          PutRequest: {
+            Item: {
+              ...stateKey(account, region, s.resource.id),
+              type: "state",
+              account,
+              region,
+              resourceType: s.resource.type,
+              resourceId: s.resource.id,
+              fingerprint: s.fingerprint,
+              rules: s.rules,
+              seenAt: s.seenAt,
+            },
+          },
+        })),
+        ...deletes.map((id) => ({ DeleteRequest: { Key: stateKey(account, region, id) } })),
+      ];
+      try {
+        await batchWrite(requests);
+      } catch (error) {
+        if (error instanceof AuditWriteError) throw error;
+        throw wrap("BatchWriteItem state", error);
+      }
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import type { SNSClient } from "@aws-sdk/client-sns";
+import type { SnsPublication } from "@guardrail/core";
+import { awsErrorCode, errorMessage, NotifyError } from "../errors";
+
+/** Publishes the guardrail's messages to its topic. */
+export interface Notifier {
+  /** @returns the SNS message id. @throws NotifyError */
+  publish(publication: SnsPublication): Promise<string>;
+}
+
+/**
+ * The SNS adapter. `client` is a factory so that the SNS module loads only when a message is
+ * sent (see `lazy`).
+ */
+export function createNotifier(topicArn: string, client: () => Promise<SNSClient>): Notifier {
+  return {
+    async publish(p) {
+      const { PublishCommand } = await import("@aws-sdk/client-sns");
+      try {
+        const out = await (await client()).send(
+          new PublishCommand({
+            TopicArn: topicArn,
+            Subject: p.subject,
+            Message: p.message,
+            MessageAttributes: Object.fromEntries(
+              Object.entries(p.attributes).map(([name, value]) => [
+                name,
+                { DataType: "String", StringValue: value === "" ? "none" : value },
+              ]),
+            ),
+          }),
+        );
+        return out.MessageId ?? "";
+      } catch (error) {
+        throw new NotifyError(
+          `Publish to the topic failed: ${awsErrorCode(error)}: ${errorMessage(error)}`,
+          {
+            cause: error,
+          },
+        );
+      }
+    },
+  };
+}

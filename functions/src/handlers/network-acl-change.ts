@@ -1,0 +1,4 @@
+import { defaultRemediationDeps } from "../deps";
+import { createNetworkAclChangeHandler } from "../pipelines/network-acl-change";
+
+export const handler = createNetworkAclChangeHandler(defaultRemediationDeps("network-acl-change"));

@@ -1,0 +1,6 @@
+import { defaultRemediationDeps } from "../deps";
+import { createSecurityGroupChangeHandler } from "../pipelines/security-group-change";
+
+export const handler = createSecurityGroupChangeHandler(
+  defaultRemediationDeps("security-group-change"),
+);

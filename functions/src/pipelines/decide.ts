@@ -1,0 +1,353 @@
+import { createHash, randomUUID } from "node:crypto";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import {
+  type Action,
+  type ActionOutcome,
+  auditItem,
+  buildDecision,
+  buildInvalidDecision,
+  type ChangeView,
+  type Decision,
+  type DecisionResult,
+  decisionPublication,
+  type Evaluation,
+  type EventMeta,
+  evaluate,
+  groupsNeedingTags,
+  isOwnPrincipal,
+  METRICS,
+  type NormaliseResult,
+  needsGroupTags,
+  type PolicyEvaluationContext,
+  planActions,
+  type ResourceRef,
+  type RuleChange,
+  ruleStateKey,
+} from "@guardrail/core";
+import type { PutDecisionResult } from "../adapters/audit";
+import type { RemediationDeps } from "../deps";
+import { RemediationFailedError } from "../errors";
+
+/** What one invocation came to (the Lambda return value; EventBridge ignores it, tests read it). */
+export interface FlowResult {
+  readonly status: "invalid" | "ignored" | "compliant" | "decided";
+  readonly eventId?: string;
+  readonly reason?: string;
+  readonly result?: DecisionResult;
+  /** How the audit write went: `duplicate` for a redelivery that changed nothing. */
+  readonly recorded?: PutDecisionResult["status"];
+  readonly published?: boolean;
+  readonly actions?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function field(value: unknown, key: string): unknown {
+  return value !== null && typeof value === "object"
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
+}
+
+/**
+ * The id of an unreadable event: its CloudTrail eventID if that much could be read, else the
+ * EventBridge envelope id (the same on redelivery), else a digest of the payload.
+ */
+export function invalidEventId(raw: unknown, event: Partial<EventMeta>): string {
+  if (event.eventId) return event.eventId;
+  const envelope = field(raw, "id");
+  if (typeof envelope === "string" && envelope !== "") return `envelope:${envelope}`;
+  let text: string;
+  try {
+    text = typeof raw === "string" ? raw : (JSON.stringify(raw) ?? String(raw));
+  } catch {
+    text = String(raw);
+  }
+  return `sha256:${createHash("sha256").update(text).digest("hex")}`;
+}
+
+/**
+ * Evaluates, and when a finding exists and some tag exemption is configured, describes the
+ * groups concerned (usually the one group of the event) and evaluates again with their tags.
+ */
+export async function evaluateWithTags(
+  changes: readonly RuleChange[],
+  ctx: PolicyEvaluationContext,
+  deps: RemediationDeps,
+): Promise<Evaluation> {
+  const policy = deps.config.policy;
+  const first = evaluate(changes, policy, ctx);
+  if (first.findings.length === 0 || !needsGroupTags(policy)) return first;
+  const ids = groupsNeedingTags(first, policy);
+  if (ids.length === 0) return first;
+  const tags = await Promise.all(
+    ids.map(async (id) => [id, await deps.ec2.groupTags(id)] as const),
+  );
+  return evaluate(changes, policy, { ...ctx, groupTags: Object.fromEntries(tags) });
+}
+
+/**
+ * Carries out the actions, in parallel (they name different groups or entries). `settled`
+ * answers for actions a look-up already decided (a rule EC2 says no longer exists).
+ */
+export async function act(
+  actions: readonly Action[],
+  deps: RemediationDeps,
+  settled?: (action: Action) => ActionOutcome | undefined,
+): Promise<ActionOutcome[]> {
+  const results = await Promise.all(
+    actions.map(async (a) => {
+      const known = settled?.(a);
+      return known ? [known] : deps.ec2.execute(a);
+    }),
+  );
+  return results.flat();
+}
+
+/**
+ * Records the decision (once per id) and publishes it when this delivery won the write.
+ *
+ * Why the write comes after the revoke: revoking twice is harmless (the second call answers
+ * NotFound, "already gone"), so no idempotency round trip is needed before the revoke. The
+ * conditional put then decides which delivery records and publishes: exactly one of any number
+ * of concurrent deliveries. A `revoked` result may replace an `already-gone` one written by a
+ * racing delivery (the audit then tells the truth) without a second message; a delivery that
+ * found the rule already gone first waits `settleMs` so that the one that revoked usually
+ * writes first and the single message says "revoked".
+ */
+export async function recordAndNotify(
+  decision: Decision,
+  deps: RemediationDeps,
+  { publish = true }: { publish?: boolean } = {},
+): Promise<{ recorded: PutDecisionResult["status"]; published: boolean }> {
+  const { logger } = deps;
+  if (decision.result === "already-gone" && deps.settleMs > 0) await sleep(deps.settleMs);
+  const claim = randomUUID();
+  const publication = decisionPublication(decision);
+  let put: PutDecisionResult;
+  try {
+    put = await deps.audit.putDecision(auditItem(decision), claim);
+  } catch (error) {
+    // Without the idempotency record the message matters more than its uniqueness: send it,
+    // then fail so that the retry writes the record (and may send it again).
+    logger.error("audit write failed; notifying anyway", { decisionId: decision.id, error });
+    if (publish) await deps.notifier.publish(publication);
+    throw error;
+  }
+  if (put.status === "duplicate") {
+    logger.info("decision already recorded by another delivery", { decisionId: decision.id });
+    return { recorded: put.status, published: false };
+  }
+  countDecision(decision, put, deps);
+  const shouldPublish =
+    publish &&
+    (put.status === "created" ||
+      put.previous.notification === "failed" ||
+      put.previous.result === "failed");
+  if (!shouldPublish) {
+    logger.info("decision record corrected; already notified", {
+      decisionId: decision.id,
+      previous: put.status === "replaced" ? put.previous.result : undefined,
+      result: decision.result,
+    });
+    return { recorded: put.status, published: false };
+  }
+  try {
+    await deps.notifier.publish(publication);
+  } catch (error) {
+    await deps.audit.markNotifyFailed(decision.id, claim).catch((markError: unknown) =>
+      logger.error("could not release the notification claim", {
+        decisionId: decision.id,
+        error: markError,
+      }),
+    );
+    throw error;
+  }
+  return { recorded: put.status, published: true };
+}
+
+function countDecision(decision: Decision, put: PutDecisionResult, deps: RemediationDeps): void {
+  const { metrics } = deps;
+  if (decision.result === "invalid") {
+    if (put.status === "created") metrics.addMetric(METRICS.invalidEvents, MetricUnit.Count, 1);
+    return;
+  }
+  const counted = decision.findings.filter((f) => f.result !== "exempt").length;
+  if (put.status === "created" && counted > 0) {
+    metrics.addMetric(METRICS.violations, MetricUnit.Count, counted);
+  }
+  // Several policy rules may flag one rule: count the rules revoked, not the findings.
+  const revoked = new Set(
+    decision.findings
+      .filter((f) => f.result === "revoked")
+      .map((f) => `${f.change.resourceId} ${f.change.text}`),
+  ).size;
+  if (revoked > 0) {
+    metrics.addMetric(METRICS.remediations, MetricUnit.Count, revoked);
+    if (decision.exposureSeconds !== null) {
+      metrics.addMetric(METRICS.exposureSeconds, MetricUnit.Seconds, decision.exposureSeconds);
+    }
+  }
+}
+
+/** An unreadable event: logged, counted, recorded and sent as a `high` alert; never dropped. */
+export async function reportInvalid(
+  raw: unknown,
+  result: Extract<NormaliseResult, { status: "invalid" }>,
+  deps: RemediationDeps,
+): Promise<FlowResult> {
+  const id = invalidEventId(raw, result.event);
+  deps.logger.error("unreadable event", {
+    decisionId: id,
+    error: { code: result.error.code, path: result.error.path, detail: result.error.detail },
+  });
+  const decision = buildInvalidDecision({
+    id,
+    event: result.event,
+    error: { code: result.error.code, message: result.error.message, path: result.error.path },
+    decidedAt: deps.clock(),
+    guardrailVersion: deps.config.version,
+  });
+  const settled = await recordAndNotify(decision, deps);
+  return {
+    status: "invalid",
+    eventId: id,
+    reason: result.error.message,
+    result: "invalid",
+    ...settled,
+  };
+}
+
+/** Options of one event-driven run after normalising. */
+export interface DecideInput {
+  readonly event: EventMeta;
+  readonly changes: readonly RuleChange[];
+  readonly ctx?: Partial<PolicyEvaluationContext>;
+  readonly resource?: ResourceRef;
+  /** Outcomes decided without an AWS call (see `act`). */
+  readonly settled?: (action: Action) => ActionOutcome | undefined;
+  /** Look up prior state after the revoke (Replace/Modify events). */
+  readonly previousFor?: (
+    changes: readonly RuleChange[],
+  ) => Promise<(c: RuleChange) => ChangeView | "unknown" | undefined>;
+}
+
+/**
+ * evaluate → plan → act → record → notify for one handled event. Throws
+ * RemediationFailedError after recording and notifying when a revoke failed.
+ */
+export async function decide(input: DecideInput, deps: RemediationDeps): Promise<FlowResult> {
+  const { event } = input;
+  const { logger, metrics } = deps;
+  const evaluation = await evaluateWithTags(
+    input.changes,
+    { now: deps.clock(), event, ...input.ctx },
+    deps,
+  );
+  if (evaluation.outcome === "ignored") {
+    logger.info("change by the guardrail's own principal: not evaluated", {
+      eventId: event.eventId,
+    });
+    return { status: "ignored", eventId: event.eventId, reason: "own-principal" };
+  }
+  if (evaluation.findings.length === 0 && evaluation.waived.length === 0) {
+    logger.info("compliant", {
+      eventId: event.eventId,
+      eventName: event.eventName,
+      changes: input.changes.length,
+    });
+    return { status: "compliant", eventId: event.eventId };
+  }
+  const actions = planActions(evaluation);
+  const outcomes = await act(actions, deps, input.settled);
+  const previous = input.previousFor ? await input.previousFor(input.changes) : undefined;
+  const decision = buildDecision({
+    source: "event",
+    event,
+    evaluation,
+    outcomes,
+    ...(input.resource ? { resource: input.resource } : {}),
+    ...(previous ? { previous } : {}),
+    decidedAt: deps.clock(),
+    guardrailVersion: deps.config.version,
+  });
+  if (!decision) return { status: "compliant", eventId: event.eventId };
+  const failed = outcomes.filter((o) => o.status === "failed");
+  if (failed.length > 0)
+    metrics.addMetric(METRICS.remediationFailures, MetricUnit.Count, failed.length);
+  const log = decision.result === "failed" ? logger.error.bind(logger) : logger.warn.bind(logger);
+  log("policy violation", {
+    eventId: event.eventId,
+    eventName: event.eventName,
+    result: decision.result,
+    findings: decision.findings.map((f) => ({
+      rule: f.rule,
+      mode: f.mode,
+      result: f.result,
+      change: f.change.text,
+    })),
+    exposureSeconds: decision.exposureSeconds,
+  });
+  const settled = await recordAndNotify(decision, deps);
+  if (decision.result === "failed") {
+    throw new RemediationFailedError(
+      decision.id,
+      `revoke failed for ${decision.resource.id} (${failed.map((f) => f.error?.code).join(", ")}): the exposure persists`,
+    );
+  }
+  return {
+    status: "decided",
+    eventId: event.eventId,
+    result: decision.result,
+    actions: actions.length,
+    ...settled,
+  };
+}
+
+/**
+ * A `previous` function from a stored resource state, for Replace/Modify events. A failed
+ * look-up says "unknown" rather than failing an alert that is already late.
+ */
+export async function previousFromState(
+  deps: RemediationDeps,
+  event: EventMeta,
+  resourceId: string,
+): Promise<(c: RuleChange) => ChangeView | "unknown"> {
+  let rules: Readonly<Record<string, ChangeView>> = {};
+  try {
+    rules = (await deps.audit.resourceState(event.account, event.region, resourceId))?.rules ?? {};
+  } catch (error) {
+    deps.logger.warn("could not read the last state; previous shown as unknown", {
+      resourceId,
+      error,
+    });
+  }
+  return (c) => {
+    const key = ruleStateKey(c);
+    return (key !== null ? rules[key] : undefined) ?? "unknown";
+  };
+}
+
+/** Normalised result → the early exits shared by every event-driven flow. */
+export function earlyExit(
+  raw: unknown,
+  result: NormaliseResult,
+  deps: RemediationDeps,
+): Promise<FlowResult> | FlowResult | null {
+  if (result.status === "invalid") return reportInvalid(raw, result, deps);
+  if (result.status === "ignored") {
+    deps.logger.info("event ignored", {
+      reason: result.reason,
+      detail: result.detail,
+      eventId: result.event.eventId,
+    });
+    return { status: "ignored", eventId: result.event.eventId, reason: result.reason };
+  }
+  // The loop guard comes before any look-up: the guardrail's own revokes are never evaluated.
+  if (isOwnPrincipal(result.event.actor, deps.config.policy)) {
+    deps.logger.info("change by the guardrail's own principal: not evaluated", {
+      eventId: result.event.eventId,
+    });
+    return { status: "ignored", eventId: result.event.eventId, reason: "own-principal" };
+  }
+  return null;
+}

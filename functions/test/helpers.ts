@@ -1,0 +1,129 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics } from "@aws-lambda-powertools/metrics";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DEFAULT_POLICY_YAML, type GuardrailFunction, METRICS } from "@guardrail/core";
+import type { Context } from "aws-lambda";
+import { type MockInstance, vi } from "vitest";
+import { createAuditStore } from "../src/adapters/audit";
+import { createEc2Gateway } from "../src/adapters/ec2";
+import { createNotifier } from "../src/adapters/sns";
+import { type Env, loadConfig, type PolicyFiles } from "../src/config";
+import type { RemediationDeps } from "../src/deps";
+
+export const ACCOUNT = "123456789012";
+export const TABLE = "guardrail-audit";
+export const TOPIC = `arn:aws:sns:eu-west-1:${ACCOUNT}:guardrail-alerts`;
+export const OWN_ROLE = `arn:aws:iam::${ACCOUNT}:role/guardrail-security-group-change`;
+
+export const BASE_ENV: Env = {
+  GUARDRAIL_TABLE_NAME: TABLE,
+  GUARDRAIL_TOPIC_ARN: TOPIC,
+  GUARDRAIL_OWN_ROLE_ARNS: OWN_ROLE,
+  GUARDRAIL_STAGE: "test",
+  GUARDRAIL_VERSION: "1.2.3",
+};
+
+/** Policy files held in memory: `files` maps path → text. */
+export function memoryFiles(
+  files: Record<string, string> = {},
+  handlerDirs = ["/var/task"],
+): PolicyFiles {
+  return {
+    exists: (p) => Object.hasOwn(files, p),
+    read: (p) => {
+      const text = files[p];
+      if (text === undefined) throw new Error(`ENOENT ${p}`);
+      return text;
+    },
+    handlerDirs,
+  };
+}
+
+/** The default policy with a different tag key line or extra YAML appended to a rule list. */
+export function policyWith(edit: (yaml: string) => string): string {
+  return edit(DEFAULT_POLICY_YAML);
+}
+
+const credentials = { accessKeyId: "AKIDTEST", secretAccessKey: "secret" };
+
+export interface TestDepsOptions {
+  readonly fn?: GuardrailFunction;
+  readonly policyYaml?: string;
+  readonly now?: Date;
+  readonly settleMs?: number;
+  readonly ec2Client?: EC2Client;
+}
+
+/**
+ * Real adapters over real SDK clients; tests mock the clients with aws-sdk-client-mock
+ * (`mockClient(EC2Client)` patches every instance).
+ */
+export function testDeps(options: TestDepsOptions = {}): RemediationDeps & {
+  addMetric: MockInstance<Metrics["addMetric"]>;
+} {
+  const fn = options.fn ?? "security-group-change";
+  const files = memoryFiles(
+    options.policyYaml ? { "/var/task/policy.yaml": options.policyYaml } : {},
+  );
+  const config = loadConfig(fn, BASE_ENV, files);
+  const now = options.now ?? new Date("2024-11-05T10:15:02.500Z");
+  const clock = () => new Date(now);
+  const logger = new Logger({ serviceName: "test", logLevel: "SILENT" });
+  const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: "test" });
+  const addMetric = vi.spyOn(metrics, "addMetric");
+  const ec2 = options.ec2Client ?? new EC2Client({ region: "eu-west-1", credentials });
+  return {
+    config,
+    logger,
+    metrics,
+    addMetric,
+    clock,
+    settleMs: options.settleMs ?? 0,
+    ec2: createEc2Gateway(ec2, clock),
+    audit: createAuditStore(TABLE, async () =>
+      DynamoDBDocumentClient.from(new DynamoDBClient({ region: "eu-west-1", credentials }), {
+        marshallOptions: { removeUndefinedValues: true },
+      }),
+    ),
+    notifier: createNotifier(
+      TOPIC,
+      async () => new SNSClient({ region: "eu-west-1", credentials }),
+    ),
+  };
+}
+
+export const lambdaContext = {
+  functionName: "test",
+  functionVersion: "1",
+  invokedFunctionArn: `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:test`,
+  memoryLimitInMB: "512",
+  awsRequestId: "req-1",
+  logGroupName: "/aws/lambda/test",
+  logStreamName: "stream",
+  callbackWaitsForEmptyEventLoop: true,
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+} as unknown as Context;
+
+/** An AWS service error as the SDK raises it (`name` is the code). */
+export function awsError(
+  name: string,
+  message = name,
+  fault: "client" | "server" = "client",
+): Error {
+  return Object.assign(new Error(message), {
+    name,
+    $fault: fault,
+    $metadata: { httpStatusCode: fault === "client" ? 400 : 503 },
+  });
+}
+
+/** The metric values recorded under one name. */
+export function metricValues(spy: MockInstance<Metrics["addMetric"]>, name: string): number[] {
+  return spy.mock.calls.filter((c) => c[0] === name).map((c) => c[2]);
+}

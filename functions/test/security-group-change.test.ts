@@ -1,0 +1,567 @@
+import "./setup";
+import {
+  DescribeSecurityGroupRulesCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+  GetManagedPrefixListEntriesCommand,
+  RevokeSecurityGroupEgressCommand,
+  RevokeSecurityGroupIngressCommand,
+} from "@aws-sdk/client-ec2";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { DEFAULT_POLICY_YAML, METRICS } from "@guardrail/core";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { loadFixture } from "../../test/fixtures/load";
+import { LookupFailedError, RemediationFailedError } from "../src/errors";
+import {
+  createSecurityGroupChangeHandler,
+  securityGroupChange,
+} from "../src/pipelines/security-group-change";
+import { awsError, lambdaContext, metricValues, OWN_ROLE, TABLE, TOPIC, testDeps } from "./helpers";
+
+const ec2 = mockClient(EC2Client);
+const sns = mockClient(SNSClient);
+const ddb = mockClient(DynamoDBDocumentClient);
+
+const GROUP = "sg-0a1b2c3d4e5f60001";
+
+/** tcp 22 from 0.0.0.0/0 with its rule id in the response (bare CloudTrail record). */
+const sshFromWorld = () =>
+  loadFixture("AuthorizeSecurityGroupIngress", "items-form_tcp-22_same-rule-as-legacy-flat");
+
+/** tcp 443 from 0.0.0.0/0 and ::/0, turned into port 22 (two rule ids, one call). */
+function sshFromWorldTwice() {
+  const e = loadFixture("AuthorizeSecurityGroupIngress", "ipv4-and-ipv6-same-item_with-ruleset");
+  for (const p of e.detail.requestParameters.ipPermissions.items)
+    Object.assign(p, { fromPort: 22, toPort: 22 });
+  for (const r of e.detail.responseElements.securityGroupRuleSet.items)
+    Object.assign(r, { fromPort: 22, toPort: 22 });
+  return e;
+}
+
+function publishedMessages() {
+  return sns.commandCalls(PublishCommand).map((c) => ({
+    body: JSON.parse(c.args[0].input.Message ?? "{}"),
+    attributes: c.args[0].input.MessageAttributes ?? {},
+    subject: c.args[0].input.Subject,
+  }));
+}
+
+function auditItems() {
+  return ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item as Record<string, unknown>);
+}
+
+beforeEach(() => {
+  ec2.reset();
+  sns.reset();
+  ddb.reset();
+  ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds: string[] }) => ({
+    SecurityGroups: input.GroupIds.map((id) => ({ GroupId: id, Tags: [] })),
+  }));
+  ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+  ec2.on(RevokeSecurityGroupEgressCommand).resolves({ Return: true });
+  sns.on(PublishCommand).resolves({ MessageId: "msg-1" });
+  ddb.on(PutCommand).resolves({});
+  ddb.on(UpdateCommand).resolves({});
+  ddb.on(GetCommand).resolves({});
+});
+
+afterEach(() => {
+  ec2.reset();
+  sns.reset();
+  ddb.reset();
+});
+
+describe("security-group-change: revoking", () => {
+  it("revokes the offending rule by id in one call, records it and publishes once", async () => {
+    const deps = testDeps();
+    const result = await securityGroupChange(sshFromWorld(), deps);
+
+    expect(result).toMatchObject({
+      status: "decided",
+      result: "revoked",
+      recorded: "created",
+      published: true,
+    });
+    expect(ec2).toHaveReceivedCommandExactlyOnceWith(RevokeSecurityGroupIngressCommand, {
+      GroupId: GROUP,
+      SecurityGroupRuleIds: ["sgr-0a00000000same01"],
+    });
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupEgressCommand);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    const [message] = publishedMessages();
+    expect(message?.body).toMatchObject({
+      schema: "guardrail.decision/v1",
+      result: "revoked",
+      severity: "critical",
+      exposureSeconds: 2.5,
+      resource: { type: "security-group", id: GROUP },
+    });
+    expect(message?.body.findings[0]).toMatchObject({
+      rule: "admin-ports",
+      mode: "enforce",
+      result: "revoked",
+    });
+    expect(message?.attributes).toMatchObject({
+      severity: { DataType: "String", StringValue: "critical" },
+      outcome: { DataType: "String", StringValue: "violation" },
+      rule: { DataType: "String", StringValue: "admin-ports" },
+      account: { DataType: "String", StringValue: "123456789012" },
+      region: { DataType: "String", StringValue: "eu-west-1" },
+      eventName: { DataType: "String", StringValue: "AuthorizeSecurityGroupIngress" },
+    });
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: TOPIC });
+    const [item] = auditItems();
+    expect(item).toMatchObject({
+      pk: "DECISION#085b5347-9517-55da-aa2c-3435181ff2a7",
+      sk: "DECISION",
+      gsi1pk: "ACCOUNT#123456789012",
+      gsi2pk: `RESOURCE#${GROUP}`,
+      result: "revoked",
+      exposureSeconds: 2.5,
+      guardrailVersion: "1.2.3",
+      notification: "claimed",
+    });
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      TableName: TABLE,
+      ConditionExpression: "attribute_not_exists(#pk) OR #rank < :rank OR #notification = :failed",
+    });
+    // admin-ports and internet-exposure both match the one rule, which is revoked once.
+    expect(message?.body.findings.map((f: { rule: string }) => f.rule)).toEqual([
+      "admin-ports",
+      "internet-exposure",
+    ]);
+    expect(metricValues(deps.addMetric, METRICS.violations)).toEqual([2]);
+    expect(metricValues(deps.addMetric, METRICS.remediations)).toEqual([1]);
+    expect(metricValues(deps.addMetric, METRICS.exposureSeconds)).toEqual([2.5]);
+  });
+
+  it("makes no AWS call before the revoke other than the tag look-up of the one group", async () => {
+    await securityGroupChange(sshFromWorld(), testDeps());
+    const names = ec2
+      .calls()
+      .map((c) => (c.args[0] as { constructor: { name: string } }).constructor.name);
+    expect(names).toEqual(["DescribeSecurityGroupsCommand", "RevokeSecurityGroupIngressCommand"]);
+    expect(ec2).toHaveReceivedCommandWith(DescribeSecurityGroupsCommand, { GroupIds: [GROUP] });
+  });
+
+  it("skips the tag look-up when the policy configures no tag exemption", async () => {
+    const deps = testDeps({
+      policyYaml: DEFAULT_POLICY_YAML.replace(
+        "exemptions:\n  tagKey: guardrail-exempt",
+        "exemptions: {}",
+      ),
+    });
+    await securityGroupChange(sshFromWorld(), deps);
+    expect(ec2).not.toHaveReceivedCommand(DescribeSecurityGroupsCommand);
+    expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 1);
+  });
+
+  it("revokes by permission when the event carries no rule id", async () => {
+    const event = loadFixture("AuthorizeSecurityGroupIngress", "detail_panther_go-sdk");
+    const result = await securityGroupChange(event, testDeps());
+    expect(result.result).toBe("revoked");
+    expect(ec2).toHaveReceivedCommandExactlyOnceWith(RevokeSecurityGroupIngressCommand, {
+      GroupId: "sg-0d921df5d84f7270a",
+      IpPermissions: [
+        { IpProtocol: "tcp", FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: "0.0.0.0/0" }] },
+      ],
+    });
+  });
+
+  it("revokes an IPv6 permission with Ipv6Ranges", async () => {
+    const event = loadFixture(
+      "AuthorizeSecurityGroupIngress",
+      "eventbridge_root-console_ipv4+ipv6-same-item_2021_no-ruleset",
+    );
+    await securityGroupChange(event, testDeps());
+    expect(ec2).toHaveReceivedCommandWith(RevokeSecurityGroupIngressCommand, {
+      IpPermissions: [
+        { IpProtocol: "tcp", FromPort: 22, ToPort: 22, Ipv6Ranges: [{ CidrIpv6: "::/0" }] },
+      ],
+    });
+    expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 2);
+  });
+
+  it("revokes egress rules with RevokeSecurityGroupEgress", async () => {
+    const event = loadFixture(
+      "AuthorizeSecurityGroupEgress",
+      "detail_ec2-instance-role_cidrIp_elastic",
+    );
+    event.requestParameters.ipPermissions.items[0].fromPort = 25;
+    event.requestParameters.ipPermissions.items[0].toPort = 25;
+    event.responseElements.securityGroupRuleSet.items[0].fromPort = 25;
+    event.responseElements.securityGroupRuleSet.items[0].toPort = 25;
+    event.recipientAccountId = "123456789012";
+    const result = await securityGroupChange(event, testDeps());
+    expect(result.result).toBe("revoked");
+    expect(ec2).toHaveReceivedCommandExactlyOnceWith(RevokeSecurityGroupEgressCommand, {
+      GroupId: "sg-038ccc3a1f7b05f42",
+      SecurityGroupRuleIds: ["sgr-02bdc373eac599585"],
+    });
+  });
+
+  it("records a rule that is already gone (NotFound) as success, not failure", async () => {
+    ec2
+      .on(RevokeSecurityGroupIngressCommand)
+      .rejects(awsError("InvalidSecurityGroupRuleId.NotFound"));
+    const deps = testDeps();
+    const result = await securityGroupChange(sshFromWorld(), deps);
+    expect(result).toMatchObject({ status: "decided", result: "already-gone", published: true });
+    expect(auditItems()[0]).toMatchObject({ result: "already-gone", exposureSeconds: null });
+    expect(metricValues(deps.addMetric, METRICS.remediationFailures)).toEqual([]);
+  });
+
+  it("revokes the remaining rules one by one when one id of a call is already gone", async () => {
+    ec2
+      .on(RevokeSecurityGroupIngressCommand, {
+        SecurityGroupRuleIds: ["sgr-0c0000000000ipv4", "sgr-0c0000000000ipv6"],
+      })
+      .rejects(awsError("InvalidSecurityGroupRuleId.NotFound"))
+      .on(RevokeSecurityGroupIngressCommand, { SecurityGroupRuleIds: ["sgr-0c0000000000ipv6"] })
+      .rejects(awsError("InvalidSecurityGroupRuleId.NotFound"))
+      .on(RevokeSecurityGroupIngressCommand, { SecurityGroupRuleIds: ["sgr-0c0000000000ipv4"] })
+      .resolves({ Return: true });
+    const result = await securityGroupChange(sshFromWorldTwice(), testDeps());
+    expect(result.result).toBe("revoked");
+    expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 3);
+    const results = auditItems()[0]?.findings as { change: { ruleId: string }; result: string }[];
+    expect(Object.fromEntries(results.map((f) => [f.change.ruleId, f.result]))).toEqual({
+      "sgr-0c0000000000ipv4": "revoked",
+      "sgr-0c0000000000ipv6": "already-gone",
+    });
+  });
+
+  it("revokes a rule whose prefix list holds a public range, after reading the list once", async () => {
+    ec2
+      .on(GetManagedPrefixListEntriesCommand)
+      .resolves({ Entries: [{ Cidr: "10.0.0.0/8" }, { Cidr: "0.0.0.0/0" }] });
+    const event = loadFixture("AuthorizeSecurityGroupIngress", "prefix-list-peer_ruleset");
+    const result = await securityGroupChange(event, testDeps());
+    expect(ec2).toHaveReceivedCommandExactlyOnceWith(GetManagedPrefixListEntriesCommand, {
+      PrefixListId: "pl-0123456789abcdef0",
+      MaxResults: 100,
+    });
+    expect(result.result).toBe("revoked");
+    expect(ec2).toHaveReceivedCommandWith(RevokeSecurityGroupIngressCommand, {
+      SecurityGroupRuleIds: ["sgr-0d00000000000pl1"],
+    });
+  });
+
+  it("fails the invocation when a prefix list cannot be read, before any revoke", async () => {
+    ec2.on(GetManagedPrefixListEntriesCommand).rejects(awsError("UnauthorizedOperation"));
+    const event = loadFixture("AuthorizeSecurityGroupIngress", "prefix-list-peer_ruleset");
+    await expect(securityGroupChange(event, testDeps())).rejects.toBeInstanceOf(LookupFailedError);
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+});
+
+describe("security-group-change: permanent failure", () => {
+  it("alerts critical, records the error, counts the failure, then throws", async () => {
+    ec2
+      .on(RevokeSecurityGroupIngressCommand)
+      .rejects(awsError("UnauthorizedOperation", "You are not authorized"));
+    const deps = testDeps();
+    await expect(securityGroupChange(sshFromWorld(), deps)).rejects.toBeInstanceOf(
+      RemediationFailedError,
+    );
+    const [message] = publishedMessages();
+    expect(message?.attributes.severity?.StringValue).toBe("critical");
+    expect(message?.body.result).toBe("failed");
+    expect(message?.body.summary).toContain("exposure persists");
+    expect(message?.subject).toContain("REMEDIATION FAILED");
+    expect(auditItems()[0]).toMatchObject({
+      result: "failed",
+      error: { code: "UnauthorizedOperation", message: "You are not authorized" },
+    });
+    expect(metricValues(deps.addMetric, METRICS.remediationFailures)).toEqual([1]);
+  });
+
+  it("does not alert twice when the retried delivery fails again", async () => {
+    ec2.on(RevokeSecurityGroupIngressCommand).rejects(awsError("UnauthorizedOperation"));
+    ddb.on(PutCommand).rejects(awsError("ConditionalCheckFailedException"));
+    const deps = testDeps();
+    await expect(securityGroupChange(sshFromWorld(), deps)).rejects.toBeInstanceOf(
+      RemediationFailedError,
+    );
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+    expect(metricValues(deps.addMetric, METRICS.remediationFailures)).toEqual([1]);
+  });
+
+  it("publishes the resolution when a retry revokes what an earlier attempt failed to", async () => {
+    ddb.on(PutCommand).resolves({ Attributes: { result: "failed", notification: "claimed" } });
+    const result = await securityGroupChange(sshFromWorld(), testDeps());
+    expect(result).toMatchObject({ result: "revoked", recorded: "replaced", published: true });
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+  });
+});
+
+describe("security-group-change: idempotency", () => {
+  it("publishes nothing for a duplicate delivery another delivery already recorded", async () => {
+    ddb.on(PutCommand).rejects(awsError("ConditionalCheckFailedException"));
+    const deps = testDeps();
+    const result = await securityGroupChange(sshFromWorld(), deps);
+    expect(result).toMatchObject({ status: "decided", recorded: "duplicate", published: false });
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+    expect(metricValues(deps.addMetric, METRICS.violations)).toEqual([]);
+  });
+
+  it("corrects an already-gone record with the revoke, without a second message", async () => {
+    ddb
+      .on(PutCommand)
+      .resolves({ Attributes: { result: "already-gone", notification: "claimed" } });
+    const result = await securityGroupChange(sshFromWorld(), testDeps());
+    expect(result).toMatchObject({ recorded: "replaced", published: false });
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it("gives the turn back when the publish fails, and fails the invocation", async () => {
+    sns.on(PublishCommand).rejects(awsError("InternalError", "boom", "server"));
+    await expect(securityGroupChange(sshFromWorld(), testDeps())).rejects.toMatchObject({
+      code: "NOTIFY_FAILED",
+    });
+    const claim = auditItems()[0]?.claim;
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: "DECISION#085b5347-9517-55da-aa2c-3435181ff2a7", sk: "DECISION" },
+      ExpressionAttributeValues: { ":failed": "failed", ":claim": claim },
+    });
+  });
+
+  it("lets the next delivery publish after a failed notification", async () => {
+    ddb.on(PutCommand).resolves({ Attributes: { result: "revoked", notification: "failed" } });
+    const result = await securityGroupChange(sshFromWorld(), testDeps());
+    expect(result).toMatchObject({ recorded: "replaced", published: true });
+  });
+
+  it("still notifies when the audit table is down, then fails for a retry", async () => {
+    ddb.on(PutCommand).rejects(awsError("InternalServerError", "down", "server"));
+    await expect(securityGroupChange(sshFromWorld(), testDeps())).rejects.toMatchObject({
+      code: "AUDIT_WRITE_FAILED",
+    });
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+  });
+});
+
+describe("security-group-change: exemptions and loop guard", () => {
+  const tagged = (value: string) =>
+    ec2.on(DescribeSecurityGroupsCommand).resolves({
+      SecurityGroups: [{ GroupId: GROUP, Tags: [{ Key: "guardrail-exempt", Value: value }] }],
+    });
+
+  it("does not revoke a group whose exemption tag is still valid, and records it as exempt", async () => {
+    tagged("reason=bastion for the migration;expires=2099-12-31");
+    const result = await securityGroupChange(sshFromWorld(), testDeps());
+    expect(result).toMatchObject({ status: "decided", result: "exempt", published: true });
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+    const [message] = publishedMessages();
+    expect(message?.attributes.severity?.StringValue).toBe("info");
+    expect(message?.body.findings[0].exemption).toMatchObject({
+      kind: "tag",
+      expires: "2099-12-31",
+    });
+    expect(auditItems()[0]).toMatchObject({ result: "exempt", outcome: "exempt" });
+  });
+
+  it("revokes when the exemption tag has expired", async () => {
+    tagged("reason=bastion for the migration;expires=2020-01-31");
+    const result = await securityGroupChange(sshFromWorld(), testDeps());
+    expect(result.result).toBe("revoked");
+    expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 1);
+  });
+
+  it("fails rather than guesses when the tags cannot be read", async () => {
+    ec2
+      .on(DescribeSecurityGroupsCommand)
+      .rejects(awsError("RequestLimitExceeded", "slow down", "server"));
+    await expect(securityGroupChange(sshFromWorld(), testDeps())).rejects.toBeInstanceOf(
+      LookupFailedError,
+    );
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+  });
+
+  it("ignores a change made by its own role without any AWS call", async () => {
+    const event = loadFixture("ModifySecurityGroupRules", "wrapper_object-form_single-rule");
+    event.detail.userIdentity.sessionContext.sessionIssuer.arn = OWN_ROLE;
+    const result = await securityGroupChange(event, testDeps());
+    expect(result).toMatchObject({ status: "ignored", reason: "own-principal" });
+    expect(ec2.calls()).toHaveLength(0);
+    expect(sns.calls()).toHaveLength(0);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it("does nothing for a compliant change", async () => {
+    const event = loadFixture(
+      "AuthorizeSecurityGroupIngress",
+      "ipv4-and-ipv6-same-item_with-ruleset",
+    );
+    const result = await securityGroupChange(event, testDeps());
+    expect(result.status).toBe("compliant");
+    expect(ec2.calls()).toHaveLength(0);
+    expect(sns.calls()).toHaveLength(0);
+  });
+
+  it("ignores failed calls", async () => {
+    const event = loadFixture(
+      "AuthorizeSecurityGroupIngress",
+      "failed_client-invalid-permission-duplicate_response-null",
+    );
+    expect(await securityGroupChange(event, testDeps())).toMatchObject({
+      status: "ignored",
+      reason: "failed-call",
+    });
+  });
+});
+
+describe("security-group-change: ModifySecurityGroupRules", () => {
+  const modify = () => loadFixture("ModifySecurityGroupRules", "wrapper_object-form_single-rule");
+
+  it("looks the direction up, then revokes the rule in that direction", async () => {
+    ec2.on(DescribeSecurityGroupRulesCommand).resolves({
+      SecurityGroupRules: [
+        { SecurityGroupRuleId: "sgr-0c0000000mod0001", GroupId: GROUP, IsEgress: false },
+      ],
+    });
+    const result = await securityGroupChange(modify(), testDeps());
+    expect(ec2).toHaveReceivedCommandExactlyOnceWith(DescribeSecurityGroupRulesCommand, {
+      SecurityGroupRuleIds: ["sgr-0c0000000mod0001"],
+    });
+    expect(result.result).toBe("revoked");
+    expect(ec2).toHaveReceivedCommandWith(RevokeSecurityGroupIngressCommand, {
+      GroupId: GROUP,
+      SecurityGroupRuleIds: ["sgr-0c0000000mod0001"],
+    });
+    // The sweep never saw the rule: the alert says the previous state is unknown.
+    expect(publishedMessages()[0]?.body.findings[0].previous).toBe("unknown");
+  });
+
+  it("shows the rule as the last sweep saw it", async () => {
+    ec2.on(DescribeSecurityGroupRulesCommand).resolves({
+      SecurityGroupRules: [
+        { SecurityGroupRuleId: "sgr-0c0000000mod0001", GroupId: GROUP, IsEgress: false },
+      ],
+    });
+    const before = {
+      kind: "security-group-rule",
+      resourceId: GROUP,
+      text: "ingress tcp 22 from 203.0.113.0/24",
+    };
+    ddb.on(GetCommand).resolves({
+      Item: {
+        resourceType: "security-group",
+        resourceId: GROUP,
+        fingerprint: "x",
+        seenAt: "t",
+        rules: { "rule#sgr-0c0000000mod0001": before },
+      },
+    });
+    await securityGroupChange(modify(), testDeps());
+    expect(ddb).toHaveReceivedCommandWith(GetCommand, {
+      Key: { pk: "STATE#123456789012#eu-west-1", sk: `RESOURCE#${GROUP}` },
+    });
+    expect(publishedMessages()[0]?.body.findings[0].previous).toEqual(before);
+  });
+
+  it("fails before any revoke when the direction look-up fails", async () => {
+    ec2.on(DescribeSecurityGroupRulesCommand).rejects(awsError("UnauthorizedOperation"));
+    await expect(securityGroupChange(modify(), testDeps())).rejects.toBeInstanceOf(
+      LookupFailedError,
+    );
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupEgressCommand);
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it("fails when the look-up answers without the rule", async () => {
+    ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [] });
+    await expect(securityGroupChange(modify(), testDeps())).rejects.toBeInstanceOf(
+      LookupFailedError,
+    );
+  });
+
+  it("reports a rule EC2 no longer knows as already gone, without a revoke", async () => {
+    ec2
+      .on(DescribeSecurityGroupRulesCommand)
+      .rejects(awsError("InvalidSecurityGroupRuleId.NotFound"));
+    const result = await securityGroupChange(modify(), testDeps());
+    expect(result.result).toBe("already-gone");
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupEgressCommand);
+  });
+
+  it("asks for each rule alone when one of several ids is unknown", async () => {
+    const event = loadFixture(
+      "ModifySecurityGroupRules",
+      "wrapper_array-form_two-rules_ipv6-and-referenced-group",
+    );
+    ec2
+      .on(DescribeSecurityGroupRulesCommand, {
+        SecurityGroupRuleIds: ["sgr-0c0000000mod0002", "sgr-0c0000000mod0003"],
+      })
+      .rejects(awsError("InvalidSecurityGroupRuleId.NotFound"))
+      .on(DescribeSecurityGroupRulesCommand, { SecurityGroupRuleIds: ["sgr-0c0000000mod0002"] })
+      .resolves({
+        SecurityGroupRules: [{ SecurityGroupRuleId: "sgr-0c0000000mod0002", IsEgress: false }],
+      })
+      .on(DescribeSecurityGroupRulesCommand, { SecurityGroupRuleIds: ["sgr-0c0000000mod0003"] })
+      .rejects(awsError("InvalidSecurityGroupRuleId.NotFound"));
+    const rule = (event.detail ?? event).requestParameters.ModifySecurityGroupRulesRequest
+      .SecurityGroupRule[0];
+    Object.assign(rule.SecurityGroupRule, { FromPort: 22, ToPort: 22 });
+    const result = await securityGroupChange(event, testDeps());
+    expect(ec2).toHaveReceivedCommandTimes(DescribeSecurityGroupRulesCommand, 3);
+    expect(result.result).toBe("revoked");
+    expect(ec2).toHaveReceivedCommandExactlyOnceWith(RevokeSecurityGroupIngressCommand, {
+      GroupId: GROUP,
+      SecurityGroupRuleIds: ["sgr-0c0000000mod0002"],
+    });
+  });
+});
+
+describe("security-group-change: unreadable events", () => {
+  it("logs, counts, records and alerts (high, invalid), and returns normally", async () => {
+    const event = loadFixture(
+      "AuthorizeSecurityGroupIngress",
+      "request-parameters-omitted_oversize",
+    );
+    const deps = testDeps();
+    const result = await securityGroupChange(event, deps);
+    expect(result).toMatchObject({ status: "invalid", published: true, recorded: "created" });
+    const [message] = publishedMessages();
+    expect(message?.attributes.severity?.StringValue).toBe("high");
+    expect(message?.attributes.outcome?.StringValue).toBe("invalid");
+    expect(message?.body.error.message).toContain("requestParameters");
+    expect(auditItems()[0]).toMatchObject({ result: "invalid", pk: `DECISION#${result.eventId}` });
+    expect(metricValues(deps.addMetric, METRICS.invalidEvents)).toEqual([1]);
+  });
+
+  it("keys an event without an eventID by its envelope id, or a digest of the payload", async () => {
+    const first = await securityGroupChange({ id: "env-1", detail: "garbage" }, testDeps());
+    expect(first.eventId).toBe("envelope:env-1");
+    const second = await securityGroupChange("not json at all", testDeps());
+    expect(second.eventId).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const again = await securityGroupChange("not json at all", testDeps());
+    expect(again.eventId).toBe(second.eventId);
+  });
+});
+
+describe("security-group-change handler (middy)", () => {
+  it("runs the flow behind the observability middlewares and rethrows failures", async () => {
+    const deps = testDeps();
+    const correlation = vi.spyOn(deps.logger, "setCorrelationId");
+    const handler = createSecurityGroupChangeHandler(deps);
+    const ok = await handler(sshFromWorld(), lambdaContext);
+    expect(ok).toMatchObject({ status: "decided", result: "revoked" });
+    expect(correlation).toHaveBeenCalledWith("085b5347-9517-55da-aa2c-3435181ff2a7");
+    ec2.on(RevokeSecurityGroupIngressCommand).rejects(awsError("UnauthorizedOperation"));
+    await expect(handler(sshFromWorld(), lambdaContext)).rejects.toBeInstanceOf(
+      RemediationFailedError,
+    );
+  });
+});
