@@ -107,12 +107,13 @@ describe("loadPolicy", () => {
         "rules:\n  - id: a\n    kind: security-group-peers\n    description: d\n    mode: loud\n",
       ),
     );
+    // In file order; a missing field points at the nearest thing that exists (the rule).
     expect(issues).toEqual([
+      { path: "rules[0].options.peers", message: "required, but missing (line 2)" },
       {
         path: "rules[0].mode",
         message: 'expected a mode: one of enforce, notify, off; got "loud" (line 5)',
       },
-      { path: "rules[0].options.peers", message: "required, but missing (line 2)" },
     ]);
   });
 

@@ -6,7 +6,7 @@ import type { Policy } from "./types";
  * Every field is documented in docs/policy.md.
  */
 export const DEFAULT_POLICY_YAML = `# aws-network-guardrail policy (the shipped default).
-# Copy this file, edit it, and check it with \`guardrail policy validate <file>\`.
+# Copy it to guardrail.policy.yaml, edit it, and check it with \`guardrail validate\`.
 # Every field is documented in docs/policy.md.
 version: 1
 

@@ -42,24 +42,31 @@ export function loadPolicy(text: string): Policy {
     return parsePolicy(value);
   } catch (error) {
     if (!(error instanceof PolicyValidationError)) throw error;
+    // In file order, so the list reads top to bottom like the file.
+    const located = error.issues.map((issue) => withLine(issue, doc, lines));
+    located.sort((a, b) => a.line - b.line);
     throw new PolicyValidationError(
-      error.issues.map((issue) => withLine(issue, doc, lines)),
+      located.map(({ path, message }) => ({ path, message })),
       { cause: error },
     );
   }
 }
 
 /** Appends the line of the nearest existing node on the issue's path. */
-function withLine(issue: PolicyIssue, doc: Document, lines: LineCounter): PolicyIssue {
+function withLine(
+  issue: PolicyIssue,
+  doc: Document,
+  lines: LineCounter,
+): PolicyIssue & { line: number } {
   const segments = parsePath(issue.path);
   for (let n = segments.length; n >= 0; n--) {
     const node = n === 0 ? doc.contents : doc.getIn(segments.slice(0, n), true);
     if (isNode(node) && node.range) {
       const { line } = lines.linePos(node.range[0]);
-      return { path: issue.path, message: `${issue.message} (line ${line})` };
+      return { path: issue.path, message: `${issue.message} (line ${line})`, line };
     }
   }
-  return issue;
+  return { ...issue, line: 0 };
 }
 
 function parsePath(path: string): (string | number)[] {
