@@ -16,6 +16,18 @@ import { APP_NAME, type DeploySettings } from "./settings";
 /** Lambda's own async retries of a failed invocation before the on-failure destination. */
 export const ASYNC_RETRY_ATTEMPTS = 2;
 
+/** The functions' roles trust the Lambda service and nothing else. */
+export const LAMBDA_TRUST_POLICY = {
+  Version: "2012-10-17",
+  Statement: [
+    {
+      Effect: "Allow",
+      Principal: { Service: "lambda.amazonaws.com" },
+      Action: "sts:AssumeRole",
+    },
+  ],
+} as const;
+
 export interface FunctionInputs {
   readonly settings: DeploySettings;
   readonly policy: PreparedPolicy;
@@ -102,7 +114,12 @@ export function createFunctions(
       versioning: provisioned !== undefined,
       logging: { retention: settings.production ? "1 year" : "1 month" },
       transform: {
-        role: { name: roleName(APP_NAME, settings.stage, settings.region, name) },
+        role: {
+          name: roleName(APP_NAME, settings.stage, settings.region, name),
+          // SST's role also trusts the account root (for `sst dev`, which this app does not
+          // use). Only Lambda may assume a role that can revoke rules.
+          assumeRolePolicy: JSON.stringify(LAMBDA_TRUST_POLICY),
+        },
       },
     });
 

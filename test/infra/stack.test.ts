@@ -1,0 +1,595 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  ALARMS,
+  AUDIT_TABLE,
+  AUDIT_TABLE_ACTIONS,
+  BUNDLED_POLICY_FILE,
+  DEFAULT_SWEEP_RATE_MINUTES,
+  EVENT_DRIVEN_FUNCTIONS,
+  EVENT_SPECS,
+  eventPatternFor,
+  FUNCTION_DATA_ACCESS,
+  FUNCTION_EC2_ACTIONS,
+  FUNCTION_ENV,
+  FUNCTION_SIZING,
+  GUARDRAIL_FUNCTIONS,
+  type GuardrailFunction,
+  HANDLED_EVENT_NAMES,
+  METRIC_SERVICE_DIMENSION,
+  METRICS,
+  metricServiceName,
+  NOTIFY_ACTIONS,
+  SLACK_WEBHOOK_SECRET,
+  STACK_OUTPUTS,
+  TARGET_RETRY,
+  TOPIC_KEY_ACTIONS,
+} from "@guardrail/core";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { componentName, roleName } from "../../stacks/naming";
+import { fixtureEvents } from "./fixture-events";
+import { matchesPattern } from "./pattern-matcher";
+import { ACCOUNT_ID, REGION, type RecordedResource, runStack, type StackRun } from "./sst-harness";
+import { ROOT } from "./sst-rpc-mock";
+
+vi.mock("../../.sst/platform/src/components/rpc/rpc", async () =>
+  (await import("./sst-rpc-mock")).mockedRpcModule(),
+);
+
+const STAGE = "ci";
+let stack: StackRun;
+
+beforeAll(async () => {
+  stack = await runStack(STAGE);
+}, 240_000);
+
+/** Pulumi wraps secret-tainted values as `{ <sig>: <secret sig>, value }` in mock inputs. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+function plain(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(plain);
+  if (typeof value === "object" && value !== null) {
+    const record = value as Record<string, unknown>;
+    if (SECRET_SIG in record) return plain(record.value);
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, plain(v)]));
+  }
+  return value;
+}
+// biome-ignore lint/suspicious/noExplicitAny: resource inputs are arbitrary provider JSON.
+type Inputs = Record<string, any>;
+const inputs = (r: RecordedResource) => plain(r.inputs) as Inputs;
+
+interface PolicyStatement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: string | string[];
+  Principal?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
+
+const lambdaOf = (fn: GuardrailFunction) =>
+  stack.one("aws:lambda/function:Function", `${componentName(fn)}Function`);
+const roleOf = (fn: GuardrailFunction) =>
+  stack.one("aws:iam/role:Role", `${componentName(fn)}Role`);
+const arnOf = (r: RecordedResource) => String(r.state.arn);
+const table = () => stack.one("aws:dynamodb/table:Table", "AuditTable");
+const topic = () => stack.one("aws:sns/topic:Topic", "NotificationTopic");
+const topicKey = () => stack.one("aws:kms/key:Key", "TopicKey");
+const deadLetterQueue = () => stack.one("aws:sqs/queue:Queue", "DeadLetterQueue");
+const ownRoleArns = () => GUARDRAIL_FUNCTIONS.map((fn) => arnOf(roleOf(fn)));
+const rolePolicy = (fn: GuardrailFunction): PolicyStatement[] => {
+  const policies = inputs(roleOf(fn)).inlinePolicies as unknown as { policy: string }[];
+  return policies.flatMap((p) => JSON.parse(p.policy).Statement as PolicyStatement[]);
+};
+
+describe("functions", () => {
+  it("deploys one Lambda per guardrail function, on nodejs22.x and arm64, sized from the registry", () => {
+    expect(stack.of("aws:lambda/function:Function")).toHaveLength(GUARDRAIL_FUNCTIONS.length);
+    for (const fn of GUARDRAIL_FUNCTIONS) {
+      const lambda = inputs(lambdaOf(fn));
+      expect(lambda.runtime, fn).toBe("nodejs22.x");
+      expect(lambda.architectures, fn).toEqual(["arm64"]);
+      expect(lambda.handler, fn).toBe(`functions/src/handlers/${fn}.handler`);
+      expect(lambda.memorySize, fn).toBe(FUNCTION_SIZING[fn].memoryMb);
+      expect(lambda.timeout, fn).toBe(FUNCTION_SIZING[fn].timeoutSeconds);
+      expect(lambda.reservedConcurrentExecutions, fn).toBe(FUNCTION_SIZING[fn].reservedConcurrency);
+      expect(lambda.publish, fn).toBe(false);
+      expect(lambda.role, fn).toBe(arnOf(roleOf(fn)));
+    }
+    expect(
+      stack.of("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"),
+    ).toEqual([]);
+  });
+
+  it("gives every function the agreed environment, naming every guardrail role", () => {
+    for (const fn of GUARDRAIL_FUNCTIONS) {
+      const env = (inputs(lambdaOf(fn)).environment as { variables: Record<string, string> })
+        .variables;
+      expect(env, fn).toMatchObject({
+        [FUNCTION_ENV.tableName]: table().state.name,
+        [FUNCTION_ENV.topicArn]: arnOf(topic()),
+        [FUNCTION_ENV.ownRoleArns]: ownRoleArns().join(","),
+        [FUNCTION_ENV.policyFile]: BUNDLED_POLICY_FILE,
+        [FUNCTION_ENV.stage]: STAGE,
+        [FUNCTION_ENV.version]: JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"))
+          .version,
+        [FUNCTION_ENV.sweepRateMinutes]: String(DEFAULT_SWEEP_RATE_MINUTES),
+        POWERTOOLS_SERVICE_NAME: metricServiceName(STAGE),
+        POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
+      });
+    }
+  });
+
+  it("names roles deterministically, so the ARNs in patterns and environments are the real ones", () => {
+    for (const fn of GUARDRAIL_FUNCTIONS) {
+      expect(inputs(roleOf(fn)).name).toBe(roleName("network-guardrail", STAGE, REGION, fn));
+      expect(arnOf(roleOf(fn))).toBe(
+        `arn:aws:iam::${ACCOUNT_ID}:role/${roleName("network-guardrail", STAGE, REGION, fn)}`,
+      );
+    }
+  });
+
+  it("bundles every handler with esbuild and ships the validated policy as policy.yaml", () => {
+    expect(stack.builds.map((b) => b.input.functionID).sort()).toEqual(
+      GUARDRAIL_FUNCTIONS.map(componentName).sort(),
+    );
+    for (const build of stack.builds) {
+      expect(build.input.runtime).toBe("nodejs22.x");
+      expect(build.input.properties).toMatchObject({ format: "esm", architecture: "arm64" });
+      expect(build.input.copyFiles).toEqual([
+        expect.objectContaining({ to: BUNDLED_POLICY_FILE, isDir: false }),
+      ]);
+      const shipped = readFileSync(build.input.copyFiles[0]?.from as string, "utf8");
+      expect(shipped.length).toBeGreaterThan(0);
+      // The zip SST uploads holds the bundle and policy.yaml (names are stored uncompressed).
+      const zip = readFileSync(
+        join(stack.workDir, "artifacts", build.input.functionID, "code.zip"),
+      );
+      expect(zip.includes(Buffer.from(BUNDLED_POLICY_FILE)), build.input.functionID).toBe(true);
+      const handlerFile = `${build.handler.slice(0, build.handler.lastIndexOf("."))}.mjs`;
+      expect(zip.includes(Buffer.from(handlerFile)), handlerFile).toBe(true);
+    }
+  });
+
+  it("links only the Slack webhook secret, and only to the notifier", () => {
+    for (const build of stack.builds) {
+      const expected = build.input.functionID === "SlackNotifier" ? [SLACK_WEBHOOK_SECRET] : [];
+      expect(Object.keys(build.input.links), build.input.functionID).toEqual(expected);
+    }
+  });
+
+  it("sends invocations that fail Lambda's async retries to the dead-letter queue", () => {
+    for (const fn of GUARDRAIL_FUNCTIONS) {
+      const config = inputs(
+        stack.one(
+          "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+          `${componentName(fn)}InvokeConfig`,
+        ),
+      );
+      expect(config).toMatchObject({
+        functionName: inputs(lambdaOf(fn)).name,
+        qualifier: "$LATEST",
+        maximumRetryAttempts: 2,
+        maximumEventAgeInSeconds: TARGET_RETRY.maximumEventAgeSeconds,
+        destinationConfig: { onFailure: { destination: arnOf(deadLetterQueue()) } },
+      });
+    }
+  });
+});
+
+describe("IAM", () => {
+  it("trusts only the Lambda service", () => {
+    for (const fn of GUARDRAIL_FUNCTIONS) {
+      const trust = JSON.parse(String(inputs(roleOf(fn)).assumeRolePolicy));
+      expect(trust.Statement, fn).toEqual([
+        {
+          Effect: "Allow",
+          Principal: { Service: "lambda.amazonaws.com" },
+          Action: "sts:AssumeRole",
+        },
+      ]);
+    }
+  });
+
+  it("grants explicit actions only: no wildcard action, no Authorize or Create anywhere", () => {
+    const documents = [
+      ...GUARDRAIL_FUNCTIONS.flatMap(rolePolicy),
+      ...stack
+        .of("aws:iam/policy:Policy")
+        .flatMap((p) => JSON.parse(String(p.inputs.policy)).Statement),
+      ...stack
+        .of("aws:iam/rolePolicy:RolePolicy")
+        .flatMap((p) => JSON.parse(String(p.inputs.policy)).Statement),
+    ] as PolicyStatement[];
+    expect(documents.length).toBeGreaterThan(0);
+    for (const statement of documents) {
+      expect(statement.Effect).toBe("Allow");
+      for (const action of list(statement.Action)) {
+        expect(action).not.toContain("*");
+        expect(action).not.toMatch(/^ec2:(Authorize|Create)/);
+      }
+    }
+  });
+
+  it("grants each function exactly its EC2 actions from FUNCTION_EC2_ACTIONS", () => {
+    for (const fn of GUARDRAIL_FUNCTIONS) {
+      const ec2 = rolePolicy(fn)
+        .flatMap((s) => list(s.Action))
+        .filter((a) => a.startsWith("ec2:"));
+      expect([...ec2].sort(), fn).toEqual([...new Set(FUNCTION_EC2_ACTIONS[fn])].sort());
+    }
+  });
+
+  it("uses resource * only for EC2 Describe calls, which support no resource-level permissions", () => {
+    for (const fn of GUARDRAIL_FUNCTIONS) {
+      for (const statement of rolePolicy(fn)) {
+        if (!list(statement.Resource).includes("*")) continue;
+        expect(list(statement.Resource), fn).toEqual(["*"]);
+        for (const action of list(statement.Action)) expect(action, fn).toMatch(/^ec2:Describe/);
+      }
+    }
+  });
+
+  it("scopes revokes and NACL deletes to the deploy's account and Region", () => {
+    const statements = rolePolicy("sweep");
+    const revoke = statements.find((s) =>
+      list(s.Action).includes("ec2:RevokeSecurityGroupIngress"),
+    );
+    expect(revoke?.Resource).toEqual([
+      `arn:aws:ec2:${REGION}:${ACCOUNT_ID}:security-group/*`,
+      `arn:aws:ec2:${REGION}:${ACCOUNT_ID}:security-group-rule/*`,
+    ]);
+    const nacl = statements.find((s) => list(s.Action).includes("ec2:DeleteNetworkAclEntry"));
+    expect(nacl?.Resource).toEqual([`arn:aws:ec2:${REGION}:${ACCOUNT_ID}:network-acl/*`]);
+  });
+
+  it("grants the audit table, topic and key only to the functions that use them", () => {
+    const tableArn = arnOf(table());
+    for (const fn of GUARDRAIL_FUNCTIONS) {
+      const other = rolePolicy(fn).filter((s) => !list(s.Action).some((a) => a.startsWith("ec2:")));
+      const expected = [
+        ...(FUNCTION_DATA_ACCESS[fn].audit
+          ? [{ actions: [...AUDIT_TABLE_ACTIONS], resources: [tableArn, `${tableArn}/index/*`] }]
+          : []),
+        ...(FUNCTION_DATA_ACCESS[fn].notify
+          ? [
+              { actions: [...NOTIFY_ACTIONS], resources: [arnOf(topic())] },
+              { actions: [...TOPIC_KEY_ACTIONS], resources: [arnOf(topicKey())] },
+            ]
+          : []),
+        { actions: ["sqs:SendMessage"], resources: [arnOf(deadLetterQueue())] },
+      ];
+      expect(
+        other.map((s) => ({ actions: list(s.Action), resources: list(s.Resource) })),
+        fn,
+      ).toEqual(expected);
+    }
+  });
+
+  it("attaches no managed policy but basic logging", () => {
+    for (const fn of GUARDRAIL_FUNCTIONS) {
+      expect(inputs(roleOf(fn)).managedPolicyArns, fn).toEqual([
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+      ]);
+    }
+    expect(stack.of("aws:iam/rolePolicyAttachment:RolePolicyAttachment")).toEqual([]);
+  });
+});
+
+describe("EventBridge rules", () => {
+  const ruleOf = (fn: GuardrailFunction) =>
+    stack.one("aws:cloudwatch/eventRule:EventRule", `${componentName(fn)}Rule`);
+  const patternOf = (fn: GuardrailFunction) => JSON.parse(String(inputs(ruleOf(fn)).eventPattern));
+
+  it("puts one rule per event-driven function on the default bus, with core's pattern", () => {
+    for (const fn of EVENT_DRIVEN_FUNCTIONS) {
+      expect(inputs(ruleOf(fn)).eventBusName).toBe("default");
+      expect(patternOf(fn)).toEqual(eventPatternFor(fn, ownRoleArns()));
+    }
+  });
+
+  it("targets each function with the registry's retry policy and the dead-letter queue", () => {
+    for (const fn of [...EVENT_DRIVEN_FUNCTIONS, "sweep" as const]) {
+      const rule =
+        fn === "sweep"
+          ? stack.one("aws:cloudwatch/eventRule:EventRule", "SweepSchedule")
+          : ruleOf(fn);
+      const target = inputs(
+        stack.one("aws:cloudwatch/eventTarget:EventTarget", `${componentName(fn)}Target`),
+      );
+      expect(target).toMatchObject({
+        rule: rule.state.name,
+        eventBusName: "default",
+        arn: arnOf(lambdaOf(fn)),
+        retryPolicy: {
+          maximumRetryAttempts: TARGET_RETRY.maximumRetryAttempts,
+          maximumEventAgeInSeconds: TARGET_RETRY.maximumEventAgeSeconds,
+        },
+        deadLetterConfig: { arn: arnOf(deadLetterQueue()) },
+      });
+      const permission = inputs(
+        stack.one("aws:lambda/permission:Permission", `${componentName(fn)}EventsPermission`),
+      );
+      expect(permission).toMatchObject({
+        action: "lambda:InvokeFunction",
+        function: inputs(lambdaOf(fn)).name,
+        principal: "events.amazonaws.com",
+        sourceArn: arnOf(rule),
+      });
+    }
+  });
+
+  it("schedules the sweep every DEFAULT_SWEEP_RATE_MINUTES minutes", () => {
+    const schedule = inputs(stack.one("aws:cloudwatch/eventRule:EventRule", "SweepSchedule"));
+    expect(schedule.scheduleExpression).toBe(`rate(${DEFAULT_SWEEP_RATE_MINUTES} minutes)`);
+  });
+
+  it("lets exactly the guardrail's rules send to the dead-letter queue", () => {
+    const policy = JSON.parse(
+      String(inputs(stack.one("aws:sqs/queuePolicy:QueuePolicy", "DeadLetterQueuePolicy")).policy),
+    );
+    const ruleArns = stack.of("aws:cloudwatch/eventRule:EventRule").map(arnOf);
+    expect(ruleArns).toHaveLength(EVENT_DRIVEN_FUNCTIONS.length + 1);
+    expect(policy.Statement).toEqual([
+      {
+        Sid: "GuardrailRulesSendFailedEvents",
+        Effect: "Allow",
+        Principal: { Service: "events.amazonaws.com" },
+        Action: "sqs:SendMessage",
+        Resource: arnOf(deadLetterQueue()),
+        Condition: { ArnEquals: { "aws:SourceArn": expect.arrayContaining(ruleArns) } },
+      },
+    ]);
+    expect(policy.Statement[0].Condition.ArnEquals["aws:SourceArn"]).toHaveLength(ruleArns.length);
+  });
+
+  describe("patterns against the CloudTrail fixtures", () => {
+    const { events, skipped } = fixtureEvents();
+    const matching = (event: unknown) =>
+      EVENT_DRIVEN_FUNCTIONS.filter((fn) => matchesPattern(patternOf(fn), event));
+    const succeeded = events.filter((e) => e.event.detail.errorCode === undefined);
+    const handled = succeeded.filter((e) => HANDLED_EVENT_NAMES.includes(e.eventName));
+
+    it("covers every handled event name with at least one whole fixture", () => {
+      expect(new Set(handled.map((e) => e.eventName))).toEqual(new Set(HANDLED_EVENT_NAMES));
+    });
+
+    it("skips only partial captures, which are not whole events", () => {
+      for (const s of skipped) {
+        expect(s.id.split("/")[1], s.reason).toMatch(/^(FRAGMENT_|requestParameters-only_)/);
+      }
+    });
+
+    it("routes every successful handled event to exactly its function", () => {
+      for (const e of handled) {
+        const spec = EVENT_SPECS[e.eventName as keyof typeof EVENT_SPECS];
+        expect(matching(e.event), e.id).toEqual([spec.handler]);
+      }
+    });
+
+    it("matches no rule for failed calls (errorCode present)", () => {
+      const failed = events.filter((e) => e.event.detail.errorCode !== undefined);
+      expect(failed.length).toBeGreaterThan(0);
+      for (const e of failed) expect(matching(e.event), e.id).toEqual([]);
+      for (const e of handled) {
+        const event = structuredClone(e.event);
+        event.detail.errorCode = "Client.UnauthorizedOperation";
+        event.detail.responseElements = null;
+        expect(matching(event), e.id).toEqual([]);
+      }
+    });
+
+    it("matches no rule for events the guardrail does not evaluate", () => {
+      const others = succeeded.filter((e) => !HANDLED_EVENT_NAMES.includes(e.eventName));
+      expect([...new Set(others.map((e) => e.eventName))]).toEqual(
+        expect.arrayContaining(["RevokeSecurityGroupIngress", "DeleteNetworkAclEntry"]),
+      );
+      for (const e of others) expect(matching(e.event), e.id).toEqual([]);
+    });
+
+    it("ignores the guardrail's own calls but not another role's", () => {
+      for (const e of handled) {
+        const spec = EVENT_SPECS[e.eventName as keyof typeof EVENT_SPECS];
+        for (const arn of ownRoleArns()) {
+          const own = structuredClone(e.event);
+          own.detail.userIdentity = assumedRole(arn);
+          expect(matching(own), `${e.id} as ${arn}`).toEqual([]);
+        }
+        const other = structuredClone(e.event);
+        other.detail.userIdentity = assumedRole(`arn:aws:iam::${ACCOUNT_ID}:role/deployer`);
+        expect(matching(other), e.id).toEqual([spec.handler]);
+      }
+    });
+  });
+});
+
+function assumedRole(roleArn: string) {
+  const role = roleArn.split("/").pop();
+  return {
+    type: "AssumedRole",
+    principalId: "AROAEXAMPLE:session",
+    arn: `arn:aws:sts::${ACCOUNT_ID}:assumed-role/${role}/session`,
+    accountId: ACCOUNT_ID,
+    sessionContext: {
+      sessionIssuer: {
+        type: "Role",
+        principalId: "AROAEXAMPLE",
+        arn: roleArn,
+        accountId: ACCOUNT_ID,
+        userName: role,
+      },
+      attributes: { creationDate: "2025-01-01T00:00:00Z", mfaAuthenticated: "false" },
+    },
+  };
+}
+
+describe("audit table", () => {
+  it("is on-demand with point-in-time recovery, TTL and both GSIs from AUDIT_TABLE", () => {
+    const t = inputs(table());
+    expect(t).toMatchObject({
+      billingMode: "PAY_PER_REQUEST",
+      hashKey: AUDIT_TABLE.partitionKey,
+      rangeKey: AUDIT_TABLE.sortKey,
+      pointInTimeRecovery: { enabled: true },
+      ttl: { attributeName: AUDIT_TABLE.ttlAttribute, enabled: true },
+      deletionProtectionEnabled: false,
+    });
+    expect(t.globalSecondaryIndexes).toEqual(
+      [AUDIT_TABLE.byAccount, AUDIT_TABLE.byResource].map((index) => ({
+        name: index.indexName,
+        keySchemas: [
+          { attributeName: index.partitionKey, keyType: "HASH" },
+          { attributeName: index.sortKey, keyType: "RANGE" },
+        ],
+        projectionType: "ALL",
+      })),
+    );
+    const attributes = (t.attributes as unknown as { name: string }[]).map((a) => a.name).sort();
+    expect(attributes).toEqual(["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"].sort());
+  });
+});
+
+describe("notifications", () => {
+  it("encrypts the topic with a rotating customer key that alarms and EventBridge may use", () => {
+    expect(inputs(topic()).kmsMasterKeyId).toBe(arnOf(topicKey()));
+    const key = inputs(topicKey());
+    expect(key.enableKeyRotation).toBe(true);
+    const statements = JSON.parse(String(key.policy)).Statement as PolicyStatement[];
+    const services = statements.find((s) => s.Sid === "AlarmsAndEventBridgePublishToTopic");
+    expect(services).toEqual({
+      Sid: "AlarmsAndEventBridgePublishToTopic",
+      Effect: "Allow",
+      Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com"] },
+      Action: [...TOPIC_KEY_ACTIONS],
+      Resource: "*",
+    });
+    const admin = statements.find((s) => s.Sid === "AccountAdministersKeyThroughIam");
+    expect(admin?.Principal).toEqual({ AWS: `arn:aws:iam::${ACCOUNT_ID}:root` });
+    expect(statements).toHaveLength(2);
+  });
+
+  it("subscribes the Slack notifier to the topic, with SNS allowed to invoke it", () => {
+    const subscription = inputs(
+      stack.one("aws:sns/topicSubscription:TopicSubscription", "SlackNotifierSubscription"),
+    );
+    expect(subscription).toEqual({
+      topic: arnOf(topic()),
+      protocol: "lambda",
+      endpoint: arnOf(lambdaOf("slack-notifier")),
+    });
+    expect(
+      inputs(stack.one("aws:lambda/permission:Permission", "SlackNotifierTopicPermission")),
+    ).toMatchObject({
+      principal: "sns.amazonaws.com",
+      sourceArn: arnOf(topic()),
+      function: inputs(lambdaOf("slack-notifier")).name,
+    });
+    expect(stack.of("aws:sns/topicSubscription:TopicSubscription")).toHaveLength(1);
+  });
+});
+
+describe("alarms", () => {
+  const alarms = () => stack.of("aws:cloudwatch/metricAlarm:MetricAlarm").map(inputs);
+  const alarm = (name: string) => {
+    const found = alarms().find((a) => a.name === `network-guardrail-${STAGE}-${name}`);
+    if (!found) throw new Error(`no alarm ${name}`);
+    return found;
+  };
+
+  it("notifies the topic when every alarm fires and when it clears", () => {
+    expect(alarms()).toHaveLength(GUARDRAIL_FUNCTIONS.length + 4);
+    for (const a of alarms()) {
+      expect(a.alarmActions, a.name).toEqual([arnOf(topic())]);
+      expect(a.okActions, a.name).toEqual([arnOf(topic())]);
+    }
+  });
+
+  it("watches every function's errors", () => {
+    for (const fn of GUARDRAIL_FUNCTIONS) {
+      expect(alarm(`${fn}-errors`)).toMatchObject({
+        namespace: "AWS/Lambda",
+        metricName: "Errors",
+        dimensions: { FunctionName: inputs(lambdaOf(fn)).name },
+        statistic: "Sum",
+        threshold: ALARMS.functionErrors.threshold,
+        period: ALARMS.functionErrors.periodSeconds,
+        evaluationPeriods: ALARMS.functionErrors.evaluationPeriods,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+      });
+    }
+  });
+
+  it("fires on the first dead-lettered message", () => {
+    expect(alarm("dead-letter-queue")).toMatchObject({
+      namespace: "AWS/SQS",
+      metricName: "ApproximateNumberOfMessagesVisible",
+      dimensions: { QueueName: deadLetterQueue().state.name },
+      threshold: ALARMS.dlqDepth.threshold,
+      period: ALARMS.dlqDepth.periodSeconds,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
+  });
+
+  it("watches remediation failures and invalid events on the stage's service dimension", () => {
+    const dimensions = { [METRIC_SERVICE_DIMENSION]: metricServiceName(STAGE) };
+    expect(alarm("remediation-failures")).toMatchObject({
+      namespace: METRICS.namespace,
+      metricName: METRICS.remediationFailures,
+      dimensions,
+      threshold: ALARMS.remediationFailures.threshold,
+      period: ALARMS.remediationFailures.periodSeconds,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
+    expect(alarm("invalid-events")).toMatchObject({
+      namespace: METRICS.namespace,
+      metricName: METRICS.invalidEvents,
+      dimensions,
+      threshold: ALARMS.invalidEvents.threshold,
+      period: ALARMS.invalidEvents.periodSeconds,
+    });
+  });
+
+  it("fires when no sweep ran for sweepMissedIntervals intervals, missing data counting as breaching", () => {
+    expect(alarm("sweep-not-run")).toMatchObject({
+      namespace: METRICS.namespace,
+      metricName: METRICS.sweepRuns,
+      dimensions: { [METRIC_SERVICE_DIMENSION]: metricServiceName(STAGE) },
+      statistic: "Sum",
+      period: DEFAULT_SWEEP_RATE_MINUTES * 60,
+      evaluationPeriods: ALARMS.sweepMissedIntervals,
+      datapointsToAlarm: ALARMS.sweepMissedIntervals,
+      threshold: 1,
+      comparisonOperator: "LessThanThreshold",
+      treatMissingData: "breaching",
+    });
+  });
+});
+
+describe("stage and outputs", () => {
+  it("removes everything and protects nothing outside production", () => {
+    expect(stack.app).toMatchObject({
+      name: "network-guardrail",
+      removal: "remove",
+      protect: false,
+    });
+    expect(stack.app.providers).toEqual({ aws: { region: REGION, version: "7.20.0" } });
+  });
+
+  it("outputs the table name, topic ARN, queue URL and every function name", () => {
+    expect(stack.outputs[STACK_OUTPUTS.auditTableName]).toBe(table().state.name);
+    expect(stack.outputs[STACK_OUTPUTS.topicArn]).toBe(arnOf(topic()));
+    expect(stack.outputs[STACK_OUTPUTS.deadLetterQueueUrl]).toBe(deadLetterQueue().state.url);
+    expect(plain(stack.outputs[STACK_OUTPUTS.functionNames])).toEqual(
+      Object.fromEntries(GUARDRAIL_FUNCTIONS.map((fn) => [fn, inputs(lambdaOf(fn)).name])),
+    );
+  });
+
+  it("creates no email subscription unless GUARDRAIL_ALERT_EMAIL is set", () => {
+    expect(
+      stack
+        .of("aws:sns/topicSubscription:TopicSubscription")
+        .filter((s) => s.inputs.protocol === "email"),
+    ).toEqual([]);
+  });
+});
