@@ -4,6 +4,9 @@ import type { Policy } from "./types";
 /**
  * The policy the product ships with, as commented YAML a user can copy and edit.
  * Every field is documented in docs/policy.md.
+ *
+ * @example
+ * writeFileSync("guardrail.policy.yaml", DEFAULT_POLICY_YAML); // a starting point to edit
  */
 export const DEFAULT_POLICY_YAML = `# aws-network-guardrail policy (the shipped default).
 # Copy it to guardrail.policy.yaml, edit it, and check it with \`guardrail validate\`.

@@ -52,6 +52,9 @@ export function isOwnPrincipal(actor: Actor, policy: Policy): boolean {
 /**
  * A copy of the policy with more own-principal patterns, for the deployment's role ARNs
  * (which the policy file cannot know).
+ *
+ * @example
+ * const policy = withOwnPrincipals(loadPolicy(text), ["arn:aws:iam::111122223333:role/guardrail-remediator"]);
  */
 export function withOwnPrincipals(policy: Policy, arns: readonly string[]): Policy {
   const own = [...policy.guardrail.ownPrincipals, ...arns.filter((a) => a.trim() !== "")];
@@ -61,6 +64,9 @@ export function withOwnPrincipals(policy: Policy, arns: readonly string[]): Poli
 /**
  * True when some tag exemption is configured, so a caller with findings should describe the
  * security group's tags and evaluate again (see `groupsNeedingTags`).
+ *
+ * @example
+ * needsGroupTags(defaultPolicy()) // true: the default policy reads the guardrail-exempt tag
  */
 export function needsGroupTags(policy: Policy): boolean {
   return (

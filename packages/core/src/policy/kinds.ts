@@ -215,7 +215,12 @@ export const RULE_KINDS: readonly RuleKind<never>[] = [
 
 const BY_ID = new Map<string, RuleKind<never>>(RULE_KINDS.map((k) => [k.id, k]));
 
-/** The registered kind with this id, if any. */
+/**
+ * The registered kind with this id, if any.
+ *
+ * @example
+ * getRuleKind("security-group-ports")?.target // "security-group-rule"
+ */
 export function getRuleKind(id: string): RuleKind<unknown> | undefined {
   return BY_ID.get(id) as RuleKind<unknown> | undefined;
 }

@@ -34,6 +34,10 @@ export function directionOf(change: ConcreteChange): "ingress" | "egress" {
 /**
  * Broad: protocol all, or a tcp/udp range spanning more than `broadPortCount` ports (a missing
  * range counts as all 65,536). ICMP and other protocols are one service each: targeted.
+ *
+ * @example
+ * isBroad({ protocol: "tcp", ports: { from: 0, to: 1023 } }, policy.thresholds) // false (1,024 ports)
+ * isBroad({ protocol: "tcp", ports: { from: 0, to: 1024 } }, policy.thresholds) // true  (1,025 ports)
  */
 export function isBroad(
   change: { readonly protocol: Protocol; readonly ports: PortRange | null },
@@ -45,7 +49,13 @@ export function isBroad(
   return range.to - range.from + 1 > thresholds.broadPortCount;
 }
 
-/** Classifies one CIDR against the policy's networks. */
+/**
+ * Classifies one CIDR against the policy's networks.
+ *
+ * @example
+ * classifyCidr(parseCidr("0.0.0.0/0"), defaultPolicy()).label       // "public, wide"
+ * classifyCidr(parseCidr("198.51.100.7/32"), defaultPolicy()).label // "public, narrow; blocked network 198.51.100.0/24"
+ */
 export function classifyCidr(cidr: Cidr, policy: Policy, text = cidr.cidr): ClassifiedPeer {
   const { trusted, office, blocked } = policy.networks;
   const classes = new Set<PeerClass>(["any"]);
