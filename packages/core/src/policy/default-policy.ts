@@ -17,11 +17,11 @@ version: 1
 # otherwise. Blocked networks are flagged whatever else applies.
 networks:
   trusted:
-    - 10.0.0.0/8          # RFC 1918
-    - 172.16.0.0/12       # RFC 1918
-    - 192.168.0.0/16      # RFC 1918
-    - 100.64.0.0/10       # RFC 6598 shared address space (carrier-grade NAT)
-    - fc00::/7            # IPv6 unique local addresses
+    - 10.0.0.0/8 # RFC 1918
+    - 172.16.0.0/12 # RFC 1918
+    - 192.168.0.0/16 # RFC 1918
+    - 100.64.0.0/10 # RFC 6598 shared address space (carrier-grade NAT)
+    - fc00::/7 # IPv6 unique local addresses
   office:
     - 203.0.113.0/24
     - 2001:db8:1234::/48
