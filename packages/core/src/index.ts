@@ -10,3 +10,4 @@ export * from "./plan";
 export * from "./policy";
 export * from "./registry";
 export * from "./report";
+export * from "./state";
