@@ -66,6 +66,18 @@ function shape(value: unknown): unknown {
   return value === null ? "null" : typeof value;
 }
 
+/** A nested member of an event's JSON; throws (failing the test) when the path is missing. */
+function at(value: unknown, ...path: (string | number)[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (current === null || typeof current !== "object") {
+      throw new Error(`missing ${path.join(".")} (stopped at ${String(key)})`);
+    }
+    current = (current as Record<string | number, unknown>)[key];
+  }
+  return current;
+}
+
 /** Top-level record keys real events have that a plain-HTTP local endpoint cannot produce. */
 const OPTIONAL_DETAIL_KEYS = ["tlsDetails", "sessionCredentialFromConsole"];
 
@@ -250,9 +262,9 @@ describe("CloudTrail records of security-group calls", () => {
       toPort: 22,
       cidrIp: "208.236.235.254/0",
     });
-    const items = (d.responseElements?.securityGroupRuleSet as { items: Record<string, unknown>[] })
-      .items;
-    expect(items[0]?.cidrIpv4).toBe("0.0.0.0/0");
+    expect(at(d.responseElements, "securityGroupRuleSet", "items", 0, "cidrIpv4")).toBe(
+      "0.0.0.0/0",
+    );
   });
 
   it("renders revoke-by-id with securityGroupRuleIds and the revoked rule set", async () => {
@@ -357,9 +369,11 @@ describe("CloudTrail records of security-group calls", () => {
       }),
     );
     const two = (await lastEvent("ModifySecurityGroupRules")).detail;
-    const rules = (
-      two.requestParameters?.ModifySecurityGroupRulesRequest as Record<string, unknown>
-    ).SecurityGroupRule as Record<string, unknown>[];
+    const rules = at(
+      two.requestParameters,
+      "ModifySecurityGroupRulesRequest",
+      "SecurityGroupRule",
+    ) as Record<string, unknown>[];
     expect(rules.map((r) => [r.SecurityGroupRuleId, r.tag])).toEqual([
       [a, 1],
       [b, 2],
@@ -497,9 +511,13 @@ describe("CloudTrail records of network-ACL and prefix-list calls", () => {
         CurrentVersion: 1,
       },
     });
-    const response = d.responseElements?.ModifyManagedPrefixListResponse as Record<string, unknown>;
-    expect(response.requestId).toBe(d.requestID);
-    expect(response.prefixList).toMatchObject({ prefixListId: id, version: 2 });
+    expect(at(d.responseElements, "ModifyManagedPrefixListResponse", "requestId")).toBe(
+      d.requestID,
+    );
+    expect(at(d.responseElements, "ModifyManagedPrefixListResponse", "prefixList")).toMatchObject({
+      prefixListId: id,
+      version: 2,
+    });
   });
 
   it("renders CreateTags with resourcesSet and tagSet", async () => {
