@@ -427,6 +427,28 @@ describe("§4 AuthorizeSecurityGroupIngress/Egress", () => {
     expect(changes.slice(2).map((c) => c.ruleId)).toEqual(["sgr-1", "sgr-2"]);
   });
 
+  it("§4c a name-only peer pairs with the created rule of the same group name", () => {
+    const record = loadFixture(ASGI, "group-name-form_default-vpc_groupId-only-in-ruleset");
+    const items = record.responseElements.securityGroupRuleSet.items;
+    items[0].referencedGroupInfo.groupName = "app";
+    items.push({
+      ...structuredClone(items[0]),
+      securityGroupRuleId: "sgr-0other",
+      referencedGroupInfo: { groupId: "sg-0other", groupName: "db" },
+    });
+    const changes = sgChanges(record);
+    expect(changes[1]?.ruleId).toBe("sgr-0f00000000name02");
+    expect(changes[2]?.ruleId).toBe("sgr-0other");
+  });
+
+  it("§4a a prefix-list id that is not a string is invalid at its path", () => {
+    const record = loadFixture(ASGI, "prefix-list-peer_ruleset");
+    record.requestParameters.ipPermissions.items[0].prefixListIds.items[0].prefixListId = 5;
+    expect(invalid(record).path).toBe(
+      "requestParameters.ipPermissions.items[0].prefixListIds.items[0].prefixListId",
+    );
+  });
+
   it("§4d a created rule that no requested rule accounts for is still reported from the response", () => {
     const record = baseRecord();
     record.responseElements.securityGroupRuleSet.items.push({

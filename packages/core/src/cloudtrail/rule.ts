@@ -106,18 +106,6 @@ export function groupPeer(
   };
 }
 
-/** A canonical text for a peer: `cidr:0.0.0.0/0`, `pl:pl-…`, `sg:sg-…`, `sg-name:web`. */
-export function peerKey(peer: Peer): string {
-  switch (peer.kind) {
-    case "cidr":
-      return `cidr:${peer.cidr.cidr}`;
-    case "prefix-list":
-      return `pl:${peer.prefixListId}`;
-    case "security-group":
-      return peer.groupId !== null ? `sg:${peer.groupId}` : `sg-name:${peer.groupName ?? ""}`;
-  }
-}
-
 /** Protocol, ports and ICMP as one comparable text. */
 export function shapeKey(shape: RuleShape): string {
   const ports = shape.ports ? `${shape.ports.from}-${shape.ports.to}` : "all";
