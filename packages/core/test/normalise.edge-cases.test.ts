@@ -312,7 +312,7 @@ describe("§4 AuthorizeSecurityGroupIngress/Egress", () => {
     expect(change?.description).toMatch(/^Allows ingress/);
   });
 
-  it("§4b legacy flat form and items form of the same rule normalise identically", () => {
+  it("§4b/§12.5 legacy flat form and items form of the same rule normalise identically", () => {
     const flat = loadFixture(ASGI, "legacy-flat_tcp-22_same-rule-as-items-form");
     const items = loadFixture(ASGI, "items-form_tcp-22_same-rule-as-legacy-flat");
     expect(changesOf(flat)).toEqual(changesOf(items));
@@ -331,7 +331,7 @@ describe("§4 AuthorizeSecurityGroupIngress/Egress", () => {
     expect(change?.ruleId).toBe("sgr-09b3e3d2ca1edf2a2");
   });
 
-  it("§4b flat sourceSecurityGroupName without a protocol: full TCP, UDP and ICMP, as AWS documents", () => {
+  it("§4b/§12.5 flat sourceSecurityGroupName without a protocol: full TCP, UDP and ICMP, as AWS documents", () => {
     const changes = sgChanges(
       loadFixture(ASGI, "legacy-flat_source-security-group-name_full-tcp-udp-icmp"),
     );
@@ -369,7 +369,7 @@ describe("§4 AuthorizeSecurityGroupIngress/Egress", () => {
     expect(invalid(record).path).toBe("requestParameters.cidrIp");
   });
 
-  it("§4c groupName form: the group id comes from the rule set; a name-only peer from its only candidate", () => {
+  it("§4c/§12.5 groupName form: the group id comes from the rule set; a name-only peer from its only candidate", () => {
     const changes = sgChanges(
       loadFixture(ASGI, "group-name-form_default-vpc_groupId-only-in-ruleset"),
     );
@@ -990,6 +990,14 @@ describe("§10 failed calls (checked first)", () => {
     };
     expect(ignoredReason(event).reason).toBe("failed-call");
     expect(ignoredReason({ errorCode: 5 }).detail).toContain("number 5");
+  });
+
+  it("§10 an empty or null errorCode (written by some exports on success) is no error", () => {
+    for (const errorCode of ["", null]) {
+      const record = baseRecord();
+      record.errorCode = errorCode;
+      expect(normalise(record).status).toBe("handled");
+    }
   });
 
   it("errorCodeWithoutPrefix strips only Client. and Server.", () => {

@@ -173,7 +173,8 @@ function classify(loc: Located, event: Partial<EventMeta>): NormaliseResult {
   // Failed calls changed nothing and carry `responseElements: null`: decided before reading
   // anything else, so that no part of a failed call is ever parsed (§12.1).
   const errorCode = field(record, "errorCode");
-  if (errorCode !== undefined && errorCode !== null) {
+  // Some exports write `errorCode: ""` (or null) on successful calls: that is no error.
+  if (errorCode !== undefined && errorCode !== null && errorCode !== "") {
     const code = typeof errorCode === "string" ? errorCode : describe(errorCode);
     const plain = errorCodeWithoutPrefix(code);
     const shown = plain === code ? code : `${plain} (${code})`;
