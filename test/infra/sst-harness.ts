@@ -149,6 +149,13 @@ async function deploy(stage: string, workDir: string): Promise<StackRun> {
   } finally {
     process.chdir(cwd);
   }
+  if (rpcState.buildErrors.length > 0) {
+    throw new Error(
+      `bundling failed:\n${rpcState.buildErrors
+        .map((b) => `${b.functionID}: ${b.errors.join("\n  ")}`)
+        .join("\n")}`,
+    );
+  }
 
   const of = (type: string) => resources.filter((r) => r.type === type);
   return {

@@ -50,6 +50,14 @@ export const rpcState = {
   builds: [] as BuildRecord[],
   warnings: [] as string[],
   calls: [] as { method: string; args: unknown }[],
+  /**
+   * Bundling errors, by function. A failed build is reported here and `runStack` rejects with
+   * them after the run, rather than letting SST throw inside a Pulumi apply, where the failure
+   * fans out into dozens of unhandled rejections and leaked promises.
+   */
+  buildErrors: [] as { functionID: string; errors: string[] }[],
+  /** functionID → entry file to bundle instead of the handler (for tests of failing builds). */
+  entryOverrides: {} as Record<string, string>,
 };
 
 const HANDLER_EXTENSIONS = [".ts", ".mts", ".js", ".mjs"];
@@ -96,7 +104,9 @@ async function build(input: BuildInput & { isContainer: boolean }) {
   const dot = input.handler.lastIndexOf(".");
   const file = input.handler.slice(0, dot);
   const exportName = input.handler.slice(dot + 1);
-  let entry = HANDLER_EXTENSIONS.map((ext) => join(ROOT, file + ext)).find((p) => existsSync(p));
+  let entry =
+    rpcState.entryOverrides[input.functionID] ??
+    HANDLER_EXTENSIONS.map((ext) => join(ROOT, file + ext)).find((p) => existsSync(p));
   let stubbed = false;
   if (!entry) {
     // TEMPORARY: the handlers are being written in parallel. Until functions/src/handlers/<name>.ts
@@ -152,5 +162,11 @@ async function build(input: BuildInput & { isContainer: boolean }) {
     if (errors.length === 0) errors.push(String(failure.message ?? error));
   }
   rpcState.builds.push({ input, entry, out, handler: input.handler, stubbed });
-  return { handler: input.handler, out, errors, sourcemaps: [] };
+  if (errors.length > 0) {
+    rpcState.buildErrors.push({ functionID: input.functionID, errors });
+    // Let the rest of the program run; the harness fails the run with these errors.
+    mkdirSync(join(out, dirname(file)), { recursive: true });
+    writeFileSync(join(out, `${file}${extension}`), `export const ${exportName} = undefined;\n`);
+  }
+  return { handler: input.handler, out, errors: [], sourcemaps: [] };
 }
