@@ -10,3 +10,4 @@ export * from "./middleware";
 export * from "./pipelines/decide";
 export * from "./pipelines/network-acl-change";
 export * from "./pipelines/security-group-change";
+export * from "./pipelines/slack-notifier";

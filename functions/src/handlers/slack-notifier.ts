@@ -1,0 +1,3 @@
+import { createSlackNotifierHandler, defaultSlackNotifierDeps } from "../pipelines/slack-notifier";
+
+export const handler = createSlackNotifierHandler(defaultSlackNotifierDeps());

@@ -1,0 +1,62 @@
+import { InvalidEventError, renderSlack } from "@guardrail/core";
+import type { Context, SNSEvent } from "aws-lambda";
+import { createSlackPoster, type SlackPoster } from "../adapters/slack";
+import { type Env, loadSlackConfig, type SlackConfig } from "../config";
+import { createObservability } from "../deps";
+import { type Observability, withObservability } from "../middleware";
+
+export interface SlackNotifierDeps extends Observability {
+  readonly config: SlackConfig;
+  readonly slack: SlackPoster;
+}
+
+function isSnsEvent(event: unknown): event is SNSEvent {
+  const records = (event as { Records?: unknown } | null)?.Records;
+  return Array.isArray(records) && records.every((r) => typeof r?.Sns?.Message === "string");
+}
+
+/**
+ * slack-notifier: each SNS message of the guardrail's topic → Block Kit → the webhook. A Slack
+ * failure throws, so SNS retries the delivery; remediation never waits for Slack (it is a
+ * separate subscriber of the topic).
+ */
+export async function slackNotify(
+  event: unknown,
+  deps: SlackNotifierDeps,
+): Promise<{ posted: number }> {
+  if (!isSnsEvent(event)) throw new InvalidEventError("Records", "expected an SNS event");
+  let posted = 0;
+  for (const record of event.Records) {
+    const text = record.Sns.Message;
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // Not every message on the topic is JSON (a test publish from the console): sent as text.
+    }
+    const message = renderSlack(body, record.Sns.Subject ?? undefined);
+    await deps.slack.post(message);
+    posted++;
+    deps.logger.info("posted to Slack", {
+      messageId: record.Sns.MessageId,
+      blocks: message.blocks.length,
+    });
+  }
+  return { posted };
+}
+
+/** Production wiring: the webhook URL from the environment (never logged). */
+export function defaultSlackNotifierDeps(env: Env = process.env): SlackNotifierDeps {
+  const observability = createObservability("slack-notifier", env);
+  const config = loadSlackConfig(env);
+  observability.logger.info("configuration loaded", {
+    webhookFrom: config.webhookSource,
+    stage: config.stage,
+  });
+  return { ...observability, config, slack: createSlackPoster(config.webhookUrl) };
+}
+
+/** The slack-notifier Lambda handler, built from its dependencies. */
+export function createSlackNotifierHandler(deps: SlackNotifierDeps) {
+  return withObservability((event: unknown, _context: Context) => slackNotify(event, deps), deps);
+}
