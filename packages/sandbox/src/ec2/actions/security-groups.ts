@@ -305,6 +305,8 @@ export function modifySecurityGroupRules(ctx: ActionContext): XmlObject {
   if (updates.length === 0) throw missingParameter("SecurityGroupRule");
   const planned: { rule: SgRule; content: RuleContent }[] = [];
   const seen = new Set<string>();
+  // Rules modified in this call give up their old content, so two rules may swap contents.
+  const modified = new Set(updates.map((u) => u.str("SecurityGroupRuleId")));
   for (const update of updates) {
     const id = update.requiredStr("SecurityGroupRuleId");
     const rule = group.rules.get(id);
@@ -359,7 +361,8 @@ export function modifySecurityGroupRules(ctx: ActionContext): XmlObject {
     };
     const key = ruleKey(content);
     const existing = state.findRule(group, content);
-    if ((existing !== undefined && existing.id !== rule.id) || seen.has(key)) {
+    const clash = existing !== undefined && existing.id !== rule.id && !modified.has(existing.id);
+    if (clash || seen.has(key)) {
       throw new Ec2ApiError(
         "InvalidPermission.Duplicate",
         `the specified rule "${describeRuleForMessage(content)}" already exists`,
