@@ -9,5 +9,7 @@ export * from "./errors";
 export * from "./middleware";
 export * from "./pipelines/decide";
 export * from "./pipelines/network-acl-change";
+export * from "./pipelines/prefix-list-change";
 export * from "./pipelines/security-group-change";
 export * from "./pipelines/slack-notifier";
+export * from "./pipelines/sweep";

@@ -37,6 +37,8 @@ export interface Ec2Gateway {
   execute(action: Action): Promise<ActionOutcome[]>;
   /** Tags of one security group (tag exemptions). @throws LookupFailedError */
   groupTags(groupId: string): Promise<Record<string, string>>;
+  /** Tags of many groups (the sweep); groups that no longer exist are left out. @throws LookupFailedError */
+  groupsTags(groupIds: readonly string[]): Promise<Record<string, Record<string, string>>>;
   /** Directions of rules by id (ModifySecurityGroupRules). @throws LookupFailedError */
   ruleDirections(ruleIds: readonly string[]): Promise<RuleDirections>;
   /** Current CIDRs of a managed prefix list. @throws LookupFailedError */
@@ -192,6 +194,38 @@ export function createEc2Gateway(
       } catch (error) {
         throw lookupError(`DescribeSecurityGroups ${groupId}`, error);
       }
+    },
+
+    async groupsTags(groupIds) {
+      const result: Record<string, Record<string, string>> = {};
+      for (let i = 0; i < groupIds.length; i += FILTER_VALUES) {
+        const batch = groupIds.slice(i, i + FILTER_VALUES);
+        let token: string | undefined;
+        try {
+          do {
+            // A filter, not GroupIds: a group deleted since it was read must not fail the batch.
+            const out = await client.send(
+              new DescribeSecurityGroupsCommand({
+                Filters: [{ Name: "group-id", Values: [...batch] }],
+                MaxResults: 1000,
+                NextToken: token,
+              }),
+            );
+            for (const g of out.SecurityGroups ?? []) {
+              if (!g.GroupId) continue;
+              result[g.GroupId] = Object.fromEntries(
+                (g.Tags ?? [])
+                  .filter((t) => t.Key !== undefined)
+                  .map((t) => [t.Key as string, t.Value ?? ""]),
+              );
+            }
+            token = out.NextToken || undefined;
+          } while (token);
+        } catch (error) {
+          throw lookupError("DescribeSecurityGroups (tags)", error);
+        }
+      }
+      return result;
     },
 
     async ruleDirections(ruleIds) {

@@ -120,7 +120,8 @@ export async function recordAndNotify(
   { publish = true }: { publish?: boolean } = {},
 ): Promise<{ recorded: PutDecisionResult["status"]; published: boolean }> {
   const { logger } = deps;
-  if (decision.result === "already-gone" && deps.settleMs > 0) await sleep(deps.settleMs);
+  if (publish && decision.result === "already-gone" && deps.settleMs > 0)
+    await sleep(deps.settleMs);
   const claim = randomUUID();
   const publication = decisionPublication(decision);
   let put: PutDecisionResult;

@@ -1,0 +1,340 @@
+import { createHash, randomUUID } from "node:crypto";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import {
+  type ActionOutcome,
+  actionCovers,
+  buildDecision,
+  buildSweepSummary,
+  type ChangeView,
+  canonicalRules,
+  type Decision,
+  type Evaluation,
+  evaluate,
+  type Finding,
+  fromNetworkAclEntry,
+  fromSecurityGroupRule,
+  groupsNeedingTags,
+  METRICS,
+  needsGroupTags,
+  type PolicyEvaluationContext,
+  planActions,
+  type ResourceRef,
+  type RuleChange,
+  resourceOf,
+  ruleStateKey,
+  sweepPublication,
+  viewChange,
+} from "@guardrail/core";
+import type { Context } from "aws-lambda";
+import type { ResourceState } from "../adapters/audit";
+import { mapLimit } from "../adapters/limit";
+import type { RemediationDeps } from "../deps";
+import { withObservability } from "../middleware";
+import { recordAndNotify } from "./decide";
+
+/** Where the sweep runs. The scheduled event carries both; a manual run may not. */
+export interface SweepIdentity {
+  readonly account: string;
+  readonly region: string;
+}
+
+export interface SweepDeps extends RemediationDeps {
+  /** Account and Region when the event does not say (STS GetCallerIdentity and AWS_REGION). */
+  readonly identity: () => Promise<SweepIdentity>;
+}
+
+export interface SweepResult {
+  readonly runId: string;
+  readonly account: string;
+  readonly region: string;
+  readonly scanned: { securityGroupRules: number; networkAclEntries: number; prefixLists: number };
+  readonly unreadable: number;
+  readonly counts: Record<string, number>;
+  readonly stateWrites: number;
+  readonly stateDeletes: number;
+  readonly auditRecords: number;
+  readonly published: boolean;
+  readonly durationMs: number;
+}
+
+/** EC2 throttles per account: the sweep's revokes run a few at a time. */
+const REVOKE_CONCURRENCY = 4;
+const AUDIT_CONCURRENCY = 8;
+const PREFIX_LIST_CONCURRENCY = 4;
+
+function field(value: unknown, key: string): unknown {
+  return value !== null && typeof value === "object"
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
+}
+
+interface ReadState {
+  readonly changes: RuleChange[];
+  readonly resources: Map<string, ResourceRef>;
+  readonly securityGroupRules: number;
+  readonly networkAclEntries: number;
+  readonly unreadable: number;
+}
+
+async function readState(deps: SweepDeps): Promise<ReadState> {
+  const changes: RuleChange[] = [];
+  const resources = new Map<string, ResourceRef>();
+  let securityGroupRules = 0;
+  let networkAclEntries = 0;
+  let unreadable = 0;
+  const sgRules = (async () => {
+    for await (const page of deps.ec2.securityGroupRules()) {
+      for (const rule of page) {
+        securityGroupRules++;
+        const read = fromSecurityGroupRule(rule);
+        if (read.status === "ok") {
+          changes.push(read.change);
+          if (read.change.groupId) resources.set(read.change.groupId, resourceOf(read.change));
+        } else if (read.status === "invalid") {
+          unreadable++;
+          deps.logger.error("unreadable security-group rule", {
+            ruleId: rule.SecurityGroupRuleId,
+            error: read.error.message,
+          });
+        }
+      }
+    }
+  })();
+  const acls = (async () => {
+    for await (const page of deps.ec2.networkAcls()) {
+      for (const acl of page) {
+        if (!acl.NetworkAclId) continue;
+        resources.set(acl.NetworkAclId, { type: "network-acl", id: acl.NetworkAclId });
+        for (const entry of acl.Entries ?? []) {
+          networkAclEntries++;
+          const read = fromNetworkAclEntry(acl.NetworkAclId, entry);
+          if (read.status === "ok") changes.push(read.change);
+          else if (read.status === "invalid") {
+            unreadable++;
+            deps.logger.error("unreadable network ACL entry", {
+              networkAclId: acl.NetworkAclId,
+              error: read.error.message,
+            });
+          }
+        }
+      }
+    }
+  })();
+  await Promise.all([sgRules, acls]);
+  return { changes, resources, securityGroupRules, networkAclEntries, unreadable };
+}
+
+/** Each referenced prefix list once. A list that cannot be read stays unresolved: notify, never a guess. */
+async function resolvePrefixLists(
+  changes: readonly RuleChange[],
+  deps: SweepDeps,
+): Promise<Record<string, string[]>> {
+  const ids = [
+    ...new Set(
+      changes.flatMap((c) =>
+        c.kind === "security-group-rule" && c.peer.kind === "prefix-list"
+          ? [c.peer.prefixListId]
+          : [],
+      ),
+    ),
+  ];
+  const resolved: Record<string, string[]> = {};
+  await mapLimit(ids, PREFIX_LIST_CONCURRENCY, async (id) => {
+    try {
+      resolved[id] = await deps.ec2.prefixListEntries(id);
+    } catch (error) {
+      deps.logger.warn("prefix list unresolved; its rules are reported, not revoked", {
+        prefixListId: id,
+        error,
+      });
+    }
+  });
+  return resolved;
+}
+
+function resourceIdOf(change: RuleChange): string | null {
+  if (change.kind === "security-group-rule") return change.groupId;
+  if (change.kind === "network-acl-entry") return change.networkAclId;
+  return null;
+}
+
+function byResource(findings: readonly Finding[]): Map<string, Finding[]> {
+  const map = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const id = resourceIdOf(f.change);
+    if (id === null) continue;
+    const list = map.get(id);
+    if (list) list.push(f);
+    else map.set(id, [f]);
+  }
+  return map;
+}
+
+/** The state to keep for each resource: its rules as read, minus those the sweep just removed. */
+function statesOf(
+  read: ReadState,
+  outcomes: readonly ActionOutcome[],
+  seenAt: string,
+): Map<string, Omit<ResourceState, "fingerprint"> & { text: string }> {
+  const removed = outcomes.filter((o) => o.status !== "failed");
+  const rules = new Map<string, Record<string, ChangeView>>();
+  for (const id of read.resources.keys()) rules.set(id, {});
+  for (const change of read.changes) {
+    const id = resourceIdOf(change);
+    const key = ruleStateKey(change);
+    if (id === null || key === null) continue;
+    if (removed.some((o) => actionCovers(o.action, change))) continue;
+    const map = rules.get(id) ?? {};
+    map[key] = viewChange(change);
+    rules.set(id, map);
+  }
+  const states = new Map<string, Omit<ResourceState, "fingerprint"> & { text: string }>();
+  for (const [id, r] of rules) {
+    const resource = read.resources.get(id) ?? { type: "security-group" as const, id };
+    states.set(id, { resource, rules: r, seenAt, text: canonicalRules(r) });
+  }
+  return states;
+}
+
+/**
+ * sweep: reads every security-group rule and network-ACL entry (paginated), resolves the prefix
+ * lists they reference (each once), evaluates them as current state, revokes enforce findings,
+ * records decisions, keeps the last state of each resource (only what changed) and publishes
+ * ONE summary. A failed revoke is reported (critical summary, metric, audit record); the next
+ * run tries again, so the sweep itself does not fail.
+ */
+export async function sweep(event: unknown, deps: SweepDeps): Promise<SweepResult> {
+  const { logger, metrics, config } = deps;
+  const started = deps.clock();
+  const t0 = performance.now();
+  const account =
+    typeof field(event, "account") === "string" ? (field(event, "account") as string) : undefined;
+  const region =
+    typeof field(event, "region") === "string" ? (field(event, "region") as string) : undefined;
+  const identity = account && region ? { account, region } : await deps.identity();
+  const runId =
+    typeof field(event, "id") === "string" ? (field(event, "id") as string) : randomUUID();
+
+  const [read, stored] = await Promise.all([
+    readState(deps),
+    deps.audit.stateFingerprints(identity.account, identity.region),
+  ]);
+  const prefixLists = await resolvePrefixLists(read.changes, deps);
+
+  const ctx: PolicyEvaluationContext = {
+    now: started,
+    account: identity.account,
+    region: identity.region,
+    prefixLists,
+  };
+  let evaluation: Evaluation = evaluate(read.changes, config.policy, ctx);
+  if (evaluation.findings.length > 0 && needsGroupTags(config.policy)) {
+    const ids = groupsNeedingTags(evaluation, config.policy);
+    if (ids.length > 0) {
+      evaluation = evaluate(read.changes, config.policy, {
+        ...ctx,
+        groupTags: await deps.ec2.groupsTags(ids),
+      });
+    }
+  }
+
+  const actions = planActions(evaluation);
+  const outcomes = (await mapLimit(actions, REVOKE_CONCURRENCY, (a) => deps.ec2.execute(a))).flat();
+
+  const seenAt = deps.clock().toISOString();
+  const states = statesOf(read, outcomes, seenAt);
+  const puts: ResourceState[] = [];
+  const changed = new Set<string>();
+  for (const [id, s] of states) {
+    const fingerprint = createHash("sha256").update(s.text).digest("hex");
+    if (stored.get(id) !== fingerprint) {
+      changed.add(id);
+      puts.push({ resource: s.resource, rules: s.rules, seenAt: s.seenAt, fingerprint });
+    }
+  }
+  const deletes = [...stored.keys()].filter((id) => !states.has(id));
+
+  const findings = byResource(evaluation.findings);
+  const waived = byResource(evaluation.waived);
+  const decisions: Decision[] = [];
+  for (const id of new Set([...findings.keys(), ...waived.keys()])) {
+    const f = findings.get(id) ?? [];
+    const w = waived.get(id) ?? [];
+    const mine = outcomes.filter((o) => [...f, ...w].some((x) => actionCovers(o.action, x.change)));
+    const decision = buildDecision({
+      source: "sweep",
+      id: `sweep:${runId}:${id}`,
+      account: identity.account,
+      region: identity.region,
+      evaluation: { outcome: f.length > 0 ? "violation" : "exempt", findings: f, waived: w },
+      outcomes: mine,
+      decidedAt: deps.clock(),
+      guardrailVersion: config.version,
+    });
+    if (decision) decisions.push(decision);
+  }
+
+  // Every remediation is audited; a finding left in place only when its resource changed since
+  // the last sweep, so that a standing notify-only rule is not re-recorded every run.
+  const toRecord = decisions.filter(
+    (d) => d.findings.some((f) => f.action !== undefined) || changed.has(d.resource.id),
+  );
+  await Promise.all([
+    deps.audit.writeStates(identity.account, identity.region, puts, deletes),
+    mapLimit(toRecord, AUDIT_CONCURRENCY, (d) => recordAndNotify(d, deps, { publish: false })),
+  ]);
+
+  const summary = buildSweepSummary({
+    runId,
+    account: identity.account,
+    region: identity.region,
+    startedAt: started,
+    finishedAt: deps.clock(),
+    scanned: {
+      securityGroupRules: read.securityGroupRules,
+      networkAclEntries: read.networkAclEntries,
+      prefixLists: Object.keys(prefixLists).length,
+    },
+    stateChanges: puts.length + deletes.length,
+    decisions,
+    guardrailVersion: config.version,
+  });
+  const anything = summary.findings.length > 0;
+  if (anything) await deps.notifier.publish(sweepPublication(summary));
+
+  metrics.addMetric(METRICS.sweepRuns, MetricUnit.Count, 1);
+  const failed = outcomes.filter((o) => o.status === "failed").length;
+  if (failed > 0) metrics.addMetric(METRICS.remediationFailures, MetricUnit.Count, failed);
+  const result: SweepResult = {
+    runId,
+    account: identity.account,
+    region: identity.region,
+    scanned: summary.scanned,
+    unreadable: read.unreadable,
+    counts: summary.counts,
+    stateWrites: puts.length,
+    stateDeletes: deletes.length,
+    auditRecords: toRecord.length,
+    published: anything,
+    durationMs: Math.round(performance.now() - t0),
+  };
+  (failed > 0 ? logger.error.bind(logger) : logger.info.bind(logger))("sweep finished", {
+    ...result,
+  });
+  return result;
+}
+
+/** Production identity: the scheduled event normally carries it; STS answers otherwise. */
+export function stsIdentity(region: string | undefined): () => Promise<SweepIdentity> {
+  return async () => {
+    const { STSClient, GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
+    const out = await new STSClient({}).send(new GetCallerIdentityCommand({}));
+    if (!out.Account || !region) throw new Error("cannot tell the account and Region to sweep");
+    return { account: out.Account, region };
+  };
+}
+
+/** The sweep Lambda handler, built from its dependencies. */
+export function createSweepHandler(deps: SweepDeps) {
+  return withObservability((event: unknown, _context: Context) => sweep(event, deps), deps);
+}

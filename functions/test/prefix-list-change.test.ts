@@ -1,0 +1,149 @@
+import "./setup";
+import {
+  DescribeSecurityGroupRulesCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+  GetManagedPrefixListAssociationsCommand,
+  GetManagedPrefixListEntriesCommand,
+  RevokeSecurityGroupIngressCommand,
+  type SecurityGroupRule,
+} from "@aws-sdk/client-ec2";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { loadFixture } from "../../test/fixtures/load";
+import { LookupFailedError } from "../src/errors";
+import { prefixListChange } from "../src/pipelines/prefix-list-change";
+import { awsError, testDeps } from "./helpers";
+
+const ec2 = mockClient(EC2Client);
+const sns = mockClient(SNSClient);
+const ddb = mockClient(DynamoDBDocumentClient);
+
+const LIST = "pl-0123456789abcdef0";
+const WEB = "sg-0000000000000web1";
+const DB = "sg-00000000000000db1";
+
+/** The fixture with its added entry turned into 0.0.0.0/0: the list now means "anyone". */
+function widenedToWorld() {
+  const event = loadFixture("ModifyManagedPrefixList", "wrapper_add-and-remove_object-form");
+  event.detail.requestParameters.ModifyManagedPrefixListRequest.AddEntry.Cidr = "0.0.0.0/0";
+  return event;
+}
+
+const rule = (
+  id: string,
+  group: string,
+  port: number,
+  peer: Partial<SecurityGroupRule>,
+): SecurityGroupRule => ({
+  SecurityGroupRuleId: id,
+  GroupId: group,
+  IsEgress: false,
+  IpProtocol: "tcp",
+  FromPort: port,
+  ToPort: port,
+  ...peer,
+});
+
+beforeEach(() => {
+  ec2.reset();
+  sns.reset();
+  ddb.reset();
+  ec2.on(GetManagedPrefixListAssociationsCommand).resolves({
+    PrefixListAssociations: [
+      { ResourceId: WEB, ResourceOwner: "123456789012" },
+      { ResourceId: DB, ResourceOwner: "123456789012" },
+      { ResourceId: "rtb-0000000000000001", ResourceOwner: "123456789012" },
+    ],
+  });
+  ec2.on(DescribeSecurityGroupRulesCommand).resolves({
+    SecurityGroupRules: [
+      rule("sgr-ssh", WEB, 22, { PrefixListId: LIST }),
+      rule("sgr-https", WEB, 443, { PrefixListId: LIST }),
+      rule("sgr-pg", DB, 5432, { PrefixListId: LIST }),
+      rule("sgr-other-list", DB, 22, { PrefixListId: "pl-00000000000other" }),
+      rule("sgr-cidr", DB, 22, { CidrIpv4: "10.0.0.0/8" }),
+    ],
+  });
+  // Read back before the modification settled: the old version, without the new entry.
+  ec2
+    .on(GetManagedPrefixListEntriesCommand)
+    .resolves({ Entries: [{ Cidr: "203.0.113.0/24" }, { Cidr: "10.0.0.0/8" }] });
+  ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds: string[] }) => ({
+    SecurityGroups: input.GroupIds.map((id) => ({ GroupId: id, Tags: [] })),
+  }));
+  ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+  sns.on(PublishCommand).resolves({ MessageId: "m" });
+  ddb.on(PutCommand).resolves({});
+});
+
+afterEach(() => {
+  ec2.reset();
+  sns.reset();
+  ddb.reset();
+});
+
+describe("prefix-list-change", () => {
+  it("revokes the rules that reference a list widened to 0.0.0.0/0, never the list", async () => {
+    const result = await prefixListChange(widenedToWorld(), testDeps({ fn: "prefix-list-change" }));
+    expect(result).toMatchObject({ status: "decided", result: "revoked", published: true });
+    expect(ec2).toHaveReceivedCommandWith(GetManagedPrefixListAssociationsCommand, {
+      PrefixListId: LIST,
+    });
+    expect(ec2).toHaveReceivedCommandExactlyOnceWith(DescribeSecurityGroupRulesCommand, {
+      MaxResults: 1000,
+      Filters: [{ Name: "group-id", Values: [WEB, DB] }],
+    });
+    expect(ec2).toHaveReceivedCommandWith(RevokeSecurityGroupIngressCommand, {
+      GroupId: WEB,
+      SecurityGroupRuleIds: ["sgr-ssh"],
+    });
+    expect(ec2).toHaveReceivedCommandWith(RevokeSecurityGroupIngressCommand, {
+      GroupId: DB,
+      SecurityGroupRuleIds: ["sgr-pg"],
+    });
+    // 443 to the world is allowed by internet-exposure; the other list and the CIDR rule are untouched.
+    expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 2);
+    const names = ec2.calls().map((c) => c.args[0].constructor.name);
+    expect(names.some((n) => n.includes("ManagedPrefixList") && !n.startsWith("Get"))).toBe(false);
+    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    expect(body.resource).toEqual({ type: "prefix-list", id: LIST });
+    expect(body.links.resource).toContain(`#PrefixListDetails:prefixListId=${LIST}`);
+    expect(
+      body.findings.map((f: { change: { ruleId: string } }) => f.change.ruleId).sort(),
+    ).toEqual(["sgr-pg", "sgr-ssh", "sgr-ssh"]);
+  });
+
+  it("does nothing when the list only lost entries", async () => {
+    const event = widenedToWorld();
+    delete event.detail.requestParameters.ModifyManagedPrefixListRequest.AddEntry;
+    const result = await prefixListChange(event, testDeps({ fn: "prefix-list-change" }));
+    expect(result.status).toBe("compliant");
+    expect(ec2.calls()).toHaveLength(0);
+  });
+
+  it("does nothing when no security group references the list", async () => {
+    ec2.on(GetManagedPrefixListAssociationsCommand).resolves({ PrefixListAssociations: [] });
+    const result = await prefixListChange(widenedToWorld(), testDeps({ fn: "prefix-list-change" }));
+    expect(result.status).toBe("compliant");
+    expect(ec2).not.toHaveReceivedCommand(DescribeSecurityGroupRulesCommand);
+  });
+
+  it("is compliant when the new entry is private", async () => {
+    const event = widenedToWorld();
+    event.detail.requestParameters.ModifyManagedPrefixListRequest.AddEntry.Cidr = "10.20.0.0/16";
+    const result = await prefixListChange(event, testDeps({ fn: "prefix-list-change" }));
+    expect(result.status).toBe("compliant");
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+  });
+
+  it("fails before any revoke when the associations cannot be read", async () => {
+    ec2.on(GetManagedPrefixListAssociationsCommand).rejects(awsError("UnauthorizedOperation"));
+    await expect(
+      prefixListChange(widenedToWorld(), testDeps({ fn: "prefix-list-change" })),
+    ).rejects.toBeInstanceOf(LookupFailedError);
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+  });
+});

@@ -1,0 +1,325 @@
+import "./setup";
+import {
+  DeleteNetworkAclEntryCommand,
+  DescribeNetworkAclsCommand,
+  DescribeSecurityGroupRulesCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+  GetManagedPrefixListEntriesCommand,
+  RevokeSecurityGroupIngressCommand,
+} from "@aws-sdk/client-ec2";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { METRICS } from "@guardrail/core";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createSweepHandler, type SweepDeps, sweep } from "../src/pipelines/sweep";
+import { awsError, lambdaContext, metricValues, TABLE, testDeps } from "./helpers";
+
+const ec2 = mockClient(EC2Client);
+const sns = mockClient(SNSClient);
+const ddb = mockClient(DynamoDBDocumentClient);
+
+const scheduled = {
+  version: "0",
+  id: "run-1",
+  "detail-type": "Scheduled Event",
+  source: "aws.events",
+  account: "123456789012",
+  time: "2025-01-01T00:00:00Z",
+  region: "eu-west-1",
+  resources: [],
+  detail: {},
+};
+
+function sweepDeps(): SweepDeps & { addMetric: ReturnType<typeof testDeps>["addMetric"] } {
+  return {
+    ...testDeps({ fn: "sweep" }),
+    identity: async () => {
+      throw new Error("the scheduled event names the account");
+    },
+  };
+}
+
+beforeEach(() => {
+  ec2.reset();
+  sns.reset();
+  ddb.reset();
+  ec2
+    .on(DescribeSecurityGroupRulesCommand, { NextToken: undefined })
+    .resolves({
+      SecurityGroupRules: [
+        {
+          SecurityGroupRuleId: "sgr-ssh",
+          GroupId: "sg-a",
+          IsEgress: false,
+          IpProtocol: "tcp",
+          FromPort: 22,
+          ToPort: 22,
+          CidrIpv4: "0.0.0.0/0",
+        },
+        {
+          SecurityGroupRuleId: "sgr-web",
+          GroupId: "sg-a",
+          IsEgress: false,
+          IpProtocol: "tcp",
+          FromPort: 443,
+          ToPort: 443,
+          CidrIpv4: "0.0.0.0/0",
+        },
+      ],
+      NextToken: "page-2",
+    })
+    .on(DescribeSecurityGroupRulesCommand, { NextToken: "page-2" })
+    .resolves({
+      SecurityGroupRules: [
+        {
+          SecurityGroupRuleId: "sgr-pl",
+          GroupId: "sg-b",
+          IsEgress: false,
+          IpProtocol: "tcp",
+          FromPort: 5432,
+          ToPort: 5432,
+          PrefixListId: "pl-1",
+        },
+        {
+          SecurityGroupRuleId: "sgr-pl2",
+          GroupId: "sg-b",
+          IsEgress: false,
+          IpProtocol: "tcp",
+          FromPort: 5433,
+          ToPort: 5433,
+          PrefixListId: "pl-1",
+        },
+        {
+          SecurityGroupRuleId: "sgr-out",
+          GroupId: "sg-b",
+          IsEgress: true,
+          IpProtocol: "-1",
+          CidrIpv4: "0.0.0.0/0",
+        },
+      ],
+    });
+  ec2.on(DescribeNetworkAclsCommand).resolves({
+    NetworkAcls: [
+      {
+        NetworkAclId: "acl-1",
+        Entries: [
+          {
+            RuleNumber: 100,
+            Protocol: "-1",
+            RuleAction: "allow",
+            Egress: false,
+            CidrBlock: "0.0.0.0/0",
+          },
+          {
+            RuleNumber: 110,
+            Protocol: "6",
+            RuleAction: "allow",
+            Egress: false,
+            CidrBlock: "0.0.0.0/0",
+            PortRange: { From: 3389, To: 3389 },
+          },
+          {
+            RuleNumber: 32767,
+            Protocol: "-1",
+            RuleAction: "deny",
+            Egress: false,
+            CidrBlock: "0.0.0.0/0",
+          },
+        ],
+      },
+    ],
+  });
+  ec2.on(GetManagedPrefixListEntriesCommand).resolves({ Entries: [{ Cidr: "10.0.0.0/8" }] });
+  ec2
+    .on(DescribeSecurityGroupsCommand)
+    .resolves({ SecurityGroups: [{ GroupId: "sg-a", Tags: [] }] });
+  ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+  ec2.on(DeleteNetworkAclEntryCommand).resolves({});
+  ddb.on(QueryCommand).resolves({ Items: [] });
+  ddb.on(BatchWriteCommand).resolves({});
+  ddb.on(PutCommand).resolves({});
+  sns.on(PublishCommand).resolves({ MessageId: "m" });
+});
+
+afterEach(() => {
+  ec2.reset();
+  sns.reset();
+  ddb.reset();
+});
+
+describe("sweep", () => {
+  it("reads every page, resolves each prefix list once, revokes, and publishes one summary", async () => {
+    const deps = sweepDeps();
+    const result = await sweep(scheduled, deps);
+    expect(ec2).toHaveReceivedCommandTimes(DescribeSecurityGroupRulesCommand, 2);
+    expect(ec2).toHaveReceivedNthCommandWith(DescribeSecurityGroupRulesCommand, 1, {
+      MaxResults: 1000,
+    });
+    expect(ec2).toHaveReceivedCommandExactlyOnceWith(GetManagedPrefixListEntriesCommand, {
+      PrefixListId: "pl-1",
+    });
+    expect(ec2).toHaveReceivedCommandExactlyOnceWith(RevokeSecurityGroupIngressCommand, {
+      GroupId: "sg-a",
+      SecurityGroupRuleIds: ["sgr-ssh"],
+    });
+    expect(ec2).toHaveReceivedCommandExactlyOnceWith(DeleteNetworkAclEntryCommand, {
+      NetworkAclId: "acl-1",
+      RuleNumber: 110,
+      Egress: false,
+    });
+    expect(result).toMatchObject({
+      runId: "run-1",
+      account: "123456789012",
+      scanned: { securityGroupRules: 5, networkAclEntries: 3, prefixLists: 1 },
+      unreadable: 0,
+      published: true,
+      stateWrites: 3,
+      stateDeletes: 0,
+    });
+    expect(result.counts.revoked).toBeGreaterThanOrEqual(2);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    expect(body.schema).toBe("guardrail.sweep/v1");
+    expect(body.severity).toBe("critical");
+    expect(metricValues(deps.addMetric, METRICS.sweepRuns)).toEqual([1]);
+  });
+
+  it("keeps the last state of each resource, minus what it just revoked", async () => {
+    await sweep(scheduled, sweepDeps());
+    const writes = ddb
+      .commandCalls(BatchWriteCommand)
+      .flatMap(
+        (c) =>
+          (c.args[0].input.RequestItems?.[TABLE] ?? []) as {
+            PutRequest?: { Item: Record<string, unknown> };
+          }[],
+      );
+    const items = Object.fromEntries(
+      writes.map((w) => [w.PutRequest?.Item.resourceId, w.PutRequest?.Item]),
+    );
+    expect(Object.keys(items).sort()).toEqual(["acl-1", "sg-a", "sg-b"]);
+    expect(Object.keys(items["sg-a"]?.rules as object)).toEqual(["rule#sgr-web"]);
+    expect(Object.keys(items["acl-1"]?.rules as object)).toEqual(["ingress#100"]);
+    expect(items["sg-b"]).toMatchObject({
+      pk: "STATE#123456789012#eu-west-1",
+      sk: "RESOURCE#sg-b",
+      resourceType: "security-group",
+    });
+    expect(items["sg-b"]?.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("writes nothing when the state did not change, and deletes resources that vanished", async () => {
+    const first = sweepDeps();
+    await sweep(scheduled, first);
+    const stored = ddb
+      .commandCalls(BatchWriteCommand)
+      .flatMap(
+        (c) =>
+          (c.args[0].input.RequestItems?.[TABLE] ?? []) as {
+            PutRequest: { Item: Record<string, unknown> };
+          }[],
+      )
+      .map((w) => ({
+        resourceId: w.PutRequest.Item.resourceId,
+        fingerprint: w.PutRequest.Item.fingerprint,
+      }));
+    ddb.reset();
+    ddb
+      .on(QueryCommand)
+      .resolves({ Items: [...stored, { resourceId: "sg-deleted", fingerprint: "x" }] });
+    ddb.on(BatchWriteCommand).resolves({});
+    ddb.on(PutCommand).resolves({});
+    // The revokes of the first run happened: EC2 no longer lists those rules.
+    ec2.on(DescribeSecurityGroupRulesCommand, { NextToken: undefined }).resolves({
+      SecurityGroupRules: [
+        {
+          SecurityGroupRuleId: "sgr-web",
+          GroupId: "sg-a",
+          IsEgress: false,
+          IpProtocol: "tcp",
+          FromPort: 443,
+          ToPort: 443,
+          CidrIpv4: "0.0.0.0/0",
+        },
+      ],
+      NextToken: "page-2",
+    });
+    ec2.on(DescribeNetworkAclsCommand).resolves({
+      NetworkAcls: [
+        {
+          NetworkAclId: "acl-1",
+          Entries: [
+            {
+              RuleNumber: 100,
+              Protocol: "-1",
+              RuleAction: "allow",
+              Egress: false,
+              CidrBlock: "0.0.0.0/0",
+            },
+          ],
+        },
+      ],
+    });
+    const second = await sweep(scheduled, sweepDeps());
+    expect(second).toMatchObject({ stateWrites: 0, stateDeletes: 1 });
+    const requests = ddb
+      .commandCalls(BatchWriteCommand)
+      .flatMap((c) => c.args[0].input.RequestItems?.[TABLE] ?? []);
+    expect(requests).toEqual([
+      { DeleteRequest: { Key: { pk: "STATE#123456789012#eu-west-1", sk: "RESOURCE#sg-deleted" } } },
+    ]);
+  });
+
+  it("records every remediation in the audit table, without publishing each", async () => {
+    await sweep(scheduled, sweepDeps());
+    const items = ddb
+      .commandCalls(PutCommand)
+      .map((c) => c.args[0].input.Item as Record<string, unknown>);
+    expect(items.map((i) => i.pk).sort()).toContain("DECISION#sweep:run-1:sg-a");
+    expect(items.find((i) => i.pk === "DECISION#sweep:run-1:sg-a")).toMatchObject({
+      source: "sweep",
+      result: "revoked",
+    });
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+  });
+
+  it("reports a failed revoke in a critical summary and counts it, without failing the run", async () => {
+    ec2.on(RevokeSecurityGroupIngressCommand).rejects(awsError("UnauthorizedOperation"));
+    const deps = sweepDeps();
+    const result = await createSweepHandler(deps)(scheduled, lambdaContext);
+    expect(result.counts.failed).toBeGreaterThan(0);
+    expect(metricValues(deps.addMetric, METRICS.remediationFailures)).toEqual([1]);
+    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    expect(body.findings[0]).toMatchObject({ result: "failed", resource: { id: "sg-a" } });
+  });
+
+  it("leaves a prefix list it cannot read unresolved: reported, not revoked", async () => {
+    ec2.on(GetManagedPrefixListEntriesCommand).rejects(awsError("UnauthorizedOperation"));
+    const result = await sweep(scheduled, sweepDeps());
+    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    const pl = body.findings.filter((f: { change: { peer?: string } }) => f.change.peer === "pl-1");
+    expect(pl.length).toBeGreaterThan(0);
+    expect(
+      pl.every(
+        (f: { result: string; rule: string }) =>
+          f.result === "notify-only" && f.rule === "unresolved-prefix-list",
+      ),
+    ).toBe(true);
+    expect(result.scanned.prefixLists).toBe(0);
+  });
+
+  it("asks STS for the account when the event does not say", async () => {
+    const deps = {
+      ...sweepDeps(),
+      identity: async () => ({ account: "999999999999", region: "us-east-2" }),
+    };
+    expect((await sweep({}, deps)).account).toBe("999999999999");
+  });
+});
