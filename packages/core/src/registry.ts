@@ -131,6 +131,8 @@ export const LOOKUP_PERMISSIONS = {
   describeNetworkAcls: "ec2:DescribeNetworkAcls",
   getManagedPrefixListEntries: "ec2:GetManagedPrefixListEntries",
   describeManagedPrefixLists: "ec2:DescribeManagedPrefixLists",
+  /** EC2 cannot filter rules by prefix list: prefix-list-change asks which groups reference it. */
+  getManagedPrefixListAssociations: "ec2:GetManagedPrefixListAssociations",
 } as const;
 
 /** Exactly the EC2 actions each function's role gets. No wildcards, no Authorize/Create. */
@@ -147,6 +149,7 @@ export const FUNCTION_EC2_ACTIONS: Record<GuardrailFunction, readonly string[]> 
     LOOKUP_PERMISSIONS.describeSecurityGroupRules,
     LOOKUP_PERMISSIONS.describeSecurityGroups,
     LOOKUP_PERMISSIONS.getManagedPrefixListEntries,
+    LOOKUP_PERMISSIONS.getManagedPrefixListAssociations,
   ],
   sweep: [
     ...REMEDIATION_PERMISSIONS["revoke-security-group-rules"],
@@ -263,6 +266,8 @@ export const AUDIT_TABLE_ACTIONS = [
   "dynamodb:UpdateItem",
   "dynamodb:GetItem",
   "dynamodb:Query",
+  // The sweep writes the last state of thousands of rules 25 items per call.
+  "dynamodb:BatchWriteItem",
 ] as const;
 
 /** Actions granted on the topic and on its KMS key (to functions with `notify`). */
