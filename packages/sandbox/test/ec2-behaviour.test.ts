@@ -15,6 +15,7 @@ import {
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
+import { ConfigurationError } from "@guardrail/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Ec2ApiError, Ec2Sandbox } from "../src/index";
 import { ec2Client, ec2Error, startSandbox } from "./helpers";
@@ -527,6 +528,19 @@ describe("accounts and regions", () => {
     );
     expect(err.name).toBe("InvalidGroup.NotFound");
     paris.destroy();
+  });
+
+  it("refuses an access-key table with a malformed account id", () => {
+    expect(() => new Ec2Sandbox({ accessKeys: { AKIABAD: "12345" } })).toThrow(ConfigurationError);
+    expect(() => new Ec2Sandbox({ defaultAccountId: "abc" })).toThrow(ConfigurationError);
+  });
+
+  it("answers InvalidAction for names that are not EC2 actions, Object methods included", async () => {
+    for (const action of ["toString", "__proto__", "RunInstances"]) {
+      const reply = await sandbox.handle({ params: [["Action", action]] });
+      expect(reply.status).toBe(400);
+      expect(reply.body).toContain("<Code>InvalidAction</Code>");
+    }
   });
 
   it("uses the default account and region for unsigned requests", async () => {

@@ -261,6 +261,14 @@ export class Ec2Sandbox {
         `defaultAccountId must be 12 digits, got "${this.defaultAccountId}"`,
       );
     }
+    for (const [key, entry] of Object.entries(options.accessKeys ?? {})) {
+      const accountId = typeof entry === "string" ? entry : entry.accountId;
+      if (!/^\d{12}$/.test(accountId)) {
+        throw new ConfigurationError(
+          `access key ${key}: account id must be 12 digits, got "${accountId}"`,
+        );
+      }
+    }
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     const seed = options.seed ?? 1;
     this.rng = new Rng(seed);
@@ -304,7 +312,7 @@ export class Ec2Sandbox {
       accessKeyId,
       this.defaultAccountId,
     );
-    const spec = EC2_ACTIONS[action];
+    const spec = Object.hasOwn(EC2_ACTIONS, action) ? EC2_ACTIONS[action] : undefined;
 
     const decision = this.faults.decide(action);
     if (decision.delayMs > 0) await sleep(decision.delayMs);
