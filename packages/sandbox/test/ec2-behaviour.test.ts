@@ -104,7 +104,7 @@ describe("security-group rules as EC2 stores them", () => {
     expect(err.message).toBe("The same permission must not appear multiple times");
   });
 
-  it("enforces the rules-per-group quota per direction", async () => {
+  it("enforces the rules-per-group quota per direction and IP family", async () => {
     const groupId = group();
     await ec2.send(
       new AuthorizeSecurityGroupIngressCommand({
@@ -118,10 +118,32 @@ describe("security-group rules as EC2 stores them", () => {
       ),
     );
     expect(err.name).toBe("RulesPerSecurityGroupLimitExceeded");
-    // Egress has its own quota.
+    // Egress has its own quota, and so have IPv6 rules.
     await ec2.send(
       new AuthorizeSecurityGroupEgressCommand({ GroupId: groupId, IpPermissions: [tcp(5)] }),
     );
+    const v6 = (port: number): IpPermission => ({
+      IpProtocol: "tcp",
+      FromPort: port,
+      ToPort: port,
+      Ipv6Ranges: [{ CidrIpv6: "::/0" }],
+    });
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: groupId,
+        IpPermissions: [v6(1), v6(2), v6(3), v6(4)],
+      }),
+    );
+    // A group reference counts against both families, and IPv4 is full.
+    const both = await ec2Error(
+      ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({
+          GroupId: groupId,
+          IpPermissions: [{ IpProtocol: "-1", UserIdGroupPairs: [{ GroupId: groupId }] }],
+        }),
+      ),
+    );
+    expect(both.name).toBe("RulesPerSecurityGroupLimitExceeded");
   });
 
   it("rejects references to groups and prefix lists that do not exist", async () => {

@@ -5,7 +5,7 @@ import { type XmlObject, type XmlValue, xmlList } from "../xml";
 
 /** Quotas the sandbox enforces on the API path (seeding bypasses them). */
 export interface Ec2Limits {
-  /** Rules per security group and direction (AWS default quota: 60). */
+  /** Rules per security group, direction and IP family (AWS default quota: 60). */
   readonly rulesPerGroup: number;
   /** Entries per network ACL and direction, the catch-all excluded (AWS default quota: 20). */
   readonly naclEntries: number;

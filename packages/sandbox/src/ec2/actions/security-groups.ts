@@ -193,10 +193,18 @@ export function describeSecurityGroupRules(ctx: ActionContext): XmlObject {
   };
 }
 
-function countDirection(group: SecurityGroup, isEgress: boolean): number {
-  let n = 0;
-  for (const rule of group.rules.values()) if (rule.isEgress === isEgress) n += 1;
-  return n;
+/**
+ * Rule counts of one direction against the quota, which EC2 applies to IPv4 and IPv6 rules
+ * separately; a rule referencing a group or prefix list counts once for each.
+ */
+function quotaUse(rules: Iterable<RuleContent>, isEgress: boolean): { v4: number; v6: number } {
+  const use = { v4: 0, v6: 0 };
+  for (const rule of rules) {
+    if (rule.isEgress !== isEgress) continue;
+    if (rule.peer.kind !== "cidr6") use.v4 += 1;
+    if (rule.peer.kind !== "cidr4") use.v6 += 1;
+  }
+  return use;
 }
 
 function authorize(ctx: ActionContext, isEgress: boolean): XmlObject {
@@ -222,7 +230,13 @@ function authorize(ctx: ActionContext, isEgress: boolean): XmlObject {
       );
     }
   }
-  if (countDirection(group, isEgress) + resolved.length > ctx.limits.rulesPerGroup) {
+  const before = quotaUse(group.rules.values(), isEgress);
+  const adding = quotaUse(
+    resolved.map((r) => r.content),
+    isEgress,
+  );
+  const limit = ctx.limits.rulesPerGroup;
+  if (before.v4 + adding.v4 > limit || before.v6 + adding.v6 > limit) {
     throw new Ec2ApiError(
       "RulesPerSecurityGroupLimitExceeded",
       "The maximum number of rules per security group has been reached.",
