@@ -72,6 +72,21 @@ describe("security-group rules as EC2 stores them", () => {
     ).toEqual(["tcp 443 443 2001:db8::/64", "50 -1 -1 192.0.2.1/32", "icmp 8 -1 0.0.0.0/0"]);
   });
 
+  it("escapes XML in descriptions and tag values", async () => {
+    const groupId = group();
+    const text = `a<b & "c" 'd'>`;
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: groupId,
+        IpPermissions: [{ ...tcp(8443), IpRanges: [{ CidrIp: "0.0.0.0/0", Description: text }] }],
+      }),
+    );
+    const rules = await ec2.send(
+      new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: "group-id", Values: [groupId] }] }),
+    );
+    expect(rules.SecurityGroupRules?.find((r) => r.FromPort === 8443)?.Description).toBe(text);
+  });
+
   it("rejects tcp without ports, an unknown protocol, a malformed CIDR and a permission without a source", async () => {
     const groupId = group();
     const send = (p: IpPermission) =>
