@@ -2,8 +2,11 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
+import { DEFAULT_POLICY_YAML } from "@guardrail/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../packages/cli/src/main";
+import { emptyAggregate, mergeAggregate } from "../../packages/cli/src/replay/aggregate";
+import { Replayer } from "../../packages/cli/src/replay/process";
 import type { ReplayLine } from "../../packages/cli/src/replay/record";
 import {
   type ArchiveManifest,
@@ -112,6 +115,23 @@ describe("replay of a CloudTrail S3 export", () => {
     const threaded = await run(["replay", "--format", "json", "--jobs", "2", dir]);
     const single = await run(["replay", "--format", "json", "--jobs", "0", dir]);
     expect(threaded.out).toBe(single.out);
+  });
+
+  it("totals the same whether each line is built (json) or only counted (table)", async () => {
+    const totals = async (format: "json" | "table") => {
+      const replayer = new Replayer({ policyText: DEFAULT_POLICY_YAML, filters: {}, format });
+      const total = emptyAggregate();
+      for (const [index, f] of archive.files.entries()) {
+        mergeAggregate(
+          total,
+          (await replayer.run({ index, kind: "file", path: f.path, size: 0 })).agg,
+        );
+      }
+      return total;
+    };
+    const json = await totals("json");
+    expect(json.records).toBe(archive.totalRecords);
+    expect(await totals("table")).toEqual(json);
   });
 
   it("totals outcomes, rules and accounts in the table", async () => {

@@ -22,9 +22,12 @@ export interface CommandContext {
 }
 
 /** Writes and waits for the stream to drain when its buffer is full, so output is streamed. */
-export async function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
-  if (text === "") return;
-  if (!stream.write(text)) await once(stream, "drain");
+export async function write(
+  stream: NodeJS.WritableStream,
+  data: string | Uint8Array,
+): Promise<void> {
+  if (data.length === 0) return;
+  if (!stream.write(data)) await once(stream, "drain");
 }
 
 export function processIo(): CliIo {

@@ -1,4 +1,5 @@
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
 import { join, sep } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { InputError } from "./errors";
@@ -179,7 +180,8 @@ export function splitValues(text: string): TextPiece[] {
   return [...s.push(text), ...s.end()];
 }
 
-function unwrap(value: unknown): unknown[] {
+/** The records of one JSON value: an array's elements, a log file's `Records`, or the value. */
+export function unwrap(value: unknown): unknown[] {
   if (Array.isArray(value)) return value;
   if (
     value !== null &&
@@ -277,12 +279,14 @@ function parseLine(
 const isGzip = (buf: Buffer) => buf[0] === 0x1f && buf[1] === 0x8b;
 
 /** Reads one file (gunzipping `.gz`) as text; an unreadable or corrupt file is an error item. */
-export async function readInputText(
+export function readInputText(
   file: string,
-): Promise<{ text: string } | { error: InputItem & { kind: "error" } }> {
+): { text: string } | { error: InputItem & { kind: "error" } } {
   let buf: Buffer;
   try {
-    buf = await readFile(file);
+    // Synchronous on purpose: replay reads on worker threads, one file per job, and a sync read
+    // fills one buffer where the async one gathers chunks and copies them again.
+    buf = readFileSync(file);
   } catch (err) {
     return {
       error: {
@@ -312,6 +316,6 @@ export async function readInputText(
 
 /** Reads one file into records; an unreadable or corrupt file becomes one error item. */
 export async function readInputFile(file: string): Promise<InputItem[]> {
-  const r = await readInputText(file);
+  const r = readInputText(file);
   return "error" in r ? [r.error] : parseText(r.text, file);
 }

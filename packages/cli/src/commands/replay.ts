@@ -289,9 +289,9 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
   const onResult = async (r: JobResult) => {
     mergeAggregate(total, r.agg);
     doneBytes += r.size;
-    if (r.text !== "") {
+    if (r.output !== null) {
       progress?.clear();
-      await write(out, r.text);
+      await write(out, r.output);
     }
     for (const l of r.details) {
       if (details.length < MAX_DETAIL_ROWS) details.push(l);

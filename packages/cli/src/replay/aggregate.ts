@@ -1,5 +1,5 @@
 import { EVENT_SPECS } from "@guardrail/core";
-import type { ReplayLine } from "./record";
+import { type Peek, type ReplayLine, unrelatedCategory } from "./record";
 
 export const OUTCOMES = ["violation", "compliant", "exempt", "ignored", "invalid"] as const;
 
@@ -111,6 +111,26 @@ function emptyAccount(): AccountTotals {
   return { events: 0, violation: 0, compliant: 0, exempt: 0, ignored: 0, invalid: 0, actions: 0 };
 }
 
+/**
+ * Counts a record of unrelated traffic exactly as {@link addLine} counts its line
+ * (`unrelatedLine`), without building the line: most of a trail is such records.
+ */
+export function addUnrelated(a: Aggregate, p: Peek): void {
+  a.events++;
+  a.byOutcome.ignored = (a.byOutcome.ignored ?? 0) + 1;
+  inc(a.ignored, unrelatedCategory(p));
+  const t = p.eventTime;
+  if (t !== null) {
+    if (a.firstEvent === null || t < a.firstEvent) a.firstEvent = t;
+    if (a.lastEvent === null || t > a.lastEvent) a.lastEvent = t;
+  }
+  if (p.account !== null && p.eventName !== null && Object.hasOwn(EVENT_SPECS, p.eventName)) {
+    const acc = slot(a.byAccount, p.account, emptyAccount);
+    acc.events++;
+    acc.ignored++;
+  }
+}
+
 /** Adds one output line. */
 export function addLine(a: Aggregate, l: ReplayLine): void {
   a.events++;
@@ -118,7 +138,11 @@ export function addLine(a: Aggregate, l: ReplayLine): void {
   a.actions += l.actions.length;
   for (const x of l.actions) inc(a.actionsByType, x.type);
   if (l.outcome === "violation" && l.actions.length > 0) a.revokingEvents++;
-  if (l.outcome === "ignored") inc(a.ignored, (l.reason ?? "").split(":")[0] || "other");
+  if (l.outcome === "ignored") {
+    const r = l.reason ?? "";
+    const colon = r.indexOf(":");
+    inc(a.ignored, colon > 0 ? r.slice(0, colon) : "other");
+  }
   if (l.outcome === "invalid" && a.invalidSamples.length < MAX_INVALID_SAMPLES) {
     a.invalidSamples.push({ source: l.source, message: l.reason ?? "invalid" });
   }

@@ -6,10 +6,12 @@ import {
   parseText,
   readInputText,
   type TextPiece,
+  unwrap,
 } from "../input";
-import { type Aggregate, addLine, emptyAggregate } from "./aggregate";
+import { type Aggregate, addLine, addUnrelated, emptyAggregate } from "./aggregate";
 import { matchesRecord, matchesRules, mayMatchPath, type ReplayFilters } from "./filters";
 import { csvRows } from "./formats/csv";
+import { OutputBuffer } from "./output-buffer";
 import {
   isUnrelated,
   peek,
@@ -45,8 +47,11 @@ export type Job =
 
 export interface JobResult {
   readonly index: number;
-  /** Rendered output for streaming formats (JSON Lines, CSV rows), in input order. */
-  readonly text: string;
+  /**
+   * Rendered output for streaming formats (JSON Lines, CSV rows), already UTF-8: encoding is
+   * done on the worker, and the bytes move to the main thread without a copy.
+   */
+  readonly output: Uint8Array | null;
   readonly agg: Aggregate;
   /** Violation and exempt lines, for the HTML report. */
   readonly details: ReplayLine[];
@@ -78,14 +83,22 @@ export class Replayer {
     if (job.kind === "file") {
       if (!mayMatchPath(parseArchivePath(job.path), this.config.filters)) {
         agg.filesSkipped++;
-        return { index: job.index, text: "", agg, details: [], size: job.size };
+        return { index: job.index, output: null, agg, details: [], size: job.size };
       }
       agg.files++;
-      const read = await readInputText(job.path);
-      if ("error" in read) {
-        return this.process(job, [read.error], agg);
+      const read = readInputText(job.path);
+      if ("error" in read) return this.process(job, [read.error], agg);
+      // A CloudTrail log file is one document: parse it once and walk its records directly.
+      let doc: unknown;
+      try {
+        doc = JSON.parse(read.text);
+      } catch {
+        return this.process(job, parseText(read.text, job.path), agg);
       }
-      return this.process(job, parseText(read.text, job.path), agg);
+      const sink = this.sink(agg);
+      const records = unwrap(doc);
+      for (let i = 0; i < records.length; i++) this.record(records[i], job.path, i, agg, sink);
+      return sink.result(job);
     }
     const items: InputItem[] = [];
     parsePieces(job.pieces, job.source, items);
@@ -96,35 +109,62 @@ export class Replayer {
   }
 
   private process(job: Job, items: readonly InputItem[], agg: Aggregate): JobResult {
-    const { filters, format } = this.config;
-    const out: string[] = [];
-    const details: ReplayLine[] = [];
-    const emit = (line: ReplayLine) => {
-      addLine(agg, line);
-      if (format === "json") out.push(`${JSON.stringify(line)}\n`);
-      else if (format === "csv") out.push(csvRows(line));
-      else if (format === "html" && (line.outcome === "violation" || line.outcome === "exempt")) {
-        details.push(line);
-      }
-    };
+    const sink = this.sink(agg);
     for (const item of items) {
       if (item.kind === "error") {
         agg.problems.push({ source: item.source, message: item.message });
-        emit(unreadableLine(item.source, item.message));
-        continue;
+        sink.emit(unreadableLine(item.source, item.message));
+      } else {
+        this.record(item.value, item.source, item.index, agg, sink);
       }
-      agg.records++;
-      const p = peek(item.value);
-      if (!matchesRecord(p, filters)) continue;
-      const unrelated = p !== null && isUnrelated(p);
-      // An unrelated record has no findings, so `--rule` drops it before any work.
-      if (unrelated && filters.rules) continue;
-      const source = `${item.source}#${item.index}`;
-      const line = unrelated
-        ? unrelatedLine(p, source)
-        : replayRecord(item.value, source, this.policy);
-      if (matchesRules(line, filters)) emit(line);
     }
-    return { index: job.index, text: out.join(""), agg, details, size: job.size };
+    return sink.result(job);
+  }
+
+  /** Where lines go: the aggregate, and the rendered output or report details. */
+  private sink(agg: Aggregate) {
+    const { format } = this.config;
+    const out = new OutputBuffer();
+    const details: ReplayLine[] = [];
+    return {
+      emit(line: ReplayLine) {
+        addLine(agg, line);
+        if (format === "json") {
+          out.append(JSON.stringify(line));
+          out.append("\n");
+        } else if (format === "csv") out.append(csvRows(line));
+        else if (format === "html" && (line.outcome === "violation" || line.outcome === "exempt")) {
+          details.push(line);
+        }
+      },
+      /** True when lines without findings are only counted, never shown. */
+      countsOnly: format === "table" || format === "html",
+      result(job: Job): JobResult {
+        return { index: job.index, output: out.take(), agg, details, size: job.size };
+      },
+    };
+  }
+
+  private record(
+    value: unknown,
+    name: string,
+    index: number,
+    agg: Aggregate,
+    sink: ReturnType<Replayer["sink"]>,
+  ) {
+    const { filters } = this.config;
+    agg.records++;
+    const p = peek(value);
+    if (!matchesRecord(p, filters)) return;
+    if (p !== null && isUnrelated(p)) {
+      // An unrelated record has no findings: `--rule` drops it, and a table or report only
+      // counts it, without building its line.
+      if (filters.rules) return;
+      if (sink.countsOnly) addUnrelated(agg, p);
+      else sink.emit(unrelatedLine(p, `${name}#${index}`));
+      return;
+    }
+    const line = replayRecord(value, `${name}#${index}`, this.policy);
+    if (matchesRules(line, filters)) sink.emit(line);
   }
 }

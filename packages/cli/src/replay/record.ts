@@ -95,40 +95,92 @@ export interface Peek {
   readonly actor: string | null;
   readonly errorCode: string | null;
   readonly readOnly: boolean;
+  /**
+   * True when every field the normaliser reads for metadata has the shape CloudTrail writes (a
+   * string or nothing, objects where objects belong, no lower-case SIEM keys). Only such records
+   * take the fast path; anything odd goes through the normaliser, which says what is wrong.
+   */
+  readonly clean: boolean;
 }
 
-const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+/** A non-empty string, as the normaliser reads optional text; anything else is null. */
+const text = (v: unknown): string | null => (typeof v === "string" && v !== "" ? v : null);
+/** Absent, null or a string: what the normaliser accepts without complaint. */
+const stringish = (v: unknown) => v === undefined || v === null || typeof v === "string";
+const own = (o: Obj, k: string): unknown => (Object.hasOwn(o, k) ? o[k] : undefined);
+/** The exact key when present; a lower-case variant instead makes the record unclean. */
+const exact = (o: Obj, k: string): { v: unknown; ok: boolean } => {
+  const v = own(o, k);
+  return { v, ok: v !== undefined || own(o, k.toLowerCase()) === undefined };
+};
 
 /**
- * Reads the top-level fields of a CloudTrail record or an EventBridge envelope without validating
- * anything; null when the value is not an object at all.
+ * Reads the top-level fields of a CloudTrail record or an EventBridge envelope the way the
+ * normaliser reads an ignored event's metadata, without validating anything else; null when the
+ * value is not an object at all.
  */
 export function peek(value: unknown): Peek | null {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return null;
-  let rec = value as Record<string, unknown>;
-  let envelope: Record<string, unknown> | null = null;
-  const detail = rec.detail;
-  if (detail !== null && typeof detail === "object" && "detail-type" in rec) {
-    envelope = rec;
-    rec = detail as Record<string, unknown>;
+  if (!isObj(value)) return null;
+  let rec: Obj = value;
+  let envelope: Obj | null = null;
+  let clean = true;
+  if (Object.hasOwn(value, "detail") || Object.hasOwn(value, "detail-type")) {
+    const detail = own(value, "detail");
+    if (!isObj(detail)) return null;
+    envelope = value;
+    rec = detail;
+    clean = stringish(own(value, "account")) && stringish(own(value, "region"));
   }
-  const who = rec.userIdentity as Record<string, unknown> | null | undefined;
+  const ui = exact(rec, "userIdentity");
   let actor: string | null = null;
-  if (who !== null && typeof who === "object") {
-    const session = who.sessionContext as { sessionIssuer?: { arn?: unknown } } | undefined;
-    actor = str(who.arn) ?? str(session?.sessionIssuer?.arn) ?? str(who.invokedBy);
+  clean &&= ui.ok;
+  if (isObj(ui.v)) {
+    const sc = exact(ui.v, "sessionContext");
+    const si = isObj(sc.v) ? exact(sc.v, "sessionIssuer") : { v: undefined, ok: true };
+    const siArn = isObj(si.v) ? exact(si.v, "arn") : { v: undefined, ok: true };
+    const fields = [
+      exact(ui.v, "arn"),
+      exact(ui.v, "type"),
+      exact(ui.v, "accountId"),
+      exact(ui.v, "invokedBy"),
+    ];
+    clean &&=
+      sc.ok &&
+      si.ok &&
+      siArn.ok &&
+      (sc.v === undefined || sc.v === null || isObj(sc.v)) &&
+      (si.v === undefined || si.v === null || isObj(si.v)) &&
+      stringish(siArn.v) &&
+      fields.every((f) => f.ok && stringish(f.v));
+    actor = text(fields[0]?.v) ?? text(siArn.v) ?? text(fields[3]?.v);
+  } else {
+    clean &&= ui.v === undefined || ui.v === null;
   }
-  const errorCode = rec.errorCode;
+  const fromConsole = own(rec, "sessionCredentialFromConsole");
+  const errorCode = own(rec, "errorCode");
+  clean &&=
+    stringish(own(rec, "userAgent")) &&
+    stringish(own(rec, "sourceIPAddress")) &&
+    stringish(own(rec, "recipientAccountId")) &&
+    stringish(own(rec, "awsRegion")) &&
+    stringish(errorCode) &&
+    [undefined, null, true, false, "true", "false"].includes(fromConsole as string);
+  const readOnly = own(rec, "readOnly");
   return {
-    eventSource: str(rec.eventSource),
-    eventName: str(rec.eventName),
-    eventId: str(rec.eventID),
-    eventTime: str(rec.eventTime) ?? str(envelope?.time),
-    account: str(rec.recipientAccountId) ?? str(envelope?.account),
-    region: str(rec.awsRegion) ?? str(envelope?.region),
+    eventSource: text(own(rec, "eventSource")),
+    eventName: text(own(rec, "eventName")),
+    eventId: text(own(rec, "eventID")),
+    eventTime: text(own(rec, "eventTime")),
+    account: text(own(rec, "recipientAccountId")) ?? (envelope && text(own(envelope, "account"))),
+    region: text(own(rec, "awsRegion")) ?? (envelope && text(own(envelope, "region"))),
     actor,
-    errorCode: errorCode === undefined || errorCode === null ? null : String(errorCode),
-    readOnly: rec.readOnly === true || rec.readOnly === "true",
+    // Some exports write `errorCode: ""` on successful calls: no failure, as the normaliser says.
+    errorCode: text(errorCode),
+    readOnly: readOnly === true || readOnly === "true",
+    clean,
   };
 }
 
@@ -141,8 +193,15 @@ const EC2_SOURCE = "ec2.amazonaws.com";
  * (a test holds the two to each other); only EC2 calls the guardrail knows go through it.
  */
 export function isUnrelated(p: Peek): boolean {
-  if (p.eventSource === null || p.eventName === null) return false;
+  if (!p.clean || p.eventSource === null || p.eventName === null) return false;
   return p.eventSource !== EC2_SOURCE || !Object.hasOwn(EVENT_SPECS, p.eventName);
+}
+
+/** The ignore reason of a record {@link isUnrelated} said to skip. */
+export function unrelatedCategory(p: Peek): "failed-call" | "read-only" | "unhandled-event" {
+  if (p.errorCode !== null) return "failed-call";
+  if (p.readOnly) return "read-only";
+  return "unhandled-event";
 }
 
 /** The normaliser's reason for a record {@link isUnrelated} said to skip, in the same order. */

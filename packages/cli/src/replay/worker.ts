@@ -5,5 +5,8 @@ const port = parentPort;
 if (port === null) throw new Error("worker.ts runs only as a worker thread");
 const replayer = new Replayer(workerData as ReplayConfig);
 port.on("message", (job: Job) => {
-  void replayer.run(job).then((result) => port.postMessage(result));
+  void replayer.run(job).then((result) => {
+    // The output's ArrayBuffer is its own (see OutputBuffer): moved, not copied.
+    port.postMessage(result, result.output ? [result.output.buffer as ArrayBuffer] : []);
+  });
 });

@@ -706,7 +706,7 @@ export const BENCH_ARCHIVE: Omit<ArchiveSpec, "dir"> = {
   startDay: "2025-03-01",
   days: 10,
   filesPerDay: 25,
-  recordsPerFile: 500,
+  recordsPerFile: 510,
   ec2Share: 0.05,
   corruptFiles: 0,
   digests: true,
