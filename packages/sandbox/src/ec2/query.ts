@@ -1,4 +1,4 @@
-import { Ec2ApiError, invalidParameterValue, missingParameter } from "./errors";
+import { invalidParameterValue, missingParameter } from "./errors";
 
 /**
  * The flattened parameters of one EC2 Query request (`IpPermissions.1.IpRanges.2.CidrIp=...`),
@@ -143,12 +143,4 @@ function globToRegExp(glob: string): RegExp {
     if (globCache.size < 1000) globCache.set(glob, re);
   }
   return re;
-}
-
-/** Rejects filter names the action does not know, as AWS does (a silently ignored filter would widen results). */
-export function assertKnownFilters(filters: readonly Filter[], known: readonly string[]): void {
-  for (const f of filters) {
-    if (known.includes(f.name) || f.name.startsWith("tag:")) continue;
-    throw new Ec2ApiError("InvalidParameterValue", `The filter '${f.name}' is invalid`);
-  }
 }

@@ -1,6 +1,6 @@
 import { Ec2ApiError, invalidParameterValue } from "../errors";
 import type { RegionState } from "../model";
-import { type Filter, filterMatches, type QueryParams } from "../query";
+import { type Filter, filterMatches, type QueryParams, readFilters } from "../query";
 import { type XmlObject, type XmlValue, xmlList } from "../xml";
 
 /** Quotas the sandbox enforces on the API path (seeding bypasses them). */
@@ -62,10 +62,7 @@ export function checkTag(key: string, value: string): void {
 }
 
 /** True when a resource's tags satisfy `tag:<key>` and `tag-key` filters. */
-export function tagFilterMatches(
-  filter: Filter,
-  tags: ReadonlyMap<string, string>,
-): boolean | null {
+function tagFilterMatches(filter: Filter, tags: ReadonlyMap<string, string>): boolean | null {
   if (filter.name.startsWith("tag:")) {
     return filterMatches(filter.values, tags.get(filter.name.slice(4)));
   }
@@ -126,4 +123,66 @@ export function paginate<T>(
     page.push(item);
   }
   return { page, nextToken: undefined };
+}
+
+/** Anything a Describe call lists: ordered by insertion `seq`, maybe tagged. */
+interface Listed {
+  readonly seq: number;
+  readonly tags?: ReadonlyMap<string, string>;
+}
+
+/** How one Describe action selects, filters and pages its items. */
+export interface DescribeSpec<T extends Listed> {
+  /** Every item, in `seq` order. */
+  readonly all: Iterable<T>;
+  /** `Name.N` id parameters; `resolve` throws the action's NotFound error for an unknown id. */
+  readonly ids?: readonly { readonly param: string; readonly resolve: (id: string) => T }[];
+  /** Filter name → the item's value for it. `tag:<key>` and `tag-key` come free with tags. */
+  readonly filters: Readonly<Record<string, (item: T) => string>>;
+  /** Whether the items carry tags (and so accept tag filters). */
+  readonly tagged: boolean;
+  /** `MaxResults` range of the action. */
+  readonly maxResults: readonly [min: number, max: number];
+  /** A smaller starting set for some filters (one group's rules), in `seq` order. */
+  readonly narrow?: (filters: readonly Filter[]) => Iterable<T> | undefined;
+}
+
+const NO_TAGS: ReadonlyMap<string, string> = new Map();
+
+/**
+ * The shared body of every Describe action: ids, filters, `MaxResults`, `NextToken`. Unknown
+ * filter names fail the call as EC2 does, since a silently ignored filter widens the result.
+ */
+export function describeItems<T extends Listed>(
+  params: QueryParams,
+  spec: DescribeSpec<T>,
+): { page: T[]; nextToken: string | undefined } {
+  const filters = readFilters(params);
+  for (const f of filters) {
+    const tagFilter = spec.tagged && (f.name.startsWith("tag:") || f.name === "tag-key");
+    if (!tagFilter && !Object.hasOwn(spec.filters, f.name)) {
+      throw new Ec2ApiError("InvalidParameterValue", `The filter '${f.name}' is invalid`);
+    }
+  }
+  const maxResults = readMaxResults(params, ...spec.maxResults);
+  const picked = new Set<T>();
+  for (const { param, resolve } of spec.ids ?? []) {
+    for (const id of params.list(param)) picked.add(resolve(id));
+  }
+  const candidates =
+    picked.size > 0
+      ? [...picked].sort((a, b) => a.seq - b.seq)
+      : (spec.narrow?.(filters) ?? spec.all);
+  function* matching(): Iterable<T> {
+    for (const item of candidates) {
+      const keep = filters.every((f) => {
+        const byTag = tagFilterMatches(f, item.tags ?? NO_TAGS);
+        if (byTag !== null) return byTag;
+        const read = spec.filters[f.name];
+        return read !== undefined && filterMatches(f.values, read(item));
+      });
+      if (keep) yield item;
+    }
+  }
+  return paginate(matching(), (item) => item.seq, params, maxResults);
 }

@@ -8,16 +8,9 @@ import {
 } from "../errors";
 import { type NaclEntry, type NetworkAcl, naclEntryKey } from "../model";
 import { canonicalCidr } from "../permissions";
-import { assertKnownFilters, filterMatches, type QueryParams, readFilters } from "../query";
+import type { QueryParams } from "../query";
 import { type XmlObject, xmlList } from "../xml";
-import {
-  type ActionContext,
-  paginate,
-  readMaxResults,
-  readTagSpecifications,
-  tagFilterMatches,
-  tagSet,
-} from "./common";
+import { type ActionContext, describeItems, readTagSpecifications, tagSet } from "./common";
 
 export function naclEntryItem(e: NaclEntry): XmlObject {
   return {
@@ -61,41 +54,29 @@ export function createNetworkAcl(ctx: ActionContext): XmlObject {
   return { networkAcl: naclItem(acl), clientToken: params.str("ClientToken") };
 }
 
-const NACL_FILTERS = ["network-acl-id", "vpc-id", "default", "owner-id", "tag-key"];
-
 export function describeNetworkAcls(ctx: ActionContext): XmlObject {
   const { params, state } = ctx;
-  const filters = readFilters(params);
-  assertKnownFilters(filters, NACL_FILTERS);
-  const maxResults = readMaxResults(params, 5, 1000);
-  let candidates: NetworkAcl[] | Iterable<NetworkAcl> = state.nacls.values();
-  const ids = params.list("NetworkAclId");
-  if (ids.length > 0) {
-    const picked = new Map<string, NetworkAcl>();
-    for (const id of ids) {
-      const acl = state.nacls.get(id);
-      if (acl === undefined) throw networkAclNotFound(id);
-      picked.set(id, acl);
-    }
-    candidates = [...picked.values()].sort((a, b) => a.seq - b.seq);
-  }
-  const matching = [...candidates].filter((acl) =>
-    filters.every((f) => {
-      const tag = tagFilterMatches(f, acl.tags);
-      if (tag !== null) return tag;
-      switch (f.name) {
-        case "network-acl-id":
-          return filterMatches(f.values, acl.id);
-        case "vpc-id":
-          return filterMatches(f.values, acl.vpcId);
-        case "default":
-          return filterMatches(f.values, String(acl.isDefault));
-        default:
-          return filterMatches(f.values, acl.ownerId);
-      }
-    }),
-  );
-  const { page, nextToken } = paginate(matching, (a) => a.seq, params, maxResults);
+  const { page, nextToken } = describeItems<NetworkAcl>(params, {
+    all: state.nacls.values(),
+    ids: [
+      {
+        param: "NetworkAclId",
+        resolve: (id) => {
+          const acl = state.nacls.get(id);
+          if (acl === undefined) throw networkAclNotFound(id);
+          return acl;
+        },
+      },
+    ],
+    filters: {
+      "network-acl-id": (a) => a.id,
+      "vpc-id": (a) => a.vpcId,
+      default: (a) => String(a.isDefault),
+      "owner-id": (a) => a.ownerId,
+    },
+    tagged: true,
+    maxResults: [5, 1000],
+  });
   return { networkAclSet: xmlList(page.map(naclItem)), nextToken };
 }
 

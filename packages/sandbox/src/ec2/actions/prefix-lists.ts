@@ -1,14 +1,14 @@
 import { Ec2ApiError, invalidParameterValue, prefixListNotFound } from "../errors";
 import type { PrefixList } from "../model";
 import { canonicalCidr } from "../permissions";
-import { assertKnownFilters, filterMatches, type QueryParams, readFilters } from "../query";
+import type { QueryParams } from "../query";
 import { type XmlObject, xmlList } from "../xml";
 import {
   type ActionContext,
+  describeItems,
   paginate,
   readMaxResults,
   readTagSpecifications,
-  tagFilterMatches,
   tagSet,
 } from "./common";
 
@@ -145,38 +145,28 @@ export function getManagedPrefixListEntries(ctx: ActionContext): XmlObject {
   };
 }
 
-const PREFIX_LIST_FILTERS = ["prefix-list-id", "prefix-list-name", "owner-id", "tag-key"];
-
 export function describeManagedPrefixLists(ctx: ActionContext): XmlObject {
   const { params, state } = ctx;
-  const filters = readFilters(params);
-  assertKnownFilters(filters, PREFIX_LIST_FILTERS);
-  const maxResults = readMaxResults(params, 1, 100);
-  let candidates = [...state.prefixLists.values()];
-  const ids = params.list("PrefixListId");
-  if (ids.length > 0) {
-    candidates = ids.map((id) => {
-      const pl = state.prefixLists.get(id);
-      if (pl === undefined) throw prefixListNotFound(id);
-      return pl;
-    });
-    candidates = [...new Set(candidates)].sort((a, b) => a.seq - b.seq);
-  }
-  const matching = candidates.filter((pl) =>
-    filters.every((f) => {
-      const tag = tagFilterMatches(f, pl.tags);
-      if (tag !== null) return tag;
-      switch (f.name) {
-        case "prefix-list-id":
-          return filterMatches(f.values, pl.id);
-        case "prefix-list-name":
-          return filterMatches(f.values, pl.name);
-        default:
-          return filterMatches(f.values, pl.ownerId);
-      }
-    }),
-  );
-  const { page, nextToken } = paginate(matching, (pl) => pl.seq, params, maxResults);
+  const { page, nextToken } = describeItems<PrefixList>(params, {
+    all: state.prefixLists.values(),
+    ids: [
+      {
+        param: "PrefixListId",
+        resolve: (id) => {
+          const pl = state.prefixLists.get(id);
+          if (pl === undefined) throw prefixListNotFound(id);
+          return pl;
+        },
+      },
+    ],
+    filters: {
+      "prefix-list-id": (pl) => pl.id,
+      "prefix-list-name": (pl) => pl.name,
+      "owner-id": (pl) => pl.ownerId,
+    },
+    tagged: true,
+    maxResults: [1, 100],
+  });
   return {
     prefixListSet: xmlList(page.map((pl) => prefixListItem(ctx, pl, settledState(pl)))),
     nextToken,

@@ -16,16 +16,8 @@ import {
   revokedRuleItem,
   ruleItem,
 } from "../permissions";
-import { assertKnownFilters, filterMatches, readFilters } from "../query";
 import { type XmlObject, xmlList } from "../xml";
-import {
-  type ActionContext,
-  paginate,
-  readMaxResults,
-  readTagSpecifications,
-  tagFilterMatches,
-  tagSet,
-} from "./common";
+import { type ActionContext, describeItems, readTagSpecifications, tagSet } from "./common";
 
 export function groupArn(ctx: ActionContext, groupId: string): string {
   return `arn:aws:ec2:${ctx.state.region}:${ctx.state.accountId}:security-group/${groupId}`;
@@ -77,50 +69,25 @@ export function deleteSecurityGroup(ctx: ActionContext): XmlObject {
   return { return: true, groupId: group.id };
 }
 
-const GROUP_FILTERS = ["group-id", "group-name", "vpc-id", "description", "owner-id", "tag-key"];
-
 export function describeSecurityGroups(ctx: ActionContext): XmlObject {
   const { params, state } = ctx;
-  const filters = readFilters(params);
-  assertKnownFilters(filters, GROUP_FILTERS);
-  const maxResults = readMaxResults(params, 5, 1000);
-  let candidates: Iterable<SecurityGroup> = state.groups.values();
-  const ids = params.list("GroupId");
-  const names = params.list("GroupName");
-  if (ids.length > 0 || names.length > 0) {
-    const picked = new Map<string, SecurityGroup>();
-    for (const id of ids) {
-      const group = state.groups.get(id);
-      if (group === undefined) {
-        throw new Ec2ApiError("InvalidGroup.NotFound", `The security group '${id}' does not exist`);
-      }
-      picked.set(group.id, group);
-    }
-    for (const name of names) {
-      const group = state.resolveGroup(undefined, name);
-      picked.set(group.id, group);
-    }
-    candidates = [...picked.values()].sort((a, b) => a.seq - b.seq);
-  }
-  const matching = filterIterable(candidates, (g) =>
-    filters.every((f) => {
-      const tag = tagFilterMatches(f, g.tags);
-      if (tag !== null) return tag;
-      switch (f.name) {
-        case "group-id":
-          return filterMatches(f.values, g.id);
-        case "group-name":
-          return filterMatches(f.values, g.name);
-        case "vpc-id":
-          return filterMatches(f.values, g.vpcId);
-        case "description":
-          return filterMatches(f.values, g.description);
-        default:
-          return filterMatches(f.values, g.ownerId);
-      }
-    }),
-  );
-  const { page, nextToken } = paginate(matching, (g) => g.seq, params, maxResults);
+  const { page, nextToken } = describeItems<SecurityGroup>(params, {
+    all: state.groups.values(),
+    ids: [
+      { param: "GroupId", resolve: (id) => state.resolveGroup(id, undefined) },
+      // Names address groups of the default VPC only, as in EC2.
+      { param: "GroupName", resolve: (name) => state.resolveGroup(undefined, name) },
+    ],
+    filters: {
+      "group-id": (g) => g.id,
+      "group-name": (g) => g.name,
+      "vpc-id": (g) => g.vpcId,
+      description: (g) => g.description,
+      "owner-id": (g) => g.ownerId,
+    },
+    tagged: true,
+    maxResults: [5, 1000],
+  });
   return {
     securityGroupInfo: xmlList(page.map((g) => groupItem(ctx, g))),
     nextToken,
@@ -144,49 +111,38 @@ function groupItem(ctx: ActionContext, g: SecurityGroup): XmlObject {
   };
 }
 
-function* filterIterable<T>(items: Iterable<T>, keep: (item: T) => boolean): Iterable<T> {
-  for (const item of items) if (keep(item)) yield item;
-}
-
-const RULE_FILTERS = ["group-id", "security-group-rule-id", "tag-key"];
-
 export function describeSecurityGroupRules(ctx: ActionContext): XmlObject {
   const { params, state } = ctx;
-  const filters = readFilters(params);
-  assertKnownFilters(filters, RULE_FILTERS);
-  const maxResults = readMaxResults(params, 5, 1000);
-  let candidates: Iterable<SgRule> = state.rules.values();
-  const ids = params.list("SecurityGroupRuleId");
-  if (ids.length > 0) {
-    const picked = new Map<string, SgRule>();
-    for (const id of ids) {
-      const rule = state.rules.get(id);
-      if (rule === undefined) throw ruleIdNotFound(id);
-      picked.set(id, rule);
-    }
-    candidates = [...picked.values()].sort((a, b) => a.seq - b.seq);
-  } else {
-    // Fast path for the common `group-id` filter: read only those groups' rules.
-    const byGroup = filters.find((f) => f.name === "group-id");
-    if (byGroup?.values.every((v) => !/[*?]/.test(v))) {
+  const { page, nextToken } = describeItems<SgRule>(params, {
+    all: state.rules.values(),
+    ids: [
+      {
+        param: "SecurityGroupRuleId",
+        resolve: (id) => {
+          const rule = state.rules.get(id);
+          if (rule === undefined) throw ruleIdNotFound(id);
+          return rule;
+        },
+      },
+    ],
+    filters: {
+      "group-id": (r) => r.groupId,
+      "security-group-rule-id": (r) => r.id,
+    },
+    tagged: true,
+    maxResults: [5, 1000],
+    // The sweep asks group by group: read only those groups' rules, not all 50,000.
+    narrow: (filters) => {
+      const byGroup = filters.find((f) => f.name === "group-id");
+      if (byGroup === undefined || byGroup.values.some((v) => /[*?]/.test(v))) return undefined;
       const rules: SgRule[] = [];
       for (const id of new Set(byGroup.values)) {
         const group = state.groups.get(id);
         if (group !== undefined) rules.push(...group.rules.values());
       }
-      candidates = rules.sort((a, b) => a.seq - b.seq);
-    }
-  }
-  const matching = filterIterable(candidates, (r) =>
-    filters.every((f) => {
-      const tag = tagFilterMatches(f, r.tags);
-      if (tag !== null) return tag;
-      return f.name === "group-id"
-        ? filterMatches(f.values, r.groupId)
-        : filterMatches(f.values, r.id);
-    }),
-  );
-  const { page, nextToken } = paginate(matching, (r) => r.seq, params, maxResults);
+      return rules.sort((a, b) => a.seq - b.seq);
+    },
+  });
   return {
     securityGroupRuleSet: xmlList(page.map((r) => ruleItem(state, r))),
     nextToken,

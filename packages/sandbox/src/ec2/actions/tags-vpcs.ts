@@ -9,15 +9,12 @@ import {
 } from "../errors";
 import type { RegionState, Vpc } from "../model";
 import { canonicalCidr } from "../permissions";
-import { assertKnownFilters, filterMatches, readFilters } from "../query";
 import { type XmlObject, xmlList } from "../xml";
 import {
   type ActionContext,
   checkTag,
-  paginate,
-  readMaxResults,
+  describeItems,
   readTagSpecifications,
-  tagFilterMatches,
   tagSet,
 } from "./common";
 
@@ -78,49 +75,39 @@ export function createTags(ctx: ActionContext): XmlObject {
   return { return: true };
 }
 
-const TAG_FILTERS = ["resource-id", "resource-type", "key", "value"];
-
 export function describeTags(ctx: ActionContext): XmlObject {
   const { params, state } = ctx;
-  const filters = readFilters(params);
-  assertKnownFilters(filters, TAG_FILTERS);
-  const maxResults = readMaxResults(params, 5, 1000);
   const rows: {
     resourceId: string;
     resourceType: string;
     key: string;
     value: string;
-    n: number;
+    seq: number;
   }[] = [];
   const resources = [...allTaggables(state)].sort((a, b) => a.seq - b.seq);
   for (const r of resources) {
     for (const [key, value] of r.tags) {
-      const row = { resourceId: r.id, resourceType: r.type, key, value, n: rows.length + 1 };
-      const keep = filters.every((f) => {
-        const tag = tagFilterMatches(f, r.tags);
-        if (tag !== null) return tag;
-        switch (f.name) {
-          case "resource-id":
-            return filterMatches(f.values, row.resourceId);
-          case "resource-type":
-            return filterMatches(f.values, row.resourceType);
-          case "key":
-            return filterMatches(f.values, row.key);
-          default:
-            return filterMatches(f.values, row.value);
-        }
-      });
-      if (keep) rows.push(row);
+      rows.push({ resourceId: r.id, resourceType: r.type, key, value, seq: rows.length + 1 });
     }
   }
-  const { page, nextToken } = paginate(rows, (r) => r.n, params, maxResults);
+  const { page, nextToken } = describeItems(params, {
+    all: rows,
+    filters: {
+      "resource-id": (t) => t.resourceId,
+      "resource-type": (t) => t.resourceType,
+      key: (t) => t.key,
+      value: (t) => t.value,
+    },
+    tagged: false,
+    maxResults: [5, 1000],
+  });
   return {
     tagSet: xmlList(
-      page.map((r) => ({
-        resourceId: r.resourceId,
-        resourceType: r.resourceType,
-        key: r.key,
-        value: r.value,
+      page.map((t) => ({
+        resourceId: t.resourceId,
+        resourceType: t.resourceType,
+        key: t.key,
+        value: t.value,
       })),
     ),
     nextToken,
@@ -160,44 +147,29 @@ export function createVpc(ctx: ActionContext): XmlObject {
   return { vpc: vpcItem(vpc) };
 }
 
-const VPC_FILTERS = ["vpc-id", "is-default", "cidr", "owner-id", "state", "tag-key"];
-
 export function describeVpcs(ctx: ActionContext): XmlObject {
   const { params, state } = ctx;
-  const filters = readFilters(params);
-  assertKnownFilters(filters, VPC_FILTERS);
-  const maxResults = readMaxResults(params, 5, 1000);
-  let candidates = [...state.vpcs.values()];
-  const ids = params.list("VpcId");
-  if (ids.length > 0) {
-    candidates = [
-      ...new Set(
-        ids.map((id) => {
+  const { page, nextToken } = describeItems<Vpc>(params, {
+    all: state.vpcs.values(),
+    ids: [
+      {
+        param: "VpcId",
+        resolve: (id) => {
           const vpc = state.vpcs.get(id);
           if (vpc === undefined) throw vpcNotFound(id);
           return vpc;
-        }),
-      ),
-    ].sort((a, b) => a.seq - b.seq);
-  }
-  const matching = candidates.filter((v) =>
-    filters.every((f) => {
-      const tag = tagFilterMatches(f, v.tags);
-      if (tag !== null) return tag;
-      switch (f.name) {
-        case "vpc-id":
-          return filterMatches(f.values, v.id);
-        case "is-default":
-          return filterMatches(f.values, String(v.isDefault));
-        case "cidr":
-          return filterMatches(f.values, v.cidrBlock);
-        case "state":
-          return filterMatches(f.values, "available");
-        default:
-          return filterMatches(f.values, v.ownerId);
-      }
-    }),
-  );
-  const { page, nextToken } = paginate(matching, (v) => v.seq, params, maxResults);
+        },
+      },
+    ],
+    filters: {
+      "vpc-id": (v) => v.id,
+      "is-default": (v) => String(v.isDefault),
+      cidr: (v) => v.cidrBlock,
+      "owner-id": (v) => v.ownerId,
+      state: () => "available",
+    },
+    tagged: true,
+    maxResults: [5, 1000],
+  });
   return { vpcSet: xmlList(page.map(vpcItem)), nextToken };
 }
