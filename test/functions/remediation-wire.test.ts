@@ -1,0 +1,406 @@
+import "../../functions/test/setup";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics } from "@aws-lambda-powertools/metrics";
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { AUDIT_TABLE } from "@guardrail/core";
+import {
+  createNetworkAclChangeHandler,
+  createPrefixListChangeHandler,
+  createSecurityGroupChangeHandler,
+  createSlackNotifierHandler,
+  createSlackPoster,
+  type RemediationDeps,
+  RemediationFailedError,
+  SlackDeliveryError,
+} from "@guardrail/functions";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { lambdaContext, TABLE } from "../../functions/test/helpers";
+import { loadFixture } from "../fixtures/load";
+import { Ec2Stub } from "./ec2-stub";
+import { snsEventOf, startDynamo, startSnsStub, startWebhook, wireDeps } from "./harness";
+
+const GROUP = "sg-0a1b2c3d4e5f60001";
+const RULE = "sgr-0a00000000same01";
+const EVENT_ID = "085b5347-9517-55da-aa2c-3435181ff2a7";
+
+let ec2: Ec2Stub;
+let sns: Awaited<ReturnType<typeof startSnsStub>>;
+let dynamo: Awaited<ReturnType<typeof startDynamo>>;
+let slack: Awaited<ReturnType<typeof startWebhook>>;
+
+beforeAll(async () => {
+  [sns, dynamo, slack] = await Promise.all([startSnsStub(), startDynamo(), startWebhook()]);
+});
+
+afterAll(async () => {
+  await Promise.all([sns.close(), dynamo.close(), slack.close()]);
+});
+
+beforeEach(async () => {
+  ec2 = new Ec2Stub();
+  await ec2.listen();
+  ec2.addRules({
+    id: RULE,
+    groupId: GROUP,
+    egress: false,
+    protocol: "tcp",
+    from: 22,
+    to: 22,
+    cidr: "0.0.0.0/0",
+  });
+  sns.publishes.length = 0;
+  slack.posts.length = 0;
+  slack.answer(200);
+});
+
+afterEach(async () => {
+  await ec2.close();
+});
+
+/** A fresh set of clients per test (the SDK's retry capacity is per client). */
+function deps(over: Partial<Parameters<typeof wireDeps>[0]> = {}): RemediationDeps {
+  return wireDeps({
+    ec2Endpoint: ec2.endpoint,
+    snsEndpoint: sns.endpoint,
+    dynamoEndpoint: dynamo.endpoint,
+    ...over,
+  });
+}
+
+/** A unique event id per test, since dynalite lives across tests. */
+function sshFromWorld(eventId: string) {
+  const event = loadFixture(
+    "AuthorizeSecurityGroupIngress",
+    "items-form_tcp-22_same-rule-as-legacy-flat",
+  );
+  event.eventID = eventId;
+  return event;
+}
+
+async function auditItems(eventId: string) {
+  const out = await dynamo.doc.send(
+    new QueryCommand({
+      TableName: TABLE,
+      KeyConditionExpression: "#pk = :pk",
+      ExpressionAttributeNames: { "#pk": AUDIT_TABLE.partitionKey },
+      ExpressionAttributeValues: { ":pk": `DECISION#${eventId}` },
+    }),
+  );
+  return out.Items ?? [];
+}
+
+describe("wire: security-group-change against local EC2, SNS and DynamoDB", () => {
+  it("sends the exact revoke, publishes with attributes, and records a queryable audit item", async () => {
+    const result = await createSecurityGroupChangeHandler(deps())(
+      sshFromWorld(`${EVENT_ID}-a`),
+      lambdaContext,
+    );
+    expect(result).toMatchObject({ status: "decided", result: "revoked", published: true });
+
+    const [revoke] = ec2.calls("RevokeSecurityGroupIngress");
+    expect(revoke?.body).toBe(
+      `Action=RevokeSecurityGroupIngress&Version=2016-11-15&GroupId=${GROUP}&SecurityGroupRuleId.1=${RULE}`,
+    );
+    expect(ec2.rules.has(RULE)).toBe(false);
+    // The one look-up before the revoke: the group's tags (the default policy has tag exemptions).
+    expect(ec2.requests.map((r) => r.action)).toEqual([
+      "DescribeSecurityGroups",
+      "RevokeSecurityGroupIngress",
+    ]);
+    expect(ec2.requests[0]?.params.get("GroupId.1")).toBe(GROUP);
+
+    expect(sns.publishes).toHaveLength(1);
+    const [publish] = sns.publishes;
+    expect(publish?.params.get("TopicArn")).toBe(
+      "arn:aws:sns:eu-west-1:123456789012:guardrail-alerts",
+    );
+    expect(publish?.attributes).toEqual({
+      severity: { type: "String", value: "critical" },
+      outcome: { type: "String", value: "violation" },
+      result: { type: "String", value: "revoked" },
+      rule: { type: "String", value: "admin-ports" },
+      account: { type: "String", value: "123456789012" },
+      region: { type: "String", value: "eu-west-1" },
+      eventName: { type: "String", value: "AuthorizeSecurityGroupIngress" },
+      source: { type: "String", value: "event" },
+    });
+    const body = JSON.parse(publish?.message ?? "{}");
+    expect(body.findings.length).toBeGreaterThan(0);
+    expect(body.exposureSeconds).toBeGreaterThan(0);
+
+    const [item] = await auditItems(`${EVENT_ID}-a`);
+    expect(item).toMatchObject({ result: "revoked", resourceId: GROUP, account: "123456789012" });
+    for (const index of [AUDIT_TABLE.byAccount, AUDIT_TABLE.byResource]) {
+      const out = await dynamo.doc.send(
+        new QueryCommand({
+          TableName: TABLE,
+          IndexName: index.indexName,
+          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :year)",
+          ExpressionAttributeNames: { "#pk": index.partitionKey, "#sk": index.sortKey },
+          ExpressionAttributeValues: {
+            ":pk": index === AUDIT_TABLE.byAccount ? "ACCOUNT#123456789012" : `RESOURCE#${GROUP}`,
+            ":year": "2024-11-05",
+          },
+        }),
+      );
+      expect(out.Items?.map((i) => i.id)).toContain(`${EVENT_ID}-a`);
+    }
+  });
+
+  it("revokes by permission with the IpPermissions form members", async () => {
+    const event = loadFixture("AuthorizeSecurityGroupIngress", "detail_panther_go-sdk");
+    ec2.addRules({
+      id: "sgr-x",
+      groupId: "sg-0d921df5d84f7270a",
+      egress: false,
+      protocol: "tcp",
+      from: 22,
+      to: 22,
+      cidr: "0.0.0.0/0",
+    });
+    const result = await createSecurityGroupChangeHandler(deps())(event, lambdaContext);
+    expect(result.result).toBe("revoked");
+    const body = new URLSearchParams(ec2.calls("RevokeSecurityGroupIngress")[0]?.body);
+    expect(Object.fromEntries(body)).toEqual({
+      Action: "RevokeSecurityGroupIngress",
+      Version: "2016-11-15",
+      GroupId: "sg-0d921df5d84f7270a",
+      "IpPermissions.1.IpProtocol": "tcp",
+      "IpPermissions.1.FromPort": "22",
+      "IpPermissions.1.ToPort": "22",
+      "IpPermissions.1.IpRanges.1.CidrIp": "0.0.0.0/0",
+    });
+    expect(ec2.rules.has("sgr-x")).toBe(false);
+  });
+
+  it("retries RequestLimitExceeded (503) and a 500, then revokes", async () => {
+    ec2.failNext(
+      "RevokeSecurityGroupIngress",
+      { status: 503, code: "RequestLimitExceeded", message: "Request limit exceeded." },
+      { status: 500, code: "InternalError" },
+    );
+    const result = await createSecurityGroupChangeHandler(deps())(
+      sshFromWorld(`${EVENT_ID}-retry`),
+      lambdaContext,
+    );
+    expect(result.result).toBe("revoked");
+    expect(ec2.calls("RevokeSecurityGroupIngress")).toHaveLength(3);
+    expect(ec2.rules.has(RULE)).toBe(false);
+  });
+
+  it("retries RequestLimitExceeded even when it comes with HTTP 400", async () => {
+    ec2.failNext("RevokeSecurityGroupIngress", { status: 400, code: "RequestLimitExceeded" });
+    const result = await createSecurityGroupChangeHandler(deps())(
+      sshFromWorld(`${EVENT_ID}-400`),
+      lambdaContext,
+    );
+    expect(result.result).toBe("revoked");
+    expect(ec2.calls("RevokeSecurityGroupIngress")).toHaveLength(2);
+  });
+
+  it("does not retry a permanent error: critical alert, failed record, thrown error", async () => {
+    ec2.failNext("RevokeSecurityGroupIngress", {
+      status: 403,
+      code: "UnauthorizedOperation",
+      message: "You are not authorized to perform this operation.",
+    });
+    const handler = createSecurityGroupChangeHandler(deps());
+    await expect(handler(sshFromWorld(`${EVENT_ID}-denied`), lambdaContext)).rejects.toBeInstanceOf(
+      RemediationFailedError,
+    );
+    expect(ec2.calls("RevokeSecurityGroupIngress")).toHaveLength(1);
+    expect(ec2.rules.has(RULE)).toBe(true);
+    expect(sns.publishes[0]?.attributes.severity?.value).toBe("critical");
+    expect(sns.publishes[0]?.attributes.result?.value).toBe("failed");
+    const [item] = await auditItems(`${EVENT_ID}-denied`);
+    expect(item).toMatchObject({ result: "failed", error: { code: "UnauthorizedOperation" } });
+  });
+
+  it("makes ONE revoke effect, ONE publish and ONE audit record from ten concurrent deliveries", async () => {
+    const eventId = `${EVENT_ID}-ten`;
+    const handlers = Array.from({ length: 10 }, () => createSecurityGroupChangeHandler(deps()));
+    const results = await Promise.all(handlers.map((h) => h(sshFromWorld(eventId), lambdaContext)));
+
+    const revokes = ec2.calls("RevokeSecurityGroupIngress");
+    expect(revokes.length).toBeGreaterThanOrEqual(1);
+    // One call removed the rule; every other call found it gone.
+    expect(results.filter((r) => r.result === "revoked")).toHaveLength(1);
+    expect(results.filter((r) => r.result === "already-gone")).toHaveLength(9);
+    expect(ec2.rules.has(RULE)).toBe(false);
+    expect(sns.publishes).toHaveLength(1);
+    expect(results.filter((r) => r.published)).toHaveLength(1);
+    const items = await auditItems(eventId);
+    expect(items).toHaveLength(1);
+    // Whoever won the write, the record ends up telling the truth: the guardrail revoked it.
+    expect(items[0]).toMatchObject({ result: "revoked" });
+    expect(items[0]?.exposureSeconds).toBeGreaterThan(0);
+  });
+
+  it("keeps one publish and a truthful record even without the settle delay", async () => {
+    const eventId = `${EVENT_ID}-ten-nodelay`;
+    const handlers = Array.from({ length: 10 }, () =>
+      createSecurityGroupChangeHandler(deps({ settleMs: 0 })),
+    );
+    const results = await Promise.all(handlers.map((h) => h(sshFromWorld(eventId), lambdaContext)));
+    expect(results.filter((r) => r.result === "revoked")).toHaveLength(1);
+    expect(sns.publishes).toHaveLength(1);
+    const items = await auditItems(eventId);
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ result: "revoked" });
+  });
+
+  it("reports an unreadable event: published as invalid, recorded, no crash", async () => {
+    const event = loadFixture(
+      "AuthorizeSecurityGroupIngress",
+      "request-parameters-omitted_oversize",
+    );
+    const result = await createSecurityGroupChangeHandler(deps())(event, lambdaContext);
+    expect(result.status).toBe("invalid");
+    expect(sns.publishes[0]?.attributes).toMatchObject({
+      severity: { type: "String", value: "high" },
+      outcome: { type: "String", value: "invalid" },
+    });
+    expect(await auditItems(result.eventId as string)).toHaveLength(1);
+  });
+
+  it("looks a ModifySecurityGroupRules direction up with SecurityGroupRuleId.1, then revokes", async () => {
+    const event = loadFixture("ModifySecurityGroupRules", "wrapper_object-form_single-rule");
+    ec2.addRules({
+      id: "sgr-0c0000000mod0001",
+      groupId: GROUP,
+      egress: false,
+      protocol: "tcp",
+      from: 22,
+      to: 22,
+      cidr: "0.0.0.0/0",
+    });
+    const result = await createSecurityGroupChangeHandler(deps())(event, lambdaContext);
+    expect(result.result).toBe("revoked");
+    expect(ec2.calls("DescribeSecurityGroupRules")[0]?.body).toBe(
+      "Action=DescribeSecurityGroupRules&Version=2016-11-15&SecurityGroupRuleId.1=sgr-0c0000000mod0001",
+    );
+    expect(ec2.calls("RevokeSecurityGroupIngress")[0]?.params.get("SecurityGroupRuleId.1")).toBe(
+      "sgr-0c0000000mod0001",
+    );
+  });
+});
+
+describe("wire: network-acl-change", () => {
+  it("deletes the entry with NetworkAclId, RuleNumber and Egress=false", async () => {
+    ec2.nacls.set("acl-0a1b2c3d4e5f60001", [
+      {
+        ruleNumber: 100,
+        egress: false,
+        protocol: "6",
+        action: "allow",
+        cidr: "0.0.0.0/0",
+        from: 22,
+        to: 22,
+      },
+    ]);
+    const result = await createNetworkAclChangeHandler(deps({ fn: "network-acl-change" }))(
+      loadFixture("ReplaceNetworkAclEntry", "tcp-6_ssh-from-world_replaces-rule-100"),
+      lambdaContext,
+    );
+    expect(result.result).toBe("revoked");
+    expect(ec2.calls("DeleteNetworkAclEntry")[0]?.body).toBe(
+      "Action=DeleteNetworkAclEntry&Version=2016-11-15&NetworkAclId=acl-0a1b2c3d4e5f60001&RuleNumber=100&Egress=false",
+    );
+    expect(ec2.nacls.get("acl-0a1b2c3d4e5f60001")).toEqual([]);
+    expect(JSON.parse(sns.publishes[0]?.message ?? "{}").findings[0].previous).toBe("unknown");
+  });
+});
+
+describe("wire: prefix-list-change", () => {
+  it("finds the referencing groups, reads their rules by group-id filter, and revokes the rules", async () => {
+    ec2.prefixLists.set("pl-0123456789abcdef0", { entries: ["10.0.0.0/8"], groups: ["sg-web"] });
+    ec2.addRules(
+      {
+        id: "sgr-pl-ssh",
+        groupId: "sg-web",
+        egress: false,
+        protocol: "tcp",
+        from: 22,
+        to: 22,
+        prefixListId: "pl-0123456789abcdef0",
+      },
+      {
+        id: "sgr-other",
+        groupId: "sg-web",
+        egress: false,
+        protocol: "tcp",
+        from: 443,
+        to: 443,
+        cidr: "10.0.0.0/8",
+      },
+    );
+    const event = loadFixture("ModifyManagedPrefixList", "wrapper_add-and-remove_object-form");
+    event.detail.requestParameters.ModifyManagedPrefixListRequest.AddEntry.Cidr = "0.0.0.0/0";
+    const result = await createPrefixListChangeHandler(deps({ fn: "prefix-list-change" }))(
+      event,
+      lambdaContext,
+    );
+    expect(result.result).toBe("revoked");
+    expect(ec2.calls("GetManagedPrefixListAssociations")[0]?.params.get("PrefixListId")).toBe(
+      "pl-0123456789abcdef0",
+    );
+    const describe = ec2.calls("DescribeSecurityGroupRules")[0]?.params;
+    expect([
+      describe?.get("Filter.1.Name"),
+      describe?.get("Filter.1.Value.1"),
+      describe?.get("MaxResults"),
+    ]).toEqual(["group-id", "sg-web", "1000"]);
+    expect(ec2.rules.has("sgr-pl-ssh")).toBe(false);
+    expect(ec2.rules.has("sgr-other")).toBe(true);
+    expect(ec2.prefixLists.get("pl-0123456789abcdef0")?.entries).toEqual(["10.0.0.0/8"]);
+  });
+});
+
+describe("wire: Slack", () => {
+  const slackDeps = (url: string) => ({
+    logger: new Logger({ serviceName: "wire", logLevel: "SILENT" }),
+    metrics: new Metrics({ namespace: "NetworkGuardrail", serviceName: "wire" }),
+    config: {
+      webhookUrl: url,
+      webhookSource: "GUARDRAIL_SLACK_WEBHOOK_URL",
+      stage: "wire",
+      version: "1",
+    },
+    slack: createSlackPoster(url),
+  });
+
+  it("posts the Block Kit message of a published decision to the webhook", async () => {
+    await createSecurityGroupChangeHandler(deps())(
+      sshFromWorld(`${EVENT_ID}-slack`),
+      lambdaContext,
+    );
+    const [publish] = sns.publishes;
+    expect(publish).toBeDefined();
+    await createSlackNotifierHandler(slackDeps(slack.url))(
+      snsEventOf(publish as NonNullable<typeof publish>),
+      lambdaContext,
+    );
+    expect(slack.posts).toHaveLength(1);
+    const body = slack.posts[0]?.body as { text: string; blocks: { type: string }[] };
+    expect(body.blocks.length).toBeGreaterThan(2);
+    expect(body.blocks[0]?.type).toBe("header");
+    expect(JSON.stringify(body.blocks)).toContain("admin-ports");
+    expect(slack.posts[0]?.path).toBe("/services/T000/B000/secret-token");
+  });
+
+  it("throws when Slack is down (SNS retries), while remediation does not depend on it", async () => {
+    slack.answer(503);
+    const result = await createSecurityGroupChangeHandler(deps())(
+      sshFromWorld(`${EVENT_ID}-down`),
+      lambdaContext,
+    );
+    expect(result).toMatchObject({ result: "revoked", published: true });
+    const [publish] = sns.publishes;
+    await expect(
+      createSlackNotifierHandler(slackDeps(slack.url))(
+        snsEventOf(publish as NonNullable<typeof publish>),
+        lambdaContext,
+      ),
+    ).rejects.toBeInstanceOf(SlackDeliveryError);
+  });
+});
