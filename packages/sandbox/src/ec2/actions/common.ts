@@ -125,6 +125,18 @@ export function paginate<T>(
   return { page, nextToken: undefined };
 }
 
+/** `map.get(id)`, or the action's NotFound error: EC2 fails a call naming an unknown id. */
+export function lookup<T>(
+  map: ReadonlyMap<string, T>,
+  notFound: (id: string) => Ec2ApiError,
+): (id: string) => T {
+  return (id) => {
+    const found = map.get(id);
+    if (found === undefined) throw notFound(id);
+    return found;
+  };
+}
+
 /** Anything a Describe call lists: ordered by insertion `seq`, maybe tagged. */
 interface Listed {
   readonly seq: number;

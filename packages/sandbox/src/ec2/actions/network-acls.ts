@@ -10,7 +10,7 @@ import { type NaclEntry, type NetworkAcl, naclEntryKey } from "../model";
 import { canonicalCidr } from "../permissions";
 import type { QueryParams } from "../query";
 import { type XmlObject, xmlList } from "../xml";
-import { type ActionContext, describeItems, readTagSpecifications, tagSet } from "./common";
+import { type ActionContext, describeItems, lookup, readTagSpecifications, tagSet } from "./common";
 
 export function naclEntryItem(e: NaclEntry): XmlObject {
   return {
@@ -61,11 +61,7 @@ export function describeNetworkAcls(ctx: ActionContext): XmlObject {
     ids: [
       {
         param: "NetworkAclId",
-        resolve: (id) => {
-          const acl = state.nacls.get(id);
-          if (acl === undefined) throw networkAclNotFound(id);
-          return acl;
-        },
+        resolve: lookup(state.nacls, networkAclNotFound),
       },
     ],
     filters: {
@@ -81,10 +77,7 @@ export function describeNetworkAcls(ctx: ActionContext): XmlObject {
 }
 
 function readAcl(ctx: ActionContext): NetworkAcl {
-  const id = ctx.params.requiredStr("NetworkAclId");
-  const acl = ctx.state.nacls.get(id);
-  if (acl === undefined) throw networkAclNotFound(id);
-  return acl;
+  return lookup(ctx.state.nacls, networkAclNotFound)(ctx.params.requiredStr("NetworkAclId"));
 }
 
 function readRuleNumber(params: QueryParams): number {

@@ -6,6 +6,7 @@ import { type XmlObject, xmlList } from "../xml";
 import {
   type ActionContext,
   describeItems,
+  lookup,
   paginate,
   readMaxResults,
   readTagSpecifications,
@@ -82,10 +83,7 @@ export function createManagedPrefixList(ctx: ActionContext): XmlObject {
 }
 
 function readPrefixList(ctx: ActionContext): PrefixList {
-  const id = ctx.params.requiredStr("PrefixListId");
-  const pl = ctx.state.prefixLists.get(id);
-  if (pl === undefined) throw prefixListNotFound(id);
-  return pl;
+  return lookup(ctx.state.prefixLists, prefixListNotFound)(ctx.params.requiredStr("PrefixListId"));
 }
 
 export function modifyManagedPrefixList(ctx: ActionContext): XmlObject {
@@ -152,11 +150,7 @@ export function describeManagedPrefixLists(ctx: ActionContext): XmlObject {
     ids: [
       {
         param: "PrefixListId",
-        resolve: (id) => {
-          const pl = state.prefixLists.get(id);
-          if (pl === undefined) throw prefixListNotFound(id);
-          return pl;
-        },
+        resolve: lookup(state.prefixLists, prefixListNotFound),
       },
     ],
     filters: {

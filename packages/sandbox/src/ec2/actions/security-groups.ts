@@ -17,7 +17,7 @@ import {
   ruleItem,
 } from "../permissions";
 import { type XmlObject, xmlList } from "../xml";
-import { type ActionContext, describeItems, readTagSpecifications, tagSet } from "./common";
+import { type ActionContext, describeItems, lookup, readTagSpecifications, tagSet } from "./common";
 
 export function groupArn(ctx: ActionContext, groupId: string): string {
   return `arn:aws:ec2:${ctx.state.region}:${ctx.state.accountId}:security-group/${groupId}`;
@@ -118,11 +118,7 @@ export function describeSecurityGroupRules(ctx: ActionContext): XmlObject {
     ids: [
       {
         param: "SecurityGroupRuleId",
-        resolve: (id) => {
-          const rule = state.rules.get(id);
-          if (rule === undefined) throw ruleIdNotFound(id);
-          return rule;
-        },
+        resolve: lookup(state.rules, ruleIdNotFound),
       },
     ],
     filters: {

@@ -14,6 +14,7 @@ import {
   type ActionContext,
   checkTag,
   describeItems,
+  lookup,
   readTagSpecifications,
   tagSet,
 } from "./common";
@@ -154,11 +155,7 @@ export function describeVpcs(ctx: ActionContext): XmlObject {
     ids: [
       {
         param: "VpcId",
-        resolve: (id) => {
-          const vpc = state.vpcs.get(id);
-          if (vpc === undefined) throw vpcNotFound(id);
-          return vpc;
-        },
+        resolve: lookup(state.vpcs, vpcNotFound),
       },
     ],
     filters: {
