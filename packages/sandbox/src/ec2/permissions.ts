@@ -238,7 +238,12 @@ export function resolveRules(
   return out;
 }
 
-function resolvePeer(state: RegionState, group: SecurityGroup, source: SourceRequest): RulePeer {
+/** Canonicalises and checks one source: CIDR family and host bits, referenced list or group exists. */
+export function resolvePeer(
+  state: RegionState,
+  group: SecurityGroup,
+  source: SourceRequest,
+): RulePeer {
   switch (source.kind) {
     case "cidr4":
       return { kind: "cidr4", cidr: canonicalCidr(source.cidr, 4, "cidrIp") };

@@ -56,8 +56,15 @@ import {
   RegionState,
   type RuleContent,
   type RulePeer,
+  type SecurityGroup,
 } from "./model";
-import { canonicalCidr, canonicalProtocolAndPorts, describeRuleForMessage } from "./permissions";
+import {
+  canonicalCidr,
+  canonicalProtocolAndPorts,
+  describeRuleForMessage,
+  resolvePeer,
+  type SourceRequest,
+} from "./permissions";
 import { QueryParams } from "./query";
 import { Rng } from "./random";
 import { type ServedEndpoint, serveEc2 } from "./server";
@@ -651,7 +658,7 @@ export class Ec2Sandbox {
       const content: RuleContent = {
         isEgress: direction === "egress",
         ...canonicalProtocolAndPorts(r.protocol, r.fromPort, r.toPort),
-        peer: seedPeer(state, r),
+        peer: seedPeer(state, group, r),
         ...(r.description === undefined ? {} : { description: r.description }),
       };
       if (state.findRule(group, content) !== undefined) {
@@ -724,29 +731,22 @@ function setTags(
   if (tags !== undefined) for (const [k, v] of Object.entries(tags)) target.set(k, v);
 }
 
-function seedPeer(state: RegionState, r: SeedRule): RulePeer {
+function seedPeer(state: RegionState, group: SecurityGroup, r: SeedRule): RulePeer {
   const given = [r.cidr, r.prefixListId, r.groupId].filter((x) => x !== undefined);
   if (given.length !== 1) {
     throw invalidParameterValue("a seeded rule needs exactly one of cidr, prefixListId, groupId");
   }
-  if (r.cidr !== undefined) {
-    return r.cidr.includes(":")
-      ? { kind: "cidr6", cidr: canonicalCidr(r.cidr, 6, "cidr") }
-      : { kind: "cidr4", cidr: canonicalCidr(r.cidr, 4, "cidr") };
-  }
-  if (r.prefixListId !== undefined) {
-    if (!state.prefixLists.has(r.prefixListId)) {
-      throw new Ec2ApiError(
-        "InvalidPrefixListID.NotFound",
-        `The prefix list ID '${r.prefixListId}' does not exist`,
-      );
-    }
-    return { kind: "prefix-list", prefixListId: r.prefixListId };
-  }
-  const groupId = r.groupId ?? "";
-  const userId = r.userId ?? state.accountId;
-  if (userId === state.accountId && !state.groups.has(groupId)) throw groupNotFound(groupId);
-  return { kind: "group", groupId, userId };
+  const source: SourceRequest =
+    r.cidr !== undefined
+      ? { kind: r.cidr.includes(":") ? "cidr6" : "cidr4", cidr: r.cidr }
+      : r.prefixListId !== undefined
+        ? { kind: "prefix-list", prefixListId: r.prefixListId }
+        : {
+            kind: "group",
+            groupId: r.groupId ?? "",
+            ...(r.userId === undefined ? {} : { userId: r.userId }),
+          };
+  return resolvePeer(state, group, source);
 }
 
 function seedEntry(e: SeedNaclEntry): NaclEntry {

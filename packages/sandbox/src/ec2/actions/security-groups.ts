@@ -7,14 +7,15 @@ import {
 } from "../errors";
 import { type RuleContent, ruleKey, type SecurityGroup, type SgRule } from "../model";
 import {
-  canonicalCidr,
   canonicalProtocolAndPorts,
   describeRuleForMessage,
   permissionItems,
   readPermissions,
+  resolvePeer,
   resolveRules,
   revokedRuleItem,
   ruleItem,
+  type SourceRequest,
 } from "../permissions";
 import { type XmlObject, xmlList } from "../xml";
 import { type ActionContext, describeItems, lookup, readTagSpecifications, tagSet } from "./common";
@@ -291,33 +292,16 @@ export function modifySecurityGroupRules(ctx: ActionContext): XmlObject {
         "Exactly one of CidrIpv4, CidrIpv6, PrefixListId or ReferencedGroupId must be specified",
       );
     }
-    const peerText = spec.str(targets[0] ?? "") ?? "";
-    let peer: RuleContent["peer"];
-    switch (targets[0]) {
-      case "CidrIpv4":
-        peer = { kind: "cidr4", cidr: canonicalCidr(peerText, 4, "CidrIpv4") };
-        break;
-      case "CidrIpv6":
-        peer = { kind: "cidr6", cidr: canonicalCidr(peerText, 6, "CidrIpv6") };
-        break;
-      case "PrefixListId":
-        if (!state.prefixLists.has(peerText)) {
-          throw new Ec2ApiError(
-            "InvalidPrefixListID.NotFound",
-            `The prefix list ID '${peerText}' does not exist`,
-          );
-        }
-        peer = { kind: "prefix-list", prefixListId: peerText };
-        break;
-      default:
-        if (!state.groups.has(peerText)) {
-          throw new Ec2ApiError(
-            "InvalidGroup.NotFound",
-            `The security group '${peerText}' does not exist`,
-          );
-        }
-        peer = { kind: "group", groupId: peerText, userId: state.accountId };
-    }
+    const text = spec.str(targets[0] ?? "") ?? "";
+    const source: SourceRequest =
+      targets[0] === "CidrIpv4"
+        ? { kind: "cidr4", cidr: text }
+        : targets[0] === "CidrIpv6"
+          ? { kind: "cidr6", cidr: text }
+          : targets[0] === "PrefixListId"
+            ? { kind: "prefix-list", prefixListId: text }
+            : { kind: "group", groupId: text };
+    const peer = resolvePeer(state, group, source);
     const description = spec.str("Description");
     const content: RuleContent = {
       isEgress: rule.isEgress,
