@@ -1,4 +1,4 @@
-import { ConfigurationError, parseProtocol, protocolNumber } from "@guardrail/core";
+import { ConfigurationError } from "@guardrail/core";
 import {
   buildRecord,
   type CallFacts,
@@ -13,6 +13,7 @@ import {
   createNetworkAclEntry,
   deleteNetworkAclEntry,
   describeNetworkAcls,
+  readNaclEntry,
   replaceNetworkAclEntry,
   sortedEntries,
 } from "./actions/network-acls";
@@ -749,39 +750,21 @@ function seedPeer(state: RegionState, group: SecurityGroup, r: SeedRule): RulePe
   return resolvePeer(state, group, source);
 }
 
+/** A seeded entry goes through the same reading as CreateNetworkAclEntry, defaults filled in. */
 function seedEntry(e: SeedNaclEntry): NaclEntry {
-  if (!Number.isInteger(e.ruleNumber) || e.ruleNumber < 1 || e.ruleNumber > 32766) {
-    throw invalidParameterValue(
-      `Invalid value '${e.ruleNumber}' for ruleNumber. Rule numbers must be between 1 and 32766.`,
-    );
-  }
-  let protocol: string;
-  try {
-    protocol = String(protocolNumber(parseProtocol(e.protocol, "protocol")));
-  } catch {
-    throw invalidParameterValue(`Invalid value '${e.protocol}' for protocol`);
-  }
-  if (protocol === "6" || protocol === "17") {
-    canonicalProtocolAndPorts(protocol, e.fromPort ?? 0, e.toPort ?? 65535);
-  }
-  const v6 = e.cidr.includes(":");
-  const cidr = v6
-    ? { ipv6CidrBlock: canonicalCidr(e.cidr, 6, "cidr") }
-    : { cidrBlock: canonicalCidr(e.cidr, 4, "cidr") };
-  const ports =
-    protocol === "6" || protocol === "17"
-      ? { portRange: { from: e.fromPort ?? 0, to: e.toPort ?? 65535 } }
-      : protocol === "1" || protocol === "58"
-        ? { icmpTypeCode: { type: e.icmpType ?? -1, code: e.icmpCode ?? -1 } }
-        : {};
-  return {
-    ruleNumber: e.ruleNumber,
-    egress: e.egress,
-    protocol,
-    ruleAction: e.ruleAction,
-    ...cidr,
-    ...ports,
-  };
+  return readNaclEntry(
+    QueryParams.from([
+      ["RuleNumber", String(e.ruleNumber)],
+      ["Egress", String(e.egress)],
+      ["Protocol", String(e.protocol)],
+      ["RuleAction", e.ruleAction],
+      [e.cidr.includes(":") ? "Ipv6CidrBlock" : "CidrBlock", e.cidr],
+      ["PortRange.From", String(e.fromPort ?? 0)],
+      ["PortRange.To", String(e.toPort ?? 65535)],
+      ["Icmp.Type", String(e.icmpType ?? -1)],
+      ["Icmp.Code", String(e.icmpCode ?? -1)],
+    ]),
+  );
 }
 
 function snapshotPeer(peer: RulePeer): Partial<SecurityGroupRuleSnapshot> {

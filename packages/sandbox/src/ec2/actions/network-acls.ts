@@ -97,7 +97,7 @@ function readEgress(params: QueryParams): boolean {
 }
 
 /** Reads a Create/ReplaceNetworkAclEntry request into the entry EC2 would store. */
-function readEntry(params: QueryParams): NaclEntry {
+export function readNaclEntry(params: QueryParams): NaclEntry {
   const ruleNumber = readRuleNumber(params);
   const egress = readEgress(params);
   const rawProtocol = params.requiredStr("Protocol");
@@ -149,7 +149,7 @@ function countDirection(acl: NetworkAcl, egress: boolean): number {
 
 export function createNetworkAclEntry(ctx: ActionContext): XmlObject {
   const acl = readAcl(ctx);
-  const entry = readEntry(ctx.params);
+  const entry = readNaclEntry(ctx.params);
   if (acl.entries.has(naclEntryKey(entry.egress, entry.ruleNumber))) {
     throw new Ec2ApiError(
       "NetworkAclEntryAlreadyExists",
@@ -175,7 +175,7 @@ function entryNotFound(egress: boolean, ruleNumber: number): Ec2ApiError {
 
 export function replaceNetworkAclEntry(ctx: ActionContext): XmlObject {
   const acl = readAcl(ctx);
-  const entry = readEntry(ctx.params);
+  const entry = readNaclEntry(ctx.params);
   if (!acl.entries.has(naclEntryKey(entry.egress, entry.ruleNumber))) {
     throw entryNotFound(entry.egress, entry.ruleNumber);
   }
