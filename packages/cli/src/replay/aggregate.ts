@@ -54,7 +54,10 @@ export interface Aggregate {
   byRule: Record<string, RuleTotals>;
   byAccount: Record<string, AccountTotals>;
   byActor: Record<string, ActorTotals>;
-  /** Violation events per UTC day per rule. */
+  /**
+   * Violation events per UTC day, each counted once under its main rule (the most severe of its
+   * counting findings), so that a day's counts add up to its violations.
+   */
   byDay: Record<string, Record<string, number>>;
   /** Ignored events by reason (`unhandled-event`, `failed-call`, ...). */
   ignored: Record<string, number>;
@@ -131,6 +134,20 @@ export function addUnrelated(a: Aggregate, p: Peek): void {
   }
 }
 
+const SEVERITY_RANK: Record<string, number> = { critical: 0, high: 1, medium: 2, low: 3 };
+
+/** The most severe counting finding's rule (the first such in the policy's order on a tie). */
+export function mainRule(l: ReplayLine): string | null {
+  let best: ReplayLine["findings"][number] | null = null;
+  for (const f of l.findings) {
+    if (f.exemption) continue;
+    if (best === null || (SEVERITY_RANK[f.severity] ?? 9) < (SEVERITY_RANK[best.severity] ?? 9)) {
+      best = f;
+    }
+  }
+  return best?.rule ?? null;
+}
+
 /** Adds one output line. */
 export function addLine(a: Aggregate, l: ReplayLine): void {
   a.events++;
@@ -178,12 +195,13 @@ export function addLine(a: Aggregate, l: ReplayLine): void {
     }
   }
   if (l.outcome === "violation") {
-    const day = (l.eventTime ?? "unknown").slice(0, 10);
-    const d = slot(a.byDay, day, () => ({}));
-    for (const rule of counted) {
-      a.byRule[rule]!.violations++;
-      inc(d, rule);
-    }
+    for (const rule of counted) a.byRule[rule]!.violations++;
+    const main = mainRule(l);
+    if (main !== null)
+      inc(
+        slot(a.byDay, (l.eventTime ?? "unknown").slice(0, 10), () => ({})),
+        main,
+      );
   }
   if (l.outcome === "violation" || l.outcome === "exempt") {
     const actor = slot(a.byActor, l.actor ?? "unknown", () => ({

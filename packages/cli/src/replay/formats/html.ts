@@ -1,4 +1,5 @@
-import { type Aggregate, topActors } from "../aggregate";
+import type { Action } from "@guardrail/core";
+import { type Aggregate, mainRule, topActors } from "../aggregate";
 import type { ReplayLine } from "../record";
 import { describeAction } from "./csv";
 import { fmt } from "./table";
@@ -69,7 +70,7 @@ export function violationChart(a: Aggregate, colours: Map<string, string>): stri
     return `<p class="empty">No violations in the period: nothing to chart.</p>`;
   }
   const days = daysBetween(known[0]!, known[known.length - 1]!);
-  const rules = [...colours.keys()];
+  const rules = [...colours.keys()].filter((r) => known.some((d) => (a.byDay[d]?.[r] ?? 0) > 0));
   const totals = days.map((d) => Object.values(a.byDay[d] ?? {}).reduce((s, n) => s + n, 0));
   const { max, step } = niceMax(Math.max(...totals));
   const W = 960;
@@ -153,6 +154,11 @@ function when(iso: string | null): string {
   return `${esc(iso.slice(0, 10))} <span class="muted">${esc(iso.slice(11, 19))}</span>`;
 }
 
+/** The account in a principal ARN (`arn:aws:iam::111122223333:user/x`), if any. */
+export function accountOf(arn: string | null): string | null {
+  return arn ? (/^arn:aws[\w-]*:(?:sts|iam)::(\d{12}):/.exec(arn)?.[1] ?? null) : null;
+}
+
 /** The short name of a principal ARN: `assumed-role/Admin/alice` → `Admin/alice`. */
 export function shortActor(arn: string | null): string {
   if (!arn) return "unknown";
@@ -164,15 +170,34 @@ export function shortActor(arn: string | null): string {
     .replace(/^root$/, "root");
 }
 
+/** Escaped, with line-break opportunities after `/` and before `@` (long principal names). */
+function breakable(s: string): string {
+  return esc(s).replaceAll("/", "/<wbr>").replaceAll("@", "<wbr>@");
+}
+
+/** One remediation in words, ids in code: "rule sgr-1 of sg-1 (ingress)". */
+function humanAction(a: Action): string {
+  const c = (s: string) => `<code>${esc(s)}</code>`;
+  switch (a.type) {
+    case "revoke-security-group-rules":
+      return `${a.ruleIds.length === 1 ? "rule" : "rules"} ${a.ruleIds.map(c).join(", ")} of ${c(a.groupId)}${a.direction ? ` (${a.direction})` : ""}`;
+    case "revoke-security-group-permissions":
+      return `${esc(describeAction(a).replace(/^revoke \S+ \S+ /, ""))} on ${c(a.groupId)} (${a.direction})`;
+    case "delete-network-acl-entry":
+      return `entry #${a.ruleNumber} (${a.egress ? "egress" : "ingress"}) of ${c(a.networkAclId)}`;
+  }
+}
+
 function verdict(l: ReplayLine): string {
   if (l.outcome === "exempt") {
     const ex = l.findings.find((f) => f.exemption)?.exemption;
-    return `<span class="pill pill-exempt">exempt</span> <span class="muted">${esc(ex ? `${ex.kind}: ${ex.reason}` : "")}</span>`;
+    const until = ex?.expires ? ` until ${ex.expires}` : "";
+    return `<span class="pill pill-exempt">exempt</span><div class="small muted">${esc(ex ? `${ex.kind}: ${ex.reason}${until}` : "")}</div>`;
   }
   if (l.actions.length > 0) {
-    return `<span class="pill pill-enforce">would revoke</span> <code>${esc(l.actions.map(describeAction).join("; "))}</code>`;
+    return `<span class="pill pill-enforce">would revoke</span>${l.actions.map((a) => `<div class="small">${humanAction(a)}</div>`).join("")}`;
   }
-  return `<span class="pill pill-notify">notify only</span>`;
+  return `<span class="pill pill-notify">notify only</span><div class="small muted">a person decides</div>`;
 }
 
 const CSS = `
@@ -182,7 +207,7 @@ body{margin:0;background:var(--bg);color:var(--ink);font:14px/1.45 -apple-system
 header{background:#0f2741;color:#fff;padding:28px 40px 24px}
 header h1{margin:0 0 4px;font-size:22px;font-weight:600;letter-spacing:.2px}
 header p{margin:0;color:#c5d3e3}
-main{max-width:1200px;margin:0 auto;padding:24px 40px 48px}
+main{max-width:1320px;margin:0 auto;padding:24px 40px 48px}
 h2{font-size:16px;margin:0 0 12px;font-weight:600}
 section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:20px 24px;margin:0 0 20px}
 .kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:12px;margin:0 0 20px}
@@ -190,7 +215,7 @@ section{background:var(--card);border:1px solid var(--line);border-radius:8px;pa
 .kpi .v{font-size:26px;font-weight:650;line-height:1.2}
 .kpi .l{color:var(--muted);font-size:12.5px}
 .kpi.bad .v{color:var(--bad)}.kpi.warn .v{color:var(--warn)}.kpi.ok .v{color:var(--ok)}
-.cols{display:grid;grid-template-columns:1fr 1fr;gap:20px}
+.cols{display:grid;grid-template-columns:1fr 1fr;gap:20px;align-items:start}
 .cols section{margin:0 0 20px}
 @media (max-width:900px){.cols{grid-template-columns:1fr}}
 table{border-collapse:collapse;width:100%;font-size:13px}
@@ -199,7 +224,7 @@ td{border-bottom:1px solid var(--line);padding:7px 8px;vertical-align:top}
 tbody tr:nth-child(even){background:#fafbfc}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .muted{color:var(--muted)}
-code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f1f3f6;padding:1px 4px;border-radius:3px;word-break:break-all}
+code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f1f3f6;padding:1px 4px;border-radius:3px;overflow-wrap:anywhere}
 .chart{width:100%;height:auto;display:block}
 .chart .grid{stroke:#edf0f3}.chart .axis{stroke:#9aa5b1}
 .chart .tick{font-size:11px;fill:#5f6b7a}
@@ -212,7 +237,18 @@ code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#
 .pill{display:inline-block;border-radius:4px;padding:0 6px;font-size:11.5px;font-weight:600;white-space:nowrap}
 .pill-enforce{background:#fee4e2;color:#912018}.pill-notify{background:#fef0c7;color:#93370d}.pill-exempt{background:#e6f4ea;color:#05603a}
 .empty{color:var(--muted);margin:0}
-.detail td:nth-child(1){white-space:nowrap}
+.banner{background:#fffaeb;border:1px solid #fedf89;color:#93370d;border-radius:8px;padding:10px 16px;margin:0 0 20px}
+.banner a{color:inherit}
+.chip{display:inline-block;background:#f1f3f6;border-radius:10px;padding:0 8px;margin:1px 0;font-size:12px;white-space:nowrap}
+.who{font-weight:600}
+.actors td:nth-child(5){white-space:nowrap}
+.detail td:nth-child(1),.nowrap,.rules td:first-child{white-space:nowrap}
+.detail td:nth-child(3){min-width:150px;max-width:200px}
+.detail td:nth-child(4){font-size:12.5px}
+.detail td:nth-child(7){min-width:200px}
+#violations{overflow-x:auto}
+.small{font-size:12.5px;margin-top:3px}
+.small code{font-size:11.5px}
 .note{color:var(--muted);font-size:12.5px;margin:10px 0 0}
 footer{color:var(--muted);font-size:12px;text-align:center;padding:0 0 32px}
 @media print{body{background:#fff}header{background:#fff;color:var(--ink);border-bottom:2px solid var(--ink)}header p{color:var(--muted)}section,.kpi{break-inside:avoid}}
@@ -242,7 +278,7 @@ export function renderHtml(a: Aggregate, details: readonly ReplayLine[], meta: R
 
   const kpis = [
     ["bad", fmt(violations), "violations"],
-    ["bad", fmt(a.actions), "rules the guardrail would revoke"],
+    ["bad", fmt(a.actions), "revocations the guardrail would make"],
     ["warn", fmt(violations - a.revokingEvents), "violations to review (notify only)"],
     ["ok", fmt(exempt), "exempted by policy"],
     ["", fmt(accountsHit), `accounts with violations (of ${fmt(Object.keys(a.byAccount).length)})`],
@@ -263,17 +299,21 @@ export function renderHtml(a: Aggregate, details: readonly ReplayLine[], meta: R
       fmt(t.compliant),
       fmt(t.actions),
     ]);
-  const actorRows = topActors(a, 15).map(([actor, t]) => [
-    `<span title="${esc(actor)}">${esc(shortActor(actor))}</span>`,
-    fmt(t.violations),
-    fmt(t.exempt),
-    esc(
-      Object.entries(t.rules)
-        .sort((x, y) => y[1] - x[1])
-        .map(([r]) => r)
-        .join(", "),
-    ),
-  ]);
+  const actorRows = topActors(a, 15).map(([actor, t]) => {
+    const rules = Object.entries(t.rules).sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1));
+    const accounts = Object.keys(t.accounts).sort();
+    return [
+      `<span class="who" title="${esc(actor)}">${esc(shortActor(actor))}</span><br><span class="muted">${esc(accountOf(actor) ?? accounts.join(", "))}</span>`,
+      fmt(t.violations),
+      fmt(t.exempt),
+      rules
+        .slice(0, 3)
+        .map(([r, n]) => `<span class="chip">${esc(r)} <b>${fmt(n)}</b></span>`)
+        .join(" ") +
+        (rules.length > 3 ? ` <span class="muted">+${rules.length - 3} more</span>` : ""),
+      esc(t.last ? t.last.slice(0, 10) : ""),
+    ];
+  });
   const ruleRows = Object.entries(a.byRule)
     .sort(
       (x, y) =>
@@ -290,15 +330,17 @@ export function renderHtml(a: Aggregate, details: readonly ReplayLine[], meta: R
     ]);
 
   const detailRows = details.map((l) => {
-    const f = l.findings.find((x) => !x.exemption) ?? l.findings[0];
-    const more =
-      l.findings.length > 1 ? ` <span class="muted">+${l.findings.length - 1}</span>` : "";
+    const main = mainRule(l) ?? l.findings[0]?.rule;
+    const f = l.findings.find((x) => x.rule === main) ?? l.findings[0];
+    const others = [...new Set(l.findings.map((x) => x.rule))].filter((r) => r !== f?.rule);
     return [
       when(l.eventTime),
-      `<code>${esc(l.account)}</code><br><span class="muted">${esc(l.region)}</span>`,
-      `<span title="${esc(l.actor)}">${esc(shortActor(l.actor))}</span>`,
+      `<span class="nowrap">${esc(l.account)}</span><br><span class="muted">${esc(l.region)}</span>`,
+      `<span title="${esc(l.actor)}">${breakable(shortActor(l.actor))}</span>`,
       `${esc(l.eventName)}<br><code>${esc(f?.resource ?? "")}</code>`,
-      f ? `${severityBadge(f.severity)} ${esc(f.rule)}${more}` : "",
+      f
+        ? `${severityBadge(f.severity)}<br><span class="nowrap">${esc(f.rule)}</span>${others.length > 0 ? `<div class="small muted">also ${others.map(esc).join(", ")}</div>` : ""}`
+        : "",
       esc(f?.reason ?? ""),
       verdict(l),
     ];
@@ -329,6 +371,10 @@ export function renderHtml(a: Aggregate, details: readonly ReplayLine[], meta: R
             : ""
         }</section>`;
 
+  const banner =
+    a.problems.length > 0
+      ? `<div class="banner">${fmt(a.problems.length)} input file(s) or line(s) could not be read and are not in these numbers: see <a href="#problems">Input that could not be used</a>.</div>`
+      : "";
   const omitted =
     meta.omittedDetails > 0
       ? `<p class="note">${fmt(meta.omittedDetails)} more not listed; the JSON or CSV output has every event.</p>`
@@ -349,7 +395,7 @@ export function renderHtml(a: Aggregate, details: readonly ReplayLine[], meta: R
 </header>
 <main>
 <div class="kpis">${kpis}</div>
-<section id="chart"><h2>Violations per day, by rule</h2>${violationChart(a, colours)}</section>
+${banner}<section id="chart"><h2>Violations per day, by rule</h2>${violationChart(a, colours)}<p class="note">Each violation is counted once, under its most severe rule.</p></section>
 <div class="cols">
 <section id="accounts"><h2>By account</h2>${
     accountRows.length > 0
@@ -366,12 +412,6 @@ export function renderHtml(a: Aggregate, details: readonly ReplayLine[], meta: R
         )
       : `<p class="empty">No security-group or network-ACL changes.</p>`
   }</section>
-<section id="actors"><h2>Who made the changes</h2>${
-    actorRows.length > 0
-      ? table("actors", ["actor", ["violations", "num"], ["exempt", "num"], "rules"], actorRows)
-      : `<p class="empty">Nobody: no violations.</p>`
-  }</section>
-</div>
 <section id="rules"><h2>By rule</h2>${
     ruleRows.length > 0
       ? table(
@@ -379,7 +419,7 @@ export function renderHtml(a: Aggregate, details: readonly ReplayLine[], meta: R
           [
             "rule",
             "severity",
-            ["violating events", "num"],
+            ["violating", "num"],
             ["enforce", "num"],
             ["notify", "num"],
             ["exempted", "num"],
@@ -387,6 +427,22 @@ export function renderHtml(a: Aggregate, details: readonly ReplayLine[], meta: R
           ruleRows,
         )
       : `<p class="empty">No rule matched.</p>`
+  }</section>
+</div>
+<section id="actors"><h2>Who made the changes</h2>${
+    actorRows.length > 0
+      ? table(
+          "actors",
+          [
+            "actor",
+            ["violations", "num"],
+            ["exempt", "num"],
+            "rules most often broken",
+            "last seen",
+          ],
+          actorRows,
+        )
+      : `<p class="empty">Nobody: no violations.</p>`
   }</section>
 <section id="violations"><h2>Violations and exemptions (${fmt(details.length + meta.omittedDetails)})</h2>${
     detailRows.length > 0
