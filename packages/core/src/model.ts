@@ -101,7 +101,11 @@ export type IgnoreReason =
 
 /** The normaliser's answer. It never throws anything but its own typed errors. */
 export type NormaliseResult =
-  | { readonly status: "handled"; readonly event: EventMeta; readonly changes: readonly RuleChange[] }
+  | {
+      readonly status: "handled";
+      readonly event: EventMeta;
+      readonly changes: readonly RuleChange[];
+    }
   | {
       readonly status: "ignored";
       readonly reason: IgnoreReason;
@@ -109,7 +113,11 @@ export type NormaliseResult =
       /** Whatever metadata could be read (eventId, eventName), for logs and replay output. */
       readonly event: Partial<EventMeta>;
     }
-  | { readonly status: "invalid"; readonly error: InvalidEventError; readonly event: Partial<EventMeta> };
+  | {
+      readonly status: "invalid";
+      readonly error: InvalidEventError;
+      readonly event: Partial<EventMeta>;
+    };
 
 export type Mode = "enforce" | "notify" | "off";
 
@@ -165,7 +173,18 @@ export type Outcome = "violation" | "compliant" | "exempt" | "ignored" | "invali
 
 /** Why a finding is waived. */
 export interface Exemption {
-  readonly kind: "group" | "principal" | "account" | "region" | "tag";
+  readonly kind:
+    | "group"
+    | "principal"
+    | "account"
+    | "region"
+    | "tag"
+    /** The account is below an OU listed in `exemptions.organizationalUnits`. */
+    | "organizational-unit"
+    /** The account carries tags listed in `exemptions.accountTags`. */
+    | "account-tag"
+    /** The account's OUs carry tags listed in `exemptions.ouTags`. */
+    | "ou-tag";
   readonly reason: string;
   /** ISO date the exemption ends, when it has one. */
   readonly expires?: string;

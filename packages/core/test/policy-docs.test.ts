@@ -1,9 +1,25 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_POLICY_YAML, PEER_CLASSES, RULE_KINDS } from "../src/policy";
+import { DEFAULT_POLICY_YAML, loadPolicy, PEER_CLASSES, RULE_KINDS } from "../src/policy";
 
 const DOC = readFileSync(join(import.meta.dirname, "..", "..", "..", "docs", "policy.md"), "utf8");
+
+/** The YAML blocks of one `## ` section, indentation removed (some sit inside list items). */
+function yamlBlocksOf(section: string): string[] {
+  const start = DOC.indexOf(`\n## ${section}\n`);
+  const end = DOC.indexOf("\n## ", start + 1);
+  const body = DOC.slice(start, end);
+  return [...body.matchAll(/^( *)```yaml\n([\s\S]*?)^\1```$/gm)].map(([, indent = "", text = ""]) =>
+    text
+      .split("\n")
+      .map((line) => line.slice(indent.length))
+      .join("\n"),
+  );
+}
+
+const RULE =
+  "rules: [{ id: r, kind: security-group-ports, description: d, options: { ports: [tcp/22] } }]";
 
 describe("docs/policy.md", () => {
   it("shows the shipped default policy verbatim", () => {
@@ -32,6 +48,15 @@ describe("docs/policy.md", () => {
     "accounts",
     "regions",
     "tagKey",
+    "organizationalUnits",
+    "accountTags",
+    "ouTags",
+    "tags",
+    "scope",
+    "organizational-unit",
+    "account-tag",
+    "ou-tag",
+    "organizationContextNeeded(policy)",
     "reason",
     "expires",
     "label",
@@ -44,5 +69,22 @@ describe("docs/policy.md", () => {
     ...PEER_CLASSES,
   ])("documents the field or value %s", (field) => {
     expect(DOC).toContain(`\`${field}\``);
+  });
+
+  it.each(yamlBlocksOf("exemptions").map((y, i) => [i, y] as const))(
+    "shows exemption example %i that validates",
+    (_, yaml) => {
+      expect(() => loadPolicy(`${yaml}\n${RULE}\n`)).not.toThrow();
+    },
+  );
+
+  it("shows scope examples that validate and scope rules", () => {
+    const blocks = yamlBlocksOf("scope");
+    expect(blocks).toHaveLength(1);
+    const policy = loadPolicy(blocks[0] as string);
+    expect(policy.rules.map((r) => r.scope?.accountTags)).toEqual([
+      { env: ["prod"] },
+      { env: ["dev", "test", "sandbox"] },
+    ]);
   });
 });

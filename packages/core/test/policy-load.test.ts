@@ -203,6 +203,9 @@ describe("parsePolicy defaults", () => {
       accounts: [{ value: "111122223333" }],
       regions: [{ value: "eu-west-1", reason: "lab region" }],
       principals: [{ value: "arn:aws:iam::*:role/break-glass" }],
+      organizationalUnits: [],
+      accountTags: [],
+      ouTags: [],
       tagKey: null,
     });
   });

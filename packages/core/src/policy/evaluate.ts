@@ -22,6 +22,7 @@ import {
   isBroad,
   unresolvedPeer,
 } from "./match";
+import { matchScope, type OrganizationalUnit, type ScopeMatch, type ScopeSubject } from "./scope";
 import type { Policy, PolicyRule, Severity } from "./types";
 
 /** The rule id of the one `notify` finding given to a change whose prefix list was not resolved. */
@@ -31,11 +32,51 @@ export const UNRESOLVED_PREFIX_LIST_RULE = "unresolved-prefix-list";
  * What `evaluate` reads besides the changes. `event` carries the actor, account and region for
  * exemptions and the own-principal loop guard; the sweep and `scan` have no event and pass
  * `account` and `region` instead.
+ *
+ * `accountTags` and `organizationalUnits` describe the account the change is in, for scopes and
+ * exemptions by account tag, OU or OU tag (see `organizationContextNeeded`). Leave them out when
+ * not read: unknown is not "none", and a rule whose scope depends on them then only notifies.
  */
 export interface PolicyEvaluationContext extends EvaluationContext {
   readonly event?: EventMeta;
   readonly account?: string;
   readonly region?: string;
+  /** The account's own tags (AWS Organizations); `{}` for an account known to have none. */
+  readonly accountTags?: Readonly<Record<string, string>>;
+  /** The OUs above the account, root side first, the account's parent last. */
+  readonly organizationalUnits?: readonly OrganizationalUnit[];
+}
+
+/**
+ * The account and region a change is in, and what the caller knows about the account.
+ *
+ * @example
+ * matchScope(rule.scope, scopeSubjectOf({ now, event, accountTags: { env: "prod" } }));
+ */
+export function scopeSubjectOf(ctx: PolicyEvaluationContext): ScopeSubject {
+  return {
+    account: ctx.event?.account ?? ctx.account,
+    region: ctx.event?.region ?? ctx.region,
+    accountTags: ctx.accountTags,
+    organizationalUnits: ctx.organizationalUnits,
+  };
+}
+
+/** Memoised scope matches of the rules, for one evaluation (the subject does not change). */
+type RuleScopes = (rule: PolicyRule) => ScopeMatch;
+
+function ruleScopes(ctx: PolicyEvaluationContext): RuleScopes {
+  const subject = scopeSubjectOf(ctx);
+  const cache = new Map<PolicyRule, ScopeMatch>();
+  return (rule) => {
+    if (rule.scope === undefined) return { status: "in" };
+    let match = cache.get(rule);
+    if (!match) {
+      match = matchScope(rule.scope, subject);
+      cache.set(rule, match);
+    }
+    return match;
+  };
 }
 
 /**
@@ -152,6 +193,7 @@ function findingsForConcrete(
   report: RuleChange,
   policy: Policy,
   ctx: PolicyEvaluationContext,
+  scopes: RuleScopes,
 ): Finding[] {
   const peers = peersOf(change, ctx, policy);
   const broad = isBroad(change, policy.thresholds);
@@ -163,6 +205,8 @@ function findingsForConcrete(
     if (!kind || kind.target !== change.kind) continue;
     const mode = effectiveMode(rule, broad);
     if (mode === "off") continue;
+    const scope = scopes(rule);
+    if (scope.status === "out") continue;
     const match = kind.evaluate(change, { options: rule.options, peers });
     if (!match) continue;
     if (match.peer.unresolved) {
@@ -173,7 +217,15 @@ function findingsForConcrete(
     if (match.detail) reason += ` (${match.detail})`;
     if (mode !== rule.mode) reason += `; ${broad ? "broad" : "targeted"}, so ${mode}`;
     let finalMode: Finding["mode"] = mode;
-    if (mode === "enforce" && blocker !== null) {
+    if (scope.status === "unknown") {
+      // The rule may not apply to this account at all: tell, never revoke.
+      reason += `; may be outside the rule's scope (${scope.missing.join(", ")} not known)`;
+      if (mode === "enforce") {
+        finalMode = "notify";
+        reason += ", so notify";
+      }
+    }
+    if (finalMode === "enforce" && blocker !== null) {
       finalMode = "notify";
       reason += `; cannot be revoked safely (${blocker}), so notify`;
     }
@@ -209,18 +261,25 @@ function stricter(a: Finding, b: Finding): Finding {
   return SEVERITY_RANK[b.severity] > SEVERITY_RANK[a.severity] ? b : a;
 }
 
-function findingsFor(change: RuleChange, policy: Policy, ctx: PolicyEvaluationContext): Finding[] {
+function findingsFor(
+  change: RuleChange,
+  policy: Policy,
+  ctx: PolicyEvaluationContext,
+  scopes: RuleScopes,
+): Finding[] {
   // A prefix-list change has no findings of its own: the prefix-list function evaluates the
   // rules that reference the list, with the new entries in ctx.prefixLists.
   if (change.kind === "prefix-list") return [];
-  if (change.kind === "network-acl-entry") return findingsForConcrete(change, change, policy, ctx);
+  if (change.kind === "network-acl-entry") {
+    return findingsForConcrete(change, change, policy, ctx, scopes);
+  }
   if (change.direction !== "unknown") {
-    return findingsForConcrete(change as ConcreteChange, change, policy, ctx);
+    return findingsForConcrete(change as ConcreteChange, change, policy, ctx, scopes);
   }
   const known = change.ruleId === null ? undefined : ctx.ruleDirections?.[change.ruleId];
   if (known !== undefined) {
     const resolved: SecurityGroupRuleChange = { ...change, direction: known };
-    return findingsForConcrete(resolved as ConcreteChange, resolved, policy, ctx);
+    return findingsForConcrete(resolved as ConcreteChange, resolved, policy, ctx, scopes);
   }
   if (ctx.unknownDirection !== "evaluate-both") {
     throw new RuleDirectionUnknownError(change.groupId, change.ruleId);
@@ -230,7 +289,7 @@ function findingsFor(change: RuleChange, policy: Policy, ctx: PolicyEvaluationCo
   const byRule = new Map<string, Finding>();
   for (const direction of ["ingress", "egress"] as const) {
     const as = { ...change, direction } as ConcreteChange;
-    for (const f of findingsForConcrete(as, change, policy, ctx)) {
+    for (const f of findingsForConcrete(as, change, policy, ctx, scopes)) {
       const noted = { ...f, reason: `${f.reason}; direction unknown, read as ${direction}` };
       const prior = byRule.get(f.rule);
       byRule.set(f.rule, prior ? stricter(prior, noted) : noted);
@@ -243,7 +302,9 @@ function findingsFor(change: RuleChange, policy: Policy, ctx: PolicyEvaluationCo
  * Evaluates rule changes (from an event, or current state read by the sweep or `scan`) against
  * a policy. Pure: everything it needs (tags, prefix-list entries, rule directions) comes in `ctx`.
  *
- * - Every rule matching a change gives its own finding; `off` rules give none.
+ * - Every rule matching a change gives its own finding; `off` rules give none, and neither do
+ *   rules whose `scope` rules out the account or region. A rule whose scope cannot be decided
+ *   (account tags or OUs not in `ctx`) only notifies.
  * - Findings waived by an exemption move to `waived`; outcome is `violation` when any finding
  *   is left, `exempt` when all were waived, `compliant` when there were none, and `ignored`
  *   for the guardrail's own principals.
@@ -266,8 +327,10 @@ export function evaluate(
   }
   const findings: Finding[] = [];
   const waived: Finding[] = [];
+  const scopes = ruleScopes(ctx);
+  const subject = scopeSubjectOf(ctx);
   for (const change of changes) {
-    for (const finding of findingsFor(change, policy, ctx)) {
+    for (const finding of findingsFor(change, policy, ctx, scopes)) {
       const rule = policy.rules.find((r) => r.id === finding.rule);
       const sets = rule ? [policy.exemptions, rule.exemptions] : [policy.exemptions];
       const { exemption, notes } = findExemption(sets, {
@@ -276,6 +339,7 @@ export function evaluate(
         event: ctx.event,
         account: ctx.account,
         region: ctx.region,
+        subject,
         groupTags: ctx.groupTags,
         now: ctx.now,
       });

@@ -1,6 +1,7 @@
 import type { Actor, EventMeta, Exemption, RuleChange } from "../model";
 import { expiryInstant, isCalendarDate, RULE_ID } from "./fields";
-import type { ExemptionEntry, ExemptionSet } from "./types";
+import { describeTags, effectiveOuTags, matchScope, type ScopeSubject, tagsMatch } from "./scope";
+import type { ExemptionEntry, ExemptionSet, Scope, TagExemptionEntry } from "./types";
 
 const compiled = new Map<string, RegExp>();
 
@@ -92,6 +93,12 @@ export interface ExemptionInput {
   readonly event: EventMeta | undefined;
   readonly account: string | undefined;
   readonly region: string | undefined;
+  /**
+   * The account, region, account tags and OUs for scoped entries and the OU and tag lists.
+   * Without it, account and region come from `event` (else `account`/`region`) and tags and OUs
+   * are unknown.
+   */
+  readonly subject?: ScopeSubject;
   readonly groupTags: Readonly<Record<string, Readonly<Record<string, string>>>> | undefined;
   readonly now: Date;
 }
@@ -102,7 +109,13 @@ export interface ExemptionResult {
   readonly notes: readonly string[];
 }
 
-function live(entry: ExemptionEntry, now: Date): boolean {
+interface Detailed {
+  readonly reason?: string;
+  readonly expires?: string;
+  readonly scope?: Scope;
+}
+
+function live(entry: Detailed, now: Date): boolean {
   return entry.expires === undefined || now.getTime() < expiryInstant(entry.expires);
 }
 
@@ -114,9 +127,23 @@ function withExpiry(
   return expires === undefined ? { kind, reason } : { kind, reason, expires };
 }
 
+/** `true`/`false`, or what was not known to decide (then the entry does not apply). */
+type EntryMatch = boolean | { readonly unknown: string };
+
+interface Check<E extends Detailed> {
+  readonly kind: Exemption["kind"];
+  readonly entries: (s: ExemptionSet) => readonly E[];
+  readonly test: (entry: E) => EntryMatch;
+  readonly describe: (entry: E) => string;
+}
+
+const check = <E extends Detailed>(c: Check<E>) => c as unknown as Check<Detailed>;
+
 /**
  * Looks for an exemption waiving a finding, in the given sets (global first, then the rule's).
- * Expired and unparsable exemptions never apply; they are returned as notes.
+ * Expired and unparsable exemptions never apply; they are returned as notes. So do entries
+ * whose match or scope depends on something the caller did not supply (account tags, OUs):
+ * an exemption is never granted on a guess.
  */
 export function findExemption(
   sets: readonly ExemptionSet[],
@@ -124,49 +151,89 @@ export function findExemption(
 ): ExemptionResult {
   const notes: string[] = [];
   const groupId = input.change.kind === "security-group-rule" ? input.change.groupId : null;
-  const account = input.event?.account ?? input.account;
-  const region = input.event?.region ?? input.region;
+  const subject: ScopeSubject = input.subject ?? {
+    account: input.event?.account ?? input.account,
+    region: input.event?.region ?? input.region,
+    accountTags: undefined,
+    organizationalUnits: undefined,
+  };
+  const { account, region } = subject;
   const actor = input.event?.actor;
-  const checks: {
-    kind: Exemption["kind"];
-    entries: (s: ExemptionSet) => readonly ExemptionEntry[];
-    test: (value: string) => boolean;
-    describe: (value: string) => string;
-  }[] = [
-    {
+  const ouTags = effectiveOuTags(subject.organizationalUnits);
+  const checks: Check<Detailed>[] = [
+    check<ExemptionEntry>({
       kind: "principal",
       entries: (s) => s.principals,
-      test: (p) => actor !== undefined && principalMatches(actor, [p]) !== undefined,
-      describe: (p) => `principal matches ${p}`,
-    },
-    {
+      test: (e) => actor !== undefined && principalMatches(actor, [e.value]) !== undefined,
+      describe: (e) => `principal matches ${e.value}`,
+    }),
+    check<ExemptionEntry>({
       kind: "account",
       entries: (s) => s.accounts,
-      test: (a) => a === account,
-      describe: (a) => `account ${a} is exempt`,
-    },
-    {
+      test: (e) => e.value === account,
+      describe: (e) => `account ${e.value} is exempt`,
+    }),
+    check<ExemptionEntry>({
       kind: "region",
       entries: (s) => s.regions,
-      test: (r) => r === region,
-      describe: (r) => `region ${r} is exempt`,
-    },
-    {
+      test: (e) => e.value === region,
+      describe: (e) => `region ${e.value} is exempt`,
+    }),
+    check<ExemptionEntry>({
+      kind: "organizational-unit",
+      entries: (s) => s.organizationalUnits ?? [],
+      test: (e) =>
+        subject.organizationalUnits === undefined
+          ? { unknown: "the account's OUs" }
+          : subject.organizationalUnits.some((u) => u.id === e.value),
+      describe: (e) => `accounts in OU ${e.value} are exempt`,
+    }),
+    check<TagExemptionEntry>({
+      kind: "account-tag",
+      entries: (s) => s.accountTags ?? [],
+      test: (e) =>
+        subject.accountTags === undefined
+          ? { unknown: "the account's tags" }
+          : tagsMatch(e.tags, subject.accountTags),
+      describe: (e) => `accounts tagged ${describeTags(e.tags)} are exempt`,
+    }),
+    check<TagExemptionEntry>({
+      kind: "ou-tag",
+      entries: (s) => s.ouTags ?? [],
+      test: (e) => (ouTags === undefined ? { unknown: "the OU tags" } : tagsMatch(e.tags, ouTags)),
+      describe: (e) => `accounts in OUs tagged ${describeTags(e.tags)} are exempt`,
+    }),
+    check<ExemptionEntry>({
       kind: "group",
       entries: (s) => s.groups,
-      test: (g) => g === groupId,
-      describe: (g) => `security group ${g} is exempt`,
-    },
+      test: (e) => e.value === groupId,
+      describe: (e) => `security group ${e.value} is exempt`,
+    }),
   ];
   for (const set of sets) {
-    for (const check of checks) {
-      for (const entry of check.entries(set)) {
-        if (!check.test(entry.value)) continue;
-        const reason = entry.reason ?? check.describe(entry.value);
-        if (live(entry, input.now)) {
-          return { exemption: withExpiry(check.kind, reason, entry.expires), notes };
+    for (const c of checks) {
+      for (const entry of c.entries(set)) {
+        const matched = c.test(entry);
+        if (matched === false) continue;
+        const reason = entry.reason ?? c.describe(entry);
+        if (matched !== true) {
+          notes.push(`${c.kind} exemption "${reason}" not applied: ${matched.unknown} not known`);
+          continue;
         }
-        notes.push(`${check.kind} exemption "${reason}" expired ${entry.expires}, not applied`);
+        if (entry.scope !== undefined) {
+          const scope = matchScope(entry.scope, subject);
+          if (scope.status === "out") continue;
+          if (scope.status === "unknown") {
+            notes.push(
+              `${c.kind} exemption "${reason}" not applied: its scope needs ${scope.missing.join(", ")}, not known`,
+            );
+            continue;
+          }
+        }
+        if (live(entry, input.now)) {
+          return { exemption: withExpiry(c.kind, reason, entry.expires), notes };
+        }
+        notes.push(`${c.kind} exemption "${reason}" expired ${entry.expires}, not applied`);
       }
     }
     if (set.tagKey === null || groupId === null) continue;

@@ -6,6 +6,7 @@ export {
   isOwnPrincipal,
   needsGroupTags,
   type PolicyEvaluationContext,
+  scopeSubjectOf,
   UNRESOLVED_PREFIX_LIST_RULE,
   withOwnPrincipals,
 } from "./evaluate";
@@ -25,4 +26,14 @@ export {
 export { loadPolicy } from "./load";
 export { type ClassifiedPeer, classifyCidr, isBroad } from "./match";
 export { formatPath, parsePolicy } from "./schema";
+export {
+  describeTags,
+  effectiveOuTags,
+  matchScope,
+  type OrganizationalUnit,
+  organizationContextNeeded,
+  type ScopeMatch,
+  type ScopeSubject,
+  tagsMatch,
+} from "./scope";
 export * from "./types";

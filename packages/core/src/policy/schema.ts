@@ -3,7 +3,16 @@ import { type PolicyIssue, PolicyValidationError } from "../errors";
 import type { Mode } from "../model";
 import { choice, cidr, date, integer, list, nonEmptyText, RULE_ID, strict } from "./fields";
 import { getRuleKind, RULE_KIND_IDS } from "./kinds";
-import type { ExemptionEntry, ExemptionSet, Policy, PolicyRule, Severity } from "./types";
+import type {
+  ExemptionEntry,
+  ExemptionSet,
+  Policy,
+  PolicyRule,
+  Scope,
+  Severity,
+  TagExemptionEntry,
+  TagMatch,
+} from "./types";
 
 const MODES = ["enforce", "notify", "off"] as const satisfies readonly Mode[];
 const SEVERITIES = ["critical", "high", "medium", "low"] as const satisfies readonly Severity[];
@@ -17,31 +26,171 @@ const pattern = (re: RegExp, what: string, hint = "") =>
 const GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
 const ACCOUNT_ID = /^\d{12}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+/** As AWS Organizations spells OU ids: `ou-` + root suffix + `-` + OU suffix. */
+const OU_ID = /^ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}$/;
 /** An ARN pattern: `*` matches any run of characters (including `/` and `:`), `?` one character. */
 const ARN_PATTERN = /^arn:\S+$/;
 
 const principalPattern = () =>
   pattern(ARN_PATTERN, "an ARN pattern starting with arn: (* and ? are wildcards)");
 
+/** Numbers are read as text so that an unquoted account id gets the hint, not a type error. */
+const accountId = () =>
+  v.pipe(
+    v.unknown(),
+    v.transform((input) => (typeof input === "number" ? String(input) : input)),
+    pattern(
+      ACCOUNT_ID,
+      "a 12-digit account id",
+      " (quote account ids in YAML so leading zeros survive)",
+    ),
+  );
+const regionName = () => pattern(REGION, "a region name (eu-west-1)");
+const ouId = () => pattern(OU_ID, "an OU id (ou-ab12-34cd56ef)");
+
+const tagKey = () =>
+  v.pipe(
+    nonEmptyText("a tag key"),
+    v.maxLength(128, "expected a tag key of at most 128 characters"),
+    v.check((k) => !k.toLowerCase().startsWith("aws:"), "tag keys starting with aws: are reserved"),
+  );
+
+function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  return String(value);
+}
+
+type PathItem = NonNullable<v.BaseIssue<unknown>["path"]>[number];
+
+function pathItem(input: unknown, key: string | number, value: unknown): PathItem {
+  return typeof key === "number"
+    ? { type: "array", origin: "value", input: input as unknown[], key, value }
+    : { type: "object", origin: "value", input: input as Record<string, unknown>, key, value };
+}
+
 /**
- * An exemption entry: a bare value, or `{ <key>: value, reason, expires }`. Numbers are read as
- * text so that an unquoted account id gets a useful message instead of a type error. Issues of
- * a bare value point at the list item itself, not at a key the user never wrote.
+ * Tags to match: `{ env: prod }` or `{ env: [prod, staging] }`. Values must be strings: YAML
+ * reads `tier: 1` as a number and `critical: yes` as a boolean, and AWS tag values are text,
+ * so an unquoted one is an error with a hint rather than a guess.
+ */
+const tagMatch = () =>
+  v.pipe(
+    v.unknown(),
+    v.rawTransform<unknown, TagMatch>(({ dataset, addIssue, NEVER }) => {
+      const input = dataset.value;
+      if (typeof input !== "object" || input === null || Array.isArray(input)) {
+        addIssue({ message: `expected a mapping of tag keys to values, got ${show(input)}` });
+        return NEVER;
+      }
+      const out: Record<string, string[]> = {};
+      let ok = true;
+      const entries = Object.entries(input);
+      if (entries.length === 0) {
+        addIssue({ message: "expected at least one tag (an empty mapping matches everything)" });
+        return NEVER;
+      }
+      for (const [rawKey, raw] of entries) {
+        const key = v.safeParse(tagKey(), rawKey);
+        if (!key.success) {
+          ok = false;
+          for (const issue of key.issues) {
+            addIssue({ message: issue.message, path: [pathItem(input, rawKey, raw)] });
+          }
+          continue;
+        }
+        const values = Array.isArray(raw) ? raw : [raw];
+        if (values.length === 0) {
+          ok = false;
+          addIssue({
+            message: "expected at least one tag value",
+            path: [pathItem(input, rawKey, raw)],
+          });
+          continue;
+        }
+        values.forEach((value, i) => {
+          const path: [PathItem, ...PathItem[]] = Array.isArray(raw)
+            ? [pathItem(input, rawKey, raw), pathItem(raw, i, value)]
+            : [pathItem(input, rawKey, raw)];
+          if (typeof value !== "string") {
+            ok = false;
+            const hint =
+              typeof value === "number" || typeof value === "boolean"
+                ? " (quote tag values in YAML: tag values are text)"
+                : "";
+            addIssue({ message: `expected a tag value, got ${show(value)}${hint}`, path });
+          } else if (value.length > 256) {
+            ok = false;
+            addIssue({ message: "expected a tag value of at most 256 characters", path });
+          }
+        });
+        out[key.output] = values as string[];
+      }
+      return ok ? out : NEVER;
+    }),
+  );
+
+const scopeList = <S extends v.GenericSchema<unknown, string>>(item: S, what: string) =>
+  v.pipe(
+    list(item, `a list of ${what}`),
+    v.minLength(1, `expected at least one of ${what} (leave the key out to mean every one)`),
+  );
+
+const SCOPE_KEYS = ["accounts", "regions", "organizationalUnits", "accountTags", "ouTags"];
+
+/** Where a rule or an exemption entry applies. At least one key; absent keys match everything. */
+const scopeSchema = () =>
+  v.pipe(
+    strict({
+      accounts: v.optional(scopeList(accountId(), "account ids")),
+      regions: v.optional(scopeList(regionName(), "region names")),
+      organizationalUnits: v.optional(scopeList(ouId(), "OU ids")),
+      accountTags: v.optional(tagMatch()),
+      ouTags: v.optional(tagMatch()),
+    }),
+    v.check(
+      (s) => SCOPE_KEYS.some((k) => (s as Record<string, unknown>)[k] !== undefined),
+      `expected at least one of ${SCOPE_KEYS.join(", ")} (leave scope out to mean everywhere)`,
+    ),
+  );
+
+type RawScope = v.InferOutput<ReturnType<typeof scopeSchema>>;
+
+function toScope(raw: RawScope): Scope {
+  return {
+    accounts: raw.accounts ?? null,
+    regions: raw.regions ?? null,
+    organizationalUnits: raw.organizationalUnits ?? null,
+    accountTags: raw.accountTags ?? null,
+    ouTags: raw.ouTags ?? null,
+  };
+}
+
+/**
+ * An exemption entry: a bare value, or `{ <key>: value, reason, expires, scope }`. Numbers are
+ * read as text so that an unquoted account id gets a useful message instead of a type error.
+ * Issues of a bare value point at the list item itself, not at a key the user never wrote.
  */
 function entry(key: string, value: v.GenericSchema<unknown, string>) {
   const full = strict({
     [key]: value,
     reason: v.optional(nonEmptyText("a reason")),
     expires: v.optional(date()),
+    scope: v.optional(scopeSchema()),
   });
-  type Entry = v.InferOutput<typeof full>;
+  type Entry = RawDetails & { readonly value: string };
   return v.pipe(
     v.unknown(),
     v.rawTransform<unknown, Entry>(({ dataset, addIssue, NEVER }) => {
       const input = typeof dataset.value === "number" ? String(dataset.value) : dataset.value;
       const bare = typeof input === "string";
       const result = v.safeParse(full, bare ? { [key]: input } : input);
-      if (result.success) return result.output;
+      if (result.success) {
+        const { [key]: value, ...rest } = result.output;
+        return { value: value as string, ...(rest as RawDetails) };
+      }
       for (const issue of result.issues) {
         addIssue({ message: issue.message, path: bare ? undefined : issue.path });
       }
@@ -50,35 +199,26 @@ function entry(key: string, value: v.GenericSchema<unknown, string>) {
   );
 }
 
+/** `{ tags: { env: sandbox }, reason, expires, scope }`: there is no bare form. */
+const tagEntry = () =>
+  strict({
+    tags: tagMatch(),
+    reason: v.optional(nonEmptyText("a reason")),
+    expires: v.optional(date()),
+    scope: v.optional(scopeSchema()),
+  });
+
 const exemptionSet = () =>
   v.optional(
     strict({
       groups: v.optional(list(entry("id", pattern(GROUP_ID, "a security-group id (sg-…)"))), []),
       principals: v.optional(list(entry("pattern", principalPattern())), []),
-      accounts: v.optional(
-        list(
-          entry(
-            "id",
-            pattern(
-              ACCOUNT_ID,
-              "a 12-digit account id",
-              " (quote account ids in YAML so leading zeros survive)",
-            ),
-          ),
-        ),
-        [],
-      ),
-      regions: v.optional(list(entry("name", pattern(REGION, "a region name (eu-west-1)"))), []),
-      tagKey: v.optional(
-        v.pipe(
-          nonEmptyText("a tag key"),
-          v.maxLength(128, "expected a tag key of at most 128 characters"),
-          v.check(
-            (k) => !k.toLowerCase().startsWith("aws:"),
-            "tag keys starting with aws: are reserved",
-          ),
-        ),
-      ),
+      accounts: v.optional(list(entry("id", accountId())), []),
+      regions: v.optional(list(entry("name", regionName())), []),
+      organizationalUnits: v.optional(list(entry("id", ouId())), []),
+      accountTags: v.optional(list(tagEntry()), []),
+      ouTags: v.optional(list(tagEntry()), []),
+      tagKey: v.optional(tagKey()),
     }),
     {},
   );
@@ -94,6 +234,7 @@ const ruleSchema = strict({
   severity: v.optional(choice(SEVERITIES, "a severity"), "high"),
   options: v.optional(v.unknown(), {}),
   exemptions: exemptionSet(),
+  scope: v.optional(scopeSchema()),
 });
 
 const policySchema = strict({
@@ -144,23 +285,37 @@ function issuesOf(
   }));
 }
 
-function toEntries(
-  raw: readonly Record<string, string | undefined>[],
-  key: string,
-): ExemptionEntry[] {
-  return raw.map((e) => ({
-    value: e[key] as string,
+interface RawDetails {
+  readonly reason?: string | undefined;
+  readonly expires?: string | undefined;
+  readonly scope?: RawScope | undefined;
+}
+
+function details(e: RawDetails) {
+  return {
     ...(e.reason !== undefined ? { reason: e.reason } : {}),
     ...(e.expires !== undefined ? { expires: e.expires } : {}),
-  }));
+    ...(e.scope !== undefined ? { scope: toScope(e.scope) } : {}),
+  };
+}
+
+function toEntries(raw: readonly (RawDetails & { readonly value: string })[]) {
+  return raw.map((e): ExemptionEntry => ({ value: e.value, ...details(e) }));
+}
+
+function toTagEntries(raw: readonly (RawDetails & { tags: TagMatch })[]) {
+  return raw.map((e): TagExemptionEntry => ({ tags: e.tags, ...details(e) }));
 }
 
 function toExemptions(raw: RawExemptions): ExemptionSet {
   return {
-    groups: toEntries(raw.groups, "id"),
-    principals: toEntries(raw.principals, "pattern"),
-    accounts: toEntries(raw.accounts, "id"),
-    regions: toEntries(raw.regions, "name"),
+    groups: toEntries(raw.groups),
+    principals: toEntries(raw.principals),
+    accounts: toEntries(raw.accounts),
+    regions: toEntries(raw.regions),
+    organizationalUnits: toEntries(raw.organizationalUnits),
+    accountTags: toTagEntries(raw.accountTags),
+    ouTags: toTagEntries(raw.ouTags),
     tagKey: raw.tagKey ?? null,
   };
 }
@@ -229,6 +384,7 @@ export function parsePolicy(input: unknown): Policy {
       severity: r.severity,
       options: options.output,
       exemptions: toExemptions(r.exemptions),
+      ...(r.scope !== undefined ? { scope: toScope(r.scope) } : {}),
     });
   });
   if (!result.success || issues.length > 0) throw new PolicyValidationError(dedupe(issues));

@@ -38,13 +38,50 @@ export interface ServiceSpec {
   readonly icmp: { readonly type: number; readonly code: number } | null;
 }
 
-/** One exemption entry: a value to match plus why and until when. */
+/**
+ * Tags to match: every key must be present with one of its listed values (keys AND, values OR).
+ * Written in a policy as `{ env: prod }` or `{ env: [prod, staging], team: payments }`.
+ */
+export type TagMatch = Readonly<Record<string, readonly string[]>>;
+
+/**
+ * Where a rule or an exemption applies, in an organisation. Every field given must match (AND);
+ * within a field, any value may (OR). A field left out (null) matches everywhere.
+ *
+ * Account and region come from the event (or the sweep's target). Account tags and the OUs
+ * above the account come from the caller (`PolicyEvaluationContext.accountTags`,
+ * `organizationalUnits`): the core never fetches them.
+ */
+export interface Scope {
+  /** 12-digit account ids. */
+  readonly accounts: readonly string[] | null;
+  /** Region names (`eu-west-1`). */
+  readonly regions: readonly string[] | null;
+  /** OU ids (`ou-ab12-34cd56ef`): the account is anywhere below one of them. */
+  readonly organizationalUnits: readonly string[] | null;
+  /** Tags on the account itself (AWS Organizations account tags). */
+  readonly accountTags: TagMatch | null;
+  /** Tags on the OUs above the account; the nearest OU that carries a key decides its value. */
+  readonly ouTags: TagMatch | null;
+}
+
+/** One exemption entry: a value to match plus why, until when, and where. */
 export interface ExemptionEntry {
-  /** Group id, principal ARN pattern, account id or region name. */
+  /** Group id, principal ARN pattern, account id, region name or OU id. */
   readonly value: string;
   readonly reason?: string;
   /** `YYYY-MM-DD`; the exemption applies through the end of that day (UTC). */
   readonly expires?: string;
+  /** Where the entry applies; absent means everywhere. */
+  readonly scope?: Scope;
+}
+
+/** An exemption entry matching accounts (or their OUs) by tag. */
+export interface TagExemptionEntry {
+  readonly tags: TagMatch;
+  readonly reason?: string;
+  readonly expires?: string;
+  readonly scope?: Scope;
 }
 
 /** Exemptions, either for the whole policy or for one rule. Every list may be empty. */
@@ -53,6 +90,12 @@ export interface ExemptionSet {
   readonly principals: readonly ExemptionEntry[];
   readonly accounts: readonly ExemptionEntry[];
   readonly regions: readonly ExemptionEntry[];
+  /** Accounts anywhere below these OUs. Optional only for sets built by hand before it existed. */
+  readonly organizationalUnits?: readonly ExemptionEntry[];
+  /** Accounts carrying these tags. */
+  readonly accountTags?: readonly TagExemptionEntry[];
+  /** Accounts whose OUs carry these tags (nearest OU wins per key). */
+  readonly ouTags?: readonly TagExemptionEntry[];
   /** Tag key on the security group whose value carries a reason and an expiry. */
   readonly tagKey: string | null;
 }
@@ -70,6 +113,8 @@ export interface PolicyRule {
   readonly severity: Severity;
   readonly options: unknown;
   readonly exemptions: ExemptionSet;
+  /** Where the rule applies; absent means everywhere. Outside it the rule gives no findings. */
+  readonly scope?: Scope;
 }
 
 export interface PolicyNetworks {
