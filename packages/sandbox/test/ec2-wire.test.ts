@@ -16,6 +16,7 @@ import {
   DescribeTagsCommand,
   DescribeVpcsCommand,
   type EC2Client,
+  GetManagedPrefixListAssociationsCommand,
   GetManagedPrefixListEntriesCommand,
   ModifyManagedPrefixListCommand,
   ModifySecurityGroupRulesCommand,
@@ -556,6 +557,24 @@ describe("managed prefix lists over the SDK", () => {
     expect(listed.PrefixLists?.[0]?.PrefixListArn).toBe(
       `arn:aws:ec2:us-east-1:123456789012:prefix-list/${id}`,
     );
+  });
+});
+
+describe("prefix-list associations over the SDK", () => {
+  it("lists the groups whose rules reference a prefix list", async () => {
+    const plId = sandbox.seedPrefixList({ name: "wire-assoc", entries: ["192.0.2.0/24"] });
+    const { groupId } = sandbox.seedSecurityGroup({
+      name: "wire-assoc-user",
+      ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, prefixListId: plId }],
+    });
+    sandbox.seedSecurityGroup({ name: "wire-assoc-bystander" });
+    const reply = await ec2.send(
+      new GetManagedPrefixListAssociationsCommand({ PrefixListId: plId, MaxResults: 255 }),
+    );
+    expect(reply.PrefixListAssociations).toEqual([
+      { ResourceId: groupId, ResourceOwner: "123456789012" },
+    ]);
+    expect(reply.NextToken).toBeUndefined();
   });
 });
 

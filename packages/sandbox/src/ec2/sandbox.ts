@@ -20,6 +20,7 @@ import {
 import {
   createManagedPrefixList,
   describeManagedPrefixLists,
+  getManagedPrefixListAssociations,
   getManagedPrefixListEntries,
   modifyManagedPrefixList,
 } from "./actions/prefix-lists";
@@ -95,6 +96,7 @@ export const EC2_ACTIONS: Readonly<Record<string, ActionSpec>> = {
   ModifyManagedPrefixList: { handler: modifyManagedPrefixList, mutating: true },
   DescribeManagedPrefixLists: { handler: describeManagedPrefixLists, mutating: false },
   GetManagedPrefixListEntries: { handler: getManagedPrefixListEntries, mutating: false },
+  GetManagedPrefixListAssociations: { handler: getManagedPrefixListAssociations, mutating: false },
 };
 
 export interface Ec2SandboxOptions {

@@ -1,5 +1,5 @@
 import { Ec2ApiError, invalidParameterValue, prefixListNotFound } from "../errors";
-import type { PrefixList } from "../model";
+import type { PrefixList, SecurityGroup } from "../model";
 import { canonicalCidr } from "../permissions";
 import type { QueryParams } from "../query";
 import { type XmlObject, xmlList } from "../xml";
@@ -169,4 +169,31 @@ export function describeManagedPrefixLists(ctx: ActionContext): XmlObject {
 
 function settledState(pl: PrefixList): string {
   return pl.version > 1 ? "modify-complete" : "create-complete";
+}
+
+/** The security groups whose rules reference the list (what the prefix-list function revokes from). */
+export function getManagedPrefixListAssociations(ctx: ActionContext): XmlObject {
+  const { params, state } = ctx;
+  const pl = readPrefixList(ctx);
+  const groups: SecurityGroup[] = [];
+  for (const group of state.groups.values()) {
+    for (const rule of group.rules.values()) {
+      if (rule.peer.kind === "prefix-list" && rule.peer.prefixListId === pl.id) {
+        groups.push(group);
+        break;
+      }
+    }
+  }
+  const { page, nextToken } = describeItems(params, {
+    all: groups,
+    filters: {},
+    tagged: false,
+    maxResults: [5, 255],
+  });
+  return {
+    prefixListAssociationSet: xmlList(
+      page.map((g) => ({ resourceId: g.id, resourceOwner: g.ownerId })),
+    ),
+    nextToken,
+  };
 }
