@@ -587,6 +587,21 @@ describe("Slack rendering", () => {
     ]);
   });
 
+  it("shows one section per rule change, listing every policy rule that flagged it", () => {
+    const d = decide(
+      [finding(sgRule()), finding(sgRule(), { rule: "internet-exposure", severity: "high" })],
+      [{ action: revokeById, status: "revoked", confirmedAt: "2025-06-15T10:51:14.250Z" }],
+    );
+    const sections = renderSlack(JSON.parse(decisionPublication(d).message)).blocks.filter(
+      (b) => b.type === "section" && b.text !== undefined,
+    );
+    expect(sections).toHaveLength(1);
+    const text = JSON.stringify(sections[0]);
+    expect(text).toContain("*Policy rules:*");
+    expect(text).toContain("`admin-ports` (enforce, critical)");
+    expect(text).toContain("`internet-exposure` (enforce, high)");
+  });
+
   it("shouts when the revoke failed and the exposure persists", () => {
     const failed = decide(
       [finding(sgRule())],

@@ -116,11 +116,29 @@ function previousText(previous: ChangeView | "unknown"): string {
     : code(previous.text);
 }
 
-function findingSection(f: FindingView, resource: ResourceRef): SlackBlock {
+/** Findings about the same rule change with the same result, shown as one section. */
+function groupFindings(findings: readonly FindingView[]): FindingView[][] {
+  const groups = new Map<string, FindingView[]>();
+  for (const f of findings) {
+    const key = `${f.change.resourceId} ${f.change.ruleId ?? ""} ${f.change.text} ${f.result}`;
+    const list = groups.get(key);
+    if (list) list.push(f);
+    else groups.set(key, [f]);
+  }
+  return [...groups.values()];
+}
+
+function findingSection(group: readonly FindingView[], resource: ResourceRef): SlackBlock {
+  const f = group[0] as FindingView;
+  const rules = group.map(
+    (g) => `${code(g.rule)} (${g.mode}, ${g.severity}): ${escapeMrkdwn(g.reason)}`,
+  );
   const lines = [
     `*What was opened:* ${code(f.change.text)} on ${code(f.change.resourceId)} (${RESOURCE_NAME[resource.type]})`,
     ...(f.previous !== undefined ? [`*Before the change:* ${previousText(f.previous)}`] : []),
-    `*Policy rule:* ${code(f.rule)} (${f.mode}, ${f.severity}): ${escapeMrkdwn(f.reason)}`,
+    rules.length === 1
+      ? `*Policy rule:* ${rules[0]}`
+      : `*Policy rules:*\n${rules.map((r) => `• ${r}`).join("\n")}`,
     `*What the guardrail did:* ${actionText(f)}`,
   ];
   return { type: "section", text: mrkdwn(lines.join("\n")) };
@@ -165,14 +183,14 @@ function renderDecision(m: DecisionMessage): SlackMessage {
       ),
     });
   } else {
-    const shown = m.findings.slice(0, MAX_FINDING_SECTIONS);
-    for (const f of shown) blocks.push(findingSection(f, m.resource));
-    if (m.findings.length > shown.length) {
+    const groups = groupFindings(m.findings);
+    const shown = groups.slice(0, MAX_FINDING_SECTIONS);
+    for (const g of shown) blocks.push(findingSection(g, m.resource));
+    if (groups.length > shown.length) {
+      const hidden = groups.slice(shown.length).reduce((n, g) => n + g.length, 0);
       blocks.push({
         type: "context",
-        elements: [
-          mrkdwn(`…and ${m.findings.length - shown.length} more finding(s) in the audit record.`),
-        ],
+        elements: [mrkdwn(`…and ${hidden} more finding(s) in the audit record.`)],
       });
     }
   }
