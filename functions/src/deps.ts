@@ -1,4 +1,5 @@
 import { Logger } from "@aws-lambda-powertools/logger";
+import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { type GuardrailFunction, METRICS, metricServiceName } from "@guardrail/core";
@@ -32,7 +33,11 @@ export function createObservability(fn: GuardrailFunction, env: Env = process.en
     env.POWERTOOLS_SERVICE_NAME?.trim() ||
     metricServiceName(env.GUARDRAIL_STAGE?.trim() || "default");
   return {
-    logger: new Logger({ serviceName, persistentKeys: { function: fn } }),
+    logger: new Logger({
+      serviceName,
+      persistentKeys: { function: fn },
+      ...(env.POWERTOOLS_LOG_LEVEL ? { logLevel: env.POWERTOOLS_LOG_LEVEL as LogLevel } : {}),
+    }),
     metrics: new Metrics({ namespace: METRICS.namespace, serviceName }),
   };
 }

@@ -193,14 +193,12 @@ describe("sweep", () => {
 
   it("keeps the last state of each resource, minus what it just revoked", async () => {
     await sweep(scheduled, sweepDeps());
-    const writes = ddb
-      .commandCalls(BatchWriteCommand)
-      .flatMap(
-        (c) =>
-          (c.args[0].input.RequestItems?.[TABLE] ?? []) as {
-            PutRequest?: { Item: Record<string, unknown> };
-          }[],
-      );
+    const writes = ddb.commandCalls(BatchWriteCommand).flatMap(
+      (c) =>
+        (c.args[0].input.RequestItems?.[TABLE] ?? []) as {
+          PutRequest?: { Item: Record<string, unknown> };
+        }[],
+    );
     const items = Object.fromEntries(
       writes.map((w) => [w.PutRequest?.Item.resourceId, w.PutRequest?.Item]),
     );

@@ -679,3 +679,69 @@ describe("Slack rendering", () => {
     );
   });
 });
+
+describe("Slack rendering of results and summaries", () => {
+  const render = (d: Decision) =>
+    JSON.stringify(renderSlack(JSON.parse(decisionPublication(d).message)));
+
+  it("says nothing was left to revoke, notify-only, and exempt until a date", () => {
+    expect(
+      render(decide([finding(sgRule())], [{ action: revokeById, status: "already-gone" }])),
+    ).toContain("the rule was already gone");
+    expect(render(decide([finding(sgRule(), { mode: "notify" })], []))).toContain("notified only");
+    const waived = finding(sgRule(), {
+      exemption: { kind: "tag", reason: "bastion", expires: "2099-12-31" },
+    });
+    expect(render(decide([], [], [waived]))).toContain("exempt (bastion, until 2099-12-31)");
+  });
+
+  it("writes long exposures in minutes", () => {
+    const d = decide(
+      [finding(sgRule())],
+      [{ action: revokeById, status: "revoked", confirmedAt: "2025-06-15T10:54:42Z" }],
+    );
+    expect(render(d)).toContain("3 min 30 s");
+  });
+
+  it("summarises a sweep: counts, the first findings with links, and how many are hidden", () => {
+    const decisions = Array.from(
+      { length: 25 },
+      (_, i) =>
+        buildDecision({
+          source: "sweep",
+          id: `sweep:r:sg-${i}`,
+          account: "1",
+          region: "eu-west-1",
+          evaluation: evaluation([
+            finding(sgRule({ groupId: `sg-${i}`, ruleId: `sgr-${i}` }), { mode: "notify" }),
+          ]),
+          outcomes: [],
+          decidedAt: new Date(),
+          guardrailVersion: "1",
+        })!,
+    );
+    const summary = buildSweepSummary({
+      runId: "r",
+      account: "1",
+      region: "eu-west-1",
+      startedAt: new Date("2025-01-01T00:00:00Z"),
+      finishedAt: new Date("2025-01-01T00:00:03Z"),
+      scanned: { securityGroupRules: 25, networkAclEntries: 0, prefixLists: 0 },
+      stateChanges: 0,
+      decisions,
+      guardrailVersion: "1",
+    });
+    const slack = renderSlack(JSON.parse(sweepPublication(summary).message));
+    const text = JSON.stringify(slack.blocks);
+    expect(slack.blocks[0]).toMatchObject({
+      type: "header",
+      text: { text: ":warning: Sweep of 1 / eu-west-1" },
+    });
+    expect(text).toContain("*Notify-only:* 25");
+    expect(text).toContain(
+      "<https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1#SecurityGroup:groupId=sg-0|sg-0>",
+    );
+    expect(text).toContain("5 more finding(s) not shown");
+    expect(slack.text).toContain("Sweep 1/eu-west-1: 25 rules");
+  });
+});

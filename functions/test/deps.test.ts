@@ -1,0 +1,47 @@
+import "./setup";
+import { ConfigurationError, metricServiceName } from "@guardrail/core";
+import { describe, expect, it } from "vitest";
+import { createObservability, DEFAULT_SETTLE_MS, defaultRemediationDeps } from "../src/deps";
+import { defaultSlackNotifierDeps } from "../src/pipelines/slack-notifier";
+import { BASE_ENV } from "./helpers";
+
+const quiet = { POWERTOOLS_LOG_LEVEL: "SILENT" };
+
+describe("production wiring", () => {
+  it("builds every dependency from the environment without calling AWS", () => {
+    const deps = defaultRemediationDeps("security-group-change", {
+      ...BASE_ENV,
+      ...quiet,
+      AWS_REGION: "eu-west-1",
+    });
+    expect(deps.config).toMatchObject({
+      function: "security-group-change",
+      tableName: "guardrail-audit",
+    });
+    expect(deps.settleMs).toBe(DEFAULT_SETTLE_MS);
+    expect(typeof deps.ec2.execute).toBe("function");
+    expect(typeof deps.audit.putDecision).toBe("function");
+    expect(typeof deps.notifier.publish).toBe("function");
+    expect(deps.clock()).toBeInstanceOf(Date);
+  });
+
+  it("fails at cold start when a setting is missing", () => {
+    expect(() => defaultRemediationDeps("sweep", { ...quiet })).toThrow(ConfigurationError);
+  });
+
+  it("names the metric service after the stage unless Powertools is told otherwise", () => {
+    const { metrics } = createObservability("sweep", { GUARDRAIL_STAGE: "prod", ...quiet });
+    expect(JSON.stringify(metrics.serializeMetrics())).toContain(metricServiceName("prod"));
+    const named = createObservability("sweep", { POWERTOOLS_SERVICE_NAME: "custom", ...quiet });
+    expect(JSON.stringify(named.metrics.serializeMetrics())).toContain("custom");
+  });
+
+  it("builds the Slack notifier from the webhook setting", () => {
+    const deps = defaultSlackNotifierDeps({
+      GUARDRAIL_SLACK_WEBHOOK_URL: "https://hooks.example.test/x",
+      ...quiet,
+    });
+    expect(deps.config.webhookSource).toBe("GUARDRAIL_SLACK_WEBHOOK_URL");
+    expect(() => defaultSlackNotifierDeps({ ...quiet })).toThrow(ConfigurationError);
+  });
+});
