@@ -320,4 +320,15 @@ describe("sweep", () => {
     };
     expect((await sweep({}, deps)).account).toBe("999999999999");
   });
+
+  it("remediates and reports even when the audit table is down, then fails the run", async () => {
+    ddb.on(QueryCommand).rejects(awsError("InternalServerError", "down", "server"));
+    ddb.on(BatchWriteCommand).rejects(awsError("InternalServerError", "down", "server"));
+    ddb.on(PutCommand).rejects(awsError("InternalServerError", "down", "server"));
+    await expect(sweep(scheduled, sweepDeps())).rejects.toMatchObject({
+      code: "AUDIT_WRITE_FAILED",
+    });
+    expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 1);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+  });
 });

@@ -29,6 +29,7 @@ import type { Context } from "aws-lambda";
 import type { ResourceState } from "../adapters/audit";
 import { mapLimit } from "../adapters/limit";
 import type { RemediationDeps } from "../deps";
+import { AuditWriteError } from "../errors";
 import { withObservability } from "../middleware";
 import { recordAndNotify } from "./decide";
 
@@ -215,9 +216,19 @@ export async function sweep(event: unknown, deps: SweepDeps): Promise<SweepResul
   const runId =
     typeof field(event, "id") === "string" ? (field(event, "id") as string) : randomUUID();
 
+  // The audit table is not on the path to the revokes: when it fails, the sweep remediates and
+  // reports anyway, then fails the run so that the error is seen.
+  const storage: unknown[] = [];
+  const keep = (what: string) => (error: unknown) => {
+    storage.push(error);
+    logger.error(`sweep: ${what} failed`, { error });
+  };
   const [read, stored] = await Promise.all([
     readState(deps),
-    deps.audit.stateFingerprints(identity.account, identity.region),
+    deps.audit.stateFingerprints(identity.account, identity.region).catch((error: unknown) => {
+      keep("reading the stored state")(error);
+      return new Map<string, string>();
+    }),
   ]);
   const prefixLists = await resolvePrefixLists(read.changes, deps);
 
@@ -280,8 +291,12 @@ export async function sweep(event: unknown, deps: SweepDeps): Promise<SweepResul
     (d) => d.findings.some((f) => f.action !== undefined) || changed.has(d.resource.id),
   );
   await Promise.all([
-    deps.audit.writeStates(identity.account, identity.region, puts, deletes),
-    mapLimit(toRecord, AUDIT_CONCURRENCY, (d) => recordAndNotify(d, deps, { publish: false })),
+    deps.audit
+      .writeStates(identity.account, identity.region, puts, deletes)
+      .catch(keep("writing the state")),
+    mapLimit(toRecord, AUDIT_CONCURRENCY, (d) =>
+      recordAndNotify(d, deps, { publish: false }).catch(keep(`recording ${d.id}`)),
+    ),
   ]);
 
   const summary = buildSweepSummary({
@@ -321,6 +336,12 @@ export async function sweep(event: unknown, deps: SweepDeps): Promise<SweepResul
   (failed > 0 ? logger.error.bind(logger) : logger.info.bind(logger))("sweep finished", {
     ...result,
   });
+  if (storage.length > 0) {
+    throw new AuditWriteError(
+      `the sweep remediated and reported, but ${storage.length} audit-table call(s) failed`,
+      { cause: storage[0] },
+    );
+  }
   return result;
 }
 
