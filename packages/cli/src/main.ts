@@ -1,6 +1,7 @@
 import { GuardrailError, PolicyValidationError } from "@guardrail/core";
 import { Command, CommanderError } from "commander";
 import { registerReplay } from "./commands/replay";
+import { registerScan } from "./commands/scan";
 import { registerValidate } from "./commands/validate";
 import { type CliIo, type CommandContext, processIo } from "./context";
 import { EXIT, InputError, UsageError } from "./errors";
@@ -9,6 +10,7 @@ import { EXIT, InputError, UsageError } from "./errors";
 const COMMANDS: readonly ((program: Command, ctx: CommandContext) => void)[] = [
   registerValidate,
   registerReplay,
+  registerScan,
 ];
 
 export { EXIT };

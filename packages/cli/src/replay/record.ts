@@ -42,7 +42,8 @@ export interface ReplayFinding {
   };
 }
 
-function resourceOf(f: Finding): string | null {
+/** Where a finding is: the rule id, else the group; a NACL entry as `acl#direction#number`. */
+export function resourceOf(f: Finding): string | null {
   const c = f.change;
   switch (c.kind) {
     case "security-group-rule":

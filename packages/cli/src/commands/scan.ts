@@ -1,0 +1,371 @@
+import { EC2Client } from "@aws-sdk/client-ec2";
+import {
+  type Action,
+  type ActionOutcome,
+  type Evaluation,
+  evaluate,
+  type Finding,
+  fromNetworkAclEntry,
+  fromSecurityGroupRule,
+  groupsNeedingTags,
+  needsGroupTags,
+  type Policy,
+  type PolicyEvaluationContext,
+  planActions,
+  type RuleChange,
+  viewChange,
+} from "@guardrail/core";
+import { createEc2Gateway, type Ec2Gateway } from "@guardrail/functions";
+import { type Command, Option } from "commander";
+import { type AwsFlags, awsClientConfig, awsError } from "../aws";
+import type { CliIo, CommandContext } from "../context";
+import { EXIT, UsageError } from "../errors";
+import { loadPolicyFile } from "../policy-file";
+import { describeAction } from "../replay/formats/csv";
+import { fmt, textTable } from "../replay/formats/table";
+import { resourceOf as findingResource } from "../replay/record";
+
+export interface ScanOptions extends AwsFlags {
+  policy?: string;
+  format: "table" | "json";
+  account?: string;
+  fix: boolean;
+  yes: boolean;
+  failOn?: string;
+}
+
+/** What scan read and decided. */
+export interface ScanResult {
+  readonly account: string | null;
+  readonly region: string;
+  readonly scanned: {
+    readonly securityGroupRules: number;
+    readonly networkAclEntries: number;
+    readonly prefixLists: number;
+  };
+  /** State that could not be read as a rule (reported, never guessed). */
+  readonly unreadable: readonly string[];
+  readonly evaluation: Evaluation;
+  readonly actions: readonly Action[];
+}
+
+/** EC2 throttles per account: fixes run a few at a time, like the sweep's. */
+const FIX_CONCURRENCY = 4;
+
+export function registerScan(program: Command, ctx: CommandContext): void {
+  program
+    .command("scan")
+    .summary("evaluate live security groups and network ACLs; --fix revokes what breaks policy")
+    .description(
+      "Read every security-group rule and network-ACL entry of one account and Region through the " +
+        "EC2 API, evaluate them as current state (as the scheduled sweep does) and print the " +
+        "findings. With --fix, carry out the enforce findings' revocations after a confirmation " +
+        "(or --yes) and print each result. Credentials come from the standard AWS chain " +
+        "(environment, profile, SSO, instance or task role); --endpoint-url points at another " +
+        "EC2 endpoint, such as the local sandbox.",
+    )
+    .option("-p, --policy <file>", "policy YAML (default: the built-in default policy)")
+    .option("--region <region>", "AWS Region (default: AWS_REGION, then your profile)")
+    .option("--endpoint-url <url>", "EC2 endpoint (default: AWS's; e.g. the sandbox's)")
+    .option("--profile <name>", "AWS profile (default: AWS_PROFILE)")
+    .option("--account <id>", "account id for account exemptions (default: read from the rules)")
+    .addOption(
+      new Option("-f, --format <format>", "output format")
+        .choices(["table", "json"])
+        .default("table"),
+    )
+    .option("--fix", "revoke the enforce findings (asks first unless --yes)", false)
+    .option("-y, --yes", "with --fix: do not ask", false)
+    .option("--fail-on <outcome>", "exit 1 when a finding counts (violation), for CI")
+    .addHelpText(
+      "after",
+      `
+Exit codes:
+  0  scanned (and fixed, with --fix)
+  1  --fail-on violation and at least one violation was found
+  2  invalid policy or usage (--fix without --yes and no terminal to ask on)
+  3  an AWS call failed, or no credentials or Region
+  4  --fix was declined, or some revocations failed
+
+Examples:
+  guardrail scan --region eu-west-1
+  guardrail scan --region eu-west-1 --format json > findings.json
+  guardrail scan --region eu-west-1 --fail-on violation
+  guardrail scan --region eu-west-1 --fix
+  guardrail scan --endpoint-url http://127.0.0.1:4566 --region us-east-1 --fix --yes
+`,
+    )
+    .action(async (opts: ScanOptions) => {
+      ctx.exit(await scanCommand(opts, ctx.io));
+    });
+}
+
+async function scanCommand(opts: ScanOptions, io: CliIo): Promise<number> {
+  if (opts.failOn !== undefined && opts.failOn !== "violation") {
+    throw new UsageError(`--fail-on takes violation, not "${opts.failOn}"`);
+  }
+  if (opts.yes && !opts.fix) throw new UsageError("--yes only makes sense with --fix");
+  if (opts.account !== undefined && !/^\d{12}$/.test(opts.account)) {
+    throw new UsageError(`--account must be a 12-digit account id, not "${opts.account}"`);
+  }
+  if (opts.fix && !opts.yes && io.confirm === undefined) {
+    throw new UsageError("--fix needs --yes when there is no terminal to confirm on");
+  }
+  const { policy } = await loadPolicyFile(opts.policy, { cwd: io.cwd });
+  const config = awsClientConfig(opts, io, "EC2");
+  let client: EC2Client;
+  try {
+    client = new EC2Client({ ...config, maxAttempts: 5 });
+  } catch (error) {
+    throw awsError("EC2 client", error);
+  }
+  try {
+    const region = await client.config.region().catch((error: unknown) => {
+      throw awsError("EC2 client", error);
+    });
+    const gateway = createEc2Gateway(client);
+    const result = await scan(gateway, policy, {
+      region,
+      account: opts.account ?? null,
+      now: new Date(),
+    });
+    if (opts.format === "json" && !opts.fix) {
+      io.stdout.write(`${JSON.stringify(scanJson(result), null, 2)}\n`);
+    } else if (opts.format === "table") {
+      io.stdout.write(renderScan(result, opts.fix));
+    }
+    const failed = opts.failOn === "violation" && result.evaluation.findings.length > 0;
+    if (!opts.fix) return failed ? EXIT.violation : EXIT.ok;
+
+    const fix = await applyFixes(gateway, result, opts, io);
+    if (opts.format === "json") {
+      const json = { declined: fix.declined, outcomes: fix.outcomes.map(outcomeJson) };
+      io.stdout.write(`${JSON.stringify({ ...scanJson(result), fix: json }, null, 2)}\n`);
+    }
+    if (fix.declined || fix.outcomes.some((o) => o.status === "failed")) return EXIT.incomplete;
+    return failed ? EXIT.violation : EXIT.ok;
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * Reads the live state through `gateway` and evaluates it as the sweep does: every rule and
+ * entry, prefix lists resolved (a list that cannot be read stays unresolved: notify only), and
+ * security-group tags looked up only when a finding could be waived by one.
+ */
+export async function scan(
+  gateway: Ec2Gateway,
+  policy: Policy,
+  where: { region: string; account: string | null; now: Date },
+): Promise<ScanResult> {
+  const changes: RuleChange[] = [];
+  const unreadable: string[] = [];
+  let securityGroupRules = 0;
+  let networkAclEntries = 0;
+  let account = where.account;
+  try {
+    for await (const page of gateway.securityGroupRules()) {
+      for (const rule of page) {
+        securityGroupRules++;
+        account ??= rule.GroupOwnerId ?? null;
+        const read = fromSecurityGroupRule(rule);
+        if (read.status === "ok") changes.push(read.change);
+        else if (read.status === "invalid") {
+          unreadable.push(`${rule.SecurityGroupRuleId ?? rule.GroupId}: ${read.error.message}`);
+        }
+      }
+    }
+    for await (const page of gateway.networkAcls()) {
+      for (const acl of page) {
+        if (!acl.NetworkAclId) continue;
+        account ??= acl.OwnerId ?? null;
+        for (const entry of acl.Entries ?? []) {
+          networkAclEntries++;
+          const read = fromNetworkAclEntry(acl.NetworkAclId, entry);
+          if (read.status === "ok") changes.push(read.change);
+          else if (read.status === "invalid") {
+            unreadable.push(`${acl.NetworkAclId}#${entry.RuleNumber}: ${read.error.message}`);
+          }
+        }
+      }
+    }
+  } catch (error) {
+    throw awsError("reading EC2 state", error);
+  }
+
+  const prefixLists: Record<string, string[]> = {};
+  const listIds = new Set(
+    changes.flatMap((c) =>
+      c.kind === "security-group-rule" && c.peer.kind === "prefix-list"
+        ? [c.peer.prefixListId]
+        : [],
+    ),
+  );
+  for (const id of listIds) {
+    try {
+      prefixLists[id] = await gateway.prefixListEntries(id);
+    } catch (error) {
+      const e = awsError(`GetManagedPrefixListEntries ${id}`, error);
+      if (e.code === "CREDENTIALS_MISSING") throw e;
+      unreadable.push(`${id}: ${e.message} (its rules stay unresolved: notify only)`);
+    }
+  }
+
+  const ctx: PolicyEvaluationContext = {
+    now: where.now,
+    region: where.region,
+    prefixLists,
+    ...(account ? { account } : {}),
+  };
+  let evaluation = evaluate(changes, policy, ctx);
+  if (evaluation.findings.length > 0 && needsGroupTags(policy)) {
+    const ids = groupsNeedingTags(evaluation, policy);
+    if (ids.length > 0) {
+      let groupTags: Record<string, Record<string, string>>;
+      try {
+        groupTags = await gateway.groupsTags(ids);
+      } catch (error) {
+        throw awsError("DescribeSecurityGroups (tags)", error);
+      }
+      evaluation = evaluate(changes, policy, { ...ctx, groupTags });
+    }
+  }
+  return {
+    account,
+    region: where.region,
+    scanned: { securityGroupRules, networkAclEntries, prefixLists: listIds.size },
+    unreadable,
+    evaluation,
+    actions: planActions(evaluation),
+  };
+}
+
+const SEVERITY = ["critical", "high", "medium", "low"];
+
+/** One row per rule or entry: every rule it breaks, the worst severity, the strongest mode. */
+function findingRows(findings: readonly Finding[]): string[][] {
+  const byChange = new Map<RuleChange, Finding[]>();
+  for (const f of findings) byChange.set(f.change, [...(byChange.get(f.change) ?? []), f]);
+  return [...byChange.values()].map((fs) => {
+    const f = fs[0]!;
+    const where = findingResource(f) ?? "";
+    const group =
+      f.change.kind === "security-group-rule" && f.change.groupId && where !== f.change.groupId
+        ? `${f.change.groupId} ${where}`
+        : where;
+    const severity = SEVERITY.find((s) => fs.some((x) => x.severity === s)) ?? f.severity;
+    const mode = fs.every((x) => x.exemption)
+      ? "exempt"
+      : fs.some((x) => !x.exemption && x.mode === "enforce")
+        ? "enforce"
+        : "notify";
+    return [group, fs.map((x) => x.rule).join(", "), severity, mode, f.reason];
+  });
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${fmt(n)} ${n === 1 ? one : many}`;
+
+function renderScan(r: ScanResult, fixing: boolean): string {
+  const e = r.evaluation;
+  const parts = [
+    `Scanned ${fmt(r.scanned.securityGroupRules)} security-group rules and ${fmt(r.scanned.networkAclEntries)} network-ACL entries in ${r.account ?? "(unknown account)"} ${r.region}${r.scanned.prefixLists > 0 ? ` (${r.scanned.prefixLists} prefix lists resolved)` : ""}.`,
+  ];
+  const rows = findingRows([...e.findings, ...e.waived]);
+  if (rows.length > 0) {
+    parts.push("", textTable(["resource", "rules", "severity", "mode", "reason"], rows));
+  }
+  const enforce = e.findings.filter((f) => f.mode === "enforce").length;
+  const notify = e.findings.length - enforce;
+  parts.push(
+    "",
+    e.findings.length === 0
+      ? `No violations${e.waived.length > 0 ? ` (${plural(e.waived.length, "exempt finding")})` : ""}.`
+      : `${plural(e.findings.length, "finding")} (${fmt(enforce)} enforce, ${fmt(notify)} notify), ${plural(e.waived.length, "exempt finding")}; ${plural(r.actions.length, "revocation")} planned.`,
+  );
+  for (const u of r.unreadable) parts.push(`warning: unreadable state: ${u}`);
+  if (!fixing && r.actions.length > 0) {
+    parts.push(`Run again with --fix to carry out the ${plural(r.actions.length, "revocation")}.`);
+  }
+  return `${parts.join("\n")}\n`;
+}
+
+function outcomeJson(o: ActionOutcome) {
+  return { ...o, description: describeAction(o.action) };
+}
+
+function scanJson(r: ScanResult) {
+  const finding = (f: Finding) => ({
+    rule: f.rule,
+    mode: f.mode,
+    severity: f.severity,
+    reason: f.reason,
+    resource: findingResource(f),
+    // The plain view the audit trail and notifications use (the change itself holds BigInts).
+    change: viewChange(f.change),
+    ...(f.exemption ? { exemption: f.exemption } : {}),
+  });
+  return {
+    account: r.account,
+    region: r.region,
+    scanned: r.scanned,
+    outcome: r.evaluation.outcome,
+    findings: r.evaluation.findings.map(finding),
+    exempt: r.evaluation.waived.map(finding),
+    actions: r.actions,
+    unreadable: r.unreadable,
+  };
+}
+
+async function applyFixes(
+  gateway: Ec2Gateway,
+  r: ScanResult,
+  opts: ScanOptions,
+  io: CliIo,
+): Promise<{ declined: boolean; outcomes: ActionOutcome[] }> {
+  const say = (t: string) => {
+    if (opts.format === "table") io.stdout.write(t);
+    else io.stderr.write(t);
+  };
+  if (r.actions.length === 0) {
+    say("Nothing to fix.\n");
+    return { declined: false, outcomes: [] };
+  }
+  if (!opts.yes) {
+    const list = r.actions.map((a) => `  ${describeAction(a)}`).join("\n");
+    io.stderr.write(`\nAbout to carry out ${plural(r.actions.length, "revocation")}:\n${list}\n`);
+    const ok = await io.confirm?.(`Revoke these in ${r.account ?? "this account"} ${r.region}?`);
+    if (!ok) {
+      say("Nothing was changed.\n");
+      return { declined: true, outcomes: [] };
+    }
+  }
+  const outcomes: ActionOutcome[] = [];
+  const queue = [...r.actions];
+  const worker = async () => {
+    for (let a = queue.shift(); a !== undefined; a = queue.shift()) {
+      for (const o of await gateway.execute(a)) {
+        outcomes.push(o);
+        say(`${resultLine(o)}\n`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(FIX_CONCURRENCY, queue.length) }, worker));
+  const failed = outcomes.filter((o) => o.status === "failed").length;
+  say(
+    `${fmt(outcomes.length - failed)} done, ${fmt(failed)} failed${failed > 0 ? " (run scan again to retry)" : ""}.\n`,
+  );
+  return { declined: false, outcomes };
+}
+
+function resultLine(o: ActionOutcome): string {
+  const what = describeAction(o.action);
+  switch (o.status) {
+    case "revoked":
+      return `revoked       ${what}`;
+    case "already-gone":
+      return `already gone  ${what}`;
+    case "failed":
+      return `FAILED        ${what}: ${o.error?.code ?? "Error"}: ${o.error?.message ?? ""}`;
+  }
+}

@@ -1,0 +1,226 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Ec2Sandbox } from "@guardrail/sandbox";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { main } from "../../packages/cli/src/main";
+import { memoryIo } from "../../packages/cli/src/testing/io";
+import { runBin } from "./bin";
+
+const ACCOUNT = "111122223333";
+const REGION = "us-east-1";
+const CREDENTIALS = { AWS_ACCESS_KEY_ID: "AKIASCANTEST0000001", AWS_SECRET_ACCESS_KEY: "sandbox" };
+
+let sandbox: Ec2Sandbox;
+let endpoint: string;
+let web: { groupId: string; ssh: string; https: string };
+let legacy: { groupId: string; rdp: string };
+let office: { groupId: string; ssh: string };
+let acl: string;
+let defaultAcl: string;
+
+beforeEach(async () => {
+  sandbox = new Ec2Sandbox({ defaultAccountId: ACCOUNT, defaultRegion: REGION });
+  endpoint = await sandbox.listen(0);
+  const w = sandbox.seedSecurityGroup({
+    name: "web",
+    ingress: [
+      { protocol: "tcp", fromPort: 22, toPort: 22, cidr: "0.0.0.0/0" },
+      { protocol: "tcp", fromPort: 443, toPort: 443, cidr: "0.0.0.0/0" },
+    ],
+  });
+  web = { groupId: w.groupId, ssh: w.ingressRuleIds[0]!, https: w.ingressRuleIds[1]! };
+  const l = sandbox.seedSecurityGroup({
+    name: "legacy",
+    tags: { "guardrail-exempt": "reason=vendor appliance;expires=2099-12-31" },
+    ingress: [{ protocol: "tcp", fromPort: 3389, toPort: 3389, cidr: "0.0.0.0/0" }],
+  });
+  legacy = { groupId: l.groupId, rdp: l.ingressRuleIds[0]! };
+  // SSH from a prefix list of trusted networks: compliant only if the list is resolved.
+  const corp = sandbox.seedPrefixList({ name: "corp", entries: ["10.1.0.0/16"] });
+  const o = sandbox.seedSecurityGroup({
+    name: "office",
+    ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, prefixListId: corp }],
+  });
+  office = { groupId: o.groupId, ssh: o.ingressRuleIds[0]! };
+  acl = sandbox.seedNetworkAcl({
+    entries: [
+      {
+        ruleNumber: 100,
+        egress: false,
+        protocol: "6",
+        ruleAction: "allow",
+        cidr: "0.0.0.0/0",
+        fromPort: 22,
+        toPort: 22,
+      },
+    ],
+  });
+  defaultAcl = sandbox.defaultVpc().defaultNetworkAclId;
+});
+
+afterEach(async () => {
+  await sandbox.close();
+});
+
+const env = { ...CREDENTIALS, AWS_REGION: REGION };
+/** Ingress rule ids (every group also has its allow-all egress rule). */
+const ruleIds = (groupId: string) =>
+  (sandbox.securityGroupRules(groupId) ?? [])
+    .filter((r) => !r.isEgress)
+    .map((r) => r.securityGroupRuleId);
+const entries = (id: string) =>
+  (sandbox.networkAclEntries(id) ?? []).map(
+    (e) => `${e.egress ? "egress" : "ingress"}#${e.ruleNumber}`,
+  );
+
+describe("guardrail scan against the EC2 sandbox", () => {
+  it("evaluates live state: findings, exemptions by tag, resolved prefix lists", async () => {
+    const { code, stdout, stderr } = await runBin(["scan", "--endpoint-url", endpoint], { env });
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(
+      new RegExp(
+        `^Scanned \\d+ security-group rules and \\d+ network-ACL entries in ${ACCOUNT} ${REGION} \\(1 prefix lists resolved\\)`,
+      ),
+    );
+    const row = (id: string) => stdout.split("\n").find((l) => l.includes(id)) ?? "";
+    expect(row(web.ssh)).toMatch(
+      /admin-ports, internet-exposure\s+critical\s+enforce\s+tcp 22 open to 0\.0\.0\.0\/0/,
+    );
+    expect(row(legacy.rdp)).toMatch(/\s+exempt\s+/);
+    expect(row(`${acl}#ingress#100`)).toMatch(/nacl-admin-ports\s+critical\s+enforce/);
+    // The default ACL's allow-all entry is broad: reported, not revoked.
+    expect(row(`${defaultAcl}#ingress#100`)).toMatch(/nacl-admin-ports\s+critical\s+notify/);
+    expect(stdout).not.toContain(office.ssh);
+    expect(stdout).not.toContain(web.https);
+    expect(stdout).toContain("Run again with --fix to carry out the 2 revocations.");
+    // Nothing changed.
+    expect(ruleIds(web.groupId)).toContain(web.ssh);
+  });
+
+  it("prints findings and the planned actions as JSON", async () => {
+    const { code, stdout } = await runBin(
+      ["scan", "--endpoint-url", endpoint, "--region", REGION, "--format", "json"],
+      { env: CREDENTIALS },
+    );
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout);
+    expect(out).toMatchObject({ account: ACCOUNT, region: REGION, outcome: "violation" });
+    expect(out.actions).toEqual([
+      {
+        type: "revoke-security-group-rules",
+        groupId: web.groupId,
+        direction: "ingress",
+        ruleIds: [web.ssh],
+      },
+      { type: "delete-network-acl-entry", networkAclId: acl, ruleNumber: 100, egress: false },
+    ]);
+    expect(out.exempt.map((f: { resource: string }) => f.resource)).toEqual([
+      legacy.rdp,
+      legacy.rdp,
+    ]);
+    expect(out.exempt[0].exemption).toMatchObject({ kind: "tag", reason: "vendor appliance" });
+  });
+
+  it("--fix --yes revokes exactly the enforce findings and prints each result", async () => {
+    const { code, stdout } = await runBin(["scan", "--endpoint-url", endpoint, "--fix", "--yes"], {
+      env,
+    });
+    expect(code).toBe(0);
+    expect(stdout).toContain(`revoked       revoke ${web.groupId} ingress ${web.ssh}`);
+    expect(stdout).toContain(`revoked       delete ${acl} ingress #100`);
+    expect(stdout).toContain("2 done, 0 failed.");
+    expect(ruleIds(web.groupId)).toEqual([web.https]);
+    expect(ruleIds(legacy.groupId)).toEqual([legacy.rdp]);
+    expect(ruleIds(office.groupId)).toEqual([office.ssh]);
+    expect(entries(acl)).not.toContain("ingress#100");
+    expect(entries(defaultAcl)).toContain("ingress#100");
+    expect(sandbox.calls("RevokeSecurityGroupIngress")).toBe(1);
+    expect(sandbox.calls("DeleteNetworkAclEntry")).toBe(1);
+
+    // A second scan finds nothing left to fix.
+    const again = await runBin(["scan", "--endpoint-url", endpoint, "--fix", "--yes"], { env });
+    expect(again.stdout).toContain("Nothing to fix.");
+  });
+
+  it("--fix asks first, and changes nothing when the answer is no", async () => {
+    const io = memoryIo({ env, answers: [false] });
+    const code = await main(["scan", "--endpoint-url", endpoint, "--fix"], io);
+    expect(code).toBe(4);
+    expect(io.questions).toEqual([`Revoke these in ${ACCOUNT} ${REGION}?`]);
+    expect(io.stderr.text()).toContain(
+      `About to carry out 2 revocations:\n  revoke ${web.groupId} ingress ${web.ssh}`,
+    );
+    expect(io.stdout.text()).toContain("Nothing was changed.");
+    expect(ruleIds(web.groupId)).toContain(web.ssh);
+    expect(sandbox.calls("RevokeSecurityGroupIngress")).toBe(0);
+
+    const yes = memoryIo({ env, answers: [true] });
+    expect(await main(["scan", "--endpoint-url", endpoint, "--fix"], yes)).toBe(0);
+    expect(ruleIds(web.groupId)).toEqual([web.https]);
+  });
+
+  it("refuses --fix without --yes when there is no terminal to ask on", async () => {
+    const { code, stderr } = await runBin(["scan", "--endpoint-url", endpoint, "--fix"], { env });
+    expect(code).toBe(2);
+    expect(stderr).toBe("error: --fix needs --yes when there is no terminal to confirm on\n");
+    expect(sandbox.calls("DescribeSecurityGroupRules")).toBe(0);
+  });
+
+  it("reports a revocation that fails, keeps going, and exits 4", async () => {
+    sandbox.faults.set("RevokeSecurityGroupIngress", { errorRate: 1, error: "Unavailable" });
+    const io = memoryIo({ env });
+    const code = await main(["scan", "--endpoint-url", endpoint, "--fix", "--yes"], io);
+    expect(code).toBe(4);
+    expect(io.stdout.text()).toMatch(
+      new RegExp(`FAILED {8}revoke ${web.groupId} ingress ${web.ssh}: Unavailable: `),
+    );
+    expect(io.stdout.text()).toContain(`revoked       delete ${acl} ingress #100`);
+    expect(io.stdout.text()).toContain("1 done, 1 failed (run scan again to retry).");
+  }, 30_000);
+
+  it("exits 1 with --fail-on violation, for CI", async () => {
+    const io = memoryIo({ env });
+    expect(await main(["scan", "--endpoint-url", endpoint, "--fail-on", "violation"], io)).toBe(1);
+  });
+
+  it("says clearly when there are no credentials", async () => {
+    const home = await mkdtemp(join(tmpdir(), "guardrail-nocreds-"));
+    const { code, stdout, stderr } = await runBin(
+      ["scan", "--endpoint-url", endpoint, "--region", REGION],
+      {
+        env: {
+          HOME: home,
+          AWS_ACCESS_KEY_ID: "",
+          AWS_SECRET_ACCESS_KEY: "",
+          AWS_PROFILE: "",
+          AWS_CONFIG_FILE: join(home, "config"),
+          AWS_SHARED_CREDENTIALS_FILE: join(home, "credentials"),
+          AWS_EC2_METADATA_DISABLED: "true",
+        },
+      },
+    );
+    expect(stdout).toBe("");
+    expect(stderr).toMatch(
+      /^error \[CREDENTIALS_MISSING\]: no AWS credentials found: set AWS_PROFILE/,
+    );
+    expect(code).toBe(3);
+  });
+
+  it("says clearly when there is no Region", async () => {
+    const home = await mkdtemp(join(tmpdir(), "guardrail-noregion-"));
+    const { code, stderr } = await runBin(["scan", "--endpoint-url", endpoint], {
+      env: {
+        ...CREDENTIALS,
+        HOME: home,
+        AWS_REGION: "",
+        AWS_DEFAULT_REGION: "",
+        AWS_PROFILE: "",
+        AWS_CONFIG_FILE: join(home, "config"),
+      },
+    });
+    expect(stderr).toMatch(/no AWS Region: pass --region, or set AWS_REGION/);
+    expect(code).toBe(2);
+  });
+});
