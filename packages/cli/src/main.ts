@@ -1,5 +1,6 @@
 import { GuardrailError, PolicyValidationError } from "@guardrail/core";
 import { Command, CommanderError } from "commander";
+import { registerAudit } from "./commands/audit";
 import { registerReplay } from "./commands/replay";
 import { registerScan } from "./commands/scan";
 import { registerValidate } from "./commands/validate";
@@ -11,6 +12,7 @@ const COMMANDS: readonly ((program: Command, ctx: CommandContext) => void)[] = [
   registerValidate,
   registerReplay,
   registerScan,
+  registerAudit,
 ];
 
 export { EXIT };

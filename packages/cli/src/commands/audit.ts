@@ -1,0 +1,209 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { AuditItem } from "@guardrail/core";
+import { type Command, Option } from "commander";
+import { type AuditAnswer, queryAudit, resolveTableName } from "../audit-query";
+import { type AwsFlags, awsClientConfig, awsError } from "../aws";
+import type { CliIo, CommandContext } from "../context";
+import { EXIT, UsageError } from "../errors";
+import { parseTime } from "../replay/filters";
+import { csvCell } from "../replay/formats/csv";
+import { shortActor } from "../replay/formats/html";
+import { fmt, textTable } from "../replay/formats/table";
+
+export interface AuditOptions extends AwsFlags {
+  since: string;
+  until?: string;
+  account?: string;
+  resource?: string;
+  format: "table" | "json" | "csv";
+  table?: string;
+  limit: string;
+}
+
+export function registerAudit(program: Command, ctx: CommandContext): void {
+  program
+    .command("audit")
+    .summary("read the audit trail: what the guardrail decided and did")
+    .description(
+      "List the guardrail's decisions from its DynamoDB audit table, newest first: every " +
+        "violation, revocation (and its result), notification-only finding and exemption. The " +
+        "table is named by --table, else by the deployed stage's outputs (.sst/outputs.json), " +
+        "else by GUARDRAIL_TABLE_NAME. --endpoint-url points at another DynamoDB (such as the " +
+        "sandbox's).",
+    )
+    .option(
+      "--since <time>",
+      "from TIME (2025-03-01, 2025-03-01T12:00Z, or back: 30m, 12h, 7d)",
+      "7d",
+    )
+    .option("--until <time>", "before TIME (same forms; default: now)")
+    .option("--account <id>", "only this account (uses the by-account index)")
+    .option("--resource <id>", "only this security group or network ACL (by-resource index)")
+    .addOption(
+      new Option("-f, --format <format>", "output format")
+        .choices(["table", "json", "csv"])
+        .default("table"),
+    )
+    .option("--table <name>", "audit table name (default: from .sst/outputs.json)")
+    .option("--limit <n>", "most decisions to list", "1000")
+    .option("--region <region>", "AWS Region of the table (default: AWS_REGION, then your profile)")
+    .option("--endpoint-url <url>", "DynamoDB endpoint (default: AWS's)")
+    .option("--profile <name>", "AWS profile (default: AWS_PROFILE)")
+    .addHelpText(
+      "after",
+      `
+Output:
+  table  one line per decision: time, account, resource, result, rules, actor
+  json   one audit item per line (JSON Lines), as stored
+  csv    one row per decision
+
+Exit codes:
+  0  listed (even when nothing matched)
+  2  invalid usage, or no table name to be found
+  3  the table cannot be read, or no credentials or Region
+
+Examples:
+  guardrail audit
+  guardrail audit --since 30d --account 111122223333
+  guardrail audit --resource sg-0123456789abcdef0 --since 2025-01-01 --format json
+  guardrail audit --since 24h --format csv > last-day.csv
+  guardrail audit --table guardrail-audit --endpoint-url http://127.0.0.1:8000 --region us-east-1
+`,
+    )
+    .action(async (opts: AuditOptions) => {
+      ctx.exit(await auditCommand(opts, ctx.io));
+    });
+}
+
+async function auditCommand(opts: AuditOptions, io: CliIo): Promise<number> {
+  const now = new Date();
+  const since = parseTime("--since", opts.since, now);
+  const until =
+    opts.until === undefined ? now.getTime() + 1 : parseTime("--until", opts.until, now);
+  if (since >= until) throw new UsageError("--since must be before --until");
+  const limit = Number(opts.limit);
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new UsageError(`--limit must be a whole number above 0, not "${opts.limit}"`);
+  }
+  if (opts.account !== undefined && !/^\d{12}$/.test(opts.account)) {
+    throw new UsageError(`--account must be a 12-digit account id, not "${opts.account}"`);
+  }
+  const table = await resolveTableName(opts.table, io.cwd, io.env);
+  let client: DynamoDBClient;
+  try {
+    client = new DynamoDBClient({ ...awsClientConfig(opts, io, "DYNAMODB"), maxAttempts: 5 });
+  } catch (error) {
+    throw awsError("DynamoDB client", error);
+  }
+  try {
+    const answer = await queryAudit(DynamoDBDocumentClient.from(client), table.name, {
+      since,
+      until,
+      limit,
+      ...(opts.account ? { account: opts.account } : {}),
+      ...(opts.resource ? { resource: opts.resource } : {}),
+    });
+    if (opts.format === "json") {
+      for (const item of answer.items) io.stdout.write(`${JSON.stringify(plain(item))}\n`);
+    } else if (opts.format === "csv") {
+      io.stdout.write(renderCsv(answer.items));
+    } else {
+      io.stdout.write(renderAuditTable(answer, table.name, since, until));
+    }
+    if (answer.truncated) {
+      io.stderr.write(
+        `warning: more than ${fmt(limit)} decisions match; raise --limit to see them all\n`,
+      );
+    }
+    return EXIT.ok;
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The item without its storage keys. */
+function plain(item: AuditItem) {
+  const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, gsi2pk: _c, gsi2sk: _d, ...rest } = item;
+  return rest;
+}
+
+const timeOf = (i: AuditItem) => i.eventTime ?? i.decidedAt;
+const rulesOf = (i: AuditItem) => [...new Set(i.findings.map((f) => f.rule))].join(", ");
+const actorOf = (i: AuditItem) =>
+  i.source === "sweep" ? "(sweep)" : shortActor(i.actor?.arn ?? i.actor?.invokedBy ?? null);
+
+function renderAuditTable(a: AuditAnswer, table: string, since: number, until: number): string {
+  const head = `${fmt(a.items.length)} decisions in ${table} from ${new Date(since).toISOString().slice(0, 16)}Z to ${new Date(until).toISOString().slice(0, 16)}Z${a.via === "scan" ? "" : ` (${a.via} index)`}.`;
+  if (a.items.length === 0) return `${head}\n`;
+  const rows = a.items.map((i) => [
+    timeOf(i).replace("T", " ").slice(0, 19),
+    i.account,
+    i.region,
+    i.resourceId,
+    i.result,
+    i.severity,
+    rulesOf(i),
+    actorOf(i),
+  ]);
+  const byResult = new Map<string, number>();
+  for (const i of a.items) byResult.set(i.result, (byResult.get(i.result) ?? 0) + 1);
+  const totals = [...byResult.entries()]
+    .sort((x, y) => y[1] - x[1])
+    .map(([r, n]) => `${r} ${fmt(n)}`)
+    .join(", ");
+  return `${head}\n\n${textTable(
+    ["time (UTC)", "account", "region", "resource", "result", "severity", "rules", "actor"],
+    rows,
+  )}\n\n${totals}\n`;
+}
+
+const CSV_COLUMNS = [
+  "time",
+  "id",
+  "source",
+  "account",
+  "region",
+  "resourceType",
+  "resourceId",
+  "outcome",
+  "result",
+  "severity",
+  "rules",
+  "actions",
+  "actor",
+  "eventName",
+  "eventId",
+  "exposureSeconds",
+  "error",
+] as const;
+
+function renderCsv(items: readonly AuditItem[]): string {
+  const rows = items.map((i) =>
+    [
+      timeOf(i),
+      i.id,
+      i.source,
+      i.account,
+      i.region,
+      i.resourceType,
+      i.resourceId,
+      i.outcome,
+      i.result,
+      i.severity,
+      rulesOf(i),
+      i.findings
+        .filter((f) => f.action)
+        .map((f) => `${f.result}: ${f.change.text}`)
+        .join("; "),
+      i.actor?.arn ?? i.actor?.invokedBy ?? "",
+      i.eventName ?? "",
+      i.eventId ?? "",
+      i.exposureSeconds ?? "",
+      i.error ? `${i.error.code}: ${i.error.message}` : "",
+    ]
+      .map(csvCell)
+      .join(","),
+  );
+  return `${CSV_COLUMNS.join(",")}\n${rows.map((r) => `${r}\n`).join("")}`;
+}
