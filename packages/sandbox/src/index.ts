@@ -10,10 +10,12 @@ export { Ec2ApiError } from "./ec2/errors";
 export { type FaultDecision, FaultInjector, type FaultSpec } from "./ec2/faults";
 export {
   type AccessKeyEntry,
+  type CredentialResolver,
   DEFAULT_ACCOUNT_ID,
   DEFAULT_REGION,
   DEFAULT_USER_NAME,
   principalArn,
+  type ResolvedCredentials,
   roleArn,
   type SandboxPrincipal,
 } from "./ec2/identity";
@@ -36,3 +38,18 @@ export {
   type SeedVpc,
   type VpcHandle,
 } from "./ec2/sandbox";
+export {
+  CONDITION_KEYS,
+  evaluatePolicies,
+  parsePolicyDocument,
+  type RequestContext,
+} from "./sts/policy";
+export {
+  type IssuedSession,
+  type SandboxOrganization,
+  type SandboxRole,
+  StsApiError,
+  StsSandbox,
+  type StsSandboxOptions,
+} from "./sts/sandbox";
+export { STS_VERSION } from "./sts/xml";

@@ -17,6 +17,24 @@ export type SandboxPrincipal =
 /** An access-key table entry: a full principal, or just an account id (an IAM user `sandbox-user`). */
 export type AccessKeyEntry = SandboxPrincipal | string;
 
+/**
+ * Credentials issued at run time (by the STS sandbox's AssumeRole), as an EC2 endpoint sees them:
+ * whose they are, whether they have run out, and which actions their role's policies allow.
+ */
+export interface ResolvedCredentials {
+  readonly principal: SandboxPrincipal;
+  /** True once the session's expiration has passed: every call then fails with ExpiredToken. */
+  readonly expired: boolean;
+  /**
+   * Whether the principal may call `action` (`ec2:RevokeSecurityGroupIngress`) in `region`.
+   * Absent: everything is allowed, as for the static access-key table.
+   */
+  readonly allows?: (action: string, region: string) => boolean;
+}
+
+/** Looks up run-time credentials; undefined hands the key to the static access-key table. */
+export type CredentialResolver = (accessKeyId: string) => ResolvedCredentials | undefined;
+
 export const DEFAULT_ACCOUNT_ID = "123456789012";
 export const DEFAULT_REGION = "us-east-1";
 export const DEFAULT_USER_NAME = "sandbox-user";
@@ -47,7 +65,7 @@ export function resolvePrincipal(
 }
 
 /** A stable IAM unique id (`AIDA…`, `AROA…`) derived from the name, as real ids are stable per principal. */
-function uniqueId(prefix: string, seed: string): string {
+export function uniqueId(prefix: string, seed: string): string {
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
   const digest = createHash("sha256").update(seed).digest();
   let out = prefix;

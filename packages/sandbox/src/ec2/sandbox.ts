@@ -46,9 +46,11 @@ import {
 import { FaultInjector } from "./faults";
 import {
   type AccessKeyEntry,
+  type CredentialResolver,
   DEFAULT_ACCOUNT_ID,
   DEFAULT_REGION,
   parseAuthorization,
+  principalArn,
   resolvePrincipal,
 } from "./identity";
 import {
@@ -118,6 +120,12 @@ export interface Ec2SandboxOptions {
   readonly limits?: Partial<Ec2Limits>;
   /** How many emitted events `recordedEvents()` keeps (oldest dropped first). Default 10,000. */
   readonly maxRecordedEvents?: number;
+  /**
+   * Run-time credentials (`StsSandbox.resolveCredentials`), asked before `accessKeys`: keys an
+   * AssumeRole issued act in the role's account, only until they expire, and only for the
+   * actions the role's policies allow.
+   */
+  readonly resolveCredentials?: CredentialResolver;
 }
 
 /** Which account and region a seeding or inspection call is about; defaults to the sandbox defaults. */
@@ -317,11 +325,10 @@ export class Ec2Sandbox {
     const auth = parseAuthorization(request.authorization);
     const accessKeyId = auth?.accessKeyId ?? "AKIASANDBOXANONYMOUS";
     const region = auth?.region || this.defaultRegion;
-    const principal = resolvePrincipal(
-      this.options.accessKeys ?? {},
-      accessKeyId,
-      this.defaultAccountId,
-    );
+    const issued = this.options.resolveCredentials?.(accessKeyId);
+    const principal =
+      issued?.principal ??
+      resolvePrincipal(this.options.accessKeys ?? {}, accessKeyId, this.defaultAccountId);
     const spec = Object.hasOwn(EC2_ACTIONS, action) ? EC2_ACTIONS[action] : undefined;
 
     const decision = this.faults.decide(action);
@@ -355,6 +362,19 @@ export class Ec2Sandbox {
       };
     };
 
+    if (issued?.expired) {
+      // Rejected before EC2 looks at the call: CloudTrail records no event for it.
+      const error = new Ec2ApiError(
+        "ExpiredToken",
+        "The security token included in the request is expired",
+      );
+      return {
+        status: error.status,
+        body: renderError(error.code, error.message, requestId),
+        requestId,
+        action,
+      };
+    }
     if (decision.error !== undefined) return fail(decision.error);
     if (action === "") {
       return fail(
@@ -364,6 +384,16 @@ export class Ec2Sandbox {
     if (spec === undefined) {
       return fail(
         new Ec2ApiError("InvalidAction", `The action ${action} is not valid for this web service.`),
+      );
+    }
+    if (issued?.allows !== undefined && !issued.allows(`ec2:${action}`, region)) {
+      return fail(
+        new Ec2ApiError(
+          "UnauthorizedOperation",
+          `You are not authorized to perform this operation. User: ${principalArn(principal)} ` +
+            `is not authorized to perform: ec2:${action}`,
+          403,
+        ),
       );
     }
     try {

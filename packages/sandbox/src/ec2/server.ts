@@ -1,7 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Ec2Sandbox } from "./sandbox";
+import type { SandboxRequest } from "./sandbox";
 import { renderError } from "./xml";
+
+/** Anything that answers Query API requests: the EC2 sandbox, the STS sandbox. */
+export interface QueryHandler {
+  handle(request: SandboxRequest): Promise<{ status: number; body: string; requestId: string }>;
+}
 
 export interface ServedEndpoint {
   readonly endpoint: string;
@@ -29,7 +34,12 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-async function onRequest(sandbox: Ec2Sandbox, req: IncomingMessage, res: ServerResponse) {
+async function onRequest(
+  sandbox: QueryHandler,
+  req: IncomingMessage,
+  res: ServerResponse,
+  serverName: string,
+) {
   let status: number;
   let body: string;
   let requestId = "";
@@ -60,18 +70,18 @@ async function onRequest(sandbox: Ec2Sandbox, req: IncomingMessage, res: ServerR
     "content-type": "text/xml;charset=UTF-8",
     "content-length": Buffer.byteLength(body),
     "x-amzn-requestid": requestId,
-    server: "AmazonEC2",
+    server: serverName,
   });
   res.end(body);
 }
 
-/** Serves the sandbox's EC2 Query API on `host:port` (port 0: any free port). */
+/** Serves a Query API (EC2's by default) on `host:port` (port 0: any free port). */
 export function serveEc2(
-  sandbox: Ec2Sandbox,
-  { port, host }: { port: number; host: string },
+  sandbox: QueryHandler,
+  { port, host, serverName = "AmazonEC2" }: { port: number; host: string; serverName?: string },
 ): Promise<ServedEndpoint> {
   const server = createServer((req, res) => {
-    void onRequest(sandbox, req, res);
+    void onRequest(sandbox, req, res, serverName);
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
