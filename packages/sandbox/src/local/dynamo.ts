@@ -1,0 +1,133 @@
+import type { Server } from "node:http";
+import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  type DynamoDBClientConfig,
+  waitUntilTableExists,
+} from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { AUDIT_TABLE, type AuditItem, accountIndexKey, auditKey } from "@guardrail/core";
+
+/** dynalite ships no types: the one call used here. */
+type Dynalite = (options: { createTableMs?: number; deleteTableMs?: number }) => Server;
+const dynalite = createRequire(import.meta.url)("dynalite") as Dynalite;
+
+export interface LocalDynamo {
+  readonly endpoint: string;
+  readonly port: number;
+  readonly tableName: string;
+  /** A document client on the local endpoint (dummy credentials). */
+  readonly doc: DynamoDBDocumentClient;
+  /** The audit item of one decision (its id is the CloudTrail eventID), if recorded. */
+  decision(id: string): Promise<AuditItem | undefined>;
+  /** Every decision item of one account, oldest first (the `byAccount` index). */
+  decisions(account: string): Promise<AuditItem[]>;
+  close(): Promise<void>;
+}
+
+export interface LocalDynamoOptions {
+  readonly tableName: string;
+  readonly region: string;
+  readonly credentials: DynamoDBClientConfig["credentials"];
+  readonly port?: number;
+  readonly host?: string;
+}
+
+/**
+ * dynalite (in-memory DynamoDB) with the audit table created exactly as the infra creates it:
+ * key schema and both indexes from `AUDIT_TABLE`. (dynalite has no UpdateTimeToLive, so the TTL
+ * attribute is simply not enabled here.)
+ */
+export async function startLocalDynamo(options: LocalDynamoOptions): Promise<LocalDynamo> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0 });
+  const host = options.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://${host}:${port}`;
+  const client = new DynamoDBClient({
+    endpoint,
+    region: options.region,
+    credentials: options.credentials,
+  });
+  const s = { AttributeType: "S" as const };
+  await client.send(
+    new CreateTableCommand({
+      TableName: options.tableName,
+      BillingMode: "PAY_PER_REQUEST",
+      AttributeDefinitions: [
+        { AttributeName: AUDIT_TABLE.partitionKey, ...s },
+        { AttributeName: AUDIT_TABLE.sortKey, ...s },
+        { AttributeName: AUDIT_TABLE.byAccount.partitionKey, ...s },
+        { AttributeName: AUDIT_TABLE.byAccount.sortKey, ...s },
+        { AttributeName: AUDIT_TABLE.byResource.partitionKey, ...s },
+        { AttributeName: AUDIT_TABLE.byResource.sortKey, ...s },
+      ],
+      KeySchema: [
+        { AttributeName: AUDIT_TABLE.partitionKey, KeyType: "HASH" },
+        { AttributeName: AUDIT_TABLE.sortKey, KeyType: "RANGE" },
+      ],
+      GlobalSecondaryIndexes: [AUDIT_TABLE.byAccount, AUDIT_TABLE.byResource].map((i) => ({
+        IndexName: i.indexName,
+        KeySchema: [
+          { AttributeName: i.partitionKey, KeyType: "HASH" as const },
+          { AttributeName: i.sortKey, KeyType: "RANGE" as const },
+        ],
+        Projection: { ProjectionType: "ALL" as const },
+      })),
+    }),
+  );
+  // The waiter's default first poll is 20 s away; dynalite is ACTIVE at once with createTableMs 0.
+  await waitUntilTableExists(
+    { client, maxWaitTime: 10, minDelay: 1 },
+    { TableName: options.tableName },
+  );
+  const doc = DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return {
+    endpoint,
+    port,
+    tableName: options.tableName,
+    doc,
+    async decision(id) {
+      const out = await doc.send(
+        new GetCommand({ TableName: options.tableName, Key: auditKey(id) }),
+      );
+      return out.Item as AuditItem | undefined;
+    },
+    async decisions(account) {
+      const items: AuditItem[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await doc.send(
+          new QueryCommand({
+            TableName: options.tableName,
+            IndexName: AUDIT_TABLE.byAccount.indexName,
+            KeyConditionExpression: "#pk = :pk",
+            ExpressionAttributeNames: { "#pk": AUDIT_TABLE.byAccount.partitionKey },
+            ExpressionAttributeValues: { ":pk": accountIndexKey(account) },
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        items.push(...((page.Items ?? []) as AuditItem[]));
+        start = page.LastEvaluatedKey;
+      } while (start);
+      return items;
+    },
+    async close() {
+      client.destroy();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+    },
+  };
+}

@@ -1,0 +1,44 @@
+export { type LocalDynamo, type LocalDynamoOptions, startLocalDynamo } from "./dynamo";
+export { lambdaContext } from "./lambda-context";
+export { CollectedMetrics, type EmittedMetric, localObservability } from "./observability";
+export { type EventPattern, InvalidPatternError, matchesPattern } from "./pattern-matcher";
+export {
+  currentInvocation,
+  EventBridgeRouter,
+  type Invocation,
+  type Invoke,
+  type RoutedEvent,
+  type RouteRule,
+  type RouterOptions,
+  type RouterStats,
+  routeRules,
+  type TimedOutcome,
+  type UnroutedReason,
+  unroutedReason,
+} from "./router";
+export {
+  plainSlackText,
+  type ReceivedSlackMessage,
+  type SlackReceiver,
+  slackLines,
+  startSlackReceiver,
+} from "./slack";
+export {
+  type LocalSns,
+  type LocalSnsOptions,
+  type SnsDelivery,
+  type SnsSubscriber,
+  snsRecordOf,
+  startLocalSns,
+} from "./sns";
+export {
+  DEVELOPER,
+  type FunctionIdentity,
+  LOCAL_STAGE,
+  LOCAL_TABLE_NAME,
+  LOCAL_TOPIC_NAME,
+  LocalEc2Sandbox,
+  type LocalStack,
+  type LocalStackOptions,
+  startLocalStack,
+} from "./stack";

@@ -1,0 +1,467 @@
+import { randomUUID } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { LogLevel } from "@aws-lambda-powertools/logger/types";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import {
+  EVENT_DRIVEN_FUNCTIONS,
+  FUNCTION_ENV,
+  GUARDRAIL_FUNCTIONS,
+  type GuardrailFunction,
+} from "@guardrail/core";
+import {
+  createAuditStore,
+  createEc2Gateway,
+  createNetworkAclChangeHandler,
+  createNotifier,
+  createPrefixListChangeHandler,
+  createSecurityGroupChangeHandler,
+  createSlackNotifierHandler,
+  createSlackPoster,
+  createSweepHandler,
+  DEFAULT_SETTLE_MS,
+  type Ec2Gateway,
+  type Env,
+  lazy,
+  loadConfig,
+  loadSlackConfig,
+  type PolicyFiles,
+  type RemediationDeps,
+  SLACK_WEBHOOK_ENV,
+  type SweepResult,
+} from "@guardrail/functions";
+import { ConfiguredRetryStrategy } from "@smithy/util-retry";
+import type { Context } from "aws-lambda";
+import type { EventBridgeEvent } from "../cloudtrail/record";
+import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION, type SandboxPrincipal } from "../ec2/identity";
+import {
+  Ec2Sandbox,
+  type Ec2SandboxOptions,
+  type SandboxRequest,
+  type SandboxResponse,
+} from "../ec2/sandbox";
+import { type LocalDynamo, startLocalDynamo } from "./dynamo";
+import { lambdaContext } from "./lambda-context";
+import { type CollectedMetrics, type EmittedMetric, localObservability } from "./observability";
+import { currentInvocation, EventBridgeRouter, type Invocation, type TimedOutcome } from "./router";
+import { type SlackReceiver, startSlackReceiver } from "./slack";
+import { type LocalSns, startLocalSns } from "./sns";
+
+/** The EC2 sandbox of the local stack: remembers when it answered each request. */
+export class LocalEc2Sandbox extends Ec2Sandbox {
+  private readonly replies = new Map<string, number>();
+
+  override async handle(request: SandboxRequest): Promise<SandboxResponse> {
+    const response = await super.handle(request);
+    // Taken before the reply is written and before the call's event can reach any listener.
+    this.replies.set(response.requestId, performance.now());
+    if (this.replies.size > 10_000) {
+      const oldest = this.replies.keys().next().value;
+      if (oldest !== undefined) this.replies.delete(oldest);
+    }
+    return response;
+  }
+
+  /** `performance.now()` when the sandbox answered the request with this id. */
+  repliedAt(requestId: string): number | undefined {
+    return this.replies.get(requestId);
+  }
+}
+
+/** Dummy credentials of the developer the demo acts as (the aws CLI's documented example key). */
+export const DEVELOPER = {
+  accessKeyId: "AKIAIOSFODNN7EXAMPLE",
+  secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+  userName: "developer",
+} as const;
+
+export const LOCAL_STAGE = "sandbox";
+export const LOCAL_TOPIC_NAME = "network-guardrail-sandbox";
+export const LOCAL_TABLE_NAME = "network-guardrail-sandbox-audit";
+
+/** Functions that call EC2, each with its own role (as deployed). */
+const EC2_FUNCTIONS = [
+  ...EVENT_DRIVEN_FUNCTIONS,
+  "sweep",
+] as const satisfies readonly GuardrailFunction[];
+type Ec2Function = (typeof EC2_FUNCTIONS)[number];
+
+export interface FunctionIdentity {
+  readonly functionName: string;
+  readonly roleArn: string;
+  /** The access key its EC2 client signs with; the sandbox maps it to the role's session. */
+  readonly accessKeyId: string;
+}
+
+export interface LocalStackOptions {
+  /** Policy YAML; default: the shipped default policy. */
+  readonly policyFile?: string;
+  /** Default 0 for each (any free port). */
+  readonly ports?: { ec2?: number; sns?: number; dynamo?: number; slack?: number };
+  readonly host?: string;
+  readonly accountId?: string;
+  readonly region?: string;
+  /** The functions' log level. Default `SILENT`. */
+  readonly logLevel?: LogLevel;
+  /** CloudTrail's delay between a call and its event. Default 0. */
+  readonly eventDelayMs?: number;
+  readonly seed?: number;
+  /** Extra sandbox options (limits, clock). */
+  readonly sandbox?: Omit<Ec2SandboxOptions, "accessKeys" | "defaultAccountId" | "defaultRegion">;
+}
+
+export interface LocalStack {
+  readonly sandbox: LocalEc2Sandbox;
+  readonly router: EventBridgeRouter;
+  readonly sns: LocalSns;
+  readonly dynamo: LocalDynamo;
+  readonly slack: SlackReceiver;
+  readonly endpoints: {
+    readonly ec2: string;
+    readonly sns: string;
+    readonly dynamo: string;
+    readonly slack: string;
+  };
+  readonly accountId: string;
+  readonly region: string;
+  readonly topicArn: string;
+  readonly tableName: string;
+  readonly ownRoleArns: readonly string[];
+  readonly functions: Readonly<Record<Ec2Function, FunctionIdentity>>;
+  /** Where the policy came from: a file path or `(default policy)`. */
+  readonly policySource: string;
+  /** A developer's EC2 client on the sandbox (IAM user `developer`). */
+  developerEc2(): EC2Client;
+  /** Runs the sweep once, as the schedule would. */
+  runSweep(): Promise<{ result: SweepResult; invocation: Invocation }>;
+  /** Metrics the functions emitted so far. */
+  metrics(): EmittedMetric[];
+  /** Waits until every event has been handled and every topic message delivered. */
+  idle(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+function accessKeyFor(fn: string): string {
+  return `ASIAGR${fn.replace(/-/g, "").toUpperCase()}`.slice(0, 20).padEnd(20, "X");
+}
+
+function retry() {
+  // Real backoff, short: throttling is retried in ~150 ms, not seconds.
+  return new ConfiguredRetryStrategy(4, (attempt) => 25 * 2 ** attempt);
+}
+
+/** The gateway with each confirmed action timed against the running invocation. */
+function timedGateway(gateway: Ec2Gateway): Ec2Gateway {
+  return {
+    async execute(action) {
+      const outcomes = await gateway.execute(action);
+      const at = performance.now();
+      const invocation = currentInvocation.getStore();
+      invocation?.outcomes.push(...outcomes.map((o): TimedOutcome => ({ ...o, at })));
+      return outcomes;
+    },
+    groupTags: (id) => gateway.groupTags(id),
+    groupsTags: (ids) => gateway.groupsTags(ids),
+    ruleDirections: (ids) => gateway.ruleDirections(ids),
+    prefixListEntries: (id) => gateway.prefixListEntries(id),
+    prefixListGroups: (id) => gateway.prefixListGroups(id),
+    securityGroupRules: (ids) => gateway.securityGroupRules(ids),
+    networkAcls: () => gateway.networkAcls(),
+  };
+}
+
+function policyFiles(policyFile: string | undefined): { env: Env; files: PolicyFiles } {
+  if (policyFile === undefined) {
+    // No handler directory to search: the shipped default policy.
+    return { env: {}, files: { exists: () => false, read: () => "", handlerDirs: [] } };
+  }
+  return {
+    env: { [FUNCTION_ENV.policyFile]: resolve(policyFile) },
+    files: {
+      exists: existsSync,
+      read: (path) => readFileSync(path, "utf8"),
+      handlerDirs: [process.cwd()],
+    },
+  };
+}
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+/**
+ * The whole guardrail on one machine: the EC2 sandbox, an EventBridge router with the deployed
+ * patterns, the real handlers (built by the functions' factories, their SDK clients on the local
+ * endpoints, each function signing as its own role), SNS with the Slack notifier subscribed,
+ * DynamoDB with the audit table, and a Slack webhook receiver.
+ *
+ * @example
+ * const stack = await startLocalStack();
+ * const ec2 = stack.developerEc2();
+ * // authorize tcp 22 from 0.0.0.0/0 with `ec2` … then:
+ * await stack.idle();
+ * stack.slack.messages().at(-1)?.lines[0]; // "✅ Guardrail revoked a rule"
+ * await stack.close();
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
+  const region = options.region ?? DEFAULT_REGION;
+  const host = options.host ?? "127.0.0.1";
+  const logLevel = options.logLevel ?? "SILENT";
+  const ports = options.ports ?? {};
+
+  const identities = Object.fromEntries(
+    GUARDRAIL_FUNCTIONS.map((fn) => {
+      const functionName = `network-guardrail-${LOCAL_STAGE}-${fn}`;
+      return [
+        fn,
+        {
+          functionName,
+          roleArn: `arn:aws:iam::${accountId}:role/${functionName}`,
+          accessKeyId: accessKeyFor(fn),
+        },
+      ];
+    }),
+  ) as Record<GuardrailFunction, FunctionIdentity>;
+  // As deployed: every function's role is an own principal, excluded by the patterns.
+  const ownRoleArns = GUARDRAIL_FUNCTIONS.map((fn) => identities[fn].roleArn);
+  const accessKeys: Record<string, SandboxPrincipal> = {
+    [DEVELOPER.accessKeyId]: { type: "IAMUser", accountId, userName: DEVELOPER.userName },
+  };
+  for (const fn of GUARDRAIL_FUNCTIONS) {
+    const { accessKeyId, functionName } = identities[fn];
+    // Lambda's session name is the function name.
+    accessKeys[accessKeyId] = {
+      type: "AssumedRole",
+      accountId,
+      roleName: functionName,
+      sessionName: functionName,
+    };
+  }
+
+  const sandbox = new LocalEc2Sandbox({
+    ...options.sandbox,
+    accessKeys,
+    defaultAccountId: accountId,
+    defaultRegion: region,
+    ...(options.eventDelayMs === undefined ? {} : { eventDelayMs: options.eventDelayMs }),
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+  });
+  const dummy = { accessKeyId: "AKIALOCALSTACK000000", secretAccessKey: "local" };
+  const started = await Promise.allSettled([
+    sandbox.listen(ports.ec2 ?? 0, host),
+    startLocalSns({
+      topicName: LOCAL_TOPIC_NAME,
+      region,
+      credentials: dummy,
+      host,
+      ...(ports.sns === undefined ? {} : { port: ports.sns }),
+    }),
+    startLocalDynamo({
+      tableName: LOCAL_TABLE_NAME,
+      region,
+      credentials: dummy,
+      host,
+      ...(ports.dynamo === undefined ? {} : { port: ports.dynamo }),
+    }),
+    startSlackReceiver({ host, ...(ports.slack === undefined ? {} : { port: ports.slack }) }),
+  ]);
+  const [ec2Started, snsStarted, dynamoStarted, slackStarted] = started;
+  const closers: (() => Promise<void>)[] = [];
+  if (ec2Started.status === "fulfilled") closers.push(() => sandbox.close());
+  if (snsStarted.status === "fulfilled") closers.push(() => snsStarted.value.close());
+  if (dynamoStarted.status === "fulfilled") closers.push(() => dynamoStarted.value.close());
+  if (slackStarted.status === "fulfilled") closers.push(() => slackStarted.value.close());
+  const closeAll = async () => {
+    await Promise.allSettled(closers.map((close) => close()));
+  };
+  if (
+    ec2Started.status === "rejected" ||
+    snsStarted.status === "rejected" ||
+    dynamoStarted.status === "rejected" ||
+    slackStarted.status === "rejected"
+  ) {
+    await closeAll();
+    const failed = started.find((s) => s.status === "rejected") as PromiseRejectedResult;
+    throw failed.reason;
+  }
+  const ec2Endpoint = ec2Started.value;
+  const sns = snsStarted.value;
+  const dynamo = dynamoStarted.value;
+  const slack = slackStarted.value;
+
+  const policy = policyFiles(options.policyFile);
+  const env: Env = {
+    [FUNCTION_ENV.tableName]: LOCAL_TABLE_NAME,
+    [FUNCTION_ENV.topicArn]: sns.topicArn,
+    [FUNCTION_ENV.ownRoleArns]: ownRoleArns.join(","),
+    [FUNCTION_ENV.stage]: LOCAL_STAGE,
+    [FUNCTION_ENV.version]: "sandbox",
+    ...policy.env,
+  };
+  const clients: { destroy(): void }[] = [];
+  const collected: CollectedMetrics[] = [];
+  let policySource = "(default policy)";
+
+  const remediationDeps = (fn: Ec2Function): RemediationDeps => {
+    const config = loadConfig(fn, env, policy.files);
+    policySource = config.policySource;
+    const credentials = { accessKeyId: identities[fn].accessKeyId, secretAccessKey: "local" };
+    const observability = localObservability(fn, LOCAL_STAGE, logLevel);
+    collected.push(observability.metrics);
+    const ec2 = new EC2Client({
+      endpoint: ec2Endpoint,
+      region,
+      credentials,
+      retryStrategy: retry(),
+    });
+    const ddb = new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region,
+      credentials,
+      retryStrategy: retry(),
+    });
+    const snsClient = new SNSClient({
+      endpoint: sns.endpoint,
+      region,
+      credentials,
+      retryStrategy: retry(),
+    });
+    clients.push(ec2, ddb, snsClient);
+    return {
+      ...observability,
+      config,
+      ec2: timedGateway(createEc2Gateway(ec2)),
+      audit: createAuditStore(
+        LOCAL_TABLE_NAME,
+        lazy(async () =>
+          DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } }),
+        ),
+      ),
+      notifier: createNotifier(
+        sns.topicArn,
+        lazy(async () => snsClient),
+      ),
+      clock: () => new Date(),
+      settleMs: DEFAULT_SETTLE_MS,
+    };
+  };
+
+  let handlers: Record<GuardrailFunction, Handler>;
+  try {
+    const slackObservability = localObservability("slack-notifier", LOCAL_STAGE, logLevel);
+    collected.push(slackObservability.metrics);
+    const slackConfig = loadSlackConfig({
+      [SLACK_WEBHOOK_ENV]: slack.url,
+      [FUNCTION_ENV.stage]: LOCAL_STAGE,
+      [FUNCTION_ENV.version]: "sandbox",
+    });
+    handlers = {
+      "security-group-change": createSecurityGroupChangeHandler(
+        remediationDeps("security-group-change"),
+      ),
+      "network-acl-change": createNetworkAclChangeHandler(remediationDeps("network-acl-change")),
+      "prefix-list-change": createPrefixListChangeHandler(remediationDeps("prefix-list-change")),
+      sweep: createSweepHandler({
+        ...remediationDeps("sweep"),
+        identity: async () => ({ account: accountId, region }),
+      }),
+      "slack-notifier": createSlackNotifierHandler({
+        ...slackObservability,
+        config: slackConfig,
+        slack: createSlackPoster(slackConfig.webhookUrl),
+      }),
+    };
+  } catch (error) {
+    for (const c of clients) c.destroy();
+    await closeAll();
+    throw error;
+  }
+
+  const invoke = (fn: GuardrailFunction, event: unknown) =>
+    handlers[fn](event, lambdaContext(fn, identities[fn].functionName, { accountId, region }));
+  const router = new EventBridgeRouter({ ownRoleArns, invoke });
+  sandbox.onEvent(async (event: EventBridgeEvent) => {
+    await router.dispatch(event);
+  });
+  sns.subscribe((event) => invoke("slack-notifier", event));
+
+  const functions = Object.fromEntries(EC2_FUNCTIONS.map((fn) => [fn, identities[fn]])) as Record<
+    Ec2Function,
+    FunctionIdentity
+  >;
+
+  return {
+    sandbox,
+    router,
+    sns,
+    dynamo,
+    slack,
+    endpoints: { ec2: ec2Endpoint, sns: sns.endpoint, dynamo: dynamo.endpoint, slack: slack.url },
+    accountId,
+    region,
+    topicArn: sns.topicArn,
+    tableName: LOCAL_TABLE_NAME,
+    ownRoleArns,
+    functions,
+    policySource,
+    developerEc2() {
+      const client = new EC2Client({
+        endpoint: ec2Endpoint,
+        region,
+        credentials: {
+          accessKeyId: DEVELOPER.accessKeyId,
+          secretAccessKey: DEVELOPER.secretAccessKey,
+        },
+        retryStrategy: retry(),
+      });
+      clients.push(client);
+      return client;
+    },
+    async runSweep() {
+      const id = randomUUID();
+      const event = {
+        version: "0",
+        id,
+        "detail-type": "Scheduled Event",
+        source: "aws.events",
+        account: accountId,
+        time: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+        region,
+        resources: [`arn:aws:events:${region}:${accountId}:rule/${identities.sweep.functionName}`],
+        detail: {},
+      };
+      const invocation: Invocation = {
+        fn: "sweep",
+        eventId: id,
+        requestId: id,
+        eventName: "Scheduled Event",
+        attempt: 1,
+        startedAt: performance.now(),
+        finishedAt: 0,
+        outcomes: [],
+      };
+      try {
+        invocation.result = await currentInvocation.run(invocation, () => invoke("sweep", event));
+      } catch (error) {
+        invocation.error = error;
+        throw error;
+      } finally {
+        invocation.finishedAt = performance.now();
+      }
+      return { result: invocation.result as SweepResult, invocation };
+    },
+    metrics: () => collected.flatMap((m) => m.emitted),
+    async idle(timeoutMs = 5000) {
+      await sandbox.drainEvents();
+      await sns.idle(timeoutMs);
+    },
+    async close() {
+      await sandbox.drainEvents();
+      await sns.idle(2000).catch(() => undefined);
+      for (const c of clients) c.destroy();
+      await closeAll();
+    },
+  };
+}
