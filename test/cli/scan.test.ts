@@ -81,7 +81,7 @@ describe("guardrail scan against the EC2 sandbox", () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(
       new RegExp(
-        `^Scanned \\d+ security-group rules and \\d+ network-ACL entries in ${ACCOUNT} ${REGION} \\(1 prefix lists resolved\\)`,
+        `^Scanned \\d+ security-group rules and \\d+ network-ACL entries in ${ACCOUNT} ${REGION} \\(1 prefix list resolved\\)`,
       ),
     );
     const row = (id: string) => stdout.split("\n").find((l) => l.includes(id)) ?? "";

@@ -32,7 +32,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       "AWS network guardrail: validate a policy, replay CloudTrail through it, scan live state, " +
         "read the audit trail.",
     )
-    .showHelpAfterError()
+    .showHelpAfterError("(add --help for usage and examples)")
     .exitOverride()
     .configureOutput({
       writeOut: (t) => io.stdout.write(t),

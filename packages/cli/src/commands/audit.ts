@@ -9,7 +9,7 @@ import { EXIT, UsageError } from "../errors";
 import { parseTime } from "../replay/filters";
 import { csvCell } from "../replay/formats/csv";
 import { shortActor } from "../replay/formats/html";
-import { fmt, textTable } from "../replay/formats/table";
+import { fmt, plural, textTable } from "../replay/formats/table";
 
 export interface AuditOptions extends AwsFlags {
   since: string;
@@ -134,7 +134,7 @@ const actorOf = (i: AuditItem) =>
   i.source === "sweep" ? "(sweep)" : shortActor(i.actor?.arn ?? i.actor?.invokedBy ?? null);
 
 function renderAuditTable(a: AuditAnswer, table: string, since: number, until: number): string {
-  const head = `${fmt(a.items.length)} decisions in ${table} from ${new Date(since).toISOString().slice(0, 16)}Z to ${new Date(until).toISOString().slice(0, 16)}Z${a.via === "scan" ? "" : ` (${a.via} index)`}.`;
+  const head = `${plural(a.items.length, "decision")} in ${table} from ${new Date(since).toISOString().slice(0, 16)}Z to ${new Date(until).toISOString().slice(0, 16)}Z${a.via === "scan" ? "" : ` (${a.via} index)`}.`;
   if (a.items.length === 0) return `${head}\n`;
   const rows = a.items.map((i) => [
     timeOf(i).replace("T", " ").slice(0, 19),

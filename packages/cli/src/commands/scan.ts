@@ -22,7 +22,7 @@ import type { CliIo, CommandContext } from "../context";
 import { EXIT, UsageError } from "../errors";
 import { loadPolicyFile } from "../policy-file";
 import { describeAction } from "../replay/formats/csv";
-import { fmt, textTable } from "../replay/formats/table";
+import { fmt, plural, textTable } from "../replay/formats/table";
 import { resourceOf as findingResource } from "../replay/record";
 
 export interface ScanOptions extends AwsFlags {
@@ -264,12 +264,10 @@ function findingRows(findings: readonly Finding[]): string[][] {
   });
 }
 
-const plural = (n: number, one: string, many = `${one}s`) => `${fmt(n)} ${n === 1 ? one : many}`;
-
 function renderScan(r: ScanResult, fixing: boolean): string {
   const e = r.evaluation;
   const parts = [
-    `Scanned ${fmt(r.scanned.securityGroupRules)} security-group rules and ${fmt(r.scanned.networkAclEntries)} network-ACL entries in ${r.account ?? "(unknown account)"} ${r.region}${r.scanned.prefixLists > 0 ? ` (${r.scanned.prefixLists} prefix lists resolved)` : ""}.`,
+    `Scanned ${plural(r.scanned.securityGroupRules, "security-group rule")} and ${plural(r.scanned.networkAclEntries, "network-ACL entry", "network-ACL entries")} in ${r.account ?? "(unknown account)"} ${r.region}${r.scanned.prefixLists > 0 ? ` (${plural(r.scanned.prefixLists, "prefix list")} resolved)` : ""}.`,
   ];
   const rows = findingRows([...e.findings, ...e.waived]);
   if (rows.length > 0) {

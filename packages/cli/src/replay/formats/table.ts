@@ -29,12 +29,17 @@ export function fmt(n: number): string {
   return n.toLocaleString("en-US");
 }
 
+/** `plural(1, "file")` → "1 file"; `plural(2, "file")` → "2 files". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${fmt(n)} ${n === 1 ? one : many}`;
+}
+
 /** `--format table`: totals by outcome, rule, account and the actors with most violations. */
 export function renderTable(a: Aggregate): string {
   const parts: string[] = [];
   const skipped = a.filesSkipped > 0 ? ` (${fmt(a.filesSkipped)} skipped by path filters)` : "";
   parts.push(
-    `Read ${fmt(a.records)} records from ${fmt(a.files)} files${skipped}; ${fmt(a.events)} events selected, ${fmt(a.actions)} planned actions.`,
+    `Read ${plural(a.records, "record")} from ${plural(a.files, "file")}${skipped}; ${plural(a.events, "event")} selected, ${plural(a.actions, "planned action")}.`,
   );
   if (a.firstEvent !== null) parts.push(`Events from ${a.firstEvent} to ${a.lastEvent}.`);
   parts.push(
