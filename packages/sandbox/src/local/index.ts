@@ -38,6 +38,7 @@ export {
   LOCAL_TABLE_NAME,
   LOCAL_TOPIC_NAME,
   LocalEc2Sandbox,
+  type LocalNotification,
   type LocalStack,
   type LocalStackOptions,
   startLocalStack,

@@ -4,7 +4,6 @@ import {
   EVENT_DRIVEN_FUNCTIONS,
   eventPatternFor,
   type GuardrailFunction,
-  HANDLED_EVENT_NAMES,
 } from "@guardrail/core";
 import type { EventBridgeEvent } from "../cloudtrail/record";
 import { matchesPattern } from "./pattern-matcher";
@@ -101,16 +100,18 @@ function issuerArn(event: EventBridgeEvent): string | undefined {
   return identity?.sessionContext?.sessionIssuer?.arn;
 }
 
-/** Why no pattern matched an event, in the order EventBridge's filters would say it. */
+/**
+ * Why no pattern matched an event: a call by the guardrail's own roles (the loop guard, whatever
+ * the call), a failed call, or an event name no function handles.
+ */
 export function unroutedReason(
   event: EventBridgeEvent,
   ownRoleArns: readonly string[],
 ): UnroutedReason {
   const detail = detailOf(event);
-  if (!HANDLED_EVENT_NAMES.includes(String(detail.eventName))) return "not-handled";
-  if (detail.errorCode !== undefined) return "failed-call";
   const issuer = issuerArn(event);
   if (issuer !== undefined && ownRoleArns.includes(issuer)) return "own-role";
+  if (detail.errorCode !== undefined) return "failed-call";
   return "not-handled";
 }
 

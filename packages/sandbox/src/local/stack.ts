@@ -34,7 +34,7 @@ import {
   type SweepResult,
 } from "@guardrail/functions";
 import { ConfiguredRetryStrategy } from "@smithy/util-retry";
-import type { Context } from "aws-lambda";
+import type { Context, SNSEvent } from "aws-lambda";
 import type { EventBridgeEvent } from "../cloudtrail/record";
 import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION, type SandboxPrincipal } from "../ec2/identity";
 import {
@@ -47,7 +47,7 @@ import { type LocalDynamo, startLocalDynamo } from "./dynamo";
 import { lambdaContext } from "./lambda-context";
 import { type CollectedMetrics, type EmittedMetric, localObservability } from "./observability";
 import { currentInvocation, EventBridgeRouter, type Invocation, type TimedOutcome } from "./router";
-import { type SlackReceiver, startSlackReceiver } from "./slack";
+import { type ReceivedSlackMessage, type SlackReceiver, startSlackReceiver } from "./slack";
 import { type LocalSns, startLocalSns } from "./sns";
 
 /** The EC2 sandbox of the local stack: remembers when it answered each request. */
@@ -96,6 +96,22 @@ export interface FunctionIdentity {
   readonly accessKeyId: string;
 }
 
+/** One topic message as the Slack notifier handled it, with what it posted. */
+export interface LocalNotification {
+  readonly messageId: string;
+  readonly subject: string | null;
+  /** The SNS message, parsed (a decision or sweep message). */
+  readonly message: unknown;
+  /** `schema` of the message (`guardrail.decision/v1`, `guardrail.sweep/v1`), if any. */
+  readonly schema: string | null;
+  /** The decision id (CloudTrail eventID) or the sweep run id. */
+  readonly id: string | null;
+  /** What reached Slack while the notifier handled this message. */
+  readonly slack: readonly ReceivedSlackMessage[];
+  readonly ok: boolean;
+  readonly error?: unknown;
+}
+
 export interface LocalStackOptions {
   /** Policy YAML; default: the shipped default policy. */
   readonly policyFile?: string;
@@ -137,6 +153,9 @@ export interface LocalStack {
   developerEc2(): EC2Client;
   /** Runs the sweep once, as the schedule would. */
   runSweep(): Promise<{ result: SweepResult; invocation: Invocation }>;
+  /** Topic messages handled by the Slack notifier so far, oldest first. */
+  notifications(): readonly LocalNotification[];
+  onNotification(listener: (n: LocalNotification) => void): () => void;
   /** Metrics the functions emitted so far. */
   metrics(): EmittedMetric[];
   /** Waits until every event has been handled and every topic message delivered. */
@@ -385,7 +404,42 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   sandbox.onEvent(async (event: EventBridgeEvent) => {
     await router.dispatch(event);
   });
-  sns.subscribe((event) => invoke("slack-notifier", event));
+  const notifications: LocalNotification[] = [];
+  const notificationListeners = new Set<(n: LocalNotification) => void>();
+  // Deliveries are one at a time and only the notifier posts to the webhook, so whatever
+  // arrives there during a delivery belongs to that message.
+  sns.subscribe(async (event: SNSEvent) => {
+    const before = slack.messages().length;
+    const record = event.Records[0];
+    let message: unknown = record?.Sns.Message;
+    try {
+      message = JSON.parse(record?.Sns.Message ?? "");
+    } catch {
+      // Plain text message: kept as text.
+    }
+    const field = (key: string) => {
+      const v = (message as Record<string, unknown> | null)?.[key];
+      return typeof v === "string" ? v : null;
+    };
+    const base = {
+      messageId: record?.Sns.MessageId ?? "",
+      subject: record?.Sns.Subject ?? null,
+      message,
+      schema: field("schema"),
+      id: field("id") ?? field("runId"),
+    };
+    const publish = (n: LocalNotification) => {
+      notifications.push(n);
+      for (const listener of notificationListeners) listener(n);
+    };
+    try {
+      await invoke("slack-notifier", event);
+      publish({ ...base, slack: slack.messages().slice(before), ok: true });
+    } catch (error) {
+      publish({ ...base, slack: slack.messages().slice(before), ok: false, error });
+      throw error;
+    }
+  });
 
   const functions = Object.fromEntries(EC2_FUNCTIONS.map((fn) => [fn, identities[fn]])) as Record<
     Ec2Function,
@@ -451,6 +505,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         invocation.finishedAt = performance.now();
       }
       return { result: invocation.result as SweepResult, invocation };
+    },
+    notifications: () => [...notifications],
+    onNotification(listener) {
+      notificationListeners.add(listener);
+      return () => notificationListeners.delete(listener);
     },
     metrics: () => collected.flatMap((m) => m.emitted),
     async idle(timeoutMs = 5000) {

@@ -1,0 +1,3 @@
+export * from "./render";
+export { type DemoOptions, type DemoReport, runDemo, type ScenarioReport } from "./runner";
+export * from "./scenarios";
