@@ -21,6 +21,7 @@ import {
   type Direction,
 } from "@guardrail/core";
 import { AwsCallError, awsErrorCode, errorMessage, LookupFailedError } from "../errors";
+import { traceCalls } from "./trace";
 
 type PermissionAction = Extract<Action, { type: "revoke-security-group-permissions" }>;
 
@@ -78,12 +79,14 @@ function toIpPermission(p: PermissionAction["permissions"][number]): IpPermissio
 
 /**
  * The EC2 adapter. The SDK client does the retrying (standard mode: throttling, 5xx); what
- * reaches this code is final. `now` stamps the moment a revoke is confirmed.
+ * reaches this code is final. `now` stamps the moment a revoke is confirmed. Every call is
+ * published on `AWS_CALL_CHANNEL` (see `traceCalls`) for benchmarks and tests.
  */
 export function createEc2Gateway(
   client: EC2Client,
   now: () => Date = () => new Date(),
 ): Ec2Gateway {
+  traceCalls(client);
   async function attempt(
     action: Action,
     call: () => Promise<{ unknown: number }>,

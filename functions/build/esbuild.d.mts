@@ -1,0 +1,18 @@
+import type { BuildOptions, Plugin } from "esbuild";
+
+/** Rewrites computed keys of the AWS SDK's schema modules so that esbuild can tree-shake them. */
+export function sdkSchemaKeys(): Plugin;
+
+/** The text transformation of `sdkSchemaKeys`. */
+export function rewriteSchemaKeys(source: string): string;
+
+/** esbuild options reproducing the deploy's bundle of one handler. */
+export function lambdaBuildOptions(options: {
+  entry: string;
+  outdir: string;
+  splitting?: boolean;
+  schemaKeys?: boolean;
+}): BuildOptions;
+
+declare const plugins: Plugin[];
+export default plugins;
