@@ -273,13 +273,15 @@ function renderScan(r: ScanResult, fixing: boolean): string {
   if (rows.length > 0) {
     parts.push("", textTable(["resource", "rules", "severity", "mode", "reason"], rows));
   }
-  const enforce = e.findings.filter((f) => f.mode === "enforce").length;
-  const notify = e.findings.length - enforce;
+  // Counted per rule or entry, as the table shows them (one may break several policy rules).
+  const broken = new Set(e.findings.map((f) => f.change));
+  const enforce = new Set(e.findings.filter((f) => f.mode === "enforce").map((f) => f.change));
+  const exempt = new Set(e.waived.map((f) => f.change).filter((c) => !broken.has(c)));
   parts.push(
     "",
-    e.findings.length === 0
-      ? `No violations${e.waived.length > 0 ? ` (${plural(e.waived.length, "exempt finding")})` : ""}.`
-      : `${plural(e.findings.length, "finding")} (${fmt(enforce)} enforce, ${fmt(notify)} notify), ${plural(e.waived.length, "exempt finding")}; ${plural(r.actions.length, "revocation")} planned.`,
+    broken.size === 0
+      ? `No violations${exempt.size > 0 ? ` (${plural(exempt.size, "exempt rule")})` : ""}.`
+      : `${plural(broken.size, "rule breaks", "rules break")} the policy (${fmt(enforce.size)} enforce, ${fmt(broken.size - enforce.size)} notify only), ${fmt(exempt.size)} exempt; ${plural(r.actions.length, "revocation")} planned.`,
   );
   for (const u of r.unreadable) parts.push(`warning: unreadable state: ${u}`);
   if (!fixing && r.actions.length > 0) {
