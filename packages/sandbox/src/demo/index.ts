@@ -1,3 +1,4 @@
 export * from "./render";
 export { type DemoOptions, type DemoReport, runDemo, type ScenarioReport } from "./runner";
 export * from "./scenarios";
+export { SERVE_PORTS, type ServeOptions, type ServeSummary, serveSandbox } from "./serve";

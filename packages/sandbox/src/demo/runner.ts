@@ -6,6 +6,7 @@ import {
   type LocalNotification,
   type LocalStack,
   type LocalStackOptions,
+  type PolicyInput,
   startLocalStack,
 } from "../local/stack";
 import { clip, formatMs, padEnd, type Style, style, table } from "./render";
@@ -19,6 +20,7 @@ import {
   sendCall,
   type Verdict,
 } from "./scenarios";
+import { shortActor } from "./serve";
 
 /** What a scenario came to. `got` is a verdict, or what went wrong before there was one. */
 export interface ScenarioReport {
@@ -62,13 +64,14 @@ export interface DemoOptions {
   /** Where the timeline goes. */
   readonly out: { write(text: string): unknown };
   readonly color?: boolean;
-  readonly policyFile?: string;
+  /** The policy to play the scenarios against; default: the shipped default policy. */
+  readonly policy?: PolicyInput;
   /** Dates the tag exemption. Default: now. */
   readonly now?: Date;
   /** Longest line before Slack text is clipped. Default 120. */
   readonly width?: number;
   /** Extra options for the local stack (ports, log level). */
-  readonly stack?: Omit<LocalStackOptions, "policyFile">;
+  readonly stack?: Omit<LocalStackOptions, "policy">;
   /** How long to wait for an event's decision or message. Default 5 s. */
   readonly timeoutMs?: number;
 }
@@ -127,7 +130,7 @@ function verdictOf(routed: RoutedEvent): ScenarioReport["got"] {
 function actorOf(routed: RoutedEvent): string {
   const identity = (routed.event.detail as unknown as { userIdentity?: { arn?: string } })
     .userIdentity;
-  return identity?.arn?.replace(/^arn:aws:(iam|sts)::\d{12}:/, "") ?? "unknown";
+  return shortActor(identity?.arn);
 }
 
 /** Plays the demo scenarios against a fresh local stack and prints the timeline. */
@@ -142,7 +145,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
 
   const stack = await startLocalStack({
     ...options.stack,
-    ...(options.policyFile === undefined ? {} : { policyFile: options.policyFile }),
+    ...(options.policy === undefined ? {} : { policy: options.policy }),
   });
   try {
     const routedByRequest = new Mailbox<RoutedEvent>();

@@ -41,5 +41,6 @@ export {
   type LocalNotification,
   type LocalStack,
   type LocalStackOptions,
+  type PolicyInput,
   startLocalStack,
 } from "./stack";

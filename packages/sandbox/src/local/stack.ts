@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -113,8 +112,8 @@ export interface LocalNotification {
 }
 
 export interface LocalStackOptions {
-  /** Policy YAML; default: the shipped default policy. */
-  readonly policyFile?: string;
+  /** The policy; default: the shipped default policy. */
+  readonly policy?: PolicyInput;
   /** Default 0 for each (any free port). */
   readonly ports?: { ec2?: number; sns?: number; dynamo?: number; slack?: number };
   readonly host?: string;
@@ -192,18 +191,21 @@ function timedGateway(gateway: Ec2Gateway): Ec2Gateway {
   };
 }
 
-function policyFiles(policyFile: string | undefined): { env: Env; files: PolicyFiles } {
-  if (policyFile === undefined) {
-    // No handler directory to search: the shipped default policy.
+/** A policy given as text; `source` names where it came from (a file path) in messages. */
+export interface PolicyInput {
+  readonly text: string;
+  readonly source: string;
+}
+
+/** What loadConfig reads the policy through: the given text, or nothing (the default policy). */
+function policyFiles(policy: PolicyInput | undefined): { env: Env; files: PolicyFiles } {
+  if (policy === undefined) {
     return { env: {}, files: { exists: () => false, read: () => "", handlerDirs: [] } };
   }
+  const path = resolve(policy.source);
   return {
-    env: { [FUNCTION_ENV.policyFile]: resolve(policyFile) },
-    files: {
-      exists: existsSync,
-      read: (path) => readFileSync(path, "utf8"),
-      handlerDirs: [process.cwd()],
-    },
+    env: { [FUNCTION_ENV.policyFile]: path },
+    files: { exists: (p) => p === path, read: () => policy.text, handlerDirs: [] },
   };
 }
 
@@ -310,7 +312,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const dynamo = dynamoStarted.value;
   const slack = slackStarted.value;
 
-  const policy = policyFiles(options.policyFile);
+  const policy = policyFiles(options.policy);
   const env: Env = {
     [FUNCTION_ENV.tableName]: LOCAL_TABLE_NAME,
     [FUNCTION_ENV.topicArn]: sns.topicArn,
