@@ -59,6 +59,7 @@ export function ec2ResourcesFor(action: string, scope: PermissionScope): string[
     case "ec2:DeleteNetworkAclEntry":
       return [`${own}:network-acl/*`];
     case "ec2:GetManagedPrefixListEntries":
+    case "ec2:GetManagedPrefixListAssociations":
       return [`${ec2}:*:prefix-list/*`];
     default:
       throw new ConfigurationError(
