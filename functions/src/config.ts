@@ -6,9 +6,11 @@ import {
   ConfigurationError,
   DEFAULT_POLICY_YAML,
   DEFAULT_SWEEP_RATE_MINUTES,
+  EXTERNAL_ID_SECRET,
   FUNCTION_ENV,
   type GuardrailFunction,
   loadPolicy,
+  ORG_FUNCTION_ENV,
   type Policy,
   PolicyValidationError,
   SLACK_WEBHOOK_SECRET,
@@ -30,6 +32,34 @@ export interface GuardrailConfig {
   readonly policy: Policy;
   /** Where the policy came from: a file path, or `(default policy)`. */
   readonly policySource: string;
+  /** Organisation (hub) mode settings; null in single-account mode. */
+  readonly organization: OrganizationConfig | null;
+}
+
+/** Where one function invocation acts: an account and a Region. */
+export interface AccountTarget {
+  readonly account: string;
+  readonly region: string;
+}
+
+/** Settings of organisation (hub) mode. The external id is a shared value: never log it. */
+export interface OrganizationConfig {
+  readonly orgId: string;
+  readonly memberRoleName: string;
+  readonly externalId: string;
+  /** Which variable held the external id, for logs (the name, never the value). */
+  readonly externalIdSource: string;
+  /** Partition of the hub's roles (`aws`), used for member role ARNs. */
+  readonly partition: string;
+  /**
+   * The hub's own account and Region, where the function's own role acts; null when unknown
+   * (the member role is then assumed everywhere).
+   */
+  readonly hub: AccountTarget | null;
+  /** Accounts the sweep visits; empty for the event-driven functions when not set. */
+  readonly accounts: readonly string[];
+  /** Regions the sweep visits in each account. */
+  readonly regions: readonly string[];
 }
 
 /** Settings of the Slack notifier. The webhook URL is a secret: never log it. */
@@ -111,6 +141,131 @@ function roleArns(env: Env): string[] {
   return arns;
 }
 
+const ORG_ID = /^o-[a-z0-9]{10,32}$/;
+const ACCOUNT_ID = /^\d{12}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const MEMBER_ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
+
+/** A comma-separated or JSON list of strings, each checked by `re`. */
+function list(env: Env, name: string, re: RegExp, what: string): string[] {
+  const raw = env[name]?.trim();
+  if (!raw) return [];
+  let items: unknown;
+  if (raw.startsWith("[")) {
+    try {
+      items = JSON.parse(raw);
+    } catch (error) {
+      throw new ConfigurationError(`${name} is not valid JSON`, { cause: error });
+    }
+  } else {
+    items = raw.split(",").map((s) => s.trim());
+  }
+  if (!Array.isArray(items) || !items.every((a) => typeof a === "string")) {
+    throw new ConfigurationError(`${name} must be a list of ${what}s`);
+  }
+  const values = items.map((a) => a.trim()).filter((a) => a !== "");
+  const bad = values.find((a) => !re.test(a));
+  if (bad !== undefined) throw new ConfigurationError(`${name}: "${bad}" is not ${what}`);
+  return [...new Set(values)];
+}
+
+/** The external id from GUARDRAIL_EXTERNAL_ID or SST's linked secret (JSON `{"value": ...}`). */
+function externalId(env: Env): { value: string; source: string } {
+  const linkedName = `SST_RESOURCE_${EXTERNAL_ID_SECRET}`;
+  const direct = env[ORG_FUNCTION_ENV.externalId]?.trim();
+  let value: string | undefined;
+  let source: string;
+  if (direct) {
+    value = direct;
+    source = ORG_FUNCTION_ENV.externalId;
+  } else {
+    const linked = env[linkedName]?.trim();
+    source = linkedName;
+    if (linked) {
+      try {
+        const parsed = (JSON.parse(linked) as { value?: unknown }).value;
+        value = typeof parsed === "string" ? parsed.trim() : undefined;
+      } catch (error) {
+        throw new ConfigurationError(`${linkedName} is not JSON`, { cause: error });
+      }
+      if (!value) throw new ConfigurationError(`${linkedName} has no "value"`);
+    }
+  }
+  if (value === undefined) {
+    throw new ConfigurationError(
+      `${ORG_FUNCTION_ENV.orgId} is set, so the external id is needed: set ${ORG_FUNCTION_ENV.externalId} or link the ${EXTERNAL_ID_SECRET} secret`,
+    );
+  }
+  // The value is shared with every member's trust policy: errors name the variable only.
+  if (!EXTERNAL_ID.test(value)) {
+    throw new ConfigurationError(`${source} must be 2 to 1224 characters of [\\w+=,.@:/-]`);
+  }
+  return { value, source };
+}
+
+/**
+ * Organisation mode settings, or null when GUARDRAIL_ORG_ID is unset (single-account mode).
+ * The sweep needs the accounts to visit; the Regions default to the function's own.
+ *
+ * @throws ConfigurationError for a missing or malformed setting.
+ */
+export function readOrganization(
+  fn: GuardrailFunction,
+  env: Env,
+  ownRoleArns: readonly string[],
+): OrganizationConfig | null {
+  const orgId = env[ORG_FUNCTION_ENV.orgId]?.trim();
+  if (!orgId) return null;
+  if (!ORG_ID.test(orgId)) {
+    throw new ConfigurationError(
+      `${ORG_FUNCTION_ENV.orgId}="${orgId}" is not an organisation id (o-a1b2c3d4e5)`,
+    );
+  }
+  const memberRoleName = required(env, ORG_FUNCTION_ENV.memberRoleName);
+  if (!MEMBER_ROLE_NAME.test(memberRoleName)) {
+    throw new ConfigurationError(
+      `${ORG_FUNCTION_ENV.memberRoleName}="${memberRoleName}" is not an IAM role name`,
+    );
+  }
+  const { value, source } = externalId(env);
+  const ownRegion = env.AWS_REGION?.trim();
+  const region = ownRegion && REGION.test(ownRegion) ? ownRegion : undefined;
+  // Every own role lives in the hub's account; its ARN also gives the partition.
+  const own = /^arn:(aws[a-z-]*):(?:iam|sts)::(\d{12}):/.exec(ownRoleArns[0] ?? "");
+  const accounts = list(env, ORG_FUNCTION_ENV.accounts, ACCOUNT_ID, "a 12-digit account id");
+  let regions = list(env, ORG_FUNCTION_ENV.regions, REGION, "a region name");
+  if (regions.length === 0 && region !== undefined) regions = [region];
+  if (fn === "sweep" && accounts.length === 0) {
+    throw new ConfigurationError(
+      `${ORG_FUNCTION_ENV.accounts} is not set: the sweep needs the accounts to visit in organisation mode`,
+    );
+  }
+  if (fn === "sweep" && regions.length === 0) {
+    throw new ConfigurationError(
+      `${ORG_FUNCTION_ENV.regions} is not set and AWS_REGION is unknown: the sweep needs the Regions to visit`,
+    );
+  }
+  return {
+    orgId,
+    memberRoleName,
+    externalId: value,
+    externalIdSource: source,
+    partition: own?.[1] ?? "aws",
+    hub: own?.[2] !== undefined && region !== undefined ? { account: own[2], region } : null,
+    accounts,
+    regions,
+  };
+}
+
+/**
+ * The loop guard in organisation mode: the hub's revokes in member accounts are made by the
+ * member role's sessions, in every account, so its name is an own principal everywhere.
+ */
+export function memberRolePattern(org: OrganizationConfig): string {
+  return `arn:${org.partition}:iam::*:role/${org.memberRoleName}`;
+}
+
 function sweepRate(env: Env): number {
   const raw = env[FUNCTION_ENV.sweepRateMinutes]?.trim();
   if (!raw) return DEFAULT_SWEEP_RATE_MINUTES;
@@ -181,6 +336,8 @@ export function loadConfig(
     }
     throw error;
   }
+  const organization = readOrganization(fn, env, ownRoleArns);
+  const own = organization ? [...ownRoleArns, memberRolePattern(organization)] : ownRoleArns;
   return {
     function: fn,
     tableName,
@@ -189,8 +346,9 @@ export function loadConfig(
     stage: optional(env, FUNCTION_ENV.stage, "default"),
     version: optional(env, FUNCTION_ENV.version, "unversioned"),
     sweepRateMinutes: sweepRate(env),
-    policy: withOwnPrincipals(policy, ownRoleArns),
+    policy: withOwnPrincipals(policy, own),
     policySource: source,
+    organization,
   };
 }
 

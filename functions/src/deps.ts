@@ -3,11 +3,12 @@ import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { type GuardrailFunction, METRICS, metricServiceName } from "@guardrail/core";
+import { createCredentialCache, createMemberAccess, type MemberAccess } from "./adapters/accounts";
 import { type AuditStore, createAuditStore } from "./adapters/audit";
 import { createEc2Gateway, type Ec2Gateway } from "./adapters/ec2";
 import { lazy } from "./adapters/lazy";
 import { createNotifier, type Notifier } from "./adapters/sns";
-import { type Env, type GuardrailConfig, loadConfig } from "./config";
+import { type AccountTarget, type Env, type GuardrailConfig, loadConfig } from "./config";
 import type { Observability } from "./middleware";
 
 /** What every remediation handler (and the sweep) is built from. Tests pass their own. */
@@ -22,6 +23,25 @@ export interface RemediationDeps extends Observability {
    * concurrent delivery of the same event that did revoke records (and notifies) first.
    */
   readonly settleMs: number;
+  /**
+   * Organisation mode: the EC2 gateway of each (account, Region). Absent in single-account
+   * mode, where `ec2` acts everywhere.
+   */
+  readonly members?: MemberAccess;
+}
+
+/**
+ * The dependencies of one run in `target`: `ec2` acts in that account and Region (through the
+ * member role in organisation mode). Unchanged in single-account mode.
+ *
+ * @throws MemberRoleError when the member role cannot be assumed.
+ */
+export async function forTarget<D extends RemediationDeps>(
+  deps: D,
+  target: AccountTarget,
+): Promise<D> {
+  if (deps.members === undefined) return deps;
+  return { ...deps, ec2: await deps.members.gateway(target) };
 }
 
 /** Default wait of an already-gone result before the audit write (see `RemediationDeps`). */
@@ -71,13 +91,47 @@ export function defaultRemediationDeps(
       marshallOptions: { removeUndefinedValues: true },
     });
   });
+  const hubGateway = createEc2Gateway(ec2);
+  const org = config.organization;
+  let members: MemberAccess | undefined;
+  if (org !== null) {
+    observability.logger.info("organisation mode", {
+      orgId: org.orgId,
+      memberRoleName: org.memberRoleName,
+      externalIdSource: org.externalIdSource,
+      hub: org.hub,
+      accounts: org.accounts.length,
+      regions: org.regions,
+    });
+    const sts = lazy(
+      async () =>
+        new (await import("@aws-sdk/client-sts")).STSClient({
+          retryMode: "standard",
+          maxAttempts: 5,
+        }),
+    );
+    const clock = () => new Date();
+    members = createMemberAccess({
+      organization: org,
+      hubGateway,
+      now: clock,
+      credentials: createCredentialCache({
+        sts,
+        roleArnFor: (account) => `arn:${org.partition}:iam::${account}:role/${org.memberRoleName}`,
+        externalId: org.externalId,
+        sessionName: `guardrail-${fn}`,
+        now: clock,
+      }),
+    });
+  }
   return {
     ...observability,
     config,
-    ec2: createEc2Gateway(ec2),
+    ec2: hubGateway,
     audit: createAuditStore(config.tableName, ddb),
     notifier: createNotifier(config.topicArn, sns),
     clock: () => new Date(),
     settleMs: DEFAULT_SETTLE_MS,
+    ...(members ? { members } : {}),
   };
 }

@@ -33,6 +33,47 @@ export class RemediationFailedError extends GuardrailError {
   }
 }
 
+/**
+ * The member role of an account could not be assumed (organisation mode): the spoke is not
+ * deployed there, the external id or organisation does not match, or STS failed. Nothing can
+ * be looked up or revoked in that account; the invocation fails so that it is retried and seen.
+ */
+export class MemberRoleError extends GuardrailError {
+  readonly account: string;
+  readonly roleArn: string;
+  readonly awsCode: string;
+  constructor(
+    account: string,
+    roleArn: string,
+    awsCode: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      "MEMBER_ROLE_UNAVAILABLE",
+      `cannot assume ${roleArn} in ${account}: ${awsCode}: ${message}`,
+      options,
+    );
+    this.account = account;
+    this.roleArn = roleArn;
+    this.awsCode = awsCode;
+  }
+}
+
+/** Organisation mode: some (account, Region) targets of a sweep could not be swept. */
+export class SweepTargetsFailedError extends GuardrailError {
+  readonly failures: readonly {
+    readonly account: string;
+    readonly region: string;
+    readonly code: string;
+    readonly message: string;
+  }[];
+  constructor(failures: SweepTargetsFailedError["failures"], message: string) {
+    super("SWEEP_TARGETS_FAILED", message);
+    this.failures = failures;
+  }
+}
+
 /** Writing the audit record failed (not a lost conditional race). */
 export class AuditWriteError extends GuardrailError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -1,3 +1,4 @@
+export * from "./adapters/accounts";
 export * from "./adapters/audit";
 export * from "./adapters/ec2";
 export * from "./adapters/lazy";

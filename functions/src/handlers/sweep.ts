@@ -1,7 +1,17 @@
 import { defaultRemediationDeps } from "../deps";
-import { createSweepHandler, stsIdentity } from "../pipelines/sweep";
+import {
+  createOrganizationSweepHandler,
+  createSweepHandler,
+  type SweepDeps,
+  stsIdentity,
+} from "../pipelines/sweep";
 
-export const handler = createSweepHandler({
+const deps: SweepDeps = {
   ...defaultRemediationDeps("sweep"),
   identity: stsIdentity(process.env.AWS_REGION),
-});
+};
+
+export const handler =
+  deps.config.organization === null
+    ? createSweepHandler(deps)
+    : createOrganizationSweepHandler(deps);

@@ -1,6 +1,6 @@
 import { type NetworkAclEntryChange, normalise, type RuleChange } from "@guardrail/core";
 import type { Context } from "aws-lambda";
-import type { RemediationDeps } from "../deps";
+import { forTarget, type RemediationDeps } from "../deps";
 import { withObservability } from "../middleware";
 import { decide, earlyExit, type FlowResult, previousFromState } from "./decide";
 
@@ -8,12 +8,17 @@ import { decide, earlyExit, type FlowResult, previousFromState } from "./decide"
  * network-acl-change: CreateNetworkAclEntry and ReplaceNetworkAclEntry. No look-up before the
  * delete; for a Replace, the sweep's last state of the entry is read afterwards for the alert.
  */
-export async function networkAclChange(raw: unknown, deps: RemediationDeps): Promise<FlowResult> {
+export async function networkAclChange(
+  raw: unknown,
+  hubDeps: RemediationDeps,
+): Promise<FlowResult> {
   const result = normalise(raw);
-  const exit = earlyExit(raw, result, deps);
+  const exit = earlyExit(raw, result, hubDeps);
   if (exit) return exit;
   if (result.status !== "handled") throw new Error("unreachable");
   const { event } = result;
+  // Look-ups and revokes happen where the change was made (the member role in organisation mode).
+  const deps = await forTarget(hubDeps, event);
   const changes = result.changes.filter(
     (c): c is NetworkAclEntryChange => c.kind === "network-acl-entry",
   );

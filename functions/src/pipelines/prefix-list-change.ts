@@ -5,7 +5,7 @@ import {
   type SecurityGroupRuleChange,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
-import type { RemediationDeps } from "../deps";
+import { forTarget, type RemediationDeps } from "../deps";
 import { withObservability } from "../middleware";
 import { decide, earlyExit, type FlowResult } from "./decide";
 
@@ -46,12 +46,17 @@ async function referencingRules(
  * reference the list are evaluated with the list's new entries, and offending RULES are
  * revoked; the list itself is never touched (other teams may own it).
  */
-export async function prefixListChange(raw: unknown, deps: RemediationDeps): Promise<FlowResult> {
+export async function prefixListChange(
+  raw: unknown,
+  hubDeps: RemediationDeps,
+): Promise<FlowResult> {
   const result = normalise(raw);
-  const exit = earlyExit(raw, result, deps);
+  const exit = earlyExit(raw, result, hubDeps);
   if (exit) return exit;
   if (result.status !== "handled") throw new Error("unreachable");
   const { event } = result;
+  // Look-ups and revokes happen where the change was made (the member role in organisation mode).
+  const deps = await forTarget(hubDeps, event);
   const change = result.changes.find((c): c is PrefixListChange => c.kind === "prefix-list");
   if (!change || change.added.length === 0) {
     deps.logger.info("prefix list only lost entries: nothing can be more open", {

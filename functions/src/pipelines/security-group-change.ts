@@ -8,7 +8,7 @@ import {
   type SecurityGroupRuleChange,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
-import type { RemediationDeps } from "../deps";
+import { forTarget, type RemediationDeps } from "../deps";
 import { withObservability } from "../middleware";
 import { decide, earlyExit, type FlowResult, previousFromState } from "./decide";
 
@@ -56,13 +56,15 @@ async function lookups(changes: readonly SecurityGroupRuleChange[], deps: Remedi
  */
 export async function securityGroupChange(
   raw: unknown,
-  deps: RemediationDeps,
+  hubDeps: RemediationDeps,
 ): Promise<FlowResult> {
   const result = normalise(raw);
-  const exit = earlyExit(raw, result, deps);
+  const exit = earlyExit(raw, result, hubDeps);
   if (exit) return exit;
   if (result.status !== "handled") throw new Error("unreachable");
   const { event } = result;
+  // Look-ups and revokes happen where the change was made (the member role in organisation mode).
+  const deps = await forTarget(hubDeps, event);
   const changes = sgChanges(result.changes);
   const { ctx, missing } = await lookups(changes, deps);
   const modify = event.eventName === "ModifySecurityGroupRules";

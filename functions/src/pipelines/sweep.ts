@@ -6,6 +6,7 @@ import {
   buildDecision,
   buildSweepSummary,
   type ChangeView,
+  ConfigurationError,
   canonicalRules,
   type Decision,
   type Evaluation,
@@ -13,6 +14,7 @@ import {
   type Finding,
   fromNetworkAclEntry,
   fromSecurityGroupRule,
+  GuardrailError,
   groupsNeedingTags,
   METRICS,
   needsGroupTags,
@@ -22,14 +24,16 @@ import {
   type RuleChange,
   resourceOf,
   ruleStateKey,
+  SWEEP_TARGET_CONCURRENCY,
   sweepPublication,
   viewChange,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
 import type { ResourceState } from "../adapters/audit";
 import { mapLimit } from "../adapters/limit";
-import type { RemediationDeps } from "../deps";
-import { AuditWriteError } from "../errors";
+import type { OrganizationConfig } from "../config";
+import { forTarget, type RemediationDeps } from "../deps";
+import { AuditWriteError, awsErrorCode, errorMessage, SweepTargetsFailedError } from "../errors";
 import { withObservability } from "../middleware";
 import { recordAndNotify } from "./decide";
 
@@ -205,16 +209,104 @@ function statesOf(
  * run tries again, so the sweep itself does not fail.
  */
 export async function sweep(event: unknown, deps: SweepDeps): Promise<SweepResult> {
-  const { logger, metrics, config } = deps;
-  const started = deps.clock();
-  const t0 = performance.now();
   const account =
     typeof field(event, "account") === "string" ? (field(event, "account") as string) : undefined;
   const region =
     typeof field(event, "region") === "string" ? (field(event, "region") as string) : undefined;
   const identity = account && region ? { account, region } : await deps.identity();
-  const runId =
-    typeof field(event, "id") === "string" ? (field(event, "id") as string) : randomUUID();
+  return sweepOne(identity, runIdOf(event), deps);
+}
+
+function runIdOf(event: unknown): string {
+  return typeof field(event, "id") === "string" ? (field(event, "id") as string) : randomUUID();
+}
+
+/** One (account, Region) that could not be swept, and why. */
+export interface SweepTargetFailure {
+  readonly account: string;
+  readonly region: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface OrganizationSweepResult {
+  readonly runId: string;
+  /** One result per target swept, in the order of the configuration (accounts, then Regions). */
+  readonly targets: readonly SweepResult[];
+  readonly failures: readonly SweepTargetFailure[];
+  readonly durationMs: number;
+}
+
+/** Every (account, Region) of the configuration, accounts first. */
+export function sweepTargets(org: OrganizationConfig): SweepIdentity[] {
+  return org.accounts.flatMap((account) => org.regions.map((region) => ({ account, region })));
+}
+
+/**
+ * Organisation mode: sweeps every configured account × Region, SWEEP_TARGET_CONCURRENCY at a
+ * time, each through its member role (the hub's own account and Region with the function's
+ * role). Each target records and publishes as a single-account sweep would, under the run id
+ * `<run>:<account>:<region>`. A target that fails (member role refused, EC2 failing) does not
+ * stop the others; the run then fails at the end, naming every failed target, so that the
+ * function-error alarm fires while the rest of the estate was still swept.
+ */
+export async function sweepOrganization(
+  event: unknown,
+  deps: SweepDeps,
+): Promise<OrganizationSweepResult> {
+  const org = deps.config.organization;
+  if (org === null) throw new ConfigurationError("sweepOrganization needs organisation mode");
+  const t0 = performance.now();
+  const runId = runIdOf(event);
+  const targets = sweepTargets(org);
+  const outcomes = await mapLimit(
+    targets,
+    SWEEP_TARGET_CONCURRENCY,
+    async (target): Promise<SweepResult | SweepTargetFailure> => {
+      try {
+        const targetDeps = await forTarget(deps, target);
+        return await sweepOne(target, `${runId}:${target.account}:${target.region}`, targetDeps);
+      } catch (error) {
+        deps.logger.error("sweep of a target failed; the others go on", { ...target, error });
+        const code = error instanceof GuardrailError ? error.code : awsErrorCode(error);
+        return { ...target, code, message: errorMessage(error) };
+      }
+    },
+  );
+  // In the configuration's order, whatever order the targets finished in.
+  const swept = outcomes.filter((o): o is SweepResult => "runId" in o);
+  const failures = outcomes.filter((o): o is SweepTargetFailure => "code" in o);
+  const result: OrganizationSweepResult = {
+    runId,
+    targets: swept,
+    failures,
+    durationMs: Math.round(performance.now() - t0),
+  };
+  deps.logger.info("organisation sweep finished", {
+    runId,
+    targets: targets.length,
+    swept: swept.length,
+    failed: failures.length,
+  });
+  if (failures.length > 0) {
+    throw new SweepTargetsFailedError(
+      failures,
+      `${failures.length} of ${targets.length} sweep target(s) failed: ${failures
+        .map((f) => `${f.account}/${f.region} (${f.code})`)
+        .join(", ")}`,
+    );
+  }
+  return result;
+}
+
+async function sweepOne(
+  identity: SweepIdentity,
+  runId: string,
+  deps: SweepDeps,
+): Promise<SweepResult> {
+  const { logger, metrics, config } = deps;
+  const started = deps.clock();
+  const t0 = performance.now();
 
   // The audit table is not on the path to the revokes: when it fails, the sweep remediates and
   // reports anyway, then fails the run so that the error is seen.
@@ -355,7 +447,29 @@ export function stsIdentity(region: string | undefined): () => Promise<SweepIden
   };
 }
 
-/** The sweep Lambda handler, built from its dependencies. */
+/**
+ * The single-account sweep Lambda handler, built from its dependencies.
+ *
+ * @throws ConfigurationError in organisation mode, where it would sweep the hub alone.
+ */
 export function createSweepHandler(deps: SweepDeps) {
+  if (deps.config.organization !== null) {
+    throw new ConfigurationError(
+      "organisation mode is on: build the sweep with createOrganizationSweepHandler",
+    );
+  }
   return withObservability((event: unknown, _context: Context) => sweep(event, deps), deps);
+}
+
+/** The organisation sweep Lambda handler: every configured account and Region. */
+export function createOrganizationSweepHandler(deps: SweepDeps) {
+  if (deps.config.organization === null || deps.members === undefined) {
+    throw new ConfigurationError(
+      "the organisation sweep needs organisation mode (GUARDRAIL_ORG_ID) and member access",
+    );
+  }
+  return withObservability(
+    (event: unknown, _context: Context) => sweepOrganization(event, deps),
+    deps,
+  );
 }

@@ -308,3 +308,39 @@ export const STACK_OUTPUTS = {
   deadLetterQueueUrl: "deadLetterQueueUrl",
   functionNames: "functionNames",
 } as const;
+
+/**
+ * Environment of organisation (hub) mode. Without `orgId` the functions run in single-account
+ * mode and read none of the others. The infra sets them from its own configuration.
+ */
+export const ORG_FUNCTION_ENV = {
+  /** `o-…`: turns organisation mode on. */
+  orgId: "GUARDRAIL_ORG_ID",
+  /** The role the hub assumes in each member account (the spoke template creates it). */
+  memberRoleName: "GUARDRAIL_MEMBER_ROLE_NAME",
+  /** Shared with the spokes' trust policies (or the `GuardrailExternalId` SST secret). */
+  externalId: "GUARDRAIL_EXTERNAL_ID",
+  /** Accounts the sweep visits (comma-separated or a JSON list). */
+  accounts: "GUARDRAIL_ACCOUNTS",
+  /** Regions the sweep visits in each account (default: the hub's own Region). */
+  regions: "GUARDRAIL_REGIONS",
+} as const;
+
+/** The SST secret that may hold the external id instead of `GUARDRAIL_EXTERNAL_ID`. */
+export const EXTERNAL_ID_SECRET = "GuardrailExternalId";
+
+/**
+ * Organisation mode: how many (account, Region) targets the sweep works on at once. Each target
+ * is its own EC2 throttling bucket, but the sweep's Lambda shares one CPU and the STS and
+ * audit-table calls of all of them.
+ */
+export const SWEEP_TARGET_CONCURRENCY = 4;
+
+/**
+ * Assumed member-role credentials are renewed this long before they expire, so that no call is
+ * signed with credentials that run out in flight (the SDK's own margin is the same 5 minutes).
+ */
+export const MEMBER_CREDENTIAL_REFRESH_MS = 5 * 60_000;
+
+/** Session length asked of STS for the member role (its MaxSessionDuration is one hour). */
+export const MEMBER_SESSION_SECONDS = 3600;

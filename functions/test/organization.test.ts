@@ -1,0 +1,505 @@
+import "./setup";
+import {
+  DeleteNetworkAclEntryCommand,
+  DescribeNetworkAclsCommand,
+  DescribeSecurityGroupRulesCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+  RevokeSecurityGroupIngressCommand,
+} from "@aws-sdk/client-ec2";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { ConfigurationError, DEFAULT_POLICY_YAML, isOwnPrincipal } from "@guardrail/core";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { loadFixture } from "../../test/fixtures/load";
+import { createCredentialCache, createMemberAccess } from "../src/adapters/accounts";
+import { type Env, loadConfig, readOrganization } from "../src/config";
+import { MemberRoleError, SweepTargetsFailedError } from "../src/errors";
+import { networkAclChange } from "../src/pipelines/network-acl-change";
+import { securityGroupChange } from "../src/pipelines/security-group-change";
+import {
+  createOrganizationSweepHandler,
+  createSweepHandler,
+  type SweepDeps,
+  sweepOrganization,
+  sweepTargets,
+} from "../src/pipelines/sweep";
+import {
+  awsError,
+  BASE_ENV,
+  ACCOUNT as HUB,
+  lambdaContext,
+  memoryFiles,
+  testDeps,
+} from "./helpers";
+
+const ec2 = mockClient(EC2Client);
+const sts = mockClient(STSClient);
+const sns = mockClient(SNSClient);
+const ddb = mockClient(DynamoDBDocumentClient);
+
+const MEMBER_A = "444455556666";
+const MEMBER_B = "777788889999";
+const ROLE = "network-guardrail-prod-member";
+const EXTERNAL_ID = "guardrail-3f9c1e";
+
+const ORG_ENV: Env = {
+  ...BASE_ENV,
+  AWS_REGION: "eu-west-1",
+  GUARDRAIL_ORG_ID: "o-a1b2c3d4e5",
+  GUARDRAIL_MEMBER_ROLE_NAME: ROLE,
+  GUARDRAIL_EXTERNAL_ID: EXTERNAL_ID,
+  GUARDRAIL_ACCOUNTS: `${MEMBER_A},${MEMBER_B}`,
+  GUARDRAIL_REGIONS: "eu-west-1,us-east-1",
+};
+
+const hubClient = new EC2Client({
+  region: "eu-west-1",
+  credentials: { accessKeyId: "AKIAHUB", secretAccessKey: "hub" },
+});
+
+/** Test deps in organisation mode: real member access over mocked STS and EC2 clients. */
+function orgDeps(
+  fn: "security-group-change" | "network-acl-change" | "sweep" = "security-group-change",
+  env: Env = ORG_ENV,
+  policyYaml?: string,
+): SweepDeps {
+  const base = testDeps({ fn, ec2Client: hubClient });
+  const config = loadConfig(
+    fn,
+    env,
+    memoryFiles(policyYaml ? { "/var/task/policy.yaml": policyYaml } : {}),
+  );
+  const org = config.organization;
+  if (org === null) throw new Error("organisation mode expected");
+  const stsClient = new STSClient({ region: "eu-west-1" });
+  const members = createMemberAccess({
+    organization: org,
+    hubGateway: base.ec2,
+    now: base.clock,
+    credentials: createCredentialCache({
+      sts: async () => stsClient,
+      roleArnFor: (account) => `arn:aws:iam::${account}:role/${org.memberRoleName}`,
+      externalId: org.externalId,
+      sessionName: `guardrail-${fn}`,
+      now: base.clock,
+    }),
+    makeClient: (target, credentials) =>
+      new EC2Client({ region: target.region, credentials, maxAttempts: 1 }),
+  });
+  return {
+    ...base,
+    config,
+    members,
+    identity: async () => {
+      throw new Error("organisation mode names its targets");
+    },
+  } satisfies SweepDeps;
+}
+
+/** The ssh-from-world fixture, as made in `account` and `region`. */
+function sshFromWorldIn(account: string, region: string) {
+  const e = loadFixture(
+    "AuthorizeSecurityGroupIngress",
+    "items-form_tcp-22_same-rule-as-legacy-flat",
+  );
+  e.recipientAccountId = account;
+  e.awsRegion = region;
+  e.userIdentity.accountId = account;
+  e.userIdentity.arn = `arn:aws:iam::${account}:user/alice`;
+  return e;
+}
+
+/** Where a recorded EC2 call went: its client's Region and the access key it signed with. */
+async function whereCalled(
+  command: typeof RevokeSecurityGroupIngressCommand | typeof DeleteNetworkAclEntryCommand,
+) {
+  const calls =
+    command === DeleteNetworkAclEntryCommand
+      ? ec2.commandCalls(DeleteNetworkAclEntryCommand)
+      : ec2.commandCalls(RevokeSecurityGroupIngressCommand);
+  return Promise.all(
+    calls.map(async (call) => {
+      const client = call.thisValue as EC2Client;
+      const credentials = await client.config.credentials();
+      return { region: await client.config.region(), accessKeyId: credentials.accessKeyId };
+    }),
+  );
+}
+
+let issued = 0;
+
+beforeEach(() => {
+  for (const m of [ec2, sts, sns, ddb]) m.reset();
+  issued = 0;
+  sts.on(AssumeRoleCommand).callsFake((input: { RoleArn: string }) => {
+    issued++;
+    return {
+      Credentials: {
+        AccessKeyId: `ASIA${input.RoleArn.split(":")[4]}`,
+        SecretAccessKey: "s",
+        SessionToken: `t${issued}`,
+        Expiration: new Date("2099-01-01T00:00:00Z"),
+      },
+    };
+  });
+  ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds?: string[] }) => ({
+    SecurityGroups: (input.GroupIds ?? []).map((id) => ({ GroupId: id, Tags: [] })),
+  }));
+  ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+  ec2.on(DeleteNetworkAclEntryCommand).resolves({});
+  sns.on(PublishCommand).resolves({ MessageId: "m" });
+  ddb.on(PutCommand).resolves({});
+  ddb.on(UpdateCommand).resolves({});
+  ddb.on(GetCommand).resolves({});
+  ddb.on(QueryCommand).resolves({ Items: [] });
+  ddb.on(BatchWriteCommand).resolves({});
+});
+
+afterEach(() => {
+  for (const m of [ec2, sts, sns, ddb]) m.reset();
+});
+
+describe("organisation mode settings", () => {
+  it("reads the organisation, member role, external id, accounts and Regions", () => {
+    const config = loadConfig("sweep", ORG_ENV, memoryFiles());
+    expect(config.organization).toEqual({
+      orgId: "o-a1b2c3d4e5",
+      memberRoleName: ROLE,
+      externalId: EXTERNAL_ID,
+      externalIdSource: "GUARDRAIL_EXTERNAL_ID",
+      partition: "aws",
+      hub: { account: HUB, region: "eu-west-1" },
+      accounts: [MEMBER_A, MEMBER_B],
+      regions: ["eu-west-1", "us-east-1"],
+    });
+  });
+
+  it("stays in single-account mode without GUARDRAIL_ORG_ID", () => {
+    expect(loadConfig("sweep", BASE_ENV, memoryFiles()).organization).toBeNull();
+  });
+
+  it("never evaluates the member role's own changes, in any account (loop guard)", () => {
+    const { policy } = loadConfig("security-group-change", ORG_ENV, memoryFiles());
+    const actor = {
+      arn: `arn:aws:sts::${MEMBER_B}:assumed-role/${ROLE}/guardrail-security-group-change`,
+      type: "AssumedRole",
+      accountId: MEMBER_B,
+      sessionIssuerArn: `arn:aws:iam::${MEMBER_B}:role/${ROLE}`,
+      invokedBy: null,
+      sourceIp: null,
+      userAgent: null,
+      console: false,
+    };
+    expect(isOwnPrincipal(actor, policy)).toBe(true);
+    expect(
+      isOwnPrincipal(
+        { ...actor, sessionIssuerArn: `arn:aws:iam::${MEMBER_B}:role/${ROLE}-x` },
+        policy,
+      ),
+    ).toBe(false);
+  });
+
+  it("reads the external id from SST's linked secret, and accepts JSON lists", () => {
+    const org = readOrganization(
+      "sweep",
+      {
+        ...ORG_ENV,
+        GUARDRAIL_EXTERNAL_ID: undefined,
+        SST_RESOURCE_GuardrailExternalId: JSON.stringify({ value: "from-secret" }),
+        GUARDRAIL_ACCOUNTS: `["${MEMBER_A}", "${MEMBER_A}"]`,
+        GUARDRAIL_REGIONS: undefined,
+      },
+      [`arn:aws:iam::${HUB}:role/x`],
+    );
+    expect(org).toMatchObject({
+      externalId: "from-secret",
+      externalIdSource: "SST_RESOURCE_GuardrailExternalId",
+      accounts: [MEMBER_A],
+      regions: ["eu-west-1"],
+    });
+  });
+
+  it("has no hub target when its own account is unknown, so it assumes the member role everywhere", () => {
+    const org = readOrganization("security-group-change", ORG_ENV, []);
+    expect(org?.hub).toBeNull();
+  });
+
+  it.each<[string, Env, string]>([
+    ["a malformed organisation id", { GUARDRAIL_ORG_ID: "org-1" }, "is not an organisation id"],
+    [
+      "no member role name",
+      { GUARDRAIL_MEMBER_ROLE_NAME: undefined },
+      "GUARDRAIL_MEMBER_ROLE_NAME is not set",
+    ],
+    ["no external id", { GUARDRAIL_EXTERNAL_ID: undefined }, "the external id is needed"],
+    [
+      "a malformed external id",
+      { GUARDRAIL_EXTERNAL_ID: "a b" },
+      "GUARDRAIL_EXTERNAL_ID must be 2 to 1224",
+    ],
+    [
+      "an empty secret",
+      { GUARDRAIL_EXTERNAL_ID: undefined, SST_RESOURCE_GuardrailExternalId: "{}" },
+      'has no "value"',
+    ],
+    [
+      "a malformed account",
+      { GUARDRAIL_ACCOUNTS: "4444,x" },
+      'GUARDRAIL_ACCOUNTS: "4444" is not a 12-digit account id',
+    ],
+    [
+      "a malformed Region",
+      { GUARDRAIL_REGIONS: "eu-west-1,Mars" },
+      'GUARDRAIL_REGIONS: "Mars" is not a region name',
+    ],
+    [
+      "no accounts for the sweep",
+      { GUARDRAIL_ACCOUNTS: "" },
+      "the sweep needs the accounts to visit",
+    ],
+    [
+      "no Regions for the sweep",
+      { GUARDRAIL_REGIONS: "", AWS_REGION: undefined },
+      "the sweep needs the Regions",
+    ],
+  ])("fails at cold start on %s", (_, change, message) => {
+    const run = () => loadConfig("sweep", { ...ORG_ENV, ...change }, memoryFiles());
+    expect(run).toThrow(ConfigurationError);
+    expect(run).toThrow(message);
+  });
+
+  it("never echoes the external id in an error", () => {
+    const secret = "not valid because of spaces";
+    expect(() =>
+      loadConfig("sweep", { ...ORG_ENV, GUARDRAIL_EXTERNAL_ID: secret }, memoryFiles()),
+    ).toThrow(expect.objectContaining({ message: expect.not.stringContaining(secret) }));
+  });
+
+  it("lets event-driven functions run without a sweep account list", () => {
+    const config = loadConfig(
+      "security-group-change",
+      { ...ORG_ENV, GUARDRAIL_ACCOUNTS: undefined },
+      memoryFiles(),
+    );
+    expect(config.organization?.accounts).toEqual([]);
+  });
+});
+
+describe("organisation mode: event-driven remediation", () => {
+  it("revokes in the member account and Region of the event, through its member role", async () => {
+    const result = await securityGroupChange(sshFromWorldIn(MEMBER_A, "us-east-1"), orgDeps());
+    expect(result).toMatchObject({ status: "decided", result: "revoked" });
+    expect(sts).toHaveReceivedCommandExactlyOnceWith(AssumeRoleCommand, {
+      RoleArn: `arn:aws:iam::${MEMBER_A}:role/${ROLE}`,
+      ExternalId: EXTERNAL_ID,
+      RoleSessionName: "guardrail-security-group-change",
+    });
+    expect(await whereCalled(RevokeSecurityGroupIngressCommand)).toEqual([
+      { region: "us-east-1", accessKeyId: `ASIA${MEMBER_A}` },
+    ]);
+    const item = ddb.commandCalls(PutCommand)[0]?.args[0].input.Item;
+    expect(item).toMatchObject({
+      account: MEMBER_A,
+      region: "us-east-1",
+      gsi1pk: `ACCOUNT#${MEMBER_A}`,
+    });
+  });
+
+  it("keeps each account and Region apart, one session per account", async () => {
+    const deps = orgDeps();
+    await securityGroupChange(sshFromWorldIn(MEMBER_A, "eu-west-1"), deps);
+    await securityGroupChange(sshFromWorldIn(MEMBER_B, "us-east-1"), deps);
+    await securityGroupChange(sshFromWorldIn(MEMBER_A, "us-east-1"), deps);
+    expect(await whereCalled(RevokeSecurityGroupIngressCommand)).toEqual([
+      { region: "eu-west-1", accessKeyId: `ASIA${MEMBER_A}` },
+      { region: "us-east-1", accessKeyId: `ASIA${MEMBER_B}` },
+      { region: "us-east-1", accessKeyId: `ASIA${MEMBER_A}` },
+    ]);
+    expect(sts).toHaveReceivedCommandTimes(AssumeRoleCommand, 2);
+  });
+
+  it("acts with its own role in the hub's own account and Region", async () => {
+    await securityGroupChange(sshFromWorldIn(HUB, "eu-west-1"), orgDeps());
+    expect(sts).not.toHaveReceivedCommand(AssumeRoleCommand);
+    expect(ec2.commandCalls(RevokeSecurityGroupIngressCommand)[0]?.thisValue).toBe(hubClient);
+  });
+
+  it("deletes NACL entries in the member account of the event", async () => {
+    const event = loadFixture("ReplaceNetworkAclEntry", "tcp-6_ssh-from-world_replaces-rule-100");
+    // An EventBridge envelope, as forwarded from the member's bus: both levels name the member.
+    Object.assign(event, { account: MEMBER_B, region: "us-east-1" });
+    Object.assign(event.detail, { recipientAccountId: MEMBER_B, awsRegion: "us-east-1" });
+    const result = await networkAclChange(event, orgDeps("network-acl-change"));
+    expect(result.status).toBe("decided");
+    expect(await whereCalled(DeleteNetworkAclEntryCommand)).toEqual([
+      { region: "us-east-1", accessKeyId: `ASIA${MEMBER_B}` },
+    ]);
+  });
+
+  it("fails, revoking and recording nothing, when the member role is refused", async () => {
+    sts.on(AssumeRoleCommand).rejects(awsError("AccessDenied", "not authorized"));
+    const error = await securityGroupChange(sshFromWorldIn(MEMBER_B, "eu-west-1"), orgDeps()).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(MemberRoleError);
+    expect(error).toMatchObject({ account: MEMBER_B, awsCode: "AccessDenied" });
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it("ignores the member role's own revokes without assuming anything", async () => {
+    const event = sshFromWorldIn(MEMBER_A, "eu-west-1");
+    event.userIdentity = {
+      type: "AssumedRole",
+      arn: `arn:aws:sts::${MEMBER_A}:assumed-role/${ROLE}/guardrail-sweep`,
+      accountId: MEMBER_A,
+      sessionContext: {
+        sessionIssuer: { type: "Role", arn: `arn:aws:iam::${MEMBER_A}:role/${ROLE}` },
+      },
+    };
+    const result = await securityGroupChange(event, orgDeps());
+    expect(result).toMatchObject({ status: "ignored", reason: "own-principal" });
+    expect(sts).not.toHaveReceivedCommand(AssumeRoleCommand);
+  });
+
+  it("applies a rule scoped to some accounts only there", async () => {
+    const scopedPolicy = DEFAULT_POLICY_YAML.replace(
+      "  - id: admin-ports\n",
+      `  - id: admin-ports\n    scope: { accounts: ["${MEMBER_A}"] }\n`,
+    ).replace(
+      "  - id: internet-exposure\n",
+      `  - id: internet-exposure\n    scope: { accounts: ["${MEMBER_A}"] }\n`,
+    );
+    const deps = orgDeps("security-group-change", ORG_ENV, scopedPolicy);
+    expect((await securityGroupChange(sshFromWorldIn(MEMBER_B, "eu-west-1"), deps)).status).toBe(
+      "compliant",
+    );
+    expect((await securityGroupChange(sshFromWorldIn(MEMBER_A, "eu-west-1"), deps)).result).toBe(
+      "revoked",
+    );
+  });
+});
+
+describe("organisation mode: sweep over accounts and Regions", () => {
+  beforeEach(() => {
+    ec2.on(DescribeSecurityGroupRulesCommand).resolves({
+      SecurityGroupRules: [
+        {
+          SecurityGroupRuleId: "sgr-ssh",
+          GroupId: "sg-a",
+          IsEgress: false,
+          IpProtocol: "tcp",
+          FromPort: 22,
+          ToPort: 22,
+          CidrIpv4: "0.0.0.0/0",
+        },
+      ],
+    });
+    ec2.on(DescribeNetworkAclsCommand).resolves({ NetworkAcls: [] });
+  });
+
+  it("lists every configured account × Region", () => {
+    const org = loadConfig("sweep", ORG_ENV, memoryFiles()).organization;
+    expect(org && sweepTargets(org)).toEqual([
+      { account: MEMBER_A, region: "eu-west-1" },
+      { account: MEMBER_A, region: "us-east-1" },
+      { account: MEMBER_B, region: "eu-west-1" },
+      { account: MEMBER_B, region: "us-east-1" },
+    ]);
+  });
+
+  it("sweeps and remediates each target through its member role, one summary each", async () => {
+    const handler = createOrganizationSweepHandler(orgDeps("sweep"));
+    const result = await handler({ id: "run-1", "detail-type": "Scheduled Event" }, lambdaContext);
+    expect(result.failures).toEqual([]);
+    expect(result.targets.map((t) => [t.account, t.region, t.runId])).toEqual([
+      [MEMBER_A, "eu-west-1", `run-1:${MEMBER_A}:eu-west-1`],
+      [MEMBER_A, "us-east-1", `run-1:${MEMBER_A}:us-east-1`],
+      [MEMBER_B, "eu-west-1", `run-1:${MEMBER_B}:eu-west-1`],
+      [MEMBER_B, "us-east-1", `run-1:${MEMBER_B}:us-east-1`],
+    ]);
+    const revokes = await whereCalled(RevokeSecurityGroupIngressCommand);
+    expect(
+      revokes.sort((a, b) =>
+        `${a.accessKeyId}${a.region}`.localeCompare(`${b.accessKeyId}${b.region}`),
+      ),
+    ).toEqual([
+      { region: "eu-west-1", accessKeyId: `ASIA${MEMBER_A}` },
+      { region: "us-east-1", accessKeyId: `ASIA${MEMBER_A}` },
+      { region: "eu-west-1", accessKeyId: `ASIA${MEMBER_B}` },
+      { region: "us-east-1", accessKeyId: `ASIA${MEMBER_B}` },
+    ]);
+    expect(sts).toHaveReceivedCommandTimes(AssumeRoleCommand, 2);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 4);
+    const ids = ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item?.pk);
+    expect(ids).toContain(`DECISION#sweep:run-1:${MEMBER_B}:us-east-1:sg-a`);
+  });
+
+  it("works on at most four targets at once", async () => {
+    let inFlight = 0;
+    let most = 0;
+    ec2.on(DescribeNetworkAclsCommand).callsFake(async () => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setTimeout(r, 20));
+      inFlight--;
+      return { NetworkAcls: [] };
+    });
+    const accounts = ["100000000001", "100000000002", "100000000003"];
+    const deps = orgDeps("sweep", {
+      ...ORG_ENV,
+      GUARDRAIL_ACCOUNTS: accounts.join(","),
+      GUARDRAIL_REGIONS: "eu-west-1,us-east-1,ap-southeast-2",
+    });
+    const result = await sweepOrganization({ id: "run-2" }, deps);
+    expect(result.targets).toHaveLength(9);
+    expect(most).toBe(4);
+  });
+
+  it("sweeps the other targets when one account refuses, then fails naming it", async () => {
+    sts
+      .on(AssumeRoleCommand, { RoleArn: `arn:aws:iam::${MEMBER_B}:role/${ROLE}` })
+      .rejects(awsError("AccessDenied"));
+    const error = await sweepOrganization({ id: "run-3" }, orgDeps("sweep")).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(SweepTargetsFailedError);
+    expect((error as SweepTargetsFailedError).failures).toEqual([
+      expect.objectContaining({
+        account: MEMBER_B,
+        region: "eu-west-1",
+        code: "MEMBER_ROLE_UNAVAILABLE",
+      }),
+      expect.objectContaining({
+        account: MEMBER_B,
+        region: "us-east-1",
+        code: "MEMBER_ROLE_UNAVAILABLE",
+      }),
+    ]);
+    expect((error as Error).message).toBe(
+      `2 of 4 sweep target(s) failed: ${MEMBER_B}/eu-west-1 (MEMBER_ROLE_UNAVAILABLE), ${MEMBER_B}/us-east-1 (MEMBER_ROLE_UNAVAILABLE)`,
+    );
+    expect(await whereCalled(RevokeSecurityGroupIngressCommand)).toHaveLength(2);
+  });
+
+  it("refuses to build the single-account sweep in organisation mode, and the reverse", () => {
+    expect(() => createSweepHandler(orgDeps("sweep"))).toThrow(ConfigurationError);
+    expect(() =>
+      createOrganizationSweepHandler({
+        ...testDeps({ fn: "sweep" }),
+        identity: async () => ({ account: HUB, region: "eu-west-1" }),
+      }),
+    ).toThrow("the organisation sweep needs organisation mode");
+  });
+});
