@@ -140,13 +140,26 @@ async function deploy(stage: string, workDir: string): Promise<StackRun> {
     "src/auto/run.ts",
   );
   const cwd = process.cwd();
+  // An error thrown inside a Pulumi apply (a stack bug, a ConfigurationError) does not reject
+  // runInPulumiStack: it surfaces as an unhandled rejection and the run never finishes. Fail
+  // the run with that error at once instead of waiting for the test's timeout.
+  let fail: (reason: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  const onUnhandled = (reason: unknown) => fail(reason);
+  process.on("unhandledRejection", onUnhandled);
   let outputs: Record<string, unknown>;
   try {
     outputs =
-      (await pulumi.runtime.runInPulumiStack(async () => auto.run(() => config.run()))) ?? {};
+      (await Promise.race([
+        pulumi.runtime.runInPulumiStack(async () => auto.run(() => config.run())),
+        failed,
+      ])) ?? {};
     // 7. Some resources register from inside applies after the program returns.
-    await settle(resources);
+    await Promise.race([settle(resources), failed]);
   } finally {
+    process.off("unhandledRejection", onUnhandled);
     process.chdir(cwd);
   }
   if (rpcState.buildErrors.length > 0) {
