@@ -198,6 +198,11 @@ describe("guardrail scan against the EC2 sandbox", () => {
           AWS_CONFIG_FILE: join(home, "config"),
           AWS_SHARED_CREDENTIALS_FILE: join(home, "credentials"),
           AWS_EC2_METADATA_DISABLED: "true",
+          AWS_SESSION_TOKEN: "",
+          AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: "",
+          AWS_CONTAINER_CREDENTIALS_FULL_URI: "",
+          AWS_WEB_IDENTITY_TOKEN_FILE: "",
+          AWS_ROLE_ARN: "",
         },
       },
     );
