@@ -29,7 +29,6 @@ export interface StackRun {
   readonly outputs: Record<string, unknown>;
   readonly app: Record<string, unknown>;
   readonly builds: typeof rpcState.builds;
-  readonly warnings: string[];
   readonly workDir: string;
   of(type: string): RecordedResource[];
   one(type: string, name: string): RecordedResource;
@@ -176,7 +175,6 @@ async function deploy(stage: string, workDir: string): Promise<StackRun> {
     outputs,
     app,
     builds: [...rpcState.builds],
-    warnings: [...rpcState.warnings],
     workDir,
     of,
     one(type, name) {

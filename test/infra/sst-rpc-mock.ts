@@ -1,3 +1,4 @@
+import { createCipheriv } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
@@ -10,7 +11,9 @@ import { fileURLToPath } from "node:url";
  * - `Provider.Aws.Bootstrap` answers with fake asset bucket names.
  * - `Runtime.Build` really bundles the handler with the esbuild that ships with SST's platform, so
  *   a handler that does not exist, does not compile, imports something unresolvable or does not
- *   export its handler fails the test exactly as it would fail `sst deploy`.
+ *   export its handler fails the test exactly as it would fail `sst deploy`. Like SST's build,
+ *   it writes the linked resources, encrypted with the function's SST_KEY, to `resource.enc`
+ *   in the bundle: that file, not the environment, is how a linked secret reaches a function.
  */
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -18,6 +21,8 @@ export const PLATFORM = join(ROOT, ".sst", "platform");
 
 export interface BuildInput {
   readonly functionID: string;
+  /** base64 AES-256 key; the function gets it as SST_KEY. */
+  readonly encryptionKey: string;
   readonly handler: string;
   readonly runtime: string;
   readonly links: Record<string, unknown>;
@@ -30,8 +35,6 @@ export interface BuildRecord {
   readonly entry: string;
   readonly out: string;
   readonly handler: string;
-  /** True when the handler file was missing and a temporary stub was bundled instead. */
-  readonly stubbed: boolean;
 }
 
 interface EsbuildMessage {
@@ -48,7 +51,6 @@ interface EsbuildApi {
 export const rpcState = {
   workDir: "",
   builds: [] as BuildRecord[],
-  warnings: [] as string[],
   calls: [] as { method: string; args: unknown }[],
   /**
    * Bundling errors, by function. A failed build is reported here and `runStack` rejects with
@@ -104,23 +106,18 @@ async function build(input: BuildInput & { isContainer: boolean }) {
   const dot = input.handler.lastIndexOf(".");
   const file = input.handler.slice(0, dot);
   const exportName = input.handler.slice(dot + 1);
-  let entry =
-    rpcState.entryOverrides[input.functionID] ??
-    HANDLER_EXTENSIONS.map((ext) => join(ROOT, file + ext)).find((p) => existsSync(p));
-  let stubbed = false;
+  const override = rpcState.entryOverrides[input.functionID];
+  const candidates = override
+    ? [override]
+    : HANDLER_EXTENSIONS.map((ext) => join(ROOT, file + ext));
+  const entry = candidates.find((p) => existsSync(p));
   if (!entry) {
-    // TEMPORARY: the handlers are being written in parallel. Until functions/src/handlers/<name>.ts
-    // exists, bundle a stub so the rest of the stack can be checked; remove once they all exist.
-    stubbed = true;
-    const warning = `handler ${file}.ts does not exist yet: bundled a temporary stub for ${input.functionID}`;
-    rpcState.warnings.push(warning);
-    console.warn(`[infra test] WARNING ${warning}`);
-    entry = join(rpcState.workDir, "stubs", `${input.functionID}.ts`);
-    mkdirSync(dirname(entry), { recursive: true });
-    writeFileSync(
-      entry,
-      `export const ${exportName} = async () => {\n  throw new Error("stub handler for ${input.functionID}");\n};\n`,
-    );
+    const missing = relative(ROOT, candidates[0] as string);
+    rpcState.buildErrors.push({
+      functionID: input.functionID,
+      errors: [`handler file ${missing} does not exist`],
+    });
+    return { handler: input.handler, out: "", errors: [], sourcemaps: [] };
   }
 
   const out = join(rpcState.workDir, "artifacts", `${input.functionID}-src`);
@@ -161,7 +158,8 @@ async function build(input: BuildInput & { isContainer: boolean }) {
     }
     if (errors.length === 0) errors.push(String(failure.message ?? error));
   }
-  rpcState.builds.push({ input, entry, out, handler: input.handler, stubbed });
+  writeLinkedResources(out, input);
+  rpcState.builds.push({ input, entry, out, handler: input.handler });
   if (errors.length > 0) {
     rpcState.buildErrors.push({ functionID: input.functionID, errors });
     // Let the rest of the program run; the harness fails the run with these errors.
@@ -169,4 +167,13 @@ async function build(input: BuildInput & { isContainer: boolean }) {
     writeFileSync(join(out, `${file}${extension}`), `export const ${exportName} = undefined;\n`);
   }
   return { handler: input.handler, out, errors: [], sourcemaps: [] };
+}
+
+/** SST's format: AES-256-GCM, key SST_KEY, all-zero 12-byte nonce, ciphertext then 16-byte tag. */
+function writeLinkedResources(out: string, input: BuildInput): void {
+  const key = Buffer.from(input.encryptionKey, "base64");
+  const cipher = createCipheriv("aes-256-gcm", key, Buffer.alloc(12, 0));
+  const body = Buffer.concat([cipher.update(JSON.stringify(input.links)), cipher.final()]);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, "resource.enc"), Buffer.concat([body, cipher.getAuthTag()]));
 }

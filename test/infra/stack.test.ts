@@ -1,3 +1,4 @@
+import { createDecipheriv } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -149,6 +150,7 @@ describe("functions", () => {
       expect(zip.includes(Buffer.from(BUNDLED_POLICY_FILE)), build.input.functionID).toBe(true);
       const handlerFile = `${build.handler.slice(0, build.handler.lastIndexOf("."))}.mjs`;
       expect(zip.includes(Buffer.from(handlerFile)), handlerFile).toBe(true);
+      expect(zip.includes(Buffer.from("resource.enc")), build.input.functionID).toBe(true);
     }
   });
 
@@ -156,6 +158,33 @@ describe("functions", () => {
     for (const build of stack.builds) {
       const expected = build.input.functionID === "SlackNotifier" ? [SLACK_WEBHOOK_SECRET] : [];
       expect(Object.keys(build.input.links), build.input.functionID).toEqual(expected);
+    }
+  });
+
+  it("delivers the webhook inside the notifier's encrypted bundle file, never in the environment", () => {
+    const webhook = process.env[`SST_SECRET_${SLACK_WEBHOOK_SECRET}`] as string;
+    for (const fn of GUARDRAIL_FUNCTIONS) {
+      const env = (inputs(lambdaOf(fn)).environment as { variables: Record<string, string> })
+        .variables;
+      for (const value of Object.values(env)) expect(value, fn).not.toContain(webhook);
+      expect(env.SST_KEY_FILE, fn).toBe("resource.enc");
+      const build = stack.builds.find((b) => b.input.functionID === componentName(fn));
+      const encrypted = readFileSync(join(build?.out as string, env.SST_KEY_FILE as string));
+      // Decrypted as SST's runtime (`import { Resource } from "sst"`) does at cold start.
+      const decipher = createDecipheriv(
+        "aes-256-gcm",
+        Buffer.from(env.SST_KEY as string, "base64"),
+        Buffer.alloc(12, 0),
+      );
+      decipher.setAuthTag(encrypted.subarray(-16));
+      const links = JSON.parse(
+        Buffer.concat([decipher.update(encrypted.subarray(0, -16)), decipher.final()]).toString(),
+      );
+      if (fn === "slack-notifier") {
+        expect(links[SLACK_WEBHOOK_SECRET]).toMatchObject({ value: webhook });
+      } else {
+        expect(links, fn).toEqual({});
+      }
     }
   });
 
