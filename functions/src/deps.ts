@@ -2,13 +2,25 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { EC2Client } from "@aws-sdk/client-ec2";
+import type { STSClient } from "@aws-sdk/client-sts";
 import { type GuardrailFunction, METRICS, metricServiceName } from "@guardrail/core";
-import { createCredentialCache, createMemberAccess, type MemberAccess } from "./adapters/accounts";
+import {
+  createCredentialCache,
+  createMemberAccess,
+  type MemberAccess,
+  type MemberAccessOptions,
+} from "./adapters/accounts";
 import { type AuditStore, createAuditStore } from "./adapters/audit";
 import { createEc2Gateway, type Ec2Gateway } from "./adapters/ec2";
 import { lazy } from "./adapters/lazy";
 import { createNotifier, type Notifier } from "./adapters/sns";
-import { type AccountTarget, type Env, type GuardrailConfig, loadConfig } from "./config";
+import {
+  type AccountTarget,
+  type Env,
+  type GuardrailConfig,
+  loadConfig,
+  type OrganizationConfig,
+} from "./config";
 import type { Observability } from "./middleware";
 
 /** What every remediation handler (and the sweep) is built from. Tests pass their own. */
@@ -42,6 +54,37 @@ export async function forTarget<D extends RemediationDeps>(
 ): Promise<D> {
   if (deps.members === undefined) return deps;
   return { ...deps, ec2: await deps.members.gateway(target) };
+}
+
+/**
+ * Organisation mode wiring: member-role sessions per account (session name `guardrail-<fn>`,
+ * shown in each member's CloudTrail) and EC2 clients per account and Region. `makeClient` and
+ * `now` are for local runs and tests; production uses the SDK's defaults.
+ */
+export function memberAccessFor(
+  fn: GuardrailFunction,
+  org: OrganizationConfig,
+  hubGateway: Ec2Gateway,
+  options: {
+    readonly sts: () => Promise<STSClient>;
+    readonly makeClient?: MemberAccessOptions["makeClient"];
+    readonly now?: () => Date;
+  },
+): MemberAccess {
+  const now = options.now ?? (() => new Date());
+  return createMemberAccess({
+    organization: org,
+    hubGateway,
+    now,
+    ...(options.makeClient ? { makeClient: options.makeClient } : {}),
+    credentials: createCredentialCache({
+      sts: options.sts,
+      roleArnFor: (account) => `arn:${org.partition}:iam::${account}:role/${org.memberRoleName}`,
+      externalId: org.externalId,
+      sessionName: `guardrail-${fn}`,
+      now,
+    }),
+  });
 }
 
 /** Default wait of an already-gone result before the audit write (see `RemediationDeps`). */
@@ -103,25 +146,14 @@ export function defaultRemediationDeps(
       accounts: org.accounts.length,
       regions: org.regions,
     });
-    const sts = lazy(
-      async () =>
-        new (await import("@aws-sdk/client-sts")).STSClient({
-          retryMode: "standard",
-          maxAttempts: 5,
-        }),
-    );
-    const clock = () => new Date();
-    members = createMemberAccess({
-      organization: org,
-      hubGateway,
-      now: clock,
-      credentials: createCredentialCache({
-        sts,
-        roleArnFor: (account) => `arn:${org.partition}:iam::${account}:role/${org.memberRoleName}`,
-        externalId: org.externalId,
-        sessionName: `guardrail-${fn}`,
-        now: clock,
-      }),
+    members = memberAccessFor(fn, org, hubGateway, {
+      sts: lazy(
+        async () =>
+          new (await import("@aws-sdk/client-sts")).STSClient({
+            retryMode: "standard",
+            maxAttempts: 5,
+          }),
+      ),
     });
   }
   return {
