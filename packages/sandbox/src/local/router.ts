@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import {
   type ActionOutcome,
+  ConfigurationError,
   EVENT_DRIVEN_FUNCTIONS,
   eventPatternFor,
   type GuardrailFunction,
@@ -137,6 +138,12 @@ export class EventBridgeRouter {
   };
 
   constructor(options: RouterOptions) {
+    if (options.ownRoleArns.length === 0) {
+      // The patterns exclude the own roles with `anything-but`, which EventBridge rejects empty.
+      throw new ConfigurationError(
+        "the router needs the guardrail's own role ARNs: without them there is no loop guard",
+      );
+    }
     this.options = options;
     this.rules = routeRules(options.ownRoleArns, options.functions);
   }
