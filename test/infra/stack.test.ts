@@ -1,6 +1,6 @@
 import { createDecipheriv } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import {
   ALARMS,
   AUDIT_TABLE,
@@ -26,6 +26,7 @@ import {
   TARGET_RETRY,
   TOPIC_KEY_ACTIONS,
 } from "@guardrail/core";
+import { defaultPolicyFiles, loadConfig } from "@guardrail/functions/config";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { componentName, roleName } from "../../stacks/naming";
 import { fixtureEvents } from "./fixture-events";
@@ -620,5 +621,27 @@ describe("stage and outputs", () => {
         .of("aws:sns/topicSubscription:TopicSubscription")
         .filter((s) => s.inputs.protocol === "email"),
     ).toEqual([]);
+  });
+});
+
+describe("contract with the functions", () => {
+  it("sets an environment every remediating function accepts at cold start", () => {
+    for (const fn of GUARDRAIL_FUNCTIONS.filter((f) => f !== "slack-notifier")) {
+      const variables = (inputs(lambdaOf(fn)).environment as { variables: Record<string, string> })
+        .variables;
+      const build = stack.builds.find((b) => b.input.functionID === componentName(fn));
+      // The zip's root (LAMBDA_TASK_ROOT) holds policy.yaml, copied from this file.
+      const taskRoot = dirname(build?.input.copyFiles[0]?.from as string);
+      const env = { ...variables, LAMBDA_TASK_ROOT: taskRoot };
+      const config = loadConfig(fn, env, defaultPolicyFiles(env));
+      expect(config, fn).toMatchObject({
+        tableName: table().state.name,
+        topicArn: arnOf(topic()),
+        ownRoleArns: ownRoleArns(),
+        stage: STAGE,
+        sweepRateMinutes: DEFAULT_SWEEP_RATE_MINUTES,
+      });
+      expect(config.policySource, fn).toBe(join(taskRoot, BUNDLED_POLICY_FILE));
+    }
   });
 });
