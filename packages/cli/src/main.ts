@@ -2,6 +2,7 @@ import { GuardrailError, PolicyValidationError } from "@guardrail/core";
 import { Command, CommanderError } from "commander";
 import { registerAudit } from "./commands/audit";
 import { registerReplay } from "./commands/replay";
+import { registerSandbox } from "./commands/sandbox";
 import { registerScan } from "./commands/scan";
 import { registerValidate } from "./commands/validate";
 import { type CliIo, type CommandContext, processIo } from "./context";
@@ -13,6 +14,7 @@ const COMMANDS: readonly ((program: Command, ctx: CommandContext) => void)[] = [
   registerReplay,
   registerScan,
   registerAudit,
+  registerSandbox,
 ];
 
 export { EXIT };
