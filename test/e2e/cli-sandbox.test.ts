@@ -1,8 +1,11 @@
+import { spawn } from "node:child_process";
 import { PassThrough } from "node:stream";
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { registerSandbox } from "../../packages/cli/src/commands/sandbox";
 import type { CliIo } from "../../packages/cli/src/context";
+import { BIN, NODE, REPO_ROOT, runBin } from "../cli/bin";
+import { awsCli, HAS_AWS_CLI } from "./aws-cli";
 
 /** Runs `guardrail <args>` with only the sandbox command, on in-memory streams. */
 async function guardrail(args: string[]): Promise<{ code: number; stdout: string }> {
@@ -67,5 +70,68 @@ describe("guardrail sandbox demo", () => {
     ).rejects.toMatchObject({
       code: "USAGE",
     });
+  });
+});
+
+describe("the guardrail executable", () => {
+  it("runs the demo as `npm start` does and exits 0", async () => {
+    const { code, stdout, stderr } = await runBin(["sandbox", "demo"]);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^network guardrail · local sandbox\n/);
+    expect(stdout).toMatch(/All 11 scenarios got their expected verdict \(\d/);
+  });
+
+  it.skipIf(!HAS_AWS_CLI)("serves until Ctrl-C, streaming what the aws CLI does", async () => {
+    const child = spawn(NODE, [BIN, "sandbox", "demo", "--serve", "--port", "0"], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (b: Buffer) => {
+      out += b.toString("utf8");
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    const until = async (pattern: RegExp) => {
+      const deadline = Date.now() + 20_000;
+      while (!pattern.test(out)) {
+        if (Date.now() > deadline) throw new Error(`no ${pattern} in:\n${out}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    try {
+      await until(/Guardrail decisions as they happen/);
+      const endpoint = /EC2 +(http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? "";
+      const groupId = /group (sg-[0-9a-f]{17})/.exec(out)?.[1] ?? "";
+      await awsCli(
+        {
+          endpoint,
+          accessKeyId: "AKIAIOSFODNN7EXAMPLE",
+          secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+          region: "us-east-1",
+        },
+        [
+          "ec2",
+          "authorize-security-group-ingress",
+          "--group-id",
+          groupId,
+          "--protocol",
+          "tcp",
+          "--port",
+          "3389",
+          "--cidr",
+          "0.0.0.0/0",
+        ],
+      );
+      await until(/↳ slack: ✅ Guardrail revoked a rule/);
+      expect(out).toMatch(
+        /→ security-group-change: revoked · admin-ports, internet-exposure · ingress tcp 3389/,
+      );
+    } finally {
+      child.kill("SIGINT");
+    }
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/Stopped\. \d+ events, 1 decisions, 1 audit records, 1 Slack messages\./);
   });
 });
