@@ -1,3 +1,4 @@
+import { createDecipheriv } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -373,7 +374,10 @@ function checkWebhook(url: string, from: string): string {
  *
  * @throws ConfigurationError when neither holds an https URL.
  */
-export function loadSlackConfig(env: Env = process.env): SlackConfig {
+export function loadSlackConfig(
+  env: Env = process.env,
+  readFile: (path: string) => Buffer = readFileSync,
+): SlackConfig {
   const base = {
     stage: optional(env, FUNCTION_ENV.stage, "default"),
     version: optional(env, FUNCTION_ENV.version, "unversioned"),
@@ -403,7 +407,53 @@ export function loadSlackConfig(env: Env = process.env): SlackConfig {
       webhookSource: SLACK_WEBHOOK_SST_ENV,
     };
   }
+  const fromFile = readSstLinkedValue(env, SLACK_WEBHOOK_SECRET, readFile);
+  if (fromFile !== undefined) {
+    return {
+      ...base,
+      webhookUrl: checkWebhook(fromFile, `${SLACK_WEBHOOK_SECRET} (SST_KEY_FILE)`),
+      webhookSource: "SST_KEY_FILE",
+    };
+  }
   throw new ConfigurationError(
     `the Slack webhook URL is not set: set ${SLACK_WEBHOOK_ENV} or link the ${SLACK_WEBHOOK_SECRET} secret`,
   );
+}
+
+/**
+ * Reads one linked value from the file SST 4 ships inside the bundle (`SST_KEY_FILE`, usually
+ * `resource.enc`): AES-256-GCM with the base64 key in `SST_KEY`, a zero 12-byte nonce, and the
+ * 16-byte tag at the end — the format `sst/resource` reads. SST does not put linked secrets in
+ * the environment, so this is where a deployed notifier finds its webhook. Reading it here keeps
+ * the `sst` runtime out of the bundle and lets tests inject the environment.
+ *
+ * @throws ConfigurationError when the file exists but cannot be decrypted or parsed.
+ */
+export function readSstLinkedValue(
+  env: Env,
+  name: string,
+  read: (path: string) => Buffer = readFileSync,
+): string | undefined {
+  const keyFile = env.SST_KEY_FILE?.trim();
+  const key = env.SST_KEY?.trim();
+  if (!keyFile || !key) return undefined;
+  const path = isAbsolute(keyFile) ? keyFile : join(env.LAMBDA_TASK_ROOT ?? process.cwd(), keyFile);
+  let data: Record<string, { value?: unknown } | undefined>;
+  try {
+    const encrypted = read(path);
+    const decipher = createDecipheriv(
+      "aes-256-gcm",
+      Buffer.from(key, "base64"),
+      Buffer.alloc(12, 0),
+    );
+    decipher.setAuthTag(encrypted.subarray(-16));
+    const plain = Buffer.concat([decipher.update(encrypted.subarray(0, -16)), decipher.final()]);
+    data = JSON.parse(plain.toString("utf8"));
+  } catch (error) {
+    throw new ConfigurationError(`cannot read SST linked resources from ${keyFile}`, {
+      cause: error,
+    });
+  }
+  const value = data[name]?.value;
+  return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
 }

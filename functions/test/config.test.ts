@@ -1,4 +1,5 @@
 import "./setup";
+import { createCipheriv, randomBytes } from "node:crypto";
 import { ConfigurationError, DEFAULT_POLICY_YAML, PolicyValidationError } from "@guardrail/core";
 import { describe, expect, it } from "vitest";
 import { loadConfig, loadSlackConfig, readPolicy } from "../src/config";
@@ -114,5 +115,45 @@ describe("Slack configuration", () => {
     expect(
       loadSlackConfig({ GUARDRAIL_SLACK_WEBHOOK_URL: "http://127.0.0.1:9/x" }).webhookUrl,
     ).toBe("http://127.0.0.1:9/x");
+  });
+});
+
+describe("Slack webhook from SST's encrypted resource file", () => {
+  const key = randomBytes(32);
+  const seal = (data: unknown) => {
+    const cipher = createCipheriv("aes-256-gcm", key, Buffer.alloc(12, 0));
+    const body = Buffer.concat([cipher.update(JSON.stringify(data)), cipher.final()]);
+    return Buffer.concat([body, cipher.getAuthTag()]);
+  };
+  const env = {
+    SST_KEY: key.toString("base64"),
+    SST_KEY_FILE: "resource.enc",
+    LAMBDA_TASK_ROOT: "/var/task",
+  };
+
+  it("decrypts the linked SlackWebhookUrl the way sst/resource does", () => {
+    const files: string[] = [];
+    const cfg = loadSlackConfig(env, (path) => {
+      files.push(path);
+      return seal({
+        SlackWebhookUrl: { type: "sst.sst.Secret", value: "https://hooks.slack.test/T/B/x" },
+      });
+    });
+    expect(cfg.webhookUrl).toBe("https://hooks.slack.test/T/B/x");
+    expect(cfg.webhookSource).toBe("SST_KEY_FILE");
+    expect(files).toEqual(["/var/task/resource.enc"]);
+  });
+
+  it("fails with a ConfigurationError, not the key, when the file does not decrypt", () => {
+    const tampered = seal({ SlackWebhookUrl: { value: "https://hooks.slack.test/T/B/x" } });
+    tampered[0] = (tampered[0] ?? 0) ^ 0xff;
+    expect(() => loadSlackConfig(env, () => tampered)).toThrow(ConfigurationError);
+    expect(() => loadSlackConfig(env, () => tampered)).toThrow(
+      /cannot read SST linked resources from resource.enc/,
+    );
+  });
+
+  it("says the webhook is not set when the file links nothing", () => {
+    expect(() => loadSlackConfig(env, () => seal({}))).toThrow(/the Slack webhook URL is not set/);
   });
 });

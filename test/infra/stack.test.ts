@@ -26,7 +26,7 @@ import {
   TARGET_RETRY,
   TOPIC_KEY_ACTIONS,
 } from "@guardrail/core";
-import { defaultPolicyFiles, loadConfig } from "@guardrail/functions/config";
+import { defaultPolicyFiles, loadConfig, loadSlackConfig } from "@guardrail/functions/config";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { componentName, roleName } from "../../stacks/naming";
 import { fixtureEvents } from "./fixture-events";
@@ -183,6 +183,10 @@ describe("functions", () => {
       );
       if (fn === "slack-notifier") {
         expect(links[SLACK_WEBHOOK_SECRET]).toMatchObject({ value: webhook });
+        // The notifier's own config loader finds it there, with only the environment SST sets.
+        const slack = loadSlackConfig({ ...env, LAMBDA_TASK_ROOT: build?.out as string });
+        expect(slack.webhookUrl).toBe(webhook);
+        expect(slack.webhookSource).toBe("SST_KEY_FILE");
       } else {
         expect(links, fn).toEqual({});
       }
