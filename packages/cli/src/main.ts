@@ -4,6 +4,7 @@ import { registerAudit } from "./commands/audit";
 import { registerReplay } from "./commands/replay";
 import { registerSandbox } from "./commands/sandbox";
 import { registerScan } from "./commands/scan";
+import { registerSpokeTemplate } from "./commands/spoke-template";
 import { registerValidate } from "./commands/validate";
 import { type CliIo, type CommandContext, processIo } from "./context";
 import { EXIT, InputError, UsageError } from "./errors";
@@ -15,6 +16,7 @@ const COMMANDS: readonly ((program: Command, ctx: CommandContext) => void)[] = [
   registerScan,
   registerAudit,
   registerSandbox,
+  registerSpokeTemplate,
 ];
 
 export { EXIT };
