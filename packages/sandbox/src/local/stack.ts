@@ -167,7 +167,7 @@ function accessKeyFor(fn: string): string {
 }
 
 function retry() {
-  // Real backoff, short: throttling is retried in ~150 ms, not seconds.
+  // Real backoff, short: three retries 50, 100 and 200 ms apart, not seconds.
   return new ConfiguredRetryStrategy(4, (attempt) => 25 * 2 ** attempt);
 }
 
