@@ -61,6 +61,8 @@ export interface OrganizationConfig {
   readonly accounts: readonly string[];
   /** Regions the sweep visits in each account. */
   readonly regions: readonly string[];
+  /** Role to read account tags and OUs with; null: the function's own role. */
+  readonly organizationsRoleArn: string | null;
 }
 
 /** Settings of the Slack notifier. The webhook URL is a secret: never log it. */
@@ -247,6 +249,15 @@ export function readOrganization(
       `${ORG_FUNCTION_ENV.regions} is not set and AWS_REGION is unknown: the sweep needs the Regions to visit`,
     );
   }
+  const organizationsRoleArn = env[ORG_FUNCTION_ENV.organizationsRoleArn]?.trim() || null;
+  if (
+    organizationsRoleArn !== null &&
+    !/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(organizationsRoleArn)
+  ) {
+    throw new ConfigurationError(
+      `${ORG_FUNCTION_ENV.organizationsRoleArn}="${organizationsRoleArn}" is not an IAM role ARN`,
+    );
+  }
   return {
     orgId,
     memberRoleName,
@@ -256,6 +267,7 @@ export function readOrganization(
     hub: own?.[2] !== undefined && region !== undefined ? { account: own[2], region } : null,
     accounts,
     regions,
+    organizationsRoleArn,
   };
 }
 

@@ -2,17 +2,25 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { EC2Client } from "@aws-sdk/client-ec2";
+import type { OrganizationsClient } from "@aws-sdk/client-organizations";
 import type { STSClient } from "@aws-sdk/client-sts";
-import { type GuardrailFunction, METRICS, metricServiceName } from "@guardrail/core";
+import {
+  type GuardrailFunction,
+  METRICS,
+  metricServiceName,
+  organizationContextNeeded,
+} from "@guardrail/core";
 import {
   createCredentialCache,
   createMemberAccess,
   type MemberAccess,
   type MemberAccessOptions,
+  type MemberCredentials,
 } from "./adapters/accounts";
 import { type AuditStore, createAuditStore } from "./adapters/audit";
 import { createEc2Gateway, type Ec2Gateway } from "./adapters/ec2";
 import { lazy } from "./adapters/lazy";
+import { type AccountDirectory, createAccountDirectory } from "./adapters/organization";
 import { createNotifier, type Notifier } from "./adapters/sns";
 import {
   type AccountTarget,
@@ -40,6 +48,11 @@ export interface RemediationDeps extends Observability {
    * mode, where `ec2` acts everywhere.
    */
   readonly members?: MemberAccess;
+  /**
+   * Organisation mode, when the policy scopes by account tag, OU or OU tag: what AWS
+   * Organizations says about an account. Absent otherwise (scoped rules then only notify).
+   */
+  readonly directory?: AccountDirectory;
 }
 
 /**
@@ -84,6 +97,71 @@ export function memberAccessFor(
       sessionName: `guardrail-${fn}`,
       now,
     }),
+  });
+}
+
+/** The Organizations endpoint's Region of each partition (the API is global). */
+const ORGANIZATIONS_REGION: Readonly<Record<string, string>> = {
+  aws: "us-east-1",
+  "aws-us-gov": "us-gov-west-1",
+  "aws-cn": "cn-northwest-1",
+};
+
+/**
+ * Organisation mode, for policies that scope by account tag, OU or OU tag: reads them from AWS
+ * Organizations, through GUARDRAIL_ORGANIZATIONS_ROLE_ARN when set. Undefined when the policy
+ * needs none of them, so that no Organizations call is ever made for it.
+ */
+export function accountDirectoryFor(
+  fn: GuardrailFunction,
+  config: GuardrailConfig,
+  options: {
+    readonly sts: () => Promise<STSClient>;
+    readonly logger: Logger;
+    readonly now?: () => Date;
+    readonly makeClient?: (
+      region: string,
+      credentials: (() => Promise<MemberCredentials>) | undefined,
+    ) => Promise<OrganizationsClient>;
+  },
+): AccountDirectory | undefined {
+  const org = config.organization;
+  const needs = organizationContextNeeded(config.policy);
+  if (org === null || !(needs.accountTags || needs.organizationalUnits)) return undefined;
+  const now = options.now ?? (() => new Date());
+  const roleArn = org.organizationsRoleArn;
+  const credentials =
+    roleArn === null
+      ? undefined
+      : (() => {
+          const cache = createCredentialCache({
+            sts: options.sts,
+            roleArnFor: () => roleArn,
+            sessionName: `guardrail-${fn}-organizations`,
+            now,
+          });
+          const account = roleArn.split(":")[4] ?? "";
+          return () => cache.get(account);
+        })();
+  const region = ORGANIZATIONS_REGION[org.partition] ?? "us-east-1";
+  const makeClient =
+    options.makeClient ??
+    (async (r: string, c: (() => Promise<MemberCredentials>) | undefined) =>
+      new (await import("@aws-sdk/client-organizations")).OrganizationsClient({
+        region: r,
+        retryMode: "standard",
+        maxAttempts: 5,
+        ...(c ? { credentials: c } : {}),
+      }));
+  return createAccountDirectory({
+    client: lazy(() => makeClient(region, credentials)),
+    needs,
+    now,
+    onError: (what, error) =>
+      options.logger.warn("could not read from AWS Organizations; scoped rules only notify", {
+        what,
+        error,
+      }),
   });
 }
 
@@ -137,6 +215,7 @@ export function defaultRemediationDeps(
   const hubGateway = createEc2Gateway(ec2);
   const org = config.organization;
   let members: MemberAccess | undefined;
+  let directory: AccountDirectory | undefined;
   if (org !== null) {
     observability.logger.info("organisation mode", {
       orgId: org.orgId,
@@ -146,15 +225,15 @@ export function defaultRemediationDeps(
       accounts: org.accounts.length,
       regions: org.regions,
     });
-    members = memberAccessFor(fn, org, hubGateway, {
-      sts: lazy(
-        async () =>
-          new (await import("@aws-sdk/client-sts")).STSClient({
-            retryMode: "standard",
-            maxAttempts: 5,
-          }),
-      ),
-    });
+    const sts = lazy(
+      async () =>
+        new (await import("@aws-sdk/client-sts")).STSClient({
+          retryMode: "standard",
+          maxAttempts: 5,
+        }),
+    );
+    members = memberAccessFor(fn, org, hubGateway, { sts });
+    directory = accountDirectoryFor(fn, config, { sts, logger: observability.logger });
   }
   return {
     ...observability,
@@ -165,5 +244,6 @@ export function defaultRemediationDeps(
     clock: () => new Date(),
     settleMs: DEFAULT_SETTLE_MS,
     ...(members ? { members } : {}),
+    ...(directory ? { directory } : {}),
   };
 }

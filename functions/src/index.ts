@@ -2,6 +2,7 @@ export * from "./adapters/accounts";
 export * from "./adapters/audit";
 export * from "./adapters/ec2";
 export * from "./adapters/lazy";
+export * from "./adapters/organization";
 export * from "./adapters/slack";
 export * from "./adapters/sns";
 export * from "./config";

@@ -159,6 +159,7 @@ const ORG: OrganizationConfig = {
   hub: { account: HUB, region: "eu-west-1" },
   accounts: [MEMBER_A, MEMBER_B],
   regions: ["eu-west-1", "us-east-1"],
+  organizationsRoleArn: null,
 };
 
 describe("member access: one EC2 gateway per account and Region", () => {

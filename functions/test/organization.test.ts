@@ -181,6 +181,7 @@ describe("organisation mode settings", () => {
       hub: { account: HUB, region: "eu-west-1" },
       accounts: [MEMBER_A, MEMBER_B],
       regions: ["eu-west-1", "us-east-1"],
+      organizationsRoleArn: null,
     });
   });
 

@@ -21,7 +21,8 @@ export interface CredentialCacheOptions {
   /** The STS client (of the hub's Region), made on first use. */
   readonly sts: () => Promise<STSClient>;
   readonly roleArnFor: (account: string) => string;
-  readonly externalId: string;
+  /** Sent with every AssumeRole; the member roles require it. */
+  readonly externalId?: string;
   /** Shown in the member's CloudTrail as the session name (`…/assumed-role/<role>/<name>`). */
   readonly sessionName: string;
   readonly now: () => Date;
@@ -61,7 +62,7 @@ export function createCredentialCache(options: CredentialCacheOptions): Credenti
         new AssumeRoleCommand({
           RoleArn: roleArn,
           RoleSessionName: options.sessionName,
-          ExternalId: options.externalId,
+          ...(options.externalId === undefined ? {} : { ExternalId: options.externalId }),
           DurationSeconds: options.durationSeconds ?? MEMBER_SESSION_SECONDS,
         }),
       );

@@ -239,9 +239,11 @@ export interface DecideInput {
 export async function decide(input: DecideInput, deps: RemediationDeps): Promise<FlowResult> {
   const { event } = input;
   const { logger, metrics } = deps;
+  // Tags and OUs of the account, when the policy scopes by them (organisation mode).
+  const account = deps.directory ? await deps.directory.context(event.account) : {};
   const evaluation = await evaluateWithTags(
     input.changes,
-    { now: deps.clock(), event, ...input.ctx },
+    { now: deps.clock(), event, ...account, ...input.ctx },
     deps,
   );
   if (evaluation.outcome === "ignored") {

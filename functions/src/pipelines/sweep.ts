@@ -322,12 +322,16 @@ async function sweepOne(
       return new Map<string, string>();
     }),
   ]);
-  const prefixLists = await resolvePrefixLists(read.changes, deps);
+  const [prefixLists, accountContext] = await Promise.all([
+    resolvePrefixLists(read.changes, deps),
+    deps.directory ? deps.directory.context(identity.account) : {},
+  ]);
 
   const ctx: PolicyEvaluationContext = {
     now: started,
     account: identity.account,
     region: identity.region,
+    ...accountContext,
     prefixLists,
   };
   let evaluation: Evaluation = evaluate(read.changes, config.policy, ctx);

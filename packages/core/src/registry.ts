@@ -324,6 +324,12 @@ export const ORG_FUNCTION_ENV = {
   accounts: "GUARDRAIL_ACCOUNTS",
   /** Regions the sweep visits in each account (default: the hub's own Region). */
   regions: "GUARDRAIL_REGIONS",
+  /**
+   * A role (in the management account) to read account tags and OUs from AWS Organizations,
+   * when the policy scopes by them. Unset: the functions' own role asks (the hub is then a
+   * delegated administrator allowed to).
+   */
+  organizationsRoleArn: "GUARDRAIL_ORGANIZATIONS_ROLE_ARN",
 } as const;
 
 /** The SST secret that may hold the external id instead of `GUARDRAIL_EXTERNAL_ID`. */

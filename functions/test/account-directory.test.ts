@@ -1,0 +1,327 @@
+import "./setup";
+import { Logger } from "@aws-lambda-powertools/logger";
+import {
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+  RevokeSecurityGroupIngressCommand,
+} from "@aws-sdk/client-ec2";
+import {
+  ListParentsCommand,
+  ListTagsForResourceCommand,
+  OrganizationsClient,
+} from "@aws-sdk/client-organizations";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { ConfigurationError, DEFAULT_POLICY_YAML } from "@guardrail/core";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { loadFixture } from "../../test/fixtures/load";
+import { createAccountDirectory } from "../src/adapters/organization";
+import { type Env, loadConfig } from "../src/config";
+import { accountDirectoryFor, defaultRemediationDeps, memberAccessFor } from "../src/deps";
+import { securityGroupChange } from "../src/pipelines/security-group-change";
+import { awsError, BASE_ENV, memoryFiles, testDeps } from "./helpers";
+
+const orgs = mockClient(OrganizationsClient);
+const sts = mockClient(STSClient);
+const ec2 = mockClient(EC2Client);
+const sns = mockClient(SNSClient);
+const ddb = mockClient(DynamoDBDocumentClient);
+
+const PROD = "444455556666";
+const DEV = "777788889999";
+const T0 = new Date("2026-06-15T12:00:00Z");
+let now = T0;
+
+/** Root → Workloads (env=prod) → Payments (team=payments) → PROD; Root → Sandbox → DEV. */
+function organisation() {
+  orgs.on(ListParentsCommand, { ChildId: PROD }).resolves({
+    Parents: [{ Id: "ou-ab12-payments1", Type: "ORGANIZATIONAL_UNIT" }],
+  });
+  orgs.on(ListParentsCommand, { ChildId: "ou-ab12-payments1" }).resolves({
+    Parents: [{ Id: "ou-ab12-workload1", Type: "ORGANIZATIONAL_UNIT" }],
+  });
+  orgs
+    .on(ListParentsCommand, { ChildId: "ou-ab12-workload1" })
+    .resolves({ Parents: [{ Id: "r-ab12", Type: "ROOT" }] });
+  orgs.on(ListParentsCommand, { ChildId: DEV }).resolves({
+    Parents: [{ Id: "ou-ab12-sandbox01", Type: "ORGANIZATIONAL_UNIT" }],
+  });
+  orgs
+    .on(ListParentsCommand, { ChildId: "ou-ab12-sandbox01" })
+    .resolves({ Parents: [{ Id: "r-ab12", Type: "ROOT" }] });
+  orgs
+    .on(ListTagsForResourceCommand, { ResourceId: PROD, NextToken: undefined })
+    .resolves({ Tags: [{ Key: "env", Value: "prod" }], NextToken: "p2" })
+    .on(ListTagsForResourceCommand, { ResourceId: PROD, NextToken: "p2" })
+    .resolves({ Tags: [{ Key: "owner", Value: "payments" }] });
+  orgs
+    .on(ListTagsForResourceCommand, { ResourceId: DEV })
+    .resolves({ Tags: [{ Key: "env", Value: "dev" }] });
+  orgs
+    .on(ListTagsForResourceCommand, { ResourceId: "ou-ab12-workload1" })
+    .resolves({ Tags: [{ Key: "env", Value: "prod" }] });
+  orgs
+    .on(ListTagsForResourceCommand, { ResourceId: "ou-ab12-payments1" })
+    .resolves({ Tags: [{ Key: "team", Value: "payments" }] });
+  orgs.on(ListTagsForResourceCommand, { ResourceId: "ou-ab12-sandbox01" }).resolves({ Tags: [] });
+}
+
+const client = new OrganizationsClient({ region: "us-east-1" });
+const all = { accountTags: true, organizationalUnits: true, ouTags: true };
+
+function directory(needs = all, errors: string[] = []) {
+  return createAccountDirectory({
+    client: async () => client,
+    needs,
+    now: () => now,
+    onError: (what) => errors.push(what),
+  });
+}
+
+beforeEach(() => {
+  for (const m of [orgs, sts, ec2, sns, ddb]) m.reset();
+  now = T0;
+  organisation();
+});
+afterEach(() => {
+  for (const m of [orgs, sts, ec2, sns, ddb]) m.reset();
+});
+
+describe("account directory (AWS Organizations)", () => {
+  it("reads the account's tags (every page) and the OUs above it, root first, with their tags", async () => {
+    expect(await directory().context(PROD)).toEqual({
+      accountTags: { env: "prod", owner: "payments" },
+      organizationalUnits: [
+        { id: "ou-ab12-workload1", tags: { env: "prod" } },
+        { id: "ou-ab12-payments1", tags: { team: "payments" } },
+      ],
+    });
+  });
+
+  it("reads only what the policy needs", async () => {
+    expect(
+      await directory({ accountTags: true, organizationalUnits: false, ouTags: false }).context(
+        DEV,
+      ),
+    ).toEqual({ accountTags: { env: "dev" } });
+    expect(orgs).not.toHaveReceivedCommand(ListParentsCommand);
+    orgs.resetHistory();
+    expect(
+      await directory({ accountTags: false, organizationalUnits: true, ouTags: false }).context(
+        DEV,
+      ),
+    ).toEqual({ organizationalUnits: [{ id: "ou-ab12-sandbox01" }] });
+    expect(orgs).not.toHaveReceivedCommand(ListTagsForResourceCommand);
+  });
+
+  it("keeps reads for 15 minutes, OU tags shared between accounts", async () => {
+    const d = directory();
+    await d.context(PROD);
+    const calls = orgs.calls().length;
+    await d.context(PROD);
+    expect(orgs.calls()).toHaveLength(calls);
+    now = new Date(T0.getTime() + 15 * 60_000);
+    await d.context(PROD);
+    expect(orgs.calls().length).toBeGreaterThan(calls);
+  });
+
+  it("leaves out what it could not read, says so, and tries again next time", async () => {
+    orgs
+      .on(ListTagsForResourceCommand, { ResourceId: PROD, NextToken: undefined })
+      .rejectsOnce(awsError("AccessDeniedException"));
+    const errors: string[] = [];
+    const d = directory(all, errors);
+    const first = await d.context(PROD);
+    expect(first).not.toHaveProperty("accountTags");
+    expect(first.organizationalUnits).toHaveLength(2);
+    expect(errors).toEqual([`tags of account ${PROD}`]);
+    organisation();
+    expect((await d.context(PROD)).accountTags).toEqual({ env: "prod", owner: "payments" });
+  });
+
+  it("refuses an endless chain of parents", async () => {
+    orgs.on(ListParentsCommand, { ChildId: DEV }).resolves({
+      Parents: [{ Id: "ou-ab12-sandbox01", Type: "ORGANIZATIONAL_UNIT" }],
+    });
+    orgs.on(ListParentsCommand, { ChildId: "ou-ab12-sandbox01" }).resolves({
+      Parents: [{ Id: "ou-ab12-sandbox01", Type: "ORGANIZATIONAL_UNIT" }],
+    });
+    const errors: string[] = [];
+    expect(await directory(all, errors).context(DEV)).toEqual({ accountTags: { env: "dev" } });
+    expect(errors).toEqual([`OUs of account ${DEV}`]);
+  });
+});
+
+const ORG_ENV: Env = {
+  ...BASE_ENV,
+  AWS_REGION: "eu-west-1",
+  GUARDRAIL_ORG_ID: "o-a1b2c3d4e5",
+  GUARDRAIL_MEMBER_ROLE_NAME: "network-guardrail-prod-member",
+  GUARDRAIL_EXTERNAL_ID: "guardrail-3f9c1e",
+};
+
+/** The security-group rules that flag ssh from the world apply only in accounts tagged env=prod. */
+const PROD_ONLY = DEFAULT_POLICY_YAML.replace(
+  "  - id: admin-ports\n",
+  "  - id: admin-ports\n    scope: { accountTags: { env: prod } }\n",
+).replace(
+  "  - id: internet-exposure\n",
+  "  - id: internet-exposure\n    scope: { accountTags: { env: prod } }\n",
+);
+
+describe("account directory wiring", () => {
+  const logger = new Logger({ serviceName: "test", logLevel: "SILENT" });
+  const stsClient = new STSClient({ region: "eu-west-1" });
+
+  it("is made only in organisation mode, for a policy that scopes by tags or OUs", () => {
+    const plain = loadConfig("sweep", { ...ORG_ENV, GUARDRAIL_ACCOUNTS: PROD }, memoryFiles());
+    expect(
+      accountDirectoryFor("sweep", plain, { sts: async () => stsClient, logger }),
+    ).toBeUndefined();
+    const single = loadConfig(
+      "security-group-change",
+      BASE_ENV,
+      memoryFiles({ "/var/task/policy.yaml": PROD_ONLY }),
+    );
+    expect(
+      accountDirectoryFor("security-group-change", single, { sts: async () => stsClient, logger }),
+    ).toBeUndefined();
+    const scoped = loadConfig(
+      "security-group-change",
+      ORG_ENV,
+      memoryFiles({ "/var/task/policy.yaml": PROD_ONLY }),
+    );
+    expect(
+      accountDirectoryFor("security-group-change", scoped, { sts: async () => stsClient, logger }),
+    ).toBeDefined();
+  });
+
+  it("reads Organizations through GUARDRAIL_ORGANIZATIONS_ROLE_ARN when set", async () => {
+    sts.on(AssumeRoleCommand).resolves({
+      Credentials: {
+        AccessKeyId: "ASIAORG",
+        SecretAccessKey: "s",
+        SessionToken: "t",
+        Expiration: new Date("2099-01-01T00:00:00Z"),
+      },
+    });
+    const config = loadConfig(
+      "security-group-change",
+      { ...ORG_ENV, GUARDRAIL_ORGANIZATIONS_ROLE_ARN: "arn:aws:iam::999999999999:role/org-reader" },
+      memoryFiles({ "/var/task/policy.yaml": PROD_ONLY }),
+    );
+    const made: { region: string; accessKeyId: string | undefined }[] = [];
+    const d = accountDirectoryFor("security-group-change", config, {
+      sts: async () => stsClient,
+      logger,
+      makeClient: async (region, credentials) => {
+        made.push({ region, accessKeyId: (await credentials?.())?.accessKeyId });
+        return client;
+      },
+    });
+    await d?.context(PROD);
+    expect(made).toEqual([{ region: "us-east-1", accessKeyId: "ASIAORG" }]);
+    expect(sts).toHaveReceivedCommandWith(AssumeRoleCommand, {
+      RoleArn: "arn:aws:iam::999999999999:role/org-reader",
+      RoleSessionName: "guardrail-security-group-change-organizations",
+    });
+    expect(sts.commandCalls(AssumeRoleCommand)[0]?.args[0].input).not.toHaveProperty("ExternalId");
+  });
+
+  it("refuses a malformed GUARDRAIL_ORGANIZATIONS_ROLE_ARN at cold start", () => {
+    expect(() =>
+      loadConfig(
+        "security-group-change",
+        { ...ORG_ENV, GUARDRAIL_ORGANIZATIONS_ROLE_ARN: "org-reader" },
+        memoryFiles(),
+      ),
+    ).toThrow(ConfigurationError);
+  });
+
+  it("builds the production directory without calling AWS", () => {
+    const deps = defaultRemediationDeps("security-group-change", {
+      ...ORG_ENV,
+      POWERTOOLS_LOG_LEVEL: "SILENT",
+    });
+    expect(deps.members).toBeDefined();
+    expect(deps.directory).toBeUndefined();
+    expect(orgs.calls()).toHaveLength(0);
+  });
+});
+
+describe("remediation with account tags from Organizations", () => {
+  function deps(failOrganizations = false) {
+    if (failOrganizations)
+      orgs.on(ListTagsForResourceCommand).rejects(awsError("AccessDeniedException"));
+    const base = testDeps({ policyYaml: PROD_ONLY });
+    const config = loadConfig(
+      "security-group-change",
+      ORG_ENV,
+      memoryFiles({ "/var/task/policy.yaml": PROD_ONLY }),
+    );
+    const org = config.organization;
+    if (org === null) throw new Error("organisation mode expected");
+    const stsClient = new STSClient({ region: "eu-west-1" });
+    return {
+      ...base,
+      config,
+      members: memberAccessFor("security-group-change", org, base.ec2, {
+        sts: async () => stsClient,
+        makeClient: (t, c) => new EC2Client({ region: t.region, credentials: c, maxAttempts: 1 }),
+      }),
+      directory: createAccountDirectory({
+        client: async () => client,
+        needs: { accountTags: true, organizationalUnits: false, ouTags: false },
+        now: () => now,
+      }),
+    };
+  }
+
+  function sshFromWorldIn(account: string) {
+    const e = loadFixture(
+      "AuthorizeSecurityGroupIngress",
+      "items-form_tcp-22_same-rule-as-legacy-flat",
+    );
+    e.recipientAccountId = account;
+    return e;
+  }
+
+  beforeEach(() => {
+    sts.on(AssumeRoleCommand).resolves({
+      Credentials: {
+        AccessKeyId: "ASIAM",
+        SecretAccessKey: "s",
+        SessionToken: "t",
+        Expiration: new Date("2099-01-01T00:00:00Z"),
+      },
+    });
+    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+    ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds: string[] }) => ({
+      SecurityGroups: input.GroupIds.map((id) => ({ GroupId: id, Tags: [] })),
+    }));
+    sns.on(PublishCommand).resolves({ MessageId: "m" });
+    ddb.on(PutCommand).resolves({});
+    ddb.on(GetCommand).resolves({});
+  });
+
+  it("revokes in an account tagged env=prod", async () => {
+    const result = await securityGroupChange(sshFromWorldIn(PROD), deps());
+    expect(result).toMatchObject({ status: "decided", result: "revoked" });
+  });
+
+  it("leaves an account tagged otherwise alone", async () => {
+    const result = await securityGroupChange(sshFromWorldIn(DEV), deps());
+    expect(result.status).toBe("compliant");
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+  });
+
+  it("only notifies, saying why, when Organizations cannot be read", async () => {
+    const result = await securityGroupChange(sshFromWorldIn(PROD), deps(true));
+    expect(result).toMatchObject({ status: "decided", result: "notify-only" });
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    expect(JSON.stringify(body)).toContain("the account's tags not known");
+  });
+});
