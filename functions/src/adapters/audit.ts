@@ -9,7 +9,9 @@ import {
   stateKey,
 } from "@guardrail/core";
 import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "../errors";
+import { lazy } from "./lazy";
 import { mapLimit } from "./limit";
+import { traceCalls } from "./trace";
 
 /** How the conditional write of a decision went. */
 export type PutDecisionResult =
@@ -69,12 +71,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The DynamoDB adapter for the audit table (decisions, idempotency, the sweep's state). `client`
- * is a factory so that the DynamoDB modules load only when first needed (see `lazy`).
+ * is a factory so that the DynamoDB modules load only when first needed (see `lazy`). Every
+ * call is published on `AWS_CALL_CHANNEL` (see `traceCalls`).
  */
 export function createAuditStore(
   tableName: string,
-  client: () => Promise<DynamoDBDocumentClient>,
+  untraced: () => Promise<DynamoDBDocumentClient>,
 ): AuditStore {
+  const client = lazy(async () => traceCalls(await untraced()));
   const lib = () => import("@aws-sdk/lib-dynamodb");
   const pk = AUDIT_TABLE.partitionKey;
 

@@ -1,6 +1,8 @@
 import type { SNSClient } from "@aws-sdk/client-sns";
 import type { SnsPublication } from "@guardrail/core";
 import { awsErrorCode, errorMessage, NotifyError } from "../errors";
+import { lazy } from "./lazy";
+import { traceCalls } from "./trace";
 
 /** Publishes the guardrail's messages to its topic. */
 export interface Notifier {
@@ -10,9 +12,10 @@ export interface Notifier {
 
 /**
  * The SNS adapter. `client` is a factory so that the SNS module loads only when a message is
- * sent (see `lazy`).
+ * sent (see `lazy`). Every call is published on `AWS_CALL_CHANNEL` (see `traceCalls`).
  */
-export function createNotifier(topicArn: string, client: () => Promise<SNSClient>): Notifier {
+export function createNotifier(topicArn: string, untraced: () => Promise<SNSClient>): Notifier {
+  const client = lazy(async () => traceCalls(await untraced()));
   return {
     async publish(p) {
       const { PublishCommand } = await import("@aws-sdk/client-sns");
