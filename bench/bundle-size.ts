@@ -1,23 +1,28 @@
 /**
- * Bundles every Lambda handler with esbuild (as the deploy does: ESM, Node 22, minified) and
- * prints a size table, plus the cold-start cost of loading each bundle in a fresh Node process.
+ * Bundles every Lambda handler with esbuild (as the deploy does: functions/build/esbuild.mjs,
+ * ESM, Node 22, minified, split, SDK schema keys rewritten) and prints a size table, plus the
+ * cold-start cost of loading each bundle in a fresh Node process.
  *
  *   npx tsx bench/bundle-size.ts
  *
  * The "eager" column bundles the same handler with the SNS and DynamoDB clients loaded at
  * module scope, to measure what lazy-loading them (they are not on the path to the revoke)
- * saves at cold start.
+ * saves at cold start. bench/cold-start.ts reports these rows with the other cold-start options.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { GUARDRAIL_FUNCTIONS, type GuardrailFunction } from "@guardrail/core";
 import { build } from "esbuild";
+import { lambdaBuildOptions } from "../functions/build/esbuild.mjs";
+import { staticGraph } from "./lib/bundle";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const out = join(root, "bench", "out", "bundles");
+const out = join(root, "bench", "out", "bundles", "by-function");
+/** Node 22 from the npm `node` package. */
+const NODE = join(root, "node_modules", ".bin", "node");
 
 /** What the functions need at cold start; dummy values, no network is touched by module init. */
 const ENV = {
@@ -33,48 +38,45 @@ const ENV = {
   POWERTOOLS_METRICS_DISABLED: "true",
 };
 
-async function bundle(entry: string, outfile: string): Promise<number> {
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    minify: true,
-    format: "esm",
-    platform: "node",
-    target: "node22",
-    mainFields: ["module", "main"],
-    // Some dependencies still call require(); give the ESM bundle one.
-    banner: {
-      js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
-    },
-    logLevel: "error",
-    legalComments: "none",
-  });
-  return readFileSync(outfile).length;
+/**
+ * Bundles `entry` into `outdir` as the deploy does; returns the entry module and the files
+ * loaded at cold start (the entry and the chunks it imports statically).
+ */
+async function bundle(entry: string, outdir: string): Promise<{ file: string; init: string[] }> {
+  await build({ ...lambdaBuildOptions({ entry, outdir }), absWorkingDir: root });
+  const file = join(outdir, `${entry.replace(/^.*\//, "").replace(/\.ts$/, "")}.mjs`);
+  return { file, init: staticGraph(file) };
 }
 
-/** Median wall time of `import(bundle)` in a fresh Node 22 process (module init included). */
-function coldImportMs(file: string, runs = 7): number {
-  const script = `const t=performance.now();await import(${JSON.stringify(file)});process.stdout.write(String(performance.now()-t));`;
-  const times: number[] = [];
+/**
+ * Median wall time of `import(bundle)` in a fresh Node 22 process (module init included), for
+ * each file. The files take turns, so that load from elsewhere on the machine hits them alike.
+ */
+export function coldImportMs(files: readonly string[], runs = 9): number[] {
+  const times = files.map(() => [] as number[]);
   for (let i = 0; i < runs; i++) {
-    const ms = execFileSync("npx", ["--no-install", "node", "--input-type=module", "-e", script], {
-      cwd: root,
-      env: { ...process.env, ...ENV },
-      encoding: "utf8",
+    files.forEach((file, f) => {
+      const script = `const t=performance.now();await import(${JSON.stringify(file)});process.stdout.write(String(performance.now()-t));`;
+      const ms = execFileSync(NODE, ["--input-type=module", "-e", script], {
+        cwd: root,
+        env: { ...process.env, ...ENV },
+        encoding: "utf8",
+      });
+      times[f]?.push(Number(ms));
     });
-    times.push(Number(ms));
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)] as number;
+  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)] as number);
 }
 
 const kb = (n: number) => `${(n / 1024).toFixed(0)} KB`;
 
 export interface BundleRow {
   readonly fn: GuardrailFunction;
+  /** Bytes loaded at cold start (entry and static chunks) and their gzip size. */
   readonly bytes: number;
   readonly gzip: number;
+  /** Every file of the bundle, chunks loaded on first use included. */
+  readonly totalBytes: number;
   readonly coldMs: number;
   readonly eagerColdMs: number | null;
 }
@@ -85,10 +87,12 @@ export async function measure(): Promise<BundleRow[]> {
   const rows: BundleRow[] = [];
   for (const fn of GUARDRAIL_FUNCTIONS) {
     const entry = join(root, "functions", "src", "handlers", `${fn}.ts`);
-    const file = join(out, `${fn}.mjs`);
-    const bytes = await bundle(entry, file);
-    const gzip = gzipSync(readFileSync(file)).length;
-    let eagerColdMs: number | null = null;
+    const dir = join(out, fn);
+    const { file, init } = await bundle(entry, dir);
+    const bytes = init.reduce((sum, f) => sum + statSync(f).size, 0);
+    const gzip = init.reduce((sum, f) => sum + gzipSync(readFileSync(f)).length, 0);
+    const totalBytes = readdirSync(dir).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
+    let eagerFile: string | undefined;
     if (fn !== "slack-notifier") {
       const eagerEntry = join(out, `${fn}.eager.ts`);
       writeFileSync(
@@ -101,11 +105,17 @@ export async function measure(): Promise<BundleRow[]> {
           `export const clients = [new SNSClient({}), DynamoDBDocumentClient.from(new DynamoDBClient({}))];`,
         ].join("\n"),
       );
-      const eagerFile = join(out, `${fn}.eager.mjs`);
-      await bundle(eagerEntry, eagerFile);
-      eagerColdMs = coldImportMs(eagerFile);
+      eagerFile = (await bundle(eagerEntry, join(out, `${fn}.eager`))).file;
     }
-    rows.push({ fn, bytes, gzip, coldMs: coldImportMs(file), eagerColdMs });
+    const [coldMs, eagerColdMs] = coldImportMs(eagerFile ? [file, eagerFile] : [file]);
+    rows.push({
+      fn,
+      bytes,
+      gzip,
+      totalBytes,
+      coldMs: coldMs as number,
+      eagerColdMs: eagerColdMs ?? null,
+    });
   }
   return rows;
 }
@@ -114,8 +124,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const rows = await measure();
   const header = [
     "function",
-    "bundle",
+    "loaded at init",
     "gzip",
+    "all files",
     "cold import (lazy SNS/DynamoDB)",
     "cold import (eager)",
   ];
@@ -123,6 +134,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     r.fn,
     kb(r.bytes),
     kb(r.gzip),
+    kb(r.totalBytes),
     `${r.coldMs.toFixed(0)} ms`,
     r.eagerColdMs === null ? "n/a" : `${r.eagerColdMs.toFixed(0)} ms`,
   ]);
@@ -132,6 +144,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const l of lines) console.log(fmt(l));
   console.log(
-    `\nbundles in ${out} (Node ${execFileSync("npx", ["--no-install", "node", "--version"], { encoding: "utf8" }).trim()})`,
+    `\nbundles in ${out} (Node ${execFileSync(NODE, ["--version"], { encoding: "utf8" }).trim()})`,
   );
 }
