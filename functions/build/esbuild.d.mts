@@ -1,5 +1,13 @@
 import type { BuildOptions, Plugin } from "esbuild";
 
+/** The `nodejs` settings of every function, as stacks/functions.ts passes them to SST. */
+export const SST_NODEJS: Readonly<{
+  format: "esm";
+  minify: boolean;
+  splitting: boolean;
+  plugins: string;
+}>;
+
 /** Rewrites computed keys of the AWS SDK's schema modules so that esbuild can tree-shake them. */
 export function sdkSchemaKeys(): Plugin;
 

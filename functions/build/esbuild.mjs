@@ -59,11 +59,21 @@ export function rewriteSchemaKeys(source) {
 }
 
 /**
- * esbuild options that reproduce what SST builds for one handler with the deploy's
- * `nodejs: { format: "esm", minify: true, splitting: true, plugins }` settings: an ES module
- * for Node 22, minified, with modules that load on first use (SNS, DynamoDB, the credential
- * chain past environment variables) split into chunks of their own, so that a cold start
- * neither parses nor runs them before the revoke.
+ * The `nodejs` settings of every function (stacks/functions.ts): an ES module for Node 22,
+ * minified, with modules that load on first use (SNS, DynamoDB, the credential chain past
+ * environment variables) split into chunks of their own, so that a cold start neither parses nor
+ * runs them before the revoke; and this file's plugins. `plugins` is a path from sst.config.ts.
+ */
+export const SST_NODEJS = Object.freeze({
+  format: /** @type {const} */ ("esm"),
+  minify: true,
+  splitting: true,
+  plugins: "functions/build/esbuild.mjs",
+});
+
+/**
+ * esbuild options that reproduce what SST builds for one handler with `SST_NODEJS` (for the
+ * benchmarks and tests, which build without SST).
  *
  * @param {{ entry: string, outdir: string, splitting?: boolean, schemaKeys?: boolean }} o
  * @returns {import("esbuild").BuildOptions}
@@ -75,9 +85,9 @@ export function lambdaBuildOptions({ entry, outdir, splitting = true, schemaKeys
     entryNames: "[name]",
     outExtension: { ".js": ".mjs" },
     bundle: true,
-    splitting,
-    minify: true,
-    format: "esm",
+    splitting: splitting && SST_NODEJS.splitting,
+    minify: SST_NODEJS.minify,
+    format: SST_NODEJS.format,
     platform: "node",
     target: "node22",
     mainFields: ["module", "main"],
