@@ -22,13 +22,10 @@ import { testDeps } from "./helpers";
  * clock fixed). `UPDATE_DOCS=1 npx vitest run functions/test/remediation-flow-doc.test.ts`
  * rewrites the quoted blocks; otherwise the test fails when the doc and the output differ.
  */
-const DOC = join(
-  dirname(fileURLToPath(import.meta.url)),
-  "..",
-  "..",
-  "docs",
-  "remediation-flow.md",
-);
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const DOC = join(ROOT, "docs", "remediation-flow.md");
+/** The README quotes the Slack message too, under the same markers. */
+const README = join(ROOT, "README.md");
 
 const ec2 = mockClient(EC2Client);
 const sns = mockClient(SNSClient);
@@ -88,15 +85,22 @@ describe("docs/remediation-flow.md", () => {
       block("audit-item", item),
       block("slack-message", slack),
     ];
-    let doc = readFileSync(DOC, "utf8");
-    if (process.env.UPDATE_DOCS === "1") {
-      for (const b of blocks) {
-        const old = between(doc, b.start, b.end);
-        if (old === undefined) throw new Error(`${b.start} missing in ${DOC}`);
-        doc = doc.replace(`${b.start}\n${old}\n${b.end}`, `${b.start}\n${b.body}\n${b.end}`);
+    const slackBlock = blocks.filter((b) => b.start.includes("slack-message"));
+    for (const [file, quoted] of [
+      [DOC, blocks],
+      [README, slackBlock],
+    ] as const) {
+      let doc = readFileSync(file, "utf8");
+      if (process.env.UPDATE_DOCS === "1") {
+        for (const b of quoted) {
+          const old = between(doc, b.start, b.end);
+          if (old === undefined) throw new Error(`${b.start} missing in ${file}`);
+          const current = old === "" ? `${b.start}\n${b.end}` : `${b.start}\n${old}\n${b.end}`;
+          doc = doc.replace(current, `${b.start}\n${b.body}\n${b.end}`);
+        }
+        writeFileSync(file, doc);
       }
-      writeFileSync(DOC, doc);
+      for (const b of quoted) expect(between(doc, b.start, b.end), file).toBe(b.body);
     }
-    for (const b of blocks) expect(between(doc, b.start, b.end)).toBe(b.body);
   });
 });
