@@ -51,27 +51,40 @@ export function createEventRules(
   return rules;
 
   function target(name: GuardrailFunction, rule: aws.cloudwatch.EventRule) {
-    const lambda = lambdas[name];
-    const permission = new aws.lambda.Permission(`${componentName(name)}EventsPermission`, {
-      action: "lambda:InvokeFunction",
-      function: lambda.fn.name,
-      qualifier: lambda.qualifier,
-      principal: "events.amazonaws.com",
-      sourceArn: rule.arn,
-    });
-    new aws.cloudwatch.EventTarget(
-      `${componentName(name)}Target`,
-      {
-        rule: rule.name,
-        eventBusName: DEFAULT_BUS,
-        arn: lambda.invokeArn,
-        retryPolicy: {
-          maximumRetryAttempts: TARGET_RETRY.maximumRetryAttempts,
-          maximumEventAgeInSeconds: TARGET_RETRY.maximumEventAgeSeconds,
-        },
-        deadLetterConfig: { arn: deadLetterQueue.arn },
-      },
-      { dependsOn: [permission] },
-    );
+    targetFunction(componentName(name), rule, DEFAULT_BUS, lambdas[name], deadLetterQueue);
   }
+}
+
+/**
+ * Targets a rule at a function: Lambda lets exactly that rule invoke it, and the target retries
+ * (TARGET_RETRY) and then dead-letters, so an event is never silently dropped.
+ */
+export function targetFunction(
+  id: string,
+  rule: aws.cloudwatch.EventRule,
+  eventBusName: $util.Input<string>,
+  lambda: GuardrailLambda,
+  deadLetterQueue: aws.sqs.Queue,
+): void {
+  const permission = new aws.lambda.Permission(`${id}EventsPermission`, {
+    action: "lambda:InvokeFunction",
+    function: lambda.fn.name,
+    qualifier: lambda.qualifier,
+    principal: "events.amazonaws.com",
+    sourceArn: rule.arn,
+  });
+  new aws.cloudwatch.EventTarget(
+    `${id}Target`,
+    {
+      rule: rule.name,
+      eventBusName,
+      arn: lambda.invokeArn,
+      retryPolicy: {
+        maximumRetryAttempts: TARGET_RETRY.maximumRetryAttempts,
+        maximumEventAgeInSeconds: TARGET_RETRY.maximumEventAgeSeconds,
+      },
+      deadLetterConfig: { arn: deadLetterQueue.arn },
+    },
+    { dependsOn: [permission] },
+  );
 }

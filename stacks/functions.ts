@@ -1,5 +1,6 @@
 import {
   BUNDLED_POLICY_FILE,
+  FUNCTION_EC2_ACTIONS,
   FUNCTION_ENV,
   FUNCTION_SIZING,
   GUARDRAIL_FUNCTIONS,
@@ -9,6 +10,7 @@ import {
   TARGET_RETRY,
 } from "@guardrail/core";
 import { componentName, roleName } from "./naming";
+import { ORGANIZATION_SWEEP_TIMEOUT_SECONDS, organizationEnvironment } from "./organization";
 import { functionStatements } from "./permissions";
 import type { PreparedPolicy } from "./policy-file";
 import { APP_NAME, type DeploySettings } from "./settings";
@@ -39,6 +41,10 @@ export interface FunctionInputs {
   readonly topicKey: aws.kms.Key;
   readonly deadLetterQueue: aws.sqs.Queue;
   readonly slackWebhook: sst.Secret;
+  /** Organisation mode without an inline external id: linked to the functions that assume. */
+  readonly externalIdSecret?: sst.Secret;
+  /** Whether the shipped policy scopes by account tag, OU or OU tag. */
+  readonly readsOrganization: boolean;
 }
 
 export interface GuardrailLambda {
@@ -57,7 +63,8 @@ export function createFunctions(
   inputs: FunctionInputs,
 ): Record<GuardrailFunction, GuardrailLambda> {
   const { settings } = inputs;
-  const environment = {
+  const org = settings.organization;
+  const shared = {
     [FUNCTION_ENV.tableName]: inputs.table.name,
     [FUNCTION_ENV.topicArn]: inputs.topic.arn,
     [FUNCTION_ENV.ownRoleArns]: inputs.ownRoleArns.apply((arns) => arns.join(",")),
@@ -71,6 +78,14 @@ export function createFunctions(
 
   const entries = GUARDRAIL_FUNCTIONS.map((name) => {
     const sizing = FUNCTION_SIZING[name];
+    const acting = FUNCTION_EC2_ACTIONS[name].length > 0;
+    const environment = { ...shared, ...organizationEnvironment(name, org) };
+    const timeoutSeconds =
+      name === "sweep" && org !== null ? ORGANIZATION_SWEEP_TIMEOUT_SECONDS : sizing.timeoutSeconds;
+    const links = [
+      ...(name === "slack-notifier" ? [inputs.slackWebhook] : []),
+      ...(acting && inputs.externalIdSecret ? [inputs.externalIdSecret] : []),
+    ];
     const provisioned =
       name === "security-group-change" && settings.provisionedConcurrency > 0
         ? settings.provisionedConcurrency
@@ -86,15 +101,25 @@ export function createFunctions(
       inputs.topicKey.arn,
       inputs.deadLetterQueue.arn,
     ]).apply(([partition, accountId, tableArn, topicArn, topicKeyArn, deadLetterQueueArn]) =>
-      functionStatements(name, {
-        partition,
-        region: settings.region,
-        accountId,
-        tableArn,
-        topicArn,
-        topicKeyArn,
-        deadLetterQueueArn,
-      }),
+      functionStatements(
+        name,
+        {
+          partition,
+          region: settings.region,
+          accountId,
+          tableArn,
+          topicArn,
+          topicKeyArn,
+          deadLetterQueueArn,
+        },
+        org === null
+          ? null
+          : {
+              memberRoleName: org.memberRoleName,
+              organizationsRoleArn: org.organizationsRoleArn,
+              readsOrganization: inputs.readsOrganization,
+            },
+      ),
     );
 
     const fn = new sst.aws.Function(componentName(name), {
@@ -103,11 +128,11 @@ export function createFunctions(
       runtime: "nodejs22.x",
       architecture: "arm64",
       memory: `${sizing.memoryMb} MB`,
-      timeout: `${sizing.timeoutSeconds} seconds`,
+      timeout: `${timeoutSeconds} seconds`,
       environment,
       permissions,
       // Linking a Secret adds no IAM; linking the table, topic or queue would add wildcards.
-      link: name === "slack-notifier" ? [inputs.slackWebhook] : [],
+      link: links,
       copyFiles: [{ from: inputs.policy.file, to: BUNDLED_POLICY_FILE }],
       nodejs: { format: "esm", minify: true },
       concurrency: { reserved, provisioned },

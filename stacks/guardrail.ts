@@ -1,8 +1,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  EXTERNAL_ID_SECRET,
   GUARDRAIL_FUNCTIONS,
   type GuardrailFunction,
+  organizationContextNeeded,
   SLACK_WEBHOOK_SECRET,
   STACK_OUTPUTS,
 } from "@guardrail/core";
@@ -11,6 +13,7 @@ import { createAuditTable } from "./audit-table";
 import { allowRulesToDeadLetter, createDeadLetterQueue } from "./dead-letter";
 import { createEventRules } from "./event-rules";
 import { createFunctions } from "./functions";
+import { createHubBus } from "./hub";
 import { roleArn, roleName } from "./naming";
 import { createNotifications } from "./notifications";
 import { preparePolicyFile } from "./policy-file";
@@ -28,6 +31,18 @@ export function deployGuardrail() {
   console.log(
     `network-guardrail: the Slack webhook comes from the SST secret ${SLACK_WEBHOOK_SECRET}`,
   );
+
+  const org = settings.organization;
+  const needs = organizationContextNeeded(policy.policy);
+  const readsOrganization = needs.accountTags || needs.organizationalUnits;
+  if (org !== null) {
+    console.log(
+      `network-guardrail: organisation mode for ${org.orgId}: member role ${org.memberRoleName}, ` +
+        `sweep over ${org.accounts.length} account(s), external id from ${
+          org.externalId === null ? `the SST secret ${EXTERNAL_ID_SECRET}` : "GUARDRAIL_EXTERNAL_ID"
+        }${readsOrganization ? ", account tags and OUs read from AWS Organizations" : ""}`,
+    );
+  }
 
   const partition = aws.getPartitionOutput().partition;
   const accountId = aws.getCallerIdentityOutput().accountId;
@@ -52,6 +67,10 @@ export function deployGuardrail() {
     topicKey: key,
     deadLetterQueue,
     slackWebhook,
+    ...(org !== null && org.externalId === null
+      ? { externalIdSecret: new sst.Secret(EXTERNAL_ID_SECRET) }
+      : {}),
+    readsOrganization,
   });
 
   const notifier = lambdas["slack-notifier"];
@@ -69,9 +88,11 @@ export function deployGuardrail() {
   );
 
   const rules = createEventRules(settings, lambdas, ownRoleArns, deadLetterQueue);
+  const hub =
+    org === null ? null : createHubBus(settings, org, lambdas, partition, deadLetterQueue);
   allowRulesToDeadLetter(
     deadLetterQueue,
-    rules.map((rule) => rule.arn),
+    [...rules, ...(hub?.rules ?? [])].map((rule) => rule.arn),
   );
   createAlarms(settings, lambdas, deadLetterQueue, topic);
 
@@ -83,5 +104,6 @@ export function deployGuardrail() {
     [STACK_OUTPUTS.topicArn]: topic.arn,
     [STACK_OUTPUTS.deadLetterQueueUrl]: deadLetterQueue.url,
     [STACK_OUTPUTS.functionNames]: functionNames,
+    ...(hub === null ? {} : { [STACK_OUTPUTS.hubBusArn]: hub.bus.arn }),
   };
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { GuardrailFunction } from "@guardrail/core";
+import { APP_NAME } from "./settings";
 
 /** IAM role names are at most 64 characters. */
 const ROLE_NAME_MAX = 64;
@@ -42,4 +43,21 @@ export function componentName(fn: GuardrailFunction): string {
 /** CloudWatch alarm name, prefixed with the app and stage so that stages don't collide. */
 export function alarmName(app: string, stage: string, what: string): string {
   return `${app}-${stage}-${what}`;
+}
+
+/**
+ * The member role's name, the same in every account so that the hub can build its ARN from the
+ * account id alone. Includes the stage so that two hub stages can have spokes in one
+ * organisation.
+ *
+ * @example
+ * memberRoleName("prod"); // "network-guardrail-prod-member"
+ */
+export function memberRoleName(stage: string, app = APP_NAME): string {
+  return `${app}-${stage}-member`;
+}
+
+/** The hub's central event bus name (organisation mode). */
+export function hubBusName(stage: string, app = APP_NAME): string {
+  return `${app}-${stage}-hub`;
 }

@@ -68,7 +68,55 @@ export function ec2ResourcesFor(action: string, scope: PermissionScope): string[
   }
 }
 
-export function functionStatements(fn: GuardrailFunction, scope: PermissionScope): Statement[] {
+/** What organisation (hub) mode adds to the grants. */
+export interface OrganizationGrants {
+  readonly memberRoleName: string;
+  /** The role to read AWS Organizations with, or null: the function's own role reads it. */
+  readonly organizationsRoleArn: string | null;
+  /** Whether the policy scopes by account tag, OU or OU tag (`organizationContextNeeded`). */
+  readonly readsOrganization: boolean;
+}
+
+/** Read-only Organizations calls for account tags and the OU path. */
+export const ORGANIZATIONS_READ_ACTIONS = [
+  "organizations:ListTagsForResource",
+  "organizations:ListParents",
+] as const;
+
+/**
+ * The member role in every account (`*` for the account is inherent: the hub acts in accounts
+ * it does not know at deploy time; the role name and the action stay exact). Only functions
+ * that act on EC2 get it. Organizations ARNs name the management account, which the hub does
+ * not know either, hence `*` for the read actions when no read role is configured.
+ */
+export function organizationStatements(
+  fn: GuardrailFunction,
+  partition: string,
+  org: OrganizationGrants,
+): Statement[] {
+  if (FUNCTION_EC2_ACTIONS[fn].length === 0) return [];
+  const assumable = [`arn:${partition}:iam::*:role/${org.memberRoleName}`];
+  if (org.readsOrganization && org.organizationsRoleArn !== null) {
+    assumable.push(org.organizationsRoleArn);
+  }
+  const statements: Statement[] = [
+    { effect: "allow", actions: ["sts:AssumeRole"], resources: assumable },
+  ];
+  if (org.readsOrganization && org.organizationsRoleArn === null) {
+    statements.push({
+      effect: "allow",
+      actions: [...ORGANIZATIONS_READ_ACTIONS],
+      resources: ["*"],
+    });
+  }
+  return statements;
+}
+
+export function functionStatements(
+  fn: GuardrailFunction,
+  scope: PermissionScope,
+  org: OrganizationGrants | null = null,
+): Statement[] {
   const statements: Statement[] = [];
   const byResources = new Map<string, Statement>();
   for (const action of FUNCTION_EC2_ACTIONS[fn]) {
@@ -104,5 +152,6 @@ export function functionStatements(fn: GuardrailFunction, scope: PermissionScope
     actions: [...FAILURE_DESTINATION_ACTIONS],
     resources: [scope.deadLetterQueueArn],
   });
+  if (org !== null) statements.push(...organizationStatements(fn, scope.partition, org));
   return statements;
 }

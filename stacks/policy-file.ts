@@ -6,6 +6,7 @@ import {
   ConfigurationError,
   DEFAULT_POLICY_YAML,
   loadPolicy,
+  type Policy,
   PolicyValidationError,
 } from "@guardrail/core";
 
@@ -21,6 +22,8 @@ export interface PreparedPolicy {
   readonly file: string;
   /** sha256 of the shipped text: changes whenever the bundled policy changes. */
   readonly sha256: string;
+  /** The validated policy, for deploy decisions that depend on it (Organizations grants). */
+  readonly policy: Policy;
 }
 
 /**
@@ -35,8 +38,9 @@ export function preparePolicyFile(root: string): PreparedPolicy {
   const fromUser = existsSync(userFile);
   const source = fromUser ? USER_POLICY_FILE : "(default policy)";
   const text = fromUser ? readFileSync(userFile, "utf8") : DEFAULT_POLICY_YAML;
+  let policy: Policy;
   try {
-    loadPolicy(text);
+    policy = loadPolicy(text);
   } catch (error) {
     if (error instanceof PolicyValidationError) {
       throw new ConfigurationError(`${source}: ${error.message}`, { cause: error });
@@ -50,5 +54,6 @@ export function preparePolicyFile(root: string): PreparedPolicy {
     source,
     file: GENERATED_POLICY_FILE,
     sha256: createHash("sha256").update(text).digest("hex"),
+    policy,
   };
 }

@@ -1,7 +1,11 @@
 // Subpath imports keep app() light: it runs before anything else and needs none of core's
 // dependencies.
 import { ConfigurationError } from "../packages/core/src/errors";
-import { DEFAULT_SWEEP_RATE_MINUTES } from "../packages/core/src/registry";
+import {
+  DEFAULT_SWEEP_RATE_MINUTES,
+  EXTERNAL_ID_SECRET,
+  ORG_FUNCTION_ENV,
+} from "../packages/core/src/registry";
 
 /**
  * Deploy-time settings, read from the environment of `sst deploy`. Pure: no globals, so the
@@ -28,6 +32,24 @@ export const DEPLOY_ENV = {
   version: "GUARDRAIL_VERSION",
 } as const;
 
+/**
+ * Organisation (hub) mode, read from the same variables the functions read (ORG_FUNCTION_ENV),
+ * so that one set of names configures the deploy and the functions.
+ */
+export interface OrganizationSettings {
+  readonly orgId: string;
+  /** Default `network-guardrail-<stage>-member` (`memberRoleName` in naming.ts). */
+  readonly memberRoleName: string;
+  /**
+   * GUARDRAIL_EXTERNAL_ID when set at deploy (then in the functions' environment); null: the
+   * SST secret `GuardrailExternalId`, linked to the functions that assume the member role.
+   */
+  readonly externalId: string | null;
+  readonly accounts: readonly string[];
+  readonly regions: readonly string[];
+  readonly organizationsRoleArn: string | null;
+}
+
 /** Sweep rates outside this range are refused: below 5 minutes a sweep may outlive its interval. */
 export const SWEEP_RATE_RANGE = { min: 5, max: 1440 } as const;
 
@@ -42,6 +64,8 @@ export interface DeploySettings {
   readonly reservedConcurrency: boolean;
   readonly alertEmail: string | undefined;
   readonly version: string;
+  /** Null in single-account mode (GUARDRAIL_ORG_ID unset). */
+  readonly organization: OrganizationSettings | null;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -87,6 +111,81 @@ export function readDeploySettings(
     reservedConcurrency: readSwitch(env, DEPLOY_ENV.reservedConcurrency, true),
     alertEmail: readEmail(env),
     version: nonEmpty(env[DEPLOY_ENV.version]) ?? packageVersion,
+    organization: readOrganizationSettings(stage, env),
+  };
+}
+
+const ORG_ID = /^o-[a-z0-9]{10,32}$/;
+const ACCOUNT_ID = /^\d{12}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+
+function readList(env: Env, name: string, re: RegExp, what: string): string[] {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return [];
+  let items: unknown;
+  try {
+    items = raw.startsWith("[") ? JSON.parse(raw) : raw.split(",");
+  } catch (error) {
+    throw new ConfigurationError(`${name} is not valid JSON`, { cause: error });
+  }
+  if (!Array.isArray(items) || !items.every((i) => typeof i === "string")) {
+    throw new ConfigurationError(`${name} must be a list of ${what}s`);
+  }
+  const values = [...new Set(items.map((i) => i.trim()).filter((i) => i !== ""))];
+  const bad = values.find((v) => !re.test(v));
+  if (bad !== undefined) throw new ConfigurationError(`${name}: "${bad}" is not ${what}`);
+  return values;
+}
+
+/**
+ * Organisation mode settings, or null without GUARDRAIL_ORG_ID. The sweep's accounts are
+ * required (a hub that sweeps nothing would look healthy while watching nothing).
+ *
+ * @throws ConfigurationError naming the variable (never the external id's value).
+ */
+export function readOrganizationSettings(stage: string, env: Env): OrganizationSettings | null {
+  const orgId = nonEmpty(env[ORG_FUNCTION_ENV.orgId]);
+  if (orgId === undefined) return null;
+  if (!ORG_ID.test(orgId)) {
+    throw new ConfigurationError(
+      `${ORG_FUNCTION_ENV.orgId}="${orgId}" is not an organisation id (o-a1b2c3d4e5)`,
+    );
+  }
+  const memberRoleName =
+    nonEmpty(env[ORG_FUNCTION_ENV.memberRoleName]) ?? `${APP_NAME}-${stage}-member`;
+  if (!ROLE_NAME.test(memberRoleName)) {
+    throw new ConfigurationError(
+      `${ORG_FUNCTION_ENV.memberRoleName}="${memberRoleName}" is not an IAM role name`,
+    );
+  }
+  const externalId = nonEmpty(env[ORG_FUNCTION_ENV.externalId]) ?? null;
+  if (externalId !== null && !EXTERNAL_ID.test(externalId)) {
+    throw new ConfigurationError(
+      `${ORG_FUNCTION_ENV.externalId} must be 2 to 1224 characters of [\\w+=,.@:/-] (or use the ${EXTERNAL_ID_SECRET} secret)`,
+    );
+  }
+  const accounts = readList(env, ORG_FUNCTION_ENV.accounts, ACCOUNT_ID, "a 12-digit account id");
+  if (accounts.length === 0) {
+    throw new ConfigurationError(
+      `${ORG_FUNCTION_ENV.orgId} is set, so ${ORG_FUNCTION_ENV.accounts} must list the accounts the sweep visits`,
+    );
+  }
+  const organizationsRoleArn = nonEmpty(env[ORG_FUNCTION_ENV.organizationsRoleArn]) ?? null;
+  if (organizationsRoleArn !== null && !ROLE_ARN.test(organizationsRoleArn)) {
+    throw new ConfigurationError(
+      `${ORG_FUNCTION_ENV.organizationsRoleArn}="${organizationsRoleArn}" is not an IAM role ARN`,
+    );
+  }
+  return {
+    orgId,
+    memberRoleName,
+    externalId,
+    accounts,
+    regions: readList(env, ORG_FUNCTION_ENV.regions, REGION, "a region name"),
+    organizationsRoleArn,
   };
 }
 

@@ -6,7 +6,7 @@ import {
   GUARDRAIL_FUNCTIONS,
   type GuardrailFunction,
 } from "@guardrail/core";
-import { roleArn, roleName } from "./naming";
+import { hubBusName, memberRoleName, roleArn, roleName } from "./naming";
 import { ec2ResourcesFor } from "./permissions";
 import { APP_NAME } from "./settings";
 
@@ -34,22 +34,7 @@ export const MEMBER_ROLE_ACTIONS: readonly string[] = [
   ...new Set(MEMBER_ACTING_FUNCTIONS.flatMap((fn) => FUNCTION_EC2_ACTIONS[fn])),
 ].sort();
 
-/**
- * The member role's name, the same in every account so that the hub can build its ARN from
- * the account id alone. Includes the stage so that two hub stages can have spokes in one
- * organisation.
- *
- * @example
- * memberRoleName("prod"); // "network-guardrail-prod-member"
- */
-export function memberRoleName(stage: string): string {
-  return `${APP_NAME}-${stage}-member`;
-}
-
-/** The hub's central event bus name. */
-export function hubBusName(stage: string): string {
-  return `${APP_NAME}-${stage}-hub`;
-}
+export { hubBusName, memberRoleName };
 
 /** `arn:aws:events:eu-west-1:111122223333:event-bus/network-guardrail-prod-hub`. */
 export function hubBusArn(

@@ -193,6 +193,10 @@ function externalId(env: Env): { value: string; source: string } {
         throw new ConfigurationError(`${linkedName} is not JSON`, { cause: error });
       }
       if (!value) throw new ConfigurationError(`${linkedName} has no "value"`);
+    } else {
+      // As deployed: SST ships linked secrets in the bundle's encrypted resource file.
+      value = readSstLinkedValue(env, EXTERNAL_ID_SECRET);
+      source = `${EXTERNAL_ID_SECRET} (SST_KEY_FILE)`;
     }
   }
   if (value === undefined) {

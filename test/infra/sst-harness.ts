@@ -226,6 +226,8 @@ function fakeState(args: MockResourceArgs): Record<string, unknown> {
       return { ...base, arn: `${arnPrefix("dynamodb")}:table/${physical}` };
     case "aws:cloudwatch/eventRule:EventRule":
       return { ...base, arn: `${arnPrefix("events")}:rule/${physical}` };
+    case "aws:cloudwatch/eventBus:EventBus":
+      return { ...base, arn: `${arnPrefix("events")}:event-bus/${physical}` };
     case "aws:cloudwatch/logGroup:LogGroup":
       return { ...base, arn: `${arnPrefix("logs")}:log-group:${physical}` };
     case "random:index/randomBytes:RandomBytes":

@@ -29,6 +29,7 @@ describe("deploy settings", () => {
       reservedConcurrency: true,
       alertEmail: undefined,
       version: "0.1.0",
+      organization: null,
     });
   });
 
@@ -54,6 +55,7 @@ describe("deploy settings", () => {
       reservedConcurrency: false,
       alertEmail: "sec@example.com",
       version: "2.0.0+abc",
+      organization: null,
     });
   });
 

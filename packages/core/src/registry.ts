@@ -307,6 +307,8 @@ export const STACK_OUTPUTS = {
   topicArn: "topicArn",
   deadLetterQueueUrl: "deadLetterQueueUrl",
   functionNames: "functionNames",
+  /** Organisation mode only: the hub bus ARN the spokes forward to. */
+  hubBusArn: "hubBusArn",
 } as const;
 
 /**
