@@ -130,7 +130,8 @@ describe("security-group-change: revoking", () => {
     });
     expect(ddb).toHaveReceivedCommandWith(PutCommand, {
       TableName: TABLE,
-      ConditionExpression: "attribute_not_exists(#pk) OR #rank < :rank OR #notification = :failed",
+      ConditionExpression:
+        "attribute_not_exists(#pk) OR #rank < :rank OR (#notification = :failed AND #rank <= :rank)",
     });
     // admin-ports and internet-exposure both match the one rule, which is revoked once.
     expect(message?.body.findings.map((f: { rule: string }) => f.rule)).toEqual([
@@ -338,6 +339,28 @@ describe("security-group-change: idempotency", () => {
     ddb.on(PutCommand).resolves({ Attributes: { result: "revoked", notification: "failed" } });
     const result = await securityGroupChange(sshFromWorld(), testDeps());
     expect(result).toMatchObject({ recorded: "replaced", published: true });
+  });
+
+  it("announces the revoke an earlier delivery recorded but could not publish, not its own 'already gone'", async () => {
+    // The first delivery revoked, recorded "revoked", and its publish failed; on the retry the
+    // rule is gone already.
+    ec2
+      .on(RevokeSecurityGroupIngressCommand)
+      .rejects(awsError("InvalidSecurityGroupRuleId.NotFound", "gone"));
+    const first = await securityGroupChange(sshFromWorld(), testDeps());
+    expect(first.result).toBe("already-gone");
+    const recorded = { ...auditItems()[0], result: "revoked", notification: "failed" };
+    ddb.reset();
+    sns.reset();
+    sns.on(PublishCommand).resolves({ MessageId: "msg-2" });
+    ddb.on(PutCommand).rejects(awsError("ConditionalCheckFailedException"));
+    ddb.on(UpdateCommand).resolves({ Attributes: { ...recorded, notification: "claimed" } });
+    const retry = await securityGroupChange(sshFromWorld(), testDeps({ settleMs: 0 }));
+    expect(retry).toMatchObject({ recorded: "taken-over", published: true });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      ConditionExpression: "#notification = :failed",
+    });
+    expect(publishedMessages().map((m) => m.body.result)).toEqual(["revoked"]);
   });
 
   it("still notifies when the audit table is down, then fails for a retry", async () => {

@@ -1,9 +1,11 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
+  type ActorView,
   AUDIT_TABLE,
   type AuditItem,
   auditKey,
   type ChangeView,
+  type Decision,
   type DecisionResult,
   type ResourceRef,
   stateKey,
@@ -22,6 +24,12 @@ export type PutDecisionResult =
       readonly status: "replaced";
       readonly previous: { readonly result: DecisionResult; readonly notification: string | null };
     }
+  /**
+   * An earlier delivery recorded a better result (it revoked) but could not publish it, and this
+   * delivery took over that notification: publish `stored`, the recorded decision, not its own
+   * (which would say "already gone" about a rule the guardrail itself removed).
+   */
+  | { readonly status: "taken-over"; readonly stored: Decision }
   /** Another delivery already recorded this decision as well or better: do nothing more. */
   | { readonly status: "duplicate" };
 
@@ -38,9 +46,14 @@ export interface ResourceState {
 export interface AuditStore {
   /**
    * Writes a decision once per id. `claim` identifies this writer so that it alone can mark its
-   * notification failed.
+   * notification failed. With `takeOver`, a better record whose notification failed is claimed
+   * (not overwritten) and returned for publishing.
    */
-  putDecision(item: AuditItem, claim: string): Promise<PutDecisionResult>;
+  putDecision(
+    item: AuditItem,
+    claim: string,
+    options?: { readonly takeOver?: boolean },
+  ): Promise<PutDecisionResult>;
   /** Lets a later delivery publish again: this writer's SNS publish failed. */
   markNotifyFailed(id: string, claim: string): Promise<void>;
   /** @throws LookupFailedError */
@@ -57,6 +70,36 @@ export interface AuditStore {
 }
 
 const NOTIFY_FAILED = "failed";
+const NOTIFY_CLAIMED = "claimed";
+
+/** The decision an audit item records (the item is a lossless projection of it). */
+export function decisionOfItem(i: Record<string, unknown>): Decision {
+  const eventId = typeof i.eventId === "string" ? i.eventId : null;
+  return {
+    id: i.id as string,
+    source: i.source as Decision["source"],
+    event:
+      eventId === null
+        ? null
+        : {
+            id: eventId,
+            name: i.eventName as string,
+            time: i.eventTime as string,
+            actor: (i.actor ?? null) as ActorView | null,
+          },
+    account: i.account as string,
+    region: i.region as string,
+    resource: { type: i.resourceType, id: i.resourceId } as ResourceRef,
+    outcome: i.outcome as Decision["outcome"],
+    result: i.result as DecisionResult,
+    severity: i.severity as Decision["severity"],
+    findings: (i.findings ?? []) as Decision["findings"],
+    exposureSeconds: (i.exposureSeconds ?? null) as number | null,
+    ...(i.error ? { error: i.error as NonNullable<Decision["error"]> } : {}),
+    decidedAt: i.decidedAt as string,
+    guardrailVersion: i.guardrailVersion as string,
+  };
+}
 const BATCH = 25;
 const BATCH_CONCURRENCY = 8;
 const UNPROCESSED_ATTEMPTS = 8;
@@ -104,17 +147,18 @@ export function createAuditStore(
   }
 
   return {
-    async putDecision(item, claim) {
-      const { PutCommand } = await lib();
+    async putDecision(item, claim, options = {}) {
+      const { PutCommand, UpdateCommand } = await lib();
       const ddb = await client();
       try {
         const out = await ddb.send(
           new PutCommand({
             TableName: tableName,
-            Item: { ...item, notification: "claimed", claim },
+            Item: { ...item, notification: NOTIFY_CLAIMED, claim },
             // First writer wins; a better result (revoked over already-gone over failed) may
-            // replace a worse one; a writer whose publish failed gives up its turn.
-            ConditionExpression: `attribute_not_exists(#pk) OR #rank < :rank OR #notification = :failed`,
+            // replace a worse one; a writer whose publish failed gives up its turn, but never
+            // its better result to a worse one (that is a take-over, below).
+            ConditionExpression: `attribute_not_exists(#pk) OR #rank < :rank OR (#notification = :failed AND #rank <= :rank)`,
             ExpressionAttributeNames: {
               "#pk": pk,
               "#rank": "resultRank",
@@ -134,9 +178,35 @@ export function createAuditStore(
           },
         };
       } catch (error) {
+        if (awsErrorCode(error) !== "ConditionalCheckFailedException") {
+          throw wrap(`PutItem ${item.pk}`, error);
+        }
+      }
+      if (!options.takeOver) return { status: "duplicate" };
+      // Only on a conditional failure (a duplicate delivery): is the better record waiting for
+      // someone to publish it?
+      try {
+        const out = await ddb.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: auditKey(item.id),
+            UpdateExpression: "SET #notification = :claimed, #claim = :claim",
+            ConditionExpression: "#notification = :failed",
+            ExpressionAttributeNames: { "#notification": "notification", "#claim": "claim" },
+            ExpressionAttributeValues: {
+              ":claimed": NOTIFY_CLAIMED,
+              ":claim": claim,
+              ":failed": NOTIFY_FAILED,
+            },
+            ReturnValues: "ALL_NEW",
+          }),
+        );
+        if (!out.Attributes) return { status: "duplicate" };
+        return { status: "taken-over", stored: decisionOfItem(out.Attributes) };
+      } catch (error) {
         if (awsErrorCode(error) === "ConditionalCheckFailedException")
           return { status: "duplicate" };
-        throw wrap(`PutItem ${item.pk}`, error);
+        throw wrap(`UpdateItem ${item.pk}`, error);
       }
     },
 

@@ -124,9 +124,23 @@ export async function recordAndNotify(
     await sleep(deps.settleMs);
   const claim = randomUUID();
   const publication = decisionPublication(decision);
+  /** Publishes; when that fails, gives the turn back so that a retry can publish. */
+  const publishOrRelease = async (p: typeof publication, id: string) => {
+    try {
+      await deps.notifier.publish(p);
+    } catch (error) {
+      await deps.audit.markNotifyFailed(id, claim).catch((markError: unknown) =>
+        logger.error("could not release the notification claim", {
+          decisionId: id,
+          error: markError,
+        }),
+      );
+      throw error;
+    }
+  };
   let put: PutDecisionResult;
   try {
-    put = await deps.audit.putDecision(auditItem(decision), claim);
+    put = await deps.audit.putDecision(auditItem(decision), claim, { takeOver: publish });
   } catch (error) {
     // Without the idempotency record the message matters more than its uniqueness: send it,
     // then fail so that the retry writes the record (and may send it again).
@@ -137,6 +151,17 @@ export async function recordAndNotify(
   if (put.status === "duplicate") {
     logger.info("decision already recorded by another delivery", { decisionId: decision.id });
     return { recorded: put.status, published: false };
+  }
+  if (put.status === "taken-over") {
+    // An earlier delivery revoked and recorded, then could not publish: its decision is the
+    // truth (this one only found the rule gone), so that is the one announced.
+    logger.info("publishing the recorded decision an earlier delivery could not publish", {
+      decisionId: decision.id,
+      recorded: put.stored.result,
+      result: decision.result,
+    });
+    await publishOrRelease(decisionPublication(put.stored), put.stored.id);
+    return { recorded: put.status, published: true };
   }
   countDecision(decision, put, deps);
   const shouldPublish =
@@ -152,17 +177,7 @@ export async function recordAndNotify(
     });
     return { recorded: put.status, published: false };
   }
-  try {
-    await deps.notifier.publish(publication);
-  } catch (error) {
-    await deps.audit.markNotifyFailed(decision.id, claim).catch((markError: unknown) =>
-      logger.error("could not release the notification claim", {
-        decisionId: decision.id,
-        error: markError,
-      }),
-    );
-    throw error;
-  }
+  await publishOrRelease(publication, decision.id);
   return { recorded: put.status, published: true };
 }
 
