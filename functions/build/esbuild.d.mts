@@ -6,6 +6,7 @@ export const SST_NODEJS: Readonly<{
   minify: boolean;
   splitting: boolean;
   plugins: string;
+  esbuild: Readonly<{ keepNames: boolean }>;
 }>;
 
 /** Rewrites computed keys of the AWS SDK's schema modules so that esbuild can tree-shake them. */

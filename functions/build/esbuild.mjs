@@ -63,12 +63,17 @@ export function rewriteSchemaKeys(source) {
  * minified, with modules that load on first use (SNS, DynamoDB, the credential chain past
  * environment variables) split into chunks of their own, so that a cold start neither parses nor
  * runs them before the revoke; and this file's plugins. `plugins` is a path from sst.config.ts.
+ *
+ * `keepNames`: the guardrail's errors are named by their class (`PolicyValidationError`,
+ * `RemediationFailedError`); minified without it they would reach the logs and Lambda's init
+ * error as `yr` or `Rs`. It costs about 26 KB and no measurable init time.
  */
 export const SST_NODEJS = Object.freeze({
   format: /** @type {const} */ ("esm"),
   minify: true,
   splitting: true,
   plugins: "functions/build/esbuild.mjs",
+  esbuild: Object.freeze({ keepNames: true }),
 });
 
 /**
@@ -87,6 +92,7 @@ export function lambdaBuildOptions({ entry, outdir, splitting = true, schemaKeys
     bundle: true,
     splitting: splitting && SST_NODEJS.splitting,
     minify: SST_NODEJS.minify,
+    keepNames: SST_NODEJS.esbuild.keepNames,
     format: SST_NODEJS.format,
     platform: "node",
     target: "node22",
