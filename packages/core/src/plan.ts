@@ -35,7 +35,8 @@ function permissionOf(change: SecurityGroupRuleChange): Permission | null {
  *   not learn it).
  * - Rules without ids: one `revoke-security-group-permissions` per offending permission, so a
  *   rule that is already gone cannot make the revoke of another one fail.
- * - NACL entries: `delete-network-acl-entry`.
+ * - NACL entries: `delete-network-acl-entry`, except an entry from ReplaceNetworkAclEntry
+ *   (`operation: "replace"`), whose delete would also remove the entry it replaced.
  * - Never an action on a prefix list itself, and none for a finding that names no group.
  *
  * @example
@@ -58,6 +59,9 @@ export function planActions(evaluation: Evaluation): Action[] {
     if (finding.mode !== "enforce" || finding.exemption) continue;
     const change = finding.change;
     if (change.kind === "network-acl-entry") {
+      // Never delete a replaced entry, even for a hand-built enforce finding: the delete would
+      // remove the entry it replaced too (evaluate already downgrades these to notify).
+      if (change.operation === "replace") continue;
       if (once(`nacl ${change.networkAclId} ${change.egress} ${change.ruleNumber}`)) {
         actions.push({
           type: "delete-network-acl-entry",

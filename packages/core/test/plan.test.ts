@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { loadFixture } from "../../../test/fixtures/load";
+import { normalise } from "../src/cloudtrail/normalise";
 import type { Evaluation, Finding, RuleChange } from "../src/model";
 import { planActions } from "../src/plan";
 import { defaultPolicy, loadPolicy } from "../src/policy";
@@ -201,5 +203,59 @@ describe("planActions for network-ACL entries", () => {
       { type: "delete-network-acl-entry", networkAclId: ACL, ruleNumber: 110, egress: false },
       { type: "delete-network-acl-entry", networkAclId: ACL, ruleNumber: 100, egress: true },
     ]);
+  });
+});
+
+describe("ReplaceNetworkAclEntry never leads to a delete", () => {
+  // The default NACL's #100 allow-all replaced by a narrower allow that still breaks the
+  // policy: deleting #100 would leave the subnet with only the `*` deny (an outage).
+  const replaced = naclEntry({ ports: [0, 1023], ruleNumber: 100, operation: "replace" });
+
+  it("notifies instead of deleting a replaced entry, and says why", () => {
+    const result = evaluate([replaced], defaultPolicy(), { now: NOW });
+    expect(result.outcome).toBe("violation");
+    expect(result.findings.map((f) => `${f.rule}:${f.mode}`)).toEqual(["nacl-admin-ports:notify"]);
+    expect(result.findings[0]?.reason).toBe(
+      `NACL ${ACL} entry 100 allows ingress tcp 0-1023 from 0.0.0.0/0 (public, wide) — admin port (covers tcp/22); ` +
+        "cannot be revoked safely (entry 100 replaced an earlier entry 100; deleting it would remove both; fix it by hand), so notify",
+    );
+    expect(planActions(result)).toEqual([]);
+  });
+
+  it("notifies on the captured ReplaceNetworkAclEntry event instead of deleting rule 100", () => {
+    const normalised = normalise(
+      loadFixture("ReplaceNetworkAclEntry", "tcp-6_ssh-from-world_replaces-rule-100"),
+    );
+    if (normalised.status !== "handled")
+      throw new Error(`expected handled, got ${normalised.status}`);
+    const result = evaluate(normalised.changes, defaultPolicy(), {
+      now: NOW,
+      event: normalised.event,
+    });
+    expect(result.findings.map((f) => f.mode)).toEqual(["notify"]);
+    expect(result.findings[0]?.reason).toContain("deleting it would remove both; fix it by hand");
+    expect(planActions(result)).toEqual([]);
+  });
+
+  it("still deletes the same entry when it was created, or read as current state", () => {
+    for (const operation of ["create", "state"] as const) {
+      const result = evaluate([{ ...replaced, operation }], defaultPolicy(), { now: NOW });
+      expect(result.findings.map((f) => f.mode)).toEqual(["enforce"]);
+      expect(planActions(result)).toEqual([
+        { type: "delete-network-acl-entry", networkAclId: ACL, ruleNumber: 100, egress: false },
+      ]);
+    }
+  });
+
+  it("keeps a replaced entry that a policy rule only notifies about at notify, without the note", () => {
+    const result = evaluate([{ ...replaced, ports: { from: 0, to: 1024 } }], defaultPolicy(), {
+      now: NOW,
+    });
+    expect(result.findings.map((f) => f.mode)).toEqual(["notify"]);
+    expect(result.findings[0]?.reason).not.toContain("fix it by hand");
+  });
+
+  it("plans no delete for a hand-built enforce finding on a replaced entry", () => {
+    expect(planActions(enforced(replaced))).toEqual([]);
   });
 });

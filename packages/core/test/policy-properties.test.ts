@@ -216,6 +216,37 @@ describe("policy properties", () => {
     );
   });
 
+  it("never plans the delete of an entry that ReplaceNetworkAclEntry replaced", () => {
+    fc.assert(
+      fc.property(
+        remoded,
+        fc.array(change(anyCidr), { maxLength: 8 }),
+        prefixLists,
+        (policy, changes, lists) => {
+          const result = evaluate(changes, policy, ctx(lists));
+          for (const f of result.findings) {
+            if (f.change.kind === "network-acl-entry" && f.change.operation === "replace") {
+              expect(f.mode).toBe("notify");
+            }
+          }
+          const deletable = (a: { networkAclId: string; ruleNumber: number; egress: boolean }) =>
+            changes.some(
+              (c) =>
+                c.kind === "network-acl-entry" &&
+                c.operation !== "replace" &&
+                c.networkAclId === a.networkAclId &&
+                c.ruleNumber === a.ruleNumber &&
+                c.egress === a.egress,
+            );
+          for (const a of planActions(result)) {
+            if (a.type === "delete-network-acl-entry") expect(deletable(a)).toBe(true);
+          }
+        },
+      ),
+      RUNS,
+    );
+  });
+
   it("never gives a finding for a rule that is off for that change", () => {
     fc.assert(
       fc.property(

@@ -149,6 +149,15 @@ function effectiveMode(rule: PolicyRule, broad: boolean): Mode {
 
 /** Why the guardrail cannot revoke exactly this rule, or null when it can. */
 function unremediable(change: RuleChange): string | null {
+  if (change.kind === "network-acl-entry") {
+    // ReplaceNetworkAclEntry overwrites the entry of that number in place: deleting it would
+    // also delete what it replaced (the default NACL's #100 allow-all, say), and the subnet
+    // would be left with only the `*` deny. The event does not carry the old entry, so nobody
+    // can put it back automatically. Current state (`state`) and `create` have no such history.
+    if (change.operation !== "replace") return null;
+    const n = change.ruleNumber;
+    return `entry ${n} replaced an earlier entry ${n}; deleting it would remove both; fix it by hand`;
+  }
   if (change.kind !== "security-group-rule") return null;
   if (change.groupId === null) return "the event named the group only by name";
   if (change.ruleId !== null) return null;
