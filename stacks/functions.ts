@@ -9,6 +9,7 @@ import {
   metricServiceName,
   TARGET_RETRY,
 } from "@guardrail/core";
+import { SST_NODEJS } from "../functions/build/esbuild.mjs";
 import { componentName, roleName } from "./naming";
 import { ORGANIZATION_SWEEP_TIMEOUT_SECONDS, organizationEnvironment } from "./organization";
 import { functionStatements } from "./permissions";
@@ -134,7 +135,8 @@ export function createFunctions(
       // Linking a Secret adds no IAM; linking the table, topic or queue would add wildcards.
       link: links,
       copyFiles: [{ from: inputs.policy.file, to: BUNDLED_POLICY_FILE }],
-      nodejs: { format: "esm", minify: true },
+      // Split chunks, the SDK schema-key rewrite and kept class names (docs/benchmarks.md).
+      nodejs: { ...SST_NODEJS, esbuild: { ...SST_NODEJS.esbuild } },
       concurrency: { reserved, provisioned },
       versioning: provisioned !== undefined,
       logging: { retention: settings.production ? "1 year" : "1 month" },

@@ -1,0 +1,33 @@
+import { GUARDRAIL_FUNCTIONS } from "@guardrail/core";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { SST_NODEJS } from "../../functions/build/esbuild.mjs";
+import { componentName } from "../../stacks/naming";
+import { runStack, type StackRun } from "./sst-harness";
+
+vi.mock("../../.sst/platform/src/components/rpc/rpc", async () =>
+  (await import("./sst-rpc-mock")).mockedRpcModule(),
+);
+
+let stack: StackRun;
+
+beforeAll(async () => {
+  stack = await runStack("bundles");
+}, 240_000);
+
+describe("bundle settings", () => {
+  it("asks SST to bundle every function as the benchmarks measure it (functions/build/esbuild.mjs)", () => {
+    expect(stack.builds.map((b) => b.input.functionID).sort()).toEqual(
+      GUARDRAIL_FUNCTIONS.map(componentName).sort(),
+    );
+    for (const build of stack.builds) {
+      expect(build.input.properties, build.input.functionID).toMatchObject({
+        format: "esm",
+        minify: true,
+        splitting: true,
+        plugins: "functions/build/esbuild.mjs",
+        esbuild: { keepNames: true },
+      });
+    }
+    expect(SST_NODEJS.plugins).toBe("functions/build/esbuild.mjs");
+  });
+});
