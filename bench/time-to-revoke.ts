@@ -201,9 +201,8 @@ function report(
       const why =
         `One EC2 call, as the floor, but normalising, evaluating, middleware and structured ` +
         `logging cost ${extra.toFixed(2)} ms at p50 before the revoke is sent, against a local ` +
-        `EC2 endpoint that answers the floor in ${floorP50.toFixed(2)} ms. The ratio shrinks as ` +
-        `EC2's round trip grows: against AWS's regional endpoint the same ${extra.toFixed(2)} ms ` +
-        `is added to a round trip of tens of milliseconds.`;
+        `EC2 endpoint that answers the floor in ${floorP50.toFixed(2)} ms. The ratio depends on ` +
+        `the endpoint: the same ${extra.toFixed(2)} ms is a smaller share of a slower round trip.`;
       reasons[names.r50] = why;
       reasons[names.r99] = why;
     }
@@ -221,7 +220,8 @@ function report(
     ms(p(v, 99, totalMs)),
   ];
   const notes = [
-    `${events} measured events per handler after ${WARMUP} warm-up events; every one revoked ` +
+    `${events} measured events per handler after ${WARMUP} warm-up events (so that "warm" means ` +
+      `past the JIT's warm-up too); every one revoked ` +
       `(${stillOpen} rules left open, ${failures.length} failed invocations${failures.length > 0 ? `: ${failures.slice(0, 3).join("; ")}` : ""}).`,
     `EC2 calls are counted by the sandbox (every HTTP request it answered, retries included); ` +
       `lookups before the revoke with the shipped policy: ${[...by("default").lookups].join(", ") || "none"}.`,

@@ -76,7 +76,7 @@ describe("a policy file that fails validation", () => {
     expect(code).not.toBe(0);
     expect(stderr).toContain("PolicyValidationError");
     expect(stderr).toContain(file);
-    expect(stderr).toContain("networks.trusted");
+    expect(stderr).toContain("networks.trusted[0]");
     expect(stderr).toContain("10.0.0.0/33");
   });
 
