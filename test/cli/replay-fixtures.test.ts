@@ -254,11 +254,12 @@ const EXPECTED: Record<string, Expected> = {
     mode: "notify",
     actions: [],
   },
+  // A replaced entry is never deleted: the delete would remove the entry it replaced too.
   "ReplaceNetworkAclEntry/tcp-6_ssh-from-world_replaces-rule-100": {
     outcome: "violation",
     rules: ["nacl-admin-ports"],
-    mode: "enforce",
-    actions: [entry(ACL, 100)],
+    mode: "notify",
+    actions: [],
   },
   "RevokeSecurityGroupIngress/default-vpc_unknownIpPermissionSet_return-true": {
     outcome: "ignored",
