@@ -41,6 +41,13 @@ const EXPECTED: Record<string, Expected> = {
   "AuthorizeSecurityGroupEgress/detail_panther_terraform_protocol-minus1_no-ports": {
     outcome: "compliant",
   },
+  // CloudTrail omitted the oversized request: the rules come from the response rule set.
+  "AuthorizeSecurityGroupEgress/request-parameters-omitted_oversize_ruleset-holds-the-rules": {
+    outcome: "violation",
+    rules: ["smtp-egress"],
+    mode: "enforce",
+    actions: [rules(SG, "egress", "sgr-0900000000bige25")],
+  },
   "AuthorizeSecurityGroupEgress/two-items_prefix-list-and-cidr_ruleset-egress": {
     outcome: "compliant",
   },
@@ -187,10 +194,18 @@ const EXPECTED: Record<string, Expected> = {
     outcome: "compliant",
   },
   "AuthorizeSecurityGroupIngress/referenced-group_cross-account": { outcome: "compliant" },
-  // CloudTrail omits requestParameters over its size limit: invalid, never guessed.
+  // CloudTrail omits requestParameters over its size limit, and no rule set names the rules:
+  // invalid, never guessed.
   "AuthorizeSecurityGroupIngress/request-parameters-omitted_oversize": {
     outcome: "invalid",
     reason: "requestParameters",
+  },
+  // The same, with a rule set: only the ssh-from-world rule is revoked; the unresolved prefix
+  // list only notifies.
+  "AuthorizeSecurityGroupIngress/request-parameters-omitted_oversize_ruleset-holds-the-rules": {
+    outcome: "violation",
+    rules: ["admin-ports", "internet-exposure", "unresolved-prefix-list"],
+    actions: [rules(SG, "ingress", "sgr-0900000000big001")],
   },
   "AuthorizeSecurityGroupIngress/requestParameters-only_console2017_two-items_protocol-minus1_ports-0-65535_ipv6":
     { outcome: "invalid", reason: "eventName: missing" },

@@ -664,10 +664,76 @@ describe("§4 AuthorizeSecurityGroupIngress/Egress", () => {
     ]);
   });
 
-  it("§12.16 requestParameters omitted above 100 KB: invalid at requestParameters, never guessed", () => {
-    expect(invalid(loadFixture(ASGI, "request-parameters-omitted_oversize")).path).toBe(
-      "requestParameters",
+  it("§12.16 requestParameters omitted above 100 KB without a rule set: invalid at requestParameters, never guessed", () => {
+    const error = invalid(loadFixture(ASGI, "request-parameters-omitted_oversize"));
+    expect(error.path).toBe("requestParameters");
+    expect(error.detail).toBe(
+      "got null: CloudTrail omits requests over 100 KB, and the response has no securityGroupRuleSet to read the rules from",
     );
+    const absentKey = loadFixture(ASGI, "request-parameters-omitted_oversize");
+    delete absentKey.requestParameters;
+    expect(invalid(absentKey).path).toBe("requestParameters");
+    const noResponse = loadFixture(ASGI, "request-parameters-omitted_oversize");
+    noResponse.responseElements = null;
+    expect(invalid(noResponse).path).toBe("requestParameters");
+  });
+
+  it("§12.16 requestParameters omitted above 100 KB: the rules are read from the response rule set", () => {
+    const changes = sgChanges(
+      loadFixture(ASGI, "request-parameters-omitted_oversize_ruleset-holds-the-rules"),
+    );
+    expect(changes.map(summariseChange)).toEqual([
+      "ingress sg-0a1b2c3d4e5f60001 tcp 22-22 cidr:0.0.0.0/0 sgr-0900000000big001",
+      "ingress sg-0a1b2c3d4e5f60001 tcp 443-443 cidr:::/0 sgr-0900000000big002",
+      "ingress sg-0a1b2c3d4e5f60001 tcp 5432-5432 pl:pl-0123456789abcdef0 sgr-0900000000big003",
+      "ingress sg-0a1b2c3d4e5f60001 tcp 8443-8443 sg:sg-0fedcba9876540001@210987654321 sgr-0900000000big004",
+    ]);
+    expect(changes[0]?.description).toBe("bastion (one of many)");
+  });
+
+  it("§12.16 an oversized AuthorizeSecurityGroupEgress reads its egress rules from the rule set", () => {
+    expect(
+      lines(loadFixture(ASGE, "request-parameters-omitted_oversize_ruleset-holds-the-rules")),
+    ).toEqual([
+      "egress sg-0a1b2c3d4e5f60001 tcp 25-25 cidr:0.0.0.0/0 sgr-0900000000bige25",
+      "egress sg-0a1b2c3d4e5f60001 udp 53-53 cidr:0.0.0.0/0 sgr-0900000000bige53",
+    ]);
+  });
+
+  it("§12.16 a rule-set item whose isEgress contradicts the event name is invalid at isEgress", () => {
+    const record = loadFixture(ASGI, "request-parameters-omitted_oversize_ruleset-holds-the-rules");
+    record.responseElements.securityGroupRuleSet.items[2].isEgress = true;
+    const error = invalid(record);
+    expect(error.path).toBe("responseElements.securityGroupRuleSet.items[2].isEgress");
+    expect(error.detail).toBe(
+      "the rule set says egress, but AuthorizeSecurityGroupIngress only creates ingress rules",
+    );
+    const egress = loadFixture(ASGE, "request-parameters-omitted_oversize_ruleset-holds-the-rules");
+    egress.responseElements.securityGroupRuleSet.items[0].isEgress = "false";
+    expect(invalid(egress).path).toBe("responseElements.securityGroupRuleSet.items[0].isEgress");
+  });
+
+  it("§12.16 without the request, a rule-set item must say isEgress and groupId itself", () => {
+    const noDirection = loadFixture(
+      ASGI,
+      "request-parameters-omitted_oversize_ruleset-holds-the-rules",
+    );
+    delete noDirection.responseElements.securityGroupRuleSet.items[1].isEgress;
+    expect(invalid(noDirection).path).toBe(
+      "responseElements.securityGroupRuleSet.items[1].isEgress",
+    );
+    const noGroup = loadFixture(
+      ASGI,
+      "request-parameters-omitted_oversize_ruleset-holds-the-rules",
+    );
+    delete noGroup.responseElements.securityGroupRuleSet.items[3].groupId;
+    expect(invalid(noGroup).path).toBe("responseElements.securityGroupRuleSet.items[3].groupId");
+  });
+
+  it("§12.16 an unreadable rule-set item without the request is invalid at its own path", () => {
+    const record = loadFixture(ASGI, "request-parameters-omitted_oversize_ruleset-holds-the-rules");
+    record.responseElements.securityGroupRuleSet.items[0].cidrIpv4 = "0.0.0.0/33";
+    expect(invalid(record).path).toBe("responseElements.securityGroupRuleSet.items[0].cidrIpv4");
   });
 
   it("§12.13 _return:false — nothing changed — is ignored as no-change", () => {

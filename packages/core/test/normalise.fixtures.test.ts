@@ -18,6 +18,10 @@ const EXPECTED: Record<string, string | readonly string[]> = {
   "AuthorizeSecurityGroupEgress/detail_panther_terraform_protocol-minus1_no-ports": [
     "egress sg-03eee825d6bb78f54 -1 all cidr:0.0.0.0/0 -",
   ],
+  "AuthorizeSecurityGroupEgress/request-parameters-omitted_oversize_ruleset-holds-the-rules": [
+    "egress sg-0a1b2c3d4e5f60001 tcp 25-25 cidr:0.0.0.0/0 sgr-0900000000bige25",
+    "egress sg-0a1b2c3d4e5f60001 udp 53-53 cidr:0.0.0.0/0 sgr-0900000000bige53",
+  ],
   "AuthorizeSecurityGroupEgress/two-items_prefix-list-and-cidr_ruleset-egress": [
     "egress sg-0a1b2c3d4e5f60001 tcp 443-443 pl:pl-0fedcba9876543210 sgr-0b000000000eg443",
     "egress sg-0a1b2c3d4e5f60001 udp 53-53 cidr:0.0.0.0/0 sgr-0b000000000eg053",
@@ -110,6 +114,12 @@ const EXPECTED: Record<string, string | readonly string[]> = {
     "ingress sg-0a1b2c3d4e5f60001 tcp 8443-8443 sg:sg-0fedcba9876540001@210987654321 sgr-0e000000000xacc1",
   ],
   "AuthorizeSecurityGroupIngress/request-parameters-omitted_oversize": "invalid: requestParameters",
+  "AuthorizeSecurityGroupIngress/request-parameters-omitted_oversize_ruleset-holds-the-rules": [
+    "ingress sg-0a1b2c3d4e5f60001 tcp 22-22 cidr:0.0.0.0/0 sgr-0900000000big001",
+    "ingress sg-0a1b2c3d4e5f60001 tcp 443-443 cidr:::/0 sgr-0900000000big002",
+    "ingress sg-0a1b2c3d4e5f60001 tcp 5432-5432 pl:pl-0123456789abcdef0 sgr-0900000000big003",
+    "ingress sg-0a1b2c3d4e5f60001 tcp 8443-8443 sg:sg-0fedcba9876540001@210987654321 sgr-0900000000big004",
+  ],
   "AuthorizeSecurityGroupIngress/requestParameters-only_console2017_two-items_protocol-minus1_ports-0-65535_ipv6":
     "invalid: eventName",
   "AuthorizeSecurityGroupIngress/return-false_nothing-changed": "ignored: no-change",

@@ -4,6 +4,7 @@ import {
   type At,
   asObject,
   asString,
+  describe,
   fail,
   field,
   isObject,
@@ -42,6 +43,8 @@ interface RequestedRule {
 
 /** One item of `responseElements.securityGroupRuleSet`: what AWS says it created. */
 interface CreatedRule {
+  /** JSON path of the item, for errors about it. */
+  readonly path: string;
   readonly ruleId: string;
   readonly groupId: string | null;
   /** From `isEgress`; null when the item does not say. */
@@ -150,6 +153,7 @@ function createdRule(item: At): CreatedRule {
   const pl = at(o, "prefixListId", item.path);
   const isEgress = optBoolean(field(o, "isEgress"), join(item.path, "isEgress"));
   return {
+    path: item.path,
     ruleId: asString(field(o, "securityGroupRuleId"), join(item.path, "securityGroupRuleId")),
     groupId: optString(field(o, "groupId"), join(item.path, "groupId")),
     direction: isEgress === null ? null : isEgress ? "egress" : "ingress",
@@ -276,6 +280,44 @@ function mergePeer(requested: Peer, created: Peer | undefined): Peer {
 }
 
 /**
+ * CloudTrail leaves `requestParameters` out (null) when it is larger than 100 KB (§12.16), so
+ * a large Authorize* names its rules only in `responseElements.securityGroupRuleSet`, which
+ * holds each created rule whole: id, group, `isEgress`, protocol, ports, one peer. Those are
+ * the rules AWS created, so they are the changes. Without a rule set (before mid-2021, or the
+ * response omitted too) nothing says what was opened: invalid at `requestParameters`, never
+ * guessed. A rule whose `isEgress` contradicts the event name is not trusted either.
+ */
+function fromRuleSetOnly(ctx: ParseContext, direction: Direction): SecurityGroupRuleChange[] {
+  const created = createdRules(ctx.response);
+  if (created.length === 0) {
+    fail(
+      ctx.request.path,
+      `got ${describe(ctx.request.value)}: CloudTrail omits requests over 100 KB, and the ` +
+        "response has no securityGroupRuleSet to read the rules from",
+    );
+  }
+  return created.map((c) => {
+    const isEgressPath = join(c.path, "isEgress");
+    if (c.direction === null) fail(isEgressPath, "missing: expected a boolean");
+    if (c.direction !== direction) {
+      fail(
+        isEgressPath,
+        `the rule set says ${c.direction}, but ${ctx.eventName} only creates ${direction} rules`,
+      );
+    }
+    if (c.groupId === null) fail(join(c.path, "groupId"), "missing: expected a non-empty string");
+    return securityGroupRuleChange({
+      groupId: c.groupId,
+      direction,
+      shape: c.shape,
+      peer: c.peer,
+      ruleId: c.ruleId,
+      description: c.description,
+    });
+  });
+}
+
+/**
  * AuthorizeSecurityGroupIngress/Egress (§4): one change per (permission × peer), from both
  * request forms, with the rule id taken from the response rule set by content.
  *
@@ -283,7 +325,9 @@ function mergePeer(requested: Peer, created: Peer | undefined): Peer {
  * so that nothing AWS says it created is dropped because the two halves disagree.
  */
 export function parseAuthorize(ctx: ParseContext, direction: Direction): SecurityGroupRuleChange[] {
-  // Absent when CloudTrail omitted an oversized request (§12.16): unreadable, not empty.
+  if (ctx.request.value === null || ctx.request.value === undefined) {
+    return fromRuleSetOnly(ctx, direction);
+  }
   const req = asObject(ctx.request.value, ctx.request.path);
   const path = ctx.request.path;
   const requestGroupId = optString(field(req, "groupId"), join(path, "groupId"));
