@@ -6,9 +6,10 @@
  *   npm run bench                        # everything, rewrites both files
  *   npm run bench -- --only cold-start   # some sections, printed only (files untouched)
  *   npm run bench -- --skip replay       # everything else, printed only
+ *   npm run bench -- --only burst --write-to /tmp/b   # a partial report, written elsewhere
  */
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { burst } from "./burst";
@@ -112,20 +113,23 @@ function markdown(machine: Machine, sections: readonly Ran[], totalSeconds: numb
     "",
     "## Machine",
     "",
-    markdownTable({
-      header: ["", ""],
-      rows: [
-        ["command", "`npm run bench`"],
-        ["date", machine.date],
-        ["commit", machine.commit],
-        ["CPU", `${machine.cpu}, ${machine.cores} cores`],
-        ["memory", `${machine.memoryGb} GB`],
-        ["OS", machine.os],
-        ["Node (the bundles' runtime)", machine.node],
-        ["load average (1, 5, 15 min) at start", machine.loadAverage.join(", ")],
-        ["total time", `${(totalSeconds / 60).toFixed(1)} min`],
-      ],
-    }),
+    markdownTable(
+      {
+        header: ["", ""],
+        rows: [
+          ["command", "`npm run bench`"],
+          ["date", machine.date],
+          ["commit", machine.commit],
+          ["CPU", `${machine.cpu}, ${machine.cores} cores`],
+          ["memory", `${machine.memoryGb} GB`],
+          ["OS", machine.os],
+          ["Node (the bundles' runtime)", machine.node],
+          ["load average (1, 5, 15 min) at start", machine.loadAverage.join(", ")],
+          ["total time", `${(totalSeconds / 60).toFixed(1)} min`],
+        ],
+      },
+      "left",
+    ),
     "",
     "The machine is shared: other work runs on the same two cores, and each section's load " +
       "average when it started is given with it. Latency figures in particular move with that " +
@@ -212,13 +216,19 @@ async function main(): Promise<void> {
     `\n${results.length} figures, ${results.filter((r) => r.met !== null).length} with a target, ` +
       `${missed.length} missed, in ${(total / 60).toFixed(1)} min.`,
   );
-  if (!complete) {
+  const writeTo = list("--write-to")?.[0];
+  if (!complete && writeTo === undefined) {
     console.log("Not every section ran: bench/results.json and docs/benchmarks.md are unchanged.");
     return;
   }
-  writeFileSync(join(ROOT, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(join(ROOT, "docs", "benchmarks.md"), markdown(machine, ran, total));
-  console.log("Wrote bench/results.json and docs/benchmarks.md.");
+  const json =
+    writeTo === undefined ? join(ROOT, "bench", "results.json") : join(writeTo, "results.json");
+  const md =
+    writeTo === undefined ? join(ROOT, "docs", "benchmarks.md") : join(writeTo, "benchmarks.md");
+  if (writeTo !== undefined) mkdirSync(writeTo, { recursive: true });
+  writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(md, markdown(machine, ran, total));
+  console.log(`Wrote ${json} and ${md}.`);
 }
 
 await main();

@@ -13,11 +13,14 @@ export function textTable({ header, rows }: Table): string {
 
 const cell = (s: string) => s.replace(/\|/g, "\\|");
 
-/** A Markdown table, first column left-aligned and the others right-aligned. */
-export function markdownTable({ header, rows }: Table): string {
+/** A Markdown table, first column left-aligned and the others right-aligned (numbers). */
+export function markdownTable(
+  { header, rows }: Table,
+  align: "numbers" | "left" = "numbers",
+): string {
   return [
     `| ${header.map(cell).join(" | ")} |`,
-    `| ${header.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`,
+    `| ${header.map((_, i) => (i === 0 || align === "left" ? "---" : "---:")).join(" | ")} |`,
     ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`),
   ].join("\n");
 }
