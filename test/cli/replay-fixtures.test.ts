@@ -154,6 +154,13 @@ const EXPECTED: Record<string, Expected> = {
   // tcp/443 from 0.0.0.0/0 and ::/0.
   "AuthorizeSecurityGroupIngress/ipv4-and-ipv6-same-item_with-ruleset": { outcome: "compliant" },
   // The same rule written two ways must be decided the same way.
+  // ::ffff:0:0/96 is the IPv4 world; without a rule id it is revoked by its IPv6 text.
+  "AuthorizeSecurityGroupIngress/ipv4-mapped-ipv6-world_no-ruleset_tcp-22": {
+    outcome: "violation",
+    rules: SSH_WORLD,
+    mode: "enforce",
+    actions: [perms(SG, "tcp", 22, "::ffff:0:0/96")],
+  },
   "AuthorizeSecurityGroupIngress/items-form_tcp-22_same-rule-as-legacy-flat": {
     outcome: "violation",
     rules: SSH_WORLD,

@@ -21,7 +21,9 @@ function permissionOf(change: SecurityGroupRuleChange): Permission | null {
   }
   const base = { protocol: protocolApiName(change.protocol), fromPort, toPort };
   const peer = change.peer;
-  if (peer.kind === "cidr") return { ...base, cidr: peer.cidr.cidr };
+  // An IPv4-mapped IPv6 block is evaluated as IPv4 but stored by AWS in Ipv6Ranges under its
+  // IPv6 text: name it that way (a `:` in the text tells the EC2 adapter it is IPv6).
+  if (peer.kind === "cidr") return { ...base, cidr: (peer.cidr.original ?? peer.cidr).cidr };
   if (peer.kind === "prefix-list") return { ...base, prefixListId: peer.prefixListId };
   return peer.groupId === null ? null : { ...base, groupId: peer.groupId };
 }

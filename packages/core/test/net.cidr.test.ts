@@ -14,7 +14,11 @@ describe("parseCidr on the valid corpus", () => {
 
   it.each(valid)("is idempotent on its own output for $input", ({ input }) => {
     const once = parseCidr(input);
-    expect(parseCidr(once.cidr)).toEqual(once);
+    // An IPv4-mapped block's own output is its original IPv6 text; its IPv4 reading is the
+    // same block without the original.
+    expect(parseCidr(once.original?.cidr ?? once.cidr)).toEqual(once);
+    const { original: _, ...asIpv4 } = once;
+    expect(parseCidr(once.cidr)).toEqual(asIpv4);
   });
 });
 
@@ -72,6 +76,32 @@ describe("cidrContains", () => {
   it("puts everything of a family inside its /0", () => {
     expect(cidrContains(c("0.0.0.0/0"), c("198.51.100.7/32"))).toBe(true);
     expect(cidrContains(c("::/0"), c("2001:db8::1/128"))).toBe(true);
+  });
+});
+
+describe("IPv4-mapped IPv6 blocks", () => {
+  it("are evaluated as IPv4 but keep the IPv6 text AWS stores them under", () => {
+    expect(parseCidr("::ffff:0:0/96")).toEqual({
+      family: 4,
+      cidr: "0.0.0.0/0",
+      prefixLength: 0,
+      network: 0n,
+      original: { family: 6, cidr: "::ffff:0:0/96" },
+    });
+  });
+
+  it("canonicalise the original text: dotted tails, long forms and host bits", () => {
+    expect(parseCidr("::ffff:10.1.2.3/104").original).toEqual({
+      family: 6,
+      cidr: "::ffff:a00:0/104",
+    });
+    expect(parseCidr("0:0:0:0:0:FFFF:0:0/96").original?.cidr).toBe("::ffff:0:0/96");
+  });
+
+  it("leave plain IPv4 and IPv6 blocks without an original", () => {
+    for (const text of ["0.0.0.0/0", "10.0.0.0/8", "::/0", "2001:db8::/32", "::ffff:0:0/95"]) {
+      expect(parseCidr(text), text).not.toHaveProperty("original");
+    }
   });
 });
 

@@ -278,6 +278,49 @@ describe("§4 AuthorizeSecurityGroupIngress/Egress", () => {
     ]);
   });
 
+  it("§12.9 an IPv4-mapped IPv6 peer reads as IPv4 and keeps the IPv6 text it was written in", () => {
+    const [change] = sgChanges(loadFixture(ASGI, "ipv4-mapped-ipv6-world_no-ruleset_tcp-22"));
+    expect(change?.peer).toEqual({
+      kind: "cidr",
+      cidr: {
+        family: 4,
+        cidr: "0.0.0.0/0",
+        prefixLength: 0,
+        network: 0n,
+        original: { family: 6, cidr: "::ffff:0:0/96" },
+      },
+    });
+  });
+
+  it("§12.9 an IPv4 request rule never pairs with an IPv4-mapped IPv6 rule of the rule set", () => {
+    const record = baseRecord();
+    const created = record.responseElements.securityGroupRuleSet.items[0];
+    delete created.cidrIpv4;
+    created.cidrIpv6 = "::ffff:0:0/96";
+    expect(lines(record)).toEqual([
+      "ingress sg-0a1b2c3d4e5f60001 tcp 22-22 cidr:0.0.0.0/0 -",
+      "ingress sg-0a1b2c3d4e5f60001 tcp 22-22 cidr:0.0.0.0/0 sgr-0a00000000same01",
+    ]);
+    const [fromRequest, fromResponse] = sgChanges(record);
+    expect(fromRequest?.peer.kind === "cidr" && fromRequest.peer.cidr.original).toBe(undefined);
+    expect(fromResponse?.peer.kind === "cidr" && fromResponse.peer.cidr.original?.cidr).toBe(
+      "::ffff:0:0/96",
+    );
+  });
+
+  it("§12.9 an IPv4-mapped IPv6 request rule pairs with the same rule of the rule set", () => {
+    const record = baseRecord();
+    const perm = record.requestParameters.ipPermissions.items[0];
+    perm.ipRanges = {};
+    perm.ipv6Ranges = { items: [{ cidrIpv6: "::ffff:0.0.0.0/96" }] };
+    const created = record.responseElements.securityGroupRuleSet.items[0];
+    delete created.cidrIpv4;
+    created.cidrIpv6 = "::ffff:0:0/96";
+    expect(lines(record)).toEqual([
+      "ingress sg-0a1b2c3d4e5f60001 tcp 22-22 cidr:0.0.0.0/0 sgr-0a00000000same01",
+    ]);
+  });
+
   it("§12.3 no securityGroupRuleSet (pre-2021): every rule id is null", () => {
     const event = loadFixture(ASGI, "eventbridge_root-console_ipv4+ipv6-same-item_2021_no-ruleset");
     expect(sgChanges(event).map((c) => c.ruleId)).toEqual([null, null]);

@@ -87,6 +87,9 @@ const EXPECTED: Record<string, string | readonly string[]> = {
     "ingress sg-0a1b2c3d4e5f60001 tcp 443-443 cidr:0.0.0.0/0 sgr-0c0000000000ipv4",
     "ingress sg-0a1b2c3d4e5f60001 tcp 443-443 cidr:::/0 sgr-0c0000000000ipv6",
   ],
+  "AuthorizeSecurityGroupIngress/ipv4-mapped-ipv6-world_no-ruleset_tcp-22": [
+    "ingress sg-0a1b2c3d4e5f60001 tcp 22-22 cidr:0.0.0.0/0 -",
+  ],
   "AuthorizeSecurityGroupIngress/items-form_tcp-22_same-rule-as-legacy-flat": [
     "ingress sg-0a1b2c3d4e5f60001 tcp 22-22 cidr:0.0.0.0/0 sgr-0a00000000same01",
   ],

@@ -133,6 +133,57 @@ rules:
   });
 });
 
+describe("planActions for IPv4-mapped IPv6 rules without ids", () => {
+  it("revokes ::ffff:0:0/96 by its IPv6 text, which AWS stores in Ipv6Ranges, not as 0.0.0.0/0", () => {
+    const result = evaluate([sgRule({ cidr: "::ffff:0:0/96", ruleId: null })], defaultPolicy(), {
+      now: NOW,
+    });
+    // Evaluated as the IPv4 world it opens...
+    expect(result.findings[0]?.reason).toContain("tcp 22 open to 0.0.0.0/0");
+    // ...but named back to AWS as the IPv6 rule it is.
+    expect(planActions(result)).toEqual([
+      {
+        type: "revoke-security-group-permissions",
+        groupId: GROUP,
+        direction: "ingress",
+        permissions: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidr: "::ffff:0:0/96" }],
+      },
+    ]);
+  });
+
+  it("revokes the IPv4 0.0.0.0/0 rule and the IPv4-mapped rule separately, each by its own text", () => {
+    const actions = plan([
+      sgRule({ cidr: "0.0.0.0/0", ruleId: null }),
+      sgRule({ cidr: "::ffff:0.0.0.0/96", ruleId: null }),
+    ]);
+    expect(
+      actions.flatMap((a) => (a.type === "revoke-security-group-permissions" ? a.permissions : [])),
+    ).toEqual([
+      { protocol: "tcp", fromPort: 22, toPort: 22, cidr: "0.0.0.0/0" },
+      { protocol: "tcp", fromPort: 22, toPort: 22, cidr: "::ffff:0:0/96" },
+    ]);
+  });
+
+  it("revokes the captured-shape event's IPv4-mapped rule by its IPv6 text", () => {
+    const normalised = normalise(
+      loadFixture("AuthorizeSecurityGroupIngress", "ipv4-mapped-ipv6-world_no-ruleset_tcp-22"),
+    );
+    if (normalised.status !== "handled")
+      throw new Error(`expected handled, got ${normalised.status}`);
+    const actions = planActions(
+      evaluate(normalised.changes, defaultPolicy(), { now: NOW, event: normalised.event }),
+    );
+    expect(actions).toEqual([
+      {
+        type: "revoke-security-group-permissions",
+        groupId: "sg-0a1b2c3d4e5f60001",
+        direction: "ingress",
+        permissions: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidr: "::ffff:0:0/96" }],
+      },
+    ]);
+  });
+});
+
 describe("planActions for findings that cannot be remediated safely", () => {
   const noTelnet = loadPolicy(`
 rules:

@@ -1,4 +1,5 @@
 import type { Direction, Peer, SecurityGroupRuleChange } from "../model";
+import type { Cidr } from "../net/cidr";
 import type { ParseContext } from "./context";
 import {
   type At,
@@ -205,10 +206,18 @@ function createdRules(response: At): CreatedRule[] {
 
 type PeerMatch = "same" | "by-name-only" | "different";
 
+function writtenFamily(cidr: Cidr): 4 | 6 {
+  return (cidr.original ?? cidr).family;
+}
+
 function peerMatch(requested: Peer, created: Peer): PeerMatch {
   if (requested.kind === "cidr" && created.kind === "cidr") {
-    // Both sides are canonical (host bits cleared, RFC 5952), as AWS canonicalises (§12.9).
-    return requested.cidr.cidr === created.cidr.cidr ? "same" : "different";
+    // Both sides are canonical (host bits cleared, RFC 5952), as AWS canonicalises (§12.9). An
+    // IPv4-mapped IPv6 block reads as IPv4 but is an IPv6 rule: never paired with an IPv4 one.
+    const same =
+      requested.cidr.cidr === created.cidr.cidr &&
+      writtenFamily(requested.cidr) === writtenFamily(created.cidr);
+    return same ? "same" : "different";
   }
   if (requested.kind === "prefix-list" && created.kind === "prefix-list") {
     return requested.prefixListId === created.prefixListId ? "same" : "different";

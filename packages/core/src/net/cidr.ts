@@ -10,6 +10,13 @@ export interface Cidr {
   readonly prefixLength: number;
   /** Network address as a bigint, for fast containment checks. */
   readonly network: bigint;
+  /**
+   * Set only when an IPv4-mapped IPv6 block was read as IPv4: the family and canonical text it
+   * was written in. AWS keeps such a rule in `Ipv6Ranges` under its IPv6 text, so whatever
+   * names the rule back to AWS (a revoke by permission) must use this, never `cidr`: `0.0.0.0/0`
+   * would go into `IpRanges` and could revoke an unrelated IPv4 rule instead.
+   */
+  readonly original?: { readonly family: 4 | 6; readonly cidr: string };
 }
 
 const IPV4_DOTTED = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -77,6 +84,7 @@ function withHexTail(address: string, input: string, path: string): string {
  * @example
  * parseCidr("208.236.235.254/0").cidr // "0.0.0.0/0"
  * parseCidr("::ffff:0:0/96").cidr     // "0.0.0.0/0"
+ * parseCidr("::ffff:0:0/96").original // { family: 6, cidr: "::ffff:0:0/96" }
  */
 export function parseCidr(input: unknown, path = "cidr"): Cidr {
   if (typeof input !== "string") throw new InvalidInputError(path, "expected a CIDR string");
@@ -101,7 +109,8 @@ export function parseCidr(input: unknown, path = "cidr"): Cidr {
     const network = value & maskOf(128, prefix);
     if (prefix >= 96 && network >> 32n === 0xffffn) {
       // IPv4-mapped (::ffff:a.b.c.d/96+p) means IPv4 a.b.c.d/p to the policy.
-      return fromBigint(4, network & 0xffffffffn, prefix - 96);
+      const original = { family: 6 as const, cidr: fromBigint(6, network, prefix).cidr };
+      return { ...fromBigint(4, network & 0xffffffffn, prefix - 96), original };
     }
     return fromBigint(6, network, prefix);
   }
