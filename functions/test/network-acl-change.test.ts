@@ -20,6 +20,12 @@ const ddb = mockClient(DynamoDBDocumentClient);
 const ACL = "acl-0a1b2c3d4e5f60001";
 const replaceSsh = () =>
   loadFixture("ReplaceNetworkAclEntry", "tcp-6_ssh-from-world_replaces-rule-100");
+/** The same entry, as CreateNetworkAclEntry makes it. */
+function createSsh() {
+  const event = replaceSsh();
+  event.detail.eventName = "CreateNetworkAclEntry";
+  return event;
+}
 
 function message() {
   const call = sns.commandCalls(PublishCommand)[0];
@@ -45,7 +51,7 @@ afterEach(() => {
 describe("network-acl-change", () => {
   it("deletes an entry that lets SSH in from anywhere, with no look-up before", async () => {
     const deps = testDeps({ fn: "network-acl-change" });
-    const result = await networkAclChange(replaceSsh(), deps);
+    const result = await networkAclChange(createSsh(), deps);
     expect(result).toMatchObject({ status: "decided", result: "revoked", published: true });
     expect(ec2.calls()).toHaveLength(1);
     expect(ec2).toHaveReceivedCommandExactlyOnceWith(DeleteNetworkAclEntryCommand, {
@@ -63,7 +69,14 @@ describe("network-acl-change", () => {
     expect(metricValues(deps.addMetric, METRICS.remediations)).toEqual([1]);
   });
 
-  it("says what the replaced entry was, from the last sweep, after the delete", async () => {
+  it("only notifies about a replaced entry: a delete would remove the entry it replaced too", async () => {
+    const result = await networkAclChange(replaceSsh(), testDeps({ fn: "network-acl-change" }));
+    expect(result).toMatchObject({ status: "decided", result: "notify-only", published: true });
+    expect(ec2).not.toHaveReceivedCommand(DeleteNetworkAclEntryCommand);
+    expect(message().findings[0]).toMatchObject({ rule: "nacl-admin-ports", mode: "notify" });
+  });
+
+  it("says what the replaced entry was, from the last sweep", async () => {
     const before = {
       kind: "network-acl-entry",
       resourceId: ACL,
@@ -71,26 +84,17 @@ describe("network-acl-change", () => {
       ruleAction: "allow",
       text: "ingress rule #100 allow tcp 443 from 0.0.0.0/0",
     };
-    const order: string[] = [];
-    ec2.on(DeleteNetworkAclEntryCommand).callsFake(() => {
-      order.push("delete");
-      return {};
-    });
-    ddb.on(GetCommand).callsFake(() => {
-      order.push("previous-state");
-      return {
-        Item: {
-          resourceType: "network-acl",
-          resourceId: ACL,
-          fingerprint: "f",
-          seenAt: "t",
-          rules: { "ingress#100": before },
-        },
-      };
+    ddb.on(GetCommand).resolves({
+      Item: {
+        resourceType: "network-acl",
+        resourceId: ACL,
+        fingerprint: "f",
+        seenAt: "t",
+        rules: { "ingress#100": before },
+      },
     });
     await networkAclChange(replaceSsh(), testDeps({ fn: "network-acl-change" }));
     expect(message().findings[0].previous).toEqual(before);
-    expect(order).toEqual(["delete", "previous-state"]);
   });
 
   it("says unknown when the sweep never saw the entry, or its state cannot be read", async () => {
@@ -112,7 +116,7 @@ describe("network-acl-change", () => {
     ec2
       .on(DeleteNetworkAclEntryCommand)
       .rejects(awsError("InvalidNetworkAclEntry.NotFound", "no ingress entry with number 100"));
-    const result = await networkAclChange(replaceSsh(), testDeps({ fn: "network-acl-change" }));
+    const result = await networkAclChange(createSsh(), testDeps({ fn: "network-acl-change" }));
     expect(result.result).toBe("already-gone");
   });
 
@@ -120,7 +124,7 @@ describe("network-acl-change", () => {
     ec2.on(DeleteNetworkAclEntryCommand).rejects(awsError("UnauthorizedOperation"));
     const deps = testDeps({ fn: "network-acl-change" });
     const handler = createNetworkAclChangeHandler(deps);
-    await expect(handler(replaceSsh(), lambdaContext)).rejects.toBeInstanceOf(
+    await expect(handler(createSsh(), lambdaContext)).rejects.toBeInstanceOf(
       RemediationFailedError,
     );
     expect(message()).toMatchObject({ result: "failed", severity: "critical" });
