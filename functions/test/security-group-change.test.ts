@@ -6,6 +6,7 @@ import {
   GetManagedPrefixListEntriesCommand,
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
+  type SecurityGroupRule,
 } from "@aws-sdk/client-ec2";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import {
@@ -200,7 +201,9 @@ describe("security-group-change: revoking", () => {
     event.responseElements.securityGroupRuleSet.items[0].fromPort = 25;
     event.responseElements.securityGroupRuleSet.items[0].toPort = 25;
     event.recipientAccountId = "123456789012";
-    const result = await securityGroupChange(event, testDeps());
+    // Seconds after the event, as EventBridge delivers it: no read-back before the revoke.
+    const now = new Date(Date.parse(event.eventTime) + 3_000);
+    const result = await securityGroupChange(event, testDeps({ now }));
     expect(result.result).toBe("revoked");
     expect(ec2).toHaveReceivedCommandExactlyOnceWith(RevokeSecurityGroupEgressCommand, {
       GroupId: "sg-038ccc3a1f7b05f42",
@@ -444,13 +447,23 @@ describe("security-group-change: exemptions and loop guard", () => {
 
 describe("security-group-change: ModifySecurityGroupRules", () => {
   const modify = () => loadFixture("ModifySecurityGroupRules", "wrapper_object-form_single-rule");
+  /** sgr-0c0000000mod0001 as EC2 describes it; the event set it to tcp 22 from 0.0.0.0/0. */
+  const described = (over: Partial<SecurityGroupRule> = {}): SecurityGroupRule => ({
+    SecurityGroupRuleId: "sgr-0c0000000mod0001",
+    GroupId: GROUP,
+    IsEgress: false,
+    IpProtocol: "tcp",
+    FromPort: 22,
+    ToPort: 22,
+    CidrIpv4: "0.0.0.0/0",
+    Description: "temporary",
+    ...over,
+  });
+  const describes = (...rules: SecurityGroupRule[]) =>
+    ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: rules });
 
-  it("looks the direction up, then revokes the rule in that direction", async () => {
-    ec2.on(DescribeSecurityGroupRulesCommand).resolves({
-      SecurityGroupRules: [
-        { SecurityGroupRuleId: "sgr-0c0000000mod0001", GroupId: GROUP, IsEgress: false },
-      ],
-    });
+  it("looks the rule up, then revokes it in the direction EC2 gives", async () => {
+    describes(described());
     const result = await securityGroupChange(modify(), testDeps());
     expect(ec2).toHaveReceivedCommandExactlyOnceWith(DescribeSecurityGroupRulesCommand, {
       SecurityGroupRuleIds: ["sgr-0c0000000mod0001"],
@@ -464,12 +477,58 @@ describe("security-group-change: ModifySecurityGroupRules", () => {
     expect(publishedMessages()[0]?.body.findings[0].previous).toBe("unknown");
   });
 
-  it("shows the rule as the last sweep saw it", async () => {
-    ec2.on(DescribeSecurityGroupRulesCommand).resolves({
-      SecurityGroupRules: [
-        { SecurityGroupRuleId: "sgr-0c0000000mod0001", GroupId: GROUP, IsEgress: false },
-      ],
+  it("makes the describe the only AWS call before the revoke besides the group's tags", async () => {
+    describes(described());
+    await securityGroupChange(modify(), testDeps());
+    const names = ec2.calls().map((c) => c.args[0].constructor.name);
+    expect(names.slice(-1)).toEqual(["RevokeSecurityGroupIngressCommand"]);
+    expect([...names.slice(0, -1)].sort()).toEqual([
+      "DescribeSecurityGroupRulesCommand",
+      "DescribeSecurityGroupsCommand",
+    ]);
+  });
+
+  it("leaves alone a rule that was modified again since, to something compliant", async () => {
+    // A later Modify narrowed the rule to the office network before this event was handled.
+    describes(described({ CidrIpv4: "10.20.0.0/16" }));
+    const result = await securityGroupChange(modify(), testDeps());
+    expect(result.status).toBe("compliant");
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupEgressCommand);
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it("judges the rule as it is now when the event shows less than EC2 holds", async () => {
+    const event = modify();
+    Object.assign(
+      event.detail.requestParameters.ModifySecurityGroupRulesRequest.SecurityGroupRule
+        .SecurityGroupRule,
+      { CidrIpv4: "10.20.0.0/16" },
+    );
+    describes(described({ CidrIpv4: "0.0.0.0/0", FromPort: 3389, ToPort: 3389 }));
+    const result = await securityGroupChange(event, testDeps());
+    expect(result.result).toBe("revoked");
+    const [message] = publishedMessages();
+    expect(message?.body.findings[0].change).toMatchObject({
+      ruleId: "sgr-0c0000000mod0001",
+      direction: "ingress",
+      text: "ingress tcp 3389 from 0.0.0.0/0",
     });
+  });
+
+  it("revokes an egress rule EC2 describes as egress", async () => {
+    describes(described({ IsEgress: true, FromPort: 25, ToPort: 25 }));
+    const result = await securityGroupChange(modify(), testDeps());
+    expect(result.result).toBe("revoked");
+    expect(ec2).toHaveReceivedCommandExactlyOnceWith(RevokeSecurityGroupEgressCommand, {
+      GroupId: GROUP,
+      SecurityGroupRuleIds: ["sgr-0c0000000mod0001"],
+    });
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+  });
+
+  it("shows the rule as the last sweep saw it", async () => {
+    describes(described());
     const before = {
       kind: "security-group-rule",
       resourceId: GROUP,
@@ -508,6 +567,14 @@ describe("security-group-change: ModifySecurityGroupRules", () => {
     );
   });
 
+  it("fails rather than guesses when EC2 describes the rule in a form it cannot read", async () => {
+    describes(described({ IpProtocol: "tcp", FromPort: undefined, ToPort: undefined }));
+    await expect(securityGroupChange(modify(), testDeps())).rejects.toBeInstanceOf(
+      LookupFailedError,
+    );
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+  });
+
   it("reports a rule EC2 no longer knows as already gone, without a revoke", async () => {
     ec2
       .on(DescribeSecurityGroupRulesCommand)
@@ -530,13 +597,20 @@ describe("security-group-change: ModifySecurityGroupRules", () => {
       .rejects(awsError("InvalidSecurityGroupRuleId.NotFound"))
       .on(DescribeSecurityGroupRulesCommand, { SecurityGroupRuleIds: ["sgr-0c0000000mod0002"] })
       .resolves({
-        SecurityGroupRules: [{ SecurityGroupRuleId: "sgr-0c0000000mod0002", IsEgress: false }],
+        SecurityGroupRules: [
+          {
+            SecurityGroupRuleId: "sgr-0c0000000mod0002",
+            GroupId: GROUP,
+            IsEgress: false,
+            IpProtocol: "tcp",
+            FromPort: 22,
+            ToPort: 22,
+            CidrIpv6: "::/0",
+          },
+        ],
       })
       .on(DescribeSecurityGroupRulesCommand, { SecurityGroupRuleIds: ["sgr-0c0000000mod0003"] })
       .rejects(awsError("InvalidSecurityGroupRuleId.NotFound"));
-    const rule = (event.detail ?? event).requestParameters.ModifySecurityGroupRulesRequest
-      .SecurityGroupRule[0];
-    Object.assign(rule.SecurityGroupRule, { FromPort: 22, ToPort: 22 });
     const result = await securityGroupChange(event, testDeps());
     expect(ec2).toHaveReceivedCommandTimes(DescribeSecurityGroupRulesCommand, 3);
     expect(result.result).toBe("revoked");
@@ -544,6 +618,54 @@ describe("security-group-change: ModifySecurityGroupRules", () => {
       GroupId: GROUP,
       SecurityGroupRuleIds: ["sgr-0c0000000mod0002"],
     });
+  });
+});
+
+describe("security-group-change: late events", () => {
+  /** The event handled ten minutes after it happened (a retry, a backlog). */
+  const late = () => testDeps({ now: new Date("2024-11-05T10:25:00.000Z") });
+  const sshRule = (over: Partial<SecurityGroupRule> = {}): SecurityGroupRule => ({
+    SecurityGroupRuleId: "sgr-0a00000000same01",
+    GroupId: GROUP,
+    IsEgress: false,
+    IpProtocol: "tcp",
+    FromPort: 22,
+    ToPort: 22,
+    CidrIpv4: "0.0.0.0/0",
+    ...over,
+  });
+
+  it("reads a late event's rules back, and revokes them when they are still open", async () => {
+    ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [sshRule()] });
+    const result = await securityGroupChange(sshFromWorld(), late());
+    expect(ec2).toHaveReceivedCommandExactlyOnceWith(DescribeSecurityGroupRulesCommand, {
+      SecurityGroupRuleIds: ["sgr-0a00000000same01"],
+    });
+    expect(result.result).toBe("revoked");
+    expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 1);
+  });
+
+  it("does not revoke a rule modified since to something compliant", async () => {
+    ec2
+      .on(DescribeSecurityGroupRulesCommand)
+      .resolves({ SecurityGroupRules: [sshRule({ CidrIpv4: "10.0.0.0/8" })] });
+    const result = await securityGroupChange(sshFromWorld(), late());
+    expect(result.status).toBe("compliant");
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+  });
+
+  it("reports a late event's rule that no longer exists as already gone, without a revoke", async () => {
+    ec2
+      .on(DescribeSecurityGroupRulesCommand)
+      .rejects(awsError("InvalidSecurityGroupRuleId.NotFound"));
+    const result = await securityGroupChange(sshFromWorld(), late());
+    expect(result.result).toBe("already-gone");
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+  });
+
+  it("does not read back a fresh event's rules: the revoke comes first", async () => {
+    await securityGroupChange(sshFromWorld(), testDeps());
+    expect(ec2).not.toHaveReceivedCommand(DescribeSecurityGroupRulesCommand);
   });
 });
 

@@ -89,9 +89,16 @@ async function auditItems(eventId: string) {
   return out.Items ?? [];
 }
 
+/** A clock running from two seconds after the fixture's event: EventBridge's usual delay. */
+function freshClock(eventTime = "2024-11-05T10:15:00Z"): () => Date {
+  const started = Date.now();
+  const at = Date.parse(eventTime) + 2_000;
+  return () => new Date(at + (Date.now() - started));
+}
+
 describe("wire: security-group-change against local EC2, SNS and DynamoDB", () => {
   it("sends the exact revoke, publishes with attributes, and records a queryable audit item", async () => {
-    const result = await createSecurityGroupChangeHandler(deps())(
+    const result = await createSecurityGroupChangeHandler(deps({ now: freshClock() }))(
       sshFromWorld(`${EVENT_ID}-a`),
       lambdaContext,
     );
@@ -263,6 +270,34 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     expect(await auditItems(result.eventId as string)).toHaveLength(1);
   });
 
+  it("reads a late event's rule back with SecurityGroupRuleId.1 before revoking it", async () => {
+    // Handled long after it happened (the fixture is from 2024): what is there now decides.
+    const result = await createSecurityGroupChangeHandler(deps())(
+      sshFromWorld(`${EVENT_ID}-late`),
+      lambdaContext,
+    );
+    expect(result.result).toBe("revoked");
+    expect(ec2.calls("DescribeSecurityGroupRules")[0]?.body).toBe(
+      `Action=DescribeSecurityGroupRules&Version=2016-11-15&SecurityGroupRuleId.1=${RULE}`,
+    );
+    expect(ec2.requests.map((r) => r.action).slice(-1)).toEqual(["RevokeSecurityGroupIngress"]);
+    expect(ec2.rules.has(RULE)).toBe(false);
+  });
+
+  it("leaves a late event's rule alone when it was modified since to something compliant", async () => {
+    const rule = ec2.rules.get(RULE);
+    if (!rule) throw new Error("seeded rule missing");
+    ec2.rules.set(RULE, { ...rule, cidr: "10.0.0.0/8" });
+    const result = await createSecurityGroupChangeHandler(deps())(
+      sshFromWorld(`${EVENT_ID}-late-modified`),
+      lambdaContext,
+    );
+    expect(result.status).toBe("compliant");
+    expect(ec2.calls("RevokeSecurityGroupIngress")).toEqual([]);
+    expect(ec2.rules.has(RULE)).toBe(true);
+    expect(sns.publishes).toEqual([]);
+  });
+
   it("looks a ModifySecurityGroupRules direction up with SecurityGroupRuleId.1, then revokes", async () => {
     const event = loadFixture("ModifySecurityGroupRules", "wrapper_object-form_single-rule");
     ec2.addRules({
@@ -286,27 +321,43 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
 });
 
 describe("wire: network-acl-change", () => {
+  const ACL = "acl-0a1b2c3d4e5f60001";
+  const sshEntry = {
+    ruleNumber: 100,
+    egress: false,
+    protocol: "6",
+    action: "allow" as const,
+    cidr: "0.0.0.0/0",
+    from: 22,
+    to: 22,
+  };
+
   it("deletes the entry with NetworkAclId, RuleNumber and Egress=false", async () => {
-    ec2.nacls.set("acl-0a1b2c3d4e5f60001", [
-      {
-        ruleNumber: 100,
-        egress: false,
-        protocol: "6",
-        action: "allow",
-        cidr: "0.0.0.0/0",
-        from: 22,
-        to: 22,
-      },
-    ]);
+    ec2.nacls.set(ACL, [sshEntry]);
+    // The same entry, as CreateNetworkAclEntry would have made it.
+    const event = loadFixture("ReplaceNetworkAclEntry", "tcp-6_ssh-from-world_replaces-rule-100");
+    event.detail.eventName = "CreateNetworkAclEntry";
+    event.detail.eventID = "create-ssh-from-world-100";
     const result = await createNetworkAclChangeHandler(deps({ fn: "network-acl-change" }))(
-      loadFixture("ReplaceNetworkAclEntry", "tcp-6_ssh-from-world_replaces-rule-100"),
+      event,
       lambdaContext,
     );
     expect(result.result).toBe("revoked");
     expect(ec2.calls("DeleteNetworkAclEntry")[0]?.body).toBe(
-      "Action=DeleteNetworkAclEntry&Version=2016-11-15&NetworkAclId=acl-0a1b2c3d4e5f60001&RuleNumber=100&Egress=false",
+      `Action=DeleteNetworkAclEntry&Version=2016-11-15&NetworkAclId=${ACL}&RuleNumber=100&Egress=false`,
     );
-    expect(ec2.nacls.get("acl-0a1b2c3d4e5f60001")).toEqual([]);
+    expect(ec2.nacls.get(ACL)).toEqual([]);
+  });
+
+  it("notifies about a replaced entry without deleting it, showing what was there as unknown", async () => {
+    ec2.nacls.set(ACL, [sshEntry]);
+    const result = await createNetworkAclChangeHandler(deps({ fn: "network-acl-change" }))(
+      loadFixture("ReplaceNetworkAclEntry", "tcp-6_ssh-from-world_replaces-rule-100"),
+      lambdaContext,
+    );
+    expect(result.result).toBe("notify-only");
+    expect(ec2.calls("DeleteNetworkAclEntry")).toEqual([]);
+    expect(ec2.nacls.get(ACL)).toHaveLength(1);
     expect(JSON.parse(sns.publishes[0]?.message ?? "{}").findings[0].previous).toBe("unknown");
   });
 });

@@ -25,11 +25,17 @@ import { traceCalls } from "./trace";
 
 type PermissionAction = Extract<Action, { type: "revoke-security-group-permissions" }>;
 
-/** What the EC2 adapter answers for a rule-direction look-up. */
+/** What the EC2 adapter answers for a look-up of rules by id. */
 export interface RuleDirections {
   readonly directions: Readonly<Record<string, Direction>>;
   /** Ids EC2 says do not exist (any more): nothing to revoke for them. */
   readonly missing: readonly string[];
+  /**
+   * The rules as EC2 describes them now (content and direction), by id: what a revoke by id
+   * would remove. Optional for gateways that only learn directions; the pipelines then judge
+   * the content the event described.
+   */
+  readonly rules?: Readonly<Record<string, SecurityGroupRule>>;
 }
 
 /** Every EC2 call the functions make, and nothing else. */
@@ -40,7 +46,10 @@ export interface Ec2Gateway {
   groupTags(groupId: string): Promise<Record<string, string>>;
   /** Tags of many groups (the sweep); groups that no longer exist are left out. @throws LookupFailedError */
   groupsTags(groupIds: readonly string[]): Promise<Record<string, Record<string, string>>>;
-  /** Directions of rules by id (ModifySecurityGroupRules). @throws LookupFailedError */
+  /**
+   * Rules by id as they are now, with their directions (ModifySecurityGroupRules, late events).
+   * @throws LookupFailedError
+   */
   ruleDirections(ruleIds: readonly string[]): Promise<RuleDirections>;
   /** Current CIDRs of a managed prefix list. @throws LookupFailedError */
   prefixListEntries(prefixListId: string): Promise<string[]>;
@@ -233,6 +242,7 @@ export function createEc2Gateway(
 
     async ruleDirections(ruleIds) {
       const directions: Record<string, Direction> = {};
+      const rules: Record<string, SecurityGroupRule> = {};
       const missing: string[] = [];
       const describe = async (ids: readonly string[]) => {
         const out = await client.send(
@@ -241,6 +251,7 @@ export function createEc2Gateway(
         for (const r of out.SecurityGroupRules ?? []) {
           if (r.SecurityGroupRuleId && typeof r.IsEgress === "boolean") {
             directions[r.SecurityGroupRuleId] = r.IsEgress ? "egress" : "ingress";
+            rules[r.SecurityGroupRuleId] = r;
           }
         }
       };
@@ -269,7 +280,7 @@ export function createEc2Gateway(
           );
         }
       }
-      return { directions, missing };
+      return { directions, missing, rules };
     },
 
     async prefixListEntries(prefixListId) {
