@@ -81,12 +81,22 @@ export interface NetworkAclEntryChange {
   readonly operation: "create" | "replace" | "state";
 }
 
-/** Entries added to or removed from a customer-managed prefix list (ModifyManagedPrefixList). */
+/**
+ * Entries added to or removed from a customer-managed prefix list (ModifyManagedPrefixList), or
+ * an earlier version of the list restored (RestoreManagedPrefixListVersion).
+ */
 export interface PrefixListChange {
   readonly kind: "prefix-list";
   readonly prefixListId: string;
   readonly added: readonly Cidr[];
   readonly removed: readonly Cidr[];
+  /**
+   * Set only for RestoreManagedPrefixListVersion: the version whose entries the list holds
+   * again. The event does not say which entries those are (`added` and `removed` are empty),
+   * and an old version may hold `0.0.0.0/0`: read the list's current entries and evaluate the
+   * rules that reference it with them.
+   */
+  readonly restoredVersion?: number;
 }
 
 export type RuleChange = SecurityGroupRuleChange | NetworkAclEntryChange | PrefixListChange;

@@ -45,6 +45,12 @@ export const EVENT_SPECS = {
     effect: "permissive",
     resource: "prefix-list",
   },
+  // Restoring an old version can bring back entries (0.0.0.0/0) removed since: it opens access.
+  RestoreManagedPrefixListVersion: {
+    handler: "prefix-list-change",
+    effect: "permissive",
+    resource: "prefix-list",
+  },
   RevokeSecurityGroupIngress: { handler: null, effect: "restrictive", resource: "security-group" },
   RevokeSecurityGroupEgress: { handler: null, effect: "restrictive", resource: "security-group" },
   DeleteNetworkAclEntry: { handler: null, effect: "restrictive", resource: "network-acl" },

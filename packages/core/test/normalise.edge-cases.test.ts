@@ -12,6 +12,7 @@ const ASGE = "AuthorizeSecurityGroupEgress";
 const MSR = "ModifySecurityGroupRules";
 const CNAE = "CreateNetworkAclEntry";
 const MMPL = "ModifyManagedPrefixList";
+const RMPLV = "RestoreManagedPrefixListVersion";
 
 /** A whole, plain bare record to graft request/response shapes onto. */
 function baseRecord() {
@@ -1192,6 +1193,91 @@ describe("ModifyManagedPrefixList", () => {
     expect(invalid(record).path).toBe(
       "requestParameters.ModifyManagedPrefixListRequest.PrefixListId",
     );
+  });
+});
+
+describe("RestoreManagedPrefixListVersion", () => {
+  const WRAPPER = "requestParameters.RestoreManagedPrefixListVersionRequest";
+
+  it("is permissive and goes to the prefix-list function: an old version may hold 0.0.0.0/0", () => {
+    expect(EVENT_SPECS[RMPLV]).toEqual({
+      handler: "prefix-list-change",
+      effect: "permissive",
+      resource: "prefix-list",
+    });
+    expect(HANDLED_EVENT_NAMES).toContain(RMPLV);
+  });
+
+  it("reads the PascalCase wrapper with versions as strings: no entries, the restored version", () => {
+    const result = handled(normalise(loadFixture(RMPLV, "wrapper_previous-version-as-string")));
+    expect(result.event.eventName).toBe(RMPLV);
+    expect(result.changes).toEqual([
+      {
+        kind: "prefix-list",
+        prefixListId: "pl-0123456789abcdef0",
+        added: [],
+        removed: [],
+        restoredVersion: 1,
+      },
+    ]);
+  });
+
+  it("reads camelCase members with numeric versions", () => {
+    expect(changesOf(loadFixture(RMPLV, "camelCase-variant_previousVersion-number"))).toEqual([
+      {
+        kind: "prefix-list",
+        prefixListId: "pl-0fedcba9876543210",
+        added: [],
+        removed: [],
+        restoredVersion: 4,
+      },
+    ]);
+  });
+
+  it("reads the PascalCase members without the wrapper", () => {
+    const event = loadFixture(RMPLV, "wrapper_previous-version-as-string");
+    event.detail.requestParameters = {
+      PrefixListId: "pl-0123456789abcdef0",
+      PreviousVersion: 2,
+      CurrentVersion: 5,
+    };
+    expect(changesOf(event)).toEqual([expect.objectContaining({ restoredVersion: 2 })]);
+  });
+
+  it("is invalid without the version to restore, never read as an empty change", () => {
+    const event = loadFixture(RMPLV, "wrapper_previous-version-as-string");
+    delete event.detail.requestParameters.RestoreManagedPrefixListVersionRequest.PreviousVersion;
+    const error = invalid(event);
+    expect(error.path).toBe(`detail.${WRAPPER}.PreviousVersion`);
+    expect(error.detail).toBe("missing: expected a version number");
+  });
+
+  it.each([["0"], [0], ["1.5"], [1.5], [-1], ["abc"], [true], [""], [{}]])(
+    "is invalid for the version %j",
+    (bad) => {
+      const record = loadFixture(RMPLV, "wrapper_previous-version-as-string").detail;
+      record.requestParameters.RestoreManagedPrefixListVersionRequest.PreviousVersion = bad;
+      expect(invalid(record).path).toBe(`${WRAPPER}.PreviousVersion`);
+    },
+  );
+
+  it("is invalid without a prefix list id", () => {
+    const record = loadFixture(RMPLV, "camelCase-variant_previousVersion-number");
+    delete record.requestParameters.prefixListId;
+    expect(invalid(record).path).toBe("requestParameters.PrefixListId");
+  });
+
+  it("is invalid when CloudTrail omitted the request", () => {
+    const record = loadFixture(RMPLV, "camelCase-variant_previousVersion-number");
+    record.requestParameters = null;
+    expect(invalid(record).path).toBe("requestParameters");
+  });
+
+  it("a failed restore changed nothing: ignored before the request is read", () => {
+    const record = loadFixture(RMPLV, "camelCase-variant_previousVersion-number");
+    record.errorCode = "Client.InvalidPrefixListModification";
+    record.requestParameters = null;
+    expect(ignoredReason(record).reason).toBe("failed-call");
   });
 });
 

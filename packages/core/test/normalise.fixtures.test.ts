@@ -179,6 +179,13 @@ const EXPECTED: Record<string, string | readonly string[]> = {
   "ReplaceNetworkAclEntry/tcp-6_ssh-from-world_replaces-rule-100": [
     "nacl acl-0a1b2c3d4e5f60001 #100 ingress allow tcp 22-22 0.0.0.0/0 replace",
   ],
+  // The summary shows no entries; normalise.edge-cases checks restoredVersion.
+  "RestoreManagedPrefixListVersion/camelCase-variant_previousVersion-number": [
+    "prefix-list pl-0fedcba9876543210",
+  ],
+  "RestoreManagedPrefixListVersion/wrapper_previous-version-as-string": [
+    "prefix-list pl-0123456789abcdef0",
+  ],
   "RevokeSecurityGroupIngress/default-vpc_unknownIpPermissionSet_return-true":
     "ignored: restrictive",
   "RevokeSecurityGroupIngress/eventbridge_iamuser-console-invokedBy-signin_2019":

@@ -232,6 +232,16 @@ rules:
     expect(planActions(enforced(prefixListChange()))).toEqual([]);
   });
 
+  it("gives a restored prefix list no finding of its own: the rules that reference it are judged", () => {
+    const restored = { ...prefixListChange(), restoredVersion: 1 };
+    expect(evaluate([restored], defaultPolicy(), { now: NOW })).toEqual({
+      outcome: "compliant",
+      findings: [],
+      waived: [],
+    });
+    expect(planActions(enforced(restored))).toEqual([]);
+  });
+
   it("skips hand-built enforce findings it cannot name exactly", () => {
     expect(planActions(enforced(sgRule({ groupId: null })))).toEqual([]);
     expect(planActions(enforced(sgRule({ ports: null, ruleId: null })))).toEqual([]);

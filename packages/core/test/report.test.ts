@@ -170,6 +170,24 @@ describe("change views", () => {
     );
   });
 
+  it("says which version a restored prefix list went back to", () => {
+    const change: PrefixListChange = {
+      kind: "prefix-list",
+      prefixListId: "pl-0abc",
+      added: [],
+      removed: [],
+      restoredVersion: 1,
+    };
+    expect(viewChange(change)).toEqual({
+      kind: "prefix-list",
+      resourceId: "pl-0abc",
+      added: [],
+      removed: [],
+      restoredVersion: 1,
+      text: "prefix list pl-0abc: restored version 1",
+    });
+  });
+
   it("is JSON-safe (no bigint leaks from parsed CIDRs)", () => {
     expect(() => JSON.stringify(viewChange(naclEntry()))).not.toThrow();
   });

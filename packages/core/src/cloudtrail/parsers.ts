@@ -1,6 +1,6 @@
 import type { EventParser, PermissiveEventName } from "./context";
 import { parseNetworkAclEntry } from "./network-acl";
-import { parseModifyManagedPrefixList } from "./prefix-list";
+import { parseModifyManagedPrefixList, parseRestoreManagedPrefixListVersion } from "./prefix-list";
 import { parseAuthorize, parseModifySecurityGroupRules } from "./security-group";
 
 /**
@@ -15,4 +15,5 @@ export const EVENT_PARSERS: { readonly [K in PermissiveEventName]: EventParser }
   CreateNetworkAclEntry: (ctx) => parseNetworkAclEntry(ctx, "create"),
   ReplaceNetworkAclEntry: (ctx) => parseNetworkAclEntry(ctx, "replace"),
   ModifyManagedPrefixList: parseModifyManagedPrefixList,
+  RestoreManagedPrefixListVersion: parseRestoreManagedPrefixListVersion,
 };

@@ -1,20 +1,29 @@
 import type { PrefixListChange } from "../model";
 import { type Cidr, parseCidr } from "../net/cidr";
 import type { ParseContext } from "./context";
-import { type At, asObject, asString, field, type JsonObject, join, oneOrMany } from "./json";
+import {
+  type At,
+  asObject,
+  asString,
+  describe,
+  fail,
+  field,
+  type JsonObject,
+  join,
+  oneOrMany,
+} from "./json";
 
 /**
  * Where the members may be, best evidenced first.
  *
- * Evidence (no CloudTrail capture of ModifyManagedPrefixList was found in public material):
+ * Evidence (no capture of ours; SHAPES.md has none):
  * - The API reference names the query members `PrefixListId`, `CurrentVersion`,
  *   `AddEntry.N` / `RemoveEntry.N` (each `{Cidr, Description}`), `PrefixListName`, `MaxEntries`.
- * - The API has no XML locationNames for these members, like ModifySecurityGroupRules, whose
- *   CloudTrail rendering is seen: PascalCase members inside a `<Operation>Request` wrapper, an
- *   object for one `Name.N` element and an array for several, each with a numeric `tag`
- *   (SHAPES.md §6). ModifyManagedPrefixList belongs to the same generation of the EC2 API, so
- *   `ModifyManagedPrefixListRequest.{PrefixListId, CurrentVersion, AddEntry, RemoveEntry}` is
- *   the expected shape (inferred).
+ * - A public tutorial's sample CloudTrail record of a console ModifyManagedPrefixList (2024)
+ *   shows `requestParameters.ModifyManagedPrefixListRequest.{PrefixListId, AddEntry}`, the one
+ *   `AddEntry` as an object `{cidr, Description, tag: "1"}`: the PascalCase `<Operation>Request`
+ *   wrapper of ModifySecurityGroupRules (SHAPES.md §6), a lower-case `cidr`, and query values
+ *   kept as strings. Several entries as an array is inferred from §6.
  * - camelCase (`prefixListId`, `addEntry`, `removeEntry`, or `{items: [...]}` lists) is what the
  *   older, XML-named EC2 calls look like in CloudTrail; accepted defensively, not evidenced.
  */
@@ -23,6 +32,23 @@ const REMOVE_KEYS = ["RemoveEntry", "RemoveEntries", "removeEntry", "removeEntri
 
 function at(obj: JsonObject, key: string, path: string): At {
   return { value: field(obj, key), path: join(path, key) };
+}
+
+/** `key` in PascalCase, or its camelCase twin when only that one is there. */
+function member(obj: JsonObject, pascal: string, path: string): At {
+  const camel = `${pascal.charAt(0).toLowerCase()}${pascal.slice(1)}`;
+  return field(obj, pascal) === undefined && field(obj, camel) !== undefined
+    ? at(obj, camel, path)
+    : at(obj, pascal, path);
+}
+
+/** The request's members: inside the `<Operation>Request` wrapper, or flattened without it. */
+function requestMembers(ctx: ParseContext, wrapperName: string): At<JsonObject> {
+  const req = asObject(ctx.request.value, ctx.request.path);
+  const wrapped = field(req, wrapperName);
+  if (wrapped === undefined) return { value: req, path: ctx.request.path };
+  const path = join(ctx.request.path, wrapperName);
+  return { value: asObject(wrapped, path), path };
 }
 
 function entries(members: JsonObject, path: string, keys: readonly string[]): Cidr[] {
@@ -41,18 +67,54 @@ function entries(members: JsonObject, path: string, keys: readonly string[]): Ci
  * list. A rename or a resize (no entries) changes no access: it yields no change.
  */
 export function parseModifyManagedPrefixList(ctx: ParseContext): PrefixListChange[] {
-  const req = asObject(ctx.request.value, ctx.request.path);
-  const wrapperPath = join(ctx.request.path, "ModifyManagedPrefixListRequest");
-  const wrapped = field(req, "ModifyManagedPrefixListRequest");
-  const members = wrapped === undefined ? req : asObject(wrapped, wrapperPath);
-  const path = wrapped === undefined ? ctx.request.path : wrapperPath;
-  const id =
-    field(members, "PrefixListId") === undefined && field(members, "prefixListId") !== undefined
-      ? at(members, "prefixListId", path)
-      : at(members, "PrefixListId", path);
+  const { value: members, path } = requestMembers(ctx, "ModifyManagedPrefixListRequest");
+  const id = member(members, "PrefixListId", path);
   const prefixListId = asString(id.value, id.path);
   const added = entries(members, path, ADD_KEYS);
   const removed = entries(members, path, REMOVE_KEYS);
   if (added.length === 0 && removed.length === 0) return [];
   return [{ kind: "prefix-list", prefixListId, added, removed }];
+}
+
+/** A prefix-list version: a positive integer, or its decimal text (query values are strings). */
+function version(value: At): number {
+  const v = value.value;
+  if (v === undefined || v === null) fail(value.path, "missing: expected a version number");
+  const n =
+    typeof v === "number"
+      ? v
+      : typeof v === "string" && /^\d{1,15}$/.test(v.trim())
+        ? Number(v.trim())
+        : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    fail(value.path, `expected a version number (an integer from 1), got ${describe(v)}`);
+  }
+  return n;
+}
+
+/**
+ * RestoreManagedPrefixListVersion → the list, with the version it went back to. The event names
+ * no entries, and the restored version may hold CIDRs (`0.0.0.0/0`) removed since: the change
+ * carries `restoredVersion` so that the caller reads the list's entries and evaluates the rules
+ * that reference it.
+ *
+ * Evidence: the API reference names the query members `PrefixListId`, `PreviousVersion` (the
+ * version restored) and `CurrentVersion`, all required. No CloudTrail record of this call was
+ * found in public material; like ModifyManagedPrefixList (above), the API has no XML
+ * locationNames, so `RestoreManagedPrefixListVersionRequest.{PrefixListId, PreviousVersion,
+ * CurrentVersion}` with the versions as strings is the expected shape (inferred). camelCase
+ * members, numbers, and the members without the wrapper are accepted too.
+ */
+export function parseRestoreManagedPrefixListVersion(ctx: ParseContext): PrefixListChange[] {
+  const { value: members, path } = requestMembers(ctx, "RestoreManagedPrefixListVersionRequest");
+  const id = member(members, "PrefixListId", path);
+  return [
+    {
+      kind: "prefix-list",
+      prefixListId: asString(id.value, id.path),
+      added: [],
+      removed: [],
+      restoredVersion: version(member(members, "PreviousVersion", path)),
+    },
+  ];
 }

@@ -31,6 +31,8 @@ export interface ChangeView {
   readonly operation?: "create" | "replace" | "state";
   readonly added?: readonly string[];
   readonly removed?: readonly string[];
+  /** RestoreManagedPrefixListVersion: the version the prefix list went back to. */
+  readonly restoredVersion?: number;
   readonly description?: string;
   /** One line a human reads: `ingress tcp 22 from 0.0.0.0/0`. */
   readonly text: string;
@@ -120,7 +122,9 @@ export function viewChange(change: RuleChange): ChangeView {
     case "prefix-list": {
       const added = change.added.map((c) => c.cidr);
       const removed = change.removed.map((c) => c.cidr);
+      const restored = change.restoredVersion;
       const parts = [
+        restored !== undefined ? `restored version ${restored}` : "",
         added.length > 0 ? `added ${added.join(", ")}` : "",
         removed.length > 0 ? `removed ${removed.join(", ")}` : "",
       ].filter((p) => p !== "");
@@ -129,6 +133,7 @@ export function viewChange(change: RuleChange): ChangeView {
         resourceId: change.prefixListId,
         added,
         removed,
+        ...(restored !== undefined ? { restoredVersion: restored } : {}),
         text: `prefix list ${change.prefixListId}: ${parts.length > 0 ? parts.join("; ") : "no entry change"}`,
       };
     }
