@@ -35,6 +35,11 @@ export function field(obj: JsonObject, key: string): unknown {
   return Object.hasOwn(obj, key) ? obj[key] : undefined;
 }
 
+/** `obj[key]` (own property only) with its JSON path. */
+export function at(obj: JsonObject, key: string, path: string): At {
+  return { value: field(obj, key), path: join(path, key) };
+}
+
 /** Like {@link field}, but also accepts the all-lower-case key SIEM exports write. */
 export function fieldAnyCase(obj: JsonObject, key: string): unknown {
   const exact = field(obj, key);
@@ -50,8 +55,14 @@ export function describe(value: unknown): string {
   return `${typeof value} ${String(value).slice(0, 40)}`;
 }
 
-function absent(value: unknown): value is undefined | null {
+/** Not there: the key is missing or null (CloudTrail writes both). */
+export function absent(value: unknown): value is undefined | null {
   return value === undefined || value === null;
+}
+
+/** Not filled in: missing, null, or `""` (as consoles and SIEM exports write empty fields). */
+export function missing(value: unknown): value is undefined | null | "" {
+  return absent(value) || value === "";
 }
 
 export function asObject(value: unknown, path: string): JsonObject {
@@ -76,7 +87,7 @@ export function asString(value: unknown, path: string): string {
  * Absent, null or `""` → null; a present value of the wrong type is an error, never ignored.
  */
 export function optString(value: unknown, path: string): string | null {
-  return absent(value) || value === "" ? null : asString(value, path);
+  return missing(value) ? null : asString(value, path);
 }
 
 /** Booleans, and the strings `"true"`/`"false"` that CloudTrail and SIEMs sometimes write. */

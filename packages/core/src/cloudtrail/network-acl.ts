@@ -5,28 +5,24 @@ import { parseProtocol } from "../net/protocol";
 import type { ParseContext } from "./context";
 import {
   type At,
+  absent,
   asBoolean,
   asObject,
   asString,
+  at,
   describe,
   fail,
   field,
-  type JsonObject,
   join,
   optObject,
 } from "./json";
 import { icmpFor, portsFor, singlePeer } from "./rule";
 
-function at(obj: JsonObject, key: string, path: string): At {
-  return { value: field(obj, key), path: join(path, key) };
-}
-
 /** The highest number a customer may use; 32767 is the default `*` entry, never created by a call. */
 export const MAX_NETWORK_ACL_RULE_NUMBER = 32766;
 
 export function ruleNumber(value: At): number {
-  if (value.value === undefined || value.value === null)
-    fail(value.path, "missing: expected a rule number");
+  if (absent(value.value)) fail(value.path, "missing: expected a rule number");
   return parsePort(value.value, value.path, 1, MAX_NETWORK_ACL_RULE_NUMBER);
 }
 

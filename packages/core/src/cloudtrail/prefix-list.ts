@@ -3,8 +3,10 @@ import { type Cidr, parseCidr } from "../net/cidr";
 import type { ParseContext } from "./context";
 import {
   type At,
+  absent,
   asObject,
   asString,
+  at,
   describe,
   fail,
   field,
@@ -29,10 +31,6 @@ import {
  */
 const ADD_KEYS = ["AddEntry", "AddEntries", "addEntry", "addEntries"] as const;
 const REMOVE_KEYS = ["RemoveEntry", "RemoveEntries", "removeEntry", "removeEntries"] as const;
-
-function at(obj: JsonObject, key: string, path: string): At {
-  return { value: field(obj, key), path: join(path, key) };
-}
 
 /** `key` in PascalCase, or its camelCase twin when only that one is there. */
 function member(obj: JsonObject, pascal: string, path: string): At {
@@ -79,7 +77,7 @@ export function parseModifyManagedPrefixList(ctx: ParseContext): PrefixListChang
 /** A prefix-list version: a positive integer, or its decimal text (query values are strings). */
 function version(value: At): number {
   const v = value.value;
-  if (v === undefined || v === null) fail(value.path, "missing: expected a version number");
+  if (absent(v)) fail(value.path, "missing: expected a version number");
   const n =
     typeof v === "number"
       ? v

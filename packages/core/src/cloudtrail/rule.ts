@@ -3,7 +3,7 @@ import type { Direction, Peer, SecurityGroupRuleChange } from "../model";
 import { parseCidr } from "../net/cidr";
 import { type IcmpTypeCode, type PortRange, parsePort } from "../net/ports";
 import { hasPorts, isIcmp, type Protocol, parseProtocol, protocolApiName } from "../net/protocol";
-import type { At } from "./json";
+import { type At, missing } from "./json";
 
 /**
  * The protocol/ports/ICMP part of a rule, read the same way from every source (CloudTrail
@@ -14,10 +14,6 @@ export interface RuleShape {
   readonly protocol: Protocol;
   readonly ports: PortRange | null;
   readonly icmp: IcmpTypeCode | null;
-}
-
-function missing(value: unknown): boolean {
-  return value === undefined || value === null || value === "";
 }
 
 /**

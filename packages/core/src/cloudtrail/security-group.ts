@@ -3,8 +3,10 @@ import type { Cidr } from "../net/cidr";
 import type { ParseContext } from "./context";
 import {
   type At,
+  absent,
   asObject,
   asString,
+  at,
   describe,
   fail,
   field,
@@ -12,6 +14,7 @@ import {
   itemList,
   type JsonObject,
   join,
+  missing,
   oneOrMany,
   optBoolean,
   optString,
@@ -26,14 +29,6 @@ import {
   shapeKey,
   singlePeer,
 } from "./rule";
-
-function at(obj: JsonObject, key: string, path: string): At {
-  return { value: field(obj, key), path: join(path, key) };
-}
-
-function absent(value: unknown): boolean {
-  return value === undefined || value === null || value === "";
-}
 
 /** A rule as the request states it, before the response names its id. */
 interface RequestedRule {
@@ -119,9 +114,9 @@ function flatRules(req: JsonObject, path: string): RequestedRule[] {
   const owner = at(req, "sourceSecurityGroupOwnerId", path);
   const from = at(req, "fromPort", path);
   const to = at(req, "toPort", path);
-  if ([protocol, cidr, name, owner, from, to].every((f) => absent(f.value))) return [];
+  if ([protocol, cidr, name, owner, from, to].every((f) => missing(f.value))) return [];
   const sourceGroup =
-    absent(name.value) && absent(owner.value)
+    missing(name.value) && missing(owner.value)
       ? null
       : groupPeer(
           null,
@@ -129,7 +124,7 @@ function flatRules(req: JsonObject, path: string): RequestedRule[] {
           optString(owner.value, owner.path),
           name.path,
         );
-  if (sourceGroup && absent(protocol.value) && absent(cidr.value)) {
+  if (sourceGroup && missing(protocol.value) && missing(cidr.value)) {
     // AuthorizeSecurityGroupIngress: a source group given this way "creates rules that grant
     // full ICMP, UDP, and TCP access" (API reference); AWS writes three rules.
     return FULL_ACCESS.map((shape) => ({ shape, peer: sourceGroup, description: null }));
@@ -334,9 +329,7 @@ function fromRuleSetOnly(ctx: ParseContext, direction: Direction): SecurityGroup
  * so that nothing AWS says it created is dropped because the two halves disagree.
  */
 export function parseAuthorize(ctx: ParseContext, direction: Direction): SecurityGroupRuleChange[] {
-  if (ctx.request.value === null || ctx.request.value === undefined) {
-    return fromRuleSetOnly(ctx, direction);
-  }
+  if (absent(ctx.request.value)) return fromRuleSetOnly(ctx, direction);
   const req = asObject(ctx.request.value, ctx.request.path);
   const path = ctx.request.path;
   const requestGroupId = optString(field(req, "groupId"), join(path, "groupId"));
