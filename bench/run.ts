@@ -151,11 +151,21 @@ function markdown(machine: Machine, sections: readonly Ran[], totalSeconds: numb
   ];
   if (missed.length > 0) {
     lines.push("### Missed targets and why", "");
+    // One paragraph per reason: several figures often miss for the same one.
+    const byReason = new Map<string, BenchResult[]>();
     for (const { section, r } of missed) {
-      lines.push(
-        `- **${r.name}**: ${r.value.toLocaleString("en-US")} ${r.unit} against a target of ` +
-          `${(r.target as number).toLocaleString("en-US")}. ${section.reasons[r.name] ?? "No reason was established: see the section."}`,
-      );
+      const reason = section.reasons[r.name] ?? "No reason was established: see the section.";
+      byReason.set(reason, [...(byReason.get(reason) ?? []), r]);
+    }
+    for (const [reason, rs] of byReason) {
+      const figures = rs
+        .map(
+          (r) =>
+            `**${r.name}**: ${r.value.toLocaleString("en-US")} ${r.unit} (target ` +
+            `${(r.target as number).toLocaleString("en-US")})`,
+        )
+        .join("; ");
+      lines.push(`- ${figures}. ${reason}`);
     }
     lines.push("");
   } else {
