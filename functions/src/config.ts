@@ -9,6 +9,7 @@ import {
   DEFAULT_SWEEP_RATE_MINUTES,
   EXTERNAL_ID_SECRET,
   FUNCTION_ENV,
+  FUNCTION_SIZING,
   type GuardrailFunction,
   loadPolicy,
   ORG_FUNCTION_ENV,
@@ -29,6 +30,11 @@ export interface GuardrailConfig {
   readonly stage: string;
   readonly version: string;
   readonly sweepRateMinutes: number;
+  /**
+   * The function's Lambda timeout (`FUNCTION_SIZING`, which the infra deploys). A notification
+   * claimed longer ago than this belongs to an invocation that is no longer running.
+   */
+  readonly functionTimeoutMs: number;
   /** The validated policy, with the deployment's own role ARNs added to its own principals. */
   readonly policy: Policy;
   /** Where the policy came from: a file path, or `(default policy)`. */
@@ -363,6 +369,7 @@ export function loadConfig(
     stage: optional(env, FUNCTION_ENV.stage, "default"),
     version: optional(env, FUNCTION_ENV.version, "unversioned"),
     sweepRateMinutes: sweepRate(env),
+    functionTimeoutMs: FUNCTION_SIZING[fn].timeoutSeconds * 1000,
     policy: withOwnPrincipals(policy, own),
     policySource: source,
     organization,

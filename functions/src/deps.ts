@@ -165,6 +165,25 @@ export function accountDirectoryFor(
   });
 }
 
+/**
+ * How long one SNS Publish attempt may take. Three attempts (standard retries) fit well inside
+ * the 30 s timeout of the event functions.
+ */
+export const NOTIFY_REQUEST_TIMEOUT_MS = 5_000;
+
+/**
+ * Settings of the SNS client. A hung connection must fail the publish (which releases the
+ * notification claim for the retry) well inside the function's timeout, rather than hold the
+ * invocation until Lambda kills it. The SDK only logs a warning for a request over
+ * `requestTimeout` unless `throwOnRequestTimeout` is set.
+ */
+export function notifyClientOptions(requestTimeout = NOTIFY_REQUEST_TIMEOUT_MS) {
+  return {
+    retryMode: "standard",
+    requestHandler: { requestTimeout, throwOnRequestTimeout: true },
+  } as const;
+}
+
 /** Default wait of an already-gone result before the audit write (see `RemediationDeps`). */
 export const DEFAULT_SETTLE_MS = 250;
 
@@ -201,7 +220,7 @@ export function defaultRemediationDeps(
   });
   const ec2 = new EC2Client({ retryMode: "standard", maxAttempts: 5 });
   const sns = lazy(
-    async () => new (await import("@aws-sdk/client-sns")).SNSClient({ retryMode: "standard" }),
+    async () => new (await import("@aws-sdk/client-sns")).SNSClient(notifyClientOptions()),
   );
   const ddb = lazy(async () => {
     const [{ DynamoDBClient }, { DynamoDBDocumentClient }] = await Promise.all([

@@ -1,7 +1,13 @@
 import "./setup";
 import { ConfigurationError, metricServiceName } from "@guardrail/core";
 import { describe, expect, it } from "vitest";
-import { createObservability, DEFAULT_SETTLE_MS, defaultRemediationDeps } from "../src/deps";
+import {
+  createObservability,
+  DEFAULT_SETTLE_MS,
+  defaultRemediationDeps,
+  NOTIFY_REQUEST_TIMEOUT_MS,
+  notifyClientOptions,
+} from "../src/deps";
 import { defaultSlackNotifierDeps } from "../src/pipelines/slack-notifier";
 import { BASE_ENV } from "./helpers";
 
@@ -23,6 +29,22 @@ describe("production wiring", () => {
     expect(typeof deps.audit.putDecision).toBe("function");
     expect(typeof deps.notifier.publish).toBe("function");
     expect(deps.clock()).toBeInstanceOf(Date);
+  });
+
+  it("knows its own Lambda timeout, after which a notification claim is abandoned", () => {
+    const env = { ...BASE_ENV, ...quiet };
+    expect(defaultRemediationDeps("security-group-change", env).config.functionTimeoutMs).toBe(
+      30_000,
+    );
+    expect(defaultRemediationDeps("prefix-list-change", env).config.functionTimeoutMs).toBe(60_000);
+  });
+
+  it("gives up on an SNS request after 5 s with an error, not a warning", () => {
+    expect(NOTIFY_REQUEST_TIMEOUT_MS).toBe(5_000);
+    expect(notifyClientOptions().requestHandler).toEqual({
+      requestTimeout: 5_000,
+      throwOnRequestTimeout: true,
+    });
   });
 
   it("fails at cold start when a setting is missing", () => {

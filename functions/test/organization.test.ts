@@ -338,8 +338,13 @@ describe("organisation mode: event-driven remediation", () => {
   it("deletes NACL entries in the member account of the event", async () => {
     const event = loadFixture("ReplaceNetworkAclEntry", "tcp-6_ssh-from-world_replaces-rule-100");
     // An EventBridge envelope, as forwarded from the member's bus: both levels name the member.
+    // A created entry: a replaced one is only reported.
     Object.assign(event, { account: MEMBER_B, region: "us-east-1" });
-    Object.assign(event.detail, { recipientAccountId: MEMBER_B, awsRegion: "us-east-1" });
+    Object.assign(event.detail, {
+      recipientAccountId: MEMBER_B,
+      awsRegion: "us-east-1",
+      eventName: "CreateNetworkAclEntry",
+    });
     const result = await networkAclChange(event, orgDeps("network-acl-change"));
     expect(result.status).toBe("decided");
     expect(await whereCalled(DeleteNetworkAclEntryCommand)).toEqual([

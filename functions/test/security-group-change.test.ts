@@ -132,7 +132,13 @@ describe("security-group-change: revoking", () => {
     expect(ddb).toHaveReceivedCommandWith(PutCommand, {
       TableName: TABLE,
       ConditionExpression:
-        "attribute_not_exists(#pk) OR #rank < :rank OR (#notification = :failed AND #rank <= :rank)",
+        "attribute_not_exists(#pk) OR #rank < :rank OR ((#notification = :failed OR (#notification = :claimed AND #claimedAt < :stale)) AND #rank <= :rank)",
+    });
+    // Published: no later delivery may take the record over.
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: "DECISION#085b5347-9517-55da-aa2c-3435181ff2a7", sk: "DECISION" },
+      UpdateExpression: "SET #notification = :published",
+      ConditionExpression: "#notification = :claimed",
     });
     // admin-ports and internet-exposure both match the one rule, which is revoked once.
     expect(message?.body.findings.map((f: { rule: string }) => f.rule)).toEqual([
@@ -361,9 +367,99 @@ describe("security-group-change: idempotency", () => {
     const retry = await securityGroupChange(sshFromWorld(), testDeps({ settleMs: 0 }));
     expect(retry).toMatchObject({ recorded: "taken-over", published: true });
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
-      ConditionExpression: "#notification = :failed",
+      ConditionExpression:
+        "(#notification = :failed OR (#notification = :claimed AND #claimedAt < :stale))",
     });
     expect(publishedMessages().map((m) => m.body.result)).toEqual(["revoked"]);
+  });
+
+  it("announces the revoke when the delivery that recorded it died before publishing", async () => {
+    // First delivery: revokes, records (notification claimed), then hangs in SNS until Lambda
+    // kills it at its timeout; it never marks the notification failed.
+    sns.on(PublishCommand).callsFake(() => new Promise(() => {}));
+    const first = testDeps();
+    void securityGroupChange(sshFromWorld(), first);
+    await vi.waitFor(() => expect(sns).toHaveReceivedCommand(PublishCommand));
+    const recorded = auditItems()[0];
+    expect(recorded).toMatchObject({
+      result: "revoked",
+      notification: "claimed",
+      claimedAt: "2024-11-05T10:15:02.500Z",
+    });
+
+    // The retry, after the timeout (30 s): the rule is gone, so its own result is worse.
+    ec2.reset();
+    sns.reset();
+    ddb.reset();
+    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: GROUP }] });
+    ec2
+      .on(DescribeSecurityGroupRulesCommand)
+      .rejects(awsError("InvalidSecurityGroupRuleId.NotFound"));
+    sns.on(PublishCommand).resolves({ MessageId: "msg-2" });
+    ddb.on(PutCommand).rejects(awsError("ConditionalCheckFailedException"));
+    ddb.on(UpdateCommand).resolves({ Attributes: { ...recorded, claim: "retry" } });
+    const retry = await securityGroupChange(
+      sshFromWorld(),
+      testDeps({ now: new Date("2024-11-05T10:16:40.000Z") }),
+    );
+    expect(retry).toMatchObject({ recorded: "taken-over", published: true });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      ConditionExpression:
+        "(#notification = :failed OR (#notification = :claimed AND #claimedAt < :stale))",
+      ExpressionAttributeValues: expect.objectContaining({
+        ":stale": "2024-11-05T10:16:10.000Z",
+        ":claimedAt": "2024-11-05T10:16:40.000Z",
+      }),
+    });
+    expect(publishedMessages().map((m) => m.body.result)).toEqual(["revoked"]);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      UpdateExpression: "SET #notification = :published",
+    });
+  });
+
+  it("publishes its own better result over a record abandoned before its publish", async () => {
+    ddb.on(PutCommand).resolves({
+      Attributes: {
+        result: "already-gone",
+        notification: "claimed",
+        claimedAt: "2024-11-05T10:14:00.000Z",
+      },
+    });
+    const result = await securityGroupChange(sshFromWorld(), testDeps());
+    expect(result).toMatchObject({ result: "revoked", recorded: "replaced", published: true });
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      ExpressionAttributeValues: expect.objectContaining({ ":stale": "2024-11-05T10:14:32.500Z" }),
+    });
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+  });
+
+  it("leaves a claim younger than the function timeout to the delivery publishing it", async () => {
+    ddb.on(PutCommand).resolves({
+      Attributes: {
+        result: "already-gone",
+        notification: "claimed",
+        claimedAt: "2024-11-05T10:15:02.000Z",
+      },
+    });
+    const result = await securityGroupChange(sshFromWorld(), testDeps());
+    expect(result).toMatchObject({ recorded: "replaced", published: false });
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+    // Not marked published either: the delivery that holds the claim does that.
+    expect(ddb).not.toHaveReceivedCommandWith(UpdateCommand, {
+      UpdateExpression: "SET #notification = :published",
+    });
+  });
+
+  it("keeps a corrected record marked published when the first message already went out", async () => {
+    ddb
+      .on(PutCommand)
+      .resolves({ Attributes: { result: "already-gone", notification: "published" } });
+    const result = await securityGroupChange(sshFromWorld(), testDeps());
+    expect(result).toMatchObject({ recorded: "replaced", published: false });
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      UpdateExpression: "SET #notification = :published",
+    });
   });
 
   it("still notifies when the audit table is down, then fails for a retry", async () => {

@@ -51,8 +51,14 @@ export interface PublishRecord {
 export async function startSnsStub() {
   const publishes: PublishRecord[] = [];
   let failures = 0;
+  let hangs = 0;
   const server = createServer(async (req, res) => {
     const params = new URLSearchParams(await readBody(req));
+    if (hangs > 0) {
+      // Never answers: a connection that hangs until the client gives up.
+      hangs--;
+      return;
+    }
     res.setHeader("content-type", "text/xml");
     if (failures > 0) {
       failures--;
@@ -94,7 +100,13 @@ export async function startSnsStub() {
     failNext: (n: number) => {
       failures = n;
     },
-    close: () => close(server),
+    hangNext: (n: number) => {
+      hangs = n;
+    },
+    close: () => {
+      server.closeAllConnections();
+      return close(server);
+    },
   };
 }
 

@@ -1,14 +1,18 @@
 import "../../functions/test/setup";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
+import { SNSClient } from "@aws-sdk/client-sns";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { AUDIT_TABLE } from "@guardrail/core";
 import {
   createNetworkAclChangeHandler,
+  createNotifier,
   createPrefixListChangeHandler,
   createSecurityGroupChangeHandler,
   createSlackNotifierHandler,
   createSlackPoster,
+  NotifyError,
+  notifyClientOptions,
   type RemediationDeps,
   RemediationFailedError,
   SlackDeliveryError,
@@ -17,7 +21,15 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { lambdaContext, TABLE } from "../../functions/test/helpers";
 import { loadFixture } from "../fixtures/load";
 import { Ec2Stub } from "./ec2-stub";
-import { snsEventOf, startDynamo, startSnsStub, startWebhook, wireDeps } from "./harness";
+import {
+  credentials,
+  REGION,
+  snsEventOf,
+  startDynamo,
+  startSnsStub,
+  startWebhook,
+  wireDeps,
+} from "./harness";
 
 const GROUP = "sg-0a1b2c3d4e5f60001";
 const RULE = "sgr-0a00000000same01";
@@ -317,6 +329,74 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     expect(ec2.calls("RevokeSecurityGroupIngress")[0]?.params.get("SecurityGroupRuleId.1")).toBe(
       "sgr-0c0000000mod0001",
     );
+  });
+});
+
+describe("wire: a delivery that dies between the audit write and the publish", () => {
+  /** A clock `offsetMs` after the fixture's event. */
+  const at = (offsetMs: number) => () => new Date(Date.parse("2024-11-05T10:15:00Z") + offsetMs);
+
+  it("loses no alert: after the function timeout the retry announces the recorded revoke", async () => {
+    const id = `${EVENT_ID}-died`;
+    // The first delivery revokes and records, then hangs in SNS until Lambda kills it.
+    const dying = {
+      ...deps({ now: at(2_000) }),
+      notifier: { publish: () => new Promise<string>(() => {}) },
+    };
+    void createSecurityGroupChangeHandler(dying)(sshFromWorld(id), lambdaContext);
+    await expect
+      .poll(async () => (await auditItems(id))[0]?.notification, { timeout: 5_000 })
+      .toBe("claimed");
+    expect(ec2.rules.has(RULE)).toBe(false);
+
+    // A duplicate delivery while that invocation may still be running: it leaves the claim.
+    const early = await createSecurityGroupChangeHandler(deps({ now: at(20_000) }))(
+      sshFromWorld(id),
+      lambdaContext,
+    );
+    expect(early).toMatchObject({ recorded: "duplicate", published: false });
+    expect(sns.publishes).toEqual([]);
+
+    // EventBridge's retry, past the 30 s timeout: the rule is gone, the claim is stale.
+    const retry = await createSecurityGroupChangeHandler(deps({ now: at(95_000) }))(
+      sshFromWorld(id),
+      lambdaContext,
+    );
+    expect(retry).toMatchObject({ recorded: "taken-over", published: true });
+    expect(sns.publishes.map((p) => p.attributes.result?.value)).toEqual(["revoked"]);
+    const [item] = await auditItems(id);
+    expect(item).toMatchObject({ result: "revoked", notification: "published" });
+
+    // And a delivery after that finds nothing left to announce.
+    await createSecurityGroupChangeHandler(deps({ now: at(200_000) }))(
+      sshFromWorld(id),
+      lambdaContext,
+    );
+    expect(sns.publishes).toHaveLength(1);
+  });
+
+  it("turns an SNS connection that hangs into a NotifyError within the request timeout", async () => {
+    sns.hangNext(1);
+    const notifier = createNotifier(
+      "arn:aws:sns:eu-west-1:123456789012:guardrail-alerts",
+      async () =>
+        new SNSClient({
+          ...notifyClientOptions(300),
+          endpoint: sns.endpoint,
+          region: REGION,
+          credentials,
+          maxAttempts: 1,
+        }),
+    );
+    const started = performance.now();
+    await expect(
+      notifier.publish({
+        subject: "s",
+        message: "{}",
+        attributes: {} as Parameters<typeof notifier.publish>[0]["attributes"],
+      }),
+    ).rejects.toBeInstanceOf(NotifyError);
+    expect(performance.now() - started).toBeLessThan(3_000);
   });
 });
 

@@ -19,10 +19,18 @@ import { traceCalls } from "./trace";
 export type PutDecisionResult =
   /** First record of this decision: the writer publishes. */
   | { readonly status: "created" }
-  /** A better-informed result replaced a worse one (`RESULT_RANK`), or a failed notification. */
+  /**
+   * A better-informed result replaced a worse one (`RESULT_RANK`), or this writer took the turn
+   * of a failed or abandoned notification (`previous.notification`, `previous.staleClaim`).
+   */
   | {
       readonly status: "replaced";
-      readonly previous: { readonly result: DecisionResult; readonly notification: string | null };
+      readonly previous: {
+        readonly result: DecisionResult;
+        readonly notification: string | null;
+        /** The previous record was claimed by an invocation that can no longer be running. */
+        readonly staleClaim: boolean;
+      };
     }
   /**
    * An earlier delivery recorded a better result (it revoked) but could not publish it, and this
@@ -43,19 +51,42 @@ export interface ResourceState {
   readonly seenAt: string;
 }
 
+/** Options of `AuditStore.putDecision`. */
+export interface PutDecisionOptions {
+  /**
+   * Claim a better record whose notification failed or was abandoned (not overwrite it), and
+   * return it for publishing.
+   */
+  readonly takeOver?: boolean;
+  /** False for records nobody publishes one by one (the sweep's: its summary carries them). */
+  readonly notify?: boolean;
+  /** When this writer claims the notification (ISO time), recorded as `claimedAt`. */
+  readonly claimedAt?: string;
+  /**
+   * ISO time: a notification claimed before it belongs to an invocation that can no longer be
+   * running (it would have timed out), so it may be taken over like a failed one. Absent: only
+   * failed notifications are taken over.
+   */
+  readonly staleBefore?: string;
+}
+
 export interface AuditStore {
   /**
    * Writes a decision once per id. `claim` identifies this writer so that it alone can mark its
-   * notification failed. With `takeOver`, a better record whose notification failed is claimed
-   * (not overwritten) and returned for publishing.
+   * notification failed. See `PutDecisionOptions` for take-overs.
    */
   putDecision(
     item: AuditItem,
     claim: string,
-    options?: { readonly takeOver?: boolean },
+    options?: PutDecisionOptions,
   ): Promise<PutDecisionResult>;
   /** Lets a later delivery publish again: this writer's SNS publish failed. */
   markNotifyFailed(id: string, claim: string): Promise<void>;
+  /**
+   * The notification went out: no later delivery may take the record over. Optional so that
+   * hand-built stores keep working; without it a claim only ends by going stale.
+   */
+  markPublished?(id: string): Promise<void>;
   /** @throws LookupFailedError */
   resourceState(account: string, region: string, resourceId: string): Promise<ResourceState | null>;
   /** Resource id → fingerprint of every stored state of one account and region. */
@@ -69,8 +100,19 @@ export interface AuditStore {
   ): Promise<void>;
 }
 
-const NOTIFY_FAILED = "failed";
-const NOTIFY_CLAIMED = "claimed";
+/** `notification` of an audit item: who announces the decision, and whether it went out. */
+export const NOTIFICATION = {
+  /** A writer is publishing (`claim`, `claimedAt` say who and since when). */
+  claimed: "claimed",
+  /** The SNS message went out. */
+  published: "published",
+  /** The publish failed: the next delivery publishes. */
+  failed: "failed",
+  /** Not announced one by one (sweep records: the run's summary carries them). */
+  none: "none",
+} as const;
+const NOTIFY_FAILED = NOTIFICATION.failed;
+const NOTIFY_CLAIMED = NOTIFICATION.claimed;
 
 /** The decision an audit item records (the item is a lossless projection of it). */
 export function decisionOfItem(i: Record<string, unknown>): Decision {
@@ -150,31 +192,58 @@ export function createAuditStore(
     async putDecision(item, claim, options = {}) {
       const { PutCommand, UpdateCommand } = await lib();
       const ddb = await client();
+      const stale = options.staleBefore;
+      // A turn that is free: the publish failed, or its writer cannot be running any more.
+      const free =
+        stale === undefined
+          ? "#notification = :failed"
+          : "(#notification = :failed OR (#notification = :claimed AND #claimedAt < :stale))";
+      const staleValues: Record<string, string> =
+        stale === undefined ? {} : { ":claimed": NOTIFY_CLAIMED, ":stale": stale };
+      const staleNames: Record<string, string> =
+        stale === undefined ? {} : { "#claimedAt": "claimedAt" };
       try {
         const out = await ddb.send(
           new PutCommand({
             TableName: tableName,
-            Item: { ...item, notification: NOTIFY_CLAIMED, claim },
+            Item: {
+              ...item,
+              notification: options.notify === false ? NOTIFICATION.none : NOTIFY_CLAIMED,
+              claim,
+              ...(options.claimedAt !== undefined ? { claimedAt: options.claimedAt } : {}),
+            },
             // First writer wins; a better result (revoked over already-gone over failed) may
-            // replace a worse one; a writer whose publish failed gives up its turn, but never
-            // its better result to a worse one (that is a take-over, below).
-            ConditionExpression: `attribute_not_exists(#pk) OR #rank < :rank OR (#notification = :failed AND #rank <= :rank)`,
+            // replace a worse one; a writer whose publish failed (or that died, see
+            // `staleBefore`) gives up its turn, but never its better result to a worse one
+            // (that is a take-over, below).
+            ConditionExpression: `attribute_not_exists(#pk) OR #rank < :rank OR (${free} AND #rank <= :rank)`,
             ExpressionAttributeNames: {
               "#pk": pk,
               "#rank": "resultRank",
               "#notification": "notification",
+              ...staleNames,
             },
-            ExpressionAttributeValues: { ":rank": item.resultRank, ":failed": NOTIFY_FAILED },
+            ExpressionAttributeValues: {
+              ":rank": item.resultRank,
+              ":failed": NOTIFY_FAILED,
+              ...staleValues,
+            },
             ReturnValues: "ALL_OLD",
           }),
         );
         const old = out.Attributes;
         if (!old) return { status: "created" };
+        const notification = typeof old.notification === "string" ? old.notification : null;
         return {
           status: "replaced",
           previous: {
             result: old.result as DecisionResult,
-            notification: typeof old.notification === "string" ? old.notification : null,
+            notification,
+            staleClaim:
+              stale !== undefined &&
+              notification === NOTIFY_CLAIMED &&
+              typeof old.claimedAt === "string" &&
+              old.claimedAt < stale,
           },
         };
       } catch (error) {
@@ -190,13 +259,24 @@ export function createAuditStore(
           new UpdateCommand({
             TableName: tableName,
             Key: auditKey(item.id),
-            UpdateExpression: "SET #notification = :claimed, #claim = :claim",
-            ConditionExpression: "#notification = :failed",
-            ExpressionAttributeNames: { "#notification": "notification", "#claim": "claim" },
+            UpdateExpression:
+              options.claimedAt !== undefined
+                ? "SET #notification = :claimed, #claim = :claim, #claimedAt = :claimedAt"
+                : "SET #notification = :claimed, #claim = :claim",
+            ConditionExpression: free,
+            ExpressionAttributeNames: {
+              "#notification": "notification",
+              "#claim": "claim",
+              ...(options.claimedAt !== undefined || stale !== undefined
+                ? { "#claimedAt": "claimedAt" }
+                : {}),
+            },
             ExpressionAttributeValues: {
               ":claimed": NOTIFY_CLAIMED,
               ":claim": claim,
               ":failed": NOTIFY_FAILED,
+              ...(options.claimedAt !== undefined ? { ":claimedAt": options.claimedAt } : {}),
+              ...staleValues,
             },
             ReturnValues: "ALL_NEW",
           }),
@@ -226,6 +306,32 @@ export function createAuditStore(
         );
       } catch (error) {
         // Someone else holds the record now; they notify.
+        if (awsErrorCode(error) === "ConditionalCheckFailedException") return;
+        throw wrap(`UpdateItem ${id}`, error);
+      }
+    },
+
+    async markPublished(id) {
+      const { UpdateCommand } = await lib();
+      const ddb = await client();
+      try {
+        await ddb.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: auditKey(id),
+            UpdateExpression: "SET #notification = :published",
+            // Whoever holds the claim now: a writer that replaced the result without taking
+            // the turn left the notification claimed, and this publish is the one that counts.
+            ConditionExpression: "#notification = :claimed",
+            ExpressionAttributeNames: { "#notification": "notification" },
+            ExpressionAttributeValues: {
+              ":published": NOTIFICATION.published,
+              ":claimed": NOTIFY_CLAIMED,
+            },
+          }),
+        );
+      } catch (error) {
+        // Failed or taken over meanwhile: that writer's state stands.
         if (awsErrorCode(error) === "ConditionalCheckFailedException") return;
         throw wrap(`UpdateItem ${id}`, error);
       }

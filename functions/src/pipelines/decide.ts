@@ -24,7 +24,7 @@ import {
   type RuleChange,
   ruleStateKey,
 } from "@guardrail/core";
-import type { PutDecisionResult } from "../adapters/audit";
+import { NOTIFICATION, type PutDecisionResult } from "../adapters/audit";
 import type { RemediationDeps } from "../deps";
 import { RemediationFailedError } from "../errors";
 
@@ -113,6 +113,12 @@ export async function act(
  * racing delivery (the audit then tells the truth) without a second message; a delivery that
  * found the rule already gone first waits `settleMs` so that the one that revoked usually
  * writes first and the single message says "revoked".
+ *
+ * The record says where its notification stands: `claimed` (with `claimedAt`) while a writer
+ * publishes, `published` once SNS took the message, `failed` when it did not. A claim older
+ * than the function's timeout belongs to an invocation that died between the write and the
+ * publish (killed at its timeout, out of memory): the next delivery takes it over and publishes
+ * the recorded decision, so a crash there cannot lose the alert.
  */
 export async function recordAndNotify(
   decision: Decision,
@@ -124,6 +130,14 @@ export async function recordAndNotify(
     await sleep(deps.settleMs);
   const claim = randomUUID();
   const publication = decisionPublication(decision);
+  const markPublished = async (id: string) => {
+    try {
+      await deps.audit.markPublished?.(id);
+    } catch (error) {
+      // The message went out; at worst a much later redelivery announces it once more.
+      logger.warn("could not mark the notification published", { decisionId: id, error });
+    }
+  };
   /** Publishes; when that fails, gives the turn back so that a retry can publish. */
   const publishOrRelease = async (p: typeof publication, id: string) => {
     try {
@@ -137,10 +151,22 @@ export async function recordAndNotify(
       );
       throw error;
     }
+    await markPublished(id);
   };
+  const now = deps.clock();
   let put: PutDecisionResult;
   try {
-    put = await deps.audit.putDecision(auditItem(decision), claim, { takeOver: publish });
+    put = await deps.audit.putDecision(
+      auditItem(decision),
+      claim,
+      publish
+        ? {
+            takeOver: true,
+            claimedAt: now.toISOString(),
+            staleBefore: new Date(now.getTime() - deps.config.functionTimeoutMs).toISOString(),
+          }
+        : { notify: false },
+    );
   } catch (error) {
     // Without the idempotency record the message matters more than its uniqueness: send it,
     // then fail so that the retry writes the record (and may send it again).
@@ -153,8 +179,9 @@ export async function recordAndNotify(
     return { recorded: put.status, published: false };
   }
   if (put.status === "taken-over") {
-    // An earlier delivery revoked and recorded, then could not publish: its decision is the
-    // truth (this one only found the rule gone), so that is the one announced.
+    // An earlier delivery recorded a better decision (it revoked), then could not publish it
+    // (it failed, or died before it could): that decision is the truth, so it is the one
+    // announced, not this delivery's "already gone".
     logger.info("publishing the recorded decision an earlier delivery could not publish", {
       decisionId: decision.id,
       recorded: put.stored.result,
@@ -167,7 +194,8 @@ export async function recordAndNotify(
   const shouldPublish =
     publish &&
     (put.status === "created" ||
-      put.previous.notification === "failed" ||
+      put.previous.notification === NOTIFICATION.failed ||
+      put.previous.staleClaim ||
       put.previous.result === "failed");
   if (!shouldPublish) {
     logger.info("decision record corrected; already notified", {
@@ -175,6 +203,10 @@ export async function recordAndNotify(
       previous: put.status === "replaced" ? put.previous.result : undefined,
       result: decision.result,
     });
+    // The put claimed the record; it was announced already, so say so again.
+    if (put.status === "replaced" && put.previous.notification === NOTIFICATION.published) {
+      await markPublished(decision.id);
+    }
     return { recorded: put.status, published: false };
   }
   await publishOrRelease(publication, decision.id);
