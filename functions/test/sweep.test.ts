@@ -265,14 +265,52 @@ describe("sweep", () => {
         },
       ],
     });
-    const second = await sweep(scheduled, sweepDeps());
+    sns.reset();
+    const deps = sweepDeps();
+    const second = await sweep(scheduled, deps);
     expect(second).toMatchObject({ stateWrites: 0, stateDeletes: 1 });
+    // Nothing new: the default-NACL-like allow-all entry is a standing notify-only finding.
+    expect(second.published).toBe(false);
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+    expect(metricValues(deps.addMetric, METRICS.sweepRuns)).toEqual([1]);
     const requests = ddb
       .commandCalls(BatchWriteCommand)
       .flatMap((c) => c.args[0].input.RequestItems?.[TABLE] ?? []);
     expect(requests).toEqual([
       { DeleteRequest: { Key: { pk: "STATE#123456789012#eu-west-1", sk: "RESOURCE#sg-deleted" } } },
     ]);
+  });
+
+  it("announces a standing finding again once its resource changes", async () => {
+    // The last run saw acl-1 with a different set of entries; sg-a and sg-b are unchanged.
+    await sweep(scheduled, sweepDeps());
+    const stored = ddb
+      .commandCalls(BatchWriteCommand)
+      .flatMap(
+        (c) =>
+          (c.args[0].input.RequestItems?.[TABLE] ?? []) as {
+            PutRequest: { Item: Record<string, unknown> };
+          }[],
+      )
+      .map((w) => ({
+        resourceId: w.PutRequest.Item.resourceId,
+        fingerprint:
+          w.PutRequest.Item.resourceId === "acl-1" ? "before" : w.PutRequest.Item.fingerprint,
+      }));
+    ddb.on(QueryCommand).resolves({ Items: stored });
+    sns.reset();
+    sns.on(PublishCommand).resolves({ MessageId: "m" });
+    ec2
+      .on(RevokeSecurityGroupIngressCommand)
+      .rejects(awsError("InvalidSecurityGroupRuleId.NotFound"));
+    const result = await sweep(scheduled, sweepDeps());
+    expect(result.published).toBe(true);
+    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    const resources = [
+      ...new Set(body.findings.map((f: { resource: { id: string } }) => f.resource.id)),
+    ];
+    // acl-1 changed; sg-a is there for its remediation (already gone this time).
+    expect(resources.sort()).toEqual(["acl-1", "sg-a"]);
   });
 
   it("records every remediation in the audit table, without publishing each", async () => {

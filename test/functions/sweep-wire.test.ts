@@ -147,7 +147,7 @@ describe("wire: sweep of 50,000 rules", () => {
     expect(JSON.parse(sns.publishes[0]?.message ?? "{}").schema).toBe("guardrail.sweep/v1");
   });
 
-  it("writes no state and revokes nothing the second time", async () => {
+  it("writes no state, revokes nothing and publishes nothing the second time", async () => {
     const before = ec2.requests.length;
     const t0 = performance.now();
     const result = await createSweepHandler(deps())(scheduled("run-2"), lambdaContext);
@@ -156,6 +156,8 @@ describe("wire: sweep of 50,000 rules", () => {
     expect(result).toMatchObject({ stateWrites: 0, stateDeletes: 0 });
     expect(result.counts.revoked).toBe(0);
     expect(ec2.requests.slice(before).some((r) => r.action.startsWith("Revoke"))).toBe(false);
+    expect(result.published).toBe(false);
+    expect(sns.publishes).toHaveLength(1);
   });
 
   it("keeps what it saw, so an alert about a replaced entry can show it", async () => {

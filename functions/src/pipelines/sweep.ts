@@ -205,8 +205,10 @@ function statesOf(
  * sweep: reads every security-group rule and network-ACL entry (paginated), resolves the prefix
  * lists they reference (each once), evaluates them as current state, revokes enforce findings,
  * records decisions, keeps the last state of each resource (only what changed) and publishes
- * ONE summary. A failed revoke is reported (critical summary, metric, audit record); the next
- * run tries again, so the sweep itself does not fail.
+ * ONE summary of what is new: remediations, failures, and findings on resources whose rules
+ * changed since the last run (nothing new: no summary; the SweepRuns metric counts every run).
+ * A failed revoke is reported (critical summary, metric, audit record); the next run tries
+ * again, so the sweep itself does not fail.
  */
 export async function sweep(event: unknown, deps: SweepDeps): Promise<SweepResult> {
   const account =
@@ -395,6 +397,8 @@ async function sweepOne(
     ),
   ]);
 
+  // The summary says what is new, as the audit trail does: a standing finding (the default
+  // NACL's allow-all entry, notify-only) is not announced again every 15 minutes.
   const summary = buildSweepSummary({
     runId,
     account: identity.account,
@@ -407,11 +411,12 @@ async function sweepOne(
       prefixLists: Object.keys(prefixLists).length,
     },
     stateChanges: puts.length + deletes.length,
-    decisions,
+    decisions: toRecord,
     guardrailVersion: config.version,
   });
   const anything = summary.findings.length > 0;
   if (anything) await deps.notifier.publish(sweepPublication(summary));
+  else logger.info("sweep: nothing new since the last run; no summary published", { runId });
 
   metrics.addMetric(METRICS.sweepRuns, MetricUnit.Count, 1);
   const failed = outcomes.filter((o) => o.status === "failed").length;
