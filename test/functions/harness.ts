@@ -184,6 +184,8 @@ export interface WireOptions {
   readonly fastRetries?: boolean;
   readonly settleMs?: number;
   readonly now?: () => Date;
+  /** The policy (`policy.yaml` next to the handler); the default policy otherwise. */
+  readonly policyYaml?: string;
 }
 
 /** Real adapters over real SDK clients pointed at the local servers. */
@@ -191,7 +193,11 @@ export function wireDeps(o: WireOptions): RemediationDeps {
   const retry = o.fastRetries === false ? {} : { retryStrategy: new ConfiguredRetryStrategy(4, 0) };
   const clock = o.now ?? (() => new Date());
   return {
-    config: loadConfig(o.fn ?? "security-group-change", BASE_ENV, memoryFiles()),
+    config: loadConfig(
+      o.fn ?? "security-group-change",
+      BASE_ENV,
+      memoryFiles(o.policyYaml ? { "/var/task/policy.yaml": o.policyYaml } : {}),
+    ),
     logger: new Logger({ serviceName: "wire", logLevel: "SILENT" }),
     metrics: new Metrics({ namespace: METRICS.namespace, serviceName: "wire" }),
     clock,

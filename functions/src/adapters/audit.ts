@@ -8,6 +8,7 @@ import {
   type Decision,
   type DecisionResult,
   type ResourceRef,
+  resourceIndexKey,
   stateKey,
 } from "@guardrail/core";
 import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "../errors";
@@ -87,6 +88,14 @@ export interface AuditStore {
    * hand-built stores keep working; without it a claim only ends by going stale.
    */
   markPublished?(id: string): Promise<void>;
+  /**
+   * Decisions made on events about one resource (security group, network ACL), newest first,
+   * at most `limit` (the by-resource index; the sweep's own decisions are left out). Optional so
+   * that hand-built stores keep working; without it no principal exemption is read from the
+   * trail.
+   * @throws LookupFailedError
+   */
+  recentEventDecisions?(resourceId: string, limit: number): Promise<Decision[]>;
   /** @throws LookupFailedError */
   resourceState(account: string, region: string, resourceId: string): Promise<ResourceState | null>;
   /** Resource id → fingerprint of every stored state of one account and region. */
@@ -144,6 +153,9 @@ export function decisionOfItem(i: Record<string, unknown>): Decision {
 }
 const BATCH = 25;
 const BATCH_CONCURRENCY = 8;
+/** Items read per page of the by-resource index, and the most pages one look-up reads. */
+const TRAIL_PAGE = 25;
+const TRAIL_PAGES = 4;
 const UNPROCESSED_ATTEMPTS = 8;
 
 function wrap(what: string, error: unknown): AuditWriteError {
@@ -335,6 +347,42 @@ export function createAuditStore(
         if (awsErrorCode(error) === "ConditionalCheckFailedException") return;
         throw wrap(`UpdateItem ${id}`, error);
       }
+    },
+
+    async recentEventDecisions(resourceId, limit) {
+      const { QueryCommand } = await lib();
+      const ddb = await client();
+      const index = AUDIT_TABLE.byResource;
+      const decisions: Decision[] = [];
+      let start: Record<string, unknown> | undefined;
+      try {
+        // Bounded: a resource the sweep has recorded many times is read at most TRAIL_PAGES
+        // pages deep (the filter applies after the page is read).
+        for (let page = 0; page < TRAIL_PAGES && decisions.length < limit; page++) {
+          const out = await ddb.send(
+            new QueryCommand({
+              TableName: tableName,
+              IndexName: index.indexName,
+              KeyConditionExpression: "#pk = :pk",
+              FilterExpression: "#source = :event",
+              ExpressionAttributeNames: { "#pk": index.partitionKey, "#source": "source" },
+              ExpressionAttributeValues: { ":pk": resourceIndexKey(resourceId), ":event": "event" },
+              ScanIndexForward: false,
+              Limit: TRAIL_PAGE,
+              ExclusiveStartKey: start,
+            }),
+          );
+          for (const i of out.Items ?? []) decisions.push(decisionOfItem(i));
+          start = out.LastEvaluatedKey;
+          if (!start) break;
+        }
+      } catch (error) {
+        throw new LookupFailedError(
+          `Query of the decisions about ${resourceId}: ${awsErrorCode(error)}: ${errorMessage(error)}`,
+          { cause: error },
+        );
+      }
+      return decisions.slice(0, limit);
     },
 
     async resourceState(account, region, resourceId) {

@@ -13,6 +13,7 @@ import {
   type Evaluation,
   type EventMeta,
   evaluate,
+  type Finding,
   groupsNeedingTags,
   isOwnPrincipal,
   METRICS,
@@ -27,6 +28,7 @@ import {
 import { NOTIFICATION, type PutDecisionResult } from "../adapters/audit";
 import type { RemediationDeps } from "../deps";
 import { RemediationFailedError } from "../errors";
+import { exemptionsFromTrail } from "./trail";
 
 /** What one invocation came to (the Lambda return value; EventBridge ignores it, tests read it). */
 export interface FlowResult {
@@ -74,15 +76,25 @@ export async function evaluateWithTags(
   ctx: PolicyEvaluationContext,
   deps: RemediationDeps,
 ): Promise<Evaluation> {
+  return (await judge(changes, ctx, deps)).evaluation;
+}
+
+/** `evaluateWithTags`, also answering the context the evaluation was made with. */
+async function judge(
+  changes: readonly RuleChange[],
+  ctx: PolicyEvaluationContext,
+  deps: RemediationDeps,
+): Promise<{ evaluation: Evaluation; ctx: PolicyEvaluationContext }> {
   const policy = deps.config.policy;
   const first = evaluate(changes, policy, ctx);
-  if (first.findings.length === 0 || !needsGroupTags(policy)) return first;
+  if (first.findings.length === 0 || !needsGroupTags(policy)) return { evaluation: first, ctx };
   const ids = groupsNeedingTags(first, policy);
-  if (ids.length === 0) return first;
+  if (ids.length === 0) return { evaluation: first, ctx };
   const tags = await Promise.all(
     ids.map(async (id) => [id, await deps.ec2.groupTags(id)] as const),
   );
-  return evaluate(changes, policy, { ...ctx, groupTags: Object.fromEntries(tags) });
+  const tagged = { ...ctx, groupTags: Object.fromEntries(tags) };
+  return { evaluation: evaluate(changes, policy, tagged), ctx: tagged };
 }
 
 /**
@@ -273,6 +285,14 @@ export interface DecideInput {
   readonly resource?: ResourceRef;
   /** Outcomes decided without an AWS call (see `act`). */
   readonly settled?: (action: Action) => ActionOutcome | undefined;
+  /**
+   * Judge the changes without the event's actor: the prefix-list function's rules were made by
+   * someone else than the list's editor. Principal exemptions then come from the audit trail
+   * (`exemptionsFromTrail`).
+   */
+  readonly withoutActor?: boolean;
+  /** Findings the pipeline made itself (notify-only), reported with the evaluation's. */
+  readonly extraFindings?: readonly Finding[];
   /** Look up prior state after the revoke (Replace/Modify events). */
   readonly previousFor?: (
     changes: readonly RuleChange[],
@@ -288,11 +308,25 @@ export async function decide(input: DecideInput, deps: RemediationDeps): Promise
   const { logger, metrics } = deps;
   // Tags and OUs of the account, when the policy scopes by them (organisation mode).
   const account = deps.directory ? await deps.directory.context(event.account) : {};
-  const evaluation = await evaluateWithTags(
+  const who = input.withoutActor ? { account: event.account, region: event.region } : { event };
+  const judged = await judge(
     input.changes,
-    { now: deps.clock(), event, ...account, ...input.ctx },
+    { now: deps.clock(), ...who, ...account, ...input.ctx },
     deps,
   );
+  let evaluation = judged.evaluation;
+  if (input.withoutActor) {
+    evaluation = (
+      await exemptionsFromTrail(evaluation, judged.ctx, deps, { onUnreadable: "throw" })
+    ).evaluation;
+  }
+  if (input.extraFindings && input.extraFindings.length > 0) {
+    evaluation = {
+      outcome: "violation",
+      findings: [...evaluation.findings, ...input.extraFindings],
+      waived: evaluation.waived,
+    };
+  }
   if (evaluation.outcome === "ignored") {
     logger.info("change by the guardrail's own principal: not evaluated", {
       eventId: event.eventId,

@@ -85,6 +85,9 @@ export async function prefixListChange(
       changes: rules,
       ctx: { prefixLists: { [id]: entries } },
       resource: { type: "prefix-list", id },
+      // The editor of the list did not make the rules: their principal exemptions do not
+      // extend to them (the rules' own authors' do, from the audit trail).
+      withoutActor: true,
     },
     deps,
   );

@@ -36,6 +36,7 @@ import { forTarget, type RemediationDeps } from "../deps";
 import { AuditWriteError, awsErrorCode, errorMessage, SweepTargetsFailedError } from "../errors";
 import { withObservability } from "../middleware";
 import { recordAndNotify } from "./decide";
+import { exemptionsFromTrail } from "./trail";
 
 /** Where the sweep runs. The scheduled event carries both; a manual run may not. */
 export interface SweepIdentity {
@@ -336,16 +337,20 @@ async function sweepOne(
     ...accountContext,
     prefixLists,
   };
+  let judged = ctx;
   let evaluation: Evaluation = evaluate(read.changes, config.policy, ctx);
   if (evaluation.findings.length > 0 && needsGroupTags(config.policy)) {
     const ids = groupsNeedingTags(evaluation, config.policy);
     if (ids.length > 0) {
-      evaluation = evaluate(read.changes, config.policy, {
-        ...ctx,
-        groupTags: await deps.ec2.groupsTags(ids),
-      });
+      judged = { ...ctx, groupTags: await deps.ec2.groupsTags(ids) };
+      evaluation = evaluate(read.changes, config.policy, judged);
     }
   }
+  // Current state has no actor: a rule a principal exemption let in on the event path would be
+  // revoked here. The audit trail says who made it (see exemptionsFromTrail).
+  const trail = await exemptionsFromTrail(evaluation, judged, deps, { onUnreadable: "notify" });
+  evaluation = trail.evaluation;
+  for (const u of trail.unreadable) keep(`reading the audit trail of ${u.resourceId}`)(u.error);
 
   const actions = planActions(evaluation);
   const outcomes = (await mapLimit(actions, REVOKE_CONCURRENCY, (a) => deps.ec2.execute(a))).flat();

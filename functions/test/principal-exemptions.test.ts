@@ -1,0 +1,320 @@
+import "./setup";
+import {
+  DescribeNetworkAclsCommand,
+  DescribeSecurityGroupRulesCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+  GetManagedPrefixListAssociationsCommand,
+  GetManagedPrefixListEntriesCommand,
+  RevokeSecurityGroupIngressCommand,
+  type SecurityGroupRule,
+} from "@aws-sdk/client-ec2";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import {
+  AUDIT_TABLE,
+  AUDIT_TABLE_ACTIONS,
+  DEFAULT_POLICY_YAML,
+  FUNCTION_DATA_ACCESS,
+} from "@guardrail/core";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { functionStatements } from "../../stacks/permissions";
+import { loadFixture } from "../../test/fixtures/load";
+import { LookupFailedError } from "../src/errors";
+import { prefixListChange } from "../src/pipelines/prefix-list-change";
+import { securityGroupChange } from "../src/pipelines/security-group-change";
+import { type SweepDeps, sweep } from "../src/pipelines/sweep";
+import { awsError, testDeps } from "./helpers";
+
+const ec2 = mockClient(EC2Client);
+const sns = mockClient(SNSClient);
+const ddb = mockClient(DynamoDBDocumentClient);
+
+const GROUP = "sg-0a1b2c3d4e5f60001";
+const RULE = "sgr-0a00000000same01";
+const LIST = "pl-0123456789abcdef0";
+const BREAK_GLASS = "arn:aws:iam::123456789012:role/break-glass";
+
+/** The default policy, plus: changes made through the break-glass role are exempt. */
+const POLICY = DEFAULT_POLICY_YAML.replace(
+  "exemptions:\n  tagKey: guardrail-exempt",
+  `exemptions:\n  tagKey: guardrail-exempt\n  principals:\n    - pattern: "${BREAK_GLASS}"\n      reason: break-glass role, paged on use`,
+);
+
+/** tcp 22 from 0.0.0.0/0 on GROUP (rule RULE), opened through the break-glass role. */
+function breakGlassOpensSsh() {
+  const event = loadFixture(
+    "AuthorizeSecurityGroupIngress",
+    "items-form_tcp-22_same-rule-as-legacy-flat",
+  );
+  event.userIdentity = {
+    type: "AssumedRole",
+    arn: `arn:aws:sts::123456789012:assumed-role/break-glass/oncall`,
+    accountId: "123456789012",
+    sessionContext: { sessionIssuer: { type: "Role", arn: BREAK_GLASS } },
+  };
+  return event;
+}
+
+const sshRule = (over: Partial<SecurityGroupRule> = {}): SecurityGroupRule => ({
+  SecurityGroupRuleId: RULE,
+  GroupId: GROUP,
+  IsEgress: false,
+  IpProtocol: "tcp",
+  FromPort: 22,
+  ToPort: 22,
+  CidrIpv4: "0.0.0.0/0",
+  ...over,
+});
+
+const scheduled = {
+  id: "run-1",
+  "detail-type": "Scheduled Event",
+  account: "123456789012",
+  region: "eu-west-1",
+};
+
+function sweepDeps(policyYaml = POLICY): SweepDeps {
+  return {
+    ...testDeps({ fn: "sweep", policyYaml, now: new Date("2024-11-05T10:30:00.000Z") }),
+    identity: async () => ({ account: "123456789012", region: "eu-west-1" }),
+  };
+}
+
+/** The audit item the event path wrote for the break-glass change, as the trail returns it. */
+async function recordedByEventPath(): Promise<Record<string, unknown>> {
+  const result = await securityGroupChange(breakGlassOpensSsh(), testDeps({ policyYaml: POLICY }));
+  expect(result).toMatchObject({ status: "decided", result: "exempt" });
+  expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+  const item = ddb.commandCalls(PutCommand)[0]?.args[0].input.Item;
+  if (!item) throw new Error("the event path recorded nothing");
+  ddb.resetHistory();
+  ec2.resetHistory();
+  sns.resetHistory();
+  return item;
+}
+
+/** What the by-resource index answers, newest first. */
+function trail(...items: Record<string, unknown>[]) {
+  ddb.on(QueryCommand, { IndexName: AUDIT_TABLE.byResource.indexName }).resolves({ Items: items });
+}
+
+function summary() {
+  const call = sns.commandCalls(PublishCommand)[0];
+  return JSON.parse(call?.args[0].input.Message ?? "null");
+}
+
+beforeEach(() => {
+  ec2.reset();
+  sns.reset();
+  ddb.reset();
+  ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [sshRule()] });
+  ec2.on(DescribeNetworkAclsCommand).resolves({ NetworkAcls: [] });
+  ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds?: string[] }) => ({
+    SecurityGroups: (input.GroupIds ?? [GROUP]).map((id) => ({ GroupId: id, Tags: [] })),
+  }));
+  ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+  sns.on(PublishCommand).resolves({ MessageId: "m" });
+  ddb.on(PutCommand).resolves({});
+  ddb.on(UpdateCommand).resolves({});
+  ddb.on(BatchWriteCommand).resolves({});
+  ddb.on(QueryCommand).resolves({ Items: [] });
+});
+
+afterEach(() => {
+  ec2.reset();
+  sns.reset();
+  ddb.reset();
+});
+
+describe("sweep: principal exemptions from the audit trail", () => {
+  it("keeps a rule the break-glass role opened, as the event path did", async () => {
+    trail(await recordedByEventPath());
+    const result = await sweep(scheduled, sweepDeps());
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+      IndexName: "byResource",
+      KeyConditionExpression: "#pk = :pk",
+      ExpressionAttributeValues: { ":pk": `RESOURCE#${GROUP}`, ":event": "event" },
+      ScanIndexForward: false,
+    });
+    expect(result.counts).toMatchObject({ revoked: 0, exempt: 2 });
+    const [finding] = summary().findings;
+    expect(finding).toMatchObject({ result: "exempt", exemption: { kind: "principal" } });
+    expect(finding.exemption.reason).toContain("break-glass role, paged on use");
+    expect(finding.exemption.reason).toContain("read from the audit trail");
+  });
+
+  it("revokes it once someone else has changed the rule since", async () => {
+    const exempt = await recordedByEventPath();
+    // A later ModifySecurityGroupRules by alice, recorded as notify-only (not exempt).
+    const later = {
+      ...exempt,
+      id: "later",
+      eventId: "later",
+      eventName: "ModifySecurityGroupRules",
+      actor: { ...(exempt.actor as object), arn: "arn:aws:iam::123456789012:user/alice" },
+      result: "notify-only",
+      findings: (exempt.findings as { exemption?: unknown }[]).map(({ exemption: _e, ...f }) => ({
+        ...f,
+        result: "notify-only",
+      })),
+    };
+    trail(later, exempt);
+    await sweep(scheduled, sweepDeps());
+    expect(ec2).toHaveReceivedCommandExactlyOnceWith(RevokeSecurityGroupIngressCommand, {
+      GroupId: GROUP,
+      SecurityGroupRuleIds: [RULE],
+    });
+  });
+
+  it("revokes it when the rule no longer is what the exempt principal opened", async () => {
+    trail(await recordedByEventPath());
+    ec2
+      .on(DescribeSecurityGroupRulesCommand)
+      .resolves({ SecurityGroupRules: [sshRule({ FromPort: 3389, ToPort: 3389 })] });
+    await sweep(scheduled, sweepDeps());
+    expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 1);
+  });
+
+  it("revokes it when the policy no longer exempts that principal", async () => {
+    trail(await recordedByEventPath());
+    const withOther = POLICY.replace(BREAK_GLASS, "arn:aws:iam::*:role/other-role");
+    await sweep(scheduled, sweepDeps(withOther));
+    expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 1);
+  });
+
+  it("only notifies, and fails the run, when the trail cannot be read", async () => {
+    ddb
+      .on(QueryCommand, { IndexName: AUDIT_TABLE.byResource.indexName })
+      .rejects(awsError("ProvisionedThroughputExceededException", "slow down", "server"));
+    await expect(sweep(scheduled, sweepDeps())).rejects.toMatchObject({
+      code: "AUDIT_WRITE_FAILED",
+    });
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+    const findings = summary().findings as { result: string; reason: string }[];
+    expect(findings.every((f) => f.result === "notify-only")).toBe(true);
+    expect(findings[0]?.reason).toContain("audit trail could not be read");
+  });
+
+  it("reads no trail when the policy has no principal exemption", async () => {
+    await sweep(scheduled, sweepDeps(DEFAULT_POLICY_YAML));
+    expect(ddb).not.toHaveReceivedCommandWith(QueryCommand, {
+      IndexName: AUDIT_TABLE.byResource.indexName,
+    });
+    expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 1);
+  });
+
+  it("reads each resource's trail once, however many of its rules are in question", async () => {
+    ec2.on(DescribeSecurityGroupRulesCommand).resolves({
+      SecurityGroupRules: [
+        sshRule(),
+        sshRule({ SecurityGroupRuleId: "sgr-rdp", FromPort: 3389, ToPort: 3389 }),
+      ],
+    });
+    await sweep(scheduled, sweepDeps());
+    expect(
+      ddb
+        .commandCalls(QueryCommand)
+        .filter((c) => c.args[0].input.IndexName === AUDIT_TABLE.byResource.indexName),
+    ).toHaveLength(1);
+  });
+});
+
+describe("prefix-list-change: whose principal exemption counts", () => {
+  /** The list gains 0.0.0.0/0; GROUP's RULE (tcp 22) references it. */
+  function listWidened(editor: "break-glass" | "alice") {
+    const event = loadFixture("ModifyManagedPrefixList", "wrapper_add-and-remove_object-form");
+    event.detail.requestParameters.ModifyManagedPrefixListRequest.AddEntry.Cidr = "0.0.0.0/0";
+    if (editor === "break-glass") {
+      event.detail.userIdentity = {
+        type: "AssumedRole",
+        arn: "arn:aws:sts::123456789012:assumed-role/break-glass/oncall",
+        accountId: "123456789012",
+        sessionContext: { sessionIssuer: { type: "Role", arn: BREAK_GLASS } },
+      };
+    }
+    return event;
+  }
+
+  beforeEach(() => {
+    ec2.on(GetManagedPrefixListAssociationsCommand).resolves({
+      PrefixListAssociations: [{ ResourceId: GROUP, ResourceOwner: "123456789012" }],
+    });
+    ec2
+      .on(DescribeSecurityGroupRulesCommand)
+      .resolves({ SecurityGroupRules: [sshRule({ CidrIpv4: undefined, PrefixListId: LIST })] });
+    ec2.on(GetManagedPrefixListEntriesCommand).resolves({ Entries: [{ Cidr: "10.0.0.0/8" }] });
+  });
+
+  it("revokes a rule alice made when the break-glass role widens the list it references", async () => {
+    const result = await prefixListChange(
+      listWidened("break-glass"),
+      testDeps({ fn: "prefix-list-change", policyYaml: POLICY }),
+    );
+    expect(result.result).toBe("revoked");
+    expect(ec2).toHaveReceivedCommandWith(RevokeSecurityGroupIngressCommand, {
+      GroupId: GROUP,
+      SecurityGroupRuleIds: [RULE],
+    });
+    // The message still says who edited the list.
+    expect(summary().event.actor.sessionIssuerArn).toBe(BREAK_GLASS);
+  });
+
+  it("keeps a rule the break-glass role made when someone else widens the list", async () => {
+    const opened = await recordedByEventPath();
+    const findings = (opened.findings as { change: Record<string, unknown> }[]).map((f) => ({
+      ...f,
+      change: { ...f.change, peer: LIST, text: `ingress tcp 22 from ${LIST}` },
+    }));
+    trail({ ...opened, findings });
+    const result = await prefixListChange(
+      listWidened("alice"),
+      testDeps({ fn: "prefix-list-change", policyYaml: POLICY }),
+    );
+    expect(result).toMatchObject({ status: "decided", result: "exempt" });
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+  });
+
+  it("fails before any revoke when the trail cannot be read, for the retry", async () => {
+    ddb
+      .on(QueryCommand, { IndexName: AUDIT_TABLE.byResource.indexName })
+      .rejects(awsError("InternalServerError", "down", "server"));
+    await expect(
+      prefixListChange(
+        listWidened("alice"),
+        testDeps({ fn: "prefix-list-change", policyYaml: POLICY }),
+      ),
+    ).rejects.toBeInstanceOf(LookupFailedError);
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+  });
+});
+
+describe("permissions for the audit-trail look-up", () => {
+  it("lets the sweep and the prefix-list function query the audit table's indexes", () => {
+    const scope = {
+      partition: "aws",
+      region: "eu-west-1",
+      accountId: "123456789012",
+      tableArn: "arn:aws:dynamodb:eu-west-1:123456789012:table/guardrail-audit",
+      topicArn: "arn:aws:sns:eu-west-1:123456789012:guardrail-alerts",
+      topicKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/k",
+      deadLetterQueueArn: "arn:aws:sqs:eu-west-1:123456789012:dlq",
+    };
+    expect(AUDIT_TABLE_ACTIONS).toContain("dynamodb:Query");
+    for (const fn of ["sweep", "prefix-list-change"] as const) {
+      expect(FUNCTION_DATA_ACCESS[fn].audit).toBe(true);
+      const query = functionStatements(fn, scope).filter((s) =>
+        s.actions.includes("dynamodb:Query"),
+      );
+      expect(query.flatMap((s) => s.resources)).toContain(`${scope.tableArn}/index/*`);
+    }
+  });
+});
