@@ -147,3 +147,86 @@ describe("prefix-list-change", () => {
     expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
   });
 });
+
+describe("prefix-list-change: RestoreManagedPrefixListVersion", () => {
+  const restore = () =>
+    loadFixture("RestoreManagedPrefixListVersion", "wrapper_previous-version-as-string");
+
+  it("evaluates the referencing rules with the entries of the restored version", async () => {
+    // Version 1 held 0.0.0.0/0; the current version read back may not show the restore yet.
+    ec2
+      .on(GetManagedPrefixListEntriesCommand, { PrefixListId: LIST, TargetVersion: 1 })
+      .resolves({ Entries: [{ Cidr: "10.0.0.0/8" }, { Cidr: "0.0.0.0/0" }] });
+    const result = await prefixListChange(restore(), testDeps({ fn: "prefix-list-change" }));
+    expect(result).toMatchObject({ status: "decided", result: "revoked" });
+    expect(ec2).toHaveReceivedCommandWith(GetManagedPrefixListEntriesCommand, {
+      PrefixListId: LIST,
+      TargetVersion: 1,
+    });
+    expect(ec2).toHaveReceivedCommandWith(RevokeSecurityGroupIngressCommand, {
+      GroupId: WEB,
+      SecurityGroupRuleIds: ["sgr-ssh"],
+    });
+    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    expect(body.event.name).toBe("RestoreManagedPrefixListVersion");
+  });
+
+  it("is compliant when the restored version holds private ranges only", async () => {
+    ec2
+      .on(GetManagedPrefixListEntriesCommand, { PrefixListId: LIST, TargetVersion: 1 })
+      .resolves({ Entries: [{ Cidr: "10.0.0.0/8" }] });
+    const result = await prefixListChange(restore(), testDeps({ fn: "prefix-list-change" }));
+    expect(result.status).toBe("compliant");
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+  });
+});
+
+describe("prefix-list-change: lists shared with other accounts", () => {
+  const OTHER = "210987654321";
+  const shared = (...owners: [string, string][]) =>
+    ec2.on(GetManagedPrefixListAssociationsCommand).resolves({
+      PrefixListAssociations: owners.map(([ResourceId, ResourceOwner]) => ({
+        ResourceId,
+        ResourceOwner,
+      })),
+    });
+
+  it("reports groups in other accounts instead of concluding compliant", async () => {
+    shared(["sg-0000000000000ext1", OTHER]);
+    const result = await prefixListChange(widenedToWorld(), testDeps({ fn: "prefix-list-change" }));
+    expect(result).toMatchObject({ status: "decided", result: "notify-only", published: true });
+    expect(ec2).not.toHaveReceivedCommand(DescribeSecurityGroupRulesCommand);
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    expect(body.findings).toHaveLength(1);
+    expect(body.findings[0]).toMatchObject({
+      rule: "shared-prefix-list",
+      mode: "notify",
+      result: "notify-only",
+      change: { kind: "prefix-list", resourceId: LIST },
+    });
+    expect(body.findings[0].reason).toContain(OTHER);
+    expect(body.findings[0].reason).toContain("0.0.0.0/0");
+  });
+
+  it("revokes this account's rules and reports the other accounts' groups", async () => {
+    shared([WEB, "123456789012"], ["sg-0000000000000ext1", OTHER]);
+    const result = await prefixListChange(widenedToWorld(), testDeps({ fn: "prefix-list-change" }));
+    expect(result.result).toBe("revoked");
+    expect(ec2).toHaveReceivedCommandExactlyOnceWith(DescribeSecurityGroupRulesCommand, {
+      MaxResults: 1000,
+      Filters: [{ Name: "group-id", Values: [WEB] }],
+    });
+    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    expect(body.findings.map((f: { rule: string }) => f.rule)).toContain("shared-prefix-list");
+  });
+
+  it("says nothing about other accounts when the new entry is private", async () => {
+    shared(["sg-0000000000000ext1", OTHER]);
+    const event = widenedToWorld();
+    event.detail.requestParameters.ModifyManagedPrefixListRequest.AddEntry.Cidr = "10.20.0.0/16";
+    const result = await prefixListChange(event, testDeps({ fn: "prefix-list-change" }));
+    expect(result.status).toBe("compliant");
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+});

@@ -51,14 +51,30 @@ export interface Ec2Gateway {
    * @throws LookupFailedError
    */
   ruleDirections(ruleIds: readonly string[]): Promise<RuleDirections>;
-  /** Current CIDRs of a managed prefix list. @throws LookupFailedError */
-  prefixListEntries(prefixListId: string): Promise<string[]>;
-  /** Security groups that reference a prefix list. @throws LookupFailedError */
+  /**
+   * CIDRs of a managed prefix list: the current version, or `version` when given (what a
+   * RestoreManagedPrefixListVersion puts back). @throws LookupFailedError
+   */
+  prefixListEntries(prefixListId: string, version?: number): Promise<string[]>;
+  /** Security groups that reference a prefix list, in any account. @throws LookupFailedError */
   prefixListGroups(prefixListId: string): Promise<string[]>;
+  /**
+   * The same with the account that owns each group (a list shared through RAM is referenced
+   * from other accounts too). Optional so that hand-built gateways keep working; without it
+   * every group counts as the caller's own. @throws LookupFailedError
+   */
+  prefixListAssociations?(prefixListId: string): Promise<PrefixListAssociation[]>;
   /** Rules of the given groups, or of every group, page by page (MaxResults 1000). */
   securityGroupRules(groupIds?: readonly string[]): AsyncGenerator<SecurityGroupRule[]>;
   /** Network ACLs with their entries, page by page. */
   networkAcls(): AsyncGenerator<NetworkAcl[]>;
+}
+
+/** A security group that references a prefix list, and the account that owns it. */
+export interface PrefixListAssociation {
+  readonly groupId: string;
+  /** `ResourceOwner`; null when EC2 did not say. */
+  readonly owner: string | null;
 }
 
 const GONE: ReadonlySet<string> = new Set(ALREADY_GONE_ERROR_CODES);
@@ -167,6 +183,30 @@ export function createEc2Gateway(
         return { unknown: out.UnknownIpPermissions?.length ?? 0 };
       }),
     ];
+  }
+
+  async function associations(prefixListId: string): Promise<PrefixListAssociation[]> {
+    const groups = new Map<string, string | null>();
+    let token: string | undefined;
+    try {
+      do {
+        const out = await client.send(
+          new GetManagedPrefixListAssociationsCommand({
+            PrefixListId: prefixListId,
+            MaxResults: 255,
+            NextToken: token,
+          }),
+        );
+        for (const a of out.PrefixListAssociations ?? []) {
+          // Route tables reference prefix lists too; only security groups have rules to revoke.
+          if (a.ResourceId?.startsWith("sg-")) groups.set(a.ResourceId, a.ResourceOwner ?? null);
+        }
+        token = out.NextToken || undefined;
+      } while (token);
+    } catch (error) {
+      throw lookupError(`GetManagedPrefixListAssociations ${prefixListId}`, error);
+    }
+    return [...groups].map(([groupId, owner]) => ({ groupId, owner }));
   }
 
   return {
@@ -283,7 +323,7 @@ export function createEc2Gateway(
       return { directions, missing, rules };
     },
 
-    async prefixListEntries(prefixListId) {
+    async prefixListEntries(prefixListId, version) {
       const cidrs: string[] = [];
       let token: string | undefined;
       try {
@@ -291,6 +331,7 @@ export function createEc2Gateway(
           const out = await client.send(
             new GetManagedPrefixListEntriesCommand({
               PrefixListId: prefixListId,
+              ...(version !== undefined ? { TargetVersion: version } : {}),
               MaxResults: 100,
               NextToken: token,
             }),
@@ -299,34 +340,17 @@ export function createEc2Gateway(
           token = out.NextToken || undefined;
         } while (token);
       } catch (error) {
-        throw lookupError(`GetManagedPrefixListEntries ${prefixListId}`, error);
+        const which = version !== undefined ? ` version ${version}` : "";
+        throw lookupError(`GetManagedPrefixListEntries ${prefixListId}${which}`, error);
       }
       return cidrs;
     },
 
     async prefixListGroups(prefixListId) {
-      const groups = new Set<string>();
-      let token: string | undefined;
-      try {
-        do {
-          const out = await client.send(
-            new GetManagedPrefixListAssociationsCommand({
-              PrefixListId: prefixListId,
-              MaxResults: 255,
-              NextToken: token,
-            }),
-          );
-          for (const a of out.PrefixListAssociations ?? []) {
-            // Route tables reference prefix lists too; only security groups have rules to revoke.
-            if (a.ResourceId?.startsWith("sg-")) groups.add(a.ResourceId);
-          }
-          token = out.NextToken || undefined;
-        } while (token);
-      } catch (error) {
-        throw lookupError(`GetManagedPrefixListAssociations ${prefixListId}`, error);
-      }
-      return [...groups];
+      return (await associations(prefixListId)).map((a) => a.groupId);
     },
+
+    prefixListAssociations: associations,
 
     async *securityGroupRules(groupIds) {
       const batches: (readonly string[] | undefined)[] = [];

@@ -1,10 +1,14 @@
 import {
+  classifyCidr,
+  type Finding,
   fromSecurityGroupRule,
   normalise,
   type PrefixListChange,
+  parseCidr,
   type SecurityGroupRuleChange,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
+import type { PrefixListAssociation } from "../adapters/ec2";
 import { forTarget, type RemediationDeps } from "../deps";
 import { withObservability } from "../middleware";
 import { decide, earlyExit, type FlowResult } from "./decide";
@@ -15,14 +19,14 @@ import { decide, earlyExit, type FlowResult } from "./decide";
  * EC2 has no filter for "rules whose peer is prefix list X". Describing every rule of the
  * account would cost one call per 1,000 rules on the critical path; instead
  * GetManagedPrefixListAssociations names the groups that reference the list, and
- * DescribeSecurityGroupRules (filter group-id) reads only those groups' rules, which are then
- * kept if they name the list.
+ * DescribeSecurityGroupRules (filter group-id) reads only those groups' rules (`groups`: this
+ * account's), which are then kept if they name the list.
  */
 async function referencingRules(
   prefixListId: string,
+  groups: readonly string[],
   deps: RemediationDeps,
 ): Promise<SecurityGroupRuleChange[]> {
-  const groups = await deps.ec2.prefixListGroups(prefixListId);
   if (groups.length === 0) return [];
   const changes: SecurityGroupRuleChange[] = [];
   for await (const page of deps.ec2.securityGroupRules(groups)) {
@@ -41,10 +45,57 @@ async function referencingRules(
   return changes;
 }
 
+/** Rule id of the notify-only finding about groups in other accounts that reference a list. */
+export const SHARED_PREFIX_LIST_RULE = "shared-prefix-list";
+
 /**
- * prefix-list-change: ModifyManagedPrefixList. When entries were added, the rules that
- * reference the list are evaluated with the list's new entries, and offending RULES are
- * revoked; the list itself is never touched (other teams may own it).
+ * The notify-only finding for a list shared through RAM: groups in other accounts reference it,
+ * and their rules cannot be read from this account. Given only when the entries the change
+ * brings in could open something (public or blocked addresses); a change to private ranges
+ * exposes nothing to report.
+ */
+function sharedListFinding(
+  change: PrefixListChange,
+  brought: readonly string[],
+  foreign: readonly PrefixListAssociation[],
+  account: string,
+  deps: RemediationDeps,
+): Finding | null {
+  if (foreign.length === 0) return null;
+  const policy = deps.config.policy;
+  const open = brought.filter((text) => {
+    try {
+      const c = classifyCidr(parseCidr(text), policy).classes;
+      return c.has("public") || c.has("blocked");
+    } catch {
+      return true;
+    }
+  });
+  const accounts = [...new Set(foreign.map((a) => a.owner ?? "unknown"))].sort();
+  deps.logger.warn("prefix list referenced from other accounts; their rules are not checked", {
+    prefixListId: change.prefixListId,
+    groups: foreign.map((a) => a.groupId),
+    accounts,
+  });
+  if (open.length === 0) return null;
+  return {
+    rule: SHARED_PREFIX_LIST_RULE,
+    mode: "notify",
+    severity: "high",
+    reason:
+      `prefix list ${change.prefixListId} now holds ${open.join(", ")} and is referenced by ` +
+      `${foreign.length} security group(s) in other account(s) (${accounts.join(", ")}), shared ` +
+      `through RAM; their rules cannot be read from ${account} and were not checked; notify only`,
+    change,
+  };
+}
+
+/**
+ * prefix-list-change: ModifyManagedPrefixList and RestoreManagedPrefixListVersion. When entries
+ * were added, or an old version restored, the rules that reference the list are evaluated with
+ * the entries the list now holds, and offending RULES are revoked; the list itself is never
+ * touched (other teams may own it). The rules are judged without the list's editor (see
+ * `DecideInput.withoutActor`).
  */
 export async function prefixListChange(
   raw: unknown,
@@ -58,27 +109,43 @@ export async function prefixListChange(
   // Look-ups and revokes happen where the change was made (the member role in organisation mode).
   const deps = await forTarget(hubDeps, event);
   const change = result.changes.find((c): c is PrefixListChange => c.kind === "prefix-list");
-  if (!change || change.added.length === 0) {
+  const restored = change?.restoredVersion;
+  if (!change || (change.added.length === 0 && restored === undefined)) {
     deps.logger.info("prefix list only lost entries: nothing can be more open", {
       eventId: event.eventId,
     });
     return { status: "compliant", eventId: event.eventId };
   }
   const id = change.prefixListId;
-  const [rules, current] = await Promise.all([
-    referencingRules(id, deps),
-    deps.ec2.prefixListEntries(id),
+  // Both the modification and the restore are asynchronous (state modify-in-progress): the
+  // current version read back may still be the previous one. A restore puts back the entries
+  // of `restoredVersion`, so those are read; for a modification the event's added CIDRs always
+  // count.
+  const [associations, current] = await Promise.all([
+    deps.ec2.prefixListAssociations
+      ? deps.ec2.prefixListAssociations(id)
+      : deps.ec2.prefixListGroups(id).then((gs) => gs.map((groupId) => ({ groupId, owner: null }))),
+    deps.ec2.prefixListEntries(id, restored),
   ]);
-  if (rules.length === 0) {
-    deps.logger.info("no security-group rule references the prefix list", { prefixListId: id });
-    return { status: "compliant", eventId: event.eventId };
-  }
-  // The modification is asynchronous (state modify-in-progress): the entries read back may still
-  // be the previous version. The added CIDRs are known from the event, so they always count.
+  const own = associations.filter((a) => a.owner === null || a.owner === event.account);
+  const foreign = associations.filter((a) => a.owner !== null && a.owner !== event.account);
   const removed = new Set(change.removed.map((c) => c.cidr));
   const entries = [
     ...new Set([...current.filter((c) => !removed.has(c)), ...change.added.map((c) => c.cidr)]),
   ];
+  const brought = restored !== undefined ? entries : change.added.map((c) => c.cidr);
+  const shared = sharedListFinding(change, brought, foreign, event.account, deps);
+  const rules = await referencingRules(
+    id,
+    own.map((a) => a.groupId),
+    deps,
+  );
+  if (rules.length === 0 && shared === null) {
+    deps.logger.info("no security-group rule of this account references the prefix list", {
+      prefixListId: id,
+    });
+    return { status: "compliant", eventId: event.eventId };
+  }
   return decide(
     {
       event,
@@ -88,6 +155,7 @@ export async function prefixListChange(
       // The editor of the list did not make the rules: their principal exemptions do not
       // extend to them (the rules' own authors' do, from the audit trail).
       withoutActor: true,
+      ...(shared ? { extraFindings: [shared] } : {}),
     },
     deps,
   );
