@@ -197,6 +197,34 @@ describe("security-group-change: revoking", () => {
     expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 2);
   });
 
+  it("revokes an IPv4-mapped IPv6 permission by its IPv6 text in Ipv6Ranges, never as 0.0.0.0/0", async () => {
+    const event = loadFixture(
+      "AuthorizeSecurityGroupIngress",
+      "ipv4-mapped-ipv6-world_no-ruleset_tcp-22",
+    );
+    const result = await securityGroupChange(event, testDeps());
+    expect(ec2).toHaveReceivedCommandExactlyOnceWith(RevokeSecurityGroupIngressCommand, {
+      GroupId: GROUP,
+      IpPermissions: [
+        {
+          IpProtocol: "tcp",
+          FromPort: 22,
+          ToPort: 22,
+          Ipv6Ranges: [{ CidrIpv6: "::ffff:0:0/96" }],
+        },
+      ],
+    });
+    expect(ec2).not.toHaveReceivedCommandWith(RevokeSecurityGroupIngressCommand, {
+      IpPermissions: [expect.objectContaining({ IpRanges: expect.anything() })],
+    });
+    // Judged as what it means: 0.0.0.0/0 on an admin port.
+    expect(publishedMessages()[0]?.body.findings[0]).toMatchObject({
+      rule: "admin-ports",
+      mode: "enforce",
+    });
+    expect(result.status).toBe("decided");
+  });
+
   it("revokes egress rules with RevokeSecurityGroupEgress", async () => {
     const event = loadFixture(
       "AuthorizeSecurityGroupEgress",

@@ -192,6 +192,36 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     expect(ec2.rules.has("sgr-x")).toBe(false);
   });
 
+  it("revokes an IPv4-mapped IPv6 rule as Ipv6Ranges ::ffff:0:0/96, leaving the group's IPv4 rule", async () => {
+    const event = loadFixture(
+      "AuthorizeSecurityGroupIngress",
+      "ipv4-mapped-ipv6-world_no-ruleset_tcp-22",
+    );
+    ec2.addRules({
+      id: "sgr-mapped",
+      groupId: GROUP,
+      egress: false,
+      protocol: "tcp",
+      from: 22,
+      to: 22,
+      cidrV6: "::ffff:0:0/96",
+    });
+    await createSecurityGroupChangeHandler(deps())(event, lambdaContext);
+    const body = new URLSearchParams(ec2.calls("RevokeSecurityGroupIngress")[0]?.body);
+    expect(Object.fromEntries(body)).toEqual({
+      Action: "RevokeSecurityGroupIngress",
+      Version: "2016-11-15",
+      GroupId: GROUP,
+      "IpPermissions.1.IpProtocol": "tcp",
+      "IpPermissions.1.FromPort": "22",
+      "IpPermissions.1.ToPort": "22",
+      "IpPermissions.1.Ipv6Ranges.1.CidrIpv6": "::ffff:0:0/96",
+    });
+    expect(ec2.rules.has("sgr-mapped")).toBe(false);
+    // tcp 22 from 0.0.0.0/0 (IpRanges), seeded for every test, is another rule: untouched.
+    expect(ec2.rules.has(RULE)).toBe(true);
+  });
+
   it("retries RequestLimitExceeded (503) and a 500, then revokes", async () => {
     ec2.failNext(
       "RevokeSecurityGroupIngress",

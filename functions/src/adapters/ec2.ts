@@ -93,6 +93,8 @@ function toIpPermission(p: PermissionAction["permissions"][number]): IpPermissio
   const ports = p.fromPort === null ? {} : { FromPort: p.fromPort, ToPort: p.toPort ?? p.fromPort };
   const base: IpPermission = { IpProtocol: p.protocol, ...ports };
   if (p.cidr !== undefined) {
+    // The family is the text's: an IPv4-mapped block (`::ffff:0:0/96`), which the policy reads
+    // as IPv4, is named by its IPv6 text (`Cidr.original`) and lives in Ipv6Ranges.
     return p.cidr.includes(":")
       ? { ...base, Ipv6Ranges: [{ CidrIpv6: p.cidr }] }
       : { ...base, IpRanges: [{ CidrIp: p.cidr }] };
