@@ -1,17 +1,12 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { MiddlewareObj } from "@middy/core";
+import { field } from "../field";
 import { isFunction, requireOption } from "./options";
 
 export interface CorrelationOptions {
   readonly logger: Logger;
   /** Reads the correlation id from the event; defaults to `eventIdOf`. */
   readonly from?: (event: unknown) => string | undefined;
-}
-
-function field(value: unknown, key: string): unknown {
-  return value !== null && typeof value === "object"
-    ? (value as Record<string, unknown>)[key]
-    : undefined;
 }
 
 /**

@@ -28,6 +28,7 @@ import {
 import { NOTIFICATION, type PutDecisionResult } from "../adapters/audit";
 import type { RemediationDeps } from "../deps";
 import { RemediationFailedError } from "../errors";
+import { field } from "../field";
 import { exemptionsFromTrail } from "./trail";
 
 /** What one invocation came to (the Lambda return value; EventBridge ignores it, tests read it). */
@@ -43,12 +44,6 @@ export interface FlowResult {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function field(value: unknown, key: string): unknown {
-  return value !== null && typeof value === "object"
-    ? (value as Record<string, unknown>)[key]
-    : undefined;
-}
 
 /**
  * The id of an unreadable event: its CloudTrail eventID if that much could be read, else the

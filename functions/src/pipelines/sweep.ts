@@ -34,6 +34,7 @@ import { mapLimit } from "../adapters/limit";
 import type { OrganizationConfig } from "../config";
 import { forTarget, type RemediationDeps } from "../deps";
 import { AuditWriteError, awsErrorCode, errorMessage, SweepTargetsFailedError } from "../errors";
+import { stringField } from "../field";
 import { withObservability } from "../middleware";
 import { recordAndNotify } from "./decide";
 import { exemptionsFromTrail } from "./trail";
@@ -67,12 +68,6 @@ export interface SweepResult {
 const REVOKE_CONCURRENCY = 4;
 const AUDIT_CONCURRENCY = 8;
 const PREFIX_LIST_CONCURRENCY = 4;
-
-function field(value: unknown, key: string): unknown {
-  return value !== null && typeof value === "object"
-    ? (value as Record<string, unknown>)[key]
-    : undefined;
-}
 
 interface ReadState {
   readonly changes: RuleChange[];
@@ -212,16 +207,14 @@ function statesOf(
  * again, so the sweep itself does not fail.
  */
 export async function sweep(event: unknown, deps: SweepDeps): Promise<SweepResult> {
-  const account =
-    typeof field(event, "account") === "string" ? (field(event, "account") as string) : undefined;
-  const region =
-    typeof field(event, "region") === "string" ? (field(event, "region") as string) : undefined;
+  const account = stringField(event, "account");
+  const region = stringField(event, "region");
   const identity = account && region ? { account, region } : await deps.identity();
   return sweepOne(identity, runIdOf(event), deps);
 }
 
 function runIdOf(event: unknown): string {
-  return typeof field(event, "id") === "string" ? (field(event, "id") as string) : randomUUID();
+  return stringField(event, "id") ?? randomUUID();
 }
 
 /** One (account, Region) that could not be swept, and why. */
