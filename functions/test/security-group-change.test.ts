@@ -745,6 +745,63 @@ describe("security-group-change: ModifySecurityGroupRules", () => {
   });
 });
 
+describe("security-group-change: look-ups in parallel", () => {
+  const modify = () => loadFixture("ModifySecurityGroupRules", "wrapper_object-form_single-rule");
+  const rule: SecurityGroupRule = {
+    SecurityGroupRuleId: "sgr-0c0000000mod0001",
+    GroupId: GROUP,
+    IsEgress: false,
+    IpProtocol: "tcp",
+    FromPort: 22,
+    ToPort: 22,
+    CidrIpv4: "0.0.0.0/0",
+  };
+
+  it("reads the group's tags while the rule is read back, not after", async () => {
+    // The read-back answers only once the tag look-up has started: sequential calls would hang.
+    ec2.on(DescribeSecurityGroupRulesCommand).callsFake(async () => {
+      await vi.waitFor(() => expect(ec2).toHaveReceivedCommand(DescribeSecurityGroupsCommand));
+      return { SecurityGroupRules: [rule] };
+    });
+    const result = await securityGroupChange(modify(), testDeps());
+    expect(result.result).toBe("revoked");
+    expect(ec2).toHaveReceivedCommandTimes(DescribeSecurityGroupsCommand, 1);
+  });
+
+  it("reads the account's context from AWS Organizations while EC2 answers", async () => {
+    const context = vi.fn(async () => ({ accountTags: { env: "prod" } }));
+    ec2.on(DescribeSecurityGroupRulesCommand).callsFake(async () => {
+      await vi.waitFor(() => expect(context).toHaveBeenCalledWith("123456789012"));
+      return { SecurityGroupRules: [rule] };
+    });
+    const result = await securityGroupChange(modify(), { ...testDeps(), directory: { context } });
+    expect(result.result).toBe("revoked");
+    expect(context).toHaveBeenCalledTimes(1);
+  });
+
+  it("waits for the account's context before reading tags a scoped exemption might make moot", async () => {
+    const order: string[] = [];
+    const context = vi.fn(async () => {
+      order.push("context");
+      return { accountTags: {} };
+    });
+    ec2.on(DescribeSecurityGroupsCommand).callsFake(() => {
+      order.push("tags");
+      return { SecurityGroups: [{ GroupId: GROUP, Tags: [] }] };
+    });
+    await securityGroupChange(sshFromWorld(), { ...testDeps(), directory: { context } });
+    expect(order).toEqual(["context", "tags"]);
+  });
+
+  it("reads no tags early for a rule whose prefix list is not read yet", async () => {
+    ec2.on(GetManagedPrefixListEntriesCommand).resolves({ Entries: [{ Cidr: "10.0.0.0/8" }] });
+    const event = loadFixture("AuthorizeSecurityGroupIngress", "prefix-list-peer_ruleset");
+    const result = await securityGroupChange(event, testDeps());
+    expect(result.status).toBe("compliant");
+    expect(ec2).not.toHaveReceivedCommand(DescribeSecurityGroupsCommand);
+  });
+});
+
 describe("security-group-change: late events", () => {
   /** The event handled ten minutes after it happened (a retry, a backlog). */
   const late = () => testDeps({ now: new Date("2024-11-05T10:25:00.000Z") });

@@ -24,6 +24,7 @@ import {
   type ResourceRef,
   type RuleChange,
   ruleStateKey,
+  UNRESOLVED_PREFIX_LIST_RULE,
 } from "@guardrail/core";
 import { NOTIFICATION, type PutDecisionResult } from "../adapters/audit";
 import type { RemediationDeps } from "../deps";
@@ -62,6 +63,66 @@ export function invalidEventId(raw: unknown, event: Partial<EventMeta>): string 
   return `sha256:${createHash("sha256").update(text).digest("hex")}`;
 }
 
+/** The account's tags and OUs (organisation mode), as `AccountDirectory.context` reads them. */
+type AccountContext = Pick<PolicyEvaluationContext, "accountTags" | "organizationalUnits">;
+
+/**
+ * Look-ups that do not depend on the pipeline's own (rule read-back, prefix-list entries), so
+ * they are started before them and run in parallel: the critical path to the revoke stays one
+ * round trip.
+ */
+export interface Prefetched {
+  /** The account's context from AWS Organizations; `{}` when the policy needs none. */
+  readonly account: Promise<AccountContext>;
+  /** Tags of the groups the event's own content already shows a finding on, by group id. */
+  readonly tags: ReadonlyMap<string, Promise<Record<string, string>>>;
+}
+
+/**
+ * Starts the look-ups `decide` would otherwise make after the pipeline's own. The account's
+ * context is read whenever the policy needs it (as before, just earlier; it is cached). Group
+ * tags are read early only when they would be read anyway: the event's content, judged without
+ * the look-ups, has a finding that a tag could waive (a prefix-list peer, unresolved until its
+ * entries are read, does not count), and no account context is pending that could still put
+ * the rule out of scope or exempt it. The one case where the early read is wasted: a rule read
+ * back (ModifySecurityGroupRules, a late event) that was made compliant since the event.
+ */
+export function prefetch(
+  event: EventMeta,
+  changes: readonly RuleChange[],
+  deps: RemediationDeps,
+  { tags: withTags = true }: { readonly tags?: boolean } = {},
+): Prefetched {
+  const account: Promise<AccountContext> = deps.directory
+    ? deps.directory.context(event.account)
+    : Promise.resolve({});
+  const tags = new Map<string, Promise<Record<string, string>>>();
+  const policy = deps.config.policy;
+  if (!withTags || deps.directory || !needsGroupTags(policy)) return { account, tags };
+  let preliminary: Evaluation;
+  try {
+    preliminary = evaluate(changes, policy, {
+      now: deps.clock(),
+      event,
+      unknownDirection: "evaluate-both",
+    });
+  } catch {
+    // Whatever cannot be judged yet is judged after the look-ups, tags then read as before.
+    return { account, tags };
+  }
+  const counted = {
+    ...preliminary,
+    findings: preliminary.findings.filter((f) => f.rule !== UNRESOLVED_PREFIX_LIST_RULE),
+  };
+  for (const id of groupsNeedingTags(counted, policy)) {
+    const read = deps.ec2.groupTags(id);
+    // A failure surfaces where the tags are used; unused, it must not be an unhandled rejection.
+    read.catch(() => {});
+    tags.set(id, read);
+  }
+  return { account, tags };
+}
+
 /**
  * Evaluates, and when a finding exists and some tag exemption is configured, describes the
  * groups concerned (usually the one group of the event) and evaluates again with their tags.
@@ -74,11 +135,12 @@ export async function evaluateWithTags(
   return (await judge(changes, ctx, deps)).evaluation;
 }
 
-/** `evaluateWithTags`, also answering the context the evaluation was made with. */
+/** `evaluateWithTags`, using tags already being read, and answering the context it used. */
 async function judge(
   changes: readonly RuleChange[],
   ctx: PolicyEvaluationContext,
   deps: RemediationDeps,
+  early: Prefetched["tags"] = new Map(),
 ): Promise<{ evaluation: Evaluation; ctx: PolicyEvaluationContext }> {
   const policy = deps.config.policy;
   const first = evaluate(changes, policy, ctx);
@@ -86,7 +148,7 @@ async function judge(
   const ids = groupsNeedingTags(first, policy);
   if (ids.length === 0) return { evaluation: first, ctx };
   const tags = await Promise.all(
-    ids.map(async (id) => [id, await deps.ec2.groupTags(id)] as const),
+    ids.map(async (id) => [id, await (early.get(id) ?? deps.ec2.groupTags(id))] as const),
   );
   const tagged = { ...ctx, groupTags: Object.fromEntries(tags) };
   return { evaluation: evaluate(changes, policy, tagged), ctx: tagged };
@@ -286,6 +348,8 @@ export interface DecideInput {
    * (`exemptionsFromTrail`).
    */
   readonly withoutActor?: boolean;
+  /** Look-ups the pipeline started before its own (see `prefetch`); started here otherwise. */
+  readonly prefetched?: Prefetched;
   /** Findings the pipeline made itself (notify-only), reported with the evaluation's. */
   readonly extraFindings?: readonly Finding[];
   /** Look up prior state after the revoke (Replace/Modify events). */
@@ -301,13 +365,15 @@ export interface DecideInput {
 export async function decide(input: DecideInput, deps: RemediationDeps): Promise<FlowResult> {
   const { event } = input;
   const { logger, metrics } = deps;
+  const early = input.prefetched ?? prefetch(event, input.changes, deps, { tags: false });
   // Tags and OUs of the account, when the policy scopes by them (organisation mode).
-  const account = deps.directory ? await deps.directory.context(event.account) : {};
+  const account = await early.account;
   const who = input.withoutActor ? { account: event.account, region: event.region } : { event };
   const judged = await judge(
     input.changes,
     { now: deps.clock(), ...who, ...account, ...input.ctx },
     deps,
+    early.tags,
   );
   let evaluation = judged.evaluation;
   if (input.withoutActor) {

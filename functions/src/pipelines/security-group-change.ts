@@ -15,7 +15,7 @@ import type { RuleDirections } from "../adapters/ec2";
 import { forTarget, type RemediationDeps } from "../deps";
 import { LookupFailedError } from "../errors";
 import { withObservability } from "../middleware";
-import { decide, earlyExit, type FlowResult, previousFromState } from "./decide";
+import { decide, earlyExit, type FlowResult, prefetch, previousFromState } from "./decide";
 
 function sgChanges(changes: readonly RuleChange[]): SecurityGroupRuleChange[] {
   return changes.filter((c): c is SecurityGroupRuleChange => c.kind === "security-group-rule");
@@ -141,13 +141,17 @@ export async function securityGroupChange(
   const { event } = result;
   // Look-ups and revokes happen where the change was made (the member role in organisation mode).
   const deps = await forTarget(hubDeps, event);
-  const { changes, ctx, missing } = await lookups(sgChanges(result.changes), event, deps);
+  const fromEvent = sgChanges(result.changes);
+  // The account's context and the group's tags do not wait for the rule read-back.
+  const prefetched = prefetch(event, fromEvent, deps);
+  const { changes, ctx, missing } = await lookups(fromEvent, event, deps);
   const modify = event.eventName === "ModifySecurityGroupRules";
   return decide(
     {
       event,
       changes,
       ctx,
+      prefetched,
       // A rule EC2 said does not exist is not revoked: it is already gone.
       settled: (action: Action): ActionOutcome | undefined =>
         action.type === "revoke-security-group-rules" &&
