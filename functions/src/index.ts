@@ -15,3 +15,4 @@ export * from "./pipelines/prefix-list-change";
 export * from "./pipelines/security-group-change";
 export * from "./pipelines/slack-notifier";
 export * from "./pipelines/sweep";
+export * from "./pipelines/trail";
