@@ -1,5 +1,6 @@
 import "./setup";
 import {
+  DeleteNetworkAclEntryCommand,
   DescribeNetworkAclsCommand,
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
@@ -28,6 +29,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { functionStatements } from "../../stacks/permissions";
 import { loadFixture } from "../../test/fixtures/load";
 import { LookupFailedError } from "../src/errors";
+import { networkAclChange } from "../src/pipelines/network-acl-change";
 import { prefixListChange } from "../src/pipelines/prefix-list-change";
 import { securityGroupChange } from "../src/pipelines/security-group-change";
 import { type SweepDeps, sweep } from "../src/pipelines/sweep";
@@ -121,6 +123,7 @@ beforeEach(() => {
     SecurityGroups: (input.GroupIds ?? [GROUP]).map((id) => ({ GroupId: id, Tags: [] })),
   }));
   ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+  ec2.on(DeleteNetworkAclEntryCommand).resolves({});
   sns.on(PublishCommand).resolves({ MessageId: "m" });
   ddb.on(PutCommand).resolves({});
   ddb.on(UpdateCommand).resolves({});
@@ -150,6 +153,41 @@ describe("sweep: principal exemptions from the audit trail", () => {
     expect(finding).toMatchObject({ result: "exempt", exemption: { kind: "principal" } });
     expect(finding.exemption.reason).toContain("break-glass role, paged on use");
     expect(finding.exemption.reason).toContain("read from the audit trail");
+  });
+
+  it("keeps a network-ACL entry the break-glass role created", async () => {
+    const event = loadFixture("ReplaceNetworkAclEntry", "tcp-6_ssh-from-world_replaces-rule-100");
+    event.detail.eventName = "CreateNetworkAclEntry";
+    event.detail.userIdentity = breakGlassOpensSsh().userIdentity;
+    const created = await networkAclChange(
+      event,
+      testDeps({ fn: "network-acl-change", policyYaml: POLICY }),
+    );
+    expect(created).toMatchObject({ result: "exempt" });
+    const item = ddb.commandCalls(PutCommand)[0]?.args[0].input.Item as Record<string, unknown>;
+    ddb.resetHistory();
+    trail(item);
+    ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [] });
+    ec2.on(DescribeNetworkAclsCommand).resolves({
+      NetworkAcls: [
+        {
+          NetworkAclId: "acl-0a1b2c3d4e5f60001",
+          Entries: [
+            {
+              RuleNumber: 100,
+              Protocol: "6",
+              RuleAction: "allow",
+              Egress: false,
+              CidrBlock: "0.0.0.0/0",
+              PortRange: { From: 22, To: 22 },
+            },
+          ],
+        },
+      ],
+    });
+    const result = await sweep(scheduled, sweepDeps());
+    expect(ec2).not.toHaveReceivedCommand(DeleteNetworkAclEntryCommand);
+    expect(result.counts).toMatchObject({ exempt: 1, revoked: 0 });
   });
 
   it("revokes it once someone else has changed the rule since", async () => {
