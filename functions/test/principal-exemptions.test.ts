@@ -222,6 +222,13 @@ describe("sweep: principal exemptions from the audit trail", () => {
     expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 1);
   });
 
+  it("ignores an exempt decision recorded for another account", async () => {
+    const item = await recordedByEventPath();
+    trail({ ...item, account: "210987654321" });
+    await sweep(scheduled, sweepDeps());
+    expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 1);
+  });
+
   it("revokes it when the policy no longer exempts that principal", async () => {
     trail(await recordedByEventPath());
     const withOther = POLICY.replace(BREAK_GLASS, "arn:aws:iam::*:role/other-role");

@@ -82,6 +82,10 @@ function exemptionFromTrail(
 ): Exemption | undefined {
   const current = viewChange(finding.change);
   for (const decision of decisions) {
+    // One table serves every account of an organisation: ids are unique, but never trust a
+    // decision made somewhere else.
+    if (ctx.account !== undefined && decision.account !== ctx.account) continue;
+    if (ctx.region !== undefined && decision.region !== ctx.region) continue;
     const about = decision.findings.filter((f) => sameRule(f.change, current));
     if (about.length === 0) continue;
     // The newest decision about the rule decides: a later, unexempt change wins over an older
