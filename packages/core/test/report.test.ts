@@ -242,6 +242,25 @@ describe("action views and coverage", () => {
     ).toBe(false);
   });
 
+  it("matches the permission revoke of an IPv4-mapped IPv6 rule by its IPv6 text, not 0.0.0.0/0", () => {
+    const mapped = sgRule({
+      ruleId: null,
+      peer: { kind: "cidr", cidr: parseCidr("::ffff:0:0/96") },
+    });
+    const byIpv6Text: Action = {
+      type: "revoke-security-group-permissions",
+      groupId: "sg-0632fa4ee8a8468a4",
+      direction: "ingress",
+      permissions: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidr: "::ffff:0:0/96" }],
+    };
+    const byIpv4Text: Action = {
+      ...byIpv6Text,
+      permissions: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidr: "0.0.0.0/0" }],
+    };
+    expect(actionCovers(byIpv6Text, mapped)).toBe(true);
+    expect(actionCovers(byIpv4Text, mapped)).toBe(false);
+  });
+
   it("matches a NACL delete on list, number and direction", () => {
     const action: Action = {
       type: "delete-network-acl-entry",

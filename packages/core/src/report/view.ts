@@ -230,7 +230,8 @@ export function actionCovers(action: Action, change: RuleChange): boolean {
         if (p.fromPort !== null && from !== null && (p.fromPort !== from || p.toPort !== to)) {
           return false;
         }
-        if (peer.kind === "cidr") return p.cidr === peer.cidr.cidr;
+        // The plan names an IPv4-mapped block by its IPv6 text (as AWS stores it).
+        if (peer.kind === "cidr") return p.cidr === (peer.cidr.original ?? peer.cidr).cidr;
         if (peer.kind === "prefix-list") return p.prefixListId === peer.prefixListId;
         return peer.groupId !== null && p.groupId === peer.groupId;
       });
