@@ -4,8 +4,10 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import {
   type Action,
   type AuditItem,
+  EVENT_SPECS,
   GuardrailError,
   type GuardrailFunction,
+  type KnownEventName,
   METRICS,
   normalise,
 } from "@guardrail/core";
@@ -104,8 +106,6 @@ function fakes() {
   return { deps, records, published };
 }
 
-const NACL_EVENTS = new Set(["CreateNetworkAclEntry", "ReplaceNetworkAclEntry"]);
-
 function eventNameOf(event: unknown): unknown {
   const e = event as { detail?: { eventName?: unknown }; eventName?: unknown } | null;
   return typeof e === "object" && e !== null ? (e.detail?.eventName ?? e.eventName) : undefined;
@@ -121,8 +121,12 @@ describe("fuzzing the handler path", () => {
     // EventBridge routes by event name; anything else goes to security-group-change.
     const route = (event: unknown) => {
       const name = eventNameOf(event);
-      if (typeof name === "string" && NACL_EVENTS.has(name)) return nacl;
-      if (name === "ModifyManagedPrefixList") return pl;
+      const handler =
+        typeof name === "string" && Object.hasOwn(EVENT_SPECS, name)
+          ? EVENT_SPECS[name as KnownEventName].handler
+          : null;
+      if (handler === "network-acl-change") return nacl;
+      if (handler === "prefix-list-change") return pl;
       return sg;
     };
     const statuses = new Map<string, number>();
