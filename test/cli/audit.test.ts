@@ -4,10 +4,9 @@ import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
-  AUDIT_TABLE,
   type AuditItem,
   auditItem,
   buildDecision,
@@ -17,6 +16,7 @@ import {
   planActions,
 } from "@guardrail/core";
 import { createAuditStore } from "@guardrail/functions";
+import { createAuditTable } from "@guardrail/functions/adapters/audit-table";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../packages/cli/src/main";
 import { memoryIo } from "../../packages/cli/src/testing/io";
@@ -39,34 +39,7 @@ let endpoint: string;
 let written: AuditItem[] = [];
 
 async function createTable(client: DynamoDBClient) {
-  const s = { AttributeType: "S" as const };
-  await client.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: [
-        { AttributeName: AUDIT_TABLE.partitionKey, ...s },
-        { AttributeName: AUDIT_TABLE.sortKey, ...s },
-        { AttributeName: AUDIT_TABLE.byAccount.partitionKey, ...s },
-        { AttributeName: AUDIT_TABLE.byAccount.sortKey, ...s },
-        { AttributeName: AUDIT_TABLE.byResource.partitionKey, ...s },
-        { AttributeName: AUDIT_TABLE.byResource.sortKey, ...s },
-      ],
-      KeySchema: [
-        { AttributeName: AUDIT_TABLE.partitionKey, KeyType: "HASH" },
-        { AttributeName: AUDIT_TABLE.sortKey, KeyType: "RANGE" },
-      ],
-      GlobalSecondaryIndexes: [AUDIT_TABLE.byAccount, AUDIT_TABLE.byResource].map((i) => ({
-        IndexName: i.indexName,
-        KeySchema: [
-          { AttributeName: i.partitionKey, KeyType: "HASH" as const },
-          { AttributeName: i.sortKey, KeyType: "RANGE" as const },
-        ],
-        Projection: { ProjectionType: "ALL" as const },
-      })),
-    }),
-  );
-  await waitUntilTableExists({ client, maxWaitTime: 10, minDelay: 1 }, { TableName: TABLE });
+  await createAuditTable(client, TABLE);
 }
 
 /**

@@ -3,11 +3,11 @@ import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { AUDIT_TABLE, type GuardrailFunction, METRICS } from "@guardrail/core";
+import { type GuardrailFunction, METRICS } from "@guardrail/core";
 import {
   createAuditStore,
   createEc2Gateway,
@@ -19,6 +19,7 @@ import {
 } from "@guardrail/functions";
 import { ConfiguredRetryStrategy } from "@smithy/util-retry";
 import type { SNSEvent } from "aws-lambda";
+import { createAuditTable } from "../../functions/src/adapters/audit-table";
 import { BASE_ENV, memoryFiles, TABLE, TOPIC } from "../../functions/test/helpers";
 
 export const credentials = { accessKeyId: "AKIDWIRETEST", secretAccessKey: "wire-secret" };
@@ -141,34 +142,7 @@ export async function startDynamo() {
   const server = dynalite({ createTableMs: 0 });
   const endpoint = await listen(server);
   const client = new DynamoDBClient({ endpoint, region: REGION, credentials });
-  const s = { AttributeType: "S" as const };
-  await client.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: [
-        { AttributeName: AUDIT_TABLE.partitionKey, ...s },
-        { AttributeName: AUDIT_TABLE.sortKey, ...s },
-        { AttributeName: AUDIT_TABLE.byAccount.partitionKey, ...s },
-        { AttributeName: AUDIT_TABLE.byAccount.sortKey, ...s },
-        { AttributeName: AUDIT_TABLE.byResource.partitionKey, ...s },
-        { AttributeName: AUDIT_TABLE.byResource.sortKey, ...s },
-      ],
-      KeySchema: [
-        { AttributeName: AUDIT_TABLE.partitionKey, KeyType: "HASH" },
-        { AttributeName: AUDIT_TABLE.sortKey, KeyType: "RANGE" },
-      ],
-      GlobalSecondaryIndexes: [AUDIT_TABLE.byAccount, AUDIT_TABLE.byResource].map((i) => ({
-        IndexName: i.indexName,
-        KeySchema: [
-          { AttributeName: i.partitionKey, KeyType: "HASH" as const },
-          { AttributeName: i.sortKey, KeyType: "RANGE" as const },
-        ],
-        Projection: { ProjectionType: "ALL" as const },
-      })),
-    }),
-  );
-  await waitUntilTableExists({ client, maxWaitTime: 10, minDelay: 1 }, { TableName: TABLE });
+  await createAuditTable(client, TABLE);
   const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
   });

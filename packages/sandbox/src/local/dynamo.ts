@@ -1,14 +1,10 @@
 import type { Server } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  type DynamoDBClientConfig,
-  waitUntilTableExists,
-} from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { AUDIT_TABLE, type AuditItem, accountIndexKey, auditKey } from "@guardrail/core";
+import { createAuditTable } from "@guardrail/functions/adapters/audit-table";
 
 /** dynalite ships no types: the one call used here. */
 type Dynalite = (options: { createTableMs?: number; deleteTableMs?: number }) => Server;
@@ -57,38 +53,7 @@ export async function startLocalDynamo(options: LocalDynamoOptions): Promise<Loc
     region: options.region,
     credentials: options.credentials,
   });
-  const s = { AttributeType: "S" as const };
-  await client.send(
-    new CreateTableCommand({
-      TableName: options.tableName,
-      BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: [
-        { AttributeName: AUDIT_TABLE.partitionKey, ...s },
-        { AttributeName: AUDIT_TABLE.sortKey, ...s },
-        { AttributeName: AUDIT_TABLE.byAccount.partitionKey, ...s },
-        { AttributeName: AUDIT_TABLE.byAccount.sortKey, ...s },
-        { AttributeName: AUDIT_TABLE.byResource.partitionKey, ...s },
-        { AttributeName: AUDIT_TABLE.byResource.sortKey, ...s },
-      ],
-      KeySchema: [
-        { AttributeName: AUDIT_TABLE.partitionKey, KeyType: "HASH" },
-        { AttributeName: AUDIT_TABLE.sortKey, KeyType: "RANGE" },
-      ],
-      GlobalSecondaryIndexes: [AUDIT_TABLE.byAccount, AUDIT_TABLE.byResource].map((i) => ({
-        IndexName: i.indexName,
-        KeySchema: [
-          { AttributeName: i.partitionKey, KeyType: "HASH" as const },
-          { AttributeName: i.sortKey, KeyType: "RANGE" as const },
-        ],
-        Projection: { ProjectionType: "ALL" as const },
-      })),
-    }),
-  );
-  // The waiter's default first poll is 20 s away; dynalite is ACTIVE at once with createTableMs 0.
-  await waitUntilTableExists(
-    { client, maxWaitTime: 10, minDelay: 1 },
-    { TableName: options.tableName },
-  );
+  await createAuditTable(client, options.tableName);
   const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
   });
