@@ -19,6 +19,7 @@ import {
   METRICS,
   type NormaliseResult,
   needsGroupTags,
+  normalise,
   type PolicyEvaluationContext,
   planActions,
   type ResourceRef,
@@ -27,7 +28,7 @@ import {
   UNRESOLVED_PREFIX_LIST_RULE,
 } from "@guardrail/core";
 import { NOTIFICATION, type PutDecisionResult } from "../adapters/audit";
-import type { RemediationDeps } from "../deps";
+import { forTarget, type RemediationDeps } from "../deps";
 import { RemediationFailedError } from "../errors";
 import { field } from "../field";
 import { exemptionsFromTrail } from "./trail";
@@ -472,27 +473,40 @@ export async function previousFromState(
   };
 }
 
-/** Normalised result → the early exits shared by every event-driven flow. */
-export function earlyExit(
+/** A handled event, ready to judge, with the deps of the account and Region it happened in. */
+export interface Begun {
+  readonly exit?: undefined;
+  readonly event: EventMeta;
+  readonly changes: readonly RuleChange[];
+  readonly deps: RemediationDeps;
+}
+
+/**
+ * The start every event-driven flow shares: normalise, then the early exits (invalid → reported,
+ * ignored, the guardrail's own principal), then the deps of the event's account and Region.
+ */
+export async function begin(
   raw: unknown,
-  result: NormaliseResult,
-  deps: RemediationDeps,
-): Promise<FlowResult> | FlowResult | null {
-  if (result.status === "invalid") return reportInvalid(raw, result, deps);
+  hubDeps: RemediationDeps,
+): Promise<{ readonly exit: FlowResult } | Begun> {
+  const result = normalise(raw);
+  if (result.status === "invalid") return { exit: await reportInvalid(raw, result, hubDeps) };
   if (result.status === "ignored") {
-    deps.logger.info("event ignored", {
+    hubDeps.logger.info("event ignored", {
       reason: result.reason,
       detail: result.detail,
       eventId: result.event.eventId,
     });
-    return { status: "ignored", eventId: result.event.eventId, reason: result.reason };
+    return { exit: { status: "ignored", eventId: result.event.eventId, reason: result.reason } };
   }
   // The loop guard comes before any look-up: the guardrail's own revokes are never evaluated.
-  if (isOwnPrincipal(result.event.actor, deps.config.policy)) {
-    deps.logger.info("change by the guardrail's own principal: not evaluated", {
+  if (isOwnPrincipal(result.event.actor, hubDeps.config.policy)) {
+    hubDeps.logger.info("change by the guardrail's own principal: not evaluated", {
       eventId: result.event.eventId,
     });
-    return { status: "ignored", eventId: result.event.eventId, reason: "own-principal" };
+    return { exit: { status: "ignored", eventId: result.event.eventId, reason: "own-principal" } };
   }
-  return null;
+  // Look-ups and revokes happen where the change was made (the member role in organisation mode).
+  const deps = await forTarget(hubDeps, result.event);
+  return { event: result.event, changes: result.changes, deps };
 }

@@ -1,8 +1,8 @@
-import { type NetworkAclEntryChange, normalise, type RuleChange } from "@guardrail/core";
+import type { NetworkAclEntryChange, RuleChange } from "@guardrail/core";
 import type { Context } from "aws-lambda";
-import { forTarget, type RemediationDeps } from "../deps";
+import type { RemediationDeps } from "../deps";
 import { withObservability } from "../middleware";
-import { decide, earlyExit, type FlowResult, previousFromState } from "./decide";
+import { begin, decide, type FlowResult, previousFromState } from "./decide";
 
 /**
  * network-acl-change: CreateNetworkAclEntry and ReplaceNetworkAclEntry. No look-up before the
@@ -12,14 +12,10 @@ export async function networkAclChange(
   raw: unknown,
   hubDeps: RemediationDeps,
 ): Promise<FlowResult> {
-  const result = normalise(raw);
-  const exit = earlyExit(raw, result, hubDeps);
-  if (exit) return exit;
-  if (result.status !== "handled") throw new Error("unreachable");
-  const { event } = result;
-  // Look-ups and revokes happen where the change was made (the member role in organisation mode).
-  const deps = await forTarget(hubDeps, event);
-  const changes = result.changes.filter(
+  const begun = await begin(raw, hubDeps);
+  if (begun.exit) return begun.exit;
+  const { event, deps } = begun;
+  const changes = begun.changes.filter(
     (c): c is NetworkAclEntryChange => c.kind === "network-acl-entry",
   );
   const replaced = changes.some((c) => c.operation === "replace");

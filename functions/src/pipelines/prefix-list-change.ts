@@ -2,16 +2,15 @@ import {
   classifyCidr,
   type Finding,
   fromSecurityGroupRule,
-  normalise,
   type PrefixListChange,
   parseCidr,
   type SecurityGroupRuleChange,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
 import type { PrefixListAssociation } from "../adapters/ec2";
-import { forTarget, type RemediationDeps } from "../deps";
+import type { RemediationDeps } from "../deps";
 import { withObservability } from "../middleware";
-import { decide, earlyExit, type FlowResult } from "./decide";
+import { begin, decide, type FlowResult } from "./decide";
 
 /**
  * The rules that reference the list, read as current state.
@@ -101,14 +100,10 @@ export async function prefixListChange(
   raw: unknown,
   hubDeps: RemediationDeps,
 ): Promise<FlowResult> {
-  const result = normalise(raw);
-  const exit = earlyExit(raw, result, hubDeps);
-  if (exit) return exit;
-  if (result.status !== "handled") throw new Error("unreachable");
-  const { event } = result;
-  // Look-ups and revokes happen where the change was made (the member role in organisation mode).
-  const deps = await forTarget(hubDeps, event);
-  const change = result.changes.find((c): c is PrefixListChange => c.kind === "prefix-list");
+  const begun = await begin(raw, hubDeps);
+  if (begun.exit) return begun.exit;
+  const { event, deps } = begun;
+  const change = begun.changes.find((c): c is PrefixListChange => c.kind === "prefix-list");
   const restored = change?.restoredVersion;
   if (!change || (change.added.length === 0 && restored === undefined)) {
     deps.logger.info("prefix list only lost entries: nothing can be more open", {

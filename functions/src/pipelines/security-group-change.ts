@@ -4,7 +4,6 @@ import {
   type Direction,
   type EventMeta,
   fromSecurityGroupRule,
-  normalise,
   type PolicyEvaluationContext,
   type RuleChange,
   type SecurityGroupRuleChange,
@@ -12,10 +11,10 @@ import {
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
 import type { RuleDirections } from "../adapters/ec2";
-import { forTarget, type RemediationDeps } from "../deps";
+import type { RemediationDeps } from "../deps";
 import { LookupFailedError } from "../errors";
 import { withObservability } from "../middleware";
-import { decide, earlyExit, type FlowResult, prefetch, previousFromState } from "./decide";
+import { begin, decide, type FlowResult, prefetch, previousFromState } from "./decide";
 
 function sgChanges(changes: readonly RuleChange[]): SecurityGroupRuleChange[] {
   return changes.filter((c): c is SecurityGroupRuleChange => c.kind === "security-group-rule");
@@ -134,14 +133,10 @@ export async function securityGroupChange(
   raw: unknown,
   hubDeps: RemediationDeps,
 ): Promise<FlowResult> {
-  const result = normalise(raw);
-  const exit = earlyExit(raw, result, hubDeps);
-  if (exit) return exit;
-  if (result.status !== "handled") throw new Error("unreachable");
-  const { event } = result;
-  // Look-ups and revokes happen where the change was made (the member role in organisation mode).
-  const deps = await forTarget(hubDeps, event);
-  const fromEvent = sgChanges(result.changes);
+  const begun = await begin(raw, hubDeps);
+  if (begun.exit) return begun.exit;
+  const { event, deps } = begun;
+  const fromEvent = sgChanges(begun.changes);
   // The account's context and the group's tags do not wait for the rule read-back.
   const prefetched = prefetch(event, fromEvent, deps);
   const { changes, ctx, missing } = await lookups(fromEvent, event, deps);
