@@ -41,6 +41,10 @@ function fakes() {
       return { status: "created" };
     },
     async markNotifyFailed() {},
+    async markPublished() {},
+    async recentEventDecisions() {
+      return [];
+    },
     async resourceState() {
       return null;
     },
@@ -69,6 +73,7 @@ function fakes() {
       return {
         directions: Object.fromEntries(ids.map((id) => [id, "ingress" as const])),
         missing: [],
+        rules: {},
       };
     },
     async prefixListEntries() {
@@ -76,6 +81,9 @@ function fakes() {
     },
     async prefixListGroups() {
       return ["sg-0123456789abcdef0"];
+    },
+    async prefixListAssociations() {
+      return [{ groupId: "sg-0123456789abcdef0", owner: null }];
     },
     async *securityGroupRules() {
       yield [];

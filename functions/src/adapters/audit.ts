@@ -87,7 +87,7 @@ export interface AuditStore {
    * The notification went out: no later delivery may take the record over. Optional so that
    * hand-built stores keep working; without it a claim only ends by going stale.
    */
-  markPublished?(id: string): Promise<void>;
+  markPublished(id: string): Promise<void>;
   /**
    * Decisions made on events about one resource (security group, network ACL), newest first,
    * at most `limit` (the by-resource index; the sweep's own decisions are left out). Optional so
@@ -95,7 +95,7 @@ export interface AuditStore {
    * trail.
    * @throws LookupFailedError
    */
-  recentEventDecisions?(resourceId: string, limit: number): Promise<Decision[]>;
+  recentEventDecisions(resourceId: string, limit: number): Promise<Decision[]>;
   /** @throws LookupFailedError */
   resourceState(account: string, region: string, resourceId: string): Promise<ResourceState | null>;
   /** Resource id → fingerprint of every stored state of one account and region. */

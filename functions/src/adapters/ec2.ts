@@ -32,10 +32,9 @@ export interface RuleDirections {
   readonly missing: readonly string[];
   /**
    * The rules as EC2 describes them now (content and direction), by id: what a revoke by id
-   * would remove. Optional for gateways that only learn directions; the pipelines then judge
-   * the content the event described.
+   * would remove.
    */
-  readonly rules?: Readonly<Record<string, SecurityGroupRule>>;
+  readonly rules: Readonly<Record<string, SecurityGroupRule>>;
 }
 
 /** Every EC2 call the functions make, and nothing else. */
@@ -63,7 +62,7 @@ export interface Ec2Gateway {
    * from other accounts too). Optional so that hand-built gateways keep working; without it
    * every group counts as the caller's own. @throws LookupFailedError
    */
-  prefixListAssociations?(prefixListId: string): Promise<PrefixListAssociation[]>;
+  prefixListAssociations(prefixListId: string): Promise<PrefixListAssociation[]>;
   /** Rules of the given groups, or of every group, page by page (MaxResults 1000). */
   securityGroupRules(groupIds?: readonly string[]): AsyncGenerator<SecurityGroupRule[]>;
   /** Network ACLs with their entries, page by page. */

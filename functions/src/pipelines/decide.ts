@@ -202,7 +202,7 @@ export async function recordAndNotify(
   const publication = decisionPublication(decision);
   const markPublished = async (id: string) => {
     try {
-      await deps.audit.markPublished?.(id);
+      await deps.audit.markPublished(id);
     } catch (error) {
       // The message went out; at worst a much later redelivery announces it once more.
       logger.warn("could not mark the notification published", { decisionId: id, error });

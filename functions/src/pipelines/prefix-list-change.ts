@@ -117,9 +117,7 @@ export async function prefixListChange(
   // of `restoredVersion`, so those are read; for a modification the event's added CIDRs always
   // count.
   const [associations, current] = await Promise.all([
-    deps.ec2.prefixListAssociations
-      ? deps.ec2.prefixListAssociations(id)
-      : deps.ec2.prefixListGroups(id).then((gs) => gs.map((groupId) => ({ groupId, owner: null }))),
+    deps.ec2.prefixListAssociations(id),
     deps.ec2.prefixListEntries(id, restored),
   ]);
   const own = associations.filter((a) => a.owner === null || a.owner === event.account);

@@ -57,8 +57,7 @@ function listsOf(changes: readonly SecurityGroupRuleChange[]): string[] {
 /**
  * What is there now for a change whose rule was read back: the described rule (content and
  * direction), which is what a revoke by id would remove. A rule EC2 no longer knows keeps the
- * event's content (it is reported as already gone, never revoked); so does every rule when the
- * gateway learnt directions only.
+ * event's content (it is reported as already gone, never revoked).
  *
  * @throws LookupFailedError when EC2 described the rule in a form that cannot be read.
  */
@@ -69,7 +68,7 @@ function currentOf(
 ): SecurityGroupRuleChange {
   const id = change.ruleId;
   if (id === null || !asked.has(id) || described.missing.includes(id)) return change;
-  const rule = described.rules?.[id];
+  const rule = described.rules[id];
   if (rule === undefined) return change;
   const read = fromSecurityGroupRule(rule);
   if (read.status !== "ok") {

@@ -138,8 +138,7 @@ export async function exemptionsFromTrail(
   { onUnreadable }: { readonly onUnreadable: "notify" | "throw" },
 ): Promise<TrailResult> {
   const policy = deps.config.policy;
-  const read = deps.audit.recentEventDecisions?.bind(deps.audit);
-  if (read === undefined) return { evaluation, unreadable: [] };
+  const read = deps.audit.recentEventDecisions.bind(deps.audit);
   const candidates = evaluation.findings.filter(
     (f) =>
       f.mode === "enforce" &&

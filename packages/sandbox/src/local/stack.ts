@@ -181,13 +181,14 @@ function timedGateway(gateway: Ec2Gateway): Ec2Gateway {
       invocation?.outcomes.push(...outcomes.map((o): TimedOutcome => ({ ...o, at })));
       return outcomes;
     },
-    groupTags: (id) => gateway.groupTags(id),
-    groupsTags: (ids) => gateway.groupsTags(ids),
-    ruleDirections: (ids) => gateway.ruleDirections(ids),
-    prefixListEntries: (id) => gateway.prefixListEntries(id),
-    prefixListGroups: (id) => gateway.prefixListGroups(id),
-    securityGroupRules: (ids) => gateway.securityGroupRules(ids),
-    networkAcls: () => gateway.networkAcls(),
+    groupTags: (...args) => gateway.groupTags(...args),
+    groupsTags: (...args) => gateway.groupsTags(...args),
+    ruleDirections: (...args) => gateway.ruleDirections(...args),
+    prefixListEntries: (...args) => gateway.prefixListEntries(...args),
+    prefixListGroups: (...args) => gateway.prefixListGroups(...args),
+    prefixListAssociations: (...args) => gateway.prefixListAssociations(...args),
+    securityGroupRules: (...args) => gateway.securityGroupRules(...args),
+    networkAcls: (...args) => gateway.networkAcls(...args),
   };
 }
 
