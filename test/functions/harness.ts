@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { Logger } from "@aws-lambda-powertools/logger";
@@ -21,6 +21,7 @@ import { ConfiguredRetryStrategy } from "@smithy/util-retry";
 import type { SNSEvent } from "aws-lambda";
 import { createAuditTable } from "../../functions/src/adapters/audit-table";
 import { BASE_ENV, memoryFiles, TABLE, TOPIC } from "../../functions/test/helpers";
+import { readBody } from "../../packages/sandbox/src/http";
 
 export const credentials = { accessKeyId: "AKIDWIRETEST", secretAccessKey: "wire-secret" };
 export const REGION = "eu-west-1";
@@ -28,14 +29,6 @@ export const REGION = "eu-west-1";
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-  });
 }
 
 const close = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
@@ -54,7 +47,7 @@ export async function startSnsStub() {
   let failures = 0;
   let hangs = 0;
   const server = createServer(async (req, res) => {
-    const params = new URLSearchParams(await readBody(req));
+    const params = new URLSearchParams(await readBody(req, 8 * 1024 * 1024));
     if (hangs > 0) {
       // Never answers: a connection that hangs until the client gives up.
       hangs--;
@@ -116,7 +109,7 @@ export async function startWebhook() {
   const posts: { path: string; body: unknown }[] = [];
   let status = 200;
   const server = createServer(async (req, res) => {
-    const text = await readBody(req);
+    const text = await readBody(req, 8 * 1024 * 1024);
     posts.push({ path: req.url ?? "", body: JSON.parse(text) });
     res.writeHead(status, { "content-type": "text/plain" });
     res.end(status === 200 ? "ok" : "service unavailable");

@@ -1,9 +1,9 @@
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE, HANDLED_EVENT_NAMES } from "@guardrail/core";
 import fc from "fast-check";
+import { pathsOf, type Step } from "../fixtures/json-paths";
 import { listFixtures, loadFixture } from "../fixtures/load";
 
 type Json = unknown;
-type Step = string | number;
 
 /** Every real, sanitised and edge-case event of test/fixtures, parsed once. */
 export const FIXTURES: readonly Json[] = listFixtures().map((f) =>
@@ -55,26 +55,6 @@ const valueArb: fc.Arbitrary<Json> = fc.oneof(
   { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
   { weight: 1, arbitrary: fc.integer({ min: -70000, max: 70000 }) },
 );
-
-/** Every path to a value inside `root`. */
-function pathsOf(root: Json): Step[][] {
-  const out: Step[][] = [];
-  const walk = (value: Json, path: Step[]) => {
-    if (Array.isArray(value)) {
-      value.forEach((v, i) => {
-        out.push([...path, i]);
-        walk(v, [...path, i]);
-      });
-    } else if (typeof value === "object" && value !== null) {
-      for (const [k, v] of Object.entries(value)) {
-        out.push([...path, k]);
-        walk(v, [...path, k]);
-      }
-    }
-  };
-  walk(root, []);
-  return out;
-}
 
 interface Mutation {
   readonly pick: number;

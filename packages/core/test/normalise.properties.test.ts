@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { pathsOf, type Step } from "../../../test/fixtures/json-paths";
 import { listFixtures, loadFixture } from "../../../test/fixtures/load";
 import { normalise } from "../src/cloudtrail/normalise";
 import { InvalidEventError } from "../src/errors";
@@ -13,27 +14,6 @@ const RUNS = { seed: SEED, numRuns: 400 } as const;
 const fixtures = listFixtures();
 
 type Json = unknown;
-type Step = string | number;
-
-/** Every path to a value inside `root` (not the root itself). */
-function pathsOf(root: Json): Step[][] {
-  const out: Step[][] = [];
-  const walk = (value: Json, path: Step[]) => {
-    if (Array.isArray(value)) {
-      value.forEach((v, i) => {
-        out.push([...path, i]);
-        walk(v, [...path, i]);
-      });
-    } else if (typeof value === "object" && value !== null) {
-      for (const [k, v] of Object.entries(value)) {
-        out.push([...path, k]);
-        walk(v, [...path, k]);
-      }
-    }
-  };
-  walk(root, []);
-  return out;
-}
 
 interface Mutation {
   readonly pick: number;

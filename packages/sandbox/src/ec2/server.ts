@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { readBody } from "../http";
 import type { SandboxRequest } from "./sandbox";
 import { renderError } from "./xml";
 
@@ -16,24 +17,6 @@ export interface ServedEndpoint {
 /** Large enough for any Authorize call the SDK can build; stops a runaway client filling memory. */
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error("request body too large"));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
-
 async function onRequest(
   sandbox: QueryHandler,
   req: IncomingMessage,
@@ -48,7 +31,7 @@ async function onRequest(
     // EC2 takes parameters from the query string (GET) and the form body (POST) alike.
     const params: [string, string][] = [...url.searchParams.entries()];
     if (req.method === "POST") {
-      params.push(...new URLSearchParams(await readBody(req)).entries());
+      params.push(...new URLSearchParams(await readBody(req, MAX_BODY_BYTES)).entries());
     }
     const header = (name: string) => {
       const value = req.headers[name];

@@ -1,6 +1,7 @@
-import { createServer, type IncomingMessage } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { SlackBlock, SlackMessage } from "@guardrail/core";
+import { readBody } from "../http";
 
 /** One message the local webhook received, as Slack would have shown it. */
 export interface ReceivedSlackMessage {
@@ -73,24 +74,6 @@ function isSlackMessage(value: unknown): value is SlackMessage {
   return typeof v?.text === "string" && (v.blocks === undefined || Array.isArray(v.blocks));
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error("payload too large"));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
-
 /**
  * A local Slack incoming webhook: accepts `POST` JSON payloads as Slack does (`200 ok`, or
  * `400 invalid_payload` for a body Slack would reject) and records them.
@@ -111,7 +94,7 @@ export async function startSlackReceiver(
       if (req.method !== "POST") return reply(405, "invalid_method");
       let body: string;
       try {
-        body = await readBody(req);
+        body = await readBody(req, MAX_BODY_BYTES);
       } catch {
         return reply(413, "payload_too_large");
       }
