@@ -52,6 +52,8 @@ export function resourceOf(f: Finding): string | null {
       return `${c.networkAclId}#${c.egress ? "egress" : "ingress"}#${c.ruleNumber}`;
     case "prefix-list":
       return c.prefixListId;
+    case "network-acl":
+      return c.networkAclId;
   }
 }
 
