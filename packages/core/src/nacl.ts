@@ -130,10 +130,12 @@ export function intersects(a: Slice, b: Slice): boolean {
 /** The packets in both boxes, or null. */
 export function intersection(a: Slice, b: Slice): Slice | null {
   if (!intersects(a, b)) return null;
-  const cut = <T extends number | bigint>(x: { lo: T; hi: T }, y: { lo: T; hi: T }) => ({
-    lo: x.lo > y.lo ? x.lo : y.lo,
-    hi: x.hi < y.hi ? x.hi : y.hi,
-  });
+  // Generic over bigint (addresses), which Math.max/min do not take.
+  const cut = <T extends number | bigint>(x: { lo: T; hi: T }, y: { lo: T; hi: T }) => {
+    const lo = [x.lo, y.lo].sort((p, q) => (p < q ? 1 : -1))[0] as T;
+    const hi = [x.hi, y.hi].sort((p, q) => (p < q ? -1 : 1))[0] as T;
+    return { lo, hi };
+  };
   return {
     protocols: cut(a.protocols, b.protocols),
     ports: cut(a.ports, b.ports),
