@@ -58,7 +58,7 @@ function entryOf(event: { detail?: unknown; requestParameters?: unknown }): Netw
   return {
     RuleNumber: r.ruleNumber,
     Egress: r.egress,
-    RuleAction: r.ruleAction,
+    RuleAction: r.ruleAction as NetworkAclEntry["RuleAction"],
     Protocol: r.aclProtocol,
     CidrBlock: r.cidrBlock,
     ...(r.portRange?.from !== undefined

@@ -37,22 +37,29 @@ interface Read {
   readonly changes: readonly NetworkAclEntryChange[];
   /** Why there is nothing to judge, when there is not. */
   readonly reason?: string;
+  /** An entry could not be read: the ACL is not known whole, so entries are judged alone. */
+  readonly incomplete?: boolean;
 }
 
-function entriesOf(acl: NetworkAcl, deps: RemediationDeps): NetworkAclEntryChange[] {
+function entriesOf(
+  acl: NetworkAcl,
+  deps: RemediationDeps,
+): { entries: NetworkAclEntryChange[]; incomplete: boolean } {
   const id = acl.NetworkAclId as string;
   const entries: NetworkAclEntryChange[] = [];
+  let incomplete = false;
   for (const entry of acl.Entries ?? []) {
     const read = fromNetworkAclEntry(id, entry);
     if (read.status === "ok") entries.push(read.change);
     else if (read.status === "invalid") {
+      incomplete = true;
       deps.logger.error("unreadable network ACL entry", {
         networkAclId: id,
         error: read.error.message,
       });
     }
   }
-  return entries;
+  return { entries, incomplete };
 }
 
 /**
@@ -95,7 +102,8 @@ async function read(change: AclEvent, deps: RemediationDeps): Promise<Read> {
       reason: `${change.networkAclId} no longer exists`,
     };
   }
-  return toJudge(change, entriesOf(acl, deps));
+  const { entries, incomplete } = entriesOf(acl, deps);
+  return { ...toJudge(change, entries), incomplete };
 }
 
 function sameAction(a: Action, b: Action): boolean {
@@ -141,7 +149,7 @@ export async function networkAclChange(
       now: deps.clock(),
       event,
       ...account,
-      networkAcls: { [change.networkAclId]: current.entries },
+      ...(current.incomplete ? {} : { networkAcls: { [change.networkAclId]: current.entries } }),
     };
     const actions = planActions(evaluate(current.changes, policy, ctx));
     outcomes = await act(actions, deps);
@@ -175,7 +183,7 @@ export async function networkAclChange(
     {
       event,
       changes,
-      ctx: { networkAcls: { [change.networkAclId]: entries } },
+      ctx: current.incomplete ? {} : { networkAcls: { [change.networkAclId]: entries } },
       prefetched: { account: Promise.resolve(account), tags: new Map() },
       settled: (a) => known.find((o) => sameAction(o.action, a)),
       ...(change.kind === "network-acl-entry" && change.operation === "replace"

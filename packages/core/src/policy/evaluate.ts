@@ -69,17 +69,20 @@ export const JUDGED_ALONE = "judged without the rest of the ACL";
 
 /**
  * Network-ACL entries read as state, grouped by ACL: the `networkAcls` of a sweep or a scan,
- * which read whole ACLs.
+ * which read whole ACLs. ACLs in `incomplete` (an entry could not be read) are left out: judging
+ * the rest in order without it could call an allow effective that the unread deny shadows, so
+ * their entries are judged alone, and say so.
  *
  * @example
  * evaluate(changes, policy, { now, account, region, networkAcls: networkAclsOf(changes) });
  */
 export function networkAclsOf(
   changes: readonly RuleChange[],
+  incomplete: ReadonlySet<string> = new Set(),
 ): Record<string, NetworkAclEntryChange[]> {
   const acls: Record<string, NetworkAclEntryChange[]> = {};
   for (const c of changes) {
-    if (c.kind !== "network-acl-entry") continue;
+    if (c.kind !== "network-acl-entry" || incomplete.has(c.networkAclId)) continue;
     acls[c.networkAclId] ??= [];
     acls[c.networkAclId]?.push(c);
   }
