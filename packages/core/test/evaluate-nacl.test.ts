@@ -43,6 +43,15 @@ describe("network-acl rule kinds judge the traffic an entry decides", () => {
     );
   });
 
+  it("decides the worked example of docs/policy.md", () => {
+    const deny = naclEntry({ ruleNumber: 90, ruleAction: "deny", ports: [0, 21] });
+    const wide = naclEntry({ ruleNumber: 100, ports: [0, 1023] });
+    const ssh = naclEntry({ ruleNumber: 110, ports: [22] });
+    expect(verdicts(judge([deny, wide, ssh]))).toEqual(["nacl-admin-ports:enforce:100"]);
+    const denyAll = naclEntry({ ruleNumber: 90, ruleAction: "deny", ports: [0, 1023] });
+    expect(judge([denyAll, wide, ssh]).outcome).toBe("compliant");
+  });
+
   it("does not flag ports a deny removed from a wide allow", () => {
     // 90 denies 22, so the allow of 0-1023 reaches no admin port.
     const deny = naclEntry({ ruleNumber: 90, ruleAction: "deny", ports: [22] });
