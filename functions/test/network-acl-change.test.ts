@@ -1,5 +1,10 @@
 import "./setup";
-import { DeleteNetworkAclEntryCommand, EC2Client } from "@aws-sdk/client-ec2";
+import {
+  DeleteNetworkAclEntryCommand,
+  DescribeNetworkAclsCommand,
+  EC2Client,
+  type NetworkAclEntry,
+} from "@aws-sdk/client-ec2";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { METRICS } from "@guardrail/core";
@@ -9,6 +14,7 @@ import { loadFixture } from "../../test/fixtures/load";
 import { RemediationFailedError } from "../src/errors";
 import {
   createNetworkAclChangeHandler,
+  MAX_ACL_READS,
   networkAclChange,
 } from "../src/pipelines/network-acl-change";
 import { awsError, lambdaContext, metricValues, testDeps } from "./helpers";
@@ -27,6 +33,56 @@ function createSsh() {
   return event;
 }
 
+/**
+ * The ACLs EC2 holds, by id: DescribeNetworkAcls answers them, DeleteNetworkAclEntry removes
+ * from them (NotFound when the entry is not there), as EC2 does.
+ */
+const acls = new Map<string, NetworkAclEntry[]>();
+
+const DEFAULT_ENTRIES: NetworkAclEntry[] = [
+  { RuleNumber: 32767, Protocol: "-1", RuleAction: "deny", Egress: false, CidrBlock: "0.0.0.0/0" },
+  { RuleNumber: 32767, Protocol: "-1", RuleAction: "deny", Egress: true, CidrBlock: "0.0.0.0/0" },
+];
+
+/** The entry an event's request describes, as DescribeNetworkAcls lists it. */
+function entryOf(event: { detail?: unknown; requestParameters?: unknown }): NetworkAclEntry {
+  const detail = (event.detail ?? event) as { requestParameters: Record<string, unknown> };
+  const r = detail.requestParameters as {
+    ruleNumber: number;
+    egress: boolean;
+    ruleAction: string;
+    aclProtocol: string;
+    cidrBlock: string;
+    portRange?: { from?: number; to?: number };
+  };
+  return {
+    RuleNumber: r.ruleNumber,
+    Egress: r.egress,
+    RuleAction: r.ruleAction as NetworkAclEntry["RuleAction"],
+    Protocol: r.aclProtocol,
+    CidrBlock: r.cidrBlock,
+    ...(r.portRange?.from !== undefined
+      ? { PortRange: { From: r.portRange.from, To: r.portRange.to } }
+      : {}),
+  };
+}
+
+/** The ACL holds exactly these entries (and the `*` ones). */
+function holds(id: string, ...entries: NetworkAclEntry[]) {
+  acls.set(id, [...entries, ...DEFAULT_ENTRIES]);
+}
+
+function aclOfEvent(event: { detail?: unknown; requestParameters?: unknown }): string {
+  const detail = (event.detail ?? event) as { requestParameters: { networkAclId: string } };
+  return detail.requestParameters.networkAclId;
+}
+
+/** The ACL as AWS has it right after the event. */
+function after(event: { detail?: unknown; requestParameters?: unknown }) {
+  holds(aclOfEvent(event), entryOf(event));
+  return event;
+}
+
 function message() {
   const call = sns.commandCalls(PublishCommand)[0];
   return JSON.parse(call?.args[0].input.Message ?? "null");
@@ -36,7 +92,21 @@ beforeEach(() => {
   ec2.reset();
   sns.reset();
   ddb.reset();
-  ec2.on(DeleteNetworkAclEntryCommand).resolves({});
+  acls.clear();
+  ec2.on(DescribeNetworkAclsCommand).callsFake((input) => {
+    const id = input.Filters?.[0]?.Values?.[0] as string;
+    const entries = acls.get(id);
+    return { NetworkAcls: entries ? [{ NetworkAclId: id, Entries: entries }] : [] };
+  });
+  ec2.on(DeleteNetworkAclEntryCommand).callsFake((input) => {
+    const entries = acls.get(input.NetworkAclId) ?? [];
+    const at = entries.findIndex(
+      (e) => e.RuleNumber === input.RuleNumber && e.Egress === input.Egress,
+    );
+    if (at < 0) throw awsError("InvalidNetworkAclEntry.NotFound", "no such entry");
+    entries.splice(at, 1);
+    return {};
+  });
   sns.on(PublishCommand).resolves({ MessageId: "m" });
   ddb.on(PutCommand).resolves({});
   ddb.on(GetCommand).resolves({});
@@ -49,11 +119,14 @@ afterEach(() => {
 });
 
 describe("network-acl-change", () => {
-  it("deletes an entry that lets SSH in from anywhere, with no look-up before", async () => {
+  it("reads the ACL once, then deletes an entry that lets SSH in from anywhere", async () => {
     const deps = testDeps({ fn: "network-acl-change" });
-    const result = await networkAclChange(createSsh(), deps);
+    const result = await networkAclChange(after(createSsh()), deps);
     expect(result).toMatchObject({ status: "decided", result: "revoked", published: true });
-    expect(ec2.calls()).toHaveLength(1);
+    expect(ec2.calls().map((c) => c.args[0].constructor.name)).toEqual([
+      "DescribeNetworkAclsCommand",
+      "DeleteNetworkAclEntryCommand",
+    ]);
     expect(ec2).toHaveReceivedCommandExactlyOnceWith(DeleteNetworkAclEntryCommand, {
       NetworkAclId: ACL,
       RuleNumber: 100,
@@ -70,7 +143,10 @@ describe("network-acl-change", () => {
   });
 
   it("only notifies about a replaced entry: a delete would remove the entry it replaced too", async () => {
-    const result = await networkAclChange(replaceSsh(), testDeps({ fn: "network-acl-change" }));
+    const result = await networkAclChange(
+      after(replaceSsh()),
+      testDeps({ fn: "network-acl-change" }),
+    );
     expect(result).toMatchObject({ status: "decided", result: "notify-only", published: true });
     expect(ec2).not.toHaveReceivedCommand(DeleteNetworkAclEntryCommand);
     expect(message().findings[0]).toMatchObject({ rule: "nacl-admin-ports", mode: "notify" });
@@ -93,38 +169,58 @@ describe("network-acl-change", () => {
         rules: { "ingress#100": before },
       },
     });
-    await networkAclChange(replaceSsh(), testDeps({ fn: "network-acl-change" }));
+    await networkAclChange(after(replaceSsh()), testDeps({ fn: "network-acl-change" }));
     expect(message().findings[0].previous).toEqual(before);
   });
 
   it("says unknown when the sweep never saw the entry, or its state cannot be read", async () => {
     ddb.on(GetCommand).rejects(awsError("ResourceNotFoundException"));
-    await networkAclChange(replaceSsh(), testDeps({ fn: "network-acl-change" }));
+    await networkAclChange(after(replaceSsh()), testDeps({ fn: "network-acl-change" }));
     expect(message().findings[0].previous).toBe("unknown");
   });
 
   it("reads no previous state for a created entry", async () => {
     const event = loadFixture("CreateNetworkAclEntry", "detail_panther_tcp-6_portRange_ingress");
     event.requestParameters.portRange = { from: 22, to: 22 };
-    const result = await networkAclChange(event, testDeps({ fn: "network-acl-change" }));
+    const result = await networkAclChange(after(event), testDeps({ fn: "network-acl-change" }));
     expect(result.result).toBe("revoked");
     expect(ddb).not.toHaveReceivedCommand(GetCommand);
     expect(message().findings[0].previous).toBeUndefined();
   });
 
-  it("treats a missing entry as already gone", async () => {
+  it("reads the ACL again when the entry went between the read and the delete", async () => {
+    const event = after(createSsh());
+    ec2.on(DeleteNetworkAclEntryCommand).callsFakeOnce(() => {
+      acls.get(ACL)?.splice(0, 1);
+      throw awsError("InvalidNetworkAclEntry.NotFound", "no ingress entry with number 100");
+    });
+    const result = await networkAclChange(event, testDeps({ fn: "network-acl-change" }));
+    expect(result).toMatchObject({
+      status: "compliant",
+      reason: `entry 100 is no longer in ${ACL}`,
+    });
+    expect(ec2).toHaveReceivedCommandTimes(DescribeNetworkAclsCommand, 2);
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it("records already gone when EC2 keeps listing an entry it cannot find", async () => {
     ec2
       .on(DeleteNetworkAclEntryCommand)
       .rejects(awsError("InvalidNetworkAclEntry.NotFound", "no ingress entry with number 100"));
-    const result = await networkAclChange(createSsh(), testDeps({ fn: "network-acl-change" }));
+    const result = await networkAclChange(
+      after(createSsh()),
+      testDeps({ fn: "network-acl-change" }),
+    );
     expect(result.result).toBe("already-gone");
+    expect(ec2).toHaveReceivedCommandTimes(DescribeNetworkAclsCommand, MAX_ACL_READS);
+    expect(ec2).toHaveReceivedCommandTimes(DeleteNetworkAclEntryCommand, MAX_ACL_READS);
   });
 
   it("alerts critical and throws when the delete is refused", async () => {
     ec2.on(DeleteNetworkAclEntryCommand).rejects(awsError("UnauthorizedOperation"));
     const deps = testDeps({ fn: "network-acl-change" });
     const handler = createNetworkAclChangeHandler(deps);
-    await expect(handler(createSsh(), lambdaContext)).rejects.toBeInstanceOf(
+    await expect(handler(after(createSsh()), lambdaContext)).rejects.toBeInstanceOf(
       RemediationFailedError,
     );
     expect(message()).toMatchObject({ result: "failed", severity: "critical" });
@@ -137,7 +233,7 @@ describe("network-acl-change", () => {
       "detail_panther_all-protocols-minus1_egress",
     );
     event.requestParameters.egress = false;
-    const result = await networkAclChange(event, testDeps({ fn: "network-acl-change" }));
+    const result = await networkAclChange(after(event), testDeps({ fn: "network-acl-change" }));
     expect(result).toMatchObject({ status: "decided", result: "notify-only", published: true });
     expect(ec2).not.toHaveReceivedCommand(DeleteNetworkAclEntryCommand);
     expect(message().findings[0]).toMatchObject({
@@ -152,9 +248,83 @@ describe("network-acl-change", () => {
       "CreateNetworkAclEntry",
       "detail_panther_all-protocols-minus1_egress",
     );
-    expect(await networkAclChange(event, testDeps({ fn: "network-acl-change" }))).toMatchObject({
-      status: "compliant",
+    expect(
+      await networkAclChange(after(event), testDeps({ fn: "network-acl-change" })),
+    ).toMatchObject({ status: "compliant" });
+    expect(ec2).not.toHaveReceivedCommand(DeleteNetworkAclEntryCommand);
+  });
+});
+
+describe("network-acl-change judges the ACL as it is now", () => {
+  const deny22 = (n: number): NetworkAclEntry => ({
+    RuleNumber: n,
+    Egress: false,
+    RuleAction: "deny",
+    Protocol: "6",
+    CidrBlock: "0.0.0.0/0",
+    PortRange: { From: 22, To: 22 },
+  });
+  const deleteDeny = () => {
+    const event = loadFixture("DeleteNetworkAclEntry", "detail_iamuser-cli_elastic");
+    event.requestParameters = { egress: false, networkAclId: ACL, ruleNumber: 90 };
+    return event;
+  };
+
+  it("takes no action on an allow a lower-numbered deny shadows", async () => {
+    const event = createSsh();
+    holds(ACL, deny22(90), entryOf(event));
+    const result = await networkAclChange(event, testDeps({ fn: "network-acl-change" }));
+    expect(result).toMatchObject({ status: "compliant" });
+    expect(ec2).not.toHaveReceivedCommand(DeleteNetworkAclEntryCommand);
+  });
+
+  it("leaves a compliant entry made since a late event in place", async () => {
+    const event = createSsh();
+    holds(ACL, { ...entryOf(event), PortRange: { From: 443, To: 443 } });
+    const result = await networkAclChange(event, testDeps({ fn: "network-acl-change" }));
+    expect(result).toMatchObject({ status: "compliant" });
+    expect(ec2).not.toHaveReceivedCommand(DeleteNetworkAclEntryCommand);
+    expect(acls.get(ACL)?.[0]?.PortRange).toEqual({ From: 443, To: 443 });
+  });
+
+  it("does nothing when the entry or the ACL is gone", async () => {
+    holds(ACL);
+    expect(
+      await networkAclChange(createSsh(), testDeps({ fn: "network-acl-change" })),
+    ).toMatchObject({ status: "compliant", reason: `entry 100 is no longer in ${ACL}` });
+    acls.clear();
+    expect(
+      await networkAclChange(createSsh(), testDeps({ fn: "network-acl-change" })),
+    ).toMatchObject({ status: "compliant", reason: `${ACL} no longer exists` });
+  });
+
+  it("DeleteNetworkAclEntry: acts on the allow a deleted deny exposed", async () => {
+    holds(ACL, entryOf(createSsh()));
+    const result = await networkAclChange(deleteDeny(), testDeps({ fn: "network-acl-change" }));
+    expect(result).toMatchObject({ status: "decided", result: "revoked" });
+    expect(ec2).toHaveReceivedCommandWith(DeleteNetworkAclEntryCommand, {
+      NetworkAclId: ACL,
+      RuleNumber: 100,
+      Egress: false,
     });
-    expect(ec2.calls()).toHaveLength(0);
+    expect(message().findings[0]).toMatchObject({ rule: "nacl-admin-ports" });
+  });
+
+  it("DeleteNetworkAclEntry: nothing when what is left is compliant", async () => {
+    holds(ACL, deny22(80), entryOf(createSsh()));
+    const result = await networkAclChange(deleteDeny(), testDeps({ fn: "network-acl-change" }));
+    expect(result).toMatchObject({ status: "compliant" });
+  });
+
+  it("ReplaceNetworkAclAssociation: judges the ACL the subnet now uses", async () => {
+    const event = loadFixture("ReplaceNetworkAclAssociation", "subnet-moved_cli");
+    const open = "acl-0b2c3d4e5f6a70002";
+    holds(open, entryOf(createSsh()));
+    const result = await networkAclChange(event, testDeps({ fn: "network-acl-change" }));
+    expect(result).toMatchObject({ status: "decided" });
+    expect(ec2).toHaveReceivedCommandWith(DescribeNetworkAclsCommand, {
+      Filters: [{ Name: "network-acl-id", Values: [open] }],
+    });
+    expect(message()).toMatchObject({ resource: { type: "network-acl", id: open } });
   });
 });

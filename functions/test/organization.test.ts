@@ -121,12 +121,17 @@ function sshFromWorldIn(account: string, region: string) {
 
 /** Where a recorded EC2 call went: its client's Region and the access key it signed with. */
 async function whereCalled(
-  command: typeof RevokeSecurityGroupIngressCommand | typeof DeleteNetworkAclEntryCommand,
+  command:
+    | typeof RevokeSecurityGroupIngressCommand
+    | typeof DeleteNetworkAclEntryCommand
+    | typeof DescribeNetworkAclsCommand,
 ) {
   const calls =
     command === DeleteNetworkAclEntryCommand
       ? ec2.commandCalls(DeleteNetworkAclEntryCommand)
-      : ec2.commandCalls(RevokeSecurityGroupIngressCommand);
+      : command === DescribeNetworkAclsCommand
+        ? ec2.commandCalls(DescribeNetworkAclsCommand)
+        : ec2.commandCalls(RevokeSecurityGroupIngressCommand);
   return Promise.all(
     calls.map(async (call) => {
       const client = call.thisValue as EC2Client;
@@ -345,8 +350,29 @@ describe("organisation mode: event-driven remediation", () => {
       awsRegion: "us-east-1",
       eventName: "CreateNetworkAclEntry",
     });
+    ec2.on(DescribeNetworkAclsCommand).resolves({
+      NetworkAcls: [
+        {
+          NetworkAclId: "acl-0a1b2c3d4e5f60001",
+          Entries: [
+            {
+              RuleNumber: 100,
+              Protocol: "6",
+              RuleAction: "allow",
+              Egress: false,
+              CidrBlock: "0.0.0.0/0",
+              PortRange: { From: 22, To: 22 },
+            },
+          ],
+        },
+      ],
+    });
     const result = await networkAclChange(event, orgDeps("network-acl-change"));
     expect(result.status).toBe("decided");
+    // The ACL is read where the entry is, with the member role, like the delete.
+    expect(await whereCalled(DescribeNetworkAclsCommand)).toEqual([
+      { region: "us-east-1", accessKeyId: `ASIA${MEMBER_B}` },
+    ]);
     expect(await whereCalled(DeleteNetworkAclEntryCommand)).toEqual([
       { region: "us-east-1", accessKeyId: `ASIA${MEMBER_B}` },
     ]);

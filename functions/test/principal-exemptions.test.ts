@@ -159,6 +159,25 @@ describe("sweep: principal exemptions from the audit trail", () => {
     const event = loadFixture("ReplaceNetworkAclEntry", "tcp-6_ssh-from-world_replaces-rule-100");
     event.detail.eventName = "CreateNetworkAclEntry";
     event.detail.userIdentity = breakGlassOpensSsh().userIdentity;
+    const acl = {
+      NetworkAcls: [
+        {
+          NetworkAclId: "acl-0a1b2c3d4e5f60001",
+          Entries: [
+            {
+              RuleNumber: 100,
+              Protocol: "6",
+              RuleAction: "allow" as const,
+              Egress: false,
+              CidrBlock: "0.0.0.0/0",
+              PortRange: { From: 22, To: 22 },
+            },
+          ],
+        },
+      ],
+    };
+    // The function reads the ACL the event left before it judges.
+    ec2.on(DescribeNetworkAclsCommand).resolves(acl);
     const created = await networkAclChange(
       event,
       testDeps({ fn: "network-acl-change", policyYaml: POLICY }),

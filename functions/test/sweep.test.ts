@@ -109,9 +109,10 @@ beforeEach(() => {
     NetworkAcls: [
       {
         NetworkAclId: "acl-1",
+        // The allow-all comes after 110: numbered first, it would shadow 110 whole (no finding).
         Entries: [
           {
-            RuleNumber: 100,
+            RuleNumber: 120,
             Protocol: "-1",
             RuleAction: "allow",
             Egress: false,
@@ -204,7 +205,7 @@ describe("sweep", () => {
     );
     expect(Object.keys(items).sort()).toEqual(["acl-1", "sg-a", "sg-b"]);
     expect(Object.keys(items["sg-a"]?.rules as object)).toEqual(["rule#sgr-web"]);
-    expect(Object.keys(items["acl-1"]?.rules as object)).toEqual(["ingress#100"]);
+    expect(Object.keys(items["acl-1"]?.rules as object)).toEqual(["ingress#120"]);
     expect(items["sg-b"]).toMatchObject({
       pk: "STATE#123456789012#eu-west-1",
       sk: "RESOURCE#sg-b",
@@ -255,7 +256,7 @@ describe("sweep", () => {
           NetworkAclId: "acl-1",
           Entries: [
             {
-              RuleNumber: 100,
+              RuleNumber: 120,
               Protocol: "-1",
               RuleAction: "allow",
               Egress: false,

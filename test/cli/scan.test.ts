@@ -99,6 +99,42 @@ describe("guardrail scan against the EC2 sandbox", () => {
     expect(ruleIds(web.groupId)).toContain(web.ssh);
   });
 
+  it("judges whole ACLs: an allow a lower-numbered deny shadows is not reported", async () => {
+    const shadowed = sandbox.seedNetworkAcl({
+      entries: [
+        {
+          ruleNumber: 90,
+          egress: false,
+          protocol: "6",
+          ruleAction: "deny",
+          cidr: "0.0.0.0/0",
+          fromPort: 0,
+          toPort: 1023,
+        },
+        {
+          ruleNumber: 100,
+          egress: false,
+          protocol: "6",
+          ruleAction: "allow",
+          cidr: "0.0.0.0/0",
+          fromPort: 22,
+          toPort: 22,
+        },
+      ],
+    });
+    const { code, stdout } = await runBin(
+      ["scan", "--endpoint-url", endpoint, "--format", "json"],
+      {
+        env,
+      },
+    );
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout);
+    const resources = (out.findings as { resource: string }[]).map((f) => f.resource);
+    expect(resources).toContain(`${acl}#ingress#100`);
+    expect(resources.filter((r) => r.startsWith(shadowed))).toEqual([]);
+  });
+
   it("prints findings and the planned actions as JSON", async () => {
     const { code, stdout } = await runBin(
       ["scan", "--endpoint-url", endpoint, "--region", REGION, "--format", "json"],

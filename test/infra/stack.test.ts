@@ -417,7 +417,7 @@ describe("EventBridge rules", () => {
     it("matches no rule for events the guardrail does not evaluate", () => {
       const others = succeeded.filter((e) => !HANDLED_EVENT_NAMES.includes(e.eventName));
       expect([...new Set(others.map((e) => e.eventName))]).toEqual(
-        expect.arrayContaining(["RevokeSecurityGroupIngress", "DeleteNetworkAclEntry"]),
+        expect.arrayContaining(["RevokeSecurityGroupIngress", "CreateSecurityGroup"]),
       );
       for (const e of others) expect(matching(e.event), e.id).toEqual([]);
     });

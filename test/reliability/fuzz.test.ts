@@ -91,6 +91,9 @@ function fakes() {
     async *networkAcls() {
       yield [];
     },
+    async networkAcl() {
+      return null;
+    },
   };
   const quietMetrics = () => {
     const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: "fuzz" });

@@ -67,6 +67,11 @@ export interface Ec2Gateway {
   securityGroupRules(groupIds?: readonly string[]): AsyncGenerator<SecurityGroupRule[]>;
   /** Network ACLs with their entries, page by page. */
   networkAcls(): AsyncGenerator<NetworkAcl[]>;
+  /**
+   * One network ACL as it is now (one DescribeNetworkAcls), or null when it no longer exists.
+   * @throws LookupFailedError
+   */
+  networkAcl(networkAclId: string): Promise<NetworkAcl | null>;
 }
 
 /** A security group that references a prefix list, and the account that owns it. */
@@ -377,6 +382,21 @@ export function createEc2Gateway(
           yield out.SecurityGroupRules ?? [];
           token = out.NextToken || undefined;
         } while (token);
+      }
+    },
+
+    async networkAcl(networkAclId) {
+      try {
+        // A filter, not NetworkAclIds: an ACL deleted since the event is an empty answer, not
+        // an InvalidNetworkAclID.NotFound to tell apart from real failures.
+        const out = await client.send(
+          new DescribeNetworkAclsCommand({
+            Filters: [{ Name: "network-acl-id", Values: [networkAclId] }],
+          }),
+        );
+        return out.NetworkAcls?.find((a) => a.NetworkAclId === networkAclId) ?? null;
+      } catch (error) {
+        throw lookupError(`DescribeNetworkAcls ${networkAclId}`, error);
       }
     },
 

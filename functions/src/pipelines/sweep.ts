@@ -18,6 +18,7 @@ import {
   groupsNeedingTags,
   METRICS,
   needsGroupTags,
+  networkAclsOf,
   type PolicyEvaluationContext,
   planActions,
   type ResourceRef,
@@ -75,6 +76,8 @@ interface ReadState {
   readonly securityGroupRules: number;
   readonly networkAclEntries: number;
   readonly unreadable: number;
+  /** ACLs with an entry that could not be read: their entries are judged alone. */
+  readonly incompleteAcls: Set<string>;
 }
 
 async function readState(deps: SweepDeps): Promise<ReadState> {
@@ -83,6 +86,7 @@ async function readState(deps: SweepDeps): Promise<ReadState> {
   let securityGroupRules = 0;
   let networkAclEntries = 0;
   let unreadable = 0;
+  const incompleteAcls = new Set<string>();
   const sgRules = (async () => {
     for await (const page of deps.ec2.securityGroupRules()) {
       for (const rule of page) {
@@ -112,6 +116,7 @@ async function readState(deps: SweepDeps): Promise<ReadState> {
           if (read.status === "ok") changes.push(read.change);
           else if (read.status === "invalid") {
             unreadable++;
+            incompleteAcls.add(acl.NetworkAclId);
             deps.logger.error("unreadable network ACL entry", {
               networkAclId: acl.NetworkAclId,
               error: read.error.message,
@@ -122,7 +127,14 @@ async function readState(deps: SweepDeps): Promise<ReadState> {
     }
   })();
   await Promise.all([sgRules, acls]);
-  return { changes, resources, securityGroupRules, networkAclEntries, unreadable };
+  return {
+    changes,
+    resources,
+    securityGroupRules,
+    networkAclEntries,
+    unreadable,
+    incompleteAcls,
+  };
 }
 
 /** Each referenced prefix list once. A list that cannot be read stays unresolved: notify, never a guess. */
@@ -329,6 +341,8 @@ async function sweepOne(
     region: identity.region,
     ...accountContext,
     prefixLists,
+    // Whole ACLs were read: each entry is judged by the traffic it decides in its ACL.
+    networkAcls: networkAclsOf(read.changes, read.incompleteAcls),
   };
   let judged = ctx;
   let evaluation: Evaluation = evaluate(read.changes, config.policy, ctx);

@@ -3,6 +3,7 @@ export * from "./cloudtrail/normalise";
 export * from "./cloudtrail/parsers";
 export * from "./errors";
 export * from "./model";
+export * from "./nacl";
 export * from "./net/cidr";
 export * from "./net/ports";
 export * from "./net/protocol";

@@ -99,7 +99,29 @@ export interface PrefixListChange {
   readonly restoredVersion?: number;
 }
 
-export type RuleChange = SecurityGroupRuleChange | NetworkAclEntryChange | PrefixListChange;
+/**
+ * A change to a network ACL whose effect only the whole ACL shows: an entry deleted
+ * (DeleteNetworkAclEntry; deleting a deny opens what the allows behind it permit) or a subnet
+ * moved to this ACL (ReplaceNetworkAclAssociation). It has no findings of its own: the
+ * network-acl function reads the ACL and judges its entries as they are now.
+ */
+export interface NetworkAclChange {
+  readonly kind: "network-acl";
+  readonly networkAclId: string;
+  readonly operation: "delete-entry" | "associate";
+  /** delete-entry: the entry deleted. */
+  readonly ruleNumber?: number;
+  readonly egress?: boolean;
+  /** associate: the association replaced, and the new one (from the response). */
+  readonly associationId?: string;
+  readonly newAssociationId?: string;
+}
+
+export type RuleChange =
+  | SecurityGroupRuleChange
+  | NetworkAclEntryChange
+  | PrefixListChange
+  | NetworkAclChange;
 
 export type IgnoreReason =
   | "failed-call"

@@ -40,6 +40,19 @@ export const EVENT_SPECS = {
     effect: "permissive",
     resource: "network-acl",
   },
+  // Deleting a deny entry opens whatever the allows behind it permit: the ACL after the delete
+  // is judged.
+  DeleteNetworkAclEntry: {
+    handler: "network-acl-change",
+    effect: "permissive",
+    resource: "network-acl",
+  },
+  // Moving a subnet to another ACL gives it that ACL's traffic: the ACL it now uses is judged.
+  ReplaceNetworkAclAssociation: {
+    handler: "network-acl-change",
+    effect: "permissive",
+    resource: "network-acl",
+  },
   ModifyManagedPrefixList: {
     handler: "prefix-list-change",
     effect: "permissive",
@@ -53,7 +66,6 @@ export const EVENT_SPECS = {
   },
   RevokeSecurityGroupIngress: { handler: null, effect: "restrictive", resource: "security-group" },
   RevokeSecurityGroupEgress: { handler: null, effect: "restrictive", resource: "security-group" },
-  DeleteNetworkAclEntry: { handler: null, effect: "restrictive", resource: "network-acl" },
 } as const satisfies Record<string, EventSpec>;
 
 export type KnownEventName = keyof typeof EVENT_SPECS;
@@ -149,7 +161,11 @@ export const FUNCTION_EC2_ACTIONS: Record<GuardrailFunction, readonly string[]> 
     LOOKUP_PERMISSIONS.describeSecurityGroupRules,
     LOOKUP_PERMISSIONS.getManagedPrefixListEntries,
   ],
-  "network-acl-change": [...REMEDIATION_PERMISSIONS["delete-network-acl-entry"]],
+  // The ACL is read before anything is planned (and again when a write finds it changed).
+  "network-acl-change": [
+    ...REMEDIATION_PERMISSIONS["delete-network-acl-entry"],
+    LOOKUP_PERMISSIONS.describeNetworkAcls,
+  ],
   "prefix-list-change": [
     ...REMEDIATION_PERMISSIONS["revoke-security-group-rules"],
     LOOKUP_PERMISSIONS.describeSecurityGroupRules,

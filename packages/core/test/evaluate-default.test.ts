@@ -374,11 +374,11 @@ describe("default policy reasons", () => {
   });
 
   it("describes NACL entries by ACL and rule number", () => {
-    const result = evaluate(
-      [naclEntry({ ports: [3389], cidr: "198.51.100.9/32" })],
-      defaultPolicy(),
-      { now: NOW },
-    );
+    const entry = naclEntry({ ports: [3389], cidr: "198.51.100.9/32" });
+    const result = evaluate([entry], defaultPolicy(), {
+      now: NOW,
+      networkAcls: { [entry.networkAclId]: [entry] },
+    });
     expect(result.findings.map((f) => f.reason)).toEqual([
       "NACL acl-0af9cb843511d66d4 entry 100 allows ingress tcp 3389 from 198.51.100.9/32 (public, narrow; blocked network 198.51.100.0/24) — admin port",
       "NACL acl-0af9cb843511d66d4 entry 100 allows ingress tcp 3389 from 198.51.100.9/32 (public, narrow; blocked network 198.51.100.0/24) — blocked network (tcp 3389)",

@@ -1046,10 +1046,36 @@ describe("§8 CreateNetworkAclEntry / ReplaceNetworkAclEntry", () => {
 });
 
 describe("§9 DeleteNetworkAclEntry", () => {
-  it("§9 is restrictive: it only removes an entry", () => {
-    expect(
-      ignoredReason(loadFixture("DeleteNetworkAclEntry", "detail_iamuser-cli_elastic")).reason,
-    ).toBe("restrictive");
+  // Deleting a deny opens what the allows behind it permit: the function judges the ACL after
+  // the delete, so the event is handled (it used to be ignored as restrictive).
+  it("§9 names the ACL and the entry deleted, for the ACL to be judged", () => {
+    const result = normalise(loadFixture("DeleteNetworkAclEntry", "detail_iamuser-cli_elastic"));
+    expect(result.status).toBe("handled");
+    expect(result.status === "handled" && result.changes).toEqual([
+      {
+        kind: "network-acl",
+        networkAclId: "acl-0af9cb843511d66d4",
+        operation: "delete-entry",
+        ruleNumber: 100,
+        egress: false,
+      },
+    ]);
+  });
+
+  it("ReplaceNetworkAclAssociation names the ACL the subnet now uses", () => {
+    const record = loadFixture("ReplaceNetworkAclAssociation", "subnet-moved_cli");
+    const result = normalise(record);
+    expect(result.status === "handled" && result.changes).toEqual([
+      {
+        kind: "network-acl",
+        networkAclId: "acl-0b2c3d4e5f6a70002",
+        operation: "associate",
+        associationId: "aclassoc-0a1b2c3d4e5f60001",
+        newAssociationId: "aclassoc-0a1b2c3d4e5f60009",
+      },
+    ]);
+    delete record.detail.requestParameters.associationId;
+    expect(invalid(record).path).toBe("detail.requestParameters.associationId");
   });
 });
 

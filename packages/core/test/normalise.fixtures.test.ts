@@ -152,8 +152,13 @@ const EXPECTED: Record<string, string | readonly string[]> = {
   "CreateSecurityGroup/detail_panther_terraform": "ignored: unhandled-event",
   "CreateSecurityGroup/eventbridge_root-console_AWS-KnowledgeCenter-sample_TRUNCATED":
     "ignored: unhandled-event",
-  "DeleteNetworkAclEntry/detail_iamuser-cli_elastic": "ignored: restrictive",
+  "DeleteNetworkAclEntry/detail_iamuser-cli_elastic": [
+    "nacl acl-0af9cb843511d66d4 #100 ingress deleted",
+  ],
   "DescribeSecurityGroups/readOnly-true": "ignored: read-only",
+  "ReplaceNetworkAclAssociation/subnet-moved_cli": [
+    "nacl acl-0b2c3d4e5f6a70002 associated aclassoc-0a1b2c3d4e5f60001 -> aclassoc-0a1b2c3d4e5f60009",
+  ],
   "ModifyManagedPrefixList/camelCase-variant_addEntry-items_removeEntry-items": [
     "prefix-list pl-0123456789abcdef0 +192.0.2.0/25 -192.0.2.128/25",
   ],

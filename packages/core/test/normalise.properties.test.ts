@@ -97,6 +97,7 @@ function expectWellFormed(result: NormaliseResult): void {
           }
           continue;
         }
+        if (change.kind === "network-acl") continue;
         if (change.ports) {
           expect(change.ports.from).toBeGreaterThanOrEqual(0);
           expect(change.ports.to).toBeLessThanOrEqual(65535);

@@ -273,7 +273,10 @@ describe("ReplaceNetworkAclEntry never leads to a delete", () => {
   const replaced = naclEntry({ ports: [0, 1023], ruleNumber: 100, operation: "replace" });
 
   it("notifies instead of deleting a replaced entry, and says why", () => {
-    const result = evaluate([replaced], defaultPolicy(), { now: NOW });
+    const result = evaluate([replaced], defaultPolicy(), {
+      now: NOW,
+      networkAcls: { [ACL]: [replaced] },
+    });
     expect(result.outcome).toBe("violation");
     expect(result.findings.map((f) => `${f.rule}:${f.mode}`)).toEqual(["nacl-admin-ports:notify"]);
     expect(result.findings[0]?.reason).toBe(

@@ -467,10 +467,23 @@ describe("network-ACL entries", () => {
       ec2.send(new CreateNetworkAclEntryCommand({ ...entry(aclId, 10), Protocol: "tcp" })),
     );
     expect(noPorts.name).toBe("MissingParameter");
-    for (const n of [1, 2, 3]) await ec2.send(new CreateNetworkAclEntryCommand(entry(aclId, n)));
-    expect((await ec2Error(ec2.send(new CreateNetworkAclEntryCommand(entry(aclId, 4))))).name).toBe(
+    expect(
+      (await ec2Error(ec2.send(new CreateNetworkAclEntryCommand(entry(aclId, 32767))))).name,
+    ).toBe("InvalidParameterValue");
+    // The quota (3 here) counts the `*` entry of the ACL, direction and IP version.
+    for (const n of [1, 2]) await ec2.send(new CreateNetworkAclEntryCommand(entry(aclId, n)));
+    expect((await ec2Error(ec2.send(new CreateNetworkAclEntryCommand(entry(aclId, 3))))).name).toBe(
       "NetworkAclEntryLimitExceeded",
     );
+    // IPv6 entries and the other direction have their own count.
+    const { CidrBlock: _v4, ...v6 } = { ...entry(aclId, 3), Ipv6CidrBlock: "::/0" };
+    await ec2.send(new CreateNetworkAclEntryCommand(v6));
+    await ec2.send(new CreateNetworkAclEntryCommand({ ...entry(aclId, 3), Egress: false }));
+  });
+
+  it("accepts a quota of network-ACL entries up to 40, as AWS does", () => {
+    expect(() => new Ec2Sandbox({ limits: { naclEntries: 41 } })).toThrow(ConfigurationError);
+    expect(() => new Ec2Sandbox({ limits: { naclEntries: 40 } })).not.toThrow();
   });
 
   it("stores protocol names as numbers and keeps IPv6 entries apart", async () => {

@@ -5,6 +5,7 @@ import {
   CreateNetworkAclCommand,
   CreateNetworkAclEntryCommand,
   CreateSecurityGroupCommand,
+  CreateSubnetCommand,
   CreateTagsCommand,
   CreateVpcCommand,
   DeleteNetworkAclEntryCommand,
@@ -13,6 +14,7 @@ import {
   DescribeNetworkAclsCommand,
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
   DescribeTagsCommand,
   DescribeVpcsCommand,
   type EC2Client,
@@ -20,6 +22,7 @@ import {
   GetManagedPrefixListEntriesCommand,
   ModifyManagedPrefixListCommand,
   ModifySecurityGroupRulesCommand,
+  ReplaceNetworkAclAssociationCommand,
   ReplaceNetworkAclEntryCommand,
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
@@ -487,6 +490,68 @@ describe("VPCs and network ACLs over the SDK", () => {
       "100 deny",
       "32767 deny",
     ]);
+  });
+
+  it("associates a new subnet with the default ACL and moves it with ReplaceNetworkAclAssociation", async () => {
+    const { vpcId, defaultNetworkAclId } = sandbox.seedVpc({ cidrBlock: "10.40.0.0/16" });
+    const created = await ec2.send(
+      new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: "10.40.1.0/24" }),
+    );
+    const subnetId = created.Subnet?.SubnetId ?? "";
+    expect(subnetId).toMatch(/^subnet-[0-9a-f]{17}$/);
+    expect(created.Subnet?.CidrBlock).toBe("10.40.1.0/24");
+    const listed = await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] }));
+    expect(listed.Subnets?.[0]?.VpcId).toBe(vpcId);
+    const before = (
+      await ec2.send(new DescribeNetworkAclsCommand({ NetworkAclIds: [defaultNetworkAclId] }))
+    ).NetworkAcls?.[0]?.Associations?.[0];
+    expect(before?.SubnetId).toBe(subnetId);
+    expect(before?.NetworkAclAssociationId).toMatch(/^aclassoc-[0-9a-f]{17}$/);
+
+    const open = (await ec2.send(new CreateNetworkAclCommand({ VpcId: vpcId }))).NetworkAcl;
+    const moved = await ec2.send(
+      new ReplaceNetworkAclAssociationCommand({
+        AssociationId: before?.NetworkAclAssociationId,
+        NetworkAclId: open?.NetworkAclId,
+      }),
+    );
+    expect(moved.NewAssociationId).toMatch(/^aclassoc-/);
+    expect(moved.NewAssociationId).not.toBe(before?.NetworkAclAssociationId);
+    const after = (
+      await ec2.send(new DescribeNetworkAclsCommand({ NetworkAclIds: [open?.NetworkAclId ?? ""] }))
+    ).NetworkAcls?.[0]?.Associations;
+    expect(after?.map((a) => [a.SubnetId, a.NetworkAclAssociationId])).toEqual([
+      [subnetId, moved.NewAssociationId],
+    ]);
+    // The old association id is gone with the move.
+    const stale = await ec2Error(
+      ec2.send(
+        new ReplaceNetworkAclAssociationCommand({
+          AssociationId: before?.NetworkAclAssociationId,
+          NetworkAclId: defaultNetworkAclId,
+        }),
+      ),
+    );
+    expect(stale.name).toBe("InvalidAssociationID.NotFound");
+    const outside = await ec2Error(
+      ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: "10.41.0.0/24" })),
+    );
+    expect(outside.name).toBe("InvalidSubnet.Range");
+  });
+
+  it("lists the IPv6 default entries of a VPC with an IPv6 block", async () => {
+    const { defaultNetworkAclId } = sandbox.seedVpc({
+      cidrBlock: "10.50.0.0/16",
+      ipv6CidrBlock: "2001:db8:50::/56",
+    });
+    const acl = (
+      await ec2.send(new DescribeNetworkAclsCommand({ NetworkAclIds: [defaultNetworkAclId] }))
+    ).NetworkAcls?.[0];
+    expect(
+      acl?.Entries?.filter((e) => !e.Egress).map(
+        (e) => `${e.RuleNumber} ${e.RuleAction} ${e.CidrBlock ?? e.Ipv6CidrBlock}`,
+      ),
+    ).toEqual(["100 allow 0.0.0.0/0", "101 allow ::/0", "32767 deny 0.0.0.0/0", "32768 deny ::/0"]);
   });
 
   it("pages network ACLs with MaxResults and NextToken", async () => {

@@ -9,6 +9,7 @@ import {
   fromSecurityGroupRule,
   groupsNeedingTags,
   needsGroupTags,
+  networkAclsOf,
   type Policy,
   type PolicyEvaluationContext,
   planActions,
@@ -161,6 +162,7 @@ export async function scan(
 ): Promise<ScanResult> {
   const changes: RuleChange[] = [];
   const unreadable: string[] = [];
+  const incompleteAcls = new Set<string>();
   let securityGroupRules = 0;
   let networkAclEntries = 0;
   let account = where.account;
@@ -185,6 +187,7 @@ export async function scan(
           const read = fromNetworkAclEntry(acl.NetworkAclId, entry);
           if (read.status === "ok") changes.push(read.change);
           else if (read.status === "invalid") {
+            incompleteAcls.add(acl.NetworkAclId);
             unreadable.push(`${acl.NetworkAclId}#${entry.RuleNumber}: ${read.error.message}`);
           }
         }
@@ -216,6 +219,8 @@ export async function scan(
     now: where.now,
     region: where.region,
     prefixLists,
+    // Whole ACLs were read: each entry is judged by the traffic it decides in its ACL.
+    networkAcls: networkAclsOf(changes, incompleteAcls),
     ...(account ? { account } : {}),
   };
   let evaluation = evaluate(changes, policy, ctx);

@@ -52,6 +52,8 @@ export function resourceOf(f: Finding): string | null {
       return `${c.networkAclId}#${c.egress ? "egress" : "ingress"}#${c.ruleNumber}`;
     case "prefix-list":
       return c.prefixListId;
+    case "network-acl":
+      return c.networkAclId;
   }
 }
 
@@ -286,6 +288,9 @@ function pick(p: Peek) {
   };
 }
 
+/** Why replay ignores DeleteNetworkAclEntry and ReplaceNetworkAclAssociation events. */
+export const REPLAY_NEEDS_ACL = "needs the ACL";
+
 function decide(value: unknown, source: string, policy: Policy): ReplayLine {
   const result = normalise(value);
   if (result.status === "invalid") {
@@ -309,6 +314,18 @@ function decide(value: unknown, source: string, policy: Policy): ReplayLine {
     };
   }
   const event = result.event;
+  if (result.changes.every((c) => c.kind === "network-acl")) {
+    // What a deleted entry or a moved subnet opens depends on the rest of the ACL, which an
+    // event does not carry.
+    return {
+      ...meta(event),
+      outcome: "ignored",
+      reason: `${REPLAY_NEEDS_ACL}: ${event.eventName} is judged on the whole ACL after the change, which the event does not show`,
+      findings: [],
+      actions: [],
+      source,
+    };
+  }
   if (isOwnPrincipal(event.actor, policy)) {
     return {
       ...meta(event),

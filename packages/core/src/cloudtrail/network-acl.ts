@@ -1,4 +1,4 @@
-import type { NetworkAclEntryChange } from "../model";
+import type { NetworkAclChange, NetworkAclEntryChange } from "../model";
 import { parseCidr } from "../net/cidr";
 import { parsePort } from "../net/ports";
 import { parseProtocol } from "../net/protocol";
@@ -82,6 +82,44 @@ export function parseNetworkAclEntry(
         v4.path,
       ),
       operation,
+    },
+  ];
+}
+
+/**
+ * DeleteNetworkAclEntry: `networkAclId`, `ruleNumber`, `egress`. The event does not carry the
+ * entry deleted; what it opened is known only from the ACL as it is after the delete.
+ */
+export function parseDeleteNetworkAclEntry(ctx: ParseContext): NetworkAclChange[] {
+  const path = ctx.request.path;
+  const req = asObject(ctx.request.value, path);
+  return [
+    {
+      kind: "network-acl",
+      networkAclId: asString(field(req, "networkAclId"), join(path, "networkAclId")),
+      operation: "delete-entry",
+      ruleNumber: ruleNumber(at(req, "ruleNumber", path)),
+      egress: asBoolean(field(req, "egress"), join(path, "egress")),
+    },
+  ];
+}
+
+/**
+ * ReplaceNetworkAclAssociation: `associationId` (the subnet's current association) and
+ * `networkAclId` (the ACL the subnet moves to); the response names `newAssociationId`.
+ */
+export function parseReplaceNetworkAclAssociation(ctx: ParseContext): NetworkAclChange[] {
+  const path = ctx.request.path;
+  const req = asObject(ctx.request.value, path);
+  const response = optObject(ctx.response.value, ctx.response.path) ?? {};
+  const fresh = field(response, "newAssociationId");
+  return [
+    {
+      kind: "network-acl",
+      networkAclId: asString(field(req, "networkAclId"), join(path, "networkAclId")),
+      operation: "associate",
+      associationId: asString(field(req, "associationId"), join(path, "associationId")),
+      ...(typeof fresh === "string" && fresh !== "" ? { newAssociationId: fresh } : {}),
     },
   ];
 }

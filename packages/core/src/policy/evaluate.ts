@@ -5,9 +5,20 @@ import type {
   EventMeta,
   Finding,
   Mode,
+  NetworkAclEntryChange,
   RuleChange,
   SecurityGroupRuleChange,
 } from "../model";
+import {
+  addressRangeOf,
+  describeSlices,
+  type EffectiveEntry,
+  effectiveEntries,
+  entrySlice,
+  familyOf,
+  type Slice,
+  sliceSize,
+} from "../nacl";
 import { parseCidr } from "../net/cidr";
 import { RuleDirectionUnknownError } from "./errors";
 import { findExemption, principalMatches } from "./exemptions";
@@ -45,6 +56,73 @@ export interface PolicyEvaluationContext extends EvaluationContext {
   readonly accountTags?: Readonly<Record<string, string>>;
   /** The OUs above the account, root side first, the account's parent last. */
   readonly organizationalUnits?: readonly OrganizationalUnit[];
+  /**
+   * Every entry of each network ACL, as read now (DescribeNetworkAcls), by ACL id. An entry of
+   * an ACL listed here is judged by the traffic it decides in that ACL (rule order, first match
+   * wins); an entry of an ACL not listed is judged alone, and its findings say so.
+   */
+  readonly networkAcls?: Readonly<Record<string, readonly NetworkAclEntryChange[]>>;
+}
+
+/** The words a finding about a network-ACL entry judged without its ACL carries. */
+export const JUDGED_ALONE = "judged without the rest of the ACL";
+
+/**
+ * Network-ACL entries read as state, grouped by ACL: the `networkAcls` of a sweep or a scan,
+ * which read whole ACLs. ACLs in `incomplete` (an entry could not be read) are left out: judging
+ * the rest in order without it could call an allow effective that the unread deny shadows, so
+ * their entries are judged alone, and say so.
+ *
+ * @example
+ * evaluate(changes, policy, { now, account, region, networkAcls: networkAclsOf(changes) });
+ */
+export function networkAclsOf(
+  changes: readonly RuleChange[],
+  incomplete: ReadonlySet<string> = new Set(),
+): Record<string, NetworkAclEntryChange[]> {
+  const acls: Record<string, NetworkAclEntryChange[]> = {};
+  for (const c of changes) {
+    if (c.kind !== "network-acl-entry" || incomplete.has(c.networkAclId)) continue;
+    acls[c.networkAclId] ??= [];
+    acls[c.networkAclId]?.push(c);
+  }
+  return acls;
+}
+
+function sameEntry(a: NetworkAclEntryChange, b: NetworkAclEntryChange): boolean {
+  const x = entrySlice(a);
+  const y = entrySlice(b);
+  return (
+    a.ruleAction === b.ruleAction &&
+    familyOf(a.cidr) === familyOf(b.cidr) &&
+    JSON.stringify([x.protocols, x.ports, x.icmpTypes, x.icmpCodes]) ===
+      JSON.stringify([y.protocols, y.ports, y.icmpTypes, y.icmpCodes]) &&
+    x.addresses.lo === y.addresses.lo &&
+    x.addresses.hi === y.addresses.hi
+  );
+}
+
+/** The effective slices of NACL entries, computed once per ACL for one evaluation. */
+type AclSlices = (change: NetworkAclEntryChange) => readonly Slice[] | undefined;
+
+function aclSlices(ctx: PolicyEvaluationContext): AclSlices {
+  const cache = new Map<string, EffectiveEntry[]>();
+  return (change) => {
+    const entries = ctx.networkAcls?.[change.networkAclId];
+    if (entries === undefined) return undefined;
+    let effective = cache.get(change.networkAclId);
+    if (!effective) {
+      effective = effectiveEntries(entries);
+      cache.set(change.networkAclId, effective);
+    }
+    const at = (e: NetworkAclEntryChange) =>
+      e.egress === change.egress && e.ruleNumber === change.ruleNumber;
+    const known = effective.find((e) => at(e.entry));
+    if (known && sameEntry(known.entry, change)) return known.slices;
+    // The change is not what the ACL holds at its number: judge it in its place.
+    const placed = effectiveEntries([...entries.filter((e) => !at(e)), change]);
+    return placed.find((e) => e.entry === change)?.slices;
+  };
 }
 
 /**
@@ -203,8 +281,12 @@ function findingsForConcrete(
   policy: Policy,
   ctx: PolicyEvaluationContext,
   scopes: RuleScopes,
+  slicesOf: AclSlices,
 ): Finding[] {
   const peers = peersOf(change, ctx, policy);
+  const nacl = change.kind === "network-acl-entry" ? change : null;
+  const effective = nacl ? slicesOf(nacl) : undefined;
+  const slices = nacl ? (effective ?? [entrySlice(nacl)]) : undefined;
   const broad = isBroad(change, policy.thresholds);
   const findings: Finding[] = [];
   const unresolved: PolicyRule[] = [];
@@ -216,7 +298,11 @@ function findingsForConcrete(
     if (mode === "off") continue;
     const scope = scopes(rule);
     if (scope.status === "out") continue;
-    const match = kind.evaluate(change, { options: rule.options, peers });
+    const match = kind.evaluate(change, {
+      options: rule.options,
+      peers,
+      ...(slices ? { slices } : {}),
+    });
     if (!match) continue;
     if (match.peer.unresolved) {
       unresolved.push(rule);
@@ -224,6 +310,8 @@ function findingsForConcrete(
     }
     let reason = `${subject(change, match.peer)} (${match.peer.label}) — ${rule.label}`;
     if (match.detail) reason += ` (${match.detail})`;
+    if (nacl && effective && match.slices) reason += effectiveWords(nacl, effective, match.slices);
+    if (nacl && effective === undefined) reason += `; ${JUDGED_ALONE}`;
     if (mode !== rule.mode) reason += `; ${broad ? "broad" : "targeted"}, so ${mode}`;
     let finalMode: Finding["mode"] = mode;
     if (scope.status === "unknown") {
@@ -265,6 +353,21 @@ function findingsForConcrete(
   return findings;
 }
 
+/**
+ * What the reason adds when earlier entries decide part of an entry's traffic: the exact part of
+ * what the entry still decides that breaks the rule.
+ */
+function effectiveWords(
+  entry: NetworkAclEntryChange,
+  effective: readonly Slice[],
+  offending: readonly Slice[],
+): string {
+  const total = effective.reduce((n, s) => n + sliceSize(s), 0n);
+  if (total === sliceSize(entrySlice(entry))) return "";
+  const family = familyOf(entry.cidr);
+  return `; breaks it with ${describeSlices(offending, addressRangeOf(entry.cidr), family)}`;
+}
+
 function stricter(a: Finding, b: Finding): Finding {
   if (a.mode !== b.mode) return a.mode === "enforce" ? a : b;
   return SEVERITY_RANK[b.severity] > SEVERITY_RANK[a.severity] ? b : a;
@@ -275,20 +378,21 @@ function findingsFor(
   policy: Policy,
   ctx: PolicyEvaluationContext,
   scopes: RuleScopes,
+  slicesOf: AclSlices,
 ): Finding[] {
   // A prefix-list change has no findings of its own: the prefix-list function evaluates the
   // rules that reference the list, with the new entries in ctx.prefixLists.
-  if (change.kind === "prefix-list") return [];
+  if (change.kind === "prefix-list" || change.kind === "network-acl") return [];
   if (change.kind === "network-acl-entry") {
-    return findingsForConcrete(change, change, policy, ctx, scopes);
+    return findingsForConcrete(change, change, policy, ctx, scopes, slicesOf);
   }
   if (change.direction !== "unknown") {
-    return findingsForConcrete(change as ConcreteChange, change, policy, ctx, scopes);
+    return findingsForConcrete(change as ConcreteChange, change, policy, ctx, scopes, slicesOf);
   }
   const known = change.ruleId === null ? undefined : ctx.ruleDirections?.[change.ruleId];
   if (known !== undefined) {
     const resolved: SecurityGroupRuleChange = { ...change, direction: known };
-    return findingsForConcrete(resolved as ConcreteChange, resolved, policy, ctx, scopes);
+    return findingsForConcrete(resolved as ConcreteChange, resolved, policy, ctx, scopes, slicesOf);
   }
   if (ctx.unknownDirection !== "evaluate-both") {
     throw new RuleDirectionUnknownError(change.groupId, change.ruleId);
@@ -298,7 +402,7 @@ function findingsFor(
   const byRule = new Map<string, Finding>();
   for (const direction of ["ingress", "egress"] as const) {
     const as = { ...change, direction } as ConcreteChange;
-    for (const f of findingsForConcrete(as, change, policy, ctx, scopes)) {
+    for (const f of findingsForConcrete(as, change, policy, ctx, scopes, slicesOf)) {
       const noted = { ...f, reason: `${f.reason}; direction unknown, read as ${direction}` };
       const prior = byRule.get(f.rule);
       byRule.set(f.rule, prior ? stricter(prior, noted) : noted);
@@ -337,9 +441,10 @@ export function evaluate(
   const findings: Finding[] = [];
   const waived: Finding[] = [];
   const scopes = ruleScopes(ctx);
+  const slicesOf = aclSlices(ctx);
   const subject = scopeSubjectOf(ctx);
   for (const change of changes) {
-    for (const finding of findingsFor(change, policy, ctx, scopes)) {
+    for (const finding of findingsFor(change, policy, ctx, scopes, slicesOf)) {
       const rule = policy.rules.find((r) => r.id === finding.rule);
       const sets = rule ? [policy.exemptions, rule.exemptions] : [policy.exemptions];
       const { exemption, notes } = findExemption(sets, {

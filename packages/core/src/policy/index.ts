@@ -4,7 +4,9 @@ export {
   evaluate,
   groupsNeedingTags,
   isOwnPrincipal,
+  JUDGED_ALONE,
   needsGroupTags,
+  networkAclsOf,
   type PolicyEvaluationContext,
   scopeSubjectOf,
   UNRESOLVED_PREFIX_LIST_RULE,
@@ -22,6 +24,7 @@ export {
   type RuleKind,
   type RuleKindContext,
   type RuleMatch,
+  serviceSlice,
 } from "./kinds";
 export { loadPolicy } from "./load";
 export { type ClassifiedPeer, classifyCidr, isBroad } from "./match";

@@ -1,5 +1,7 @@
 import * as v from "valibot";
 import type { Direction } from "../model";
+import { intersection, type Slice, subtractAll } from "../nacl";
+import { protocolNumber } from "../net/protocol";
 import { boolean, choice, peerClasses, services, strict } from "./fields";
 import {
   type ClassifiedPeer,
@@ -19,6 +21,8 @@ export interface RuleMatch {
   readonly peer: ClassifiedPeer;
   /** Extra words for the reason, e.g. `covers tcp 22, tcp 3389`. */
   readonly detail?: string;
+  /** Network-ACL entries: the part of the entry's effective traffic that breaks the rule. */
+  readonly slices?: readonly Slice[];
 }
 
 export interface RuleKindContext<O> {
@@ -26,6 +30,11 @@ export interface RuleKindContext<O> {
   readonly options: O;
   /** The change's peer, classified. A resolved prefix list gives one entry per CIDR. */
   readonly peers: readonly ClassifiedPeer[];
+  /**
+   * Network-ACL entries only: the entry's effective traffic, what it decides that no earlier
+   * entry of its ACL already decided (see `effectiveEntries`). Empty when fully shadowed.
+   */
+  readonly slices?: readonly Slice[];
 }
 
 /**
@@ -64,6 +73,22 @@ export interface PeersOptions {
 
 type Target = RuleKind["target"];
 
+const EVERY_ADDRESS = { lo: 0n, hi: (1n << 128n) - 1n };
+
+/** A policy service as a box of traffic, every address (see `nacl.ts`). */
+export function serviceSlice(s: ServiceSpec): Slice {
+  const n = protocolNumber(s.protocol);
+  const any = { lo: 0, hi: 255 };
+  return {
+    protocols: { lo: n, hi: n },
+    ports: s.ports ? { lo: s.ports.from, hi: s.ports.to } : { lo: 0, hi: 65535 },
+    icmpTypes: s.icmp && s.icmp.type >= 0 ? { lo: s.icmp.type, hi: s.icmp.type } : any,
+    icmpCodes:
+      s.icmp && s.icmp.type >= 0 && s.icmp.code >= 0 ? { lo: s.icmp.code, hi: s.icmp.code } : any,
+    addresses: EVERY_ADDRESS,
+  };
+}
+
 const direction = () => v.optional(choice(["ingress", "egress"], "a direction"), "ingress");
 
 /** The change is of the kind's target, goes the rule's way, and (NACL) allows traffic. */
@@ -94,8 +119,29 @@ function portsKind(target: Target, example: string): RuleKind<PortsOptions> {
       ports: services(),
       includeProtocolAll: v.optional(boolean(), true),
     }),
-    evaluate(change, { options, peers }) {
+    evaluate(change, { options, peers, slices }) {
       if (!applies(change, target, options.direction)) return null;
+      if (slices !== undefined) {
+        // A NACL entry reaches a port only through the traffic it decides.
+        if (change.protocol === "all" && !options.includeProtocolAll) return null;
+        const parts = options.ports.map((s) => ({
+          service: s,
+          slices: slices.flatMap((x) => intersection(x, serviceSlice(s)) ?? []),
+        }));
+        const hit = parts.filter((p) => p.slices.length > 0);
+        if (hit.length === 0) return null;
+        const peer = firstPeerIn(peers, options.peers);
+        if (!peer) return null;
+        const offending = hit.flatMap((p) => p.slices);
+        const exact = hit.length === 1 && isExactly(change, hit[0]?.service as ServiceSpec);
+        return exact
+          ? { peer, slices: offending }
+          : {
+              peer,
+              detail: `covers ${hit.map((p) => p.service.text).join(", ")}`,
+              slices: offending,
+            };
+      }
       const hit = options.ports.filter((s) => covers(change, s, options.includeProtocolAll));
       if (hit.length === 0) return null;
       const peer = firstPeerIn(peers, options.peers);
@@ -121,8 +167,14 @@ function exposureKind(target: Target, example: string): RuleKind<ExposureOptions
       peers: v.optional(peerClasses(), ["public-wide"]),
       allow: services(),
     }),
-    evaluate(change, { options, peers }) {
+    evaluate(change, { options, peers, slices }) {
       if (!applies(change, target, options.direction)) return null;
+      if (slices !== undefined) {
+        const beyond = subtractAll(slices, options.allow.map(serviceSlice));
+        if (beyond.length === 0) return null;
+        const peer = firstPeerIn(peers, options.peers);
+        return peer ? { peer, slices: beyond } : null;
+      }
       if (within(change, options.allow)) return null;
       const peer = firstPeerIn(peers, options.peers);
       return peer ? { peer } : null;
@@ -138,10 +190,14 @@ function peersKind(target: Target, example: string): RuleKind<PeersOptions> {
     description: `Flags any ${noun} in \`direction\` whose peer is in one of \`peers\`, whatever the protocol and ports.`,
     example,
     schema: strict({ direction: direction(), peers: peerClasses() }),
-    evaluate(change, { options, peers }) {
+    evaluate(change, { options, peers, slices }) {
       if (!applies(change, target, options.direction)) return null;
+      if (slices !== undefined && slices.length === 0) return null;
       const peer = firstPeerIn(peers, options.peers);
-      return peer ? { peer, detail: describeTraffic(change) } : null;
+      if (!peer) return null;
+      return slices === undefined
+        ? { peer, detail: describeTraffic(change) }
+        : { peer, detail: describeTraffic(change), slices };
     },
   };
 }

@@ -146,6 +146,7 @@ export function ruleStateKey(change: RuleChange): string | null {
     case "network-acl-entry":
       return `${change.egress ? "egress" : "ingress"}#${change.ruleNumber}`;
     case "prefix-list":
+    case "network-acl":
       return null;
   }
 }

@@ -28,7 +28,7 @@ export interface ChangeView {
   readonly peer?: string;
   readonly ruleNumber?: number;
   readonly ruleAction?: "allow" | "deny";
-  readonly operation?: "create" | "replace" | "state";
+  readonly operation?: "create" | "replace" | "state" | "delete-entry" | "associate";
   readonly added?: readonly string[];
   readonly removed?: readonly string[];
   /** RestoreManagedPrefixListVersion: the version the prefix list went back to. */
@@ -137,6 +137,19 @@ export function viewChange(change: RuleChange): ChangeView {
         text: `prefix list ${change.prefixListId}: ${parts.length > 0 ? parts.join("; ") : "no entry change"}`,
       };
     }
+    case "network-acl": {
+      const text =
+        change.operation === "delete-entry"
+          ? `${change.egress ? "egress" : "ingress"} rule #${change.ruleNumber} deleted from ${change.networkAclId}`
+          : `subnet association ${change.associationId ?? "(unknown)"} moved to ${change.networkAclId}`;
+      return strip({
+        kind: change.kind,
+        resourceId: change.networkAclId,
+        operation: change.operation,
+        ruleNumber: change.ruleNumber,
+        text,
+      });
+    }
   }
 }
 
@@ -149,6 +162,8 @@ export function resourceOf(change: RuleChange): ResourceRef {
       return { type: "network-acl", id: change.networkAclId };
     case "prefix-list":
       return { type: "prefix-list", id: change.prefixListId };
+    case "network-acl":
+      return { type: "network-acl", id: change.networkAclId };
   }
 }
 

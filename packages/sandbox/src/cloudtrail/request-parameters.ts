@@ -209,6 +209,14 @@ export const REQUEST_RENDERERS: Readonly<Record<string, RequestRenderer>> = {
       ruleNumber: num(p.str("RuleNumber")),
       egress: bool(p.str("Egress")),
     }),
+  CreateSubnet: (p) =>
+    compact({
+      vpcId: p.str("VpcId"),
+      cidrBlock: p.str("CidrBlock"),
+      tagSpecificationSet: tagSpecificationSet(p),
+    }),
+  ReplaceNetworkAclAssociation: (p) =>
+    compact({ associationId: p.str("AssociationId"), networkAclId: p.str("NetworkAclId") }),
   CreateManagedPrefixList: (p) => ({
     CreateManagedPrefixListRequest: compact({
       PrefixListName: p.str("PrefixListName"),

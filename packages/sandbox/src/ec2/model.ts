@@ -72,6 +72,19 @@ export interface NetworkAcl {
   readonly entries: Map<string, NaclEntry>;
 }
 
+/** A subnet and its one network-ACL association (every subnet has exactly one). */
+export interface Subnet {
+  readonly id: string;
+  readonly seq: number;
+  readonly vpcId: string;
+  readonly cidrBlock: string;
+  readonly ownerId: string;
+  readonly tags: Map<string, string>;
+  /** `aclassoc-…`: a new id every time the subnet moves to another ACL. */
+  networkAclAssociationId: string;
+  networkAclId: string;
+}
+
 export interface PrefixList {
   readonly id: string;
   readonly seq: number;
@@ -94,6 +107,8 @@ export interface Vpc {
   readonly isDefault: boolean;
   readonly ownerId: string;
   readonly tags: Map<string, string>;
+  /** Set when the VPC has an IPv6 block: its ACLs then list the IPv6 `*` entry (32768) too. */
+  readonly ipv6CidrBlock?: string;
   defaultGroupId: string;
   defaultNetworkAclId: string;
 }
@@ -131,6 +146,9 @@ export class RegionState {
   readonly groupNames = new Map<string, Map<string, string>>();
   readonly rules = new Map<string, SgRule>();
   readonly nacls = new Map<string, NetworkAcl>();
+  readonly subnets = new Map<string, Subnet>();
+  /** Subnet id by association id, for ReplaceNetworkAclAssociation. */
+  readonly naclAssociations = new Map<string, string>();
   readonly prefixLists = new Map<string, PrefixList>();
   defaultVpcId = "";
   private seq = 0;
@@ -154,12 +172,13 @@ export class RegionState {
   }
 
   /** Creates a VPC with the default security group and default network ACL AWS creates with it. */
-  createVpc(cidrBlock: string, isDefault: boolean): Vpc {
+  createVpc(cidrBlock: string, isDefault: boolean, ipv6CidrBlock?: string): Vpc {
     const vpc: Vpc = {
       id: this.newId("vpc", this.vpcs),
       seq: this.nextSeq(),
       cidrBlock,
       isDefault,
+      ...(ipv6CidrBlock ? { ipv6CidrBlock } : {}),
       ownerId: this.accountId,
       tags: new Map(),
       defaultGroupId: "",
@@ -180,6 +199,8 @@ export class RegionState {
     vpc.defaultGroupId = group.id;
 
     const acl = this.createNetworkAcl(vpc.id, true);
+    // The default ACL allows everything: 100 for IPv4 and, with an IPv6 block, 101 for IPv6
+    // (https://docs.aws.amazon.com/vpc/latest/userguide/default-network-acl.html).
     for (const egress of [true, false]) {
       this.putNaclEntry(acl, {
         ruleNumber: 100,
@@ -188,6 +209,15 @@ export class RegionState {
         ruleAction: "allow",
         cidrBlock: "0.0.0.0/0",
       });
+      if (ipv6CidrBlock) {
+        this.putNaclEntry(acl, {
+          ruleNumber: 101,
+          egress,
+          protocol: "-1",
+          ruleAction: "allow",
+          ipv6CidrBlock: "::/0",
+        });
+      }
     }
     vpc.defaultNetworkAclId = acl.id;
     return vpc;
@@ -297,7 +327,10 @@ export class RegionState {
     return id === undefined ? undefined : group.rules.get(id);
   }
 
-  /** A new network ACL holds only the two catch-all deny entries (`*`, number 32767). */
+  /**
+   * A new network ACL holds only the catch-all deny entries (`*`): 32767 for IPv4 and, in a VPC
+   * with an IPv6 block, 32768 for IPv6, in each direction.
+   */
   createNetworkAcl(vpcId: string, isDefault: boolean): NetworkAcl {
     const acl: NetworkAcl = {
       id: this.newId("acl", this.nacls),
@@ -316,9 +349,46 @@ export class RegionState {
         ruleAction: "deny",
         cidrBlock: "0.0.0.0/0",
       });
+      if (this.vpcs.get(vpcId)?.ipv6CidrBlock) {
+        this.putNaclEntry(acl, {
+          ruleNumber: 32768,
+          egress,
+          protocol: "-1",
+          ruleAction: "deny",
+          ipv6CidrBlock: "::/0",
+        });
+      }
     }
     this.nacls.set(acl.id, acl);
     return acl;
+  }
+
+  /** A subnet starts associated with its VPC's default network ACL. */
+  createSubnet(vpc: Vpc, cidrBlock: string): Subnet {
+    const subnet: Subnet = {
+      id: this.newId("subnet", this.subnets),
+      seq: this.nextSeq(),
+      vpcId: vpc.id,
+      cidrBlock,
+      ownerId: this.accountId,
+      tags: new Map(),
+      networkAclAssociationId: "",
+      networkAclId: "",
+    };
+    this.subnets.set(subnet.id, subnet);
+    this.associate(subnet, vpc.defaultNetworkAclId);
+    return subnet;
+  }
+
+  /** Moves a subnet to an ACL under a new association id, as ReplaceNetworkAclAssociation does. */
+  associate(subnet: Subnet, networkAclId: string): string {
+    if (subnet.networkAclAssociationId)
+      this.naclAssociations.delete(subnet.networkAclAssociationId);
+    const id = this.newId("aclassoc", this.naclAssociations);
+    this.naclAssociations.set(id, subnet.id);
+    subnet.networkAclAssociationId = id;
+    subnet.networkAclId = networkAclId;
+    return id;
   }
 
   putNaclEntry(acl: NetworkAcl, entry: NaclEntry): void {

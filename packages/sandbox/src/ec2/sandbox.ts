@@ -35,6 +35,7 @@ import {
   revokeEgress,
   revokeIngress,
 } from "./actions/security-groups";
+import { createSubnet, describeSubnets, replaceNetworkAclAssociation } from "./actions/subnets";
 import { createTags, createVpc, describeTags, describeVpcs } from "./actions/tags-vpcs";
 import {
   Ec2ApiError,
@@ -94,6 +95,9 @@ export const EC2_ACTIONS: Readonly<Record<string, ActionSpec>> = {
   CreateNetworkAclEntry: { handler: createNetworkAclEntry, mutating: true },
   ReplaceNetworkAclEntry: { handler: replaceNetworkAclEntry, mutating: true },
   DeleteNetworkAclEntry: { handler: deleteNetworkAclEntry, mutating: true },
+  CreateSubnet: { handler: createSubnet, mutating: true },
+  DescribeSubnets: { handler: describeSubnets, mutating: false },
+  ReplaceNetworkAclAssociation: { handler: replaceNetworkAclAssociation, mutating: true },
   CreateManagedPrefixList: { handler: createManagedPrefixList, mutating: true },
   ModifyManagedPrefixList: { handler: modifyManagedPrefixList, mutating: true },
   DescribeManagedPrefixLists: { handler: describeManagedPrefixLists, mutating: false },
@@ -213,7 +217,14 @@ export interface SeedPrefixList extends SandboxScope {
 
 export interface SeedVpc extends SandboxScope {
   readonly cidrBlock?: string;
+  /** An IPv6 block: the VPC's ACLs then hold the IPv6 entries AWS adds (101 allow, 32768 deny). */
+  readonly ipv6CidrBlock?: string;
   readonly tags?: Readonly<Record<string, string>>;
+}
+
+export interface SeedSubnet extends SandboxScope {
+  readonly vpcId?: string;
+  readonly cidrBlock: string;
 }
 
 export interface VpcHandle {
@@ -240,6 +251,9 @@ export interface SecurityGroupRuleSnapshot {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const DEFAULT_LIMITS: Ec2Limits = { rulesPerGroup: 60, naclEntries: 20 };
+
+/** The most "Rules per network ACL" can be raised to (per ACL, direction and IP version). */
+export const MAX_NACL_ENTRIES = 40;
 
 /**
  * An in-memory EC2 (security groups, network ACLs, managed prefix lists, VPCs, tags) that speaks
@@ -288,6 +302,13 @@ export class Ec2Sandbox {
       }
     }
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const { naclEntries } = this.limits;
+    if (!Number.isInteger(naclEntries) || naclEntries < 1 || naclEntries > MAX_NACL_ENTRIES) {
+      // AWS raises "Rules per network ACL" to at most 40.
+      throw new ConfigurationError(
+        `limits.naclEntries must be an integer from 1 to ${MAX_NACL_ENTRIES}, got ${naclEntries}`,
+      );
+    }
     const seed = options.seed ?? 1;
     this.rng = new Rng(seed);
     this.faults = new FaultInjector(seed + 0x5eed);
@@ -502,9 +523,29 @@ export class Ec2Sandbox {
   seedVpc(spec: SeedVpc = {}): VpcHandle {
     const state = this.scope(spec);
     const cidr = canonicalCidr(spec.cidrBlock ?? "10.0.0.0/16", 4, "cidrBlock");
-    const vpc = state.createVpc(cidr, false);
+    const vpc = state.createVpc(cidr, false, spec.ipv6CidrBlock);
     setTags(vpc.tags, spec.tags);
     return this.vpcHandle(state, vpc.id);
+  }
+
+  /** Creates a subnet, associated with its VPC's default network ACL as AWS does. */
+  seedSubnet(spec: SeedSubnet): { subnetId: string; associationId: string } {
+    const state = this.scope(spec);
+    const vpc = state.vpcs.get(spec.vpcId ?? state.defaultVpcId);
+    if (!vpc) throw vpcNotFound(spec.vpcId ?? state.defaultVpcId);
+    const subnet = state.createSubnet(vpc, canonicalCidr(spec.cidrBlock, 4, "cidrBlock"));
+    return { subnetId: subnet.id, associationId: subnet.networkAclAssociationId };
+  }
+
+  /** The ACL a subnet uses now, and the id of that association. */
+  subnetAssociation(
+    subnetId: string,
+    scope: SandboxScope = {},
+  ): { networkAclId: string; associationId: string } | undefined {
+    const subnet = this.scope(scope).subnets.get(subnetId);
+    return (
+      subnet && { networkAclId: subnet.networkAclId, associationId: subnet.networkAclAssociationId }
+    );
   }
 
   seedSecurityGroup(spec: SeedSecurityGroup): SeededSecurityGroup {

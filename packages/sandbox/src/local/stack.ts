@@ -189,6 +189,7 @@ function timedGateway(gateway: Ec2Gateway): Ec2Gateway {
     prefixListAssociations: (...args) => gateway.prefixListAssociations(...args),
     securityGroupRules: (...args) => gateway.securityGroupRules(...args),
     networkAcls: (...args) => gateway.networkAcls(...args),
+    networkAcl: (...args) => gateway.networkAcl(...args),
   };
 }
 

@@ -7,7 +7,10 @@ import { type XmlObject, type XmlValue, xmlList } from "../xml";
 export interface Ec2Limits {
   /** Rules per security group, direction and IP family (AWS default quota: 60). */
   readonly rulesPerGroup: number;
-  /** Entries per network ACL and direction, the catch-all excluded (AWS default quota: 20). */
+  /**
+   * Entries per network ACL, direction and IP version, its `*` entry included (AWS default
+   * quota: 20, adjustable up to 40).
+   */
   readonly naclEntries: number;
 }
 

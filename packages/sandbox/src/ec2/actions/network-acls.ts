@@ -6,7 +6,7 @@ import {
   networkAclNotFound,
   vpcNotFound,
 } from "../errors";
-import { type NaclEntry, type NetworkAcl, naclEntryKey } from "../model";
+import { type NaclEntry, type NetworkAcl, naclEntryKey, type RegionState } from "../model";
 import { canonicalCidr } from "../permissions";
 import type { QueryParams } from "../query";
 import { type XmlObject, xmlList } from "../xml";
@@ -32,13 +32,20 @@ export function sortedEntries(acl: NetworkAcl): NaclEntry[] {
   );
 }
 
-function naclItem(acl: NetworkAcl): XmlObject {
+function naclItem(acl: NetworkAcl, state: RegionState): XmlObject {
+  const associations = [...state.subnets.values()].filter((s) => s.networkAclId === acl.id);
   return {
     networkAclId: acl.id,
     vpcId: acl.vpcId,
     default: acl.isDefault,
     entrySet: xmlList(sortedEntries(acl).map(naclEntryItem)),
-    associationSet: xmlList([]),
+    associationSet: xmlList(
+      associations.map((s) => ({
+        networkAclAssociationId: s.networkAclAssociationId,
+        networkAclId: acl.id,
+        subnetId: s.id,
+      })),
+    ),
     tagSet: tagSet(acl.tags),
     ownerId: acl.ownerId,
   };
@@ -51,7 +58,7 @@ export function createNetworkAcl(ctx: ActionContext): XmlObject {
   const tags = readTagSpecifications(params, "network-acl");
   const acl = state.createNetworkAcl(vpcId, false);
   for (const [k, v] of tags) acl.tags.set(k, v);
-  return { networkAcl: naclItem(acl), clientToken: params.str("ClientToken") };
+  return { networkAcl: naclItem(acl, state), clientToken: params.str("ClientToken") };
 }
 
 export function describeNetworkAcls(ctx: ActionContext): XmlObject {
@@ -73,7 +80,7 @@ export function describeNetworkAcls(ctx: ActionContext): XmlObject {
     tagged: true,
     maxResults: [5, 1000],
   });
-  return { networkAclSet: xmlList(page.map(naclItem)), nextToken };
+  return { networkAclSet: xmlList(page.map((a) => naclItem(a, state))), nextToken };
 }
 
 function readAcl(ctx: ActionContext): NetworkAcl {
@@ -141,9 +148,17 @@ export function readNaclEntry(params: QueryParams): NaclEntry {
   return { ruleNumber, egress, protocol: String(protocol), ruleAction: action, ...cidr, ...extra };
 }
 
-function countDirection(acl: NetworkAcl, egress: boolean): number {
+/**
+ * Entries of one ACL, direction and IP version, the default `*` entry of that version counted:
+ * how AWS counts "Rules per network ACL" (20 by default, adjustable up to 40), separately for
+ * IPv4 and IPv6 and for inbound and outbound
+ * (https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-nacls).
+ */
+export function countEntries(acl: NetworkAcl, egress: boolean, ipv6: boolean): number {
   let n = 0;
-  for (const e of acl.entries.values()) if (e.egress === egress && e.ruleNumber !== 32767) n += 1;
+  for (const e of acl.entries.values()) {
+    if (e.egress === egress && (e.ipv6CidrBlock !== undefined) === ipv6) n += 1;
+  }
   return n;
 }
 
@@ -156,7 +171,9 @@ export function createNetworkAclEntry(ctx: ActionContext): XmlObject {
       `The network acl entry identified by ${entry.ruleNumber} already exists.`,
     );
   }
-  if (countDirection(acl, entry.egress) >= ctx.limits.naclEntries) {
+  if (
+    countEntries(acl, entry.egress, entry.ipv6CidrBlock !== undefined) >= ctx.limits.naclEntries
+  ) {
     throw new Ec2ApiError(
       "NetworkAclEntryLimitExceeded",
       "The maximum number of network ACL entries has been reached.",
