@@ -121,4 +121,18 @@ rules:
     });
     expect(result.outcome).toBe("compliant");
   });
+
+  it("reads ACL ids such as __proto__ and constructor as data", () => {
+    for (const id of ["__proto__", "constructor", "toString"]) {
+      const allow = naclEntry({ networkAclId: id, ruleNumber: 100, ports: [22] });
+      const acls = networkAclsOf([allow]);
+      expect(Object.hasOwn(acls, id)).toBe(true);
+      expect(verdicts(evaluate([allow], defaultPolicy(), { now: NOW, networkAcls: acls }))).toEqual(
+        ["nacl-admin-ports:enforce:100"],
+      );
+      // An ACL that was not read is judged alone, even when its id names a prototype member.
+      const alone = evaluate([allow], defaultPolicy(), { now: NOW, networkAcls: {} });
+      expect(alone.findings[0]?.reason).toContain(JUDGED_ALONE);
+    }
+  });
 });

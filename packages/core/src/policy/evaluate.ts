@@ -80,13 +80,16 @@ export function networkAclsOf(
   changes: readonly RuleChange[],
   incomplete: ReadonlySet<string> = new Set(),
 ): Record<string, NetworkAclEntryChange[]> {
-  const acls: Record<string, NetworkAclEntryChange[]> = {};
+  // A Map, then own properties: an id such as `__proto__` or `constructor` is data, not a key
+  // of Object.prototype.
+  const acls = new Map<string, NetworkAclEntryChange[]>();
   for (const c of changes) {
     if (c.kind !== "network-acl-entry" || incomplete.has(c.networkAclId)) continue;
-    acls[c.networkAclId] ??= [];
-    acls[c.networkAclId]?.push(c);
+    const list = acls.get(c.networkAclId) ?? [];
+    list.push(c);
+    acls.set(c.networkAclId, list);
   }
-  return acls;
+  return Object.fromEntries(acls);
 }
 
 function sameEntry(a: NetworkAclEntryChange, b: NetworkAclEntryChange): boolean {
@@ -108,8 +111,9 @@ type AclSlices = (change: NetworkAclEntryChange) => readonly Slice[] | undefined
 function aclSlices(ctx: PolicyEvaluationContext): AclSlices {
   const cache = new Map<string, EffectiveEntry[]>();
   return (change) => {
-    const entries = ctx.networkAcls?.[change.networkAclId];
-    if (entries === undefined) return undefined;
+    const acls = ctx.networkAcls;
+    if (acls === undefined || !Object.hasOwn(acls, change.networkAclId)) return undefined;
+    const entries = acls[change.networkAclId] as readonly NetworkAclEntryChange[];
     let effective = cache.get(change.networkAclId);
     if (!effective) {
       effective = effectiveEntries(entries);
