@@ -16,6 +16,7 @@ import {
   createNetworkAclChangeHandler,
   MAX_ACL_READS,
   networkAclChange,
+  UNREADABLE_ACL_RULE,
 } from "../src/pipelines/network-acl-change";
 import { awsError, lambdaContext, metricValues, testDeps } from "./helpers";
 
@@ -326,5 +327,118 @@ describe("network-acl-change judges the ACL as it is now", () => {
       Filters: [{ Name: "network-acl-id", Values: [open] }],
     });
     expect(message()).toMatchObject({ resource: { type: "network-acl", id: open } });
+  });
+});
+
+describe("network-acl-change plans to a fixpoint on the ACL its own deletes leave", () => {
+  const tcp = (n: number, from: number, to: number, cidr = "0.0.0.0/0"): NetworkAclEntry => ({
+    RuleNumber: n,
+    Egress: false,
+    RuleAction: "allow",
+    Protocol: "6",
+    CidrBlock: cidr,
+    PortRange: { From: from, To: to },
+  });
+  const all = (n: number, cidr = "0.0.0.0/0"): NetworkAclEntry => ({
+    RuleNumber: n,
+    Egress: false,
+    RuleAction: "allow",
+    Protocol: "-1",
+    CidrBlock: cidr,
+  });
+  /** Someone deleted deny 90 of ACL's ingress. */
+  const deleted90 = () => {
+    const event = loadFixture("DeleteNetworkAclEntry", "detail_iamuser-cli_elastic");
+    event.requestParameters = { egress: false, networkAclId: ACL, ruleNumber: 90 };
+    return event;
+  };
+  const numbers = () => acls.get(ACL)?.map((e) => e.RuleNumber);
+  const findings = () =>
+    (message()?.findings ?? []) as { rule: string; mode: string; result: string; reason: string }[];
+
+  it("deletes the later allow that takes over tcp 22 once the first is deleted", async () => {
+    holds(ACL, tcp(100, 22, 22), tcp(110, 22, 22, "128.0.0.0/1"));
+    const result = await networkAclChange(deleted90(), testDeps({ fn: "network-acl-change" }));
+    expect(result).toMatchObject({ status: "decided", result: "revoked", actions: 2 });
+    expect(numbers()).toEqual([32767, 32767]);
+  });
+
+  it("never deletes a later allow that also lets compliant traffic in, and says the exposure stays", async () => {
+    // The review's case: with 100 gone, 110 (tcp 0-1023) would let tcp 22 in.
+    holds(ACL, tcp(100, 22, 22), tcp(110, 0, 1023));
+    const result = await networkAclChange(deleted90(), testDeps({ fn: "network-acl-change" }));
+    expect(result).toMatchObject({ status: "decided", result: "notify-only" });
+    expect(ec2).not.toHaveReceivedCommand(DeleteNetworkAclEntryCommand);
+    expect(numbers()).toEqual([100, 110, 32767, 32767]);
+    const [first] = findings();
+    expect(first).toMatchObject({ rule: "nacl-admin-ports", mode: "notify" });
+    expect(first?.reason).toContain(
+      "deleting it would change nothing: entry 110 would still allow tcp 22",
+    );
+  });
+
+  it("does not delete an allow a later notify-only allow would re-open, and names it", async () => {
+    // 100 allow all is broad, so only notified: deleting 50 would change no packet's verdict.
+    holds(ACL, tcp(50, 22, 22), all(100));
+    const result = await networkAclChange(deleted90(), testDeps({ fn: "network-acl-change" }));
+    expect(result).toMatchObject({ status: "decided", result: "notify-only" });
+    expect(ec2).not.toHaveReceivedCommand(DeleteNetworkAclEntryCommand);
+    const reasons = findings().map((f) => f.reason);
+    expect(reasons.some((r) => r.includes("entry 100 would still allow tcp 22"))).toBe(true);
+    expect(findings().some((f) => f.reason.includes("entry 100 allows"))).toBe(true);
+  });
+
+  it("deletes what closes part of the exposure and says which entry keeps the rest open", async () => {
+    // 200 (all traffic from 0.0.0.0/1) is broad, so only notified.
+    holds(ACL, tcp(100, 22, 22), all(200, "0.0.0.0/1"));
+    const result = await networkAclChange(deleted90(), testDeps({ fn: "network-acl-change" }));
+    expect(result).toMatchObject({ status: "decided", result: "revoked", actions: 1 });
+    expect(numbers()).toEqual([200, 32767, 32767]);
+    const deleted = findings().find((f) => f.result === "revoked");
+    expect(deleted?.reason).toContain(
+      "the exposure is not closed: entry 200 still allows tcp 22 for 0.0.0.0/1",
+    );
+    expect(findings().some((f) => f.result === "notify-only")).toBe(true);
+  });
+
+  it("after a re-read, keeps the deletes already made and records every one", async () => {
+    // 110 lets tcp 22 in from half the internet once 100 is gone; 120 is removed by someone
+    // else between the read and the write.
+    holds(ACL, tcp(100, 22, 22), tcp(110, 22, 22, "128.0.0.0/1"), tcp(120, 3389, 3389));
+    const made: number[] = [];
+    ec2.on(DeleteNetworkAclEntryCommand).callsFake((input) => {
+      const entries = acls.get(ACL) ?? [];
+      const at = entries.findIndex((e) => e.RuleNumber === input.RuleNumber);
+      if (input.RuleNumber === 120) entries.splice(at, 1);
+      if (input.RuleNumber === 120 || at < 0) {
+        throw awsError("InvalidNetworkAclEntry.NotFound", "no such entry");
+      }
+      entries.splice(at, 1);
+      made.push(input.RuleNumber as number);
+      return {};
+    });
+    const result = await networkAclChange(deleted90(), testDeps({ fn: "network-acl-change" }));
+    expect(made.sort()).toEqual([100, 110]);
+    expect(numbers()).toEqual([32767, 32767]);
+    expect(result).toMatchObject({ status: "decided", result: "revoked" });
+    const revoked = findings().filter((f) => f.result === "revoked");
+    expect(revoked.map((f) => f.reason.match(/entry (\d+)/)?.[1]).sort()).toEqual(["100", "110"]);
+    expect(ec2).toHaveReceivedCommandTimes(DescribeNetworkAclsCommand, 2);
+  });
+
+  it("judges nothing and notifies when an entry of the ACL cannot be read", async () => {
+    holds(
+      ACL,
+      // A deny without its port range: unreadable, and it may shadow the allow behind it.
+      { RuleNumber: 80, Egress: false, RuleAction: "deny", Protocol: "6", CidrBlock: "0.0.0.0/0" },
+      tcp(100, 22, 22),
+    );
+    const result = await networkAclChange(deleted90(), testDeps({ fn: "network-acl-change" }));
+    expect(result).toMatchObject({ status: "decided", result: "notify-only" });
+    expect(ec2).not.toHaveReceivedCommand(DeleteNetworkAclEntryCommand);
+    expect(findings()).toEqual([
+      expect.objectContaining({ rule: UNREADABLE_ACL_RULE, mode: "notify" }),
+    ]);
+    expect(findings()[0]?.reason).toContain("could not be read whole (entry 80:");
   });
 });

@@ -209,6 +209,77 @@ describe("sweep: principal exemptions from the audit trail", () => {
     expect(result.counts).toMatchObject({ exempt: 1, revoked: 0 });
   });
 
+  it("keeps that entry when someone else deletes another entry of the ACL", async () => {
+    const ssh = {
+      RuleNumber: 100,
+      Protocol: "6",
+      RuleAction: "allow" as const,
+      Egress: false,
+      CidrBlock: "0.0.0.0/0",
+      PortRange: { From: 22, To: 22 },
+    };
+    const acl = { NetworkAcls: [{ NetworkAclId: "acl-0a1b2c3d4e5f60001", Entries: [ssh] }] };
+    ec2.on(DescribeNetworkAclsCommand).resolves(acl);
+    const create = loadFixture("ReplaceNetworkAclEntry", "tcp-6_ssh-from-world_replaces-rule-100");
+    create.detail.eventName = "CreateNetworkAclEntry";
+    create.detail.userIdentity = breakGlassOpensSsh().userIdentity;
+    const deps = () => testDeps({ fn: "network-acl-change", policyYaml: POLICY });
+    expect(await networkAclChange(create, deps())).toMatchObject({ result: "exempt" });
+    const item = ddb.commandCalls(PutCommand)[0]?.args[0].input.Item as Record<string, unknown>;
+    ddb.resetHistory();
+    sns.resetHistory();
+    ec2.resetHistory();
+    trail(item);
+    // Alice deletes an unrelated entry: entry 100 is judged without her, the trail exempts it.
+    const deleted = loadFixture("DeleteNetworkAclEntry", "detail_iamuser-cli_elastic");
+    deleted.requestParameters = {
+      egress: false,
+      networkAclId: "acl-0a1b2c3d4e5f60001",
+      ruleNumber: 300,
+    };
+    // The same account and Region as the entry's own event.
+    deleted.recipientAccountId = create.detail.recipientAccountId;
+    deleted.awsRegion = create.detail.awsRegion;
+    const result = await networkAclChange(deleted, deps());
+    expect(ec2).not.toHaveReceivedCommand(DeleteNetworkAclEntryCommand);
+    expect(result).toMatchObject({ status: "decided", result: "exempt" });
+    expect(summary().findings[0].exemption.reason).toContain("read from the audit trail");
+  });
+
+  it("does not exempt an entry because the break-glass role deleted the deny before it", async () => {
+    ec2.on(DescribeNetworkAclsCommand).resolves({
+      NetworkAcls: [
+        {
+          NetworkAclId: "acl-0a1b2c3d4e5f60001",
+          Entries: [
+            {
+              RuleNumber: 100,
+              Protocol: "6",
+              RuleAction: "allow",
+              Egress: false,
+              CidrBlock: "0.0.0.0/0",
+              PortRange: { From: 22, To: 22 },
+            },
+          ],
+        },
+      ],
+    });
+    trail();
+    const deleted = loadFixture("DeleteNetworkAclEntry", "detail_iamuser-cli_elastic");
+    deleted.requestParameters = {
+      egress: false,
+      networkAclId: "acl-0a1b2c3d4e5f60001",
+      ruleNumber: 90,
+    };
+    deleted.userIdentity = breakGlassOpensSsh().userIdentity;
+    const result = await networkAclChange(
+      deleted,
+      testDeps({ fn: "network-acl-change", policyYaml: POLICY }),
+    );
+    expect(result).toMatchObject({ status: "decided", result: "revoked" });
+    expect(ec2).toHaveReceivedCommandWith(DeleteNetworkAclEntryCommand, { RuleNumber: 100 });
+  });
+
   it("revokes it once someone else has changed the rule since", async () => {
     const exempt = await recordedByEventPath();
     // A later ModifySecurityGroupRules by alice, recorded as notify-only (not exempt).

@@ -2,21 +2,36 @@ import type { NetworkAcl } from "@aws-sdk/client-ec2";
 import {
   type Action,
   type ActionOutcome,
+  addressRangeOf,
+  describeSlices,
+  type Evaluation,
+  type EventMeta,
+  effectiveEntries,
   evaluate,
+  type Finding,
+  familyOf,
   fromNetworkAclEntry,
+  intersection,
   type NetworkAclChange,
   type NetworkAclEntryChange,
   type PolicyEvaluationContext,
   planActions,
   type RuleChange,
+  type Slice,
+  sliceSize,
+  subtractAll,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
 import type { RemediationDeps } from "../deps";
 import { withObservability } from "../middleware";
 import { act, begin, decide, type FlowResult, previousFromState } from "./decide";
+import { exemptionsFromTrail } from "./trail";
 
 /** How often the ACL is read at most: the first read, then once per write the ACL outran. */
 export const MAX_ACL_READS = 3;
+
+/** The rule id of the one `notify` finding given when an entry of the ACL cannot be read. */
+export const UNREADABLE_ACL_RULE = "unreadable-network-acl";
 
 /**
  * Write errors that mean the ACL changed between the read and the write: the entry the plan
@@ -37,30 +52,35 @@ interface Read {
   readonly changes: readonly NetworkAclEntryChange[];
   /** Why there is nothing to judge, when there is not. */
   readonly reason?: string;
-  /** An entry could not be read: the ACL is not known whole, so entries are judged alone. */
-  readonly incomplete?: boolean;
+  /** Why the ACL is not known whole (an entry could not be read): then nothing is judged. */
+  readonly unreadable?: string;
 }
 
 function entriesOf(
   acl: NetworkAcl,
   deps: RemediationDeps,
-): { entries: NetworkAclEntryChange[]; incomplete: boolean } {
+): { entries: NetworkAclEntryChange[]; unreadable: string[] } {
   const id = acl.NetworkAclId as string;
   const entries: NetworkAclEntryChange[] = [];
-  let incomplete = false;
+  const unreadable: string[] = [];
   for (const entry of acl.Entries ?? []) {
     const read = fromNetworkAclEntry(id, entry);
     if (read.status === "ok") entries.push(read.change);
     else if (read.status === "invalid") {
-      incomplete = true;
+      unreadable.push(`entry ${entry.RuleNumber ?? "?"}: ${read.error.message}`);
       deps.logger.error("unreadable network ACL entry", {
         networkAclId: id,
         error: read.error.message,
       });
     }
   }
-  return { entries, incomplete };
+  return { entries, unreadable };
 }
+
+const keyOf = (e: { egress: boolean; ruleNumber: number }) => `${e.egress} ${e.ruleNumber}`;
+
+const sameList = (a: NetworkAclEntryChange, b: NetworkAclEntryChange) =>
+  a.egress === b.egress && familyOf(a.cidr) === familyOf(b.cidr);
 
 /**
  * What the event asks to judge in the ACL as it is now:
@@ -102,8 +122,11 @@ async function read(change: AclEvent, deps: RemediationDeps): Promise<Read> {
       reason: `${change.networkAclId} no longer exists`,
     };
   }
-  const { entries, incomplete } = entriesOf(acl, deps);
-  return { ...toJudge(change, entries), incomplete };
+  const { entries, unreadable } = entriesOf(acl, deps);
+  if (unreadable.length > 0) {
+    return { entries: [], changes: [], unreadable: unreadable.join("; ") };
+  }
+  return toJudge(change, entries);
 }
 
 function sameAction(a: Action, b: Action): boolean {
@@ -118,15 +141,228 @@ function outranByTheAcl(o: ActionOutcome): boolean {
   );
 }
 
+/** An entry the plan deletes: the enforce findings that call for it, and what it decided. */
+interface PlannedDelete {
+  readonly entry: NetworkAclEntryChange;
+  readonly findings: readonly Finding[];
+  readonly slices: readonly Slice[];
+}
+
+/** What the fixpoint came to. */
+interface Plan {
+  /** The entries to delete, with their findings (the reason says what stays open, if any). */
+  readonly deletes: readonly PlannedDelete[];
+  /** Findings of entries whose delete would change nothing: notify only. */
+  readonly kept: readonly Finding[];
+  /** The ACL as it will be after the deletes. */
+  readonly after: readonly NetworkAclEntryChange[];
+  /** The other entries judged on the way, to be judged for the decision on `after`. */
+  readonly judged: readonly NetworkAclEntryChange[];
+  /** True when `judged` holds entries the event's actor did not write. */
+  readonly withoutActor: boolean;
+}
+
+interface Judging {
+  readonly event: EventMeta;
+  readonly networkAclId: string;
+  readonly account: Partial<PolicyEvaluationContext>;
+  readonly deps: RemediationDeps;
+}
+
+/** The context a round of judging uses: with the event's actor, or without it (see `plan`). */
+function contextFor(
+  j: Judging,
+  acl: readonly NetworkAclEntryChange[],
+  withoutActor: boolean,
+): PolicyEvaluationContext {
+  const who = withoutActor
+    ? { account: j.event.account, region: j.event.region }
+    : { event: j.event };
+  return {
+    now: j.deps.clock(),
+    ...who,
+    ...j.account,
+    networkAcls: { [j.networkAclId]: acl },
+    ...(withoutActor ? { naclWholeDeletesOnly: true } : {}),
+  };
+}
+
+async function judgeRound(
+  j: Judging,
+  changes: readonly NetworkAclEntryChange[],
+  acl: readonly NetworkAclEntryChange[],
+  withoutActor: boolean,
+): Promise<Evaluation> {
+  const ctx = contextFor(j, acl, withoutActor);
+  const evaluation = evaluate(changes, j.deps.config.policy, ctx);
+  if (!withoutActor) return evaluation;
+  // Someone else made these entries: principal exemptions come from the audit trail.
+  return (await exemptionsFromTrail(evaluation, ctx, j.deps, { onUnreadable: "throw" })).evaluation;
+}
+
+const total = (slices: readonly Slice[]) => slices.reduce((n, s) => n + sliceSize(s), 0n);
+
+function words(entry: NetworkAclEntryChange, slices: readonly Slice[]): string {
+  return describeSlices(slices, addressRangeOf(entry.cidr), familyOf(entry.cidr));
+}
+
+/** The allows of `acl` that decide part of `slices` (of `entry`'s list), with that part. */
+function stillAllowing(
+  acl: readonly NetworkAclEntryChange[],
+  entry: NetworkAclEntryChange,
+  slices: readonly Slice[],
+): { entry: NetworkAclEntryChange; slices: Slice[] }[] {
+  return effectiveEntries(acl)
+    .filter((e) => e.entry.ruleAction === "allow" && sameList(e.entry, entry))
+    .map((e) => ({
+      entry: e.entry,
+      slices: e.slices.flatMap((s) => slices.flatMap((x) => intersection(s, x) ?? [])),
+    }))
+    .filter((e) => e.slices.length > 0);
+}
+
+/**
+ * Plans the deletes to a fixpoint: judge, delete what the plan deletes, judge again the entries
+ * that now decide more (a deleted allow falls through to the entries after it), until no delete
+ * is left. The first round judges what the event asks (with the event's actor for its own
+ * entry); later rounds judge entries nobody touched, without the actor (principal exemptions
+ * from the audit trail) and deleting only an entry whose every packet is forbidden.
+ *
+ * Then each delete is checked against the ACL the plan leaves: a delete whose forbidden traffic
+ * later allows still let through entirely changes nothing and is dropped (its finding notifies
+ * and names the entry that still allows it); a delete that closes only part says what stays
+ * open, and by which entry.
+ */
+async function plan(
+  j: Judging,
+  first: readonly NetworkAclEntryChange[],
+  entries: readonly NetworkAclEntryChange[],
+  startWithoutActor: boolean,
+): Promise<Plan> {
+  let acl = [...entries];
+  let judged = [...first];
+  let withoutActor = startWithoutActor;
+  const ever = new Map<string, NetworkAclEntryChange>();
+  const deletes: PlannedDelete[] = [];
+  while (judged.length > 0) {
+    for (const c of judged) ever.set(keyOf(c), c);
+    const evaluation = await judgeRound(j, judged, acl, withoutActor);
+    const gone = new Set(
+      planActions(evaluation).flatMap((a) =>
+        a.type === "delete-network-acl-entry" ? [keyOf(a)] : [],
+      ),
+    );
+    if (gone.size === 0) break;
+    const before = effectiveEntries(acl);
+    for (const key of gone) {
+      const entry = ever.get(key) as NetworkAclEntryChange;
+      deletes.push({
+        entry,
+        findings: evaluation.findings.filter((f) => f.mode === "enforce" && f.change === entry),
+        slices: before.find((e) => keyOf(e.entry) === key)?.slices ?? [],
+      });
+      ever.delete(key);
+    }
+    acl = acl.filter((e) => !gone.has(keyOf(e)));
+    const grew = new Map(before.map((e) => [e.entry, total(e.slices)]));
+    judged = effectiveEntries(acl)
+      .filter((e) => e.entry.ruleAction === "allow" && total(e.slices) > (grew.get(e.entry) ?? 0n))
+      .map((e) => e.entry);
+    withoutActor = true;
+  }
+  // Deletes that change no verdict: the traffic they decided is all still allowed afterwards.
+  const idle = deletes.filter((d) => {
+    const still = stillAllowing(acl, d.entry, d.slices);
+    return (
+      subtractAll(
+        d.slices,
+        still.flatMap((s) => s.slices),
+      ).length === 0
+    );
+  });
+  const restored = new Set(idle.map((d) => keyOf(d.entry)));
+  const after = [...acl, ...entries.filter((e) => restored.has(keyOf(e)))];
+  const kept = idle.flatMap((d) => {
+    const still = stillAllowing(acl, d.entry, d.slices);
+    const by = still.map(
+      (s) => `entry ${s.entry.ruleNumber} would still allow ${words(d.entry, s.slices)}`,
+    );
+    return d.findings.map((f) => ({
+      ...f,
+      mode: "notify" as const,
+      reason: `${f.reason}; deleting it would change nothing: ${by.join(", ")}, so notify`,
+    }));
+  });
+  // Only entries the policy flags keep an exposure open: the rest let through what it allows.
+  const flagged = await judgeRound(
+    j,
+    after.filter((e) => e.ruleAction === "allow"),
+    after,
+    true,
+  );
+  const flags = (e: NetworkAclEntryChange) => flagged.findings.some((f) => f.change === e);
+  const real = deletes
+    .filter((d) => !idle.includes(d))
+    .map((d) => {
+      const still = stillAllowing(after, d.entry, d.slices).filter((s) => flags(s.entry));
+      if (still.length === 0) return d;
+      const open = still.map(
+        (s) => `entry ${s.entry.ruleNumber} still allows ${words(d.entry, s.slices)}`,
+      );
+      const note = `; the exposure is not closed: ${open.join(", ")}`;
+      return { ...d, findings: d.findings.map((f) => ({ ...f, reason: f.reason + note })) };
+    });
+  const outsiders = idle.length > 0 || real.length > 0;
+  return {
+    deletes: real,
+    kept,
+    after,
+    judged: [...ever.values()].filter((e) => after.some((a) => keyOf(a) === keyOf(e))),
+    withoutActor: startWithoutActor || outsiders,
+  };
+}
+
+function deleteOf(networkAclId: string, entry: NetworkAclEntryChange): Action {
+  return {
+    type: "delete-network-acl-entry",
+    networkAclId,
+    ruleNumber: entry.ruleNumber,
+    egress: entry.egress,
+  };
+}
+
+/** The one notify finding when the ACL cannot be read whole: nothing is judged on a guess. */
+function unreadableFinding(change: AclEvent, why: string, deps: RemediationDeps): Finding {
+  const rank = { low: 0, medium: 1, high: 2, critical: 3 } as const;
+  const severities = deps.config.policy.rules
+    .filter((r) => r.kind.startsWith("network-acl-"))
+    .map((r) => r.severity);
+  const severity = severities.reduce<Finding["severity"]>(
+    (a, b) => (rank[b] > rank[a] ? b : a),
+    "high",
+  );
+  return {
+    rule: UNREADABLE_ACL_RULE,
+    mode: "notify",
+    severity,
+    reason:
+      `${change.networkAclId} could not be read whole (${why}): judged in rule order without ` +
+      "that entry, an allow it shadows would look open, so nothing is judged or deleted; notify only",
+    change,
+  };
+}
+
 /**
  * network-acl-change: Create/Replace/DeleteNetworkAclEntry and ReplaceNetworkAclAssociation.
  *
  * The ACL is read (one DescribeNetworkAcls) before anything is planned, and judged as it is now:
  * a late or out-of-order event cannot make the guardrail delete an entry that was made compliant
- * since. The race left is the window between that read and the write; a write that finds the
- * ACL changed (the entry gone, its number taken) reads it again and plans again, at most
- * {@link MAX_ACL_READS} reads. For a Replace, the sweep's last state of the entry is read
- * afterwards for the alert.
+ * since. The plan is judged again on the ACL it leaves, until a fixpoint (see `plan`). The race
+ * left is the window between that read and the write; a write that finds the ACL changed (the
+ * entry gone, its number taken) reads it again and plans again, at most {@link MAX_ACL_READS}
+ * reads; deletes that went through stay done and are all in the decision. An ACL with an entry
+ * that cannot be read is not judged (notify). For a Replace, the sweep's last state of the
+ * entry is read afterwards for the alert.
  */
 export async function networkAclChange(
   raw: unknown,
@@ -139,20 +375,35 @@ export async function networkAclChange(
     (c): c is AclEvent => c.kind === "network-acl-entry" || c.kind === "network-acl",
   );
   if (!change) return { status: "ignored", eventId: event.eventId, reason: "no-change" };
-  const policy = deps.config.policy;
   const account = deps.directory ? await deps.directory.context(event.account) : {};
-  const done: { change: NetworkAclEntryChange; outcome: ActionOutcome }[] = [];
+  const j: Judging = { event, networkAclId: change.networkAclId, account, deps };
+  const prefetched = { account: Promise.resolve(account), tags: new Map() };
+  // Deletes that went through before a re-read: never put back, always in the decision.
+  const done: { findings: readonly Finding[]; outcome: ActionOutcome }[] = [];
+  const doneEntries: NetworkAclEntryChange[] = [];
   let current: Read = await read(change, deps);
+  let planned: Plan | null = null;
   let outcomes: ActionOutcome[] = [];
   for (let reads = 1; ; reads++) {
-    const ctx: PolicyEvaluationContext = {
-      now: deps.clock(),
-      event,
-      ...account,
-      ...(current.incomplete ? {} : { networkAcls: { [change.networkAclId]: current.entries } }),
-    };
-    const actions = planActions(evaluate(current.changes, policy, ctx));
-    outcomes = await act(actions, deps);
+    if (current.unreadable !== undefined) break;
+    // After a delete went through, the allows of its list may decide more: judge them too.
+    const grown = current.entries.filter(
+      (e) =>
+        e.ruleAction === "allow" &&
+        doneEntries.some((d) => sameList(d, e)) &&
+        !current.changes.some((c) => keyOf(c) === keyOf(e)),
+    );
+    const first = [...current.changes, ...grown];
+    planned = await plan(
+      j,
+      first,
+      current.entries,
+      change.kind === "network-acl" || done.length > 0,
+    );
+    outcomes = await act(
+      planned.deletes.map((d) => deleteOf(change.networkAclId, d.entry)),
+      deps,
+    );
     const outran = outcomes.filter(outranByTheAcl);
     if (outran.length === 0 || reads >= MAX_ACL_READS) break;
     deps.logger.info("the network ACL changed between the read and the write; reading it again", {
@@ -160,31 +411,52 @@ export async function networkAclChange(
       networkAclId: change.networkAclId,
       outcomes: outran.map((o) => ({ status: o.status, code: o.error?.code })),
     });
-    // Writes that went through stay done; their entries are gone from the next read.
-    for (const o of outcomes) {
-      if (o.status !== "revoked" || o.action.type !== "delete-network-acl-entry") continue;
-      const { ruleNumber, egress } = o.action;
-      const entry = current.changes.find((c) => c.ruleNumber === ruleNumber && c.egress === egress);
-      if (entry) done.push({ change: entry, outcome: o });
+    for (const d of planned.deletes) {
+      const o = outcomes.find((x) => sameAction(x.action, deleteOf(change.networkAclId, d.entry)));
+      if (o?.status !== "revoked") continue;
+      done.push({ findings: d.findings, outcome: o });
+      doneEntries.push(d.entry);
     }
+    planned = null;
     current = await read(change, deps);
   }
-  const changes: RuleChange[] = [...current.changes, ...done.map((d) => d.change)];
-  if (changes.length === 0) {
+  const known = [...outcomes, ...done.map((d) => d.outcome)];
+  const doneFindings = done.flatMap((d) => d.findings);
+  if (current.unreadable !== undefined) {
+    return decide(
+      {
+        event,
+        changes: [],
+        withoutActor: true,
+        prefetched,
+        extraFindings: [...doneFindings, unreadableFinding(change, current.unreadable, deps)],
+        settled: (a) => known.find((o) => sameAction(o.action, a)),
+      },
+      deps,
+    );
+  }
+  const p = planned as Plan;
+  const extra = [...doneFindings, ...p.deletes.flatMap((d) => d.findings), ...p.kept];
+  const changes: RuleChange[] =
+    p.deletes.length === 0 && p.kept.length === 0 ? [...current.changes] : [...p.judged];
+  if (changes.length === 0 && extra.length === 0) {
     deps.logger.info("nothing to judge in the network ACL", {
       eventId: event.eventId,
       reason: current.reason,
     });
     return { status: "compliant", eventId: event.eventId, reason: current.reason };
   }
-  const known = [...outcomes, ...done.map((d) => d.outcome)];
-  const entries = [...current.entries, ...done.map((d) => d.change)];
   return decide(
     {
       event,
       changes,
-      ctx: current.incomplete ? {} : { networkAcls: { [change.networkAclId]: entries } },
-      prefetched: { account: Promise.resolve(account), tags: new Map() },
+      ctx: {
+        networkAcls: { [change.networkAclId]: p.after },
+        ...(p.withoutActor ? { naclWholeDeletesOnly: true } : {}),
+      },
+      withoutActor: p.withoutActor,
+      prefetched,
+      extraFindings: extra,
       settled: (a) => known.find((o) => sameAction(o.action, a)),
       ...(change.kind === "network-acl-entry" && change.operation === "replace"
         ? {

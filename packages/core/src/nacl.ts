@@ -105,7 +105,13 @@ export function entrySlice(entry: NetworkAclEntryChange): Slice {
   const protocols = n < 0 ? ALL_PROTOCOLS : { lo: n, hi: n };
   const hasPorts = entry.protocol === "tcp" || entry.protocol === "udp";
   const ports = hasPorts && entry.ports ? { lo: entry.ports.from, hi: entry.ports.to } : ALL_PORTS;
-  const icmp = entry.protocol === "icmp" || entry.protocol === "icmpv6" ? entry.icmp : null;
+  // Protocol 58 (ICMPv6) in an IPv4 entry matches every ICMP type and code, whatever the entry
+  // names: "If you specify protocol 58 (ICMPv6) and specify an IPv4 CIDR block, traffic for all
+  // ICMP types and codes allowed, regardless of any that you specify."
+  // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateNetworkAclEntry.html
+  const typed =
+    entry.protocol === "icmp" || (entry.protocol === "icmpv6" && familyOf(entry.cidr) === 6);
+  const icmp = typed ? entry.icmp : null;
   const icmpTypes = icmp && icmp.type >= 0 ? { lo: icmp.type, hi: icmp.type } : ALL_ICMP;
   const icmpCodes =
     icmp && icmp.type >= 0 && icmp.code >= 0 ? { lo: icmp.code, hi: icmp.code } : ALL_ICMP;

@@ -130,4 +130,55 @@ rules:
     });
     expect(result.outcome).toBe("compliant");
   });
+
+  it("reads ACL ids such as __proto__ and constructor as data", () => {
+    for (const id of ["__proto__", "constructor", "toString"]) {
+      const allow = naclEntry({ networkAclId: id, ruleNumber: 100, ports: [22] });
+      const acls = networkAclsOf([allow]);
+      expect(Object.hasOwn(acls, id)).toBe(true);
+      expect(verdicts(evaluate([allow], defaultPolicy(), { now: NOW, networkAcls: acls }))).toEqual(
+        ["nacl-admin-ports:enforce:100"],
+      );
+      // An ACL that was not read is judged alone, even when its id names a prototype member.
+      const alone = evaluate([allow], defaultPolicy(), { now: NOW, networkAcls: {} });
+      expect(alone.findings[0]?.reason).toContain(JUDGED_ALONE);
+    }
+  });
+
+  it("never names a trusted range as the slice that breaks the rule", () => {
+    // Denies cover every public address outside 10.0.0.0/8; the peer class is still judged on
+    // the entry's 0.0.0.0/0, so the finding stays, but its reason says what gets through.
+    const blocks = ["0.0.0.0/5", "8.0.0.0/7", "11.0.0.0/8", "12.0.0.0/6", "16.0.0.0/4"];
+    const rest = ["32.0.0.0/3", "64.0.0.0/2", "128.0.0.0/1"];
+    const denies = [...blocks, ...rest].map((cidr, i) =>
+      naclEntry({ ruleNumber: 10 + i, ruleAction: "deny", protocol: "all", cidr }),
+    );
+    const allow = naclEntry({ ruleNumber: 100, ports: [22] });
+    const [finding] = judge([...denies, allow], [allow]).findings;
+    expect(finding?.rule).toBe("nacl-admin-ports");
+    expect(finding?.reason).not.toContain("10.0.0.0/8");
+    expect(finding?.reason).toContain(
+      "every address it still lets through is in a trusted or office range, but the peer class is judged on the entry's CIDR",
+    );
+  });
+
+  it("naclWholeDeletesOnly: enforces only on an entry whose every packet is forbidden", () => {
+    const ctx = (entries: NetworkAclEntryChange[]) => ({
+      now: NOW,
+      networkAcls: networkAclsOf(entries),
+      naclWholeDeletesOnly: true,
+    });
+    const low = naclEntry({ ruleNumber: 110, ports: [0, 1023], operation: "state" });
+    const [mixed] = evaluate([low], defaultPolicy(), ctx([low])).findings;
+    expect(mixed?.mode).toBe("notify");
+    expect(mixed?.reason).toContain(
+      "deleting the entry would also deny tcp 0-21, tcp 23-1023, which the policy allows, so notify",
+    );
+    const ssh = naclEntry({ ruleNumber: 100, ports: [22], operation: "state" });
+    expect(verdicts(evaluate([ssh], defaultPolicy(), ctx([ssh])))).toEqual([
+      "nacl-admin-ports:enforce:100",
+    ]);
+    // Without the option, today's verdict: the targeted 0-1023 is enforced.
+    expect(verdicts(judge([low]))).toEqual(["nacl-admin-ports:enforce:110"]);
+  });
 });

@@ -18,6 +18,7 @@ import {
   familyOf,
   type Slice,
   sliceSize,
+  subtractAll,
 } from "../nacl";
 import { parseCidr } from "../net/cidr";
 import { RuleDirectionUnknownError } from "./errors";
@@ -62,6 +63,14 @@ export interface PolicyEvaluationContext extends EvaluationContext {
    * wins); an entry of an ACL not listed is judged alone, and its findings say so.
    */
   readonly networkAcls?: Readonly<Record<string, readonly NetworkAclEntryChange[]>>;
+  /**
+   * Enforce on a NACL entry only when every packet it decides is forbidden (covered by an
+   * enforce finding no exemption waived); otherwise notify, and name the traffic a delete would
+   * take away. For entries the event did not write, judged because the guardrail's own deletes
+   * or someone else's change made them decide more: deleting them must not remove compliant
+   * access nobody touched.
+   */
+  readonly naclWholeDeletesOnly?: boolean;
 }
 
 /** The words a finding about a network-ACL entry judged without its ACL carries. */
@@ -80,13 +89,16 @@ export function networkAclsOf(
   changes: readonly RuleChange[],
   incomplete: ReadonlySet<string> = new Set(),
 ): Record<string, NetworkAclEntryChange[]> {
-  const acls: Record<string, NetworkAclEntryChange[]> = {};
+  // A Map, then own properties: an id such as `__proto__` or `constructor` is data, not a key
+  // of Object.prototype.
+  const acls = new Map<string, NetworkAclEntryChange[]>();
   for (const c of changes) {
     if (c.kind !== "network-acl-entry" || incomplete.has(c.networkAclId)) continue;
-    acls[c.networkAclId] ??= [];
-    acls[c.networkAclId]?.push(c);
+    const list = acls.get(c.networkAclId) ?? [];
+    list.push(c);
+    acls.set(c.networkAclId, list);
   }
-  return acls;
+  return Object.fromEntries(acls);
 }
 
 function sameEntry(a: NetworkAclEntryChange, b: NetworkAclEntryChange): boolean {
@@ -108,8 +120,9 @@ type AclSlices = (change: NetworkAclEntryChange) => readonly Slice[] | undefined
 function aclSlices(ctx: PolicyEvaluationContext): AclSlices {
   const cache = new Map<string, EffectiveEntry[]>();
   return (change) => {
-    const entries = ctx.networkAcls?.[change.networkAclId];
-    if (entries === undefined) return undefined;
+    const acls = ctx.networkAcls;
+    if (acls === undefined || !Object.hasOwn(acls, change.networkAclId)) return undefined;
+    const entries = acls[change.networkAclId] as readonly NetworkAclEntryChange[];
     let effective = cache.get(change.networkAclId);
     if (!effective) {
       effective = effectiveEntries(entries);
@@ -310,7 +323,9 @@ function findingsForConcrete(
     }
     let reason = `${subject(change, match.peer)} (${match.peer.label}) — ${rule.label}`;
     if (match.detail) reason += ` (${match.detail})`;
-    if (nacl && effective && match.slices) reason += effectiveWords(nacl, effective, match.slices);
+    if (nacl && effective && match.slices) {
+      reason += effectiveWords(nacl, effective, match.slices, policy);
+    }
     if (nacl && effective === undefined) reason += `; ${JUDGED_ALONE}`;
     if (mode !== rule.mode) reason += `; ${broad ? "broad" : "targeted"}, so ${mode}`;
     let finalMode: Finding["mode"] = mode;
@@ -326,13 +341,16 @@ function findingsForConcrete(
       finalMode = "notify";
       reason += `; cannot be revoked safely (${blocker}), so notify`;
     }
-    findings.push({
+    const finding: Finding = {
       rule: rule.id,
       mode: finalMode,
       severity: rule.severity,
       reason,
       change: report,
-    });
+    };
+    if (nacl && slices)
+      TRAFFIC.set(finding, { decided: slices, offending: match.slices ?? slices });
+    findings.push(finding);
   }
   if (unresolved.length > 0) {
     // One finding, never a revoke: nobody knows what the list holds.
@@ -355,17 +373,78 @@ function findingsForConcrete(
 
 /**
  * What the reason adds when earlier entries decide part of an entry's traffic: the exact part of
- * what the entry still decides that breaks the rule.
+ * what the entry still decides that breaks the rule. The peer class is judged on the entry's
+ * CIDR, so the part named leaves out slices wholly inside trusted or office ranges, and says so
+ * when nothing else is left.
  */
 function effectiveWords(
   entry: NetworkAclEntryChange,
   effective: readonly Slice[],
   offending: readonly Slice[],
+  policy: Policy,
 ): string {
   const total = effective.reduce((n, s) => n + sliceSize(s), 0n);
   if (total === sliceSize(entrySlice(entry))) return "";
   const family = familyOf(entry.cidr);
-  return `; breaks it with ${describeSlices(offending, addressRangeOf(entry.cidr), family)}`;
+  const trusted = [...policy.networks.trusted, ...policy.networks.office]
+    .filter((c) => familyOf(c) === family)
+    .map(addressRangeOf);
+  const shown = offending.filter(
+    (s) => !trusted.some((t) => t.lo <= s.addresses.lo && s.addresses.hi <= t.hi),
+  );
+  if (shown.length === 0) {
+    return "; every address it still lets through is in a trusted or office range, but the peer class is judged on the entry's CIDR";
+  }
+  return `; breaks it with ${describeSlices(shown, addressRangeOf(entry.cidr), family)}`;
+}
+
+/** What a NACL finding is about: the traffic its entry decides, and the part that breaks the rule. */
+interface NaclTraffic {
+  readonly decided: readonly Slice[];
+  readonly offending: readonly Slice[];
+}
+
+const TRAFFIC = new WeakMap<Finding, NaclTraffic>();
+
+/**
+ * Deleting a NACL entry denies every packet it decides. Without the inserted entries that would
+ * deny only part of it, an entry is deleted only when every packet it decides is forbidden (some
+ * enforce finding, not waived, covers it); otherwise its enforce findings only notify, and say
+ * which traffic the delete would take away.
+ */
+function withoutCollateral(
+  findings: readonly Finding[],
+  traffic: ReadonlyMap<Finding, NaclTraffic>,
+): readonly Finding[] {
+  const byEntry = new Map<RuleChange, Finding[]>();
+  for (const f of findings) {
+    if (f.mode !== "enforce" || f.change.kind !== "network-acl-entry") continue;
+    byEntry.set(f.change, [...(byEntry.get(f.change) ?? []), f]);
+  }
+  const allowed = new Map<Finding, string>();
+  for (const [change, enforced] of byEntry) {
+    const entry = change as NetworkAclEntryChange;
+    const known = enforced.map((f) => traffic.get(f));
+    if (known.some((t) => t === undefined)) continue;
+    const decided = (known[0] as NaclTraffic).decided;
+    const left = subtractAll(
+      decided,
+      known.flatMap((t) => (t as NaclTraffic).offending),
+    );
+    if (left.length === 0) continue;
+    const words = describeSlices(left, addressRangeOf(entry.cidr), familyOf(entry.cidr));
+    for (const f of enforced) allowed.set(f, words);
+  }
+  if (allowed.size === 0) return findings;
+  return findings.map((f) => {
+    const words = allowed.get(f);
+    if (words === undefined) return f;
+    return {
+      ...f,
+      mode: "notify" as const,
+      reason: `${f.reason}; deleting the entry would also deny ${words}, which the policy allows, so notify`,
+    };
+  });
 }
 
 function stricter(a: Finding, b: Finding): Finding {
@@ -440,6 +519,7 @@ export function evaluate(
   }
   const findings: Finding[] = [];
   const waived: Finding[] = [];
+  const traffic = new Map<Finding, NaclTraffic>();
   const scopes = ruleScopes(ctx);
   const slicesOf = aclSlices(ctx);
   const subject = scopeSubjectOf(ctx);
@@ -460,8 +540,11 @@ export function evaluate(
       const reason = [finding.reason, ...new Set(notes)].join("; ");
       if (exemption) waived.push({ ...finding, reason, exemption });
       else findings.push({ ...finding, reason });
+      const t = TRAFFIC.get(finding);
+      if (t && !exemption) traffic.set(findings.at(-1) as Finding, t);
     }
   }
-  const outcome = findings.length > 0 ? "violation" : waived.length > 0 ? "exempt" : "compliant";
-  return { outcome, findings, waived };
+  const judged = ctx.naclWholeDeletesOnly ? withoutCollateral(findings, traffic) : findings;
+  const outcome = judged.length > 0 ? "violation" : waived.length > 0 ? "exempt" : "compliant";
+  return { outcome, findings: [...judged], waived };
 }
