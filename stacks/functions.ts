@@ -7,12 +7,13 @@ import {
   type GuardrailFunction,
   METRICS,
   metricServiceName,
+  SLACK_FUNCTION_ENV,
   TARGET_RETRY,
 } from "@guardrail/core";
 import { SST_NODEJS } from "../functions/build/esbuild.mjs";
 import { componentName, roleName } from "./naming";
 import { ORGANIZATION_SWEEP_TIMEOUT_SECONDS, organizationEnvironment } from "./organization";
-import { functionStatements } from "./permissions";
+import { functionStatements, parameterArn } from "./permissions";
 import type { PreparedPolicy } from "./policy-file";
 import { APP_NAME, type DeploySettings } from "./settings";
 
@@ -41,7 +42,6 @@ export interface FunctionInputs {
   readonly topic: aws.sns.Topic;
   readonly topicKey: aws.kms.Key;
   readonly deadLetterQueue: aws.sqs.Queue;
-  readonly slackWebhook: sst.Secret;
   /** Organisation mode without an inline external id: linked to the functions that assume. */
   readonly externalIdSecret?: sst.Secret;
   /** Whether the shipped policy scopes by account tag, OU or OU tag. */
@@ -80,13 +80,17 @@ export function createFunctions(
   const entries = GUARDRAIL_FUNCTIONS.map((name) => {
     const sizing = FUNCTION_SIZING[name];
     const acting = FUNCTION_EC2_ACTIONS[name].length > 0;
-    const environment = { ...shared, ...organizationEnvironment(name, org) };
+    const environment = {
+      ...shared,
+      ...organizationEnvironment(name, org),
+      // The parameter's name; the URL is read from SSM at cold start, never put here.
+      ...(name === "slack-notifier"
+        ? { [SLACK_FUNCTION_ENV.webhookParameter]: settings.slackWebhookParameter }
+        : {}),
+    };
     const timeoutSeconds =
       name === "sweep" && org !== null ? ORGANIZATION_SWEEP_TIMEOUT_SECONDS : sizing.timeoutSeconds;
-    const links = [
-      ...(name === "slack-notifier" ? [inputs.slackWebhook] : []),
-      ...(acting && inputs.externalIdSecret ? [inputs.externalIdSecret] : []),
-    ];
+    const links = acting && inputs.externalIdSecret ? [inputs.externalIdSecret] : [];
     const provisioned =
       name === "security-group-change" && settings.provisionedConcurrency > 0
         ? settings.provisionedConcurrency
@@ -112,10 +116,17 @@ export function createFunctions(
           topicArn,
           topicKeyArn,
           deadLetterQueueArn,
+          slackWebhookParameterArn: parameterArn(
+            partition,
+            settings.region,
+            accountId,
+            settings.slackWebhookParameter,
+          ),
         },
         org === null
           ? null
           : {
+              orgId: org.orgId,
               memberRoleName: org.memberRoleName,
               organizationsRoleArn: org.organizationsRoleArn,
               readsOrganization: inputs.readsOrganization,
@@ -133,13 +144,14 @@ export function createFunctions(
       environment,
       permissions,
       // Linking a Secret adds no IAM; linking the table, topic or queue would add wildcards.
+      // Only the external id secret is linked (organisation mode without GUARDRAIL_EXTERNAL_ID).
       link: links,
       copyFiles: [{ from: inputs.policy.file, to: BUNDLED_POLICY_FILE }],
       // Split chunks, the SDK schema-key rewrite and kept class names (docs/benchmarks.md).
       nodejs: { ...SST_NODEJS, esbuild: { ...SST_NODEJS.esbuild } },
       concurrency: { reserved, provisioned },
       versioning: provisioned !== undefined,
-      logging: { retention: settings.production ? "1 year" : "1 month" },
+      logging: { retention: settings.protection ? "1 year" : "1 month" },
       transform: {
         role: {
           name: roleName(APP_NAME, settings.stage, settings.region, name),

@@ -1,5 +1,6 @@
 import { InvalidEventError, renderSlack } from "@guardrail/core";
 import type { Context, SNSEvent } from "aws-lambda";
+import { createWebhookSource } from "../adapters/parameters";
 import { createSlackPoster, type SlackPoster } from "../adapters/slack";
 import { type Env, loadSlackConfig, type SlackConfig } from "../config";
 import { createObservability } from "../deps";
@@ -45,15 +46,22 @@ export async function slackNotify(
   return { posted };
 }
 
-/** Production wiring: the webhook URL from the environment (never logged). */
+/**
+ * Production wiring: the webhook URL from its SSM SecureString parameter, read at cold start
+ * (the read starts here, before the first event) and kept in Powertools Parameters' cache. Only
+ * the parameter's name is logged.
+ */
 export function defaultSlackNotifierDeps(env: Env = process.env): SlackNotifierDeps {
   const observability = createObservability("slack-notifier", env);
   const config = loadSlackConfig(env);
   observability.logger.info("configuration loaded", {
-    webhookFrom: config.webhookSource,
+    webhookParameter: config.webhookParameter,
     stage: config.stage,
   });
-  return { ...observability, config, slack: createSlackPoster(config.webhookUrl) };
+  const webhook = createWebhookSource(config.webhookParameter);
+  // A failed first read is reported by the first post (which reads again), not here.
+  webhook().catch(() => undefined);
+  return { ...observability, config, slack: createSlackPoster(webhook) };
 }
 
 /** The slack-notifier Lambda handler, built from its dependencies. */
