@@ -17,6 +17,7 @@ import {
   GUARDRAIL_FUNCTIONS,
   type GuardrailFunction,
   HANDLED_EVENT_NAMES,
+  loadPolicy,
   METRIC_SERVICE_DIMENSION,
   METRICS,
   metricServiceName,
@@ -28,8 +29,11 @@ import {
 } from "@guardrail/core";
 import { defaultPolicyFiles, loadConfig, loadSlackConfig } from "@guardrail/functions/config";
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import { main } from "../../packages/cli/src/main";
+import { memoryIo } from "../../packages/cli/src/testing/io";
 import { componentName, roleName } from "../../stacks/naming";
 import { auditStatements } from "../../stacks/permissions";
+import { exemptionTagKeys } from "../../stacks/scp";
 import { fixtureEvents } from "./fixture-events";
 import { matchesPattern } from "./pattern-matcher";
 import { ACCOUNT_ID, REGION, type RecordedResource, runStack, type StackRun } from "./sst-harness";
@@ -764,5 +768,41 @@ describe("contract with the functions", () => {
       });
       expect(config.policySource, fn).toBe(join(taskRoot, BUNDLED_POLICY_FILE));
     }
+  });
+});
+
+describe("guardrail scp against this stack", () => {
+  it("names every role this stack deploys and the tag key of the policy it ships", async () => {
+    const io = memoryIo({ cwd: ROOT });
+    const code = await main(
+      [
+        "scp",
+        "--stage",
+        STAGE,
+        "--regions",
+        REGION,
+        "--deployer",
+        "arn:aws:iam::123456789012:role/deploy",
+        "--approver",
+        "arn:aws:iam::*:role/approver",
+      ],
+      io,
+    );
+    expect(code, io.stderr.text()).toBe(0);
+    const text = io.stdout.text().trimEnd();
+    expect(text.length).toBeLessThanOrEqual(5120);
+    const scp = JSON.parse(text) as { Statement: PolicyStatement[] };
+    const protectedRoles = list(scp.Statement[0]?.Resource ?? []);
+    for (const fn of GUARDRAIL_FUNCTIONS) {
+      expect(protectedRoles, fn).toContain(`arn:aws:iam::*:role/${inputs(roleOf(fn)).name}`);
+    }
+    // The tag key is the one in the policy the functions are bundled with.
+    const build = stack.builds[0];
+    const shipped = loadPolicy(readFileSync(build?.input.copyFiles[0]?.from as string, "utf8"));
+    expect(shipped.exemptions.tagKey).not.toBeNull();
+    expect(scp.Statement[1]?.Condition?.["ForAnyValue:StringEqualsIgnoreCase"]).toEqual({
+      "aws:TagKeys": exemptionTagKeys(shipped),
+    });
+    expect(exemptionTagKeys(shipped)).toContain(shipped.exemptions.tagKey);
   });
 });
