@@ -1,6 +1,5 @@
 import { InvalidEventError, renderSlack } from "@guardrail/core";
 import type { Context, SNSEvent } from "aws-lambda";
-import { createWebhookSource } from "../adapters/parameters";
 import { createSlackPoster, type SlackPoster } from "../adapters/slack";
 import { type Env, loadSlackConfig, type SlackConfig } from "../config";
 import { createObservability } from "../deps";
@@ -49,7 +48,8 @@ export async function slackNotify(
 /**
  * Production wiring: the webhook URL from its SSM SecureString parameter, read at cold start
  * (the read starts here, before the first event) and kept in Powertools Parameters' cache. Only
- * the parameter's name is logged.
+ * the parameter's name is logged. The SSM client loads in the background (its own chunk), so
+ * the module's init stays as small as before; the first post waits for the read.
  */
 export function defaultSlackNotifierDeps(env: Env = process.env): SlackNotifierDeps {
   const observability = createObservability("slack-notifier", env);
@@ -58,7 +58,10 @@ export function defaultSlackNotifierDeps(env: Env = process.env): SlackNotifierD
     webhookParameter: config.webhookParameter,
     stage: config.stage,
   });
-  const webhook = createWebhookSource(config.webhookParameter);
+  const source = import("../adapters/parameters").then(({ createWebhookSource }) =>
+    createWebhookSource(config.webhookParameter),
+  );
+  const webhook = async () => (await source)();
   // A failed first read is reported by the first post (which reads again), not here.
   webhook().catch(() => undefined);
   return { ...observability, config, slack: createSlackPoster(webhook) };
