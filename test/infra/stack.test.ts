@@ -285,8 +285,7 @@ describe("IAM", () => {
     expect(nacl?.Resource).toEqual([`arn:aws:ec2:${REGION}:${ACCOUNT_ID}:network-acl/*`]);
   });
 
-  it("grants the audit table, topic and key only to the functions that use them", () => {
-    const tableArn = arnOf(table());
+  it("grants the topic, key, webhook parameter and queue only to the functions that use them", () => {
     for (const fn of GUARDRAIL_FUNCTIONS) {
       const other = rolePolicy(fn).filter(
         (s) => !list(s.Action).some((a) => a.startsWith("ec2:") || a.startsWith("dynamodb:")),
