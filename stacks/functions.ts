@@ -20,7 +20,13 @@ import { APP_NAME, type DeploySettings } from "./settings";
 /** Lambda's own async retries of a failed invocation before the on-failure destination. */
 export const ASYNC_RETRY_ATTEMPTS = 2;
 
-/** The functions' roles trust the Lambda service and nothing else. */
+/**
+ * The functions' roles trust the Lambda service and nothing else. No `aws:SourceArn` or
+ * `aws:SourceAccount` condition: AWS documents the execution role's trust with the service
+ * principal alone, and `aws:SourceArn` only for policies where the function is the resource
+ * invoked (the rules' and the topic's invoke permissions below carry it).
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html
+ */
 export const LAMBDA_TRUST_POLICY = {
   Version: "2012-10-17",
   Statement: [
