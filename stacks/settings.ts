@@ -131,8 +131,9 @@ export function readDeploySettings(
   const slackWebhookParameter =
     nonEmpty(env[DEPLOY_ENV.slackWebhookParameter]) ?? slackWebhookParameterName(stage);
   if (!PARAMETER_NAME.test(slackWebhookParameter)) {
+    // Not echoed: a URL pasted here by mistake is the secret itself.
     throw new ConfigurationError(
-      `${DEPLOY_ENV.slackWebhookParameter}="${slackWebhookParameter}" is not an SSM parameter name`,
+      `${DEPLOY_ENV.slackWebhookParameter} is not an SSM parameter name (it names the parameter; the URL goes in the parameter)`,
     );
   }
   return {

@@ -400,8 +400,9 @@ export function checkWebhook(url: string, from: string): string {
 export function loadSlackConfig(env: Env = process.env): SlackConfig {
   const webhookParameter = required(env, SLACK_WEBHOOK_PARAMETER_ENV);
   if (!/^[\w.\-/]{1,2048}$/.test(webhookParameter)) {
+    // Not echoed: a URL pasted here by mistake is the secret itself.
     throw new ConfigurationError(
-      `${SLACK_WEBHOOK_PARAMETER_ENV}="${webhookParameter}" is not an SSM parameter name`,
+      `${SLACK_WEBHOOK_PARAMETER_ENV} is not an SSM parameter name (it names the parameter; the URL goes in the parameter)`,
     );
   }
   return {

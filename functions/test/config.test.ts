@@ -96,9 +96,13 @@ describe("Slack configuration", () => {
 
   it("refuses a missing or malformed parameter name", () => {
     expect(() => loadSlackConfig({})).toThrow(/GUARDRAIL_SLACK_WEBHOOK_PARAMETER is not set/);
-    expect(() =>
-      loadSlackConfig({ GUARDRAIL_SLACK_WEBHOOK_PARAMETER: "https://hooks.example.test/x?y" }),
-    ).toThrow(/is not an SSM parameter name/);
+    const mistake = () =>
+      loadSlackConfig({
+        GUARDRAIL_SLACK_WEBHOOK_PARAMETER: "https://hooks.example.test/secret-x?y",
+      });
+    expect(mistake).toThrow(/is not an SSM parameter name/);
+    // A URL pasted as the name is the secret: the error does not repeat it.
+    expect(mistake).not.toThrow(/secret-x/);
   });
 
   it("checks a webhook URL without echoing it", () => {
