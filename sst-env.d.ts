@@ -7,7 +7,7 @@
 import "sst"
 declare module "sst" {
   export interface Resource {
-    "SlackWebhookUrl": {
+    "GuardrailExternalId": {
       "type": "sst.sst.Secret"
       "value": string
     }

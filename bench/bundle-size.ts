@@ -30,7 +30,9 @@ const ENV = {
   GUARDRAIL_TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:guardrail-alerts",
   GUARDRAIL_STAGE: "bench",
   GUARDRAIL_VERSION: "bench",
-  GUARDRAIL_SLACK_WEBHOOK_URL: "https://hooks.example.test/services/T/B/x",
+  GUARDRAIL_SLACK_WEBHOOK_PARAMETER: "/network-guardrail/bench/slack-webhook-url",
+  // The notifier starts reading its webhook at cold start: refused at once, not sent to AWS.
+  AWS_ENDPOINT_URL_SSM: "http://127.0.0.1:9",
   AWS_REGION: "eu-west-1",
   AWS_ACCESS_KEY_ID: "AKIDBENCH",
   AWS_SECRET_ACCESS_KEY: "bench",

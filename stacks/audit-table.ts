@@ -30,6 +30,6 @@ export function createAuditTable(settings: DeploySettings) {
     })),
     pointInTimeRecovery: { enabled: true },
     ttl: { attributeName: AUDIT_TABLE.ttlAttribute, enabled: true },
-    deletionProtectionEnabled: settings.production,
+    deletionProtectionEnabled: settings.protection,
   });
 }

@@ -7,19 +7,26 @@ import {
   type GuardrailFunction,
   METRICS,
   metricServiceName,
+  SLACK_FUNCTION_ENV,
   TARGET_RETRY,
 } from "@guardrail/core";
 import { SST_NODEJS } from "../functions/build/esbuild.mjs";
 import { componentName, roleName } from "./naming";
 import { ORGANIZATION_SWEEP_TIMEOUT_SECONDS, organizationEnvironment } from "./organization";
-import { functionStatements } from "./permissions";
+import { functionStatements, parameterArn } from "./permissions";
 import type { PreparedPolicy } from "./policy-file";
 import { APP_NAME, type DeploySettings } from "./settings";
 
 /** Lambda's own async retries of a failed invocation before the on-failure destination. */
 export const ASYNC_RETRY_ATTEMPTS = 2;
 
-/** The functions' roles trust the Lambda service and nothing else. */
+/**
+ * The functions' roles trust the Lambda service and nothing else. No `aws:SourceArn` or
+ * `aws:SourceAccount` condition: AWS documents the execution role's trust with the service
+ * principal alone, and `aws:SourceArn` only for policies where the function is the resource
+ * invoked (the rules' and the topic's invoke permissions below carry it).
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html
+ */
 export const LAMBDA_TRUST_POLICY = {
   Version: "2012-10-17",
   Statement: [
@@ -41,7 +48,6 @@ export interface FunctionInputs {
   readonly topic: aws.sns.Topic;
   readonly topicKey: aws.kms.Key;
   readonly deadLetterQueue: aws.sqs.Queue;
-  readonly slackWebhook: sst.Secret;
   /** Organisation mode without an inline external id: linked to the functions that assume. */
   readonly externalIdSecret?: sst.Secret;
   /** Whether the shipped policy scopes by account tag, OU or OU tag. */
@@ -80,13 +86,17 @@ export function createFunctions(
   const entries = GUARDRAIL_FUNCTIONS.map((name) => {
     const sizing = FUNCTION_SIZING[name];
     const acting = FUNCTION_EC2_ACTIONS[name].length > 0;
-    const environment = { ...shared, ...organizationEnvironment(name, org) };
+    const environment = {
+      ...shared,
+      ...organizationEnvironment(name, org),
+      // The parameter's name; the URL is read from SSM at cold start, never put here.
+      ...(name === "slack-notifier"
+        ? { [SLACK_FUNCTION_ENV.webhookParameter]: settings.slackWebhookParameter }
+        : {}),
+    };
     const timeoutSeconds =
       name === "sweep" && org !== null ? ORGANIZATION_SWEEP_TIMEOUT_SECONDS : sizing.timeoutSeconds;
-    const links = [
-      ...(name === "slack-notifier" ? [inputs.slackWebhook] : []),
-      ...(acting && inputs.externalIdSecret ? [inputs.externalIdSecret] : []),
-    ];
+    const links = acting && inputs.externalIdSecret ? [inputs.externalIdSecret] : [];
     const provisioned =
       name === "security-group-change" && settings.provisionedConcurrency > 0
         ? settings.provisionedConcurrency
@@ -112,10 +122,17 @@ export function createFunctions(
           topicArn,
           topicKeyArn,
           deadLetterQueueArn,
+          slackWebhookParameterArn: parameterArn(
+            partition,
+            settings.region,
+            accountId,
+            settings.slackWebhookParameter,
+          ),
         },
         org === null
           ? null
           : {
+              orgId: org.orgId,
               memberRoleName: org.memberRoleName,
               organizationsRoleArn: org.organizationsRoleArn,
               readsOrganization: inputs.readsOrganization,
@@ -133,13 +150,14 @@ export function createFunctions(
       environment,
       permissions,
       // Linking a Secret adds no IAM; linking the table, topic or queue would add wildcards.
+      // Only the external id secret is linked (organisation mode without GUARDRAIL_EXTERNAL_ID).
       link: links,
       copyFiles: [{ from: inputs.policy.file, to: BUNDLED_POLICY_FILE }],
       // Split chunks, the SDK schema-key rewrite and kept class names (docs/benchmarks.md).
       nodejs: { ...SST_NODEJS, esbuild: { ...SST_NODEJS.esbuild } },
       concurrency: { reserved, provisioned },
       versioning: provisioned !== undefined,
-      logging: { retention: settings.production ? "1 year" : "1 month" },
+      logging: { retention: settings.protection ? "1 year" : "1 month" },
       transform: {
         role: {
           name: roleName(APP_NAME, settings.stage, settings.region, name),

@@ -5,7 +5,6 @@ import {
   GUARDRAIL_FUNCTIONS,
   type GuardrailFunction,
   organizationContextNeeded,
-  SLACK_WEBHOOK_SECRET,
   STACK_OUTPUTS,
 } from "@guardrail/core";
 import { createAlarms } from "./alarms";
@@ -17,6 +16,7 @@ import { createHubBus } from "./hub";
 import { roleArn, roleName } from "./naming";
 import { createNotifications } from "./notifications";
 import { preparePolicyFile } from "./policy-file";
+import { PUBLISHING_FUNCTIONS, topicPolicy } from "./resource-policies";
 import { APP_NAME, readDeploySettings } from "./settings";
 
 /** Everything the guardrail deploys. Returns the stack outputs (see STACK_OUTPUTS). */
@@ -29,8 +29,15 @@ export function deployGuardrail() {
     `network-guardrail: shipping ${policy.source} (sha256 ${policy.sha256.slice(0, 12)})`,
   );
   console.log(
-    `network-guardrail: the Slack webhook comes from the SST secret ${SLACK_WEBHOOK_SECRET}`,
+    `network-guardrail: the Slack notifier reads its webhook from the SSM SecureString parameter ${settings.slackWebhookParameter}`,
   );
+  if (settings.protection !== settings.production) {
+    console.log(
+      `network-guardrail: protection is ${settings.protection ? "on" : "off"} for ${
+        settings.production ? "production" : "non-production"
+      } stage ${settings.stage} (GUARDRAIL_PROTECTION)`,
+    );
+  }
 
   const org = settings.organization;
   const needs = organizationContextNeeded(policy.policy);
@@ -53,8 +60,18 @@ export function deployGuardrail() {
     ),
   );
 
+  const publisherRoleArns = $resolve([partition, accountId]).apply(([p, account]) =>
+    PUBLISHING_FUNCTIONS.map((fn) =>
+      roleArn(p, account, roleName(APP_NAME, settings.stage, settings.region, fn)),
+    ),
+  );
+
   const table = createAuditTable(settings);
-  const { key, topic, slackWebhook } = createNotifications(settings, { partition, accountId });
+  const { key, topic } = createNotifications(settings, {
+    partition,
+    accountId,
+    publisherRoleArns,
+  });
   const deadLetterQueue = createDeadLetterQueue();
   const lambdas = createFunctions({
     settings,
@@ -66,7 +83,6 @@ export function deployGuardrail() {
     topic,
     topicKey: key,
     deadLetterQueue,
-    slackWebhook,
     ...(org !== null && org.externalId === null
       ? { externalIdSecret: new sst.Secret(EXTERNAL_ID_SECRET) }
       : {}),
@@ -94,7 +110,29 @@ export function deployGuardrail() {
     deadLetterQueue,
     [...rules, ...(hub?.rules ?? [])].map((rule) => rule.arn),
   );
-  createAlarms(settings, lambdas, deadLetterQueue, topic);
+  const alarms = createAlarms(settings, lambdas, deadLetterQueue, topic);
+  new aws.sns.TopicPolicy("NotificationTopicPolicy", {
+    arn: topic.arn,
+    policy: $util
+      .all([
+        topic.arn,
+        partition,
+        accountId,
+        publisherRoleArns,
+        $util.all(alarms.map((a) => a.arn)),
+      ])
+      .apply(([topicArn, p, account, publishers, alarmArns]) =>
+        JSON.stringify(
+          topicPolicy({
+            topicArn,
+            partition: p,
+            accountId: account,
+            publisherRoleArns: publishers,
+            alarmArns,
+          }),
+        ),
+      ),
+  });
 
   const functionNames = Object.fromEntries(
     GUARDRAIL_FUNCTIONS.map((fn: GuardrailFunction) => [fn, lambdas[fn].fn.name]),

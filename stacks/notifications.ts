@@ -1,42 +1,29 @@
-import { SLACK_WEBHOOK_SECRET, TOPIC_KEY_ACTIONS } from "@guardrail/core";
+import { topicKeyPolicy } from "./resource-policies";
 import type { DeploySettings } from "./settings";
 
 export interface AccountScope {
   readonly partition: $util.Output<string>;
   readonly accountId: $util.Output<string>;
+  /** The roles of the functions that publish (known before the roles exist). */
+  readonly publisherRoleArns: $util.Output<string[]>;
 }
 
 /**
  * The notification topic, encrypted with a customer-managed key. A customer key (not the AWS
- * managed `alias/aws/sns`) is required because CloudWatch alarms and EventBridge can only publish
- * to an encrypted topic whose key policy lets them use the key.
+ * managed `alias/aws/sns`) is required because CloudWatch alarms can only publish to an
+ * encrypted topic whose key policy lets them use the key. The topic's own policy is set once
+ * the alarms exist (`topicPolicy`, in guardrail.ts), since it names each of them.
  */
 export function createNotifications(settings: DeploySettings, account: AccountScope) {
   const key = new aws.kms.Key("TopicKey", {
     description: `network-guardrail ${settings.stage}: encrypts the notification topic`,
     enableKeyRotation: true,
-    deletionWindowInDays: settings.production ? 30 : 7,
-    policy: $jsonStringify({
-      Version: "2012-10-17",
-      Statement: [
-        {
-          // AWS's default key-policy statement: the account administers the key through IAM.
-          // Without it no principal could ever change or delete the key again.
-          Sid: "AccountAdministersKeyThroughIam",
-          Effect: "Allow",
-          Principal: { AWS: $interpolate`arn:${account.partition}:iam::${account.accountId}:root` },
-          Action: "kms:*",
-          Resource: "*",
-        },
-        {
-          Sid: "AlarmsAndEventBridgePublishToTopic",
-          Effect: "Allow",
-          Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com"] },
-          Action: [...TOPIC_KEY_ACTIONS],
-          Resource: "*",
-        },
-      ],
-    }),
+    deletionWindowInDays: settings.protection ? 30 : 7,
+    policy: $util
+      .all([account.partition, account.accountId, account.publisherRoleArns])
+      .apply(([partition, accountId, publisherRoleArns]) =>
+        JSON.stringify(topicKeyPolicy({ partition, accountId, publisherRoleArns })),
+      ),
   });
   new aws.kms.Alias("TopicKeyAlias", {
     name: `alias/network-guardrail-${settings.stage}-${settings.region}-topic`,
@@ -57,6 +44,5 @@ export function createNotifications(settings: DeploySettings, account: AccountSc
     });
   }
 
-  const slackWebhook = new sst.Secret(SLACK_WEBHOOK_SECRET);
-  return { key, topic, slackWebhook };
+  return { key, topic };
 }

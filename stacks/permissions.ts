@@ -1,5 +1,10 @@
 import {
-  AUDIT_TABLE_ACTIONS,
+  AUDIT_DECISION_ACTIONS,
+  AUDIT_KEY_PREFIX,
+  AUDIT_STATE_READ_ACTIONS,
+  AUDIT_STATE_WRITE_ACTIONS,
+  AUDIT_TABLE,
+  AUDIT_TRAIL_ACTIONS,
   ConfigurationError,
   FUNCTION_DATA_ACCESS,
   FUNCTION_EC2_ACTIONS,
@@ -14,10 +19,32 @@ import {
  * `link`, which grants `dynamodb:*`, `sns:*`, `sqs:*`).
  */
 
+/** An IAM condition in SST's `permissions` shape (`test` is the operator). */
+export interface Condition {
+  readonly test: string;
+  readonly variable: string;
+  readonly values: string[];
+}
+
 export interface Statement {
   readonly effect: "allow";
   readonly actions: string[];
   readonly resources: string[];
+  readonly conditions?: Condition[];
+}
+
+/**
+ * Keeps a DynamoDB call to items whose partition key starts with `prefix`. `ForAllValues`
+ * checks every key of a batch; the granted actions all carry a partition key (no Scan), so the
+ * key is never absent.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
+ */
+export function leadingKeys(prefix: string): Condition {
+  return {
+    test: "ForAllValues:StringLike",
+    variable: "dynamodb:LeadingKeys",
+    values: [`${prefix}*`],
+  };
 }
 
 /** Where the grants point. All values are full ARNs except the account/Region/partition. */
@@ -29,6 +56,28 @@ export interface PermissionScope {
   readonly topicArn: string;
   readonly topicKeyArn: string;
   readonly deadLetterQueueArn: string;
+  /** The SecureString parameter holding the Slack webhook URL (read by the notifier alone). */
+  readonly slackWebhookParameterArn: string;
+}
+
+/**
+ * What the notifier needs to read its webhook URL. No `kms:Decrypt`: the parameter is encrypted
+ * with the AWS managed key `aws/ssm`, whose key policy already lets principals of the account
+ * decrypt through SSM (`kms:ViaService`); a customer key would need its own grant.
+ */
+export const SLACK_WEBHOOK_READ_ACTIONS = ["ssm:GetParameter"] as const;
+
+/**
+ * `arn:aws:ssm:eu-west-1:111122223333:parameter/network-guardrail/prod/slack-webhook-url`.
+ * A name with slashes starts with one; a plain name gets one between `parameter` and the name.
+ */
+export function parameterArn(
+  partition: string,
+  region: string,
+  accountId: string,
+  name: string,
+): string {
+  return `arn:${partition}:ssm:${region}:${accountId}:parameter${name.startsWith("/") ? "" : "/"}${name}`;
 }
 
 /**
@@ -70,6 +119,8 @@ export function ec2ResourcesFor(action: string, scope: PermissionScope): string[
 
 /** What organisation (hub) mode adds to the grants. */
 export interface OrganizationGrants {
+  /** `o-…`: the member roles (and the Organizations read role) must be inside it. */
+  readonly orgId: string;
   readonly memberRoleName: string;
   /** The role to read AWS Organizations with, or null: the function's own role reads it. */
   readonly organizationsRoleArn: string | null;
@@ -85,9 +136,12 @@ export const ORGANIZATIONS_READ_ACTIONS = [
 
 /**
  * The member role in every account (`*` for the account is inherent: the hub acts in accounts
- * it does not know at deploy time; the role name and the action stay exact). Only functions
- * that act on EC2 get it. Organizations ARNs name the management account, which the hub does
- * not know either, hence `*` for the read actions when no read role is configured.
+ * it does not know at deploy time; the role name and the action stay exact), and only in
+ * accounts of the organisation (`aws:ResourceOrgID` is the organisation of the role being
+ * assumed, so a same-named role in an outside account is refused by the hub's own policy).
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceorgid
+ * Only functions that act on EC2 get it. Organizations ARNs name the management account, which
+ * the hub does not know either, hence `*` for the read actions when no read role is configured.
  */
 export function organizationStatements(
   fn: GuardrailFunction,
@@ -95,18 +149,70 @@ export function organizationStatements(
   org: OrganizationGrants,
 ): Statement[] {
   if (FUNCTION_EC2_ACTIONS[fn].length === 0) return [];
-  const assumable = [`arn:${partition}:iam::*:role/${org.memberRoleName}`];
-  if (org.readsOrganization && org.organizationsRoleArn !== null) {
-    assumable.push(org.organizationsRoleArn);
-  }
+  const inOrganization: Condition = {
+    test: "StringEquals",
+    variable: "aws:ResourceOrgID",
+    values: [org.orgId],
+  };
   const statements: Statement[] = [
-    { effect: "allow", actions: ["sts:AssumeRole"], resources: assumable },
+    {
+      effect: "allow",
+      actions: ["sts:AssumeRole"],
+      resources: [`arn:${partition}:iam::*:role/${org.memberRoleName}`],
+      conditions: [inOrganization],
+    },
   ];
+  if (org.readsOrganization && org.organizationsRoleArn !== null) {
+    statements.push({
+      effect: "allow",
+      actions: ["sts:AssumeRole"],
+      resources: [org.organizationsRoleArn],
+      conditions: [inOrganization],
+    });
+  }
   if (org.readsOrganization && org.organizationsRoleArn === null) {
     statements.push({
       effect: "allow",
       actions: [...ORGANIZATIONS_READ_ACTIONS],
       resources: ["*"],
+    });
+  }
+  return statements;
+}
+
+/**
+ * The audit table grants of one function, per kind of item (see `FUNCTION_DATA_ACCESS`):
+ * decision records (conditional put and update, never delete), the sweep's state items (read by
+ * the event functions; batched only by the sweep), and the by-resource index for the trail.
+ * The index query has no `LeadingKeys` condition: the index is read-only and its partition key
+ * (`RESOURCE#…`) is not the table's, so the table-key prefixes do not apply to it.
+ */
+export function auditStatements(fn: GuardrailFunction, tableArn: string): Statement[] {
+  const access = FUNCTION_DATA_ACCESS[fn];
+  const statements: Statement[] = [];
+  if (access.audit) {
+    statements.push({
+      effect: "allow",
+      actions: [...AUDIT_DECISION_ACTIONS],
+      resources: [tableArn],
+      conditions: [leadingKeys(AUDIT_KEY_PREFIX.decision)],
+    });
+  }
+  if (access.state !== "none") {
+    statements.push({
+      effect: "allow",
+      actions: [
+        ...(access.state === "write" ? AUDIT_STATE_WRITE_ACTIONS : AUDIT_STATE_READ_ACTIONS),
+      ],
+      resources: [tableArn],
+      conditions: [leadingKeys(AUDIT_KEY_PREFIX.state)],
+    });
+  }
+  if (access.audit) {
+    statements.push({
+      effect: "allow",
+      actions: [...AUDIT_TRAIL_ACTIONS],
+      resources: [`${tableArn}/index/${AUDIT_TABLE.byResource.indexName}`],
     });
   }
   return statements;
@@ -131,20 +237,20 @@ export function functionStatements(
     byResources.set(key, statement);
     statements.push(statement);
   }
-  const access = FUNCTION_DATA_ACCESS[fn];
-  if (access.audit) {
-    statements.push({
-      effect: "allow",
-      actions: [...AUDIT_TABLE_ACTIONS],
-      resources: [scope.tableArn, `${scope.tableArn}/index/*`],
-    });
-  }
-  if (access.notify) {
+  statements.push(...auditStatements(fn, scope.tableArn));
+  if (FUNCTION_DATA_ACCESS[fn].notify) {
     statements.push({ effect: "allow", actions: [...NOTIFY_ACTIONS], resources: [scope.topicArn] });
     statements.push({
       effect: "allow",
       actions: [...TOPIC_KEY_ACTIONS],
       resources: [scope.topicKeyArn],
+    });
+  }
+  if (fn === "slack-notifier") {
+    statements.push({
+      effect: "allow",
+      actions: [...SLACK_WEBHOOK_READ_ACTIONS],
+      resources: [scope.slackWebhookParameterArn],
     });
   }
   statements.push({

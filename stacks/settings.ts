@@ -5,6 +5,7 @@ import {
   DEFAULT_SWEEP_RATE_MINUTES,
   EXTERNAL_ID_SECRET,
   ORG_FUNCTION_ENV,
+  slackWebhookParameterName,
 } from "../packages/core/src/registry";
 
 /**
@@ -14,7 +15,10 @@ import {
 
 export const APP_NAME = "network-guardrail";
 export const DEFAULT_REGION = "us-east-1";
-/** Stages whose data is kept and whose resources are protected from `sst remove`. */
+/**
+ * Stages taken as production when GUARDRAIL_PRODUCTION is not set. A stage with another name
+ * is marked production with GUARDRAIL_PRODUCTION=on.
+ */
 export const PRODUCTION_STAGES: readonly string[] = ["prod", "production"];
 /**
  * `@pulumi/aws` version that `sst install` fetches. Pinned so that an install is reproducible
@@ -30,6 +34,15 @@ export const DEPLOY_ENV = {
   reservedConcurrency: "GUARDRAIL_RESERVED_CONCURRENCY",
   alertEmail: "GUARDRAIL_ALERT_EMAIL",
   version: "GUARDRAIL_VERSION",
+  /** `on`/`off`: this stage is production (default: on for PRODUCTION_STAGES only). */
+  production: "GUARDRAIL_PRODUCTION",
+  /**
+   * `on`/`off`: deletion protection of the audit table, data retained on `sst remove`, `protect`,
+   * a 30-day key deletion window and a year of logs. Default: on for a production stage.
+   */
+  protection: "GUARDRAIL_PROTECTION",
+  /** SecureString parameter with the Slack webhook URL (default `slackWebhookParameterName`). */
+  slackWebhookParameter: "GUARDRAIL_SLACK_WEBHOOK_PARAMETER",
 } as const;
 
 /**
@@ -55,7 +68,12 @@ export const SWEEP_RATE_RANGE = { min: 5, max: 1440 } as const;
 
 export interface DeploySettings {
   readonly stage: string;
+  /** The user marked this stage production (GUARDRAIL_PRODUCTION, or its name by default). */
   readonly production: boolean;
+  /** Deletion protection, retention and `protect` (GUARDRAIL_PROTECTION; default `production`). */
+  readonly protection: boolean;
+  /** Name of the SSM SecureString parameter holding the Slack webhook URL. */
+  readonly slackWebhookParameter: string;
   readonly region: string;
   readonly sweepRateMinutes: number;
   /** Provisioned concurrency of `security-group-change`; 0 = off (the default). */
@@ -70,18 +88,32 @@ export interface DeploySettings {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export function isProductionStage(stage: string): boolean {
-  return PRODUCTION_STAGES.includes(stage);
+/**
+ * Whether the user marked the stage production: GUARDRAIL_PRODUCTION when set, else whether the
+ * stage is one of PRODUCTION_STAGES.
+ *
+ * @throws ConfigurationError for a value other than on/off.
+ */
+export function isProductionStage(stage: string, env: Env = {}): boolean {
+  return readSwitch(env, DEPLOY_ENV.production, PRODUCTION_STAGES.includes(stage));
+}
+
+/**
+ * Whether the stage's data and resources are protected: GUARDRAIL_PROTECTION when set, else
+ * whether the stage is production. Turning it off for production is allowed but explicit.
+ */
+export function isProtectedStage(stage: string, env: Env = {}): boolean {
+  return readSwitch(env, DEPLOY_ENV.protection, isProductionStage(stage, env));
 }
 
 /** What `$config`'s `app()` returns for a stage. */
 export function appConfig(stage: string, env: Env) {
-  const production = isProductionStage(stage);
+  const protection = isProtectedStage(stage, env);
   return {
     name: APP_NAME,
     home: "aws" as const,
-    removal: production ? ("retain" as const) : ("remove" as const),
-    protect: production,
+    removal: protection ? ("retain" as const) : ("remove" as const),
+    protect: protection,
     providers: { aws: { region: readRegion(env), version: AWS_PROVIDER_VERSION } },
   };
 }
@@ -96,9 +128,19 @@ export function readDeploySettings(
       `stage "${stage}": use letters, digits and hyphens, starting with a letter`,
     );
   }
+  const slackWebhookParameter =
+    nonEmpty(env[DEPLOY_ENV.slackWebhookParameter]) ?? slackWebhookParameterName(stage);
+  if (!PARAMETER_NAME.test(slackWebhookParameter)) {
+    // Not echoed: a URL pasted here by mistake is the secret itself.
+    throw new ConfigurationError(
+      `${DEPLOY_ENV.slackWebhookParameter} is not an SSM parameter name (it names the parameter; the URL goes in the parameter)`,
+    );
+  }
   return {
     stage,
-    production: isProductionStage(stage),
+    production: isProductionStage(stage, env),
+    protection: isProtectedStage(stage, env),
+    slackWebhookParameter,
     region: readRegion(env),
     sweepRateMinutes: readInteger(
       env,
@@ -121,6 +163,8 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+/** SSM parameter names: letters, digits and `_.-/`, at most 1011 characters, not `aws`/`ssm`. */
+const PARAMETER_NAME = /^(?!\/?(aws|ssm))[\w.\-/]{1,1011}$/i;
 
 function readList(env: Env, name: string, re: RegExp, what: string): string[] {
   const raw = nonEmpty(env[name]);

@@ -194,6 +194,7 @@ function memberStatements(s: SpokeSettings): Json[] {
     topicArn: "",
     topicKeyArn: "",
     deadLetterQueueArn: "",
+    slackWebhookParameterArn: "",
   };
   const byResources = new Map<string, { actions: string[]; resources: string[] }>();
   for (const action of MEMBER_ROLE_ACTIONS) {

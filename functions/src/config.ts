@@ -15,7 +15,7 @@ import {
   ORG_FUNCTION_ENV,
   type Policy,
   PolicyValidationError,
-  SLACK_WEBHOOK_SECRET,
+  SLACK_FUNCTION_ENV,
   withOwnPrincipals,
 } from "@guardrail/core";
 
@@ -71,11 +71,13 @@ export interface OrganizationConfig {
   readonly organizationsRoleArn: string | null;
 }
 
-/** Settings of the Slack notifier. The webhook URL is a secret: never log it. */
+/**
+ * Settings of the Slack notifier. The webhook URL is a secret and is not among them: the
+ * notifier reads it from this SSM SecureString parameter (see `createWebhookSource`).
+ */
 export interface SlackConfig {
-  readonly webhookUrl: string;
-  /** Which variable held the URL, for logs (the name, never the value). */
-  readonly webhookSource: string;
+  /** Name of the SecureString parameter holding the webhook URL. */
+  readonly webhookParameter: string;
   readonly stage: string;
   readonly version: string;
 }
@@ -104,9 +106,7 @@ export function defaultPolicyFiles(env: Env = process.env): PolicyFiles {
   };
 }
 
-export const SLACK_WEBHOOK_ENV = "GUARDRAIL_SLACK_WEBHOOK_URL";
-/** What SST sets for a linked secret: JSON `{"value": "..."}`. */
-export const SLACK_WEBHOOK_SST_ENV = `SST_RESOURCE_${SLACK_WEBHOOK_SECRET}`;
+export const SLACK_WEBHOOK_PARAMETER_ENV = SLACK_FUNCTION_ENV.webhookParameter;
 
 const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
 const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
@@ -376,7 +376,8 @@ export function loadConfig(
   };
 }
 
-function checkWebhook(url: string, from: string): string {
+/** The webhook URL, checked: https (or http on the loopback). Errors name `from`, never the value. */
+export function checkWebhook(url: string, from: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -392,55 +393,23 @@ function checkWebhook(url: string, from: string): string {
 }
 
 /**
- * Reads the Slack webhook URL from GUARDRAIL_SLACK_WEBHOOK_URL or from SST's linked secret
- * (`SST_RESOURCE_SlackWebhookUrl`, JSON `{"value": ...}`); the SST runtime is not needed.
+ * Reads the Slack notifier's settings: the name of the webhook parameter, never the URL.
  *
- * @throws ConfigurationError when neither holds an https URL.
+ * @throws ConfigurationError when GUARDRAIL_SLACK_WEBHOOK_PARAMETER is unset or not a name.
  */
-export function loadSlackConfig(
-  env: Env = process.env,
-  readFile: (path: string) => Buffer = readFileSync,
-): SlackConfig {
-  const base = {
+export function loadSlackConfig(env: Env = process.env): SlackConfig {
+  const webhookParameter = required(env, SLACK_WEBHOOK_PARAMETER_ENV);
+  if (!/^[\w.\-/]{1,2048}$/.test(webhookParameter)) {
+    // Not echoed: a URL pasted here by mistake is the secret itself.
+    throw new ConfigurationError(
+      `${SLACK_WEBHOOK_PARAMETER_ENV} is not an SSM parameter name (it names the parameter; the URL goes in the parameter)`,
+    );
+  }
+  return {
+    webhookParameter,
     stage: optional(env, FUNCTION_ENV.stage, "default"),
     version: optional(env, FUNCTION_ENV.version, "unversioned"),
   };
-  const direct = env[SLACK_WEBHOOK_ENV]?.trim();
-  if (direct) {
-    return {
-      ...base,
-      webhookUrl: checkWebhook(direct, SLACK_WEBHOOK_ENV),
-      webhookSource: SLACK_WEBHOOK_ENV,
-    };
-  }
-  const linked = env[SLACK_WEBHOOK_SST_ENV]?.trim();
-  if (linked) {
-    let value: unknown;
-    try {
-      value = (JSON.parse(linked) as { value?: unknown }).value;
-    } catch (error) {
-      throw new ConfigurationError(`${SLACK_WEBHOOK_SST_ENV} is not JSON`, { cause: error });
-    }
-    if (typeof value !== "string" || value.trim() === "") {
-      throw new ConfigurationError(`${SLACK_WEBHOOK_SST_ENV} has no "value"`);
-    }
-    return {
-      ...base,
-      webhookUrl: checkWebhook(value.trim(), SLACK_WEBHOOK_SST_ENV),
-      webhookSource: SLACK_WEBHOOK_SST_ENV,
-    };
-  }
-  const fromFile = readSstLinkedValue(env, SLACK_WEBHOOK_SECRET, readFile);
-  if (fromFile !== undefined) {
-    return {
-      ...base,
-      webhookUrl: checkWebhook(fromFile, `${SLACK_WEBHOOK_SECRET} (SST_KEY_FILE)`),
-      webhookSource: "SST_KEY_FILE",
-    };
-  }
-  throw new ConfigurationError(
-    `the Slack webhook URL is not set: set ${SLACK_WEBHOOK_ENV} or link the ${SLACK_WEBHOOK_SECRET} secret`,
-  );
 }
 
 /**

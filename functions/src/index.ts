@@ -3,6 +3,7 @@ export * from "./adapters/audit";
 export * from "./adapters/ec2";
 export * from "./adapters/lazy";
 export * from "./adapters/organization";
+export * from "./adapters/parameters";
 export * from "./adapters/slack";
 export * from "./adapters/sns";
 export * from "./config";

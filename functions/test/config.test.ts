@@ -2,7 +2,13 @@ import "./setup";
 import { createCipheriv, randomBytes } from "node:crypto";
 import { ConfigurationError, DEFAULT_POLICY_YAML, PolicyValidationError } from "@guardrail/core";
 import { describe, expect, it } from "vitest";
-import { loadConfig, loadSlackConfig, readPolicy } from "../src/config";
+import {
+  checkWebhook,
+  loadConfig,
+  loadSlackConfig,
+  readPolicy,
+  readSstLinkedValue,
+} from "../src/config";
 import { BASE_ENV, memoryFiles, OWN_ROLE } from "./helpers";
 
 describe("configuration at cold start", () => {
@@ -76,49 +82,47 @@ describe("configuration at cold start", () => {
 });
 
 describe("Slack configuration", () => {
-  it("reads the webhook from GUARDRAIL_SLACK_WEBHOOK_URL", () => {
+  it("reads the name of the webhook parameter, never a URL, from the environment", () => {
     const c = loadSlackConfig({
-      GUARDRAIL_SLACK_WEBHOOK_URL: "https://hooks.example.test/services/T/B/x",
+      GUARDRAIL_SLACK_WEBHOOK_PARAMETER: "/network-guardrail/test/slack-webhook-url",
+      GUARDRAIL_STAGE: "test",
     });
-    expect(c).toMatchObject({ webhookSource: "GUARDRAIL_SLACK_WEBHOOK_URL" });
-  });
-
-  it("reads the webhook from SST's linked secret JSON", () => {
-    const c = loadSlackConfig({
-      SST_RESOURCE_SlackWebhookUrl: JSON.stringify({ value: "https://hooks.example.test/x" }),
-    });
-    expect(c).toMatchObject({
-      webhookUrl: "https://hooks.example.test/x",
-      webhookSource: "SST_RESOURCE_SlackWebhookUrl",
+    expect(c).toEqual({
+      webhookParameter: "/network-guardrail/test/slack-webhook-url",
+      stage: "test",
+      version: "unversioned",
     });
   });
 
-  it("refuses a missing, malformed or plain-http webhook without echoing the secret", () => {
-    expect(() => loadSlackConfig({})).toThrow(
-      /set GUARDRAIL_SLACK_WEBHOOK_URL or link the SlackWebhookUrl secret/,
-    );
-    expect(() => loadSlackConfig({ SST_RESOURCE_SlackWebhookUrl: "nope" })).toThrow(/is not JSON/);
-    expect(() => loadSlackConfig({ SST_RESOURCE_SlackWebhookUrl: "{}" })).toThrow(/has no "value"/);
-    const secret = "http://hooks.example.test/secret-token";
-    expect(() => loadSlackConfig({ GUARDRAIL_SLACK_WEBHOOK_URL: secret })).toThrow(
-      /must be an https URL/,
+  it("refuses a missing or malformed parameter name", () => {
+    expect(() => loadSlackConfig({})).toThrow(/GUARDRAIL_SLACK_WEBHOOK_PARAMETER is not set/);
+    const mistake = () =>
+      loadSlackConfig({
+        GUARDRAIL_SLACK_WEBHOOK_PARAMETER: "https://hooks.example.test/secret-x?y",
+      });
+    expect(mistake).toThrow(/is not an SSM parameter name/);
+    // A URL pasted as the name is the secret: the error does not repeat it.
+    expect(mistake).not.toThrow(/secret-x/);
+  });
+
+  it("checks a webhook URL without echoing it", () => {
+    expect(() => checkWebhook("http://hooks.example.test/secret-token", "the parameter p")).toThrow(
+      /the parameter p must be an https URL/,
     );
     const error = (() => {
       try {
-        loadSlackConfig({ GUARDRAIL_SLACK_WEBHOOK_URL: "not a url secret-token" });
+        checkWebhook("not a url secret-token", "the parameter p");
       } catch (e) {
         return e as Error;
       }
     })();
     expect(error?.message).toMatch(/does not hold a URL/);
     expect(error?.message).not.toContain("secret-token");
-    expect(
-      loadSlackConfig({ GUARDRAIL_SLACK_WEBHOOK_URL: "http://127.0.0.1:9/x" }).webhookUrl,
-    ).toBe("http://127.0.0.1:9/x");
+    expect(checkWebhook("http://127.0.0.1:9/x", "p")).toBe("http://127.0.0.1:9/x");
   });
 });
 
-describe("Slack webhook from SST's encrypted resource file", () => {
+describe("a linked value from SST's encrypted resource file (the external id secret)", () => {
   const key = randomBytes(32);
   const seal = (data: unknown) => {
     const cipher = createCipheriv("aes-256-gcm", key, Buffer.alloc(12, 0));
@@ -131,29 +135,25 @@ describe("Slack webhook from SST's encrypted resource file", () => {
     LAMBDA_TASK_ROOT: "/var/task",
   };
 
-  it("decrypts the linked SlackWebhookUrl the way sst/resource does", () => {
+  it("decrypts a linked secret the way sst/resource does", () => {
     const files: string[] = [];
-    const cfg = loadSlackConfig(env, (path) => {
+    const value = readSstLinkedValue(env, "GuardrailExternalId", (path) => {
       files.push(path);
-      return seal({
-        SlackWebhookUrl: { type: "sst.sst.Secret", value: "https://hooks.slack.test/T/B/x" },
-      });
+      return seal({ GuardrailExternalId: { type: "sst.sst.Secret", value: "guardrail-3f9c" } });
     });
-    expect(cfg.webhookUrl).toBe("https://hooks.slack.test/T/B/x");
-    expect(cfg.webhookSource).toBe("SST_KEY_FILE");
+    expect(value).toBe("guardrail-3f9c");
     expect(files).toEqual(["/var/task/resource.enc"]);
   });
 
   it("fails with a ConfigurationError, not the key, when the file does not decrypt", () => {
-    const tampered = seal({ SlackWebhookUrl: { value: "https://hooks.slack.test/T/B/x" } });
+    const tampered = seal({ GuardrailExternalId: { value: "guardrail-3f9c" } });
     tampered[0] = (tampered[0] ?? 0) ^ 0xff;
-    expect(() => loadSlackConfig(env, () => tampered)).toThrow(ConfigurationError);
-    expect(() => loadSlackConfig(env, () => tampered)).toThrow(
-      /cannot read SST linked resources from resource.enc/,
-    );
+    const read = () => readSstLinkedValue(env, "GuardrailExternalId", () => tampered);
+    expect(read).toThrow(ConfigurationError);
+    expect(read).toThrow(/cannot read SST linked resources from resource.enc/);
   });
 
-  it("says the webhook is not set when the file links nothing", () => {
-    expect(() => loadSlackConfig(env, () => seal({}))).toThrow(/the Slack webhook URL is not set/);
+  it("returns nothing when the file does not link the name", () => {
+    expect(readSstLinkedValue(env, "GuardrailExternalId", () => seal({}))).toBeUndefined();
   });
 });

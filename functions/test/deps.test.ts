@@ -1,6 +1,8 @@
 import "./setup";
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { ConfigurationError, metricServiceName } from "@guardrail/core";
-import { describe, expect, it } from "vitest";
+import { mockClient } from "aws-sdk-client-mock";
+import { describe, expect, it, vi } from "vitest";
 import {
   createObservability,
   DEFAULT_SETTLE_MS,
@@ -58,12 +60,30 @@ describe("production wiring", () => {
     expect(JSON.stringify(named.metrics.serializeMetrics())).toContain("custom");
   });
 
-  it("builds the Slack notifier from the webhook setting", () => {
-    const deps = defaultSlackNotifierDeps({
-      GUARDRAIL_SLACK_WEBHOOK_URL: "https://hooks.example.test/x",
-      ...quiet,
-    });
-    expect(deps.config.webhookSource).toBe("GUARDRAIL_SLACK_WEBHOOK_URL");
-    expect(() => defaultSlackNotifierDeps({ ...quiet })).toThrow(ConfigurationError);
+  it("builds the Slack notifier from the parameter name and reads the webhook at cold start", async () => {
+    const ssm = mockClient(SSMClient);
+    try {
+      ssm.on(GetParameterCommand).resolves({
+        Parameter: {
+          Name: "/gr/t/slack",
+          Type: "SecureString",
+          Value: "https://hooks.example.test/x",
+        },
+      });
+      const deps = defaultSlackNotifierDeps({
+        GUARDRAIL_SLACK_WEBHOOK_PARAMETER: "/gr/t/slack",
+        ...quiet,
+      });
+      expect(deps.config.webhookParameter).toBe("/gr/t/slack");
+      // Before any event: the read starts when the execution environment is set up.
+      await vi.waitFor(() => expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(1));
+      expect(ssm.commandCalls(GetParameterCommand)[0]?.args[0].input).toEqual({
+        Name: "/gr/t/slack",
+        WithDecryption: true,
+      });
+      expect(() => defaultSlackNotifierDeps({ ...quiet })).toThrow(ConfigurationError);
+    } finally {
+      ssm.restore();
+    }
   });
 });

@@ -20,7 +20,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import {
   AUDIT_TABLE,
-  AUDIT_TABLE_ACTIONS,
+  AUDIT_TRAIL_ACTIONS,
   DEFAULT_POLICY_YAML,
   FUNCTION_DATA_ACCESS,
 } from "@guardrail/core";
@@ -442,14 +442,17 @@ describe("permissions for the audit-trail look-up", () => {
       topicArn: "arn:aws:sns:eu-west-1:123456789012:guardrail-alerts",
       topicKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/k",
       deadLetterQueueArn: "arn:aws:sqs:eu-west-1:123456789012:dlq",
+      slackWebhookParameterArn: "arn:aws:ssm:eu-west-1:123456789012:parameter/p",
     };
-    expect(AUDIT_TABLE_ACTIONS).toContain("dynamodb:Query");
+    expect(AUDIT_TRAIL_ACTIONS).toContain("dynamodb:Query");
     for (const fn of ["sweep", "prefix-list-change"] as const) {
       expect(FUNCTION_DATA_ACCESS[fn].audit).toBe(true);
       const query = functionStatements(fn, scope).filter((s) =>
         s.actions.includes("dynamodb:Query"),
       );
-      expect(query.flatMap((s) => s.resources)).toContain(`${scope.tableArn}/index/*`);
+      expect(query.flatMap((s) => s.resources)).toContain(
+        `${scope.tableArn}/index/${AUDIT_TABLE.byResource.indexName}`,
+      );
     }
   });
 });

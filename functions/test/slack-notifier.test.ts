@@ -45,8 +45,7 @@ function deps(fetchImpl: Fetch): SlackNotifierDeps {
     logger: new Logger({ serviceName: "test", logLevel: "SILENT" }),
     metrics: new Metrics({ namespace: METRICS.namespace, serviceName: "test" }),
     config: {
-      webhookUrl: WEBHOOK,
-      webhookSource: "GUARDRAIL_SLACK_WEBHOOK_URL",
+      webhookParameter: "/network-guardrail/t/slack-webhook-url",
       stage: "t",
       version: "1",
     },

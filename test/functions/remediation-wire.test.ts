@@ -522,8 +522,7 @@ describe("wire: Slack", () => {
     logger: new Logger({ serviceName: "wire", logLevel: "SILENT" }),
     metrics: new Metrics({ namespace: "NetworkGuardrail", serviceName: "wire" }),
     config: {
-      webhookUrl: url,
-      webhookSource: "GUARDRAIL_SLACK_WEBHOOK_URL",
+      webhookParameter: "/network-guardrail/test/slack-webhook-url",
       stage: "wire",
       version: "1",
     },

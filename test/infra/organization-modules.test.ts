@@ -89,12 +89,19 @@ const ORG: OrganizationSettings = {
 
 describe("organisation grants", () => {
   const grants = (readsOrganization: boolean, organizationsRoleArn: string | null = null) => ({
+    orgId: ORG.orgId,
     memberRoleName: ORG.memberRoleName,
     organizationsRoleArn,
     readsOrganization,
   });
 
-  it("let only EC2-acting functions assume the member role, named exactly, in any account", () => {
+  const inOrganization = {
+    test: "StringEquals",
+    variable: "aws:ResourceOrgID",
+    values: ["o-a1b2c3d4e5"],
+  };
+
+  it("let only EC2-acting functions assume the member role, named exactly, in any account of the organisation", () => {
     for (const fn of GUARDRAIL_FUNCTIONS) {
       const statements = organizationStatements(fn, "aws", grants(false));
       expect(statements, fn).toEqual(
@@ -105,6 +112,7 @@ describe("organisation grants", () => {
                 effect: "allow",
                 actions: ["sts:AssumeRole"],
                 resources: ["arn:aws:iam::*:role/network-guardrail-prod-member"],
+                conditions: [inOrganization],
               },
             ],
       );
@@ -122,10 +130,14 @@ describe("organisation grants", () => {
       {
         effect: "allow",
         actions: ["sts:AssumeRole"],
-        resources: [
-          "arn:aws-us-gov:iam::*:role/network-guardrail-prod-member",
-          "arn:aws:iam::999999999999:role/r",
-        ],
+        resources: ["arn:aws-us-gov:iam::*:role/network-guardrail-prod-member"],
+        conditions: [inOrganization],
+      },
+      {
+        effect: "allow",
+        actions: ["sts:AssumeRole"],
+        resources: ["arn:aws:iam::999999999999:role/r"],
+        conditions: [inOrganization],
       },
     ]);
   });
@@ -149,6 +161,7 @@ describe("organisation grants", () => {
       topicArn: "arn:aws:sns:eu-west-1:111122223333:t",
       topicKeyArn: "arn:aws:kms:eu-west-1:111122223333:key/k",
       deadLetterQueueArn: "arn:aws:sqs:eu-west-1:111122223333:q",
+      slackWebhookParameterArn: "arn:aws:ssm:eu-west-1:111122223333:parameter/p",
     };
     const single = functionStatements("sweep", scope);
     const org = functionStatements("sweep", scope, grants(false));

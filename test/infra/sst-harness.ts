@@ -113,8 +113,6 @@ async function deploy(stage: string, workDir: string): Promise<StackRun> {
     paths: { home: join(workDir, "home"), root: ROOT, work: workDir, platform: PLATFORM },
     state: { version: {} },
   };
-  // Secrets come from `sst secret set` on a real deploy.
-  process.env.SST_SECRET_SlackWebhookUrl ??= "https://hooks.slack.invalid/services/T000/B000/XXXX";
 
   // 4. Mocks instead of AWS.
   const resources: RecordedResource[] = [];
@@ -228,6 +226,8 @@ function fakeState(args: MockResourceArgs): Record<string, unknown> {
       return { ...base, arn: `${arnPrefix("events")}:rule/${physical}` };
     case "aws:cloudwatch/eventBus:EventBus":
       return { ...base, arn: `${arnPrefix("events")}:event-bus/${physical}` };
+    case "aws:cloudwatch/metricAlarm:MetricAlarm":
+      return { ...base, arn: `${arnPrefix("cloudwatch")}:alarm:${physical}` };
     case "aws:cloudwatch/logGroup:LogGroup":
       return { ...base, arn: `${arnPrefix("logs")}:log-group:${physical}` };
     case "random:index/randomBytes:RandomBytes":

@@ -11,9 +11,11 @@ import {
 import { describe, expect, it } from "vitest";
 import { alarmName, componentName, roleArn, roleName } from "../../stacks/naming";
 import {
+  auditStatements,
   ec2ResourcesFor,
   functionStatements,
   type PermissionScope,
+  parameterArn,
 } from "../../stacks/permissions";
 import { GENERATED_POLICY_FILE, preparePolicyFile } from "../../stacks/policy-file";
 import { appConfig, isProductionStage, readDeploySettings } from "../../stacks/settings";
@@ -23,6 +25,8 @@ describe("deploy settings", () => {
     expect(readDeploySettings("dev", {}, "0.1.0")).toEqual({
       stage: "dev",
       production: false,
+      protection: false,
+      slackWebhookParameter: "/network-guardrail/dev/slack-webhook-url",
       region: "us-east-1",
       sweepRateMinutes: 15,
       provisionedConcurrency: 0,
@@ -49,6 +53,8 @@ describe("deploy settings", () => {
     expect(settings).toEqual({
       stage: "production",
       production: true,
+      protection: true,
+      slackWebhookParameter: "/network-guardrail/production/slack-webhook-url",
       region: "eu-west-1",
       sweepRateMinutes: 60,
       provisionedConcurrency: 2,
@@ -86,9 +92,9 @@ describe("deploy settings", () => {
     ).toBe(15);
   });
 
-  it("treats prod and production as production stages only", () => {
-    expect(["prod", "production"].map(isProductionStage)).toEqual([true, true]);
-    expect(["dev", "ci", "prod-test", "Prod"].map(isProductionStage)).toEqual([
+  it("treats prod and production as production stages unless told otherwise", () => {
+    expect(["prod", "production"].map((s) => isProductionStage(s))).toEqual([true, true]);
+    expect(["dev", "ci", "prod-test", "Prod"].map((s) => isProductionStage(s))).toEqual([
       false,
       false,
       false,
@@ -105,6 +111,45 @@ describe("deploy settings", () => {
       providers: { aws: { region: "eu-central-1", version: "7.20.0" } },
     });
     expect(appConfig("dev", {})).toMatchObject({ removal: "remove", protect: false });
+  });
+
+  it("protects any stage the user marks as production, whatever its name", () => {
+    const live = { GUARDRAIL_PRODUCTION: "on" };
+    expect(isProductionStage("live", live)).toBe(true);
+    expect(appConfig("live", live)).toMatchObject({ removal: "retain", protect: true });
+    expect(readDeploySettings("live", live, "1")).toMatchObject({
+      production: true,
+      protection: true,
+    });
+    expect(isProductionStage("prod", { GUARDRAIL_PRODUCTION: "off" })).toBe(false);
+    expect(appConfig("prod", { GUARDRAIL_PRODUCTION: "off" })).toMatchObject({ protect: false });
+  });
+
+  it("lets GUARDRAIL_PROTECTION override the default either way, and refuses other values", () => {
+    expect(readDeploySettings("prod", { GUARDRAIL_PROTECTION: "off" }, "1")).toMatchObject({
+      production: true,
+      protection: false,
+    });
+    expect(appConfig("dev", { GUARDRAIL_PROTECTION: "on" })).toMatchObject({
+      removal: "retain",
+      protect: true,
+    });
+    expect(() => appConfig("dev", { GUARDRAIL_PRODUCTION: "yes please" })).toThrow(
+      /GUARDRAIL_PRODUCTION="yes please" must be "on" or "off"/,
+    );
+  });
+
+  it("names the Slack webhook parameter after the stage unless given, and checks the name", () => {
+    expect(readDeploySettings("dev", {}, "1").slackWebhookParameter).toBe(
+      "/network-guardrail/dev/slack-webhook-url",
+    );
+    expect(
+      readDeploySettings("dev", { GUARDRAIL_SLACK_WEBHOOK_PARAMETER: "/team/slack" }, "1")
+        .slackWebhookParameter,
+    ).toBe("/team/slack");
+    expect(() =>
+      readDeploySettings("dev", { GUARDRAIL_SLACK_WEBHOOK_PARAMETER: "/aws/reserved" }, "1"),
+    ).toThrow(/is not an SSM parameter name/);
   });
 });
 
@@ -160,6 +205,7 @@ describe("function permissions", () => {
     topicArn: "arn:aws:sns:eu-west-1:111122223333:topic",
     topicKeyArn: "arn:aws:kms:eu-west-1:111122223333:key/k",
     deadLetterQueueArn: "arn:aws:sqs:eu-west-1:111122223333:dlq",
+    slackWebhookParameterArn: parameterArn("aws", "eu-west-1", "111122223333", "/gr/dev/slack"),
   };
 
   it("knows a resource scope for every EC2 action in the registry", () => {
@@ -189,17 +235,87 @@ describe("function permissions", () => {
     expect(ec2ResourcesFor("ec2:DescribeNetworkAcls", scope)).toEqual(["*"]);
   });
 
-  it("gives the notifier nothing but its dead-letter destination", () => {
+  it("gives the notifier its webhook parameter and its dead-letter destination, nothing else", () => {
     expect(functionStatements("slack-notifier", scope)).toEqual([
+      {
+        effect: "allow",
+        actions: ["ssm:GetParameter"],
+        resources: ["arn:aws:ssm:eu-west-1:111122223333:parameter/gr/dev/slack"],
+      },
       { effect: "allow", actions: ["sqs:SendMessage"], resources: [scope.deadLetterQueueArn] },
     ]);
+    expect(parameterArn("aws", "eu-west-1", "1", "plain")).toBe(
+      "arn:aws:ssm:eu-west-1:1:parameter/plain",
+    );
   });
 
-  it("groups actions that share resources and grants each action once", () => {
+  it("keeps decision writes to DECISION# items and state to STATE# items, by LeadingKeys", () => {
+    const table = scope.tableArn;
+    const decisions = {
+      effect: "allow",
+      actions: ["dynamodb:PutItem", "dynamodb:UpdateItem"],
+      resources: [table],
+      conditions: [
+        {
+          test: "ForAllValues:StringLike",
+          variable: "dynamodb:LeadingKeys",
+          values: ["DECISION#*"],
+        },
+      ],
+    };
+    const trail = {
+      effect: "allow",
+      actions: ["dynamodb:Query"],
+      resources: [`${table}/index/byResource`],
+    };
+    const state = (actions: string[]) => ({
+      effect: "allow",
+      actions,
+      resources: [table],
+      conditions: [
+        { test: "ForAllValues:StringLike", variable: "dynamodb:LeadingKeys", values: ["STATE#*"] },
+      ],
+    });
+    for (const fn of [
+      "security-group-change",
+      "network-acl-change",
+      "prefix-list-change",
+    ] as const) {
+      expect(auditStatements(fn, table), fn).toEqual([
+        decisions,
+        state(["dynamodb:GetItem"]),
+        trail,
+      ]);
+    }
+    expect(auditStatements("sweep", table)).toEqual([
+      decisions,
+      state(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchWriteItem"]),
+      trail,
+    ]);
+    expect(auditStatements("slack-notifier", table)).toEqual([]);
+  });
+
+  it("never lets a function delete audit items, and only the sweep batch (state items only)", () => {
+    for (const fn of GUARDRAIL_FUNCTIONS) {
+      for (const statement of functionStatements(fn, scope)) {
+        expect(statement.actions, fn).not.toContain("dynamodb:DeleteItem");
+        if (statement.actions.includes("dynamodb:BatchWriteItem")) {
+          expect(fn).toBe("sweep");
+          expect(statement.conditions?.[0]?.values).toEqual(["STATE#*"]);
+        }
+      }
+    }
+  });
+
+  it("groups actions that share resources and grants each action once per resource scope", () => {
     const statements = functionStatements("sweep", scope);
-    const actions = statements.flatMap((s) => s.actions);
-    expect(new Set(actions).size).toBe(actions.length);
-    const resourceSets = statements.map((s) => s.resources.join(","));
+    const grants = statements.flatMap((s) =>
+      s.actions.map((a) => `${a} ${s.resources.join(",")} ${JSON.stringify(s.conditions ?? [])}`),
+    );
+    expect(new Set(grants).size).toBe(grants.length);
+    const resourceSets = statements.map(
+      (s) => `${s.resources.join(",")} ${JSON.stringify(s.conditions ?? [])}`,
+    );
     expect(new Set(resourceSets).size).toBe(resourceSets.length);
   });
 });

@@ -15,6 +15,7 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import { hubBusPolicy, hubEventPatternFor } from "../../stacks/hub-bus";
 import { componentName, hubBusName, memberRoleName } from "../../stacks/naming";
 import { ORGANIZATION_SWEEP_TIMEOUT_SECONDS } from "../../stacks/organization";
+import { renderScp } from "../../stacks/scp";
 import { MEMBER_ACTING_FUNCTIONS, renderSpokeTemplate } from "../../stacks/spoke-template";
 import { fixtureEvents } from "./fixture-events";
 import { matchesPattern } from "./pattern-matcher";
@@ -185,7 +186,7 @@ describe("hub bus", () => {
 describe("hub IAM in organisation mode", () => {
   const memberRoleArn = `arn:aws:iam::*:role/${MEMBER_ROLE}`;
 
-  it("lets exactly the functions that act on EC2 assume the member role, in any account", () => {
+  it("lets exactly the functions that act on EC2 assume the member role, in any account of the organisation", () => {
     for (const fn of GUARDRAIL_FUNCTIONS) {
       const assume = rolePolicy(fn).filter((s) => list(s.Action).includes("sts:AssumeRole"));
       if (FUNCTION_EC2_ACTIONS[fn].length === 0) {
@@ -193,7 +194,12 @@ describe("hub IAM in organisation mode", () => {
         continue;
       }
       expect(assume, fn).toEqual([
-        { Effect: "Allow", Action: ["sts:AssumeRole"], Resource: [memberRoleArn] },
+        {
+          Effect: "Allow",
+          Action: ["sts:AssumeRole"],
+          Resource: [memberRoleArn],
+          Condition: { StringEquals: { "aws:ResourceOrgID": [ORG_ID] } },
+        },
       ]);
     }
   });
@@ -315,5 +321,32 @@ describe("spokes rendered for this hub", () => {
     const granted = statements.flatMap((s) => list(s.Action));
     expect([...granted].sort()).toEqual([...deployed].sort());
     for (const action of granted) expect(action).not.toContain("*");
+  });
+});
+
+describe("the SCP for this organisation", () => {
+  it("protects the hub roles this stack deploys and the member role its spokes create", () => {
+    const scp = renderScp({
+      stage: STAGE,
+      regions: [REGION],
+      tagKeys: ["guardrail-exempt"],
+      approvers: ["arn:aws:iam::*:role/approver"],
+      deployers: ["arn:aws:iam::*:role/deploy"],
+    }) as { Statement: { Resource: string[] }[] };
+    const template = renderSpokeTemplate({
+      hubAccount: ACCOUNT_ID,
+      hubRegion: REGION,
+      stage: STAGE,
+      externalId: EXTERNAL_ID,
+      orgId: ORG_ID,
+    });
+    // biome-ignore lint/suspicious/noExplicitAny: the rendered template is JSON to read from.
+    const member = (template.Resources as Record<string, any>).MemberRole.Properties.RoleName;
+    const protectedRoles = scp.Statement[0]?.Resource ?? [];
+    expect(protectedRoles).toContain(`arn:aws:iam::*:role/${member}`);
+    for (const fn of GUARDRAIL_FUNCTIONS) {
+      const name = String(roleOf(fn).inputs.name);
+      expect(protectedRoles, fn).toContain(`arn:aws:iam::*:role/${name}`);
+    }
   });
 });

@@ -7,11 +7,13 @@ vi.mock("../../.sst/platform/src/components/rpc/rpc", async () =>
   (await import("./sst-rpc-mock")).mockedRpcModule(),
 );
 
-const STAGE = "prod";
+// Not named prod: the user marks the stage production, and protection follows the mark.
+const STAGE = "live";
 let stack: StackRun;
 
 beforeAll(async () => {
   stack = await runStack(STAGE, {
+    GUARDRAIL_PRODUCTION: "on",
     GUARDRAIL_PROVISIONED_CONCURRENCY: "3",
     GUARDRAIL_SWEEP_RATE_MINUTES: "30",
     GUARDRAIL_ALERT_EMAIL: "oncall@example.com",
@@ -22,8 +24,8 @@ beforeAll(async () => {
 const lambda = (fn: string) =>
   stack.one("aws:lambda/function:Function", `${componentName(fn as never)}Function`);
 
-describe("a production stage", () => {
-  it("retains data and protects the stage from sst remove", () => {
+describe("a stage marked production", () => {
+  it("retains data and protects the stage from sst remove, whatever its name", () => {
     expect(stack.app).toMatchObject({ removal: "retain", protect: true });
     expect(stack.outputs._protect).toBe(true);
     expect(stack.one("aws:dynamodb/table:Table", "AuditTable").inputs).toMatchObject({
@@ -45,7 +47,7 @@ describe("a production stage", () => {
     ).toBe("rate(30 minutes)");
     const sweepAlarm = stack
       .of("aws:cloudwatch/metricAlarm:MetricAlarm")
-      .find((a) => a.inputs.name === "network-guardrail-prod-sweep-not-run");
+      .find((a) => a.inputs.name === "network-guardrail-live-sweep-not-run");
     expect(sweepAlarm?.inputs).toMatchObject({
       period: 1800,
       dimensions: { [METRIC_SERVICE_DIMENSION]: metricServiceName(STAGE) },

@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import {
   ALARMS,
+  AUDIT_KEY_PREFIX,
   AUDIT_TABLE,
-  AUDIT_TABLE_ACTIONS,
   BUNDLED_POLICY_FILE,
   DEFAULT_SWEEP_RATE_MINUTES,
   EVENT_DRIVEN_FUNCTIONS,
@@ -17,18 +17,23 @@ import {
   GUARDRAIL_FUNCTIONS,
   type GuardrailFunction,
   HANDLED_EVENT_NAMES,
+  loadPolicy,
   METRIC_SERVICE_DIMENSION,
   METRICS,
   metricServiceName,
   NOTIFY_ACTIONS,
-  SLACK_WEBHOOK_SECRET,
+  SLACK_FUNCTION_ENV,
   STACK_OUTPUTS,
   TARGET_RETRY,
   TOPIC_KEY_ACTIONS,
 } from "@guardrail/core";
 import { defaultPolicyFiles, loadConfig, loadSlackConfig } from "@guardrail/functions/config";
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import { main } from "../../packages/cli/src/main";
+import { memoryIo } from "../../packages/cli/src/testing/io";
 import { componentName, roleName } from "../../stacks/naming";
+import { auditStatements } from "../../stacks/permissions";
+import { exemptionTagKeys } from "../../stacks/scp";
 import { fixtureEvents } from "./fixture-events";
 import { matchesPattern } from "./pattern-matcher";
 import { ACCOUNT_ID, REGION, type RecordedResource, runStack, type StackRun } from "./sst-harness";
@@ -155,23 +160,33 @@ describe("functions", () => {
     }
   });
 
-  it("links only the Slack webhook secret, and only to the notifier", () => {
+  it("links no secret in single-account mode: the Slack webhook is not in the bundle", () => {
     for (const build of stack.builds) {
-      const expected = build.input.functionID === "SlackNotifier" ? [SLACK_WEBHOOK_SECRET] : [];
-      expect(Object.keys(build.input.links), build.input.functionID).toEqual(expected);
+      expect(Object.keys(build.input.links), build.input.functionID).toEqual([]);
     }
   });
 
-  it("delivers the webhook inside the notifier's encrypted bundle file, never in the environment", () => {
-    const webhook = process.env[`SST_SECRET_${SLACK_WEBHOOK_SECRET}`] as string;
+  it("gives the notifier the webhook parameter's name, and no function a webhook URL", () => {
     for (const fn of GUARDRAIL_FUNCTIONS) {
       const env = (inputs(lambdaOf(fn)).environment as { variables: Record<string, string> })
         .variables;
-      for (const value of Object.values(env)) expect(value, fn).not.toContain(webhook);
-      expect(env.SST_KEY_FILE, fn).toBe("resource.enc");
+      for (const [name, value] of Object.entries(env)) {
+        expect(value, `${fn} ${name}`).not.toMatch(/hooks\.slack|https?:\/\//);
+      }
+      if (fn === "slack-notifier") {
+        expect(env[SLACK_FUNCTION_ENV.webhookParameter]).toBe(
+          `/network-guardrail/${STAGE}/slack-webhook-url`,
+        );
+        // The notifier's config loader accepts the environment the stack sets.
+        expect(loadSlackConfig(env).webhookParameter).toBe(
+          `/network-guardrail/${STAGE}/slack-webhook-url`,
+        );
+      } else {
+        expect(env[SLACK_FUNCTION_ENV.webhookParameter], fn).toBeUndefined();
+      }
+      // SST still ships its (here empty) encrypted link file: nothing secret is in it.
       const build = stack.builds.find((b) => b.input.functionID === componentName(fn));
       const encrypted = readFileSync(join(build?.out as string, env.SST_KEY_FILE as string));
-      // Decrypted as SST's runtime (`import { Resource } from "sst"`) does at cold start.
       const decipher = createDecipheriv(
         "aes-256-gcm",
         Buffer.from(env.SST_KEY as string, "base64"),
@@ -181,15 +196,7 @@ describe("functions", () => {
       const links = JSON.parse(
         Buffer.concat([decipher.update(encrypted.subarray(0, -16)), decipher.final()]).toString(),
       );
-      if (fn === "slack-notifier") {
-        expect(links[SLACK_WEBHOOK_SECRET]).toMatchObject({ value: webhook });
-        // The notifier's own config loader finds it there, with only the environment SST sets.
-        const slack = loadSlackConfig({ ...env, LAMBDA_TASK_ROOT: build?.out as string });
-        expect(slack.webhookUrl).toBe(webhook);
-        expect(slack.webhookSource).toBe("SST_KEY_FILE");
-      } else {
-        expect(links, fn).toEqual({});
-      }
+      expect(links, fn).toEqual({});
     }
   });
 
@@ -278,18 +285,26 @@ describe("IAM", () => {
     expect(nacl?.Resource).toEqual([`arn:aws:ec2:${REGION}:${ACCOUNT_ID}:network-acl/*`]);
   });
 
-  it("grants the audit table, topic and key only to the functions that use them", () => {
-    const tableArn = arnOf(table());
+  it("grants the topic, key, webhook parameter and queue only to the functions that use them", () => {
     for (const fn of GUARDRAIL_FUNCTIONS) {
-      const other = rolePolicy(fn).filter((s) => !list(s.Action).some((a) => a.startsWith("ec2:")));
+      const other = rolePolicy(fn).filter(
+        (s) => !list(s.Action).some((a) => a.startsWith("ec2:") || a.startsWith("dynamodb:")),
+      );
       const expected = [
-        ...(FUNCTION_DATA_ACCESS[fn].audit
-          ? [{ actions: [...AUDIT_TABLE_ACTIONS], resources: [tableArn, `${tableArn}/index/*`] }]
-          : []),
         ...(FUNCTION_DATA_ACCESS[fn].notify
           ? [
               { actions: [...NOTIFY_ACTIONS], resources: [arnOf(topic())] },
               { actions: [...TOPIC_KEY_ACTIONS], resources: [arnOf(topicKey())] },
+            ]
+          : []),
+        ...(fn === "slack-notifier"
+          ? [
+              {
+                actions: ["ssm:GetParameter"],
+                resources: [
+                  `arn:aws:ssm:${REGION}:${ACCOUNT_ID}:parameter/network-guardrail/${STAGE}/slack-webhook-url`,
+                ],
+              },
             ]
           : []),
         { actions: ["sqs:SendMessage"], resources: [arnOf(deadLetterQueue())] },
@@ -299,6 +314,44 @@ describe("IAM", () => {
         fn,
       ).toEqual(expected);
     }
+  });
+
+  it("scopes audit-table access per function by key prefix, as rendered on the roles", () => {
+    const tableArn = arnOf(table());
+    for (const fn of GUARDRAIL_FUNCTIONS) {
+      const rendered = rolePolicy(fn).filter((s) =>
+        list(s.Action).some((a) => a.startsWith("dynamodb:")),
+      );
+      expect(rendered, fn).toEqual(
+        auditStatements(fn, tableArn).map((s) => ({
+          Effect: "Allow",
+          Action: s.actions,
+          Resource: s.resources,
+          ...(s.conditions
+            ? {
+                Condition: Object.fromEntries(
+                  s.conditions.map((c) => [c.test, { [c.variable]: c.values }]),
+                ),
+              }
+            : {}),
+        })),
+      );
+      const actions = rendered.flatMap((s) => list(s.Action));
+      expect(actions, fn).not.toContain("dynamodb:DeleteItem");
+      if (fn !== "sweep") expect(actions, fn).not.toContain("dynamodb:BatchWriteItem");
+      for (const s of rendered.filter((r) => list(r.Resource).includes(tableArn))) {
+        expect(
+          s.Condition?.["ForAllValues:StringLike"]?.["dynamodb:LeadingKeys"],
+          fn,
+        ).toBeDefined();
+      }
+    }
+    const batch = rolePolicy("sweep").find((s) =>
+      list(s.Action).includes("dynamodb:BatchWriteItem"),
+    );
+    expect(batch?.Condition).toEqual({
+      "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${AUDIT_KEY_PREFIX.state}*`] },
+    });
   });
 
   it("attaches no managed policy but basic logging", () => {
@@ -485,22 +538,89 @@ describe("audit table", () => {
 });
 
 describe("notifications", () => {
-  it("encrypts the topic with a rotating customer key that alarms and EventBridge may use", () => {
+  const publishers = () =>
+    GUARDRAIL_FUNCTIONS.filter((fn) => FUNCTION_DATA_ACCESS[fn].notify).map((fn) =>
+      arnOf(roleOf(fn)),
+    );
+  const root = `arn:aws:iam::${ACCOUNT_ID}:root`;
+
+  it("encrypts the topic with a rotating key only the publishing roles and alarms may use", () => {
     expect(inputs(topic()).kmsMasterKeyId).toBe(arnOf(topicKey()));
     const key = inputs(topicKey());
     expect(key.enableKeyRotation).toBe(true);
     const statements = JSON.parse(String(key.policy)).Statement as PolicyStatement[];
-    const services = statements.find((s) => s.Sid === "AlarmsAndEventBridgePublishToTopic");
-    expect(services).toEqual({
-      Sid: "AlarmsAndEventBridgePublishToTopic",
+    expect(statements.map((s) => s.Sid)).toEqual([
+      "AccountAdministersKey",
+      "GuardrailRolesEncryptMessages",
+      "AlarmsEncryptMessages",
+    ]);
+    const [admin, roles, alarms] = statements;
+    // The account administers the key but cannot use it to encrypt or decrypt.
+    expect(admin?.Principal).toEqual({ AWS: root });
+    for (const action of list(admin?.Action ?? [])) {
+      expect(action).not.toMatch(/^kms:(Encrypt|Decrypt|GenerateDataKey|ReEncrypt)|^kms:\*$/);
+    }
+    expect(roles).toEqual({
+      Sid: "GuardrailRolesEncryptMessages",
       Effect: "Allow",
-      Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com"] },
+      Principal: { AWS: root },
+      Action: [...TOPIC_KEY_ACTIONS],
+      Resource: "*",
+      Condition: { ArnEquals: { "aws:PrincipalArn": publishers() } },
+    });
+    expect(publishers()).not.toContain(arnOf(roleOf("slack-notifier")));
+    // EventBridge publishes nothing to the topic, so it has no grant.
+    expect(alarms).toEqual({
+      Sid: "AlarmsEncryptMessages",
+      Effect: "Allow",
+      Principal: { Service: "cloudwatch.amazonaws.com" },
       Action: [...TOPIC_KEY_ACTIONS],
       Resource: "*",
     });
-    const admin = statements.find((s) => s.Sid === "AccountAdministersKeyThroughIam");
-    expect(admin?.Principal).toEqual({ AWS: `arn:aws:iam::${ACCOUNT_ID}:root` });
-    expect(statements).toHaveLength(2);
+  });
+
+  it("lets only the guardrail's publishing roles and its own alarms publish to the topic", () => {
+    const policy = inputs(stack.one("aws:sns/topicPolicy:TopicPolicy", "NotificationTopicPolicy"));
+    expect(policy.arn).toBe(arnOf(topic()));
+    const alarmArns = stack.of("aws:cloudwatch/metricAlarm:MetricAlarm").map(arnOf).sort();
+    expect(alarmArns.length).toBeGreaterThan(0);
+    const topicArn = arnOf(topic());
+    expect(JSON.parse(String(policy.policy)).Statement).toEqual([
+      {
+        Sid: "GuardrailRolesPublish",
+        Effect: "Allow",
+        Principal: { AWS: root },
+        Action: [...NOTIFY_ACTIONS],
+        Resource: topicArn,
+        Condition: { ArnEquals: { "aws:PrincipalArn": publishers() } },
+      },
+      {
+        Sid: "GuardrailAlarmsPublish",
+        Effect: "Allow",
+        Principal: { Service: "cloudwatch.amazonaws.com" },
+        Action: [...NOTIFY_ACTIONS],
+        Resource: topicArn,
+        Condition: {
+          ArnEquals: { "aws:SourceArn": alarmArns },
+          StringEquals: { "aws:SourceAccount": ACCOUNT_ID },
+        },
+      },
+      {
+        Sid: "NobodyElsePublishes",
+        Effect: "Deny",
+        Principal: "*",
+        Action: [...NOTIFY_ACTIONS],
+        Resource: topicArn,
+        Condition: {
+          ArnNotEquals: { "aws:PrincipalArn": publishers() },
+          BoolIfExists: { "aws:PrincipalIsAWSService": "false" },
+        },
+      },
+    ]);
+    // Every alarm that notifies the topic is named in the policy.
+    for (const alarm of stack.of("aws:cloudwatch/metricAlarm:MetricAlarm")) {
+      expect(inputs(alarm).alarmActions).toEqual([topicArn]);
+    }
   });
 
   it("subscribes the Slack notifier to the topic, with SNS allowed to invoke it", () => {
@@ -647,5 +767,41 @@ describe("contract with the functions", () => {
       });
       expect(config.policySource, fn).toBe(join(taskRoot, BUNDLED_POLICY_FILE));
     }
+  });
+});
+
+describe("guardrail scp against this stack", () => {
+  it("names every role this stack deploys and the tag key of the policy it ships", async () => {
+    const io = memoryIo({ cwd: ROOT });
+    const code = await main(
+      [
+        "scp",
+        "--stage",
+        STAGE,
+        "--regions",
+        REGION,
+        "--deployer",
+        "arn:aws:iam::123456789012:role/deploy",
+        "--approver",
+        "arn:aws:iam::*:role/approver",
+      ],
+      io,
+    );
+    expect(code, io.stderr.text()).toBe(0);
+    const text = io.stdout.text().trimEnd();
+    expect(text.length).toBeLessThanOrEqual(5120);
+    const scp = JSON.parse(text) as { Statement: PolicyStatement[] };
+    const protectedRoles = list(scp.Statement[0]?.Resource ?? []);
+    for (const fn of GUARDRAIL_FUNCTIONS) {
+      expect(protectedRoles, fn).toContain(`arn:aws:iam::*:role/${inputs(roleOf(fn)).name}`);
+    }
+    // The tag key is the one in the policy the functions are bundled with.
+    const build = stack.builds[0];
+    const shipped = loadPolicy(readFileSync(build?.input.copyFiles[0]?.from as string, "utf8"));
+    expect(shipped.exemptions.tagKey).not.toBeNull();
+    expect(scp.Statement[1]?.Condition?.["ForAnyValue:StringEqualsIgnoreCase"]).toEqual({
+      "aws:TagKeys": exemptionTagKeys(shipped),
+    });
+    expect(exemptionTagKeys(shipped)).toContain(shipped.exemptions.tagKey);
   });
 });

@@ -98,8 +98,7 @@ export async function startWorld() {
       logger: new Logger({ serviceName: "reliability", logLevel: "SILENT" }),
       metrics: new Metrics({ namespace: METRICS.namespace, serviceName: "reliability" }),
       config: {
-        webhookUrl: slack.url,
-        webhookSource: "GUARDRAIL_SLACK_WEBHOOK_URL",
+        webhookParameter: "/network-guardrail/test/slack-webhook-url",
         stage: "test",
         version: "1",
       },

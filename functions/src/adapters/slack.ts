@@ -10,15 +10,19 @@ export interface SlackPoster {
 export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
 
 /**
- * The Slack adapter. The URL is a secret: errors name the status, never the URL.
+ * The Slack adapter. The URL is a secret: errors name the status, never the URL. `webhook` is
+ * the URL or where to read it (`createWebhookSource`), asked on every post so its cache decides
+ * when SSM is read again.
  */
 export function createSlackPoster(
-  webhookUrl: string,
+  webhook: string | (() => Promise<string>),
   fetchImpl: Fetch = fetch,
   timeoutMs = 5000,
 ): SlackPoster {
+  const url = typeof webhook === "string" ? async () => webhook : webhook;
   return {
     async post(message) {
+      const webhookUrl = await url();
       let response: Response;
       try {
         response = await fetchImpl(webhookUrl, {

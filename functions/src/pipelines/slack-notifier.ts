@@ -45,15 +45,26 @@ export async function slackNotify(
   return { posted };
 }
 
-/** Production wiring: the webhook URL from the environment (never logged). */
+/**
+ * Production wiring: the webhook URL from its SSM SecureString parameter, read at cold start
+ * (the read starts here, before the first event) and kept in Powertools Parameters' cache. Only
+ * the parameter's name is logged. The SSM client loads in the background (its own chunk), so
+ * the module's init stays as small as before; the first post waits for the read.
+ */
 export function defaultSlackNotifierDeps(env: Env = process.env): SlackNotifierDeps {
   const observability = createObservability("slack-notifier", env);
   const config = loadSlackConfig(env);
   observability.logger.info("configuration loaded", {
-    webhookFrom: config.webhookSource,
+    webhookParameter: config.webhookParameter,
     stage: config.stage,
   });
-  return { ...observability, config, slack: createSlackPoster(config.webhookUrl) };
+  const source = import("../adapters/parameters").then(({ createWebhookSource }) =>
+    createWebhookSource(config.webhookParameter),
+  );
+  const webhook = async () => (await source)();
+  // A failed first read is reported by the first post (which reads again), not here.
+  webhook().catch(() => undefined);
+  return { ...observability, config, slack: createSlackPoster(webhook) };
 }
 
 /** The slack-notifier Lambda handler, built from its dependencies. */

@@ -4,6 +4,7 @@ import { registerAudit } from "./commands/audit";
 import { registerReplay } from "./commands/replay";
 import { registerSandbox } from "./commands/sandbox";
 import { registerScan } from "./commands/scan";
+import { registerScp } from "./commands/scp";
 import { registerSpokeTemplate } from "./commands/spoke-template";
 import { registerValidate } from "./commands/validate";
 import { type CliIo, type CommandContext, processIo } from "./context";
@@ -17,6 +18,7 @@ const COMMANDS: readonly ((program: Command, ctx: CommandContext) => void)[] = [
   registerAudit,
   registerSandbox,
   registerSpokeTemplate,
+  registerScp,
 ];
 
 export { EXIT };

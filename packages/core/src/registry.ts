@@ -221,7 +221,8 @@ export const ALREADY_GONE_ERROR_CODES = [
 
 /**
  * The audit table's key schema, shared by the infra, the functions and `guardrail audit`.
- * One item per decision; idempotency items live in the same table under `IDEMPOTENCY#<eventId>`.
+ * One item per decision under `DECISION#<id>`, and the sweep's state under `STATE#<account>#<region>`
+ * (`AUDIT_KEY_PREFIX`).
  */
 export const AUDIT_TABLE = {
   partitionKey: "pk",
@@ -270,27 +271,46 @@ export const FUNCTION_SIZING: Record<
   "slack-notifier": { memoryMb: 256, timeoutSeconds: 15, reservedConcurrency: 5 },
 };
 
-/** Which data each function's role may touch besides EC2: the audit table, the SNS topic. */
+/**
+ * Which data each function's role may touch besides EC2: the audit table's decision records,
+ * the sweep's state items (`state`: none, read by event functions for "previous" rules, or
+ * written by the sweep alone), the SNS topic.
+ */
 export const FUNCTION_DATA_ACCESS: Record<
   GuardrailFunction,
-  { readonly audit: boolean; readonly notify: boolean }
+  {
+    readonly audit: boolean;
+    readonly state: "none" | "read" | "write";
+    readonly notify: boolean;
+  }
 > = {
-  "security-group-change": { audit: true, notify: true },
-  "network-acl-change": { audit: true, notify: true },
-  "prefix-list-change": { audit: true, notify: true },
-  sweep: { audit: true, notify: true },
-  "slack-notifier": { audit: false, notify: false },
+  "security-group-change": { audit: true, state: "read", notify: true },
+  "network-acl-change": { audit: true, state: "read", notify: true },
+  "prefix-list-change": { audit: true, state: "read", notify: true },
+  sweep: { audit: true, state: "write", notify: true },
+  "slack-notifier": { audit: false, state: "none", notify: false },
 };
 
-/** DynamoDB actions granted on the audit table and its indexes (to functions with `audit`). */
-export const AUDIT_TABLE_ACTIONS = [
-  "dynamodb:PutItem",
-  "dynamodb:UpdateItem",
+/**
+ * Partition-key prefixes of the audit table. Decisions and the sweep's state live under
+ * different prefixes so that IAM (`dynamodb:LeadingKeys`) can keep each writer to its own items.
+ */
+export const AUDIT_KEY_PREFIX = { decision: "DECISION#", state: "STATE#" } as const;
+
+/**
+ * DynamoDB actions by kind of item. Decisions are written one at a time with a condition and
+ * never deleted by the functions (TTL expires them); only the sweep batches, and only state
+ * items (`BatchWriteItem` can delete). The trail look-up queries the by-resource index.
+ */
+export const AUDIT_DECISION_ACTIONS = ["dynamodb:PutItem", "dynamodb:UpdateItem"] as const;
+export const AUDIT_STATE_READ_ACTIONS = ["dynamodb:GetItem"] as const;
+export const AUDIT_STATE_WRITE_ACTIONS = [
   "dynamodb:GetItem",
   "dynamodb:Query",
   // The sweep writes the last state of thousands of rules 25 items per call.
   "dynamodb:BatchWriteItem",
 ] as const;
+export const AUDIT_TRAIL_ACTIONS = ["dynamodb:Query"] as const;
 
 /** Actions granted on the topic and on its KMS key (to functions with `notify`). */
 export const NOTIFY_ACTIONS = ["sns:Publish"] as const;
@@ -314,8 +334,26 @@ export function metricServiceName(stage: string): string {
   return `network-guardrail-${stage}`;
 }
 
-/** The SST secret holding the Slack incoming-webhook URL (`npx sst secret set SlackWebhookUrl`). */
-export const SLACK_WEBHOOK_SECRET = "SlackWebhookUrl";
+/**
+ * The Slack notifier's settings. The webhook URL itself is never in the environment: the
+ * notifier reads it from this SSM parameter (SecureString) at cold start.
+ */
+export const SLACK_FUNCTION_ENV = {
+  webhookParameter: "GUARDRAIL_SLACK_WEBHOOK_PARAMETER",
+} as const;
+
+/**
+ * Default name of the SecureString parameter holding the Slack incoming-webhook URL.
+ *
+ * @example
+ * slackWebhookParameterName("prod"); // "/network-guardrail/prod/slack-webhook-url"
+ */
+export function slackWebhookParameterName(stage: string): string {
+  return `/network-guardrail/${stage}/slack-webhook-url`;
+}
+
+/** Seconds the notifier keeps the webhook URL before reading the parameter again (rotation). */
+export const SLACK_WEBHOOK_MAX_AGE_SECONDS = 300;
 
 /** File name of the policy inside each function bundle (default of GUARDRAIL_POLICY_FILE). */
 export const BUNDLED_POLICY_FILE = "policy.yaml";

@@ -1,5 +1,5 @@
 import type { RuleChange } from "../model";
-import { AUDIT_TABLE } from "../registry";
+import { AUDIT_KEY_PREFIX, AUDIT_TABLE } from "../registry";
 import {
   type ActorView,
   type Decision,
@@ -59,7 +59,7 @@ export const AUDIT_RETENTION_DAYS = 400;
 
 /** The primary key of a decision's audit item. */
 export function auditKey(id: string): { pk: string; sk: string } {
-  return { pk: `DECISION#${id}`, sk: "DECISION" };
+  return { pk: `${AUDIT_KEY_PREFIX.decision}${id}`, sk: "DECISION" };
 }
 
 /** Partition key of the by-account index (`gsi1pk`). */
@@ -128,7 +128,7 @@ export function stateKey(
   region: string,
   resourceId: string,
 ): { pk: string; sk: string } {
-  return { pk: `STATE#${account}#${region}`, sk: `RESOURCE#${resourceId}` };
+  return { pk: `${AUDIT_KEY_PREFIX.state}${account}#${region}`, sk: `RESOURCE#${resourceId}` };
 }
 
 /**

@@ -237,7 +237,7 @@ function printHeader(print: (line?: string) => void, s: Style, stack: LocalStack
   print(s.bold("network guardrail · local sandbox"));
   print(
     s.dim(
-      `  EC2 ${stack.endpoints.ec2} · SNS ${stack.endpoints.sns} · DynamoDB ${stack.endpoints.dynamo} · Slack ${new URL(stack.endpoints.slack).origin}`,
+      `  EC2 ${stack.endpoints.ec2} · SNS ${stack.endpoints.sns} · DynamoDB ${stack.endpoints.dynamo} · SSM ${stack.endpoints.ssm} · Slack ${new URL(stack.endpoints.slack).origin}`,
     ),
   );
   print(

@@ -95,7 +95,10 @@ export async function serveSandbox(options: ServeOptions): Promise<ServeSummary>
     print(`  ${label("EC2")}${ep.ec2}  ${s.dim("Query API; the aws CLI and SDKs talk to it")}`);
     print(`  ${label("SNS")}${ep.sns}  ${s.dim(`topic ${stack.topicArn}`)}`);
     print(`  ${label("DynamoDB")}${ep.dynamo}  ${s.dim(`table ${stack.tableName}`)}`);
-    print(`  ${label("Slack")}${ep.slack}`);
+    print(
+      `  ${label("SSM")}${ep.ssm}  ${s.dim(`the Slack webhook, a SecureString the notifier reads at cold start`)}`,
+    );
+    print(`  ${label("Slack")}${new URL(ep.slack).origin}  ${s.dim("incoming webhook")}`);
     print(`  ${label("policy")}${stack.policySource}`);
     print(
       `  ${label("VPC")}${vpc.vpcId} (default)  ${s.dim(`group ${groupId} (sandbox-demo-sg) is ready to play with`)}`,

@@ -31,6 +31,7 @@ export {
   snsRecordOf,
   startLocalSns,
 } from "./sns";
+export { type LocalParameter, type LocalSsm, type SsmRequest, startLocalSsm } from "./ssm";
 export {
   DEVELOPER,
   type FunctionIdentity,

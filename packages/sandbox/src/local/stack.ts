@@ -4,12 +4,15 @@ import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { SNSClient } from "@aws-sdk/client-sns";
+import { SSMClient } from "@aws-sdk/client-ssm";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
   EVENT_DRIVEN_FUNCTIONS,
   FUNCTION_ENV,
   GUARDRAIL_FUNCTIONS,
   type GuardrailFunction,
+  SLACK_FUNCTION_ENV,
+  slackWebhookParameterName,
 } from "@guardrail/core";
 import {
   createAuditStore,
@@ -21,6 +24,7 @@ import {
   createSlackNotifierHandler,
   createSlackPoster,
   createSweepHandler,
+  createWebhookSource,
   DEFAULT_SETTLE_MS,
   type Ec2Gateway,
   type Env,
@@ -29,7 +33,6 @@ import {
   loadSlackConfig,
   type PolicyFiles,
   type RemediationDeps,
-  SLACK_WEBHOOK_ENV,
   type SweepResult,
 } from "@guardrail/functions";
 import { ConfiguredRetryStrategy } from "@smithy/util-retry";
@@ -48,6 +51,7 @@ import { type CollectedMetrics, type EmittedMetric, localObservability } from ".
 import { currentInvocation, EventBridgeRouter, type Invocation, type TimedOutcome } from "./router";
 import { type ReceivedSlackMessage, type SlackReceiver, startSlackReceiver } from "./slack";
 import { type LocalSns, startLocalSns } from "./sns";
+import { type LocalSsm, startLocalSsm } from "./ssm";
 
 /** The EC2 sandbox of the local stack: remembers when it answered each request. */
 export class LocalEc2Sandbox extends Ec2Sandbox {
@@ -115,7 +119,7 @@ export interface LocalStackOptions {
   /** The policy; default: the shipped default policy. */
   readonly policy?: PolicyInput;
   /** Default 0 for each (any free port). */
-  readonly ports?: { ec2?: number; sns?: number; dynamo?: number; slack?: number };
+  readonly ports?: { ec2?: number; sns?: number; dynamo?: number; slack?: number; ssm?: number };
   readonly host?: string;
   readonly accountId?: string;
   readonly region?: string;
@@ -134,11 +138,14 @@ export interface LocalStack {
   readonly sns: LocalSns;
   readonly dynamo: LocalDynamo;
   readonly slack: SlackReceiver;
+  /** Parameter Store, holding the webhook URL as a SecureString the notifier reads. */
+  readonly ssm: LocalSsm;
   readonly endpoints: {
     readonly ec2: string;
     readonly sns: string;
     readonly dynamo: string;
     readonly slack: string;
+    readonly ssm: string;
   };
   readonly accountId: string;
   readonly region: string;
@@ -289,13 +296,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(ports.dynamo === undefined ? {} : { port: ports.dynamo }),
     }),
     startSlackReceiver({ host, ...(ports.slack === undefined ? {} : { port: ports.slack }) }),
+    startLocalSsm({
+      host,
+      accountId,
+      region,
+      ...(ports.ssm === undefined ? {} : { port: ports.ssm }),
+    }),
   ]);
-  const [ec2Started, snsStarted, dynamoStarted, slackStarted] = started;
+  const [ec2Started, snsStarted, dynamoStarted, slackStarted, ssmStarted] = started;
   const closers: (() => Promise<void>)[] = [];
   if (ec2Started.status === "fulfilled") closers.push(() => sandbox.close());
   if (snsStarted.status === "fulfilled") closers.push(() => snsStarted.value.close());
   if (dynamoStarted.status === "fulfilled") closers.push(() => dynamoStarted.value.close());
   if (slackStarted.status === "fulfilled") closers.push(() => slackStarted.value.close());
+  if (ssmStarted.status === "fulfilled") closers.push(() => ssmStarted.value.close());
   const closeAll = async () => {
     await Promise.allSettled(closers.map((close) => close()));
   };
@@ -303,7 +317,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ec2Started.status === "rejected" ||
     snsStarted.status === "rejected" ||
     dynamoStarted.status === "rejected" ||
-    slackStarted.status === "rejected"
+    slackStarted.status === "rejected" ||
+    ssmStarted.status === "rejected"
   ) {
     await closeAll();
     const failed = started.find((s) => s.status === "rejected") as PromiseRejectedResult;
@@ -313,6 +328,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const sns = snsStarted.value;
   const dynamo = dynamoStarted.value;
   const slack = slackStarted.value;
+  const ssm = ssmStarted.value;
+  // As deployed: the webhook URL lives in Parameter Store, not in the notifier's environment.
+  const webhookParameter = slackWebhookParameterName(LOCAL_STAGE);
+  ssm.put({ name: webhookParameter, value: slack.url, type: "SecureString" });
 
   const policy = policyFiles(options.policy);
   const env: Env = {
@@ -376,10 +395,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const slackObservability = localObservability("slack-notifier", LOCAL_STAGE, logLevel);
     collected.push(slackObservability.metrics);
     const slackConfig = loadSlackConfig({
-      [SLACK_WEBHOOK_ENV]: slack.url,
+      [SLACK_FUNCTION_ENV.webhookParameter]: webhookParameter,
       [FUNCTION_ENV.stage]: LOCAL_STAGE,
       [FUNCTION_ENV.version]: "sandbox",
     });
+    const ssmClient = new SSMClient({
+      endpoint: ssm.endpoint,
+      region,
+      credentials: {
+        accessKeyId: identities["slack-notifier"].accessKeyId,
+        secretAccessKey: "local",
+      },
+      retryStrategy: retry(),
+    });
+    clients.push(ssmClient);
+    const webhook = createWebhookSource(slackConfig.webhookParameter, { client: ssmClient });
     handlers = {
       "security-group-change": createSecurityGroupChangeHandler(
         remediationDeps("security-group-change"),
@@ -393,7 +423,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       "slack-notifier": createSlackNotifierHandler({
         ...slackObservability,
         config: slackConfig,
-        slack: createSlackPoster(slackConfig.webhookUrl),
+        slack: createSlackPoster(webhook),
       }),
     };
   } catch (error) {
@@ -456,7 +486,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     sns,
     dynamo,
     slack,
-    endpoints: { ec2: ec2Endpoint, sns: sns.endpoint, dynamo: dynamo.endpoint, slack: slack.url },
+    ssm,
+    endpoints: {
+      ec2: ec2Endpoint,
+      sns: sns.endpoint,
+      dynamo: dynamo.endpoint,
+      slack: slack.url,
+      ssm: ssm.endpoint,
+    },
     accountId,
     region,
     topicArn: sns.topicArn,
