@@ -24,7 +24,13 @@ export {
   type RuleMatch,
 } from "./kinds";
 export { loadPolicy } from "./load";
-export { type ClassifiedPeer, classifyCidr, isBroad } from "./match";
+export {
+  type ClassifiedPeer,
+  classifyCidr,
+  isBroad,
+  SPECIAL_PURPOSE_NETWORKS,
+  specialPurposeRange,
+} from "./match";
 export { formatPath, parsePolicy } from "./schema";
 export {
   describeTags,
