@@ -72,6 +72,7 @@ function decisionItem(n: number, account: string, at: Date, groupId: string): Au
     outcomes,
     decidedAt: new Date(at.getTime() + 2_000),
     guardrailVersion: "0.1.0-test",
+    policyId: "3f2a9c81d0e4",
   });
   if (!decision) throw new Error("no decision");
   return auditItem(decision);

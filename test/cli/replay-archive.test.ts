@@ -119,7 +119,12 @@ describe("replay of a CloudTrail S3 export", () => {
 
   it("totals the same whether each line is built (json) or only counted (table)", async () => {
     const totals = async (format: "json" | "table") => {
-      const replayer = new Replayer({ policyText: DEFAULT_POLICY_YAML, filters: {}, format });
+      const replayer = new Replayer({
+        policyText: DEFAULT_POLICY_YAML,
+        policyId: "3f2a9c81d0e4",
+        filters: {},
+        format,
+      });
       const total = emptyAggregate();
       for (const [index, f] of archive.files.entries()) {
         mergeAggregate(

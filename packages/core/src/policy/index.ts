@@ -11,7 +11,14 @@ export {
   withOwnPrincipals,
 } from "./evaluate";
 export { arnMatches, parseExemptionTag, type TagExemption } from "./exemptions";
-export { parseService } from "./fields";
+export { didYouMean, nearest, parseService } from "./fields";
+export {
+  BUILT_IN_POLICY_SOURCE,
+  describePolicy,
+  type PolicyProvenance,
+  policyId,
+} from "./id";
+export { POLICY_SCHEMA_FILE_NAME, policyJsonSchema } from "./json-schema";
 export {
   type ExposureOptions,
   getRuleKind,
@@ -23,7 +30,14 @@ export {
   type RuleKindContext,
   type RuleMatch,
 } from "./kinds";
-export { loadPolicy } from "./load";
+export { lintPolicy, type PolicyWarning, type PolicyWarningCode } from "./lint";
+export {
+  type LoadPolicyOptions,
+  loadPolicy,
+  locateInPolicy,
+  type PolicyFormat,
+  type SourcePosition,
+} from "./load";
 export {
   type ClassifiedPeer,
   classifyCidr,
@@ -31,6 +45,14 @@ export {
   SPECIAL_PURPOSE_NETWORKS,
   specialPurposeRange,
 } from "./match";
+export {
+  POLICY_ENV,
+  POLICY_FILE_NAME,
+  type PolicyOrigin,
+  type ResolvedPolicy,
+  type ResolvePolicyInput,
+  resolvePolicy,
+} from "./resolve";
 export { formatPath, parsePolicy } from "./schema";
 export {
   describeTags,

@@ -96,7 +96,7 @@ export async function serveSandbox(options: ServeOptions): Promise<ServeSummary>
     print(`  ${label("SNS")}${ep.sns}  ${s.dim(`topic ${stack.topicArn}`)}`);
     print(`  ${label("DynamoDB")}${ep.dynamo}  ${s.dim(`table ${stack.tableName}`)}`);
     print(`  ${label("Slack")}${ep.slack}`);
-    print(`  ${label("policy")}${stack.policySource}`);
+    print(`  ${label("policy")}${stack.policySource} (policy id ${stack.policyId})`);
     print(
       `  ${label("VPC")}${vpc.vpcId} (default)  ${s.dim(`group ${groupId} (sandbox-demo-sg) is ready to play with`)}`,
     );
