@@ -227,7 +227,7 @@ describe("replay of a CloudTrail S3 export", () => {
     const { out } = await run(["replay", "--format", "csv", "--account", ACCOUNTS[2]!, dir]);
     const rows = out.trimEnd().split("\n");
     expect(rows[0]).toBe(
-      "eventTime,eventId,eventName,account,region,actor,outcome,rule,mode,severity,resource,reason,exemption,actions,source",
+      "eventTime,eventId,eventName,account,region,actor,outcome,rule,mode,severity,resource,reason,exemption,actions,source,policyId",
     );
     const mine = records.filter((r) => r.account === ACCOUNTS[2]);
     const expected = mine.reduce((n, r) => {

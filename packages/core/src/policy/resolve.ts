@@ -92,7 +92,8 @@ function resolved(
   path: string,
 ): ResolvedPolicy {
   return {
-    text: new TextDecoder().decode(bytes),
+    // The BOM is kept, so the text written back (the deploy's bundled copy) has the same bytes and id.
+    text: new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes),
     source,
     id: policyId(bytes),
     origin,
