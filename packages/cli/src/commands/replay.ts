@@ -87,11 +87,11 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       "after",
       `
 Output:
-  table  totals by outcome, rule, account and top actors (default)
+  table  the policy used, then totals by outcome, rule, account and top actors (default)
   json   one JSON object per event, in input order:
          {"eventId","eventName","eventTime","account","region","actor","outcome",
           "reason"?,"findings":[{"rule","mode","severity","reason","resource","exemption"?}],
-          "actions":[...],"source"}
+          "actions":[...],"source","policyId"}
   csv    one row per finding (one row for an event without findings)
   html   a self-contained report: chart of violations per day per rule, accounts,
          actors and every violation (default file when stdout is a terminal:
