@@ -24,7 +24,7 @@ interface Case {
 }
 
 const CASES: readonly Case[] = [
-  { name: "indent", args: ["indent.yaml"] },
+  { name: "indent", args: ["indent.broken-yaml"] },
   { name: "misspelt-key", args: ["misspelt-key.yaml"] },
   {
     name: "broken-json",

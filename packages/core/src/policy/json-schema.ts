@@ -49,6 +49,7 @@ export function policyJsonSchema(): JsonSchema {
   properties.options = { type: "object" };
   rule.allOf = RULE_KINDS.map((k) => ({
     if: { properties: { kind: { const: k.id } }, required: ["kind"] },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword, not a thenable.
     then: { properties: { options: { ...convert(k.schema), description: k.description } } },
   }));
   return {
