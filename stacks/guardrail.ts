@@ -25,9 +25,7 @@ export function deployGuardrail() {
   const packageVersion = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
   const settings = readDeploySettings($app.stage, process.env, String(packageVersion));
   const policy = preparePolicyFile(root);
-  console.log(
-    `network-guardrail: shipping ${policy.source} (sha256 ${policy.sha256.slice(0, 12)})`,
-  );
+  console.log(`network-guardrail: shipping ${policy.source} (policy id ${policy.id})`);
   console.log(
     `network-guardrail: the Slack notifier reads its webhook from the SSM SecureString parameter ${settings.slackWebhookParameter}`,
   );

@@ -1,23 +1,25 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import {
   BUNDLED_POLICY_FILE,
   ConfigurationError,
-  DEFAULT_POLICY_YAML,
   loadPolicy,
   type Policy,
+  PolicySourceError,
   PolicyValidationError,
+  type ResolvedPolicy,
+  resolvePolicy,
 } from "@guardrail/core";
 
-/** The user's policy, at the repository root. Without it the default policy from core ships. */
-export const USER_POLICY_FILE = "guardrail.policy.yaml";
 /** Where the validated copy is written for `copyFiles` (relative to the root; gitignored). */
 export const GENERATED_POLICY_FILE = join(".sst", "guardrail", BUNDLED_POLICY_FILE);
 
 export interface PreparedPolicy {
-  /** `guardrail.policy.yaml` or `(default policy)`, for messages. */
+  /** The path given in GUARDRAIL_POLICY, `guardrail.policy.yaml` or `built-in default`. */
   readonly source: string;
+  /** `policyId` of the shipped text: the id the functions record and the CLI prints. */
+  readonly id: string;
   /** Path of the validated copy, relative to `root`, for SST's `copyFiles`. */
   readonly file: string;
   /** sha256 of the shipped text: changes whenever the bundled policy changes. */
@@ -27,20 +29,31 @@ export interface PreparedPolicy {
 }
 
 /**
- * Picks the policy to ship, validates it with core's `loadPolicy` and writes the copy that every
- * function bundle carries as `policy.yaml`. Validation at deploy means a bad policy fails
- * `sst deploy` instead of every cold start.
+ * Picks the policy to ship with the CLI's resolution (core's `resolvePolicy`): GUARDRAIL_POLICY,
+ * else `guardrail.policy.yaml` beside `sst.config.ts`, else the built-in default. Validates it
+ * with core's `loadPolicy` and writes the copy that every function bundle carries as
+ * `policy.yaml`, byte for byte, so the functions compute the same policy id. Validation at
+ * deploy means a bad policy fails `sst deploy` instead of every cold start.
  *
- * @throws ConfigurationError naming the file and each offending field.
+ * @throws ConfigurationError naming the file and each offending field, or why it cannot be read.
  */
-export function preparePolicyFile(root: string): PreparedPolicy {
-  const userFile = join(root, USER_POLICY_FILE);
-  const fromUser = existsSync(userFile);
-  const source = fromUser ? USER_POLICY_FILE : "(default policy)";
-  const text = fromUser ? readFileSync(userFile, "utf8") : DEFAULT_POLICY_YAML;
+export function preparePolicyFile(
+  root: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): PreparedPolicy {
+  let resolved: ResolvedPolicy;
+  try {
+    resolved = resolvePolicy({ env, dir: root, read: (p) => readFileSync(p) });
+  } catch (error) {
+    if (error instanceof PolicySourceError) {
+      throw new ConfigurationError(error.message, { cause: error });
+    }
+    throw error;
+  }
+  const { source, text } = resolved;
   let policy: Policy;
   try {
-    policy = loadPolicy(text);
+    policy = loadPolicy(text, { format: resolved.format });
   } catch (error) {
     if (error instanceof PolicyValidationError) {
       throw new ConfigurationError(`${source}: ${error.message}`, { cause: error });
@@ -52,6 +65,7 @@ export function preparePolicyFile(root: string): PreparedPolicy {
   writeFileSync(out, text);
   return {
     source,
+    id: resolved.id,
     file: GENERATED_POLICY_FILE,
     sha256: createHash("sha256").update(text).digest("hex"),
     policy,

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
+  BUILT_IN_POLICY_SOURCE,
   BUNDLED_POLICY_FILE,
   ConfigurationError,
   DEFAULT_POLICY_YAML,
@@ -16,6 +17,7 @@ import {
   type Policy,
   PolicyValidationError,
   SLACK_FUNCTION_ENV,
+  policyId,
   withOwnPrincipals,
 } from "@guardrail/core";
 
@@ -37,8 +39,10 @@ export interface GuardrailConfig {
   readonly functionTimeoutMs: number;
   /** The validated policy, with the deployment's own role ARNs added to its own principals. */
   readonly policy: Policy;
-  /** Where the policy came from: a file path, or `(default policy)`. */
+  /** Where the policy came from: a file path, or `built-in default`. */
   readonly policySource: string;
+  /** `policyId` of the policy text: the same id the deploy printed and the CLI shows. */
+  readonly policyId: string;
   /** Organisation (hub) mode settings; null in single-account mode. */
   readonly organization: OrganizationConfig | null;
 }
@@ -321,7 +325,7 @@ export function readPolicy(env: Env, files: PolicyFiles): { text: string; source
     const path = join(dir, BUNDLED_POLICY_FILE);
     if (files.exists(path)) return { text: files.read(path), source: path };
   }
-  return { text: DEFAULT_POLICY_YAML, source: "(default policy)" };
+  return { text: DEFAULT_POLICY_YAML, source: BUILT_IN_POLICY_SOURCE };
 }
 
 /**
@@ -372,6 +376,7 @@ export function loadConfig(
     functionTimeoutMs: FUNCTION_SIZING[fn].timeoutSeconds * 1000,
     policy: withOwnPrincipals(policy, own),
     policySource: source,
+    policyId: policyId(text),
     organization,
   };
 }

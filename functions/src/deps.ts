@@ -214,6 +214,7 @@ export function defaultRemediationDeps(
   const config = loadConfig(fn, env);
   observability.logger.info("configuration loaded", {
     policySource: config.policySource,
+    policyId: config.policyId,
     rules: config.policy.rules.map((r) => r.id),
     stage: config.stage,
     version: config.version,

@@ -21,7 +21,7 @@ describe("configuration at cold start", () => {
       stage: "test",
       version: "1.2.3",
       sweepRateMinutes: 15,
-      policySource: "(default policy)",
+      policySource: "built-in default",
     });
     expect(config.policy.guardrail.ownPrincipals).toContain(OWN_ROLE);
   });
@@ -56,7 +56,7 @@ describe("configuration at cold start", () => {
   it("uses policy.yaml next to the handler before the default policy", () => {
     const files = memoryFiles({ "/var/task/policy.yaml": DEFAULT_POLICY_YAML });
     expect(readPolicy(BASE_ENV, files).source).toBe("/var/task/policy.yaml");
-    expect(readPolicy(BASE_ENV, memoryFiles()).source).toBe("(default policy)");
+    expect(readPolicy(BASE_ENV, memoryFiles()).source).toBe("built-in default");
   });
 
   it("requires the file GUARDRAIL_POLICY_FILE names, relative to the task root", () => {

@@ -15,7 +15,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { DEFAULT_POLICY_YAML, METRICS } from "@guardrail/core";
+import { DEFAULT_POLICY_YAML, METRICS, policyId, renderSlack } from "@guardrail/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
@@ -169,6 +169,21 @@ describe("security-group-change: revoking", () => {
     await securityGroupChange(sshFromWorld(), deps);
     expect(ec2).not.toHaveReceivedCommand(DescribeSecurityGroupsCommand);
     expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 1);
+  });
+
+  it("names the policy that decided, by id, in the audit record, the SNS message and Slack", async () => {
+    const yaml = `# production policy\n${DEFAULT_POLICY_YAML}`;
+    const deps = testDeps({ policyYaml: yaml });
+    expect(deps.config.policyId).toBe(policyId(yaml));
+    expect(deps.config.policyId).not.toBe(policyId(DEFAULT_POLICY_YAML));
+    await securityGroupChange(sshFromWorld(), deps);
+    const [item] = auditItems();
+    expect(item?.policyId).toBe(policyId(yaml));
+    const [message] = publishedMessages();
+    expect(message?.body.policyId).toBe(policyId(yaml));
+    const slack = renderSlack(message?.body, message?.subject);
+    const context = JSON.stringify(slack.blocks.filter((b) => b.type === "context"));
+    expect(context).toContain(`policy \`${policyId(yaml)}\``);
   });
 
   it("revokes by permission when the event carries no rule id", async () => {

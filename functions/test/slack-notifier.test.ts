@@ -60,6 +60,7 @@ const invalid = decisionPublication(
     error: { code: "INVALID_EVENT", message: "detail: missing" },
     decidedAt: new Date("2025-01-01T00:00:00Z"),
     guardrailVersion: "1",
+    policyId: "3f2a9c81d0e4",
   }),
 );
 

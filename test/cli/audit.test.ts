@@ -72,6 +72,7 @@ function decisionItem(n: number, account: string, at: Date, groupId: string): Au
     outcomes,
     decidedAt: new Date(at.getTime() + 2_000),
     guardrailVersion: "0.1.0-test",
+    policyId: "3f2a9c81d0e4",
   });
   if (!decision) throw new Error("no decision");
   return auditItem(decision);
@@ -182,9 +183,11 @@ describe("guardrail audit against dynalite, items written by the functions' audi
     const { out } = await audit(["--table", TABLE, "--since", "5d", "--format", "csv"]);
     const rows = out.trimEnd().split("\n");
     expect(rows[0]).toBe(
-      "time,id,source,account,region,resourceType,resourceId,outcome,result,severity,rules,actions,actor,eventName,eventId,exposureSeconds,error",
+      "time,id,source,account,region,resourceType,resourceId,outcome,result,severity,rules,actions,actor,eventName,eventId,exposureSeconds,error,policyId",
     );
     expect(rows).toHaveLength(6);
+    // The policy that made each decision, as recorded.
+    expect(rows[1]?.endsWith(",3f2a9c81d0e4")).toBe(true);
     expect(rows[1]).toContain(`,${written[0]!.id},event,${written[0]!.account},`);
     expect(rows[1]).toContain(",revoked: ingress tcp 22 from 0.0.0.0/0");
   });

@@ -119,7 +119,12 @@ describe("replay of a CloudTrail S3 export", () => {
 
   it("totals the same whether each line is built (json) or only counted (table)", async () => {
     const totals = async (format: "json" | "table") => {
-      const replayer = new Replayer({ policyText: DEFAULT_POLICY_YAML, filters: {}, format });
+      const replayer = new Replayer({
+        policyText: DEFAULT_POLICY_YAML,
+        policyId: "3f2a9c81d0e4",
+        filters: {},
+        format,
+      });
       const total = emptyAggregate();
       for (const [index, f] of archive.files.entries()) {
         mergeAggregate(
@@ -222,7 +227,7 @@ describe("replay of a CloudTrail S3 export", () => {
     const { out } = await run(["replay", "--format", "csv", "--account", ACCOUNTS[2]!, dir]);
     const rows = out.trimEnd().split("\n");
     expect(rows[0]).toBe(
-      "eventTime,eventId,eventName,account,region,actor,outcome,rule,mode,severity,resource,reason,exemption,actions,source",
+      "eventTime,eventId,eventName,account,region,actor,outcome,rule,mode,severity,resource,reason,exemption,actions,source,policyId",
     );
     const mine = records.filter((r) => r.account === ACCOUNTS[2]);
     const expected = mine.reduce((n, r) => {

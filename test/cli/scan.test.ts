@@ -1,6 +1,7 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DEFAULT_POLICY_YAML, policyId } from "@guardrail/core";
 import { Ec2Sandbox } from "@guardrail/sandbox";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main } from "../../packages/cli/src/main";
@@ -81,7 +82,7 @@ describe("guardrail scan against the EC2 sandbox", () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(
       new RegExp(
-        `^Scanned \\d+ security-group rules and \\d+ network-ACL entries in ${ACCOUNT} ${REGION} \\(1 prefix list resolved\\)`,
+        `^Policy: built-in default \\(policy id ${policyId(DEFAULT_POLICY_YAML)}\\)\nScanned \\d+ security-group rules and \\d+ network-ACL entries in ${ACCOUNT} ${REGION} \\(1 prefix list resolved\\)`,
       ),
     );
     const row = (id: string) => stdout.split("\n").find((l) => l.includes(id)) ?? "";

@@ -33,7 +33,7 @@ describe("guardrail validate (real executable)", () => {
   it("accepts the default policy and lists its rules", async () => {
     const { code, stdout } = await runBin(["validate"], { cwd: await tempDir() });
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^\(default policy\): valid, \d+ rules/);
+    expect(stdout).toMatch(/^built-in default: valid, \d+ rules \(policy id [0-9a-f]{12}\)/);
     expect(stdout).toMatch(/admin-ports\s+enforce\s+critical/);
   });
 
@@ -84,7 +84,7 @@ describe("guardrail validate (real executable)", () => {
     const { code, stderr } = await runBin(["validate", "--policy", "/nonexistent/policy.yaml"]);
     expect(code).toBe(3);
     expect(stderr).toBe(
-      "error: cannot read policy /nonexistent/policy.yaml: ENOENT: no such file or directory, open '/nonexistent/policy.yaml'\n",
+      "error: cannot read policy /nonexistent/policy.yaml (from --policy): no such file\n",
     );
   });
 });

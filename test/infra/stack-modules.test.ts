@@ -326,7 +326,7 @@ describe("policy file", () => {
   it("ships core's default policy when the repository has no guardrail.policy.yaml", () => {
     const root = tmpRoot();
     const prepared = preparePolicyFile(root);
-    expect(prepared.source).toBe("(default policy)");
+    expect(prepared.source).toBe("built-in default");
     expect(prepared.file).toBe(GENERATED_POLICY_FILE);
     expect(readFileSync(join(root, prepared.file), "utf8")).toBe(DEFAULT_POLICY_YAML);
     expect(prepared.sha256).toMatch(/^[0-9a-f]{64}$/);

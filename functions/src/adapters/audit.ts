@@ -149,6 +149,8 @@ export function decisionOfItem(i: Record<string, unknown>): Decision {
     ...(i.error ? { error: i.error as NonNullable<Decision["error"]> } : {}),
     decidedAt: i.decidedAt as string,
     guardrailVersion: i.guardrailVersion as string,
+    // Items written before decisions carried a policy id have none to show.
+    policyId: typeof i.policyId === "string" ? i.policyId : "unknown",
   };
 }
 const BATCH = 25;

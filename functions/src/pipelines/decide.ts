@@ -324,6 +324,7 @@ export async function reportInvalid(
     error: { code: result.error.code, message: result.error.message, path: result.error.path },
     decidedAt: deps.clock(),
     guardrailVersion: deps.config.version,
+    policyId: deps.config.policyId,
   });
   const settled = await recordAndNotify(decision, deps);
   return {
@@ -415,6 +416,7 @@ export async function decide(input: DecideInput, deps: RemediationDeps): Promise
     ...(previous ? { previous } : {}),
     decidedAt: deps.clock(),
     guardrailVersion: deps.config.version,
+    policyId: deps.config.policyId,
   });
   if (!decision) return { status: "compliant", eventId: event.eventId };
   const failed = outcomes.filter((o) => o.status === "failed");

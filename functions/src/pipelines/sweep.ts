@@ -391,6 +391,7 @@ async function sweepOne(
       outcomes: mine,
       decidedAt: deps.clock(),
       guardrailVersion: config.version,
+      policyId: config.policyId,
     });
     if (decision) decisions.push(decision);
   }
@@ -425,6 +426,7 @@ async function sweepOne(
     stateChanges: puts.length + deletes.length,
     decisions: toRecord,
     guardrailVersion: config.version,
+    policyId: config.policyId,
   });
   const anything = summary.findings.length > 0;
   if (anything) await deps.notifier.publish(sweepPublication(summary));

@@ -1,6 +1,7 @@
 import { GuardrailError, PolicyValidationError } from "@guardrail/core";
 import { Command, CommanderError } from "commander";
 import { registerAudit } from "./commands/audit";
+import { registerInit, registerSchema } from "./commands/init";
 import { registerReplay } from "./commands/replay";
 import { registerSandbox } from "./commands/sandbox";
 import { registerScan } from "./commands/scan";
@@ -19,6 +20,8 @@ const COMMANDS: readonly ((program: Command, ctx: CommandContext) => void)[] = [
   registerSandbox,
   registerSpokeTemplate,
   registerScp,
+  registerInit,
+  registerSchema,
 ];
 
 export { EXIT };

@@ -1,46 +1,42 @@
-import { readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { DEFAULT_POLICY_YAML, loadPolicy, type Policy } from "@guardrail/core";
+import { readFileSync } from "node:fs";
+import {
+  loadPolicy,
+  type Policy,
+  PolicySourceError,
+  type ResolvedPolicy,
+  resolvePolicy,
+} from "@guardrail/core";
+import type { CliIo } from "./context";
 import { InputError } from "./errors";
 
-/** A policy's YAML and where it came from, for messages. */
-export interface PolicySource {
-  readonly text: string;
-  readonly source: string;
-}
+/** `--policy`'s help, the same for every command. */
+export const POLICY_FLAG_HELP =
+  "policy YAML or JSON (default: $GUARDRAIL_POLICY, else ./guardrail.policy.yaml, else the built-in default)";
 
-/** A policy, its YAML (handed to worker threads) and where it came from. */
-export interface LoadedPolicy extends PolicySource {
+/** A resolved policy, validated. */
+export interface LoadedPolicy extends ResolvedPolicy {
   readonly policy: Policy;
 }
 
-export const LOCAL_POLICY_FILE = "guardrail.policy.yaml";
-export const DEFAULT_POLICY_SOURCE = "(default policy)";
-
 /**
- * Reads `--policy FILE`; without it, `guardrail.policy.yaml` in the working directory when
- * `lookLocal` is set (validate) and present, else the default policy embedded in core (replay
- * and scan say what the default policy would do unless told otherwise).
+ * The policy a command uses: `--policy FILE`, else `GUARDRAIL_POLICY`, else
+ * `guardrail.policy.yaml` in the working directory, else the built-in default (core's
+ * `resolvePolicy`, the order the deploy uses too).
  *
- * @throws InputError when FILE cannot be read.
+ * @throws InputError when the named or found file cannot be read (exit 3).
  */
-export async function readPolicySource(
-  file: string | undefined,
-  { lookLocal = false, cwd = "." }: { lookLocal?: boolean; cwd?: string } = {},
-): Promise<PolicySource> {
-  if (file !== undefined) {
-    const text = await readFile(resolve(cwd, file), "utf8").catch((cause: unknown) => {
-      throw new InputError(file, `cannot read policy ${file}: ${(cause as Error).message}`, {
-        cause,
-      });
-    });
-    return { text, source: file };
+export function readPolicySource(
+  flag: string | undefined,
+  io: Pick<CliIo, "cwd" | "env">,
+): ResolvedPolicy {
+  try {
+    return resolvePolicy({ flag, env: io.env, dir: io.cwd, read: (p) => readFileSync(p) });
+  } catch (error) {
+    if (error instanceof PolicySourceError) {
+      throw new InputError(error.path, error.message, { cause: error });
+    }
+    throw error;
   }
-  const local = lookLocal
-    ? await readFile(join(cwd, LOCAL_POLICY_FILE), "utf8").catch(() => null)
-    : null;
-  if (local !== null) return { text: local, source: LOCAL_POLICY_FILE };
-  return { text: DEFAULT_POLICY_YAML, source: DEFAULT_POLICY_SOURCE };
 }
 
 /**
@@ -48,10 +44,10 @@ export async function readPolicySource(
  *
  * @throws InputError when the file cannot be read; PolicyValidationError when it is not valid.
  */
-export async function loadPolicyFile(
-  file: string | undefined,
-  options: { lookLocal?: boolean; cwd?: string } = {},
-): Promise<LoadedPolicy> {
-  const src = await readPolicySource(file, options);
-  return { ...src, policy: loadPolicy(src.text) };
+export function loadPolicyFile(
+  flag: string | undefined,
+  io: Pick<CliIo, "cwd" | "env">,
+): LoadedPolicy {
+  const src = readPolicySource(flag, io);
+  return { ...src, policy: loadPolicy(src.text, { format: src.format }) };
 }

@@ -38,6 +38,9 @@ export class InvalidEventError extends GuardrailError {
 export interface PolicyIssue {
   path: string;
   message: string;
+  /** 1-based line and column in the policy's text, when the issue can be placed there. */
+  line?: number;
+  column?: number;
 }
 
 /** A policy that fails validation. Raised at validate, deploy and cold start; never per event. */
@@ -57,5 +60,14 @@ export class PolicyValidationError extends GuardrailError {
 export class ConfigurationError extends GuardrailError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("CONFIGURATION_INVALID", message, options);
+  }
+}
+
+/** A policy file that was named (flag, environment) or found but cannot be read. */
+export class PolicySourceError extends GuardrailError {
+  readonly path: string;
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super("POLICY_UNREADABLE", message, options);
+    this.path = path;
   }
 }

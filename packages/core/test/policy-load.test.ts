@@ -109,12 +109,67 @@ describe("loadPolicy", () => {
     );
     // In file order; a missing field points at the nearest thing that exists (the rule).
     expect(issues).toEqual([
-      { path: "rules[0].options.peers", message: "required, but missing (line 2)" },
+      {
+        path: "rules[0].options.peers",
+        message: "required, but missing (line 2)",
+        line: 2,
+        column: 5,
+      },
       {
         path: "rules[0].mode",
         message: 'expected a mode: one of enforce, notify, off; got "loud" (line 5)',
+        line: 5,
+        column: 11,
       },
     ]);
+  });
+
+  it("reports only the first YAML syntax error, where it is", () => {
+    const indent =
+      "networks:\n  trusted:\n    - 10.0.0.0/8\n   office:\n    - 203.0.113.0/24\nrules:\n  - x: [\n";
+    const issues = issuesOf(() => loadPolicy(indent));
+    expect(issues).toEqual([
+      {
+        path: "$",
+        message:
+          "YAML syntax error at line 4, column 1: All mapping items must start at the same column",
+        line: 4,
+        column: 1,
+      },
+    ]);
+  });
+
+  it("reports a JSON file's syntax error as JSON, with its line and column", () => {
+    const text = '{\n  "rules": [\n    { "id": "a", }\n  ]\n}\n';
+    const issues = issuesOf(() => loadPolicy(text, { format: "json" }));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatchObject({ path: "$", line: 3, column: 18 });
+    expect(issues[0]?.message).toMatch(/^JSON syntax error at line 3, column 18: /);
+    expect(issues[0]?.message).not.toMatch(/YAML|flow/i);
+  });
+
+  it("reads text starting with { as JSON, and a flow mapping that is not JSON as YAML", () => {
+    const issues = issuesOf(() => loadPolicy('{"rules": [{"id": "a" "kind": "x"}]}'));
+    expect(issues[0]?.message).toMatch(/^JSON syntax error at line 1, column 23/);
+    const flow =
+      "{rules: [{id: a, kind: security-group-peers, description: d, options: {peers: [blocked]}}]}";
+    expect(loadPolicy(flow).rules[0]?.id).toBe("a");
+  });
+
+  it("suggests the nearest key, value and kind for a misspelling", () => {
+    const issues = issuesOf(() =>
+      loadPolicy(
+        "netwrks: {}\nrules:\n  - id: a\n    kind: security-group-prots\n    description: d\n    mode: enforse\n    sevrity: high\n",
+      ),
+    );
+    expect(issues.map((i) => [i.path, /did you mean "([^"]+)"/.exec(i.message)?.[1]])).toEqual([
+      ["netwrks", "networks"],
+      ["rules[0].kind", "security-group-ports"],
+      ["rules[0].mode", "enforce"],
+      ["rules[0].sevrity", "severity"],
+    ]);
+    const far = issuesOf(() => loadPolicy("colour: blue\nrules: []\n"));
+    expect(far[0]?.message).toMatch(/^unknown key "colour" \(allowed: [^)]*\) \(line 1\)$/);
   });
 
   it("turns an alias bomb into a validation error instead of expanding it", () => {

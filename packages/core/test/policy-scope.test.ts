@@ -112,7 +112,7 @@ describe("scope in the policy file", () => {
     expect(issuesOf(() => scoped({ account: [PROD] }))[0]).toEqual({
       path: "rules[0].scope.account",
       message:
-        'unknown key "account" (allowed: accounts, regions, organizationalUnits, accountTags, ouTags)',
+        'unknown key "account" (allowed: accounts, regions, organizationalUnits, accountTags, ouTags); did you mean "accounts"?',
     });
   });
 
@@ -195,6 +195,8 @@ describe("scope in the policy file", () => {
         path: "rules[0].scope.accountTags.env[1]",
         message:
           "expected a tag value, got 7 (quote tag values in YAML: tag values are text) (line 8)",
+        line: 8,
+        column: 21,
       },
     ]);
   });

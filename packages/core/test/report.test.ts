@@ -110,6 +110,7 @@ function decide(findings: Finding[], outcomes: ActionOutcome[], waived: Finding[
     outcomes,
     decidedAt: new Date("2025-06-15T10:51:14.250Z"),
     guardrailVersion: "0.1.0",
+    policyId: "3f2a9c81d0e4",
   });
   if (!d) throw new Error("expected a decision");
   return d;
@@ -357,6 +358,7 @@ describe("decisions", () => {
           : "unknown",
       decidedAt: new Date(),
       guardrailVersion: "1",
+      policyId: "3f2a9c81d0e4",
     });
     expect(d?.findings[0]?.previous).toMatchObject({ ruleAction: "deny" });
     expect(d?.findings[1]?.previous).toBe("unknown");
@@ -371,6 +373,7 @@ describe("decisions", () => {
         outcomes: [],
         decidedAt: new Date(),
         guardrailVersion: "1",
+        policyId: "3f2a9c81d0e4",
       }),
     ).toBeNull();
   });
@@ -384,6 +387,7 @@ describe("decisions", () => {
         outcomes: [],
         decidedAt: new Date(),
         guardrailVersion: "1",
+        policyId: "3f2a9c81d0e4",
       }),
     ).toThrow(TypeError);
   });
@@ -400,6 +404,7 @@ describe("decisions", () => {
       error: { code: "INVALID_EVENT", message: "detail.requestParameters: missing" },
       decidedAt: new Date("2025-01-01T00:00:00Z"),
       guardrailVersion: "1",
+      policyId: "3f2a9c81d0e4",
     });
     expect(d).toMatchObject({ outcome: "invalid", result: "invalid", severity: "high" });
     expect(d.resource.type).toBe("security-group");
@@ -492,6 +497,7 @@ describe("SNS publication", () => {
       error: { code: "INVALID_EVENT", message: "detail: missing" },
       decidedAt: new Date(),
       guardrailVersion: "1",
+      policyId: "3f2a9c81d0e4",
     });
     const p = decisionPublication(d);
     expect(p.attributes).toMatchObject({
@@ -557,6 +563,7 @@ describe("sweep summary", () => {
       outcomes,
       decidedAt: new Date(),
       guardrailVersion: "1",
+      policyId: "3f2a9c81d0e4",
     })!;
 
   it("counts results and sorts failures and revokes first", () => {
@@ -573,6 +580,7 @@ describe("sweep summary", () => {
         decision("b", finding(sgRule()), [{ action: revokeById, status: "revoked" }]),
       ],
       guardrailVersion: "1",
+      policyId: "3f2a9c81d0e4",
       maxFindings: 1,
     });
     expect(s.counts).toMatchObject({ revoked: 1, "notify-only": 1, failed: 0 });
@@ -596,6 +604,7 @@ describe("sweep summary", () => {
       stateChanges: 0,
       decisions: [],
       guardrailVersion: "1",
+      policyId: "3f2a9c81d0e4",
     });
     expect(s.severity).toBe("info");
     expect(sweepPublication(s).attributes.outcome).toBe("exempt");
@@ -666,6 +675,7 @@ describe("Slack rendering", () => {
       previous: () => "unknown",
       decidedAt: new Date(),
       guardrailVersion: "1",
+      policyId: "3f2a9c81d0e4",
     })!;
     const text = JSON.stringify(renderSlack(JSON.parse(decisionPublication(d).message)).blocks);
     expect(text).toContain("*Before the change:* unknown");
@@ -679,6 +689,7 @@ describe("Slack rendering", () => {
       error: { code: "INVALID_EVENT", message: "bad" },
       decidedAt: new Date(),
       guardrailVersion: "1",
+      policyId: "3f2a9c81d0e4",
     });
     expect(JSON.stringify(renderSlack(JSON.parse(decisionPublication(invalid).message)))).toContain(
       "could not read an event",
@@ -755,6 +766,7 @@ describe("Slack rendering of results and summaries", () => {
           outcomes: [],
           decidedAt: new Date(),
           guardrailVersion: "1",
+          policyId: "3f2a9c81d0e4",
         })!,
     );
     const summary = buildSweepSummary({
@@ -767,6 +779,7 @@ describe("Slack rendering of results and summaries", () => {
       stateChanges: 0,
       decisions,
       guardrailVersion: "1",
+      policyId: "3f2a9c81d0e4",
     });
     const slack = renderSlack(JSON.parse(sweepPublication(summary).message));
     const text = JSON.stringify(slack.blocks);

@@ -176,6 +176,7 @@ const CSV_COLUMNS = [
   "eventId",
   "exposureSeconds",
   "error",
+  "policyId",
 ] as const;
 
 function renderCsv(items: readonly AuditItem[]): string {
@@ -201,6 +202,8 @@ function renderCsv(items: readonly AuditItem[]): string {
       i.eventId ?? "",
       i.exposureSeconds ?? "",
       i.error ? `${i.error.code}: ${i.error.message}` : "",
+      // Items recorded before decisions carried a policy id have none.
+      (i.policyId as string | undefined) ?? "",
     ]
       .map(csvCell)
       .join(","),

@@ -7,7 +7,7 @@ import { type Command, Option } from "commander";
 import { type CliIo, type CommandContext, write } from "../context";
 import { EXIT, InputError, UsageError } from "../errors";
 import { type InputFile, listInputFiles, type TextPiece, ValueSplitter } from "../input";
-import { loadPolicyFile } from "../policy-file";
+import { loadPolicyFile, POLICY_FLAG_HELP } from "../policy-file";
 import { type Aggregate, emptyAggregate, mergeAggregate, OUTCOMES } from "../replay/aggregate";
 import { listFlag, parseTime, type ReplayFilters } from "../replay/filters";
 import { csvHeader } from "../replay/formats/csv";
@@ -60,7 +60,7 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
         "on all cores. Without PATH, or with -, stdin is read (plain or gzip).",
     )
     .argument("[paths...]", "files or directories; - or nothing for stdin")
-    .option("-p, --policy <file>", "policy YAML (default: the built-in default policy)")
+    .option("-p, --policy <file>", POLICY_FLAG_HELP)
     .addOption(
       new Option("-f, --format <format>", "output format").choices(FORMATS).default("table"),
     )
@@ -87,11 +87,11 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       "after",
       `
 Output:
-  table  totals by outcome, rule, account and top actors (default)
+  table  the policy used, then totals by outcome, rule, account and top actors (default)
   json   one JSON object per event, in input order:
          {"eventId","eventName","eventTime","account","region","actor","outcome",
           "reason"?,"findings":[{"rule","mode","severity","reason","resource","exemption"?}],
-          "actions":[...],"source"}
+          "actions":[...],"source","policyId"}
   csv    one row per finding (one row for an event without findings)
   html   a self-contained report: chart of violations per day per rule, accounts,
          actors and every violation (default file when stdout is a terminal:
@@ -244,7 +244,7 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
   const filters = parseFilters(opts, new Date());
   const failOn = parseFailOn(opts.failOn);
   const jobsFlag = parseJobs(opts.jobs);
-  const loaded = await loadPolicyFile(opts.policy, { cwd: io.cwd });
+  const loaded = loadPolicyFile(opts.policy, io);
   const fromStdin = paths.length === 0 || (paths.length === 1 && paths[0] === "-");
   if (!fromStdin && paths.includes("-")) {
     throw new UsageError("- (stdin) cannot be mixed with file paths");
@@ -277,7 +277,7 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
         })
       : null;
 
-  const config: ReplayConfig = { policyText: loaded.text, filters, format };
+  const config: ReplayConfig = { policyText: loaded.text, policyId: loaded.id, filters, format };
   const total: Aggregate = emptyAggregate();
   const details: ReplayLine[] = [];
   let omittedDetails = 0;
@@ -321,7 +321,7 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
   if (warned > 20)
     io.stderr.write(`warning: ${warned - 20} more unreadable inputs (see the output)\n`);
 
-  if (format === "table") await write(out, renderTable(total));
+  if (format === "table") await write(out, renderTable(total, loaded));
   if (format === "html") {
     await write(
       out,
@@ -329,6 +329,7 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
         generatedAt: new Date(),
         inputs: fromStdin ? [] : paths,
         policySource: loaded.source,
+        policyId: loaded.id,
         filters: describeFilters(opts),
         omittedDetails,
       }),

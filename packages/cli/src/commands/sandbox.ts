@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { CommandContext } from "../context";
 import { EXIT, UsageError } from "../errors";
-import { readPolicySource } from "../policy-file";
+import { POLICY_FLAG_HELP, readPolicySource } from "../policy-file";
 
 export interface SandboxDemoOptions {
   policy?: string;
@@ -56,7 +56,7 @@ export function registerSandbox(program: Command, ctx: CommandContext): void {
         "change, run the sweep once, and print a summary. With --serve, keep the stack running on " +
         "fixed ports for the aws CLI instead, printing each decision as it happens, until Ctrl-C.",
     )
-    .option("-p, --policy <file>", "policy YAML (default: the built-in default policy)")
+    .option("-p, --policy <file>", POLICY_FLAG_HELP)
     .option("--serve", "serve the stack for the aws CLI until Ctrl-C instead of playing the demo")
     .option(
       "--port <port>",
@@ -83,10 +83,10 @@ Examples:
     )
     .action(async (opts: SandboxDemoOptions) => {
       const { io } = ctx;
+      // The same resolution as every command; the built-in default is what the stack loads anyway.
+      const resolved = readPolicySource(opts.policy, io);
       const policy =
-        opts.policy === undefined
-          ? undefined
-          : await readPolicySource(opts.policy, { cwd: io.cwd });
+        resolved.path === null ? undefined : { text: resolved.text, source: resolved.path };
       const logLevel = opts.verbose ? ("INFO" as const) : ("SILENT" as const);
       // Loaded on use: the stack pulls in the SDK clients, fauxqs and dynalite.
       const demo = await import("@guardrail/sandbox/demo");

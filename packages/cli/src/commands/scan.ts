@@ -2,6 +2,7 @@ import { EC2Client } from "@aws-sdk/client-ec2";
 import {
   type Action,
   type ActionOutcome,
+  describePolicy,
   type Evaluation,
   evaluate,
   type Finding,
@@ -12,6 +13,7 @@ import {
   networkAclsOf,
   type Policy,
   type PolicyEvaluationContext,
+  type PolicyProvenance,
   planActions,
   type RuleChange,
   viewChange,
@@ -21,7 +23,7 @@ import { type Command, Option } from "commander";
 import { type AwsFlags, awsClientConfig, awsError } from "../aws";
 import type { CliIo, CommandContext } from "../context";
 import { EXIT, UsageError } from "../errors";
-import { loadPolicyFile } from "../policy-file";
+import { loadPolicyFile, POLICY_FLAG_HELP } from "../policy-file";
 import { describeAction } from "../replay/formats/csv";
 import { fmt, plural, textTable } from "../replay/formats/table";
 import { resourceOf as findingResource } from "../replay/record";
@@ -65,7 +67,7 @@ export function registerScan(program: Command, ctx: CommandContext): void {
         "(environment, profile, SSO, instance or task role); --endpoint-url points at another " +
         "EC2 endpoint, such as the local sandbox.",
     )
-    .option("-p, --policy <file>", "policy YAML (default: the built-in default policy)")
+    .option("-p, --policy <file>", POLICY_FLAG_HELP)
     .option("--region <region>", "AWS Region (default: AWS_REGION, then your profile)")
     .option("--endpoint-url <url>", "EC2 endpoint (default: AWS's; e.g. the sandbox's)")
     .option("--profile <name>", "AWS profile (default: AWS_PROFILE)")
@@ -112,7 +114,9 @@ async function scanCommand(opts: ScanOptions, io: CliIo): Promise<number> {
   if (opts.fix && !opts.yes && io.confirm === undefined) {
     throw new UsageError("--fix needs --yes when there is no terminal to confirm on");
   }
-  const { policy } = await loadPolicyFile(opts.policy, { cwd: io.cwd });
+  const loaded = loadPolicyFile(opts.policy, io);
+  const { policy } = loaded;
+  const provenance: PolicyProvenance = { source: loaded.source, id: loaded.id };
   const config = awsClientConfig(opts, io, "EC2");
   let client: EC2Client;
   try {
@@ -131,9 +135,9 @@ async function scanCommand(opts: ScanOptions, io: CliIo): Promise<number> {
       now: new Date(),
     });
     if (opts.format === "json" && !opts.fix) {
-      io.stdout.write(`${JSON.stringify(scanJson(result), null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify(scanJson(result, provenance), null, 2)}\n`);
     } else if (opts.format === "table") {
-      io.stdout.write(renderScan(result, opts.fix));
+      io.stdout.write(renderScan(result, opts.fix, provenance));
     }
     const failed = opts.failOn === "violation" && result.evaluation.findings.length > 0;
     if (!opts.fix) return failed ? EXIT.violation : EXIT.ok;
@@ -141,7 +145,9 @@ async function scanCommand(opts: ScanOptions, io: CliIo): Promise<number> {
     const fix = await applyFixes(gateway, result, opts, io);
     if (opts.format === "json") {
       const json = { declined: fix.declined, outcomes: fix.outcomes.map(outcomeJson) };
-      io.stdout.write(`${JSON.stringify({ ...scanJson(result), fix: json }, null, 2)}\n`);
+      io.stdout.write(
+        `${JSON.stringify({ ...scanJson(result, provenance), fix: json }, null, 2)}\n`,
+      );
     }
     if (fix.declined || fix.outcomes.some((o) => o.status === "failed")) return EXIT.incomplete;
     return failed ? EXIT.violation : EXIT.ok;
@@ -269,9 +275,10 @@ function findingRows(findings: readonly Finding[]): string[][] {
   });
 }
 
-function renderScan(r: ScanResult, fixing: boolean): string {
+function renderScan(r: ScanResult, fixing: boolean, policy: PolicyProvenance): string {
   const e = r.evaluation;
   const parts = [
+    `Policy: ${describePolicy(policy)}`,
     `Scanned ${plural(r.scanned.securityGroupRules, "security-group rule")} and ${plural(r.scanned.networkAclEntries, "network-ACL entry", "network-ACL entries")} in ${r.account ?? "(unknown account)"} ${r.region}${r.scanned.prefixLists > 0 ? ` (${plural(r.scanned.prefixLists, "prefix list")} resolved)` : ""}.`,
   ];
   const rows = findingRows([...e.findings, ...e.waived]);
@@ -299,7 +306,7 @@ function outcomeJson(o: ActionOutcome) {
   return { ...o, description: describeAction(o.action) };
 }
 
-function scanJson(r: ScanResult) {
+function scanJson(r: ScanResult, policy: PolicyProvenance) {
   const finding = (f: Finding) => ({
     rule: f.rule,
     mode: f.mode,
@@ -311,6 +318,7 @@ function scanJson(r: ScanResult) {
     ...(f.exemption ? { exemption: f.exemption } : {}),
   });
   return {
+    policy: { source: policy.source, id: policy.id },
     account: r.account,
     region: r.region,
     scanned: r.scanned,

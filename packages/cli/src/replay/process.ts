@@ -28,6 +28,8 @@ export type Format = (typeof FORMATS)[number];
 export interface ReplayConfig {
   /** The policy's YAML: each worker loads its own copy. */
   readonly policyText: string;
+  /** `policyId` of that text: every JSON line and CSV row names the policy that judged it. */
+  readonly policyId: string;
   readonly filters: ReplayFilters;
   readonly format: Format;
 }
@@ -123,16 +125,18 @@ export class Replayer {
 
   /** Where lines go: the aggregate, and the rendered output or report details. */
   private sink(agg: Aggregate) {
-    const { format } = this.config;
+    const { format, policyId } = this.config;
+    // Appended to each JSON line as text: no copy of the line object per event.
+    const policyField = `,"policyId":${JSON.stringify(policyId)}}`;
     const out = new OutputBuffer();
     const details: ReplayLine[] = [];
     return {
       emit(line: ReplayLine) {
         addLine(agg, line);
         if (format === "json") {
-          out.append(JSON.stringify(line));
+          out.append(JSON.stringify(line).slice(0, -1) + policyField);
           out.append("\n");
-        } else if (format === "csv") out.append(csvRows(line));
+        } else if (format === "csv") out.append(csvRows(line, policyId));
         else if (format === "html" && (line.outcome === "violation" || line.outcome === "exempt")) {
           details.push(line);
         }

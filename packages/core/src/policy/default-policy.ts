@@ -13,8 +13,9 @@ export const DEFAULT_POLICY_YAML = `# aws-network-guardrail policy (the shipped 
 # Every field is documented in docs/policy.md.
 version: 1
 
-# A peer CIDR is trusted when it lies wholly inside a trusted or office network, and public
-# otherwise. Blocked networks are flagged whatever else applies.
+# A peer CIDR is trusted when it lies wholly inside a trusted or office network, special-purpose
+# when wholly inside loopback, link-local, multicast and the like, and public otherwise.
+# Blocked networks are flagged whatever else applies.
 networks:
   trusted:
     - 10.0.0.0/8 # RFC 1918

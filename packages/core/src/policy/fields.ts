@@ -17,11 +17,88 @@ function show(value: unknown): string {
   return String(value);
 }
 
+/** What the JSON Schema generator reads for a schema that transforms its input (see `shaped`). */
+export type JsonShape = v.GenericSchema | Readonly<Record<string, unknown>>;
+
+const JSON_SHAPES = new WeakMap<object, JsonShape>();
+
+/**
+ * A pipeline's first schema (it accepts anything; the rest of the pipeline validates), carrying
+ * the shape the JSON Schema generator writes for the whole pipeline: a transform has no JSON
+ * Schema of its own, so the editor's view of a CIDR, a service or an exemption entry is stated
+ * here, next to the code that reads it.
+ */
+export function shaped(shape: JsonShape): v.UnknownSchema {
+  const base = v.unknown();
+  JSON_SHAPES.set(base, shape);
+  return base;
+}
+
+/** The shape registered by `shaped`, if any. */
+export function jsonShapeOf(schema: object): JsonShape | undefined {
+  return JSON_SHAPES.get(schema);
+}
+
+/** Edit distance (insert, delete, substitute, swap two neighbours), case-insensitive. */
+function distance(a: string, b: string): number {
+  const s = a.toLowerCase();
+  const t = b.toLowerCase();
+  const d = Array.from({ length: s.length + 1 }, (_, i) =>
+    Array.from({ length: t.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= s.length; i++) {
+    for (let j = 1; j <= t.length; j++) {
+      const row = d[i] as number[];
+      const prev = d[i - 1] as number[];
+      const cost = s[i - 1] === t[j - 1] ? 0 : 1;
+      let best = Math.min(
+        (prev[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (prev[j - 1] as number) + cost,
+      );
+      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) {
+        best = Math.min(best, ((d[i - 2] as number[])[j - 2] as number) + 1);
+      }
+      row[j] = best;
+    }
+  }
+  return (d[s.length] as number[])[t.length] as number;
+}
+
+/**
+ * The candidate a misspelt word most likely meant: the closest within a third of its length
+ * (at least one edit), or undefined when none is that close.
+ *
+ * @example
+ * nearest("trustd", ["trusted", "office", "blocked"]) // "trusted"
+ * nearest("colour", ["version", "rules"])             // undefined
+ */
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.floor(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = distance(word, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** `; did you mean "x"?` when a near candidate exists, else nothing. */
+export function didYouMean(input: unknown, candidates: readonly string[]): string {
+  if (typeof input !== "string") return "";
+  const hit = nearest(input, candidates);
+  return hit === undefined ? "" : `; did you mean "${hit}"?`;
+}
+
 /** An object that rejects unknown keys, naming the allowed ones. */
 export function strict<const E extends v.ObjectEntries>(entries: E) {
-  const allowed = Object.keys(entries).join(", ");
+  const keys = Object.keys(entries);
+  const allowed = keys.join(", ");
   return v.pipe(
-    v.unknown(),
+    shaped(v.strictObject(entries)),
     // Arrays are objects to valibot; in a policy file a list where a mapping belongs is a mistake.
     v.check(
       (input) => typeof input === "object" && input !== null && !Array.isArray(input),
@@ -29,10 +106,14 @@ export function strict<const E extends v.ObjectEntries>(entries: E) {
     ),
     v.strictObject(entries, (issue) =>
       issue.expected === "never"
-        ? `unknown key ${issue.received} (allowed: ${allowed})`
+        ? `unknown key ${issue.received} (allowed: ${allowed})${didYouMean(lastKey(issue), keys)}`
         : "required, but missing",
     ),
   );
+}
+
+function lastKey(issue: v.BaseIssue<unknown>): unknown {
+  return issue.path?.[issue.path.length - 1]?.key;
 }
 
 export const text = (what = "a string") =>
@@ -51,7 +132,8 @@ export const list = <S extends v.GenericSchema>(item: S, what = "a list") =>
 export function choice<const T extends readonly string[]>(options: T, what: string) {
   return v.picklist(
     options,
-    (issue) => `expected ${what}: one of ${options.join(", ")}; got ${show(issue.input)}`,
+    (issue) =>
+      `expected ${what}: one of ${options.join(", ")}; got ${show(issue.input)}${didYouMean(issue.input, options)}`,
   );
 }
 
@@ -69,7 +151,11 @@ export const boolean = () =>
 /** A CIDR, parsed strictly by `parseCidr` (the same parser that reads events). */
 export const cidr = () =>
   v.pipe(
-    v.unknown(),
+    shaped({
+      type: "string",
+      pattern: "^[0-9A-Fa-f.:]+/[0-9]{1,3}$",
+      description: "An IPv4 or IPv6 CIDR block: 10.0.0.0/8, 2001:db8::/32",
+    }),
     v.rawTransform<unknown, Cidr>(({ dataset, addIssue, NEVER }) => {
       try {
         return parseCidr(dataset.value);
@@ -103,6 +189,7 @@ export function expiryInstant(date: string): number {
 
 export const date = () =>
   v.pipe(
+    shaped({ type: "string", pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description: "YYYY-MM-DD" }),
     text("a date YYYY-MM-DD"),
     v.check(isCalendarDate, (issue) => `expected a date YYYY-MM-DD, got ${show(issue.input)}`),
   );
@@ -167,7 +254,10 @@ export function parseService(input: string): ServiceSpec {
 /** One service, parsed by `parseService`. */
 export const service = () =>
   v.pipe(
-    v.unknown(),
+    shaped({
+      type: ["string", "integer"],
+      description: "tcp/22, tcp/80-443, udp, icmp/3:4, icmpv6/2 or a protocol number",
+    }),
     v.rawTransform<unknown, ServiceSpec>(({ dataset, addIssue, NEVER }) => {
       const item = dataset.value;
       if (typeof item !== "string" && typeof item !== "number") {

@@ -13,7 +13,14 @@ export {
   withOwnPrincipals,
 } from "./evaluate";
 export { arnMatches, parseExemptionTag, type TagExemption } from "./exemptions";
-export { parseService } from "./fields";
+export { didYouMean, nearest, parseService } from "./fields";
+export {
+  BUILT_IN_POLICY_SOURCE,
+  describePolicy,
+  type PolicyProvenance,
+  policyId,
+} from "./id";
+export { POLICY_SCHEMA_FILE_NAME, policyJsonSchema } from "./json-schema";
 export {
   type ExposureOptions,
   getRuleKind,
@@ -26,8 +33,29 @@ export {
   type RuleMatch,
   serviceSlice,
 } from "./kinds";
-export { loadPolicy } from "./load";
-export { type ClassifiedPeer, classifyCidr, isBroad } from "./match";
+export { lintPolicy, type PolicyWarning, type PolicyWarningCode } from "./lint";
+export {
+  type LoadPolicyOptions,
+  loadPolicy,
+  locateInPolicy,
+  type PolicyFormat,
+  type SourcePosition,
+} from "./load";
+export {
+  type ClassifiedPeer,
+  classifyCidr,
+  isBroad,
+  SPECIAL_PURPOSE_NETWORKS,
+  specialPurposeRange,
+} from "./match";
+export {
+  POLICY_ENV,
+  POLICY_FILE_NAME,
+  type PolicyOrigin,
+  type ResolvedPolicy,
+  type ResolvePolicyInput,
+  resolvePolicy,
+} from "./resolve";
 export { formatPath, parsePolicy } from "./schema";
 export {
   describeTags,

@@ -1,5 +1,5 @@
 import type { NetworkAclEntryChange, SecurityGroupRuleChange } from "../model";
-import { type Cidr, cidrContains } from "../net/cidr";
+import { type Cidr, cidrContains, parseCidr } from "../net/cidr";
 import type { IcmpTypeCode, PortRange } from "../net/ports";
 import type { Protocol } from "../net/protocol";
 import type { PeerClass, Policy, PolicyThresholds, ServiceSpec } from "./types";
@@ -50,6 +50,45 @@ export function isBroad(
 }
 
 /**
+ * IANA special-purpose ranges that cannot be a peer on the internet: a packet from or to them
+ * never crosses a router to the public side. The documentation ranges (192.0.2.0/24,
+ * 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) are special-purpose too, but are left out on
+ * purpose: the shipped policy and its examples use them as office and blocked networks.
+ * Sources: the IANA IPv4 and IPv6 Special-Purpose Address Registries (RFC 6890).
+ */
+export const SPECIAL_PURPOSE_NETWORKS: readonly { readonly cidr: Cidr; readonly name: string }[] = [
+  ["0.0.0.0/8", "this network (RFC 791)"],
+  ["127.0.0.0/8", "loopback (RFC 1122)"],
+  ["169.254.0.0/16", "link-local (RFC 3927)"],
+  ["224.0.0.0/4", "multicast (RFC 5771)"],
+  ["240.0.0.0/4", "reserved (RFC 1112)"],
+  ["255.255.255.255/32", "limited broadcast (RFC 919)"],
+  ["::/128", "unspecified address (RFC 4291)"],
+  ["::1/128", "loopback (RFC 4291)"],
+  ["fe80::/10", "link-local unicast (RFC 4291)"],
+  ["ff00::/8", "multicast (RFC 4291)"],
+].map(([cidr, name]) => ({ cidr: parseCidr(cidr), name: name as string }));
+
+/**
+ * The special-purpose range holding the whole of `cidr`, if any. A CIDR only partly inside
+ * one (0.0.0.0/0 holds 127.0.0.0/8 but also everything else) is not special-purpose.
+ *
+ * @example
+ * specialPurposeRange(parseCidr("169.254.169.254/32"))?.name // "link-local (RFC 3927)"
+ * specialPurposeRange(parseCidr("0.0.0.0/0"))                // undefined
+ */
+export function specialPurposeRange(cidr: Cidr) {
+  // The most specific range names it: 255.255.255.255/32 is broadcast, though inside 240.0.0.0/4.
+  let best: (typeof SPECIAL_PURPOSE_NETWORKS)[number] | undefined;
+  for (const n of SPECIAL_PURPOSE_NETWORKS) {
+    if (cidrContains(n.cidr, cidr) && (!best || n.cidr.prefixLength > best.cidr.prefixLength)) {
+      best = n;
+    }
+  }
+  return best;
+}
+
+/**
  * Classifies one CIDR against the policy's networks.
  *
  * @example
@@ -62,8 +101,12 @@ export function classifyCidr(cidr: Cidr, policy: Policy, text = cidr.cidr): Clas
   const parts: string[] = [];
   const isTrusted =
     trusted.some((n) => cidrContains(n, cidr)) || office.some((n) => cidrContains(n, cidr));
+  const special = isTrusted ? undefined : specialPurposeRange(cidr);
   if (isTrusted) {
     parts.push("trusted");
+  } else if (special) {
+    classes.add("special-purpose");
+    parts.push(`special-purpose, ${special.name}`);
   } else {
     const limit =
       cidr.family === 4 ? policy.thresholds.wideIpv4Prefix : policy.thresholds.wideIpv6Prefix;
@@ -87,6 +130,7 @@ const EVERY_CLASS: ReadonlySet<PeerClass> = new Set<PeerClass>([
   "public-wide",
   "public-narrow",
   "blocked",
+  "special-purpose",
 ]);
 
 /** A prefix list whose entries nobody supplied: it could be anything. */

@@ -1,7 +1,18 @@
 import * as v from "valibot";
 import { type PolicyIssue, PolicyValidationError } from "../errors";
 import type { Mode } from "../model";
-import { choice, cidr, date, integer, list, nonEmptyText, RULE_ID, strict } from "./fields";
+import {
+  choice,
+  cidr,
+  date,
+  didYouMean,
+  integer,
+  list,
+  nonEmptyText,
+  RULE_ID,
+  shaped,
+  strict,
+} from "./fields";
 import { getRuleKind, RULE_KIND_IDS } from "./kinds";
 import type {
   ExemptionEntry,
@@ -37,7 +48,13 @@ const principalPattern = () =>
 /** Numbers are read as text so that an unquoted account id gets the hint, not a type error. */
 const accountId = () =>
   v.pipe(
-    v.unknown(),
+    shaped({
+      anyOf: [
+        { type: "string", pattern: ACCOUNT_ID.source },
+        { type: "integer", minimum: 100_000_000_000, maximum: 999_999_999_999 },
+      ],
+      description: "A 12-digit account id (quote it so that leading zeros survive)",
+    }),
     v.transform((input) => (typeof input === "number" ? String(input) : input)),
     pattern(
       ACCOUNT_ID,
@@ -50,6 +67,7 @@ const ouId = () => pattern(OU_ID, "an OU id (ou-ab12-34cd56ef)");
 
 const tagKey = () =>
   v.pipe(
+    shaped({ type: "string", minLength: 1, maxLength: 128, not: { pattern: "^[aA][wW][sS]:" } }),
     nonEmptyText("a tag key"),
     v.maxLength(128, "expected a tag key of at most 128 characters"),
     v.check((k) => !k.toLowerCase().startsWith("aws:"), "tag keys starting with aws: are reserved"),
@@ -78,7 +96,18 @@ function pathItem(input: unknown, key: string | number, value: unknown): PathIte
  */
 const tagMatch = () =>
   v.pipe(
-    v.unknown(),
+    shaped({
+      type: "object",
+      minProperties: 1,
+      propertyNames: { minLength: 1, maxLength: 128, not: { pattern: "^[aA][wW][sS]:" } },
+      additionalProperties: {
+        anyOf: [
+          { type: "string", maxLength: 256 },
+          { type: "array", minItems: 1, items: { type: "string", maxLength: 256 } },
+        ],
+      },
+      description: "Tags to match: { env: prod } or { env: [prod, staging] }",
+    }),
     v.rawTransform<unknown, TagMatch>(({ dataset, addIssue, NEVER }) => {
       const input = dataset.value;
       if (typeof input !== "object" || input === null || Array.isArray(input)) {
@@ -141,20 +170,23 @@ const scopeList = <S extends v.GenericSchema<unknown, string>>(item: S, what: st
 const SCOPE_KEYS = ["accounts", "regions", "organizationalUnits", "accountTags", "ouTags"];
 
 /** Where a rule or an exemption entry applies. At least one key; absent keys match everything. */
-const scopeSchema = () =>
-  v.pipe(
-    strict({
-      accounts: v.optional(scopeList(accountId(), "account ids")),
-      regions: v.optional(scopeList(regionName(), "region names")),
-      organizationalUnits: v.optional(scopeList(ouId(), "OU ids")),
-      accountTags: v.optional(tagMatch()),
-      ouTags: v.optional(tagMatch()),
-    }),
+const scopeSchema = () => {
+  const entries = {
+    accounts: v.optional(scopeList(accountId(), "account ids")),
+    regions: v.optional(scopeList(regionName(), "region names")),
+    organizationalUnits: v.optional(scopeList(ouId(), "OU ids")),
+    accountTags: v.optional(tagMatch()),
+    ouTags: v.optional(tagMatch()),
+  };
+  return v.pipe(
+    shaped(v.pipe(v.strictObject(entries), v.minEntries(1))),
+    strict(entries),
     v.check(
       (s) => SCOPE_KEYS.some((k) => (s as Record<string, unknown>)[k] !== undefined),
       `expected at least one of ${SCOPE_KEYS.join(", ")} (leave scope out to mean everywhere)`,
     ),
   );
+};
 
 type RawScope = v.InferOutput<ReturnType<typeof scopeSchema>>;
 
@@ -182,7 +214,7 @@ function entry(key: string, value: v.GenericSchema<unknown, string>) {
   });
   type Entry = RawDetails & { readonly value: string };
   return v.pipe(
-    v.unknown(),
+    shaped(v.union([value, full])),
     v.rawTransform<unknown, Entry>(({ dataset, addIssue, NEVER }) => {
       const input = typeof dataset.value === "number" ? String(dataset.value) : dataset.value;
       const bare = typeof input === "string";
@@ -223,7 +255,7 @@ const exemptionSet = () =>
     {},
   );
 
-const ruleSchema = strict({
+export const ruleSchema = strict({
   id: pattern(RULE_ID, "a rule id of lower-case letters, digits and dashes"),
   kind: nonEmptyText("a rule kind"),
   description: nonEmptyText("a description"),
@@ -237,7 +269,7 @@ const ruleSchema = strict({
   scope: v.optional(scopeSchema()),
 });
 
-const policySchema = strict({
+export const policySchema = strict({
   version: v.optional(
     v.literal(1, (issue) => `expected version 1, got ${JSON.stringify(issue.input)}`),
     1,
@@ -362,7 +394,7 @@ export function parsePolicy(input: unknown): Policy {
     if (!kind) {
       issues.push({
         path: `rules[${index}].kind`,
-        message: `unknown rule kind "${kindId}" (known: ${RULE_KIND_IDS.join(", ")})`,
+        message: `unknown rule kind "${kindId}" (known: ${RULE_KIND_IDS.join(", ")})${didYouMean(kindId.trim(), RULE_KIND_IDS)}`,
       });
       return;
     }

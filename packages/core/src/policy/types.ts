@@ -11,10 +11,19 @@ export type Severity = "critical" | "high" | "medium" | "low";
  * - `public`: a CIDR not wholly inside a trusted or office network.
  * - `public-wide` / `public-narrow`: public, with a prefix shorter / not shorter than the
  *   policy's `thresholds` (/24 for IPv4, /48 for IPv6 by default).
+ * - `special-purpose`: a CIDR wholly inside an IANA special-purpose range that no packet from
+ *   the internet can carry (loopback, link-local, multicast, "this network", reserved,
+ *   broadcast; see `SPECIAL_PURPOSE_NETWORKS`). Not public: the shipped rules do not flag it.
  * - `blocked`: a CIDR wholly inside a blocked network (checked independently of trust).
  * - `any`: every peer, including trusted CIDRs and referenced security groups.
  */
-export type PeerClass = "any" | "public" | "public-wide" | "public-narrow" | "blocked";
+export type PeerClass =
+  | "any"
+  | "public"
+  | "public-wide"
+  | "public-narrow"
+  | "blocked"
+  | "special-purpose";
 
 export const PEER_CLASSES: readonly PeerClass[] = [
   "any",
@@ -22,6 +31,7 @@ export const PEER_CLASSES: readonly PeerClass[] = [
   "public-wide",
   "public-narrow",
   "blocked",
+  "special-purpose",
 ];
 
 /**

@@ -50,6 +50,8 @@ export interface AuditItem {
   readonly error: ErrorView | null;
   readonly decidedAt: string;
   readonly guardrailVersion: string;
+  /** `policyId` of the policy that decided: which version of the policy file made this call. */
+  readonly policyId: string;
   /** Epoch seconds after which DynamoDB TTL may delete the item. */
   readonly expiresAt: number;
 }
@@ -115,6 +117,7 @@ export function auditItem(d: Decision, retentionDays = AUDIT_RETENTION_DAYS): Au
     error: d.error ?? null,
     decidedAt: d.decidedAt,
     guardrailVersion: d.guardrailVersion,
+    policyId: d.policyId,
     [AUDIT_TABLE.ttlAttribute]: Math.floor(Date.parse(d.decidedAt) / 1000) + retentionDays * 86_400,
   } as AuditItem;
 }

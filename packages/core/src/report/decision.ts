@@ -104,6 +104,8 @@ export interface Decision {
   readonly error?: ErrorView;
   readonly decidedAt: string;
   readonly guardrailVersion: string;
+  /** `policyId` of the policy text that made the decision. */
+  readonly policyId: string;
 }
 
 export interface DecisionInput {
@@ -122,6 +124,7 @@ export interface DecisionInput {
   readonly previous?: (change: RuleChange) => ChangeView | "unknown" | undefined;
   readonly decidedAt: Date;
   readonly guardrailVersion: string;
+  readonly policyId: string;
 }
 
 /** Ordering used by the idempotent audit write: a better-informed result may replace a worse one. */
@@ -197,7 +200,7 @@ function overallResult(findings: readonly FindingView[]): FindingResult {
  * Returns null when there is nothing to report (no finding, counted or waived).
  *
  * @example
- * const d = buildDecision({ source: "event", event, evaluation, outcomes, decidedAt: new Date(), guardrailVersion: "1.0.0" });
+ * const d = buildDecision({ source: "event", event, evaluation, outcomes, decidedAt: new Date(), guardrailVersion: "1.0.0", policyId: "3f2a9c81d0e4" });
  * d?.result // "revoked"
  */
 export function buildDecision(input: DecisionInput): Decision | null {
@@ -255,6 +258,7 @@ export function buildDecision(input: DecisionInput): Decision | null {
     ...(failure ? { error: failure } : {}),
     decidedAt: input.decidedAt.toISOString(),
     guardrailVersion: input.guardrailVersion,
+    policyId: input.policyId,
   };
 }
 
@@ -265,6 +269,7 @@ export interface InvalidDecisionInput {
   readonly error: { readonly code: string; readonly message: string; readonly path?: string };
   readonly decidedAt: Date;
   readonly guardrailVersion: string;
+  readonly policyId: string;
 }
 
 /**
@@ -272,7 +277,7 @@ export interface InvalidDecisionInput {
  * dropped: an unreadable event may hide a change nobody evaluated.
  *
  * @example
- * buildInvalidDecision({ id: "e-1", event: {}, error: { code: "INVALID_EVENT", message: "detail: missing" }, decidedAt: new Date(), guardrailVersion: "1" }).result
+ * buildInvalidDecision({ id: "e-1", event: {}, error: { code: "INVALID_EVENT", message: "detail: missing" }, decidedAt: new Date(), guardrailVersion: "1", policyId: "3f2a9c81d0e4" }).result
  * // "invalid"
  */
 export function buildInvalidDecision(input: InvalidDecisionInput): Decision {
@@ -297,6 +302,7 @@ export function buildInvalidDecision(input: InvalidDecisionInput): Decision {
     error: { code: input.error.code, message: input.error.message },
     decidedAt: input.decidedAt.toISOString(),
     guardrailVersion: input.guardrailVersion,
+    policyId: input.policyId,
   };
 }
 

@@ -223,7 +223,7 @@ function renderDecision(m: DecisionMessage): SlackMessage {
     type: "context",
     elements: [
       mrkdwn(
-        `event id ${code(m.event?.id ?? m.id)} · severity ${m.severity} · guardrail ${escapeMrkdwn(m.guardrailVersion)}`,
+        `event id ${code(m.event?.id ?? m.id)} · severity ${m.severity} · guardrail ${escapeMrkdwn(m.guardrailVersion)} · policy ${code(m.policyId)}`,
       ),
     ],
   });
@@ -274,7 +274,7 @@ function renderSweep(m: SweepMessage): SlackMessage {
       mrkdwn(
         `run ${code(m.runId)} · ${escapeMrkdwn(m.startedAt)} → ${escapeMrkdwn(m.finishedAt)}${
           hidden > 0 ? ` · ${hidden} more finding(s) not shown` : ""
-        } · guardrail ${escapeMrkdwn(m.guardrailVersion)}`,
+        } · guardrail ${escapeMrkdwn(m.guardrailVersion)} · policy ${code(m.policyId)}`,
       ),
     ],
   });

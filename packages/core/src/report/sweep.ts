@@ -34,6 +34,8 @@ export interface SweepSummary {
   /** Findings left out of `findings` to keep the message under SNS's size limit. */
   readonly truncated: number;
   readonly guardrailVersion: string;
+  /** `policyId` of the policy the sweep judged by. */
+  readonly policyId: string;
 }
 
 export interface SweepSummaryInput {
@@ -46,6 +48,7 @@ export interface SweepSummaryInput {
   readonly stateChanges: number;
   readonly decisions: readonly Decision[];
   readonly guardrailVersion: string;
+  readonly policyId: string;
   /** Defaults to 50: a finding is about 1 KB of JSON, SNS allows 256 KB. */
   readonly maxFindings?: number;
 }
@@ -63,7 +66,7 @@ const RESULT_ORDER: readonly FindingResult[] = [
  * finding.
  *
  * @example
- * buildSweepSummary({ runId: "r1", account: "1", region: "eu-west-1", startedAt, finishedAt, scanned, stateChanges: 0, decisions: [], guardrailVersion: "1" }).severity
+ * buildSweepSummary({ runId: "r1", account: "1", region: "eu-west-1", startedAt, finishedAt, scanned, stateChanges: 0, decisions: [], guardrailVersion: "1", policyId: "3f2a9c81d0e4" }).severity
  * // "info"
  */
 export function buildSweepSummary(input: SweepSummaryInput): SweepSummary {
@@ -108,5 +111,6 @@ export function buildSweepSummary(input: SweepSummaryInput): SweepSummary {
     findings: all.slice(0, max),
     truncated: Math.max(0, all.length - max),
     guardrailVersion: input.guardrailVersion,
+    policyId: input.policyId,
   };
 }

@@ -242,7 +242,7 @@ function printHeader(print: (line?: string) => void, s: Style, stack: LocalStack
   );
   print(
     s.dim(
-      `  policy ${stack.policySource} · you are arn:aws:iam::${stack.accountId}:user/developer in ${stack.region}`,
+      `  policy ${stack.policySource} (policy id ${stack.policyId}) · you are arn:aws:iam::${stack.accountId}:user/developer in ${stack.region}`,
     ),
   );
   print(

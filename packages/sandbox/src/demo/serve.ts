@@ -99,7 +99,7 @@ export async function serveSandbox(options: ServeOptions): Promise<ServeSummary>
       `  ${label("SSM")}${ep.ssm}  ${s.dim(`the Slack webhook, a SecureString the notifier reads at cold start`)}`,
     );
     print(`  ${label("Slack")}${new URL(ep.slack).origin}  ${s.dim("incoming webhook")}`);
-    print(`  ${label("policy")}${stack.policySource}`);
+    print(`  ${label("policy")}${stack.policySource} (policy id ${stack.policyId})`);
     print(
       `  ${label("VPC")}${vpc.vpcId} (default)  ${s.dim(`group ${groupId} (sandbox-demo-sg) is ready to play with`)}`,
     );

@@ -7,6 +7,7 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
+  BUILT_IN_POLICY_SOURCE,
   EVENT_DRIVEN_FUNCTIONS,
   FUNCTION_ENV,
   GUARDRAIL_FUNCTIONS,
@@ -153,8 +154,10 @@ export interface LocalStack {
   readonly tableName: string;
   readonly ownRoleArns: readonly string[];
   readonly functions: Readonly<Record<Ec2Function, FunctionIdentity>>;
-  /** Where the policy came from: a file path or `(default policy)`. */
+  /** Where the policy came from: a file path or `built-in default`. */
   readonly policySource: string;
+  /** `policyId` of the policy the functions loaded. */
+  readonly policyId: string;
   /** A developer's EC2 client on the sandbox (IAM user `developer`). */
   developerEc2(): EC2Client;
   /** Runs the sweep once, as the schedule would. */
@@ -344,11 +347,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   const clients: { destroy(): void }[] = [];
   const collected: CollectedMetrics[] = [];
-  let policySource = "(default policy)";
+  let policySource = BUILT_IN_POLICY_SOURCE;
+  let policyId = "";
 
   const remediationDeps = (fn: Ec2Function): RemediationDeps => {
     const config = loadConfig(fn, env, policy.files);
     policySource = config.policySource;
+    policyId = config.policyId;
     const credentials = { accessKeyId: identities[fn].accessKeyId, secretAccessKey: "local" };
     const observability = localObservability(fn, LOCAL_STAGE, logLevel);
     collected.push(observability.metrics);
@@ -501,6 +506,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ownRoleArns,
     functions,
     policySource,
+    policyId,
     developerEc2() {
       const client = new EC2Client({
         endpoint: ec2Endpoint,

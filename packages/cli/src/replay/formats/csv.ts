@@ -17,6 +17,7 @@ export const CSV_COLUMNS = [
   "exemption",
   "actions",
   "source",
+  "policyId",
 ] as const;
 
 /** RFC 4180: quote when needed, double the quotes. */
@@ -52,14 +53,15 @@ export function csvHeader(): string {
  * Rows for one event: one per finding, so a spreadsheet can filter by rule; an event without
  * findings gets one row with the rule columns empty.
  */
-export function csvRows(l: ReplayLine): string {
+export function csvRows(l: ReplayLine, policyId: string): string {
   const head = [l.eventTime, l.eventId, l.eventName, l.account, l.region, l.actor, l.outcome].map(
     csvCell,
   );
   const actions = csvCell(l.actions.map(describeAction).join("; "));
   const source = csvCell(l.source);
+  const policy = csvCell(policyId);
   if (l.findings.length === 0) {
-    return `${[...head, "", "", "", "", csvCell(l.reason), "", actions, source].join(",")}\n`;
+    return `${[...head, "", "", "", "", csvCell(l.reason), "", actions, source, policy].join(",")}\n`;
   }
   let out = "";
   for (const f of l.findings) {
@@ -76,6 +78,7 @@ export function csvRows(l: ReplayLine): string {
       csvCell(exemption),
       actions,
       source,
+      policy,
     ].join(",")}\n`;
   }
   return out;

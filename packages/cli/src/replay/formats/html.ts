@@ -8,6 +8,7 @@ export interface ReportMeta {
   readonly generatedAt: Date;
   readonly inputs: readonly string[];
   readonly policySource: string;
+  readonly policyId: string;
   /** Human-readable filters (`--since 2025-03-01`), empty when none. */
   readonly filters: readonly string[];
   /** Violation and exempt events not listed because of the detail cap. */
@@ -455,7 +456,7 @@ ${banner}<section id="chart"><h2>Violations per day, by rule</h2>${violationChar
   }${omitted}</section>
 ${problems}
 </main>
-<footer>Generated ${esc(meta.generatedAt.toISOString().replace("T", " ").slice(0, 19))} UTC by <code>guardrail replay</code> · policy: ${esc(meta.policySource)} · input: ${esc(meta.inputs.join(", ") || "stdin")}${
+<footer>Generated ${esc(meta.generatedAt.toISOString().replace("T", " ").slice(0, 19))} UTC by <code>guardrail replay</code> · policy: ${esc(meta.policySource)} (policy id <code>${esc(meta.policyId)}</code>) · input: ${esc(meta.inputs.join(", ") || "stdin")}${
     meta.filters.length > 0 ? ` · filters: ${esc(meta.filters.join(" "))}` : ""
   }</footer>
 </body>

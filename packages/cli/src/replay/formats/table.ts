@@ -1,3 +1,4 @@
+import { describePolicy, type PolicyProvenance } from "@guardrail/core";
 import { type Aggregate, OUTCOMES, topActors } from "../aggregate";
 
 /** A plain text table: left-aligned text, right-aligned numbers. */
@@ -35,8 +36,8 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 }
 
 /** `--format table`: totals by outcome, rule, account and the actors with most violations. */
-export function renderTable(a: Aggregate): string {
-  const parts: string[] = [];
+export function renderTable(a: Aggregate, policy: PolicyProvenance): string {
+  const parts: string[] = [`Policy: ${describePolicy(policy)}`];
   const skipped = a.filesSkipped > 0 ? ` (${fmt(a.filesSkipped)} skipped by path filters)` : "";
   parts.push(
     `Read ${plural(a.records, "record")} from ${plural(a.files, "file")}${skipped}; ${plural(a.events, "event")} selected, ${plural(a.actions, "planned action")}.`,
