@@ -1,10 +1,17 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import sparticuz from "@sparticuz/chromium";
 import { type BrowserContext, chromium } from "playwright-core";
 
-/** Debian's Chromium (`apt-get install -y chromium`); CI installs it too. */
-export const CHROMIUM = "/usr/bin/chromium";
+/**
+ * A headless Chromium that comes from the npm registry: `@sparticuz/chromium` ships a
+ * brotli-compressed build inside the package and unpacks it into the temp folder on first use
+ * (~3 s, then cached), so the HTML report test needs nothing installed on the machine.
+ */
+export function chromiumPath(): Promise<string> {
+  return sparticuz.executablePath();
+}
 
 /** Offline, quiet, sandbox-free: the report must render with no network at all. */
 export const CHROMIUM_ARGS = [
@@ -29,7 +36,7 @@ export async function openBrowser(): Promise<{
 }> {
   const profile = await mkdtemp(join(tmpdir(), "guardrail-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath: await chromiumPath(),
     headless: true,
     args: CHROMIUM_ARGS,
     viewport: { width: 1280, height: 900 },
