@@ -133,5 +133,9 @@ describe("the guardrail executable", () => {
     }
     expect(await exited).toBe(0);
     expect(out).toMatch(/Stopped\. \d+ events, 1 decisions, 1 audit records, 1 Slack messages\./);
+    // Every line is stamped when written: the stamps read in time order.
+    const stamps = [...out.matchAll(/^(\d\d:\d\d:\d\d\.\d{3}) /gm)].map((m) => m[1]);
+    expect(stamps.length).toBeGreaterThanOrEqual(2);
+    expect([...stamps].sort()).toEqual(stamps);
   });
 });
