@@ -364,6 +364,7 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
         policySource: loaded.source,
         filters: describeFilters(opts),
         omittedDetails,
+        rules: [...loaded.policy.rules.map((r) => r.id), UNRESOLVED_PREFIX_LIST_RULE],
       }),
     );
   }
