@@ -103,7 +103,8 @@ Exit codes:
   0  every input was read (whatever the outcomes)
   1  --fail-on matched
   2  invalid policy or usage
-  3  some input could not be read (bad gzip, not JSON, missing file); the rest was processed
+  3  some input could not be read (bad gzip, not JSON, missing file, a directory that cannot
+     be listed); the rest was processed. Also when a PATH (or stdin) holds no record at all
 
 Examples:
   guardrail replay --format json test/fixtures/cloudtrail

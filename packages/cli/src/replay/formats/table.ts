@@ -45,8 +45,15 @@ export function countLines(a: Aggregate): string[] {
     a.unreadable > 0 ? `; ${plural(a.unreadable, "input")} could not be read (listed below)` : "";
   const selected = a.events - a.unreadable;
   const filtered = a.records - selected;
+  const read = `Read ${plural(a.records, "record")} from ${plural(a.files, "file")}${skipped}${unreadable}.`;
+  if (filtered === 0 && a.unreadable === 0) {
+    return [
+      read,
+      `All ${plural(a.events, "event")} selected; ${plural(a.actions, "planned action")}.`,
+    ];
+  }
   return [
-    `Read ${plural(a.records, "record")} from ${plural(a.files, "file")}${skipped}${unreadable}.`,
+    read,
     `${fmt(selected)} selected${filtered > 0 ? ` (${fmt(filtered)} filtered out)` : ""}${a.unreadable > 0 ? ` + ${fmt(a.unreadable)} unreadable` : ""} = ${plural(a.events, "event")}; ${plural(a.actions, "planned action")}.`,
   ];
 }
