@@ -40,7 +40,7 @@ export function plural(n: number, one: string, many = `${one}s`): string {
  */
 export function countLines(a: Aggregate): string[] {
   const skipped =
-    a.filesSkipped > 0 ? ` (${fmt(a.filesSkipped)} more skipped by path filters)` : "";
+    a.filesSkipped > 0 ? ` (${fmt(a.filesSkipped)} skipped by path filters)` : "";
   const unreadable =
     a.unreadable > 0 ? `; ${plural(a.unreadable, "input")} could not be read (listed below)` : "";
   const selected = a.events - a.unreadable;
