@@ -31,8 +31,8 @@ let guardrail: string;
 /**
  * What a user does with the tarball: `npm pack` in packages/cli (its prepack step builds the
  * bundle), then, in an empty folder outside the repository, `npm install` of that file with the
- * network off, and `guardrail` from there. `node` on PATH is the repository's pinned Node 22 (the
- * `node` npm package), and only it: nothing of the repository is reachable from the folder.
+ * network off, and `guardrail` from there. The first `node` on PATH is the repository's pinned
+ * Node 22 (the `node` npm package); the folder has nothing of the repository in reach.
  */
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "guardrail-packed-"));
@@ -40,7 +40,8 @@ beforeAll(async () => {
   await mkdir(bin);
   await symlink(NODE, join(bin, "node"));
   env = {
-    PATH: `${bin}:/usr/local/bin:/usr/bin:/bin`,
+    // The pinned Node first; npm wherever the user's PATH has it.
+    PATH: `${bin}:${process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin"}`,
     HOME: work,
     npm_config_cache: process.env.npm_config_cache ?? join(process.env.HOME ?? work, ".npm"),
     npm_config_update_notifier: "false",
