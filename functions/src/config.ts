@@ -16,8 +16,8 @@ import {
   ORG_FUNCTION_ENV,
   type Policy,
   PolicyValidationError,
-  SLACK_FUNCTION_ENV,
   policyId,
+  SLACK_FUNCTION_ENV,
   withOwnPrincipals,
 } from "@guardrail/core";
 

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
@@ -18,6 +18,7 @@ import {
 import { createAuditStore } from "@guardrail/functions";
 import { createAuditTable } from "@guardrail/functions/adapters/audit-table";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderAuditTable } from "../../packages/cli/src/commands/audit";
 import { main } from "../../packages/cli/src/main";
 import { memoryIo } from "../../packages/cli/src/testing/io";
 import { loadFixture } from "../fixtures/load";
@@ -165,18 +166,83 @@ describe("guardrail audit against dynalite, items written by the functions' audi
     expect(ids(out)).toEqual(want.map((i) => i.id));
   });
 
-  it("prints a table with result, rules and actor, and totals", async () => {
+  it("prints a table: what was opened and what was done, newest first, and totals", async () => {
     const { out } = await audit(["--table", TABLE, "--since", "3d"]);
     const lines = out.trimEnd().split("\n");
     expect(lines[0]).toMatch(new RegExp(`^3 decisions in ${TABLE} from `));
     expect(lines[2]).toMatch(
-      /^time \(UTC\)\s+account\s+region\s+resource\s+result\s+severity\s+rules\s+actor$/,
+      /^time \(UTC\)\s+account\s+region\s+resource\s+severity\s+opened\s+rules\s+done\s+actor$/,
     );
     expect(lines[4]).toContain(written[0]!.resourceId);
     expect(lines[4]).toMatch(
-      /revoked\s+critical\s+admin-ports, internet-exposure\s+voclabs\/user289515=Jia_Jia/,
+      /critical\s+ingress tcp 22 from 0\.0\.0\.0\/0\s+admin-ports, internet-exposure\s+revoked\s+voclabs\/user289515=Jia_Jia/,
     );
     expect(lines.at(-1)).toBe("revoked 3");
+  });
+
+  it("lists the most severe first and shows each exemption's reason and expiry (golden)", () => {
+    const at = (d: string) => new Date(`2025-03-0${d}T10:00:00Z`);
+    const revoked = decisionItem(100, ACCOUNTS[0]!, at("1"), "sg-0aaaaaaaaaaaaaaa1");
+    const exempt: AuditItem = {
+      ...decisionItem(101, ACCOUNTS[1]!, at("3"), "sg-0bbbbbbbbbbbbbbb2"),
+      result: "exempt",
+      severity: "info",
+    };
+    const waived: AuditItem = {
+      ...exempt,
+      findings: exempt.findings.map((f) => {
+        const { action: _action, ...rest } = f;
+        return {
+          ...rest,
+          result: "exempt" as const,
+          exemption: { kind: "tag" as const, reason: "vendor appliance", expires: "2099-12-31" },
+        };
+      }),
+    };
+    const notified: AuditItem = {
+      ...decisionItem(102, ACCOUNTS[0]!, at("2"), "sg-0ccccccccccccccc3"),
+      result: "notify-only",
+      severity: "medium",
+    };
+    const answer = { items: [waived, notified, revoked], truncated: false, via: "scan" as const };
+    const text = renderAuditTable(
+      answer,
+      TABLE,
+      Date.parse("2025-03-01T00:00:00Z"),
+      Date.parse("2025-03-04T00:00:00Z"),
+    );
+    expect(text.split("\n").map((l) => l.trimEnd())).toEqual([
+      "3 decisions in guardrail-audit-test from 2025-03-01T00:00Z to 2025-03-04T00:00Z.",
+      "",
+      "time (UTC)           account       region     resource              severity  opened                         rules                           done                                              actor",
+      "-------------------  ------------  ---------  --------------------  --------  -----------------------------  ------------------------------  ------------------------------------------------  --------------------------",
+      "2025-03-01 10:00:00  111122223333  us-east-1  sg-0aaaaaaaaaaaaaaa1  critical  ingress tcp 22 from 0.0.0.0/0  admin-ports, internet-exposure  revoked                                           voclabs/user289515=Jia_Jia",
+      "2025-03-02 10:00:00  111122223333  us-east-1  sg-0ccccccccccccccc3  medium    ingress tcp 22 from 0.0.0.0/0  admin-ports, internet-exposure  notified only                                     voclabs/user289515=Jia_Jia",
+      "2025-03-03 10:00:00  444455556666  us-east-1  sg-0bbbbbbbbbbbbbbb2  info      ingress tcp 22 from 0.0.0.0/0  admin-ports, internet-exposure  exempt (tag: vendor appliance, until 2099-12-31)  voclabs/user289515=Jia_Jia",
+      "",
+      "exempt 1, notify-only 1, revoked 1",
+      "",
+    ]);
+  });
+
+  it("writes the table to -o FILE", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "guardrail-audit-o-"));
+    const { code, out, err } = await audit(["--table", TABLE, "-o", join(dir, "a.txt")]);
+    expect([code, out, err]).toEqual([0, "", `wrote ${join(dir, "a.txt")}\n`]);
+    expect(await readFile(join(dir, "a.txt"), "utf8")).toMatch(/^7 decisions in /);
+  });
+
+  it("takes one account and one Region: a list or a mistyped one is a usage error", async () => {
+    const list = await audit(["--table", TABLE, "--account", "111122223333,444455556666"]);
+    expect([list.code, list.err]).toEqual([
+      2,
+      'error: --account takes one value, not "111122223333,444455556666": the by-account index reads one account\n',
+    ]);
+    const region = await audit(["--table", TABLE, "--region", "eu-westt-1"]);
+    expect([region.code, region.err]).toEqual([
+      2,
+      'error: --region "eu-westt-1" is not an AWS Region (such as us-east-1, eu-west-1)\n',
+    ]);
   });
 
   it("writes CSV, one row per decision", async () => {

@@ -1,10 +1,16 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { defaultPolicy } from "@guardrail/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../packages/cli/src/main";
-import { mainRule } from "../../packages/cli/src/replay/aggregate";
+import { addLine, emptyAggregate, mainRule } from "../../packages/cli/src/replay/aggregate";
+import {
+  GROUPS_PER_PAGE,
+  renderHtml,
+  ruleColour,
+} from "../../packages/cli/src/replay/formats/html";
 import type { ReplayLine } from "../../packages/cli/src/replay/record";
 import { type ArchiveManifest, writeArchive } from "../../packages/cli/src/testing/archive";
 import { openBrowser } from "../../packages/cli/src/testing/browser";
@@ -88,7 +94,8 @@ describe("HTML report in headless Chromium", () => {
       const legend = await page.$$eval("#chart .legend .key", (k) => k.map((e) => e.textContent));
       expect(new Set(legend)).toEqual(new Set(bars.map((b) => b.rule)));
       const days = await page.$$eval("#chart svg text.tick", (t) => t.map((e) => e.textContent));
-      expect(days).toEqual(expect.arrayContaining(["1 Mar", "5 Mar"]));
+      // Full dates on the time axis, year included.
+      expect(days).toEqual(expect.arrayContaining(["1 Mar 2025", "5 Mar 2025"]));
 
       // Tables by account, rule and actor.
       const accounts = await page.$$eval("#accounts tbody tr", (rows) =>
@@ -104,7 +111,7 @@ describe("HTML report in headless Chromium", () => {
       expect(actors).toBe(new Set(violations.map((l) => l.actor)).size);
 
       // Every violation (and exemption) has its row, with what the guardrail would do.
-      const detail = await page.$$eval("#violations tbody tr", (rows) =>
+      const detail = await page.$$eval("#violations tr.event", (rows) =>
         rows.map((r) => r.textContent ?? ""),
       );
       expect(detail).toHaveLength(violations.length);
@@ -124,7 +131,116 @@ describe("HTML report in headless Chromium", () => {
       );
       expect(kpi[0]).toEqual([violations.length.toLocaleString("en-US"), "violations"]);
 
+      // Grouped by resource: a heading per resource, its events in time order, and the
+      // resources in the order of their first event.
+      const groups = await page.$$eval("#violations tbody.group", (bodies) =>
+        bodies.map((b) => ({
+          head: b.querySelector("tr.group-head")?.textContent ?? "",
+          times: [...b.querySelectorAll("tr.event td:first-child")].map((td) =>
+            (td.textContent ?? "").replace(" ", "T"),
+          ),
+        })),
+      );
+      expect(groups.length).toBeGreaterThan(1);
+      expect(groups.flatMap((g) => g.times)).toHaveLength(detail.length);
+      for (const g of groups) expect([...g.times].sort()).toEqual(g.times);
+      const firsts = groups.map((g) => g.times[0]!);
+      expect([...firsts].sort()).toEqual(firsts);
+
       expect(errors).toEqual([]);
+      expect(browser.blocked).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it("gives each rule the same colour in every report: its place in the policy", async () => {
+    const swatches = async (file: string) => {
+      const text = await readFile(file, "utf8");
+      return Object.fromEntries(
+        [
+          ...text.matchAll(
+            /<span class="swatch" style="background:(#[0-9A-F]{6})"><\/span> ([\w-]+)/g,
+          ),
+        ].map((m) => [m[2], m[1]]),
+      );
+    };
+    const all = await swatches(html);
+    // Another report of only the NACL violations: the rules it shows keep their colours.
+    const nacl = join(dir, "nacl.html");
+    const io = memoryIo();
+    await main(
+      ["replay", "--format", "html", "--rule", "nacl-admin-ports", "-o", nacl, archive.root],
+      io,
+    );
+    const only = await swatches(nacl);
+    expect(only["nacl-admin-ports"]).toBeDefined();
+    expect(only["nacl-admin-ports"]).toBe(all["nacl-admin-ports"]);
+    const policy = defaultPolicy().rules.map((r) => r.id);
+    for (const [rule, colour] of Object.entries(all)) {
+      expect(colour).toBe(ruleColour(rule!, [...policy, "unresolved-prefix-list"]));
+    }
+    expect(new Set(policy.map((r) => ruleColour(r, policy))).size).toBe(policy.length);
+  });
+
+  it("folds past a few hundred rows: a line per resource, pages, and still one short file", async () => {
+    // 600 violations over 150 resources, made from the real ones.
+    const violations = lines.filter((l) => l.outcome === "violation");
+    const many: ReplayLine[] = Array.from({ length: 600 }, (_, n) => {
+      const l = violations[n % violations.length]!;
+      const resource = `sg-${String(n % 150).padStart(17, "0")}`;
+      const day = String(1 + (n % 28)).padStart(2, "0");
+      return {
+        ...l,
+        account: "111122223333",
+        eventTime: `2025-02-${day}T${String(n % 24).padStart(2, "0")}:00:00Z`,
+        source: `many#${n}`,
+        findings: l.findings.map((f) => ({ ...f, resource })),
+      };
+    });
+    const agg = emptyAggregate();
+    for (const l of many) addLine(agg, l);
+    const file = join(dir, "many.html");
+    await writeFile(
+      file,
+      renderHtml(agg, many, {
+        generatedAt: new Date("2025-03-01T00:00:00Z"),
+        inputs: ["many"],
+        policySource: "(default policy)",
+        policyId: "0123456789ab",
+        filters: [],
+        omittedDetails: 0,
+        rules: defaultPolicy().rules.map((r) => r.id),
+      }),
+    );
+    expect(await readFile(file, "utf8")).not.toMatch(
+      /<script|<link|<img|@import|url\(|https?:\/\//i,
+    );
+    const browser = await openBrowser();
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(pathToFileURL(file).href);
+      const height = Number(await page.evaluate("document.documentElement.scrollHeight"));
+      expect(height).toBeLessThan(6_000);
+      const visible = () =>
+        page.$$eval("#violations details.group", (d) =>
+          d
+            .filter((e) => e.getClientRects().length > 0)
+            .map((e) => e.querySelector("summary")?.textContent ?? ""),
+        );
+      const first = await visible();
+      expect(first).toHaveLength(GROUPS_PER_PAGE);
+      expect(await page.$$eval("#violations details.group", (d) => d.length)).toBe(150);
+      expect(first[0]).toMatch(/^sg-0+\d+ \d{12} · 4 events · 2025-02-/);
+      // Page 3 of 3 shows the last 50 resources; a click on one opens its events.
+      await page.click(".pager label[for=pg-3]");
+      const third = await visible();
+      expect(third).toHaveLength(50);
+      expect(third[0]).not.toBe(first[0]);
+      const group = page.locator("#page-3 details.group").first();
+      await group.locator("summary").click();
+      expect(await group.locator("tr.event").count()).toBe(4);
+      expect(await group.locator("tr.event").first().isVisible()).toBe(true);
       expect(browser.blocked).toEqual([]);
     } finally {
       await browser.close();

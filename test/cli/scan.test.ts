@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_POLICY_YAML, policyId } from "@guardrail/core";
@@ -77,25 +77,43 @@ const entries = (id: string) =>
 
 describe("guardrail scan against the EC2 sandbox", () => {
   it("evaluates live state: findings, exemptions by tag, resolved prefix lists", async () => {
+    // A medium finding too: the table lists it below the critical ones.
+    const mail = sandbox.seedSecurityGroup({
+      name: "mail",
+      egress: [{ protocol: "tcp", fromPort: 25, toPort: 25, cidr: "0.0.0.0/0" }],
+    });
     const { code, stdout, stderr } = await runBin(["scan", "--endpoint-url", endpoint], { env });
     expect(stderr).toBe("");
     expect(code).toBe(0);
-    expect(stdout).toMatch(
-      new RegExp(
-        `^Policy: built-in default \\(policy id ${policyId(DEFAULT_POLICY_YAML)}\\)\nScanned \\d+ security-group rules and \\d+ network-ACL entries in ${ACCOUNT} ${REGION} \\(1 prefix list resolved\\)`,
-      ),
-    );
-    const row = (id: string) => stdout.split("\n").find((l) => l.includes(id)) ?? "";
-    expect(row(web.ssh)).toMatch(
-      /admin-ports, internet-exposure\s+critical\s+enforce\s+tcp 22 open to 0\.0\.0\.0\/0/,
-    );
-    expect(row(legacy.rdp)).toMatch(/\s+exempt\s+/);
-    expect(row(`${acl}#ingress#100`)).toMatch(/nacl-admin-ports\s+critical\s+enforce/);
-    // The default ACL's allow-all entry is broad: reported, not revoked.
-    expect(row(`${defaultAcl}#ingress#100`)).toMatch(/nacl-admin-ports\s+critical\s+notify/);
+    // Resource ids are random but of fixed length: named, the table is the same every time.
+    const named = [
+      [web.ssh, "<web-ssh-rule>       "],
+      [web.groupId, "<web-group>         "],
+      [legacy.rdp, "<legacy-rdp-rule>    "],
+      [legacy.groupId, "<legacy-group>      "],
+      [mail.egressRuleIds[0]!, "<mail-smtp-rule>     "],
+      [mail.groupId, "<mail-group>        "],
+      [defaultAcl, "<default-acl>        "],
+      [acl, "<acl>                "],
+    ].reduce((text, [id, name]) => text.replaceAll(id!, name!.slice(0, id!.length)), stdout);
+    expect(named.split("\n").map((l) => l.trimEnd())).toEqual([
+      `Policy: built-in default (policy id ${policyId(DEFAULT_POLICY_YAML)})`,
+      "Scanned 10 security-group rules and 7 network-ACL entries in 111122223333 us-east-1 (1 prefix list resolved).",
+      "",
+      "resource                                    opened                                              rules                           severity  mode     action  reason",
+      "------------------------------------------  --------------------------------------------------  ------------------------------  --------  -------  ------  ----------------------------------------------------------------------------------------------------------------------------------------------------------------",
+      "<acl>                #ingress#100           ingress rule #100 allow tcp 22 from 0.0.0.0/0       nacl-admin-ports                critical  enforce  delete  NACL <acl>                 entry 100 allows ingress tcp 22 from 0.0.0.0/0 (public, wide) — admin port",
+      "<web-group>          <web-ssh-rule>         ingress tcp 22 from 0.0.0.0/0                       admin-ports, internet-exposure  critical  enforce  revoke  tcp 22 open to 0.0.0.0/0 (public, wide) — admin port",
+      "<default-acl>        #ingress#100           ingress rule #100 allow all traffic from 0.0.0.0/0  nacl-admin-ports                critical  notify   notify  NACL <default-acl>         entry 100 allows ingress all traffic from 0.0.0.0/0 (public, wide) — admin port (covers tcp/22, tcp/3389, udp/3389); broad, so notify",
+      "<legacy-group>       <legacy-rdp-rule>      ingress tcp 3389 from 0.0.0.0/0                     admin-ports, internet-exposure  critical  exempt   none    exempt (tag: vendor appliance, until 2099-12-31)",
+      "<mail-group>         <mail-smtp-rule>       egress tcp 25 to 0.0.0.0/0                          smtp-egress                     medium    enforce  revoke  egress tcp 25 open to 0.0.0.0/0 (public, wide) — SMTP egress",
+      "",
+      "4 rules break the policy (3 enforce, 1 notify only), 1 exempt; 3 revocations planned.",
+      "Run again with --fix to carry out the 3 revocations.",
+      "",
+    ]);
     expect(stdout).not.toContain(office.ssh);
     expect(stdout).not.toContain(web.https);
-    expect(stdout).toContain("Run again with --fix to carry out the 2 revocations.");
     // Nothing changed.
     expect(ruleIds(web.groupId)).toContain(web.ssh);
   });
@@ -134,6 +152,45 @@ describe("guardrail scan against the EC2 sandbox", () => {
     const resources = (out.findings as { resource: string }[]).map((f) => f.resource);
     expect(resources).toContain(`${acl}#ingress#100`);
     expect(resources.filter((r) => r.startsWith(shadowed))).toEqual([]);
+  });
+
+  it("writes the report to -o FILE, and says so on stderr unless --quiet", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "guardrail-scan-o-"));
+    const file = join(dir, "scan.txt");
+    const { code, stdout, stderr } = await runBin(
+      ["scan", "--endpoint-url", endpoint, "-o", file],
+      { env },
+    );
+    expect(code).toBe(0);
+    expect(stdout).toBe("");
+    expect(stderr).toBe(`wrote ${file}\n`);
+    expect(await readFile(file, "utf8")).toMatch(/^Scanned 9 security-group rules/);
+    const quiet = await runBin(["scan", "--endpoint-url", endpoint, "-o", file, "--quiet"], {
+      env,
+    });
+    expect([quiet.code, quiet.stdout, quiet.stderr]).toEqual([0, "", ""]);
+  });
+
+  it("takes one Region and one account: a list or a mistyped name is a usage error", async () => {
+    const cases: [string[], string][] = [
+      [
+        ["--region", "us-east-1,eu-west-1"],
+        'error: --region takes one value, not "us-east-1,eu-west-1": scan reads one Region: run it once per Region\n',
+      ],
+      [
+        ["--region", "eu-westt-1"],
+        'error: --region "eu-westt-1" is not an AWS Region (such as us-east-1, eu-west-1)\n',
+      ],
+      [
+        ["--account", "111122223333,444455556666"],
+        'error: --account takes one value, not "111122223333,444455556666": scan reads one account at a time\n',
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const io = memoryIo({ env });
+      expect(await main(["scan", "--endpoint-url", endpoint, ...args], io)).toBe(2);
+      expect(io.stderr.text()).toBe(message);
+    }
   });
 
   it("prints findings and the planned actions as JSON", async () => {

@@ -1,6 +1,6 @@
 import { DEVELOPER, type LocalStack, startLocalStack } from "@guardrail/sandbox/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { awsCli, HAS_AWS_CLI } from "./aws-cli";
+import { awsCli } from "./aws-cli";
 
 /** Each aws CLI call starts a Python process: several seconds per test on a busy machine. */
 const SLOW = 180_000;
@@ -72,7 +72,7 @@ function decisions(stack: LocalStack): Decision[] {
     .map((n) => n.message as Decision);
 }
 
-describe.skipIf(!HAS_AWS_CLI)("network ACLs with the aws CLI", () => {
+describe("network ACLs with the aws CLI", () => {
   let stack: LocalStack;
   const cli = client(() => stack);
 
@@ -162,7 +162,7 @@ describe.skipIf(!HAS_AWS_CLI)("network ACLs with the aws CLI", () => {
   });
 });
 
-describe.skipIf(!HAS_AWS_CLI)("a late network-ACL event, with the aws CLI", () => {
+describe("a late network-ACL event, with the aws CLI", () => {
   let stack: LocalStack;
   const cli = client(() => stack);
 

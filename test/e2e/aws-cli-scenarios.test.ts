@@ -15,12 +15,12 @@ import {
   startLocalStack,
 } from "@guardrail/sandbox/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { awsCli, HAS_AWS_CLI } from "./aws-cli";
+import { awsCli } from "./aws-cli";
 
 /** Violating rules must be gone this soon after the aws CLI returns. */
 const DEADLINE_MS = 2000;
 
-describe.skipIf(!HAS_AWS_CLI)("the seed scenarios driven with the aws CLI", () => {
+describe("the seed scenarios driven with the aws CLI", () => {
   let stack: LocalStack;
   const refs: Refs = {};
   const cli = (args: readonly string[], endpoint = stack.endpoints.ec2) =>
@@ -116,7 +116,7 @@ describe.skipIf(!HAS_AWS_CLI)("the seed scenarios driven with the aws CLI", () =
   });
 });
 
-describe.skipIf(!HAS_AWS_CLI)("npm start -- --serve, driven with the aws CLI", () => {
+describe("npm start -- --serve, driven with the aws CLI", () => {
   it("prints how to reach it, streams each decision, and stops on abort", async () => {
     let text = "";
     const out = { write: (t: string) => (text += t) };

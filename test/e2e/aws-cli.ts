@@ -1,15 +1,11 @@
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import { promisify } from "node:util";
 
-/** Debian's aws CLI (botocore): another `aws` may come first on PATH. `.ci/run` installs it. */
+/**
+ * Debian's aws CLI (botocore): another `aws` may come first on PATH. `npm test` installs it
+ * (scripts/require-tools.mjs), so these tests run everywhere and are never skipped.
+ */
 export const AWS_CLI = "/usr/bin/aws";
-export const HAS_AWS_CLI = existsSync(AWS_CLI);
-if (!HAS_AWS_CLI) {
-  console.warn(
-    "test/e2e: /usr/bin/aws is absent, the aws CLI tests are skipped; install it with `apt-get install -y awscli` (CI does)",
-  );
-}
 
 const run = promisify(execFile);
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { registerSandbox } from "../../packages/cli/src/commands/sandbox";
 import type { CliIo } from "../../packages/cli/src/context";
 import { BIN, NODE, REPO_ROOT, runBin } from "../cli/bin";
-import { awsCli, HAS_AWS_CLI } from "./aws-cli";
+import { awsCli } from "./aws-cli";
 
 /** Runs `guardrail <args>` with only the sandbox command, on in-memory streams. */
 async function guardrail(args: string[]): Promise<{ code: number; stdout: string }> {
@@ -82,7 +82,7 @@ describe("the guardrail executable", () => {
     expect(stdout).toMatch(/All 11 scenarios got their expected verdict \(\d/);
   });
 
-  it.skipIf(!HAS_AWS_CLI)("serves until Ctrl-C, streaming what the aws CLI does", async () => {
+  it("serves until Ctrl-C, streaming what the aws CLI does", async () => {
     const child = spawn(NODE, [BIN, "sandbox", "demo", "--serve", "--port", "0"], {
       cwd: REPO_ROOT,
       env: { ...process.env, NO_COLOR: "1" },
@@ -133,5 +133,9 @@ describe("the guardrail executable", () => {
     }
     expect(await exited).toBe(0);
     expect(out).toMatch(/Stopped\. \d+ events, 1 decisions, 1 audit records, 1 Slack messages\./);
+    // Every line is stamped when written: the stamps read in time order.
+    const stamps = [...out.matchAll(/^(\d\d:\d\d:\d\d\.\d{3}) /gm)].map((m) => m[1]);
+    expect(stamps.length).toBeGreaterThanOrEqual(2);
+    expect([...stamps].sort()).toEqual(stamps);
   });
 });

@@ -7,7 +7,7 @@ import { slackWebhookParameterName } from "@guardrail/core";
 import { runDemo } from "@guardrail/sandbox/demo";
 import { LOCAL_STAGE, type LocalStack, startLocalStack } from "@guardrail/sandbox/local";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { awsCli, HAS_AWS_CLI } from "./aws-cli";
+import { awsCli } from "./aws-cli";
 
 /*
  * The Slack webhook URL is the guardrail's one secret. As deployed, the notifier reads it from
@@ -85,7 +85,7 @@ describe("the Slack webhook secret, end to end in the sandbox", () => {
     expect(JSON.stringify(items.Items)).not.toContain(secretPath);
   });
 
-  it.skipIf(!HAS_AWS_CLI)("is a SecureString the aws CLI reads only with decryption", async () => {
+  it("is a SecureString the aws CLI reads only with decryption", async () => {
     const cli = {
       endpoint: stack.endpoints.ssm,
       accessKeyId: "AKIATEST",

@@ -12,6 +12,25 @@ export interface CliIo {
   readonly cwd: string;
   /** Asks a yes/no question on the terminal; absent when there is no terminal to ask on. */
   readonly confirm?: (question: string) => Promise<boolean>;
+  /** `--quiet`: no warnings, progress or notices on stderr (errors are still printed). */
+  readonly quiet?: boolean;
+}
+
+/** A warning or notice on stderr (`wrote report.html`), unless `--quiet`. */
+export function notice(io: CliIo, text: string): void {
+  if (!io.quiet) io.stderr.write(text);
+}
+
+/**
+ * The io a command sees once the global flags are read: `--quiet`, and `--no-color` as
+ * `NO_COLOR=1` (the convention every colouring tool reads, see https://no-color.org).
+ */
+export function withGlobalFlags(io: CliIo, flags: { quiet?: boolean; color?: boolean }): CliIo {
+  return {
+    ...io,
+    ...(flags.quiet ? { quiet: true } : {}),
+    ...(flags.color === false ? { env: { ...io.env, NO_COLOR: "1", FORCE_COLOR: undefined } } : {}),
+  };
 }
 
 /** What a command's action receives besides its flags. */

@@ -1,8 +1,7 @@
-import { readFileSync } from "node:fs";
-import { readdir, stat } from "node:fs/promises";
+import { type Dirent, readFileSync, type Stats } from "node:fs";
+import { readdir, realpath, stat } from "node:fs/promises";
 import { join, sep } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { InputError } from "./errors";
 
 /** One input record (an EventBridge event or a CloudTrail record), or a reading failure. */
 export type InputItem =
@@ -19,10 +18,17 @@ export type InputItem =
       readonly message: string;
     };
 
-/** A file to read, with its size (for progress and ETA). */
+/**
+ * A file to read, with its size (for progress and ETA), and which PATH argument it was found
+ * under. A path that cannot be opened (a missing file, a directory that cannot be listed, a
+ * broken link) is listed too, with `error`, so that it is reported in place and the rest is read.
+ */
 export interface InputFile {
   readonly path: string;
   readonly size: number;
+  /** Index of the PATH argument this file was found under. */
+  readonly root: number;
+  readonly error?: string;
 }
 
 const READABLE = [".json", ".jsonl", ".ndjson", ".gz"];
@@ -34,40 +40,69 @@ const READABLE = [".json", ".jsonl", ".ndjson", ".gz"];
  */
 const SKIPPED_DIRS = new Set(["CloudTrail-Digest"]);
 
+const reason = (cause: unknown) => (cause as Error).message;
+
 /**
  * Files under `paths` (recursive), in path order; other extensions and digest folders are
- * skipped. A path named explicitly is always read, whatever its extension.
+ * skipped. A path named explicitly is always read, whatever its extension. Never throws: what
+ * cannot be opened is listed with its error, one entry per file or directory.
  */
 export async function listInputFiles(paths: readonly string[]): Promise<InputFile[]> {
   const out: InputFile[] = [];
-  for (const p of paths) {
-    const info = await stat(p).catch((cause: unknown) => {
-      throw new InputError(p, `cannot read ${p}: ${(cause as Error).message}`, { cause });
-    });
-    if (info.isDirectory()) out.push(...(await walk(p)));
-    else out.push({ path: p, size: info.size });
+  for (const [root, p] of paths.entries()) {
+    let info: Stats;
+    try {
+      info = await stat(p);
+    } catch (cause) {
+      out.push({ path: p, size: 0, root, error: `cannot read: ${reason(cause)}` });
+      continue;
+    }
+    if (info.isDirectory()) await walk(p, root, out, new Set([await realpath(p)]));
+    else out.push({ path: p, size: info.size, root });
   }
   return out;
 }
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-async function walk(dir: string): Promise<InputFile[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch((cause: unknown) => {
-    throw new InputError(dir, `cannot read ${dir}: ${(cause as Error).message}`, { cause });
-  });
+async function walk(dir: string, root: number, out: InputFile[], seen: Set<string>) {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (cause) {
+    out.push({ path: dir, size: 0, root, error: `cannot read directory: ${reason(cause)}` });
+    return;
+  }
   entries.sort((a, b) => byName(a.name, b.name));
-  const files: InputFile[] = [];
   for (const e of entries) {
     const full = join(dir, e.name);
-    if (e.isDirectory()) {
-      if (!SKIPPED_DIRS.has(e.name)) files.push(...(await walk(full)));
-    } else if (e.isFile() && READABLE.some((ext) => e.name.endsWith(ext))) {
-      const info = await stat(full);
-      files.push({ path: full, size: info.size });
+    let isDir = e.isDirectory();
+    let isFile = e.isFile();
+    if (e.isSymbolicLink()) {
+      // Followed, so that a linked export is read; a broken or looping link is reported.
+      try {
+        const target = await stat(full);
+        isDir = target.isDirectory();
+        isFile = target.isFile();
+      } catch (cause) {
+        out.push({ path: full, size: 0, root, error: `cannot read: ${reason(cause)}` });
+        continue;
+      }
+    }
+    if (isDir) {
+      if (SKIPPED_DIRS.has(e.name)) continue;
+      const real = await realpath(full).catch(() => full);
+      // A link back up the tree would be walked forever.
+      if (seen.has(real)) continue;
+      await walk(full, root, out, new Set([...seen, real]));
+    } else if (isFile && READABLE.some((ext) => e.name.endsWith(ext))) {
+      try {
+        out.push({ path: full, size: (await stat(full)).size, root });
+      } catch (cause) {
+        out.push({ path: full, size: 0, root, error: `cannot read: ${reason(cause)}` });
+      }
     }
   }
-  return files;
 }
 
 /** What the S3 layout `AWSLogs/[o-org/]<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>/` says. */

@@ -8,8 +8,9 @@ import { registerScan } from "./commands/scan";
 import { registerScp } from "./commands/scp";
 import { registerSpokeTemplate } from "./commands/spoke-template";
 import { registerValidate } from "./commands/validate";
-import { type CliIo, type CommandContext, processIo } from "./context";
+import { type CliIo, type CommandContext, processIo, withGlobalFlags } from "./context";
 import { EXIT, InputError, UsageError } from "./errors";
+import { VERSION } from "./version";
 
 /** Every command: `(program, ctx) => void`. Adding one is one line here. */
 const COMMANDS: readonly ((program: Command, ctx: CommandContext) => void)[] = [
@@ -29,7 +30,7 @@ export { EXIT };
 /** Runs the CLI with `argv` (without `node` and the script) and returns the exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   let code: number = EXIT.ok;
-  const ctx: CommandContext = {
+  const ctx: { io: CliIo } & CommandContext = {
     io,
     exit: (c) => {
       code = c;
@@ -41,6 +42,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       "AWS network guardrail: validate a policy, replay CloudTrail through it, scan live state, " +
         "read the audit trail.",
     )
+    .version(VERSION, "-V, --version", "print the version and exit")
+    .option("-q, --quiet", "print no warnings, progress or notices on stderr (errors still are)")
+    .option("--no-color", "never colour the output (as NO_COLOR=1 does)")
     .showHelpAfterError("(add --help for usage and examples)")
     .exitOverride()
     .configureOutput({
@@ -54,6 +58,10 @@ Exit codes: 0 ok · 1 --fail-on matched · 2 invalid policy or usage · 3 unread
 AWS failure · 4 fixes declined or incomplete. Run \`guardrail <command> --help\` for examples.
 `,
     );
+  // Global flags go before or after the command (`guardrail -q replay …`, `guardrail replay … -q`).
+  program.hook("preAction", () => {
+    ctx.io = withGlobalFlags(io, program.opts<{ quiet?: boolean; color?: boolean }>());
+  });
   for (const register of COMMANDS) register(program, ctx);
   for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput());
 

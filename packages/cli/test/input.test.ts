@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -78,8 +78,42 @@ describe("replay input reading", () => {
     expect(items[0]).toMatchObject({ kind: "error", source: "/nonexistent/file.json" });
   });
 
-  it("rejects a path that does not exist when listing", async () => {
-    await expect(listInputFiles(["/nonexistent/dir"])).rejects.toThrow(/cannot read/);
+  it("lists a path that does not exist with its error, after the readable ones", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "guardrail-missing-"));
+    await writeFile(join(dir, "a.json"), "{}");
+    const files = await listInputFiles([dir, "/nonexistent/dir"]);
+    expect(files).toEqual([
+      { path: join(dir, "a.json"), size: 2, root: 0 },
+      {
+        path: "/nonexistent/dir",
+        size: 0,
+        root: 1,
+        error: expect.stringMatching(/^cannot read: ENOENT/),
+      },
+    ]);
+  });
+
+  it("reports each broken or looping link in place and lists everything else", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "guardrail-links-"));
+    await mkdir(join(dir, "a"));
+    await writeFile(join(dir, "a", "1.json"), "{}");
+    await symlink(join(dir, "gone.json"), join(dir, "a", "2.json"));
+    await symlink(join(dir, "b", "loop"), join(dir, "b-loop"));
+    await mkdir(join(dir, "b"));
+    await symlink(join(dir, "b", "loop"), join(dir, "b", "loop"));
+    await writeFile(join(dir, "b", "3.json"), "{}");
+    await symlink(join(dir, "a"), join(dir, "c"));
+    await symlink(dir, join(dir, "d-up"));
+    const files = await listInputFiles([dir]);
+    expect(files.map((f) => [f.path.slice(dir.length + 1), f.error?.split(":")[1]])).toEqual([
+      ["a/1.json", undefined],
+      ["a/2.json", " ENOENT"],
+      ["b/3.json", undefined],
+      ["b/loop", " ELOOP"],
+      ["b-loop", " ELOOP"],
+      ["c/1.json", undefined],
+      ["c/2.json", " ENOENT"],
+    ]);
   });
 
   it("skips CloudTrail-Digest folders of an S3 export", async () => {

@@ -1,5 +1,4 @@
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Ec2Sandbox } from "../src/index";
@@ -7,14 +6,8 @@ import { startSandbox } from "./helpers";
 
 // The aws CLI (botocore) parses EC2 XML independently of the JS SDK: a second opinion on every
 // element name. Debian's awscli lives at /usr/bin/aws; another `aws` may shadow it on PATH.
+// `npm test` installs it (scripts/require-tools.mjs): these tests are never skipped.
 const AWS_CLI = "/usr/bin/aws";
-const HAS_AWS_CLI = existsSync(AWS_CLI);
-const SKIP_NOTE = HAS_AWS_CLI
-  ? ""
-  : " [skipped: /usr/bin/aws is absent here; install it with `apt-get install -y awscli` (CI does)]";
-if (!HAS_AWS_CLI) {
-  console.warn(`aws-cli.test.ts:${SKIP_NOTE}`);
-}
 
 const run = promisify(execFile);
 
@@ -66,118 +59,112 @@ function json(result: Awaited<ReturnType<typeof aws>>): Record<string, unknown> 
 }
 
 describe("replies read by the aws CLI", () => {
-  it.skipIf(!HAS_AWS_CLI)(
-    `describes groups, rules and VPCs with every member parsed${SKIP_NOTE}`,
-    async () => {
-      const { groupId, ingressRuleIds } = sandbox.seedSecurityGroup({
-        name: "cli-web",
-        ingress: [
-          { protocol: "tcp", fromPort: 22, toPort: 22, cidr: "0.0.0.0/0", description: "ssh" },
-        ],
-      });
-      const [groups, rules, vpcs] = await Promise.all([
-        aws("describe-security-groups", "--group-ids", groupId),
-        aws("describe-security-group-rules", "--filters", `Name=group-id,Values=${groupId}`),
-        aws("describe-vpcs"),
-      ]);
-      expect(json(groups)).toMatchObject({
-        SecurityGroups: [
-          {
-            GroupId: groupId,
-            GroupName: "cli-web",
-            OwnerId: "123456789012",
-            IpPermissions: [
-              {
-                IpProtocol: "tcp",
-                FromPort: 22,
-                ToPort: 22,
-                IpRanges: [{ CidrIp: "0.0.0.0/0", Description: "ssh" }],
-              },
-            ],
-            IpPermissionsEgress: [{ IpProtocol: "-1", IpRanges: [{ CidrIp: "0.0.0.0/0" }] }],
-          },
-        ],
-      });
-      expect(json(rules)).toMatchObject({
-        SecurityGroupRules: expect.arrayContaining([
-          expect.objectContaining({
-            SecurityGroupRuleId: ingressRuleIds[0],
-            GroupId: groupId,
-            IsEgress: false,
-            CidrIpv4: "0.0.0.0/0",
-            FromPort: 22,
-          }),
-        ]),
-      });
-      expect(json(vpcs)).toMatchObject({
-        Vpcs: [{ IsDefault: true, CidrBlock: "172.31.0.0/16", State: "available" }],
-      });
-    },
-  );
+  it(`describes groups, rules and VPCs with every member parsed`, async () => {
+    const { groupId, ingressRuleIds } = sandbox.seedSecurityGroup({
+      name: "cli-web",
+      ingress: [
+        { protocol: "tcp", fromPort: 22, toPort: 22, cidr: "0.0.0.0/0", description: "ssh" },
+      ],
+    });
+    const [groups, rules, vpcs] = await Promise.all([
+      aws("describe-security-groups", "--group-ids", groupId),
+      aws("describe-security-group-rules", "--filters", `Name=group-id,Values=${groupId}`),
+      aws("describe-vpcs"),
+    ]);
+    expect(json(groups)).toMatchObject({
+      SecurityGroups: [
+        {
+          GroupId: groupId,
+          GroupName: "cli-web",
+          OwnerId: "123456789012",
+          IpPermissions: [
+            {
+              IpProtocol: "tcp",
+              FromPort: 22,
+              ToPort: 22,
+              IpRanges: [{ CidrIp: "0.0.0.0/0", Description: "ssh" }],
+            },
+          ],
+          IpPermissionsEgress: [{ IpProtocol: "-1", IpRanges: [{ CidrIp: "0.0.0.0/0" }] }],
+        },
+      ],
+    });
+    expect(json(rules)).toMatchObject({
+      SecurityGroupRules: expect.arrayContaining([
+        expect.objectContaining({
+          SecurityGroupRuleId: ingressRuleIds[0],
+          GroupId: groupId,
+          IsEgress: false,
+          CidrIpv4: "0.0.0.0/0",
+          FromPort: 22,
+        }),
+      ]),
+    });
+    expect(json(vpcs)).toMatchObject({
+      Vpcs: [{ IsDefault: true, CidrBlock: "172.31.0.0/16", State: "available" }],
+    });
+  });
 
-  it.skipIf(!HAS_AWS_CLI)(
-    `authorizes and reads NACL entries and prefix-list entries${SKIP_NOTE}`,
-    async () => {
-      const { groupId } = sandbox.seedSecurityGroup({ name: "cli-authorize" });
-      const aclId = sandbox.seedNetworkAcl({
-        entries: [
-          {
-            ruleNumber: 100,
-            egress: false,
-            protocol: "tcp",
-            fromPort: 443,
-            toPort: 443,
-            ruleAction: "allow",
-            cidr: "0.0.0.0/0",
-          },
-        ],
-      });
-      const plId = sandbox.seedPrefixList({
-        name: "cli-pl",
-        entries: [{ cidr: "198.51.100.0/24", description: "hq" }],
-      });
-      const [authorized, acls, entries] = await Promise.all([
-        aws(
-          "authorize-security-group-ingress",
-          "--group-id",
-          groupId,
-          "--protocol",
-          "tcp",
-          "--port",
-          "3389",
-          "--cidr",
-          "10.1.2.3/8",
-        ),
-        aws("describe-network-acls", "--network-acl-ids", aclId),
-        aws("get-managed-prefix-list-entries", "--prefix-list-id", plId),
-      ]);
-      expect(json(authorized)).toMatchObject({
-        Return: true,
-        SecurityGroupRules: [
-          { GroupId: groupId, FromPort: 3389, CidrIpv4: "10.0.0.0/8", IsEgress: false },
-        ],
-      });
-      expect(json(acls)).toMatchObject({
-        NetworkAcls: [
-          {
-            NetworkAclId: aclId,
-            IsDefault: false,
-            Entries: expect.arrayContaining([
-              expect.objectContaining({
-                RuleNumber: 100,
-                Protocol: "6",
-                PortRange: { From: 443, To: 443 },
-                Egress: false,
-              }),
-            ]),
-          },
-        ],
-      });
-      expect(json(entries)).toEqual({ Entries: [{ Cidr: "198.51.100.0/24", Description: "hq" }] });
-    },
-  );
+  it(`authorizes and reads NACL entries and prefix-list entries`, async () => {
+    const { groupId } = sandbox.seedSecurityGroup({ name: "cli-authorize" });
+    const aclId = sandbox.seedNetworkAcl({
+      entries: [
+        {
+          ruleNumber: 100,
+          egress: false,
+          protocol: "tcp",
+          fromPort: 443,
+          toPort: 443,
+          ruleAction: "allow",
+          cidr: "0.0.0.0/0",
+        },
+      ],
+    });
+    const plId = sandbox.seedPrefixList({
+      name: "cli-pl",
+      entries: [{ cidr: "198.51.100.0/24", description: "hq" }],
+    });
+    const [authorized, acls, entries] = await Promise.all([
+      aws(
+        "authorize-security-group-ingress",
+        "--group-id",
+        groupId,
+        "--protocol",
+        "tcp",
+        "--port",
+        "3389",
+        "--cidr",
+        "10.1.2.3/8",
+      ),
+      aws("describe-network-acls", "--network-acl-ids", aclId),
+      aws("get-managed-prefix-list-entries", "--prefix-list-id", plId),
+    ]);
+    expect(json(authorized)).toMatchObject({
+      Return: true,
+      SecurityGroupRules: [
+        { GroupId: groupId, FromPort: 3389, CidrIpv4: "10.0.0.0/8", IsEgress: false },
+      ],
+    });
+    expect(json(acls)).toMatchObject({
+      NetworkAcls: [
+        {
+          NetworkAclId: aclId,
+          IsDefault: false,
+          Entries: expect.arrayContaining([
+            expect.objectContaining({
+              RuleNumber: 100,
+              Protocol: "6",
+              PortRange: { From: 443, To: 443 },
+              Egress: false,
+            }),
+          ]),
+        },
+      ],
+    });
+    expect(json(entries)).toEqual({ Entries: [{ Cidr: "198.51.100.0/24", Description: "hq" }] });
+  });
 
-  it.skipIf(!HAS_AWS_CLI)(`reports EC2 error codes the CLI understands${SKIP_NOTE}`, async () => {
+  it(`reports EC2 error codes the CLI understands`, async () => {
     const { vpcId } = sandbox.seedVpc({ cidrBlock: "10.60.0.0/16" });
     const { groupId } = sandbox.seedSecurityGroup({ name: "cli-errors", vpcId });
     const result = await aws(

@@ -4,8 +4,10 @@ import type { AuditItem } from "@guardrail/core";
 import { type Command, Option } from "commander";
 import { type AuditAnswer, queryAudit, resolveTableName } from "../audit-query";
 import { type AwsFlags, awsClientConfig, awsError } from "../aws";
-import type { CliIo, CommandContext } from "../context";
+import { type CliIo, type CommandContext, notice, write } from "../context";
 import { EXIT, UsageError } from "../errors";
+import { checkAccounts, checkRegions, single } from "../flags";
+import { withOutput } from "../output";
 import { parseTime } from "../replay/filters";
 import { csvCell } from "../replay/formats/csv";
 import { shortActor } from "../replay/formats/html";
@@ -19,6 +21,7 @@ export interface AuditOptions extends AwsFlags {
   format: "table" | "json" | "csv";
   table?: string;
   limit: string;
+  output?: string;
 }
 
 export function registerAudit(program: Command, ctx: CommandContext): void {
@@ -45,6 +48,7 @@ export function registerAudit(program: Command, ctx: CommandContext): void {
         .choices(["table", "json", "csv"])
         .default("table"),
     )
+    .option("-o, --output <file>", "write the output to FILE instead of stdout")
     .option("--table <name>", "audit table name (default: from .sst/outputs.json)")
     .option("--limit <n>", "most decisions to list", "1000")
     .option("--region <region>", "AWS Region of the table (default: AWS_REGION, then your profile)")
@@ -54,7 +58,9 @@ export function registerAudit(program: Command, ctx: CommandContext): void {
       "after",
       `
 Output:
-  table  one line per decision: time, account, resource, result, rules, actor
+  table  one line per decision, most severe first, then newest: time, account, Region,
+         resource, severity, what was opened, rules, what was done (revoked, notified, or
+         exempt with the exemption's reason and expiry), actor
   json   one audit item per line (JSON Lines), as stored
   csv    one row per decision
 
@@ -86,9 +92,10 @@ async function auditCommand(opts: AuditOptions, io: CliIo): Promise<number> {
   if (!Number.isInteger(limit) || limit < 1) {
     throw new UsageError(`--limit must be a whole number above 0, not "${opts.limit}"`);
   }
-  if (opts.account !== undefined && !/^\d{12}$/.test(opts.account)) {
-    throw new UsageError(`--account must be a 12-digit account id, not "${opts.account}"`);
-  }
+  const account = single("--account", opts.account, "the by-account index reads one account");
+  if (account !== undefined) checkAccounts("--account", [account]);
+  const region = single("--region", opts.region, "the audit table lives in one Region");
+  if (region !== undefined) checkRegions("--region", [region]);
   const table = await resolveTableName(opts.table, io.cwd, io.env);
   let client: DynamoDBClient;
   try {
@@ -101,18 +108,19 @@ async function auditCommand(opts: AuditOptions, io: CliIo): Promise<number> {
       since,
       until,
       limit,
-      ...(opts.account ? { account: opts.account } : {}),
+      ...(account ? { account } : {}),
       ...(opts.resource ? { resource: opts.resource } : {}),
     });
-    if (opts.format === "json") {
-      for (const item of answer.items) io.stdout.write(`${JSON.stringify(plain(item))}\n`);
-    } else if (opts.format === "csv") {
-      io.stdout.write(renderCsv(answer.items));
-    } else {
-      io.stdout.write(renderAuditTable(answer, table.name, since, until));
-    }
+    const text =
+      opts.format === "json"
+        ? answer.items.map((item) => `${JSON.stringify(plain(item))}\n`).join("")
+        : opts.format === "csv"
+          ? renderCsv(answer.items)
+          : renderAuditTable(answer, table.name, since, until);
+    await withOutput(io, opts.output, (out) => write(out, text));
     if (answer.truncated) {
-      io.stderr.write(
+      notice(
+        io,
         `warning: more than ${fmt(limit)} decisions match; raise --limit to see them all\n`,
       );
     }
@@ -133,17 +141,64 @@ const rulesOf = (i: AuditItem) => [...new Set(i.findings.map((f) => f.rule))].jo
 const actorOf = (i: AuditItem) =>
   i.source === "sweep" ? "(sweep)" : shortActor(i.actor?.arn ?? i.actor?.invokedBy ?? null);
 
-function renderAuditTable(a: AuditAnswer, table: string, since: number, until: number): string {
+const SEVERITY_ORDER = ["critical", "high", "medium", "low", "info"];
+const rank = (severity: string) => {
+  const i = SEVERITY_ORDER.indexOf(severity);
+  return i < 0 ? SEVERITY_ORDER.length : i;
+};
+
+/** What the change opened: each finding's rule change, once (`ingress tcp 22 from 0.0.0.0/0`). */
+const openedOf = (i: AuditItem) => [...new Set(i.findings.map((f) => f.change.text))].join("; ");
+
+/** `until 2026-03-31`, or nothing for an exemption without an end. */
+const untilText = (expires: string | undefined) =>
+  expires ? `, until ${expires.slice(0, 10)}` : "";
+
+/**
+ * What the guardrail did: the result, and for an exempt decision whose exemption it was, with the
+ * reason and expiry (an exemption is a security event: it is shown as such).
+ */
+function doneOf(i: AuditItem): string {
+  const waived = i.findings.find((f) => f.exemption !== undefined)?.exemption;
+  switch (i.result) {
+    case "exempt":
+      return waived
+        ? `exempt (${waived.kind}: ${waived.reason}${untilText(waived.expires)})`
+        : "exempt";
+    case "notify-only":
+      return "notified only";
+    case "failed":
+      return `revocation FAILED${i.error ? `: ${i.error.code}` : ""}`;
+    default:
+      return i.result;
+  }
+}
+
+/** Most severe first; within a severity, newest first (the order the table was read in). */
+export function bySeverity(items: readonly AuditItem[]): AuditItem[] {
+  return items
+    .map((item, n) => ({ item, n }))
+    .sort((x, y) => rank(x.item.severity) - rank(y.item.severity) || x.n - y.n)
+    .map((x) => x.item);
+}
+
+export function renderAuditTable(
+  a: AuditAnswer,
+  table: string,
+  since: number,
+  until: number,
+): string {
   const head = `${plural(a.items.length, "decision")} in ${table} from ${new Date(since).toISOString().slice(0, 16)}Z to ${new Date(until).toISOString().slice(0, 16)}Z${a.via === "scan" ? "" : ` (${a.via} index)`}.`;
   if (a.items.length === 0) return `${head}\n`;
-  const rows = a.items.map((i) => [
+  const rows = bySeverity(a.items).map((i) => [
     timeOf(i).replace("T", " ").slice(0, 19),
     i.account,
     i.region,
     i.resourceId,
-    i.result,
     i.severity,
+    openedOf(i),
     rulesOf(i),
+    doneOf(i),
     actorOf(i),
   ]);
   const byResult = new Map<string, number>();
@@ -153,7 +208,7 @@ function renderAuditTable(a: AuditAnswer, table: string, since: number, until: n
     .map(([r, n]) => `${r} ${fmt(n)}`)
     .join(", ");
   return `${head}\n\n${textTable(
-    ["time (UTC)", "account", "region", "resource", "result", "severity", "rules", "actor"],
+    ["time (UTC)", "account", "region", "resource", "severity", "opened", "rules", "done", "actor"],
     rows,
   )}\n\n${totals}\n`;
 }

@@ -1,12 +1,14 @@
-import { createWriteStream, type WriteStream } from "node:fs";
 import { availableParallelism } from "node:os";
 import { pipeline, Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { createGunzip } from "node:zlib";
+import { UNRESOLVED_PREFIX_LIST_RULE } from "@guardrail/core";
 import { type Command, Option } from "commander";
-import { type CliIo, type CommandContext, write } from "../context";
+import { type CliIo, type CommandContext, notice, write } from "../context";
 import { EXIT, InputError, UsageError } from "../errors";
+import { checkAccounts, checkRegions, checkRuleIds } from "../flags";
 import { type InputFile, listInputFiles, type TextPiece, ValueSplitter } from "../input";
+import { closeOutput, openOutput } from "../output";
 import { loadPolicyFile, POLICY_FLAG_HELP } from "../policy-file";
 import { type Aggregate, emptyAggregate, mergeAggregate, OUTCOMES } from "../replay/aggregate";
 import { listFlag, parseTime, type ReplayFilters } from "../replay/filters";
@@ -101,7 +103,8 @@ Exit codes:
   0  every input was read (whatever the outcomes)
   1  --fail-on matched
   2  invalid policy or usage
-  3  some input could not be read (bad gzip, not JSON, missing file); the rest was processed
+  3  some input could not be read (bad gzip, not JSON, missing file, a directory that cannot
+     be listed); the rest was processed. Also when a PATH (or stdin) holds no record at all
 
 Examples:
   guardrail replay --format json test/fixtures/cloudtrail
@@ -123,11 +126,9 @@ function parseFilters(opts: ReplayOptions, now: Date): ReplayFilters {
     throw new UsageError("--since must be before --until");
   }
   const accounts = listFlag(opts.account);
-  for (const a of accounts ?? []) {
-    if (!/^\d{12}$/.test(a))
-      throw new UsageError(`--account must be a 12-digit account id, not "${a}"`);
-  }
+  checkAccounts("--account", accounts ?? []);
   const regions = listFlag(opts.region);
+  checkRegions("--region", regions ?? []);
   const rules = listFlag(opts.rule);
   return {
     ...(since === undefined ? {} : { since }),
@@ -173,7 +174,15 @@ function describeFilters(opts: ReplayOptions): string[] {
 
 async function* fileJobs(files: readonly InputFile[]): AsyncGenerator<Job> {
   let index = 0;
-  for (const f of files) yield { index: index++, kind: "file", path: f.path, size: f.size };
+  for (const f of files) {
+    yield {
+      index: index++,
+      kind: "file",
+      path: f.path,
+      size: f.size,
+      ...(f.error === undefined ? {} : { error: f.error }),
+    };
+  }
 }
 
 /** Cuts stdin (plain or gzip) into jobs of whole JSON values, as it arrives. */
@@ -245,6 +254,10 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
   const failOn = parseFailOn(opts.failOn);
   const jobsFlag = parseJobs(opts.jobs);
   const loaded = loadPolicyFile(opts.policy, io);
+  if (filters.rules) {
+    const known = [...loaded.policy.rules.map((r) => r.id), UNRESOLVED_PREFIX_LIST_RULE];
+    checkRuleIds("--rule", filters.rules, known);
+  }
   const fromStdin = paths.length === 0 || (paths.length === 1 && paths[0] === "-");
   if (!fromStdin && paths.includes("-")) {
     throw new UsageError("- (stdin) cannot be mixed with file paths");
@@ -255,7 +268,7 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
     );
   }
 
-  const files = fromStdin ? [] : await listPaths(paths);
+  const files = fromStdin ? [] : await listInputFiles(paths);
   const totalBytes = fromStdin ? null : files.reduce((s, f) => s + f.size, 0);
   const threads =
     jobsFlag ??
@@ -265,12 +278,12 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
   if (outputPath === undefined && format === "html" && io.stdoutIsTTY) {
     outputPath = "guardrail-report.html";
   }
-  const file = outputPath === undefined ? null : await openOutput(outputPath);
+  const file = outputPath === undefined ? null : await openOutput(outputPath, io.cwd);
   const out: NodeJS.WritableStream = file ?? io.stdout;
   // A progress bar only where someone watches: stderr on a terminal, and the output going to a
   // file or to that terminal (not piped into another program).
   const progress =
-    opts.progress && io.stderrIsTTY && (io.stdoutIsTTY || outputPath !== undefined)
+    opts.progress && !io.quiet && io.stderrIsTTY && (io.stdoutIsTTY || outputPath !== undefined)
       ? new ProgressBar(io.stderr as NodeJS.WriteStream, {
           files: fromStdin ? null : files.length,
           bytes: totalBytes,
@@ -284,10 +297,20 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
   let failed = false;
   let doneBytes = 0;
   let warned = 0;
+  // Records found under each PATH argument, to name a PATH that held none.
+  const recordsUnder = new Map<number, number>();
+  const filesUnder = new Map<number, number>();
+  const skippedUnder = new Set<number>();
 
   if (format === "csv") await write(out, csvHeader());
   const onResult = async (r: JobResult) => {
     mergeAggregate(total, r.agg);
+    const root = files[r.index]?.root;
+    if (root !== undefined) {
+      recordsUnder.set(root, (recordsUnder.get(root) ?? 0) + r.agg.records);
+      filesUnder.set(root, (filesUnder.get(root) ?? 0) + r.agg.files);
+      if (r.agg.filesSkipped > 0) skippedUnder.add(root);
+    }
     doneBytes += r.size;
     if (r.output !== null) {
       progress?.clear();
@@ -303,7 +326,7 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
     for (const p of r.agg.problems) {
       if (warned++ < 20) {
         progress?.clear();
-        io.stderr.write(`warning: ${p.source}: ${p.message}\n`);
+        notice(io, `warning: ${p.source}: ${p.message}\n`);
       }
     }
     progress?.update({
@@ -318,8 +341,19 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
     true,
   );
   progress?.clear();
-  if (warned > 20)
-    io.stderr.write(`warning: ${warned - 20} more unreadable inputs (see the output)\n`);
+  if (warned > 20) notice(io, `warning: ${warned - 20} more unreadable inputs (see the output)\n`);
+
+  // An input that holds no record at all is a mistyped or empty path, not a clean result.
+  const empty = emptyInputs(paths, fromStdin, total, { recordsUnder, filesUnder, skippedUnder });
+  for (const p of empty) {
+    total.problems.push(p);
+    notice(io, `warning: ${p.source}: ${p.message}\n`);
+  }
+  if (empty.length > 0 && total.records === 0 && total.unreadable === 0) {
+    if (file !== null) await closeOutput(file);
+    const what = fromStdin ? "stdin" : paths.join(", ");
+    throw new InputError(what, `no CloudTrail records in ${what}: ${empty[0]!.message}`);
+  }
 
   if (format === "table") await write(out, renderTable(total, loaded));
   if (format === "html") {
@@ -332,43 +366,51 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
         policyId: loaded.id,
         filters: describeFilters(opts),
         omittedDetails,
+        rules: [...loaded.policy.rules.map((r) => r.id), UNRESOLVED_PREFIX_LIST_RULE],
       }),
     );
   }
   if (file !== null) {
-    await new Promise<void>((resolve, reject) => {
-      file.once("error", reject);
-      file.end(resolve);
-    });
-    if (format === "html" || progress) io.stderr.write(`wrote ${outputPath}\n`);
+    await closeOutput(file);
+    if (format === "html" || progress) notice(io, `wrote ${outputPath}\n`);
   }
   if (failed) return EXIT.violation;
   if (total.problems.length > 0) return EXIT.failure;
   return EXIT.ok;
 }
 
-async function openOutput(path: string): Promise<WriteStream> {
-  const stream = createWriteStream(path);
-  await new Promise<void>((resolve, reject) => {
-    stream.once("open", () => resolve());
-    stream.once("error", (cause) =>
-      reject(new InputError(path, `cannot write ${path}: ${cause.message}`, { cause })),
-    );
-  });
-  return stream;
-}
-
 /**
- * Lists every PATH. A path that does not exist is still handed on as a file, so that it is
- * reported in place (and in the totals) like any other unreadable input, and the rest is read.
+ * The PATH arguments (or stdin) that held no record: no readable file under a directory, or only
+ * files without records. Files skipped by the path filters do not count as empty.
  */
-async function listPaths(paths: readonly string[]): Promise<InputFile[]> {
-  const out: InputFile[] = [];
-  for (const p of paths) {
-    try {
-      out.push(...(await listInputFiles([p])));
-    } catch {
-      out.push({ path: p, size: 0 });
+function emptyInputs(
+  paths: readonly string[],
+  fromStdin: boolean,
+  total: Aggregate,
+  under: {
+    recordsUnder: ReadonlyMap<number, number>;
+    filesUnder: ReadonlyMap<number, number>;
+    skippedUnder: ReadonlySet<number>;
+  },
+): { source: string; message: string }[] {
+  if (fromStdin) {
+    return total.records === 0 && total.unreadable === 0
+      ? [{ source: "-", message: "stdin held no JSON value" }]
+      : [];
+  }
+  const out: { source: string; message: string }[] = [];
+  for (const [root, path] of paths.entries()) {
+    if ((under.recordsUnder.get(root) ?? 0) > 0 || under.skippedUnder.has(root)) continue;
+    const nFiles = under.filesUnder.get(root) ?? 0;
+    // Unreadable (reported already), or no file at all.
+    if (total.problems.some((p) => p.source.startsWith(path))) continue;
+    if (nFiles === 0) {
+      out.push({ source: path, message: "no .json, .jsonl, .ndjson or .gz file in it" });
+    } else {
+      out.push({
+        source: path,
+        message: `no CloudTrail record in its ${nFiles === 1 ? "file" : `${nFiles} files`}`,
+      });
     }
   }
   return out;

@@ -63,7 +63,7 @@ export function registerSandbox(program: Command, ctx: CommandContext): void {
       "with --serve: the EC2 port; SNS, DynamoDB and Slack take the next three",
       "4566",
     )
-    .option("--host <host>", "with --serve: the address to listen on", "127.0.0.1")
+    .option("--host <host>", "with --serve: the address all four ports listen on", "127.0.0.1")
     .option("--verbose", "print the functions' JSON logs (Powertools Logger, level INFO)")
     .addHelpText(
       "after",

@@ -21,8 +21,10 @@ import {
 import { createEc2Gateway, type Ec2Gateway } from "@guardrail/functions";
 import { type Command, Option } from "commander";
 import { type AwsFlags, awsClientConfig, awsError } from "../aws";
-import type { CliIo, CommandContext } from "../context";
+import { type CliIo, type CommandContext, write } from "../context";
 import { EXIT, UsageError } from "../errors";
+import { checkAccounts, checkRegions, single } from "../flags";
+import { withOutput } from "../output";
 import { loadPolicyFile, POLICY_FLAG_HELP } from "../policy-file";
 import { describeAction } from "../replay/formats/csv";
 import { fmt, plural, textTable } from "../replay/formats/table";
@@ -35,6 +37,7 @@ export interface ScanOptions extends AwsFlags {
   fix: boolean;
   yes: boolean;
   failOn?: string;
+  output?: string;
 }
 
 /** What scan read and decided. */
@@ -77,12 +80,19 @@ export function registerScan(program: Command, ctx: CommandContext): void {
         .choices(["table", "json"])
         .default("table"),
     )
+    .option("-o, --output <file>", "write the report to FILE instead of stdout")
     .option("--fix", "revoke the enforce findings (asks first unless --yes)", false)
     .option("-y, --yes", "with --fix: do not ask", false)
     .option("--fail-on <outcome>", "exit 1 when a finding counts (violation), for CI")
     .addHelpText(
       "after",
       `
+Output:
+  table  one line per rule or entry that breaks the policy (or is exempt from it), most severe
+         first: resource, what it opens, rules, severity, mode, the planned action, and the
+         reason (for an exemption: its kind, reason and expiry)
+  json   {"account","region","scanned","outcome","findings","exempt","actions","unreadable"}
+
 Exit codes:
   0  scanned (and fixed, with --fix)
   1  --fail-on violation and at least one violation was found
@@ -108,9 +118,10 @@ async function scanCommand(opts: ScanOptions, io: CliIo): Promise<number> {
     throw new UsageError(`--fail-on takes violation, not "${opts.failOn}"`);
   }
   if (opts.yes && !opts.fix) throw new UsageError("--yes only makes sense with --fix");
-  if (opts.account !== undefined && !/^\d{12}$/.test(opts.account)) {
-    throw new UsageError(`--account must be a 12-digit account id, not "${opts.account}"`);
-  }
+  const account = single("--account", opts.account, "scan reads one account at a time");
+  if (account !== undefined) checkAccounts("--account", [account]);
+  const region = single("--region", opts.region, "scan reads one Region: run it once per Region");
+  if (region !== undefined) checkRegions("--region", [region]);
   if (opts.fix && !opts.yes && io.confirm === undefined) {
     throw new UsageError("--fix needs --yes when there is no terminal to confirm on");
   }
@@ -131,26 +142,29 @@ async function scanCommand(opts: ScanOptions, io: CliIo): Promise<number> {
     const gateway = createEc2Gateway(client);
     const result = await scan(gateway, policy, {
       region,
-      account: opts.account ?? null,
+      account: account ?? null,
       now: new Date(),
     });
-    if (opts.format === "json" && !opts.fix) {
-      io.stdout.write(`${JSON.stringify(scanJson(result, provenance), null, 2)}\n`);
-    } else if (opts.format === "table") {
-      io.stdout.write(renderScan(result, opts.fix, provenance));
-    }
-    const failed = opts.failOn === "violation" && result.evaluation.findings.length > 0;
-    if (!opts.fix) return failed ? EXIT.violation : EXIT.ok;
+    return await withOutput(io, opts.output, async (out) => {
+      if (opts.format === "json" && !opts.fix) {
+        await write(out, `${JSON.stringify(scanJson(result, provenance), null, 2)}\n`);
+      } else if (opts.format === "table") {
+        await write(out, renderScan(result, opts.fix, provenance));
+      }
+      const failed = opts.failOn === "violation" && result.evaluation.findings.length > 0;
+      if (!opts.fix) return failed ? EXIT.violation : EXIT.ok;
 
-    const fix = await applyFixes(gateway, result, opts, io);
-    if (opts.format === "json") {
-      const json = { declined: fix.declined, outcomes: fix.outcomes.map(outcomeJson) };
-      io.stdout.write(
-        `${JSON.stringify({ ...scanJson(result, provenance), fix: json }, null, 2)}\n`,
-      );
-    }
-    if (fix.declined || fix.outcomes.some((o) => o.status === "failed")) return EXIT.incomplete;
-    return failed ? EXIT.violation : EXIT.ok;
+      const fix = await applyFixes(gateway, result, opts, io, out);
+      if (opts.format === "json") {
+        const json = { declined: fix.declined, outcomes: fix.outcomes.map(outcomeJson) };
+        await write(
+          out,
+          `${JSON.stringify({ ...scanJson(result, provenance), fix: json }, null, 2)}\n`,
+        );
+      }
+      if (fix.declined || fix.outcomes.some((o) => o.status === "failed")) return EXIT.incomplete;
+      return failed ? EXIT.violation : EXIT.ok;
+    });
   } finally {
     client.destroy();
   }
@@ -253,12 +267,29 @@ export async function scan(
 }
 
 const SEVERITY = ["critical", "high", "medium", "low"];
+const severityRank = (s: string) => {
+  const i = SEVERITY.indexOf(s);
+  return i < 0 ? SEVERITY.length : i;
+};
 
-/** One row per rule or entry: every rule it breaks, the worst severity, the strongest mode. */
-function findingRows(findings: readonly Finding[]): string[][] {
+/** `exempt (tag: vendor appliance, until 2099-12-31)`: who waived it, why, until when. */
+function exemptionText(f: Finding): string {
+  const e = f.exemption;
+  if (!e) return f.reason;
+  return `exempt (${e.kind}: ${e.reason}${e.expires ? `, until ${e.expires.slice(0, 10)}` : ", no expiry"})`;
+}
+
+/**
+ * One row per rule or entry: what it opens, every rule it breaks, the worst severity, the
+ * strongest mode, what the guardrail would do, and why (for an exempt rule, the exemption's kind,
+ * reason and expiry). Most severe first; within a severity, what is revoked, then what only
+ * notifies, then what is exempt; then by resource.
+ */
+export function findingRows(findings: readonly Finding[], actions: readonly Action[]): string[][] {
   const byChange = new Map<RuleChange, Finding[]>();
   for (const f of findings) byChange.set(f.change, [...(byChange.get(f.change) ?? []), f]);
-  return [...byChange.values()].map((fs) => {
+  const revoked = new Set(actions.flatMap((a) => actionTargets(a)));
+  const rows = [...byChange.values()].map((fs) => {
     const f = fs[0]!;
     const where = findingResource(f) ?? "";
     const group =
@@ -266,13 +297,51 @@ function findingRows(findings: readonly Finding[]): string[][] {
         ? `${f.change.groupId} ${where}`
         : where;
     const severity = SEVERITY.find((s) => fs.some((x) => x.severity === s)) ?? f.severity;
-    const mode = fs.every((x) => x.exemption)
-      ? "exempt"
-      : fs.some((x) => !x.exemption && x.mode === "enforce")
-        ? "enforce"
-        : "notify";
-    return [group, fs.map((x) => x.rule).join(", "), severity, mode, f.reason];
+    const counting = fs.filter((x) => !x.exemption);
+    const mode =
+      counting.length === 0
+        ? "exempt"
+        : counting.some((x) => x.mode === "enforce")
+          ? "enforce"
+          : "notify";
+    const action =
+      mode === "exempt"
+        ? "none"
+        : revoked.has(where)
+          ? f.change.kind === "network-acl-entry"
+            ? "delete"
+            : "revoke"
+          : "notify";
+    const why = counting[0] ?? f;
+    return [
+      group,
+      viewChange(f.change).text,
+      fs.map((x) => x.rule).join(", "),
+      severity,
+      mode,
+      action,
+      mode === "exempt" ? exemptionText(f) : why.reason,
+    ];
   });
+  const modeRank = (m: string) => ["enforce", "notify", "exempt"].indexOf(m);
+  return rows.sort(
+    (x, y) =>
+      severityRank(x[3]!) - severityRank(y[3]!) ||
+      modeRank(x[4]!) - modeRank(y[4]!) ||
+      (x[0]! < y[0]! ? -1 : x[0]! > y[0]! ? 1 : 0),
+  );
+}
+
+/** The rule ids and ACL entries an action removes, as `findingResource` names them. */
+function actionTargets(a: Action): string[] {
+  switch (a.type) {
+    case "revoke-security-group-rules":
+      return [...a.ruleIds];
+    case "revoke-security-group-permissions":
+      return [a.groupId];
+    case "delete-network-acl-entry":
+      return [`${a.networkAclId}#${a.egress ? "egress" : "ingress"}#${a.ruleNumber}`];
+  }
 }
 
 function renderScan(r: ScanResult, fixing: boolean, policy: PolicyProvenance): string {
@@ -281,9 +350,12 @@ function renderScan(r: ScanResult, fixing: boolean, policy: PolicyProvenance): s
     `Policy: ${describePolicy(policy)}`,
     `Scanned ${plural(r.scanned.securityGroupRules, "security-group rule")} and ${plural(r.scanned.networkAclEntries, "network-ACL entry", "network-ACL entries")} in ${r.account ?? "(unknown account)"} ${r.region}${r.scanned.prefixLists > 0 ? ` (${plural(r.scanned.prefixLists, "prefix list")} resolved)` : ""}.`,
   ];
-  const rows = findingRows([...e.findings, ...e.waived]);
+  const rows = findingRows([...e.findings, ...e.waived], r.actions);
   if (rows.length > 0) {
-    parts.push("", textTable(["resource", "rules", "severity", "mode", "reason"], rows));
+    parts.push(
+      "",
+      textTable(["resource", "opened", "rules", "severity", "mode", "action", "reason"], rows),
+    );
   }
   // Counted per rule or entry, as the table shows them (one may break several policy rules).
   const broken = new Set(e.findings.map((f) => f.change));
@@ -335,9 +407,10 @@ async function applyFixes(
   r: ScanResult,
   opts: ScanOptions,
   io: CliIo,
+  out: NodeJS.WritableStream,
 ): Promise<{ declined: boolean; outcomes: ActionOutcome[] }> {
   const say = (t: string) => {
-    if (opts.format === "table") io.stdout.write(t);
+    if (opts.format === "table") out.write(t);
     else io.stderr.write(t);
   };
   if (r.actions.length === 0) {

@@ -77,7 +77,7 @@ Examples:
     )
     .action(async (opts: ScpOptions) => {
       const { io } = ctx;
-      const loaded = await loadPolicyFile(opts.policy, { lookLocal: true, cwd: io.cwd });
+      const loaded = loadPolicyFile(opts.policy, io);
       const tagKeys = exemptionTagKeys(loaded.policy);
       const regions = (opts.regions ?? io.env.GUARDRAIL_REGION ?? DEFAULT_REGION)
         .split(",")

@@ -48,8 +48,13 @@ export interface Aggregate {
   filesSkipped: number;
   /** Records read, before filters. */
   records: number;
-  /** Events that passed the filters: one output line each. */
+  /**
+   * Output lines: the records that passed the filters, plus one `invalid` line per input that
+   * could not be read (`unreadable`), so `events = selected records + unreadable`.
+   */
   events: number;
+  /** Inputs that could not be read (a file, a line, a directory): reported as invalid lines. */
+  unreadable: number;
   byOutcome: Record<string, number>;
   byRule: Record<string, RuleTotals>;
   byAccount: Record<string, AccountTotals>;
@@ -80,6 +85,7 @@ export function emptyAggregate(): Aggregate {
     filesSkipped: 0,
     records: 0,
     events: 0,
+    unreadable: 0,
     byOutcome: Object.fromEntries(OUTCOMES.map((o) => [o, 0])),
     byRule: {},
     byAccount: {},
@@ -231,6 +237,7 @@ export function mergeAggregate(into: Aggregate, from: Aggregate): void {
   into.filesSkipped += from.filesSkipped;
   into.records += from.records;
   into.events += from.events;
+  into.unreadable += from.unreadable;
   mergeCounts(into.byOutcome, from.byOutcome);
   for (const [k, r] of Object.entries(from.byRule)) {
     const t = slot(into.byRule, k, () => ({

@@ -9,7 +9,17 @@ export interface PoolOptions {
   readonly perWorker?: number;
 }
 
-const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
+/** Set by the packaged build (packages/cli/scripts/build.mjs), where workers run bundled code. */
+declare const __GUARDRAIL_BUNDLE__: boolean | undefined;
+
+/**
+ * The worker's entry: in the repository, a module that registers tsx and loads worker.ts; in the
+ * packaged CLI, the bundled dist/replay-worker.mjs next to dist/guardrail.mjs.
+ */
+const ENTRY =
+  typeof __GUARDRAIL_BUNDLE__ !== "undefined" && __GUARDRAIL_BUNDLE__
+    ? new URL("./replay-worker.mjs", import.meta.url)
+    : new URL("./worker-entry.mjs", import.meta.url);
 
 /**
  * Runs `jobs` on worker threads and hands each result to `onResult` in job order, whatever order

@@ -36,7 +36,14 @@ export interface ReplayConfig {
 
 /** A unit of work: one file, or a run of values cut from stdin. */
 export type Job =
-  | { readonly index: number; readonly kind: "file"; readonly path: string; readonly size: number }
+  | {
+      readonly index: number;
+      readonly kind: "file";
+      readonly path: string;
+      readonly size: number;
+      /** Set when the path could not even be listed (a directory, a broken link). */
+      readonly error?: string;
+    }
   | {
       readonly index: number;
       readonly kind: "text";
@@ -87,6 +94,10 @@ export class Replayer {
         agg.filesSkipped++;
         return { index: job.index, output: null, agg, details: [], size: job.size };
       }
+      if (job.error !== undefined) {
+        const error = { kind: "error", source: job.path, index: 0, message: job.error } as const;
+        return this.process(job, [error], agg);
+      }
       agg.files++;
       const read = readInputText(job.path);
       if ("error" in read) return this.process(job, [read.error], agg);
@@ -115,6 +126,7 @@ export class Replayer {
     for (const item of items) {
       if (item.kind === "error") {
         agg.problems.push({ source: item.source, message: item.message });
+        agg.unreadable++;
         sink.emit(unreadableLine(item.source, item.message));
       } else {
         this.record(item.value, item.source, item.index, agg, sink);

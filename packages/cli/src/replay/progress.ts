@@ -19,20 +19,40 @@ function clock(seconds: number): string {
 
 /**
  * One status line: a bar (by bytes, which tracks the work better than file counts when file sizes
- * vary), files, records, rate and ETA. Pure, so it can be tested without a terminal.
+ * vary), files, records, rate and ETA, fitted to `width` columns: on a narrow terminal the bar
+ * shrinks, then the rate, the ETA and the file count are left out, rather than cut mid-word. Pure,
+ * so it can be tested without a terminal.
  */
 export function progressLine(p: ProgressSnapshot, width = 80): string {
   const secs = p.elapsedMs / 1000;
   const rate = secs > 0 ? p.records / secs : 0;
   const frac = p.totalBytes && p.totalBytes > 0 ? Math.min(1, p.bytes / p.totalBytes) : null;
   const eta = frac !== null && frac > 0 && secs > 0.5 ? clock((secs * (1 - frac)) / frac) : "--:--";
-  const files = p.totalFiles === null ? fmt(p.files) : `${fmt(p.files)}/${fmt(p.totalFiles)}`;
-  const text = ` ${files} files  ${fmt(p.records)} records  ${fmt(Math.round(rate))}/s  ETA ${eta}`;
-  if (frac === null) return text.trimStart().slice(0, width);
-  const barWidth = Math.max(10, Math.min(30, width - text.length - 7));
-  const filled = Math.round(frac * barWidth);
-  const pct = `${String(Math.floor(frac * 100)).padStart(3)}%`;
-  return `[${"#".repeat(filled)}${"-".repeat(barWidth - filled)}] ${pct}${text}`.slice(0, width);
+  const files = `${p.totalFiles === null ? fmt(p.files) : `${fmt(p.files)}/${fmt(p.totalFiles)}`} files`;
+  const records = `${fmt(p.records)} records`;
+  const speed = `${fmt(Math.round(rate))}/s`;
+  const left = `ETA ${eta}`;
+  const choices = [
+    [files, records, speed, left],
+    [files, records, left],
+    [records, left],
+    [records],
+  ];
+  const pct = frac === null ? "" : `${String(Math.floor(frac * 100)).padStart(3)}%`;
+  for (const parts of choices) {
+    const text = ` ${parts.join("  ")}`;
+    if (frac === null) {
+      if (text.length - 1 <= width) return text.trimStart();
+      continue;
+    }
+    const barWidth = Math.min(30, width - text.length - 7);
+    if (barWidth >= 10) {
+      const filled = Math.round(frac * barWidth);
+      return `[${"#".repeat(filled)}${"-".repeat(barWidth - filled)}] ${pct}${text}`;
+    }
+    if (pct.length + text.length <= width) return `${pct}${text}`;
+  }
+  return `${pct.trimStart()} ${records}`.trim().slice(0, width);
 }
 
 /** Redraws {@link progressLine} on a TTY at most ten times a second. */

@@ -35,6 +35,9 @@ export interface ServeSummary {
   readonly slackMessages: number;
 }
 
+/** Where a line's time goes; filled in when the line is written. */
+const STAMP = "\u0000time\u0000";
+
 /** Wall-clock time of a `performance.now()` reading. */
 function clock(at: number = performance.now()): string {
   return new Date(performance.timeOrigin + at).toISOString().slice(11, 23);
@@ -122,13 +125,15 @@ export async function serveSandbox(options: ServeOptions): Promise<ServeSummary>
     print(s.dim("Guardrail decisions as they happen:"));
 
     // Lines are written in order through one queue; a Slack line follows its decision's line
-    // (the notifier may post before the decision's audit record has been read back).
+    // (the notifier may post before the decision's audit record has been read back). Each line is
+    // stamped when it is written, so the stamps read in time order: an event delivered late
+    // (CloudTrail takes its time) is stamped when the guardrail decided, not when it was called.
     let queue: Promise<unknown> = Promise.resolve();
     const later = (line: () => Promise<string | null> | string | null) => {
       queue = queue
         .then(async () => {
           const text = await line();
-          if (text !== null) print(text);
+          if (text !== null) print(text.replaceAll(STAMP, () => s.dim(clock())));
         })
         .catch((error: unknown) => print(s.red(`output failed: ${String(error)}`)));
     };
@@ -136,13 +141,13 @@ export async function serveSandbox(options: ServeOptions): Promise<ServeSummary>
     const held = new Map<string, string>();
     const slackLine = (n: LocalNotification) => {
       const first = n.slack[0]?.lines[0];
-      if (first) return `${s.dim(clock())}    ↳ slack: ${clip(first, 100)}`;
-      return `${s.dim(clock())}    ↳ ${s.red("Slack delivery failed; SNS retries it")}`;
+      if (first) return `${STAMP}    ↳ slack: ${clip(first, 100)}`;
+      return `${STAMP}    ↳ ${s.red("Slack delivery failed; SNS retries it")}`;
     };
 
     stack.router.onRouted((routed) => {
       const replied = stack.sandbox.repliedAt(field(routed, "requestID"));
-      const head = `${s.dim(clock(replied))}  ${field(routed, "eventName")} by ${actorOf(routed)}`;
+      const head = `${STAMP}  ${field(routed, "eventName")} by ${actorOf(routed)}`;
       if (routed.unrouted !== undefined) {
         const why =
           routed.unrouted === "own-role"

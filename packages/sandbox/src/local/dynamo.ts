@@ -1,14 +1,11 @@
 import type { Server } from "node:http";
-import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { AUDIT_TABLE, type AuditItem, accountIndexKey, auditKey } from "@guardrail/core";
 import { createAuditTable } from "@guardrail/functions/adapters/audit-table";
-
-/** dynalite ships no types: the one call used here. */
-type Dynalite = (options: { createTableMs?: number; deleteTableMs?: number }) => Server;
-const dynalite = createRequire(import.meta.url)("dynalite") as Dynalite;
+// A static import (not createRequire), so that the packaged CLI's bundler sees and bundles it.
+import dynalite from "dynalite";
 
 export interface LocalDynamo {
   readonly endpoint: string;

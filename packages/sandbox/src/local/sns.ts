@@ -1,3 +1,4 @@
+import { type ListenOptions, Server as NetServer } from "node:net";
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
@@ -122,6 +123,33 @@ export function snsRecordOf(body: string, subscriptionArn: string): SNSEventReco
 }
 
 /**
+ * Runs `start` with Node's `Server#listen` taking `host` wherever it was asked for every
+ * interface. fauxqs 2.4 calls `listen({ port, host: "0.0.0.0" })` whatever its `host` option
+ * says (the option only names the host in queue URLs), and the sandbox must listen only where
+ * `--host` says, like its other servers. The EC2, DynamoDB and Slack servers, started at the
+ * same time, pass their host explicitly and are left alone.
+ */
+async function listeningOn<T>(host: string, start: () => Promise<T>): Promise<T> {
+  const listen = NetServer.prototype.listen;
+  NetServer.prototype.listen = function (this: NetServer, ...args: unknown[]) {
+    const [first] = args;
+    if (
+      typeof first === "object" &&
+      first !== null &&
+      (first as ListenOptions).host === "0.0.0.0"
+    ) {
+      args[0] = { ...(first as ListenOptions), host };
+    }
+    return (listen as (...a: unknown[]) => NetServer).apply(this, args);
+  } as typeof listen;
+  try {
+    return await start();
+  } finally {
+    NetServer.prototype.listen = listen;
+  }
+}
+
+/**
  * A local SNS topic (fauxqs, Node 22) with the guardrail's subscriber on it. fauxqs fans topic
  * messages out to SQS queues only, so the subscription is a queue that this module long-polls and
  * hands to the handler as the SNS event Lambda would get: the same JSON envelope, the same
@@ -130,12 +158,9 @@ export function snsRecordOf(body: string, subscriptionArn: string): SNSEventReco
 export async function startLocalSns(options: LocalSnsOptions): Promise<LocalSns> {
   const { startFauxqs } = await importFauxqs();
   const host = options.host ?? "127.0.0.1";
-  const server: FauxqsServer = await startFauxqs({
-    port: options.port ?? 0,
-    host,
-    logger: false,
-    defaultRegion: options.region,
-  });
+  const server: FauxqsServer = await listeningOn(host, () =>
+    startFauxqs({ port: options.port ?? 0, host, logger: false, defaultRegion: options.region }),
+  );
   const queueName = `${options.topicName}-subscriber`;
   const setup = server.setup({
     topics: [{ name: options.topicName }],

@@ -13,10 +13,21 @@ export interface ReportMeta {
   readonly filters: readonly string[];
   /** Violation and exempt events not listed because of the detail cap. */
   readonly omittedDetails: number;
+  /**
+   * The policy's rule ids in policy order: each keeps its colour from one report to the next
+   * (the n-th rule of the policy is always the n-th colour), whatever the data.
+   */
+  readonly rules: readonly string[];
 }
 
 /** Most violation rows the report lists; the JSON or CSV output has them all. */
 export const MAX_DETAIL_ROWS = 20_000;
+/**
+ * Past this many violation rows the list is folded: one line per resource (opened on a click)
+ * and pages of {@link GROUPS_PER_PAGE} resources, so the page stays a few screens long.
+ */
+export const COLLAPSE_AFTER_ROWS = 300;
+export const GROUPS_PER_PAGE = 50;
 
 const esc = (s: string | number | null | undefined) =>
   String(s ?? "")
@@ -40,6 +51,18 @@ const PALETTE = [
 ];
 
 const SEVERITY_ORDER: Record<string, number> = { critical: 0, high: 1, medium: 2, low: 3 };
+
+/**
+ * A colour per rule that does not depend on the data: the policy's n-th rule gets the n-th colour;
+ * a rule id the policy does not list (none should) gets one from a hash of its name.
+ */
+export function ruleColour(rule: string, policyRules: readonly string[]): string {
+  const i = policyRules.indexOf(rule);
+  if (i >= 0) return PALETTE[i % PALETTE.length]!;
+  let h = 0;
+  for (const c of rule) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return PALETTE[h % PALETTE.length]!;
+}
 
 function daysBetween(first: string, last: string): string[] {
   const out: string[] = [];
@@ -108,9 +131,11 @@ export function violationChart(a: Aggregate, colours: Map<string, string>): stri
     }
     if (i % labelEvery === 0) {
       const date = new Date(`${day}T00:00:00Z`);
+      // The year too: a trail often spans a new year, and a printed report outlives its context.
       const label = date.toLocaleDateString("en-GB", {
         day: "numeric",
         month: "short",
+        year: "numeric",
         timeZone: "UTC",
       });
       parts.push(
@@ -248,12 +273,150 @@ code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#
 .detail td:nth-child(4){font-size:12.5px}
 .detail td:nth-child(7){min-width:200px}
 #violations{overflow-x:auto}
+.group-head th{background:#f1f5fb;text-transform:none;letter-spacing:0;font-size:12.5px;color:var(--ink);border-bottom:1px solid var(--line)}
+details.group{border-bottom:1px solid var(--line);padding:6px 0}
+details.group summary{cursor:pointer;font-size:13px}
+details.group[open] summary{margin-bottom:6px}
+.paged>input{position:absolute;opacity:0;pointer-events:none}
+.pager{margin:0 0 10px;font-size:12.5px;color:var(--muted)}
+.pager label{display:inline-block;min-width:24px;text-align:center;border:1px solid var(--line);border-radius:4px;padding:0 4px;margin:2px 0;cursor:pointer;color:var(--ink)}
+.page{display:none}
 .small{font-size:12.5px;margin-top:3px}
 .small code{font-size:11.5px}
 .note{color:var(--muted);font-size:12.5px;margin:10px 0 0}
 footer{color:var(--muted);font-size:12px;text-align:center;padding:0 0 32px}
-@media print{body{background:#fff}header{background:#fff;color:var(--ink);border-bottom:2px solid var(--ink)}header p{color:var(--muted)}section,.kpi{break-inside:avoid}}
+@media print{.page{display:block}.pager{display:none}body{background:#fff}header{background:#fff;color:var(--ink);border-bottom:2px solid var(--ink)}header p{color:var(--muted)}section,.kpi{break-inside:avoid}}
 `;
+
+const DETAIL_HEADERS = [
+  "when (UTC)",
+  "account",
+  "actor",
+  "change",
+  "rule",
+  "what was opened",
+  "guardrail",
+];
+
+/** The violations of one resource, in time order. */
+export interface ResourceGroup {
+  readonly resource: string;
+  readonly account: string | null;
+  readonly lines: readonly ReplayLine[];
+}
+
+const byTime = (a: ReplayLine, b: ReplayLine) => {
+  const x = a.eventTime ?? "~";
+  const y = b.eventTime ?? "~";
+  return x < y ? -1 : x > y ? 1 : a.source < b.source ? -1 : a.source > b.source ? 1 : 0;
+};
+
+/**
+ * Violations grouped by the resource they touched (its main finding's security group, rule or
+ * ACL entry), each group in time order, the groups by their first event: a resource's story reads
+ * top down, and the page reads as a timeline of resources.
+ */
+export function groupByResource(details: readonly ReplayLine[]): ResourceGroup[] {
+  const groups = new Map<
+    string,
+    { resource: string; account: string | null; lines: ReplayLine[] }
+  >();
+  for (const l of details) {
+    const main = mainRule(l) ?? l.findings[0]?.rule;
+    const f = l.findings.find((x) => x.rule === main) ?? l.findings[0];
+    const resource = f?.resource ?? "(unknown resource)";
+    const key = `${l.account ?? ""} ${resource}`;
+    let g = groups.get(key);
+    if (g === undefined) {
+      g = { resource, account: l.account, lines: [] };
+      groups.set(key, g);
+    }
+    g.lines.push(l);
+  }
+  for (const g of groups.values()) g.lines.sort(byTime);
+  return [...groups.values()].sort((a, b) => byTime(a.lines[0]!, b.lines[0]!));
+}
+
+function groupTitle(g: ResourceGroup): string {
+  const first = g.lines[0]?.eventTime;
+  const last = g.lines.at(-1)?.eventTime;
+  const span = first
+    ? ` · ${esc(first.slice(0, 10))}${last && last.slice(0, 10) !== first.slice(0, 10) ? ` to ${esc(last.slice(0, 10))}` : ""}`
+    : "";
+  const rules = [...new Set(g.lines.flatMap((l) => l.findings.map((f) => f.rule)))];
+  return `<code>${esc(g.resource)}</code> <span class="muted">${esc(g.account ?? "")}</span> · ${fmt(g.lines.length)} ${g.lines.length === 1 ? "event" : "events"}${span} · ${rules.map(esc).join(", ")}`;
+}
+
+function rowsHtml(lines: readonly ReplayLine[], row: (l: ReplayLine) => string[]): string {
+  return lines
+    .map(
+      (l) =>
+        `<tr class="event">${row(l)
+          .map((c) => `<td>${c}</td>`)
+          .join("")}</tr>`,
+    )
+    .join("\n");
+}
+
+/**
+ * The violation list. Up to {@link COLLAPSE_AFTER_ROWS} rows: one table, a heading row per
+ * resource. Past that: a folded line per resource (`<details>`, opened on a click) on pages of
+ * {@link GROUPS_PER_PAGE} resources, switched by radio buttons and CSS: still no script, and the
+ * page stays a few screens long whatever the trail. Printing shows every page.
+ */
+export function renderViolations(
+  groups: readonly ResourceGroup[],
+  row: (l: ReplayLine) => string[],
+): string {
+  const th = `<thead><tr>${DETAIL_HEADERS.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead>`;
+  const rows = groups.reduce((n, g) => n + g.lines.length, 0);
+  if (rows <= COLLAPSE_AFTER_ROWS) {
+    const bodies = groups
+      .map(
+        (g) =>
+          `<tbody class="group"><tr class="group-head"><th colspan="${DETAIL_HEADERS.length}">${groupTitle(g)}</th></tr>\n${rowsHtml(g.lines, row)}\n</tbody>`,
+      )
+      .join("\n");
+    return `<table class="detail">${th}\n${bodies}</table>`;
+  }
+  const pages: ResourceGroup[][] = [];
+  for (let i = 0; i < groups.length; i += GROUPS_PER_PAGE) {
+    pages.push(groups.slice(i, i + GROUPS_PER_PAGE));
+  }
+  const radios = pages
+    .map(
+      (_, i) =>
+        `<input type="radio" name="violation-page" id="pg-${i + 1}"${i === 0 ? " checked" : ""} aria-label="page ${i + 1}">`,
+    )
+    .join("");
+  const css = pages
+    .map(
+      (_, i) =>
+        `#pg-${i + 1}:checked~.pages>#page-${i + 1}{display:block}#pg-${i + 1}:checked~.pager label[for=pg-${i + 1}]{background:var(--accent);color:#fff}`,
+    )
+    .join("");
+  const pager =
+    pages.length > 1
+      ? `<nav class="pager">${fmt(groups.length)} resources, ${fmt(GROUPS_PER_PAGE)} a page: ${pages
+          .map((p, i) => {
+            const from = p[0]?.lines[0]?.eventTime?.slice(0, 10) ?? "";
+            return `<label for="pg-${i + 1}" title="from ${esc(from)}">${i + 1}</label>`;
+          })
+          .join(" ")}</nav>`
+      : "";
+  const body = pages
+    .map(
+      (p, i) =>
+        `<div class="page" id="page-${i + 1}">${p
+          .map(
+            (g) =>
+              `<details class="group"><summary>${groupTitle(g)}</summary><table class="detail">${th}<tbody>\n${rowsHtml(g.lines, row)}\n</tbody></table></details>`,
+          )
+          .join("\n")}</div>`,
+    )
+    .join("\n");
+  return `<style>${css}</style><p class="note">${fmt(rows)} rows, folded by resource: open one to see its events.</p><div class="paged">${radios}${pager}<div class="pages">${body}</div></div>`;
+}
 
 /**
  * `--format html`: one self-contained page (inline CSS and SVG, no script, nothing fetched) for
@@ -270,7 +433,7 @@ export function renderHtml(a: Aggregate, details: readonly ReplayLine[], meta: R
   const colours = new Map(
     rulesByWeight
       .filter((r) => (a.byRule[r]?.violations ?? 0) > 0)
-      .map((r, i) => [r, PALETTE[i % PALETTE.length]!]),
+      .map((r) => [r, ruleColour(r, meta.rules)]),
   );
   const period =
     a.firstEvent && a.lastEvent
@@ -330,7 +493,7 @@ export function renderHtml(a: Aggregate, details: readonly ReplayLine[], meta: R
       fmt(t.waived),
     ]);
 
-  const detailRows = details.map((l) => {
+  const detailRow = (l: ReplayLine) => {
     const main = mainRule(l) ?? l.findings[0]?.rule;
     const f = l.findings.find((x) => x.rule === main) ?? l.findings[0];
     const others = [...new Set(l.findings.map((x) => x.rule))].filter((r) => r !== f?.rule);
@@ -345,7 +508,8 @@ export function renderHtml(a: Aggregate, details: readonly ReplayLine[], meta: R
       esc(f?.reason ?? ""),
       verdict(l),
     ];
-  });
+  };
+  const violationList = renderViolations(groupByResource(details), detailRow);
 
   const problems =
     a.problems.length + a.invalidSamples.length === 0
@@ -446,13 +610,7 @@ ${banner}<section id="chart"><h2>Violations per day, by rule</h2>${violationChar
       : `<p class="empty">Nobody: no violations.</p>`
   }</section>
 <section id="violations"><h2>Violations and exemptions (${fmt(details.length + meta.omittedDetails)})</h2>${
-    detailRows.length > 0
-      ? table(
-          "detail",
-          ["when (UTC)", "account", "actor", "change", "rule", "what was opened", "guardrail"],
-          detailRows,
-        )
-      : `<p class="empty">None.</p>`
+    details.length > 0 ? violationList : `<p class="empty">None.</p>`
   }${omitted}</section>
 ${problems}
 </main>

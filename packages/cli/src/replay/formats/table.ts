@@ -35,13 +35,33 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${fmt(n)} ${n === 1 ? one : many}`;
 }
 
+/**
+ * What was read and what was kept, in counts that add up: records read = selected + filtered
+ * out, and events (output lines, the outcome table's total) = selected + unreadable inputs.
+ */
+export function countLines(a: Aggregate): string[] {
+  const skipped = a.filesSkipped > 0 ? ` (${fmt(a.filesSkipped)} skipped by path filters)` : "";
+  const unreadable =
+    a.unreadable > 0 ? `; ${plural(a.unreadable, "input")} could not be read (listed below)` : "";
+  const selected = a.events - a.unreadable;
+  const filtered = a.records - selected;
+  const read = `Read ${plural(a.records, "record")} from ${plural(a.files, "file")}${skipped}${unreadable}.`;
+  if (filtered === 0 && a.unreadable === 0) {
+    return [
+      read,
+      `All ${plural(a.events, "event")} selected; ${plural(a.actions, "planned action")}.`,
+    ];
+  }
+  return [
+    read,
+    `${fmt(selected)} selected${filtered > 0 ? ` (${fmt(filtered)} filtered out)` : ""}${a.unreadable > 0 ? ` + ${fmt(a.unreadable)} unreadable` : ""} = ${plural(a.events, "event")}; ${plural(a.actions, "planned action")}.`,
+  ];
+}
+
 /** `--format table`: totals by outcome, rule, account and the actors with most violations. */
 export function renderTable(a: Aggregate, policy: PolicyProvenance): string {
   const parts: string[] = [`Policy: ${describePolicy(policy)}`];
-  const skipped = a.filesSkipped > 0 ? ` (${fmt(a.filesSkipped)} skipped by path filters)` : "";
-  parts.push(
-    `Read ${plural(a.records, "record")} from ${plural(a.files, "file")}${skipped}; ${plural(a.events, "event")} selected, ${plural(a.actions, "planned action")}.`,
-  );
+  parts.push(...countLines(a));
   if (a.firstEvent !== null) parts.push(`Events from ${a.firstEvent} to ${a.lastEvent}.`);
   parts.push(
     "",

@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+// Builds the packable CLI: dist/guardrail.mjs (the whole CLI) and dist/replay-worker.mjs (the
+// replay worker thread), each one ES module with every dependency bundled in, the unpublished
+// workspace packages (@guardrail/core, functions, sandbox) included. The tarball that
+// `npm pack` makes from packages/cli then has no runtime dependency at all: it installs offline
+// and starts without transpiling TypeScript.
+//
+// Usage: node packages/cli/scripts/build.mjs
+import { readFile, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const pkgDir = join(dirname(fileURLToPath(import.meta.url)), "..");
+const outdir = join(pkgDir, "dist");
+
+/**
+ * dynalite (the sandbox's local DynamoDB) loads `level` for on-disk tables, whose classic-level
+ * binding is a native addon that cannot be bundled. The sandbox only ever uses dynalite's
+ * in-memory store, so the bundle gets a `level` that says so if anything asks for a disk.
+ */
+const noDiskLevel = {
+  name: "no-disk-level",
+  setup(b) {
+    b.onResolve({ filter: /^level$/ }, () => ({ path: "level", namespace: "no-disk-level" }));
+    b.onLoad({ filter: /.*/, namespace: "no-disk-level" }, () => ({
+      contents:
+        "export class Level { constructor() { throw new Error('the packaged CLI keeps the sandbox in memory only'); } }",
+      loader: "js",
+    }));
+  },
+};
+
+/**
+ * dynalite loads its actions with `require('./actions/' + action)`. esbuild bundles every file
+ * such a require could name, but by file name with its `.js`: the names get their extension.
+ */
+const dynaliteActions = {
+  name: "dynalite-actions",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]dynalite[\\/]index\.js$/ }, async (args) => {
+      const text = await readFile(args.path, "utf8");
+      const contents = text.replace(
+        /require\('\.\/(actions|validations)\/' \+ action\)/g,
+        "require('./$1/' + action + '.js')",
+      );
+      if (contents === text) throw new Error("dynalite's action loading changed: update build.mjs");
+      return { contents, loader: "js" };
+    });
+  },
+};
+
+await rm(outdir, { recursive: true, force: true });
+await build({
+  entryPoints: {
+    guardrail: join(pkgDir, "src", "entry.ts"),
+    // The library (`main(argv, io)`), for tools that run the CLI in-process.
+    index: join(pkgDir, "src", "index.ts"),
+    "replay-worker": join(pkgDir, "src", "replay", "worker.ts"),
+  },
+  outdir,
+  outExtension: { ".js": ".mjs" },
+  bundle: true,
+  // Chunks: the sandbox (fauxqs, dynalite) loads only for `guardrail sandbox`.
+  splitting: true,
+  // One folder: a chunk finds dist/replay-worker.mjs next to itself (see replay/pool.ts).
+  chunkNames: "[name]-[hash]",
+  format: "esm",
+  platform: "node",
+  target: "node22",
+  // ES module builds first: a CommonJS package loaded with `await import()` (the functions load
+  // the SNS and DynamoDB clients on first use) would offer only a default export in a chunk.
+  mainFields: ["module", "main"],
+  // The repository's worker entry registers tsx; the bundle's is dist/replay-worker.mjs.
+  define: { __GUARDRAIL_BUNDLE__: "true" },
+  // CommonJS dependencies call require() for Node's built-in modules.
+  banner: {
+    js: "import { createRequire as __guardrailRequire } from 'node:module'; const require = __guardrailRequire(import.meta.url);",
+  },
+  plugins: [noDiskLevel, dynaliteActions],
+  legalComments: "linked",
+  logLevel: "warning",
+  metafile: false,
+});
+// stderr: `npm pack --json` prints its report on stdout.
+console.error(`[build] ${outdir}`);

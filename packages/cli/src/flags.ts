@@ -1,0 +1,53 @@
+import { partition } from "@aws-sdk/core/client";
+import { UsageError } from "./errors";
+
+/**
+ * Whether `name` is a Region the AWS SDK knows (commercial, GovCloud, China, ...). The SDK's
+ * partition table describes each Region it knows; a mistyped name (`eu-westt-1`) still matches a
+ * partition's pattern but has no description, and would select nothing or fail later on a host
+ * name that does not resolve.
+ */
+export function isKnownRegion(name: string): boolean {
+  const known = partition(name) as { description?: string };
+  return !name.endsWith("-global") && known.description !== undefined;
+}
+
+/** Exit-2 unless every value is a Region the SDK knows. */
+export function checkRegions(flag: string, values: readonly string[]): void {
+  for (const r of values) {
+    if (!isKnownRegion(r)) {
+      throw new UsageError(`${flag} "${r}" is not an AWS Region (such as us-east-1, eu-west-1)`);
+    }
+  }
+}
+
+/** Exit-2 unless every value is a 12-digit account id. */
+export function checkAccounts(flag: string, values: readonly string[]): void {
+  for (const a of values) {
+    if (!/^\d{12}$/.test(a))
+      throw new UsageError(`${flag} must be a 12-digit account id, not "${a}"`);
+  }
+}
+
+/**
+ * One value for a flag that takes one (`scan --region`, `audit --account`): a list there is a
+ * usage error, not an SDK host-name failure later.
+ */
+export function single(flag: string, value: string | undefined, hint: string): string | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  if (v === "" || /[\s,]/.test(v)) {
+    throw new UsageError(`${flag} takes one value, not "${value}": ${hint}`);
+  }
+  return v;
+}
+
+/** Exit-2 for rule ids that are not in `known`, listing the known ones. */
+export function checkRuleIds(flag: string, values: readonly string[], known: readonly string[]) {
+  const unknown = values.filter((v) => !known.includes(v));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `${flag}: unknown rule ${unknown.map((u) => `"${u}"`).join(", ")}; the policy's rules are: ${known.join(", ")}`,
+    );
+  }
+}
