@@ -140,7 +140,8 @@ describe("replay input", () => {
     const { code, out } = await run(["replay", dir]);
     expect(code).toBe(3);
     const lines = out.split("\n");
-    expect(lines.slice(0, 2)).toEqual([
+    expect(lines[0]).toMatch(/^Policy: built-in default \(policy id [0-9a-f]{12}\)$/);
+    expect(lines.slice(1, 3)).toEqual([
       "Read 3 records from 3 files; 3 inputs could not be read (listed below).",
       "3 selected + 3 unreadable = 6 events; 3 planned actions.",
     ]);
@@ -166,7 +167,8 @@ describe("replay input", () => {
       "test/fixtures/cloudtrail",
     ]);
     expect(code).toBe(0);
-    const [read, selected] = out.split("\n");
+    const [policyLine, read, selected] = out.split("\n");
+    expect(policyLine).toMatch(/^Policy: /);
     const records = Number(/^Read (\d+) records/.exec(read ?? "")?.[1]);
     expect(records).toBeGreaterThan(20);
     // Records that do not say their account are kept (replay cannot show they are outside).

@@ -108,7 +108,9 @@ describe("the packed CLI, installed from its tarball outside the repository", ()
   it("guardrail validate: the default policy, and a file", async () => {
     const dflt = await cli(["validate"]);
     expect(dflt.code).toBe(0);
-    expect(dflt.stdout).toMatch(/^\(default policy\): valid, \d+ rules\n {2}blocked-sources /);
+    expect(dflt.stdout).toMatch(
+      /^built-in default: valid, \d+ rules \(policy id [0-9a-f]{12}\)\n {2}blocked-sources /,
+    );
     const file = join(work, "app", "bad.policy.yaml");
     await writeFile(file, "version: 1\nrules: []\nbogus: true\n");
     const bad = await cli(["validate", file]);

@@ -164,7 +164,7 @@ describe("guardrail scan against the EC2 sandbox", () => {
     expect(code).toBe(0);
     expect(stdout).toBe("");
     expect(stderr).toBe(`wrote ${file}\n`);
-    expect(await readFile(file, "utf8")).toMatch(/^Scanned 9 security-group rules/);
+    expect(await readFile(file, "utf8")).toMatch(/^Policy: .*\nScanned 9 security-group rules/);
     const quiet = await runBin(["scan", "--endpoint-url", endpoint, "-o", file, "--quiet"], {
       env,
     });
