@@ -4,6 +4,7 @@ export * from "./cloudtrail/parsers";
 export * from "./errors";
 export * from "./model";
 export * from "./nacl";
+export * from "./nacl-plan";
 export * from "./net/cidr";
 export * from "./net/ports";
 export * from "./net/protocol";
