@@ -294,12 +294,9 @@ async function plan(
     }));
   });
   // Only entries the policy flags keep an exposure open: the rest let through what it allows.
-  const flagged = await judgeRound(
-    j,
-    after.filter((e) => e.ruleAction === "allow"),
-    after,
-    true,
-  );
+  const made = deletes.length > idle.length;
+  const allows = made ? after.filter((e) => e.ruleAction === "allow") : [];
+  const flagged = await judgeRound(j, allows, after, true);
   const flags = (e: NetworkAclEntryChange) => flagged.findings.some((f) => f.change === e);
   const real = deletes
     .filter((d) => !idle.includes(d))
