@@ -401,6 +401,15 @@ describe("network-acl-change plans to a fixpoint on the ACL its own deletes leav
     expect(findings().some((f) => f.result === "notify-only")).toBe(true);
   });
 
+  it("puts back no delete whose entry would then let through what another delete closed", async () => {
+    // 100 and 110 are deleted in the same round; 120 (broad, notified) re-allows what 110
+    // decided then, but with 100 gone too, 110 would decide tcp 22 from 0.0.0.0/1 as well.
+    holds(ACL, tcp(100, 22, 22, "0.0.0.0/1"), tcp(110, 22, 22), all(120, "128.0.0.0/1"));
+    const result = await networkAclChange(deleted90(), testDeps({ fn: "network-acl-change" }));
+    expect(result).toMatchObject({ status: "decided", result: "revoked", actions: 2 });
+    expect(numbers()).toEqual([120, 32767, 32767]);
+  });
+
   it("after a re-read, keeps the deletes already made and records every one", async () => {
     // 110 lets tcp 22 in from half the internet once 100 is gone; 120 is removed by someone
     // else between the read and the write.

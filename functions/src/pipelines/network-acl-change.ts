@@ -270,36 +270,44 @@ async function plan(
       .map((e) => e.entry);
     withoutActor = true;
   }
-  // Deletes that change no verdict: the traffic they decided is all still allowed afterwards.
-  const idle = deletes.filter((d) => {
-    const still = stillAllowing(acl, d.entry, d.slices);
-    return (
+  // Deletes that change no verdict: put back, one at a time, every entry whose traffic in the
+  // ACL with it back is all allowed without it (so each put-back changes no packet's verdict).
+  let after = [...acl];
+  const idle: PlannedDelete[] = [];
+  const kept: Finding[] = [];
+  for (const d of deletes) {
+    const original = entries.find((e) => keyOf(e) === keyOf(d.entry));
+    if (!original) continue;
+    const withIt = [...after, original];
+    const its = effectiveEntries(withIt).find((e) => e.entry === original)?.slices ?? [];
+    const still = stillAllowing(after, original, its);
+    if (
       subtractAll(
-        d.slices,
+        its,
         still.flatMap((s) => s.slices),
-      ).length === 0
-    );
-  });
-  const restored = new Set(idle.map((d) => keyOf(d.entry)));
-  const after = [...acl, ...entries.filter((e) => restored.has(keyOf(e)))];
-  const kept = idle.flatMap((d) => {
-    const still = stillAllowing(acl, d.entry, d.slices);
-    const by = still.map(
-      (s) => `entry ${s.entry.ruleNumber} would still allow ${words(d.entry, s.slices)}`,
-    );
-    return d.findings.map((f) => ({
-      ...f,
-      mode: "notify" as const,
-      reason: `${f.reason}; deleting it would change nothing: ${by.join(", ")}, so notify`,
-    }));
-  });
+      ).length > 0
+    )
+      continue;
+    idle.push(d);
+    after = withIt;
+    const by =
+      still.length === 0
+        ? ["the entries before it decide all of its traffic"]
+        : still.map(
+            (s) => `entry ${s.entry.ruleNumber} would still allow ${words(d.entry, s.slices)}`,
+          );
+    for (const f of d.findings) {
+      kept.push({
+        ...f,
+        mode: "notify",
+        reason: `${f.reason}; deleting it would change nothing: ${by.join(", ")}, so notify`,
+      });
+    }
+  }
   // Only entries the policy flags keep an exposure open: the rest let through what it allows.
-  const flagged = await judgeRound(
-    j,
-    after.filter((e) => e.ruleAction === "allow"),
-    after,
-    true,
-  );
+  const made = deletes.length > idle.length;
+  const allows = made ? after.filter((e) => e.ruleAction === "allow") : [];
+  const flagged = await judgeRound(j, allows, after, true);
   const flags = (e: NetworkAclEntryChange) => flagged.findings.some((f) => f.change === e);
   const real = deletes
     .filter((d) => !idle.includes(d))
