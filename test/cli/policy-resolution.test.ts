@@ -138,3 +138,17 @@ describe("guardrail init", () => {
     expect(readFileSync(join(dir, "guardrail.policy.yaml"), "utf8")).toContain("version: 1");
   });
 });
+
+describe("the built-in default's id in the docs", () => {
+  it("is the id of DEFAULT_POLICY_YAML wherever an output quotes it", () => {
+    const id = policyId(DEFAULT_POLICY_YAML);
+    for (const doc of ["README.md", "docs/cli.md", "docs/policy.md", "docs/sandbox.md"]) {
+      const text = readFileSync(join(REPO_ROOT, doc), "utf8");
+      const quoted = [
+        ...text.matchAll(/built-in default \(policy id ([0-9a-f]{12})\)/g),
+        ...text.matchAll(/the built-in default's is `([0-9a-f]{12})`/g),
+      ].map((m) => m[1]);
+      for (const q of quoted) expect(q, `${doc} quotes a stale default policy id`).toBe(id);
+    }
+  });
+});
