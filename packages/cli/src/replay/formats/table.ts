@@ -39,8 +39,7 @@ export function plural(n: number, one: string, many = `${one}s`): string {
  * out, and events (output lines, the outcome table's total) = selected + unreadable inputs.
  */
 export function countLines(a: Aggregate): string[] {
-  const skipped =
-    a.filesSkipped > 0 ? ` (${fmt(a.filesSkipped)} skipped by path filters)` : "";
+  const skipped = a.filesSkipped > 0 ? ` (${fmt(a.filesSkipped)} skipped by path filters)` : "";
   const unreadable =
     a.unreadable > 0 ? `; ${plural(a.unreadable, "input")} could not be read (listed below)` : "";
   const selected = a.events - a.unreadable;
