@@ -83,6 +83,9 @@ const STACK_TAGS = {
  */
 const CDK_EXEC_ROLE = /:role\/(?:[^:]*\/)?cdk-[a-z0-9]+-cfn-exec-role-/;
 
+/** A version: digits and dots, then a pre-release (`1.6.0-beta1`), never the `-` of an escape. */
+const V = String.raw`(\d+(?:\.\d+)*(?:-[A-Za-z][\w.]*)?)`;
+
 interface AgentMatch {
   readonly tool: CallerTool;
   readonly re: RegExp;
@@ -94,23 +97,31 @@ interface AgentMatch {
  * APN marker) as Terraform; the CLI and CDK embed an SDK's token.
  */
 const AGENTS: readonly AgentMatch[] = [
-  { tool: "pulumi", re: /\bPulumiAws(?:Native)?\/([\w.-]+)/, name: "Pulumi" },
-  { tool: "pulumi", re: /\bPulumi\/([\w.-]+)/, name: "Pulumi" },
-  { tool: "opentofu", re: /\bOpenTofu\/([\w.-]+)/, name: "OpenTofu" },
-  { tool: "terraform", re: /\bTerraform\/([\w.-]+)/, name: "Terraform" },
-  { tool: "cdk", re: /\baws-cdk\/([\w.-]+)/, name: "AWS CDK" },
-  { tool: "aws-cli", re: /\baws-cli\/([\w.-]+)/, name: "AWS CLI" },
-  { tool: "sdk", re: /\bBoto3\/([\w.-]+)/i, name: "boto3" },
-  { tool: "sdk", re: /\bBotocore\/([\w.-]+)/i, name: "botocore" },
-  { tool: "sdk", re: /\baws-sdk-go-v2\/([\w.-]+)/, name: "AWS SDK for Go v2" },
-  { tool: "sdk", re: /\baws-sdk-go\/([\w.-]+)/, name: "AWS SDK for Go" },
-  { tool: "sdk", re: /\baws-sdk-js\/([\w.-]+)/, name: "AWS SDK for JavaScript" },
-  { tool: "sdk", re: /\baws-sdk-nodejs\/([\w.-]+)/, name: "AWS SDK for JavaScript" },
-  { tool: "sdk", re: /\baws-sdk-java\/([\w.-]+)/, name: "AWS SDK for Java" },
-  { tool: "sdk", re: /\baws-sdk-ruby\d?\/([\w.-]+)/, name: "AWS SDK for Ruby" },
-  { tool: "sdk", re: /\baws-sdk-php\/([\w.-]+)/, name: "AWS SDK for PHP" },
-  { tool: "sdk", re: /\baws-sdk-dotnet[\w-]*\/([\w.-]+)/, name: "AWS SDK for .NET" },
-  { tool: "sdk", re: /\baws-sdk-rust\/([\w.-]+)/, name: "AWS SDK for Rust" },
+  { tool: "pulumi", re: new RegExp(String.raw`\bPulumiAws(?:Native)?/${V}`), name: "Pulumi" },
+  { tool: "pulumi", re: new RegExp(String.raw`\bPulumi/${V}`), name: "Pulumi" },
+  { tool: "opentofu", re: new RegExp(String.raw`\bOpenTofu/${V}`), name: "OpenTofu" },
+  { tool: "terraform", re: new RegExp(String.raw`\bTerraform/${V}`), name: "Terraform" },
+  { tool: "cdk", re: new RegExp(String.raw`\baws-cdk/${V}`), name: "AWS CDK" },
+  { tool: "aws-cli", re: new RegExp(String.raw`\baws-cli/${V}`), name: "AWS CLI" },
+  { tool: "sdk", re: new RegExp(String.raw`\bBoto3/${V}`, "i"), name: "boto3" },
+  { tool: "sdk", re: new RegExp(String.raw`\bBotocore/${V}`, "i"), name: "botocore" },
+  { tool: "sdk", re: new RegExp(String.raw`\baws-sdk-go-v2/${V}`), name: "AWS SDK for Go v2" },
+  { tool: "sdk", re: new RegExp(String.raw`\baws-sdk-go/${V}`), name: "AWS SDK for Go" },
+  { tool: "sdk", re: new RegExp(String.raw`\baws-sdk-js/${V}`), name: "AWS SDK for JavaScript" },
+  {
+    tool: "sdk",
+    re: new RegExp(String.raw`\baws-sdk-nodejs/${V}`),
+    name: "AWS SDK for JavaScript",
+  },
+  { tool: "sdk", re: new RegExp(String.raw`\baws-sdk-java/${V}`), name: "AWS SDK for Java" },
+  { tool: "sdk", re: new RegExp(String.raw`\baws-sdk-ruby\d?/${V}`), name: "AWS SDK for Ruby" },
+  { tool: "sdk", re: new RegExp(String.raw`\baws-sdk-php/${V}`), name: "AWS SDK for PHP" },
+  {
+    tool: "sdk",
+    re: new RegExp(String.raw`\baws-sdk-dotnet[\w-]*/${V}`),
+    name: "AWS SDK for .NET",
+  },
+  { tool: "sdk", re: new RegExp(String.raw`\baws-sdk-rust/${V}`), name: "AWS SDK for Rust" },
 ];
 
 /** A browser's user agent: the console sends the browser's own on newer events. */

@@ -164,6 +164,16 @@ describe("where to fix it", () => {
     expect(a.evidence).toEqual(["userIdentity.invokedBy"]);
   });
 
+  it("reads the version up to an SDK's escape of the user agent (`1.9.5--https-//…`)", () => {
+    const escaped =
+      "aws-sdk-js/3.700.0 ua/2.1 APN/1.0 HashiCorp/1.0 Terraform/1.9.5--https-//www.terraform.io-";
+    expect(attributeCaller({ ...NOBODY, userAgent: escaped }).label).toBe("Terraform 1.9.5");
+    expect(
+      attributeCaller({ ...NOBODY, userAgent: "APN/1.0 HashiCorp/1.0 OpenTofu/1.6.0-beta1" })
+        .version,
+    ).toBe("1.6.0-beta1");
+  });
+
   it("attributes nothing it cannot read", () => {
     const a = attributeCaller(NOBODY);
     expect(a).toMatchObject({ tool: "unknown", principal: null, evidence: [] });

@@ -32,6 +32,7 @@ export {
   startLocalSns,
 } from "./sns";
 export {
+  CLOUDFORMATION_ROLE,
   DEVELOPER,
   type FunctionIdentity,
   LOCAL_STAGE,
