@@ -36,6 +36,11 @@ const ATTEMPTS = 5;
  * 2. Otherwise read the item: this event counted already → its count (a duplicate delivery);
  *    no item, or its window over → start a new window at this event, on condition that nobody
  *    started it meanwhile; lost that race → back to 1.
+ *
+ * The item keeps the eventIDs of its window. A DynamoDB item holds at most 400 KB
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html#limits-items),
+ * about 9,000 of them (36-character id, map-entry overhead and count); past that the update
+ * fails with a ValidationException and the guard alerts as usual.
  */
 export function createFlapCounter(
   tableName: string,
