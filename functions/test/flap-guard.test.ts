@@ -109,6 +109,7 @@ describe("guardFlaps", () => {
       },
     ]);
     expect(guarded.verdict).toBe("escalate");
+    expect(deps.addMetric).toHaveBeenCalledWith("RevokeLoops", "Count", 1);
     expect(guarded.decision.flap).toMatchObject({
       state: "escalated",
       count: 2,

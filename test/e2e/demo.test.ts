@@ -137,6 +137,7 @@ describe("the demo runner (npm start), in-process", () => {
       through: "Terraform 1.9.5",
     });
     expect(report.flap.fixAt).toContain("Terraform configuration");
+    expect(report.metrics).toMatchObject({ RevokeLoops: 1, FoldedRevokes: 1 });
     expect(output).toMatch(
       /apply 4 +revoked · escalate · 🔁 Revoke loop: Terraform 1\.9\.5 keeps re-opening a rule/,
     );

@@ -1,3 +1,4 @@
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import {
   attributeCaller,
   type Decision,
@@ -6,6 +7,7 @@ import {
   type FlapView,
   flapRuleText,
   flapVerdict,
+  METRICS,
   reopenedRules,
 } from "@guardrail/core";
 import type { RemediationDeps } from "../deps";
@@ -78,14 +80,18 @@ export async function guardFlaps(decision: Decision, deps: RemediationDeps): Pro
     attribution: attributeCaller(event.actor ?? UNKNOWN_ACTOR, tags, settings),
     ...(verdict === "fold" && top.escalatedBy !== null ? { escalationId: top.escalatedBy } : {}),
   };
-  deps.logger.warn(
-    verdict === "escalate" ? "revoke loop escalated" : "revoke folded into its loop's escalation",
-    {
-      decisionId: decision.id,
-      rules: flap.rules,
-      count: flap.count,
-      through: flap.attribution.label,
-    },
+  const details = {
+    decisionId: decision.id,
+    rules: flap.rules,
+    count: flap.count,
+    through: flap.attribution.label,
+  };
+  if (verdict === "escalate") deps.logger.warn("revoke loop escalated", details);
+  else deps.logger.info("revoke folded into its loop's escalation", details);
+  deps.metrics.addMetric(
+    verdict === "escalate" ? METRICS.revokeLoops : METRICS.foldedRevokes,
+    MetricUnit.Count,
+    1,
   );
   return { decision: { ...decision, flap }, verdict };
 }
