@@ -4,7 +4,7 @@ import {
   type EC2Client,
 } from "@aws-sdk/client-ec2";
 import type { DecisionMessage } from "@guardrail/core";
-import { type LocalStack, plainSlackText, startLocalStack } from "@guardrail/sandbox/local";
+import { type LocalStack, startLocalStack } from "@guardrail/sandbox/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /** What the Terraform AWS provider adds to the SDK's user agent (terraform-provider-aws 5.x). */
@@ -78,12 +78,13 @@ describe("the flap guard, end to end in the sandbox", () => {
     ).toBe(true);
     expect(escalations).toHaveLength(1);
     const [escalation] = escalations;
-    expect((escalation?.message as DecisionMessage).flap?.attribution).toMatchObject({
+    if (!escalation) throw new Error("no escalation");
+    expect((escalation.message as DecisionMessage).flap?.attribution).toMatchObject({
       tool: "terraform",
       label: "Terraform 1.9.5",
       principal: `arn:aws:iam::${stack.accountId}:user/developer`,
     });
-    const slack = (escalation?.slack[0]?.lines ?? []).join("\n");
+    const slack = (escalation.slack[0]?.lines ?? []).join("\n");
     expect(slack).toContain("Revoke loop: Terraform 1.9.5 keeps re-opening a rule");
     expect(slack).toContain("Where to fix it:");
     expect(slack).toContain("opened 4 times");
