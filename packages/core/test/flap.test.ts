@@ -139,6 +139,13 @@ describe("flapVerdict", () => {
     expect(flapVerdict(mixed, [count({ count: 5, escalatedBy: "e-4" })])).toBe("alert");
   });
 
+  it("folds a notify-only finding about the same rule, never a failed revoke", () => {
+    const same = decision([finding(ssh, "revoked"), { ...finding(ssh, "notify-only"), rule: "x" }]);
+    expect(flapVerdict(same, [count({ count: 5, escalatedBy: "e-4" })])).toBe("fold");
+    const failed = decision([finding(ssh, "revoked"), finding(ssh, "failed")]);
+    expect(flapVerdict(failed, [count({ count: 5, escalatedBy: "e-4" })])).toBe("alert");
+  });
+
   it("escalates when any rule of the event escalates", () => {
     const two = decision([finding(ssh, "revoked"), finding(rdp, "revoked")]);
     const rdpKey = flapRuleKey("123456789012", "eu-west-1", rdp) as string;

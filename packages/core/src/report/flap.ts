@@ -112,8 +112,8 @@ export function reopenedRules(d: Decision): Map<string, ChangeView> {
 
 /**
  * The verdict on a decision from its rules' counts. Escalate when some rule escalates. Fold only
- * when every counted finding's rule is past its escalation: a finding of another rule (notify
- * only, failed, not counted) keeps the alert.
+ * when every finding that is not exempt is about a rule past its escalation: a finding about
+ * another rule, or a failed revoke, keeps the alert.
  */
 export function flapVerdict(d: Decision, counts: readonly FlapCount[]): FlapVerdict {
   if (counts.length === 0) return "alert";
@@ -121,7 +121,8 @@ export function flapVerdict(d: Decision, counts: readonly FlapCount[]): FlapVerd
   const byKey = new Map(counts.map((c) => [c.key, c]));
   const counted = d.findings.filter((f) => f.result !== "exempt");
   const folded = counted.every((f) => {
-    if (!reopened(f)) return false;
+    // A failed revoke is never folded; a notify-only finding about the same rule is.
+    if (f.result === "failed") return false;
     const key = flapRuleKey(d.account, d.region, f.change);
     const c = key === null ? undefined : byKey.get(key);
     return c !== undefined && c.escalatedBy !== null;
