@@ -1,6 +1,7 @@
 export * from "./adapters/accounts";
 export * from "./adapters/audit";
 export * from "./adapters/ec2";
+export * from "./adapters/flap-counter";
 export * from "./adapters/lazy";
 export * from "./adapters/organization";
 export * from "./adapters/parameters";
@@ -11,6 +12,7 @@ export * from "./deps";
 export * from "./errors";
 export * from "./middleware";
 export * from "./pipelines/decide";
+export * from "./pipelines/flap-guard";
 export * from "./pipelines/network-acl-change";
 export * from "./pipelines/prefix-list-change";
 export * from "./pipelines/security-group-change";

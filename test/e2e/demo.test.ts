@@ -92,18 +92,19 @@ describe("the demo runner (npm start), in-process", () => {
       null,
       expect.stringContaining("Sweep"),
     ]);
-    expect(report.slackMessages).toBe(6);
+    // And the flap scenario's: three alerts and the escalation (its fifth revoke is folded).
+    expect(report.slackMessages).toBe(6 + 4);
     // Five event decisions, and the sweep's: the revoked rule, the exempt group, the default
-    // NACL's allow-all entry (broad: notify only).
-    expect(report.auditRecords).toBe(8);
+    // NACL's allow-all entry (broad: notify only); and the flap scenario's five.
+    expect(report.auditRecords).toBe(8 + 5);
     expect(report.sweep?.counts).toMatchObject({ revoked: 1, exempt: 1, "notify-only": 1 });
   });
 
   it("never hands the guardrail its own revokes, and delivers failed calls to no one", () => {
-    expect(report.router.unrouted["own-role"]).toBe(5);
+    expect(report.router.unrouted["own-role"]).toBe(5 + 5);
     expect(report.router.unrouted["failed-call"]).toBe(0);
     expect(report.router.delivered).toEqual({
-      "security-group-change": 8,
+      "security-group-change": 8 + 5,
       "network-acl-change": 2,
     });
     expect(report.router.failedInvocations).toBe(0);
@@ -123,7 +124,27 @@ describe("the demo runner (npm start), in-process", () => {
   });
 
   it("counts the metrics the functions emit", () => {
-    expect(report.metrics).toMatchObject({ Remediations: 5, SweepRuns: 1 });
+    expect(report.metrics).toMatchObject({ Remediations: 5 + 5, SweepRuns: 1 });
+  });
+
+  it("plays a rule Terraform keeps re-applying: every apply revoked, 3 alerts, one escalation", () => {
+    expect(report.flap).toMatchObject({
+      ok: true,
+      applies: 5,
+      revoked: 5,
+      messages: 4,
+      verdicts: ["alert", "alert", "alert", "escalate", "fold"],
+      through: "Terraform 1.9.5",
+    });
+    expect(report.flap.fixAt).toContain("Terraform configuration");
+    expect(report.metrics).toMatchObject({ RevokeLoops: 1, FoldedRevokes: 1 });
+    expect(output).toMatch(
+      /apply 4 +revoked · escalate · 🔁 Revoke loop: Terraform 1\.9\.5 keeps re-opening a rule/,
+    );
+    expect(output).toContain("apply 5  revoked · fold · (no message: folded into the escalation)");
+    expect(output).toContain(
+      "flap guard  5 applies by Terraform 1.9.5: 5 revoked, 4 Slack messages",
+    );
   });
 });
 

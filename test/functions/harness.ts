@@ -139,7 +139,21 @@ export async function startDynamo() {
   const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
   });
-  return { endpoint, client, doc, close: () => close(server) };
+  /** Forgets every rule the flap guard counted, so that a test's re-openings start from none. */
+  const resetFlapCounters = async () => {
+    const { ScanCommand, DeleteCommand } = await import("@aws-sdk/lib-dynamodb");
+    const out = await doc.send(
+      new ScanCommand({
+        TableName: TABLE,
+        FilterExpression: "begins_with(pk, :flap)",
+        ExpressionAttributeValues: { ":flap": "FLAP#" },
+      }),
+    );
+    for (const item of out.Items ?? []) {
+      await doc.send(new DeleteCommand({ TableName: TABLE, Key: { pk: item.pk, sk: item.sk } }));
+    }
+  };
+  return { endpoint, client, doc, resetFlapCounters, close: () => close(server) };
 }
 
 export interface WireOptions {

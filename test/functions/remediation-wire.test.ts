@@ -49,6 +49,8 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
+  // Every test here re-opens the same rule; the flap guard's own wire tests count across events.
+  await dynamo.resetFlapCounters();
   ec2 = new Ec2Stub();
   await ec2.listen();
   ec2.addRules({

@@ -52,6 +52,13 @@ function fakes() {
       return new Map();
     },
     async writeStates() {},
+    // Every event is a first opening: the flap guard never holds a message back here.
+    async countReopening(input) {
+      return { count: 1, windowStart: input.eventTime, escalatedBy: null, duplicate: false };
+    },
+    async claimEscalation() {
+      return null;
+    },
   };
   const notifier: Notifier = {
     async publish(p) {

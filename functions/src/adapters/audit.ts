@@ -12,6 +12,7 @@ import {
   stateKey,
 } from "@guardrail/core";
 import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "../errors";
+import { createFlapCounter, type ReopeningCount, type ReopeningInput } from "./flap-counter";
 import { lazy } from "./lazy";
 import { mapLimit } from "./limit";
 import { traceCalls } from "./trace";
@@ -100,6 +101,17 @@ export interface AuditStore {
   resourceState(account: string, region: string, resourceId: string): Promise<ResourceState | null>;
   /** Resource id → fingerprint of every stored state of one account and region. */
   stateFingerprints(account: string, region: string): Promise<Map<string, string>>;
+  /**
+   * The flap guard: counts one re-opening of a rule in its window, once per event.
+   * @throws AuditWriteError
+   */
+  countReopening(input: ReopeningInput): Promise<ReopeningCount>;
+  /**
+   * Takes the window's one escalation of a rule for this event; answers who holds it (see
+   * `createFlapCounter`).
+   * @throws AuditWriteError
+   */
+  claimEscalation(ruleKey: string, eventId: string, windowStart: string): Promise<string | null>;
   /** Writes changed states and deletes vanished ones, 25 per batch. */
   writeStates(
     account: string,
@@ -147,6 +159,7 @@ export function decisionOfItem(i: Record<string, unknown>): Decision {
     findings: (i.findings ?? []) as Decision["findings"],
     exposureSeconds: (i.exposureSeconds ?? null) as number | null,
     ...(i.error ? { error: i.error as NonNullable<Decision["error"]> } : {}),
+    ...(i.flap ? { flap: i.flap as NonNullable<Decision["flap"]> } : {}),
     decidedAt: i.decidedAt as string,
     guardrailVersion: i.guardrailVersion as string,
     // Items written before decisions carried a policy id have none to show.
@@ -202,7 +215,12 @@ export function createAuditStore(
     });
   }
 
+  const flaps = createFlapCounter(tableName, client);
+
   return {
+    countReopening: flaps.count,
+    claimEscalation: flaps.claimEscalation,
+
     async putDecision(item, claim, options = {}) {
       const { PutCommand, UpdateCommand } = await lib();
       const ddb = await client();

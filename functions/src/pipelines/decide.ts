@@ -31,6 +31,7 @@ import { NOTIFICATION, type PutDecisionResult } from "../adapters/audit";
 import { forTarget, type RemediationDeps } from "../deps";
 import { RemediationFailedError } from "../errors";
 import { field } from "../field";
+import { guardFlaps } from "./flap-guard";
 import { exemptionsFromTrail } from "./trail";
 
 /** What one invocation came to (the Lambda return value; EventBridge ignores it, tests read it). */
@@ -43,6 +44,8 @@ export interface FlowResult {
   readonly recorded?: PutDecisionResult["status"];
   readonly published?: boolean;
   readonly actions?: number;
+  /** The flap guard's verdict when it escalated or folded the decision. */
+  readonly flap?: "escalate" | "fold";
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -435,7 +438,11 @@ export async function decide(input: DecideInput, deps: RemediationDeps): Promise
     })),
     exposureSeconds: decision.exposureSeconds,
   });
-  const settled = await recordAndNotify(decision, deps);
+  // After the revokes: the flap guard only decides how the decision is announced.
+  const guarded = await guardFlaps(decision, deps);
+  const settled = await recordAndNotify(guarded.decision, deps, {
+    publish: guarded.verdict !== "fold",
+  });
   if (decision.result === "failed") {
     throw new RemediationFailedError(
       decision.id,
@@ -447,6 +454,7 @@ export async function decide(input: DecideInput, deps: RemediationDeps): Promise
     eventId: event.eventId,
     result: decision.result,
     actions: actions.length,
+    ...(guarded.verdict !== "alert" ? { flap: guarded.verdict } : {}),
     ...settled,
   };
 }

@@ -1,3 +1,4 @@
+export * from "./attribution";
 export * from "./cloudtrail/context";
 export * from "./cloudtrail/normalise";
 export * from "./cloudtrail/parsers";

@@ -194,6 +194,10 @@ export const METRICS = {
   invalidEvents: "InvalidEvents",
   exposureSeconds: "ExposureSeconds",
   sweepRuns: "SweepRuns",
+  /** The flap guard's escalations: a rule something keeps re-opening (see `FlapVerdict`). */
+  revokeLoops: "RevokeLoops",
+  /** Revokes folded into their loop's escalation (recorded, not announced). */
+  foldedRevokes: "FoldedRevokes",
 } as const;
 
 /** Alarm thresholds. Every alarm's action is the guardrail's SNS topic. */

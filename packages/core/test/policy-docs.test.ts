@@ -66,6 +66,11 @@ describe("docs/policy.md", () => {
     "direction",
     "includeProtocolAll",
     "allow",
+    "flapGuard",
+    "threshold",
+    "windowHours",
+    "workspaceTags",
+    "repositoryTags",
     ...PEER_CLASSES,
   ])("documents the field or value %s", (field) => {
     expect(DOC).toContain(`\`${field}\``);
@@ -77,6 +82,11 @@ describe("docs/policy.md", () => {
       expect(() => loadPolicy(`${yaml}\n${RULE}\n`)).not.toThrow();
     },
   );
+
+  it("shows the flapGuard settings with their defaults", () => {
+    const [yaml] = yamlBlocksOf("flapGuard");
+    expect(loadPolicy(`${yaml}\n${RULE}\n`).flapGuard).toEqual(loadPolicy(RULE).flapGuard);
+  });
 
   it("shows scope examples that validate and scope rules", () => {
     const blocks = yamlBlocksOf("scope");

@@ -1,7 +1,9 @@
 import * as v from "valibot";
 import { type PolicyIssue, PolicyValidationError } from "../errors";
 import type { Mode } from "../model";
+import { DEFAULT_FLAP_GUARD } from "../report/flap";
 import {
+  boolean,
   choice,
   cidr,
   date,
@@ -296,6 +298,21 @@ export const policySchema = strict({
   ),
   exemptions: exemptionSet(),
   rules: v.pipe(list(ruleSchema, "a list of rules"), v.minLength(1, "expected at least one rule")),
+  flapGuard: v.optional(
+    strict({
+      enabled: v.optional(boolean(), true),
+      threshold: v.optional(integer(1, 1000), DEFAULT_FLAP_GUARD.threshold),
+      windowHours: v.optional(integer(1, 720), DEFAULT_FLAP_GUARD.windowHours),
+      // Tag keys (any case, including `aws:`-prefixed ones a tool may write): not `tagKey()`.
+      workspaceTags: v.optional(list(nonEmptyText("a tag key"), "a list of tag keys"), [
+        ...DEFAULT_FLAP_GUARD.workspaceTags,
+      ]),
+      repositoryTags: v.optional(list(nonEmptyText("a tag key"), "a list of tag keys"), [
+        ...DEFAULT_FLAP_GUARD.repositoryTags,
+      ]),
+    }),
+    {},
+  ),
 });
 
 type RawExemptions = v.InferOutput<ReturnType<typeof exemptionSet>>;
@@ -428,6 +445,7 @@ export function parsePolicy(input: unknown): Policy {
     guardrail: { ownPrincipals: p.guardrail.ownPrincipals },
     exemptions: toExemptions(p.exemptions),
     rules,
+    flapGuard: p.flapGuard,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Mode } from "../model";
 import type { Cidr } from "../net/cidr";
 import type { Protocol } from "../net/protocol";
+import type { FlapGuardSettings } from "../report/flap";
 
 /** How bad a finding is. Chosen per rule; shown in notifications and the audit trail. */
 export type Severity = "critical" | "high" | "medium" | "low";
@@ -150,4 +151,6 @@ export interface Policy {
   readonly guardrail: { readonly ownPrincipals: readonly string[] };
   readonly exemptions: ExemptionSet;
   readonly rules: readonly PolicyRule[];
+  /** Revoke loops: when the same rule keeps coming back (see `FlapGuardSettings`). */
+  readonly flapGuard: FlapGuardSettings;
 }

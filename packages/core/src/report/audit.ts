@@ -9,6 +9,7 @@ import {
   type MessageSeverity,
   RESULT_RANK,
 } from "./decision";
+import type { FlapView } from "./flap";
 import type { ChangeView, ResourceRef } from "./view";
 
 /**
@@ -48,6 +49,8 @@ export interface AuditItem {
   readonly findings: readonly FindingView[];
   readonly exposureSeconds: number | null;
   readonly error: ErrorView | null;
+  /** The flap guard's state when the decision escalated a revoke loop or was folded into one. */
+  readonly flap?: FlapView;
   readonly decidedAt: string;
   readonly guardrailVersion: string;
   /** `policyId` of the policy that decided: which version of the policy file made this call. */
@@ -115,6 +118,7 @@ export function auditItem(d: Decision, retentionDays = AUDIT_RETENTION_DAYS): Au
     findings: d.findings,
     exposureSeconds: d.exposureSeconds,
     error: d.error ?? null,
+    ...(d.flap ? { flap: d.flap } : {}),
     decidedAt: d.decidedAt,
     guardrailVersion: d.guardrailVersion,
     policyId: d.policyId,
@@ -132,6 +136,14 @@ export function stateKey(
   resourceId: string,
 ): { pk: string; sk: string } {
   return { pk: `${AUDIT_KEY_PREFIX.state}${account}#${region}`, sk: `RESOURCE#${resourceId}` };
+}
+
+/**
+ * Where the flap guard counts the re-openings of one rule (`flapRuleKey`) in its current window:
+ * one item per rule, in the audit table, beside the decisions it counts.
+ */
+export function flapCounterKey(ruleKey: string): { pk: string; sk: string } {
+  return { pk: `FLAP#${ruleKey}`, sk: "FLAP" };
 }
 
 /**

@@ -9,6 +9,7 @@ import type {
 } from "../model";
 import { EVENT_SPECS } from "../registry";
 import { exposureSeconds } from "./exposure";
+import type { FlapView } from "./flap";
 import {
   type ActionView,
   actionCovers,
@@ -102,6 +103,8 @@ export interface Decision {
   readonly exposureSeconds: number | null;
   /** Set when the remediation failed or the event could not be read. */
   readonly error?: ErrorView;
+  /** Set by the flap guard: the window's escalation, or a revoke folded into it. */
+  readonly flap?: FlapView;
   readonly decidedAt: string;
   readonly guardrailVersion: string;
   /** `policyId` of the policy text that made the decision. */

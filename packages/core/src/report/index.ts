@@ -1,6 +1,7 @@
 export * from "./audit";
 export * from "./decision";
 export * from "./exposure";
+export * from "./flap";
 export * from "./links";
 export * from "./message";
 export * from "./slack";

@@ -30,6 +30,8 @@ export interface MessageAttributes {
   readonly region: string;
   readonly eventName: string;
   readonly source: string;
+  /** `escalated` on the flap guard's escalation only, so that a subscription can route it. */
+  readonly flap?: string;
 }
 
 /** What the SNS adapter publishes: Subject (≤ 100 chars), Message (JSON) and attributes. */
@@ -50,6 +52,10 @@ const RESULT_VERB: Record<Decision["result"], string> = {
 
 /** One line for the decision, as a human reads it. */
 export function summariseDecision(d: Decision): string {
+  if (d.flap?.state === "escalated") {
+    const f = d.flap;
+    return `Revoke loop: ${f.rules.join("; ")} re-opened ${f.count} times since ${f.windowStart} by ${f.attribution.label}${f.attribution.principal ? ` as ${f.attribution.principal}` : ""}; revoked every time. Fix it in ${f.attribution.fixAt}`;
+  }
   if (d.result === "invalid") {
     return `${RESULT_VERB.invalid}: ${d.event?.name ?? "unknown event"} ${d.event?.id ?? d.id} in ${d.account}/${d.region}: ${d.error?.message ?? "unreadable"}`;
   }
@@ -93,9 +99,12 @@ export function decisionPublication(d: Decision): SnsPublication {
     links: consoleLinks(d.resource, d.region, d.source === "event" ? d.event?.id : undefined),
   };
   const top = primaryFinding(d);
+  const escalated = d.flap?.state === "escalated";
   return {
     subject: subjectOf(
-      `[guardrail] ${RESULT_VERB[d.result]}: ${top?.rule ?? d.event?.name ?? ""} on ${d.resource.id} (${d.account} ${d.region})`,
+      escalated
+        ? `[guardrail] Revoke loop (${d.flap?.attribution.label}) on ${d.resource.id}: ${top?.change.text ?? ""}`
+        : `[guardrail] ${RESULT_VERB[d.result]}: ${top?.rule ?? d.event?.name ?? ""} on ${d.resource.id} (${d.account} ${d.region})`,
     ),
     message: JSON.stringify(message),
     attributes: {
@@ -107,6 +116,7 @@ export function decisionPublication(d: Decision): SnsPublication {
       region: d.region,
       eventName: d.event?.name ?? "Sweep",
       source: d.source,
+      ...(escalated ? { flap: "escalated" } : {}),
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { DecisionResult, FindingView } from "./decision";
+import type { FlapView } from "./flap";
 import {
   DECISION_MESSAGE_SCHEMA,
   type DecisionMessage,
@@ -169,8 +170,36 @@ function buttons(links: { label: string; url: string | undefined }[]): SlackBloc
   return elements.length > 0 ? [{ type: "actions", elements }] : [];
 }
 
+/** The flap guard's escalation: what keeps re-opening the rule, through what, where to fix it. */
+function loopSection(f: FlapView): SlackBlock {
+  const a = f.attribution;
+  const through = `${escapeMrkdwn(a.label)}${a.evidence.length > 0 ? ` (from ${escapeMrkdwn(a.evidence.join(", "))})` : ""}`;
+  const lines = [
+    `*What keeps re-opening it:* ${a.principal ? code(a.principal) : "unknown principal"}${a.sessionName ? ` (session ${code(a.sessionName)})` : ""}`,
+    `*Through:* ${through}`,
+    ...(a.stack
+      ? [
+          `*Stack:* ${code(a.stack.name)}${a.stack.logicalId ? ` (resource ${code(a.stack.logicalId)})` : ""}`,
+        ]
+      : []),
+    ...(a.workspace ? [`*Workspace:* ${code(a.workspace)}`] : []),
+    ...(a.repository ? [`*Repository:* ${code(a.repository)}`] : []),
+    `*Where to fix it:* ${escapeMrkdwn(a.fixAt)}`,
+    `*How often:* opened ${f.count} times since ${escapeMrkdwn(f.windowStart)} (more than ${f.threshold} in ${f.windowHours} h); the guardrail revoked it every time and keeps doing so. Further re-openings in this window are revoked and recorded in the audit trail without a message.`,
+  ];
+  return { type: "section", text: mrkdwn(lines.join("\n")) };
+}
+
 function renderDecision(m: DecisionMessage): SlackMessage {
-  const blocks: SlackBlock[] = [header(`${ICON[m.result]} ${HEADLINE[m.result]}`)];
+  const escalated = m.flap?.state === "escalated" ? m.flap : undefined;
+  const blocks: SlackBlock[] = [
+    header(
+      escalated
+        ? `:repeat: Revoke loop: ${escalated.attribution.label} keeps re-opening a rule`
+        : `${ICON[m.result]} ${HEADLINE[m.result]}`,
+    ),
+  ];
+  if (escalated) blocks.push(loopSection(escalated));
   if (m.result === "invalid") {
     blocks.push({
       type: "section",

@@ -91,6 +91,9 @@ export function responseElements(
 
 export function buildRecord(facts: CallFacts): CloudTrailRecord {
   const failed = facts.error !== undefined;
+  // A service acting with its role is both the source and the agent of the call, as CloudTrail
+  // records CloudFormation's calls with a stack's service role.
+  const service = facts.principal.type === "AssumedRole" ? facts.principal.invokedBy : undefined;
   return {
     eventVersion: "1.11",
     userIdentity: userIdentity(facts.principal, facts.accessKeyId, facts.sessionCreated),
@@ -98,8 +101,8 @@ export function buildRecord(facts: CallFacts): CloudTrailRecord {
     eventSource: "ec2.amazonaws.com",
     eventName: facts.action,
     awsRegion: facts.region,
-    sourceIPAddress: facts.sourceIp,
-    userAgent: truncate(facts.userAgent),
+    sourceIPAddress: service ?? facts.sourceIp,
+    userAgent: truncate(service ?? facts.userAgent),
     // CloudTrail prefixes EC2 error codes with the fault side; the Query API <Code> has none.
     ...(facts.error === undefined
       ? {}

@@ -1,3 +1,4 @@
+export * from "./flap";
 export * from "./render";
 export { type DemoOptions, type DemoReport, runDemo, type ScenarioReport } from "./runner";
 export * from "./scenarios";

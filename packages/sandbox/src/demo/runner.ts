@@ -9,6 +9,7 @@ import {
   type PolicyInput,
   startLocalStack,
 } from "../local/stack";
+import { type FlapReport, playFlap } from "./flap";
 import { clip, formatMs, padEnd, type Style, style, table } from "./render";
 import {
   type ChangeCall,
@@ -51,6 +52,8 @@ export interface DemoReport {
   readonly ok: boolean;
   readonly scenarios: readonly ScenarioReport[];
   readonly sweep: SweepResult | null;
+  /** The flap scenario: a rule Terraform keeps re-applying (see `playFlap`). */
+  readonly flap: FlapReport;
   readonly auditRecords: number;
   readonly slackMessages: number;
   readonly router: RouterStats;
@@ -199,14 +202,29 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     });
     reports.push(sweep.report);
 
+    print();
+    print(
+      `${s.bold(`${String(reports.length + 1).padStart(2)}. A rule Terraform keeps re-applying`)}  ${s.dim("expect every apply revoked, the alerts up to the threshold, then one escalation")}`,
+    );
+    const flap = await playFlap({
+      stack,
+      routed: (requestId) => routedByRequest.take(requestId, timeoutMs, "event from the sandbox"),
+      notification: (eventId) => notificationById.take(eventId, timeoutMs, "Slack message"),
+      row,
+      more,
+      s,
+      width,
+    });
+
     await stack.idle(timeoutMs);
     const audit = await stack.dynamo.decisions(stack.accountId);
     const metrics: Record<string, number> = {};
     for (const m of stack.metrics()) metrics[m.name] = (metrics[m.name] ?? 0) + m.value;
     const report: DemoReport = {
-      ok: reports.every((r) => r.ok),
+      ok: reports.every((r) => r.ok) && flap.ok,
       scenarios: reports,
       sweep: sweep.result,
+      flap,
       auditRecords: audit.length,
       slackMessages: stack.slack.messages().length,
       router: stack.router.stats(),
@@ -547,6 +565,10 @@ function printSummary(
     .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(3)}`)
     .join(", ");
   if (metrics) print(`  metrics     ${metrics}`);
+  const f = report.flap;
+  print(
+    `  flap guard  ${f.applies} applies by ${f.through ?? "?"}: ${f.revoked} revoked, ${f.messages} Slack messages (${f.verdicts.join(", ")})${f.ok ? "" : s.red(" ✘")}`,
+  );
   const failed = report.scenarios.filter((r) => !r.ok);
   print();
   print(
@@ -562,4 +584,13 @@ function printSummary(
           ),
         ),
   );
+  if (!report.flap.ok) {
+    print(
+      s.red(
+        s.bold(
+          `The flap scenario did not get alerts, one escalation, then folds: ${report.flap.verdicts.join(", ")}${report.flap.error ? ` (${report.flap.error})` : ""}.`,
+        ),
+      ),
+    );
+  }
 }

@@ -11,6 +11,11 @@ export type SandboxPrincipal =
       readonly sessionName: string;
       /** IAM path of the role (`/service-role/`), `/` by default. */
       readonly rolePath?: string;
+      /**
+       * A service calling with this role (`cloudformation.amazonaws.com` for a stack's service
+       * role): recorded as `userIdentity.invokedBy`, and as the source and user agent.
+       */
+      readonly invokedBy?: string;
     }
   | { readonly type: "Root"; readonly accountId: string };
 
@@ -124,6 +129,7 @@ export function userIdentity(
           },
           attributes: { creationDate: sessionCreated, mfaAuthenticated: "false" },
         },
+        ...(p.invokedBy !== undefined ? { invokedBy: p.invokedBy } : {}),
       };
     }
     case "Root":

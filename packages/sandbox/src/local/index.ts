@@ -33,6 +33,7 @@ export {
 } from "./sns";
 export { type LocalParameter, type LocalSsm, type SsmRequest, startLocalSsm } from "./ssm";
 export {
+  CLOUDFORMATION_ROLE,
   DEVELOPER,
   type FunctionIdentity,
   LOCAL_STAGE,

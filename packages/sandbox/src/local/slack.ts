@@ -37,6 +37,7 @@ const EMOJI: Readonly<Record<string, string>> = {
   ":warning:": "⚠",
   ":information_source:": "ℹ",
   ":x:": "❌",
+  ":repeat:": "🔁",
 };
 
 /** Mrkdwn → plain text: emoji codes, `*bold*`, backticks and the three escapes. */

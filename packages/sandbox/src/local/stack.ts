@@ -82,6 +82,19 @@ export const DEVELOPER = {
   userName: "developer",
 } as const;
 
+/**
+ * CloudFormation deploying a stack with its service role: calls made with this key are recorded
+ * as CloudFormation records them (`invokedBy`, source and agent `cloudformation.amazonaws.com`,
+ * session `AWSCloudFormation`).
+ */
+export const CLOUDFORMATION_ROLE = {
+  accessKeyId: "ASIACLOUDFORMATION01",
+  secretAccessKey: "local",
+  roleName: "stack-deployer",
+  sessionName: "AWSCloudFormation",
+  invokedBy: "cloudformation.amazonaws.com",
+} as const;
+
 export const LOCAL_STAGE = "sandbox";
 export const LOCAL_TOPIC_NAME = "network-guardrail-sandbox";
 export const LOCAL_TABLE_NAME = "network-guardrail-sandbox-audit";
@@ -158,8 +171,13 @@ export interface LocalStack {
   readonly policySource: string;
   /** `policyId` of the policy the functions loaded. */
   readonly policyId: string;
-  /** A developer's EC2 client on the sandbox (IAM user `developer`). */
-  developerEc2(): EC2Client;
+  /**
+   * A developer's EC2 client on the sandbox (IAM user `developer`). `userAgent` is appended to
+   * the SDK's own, as a tool built on an SDK does (Terraform's provider adds `Terraform/…`).
+   */
+  developerEc2(options?: { readonly userAgent?: string }): EC2Client;
+  /** An EC2 client acting as CloudFormation with a stack's service role (`CLOUDFORMATION_ROLE`). */
+  cloudFormationEc2(): EC2Client;
   /** Runs the sweep once, as the schedule would. */
   runSweep(): Promise<{ result: SweepResult; invocation: Invocation }>;
   /** Topic messages handled by the Slack notifier so far, oldest first. */
@@ -261,6 +279,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const ownRoleArns = GUARDRAIL_FUNCTIONS.map((fn) => identities[fn].roleArn);
   const accessKeys: Record<string, SandboxPrincipal> = {
     [DEVELOPER.accessKeyId]: { type: "IAMUser", accountId, userName: DEVELOPER.userName },
+    [CLOUDFORMATION_ROLE.accessKeyId]: {
+      type: "AssumedRole",
+      accountId,
+      roleName: CLOUDFORMATION_ROLE.roleName,
+      sessionName: CLOUDFORMATION_ROLE.sessionName,
+      invokedBy: CLOUDFORMATION_ROLE.invokedBy,
+    },
   };
   for (const fn of GUARDRAIL_FUNCTIONS) {
     const { accessKeyId, functionName } = identities[fn];
@@ -507,13 +532,27 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     functions,
     policySource,
     policyId,
-    developerEc2() {
+    developerEc2(options = {}) {
       const client = new EC2Client({
         endpoint: ec2Endpoint,
         region,
         credentials: {
           accessKeyId: DEVELOPER.accessKeyId,
           secretAccessKey: DEVELOPER.secretAccessKey,
+        },
+        retryStrategy: retry(),
+        ...(options.userAgent !== undefined ? { customUserAgent: options.userAgent } : {}),
+      });
+      clients.push(client);
+      return client;
+    },
+    cloudFormationEc2() {
+      const client = new EC2Client({
+        endpoint: ec2Endpoint,
+        region,
+        credentials: {
+          accessKeyId: CLOUDFORMATION_ROLE.accessKeyId,
+          secretAccessKey: CLOUDFORMATION_ROLE.secretAccessKey,
         },
         retryStrategy: retry(),
       });
