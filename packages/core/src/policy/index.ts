@@ -1,3 +1,4 @@
+export { arnMatches, arnParts, arnPatternProblem, principalMatches } from "./arn";
 export { DEFAULT_POLICY_YAML, defaultPolicy } from "./default-policy";
 export { RuleDirectionUnknownError } from "./errors";
 export {
@@ -10,7 +11,6 @@ export {
   UNRESOLVED_PREFIX_LIST_RULE,
   withOwnPrincipals,
 } from "./evaluate";
-export { arnMatches, parseExemptionTag, type TagExemption } from "./exemptions";
 export { parseService } from "./fields";
 export {
   type ExposureOptions,
@@ -25,7 +25,7 @@ export {
 } from "./kinds";
 export { loadPolicy } from "./load";
 export { type ClassifiedPeer, classifyCidr, isBroad } from "./match";
-export { formatPath, parsePolicy } from "./schema";
+export { DEFAULT_TAG_MAX_DAYS, formatPath, parsePolicy } from "./schema";
 export {
   describeTags,
   effectiveOuTags,
@@ -36,4 +36,17 @@ export {
   type ScopeSubject,
   tagsMatch,
 } from "./scope";
+export {
+  actorArn,
+  checkExemptionTag,
+  exemptionTagKeys,
+  hashTagValue,
+  judgeTagging,
+  latestExpiry,
+  parseExemptionTag,
+  type TagChange,
+  type TagExemption,
+  type TagJudgement,
+  tagSeverity,
+} from "./tag-exemptions";
 export * from "./types";
