@@ -47,7 +47,7 @@ export function parseExemptionTag(value: string): TagExemption {
     return { valid: false, problem: `expires "${expires}" is not YYYY-MM-DD` };
   const rulesText = fields.get("rules");
   if (rulesText === undefined) {
-    return { valid: false, problem: "rules is missing (name the rules the tag waives)" };
+    return { valid: false, problem: "rules is missing" };
   }
   const rules = rulesText
     .split(",")
