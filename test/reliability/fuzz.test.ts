@@ -52,6 +52,18 @@ function fakes() {
       return new Map();
     },
     async writeStates() {},
+    async tagRecords() {
+      return {};
+    },
+    async putTagRecord() {
+      return "written" as const;
+    },
+    async putExemptionNotice() {
+      return true;
+    },
+    async markTagExpiryReported() {
+      return true;
+    },
   };
   const notifier: Notifier = {
     async publish(p) {

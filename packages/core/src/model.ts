@@ -211,6 +211,8 @@ export interface TagRecord {
   /** The CloudTrail eventID, or `adopt:<uuid>`. */
   readonly eventId: string;
   readonly via: "event" | "adopt";
+  /** Set once the sweep has reported the tag expired (it reports each expired tag once). */
+  readonly expiryReported?: boolean;
 }
 
 export type Outcome = "violation" | "compliant" | "exempt" | "ignored" | "invalid";

@@ -1,0 +1,121 @@
+import {
+  type EventMeta,
+  type ExemptionNotice,
+  exemptionAuditItem,
+  exemptionPublication,
+  exemptionTagKeys,
+  isOwnPrincipal,
+  judgeTagging,
+  type MessageSeverity,
+  readTagging,
+  type TagChange,
+  type TagJudgement,
+  type TagRecord,
+  viewActor,
+} from "@guardrail/core";
+import type { RemediationDeps } from "../deps";
+import { type FlowResult, reportInvalid } from "./decide";
+
+/** What one tagging event came to, per group and key. */
+export interface TagFlowResult extends FlowResult {
+  readonly tags?: readonly {
+    readonly groupId: string;
+    readonly key: string;
+    readonly status: TagJudgement["status"];
+    /** `stale`: a later tagging was recorded already; `duplicate`: a redelivery. */
+    readonly recorded: "written" | "stale" | "duplicate";
+    readonly published: boolean;
+  }[];
+}
+
+/**
+ * Records one exemption-tag change and announces it, once per (event, group, key). The record
+ * is written before the announcement and conditionally (the later tagging wins), so a
+ * redelivery or a late event never rolls an approval back; the announcement's audit item is
+ * written after the publish, so a crash in between announces twice rather than never.
+ */
+export async function recordTagging(
+  change: TagChange,
+  event: Pick<EventMeta, "eventId" | "eventName" | "eventTime" | "account" | "region" | "actor">,
+  deps: RemediationDeps,
+  via: TagRecord["via"] = "event",
+): Promise<NonNullable<TagFlowResult["tags"]>[number]> {
+  const policy = deps.config.policy;
+  const previous =
+    (await deps.audit.tagRecords(event.account, event.region, change.groupId))[change.groupId]?.[
+      change.key
+    ] ?? null;
+  const judged = judgeTagging(change, event, policy, { via, previous });
+  const recorded = await deps.audit.putTagRecord(event.account, event.region, judged.record);
+  const notice: ExemptionNotice = {
+    id: `${event.eventId}:${change.groupId}:${change.key}`,
+    status: via === "adopt" && judged.status === "granted" ? "adopted" : judged.status,
+    account: event.account,
+    region: event.region,
+    groupId: change.groupId,
+    key: change.key,
+    severity: (judged.severity ?? "info") as MessageSeverity,
+    summary:
+      recorded === "stale"
+        ? `${judged.summary} (a later change of the tag is recorded already)`
+        : judged.summary,
+    record: judged.record,
+    event:
+      via === "event"
+        ? {
+            id: event.eventId,
+            name: event.eventName,
+            time: event.eventTime,
+            actor: viewActor(event.actor),
+          }
+        : null,
+    decidedAt: deps.clock().toISOString(),
+    guardrailVersion: deps.config.version,
+  };
+  const item = exemptionAuditItem(notice);
+  if (recorded === "duplicate" && !(await deps.audit.putExemptionNotice(item))) {
+    return { ...pick(change), status: judged.status, recorded, published: false };
+  }
+  await deps.notifier.publish(exemptionPublication(notice));
+  if (recorded !== "duplicate") await deps.audit.putExemptionNotice(item);
+  const log = judged.status === "granted" || judged.status === "removed" ? "info" : "warn";
+  deps.logger[log]("exemption tag", {
+    eventId: event.eventId,
+    groupId: change.groupId,
+    key: change.key,
+    status: judged.status,
+    by: judged.record.by,
+    recorded,
+  });
+  return { ...pick(change), status: judged.status, recorded, published: true };
+}
+
+const pick = (c: TagChange) => ({ groupId: c.groupId, key: c.key });
+
+/**
+ * The tagging events (CreateTags, DeleteTags, CreateSecurityGroup with TagSpecifications,
+ * TagResources, UntagResources): each exemption tag they set or remove on a security group is
+ * judged (approver? valid?), recorded with a hash of its value, and announced at the severity
+ * of what it waives. Nothing is revoked here: the rules a tag no longer waives are revoked on
+ * their own events and by the sweep.
+ */
+export async function tagExemptionChange(
+  raw: unknown,
+  hubDeps: RemediationDeps,
+): Promise<TagFlowResult> {
+  const keys = exemptionTagKeys(hubDeps.config.policy);
+  const read = readTagging(raw, keys);
+  if (read.status === "invalid") return reportInvalid(raw, read, hubDeps);
+  if (read.status === "ignored") {
+    hubDeps.logger.info("event ignored", { detail: read.detail, eventId: read.event.eventId });
+    return { status: "ignored", eventId: read.event.eventId, reason: "no-exemption-tag" };
+  }
+  const { event } = read;
+  if (isOwnPrincipal(event.actor, hubDeps.config.policy)) {
+    return { status: "ignored", eventId: event.eventId, reason: "own-principal" };
+  }
+  const tags = [];
+  // One at a time: two keys of one group share nothing, but each record's write is ordered.
+  for (const change of read.tags) tags.push(await recordTagging(change, event, hubDeps));
+  return { status: "decided", eventId: event.eventId, tags };
+}
