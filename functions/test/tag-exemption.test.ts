@@ -6,12 +6,14 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { DEFAULT_POLICY_YAML, hashTagValue } from "@guardrail/core";
+import { DEFAULT_POLICY_YAML, hashTagValue, judgeTagging, loadPolicy } from "@guardrail/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
 import { securityGroupChange } from "../src/pipelines/security-group-change";
+import { reportExpiredTags } from "../src/pipelines/tag-exemption";
 import { awsError, OWN_ROLE, testDeps } from "./helpers";
 
 const ec2 = mockClient(EC2Client);
@@ -127,5 +129,57 @@ describe("security-group-change: tagging events", () => {
     });
     expect(sns).not.toHaveReceivedCommand(PublishCommand);
     expect(ddb).not.toHaveReceivedCommand(PutCommand);
+  });
+});
+
+describe("the sweep's expired tags", () => {
+  const value = "reason=demo;expires=2026-06-20;rules=internet-exposure";
+  const { record } = judgeTagging(
+    { groupId: GROUP, key: "guardrail-exempt", value },
+    {
+      eventId: "tag-1",
+      eventTime: "2026-06-14T09:00:00Z",
+      actor: {
+        arn: APPROVER,
+        type: "AssumedRole",
+        accountId: "123456789012",
+        sessionIssuerArn: null,
+        invokedBy: null,
+        sourceIp: null,
+        userAgent: null,
+        console: false,
+      },
+    },
+    loadPolicy(approving),
+  );
+  const later = () => testDeps({ policyYaml: approving, now: new Date("2026-06-21T00:00:01Z") });
+
+  it("announces an approved tag that ran out once, at the severity of what it waived", async () => {
+    ddb.on(QueryCommand).resolves({ Items: [{ ...record, type: "tag-record" }] });
+    ddb
+      .on(UpdateCommand)
+      .resolvesOnce({})
+      .rejects(awsError("ConditionalCheckFailedException", "reported", "client"));
+    expect(await reportExpiredTags("123456789012", "us-east-1", later())).toBe(1);
+    expect(await reportExpiredTags("123456789012", "us-east-1", later())).toBe(0);
+    expect(published()).toHaveLength(1);
+    expect(published()[0]).toMatchObject({ severity: "high", body: { status: "expired" } });
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input.ConditionExpression).toBe(
+      "#e = :e AND attribute_not_exists(#r)",
+    );
+  });
+
+  it("says nothing about a tag still running, or one already reported", async () => {
+    ddb.on(QueryCommand).resolves({
+      Items: [
+        { ...record, type: "tag-record" },
+        { ...record, groupId: "sg-0a1b2c3d4e5f60002", expiryReported: true },
+      ],
+    });
+    const early = testDeps({ policyYaml: approving, now: new Date("2026-06-20T23:59:59Z") });
+    expect(await reportExpiredTags("123456789012", "us-east-1", early)).toBe(0);
+    ddb.on(UpdateCommand).resolves({});
+    expect(await reportExpiredTags("123456789012", "us-east-1", later())).toBe(1);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
   });
 });

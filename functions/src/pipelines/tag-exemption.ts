@@ -4,6 +4,7 @@ import {
   exemptionAuditItem,
   exemptionPublication,
   exemptionTagKeys,
+  expiredUnreported,
   isOwnPrincipal,
   judgeTagging,
   type MessageSeverity,
@@ -11,6 +12,7 @@ import {
   type TagChange,
   type TagJudgement,
   type TagRecord,
+  tagSeverity,
   viewActor,
 } from "@guardrail/core";
 import type { RemediationDeps } from "../deps";
@@ -118,4 +120,42 @@ export async function tagExemptionChange(
   // One at a time: two keys of one group share nothing, but each record's write is ordered.
   for (const change of read.tags) tags.push(await recordTagging(change, event, hubDeps));
   return { status: "decided", eventId: event.eventId, tags };
+}
+
+/**
+ * The sweep's part: every approved exemption tag of the account and Region whose expiry has
+ * passed is announced once (the record is marked, conditionally, before the message goes out,
+ * so two sweeps never both announce it). The finding it waived is revoked by the same sweep.
+ */
+export async function reportExpiredTags(
+  account: string,
+  region: string,
+  deps: RemediationDeps,
+): Promise<number> {
+  const now = deps.clock();
+  const records = Object.values(await deps.audit.tagRecords(account, region)).flatMap((byKey) =>
+    Object.values(byKey),
+  );
+  let reported = 0;
+  for (const record of records.filter((r) => expiredUnreported(r, now))) {
+    if (!(await deps.audit.markTagExpiryReported(account, region, record))) continue;
+    const notice: ExemptionNotice = {
+      id: `expired:${record.eventId}:${record.groupId}:${record.key}`,
+      status: "expired",
+      account,
+      region,
+      groupId: record.groupId,
+      key: record.key,
+      severity: (tagSeverity(record.rules, deps.config.policy) ?? "info") as MessageSeverity,
+      summary: `tag ${record.key} on ${record.groupId} (set by ${record.by ?? "an unknown principal"}, waiving ${record.rules.join(", ")}) expired ${record.expires}: no longer honoured; remove it or have an approver set a new one`,
+      record,
+      event: null,
+      decidedAt: now.toISOString(),
+      guardrailVersion: deps.config.version,
+    };
+    await deps.notifier.publish(exemptionPublication(notice));
+    await deps.audit.putExemptionNotice(exemptionAuditItem(notice));
+    reported++;
+  }
+  return reported;
 }

@@ -40,6 +40,7 @@ export {
   actorArn,
   checkExemptionTag,
   exemptionTagKeys,
+  expiredUnreported,
   hashTagValue,
   judgeTagging,
   latestExpiry,

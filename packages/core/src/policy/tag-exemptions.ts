@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Actor, EventMeta, TagRecord } from "../model";
 import { principalMatches } from "./arn";
-import { isCalendarDate, RULE_ID } from "./fields";
+import { expiryInstant, isCalendarDate, RULE_ID } from "./fields";
 import type { Policy, Severity } from "./types";
 
 /** A parsed `guardrail-exempt` tag value. */
@@ -262,4 +262,22 @@ export function exemptionTagKeys(policy: Policy): string[] {
   if (policy.exemptions.tagKey !== null) keys.add(policy.exemptions.tagKey);
   for (const r of policy.rules) if (r.exemptions.tagKey !== null) keys.add(r.exemptions.tagKey);
   return [...keys];
+}
+
+/**
+ * True when a recorded grant has run out at `now` (its expiry day is over, UTC) and the sweep
+ * has not reported it yet: the sweep announces each expired tag once.
+ *
+ * @example
+ * expiredUnreported(record, new Date("2026-07-02T00:00:00Z")) // true for expires 2026-07-01
+ */
+export function expiredUnreported(record: TagRecord, now: Date): boolean {
+  return (
+    record.action === "set" &&
+    record.approver !== null &&
+    record.problem === null &&
+    record.expires !== null &&
+    record.expiryReported !== true &&
+    now.getTime() >= expiryInstant(record.expires)
+  );
 }
