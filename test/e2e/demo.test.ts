@@ -74,6 +74,8 @@ describe("the demo runner (npm start), in-process", () => {
       kind: "tag",
       reason: "python app demo",
       expires,
+      approvedBy: "arn:aws:iam::123456789012:role/security-approver",
+      approvedAt: expect.any(String),
     });
   });
 
@@ -92,7 +94,8 @@ describe("the demo runner (npm start), in-process", () => {
       null,
       expect.stringContaining("Sweep"),
     ]);
-    expect(report.slackMessages).toBe(6);
+    // The five decisions and the sweep, and the approver's grant of the exemption tag.
+    expect(report.slackMessages).toBe(7);
     // Five event decisions, and the sweep's: the revoked rule, the exempt group, the default
     // NACL's allow-all entry (broad: notify only).
     expect(report.auditRecords).toBe(8);
@@ -102,8 +105,10 @@ describe("the demo runner (npm start), in-process", () => {
   it("never hands the guardrail its own revokes, and delivers failed calls to no one", () => {
     expect(report.router.unrouted["own-role"]).toBe(5);
     expect(report.router.unrouted["failed-call"]).toBe(0);
+    // The group creations and the approver's tagging reach security-group-change too: a tag
+    // may be set at creation (TagSpecifications) or later (CreateTags).
     expect(report.router.delivered).toEqual({
-      "security-group-change": 8,
+      "security-group-change": 12,
       "network-acl-change": 2,
     });
     expect(report.router.failedInvocations).toBe(0);

@@ -254,14 +254,15 @@ describe("tag exemptions", () => {
     }
   });
 
-  it("treats a tag present after a recorded removal as unverified", () => {
+  it("does not honour a tag present after a recorded removal", () => {
     const event = eventMeta({ actor: { arn: APPROVER } });
     const { record } = judgeTagging({ groupId: GROUP, key: TAG, value: null }, event, approving);
     const result = judge(sgRule({ ports: [8080] }), {
       groupTags: tagged(VALID),
       tagRecords: { [GROUP]: { [TAG]: record } },
     });
-    expect(result.findings[0]?.mode).toBe("notify");
+    expect(result.findings[0]?.mode).toBe("enforce");
+    expect(result.findings[0]?.reason).toContain("was recorded removed at");
   });
 
   it("revokes for an unrecorded tag that is not valid either", () => {

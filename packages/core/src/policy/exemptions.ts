@@ -62,7 +62,14 @@ function tagVerdict(
       : {};
   }
   const record = input.tagRecords?.[groupId]?.[key] ?? null;
-  if (record === null || record.action === "removed") {
+  if (record?.action === "removed") {
+    // Its setting was never seen after the removal was (or the removal was a no-op): nothing
+    // on record says an approver set this value.
+    return {
+      note: `${where} was recorded removed at ${record.at}, and no setting since; not applied`,
+    };
+  }
+  if (record === null) {
     const tag = checkExemptionTag(value, input.policy, input.now);
     if (!tag.valid)
       return { note: `${where} is not a valid exemption (${tag.problem}), not applied` };

@@ -32,6 +32,7 @@ export {
   startLocalSns,
 } from "./sns";
 export {
+  APPROVER,
   DEVELOPER,
   type FunctionIdentity,
   LOCAL_STAGE,
@@ -42,5 +43,6 @@ export {
   type LocalStack,
   type LocalStackOptions,
   type PolicyInput,
+  sandboxPolicyYaml,
   startLocalStack,
 } from "./stack";

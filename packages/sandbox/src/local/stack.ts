@@ -6,6 +6,7 @@ import { EC2Client } from "@aws-sdk/client-ec2";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
+  DEFAULT_POLICY_YAML,
   EVENT_DRIVEN_FUNCTIONS,
   FUNCTION_ENV,
   GUARDRAIL_FUNCTIONS,
@@ -77,6 +78,27 @@ export const DEVELOPER = {
   userName: "developer",
 } as const;
 
+/**
+ * Dummy credentials of the security team's approver (a role session), whose tagging counts as
+ * an approval of a tag exemption in the sandbox's policy (AWS's second documented example key).
+ */
+export const APPROVER = {
+  accessKeyId: "AKIAI44QH8DHBEXAMPLE",
+  secretAccessKey: "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
+  roleName: "security-approver",
+  sessionName: "approver",
+} as const;
+
+/** The policy the sandbox runs when given none: the shipped default, with the approver. */
+export function sandboxPolicyYaml(accountId: string): string {
+  return DEFAULT_POLICY_YAML.replace(
+    "  approvers: []",
+    `  approvers:\n    - arn:aws:iam::${accountId}:role/${APPROVER.roleName} # the sandbox's approver`,
+  );
+}
+
+const SANDBOX_POLICY_SOURCE = "(default policy, with the sandbox's approver)";
+
 export const LOCAL_STAGE = "sandbox";
 export const LOCAL_TOPIC_NAME = "network-guardrail-sandbox";
 export const LOCAL_TABLE_NAME = "network-guardrail-sandbox-audit";
@@ -146,10 +168,12 @@ export interface LocalStack {
   readonly tableName: string;
   readonly ownRoleArns: readonly string[];
   readonly functions: Readonly<Record<Ec2Function, FunctionIdentity>>;
-  /** Where the policy came from: a file path or `(default policy)`. */
+  /** Where the policy came from: a file path, or the default policy with the approver. */
   readonly policySource: string;
   /** A developer's EC2 client on the sandbox (IAM user `developer`). */
   developerEc2(): EC2Client;
+  /** The approver's EC2 client (role `security-approver`): its tagging approves exemptions. */
+  approverEc2(): EC2Client;
   /** Runs the sweep once, as the schedule would. */
   runSweep(): Promise<{ result: SweepResult; invocation: Invocation }>;
   /** Topic messages handled by the Slack notifier so far, oldest first. */
@@ -250,6 +274,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const ownRoleArns = GUARDRAIL_FUNCTIONS.map((fn) => identities[fn].roleArn);
   const accessKeys: Record<string, SandboxPrincipal> = {
     [DEVELOPER.accessKeyId]: { type: "IAMUser", accountId, userName: DEVELOPER.userName },
+    [APPROVER.accessKeyId]: {
+      type: "AssumedRole",
+      accountId,
+      roleName: APPROVER.roleName,
+      sessionName: APPROVER.sessionName,
+    },
   };
   for (const fn of GUARDRAIL_FUNCTIONS) {
     const { accessKeyId, functionName } = identities[fn];
@@ -313,7 +343,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const dynamo = dynamoStarted.value;
   const slack = slackStarted.value;
 
-  const policy = policyFiles(options.policy);
+  const policy = policyFiles(
+    options.policy ?? { text: sandboxPolicyYaml(accountId), source: SANDBOX_POLICY_SOURCE },
+  );
   const env: Env = {
     [FUNCTION_ENV.tableName]: LOCAL_TABLE_NAME,
     [FUNCTION_ENV.topicArn]: sns.topicArn,
@@ -323,12 +355,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...policy.env,
   };
   const clients: { destroy(): void }[] = [];
+  const ec2As = (who: { accessKeyId: string; secretAccessKey: string }) => {
+    const client = new EC2Client({
+      endpoint: ec2Endpoint,
+      region,
+      credentials: { accessKeyId: who.accessKeyId, secretAccessKey: who.secretAccessKey },
+      retryStrategy: retry(),
+    });
+    clients.push(client);
+    return client;
+  };
   const collected: CollectedMetrics[] = [];
   let policySource = "(default policy)";
 
   const remediationDeps = (fn: Ec2Function): RemediationDeps => {
     const config = loadConfig(fn, env, policy.files);
-    policySource = config.policySource;
+    policySource = options.policy === undefined ? SANDBOX_POLICY_SOURCE : config.policySource;
     const credentials = { accessKeyId: identities[fn].accessKeyId, secretAccessKey: "local" };
     const observability = localObservability(fn, LOCAL_STAGE, logLevel);
     collected.push(observability.metrics);
@@ -464,17 +506,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     functions,
     policySource,
     developerEc2() {
-      const client = new EC2Client({
-        endpoint: ec2Endpoint,
-        region,
-        credentials: {
-          accessKeyId: DEVELOPER.accessKeyId,
-          secretAccessKey: DEVELOPER.secretAccessKey,
-        },
-        retryStrategy: retry(),
-      });
-      clients.push(client);
-      return client;
+      return ec2As(DEVELOPER);
+    },
+    approverEc2() {
+      return ec2As(APPROVER);
     },
     async runSweep() {
       const id = randomUUID();
