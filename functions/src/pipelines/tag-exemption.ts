@@ -1,3 +1,4 @@
+import { Logger } from "@aws-lambda-powertools/logger";
 import {
   type EventMeta,
   type ExemptionNotice,
@@ -5,6 +6,7 @@ import {
   exemptionPublication,
   exemptionTagKeys,
   expiredUnreported,
+  hashTagValue,
   isOwnPrincipal,
   judgeTagging,
   type MessageSeverity,
@@ -16,6 +18,12 @@ import {
   viewActor,
 } from "@guardrail/core";
 import type { RemediationDeps } from "../deps";
+
+/** What recording and announcing a tagging needs (the CLI's adoption builds it by hand). */
+export type TaggingDeps = Pick<RemediationDeps, "audit" | "notifier" | "clock" | "logger"> & {
+  readonly config: Pick<RemediationDeps["config"], "policy" | "version">;
+};
+
 import { type FlowResult, reportInvalid } from "./decide";
 
 /** What one tagging event came to, per group and key. */
@@ -39,7 +47,7 @@ export interface TagFlowResult extends FlowResult {
 export async function recordTagging(
   change: TagChange,
   event: Pick<EventMeta, "eventId" | "eventName" | "eventTime" | "account" | "region" | "actor">,
-  deps: RemediationDeps,
+  deps: TaggingDeps,
   via: TagRecord["via"] = "event",
 ): Promise<NonNullable<TagFlowResult["tags"]>[number]> {
   const policy = deps.config.policy;
@@ -158,4 +166,72 @@ export async function reportExpiredTags(
     reported++;
   }
   return reported;
+}
+
+/** One group's exemption tag as `adoptExemptionTags` found it. */
+export interface Adoption {
+  readonly groupId: string;
+  readonly key: string;
+  /** `adopted`: recorded now; `recorded`: already on record with this value; else why not. */
+  readonly status: "adopted" | "recorded" | "not-approver" | "invalid";
+  readonly detail: string;
+}
+
+/**
+ * `guardrail exemptions adopt`: records exemption tags that exist without a record (set before
+ * the guardrail was deployed, or whose event never arrived) as approved by `actor`, who must
+ * match `tagExemptions.approvers`. A tag whose current value is on record already is left
+ * alone; an invalid value (no rules=, too long, a rule no tag may waive) is not adopted.
+ */
+export async function adoptExemptionTags(
+  target: { readonly account: string; readonly region: string },
+  actor: EventMeta["actor"],
+  groups: Readonly<Record<string, Readonly<Record<string, string>>>>,
+  given: Omit<TaggingDeps, "logger"> & { readonly logger?: TaggingDeps["logger"] },
+  newId: () => string,
+): Promise<Adoption[]> {
+  const deps: TaggingDeps = {
+    ...given,
+    logger: given.logger ?? new Logger({ serviceName: "guardrail-adopt", logLevel: "SILENT" }),
+  };
+  const policy = deps.config.policy;
+  const keys = exemptionTagKeys(policy);
+  const records = await deps.audit.tagRecords(target.account, target.region);
+  const out: Adoption[] = [];
+  for (const [groupId, tags] of Object.entries(groups)) {
+    for (const key of keys) {
+      const value = tags[key];
+      if (value === undefined) continue;
+      const current = records[groupId]?.[key];
+      if (current?.action === "set" && current.valueHash === hashTagValue(value)) {
+        out.push({
+          groupId,
+          key,
+          status: "recorded",
+          detail: `on record: set by ${current.by ?? "unknown"} at ${current.at}${current.approver ? "" : " (not an approver)"}`,
+        });
+        continue;
+      }
+      const at = deps.clock().toISOString();
+      const event = { eventId: `adopt:${newId()}`, eventTime: at, actor };
+      const judged = judgeTagging({ groupId, key, value }, event, policy, { via: "adopt" });
+      if (judged.status !== "granted") {
+        out.push({
+          groupId,
+          key,
+          status: judged.status === "not-approved" ? "not-approver" : "invalid",
+          detail: judged.summary,
+        });
+        continue;
+      }
+      await recordTagging(
+        { groupId, key, value },
+        { ...event, eventName: "AdoptExemptionTag", ...target },
+        deps,
+        "adopt",
+      );
+      out.push({ groupId, key, status: "adopted", detail: judged.summary });
+    }
+  }
+  return out;
 }
