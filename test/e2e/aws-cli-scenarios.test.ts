@@ -116,7 +116,10 @@ describe.skipIf(!HAS_AWS_CLI)("the seed scenarios driven with the aws CLI", () =
         "--expression-attribute-names",
         JSON.stringify({ "#type": "type" }),
         "--expression-attribute-values",
-        JSON.stringify({ ":pk": { S: `ACCOUNT#${stack.accountId}` }, ":decision": { S: "decision" } }),
+        JSON.stringify({
+          ":pk": { S: `ACCOUNT#${stack.accountId}` },
+          ":decision": { S: "decision" },
+        }),
       ],
       stack.endpoints.dynamo,
     )) as { Items: { result: { S: string }; eventName: { S: string } }[] };
