@@ -1,5 +1,6 @@
 export * from "./adapters/accounts";
 export * from "./adapters/audit";
+export * from "./adapters/caller";
 export * from "./adapters/ec2";
 export * from "./adapters/flap-counter";
 export * from "./adapters/lazy";
@@ -18,4 +19,5 @@ export * from "./pipelines/prefix-list-change";
 export * from "./pipelines/security-group-change";
 export * from "./pipelines/slack-notifier";
 export * from "./pipelines/sweep";
+export * from "./pipelines/tag-exemption";
 export * from "./pipelines/trail";

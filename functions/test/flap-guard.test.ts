@@ -41,6 +41,7 @@ const decision: Decision = {
   exposureSeconds: 1,
   decidedAt: "2024-11-05T10:15:02.000Z",
   guardrailVersion: "test",
+  policyId: "0123456789ab",
 };
 
 describe("guardFlaps", () => {

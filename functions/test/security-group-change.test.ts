@@ -13,9 +13,17 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { DEFAULT_POLICY_YAML, METRICS, policyId, renderSlack } from "@guardrail/core";
+import {
+  DEFAULT_POLICY_YAML,
+  judgeTagging,
+  loadPolicy,
+  METRICS,
+  policyId,
+  renderSlack,
+} from "@guardrail/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
@@ -520,25 +528,112 @@ describe("security-group-change: exemptions and loop guard", () => {
       SecurityGroups: [{ GroupId: GROUP, Tags: [{ Key: "guardrail-exempt", Value: value }] }],
     });
 
-  it("does not revoke a group whose exemption tag is still valid, and records it as exempt", async () => {
-    tagged("reason=bastion for the migration;expires=2099-12-31");
-    const result = await securityGroupChange(sshFromWorld(), testDeps());
+  const APPROVER = "arn:aws:iam::123456789012:role/security-approver";
+  const approving = DEFAULT_POLICY_YAML.replace("approvers: []", `approvers: ["${APPROVER}"]`);
+  const VALUE = "reason=bastion for the migration;expires=2024-11-30;rules=internet-exposure";
+  /** tcp 8080 from the world: internet-exposure only, which a tag may waive. */
+  const webFromWorld = () => {
+    const e = sshFromWorld() as unknown as {
+      requestParameters: { ipPermissions: { items: Record<string, unknown>[] } };
+      responseElements: { securityGroupRuleSet: { items: Record<string, unknown>[] } };
+    };
+    for (const p of e.requestParameters.ipPermissions.items)
+      Object.assign(p, { fromPort: 8080, toPort: 8080 });
+    for (const r of e.responseElements.securityGroupRuleSet.items)
+      Object.assign(r, { fromPort: 8080, toPort: 8080 });
+    return e;
+  };
+  /** The audit table holds the record of `value` set by `by` an hour before the event. */
+  const recorded = (value: string, by = APPROVER) => {
+    const { record } = judgeTagging(
+      { groupId: GROUP, key: "guardrail-exempt", value },
+      eventMeta(by),
+      loadPolicy(approving),
+    );
+    ddb.on(QueryCommand).resolves({ Items: [{ ...record, type: "tag-record" }] });
+  };
+  const eventMeta = (arn: string) => ({
+    eventId: "tag-event-1",
+    eventTime: "2024-11-05T09:15:00Z",
+    actor: {
+      arn,
+      type: "AssumedRole",
+      accountId: "123456789012",
+      sessionIssuerArn: null,
+      invokedBy: null,
+      sourceIp: null,
+      userAgent: null,
+      console: false,
+    },
+  });
+
+  it("keeps a rule an approver's recorded tag waives, announced at the waived severity", async () => {
+    tagged(VALUE);
+    recorded(VALUE);
+    const result = await securityGroupChange(webFromWorld(), testDeps({ policyYaml: approving }));
     expect(result).toMatchObject({ status: "decided", result: "exempt", published: true });
     expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
     const [message] = publishedMessages();
-    expect(message?.attributes.severity?.StringValue).toBe("info");
+    expect(message?.attributes.severity?.StringValue).toBe("high");
     expect(message?.body.findings[0].exemption).toMatchObject({
       kind: "tag",
-      expires: "2099-12-31",
+      expires: "2024-11-30",
+      approvedBy: APPROVER,
+      approvedAt: "2024-11-05T09:15:00Z",
     });
     expect(auditItems()[0]).toMatchObject({ result: "exempt", outcome: "exempt" });
   });
 
+  it("revokes when the tag's value is not the one the approver set", async () => {
+    tagged(VALUE.replace("migration", "anything"));
+    recorded(VALUE);
+    const result = await securityGroupChange(webFromWorld(), testDeps({ policyYaml: approving }));
+    expect(result.result).toBe("revoked");
+    expect(publishedMessages()[0]?.body.findings[0].reason).toContain(
+      `is not the value approved by ${APPROVER}`,
+    );
+  });
+
+  it("revokes when a developer set the tag", async () => {
+    tagged(VALUE);
+    recorded(VALUE, "arn:aws:iam::123456789012:user/developer");
+    const result = await securityGroupChange(webFromWorld(), testDeps({ policyYaml: approving }));
+    expect(result.result).toBe("revoked");
+  });
+
+  it("only notifies for a tag with no record: an unverified exemption", async () => {
+    tagged(VALUE);
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    const result = await securityGroupChange(webFromWorld(), testDeps({ policyYaml: approving }));
+    expect(result.result).toBe("notify-only");
+    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+    expect(publishedMessages()[0]?.body.findings[0].reason).toContain("unverified exemption");
+  });
+
   it("revokes when the exemption tag has expired", async () => {
-    tagged("reason=bastion for the migration;expires=2020-01-31");
-    const result = await securityGroupChange(sshFromWorld(), testDeps());
+    const old = "reason=bastion for the migration;expires=2024-11-04;rules=internet-exposure";
+    tagged(old);
+    recorded(old);
+    const result = await securityGroupChange(webFromWorld(), testDeps({ policyYaml: approving }));
     expect(result.result).toBe("revoked");
     expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 1);
+  });
+
+  it("revokes what no tag may waive without reading tags or records first", async () => {
+    const e = sshFromWorld() as unknown as {
+      requestParameters: {
+        ipPermissions: { items: { ipRanges: { items: { cidrIp: string }[] } }[] };
+      };
+      responseElements: { securityGroupRuleSet: { items: Record<string, unknown>[] } };
+    };
+    // A narrow public range: admin-ports only (internet-exposure is about wide ranges).
+    for (const p of e.requestParameters.ipPermissions.items)
+      for (const r of p.ipRanges.items) r.cidrIp = "192.0.2.0/24";
+    for (const r of e.responseElements.securityGroupRuleSet.items) r.cidrIpv4 = "192.0.2.0/24";
+    const result = await securityGroupChange(e, testDeps({ policyYaml: approving }));
+    expect(result.result).toBe("revoked");
+    expect(ec2).not.toHaveReceivedCommand(DescribeSecurityGroupsCommand);
+    expect(ddb).not.toHaveReceivedCommand(QueryCommand);
   });
 
   it("fails rather than guesses when the tags cannot be read", async () => {

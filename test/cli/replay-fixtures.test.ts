@@ -59,6 +59,13 @@ const EXPECTED: Record<string, Expected> = {
     outcome: "compliant",
   },
   // tcp/22 from the blocked 198.51.100.0/24: blocked network and admin port.
+  // An IAM user whose path reads like a role: judged like anyone else.
+  "AuthorizeSecurityGroupIngress/iamuser_crafted-path_x-role_guardrail-remediator": {
+    outcome: "violation",
+    rules: ["admin-ports", "internet-exposure"],
+    mode: "enforce",
+    actions: [rules(SG, "ingress", "sgr-0e00000000craft1")],
+  },
   "AuthorizeSecurityGroupIngress/cross-account-caller_assumed-role": {
     outcome: "violation",
     rules: ["admin-ports", "blocked-sources"],
@@ -244,6 +251,27 @@ const EXPECTED: Record<string, Expected> = {
   },
   "CreateSecurityGroup/detail_panther_terraform": { outcome: "ignored", reason: "unhandled-event" },
   "CreateSecurityGroup/eventbridge_root-console_AWS-KnowledgeCenter-sample_TRUNCATED": {
+    outcome: "ignored",
+    reason: "unhandled-event",
+  },
+  "CreateSecurityGroup/tag-specifications_exemption-tag": {
+    outcome: "ignored",
+    reason: "unhandled-event",
+  },
+  "CreateTags/assumed-role-approver_exemption-tag_two-groups": {
+    outcome: "ignored",
+    reason: "unhandled-event",
+  },
+  "CreateTags/iamuser-cli_exemption-tag_no-rules": {
+    outcome: "ignored",
+    reason: "unhandled-event",
+  },
+  "DeleteTags/iamuser-cli_exemption-tag": { outcome: "ignored", reason: "unhandled-event" },
+  "TagResources/assumed-role-cli_security-group-arn": {
+    outcome: "ignored",
+    reason: "unhandled-event",
+  },
+  "UntagResources/iamuser-cli_security-group-arn": {
     outcome: "ignored",
     reason: "unhandled-event",
   },

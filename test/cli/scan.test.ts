@@ -33,8 +33,11 @@ beforeEach(async () => {
   web = { groupId: w.groupId, ssh: w.ingressRuleIds[0]!, https: w.ingressRuleIds[1]! };
   const l = sandbox.seedSecurityGroup({
     name: "legacy",
-    tags: { "guardrail-exempt": "reason=vendor appliance;expires=2099-12-31" },
-    ingress: [{ protocol: "tcp", fromPort: 3389, toPort: 3389, cidr: "0.0.0.0/0" }],
+    // A valid tag, but scan has no audit trail to show an approver set it: unverified.
+    tags: {
+      "guardrail-exempt": `reason=vendor appliance;expires=${new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10)};rules=internet-exposure`,
+    },
+    ingress: [{ protocol: "tcp", fromPort: 8080, toPort: 8080, cidr: "0.0.0.0/0" }],
   });
   legacy = { groupId: l.groupId, rdp: l.ingressRuleIds[0]! };
   // SSH from a prefix list of trusted networks: compliant only if the list is resolved.
@@ -210,11 +213,10 @@ describe("guardrail scan against the EC2 sandbox", () => {
       },
       { type: "delete-network-acl-entry", networkAclId: acl, ruleNumber: 100, egress: false },
     ]);
-    expect(out.exempt.map((f: { resource: string }) => f.resource)).toEqual([
-      legacy.rdp,
-      legacy.rdp,
-    ]);
-    expect(out.exempt[0].exemption).toMatchObject({ kind: "tag", reason: "vendor appliance" });
+    expect(out.exempt).toEqual([]);
+    const unverified = out.findings.find((f: { resource: string }) => f.resource === legacy.rdp);
+    expect(unverified).toMatchObject({ rule: "internet-exposure", mode: "notify" });
+    expect(unverified.reason).toContain("unverified exemption: tag guardrail-exempt");
   });
 
   it("--fix --yes revokes exactly the enforce findings and prints each result", async () => {

@@ -9,6 +9,7 @@ import {
   serveSandbox,
 } from "@guardrail/sandbox/demo";
 import {
+  APPROVER,
   DEVELOPER,
   type LocalStack,
   type RoutedEvent,
@@ -23,12 +24,16 @@ const DEADLINE_MS = 2000;
 describe("the seed scenarios driven with the aws CLI", () => {
   let stack: LocalStack;
   const refs: Refs = {};
-  const cli = (args: readonly string[], endpoint = stack.endpoints.ec2) =>
+  const cli = (
+    args: readonly string[],
+    endpoint = stack.endpoints.ec2,
+    who: { accessKeyId: string; secretAccessKey: string } = DEVELOPER,
+  ) =>
     awsCli(
       {
         endpoint,
-        accessKeyId: DEVELOPER.accessKeyId,
-        secretAccessKey: DEVELOPER.secretAccessKey,
+        accessKeyId: who.accessKeyId,
+        secretAccessKey: who.secretAccessKey,
         region: stack.region,
       },
       args,
@@ -60,13 +65,20 @@ describe("the seed scenarios driven with the aws CLI", () => {
     const revoke = scenario.expected === "revoked";
     it(`${scenario.title}: ${revoke ? `gone within ${DEADLINE_MS} ms` : "stays"}`, async () => {
       for (const call of scenario.setup) {
-        const out = await cli(["ec2", ...cliArgs(call, refs)]);
+        const asApprover = call.kind === "create-tags" && call.as === "approver";
+        const out = await cli(
+          ["ec2", ...cliArgs(call, refs)],
+          stack.endpoints.ec2,
+          asApprover ? APPROVER : DEVELOPER,
+        );
         const id = createdIdOf(call, out);
         if (call.kind === "create-security-group" || call.kind === "create-network-acl") {
           expect(id, call.kind).toMatch(/^(sg|acl)-[0-9a-f]{17}$/);
           refs[call.ref] = id as string;
         }
       }
+      // The approver's tagging is recorded before the change it waives is judged.
+      await stack.idle();
       const seen = routed.length;
       await cli(["ec2", ...cliArgs(scenario.change, refs)]);
       await stack.idle();
@@ -99,8 +111,15 @@ describe("the seed scenarios driven with the aws CLI", () => {
         "byAccount",
         "--key-condition-expression",
         "gsi1pk = :pk",
+        "--filter-expression",
+        "#type = :decision",
+        "--expression-attribute-names",
+        JSON.stringify({ "#type": "type" }),
         "--expression-attribute-values",
-        JSON.stringify({ ":pk": { S: `ACCOUNT#${stack.accountId}` } }),
+        JSON.stringify({
+          ":pk": { S: `ACCOUNT#${stack.accountId}` },
+          ":decision": { S: "decision" },
+        }),
       ],
       stack.endpoints.dynamo,
     )) as { Items: { result: { S: string }; eventName: { S: string } }[] };

@@ -74,6 +74,8 @@ describe("the demo runner (npm start), in-process", () => {
       kind: "tag",
       reason: "python app demo",
       expires,
+      approvedBy: "arn:aws:iam::123456789012:role/security-approver",
+      approvedAt: expect.any(String),
     });
   });
 
@@ -92,8 +94,9 @@ describe("the demo runner (npm start), in-process", () => {
       null,
       expect.stringContaining("Sweep"),
     ]);
-    // And the flap scenario's: three alerts and the escalation (its fifth revoke is folded).
-    expect(report.slackMessages).toBe(6 + 4);
+    // The five decisions and the sweep, the approver's grant of the exemption tag, and the flap
+    // scenario's three alerts and escalation (its fifth revoke is folded).
+    expect(report.slackMessages).toBe(7 + 4);
     // Five event decisions, and the sweep's: the revoked rule, the exempt group, the default
     // NACL's allow-all entry (broad: notify only); and the flap scenario's five.
     expect(report.auditRecords).toBe(8 + 5);
@@ -103,8 +106,10 @@ describe("the demo runner (npm start), in-process", () => {
   it("never hands the guardrail its own revokes, and delivers failed calls to no one", () => {
     expect(report.router.unrouted["own-role"]).toBe(5 + 5);
     expect(report.router.unrouted["failed-call"]).toBe(0);
+    // The group creations and the approver's tagging reach security-group-change too: a tag
+    // may be set at creation (TagSpecifications) or later (CreateTags).
     expect(report.router.delivered).toEqual({
-      "security-group-change": 8 + 5,
+      "security-group-change": 12 + 5,
       "network-acl-change": 2,
     });
     expect(report.router.failedInvocations).toBe(0);

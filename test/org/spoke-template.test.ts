@@ -3,6 +3,7 @@ import {
   FUNCTION_EC2_ACTIONS,
   GUARDRAIL_FUNCTIONS,
   HANDLED_EVENT_NAMES,
+  TAG_EVENT_SPECS,
 } from "@guardrail/core";
 import { describe, expect, it } from "vitest";
 import { roleName } from "../../stacks/naming";
@@ -106,16 +107,22 @@ describe("forwarding rule", () => {
 
   it("forwards exactly the handled event names, successful calls only, with no own-role exclusion", () => {
     expect(rule.EventPattern).toEqual(forwardedEventPattern());
-    expect([...rule.EventPattern.detail.eventName].sort()).toEqual([...HANDLED_EVENT_NAMES].sort());
+    expect([...rule.EventPattern.detail.eventName].sort()).toEqual(
+      [...HANDLED_EVENT_NAMES, ...Object.keys(TAG_EVENT_SPECS)].sort(),
+    );
     expect(rule.EventPattern.detail.errorCode).toEqual([{ exists: false }]);
     expect(rule.EventPattern.detail).not.toHaveProperty("userIdentity");
   });
 
   const { events } = fixtureEvents();
   it.each(events.map((e) => [e.id, e] as const))("forwards %s only if it is handled", (_, e) => {
+    const tagging = Object.hasOwn(TAG_EVENT_SPECS, e.eventName);
     const expected =
-      HANDLED_EVENT_NAMES.includes(e.eventName) &&
-      e.event.detail.eventSource === "ec2.amazonaws.com" &&
+      (HANDLED_EVENT_NAMES.includes(e.eventName) || tagging) &&
+      e.event.detail.eventSource ===
+        (tagging
+          ? TAG_EVENT_SPECS[e.eventName as keyof typeof TAG_EVENT_SPECS].eventSource
+          : "ec2.amazonaws.com") &&
       !("errorCode" in e.event.detail);
     expect(matchesPattern(rule.EventPattern, e.event)).toBe(expected);
   });

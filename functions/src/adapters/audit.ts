@@ -10,6 +10,8 @@ import {
   type ResourceRef,
   resourceIndexKey,
   stateKey,
+  type TagRecord,
+  tagRecordKey,
 } from "@guardrail/core";
 import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "../errors";
 import { createFlapCounter, type ReopeningCount, type ReopeningInput } from "./flap-counter";
@@ -119,7 +121,36 @@ export interface AuditStore {
     puts: readonly ResourceState[],
     deletes: readonly string[],
   ): Promise<void>;
+  /**
+   * The recorded taggings of exemption keys in one account and region, of one group or all.
+   * @throws LookupFailedError
+   */
+  tagRecords(account: string, region: string, groupId?: string): Promise<TagRecords>;
+  /**
+   * Keeps `record` as the group's current one for its key unless a later tagging (by event
+   * time, then event id) is recorded already: events may arrive out of order. `stale` when it
+   * was older; `duplicate` when this very tagging was recorded.
+   */
+  putTagRecord(
+    account: string,
+    region: string,
+    record: TagRecord,
+  ): Promise<"written" | "stale" | "duplicate">;
+  /** Writes an exemption announcement once per id; false when it was written before. */
+  putExemptionNotice(item: Record<string, unknown>): Promise<boolean>;
+  /**
+   * Marks the record's expiry as reported, once: true only for the caller that marked it (the
+   * record must still be the tagging `eventId`).
+   */
+  markTagExpiryReported(
+    account: string,
+    region: string,
+    record: Pick<TagRecord, "groupId" | "key" | "eventId">,
+  ): Promise<boolean>;
 }
+
+/** Tag records by group id, then tag key. */
+export type TagRecords = Record<string, Record<string, TagRecord>>;
 
 /** `notification` of an audit item: who announces the decision, and whether it went out. */
 export const NOTIFICATION = {
@@ -134,6 +165,33 @@ export const NOTIFICATION = {
 } as const;
 const NOTIFY_FAILED = NOTIFICATION.failed;
 const NOTIFY_CLAIMED = NOTIFICATION.claimed;
+
+/** Milliseconds since the epoch of an ISO time, for ordering taggings; 0 when unreadable. */
+function instant(iso: string): number {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? 0 : t;
+}
+
+/** The tag record an item holds. */
+export function tagRecordOfItem(i: Record<string, unknown>): TagRecord {
+  const text = (k: string) => (typeof i[k] === "string" ? (i[k] as string) : null);
+  return {
+    groupId: String(i.groupId),
+    key: String(i.key),
+    action: i.action === "removed" ? "removed" : "set",
+    valueHash: text("valueHash"),
+    by: text("by"),
+    approver: text("approver"),
+    problem: text("problem"),
+    rules: Array.isArray(i.rules) ? (i.rules as string[]) : [],
+    expires: text("expires"),
+    reason: text("reason"),
+    at: String(i.at),
+    eventId: String(i.eventId),
+    via: i.via === "adopt" ? "adopt" : "event",
+    ...(i.expiryReported === true ? { expiryReported: true } : {}),
+  };
+}
 
 /** The decision an audit item records (the item is a lossless projection of it). */
 export function decisionOfItem(i: Record<string, unknown>): Decision {
@@ -480,6 +538,115 @@ export function createAuditStore(
       } catch (error) {
         if (error instanceof AuditWriteError) throw error;
         throw wrap("BatchWriteItem state", error);
+      }
+    },
+
+    async tagRecords(account, region, groupId) {
+      const { QueryCommand } = await lib();
+      const ddb = await client();
+      const key = tagRecordKey(account, region, groupId ?? "", "");
+      const prefix = groupId === undefined ? "GROUP#" : key.sk;
+      const records: TagRecords = {};
+      let start: Record<string, unknown> | undefined;
+      try {
+        do {
+          const out = await ddb.send(
+            new QueryCommand({
+              TableName: tableName,
+              KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+              ExpressionAttributeNames: { "#pk": pk, "#sk": AUDIT_TABLE.sortKey },
+              ExpressionAttributeValues: { ":pk": key.pk, ":prefix": prefix },
+              ExclusiveStartKey: start,
+            }),
+          );
+          for (const i of out.Items ?? []) {
+            const r = tagRecordOfItem(i);
+            records[r.groupId] = { ...records[r.groupId], [r.key]: r };
+          }
+          start = out.LastEvaluatedKey;
+        } while (start);
+      } catch (error) {
+        throw new LookupFailedError(`Query of exemption tag records: ${awsErrorCode(error)}`, {
+          cause: error,
+        });
+      }
+      return records;
+    },
+
+    async putTagRecord(account, region, record) {
+      const { PutCommand } = await lib();
+      const ddb = await client();
+      try {
+        await ddb.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...tagRecordKey(account, region, record.groupId, record.key),
+              type: "tag-record",
+              account,
+              region,
+              ...record,
+              atInstant: instant(record.at),
+            },
+            // The later tagging wins, whatever order the events arrive in.
+            ConditionExpression: "attribute_not_exists(#pk) OR #t < :t OR (#t = :t AND #e < :e)",
+            ExpressionAttributeNames: { "#pk": pk, "#t": "atInstant", "#e": "eventId" },
+            ExpressionAttributeValues: { ":t": instant(record.at), ":e": record.eventId },
+          }),
+        );
+        return "written";
+      } catch (error) {
+        if (awsErrorCode(error) !== "ConditionalCheckFailedException") {
+          throw wrap("PutItem tag record", error);
+        }
+        const { GetCommand } = await lib();
+        const out = await ddb.send(
+          new GetCommand({
+            TableName: tableName,
+            Key: tagRecordKey(account, region, record.groupId, record.key),
+          }),
+        );
+        return out.Item?.eventId === record.eventId ? "duplicate" : "stale";
+      }
+    },
+
+    async putExemptionNotice(item) {
+      const { PutCommand } = await lib();
+      const ddb = await client();
+      try {
+        await ddb.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: item,
+            ConditionExpression: "attribute_not_exists(#pk)",
+            ExpressionAttributeNames: { "#pk": pk },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (awsErrorCode(error) === "ConditionalCheckFailedException") return false;
+        throw wrap("PutItem exemption notice", error);
+      }
+    },
+
+    async markTagExpiryReported(account, region, record) {
+      const { UpdateCommand } = await lib();
+      const ddb = await client();
+      try {
+        await ddb.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: tagRecordKey(account, region, record.groupId, record.key),
+            UpdateExpression: "SET #r = :true",
+            ConditionExpression: "#e = :e AND attribute_not_exists(#r)",
+            ExpressionAttributeNames: { "#r": "expiryReported", "#e": "eventId" },
+            ExpressionAttributeValues: { ":true": true, ":e": record.eventId },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (awsErrorCode(error) === "ConditionalCheckFailedException") return false;
+        throw wrap("UpdateItem tag expiry", error);
       }
     },
   };

@@ -1,4 +1,4 @@
-import type { SNSClient } from "@aws-sdk/client-sns";
+import type { SNSClient, SNSClientConfig } from "@aws-sdk/client-sns";
 import type { SnsPublication } from "@guardrail/core";
 import { awsErrorCode, errorMessage, NotifyError } from "../errors";
 import { lazy } from "./lazy";
@@ -44,4 +44,15 @@ export function createNotifier(topicArn: string, untraced: () => Promise<SNSClie
       }
     },
   };
+}
+
+/**
+ * A notifier on a topic with an SNS client of its own, for callers outside a Lambda (the CLI's
+ * `exemptions adopt`).
+ */
+export function topicNotifier(topicArn: string, config: SNSClientConfig): Notifier {
+  return createNotifier(topicArn, async () => {
+    const { SNSClient } = await import("@aws-sdk/client-sns");
+    return new SNSClient(config);
+  });
 }

@@ -13,6 +13,7 @@ import {
   type Evaluation,
   type EventMeta,
   evaluate,
+  exemptionTagKeys,
   type Finding,
   groupsNeedingTags,
   isOwnPrincipal,
@@ -154,8 +155,37 @@ async function judge(
   const tags = await Promise.all(
     ids.map(async (id) => [id, await (early.get(id) ?? deps.ec2.groupTags(id))] as const),
   );
-  const tagged = { ...ctx, groupTags: Object.fromEntries(tags) };
+  const groupTags = Object.fromEntries(tags);
+  const tagRecords = await recordsOf(groupTags, ctx, deps);
+  const tagged = { ...ctx, groupTags, ...(tagRecords ? { tagRecords } : {}) };
   return { evaluation: evaluate(changes, policy, tagged), ctx: tagged };
+}
+
+/**
+ * The recorded taggings of the groups that carry an exemption tag: a tag is honoured only
+ * against its record. Read only when such a tag exists (one Query per group), so a group
+ * without one costs nothing more.
+ */
+export async function recordsOf(
+  groupTags: Readonly<Record<string, Readonly<Record<string, string>>>>,
+  ctx: PolicyEvaluationContext,
+  deps: RemediationDeps,
+): Promise<PolicyEvaluationContext["tagRecords"]> {
+  const account = ctx.event?.account ?? ctx.account;
+  const region = ctx.event?.region ?? ctx.region;
+  if (account === undefined || region === undefined) return undefined;
+  const keys = exemptionTagKeys(deps.config.policy);
+  const tagged = Object.entries(groupTags)
+    .filter(([, t]) => keys.some((k) => t[k] !== undefined))
+    .map(([id]) => id);
+  if (tagged.length === 0) return undefined;
+  const read = await Promise.all(
+    tagged.map(async (id) => {
+      const found = (await deps.audit.tagRecords(account, region, id))[id] ?? {};
+      return [id, Object.fromEntries(keys.map((k) => [k, found[k] ?? null]))] as const;
+    }),
+  );
+  return Object.fromEntries(read);
 }
 
 /**

@@ -3,7 +3,9 @@ import {
   type ActionOutcome,
   type Direction,
   type EventMeta,
+  eventNameOf,
   fromSecurityGroupRule,
+  isTaggingEvent,
   type PolicyEvaluationContext,
   type RuleChange,
   type SecurityGroupRuleChange,
@@ -15,6 +17,7 @@ import type { RemediationDeps } from "../deps";
 import { LookupFailedError } from "../errors";
 import { withObservability } from "../middleware";
 import { begin, decide, type FlowResult, prefetch, previousFromState } from "./decide";
+import { tagExemptionChange } from "./tag-exemption";
 
 function sgChanges(changes: readonly RuleChange[]): SecurityGroupRuleChange[] {
   return changes.filter((c): c is SecurityGroupRuleChange => c.kind === "security-group-rule");
@@ -124,7 +127,8 @@ async function lookups(
 }
 
 /**
- * security-group-change: AuthorizeSecurityGroupIngress/Egress and ModifySecurityGroupRules.
+ * security-group-change: AuthorizeSecurityGroupIngress/Egress and ModifySecurityGroupRules, and
+ * the tagging calls that set or remove exemption tags (see `tagExemptionChange`).
  * parse → (look up) → evaluate → plan → revoke → record → notify. A Modify, or a late event, is
  * judged on the rule as EC2 describes it now, since that is what a revoke by id removes.
  */
@@ -132,6 +136,8 @@ export async function securityGroupChange(
   raw: unknown,
   hubDeps: RemediationDeps,
 ): Promise<FlowResult> {
+  // Tagging calls (an exemption granted or withdrawn) come through the same rule.
+  if (isTaggingEvent(eventNameOf(raw))) return tagExemptionChange(raw, hubDeps);
   const begun = await begin(raw, hubDeps);
   if (begun.exit) return begun.exit;
   const { event, deps } = begun;

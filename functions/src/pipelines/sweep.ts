@@ -37,7 +37,8 @@ import { forTarget, type RemediationDeps } from "../deps";
 import { AuditWriteError, awsErrorCode, errorMessage, SweepTargetsFailedError } from "../errors";
 import { stringField } from "../field";
 import { withObservability } from "../middleware";
-import { recordAndNotify } from "./decide";
+import { recordAndNotify, recordsOf } from "./decide";
+import { reportExpiredTags } from "./tag-exemption";
 import { exemptionsFromTrail } from "./trail";
 
 /** Where the sweep runs. The scheduled event carries both; a manual run may not. */
@@ -62,6 +63,8 @@ export interface SweepResult {
   readonly stateDeletes: number;
   readonly auditRecords: number;
   readonly published: boolean;
+  /** Approved exemption tags found expired (and announced) by this run. */
+  readonly expiredTags: number;
   readonly durationMs: number;
 }
 
@@ -349,7 +352,9 @@ async function sweepOne(
   if (evaluation.findings.length > 0 && needsGroupTags(config.policy)) {
     const ids = groupsNeedingTags(evaluation, config.policy);
     if (ids.length > 0) {
-      judged = { ...ctx, groupTags: await deps.ec2.groupsTags(ids) };
+      const groupTags = await deps.ec2.groupsTags(ids);
+      const tagRecords = await recordsOf(groupTags, ctx, deps);
+      judged = { ...ctx, groupTags, ...(tagRecords ? { tagRecords } : {}) };
       evaluation = evaluate(read.changes, config.policy, judged);
     }
   }
@@ -432,6 +437,14 @@ async function sweepOne(
   if (anything) await deps.notifier.publish(sweepPublication(summary));
   else logger.info("sweep: nothing new since the last run; no summary published", { runId });
 
+  // Each approved exemption tag that ran out is announced once, whatever it waived.
+  const expiredTags = await reportExpiredTags(identity.account, identity.region, deps).catch(
+    (error: unknown) => {
+      keep("reporting expired exemption tags")(error);
+      return 0;
+    },
+  );
+
   metrics.addMetric(METRICS.sweepRuns, MetricUnit.Count, 1);
   const failed = outcomes.filter((o) => o.status === "failed").length;
   if (failed > 0) metrics.addMetric(METRICS.remediationFailures, MetricUnit.Count, failed);
@@ -446,6 +459,7 @@ async function sweepOne(
     stateDeletes: deletes.length,
     auditRecords: toRecord.length,
     published: anything,
+    expiredTags,
     durationMs: Math.round(performance.now() - t0),
   };
   (failed > 0 ? logger.error.bind(logger) : logger.info.bind(logger))("sweep finished", {

@@ -1,6 +1,7 @@
 import { GuardrailError, PolicyValidationError } from "@guardrail/core";
 import { Command, CommanderError } from "commander";
 import { registerAudit } from "./commands/audit";
+import { registerExemptions } from "./commands/exemptions";
 import { registerInit, registerSchema } from "./commands/init";
 import { registerReplay } from "./commands/replay";
 import { registerSandbox } from "./commands/sandbox";
@@ -18,6 +19,7 @@ const COMMANDS: readonly ((program: Command, ctx: CommandContext) => void)[] = [
   registerReplay,
   registerScan,
   registerAudit,
+  registerExemptions,
   registerSandbox,
   registerSpokeTemplate,
   registerScp,

@@ -2,6 +2,7 @@ export * from "./attribution";
 export * from "./cloudtrail/context";
 export * from "./cloudtrail/normalise";
 export * from "./cloudtrail/parsers";
+export * from "./cloudtrail/tagging";
 export * from "./errors";
 export * from "./model";
 export * from "./nacl";

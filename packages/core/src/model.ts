@@ -199,6 +199,42 @@ export interface EvaluationContext {
    * evaluate as both directions, the stricter verdict winning.
    */
   readonly unknownDirection?: "evaluate-both" | "error";
+  /**
+   * What the audit trail says about the exemption tags of security groups: by group id, then
+   * tag key, the last recorded tagging (null: read, and none on record). A tag is honoured only
+   * against a record; a group absent here has its tags judged as unverified.
+   */
+  readonly tagRecords?: Readonly<Record<string, Readonly<Record<string, TagRecord | null>>>>;
+}
+
+/**
+ * The guardrail's record of the last time an exemption tag was set or removed on a security
+ * group (from a CreateTags, DeleteTags, CreateSecurityGroup, TagResources or UntagResources
+ * event, or from `guardrail exemptions adopt`). The value itself is not kept, only its hash.
+ */
+export interface TagRecord {
+  readonly groupId: string;
+  readonly key: string;
+  readonly action: "set" | "removed";
+  /** `sha256:<hex>` of the value set; null for a removal. */
+  readonly valueHash: string | null;
+  /** The principal who set or removed the tag (the role behind a session when there is one). */
+  readonly by: string | null;
+  /** The approver pattern the principal matched; null when it matched none. */
+  readonly approver: string | null;
+  /** Why the value was not a valid exemption when it was set; null when it was. */
+  readonly problem: string | null;
+  /** The rules the value names, and its expiry and reason (when it could be read). */
+  readonly rules: readonly string[];
+  readonly expires: string | null;
+  readonly reason: string | null;
+  /** When it happened (CloudTrail eventTime, or the adoption time). */
+  readonly at: string;
+  /** The CloudTrail eventID, or `adopt:<uuid>`. */
+  readonly eventId: string;
+  readonly via: "event" | "adopt";
+  /** Set once the sweep has reported the tag expired (it reports each expired tag once). */
+  readonly expiryReported?: boolean;
 }
 
 export type Outcome = "violation" | "compliant" | "exempt" | "ignored" | "invalid";
@@ -220,6 +256,9 @@ export interface Exemption {
   readonly reason: string;
   /** ISO date the exemption ends, when it has one. */
   readonly expires?: string;
+  /** Tag exemptions: the approver who set the tag, and when (from the tag record). */
+  readonly approvedBy?: string;
+  readonly approvedAt?: string;
 }
 
 /** One policy rule matching one rule change. */

@@ -70,6 +70,36 @@ export const EVENT_SPECS = {
 
 export type KnownEventName = keyof typeof EVENT_SPECS;
 
+/**
+ * Calls that can set or remove a tag on a security group, and so grant or withdraw a tag
+ * exemption. Their handler records who did it (the audit trail) and announces it; they change
+ * no rule. The Resource Groups Tagging API's calls come from `tagging.amazonaws.com`, whose
+ * EventBridge source is `aws.tag` (CloudTrail events arrive under `aws.<service prefix>`).
+ */
+export const TAG_EVENT_SPECS = {
+  CreateTags: { handler: "security-group-change", eventSource: "ec2.amazonaws.com" },
+  DeleteTags: { handler: "security-group-change", eventSource: "ec2.amazonaws.com" },
+  /** With TagSpecifications, a group is tagged as it is created. */
+  CreateSecurityGroup: { handler: "security-group-change", eventSource: "ec2.amazonaws.com" },
+  TagResources: { handler: "security-group-change", eventSource: "tagging.amazonaws.com" },
+  UntagResources: { handler: "security-group-change", eventSource: "tagging.amazonaws.com" },
+} as const satisfies Record<
+  string,
+  { readonly handler: GuardrailFunction; readonly eventSource: string }
+>;
+
+export type TagEventName = keyof typeof TAG_EVENT_SPECS;
+
+/** The EventBridge source of the Resource Groups Tagging API's CloudTrail events. */
+export const TAGGING_EVENT_SOURCE = "aws.tag";
+
+/** Tagging event names routed to one function. */
+export function tagEventNamesFor(fn: GuardrailFunction): TagEventName[] {
+  return (Object.keys(TAG_EVENT_SPECS) as TagEventName[]).filter(
+    (name) => TAG_EVENT_SPECS[name].handler === fn,
+  );
+}
+
 /** The Lambdas of the product. Their handler files are `functions/src/handlers/<name>.ts`. */
 export const GUARDRAIL_FUNCTIONS = [
   "security-group-change",
@@ -106,12 +136,18 @@ export const EVENT_SOURCE = "aws.ec2";
 export function eventPatternFor(fn: GuardrailFunction, ownRoleArns: readonly string[]) {
   const names = eventNamesFor(fn);
   if (names.length === 0) throw new Error(`${fn} is not event-driven`);
+  const tagging = tagEventNamesFor(fn);
+  const taggingApi = tagging.some((n) => TAG_EVENT_SPECS[n].eventSource !== "ec2.amazonaws.com");
+  // Own roles by exact ARN: EventBridge's wildcard matching is not IAM's, so the patterns
+  // never hold one (the functions' own check, `isOwnPrincipal`, stays the authority).
   return {
-    source: [EVENT_SOURCE],
+    source: taggingApi ? [EVENT_SOURCE, TAGGING_EVENT_SOURCE] : [EVENT_SOURCE],
     "detail-type": [EVENT_DETAIL_TYPE],
     detail: {
-      eventSource: ["ec2.amazonaws.com"],
-      eventName: names,
+      eventSource: taggingApi
+        ? ["ec2.amazonaws.com", "tagging.amazonaws.com"]
+        : ["ec2.amazonaws.com"],
+      eventName: [...names, ...tagging],
       errorCode: [{ exists: false }],
       userIdentity: {
         sessionContext: {

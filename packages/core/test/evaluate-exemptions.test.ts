@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RuleChange } from "../src/model";
 import { planActions } from "../src/plan";
-import { DEFAULT_POLICY_YAML, defaultPolicy, loadPolicy } from "../src/policy";
+import { DEFAULT_POLICY_YAML, defaultPolicy, judgeTagging, loadPolicy } from "../src/policy";
 import { evaluate, groupsNeedingTags, needsGroupTags } from "../src/policy/evaluate";
 import { eventMeta, GROUP, NOW, naclEntry, sgRule } from "./policy-builders";
 
@@ -141,83 +141,163 @@ describe("exemptions by group, principal, account and region", () => {
 });
 
 describe("tag exemptions", () => {
+  const APPROVER = "arn:aws:iam::123456789012:role/security-approver";
+  const approving = loadPolicy(
+    DEFAULT_POLICY_YAML.replace("approvers: []", `approvers: ["${APPROVER}"]`),
+  );
   const tagged = (value: string, key = TAG, group = GROUP) => ({
     [group]: { [key]: value, Name: "web" },
   });
-
-  it("waives the listed rule while the tag is live", () => {
-    const result = run(sgRule({ ports: [8080] }), {
-      groupTags: tagged("reason=python app demo;expires=2026-12-31;rules=internet-exposure"),
+  /** The context after an approver (or `by`) set `value` on the group a day before NOW. */
+  function approved(value: string, { by = APPROVER, key = TAG, group = GROUP } = {}) {
+    const event = eventMeta({
+      eventId: "tag-1",
+      eventTime: "2026-06-14T09:00:00Z",
+      actor: { arn: by, sessionIssuerArn: null },
     });
+    const { record } = judgeTagging({ groupId: group, key, value }, event, approving);
+    return { groupTags: tagged(value, key, group), tagRecords: { [group]: { [key]: record } } };
+  }
+  const judge = (change: RuleChange, extra: Partial<Parameters<typeof evaluate>[2]>) =>
+    evaluate([change], approving, { now: NOW, ...extra });
+  const VALID = "reason=python app demo;expires=2026-07-01;rules=internet-exposure";
+
+  it("waives the listed rule while an approver's tag is live, naming the approver", () => {
+    const result = judge(sgRule({ ports: [8080] }), approved(VALID));
     expect(result.outcome).toBe("exempt");
     expect(result.waived[0]?.exemption).toEqual({
       kind: "tag",
       reason: "python app demo",
-      expires: "2026-12-31",
+      expires: "2026-07-01",
+      approvedBy: APPROVER,
+      approvedAt: "2026-06-14T09:00:00Z",
     });
   });
 
-  it("leaves rules the tag does not list", () => {
-    const result = run(sgRule({ ports: [22] }), {
-      groupTags: tagged("reason=python app demo;expires=2026-12-31;rules=internet-exposure"),
-    });
+  it("never waives a rule that is not tagExemptable, even when the tag names it", () => {
+    const value = "reason=ssh;expires=2026-07-01;rules=admin-ports,internet-exposure";
+    const result = judge(sgRule({ ports: [22] }), approved(value));
+    // The tag asks for more than a tag may grant: it is invalid and waives nothing at all.
+    expect(result.findings.map((f) => f.rule)).toEqual(["admin-ports", "internet-exposure"]);
+    expect(result.findings.every((f) => f.mode === "enforce")).toBe(true);
+    expect(result.waived).toEqual([]);
+    expect(result.findings[1]?.reason).toContain(
+      'rule "admin-ports" cannot be waived by a tag (tagExemptable is false)',
+    );
+    expect(result.findings[0]?.reason).toContain(
+      `tag ${TAG} on ${GROUP} cannot waive admin-ports (tagExemptable is false), not applied`,
+    );
+  });
+
+  it("does not honour a tag set by someone who is not an approver", () => {
+    const result = judge(
+      sgRule({ ports: [8080] }),
+      approved(VALID, { by: "arn:aws:iam::123456789012:user/developer" }),
+    );
     expect(result.outcome).toBe("violation");
-    expect(result.findings.map((f) => f.rule)).toEqual(["admin-ports"]);
-    expect(result.waived.map((f) => f.rule)).toEqual(["internet-exposure"]);
+    expect(result.findings[0]?.mode).toBe("enforce");
+    expect(result.findings[0]?.reason).toContain(
+      "was set by arn:aws:iam::123456789012:user/developer, who is not an approver, not applied",
+    );
   });
 
-  it("covers every rule when the tag lists none", () => {
-    const result = run(sgRule({ ports: [22] }), {
-      groupTags: tagged("reason=migration;expires=2026-07-01"),
-    });
-    expect(result.outcome).toBe("exempt");
-    expect(result.waived).toHaveLength(2);
+  it("stops honouring the tag once its value differs from the approved one", () => {
+    const ctx = approved(VALID);
+    const changed = VALID.replace("2026-07-01", "2026-07-10");
+    const result = judge(sgRule({ ports: [8080] }), { ...ctx, groupTags: tagged(changed) });
+    expect(result.outcome).toBe("violation");
+    expect(result.findings[0]?.reason).toContain(
+      `is not the value approved by ${APPROVER} at 2026-06-14T09:00:00Z, not applied`,
+    );
+  });
+
+  it.each([
+    ["no rules=", "reason=x;expires=2026-07-01", "rules is missing"],
+    [
+      "a ten-year expiry",
+      "reason=x;expires=2036-06-14;rules=internet-exposure",
+      "expires 2036-06-14 is more than 30 days after 2026-06-14 (tagExemptions.maxDays); latest 2026-07-14",
+    ],
+    [
+      "an unknown rule",
+      "reason=x;expires=2026-07-01;rules=internet-exposure,nope",
+      'the policy has no rule "nope"',
+    ],
+  ])("does not honour an approver's tag with %s, and says why", (_what, value, problem) => {
+    const result = judge(sgRule({ ports: [8080] }), approved(value));
+    expect(result.outcome).toBe("violation");
+    expect(result.findings[0]?.reason).toContain(`is not a valid exemption (${problem})`);
   });
 
   it("still applies on its expiry day (UTC) and not the day after", () => {
-    expect(run(sgRule(), { groupTags: tagged("reason=x;expires=2026-06-15") }).outcome).toBe(
-      "exempt",
+    const on = "reason=x;expires=2026-06-15;rules=internet-exposure";
+    expect(judge(sgRule({ ports: [8080] }), approved(on)).outcome).toBe("exempt");
+    const expired = judge(
+      sgRule({ ports: [8080] }),
+      approved("reason=x;expires=2026-06-14;rules=internet-exposure"),
     );
-    const expired = run(sgRule(), { groupTags: tagged("reason=x;expires=2026-06-14") });
     expect(expired.outcome).toBe("violation");
     expect(expired.findings[0]?.reason).toContain(
       `tag ${TAG} on ${GROUP} expired 2026-06-14, not applied`,
     );
   });
 
-  it("does not apply an unparsable tag, and says why", () => {
-    const result = run(sgRule(), { groupTags: tagged("reason=forever") });
-    expect(result.outcome).toBe("violation");
-    expect(result.findings[0]?.reason).toContain(
-      `tag ${TAG} on ${GROUP} is not a valid exemption (expires is missing), not applied`,
-    );
+  it("notifies, never revokes, a valid tag without a record: an unverified exemption", () => {
+    for (const tagRecords of [undefined, { [GROUP]: { [TAG]: null } }]) {
+      const result = judge(sgRule({ ports: [8080] }), { groupTags: tagged(VALID), tagRecords });
+      expect(result.outcome).toBe("violation");
+      expect(result.findings[0]?.mode).toBe("notify");
+      expect(result.findings[0]?.reason).toContain(
+        `unverified exemption: tag ${TAG} on ${GROUP} has no approval on record`,
+      );
+      expect(planActions(result)).toEqual([]);
+    }
+  });
+
+  it("does not honour a tag present after a recorded removal", () => {
+    const event = eventMeta({ actor: { arn: APPROVER } });
+    const { record } = judgeTagging({ groupId: GROUP, key: TAG, value: null }, event, approving);
+    const result = judge(sgRule({ ports: [8080] }), {
+      groupTags: tagged(VALID),
+      tagRecords: { [GROUP]: { [TAG]: record } },
+    });
+    expect(result.findings[0]?.mode).toBe("enforce");
+    expect(result.findings[0]?.reason).toContain("was recorded removed at");
+  });
+
+  it("revokes for an unrecorded tag that is not valid either", () => {
+    const result = judge(sgRule({ ports: [8080] }), {
+      groupTags: tagged("reason=forever;expires=2026-07-01"),
+    });
+    expect(result.findings[0]?.mode).toBe("enforce");
+    expect(result.findings[0]?.reason).toContain("is not a valid exemption (rules is missing)");
   });
 
   it("reads a rule's own tag key for that rule only", () => {
-    const result = run(sgRule({ ports: [22] }), {
-      groupTags: tagged("reason=x;expires=2026-12-31", "exposure-ok"),
-    });
-    expect(result.waived.map((f) => f.rule)).toEqual(["internet-exposure"]);
-    expect(result.findings.map((f) => f.rule)).toEqual(["admin-ports"]);
+    const result = judge(
+      sgRule({ ports: [8080] }),
+      approved(VALID.replace("internet-exposure", "internet-exposure"), { key: "other-key" }),
+    );
+    expect(result.outcome).toBe("violation");
   });
 
   it("ignores tags of other groups and groups without tags", () => {
-    const groupTags = tagged("reason=x;expires=2026-12-31", TAG, OTHER_GROUP);
-    expect(run(sgRule(), { groupTags }).outcome).toBe("violation");
+    const ctx = approved(VALID, { group: OTHER_GROUP });
+    expect(judge(sgRule({ ports: [8080] }), ctx).outcome).toBe("violation");
   });
 
   it("says each expired tag only once when the global and rule tag keys are the same", () => {
     const same = loadPolicy(
       DEFAULT_POLICY_YAML.replace(
-        "  - id: admin-ports\n",
-        "  - id: admin-ports\n    exemptions: { tagKey: guardrail-exempt }\n",
+        "  - id: internet-exposure\n",
+        "  - id: internet-exposure\n    exemptions: { tagKey: guardrail-exempt }\n",
       ),
     );
-    const result = evaluate([sgRule()], same, {
+    const result = evaluate([sgRule({ ports: [8080] })], same, {
       now: NOW,
-      groupTags: tagged("reason=x;expires=2020-01-01"),
+      groupTags: tagged("reason=x;expires=2026-06-01;rules=internet-exposure"),
     });
-    const reason = result.findings.find((f) => f.rule === "admin-ports")?.reason ?? "";
+    const reason = result.findings.find((f) => f.rule === "internet-exposure")?.reason ?? "";
     expect(reason.match(/expired/g)).toHaveLength(1);
   });
 });
@@ -240,6 +320,7 @@ rules:
     description: d
     mode: ${mode}
     options: { peers: [public] }
+    tagExemptable: true
     exemptions: { tagKey: ok }
 `;
     expect(needsGroupTags(loadPolicy(yaml("notify")))).toBe(true);

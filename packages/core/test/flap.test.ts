@@ -66,6 +66,7 @@ function decision(findings: FindingView[], source: Decision["source"] = "event")
     exposureSeconds: 1,
     decidedAt: "2025-06-01T12:00:01.000Z",
     guardrailVersion: "test",
+    policyId: "0123456789ab",
   };
 }
 

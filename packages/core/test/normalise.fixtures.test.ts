@@ -34,6 +34,9 @@ const EXPECTED: Record<string, string | readonly string[]> = {
   "AuthorizeSecurityGroupIngress/cross-account-caller_assumed-role": [
     "ingress sg-0a1b2c3d4e5f60001 tcp 22-22 cidr:198.51.100.0/24 sgr-0800000000xac001",
   ],
+  "AuthorizeSecurityGroupIngress/iamuser_crafted-path_x-role_guardrail-remediator": [
+    "ingress sg-0a1b2c3d4e5f60001 tcp 22-22 cidr:0.0.0.0/0 sgr-0e00000000craft1",
+  ],
   "AuthorizeSecurityGroupIngress/detail_assumedrole-console_cidrIp_2025": [
     "ingress sg-0632fa4ee8a8468a4 tcp 22-22 cidr:0.0.0.0/0 sgr-09be5c962afdc06ed",
   ],
@@ -152,6 +155,10 @@ const EXPECTED: Record<string, string | readonly string[]> = {
   "CreateSecurityGroup/detail_panther_terraform": "ignored: unhandled-event",
   "CreateSecurityGroup/eventbridge_root-console_AWS-KnowledgeCenter-sample_TRUNCATED":
     "ignored: unhandled-event",
+  "CreateSecurityGroup/tag-specifications_exemption-tag": "ignored: unhandled-event",
+  "CreateTags/assumed-role-approver_exemption-tag_two-groups": "ignored: unhandled-event",
+  "CreateTags/iamuser-cli_exemption-tag_no-rules": "ignored: unhandled-event",
+  "DeleteTags/iamuser-cli_exemption-tag": "ignored: unhandled-event",
   "DeleteNetworkAclEntry/detail_iamuser-cli_elastic": [
     "nacl acl-0af9cb843511d66d4 #100 ingress deleted",
   ],
@@ -185,6 +192,8 @@ const EXPECTED: Record<string, string | readonly string[]> = {
     "nacl acl-0a1b2c3d4e5f60001 #100 ingress allow tcp 22-22 0.0.0.0/0 replace",
   ],
   // The summary shows no entries; normalise.edge-cases checks restoredVersion.
+  "TagResources/assumed-role-cli_security-group-arn": "ignored: unhandled-event",
+  "UntagResources/iamuser-cli_security-group-arn": "ignored: unhandled-event",
   "RestoreManagedPrefixListVersion/camelCase-variant_previousVersion-number": [
     "prefix-list pl-0fedcba9876543210",
   ],

@@ -3,7 +3,7 @@ import { loadFixture } from "../../../test/fixtures/load";
 import { normalise } from "../src/cloudtrail/normalise";
 import type { Evaluation, Finding, RuleChange } from "../src/model";
 import { planActions } from "../src/plan";
-import { defaultPolicy, loadPolicy } from "../src/policy";
+import { DEFAULT_POLICY_YAML, defaultPolicy, loadPolicy } from "../src/policy";
 import { evaluate } from "../src/policy/evaluate";
 import { ACL, GROUP, NOW, naclEntry, prefixListChange, sgRule } from "./policy-builders";
 
@@ -62,10 +62,10 @@ describe("planActions for security-group rules with ids", () => {
   });
 
   it("plans nothing for waived findings", () => {
-    const result = evaluate([sgRule()], defaultPolicy(), {
-      now: NOW,
-      groupTags: { [GROUP]: { "guardrail-exempt": "reason=demo;expires=2026-12-31" } },
-    });
+    const policy = loadPolicy(
+      DEFAULT_POLICY_YAML.replace("exemptions:\n", `exemptions:\n  groups: [${GROUP}]\n`),
+    );
+    const result = evaluate([sgRule()], policy, { now: NOW });
     expect(result.outcome).toBe("exempt");
     expect(planActions(result)).toEqual([]);
   });

@@ -185,8 +185,14 @@ describe("parseExemptionTag", () => {
     });
   });
   it("keeps = signs inside the reason", () => {
-    expect(parseExemptionTag("reason=ticket=CHG-1;expires=2026-01-01")).toMatchObject({
+    expect(parseExemptionTag("reason=ticket=CHG-1;expires=2026-01-01;rules=r")).toMatchObject({
       reason: "ticket=CHG-1",
+    });
+  });
+  it("requires rules: a tag that names no rule waives nothing", () => {
+    expect(parseExemptionTag("reason=migration;expires=2026-01-01")).toEqual({
+      valid: false,
+      problem: "rules is missing",
     });
   });
   it.each([
@@ -195,7 +201,7 @@ describe("parseExemptionTag", () => {
     ["reason=x;reason=y;expires=2026-01-01", '"reason" is given twice'],
     ["expires=2026-01-01", "reason is missing"],
     ["reason=;expires=2026-01-01", "reason is missing"],
-    ["reason=x", "expires is missing"],
+    ["reason=x;rules=r", "expires is missing"],
     ["reason=x;expires=2026-02-30", 'expires "2026-02-30" is not YYYY-MM-DD'],
     ["reason=x;expires=tomorrow", 'expires "tomorrow" is not YYYY-MM-DD'],
     ["reason=x;expires=2026-01-01;rules=", 'rules "" is not a comma-separated list of rule ids'],

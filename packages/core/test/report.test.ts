@@ -321,12 +321,13 @@ describe("decisions", () => {
     expect(d.findings.map((f) => f.result)).toEqual(["notify-only", "exempt"]);
   });
 
-  it("gives an all-exempt decision the info severity", () => {
+  it("announces an all-exempt decision at the severity of what it waived", () => {
     const waived = finding(sgRule(), { exemption: { kind: "group", reason: "bastion" } });
     const d = decide([], [], [waived]);
     expect(d.outcome).toBe("exempt");
     expect(d.result).toBe("exempt");
-    expect(d.severity).toBe("info");
+    expect(d.severity).toBe(waived.severity);
+    expect(d.severity).not.toBe("info");
   });
 
   it("reports an enforce finding the plan could not act on as notify-only", () => {

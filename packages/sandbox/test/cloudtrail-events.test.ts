@@ -773,3 +773,57 @@ describe("event delivery", () => {
     await quiet.sandbox.close();
   });
 });
+
+describe("CloudTrail records of the Resource Groups Tagging API", () => {
+  const AUTH = `AWS4-HMAC-SHA256 Credential=${ALICE_KEY}/20250615/us-east-1/tagging/aws4_request`;
+
+  it("records TagResources as tagging.amazonaws.com (source aws.tag), failed ARNs listed", async () => {
+    const { groupId } = sandbox.seedSecurityGroup({ name: "tagging-api" });
+    const arn = `arn:aws:ec2:us-east-1:123456789012:security-group/${groupId}`;
+    const missing = "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0000000000000dead";
+    const reply = await sandbox.handleJson({
+      target: "ResourceGroupsTaggingAPI_20170126.TagResources",
+      body: JSON.stringify({ ResourceARNList: [arn, missing], Tags: { "guardrail-exempt": "x" } }),
+      authorization: AUTH,
+    });
+    expect(reply.status).toBe(200);
+    expect(Object.keys(JSON.parse(reply.body).FailedResourcesMap)).toEqual([missing]);
+    const [event] = sandbox.recordedEvents();
+    expect(event).toMatchObject({
+      source: "aws.tag",
+      detail: {
+        eventSource: "tagging.amazonaws.com",
+        eventName: "TagResources",
+        requestParameters: { resourceARNList: [arn, missing], tags: { "guardrail-exempt": "x" } },
+        responseElements: {
+          failedResourcesMap: { [missing]: { errorCode: "InvalidParameterException" } },
+        },
+      },
+    });
+    const untag = await sandbox.handleJson({
+      target: "ResourceGroupsTaggingAPI_20170126.UntagResources",
+      body: JSON.stringify({ ResourceARNList: [arn], TagKeys: ["guardrail-exempt"] }),
+      authorization: AUTH,
+    });
+    expect(JSON.parse(untag.body)).toEqual({ FailedResourcesMap: {} });
+    expect(sandbox.recordedEvents()[1]?.detail.requestParameters).toEqual({
+      resourceARNList: [arn],
+      tagKeys: ["guardrail-exempt"],
+    });
+  });
+
+  it("answers an unknown operation and a bad request as the JSON protocol does", async () => {
+    const unknown = await sandbox.handleJson({
+      target: "ResourceGroupsTaggingAPI_20170126.GetResources",
+      body: "{}",
+    });
+    expect(JSON.parse(unknown.body).__type).toBe("UnknownOperationException");
+    const bad = await sandbox.handleJson({
+      target: "ResourceGroupsTaggingAPI_20170126.TagResources",
+      body: JSON.stringify({ ResourceARNList: [] }),
+    });
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body).__type).toBe("InvalidParameterException");
+    expect(sandbox.recordedEvents()).toEqual([]);
+  });
+});

@@ -10,6 +10,7 @@ import {
   CreateVpcCommand,
   DeleteNetworkAclEntryCommand,
   DeleteSecurityGroupCommand,
+  DeleteTagsCommand,
   DescribeManagedPrefixListsCommand,
   DescribeNetworkAclsCommand,
   DescribeSecurityGroupRulesCommand,
@@ -345,6 +346,30 @@ describe("security groups over the SDK", () => {
     );
     expect(described.SecurityGroups?.map((g) => g.GroupId)).toEqual([groupId]);
     expect(described.SecurityGroups?.[0]?.Tags?.[0]?.Key).toBe("guardrail:exempt");
+  });
+
+  it("deletes a tag only when a given value matches, as DeleteTags does", async () => {
+    const groupId = await newGroup("wire-delete-tags");
+    await ec2.send(
+      new CreateTagsCommand({ Resources: [groupId], Tags: [{ Key: "k", Value: "v" }] }),
+    );
+    await ec2.send(
+      new DeleteTagsCommand({ Resources: [groupId], Tags: [{ Key: "k", Value: "other" }] }),
+    );
+    const kept = await ec2.send(
+      new DescribeTagsCommand({ Filters: [{ Name: "resource-id", Values: [groupId] }] }),
+    );
+    expect(kept.Tags?.map((t) => t.Key)).toEqual(["k"]);
+    await ec2.send(new DeleteTagsCommand({ Resources: [groupId], Tags: [{ Key: "k" }] }));
+    const gone = await ec2.send(
+      new DescribeTagsCommand({ Filters: [{ Name: "resource-id", Values: [groupId] }] }),
+    );
+    expect(gone.Tags).toEqual([]);
+    const event = sandbox.recordedEvents().findLast((e) => e.detail.eventName === "DeleteTags");
+    expect(event?.detail.requestParameters).toEqual({
+      resourcesSet: { items: [{ resourceId: groupId }] },
+      tagSet: { items: [{ key: "k" }] },
+    });
   });
 
   it("filters groups by group-name and vpc-id and pages them", async () => {

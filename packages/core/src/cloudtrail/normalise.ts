@@ -20,7 +20,7 @@ import {
 import { EVENT_PARSERS } from "./parsers";
 
 /** Where the CloudTrail record sits in the input. */
-interface Located {
+export interface Located {
   readonly record: JsonObject;
   /** JSON path of the record: `detail` in an EventBridge event, `""` for a bare record. */
   readonly base: string;
@@ -45,7 +45,7 @@ const CONSOLE_AGENTS = new Set([
   "signin.amazonaws.com",
 ]);
 
-function locate(input: unknown): Located {
+export function locate(input: unknown): Located {
   let value = input;
   if (typeof value === "string") {
     try {
@@ -116,7 +116,7 @@ function withFallback(loc: Located, key: string, envelopeKey: string): string {
   return fromEnvelope;
 }
 
-function readMeta(loc: Located, eventName: string): EventMeta {
+export function readMeta(loc: Located, eventName: string): EventMeta {
   return {
     eventId: asString(field(loc.record, "eventID"), join(loc.base, "eventID")),
     eventName,
@@ -136,7 +136,7 @@ function lenient<T>(read: () => T): T | undefined {
 }
 
 /** Whatever metadata can be read, for logs of ignored and invalid events. Never throws. */
-function partialMeta(loc: Located): Partial<EventMeta> {
+export function partialMeta(loc: Located): Partial<EventMeta> {
   const text = (key: string) =>
     lenient(() => {
       const v = field(loc.record, key);

@@ -43,9 +43,17 @@ guardrail:
 
 # Exemptions for every rule. A security group tagged
 #   guardrail-exempt = "reason=python app demo;expires=2026-12-31;rules=internet-exposure"
-# is exempt until the end of that day (UTC), for the listed rules only.
+# is exempt until the end of that day (UTC), for the listed rules only, when an approver set
+# the tag (see tagExemptions) and the rules are tagExemptable.
 exemptions:
   tagKey: guardrail-exempt
+
+# A tag exemption is an approval. Only tagging by these principals counts (IAM ArnLike
+# patterns), the expiry may be at most maxDays after the tag was set, and only rules marked
+# tagExemptable may be waived by a tag. Everything else needs an entry above, in this file.
+tagExemptions:
+  maxDays: 30
+  approvers: []
 
 rules:
   - id: blocked-sources
@@ -75,6 +83,7 @@ rules:
     label: internet exposure
     mode: enforce
     severity: high
+    tagExemptable: true
     options:
       direction: ingress
       peers: [public-wide]
@@ -88,6 +97,7 @@ rules:
     mode: enforce
     whenBroad: notify
     severity: medium
+    tagExemptable: true
     options:
       direction: egress
       peers: [public]

@@ -21,8 +21,9 @@ import {
   subtractAll,
 } from "../nacl";
 import { parseCidr } from "../net/cidr";
+import { principalMatches } from "./arn";
 import { RuleDirectionUnknownError } from "./errors";
-import { findExemption, principalMatches } from "./exemptions";
+import { findExemption } from "./exemptions";
 import { getRuleKind } from "./kinds";
 import {
   type ClassifiedPeer,
@@ -201,9 +202,11 @@ export function withOwnPrincipals(policy: Policy, arns: readonly string[]): Poli
  * needsGroupTags(defaultPolicy()) // true: the default policy reads the guardrail-exempt tag
  */
 export function needsGroupTags(policy: Policy): boolean {
-  return (
-    policy.exemptions.tagKey !== null ||
-    policy.rules.some((r) => r.exemptions.tagKey !== null && !alwaysOff(r))
+  return policy.rules.some(
+    (r) =>
+      r.tagExemptable &&
+      !alwaysOff(r) &&
+      (policy.exemptions.tagKey !== null || r.exemptions.tagKey !== null),
   );
 }
 
@@ -221,7 +224,9 @@ export function groupsNeedingTags(evaluation: Evaluation, policy: Policy): strin
   for (const f of evaluation.findings) {
     if (f.change.kind !== "security-group-rule" || f.change.groupId === null) continue;
     const rule = policy.rules.find((r) => r.id === f.rule);
-    if (policy.exemptions.tagKey !== null || (rule && rule.exemptions.tagKey !== null)) {
+    // A rule no tag may waive is revoked without reading the group's tags.
+    if (!rule?.tagExemptable) continue;
+    if (policy.exemptions.tagKey !== null || rule.exemptions.tagKey !== null) {
       ids.add(f.change.groupId);
     }
   }
@@ -527,7 +532,7 @@ export function evaluate(
     for (const finding of findingsFor(change, policy, ctx, scopes, slicesOf)) {
       const rule = policy.rules.find((r) => r.id === finding.rule);
       const sets = rule ? [policy.exemptions, rule.exemptions] : [policy.exemptions];
-      const { exemption, notes } = findExemption(sets, {
+      const { exemption, notes, unverified } = findExemption(sets, {
         ruleId: finding.rule,
         change: finding.change,
         event: ctx.event,
@@ -535,11 +540,16 @@ export function evaluate(
         region: ctx.region,
         subject,
         groupTags: ctx.groupTags,
+        tagRecords: ctx.tagRecords,
+        policy,
         now: ctx.now,
       });
       const reason = [finding.reason, ...new Set(notes)].join("; ");
       if (exemption) waived.push({ ...finding, reason, exemption });
-      else findings.push({ ...finding, reason });
+      else if (unverified && finding.mode === "enforce") {
+        // Neither honoured nor revoked on the tag's account: someone must look at it.
+        findings.push({ ...finding, mode: "notify", reason: `${reason}, so notify` });
+      } else findings.push({ ...finding, reason });
       const t = TRAFFIC.get(finding);
       if (t && !exemption) traffic.set(findings.at(-1) as Finding, t);
     }

@@ -1,91 +1,9 @@
-import type { Actor, EventMeta, Exemption, RuleChange } from "../model";
-import { expiryInstant, isCalendarDate, RULE_ID } from "./fields";
+import type { EvaluationContext, EventMeta, Exemption, RuleChange } from "../model";
+import { principalMatches } from "./arn";
+import { expiryInstant } from "./fields";
 import { describeTags, effectiveOuTags, matchScope, type ScopeSubject, tagsMatch } from "./scope";
-import type { ExemptionEntry, ExemptionSet, Scope, TagExemptionEntry } from "./types";
-
-const compiled = new Map<string, RegExp>();
-
-/**
- * Matches an ARN against a pattern where `*` is any run of characters (`/` and `:` included,
- * as in IAM policies) and `?` is one character. Case-sensitive, like ARNs.
- *
- * @example
- * arnMatches("arn:aws:iam::*:role/break-glass*", "arn:aws:iam::111122223333:role/break-glass-ops") // true
- */
-export function arnMatches(pattern: string, arn: string): boolean {
-  let re = compiled.get(pattern);
-  if (!re) {
-    const body = pattern
-      .split("")
-      .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
-      .join("");
-    re = new RegExp(`^${body}$`, "s");
-    compiled.set(pattern, re);
-  }
-  return re.test(arn);
-}
-
-/** True when the actor's ARN or its session issuer (the role behind a session) matches a pattern. */
-export function principalMatches(actor: Actor, patterns: readonly string[]): string | undefined {
-  const arns = [actor.arn, actor.sessionIssuerArn].filter((a): a is string => a !== null);
-  for (const p of patterns) if (arns.some((a) => arnMatches(p, a))) return p;
-  return undefined;
-}
-
-/** A parsed `guardrail-exempt` tag value. */
-export type TagExemption =
-  | {
-      readonly valid: true;
-      readonly reason: string;
-      readonly expires: string;
-      /** Rule ids the exemption covers; null means every rule. */
-      readonly rules: readonly string[] | null;
-    }
-  | { readonly valid: false; readonly problem: string };
-
-const TAG_KEYS = new Set(["reason", "expires", "rules"]);
-
-/**
- * Parses an exemption tag value: `key=value` pairs separated by `;`. `reason` and `expires`
- * (`YYYY-MM-DD`, inclusive, UTC) are required; `rules` is an optional comma-separated list of
- * rule ids. Unknown or repeated keys make the tag invalid, so a typo never grants an exemption.
- *
- * @example
- * parseExemptionTag("reason=python app demo;expires=2026-12-31;rules=internet-exposure")
- * // { valid: true, reason: "python app demo", expires: "2026-12-31", rules: ["internet-exposure"] }
- */
-export function parseExemptionTag(value: string): TagExemption {
-  const fields = new Map<string, string>();
-  for (const part of value.split(";")) {
-    if (part.trim() === "") continue;
-    const eq = part.indexOf("=");
-    if (eq < 0) return { valid: false, problem: `"${part.trim()}" is not key=value` };
-    const key = part.slice(0, eq).trim().toLowerCase();
-    if (!TAG_KEYS.has(key)) return { valid: false, problem: `unknown key "${key}"` };
-    if (fields.has(key)) return { valid: false, problem: `"${key}" is given twice` };
-    fields.set(key, part.slice(eq + 1).trim());
-  }
-  const reason = fields.get("reason");
-  const expires = fields.get("expires");
-  if (!reason) return { valid: false, problem: "reason is missing" };
-  if (expires === undefined) return { valid: false, problem: "expires is missing" };
-  if (!isCalendarDate(expires))
-    return { valid: false, problem: `expires "${expires}" is not YYYY-MM-DD` };
-  const rulesText = fields.get("rules");
-  if (rulesText === undefined) return { valid: true, reason, expires, rules: null };
-  const rules = rulesText
-    .split(",")
-    .map((r) => r.trim())
-    .filter((r) => r !== "");
-  const bad = rules.find((r) => !RULE_ID.test(r));
-  if (rules.length === 0 || bad !== undefined) {
-    return {
-      valid: false,
-      problem: `rules "${rulesText}" is not a comma-separated list of rule ids`,
-    };
-  }
-  return { valid: true, reason, expires, rules };
-}
+import { checkExemptionTag, hashTagValue } from "./tag-exemptions";
+import type { ExemptionEntry, ExemptionSet, Policy, Scope, TagExemptionEntry } from "./types";
 
 export interface ExemptionInput {
   readonly ruleId: string;
@@ -100,6 +18,10 @@ export interface ExemptionInput {
    */
   readonly subject?: ScopeSubject;
   readonly groupTags: Readonly<Record<string, Readonly<Record<string, string>>>> | undefined;
+  /** The recorded taggings of the groups (`EvaluationContext.tagRecords`). */
+  readonly tagRecords?: EvaluationContext["tagRecords"];
+  /** The policy, for `tagExemptions` and the rules' `tagExemptable`. */
+  readonly policy: Policy;
   readonly now: Date;
 }
 
@@ -107,6 +29,90 @@ export interface ExemptionResult {
   readonly exemption?: Exemption;
   /** Exemptions that matched but no longer apply, said on the finding. */
   readonly notes: readonly string[];
+  /**
+   * A tag would waive the finding but has no approval on record (set before the guardrail was
+   * deployed, or its event never arrived): the finding is only notified, never revoked on that
+   * basis, until an approver adopts or removes the tag.
+   */
+  readonly unverified?: boolean;
+}
+
+interface TagVerdict {
+  readonly exemption?: Exemption;
+  readonly unverified?: boolean;
+  readonly note?: string;
+}
+
+/**
+ * Whether the exemption tag `key` = `value` on `groupId` waives the finding. Honoured only when
+ * the rule is tagExemptable and the last recorded tagging is an approver's valid grant of this
+ * very value (same hash), naming the rule, not expired.
+ */
+function tagVerdict(
+  input: ExemptionInput,
+  groupId: string,
+  key: string,
+  value: string,
+): TagVerdict {
+  const where = `tag ${key} on ${groupId}`;
+  const rule = input.policy.rules.find((r) => r.id === input.ruleId);
+  if (!rule?.tagExemptable) {
+    return namesRule(value, input.ruleId)
+      ? { note: `${where} cannot waive ${input.ruleId} (tagExemptable is false), not applied` }
+      : {};
+  }
+  const record = input.tagRecords?.[groupId]?.[key] ?? null;
+  if (record?.action === "removed") {
+    // Its setting was never seen after the removal was (or the removal was a no-op): nothing
+    // on record says an approver set this value.
+    return {
+      note: `${where} was recorded removed at ${record.at}, and no setting since; not applied`,
+    };
+  }
+  if (record === null) {
+    const tag = checkExemptionTag(value, input.policy, input.now);
+    if (!tag.valid)
+      return { note: `${where} is not a valid exemption (${tag.problem}), not applied` };
+    if (!tag.rules.includes(input.ruleId)) return {};
+    if (input.now.getTime() >= expiryInstant(tag.expires)) {
+      return { note: `${where} expired ${tag.expires}, not applied` };
+    }
+    return {
+      unverified: true,
+      note: `unverified exemption: ${where} has no approval on record; an approver must adopt it (guardrail exemptions adopt) or remove it`,
+    };
+  }
+  const by = record.by ?? "an unknown principal";
+  if (record.valueHash !== hashTagValue(value)) {
+    return {
+      note: `${where} is not the value ${record.approver ? "approved" : "set"} by ${by} at ${record.at}, not applied`,
+    };
+  }
+  if (record.approver === null) {
+    return { note: `${where} was set by ${by}, who is not an approver, not applied` };
+  }
+  if (record.problem !== null) {
+    return { note: `${where} is not a valid exemption (${record.problem}), not applied` };
+  }
+  if (!record.rules.includes(input.ruleId) || record.expires === null) return {};
+  if (input.now.getTime() >= expiryInstant(record.expires)) {
+    return { note: `${where} expired ${record.expires}, not applied` };
+  }
+  return {
+    exemption: {
+      kind: "tag",
+      reason: record.reason ?? where,
+      expires: record.expires,
+      approvedBy: by,
+      approvedAt: record.at,
+    },
+  };
+}
+
+/** Whether a tag value names the rule in its `rules=` (read leniently, for a note). */
+function namesRule(value: string, ruleId: string): boolean {
+  const m = /(?:^|;)\s*rules\s*=([^;]*)/i.exec(value);
+  return m !== null && (m[1] ?? "").split(",").some((r) => r.trim() === ruleId);
 }
 
 interface Detailed {
@@ -239,18 +245,10 @@ export function findExemption(
     if (set.tagKey === null || groupId === null) continue;
     const value = input.groupTags?.[groupId]?.[set.tagKey];
     if (value === undefined) continue;
-    const tag = parseExemptionTag(value);
-    const where = `tag ${set.tagKey} on ${groupId}`;
-    if (!tag.valid) {
-      notes.push(`${where} is not a valid exemption (${tag.problem}), not applied`);
-      continue;
-    }
-    if (tag.rules !== null && !tag.rules.includes(input.ruleId)) continue;
-    if (input.now.getTime() >= expiryInstant(tag.expires)) {
-      notes.push(`${where} expired ${tag.expires}, not applied`);
-      continue;
-    }
-    return { exemption: { kind: "tag", reason: tag.reason, expires: tag.expires }, notes };
+    const verdict = tagVerdict(input, groupId, set.tagKey, value);
+    if (verdict.note !== undefined) notes.push(verdict.note);
+    if (verdict.exemption) return { exemption: verdict.exemption, notes };
+    if (verdict.unverified) return { notes, unverified: true };
   }
   return { notes };
 }

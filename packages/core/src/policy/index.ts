@@ -1,3 +1,4 @@
+export { arnMatches, arnParts, arnPatternProblem, principalMatches } from "./arn";
 export { DEFAULT_POLICY_YAML, defaultPolicy } from "./default-policy";
 export { RuleDirectionUnknownError } from "./errors";
 export {
@@ -12,7 +13,6 @@ export {
   UNRESOLVED_PREFIX_LIST_RULE,
   withOwnPrincipals,
 } from "./evaluate";
-export { arnMatches, parseExemptionTag, type TagExemption } from "./exemptions";
 export { didYouMean, nearest, parseService } from "./fields";
 export {
   BUILT_IN_POLICY_SOURCE,
@@ -56,7 +56,7 @@ export {
   type ResolvePolicyInput,
   resolvePolicy,
 } from "./resolve";
-export { formatPath, parsePolicy } from "./schema";
+export { DEFAULT_TAG_MAX_DAYS, formatPath, parsePolicy } from "./schema";
 export {
   describeTags,
   effectiveOuTags,
@@ -67,4 +67,18 @@ export {
   type ScopeSubject,
   tagsMatch,
 } from "./scope";
+export {
+  actorArn,
+  checkExemptionTag,
+  exemptionTagKeys,
+  expiredUnreported,
+  hashTagValue,
+  judgeTagging,
+  latestExpiry,
+  parseExemptionTag,
+  type TagChange,
+  type TagExemption,
+  type TagJudgement,
+  tagSeverity,
+} from "./tag-exemptions";
 export * from "./types";

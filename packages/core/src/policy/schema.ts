@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { type PolicyIssue, PolicyValidationError } from "../errors";
 import type { Mode } from "../model";
 import { DEFAULT_FLAP_GUARD } from "../report/flap";
+import { arnPatternProblem } from "./arn";
 import {
   boolean,
   choice,
@@ -27,6 +28,9 @@ import type {
   TagMatch,
 } from "./types";
 
+/** Longest an exemption tag may run when the policy does not say (`tagExemptions.maxDays`). */
+export const DEFAULT_TAG_MAX_DAYS = 30;
+
 const MODES = ["enforce", "notify", "off"] as const satisfies readonly Mode[];
 const SEVERITIES = ["critical", "high", "medium", "low"] as const satisfies readonly Severity[];
 
@@ -41,11 +45,23 @@ const ACCOUNT_ID = /^\d{12}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 /** As AWS Organizations spells OU ids: `ou-` + root suffix + `-` + OU suffix. */
 const OU_ID = /^ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}$/;
-/** An ARN pattern: `*` matches any run of characters (including `/` and `:`), `?` one character. */
-const ARN_PATTERN = /^arn:\S+$/;
-
+/**
+ * An ARN pattern, matched as IAM's ArnLike does: six colon-separated parts, each matched on its
+ * own, `*` and `?` wildcards within a part.
+ */
 const principalPattern = () =>
-  pattern(ARN_PATTERN, "an ARN pattern starting with arn: (* and ? are wildcards)");
+  v.pipe(
+    nonEmptyText("an ARN pattern"),
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      const problem = arnPatternProblem(dataset.value);
+      if (problem !== null) {
+        addIssue({
+          message: `expected an ARN pattern (arn:partition:service:region:account:resource, * and ? wildcards within a part), got ${JSON.stringify(dataset.value)}: ${problem}`,
+        });
+      }
+    }),
+  );
 
 /** Numbers are read as text so that an unquoted account id gets the hint, not a type error. */
 const accountId = () =>
@@ -268,6 +284,10 @@ export const ruleSchema = strict({
   severity: v.optional(choice(SEVERITIES, "a severity"), "high"),
   options: v.optional(v.unknown(), {}),
   exemptions: exemptionSet(),
+  tagExemptable: v.optional(
+    v.boolean((issue) => `expected true or false, got ${show(issue.input)}`),
+    false,
+  ),
   scope: v.optional(scopeSchema()),
 });
 
@@ -297,6 +317,14 @@ export const policySchema = strict({
     {},
   ),
   exemptions: exemptionSet(),
+  tagExemptions: v.optional(
+    strict({
+      // The default is the shipped policy's: a month, then someone must look again.
+      maxDays: v.optional(integer(1, 366), DEFAULT_TAG_MAX_DAYS),
+      approvers: v.optional(list(principalPattern(), "a list of ARN patterns"), []),
+    }),
+    {},
+  ),
   rules: v.pipe(list(ruleSchema, "a list of rules"), v.minLength(1, "expected at least one rule")),
   flapGuard: v.optional(
     strict({
@@ -433,6 +461,7 @@ export function parsePolicy(input: unknown): Policy {
       severity: r.severity,
       options: options.output,
       exemptions: toExemptions(r.exemptions),
+      tagExemptable: r.tagExemptable,
       ...(r.scope !== undefined ? { scope: toScope(r.scope) } : {}),
     });
   });
@@ -444,6 +473,10 @@ export function parsePolicy(input: unknown): Policy {
     thresholds: p.thresholds,
     guardrail: { ownPrincipals: p.guardrail.ownPrincipals },
     exemptions: toExemptions(p.exemptions),
+    tagExemptions: {
+      maxDays: p.tagExemptions.maxDays,
+      approvers: p.tagExemptions.approvers,
+    },
     rules,
     flapGuard: p.flapGuard,
   };

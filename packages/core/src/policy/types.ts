@@ -124,6 +124,11 @@ export interface PolicyRule {
   readonly severity: Severity;
   readonly options: unknown;
   readonly exemptions: ExemptionSet;
+  /**
+   * Whether a tag on the security group may waive this rule. False by default: such a rule
+   * can only be exempted in the policy file, which goes through code review.
+   */
+  readonly tagExemptable: boolean;
   /** Where the rule applies; absent means everywhere. Outside it the rule gives no findings. */
   readonly scope?: Scope;
 }
@@ -143,6 +148,14 @@ export interface PolicyThresholds {
   readonly broadPortCount: number;
 }
 
+/** How exemption tags on security groups are approved. */
+export interface TagExemptionSettings {
+  /** An exemption tag's expiry may be at most this many days after the day it was set. */
+  readonly maxDays: number;
+  /** Principal patterns (IAM ArnLike) whose tagging counts as an approval. */
+  readonly approvers: readonly string[];
+}
+
 /** A validated policy with every default applied. Build one with `loadPolicy` or `parsePolicy`. */
 export interface Policy {
   readonly version: 1;
@@ -150,6 +163,7 @@ export interface Policy {
   readonly thresholds: PolicyThresholds;
   readonly guardrail: { readonly ownPrincipals: readonly string[] };
   readonly exemptions: ExemptionSet;
+  readonly tagExemptions: TagExemptionSettings;
   readonly rules: readonly PolicyRule[];
   /** Revoke loops: when the same rule keeps coming back (see `FlapGuardSettings`). */
   readonly flapGuard: FlapGuardSettings;

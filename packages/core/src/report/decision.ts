@@ -41,7 +41,7 @@ export type FindingResult = "revoked" | "already-gone" | "failed" | "notify-only
 /** What happened to a whole decision (the most significant finding result, or `invalid`). */
 export type DecisionResult = FindingResult | "invalid";
 
-/** Severity of a message. `info` is for decisions whose every finding was waived. */
+/** Severity of a message. `info` is for messages about no finding (a sweep with nothing found). */
 export type MessageSeverity = Finding["severity"] | "info";
 
 export interface FindingView {
@@ -215,12 +215,12 @@ export function buildDecision(input: DecisionInput): Decision | null {
   const orphan = input.outcomes.filter((o) => !all.some((f) => actionCovers(o.action, f.change)));
   const result = orphan.some((o) => o.status === "failed") ? "failed" : overallResult(findings);
   const counted = findings.filter((f) => f.result !== "exempt");
+  // An exemption is a security event: a decision whose findings were all waived is announced
+  // at the severity of what was waived, not as information.
   const severity: MessageSeverity =
     result === "failed"
       ? "critical"
-      : counted.length === 0
-        ? "info"
-        : mostSevere(counted.map((f) => f.severity));
+      : mostSevere((counted.length === 0 ? findings : counted).map((f) => f.severity));
   const event = input.event;
   const account = event?.account ?? input.account;
   const region = event?.region ?? input.region;

@@ -1,4 +1,5 @@
 import type { DecisionResult, FindingView } from "./decision";
+import { EXEMPTION_MESSAGE_SCHEMA, type ExemptionMessage, exemptionHeadline } from "./exemption";
 import type { FlapView } from "./flap";
 import {
   DECISION_MESSAGE_SCHEMA,
@@ -107,7 +108,7 @@ function actionText(f: FindingView): string {
     case "exempt":
       return `nothing: exempt (${escapeMrkdwn(f.exemption?.reason ?? "exemption")}${
         f.exemption?.expires ? `, until ${escapeMrkdwn(f.exemption.expires)}` : ""
-      })`;
+      }${f.exemption?.approvedBy ? `, approved by ${escapeMrkdwn(f.exemption.approvedBy)}` : ""})`;
   }
 }
 
@@ -259,6 +260,51 @@ function renderDecision(m: DecisionMessage): SlackMessage {
   return { text: clip(m.summary, 3000), blocks };
 }
 
+const EXEMPTION_ICON: Record<ExemptionMessage["status"], string> = {
+  granted: ":unlock:",
+  adopted: ":unlock:",
+  removed: ":lock:",
+  expired: ":hourglass:",
+  "not-approved": ":rotating_light:",
+  invalid: ":rotating_light:",
+};
+
+function renderExemption(m: ExemptionMessage): SlackMessage {
+  const r = m.record;
+  const fields: SlackText[] = [
+    mrkdwn(`*By:*\n${code(r.by ?? "unknown")}`, LIMITS.field),
+    mrkdwn(`*Approver pattern:*\n${r.approver ? code(r.approver) : "none matched"}`, LIMITS.field),
+    mrkdwn(
+      `*Waives:*\n${r.rules.length > 0 ? r.rules.map(code).join(", ") : "nothing"}`,
+      LIMITS.field,
+    ),
+    mrkdwn(`*Until:*\n${escapeMrkdwn(r.expires ?? "n/a")}`, LIMITS.field),
+    mrkdwn(`*Account / region:*\n${escapeMrkdwn(`${m.account} / ${m.region}`)}`, LIMITS.field),
+    mrkdwn(`*Value hash:*\n${code(r.valueHash ?? "removed")}`, LIMITS.field),
+  ];
+  const blocks: SlackBlock[] = [
+    header(`${EXEMPTION_ICON[m.status]} ${exemptionHeadline(m.status)}: ${m.key} on ${m.groupId}`),
+    { type: "section", text: mrkdwn(escapeMrkdwn(m.summary)) },
+    ...(r.problem
+      ? [{ type: "section" as const, text: mrkdwn(`*Problem:* ${escapeMrkdwn(r.problem)}`) }]
+      : []),
+    { type: "section", fields },
+    ...buttons([
+      { label: `Open security group ${m.groupId}`, url: m.links.resource },
+      { label: "CloudTrail event", url: m.links.event },
+    ]),
+    {
+      type: "context",
+      elements: [
+        mrkdwn(
+          `${m.event ? `event ${code(m.event.name)} ${code(m.event.id)} · ` : ""}severity ${m.severity} · guardrail ${escapeMrkdwn(m.guardrailVersion)}`,
+        ),
+      ],
+    },
+  ];
+  return { text: clip(m.summary, 3000), blocks };
+}
+
 function renderSweep(m: SweepMessage): SlackMessage {
   const c = m.counts;
   const worst =
@@ -353,6 +399,9 @@ export function renderSlack(message: unknown, subject?: string): SlackMessage {
     if (m.schema === DECISION_MESSAGE_SCHEMA)
       return renderDecision(m as unknown as DecisionMessage);
     if (m.schema === SWEEP_MESSAGE_SCHEMA) return renderSweep(m as unknown as SweepMessage);
+    if (m.schema === EXEMPTION_MESSAGE_SCHEMA) {
+      return renderExemption(m as unknown as ExemptionMessage);
+    }
     if (isAlarm(m)) return renderAlarm(m);
   }
   const text = typeof message === "string" ? message : JSON.stringify(message, null, 2);

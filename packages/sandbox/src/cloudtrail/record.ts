@@ -1,4 +1,4 @@
-import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from "@guardrail/core";
+import { EVENT_DETAIL_TYPE, EVENT_SOURCE, TAGGING_EVENT_SOURCE } from "@guardrail/core";
 import type { SandboxPrincipal } from "../ec2/identity";
 import { userIdentity } from "../ec2/identity";
 import { EC2_XMLNS, toCloudTrailJson, type XmlObject } from "../ec2/xml";
@@ -9,7 +9,8 @@ export interface CloudTrailRecord {
   readonly eventVersion: string;
   readonly userIdentity: Record<string, unknown>;
   readonly eventTime: string;
-  readonly eventSource: "ec2.amazonaws.com";
+  /** `ec2.amazonaws.com`, or `tagging.amazonaws.com` for the Resource Groups Tagging API. */
+  readonly eventSource: string;
   readonly eventName: string;
   readonly awsRegion: string;
   readonly sourceIPAddress: string;
@@ -32,7 +33,8 @@ export interface EventBridgeEvent<D = CloudTrailRecord> {
   readonly version: "0";
   readonly id: string;
   readonly "detail-type": typeof EVENT_DETAIL_TYPE;
-  readonly source: typeof EVENT_SOURCE;
+  /** `aws.ec2`, or `aws.tag` for the Tagging API's events. */
+  readonly source: string;
   readonly account: string;
   readonly time: string;
   readonly region: string;
@@ -57,6 +59,11 @@ export interface CallFacts {
   readonly requestParameters: Record<string, unknown> | null;
   /** The reply body on success (EC2 XML names, without requestId); undefined on failure. */
   readonly responseBody?: XmlObject;
+  /** A JSON-protocol call's service (`tagging.amazonaws.com`) and its `responseElements`. */
+  readonly json?: {
+    readonly eventSource: string;
+    readonly responseElements: Record<string, unknown>;
+  };
   readonly error?: {
     readonly code: string;
     readonly message: string;
@@ -98,7 +105,7 @@ export function buildRecord(facts: CallFacts): CloudTrailRecord {
     eventVersion: "1.11",
     userIdentity: userIdentity(facts.principal, facts.accessKeyId, facts.sessionCreated),
     eventTime: cloudTrailTime(facts.time),
-    eventSource: "ec2.amazonaws.com",
+    eventSource: facts.json?.eventSource ?? "ec2.amazonaws.com",
     eventName: facts.action,
     awsRegion: facts.region,
     sourceIPAddress: service ?? facts.sourceIp,
@@ -111,10 +118,13 @@ export function buildRecord(facts: CallFacts): CloudTrailRecord {
           errorMessage: truncate(facts.error.message),
         }),
     requestParameters: facts.requestParameters,
-    responseElements:
-      failed || facts.responseBody === undefined
-        ? null
-        : responseElements(facts.action, facts.requestId, facts.responseBody),
+    responseElements: failed
+      ? null
+      : facts.json !== undefined
+        ? facts.json.responseElements
+        : facts.responseBody === undefined
+          ? null
+          : responseElements(facts.action, facts.requestId, facts.responseBody),
     requestID: facts.requestId,
     eventID: facts.eventId,
     readOnly: false,
@@ -130,7 +140,7 @@ export function toEventBridge(record: CloudTrailRecord, id: string): EventBridge
     version: "0",
     id,
     "detail-type": EVENT_DETAIL_TYPE,
-    source: EVENT_SOURCE,
+    source: record.eventSource === "tagging.amazonaws.com" ? TAGGING_EVENT_SOURCE : EVENT_SOURCE,
     account: record.recipientAccountId,
     time: record.eventTime,
     region: record.awsRegion,

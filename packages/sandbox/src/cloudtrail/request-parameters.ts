@@ -193,6 +193,13 @@ export const REQUEST_RENDERERS: Readonly<Record<string, RequestRenderer>> = {
       p.structs("Tag").map((t) => compact({ key: t.str("Key"), value: t.str("Value") })),
     ),
   }),
+  DeleteTags: (p) =>
+    compact({
+      resourcesSet: items(p.list("ResourceId").map((resourceId) => ({ resourceId }))),
+      tagSet: items(
+        p.structs("Tag").map((t) => compact({ key: t.str("Key"), value: t.str("Value") })),
+      ),
+    }),
   CreateVpc: (p) =>
     compact({ cidrBlock: p.str("CidrBlock"), tagSpecificationSet: tagSpecificationSet(p) }),
   CreateNetworkAcl: (p) =>

@@ -160,6 +160,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       if (n.id !== null && n.ok) notificationById.put(n.id, n);
     });
     const ec2 = stack.developerEc2();
+    const approver = stack.approverEc2();
     const refs: Refs = { vpc: stack.sandbox.defaultVpc().vpcId };
 
     printHeader(print, s, stack);
@@ -173,6 +174,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       const report = await playScenario(scenario, {
         stack,
         ec2,
+        approver,
         refs,
         routedByRequest,
         notificationById,
@@ -192,6 +194,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     const sweep = await playSweep({
       stack,
       ec2,
+      approver,
       refs,
       notificationById,
       timeoutMs,
@@ -242,6 +245,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
 interface PlayContext {
   readonly stack: LocalStack;
   readonly ec2: EC2Client;
+  /** The approver's client, for setup calls made `as: "approver"`. */
+  readonly approver: EC2Client;
   readonly refs: Refs;
   readonly notificationById: Mailbox<LocalNotification>;
   readonly timeoutMs: number;
@@ -322,10 +327,13 @@ async function playScenario(
   const { stack, ec2, refs, row, s, timeoutMs } = ctx;
   for (const call of scenario.setup) {
     const command = cliCommand(call, refs);
-    const result = await sendCall(ec2, call, refs);
+    const asApprover = call.kind === "create-tags" && call.as === "approver";
+    const result = await sendCall(asApprover ? ctx.approver : ec2, call, refs);
     if (result.created) refs[result.created.ref] = result.created.id;
-    row("setup", s.dim(command));
+    row("setup", s.dim(asApprover ? `(as the approver) ${command}` : command));
   }
+  // A tag is honoured only once its tagging is recorded: let that event be handled first.
+  if (scenario.setup.some((c) => c.kind === "create-tags")) await stack.idle();
   const command = cliCommand(scenario.change, refs);
   row("change", command);
   const base = {

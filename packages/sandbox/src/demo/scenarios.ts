@@ -42,6 +42,8 @@ export type Ec2Call =
       readonly resource: string;
       readonly key: string;
       readonly value: string;
+      /** Who tags: the developer (default) or the security team's approver. */
+      readonly as?: "developer" | "approver";
     }
   | { readonly kind: "create-network-acl"; readonly ref: string }
   | {
@@ -138,9 +140,17 @@ export function demoScenarios(now: Date = new Date()): Scenario[] {
     },
     {
       id: "python-8080-exempt",
-      title: "8080 again, group tagged exempt",
-      why: `tag ${EXEMPT_TAG_KEY} waives internet-exposure until its expiry`,
-      setup: [{ kind: "create-tags", resource: "python", key: EXEMPT_TAG_KEY, value: exemption }],
+      title: "8080 again, group tagged exempt by the approver",
+      why: `the approver's tag ${EXEMPT_TAG_KEY} waives internet-exposure until its expiry`,
+      setup: [
+        {
+          kind: "create-tags",
+          resource: "python",
+          key: EXEMPT_TAG_KEY,
+          value: exemption,
+          as: "approver",
+        },
+      ],
       change: {
         kind: "authorize-security-group-ingress",
         group: "python",

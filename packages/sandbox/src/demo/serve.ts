@@ -3,6 +3,7 @@ import type { FindingView } from "@guardrail/core";
 import type { FlowResult } from "@guardrail/functions";
 import type { RoutedEvent } from "../local/router";
 import {
+  APPROVER,
   DEVELOPER,
   type LocalNotification,
   type LocalStack,
@@ -122,6 +123,13 @@ export async function serveSandbox(options: ServeOptions): Promise<ServeSummary>
       `  /usr/bin/aws --endpoint-url ${ep.dynamo} dynamodb scan --table-name ${stack.tableName} --select COUNT`,
     );
     print();
+    print(
+      `Exemption tags count only when the approver sets them (role ${APPROVER.roleName}; tagExemptions.approvers):`,
+    );
+    print(
+      `  AWS_ACCESS_KEY_ID=${APPROVER.accessKeyId} AWS_SECRET_ACCESS_KEY=${APPROVER.secretAccessKey} ${aws} ec2 create-tags --resources ${groupId} --tags 'Key=guardrail-exempt,Value=reason=demo;expires=YYYY-MM-DD;rules=internet-exposure'`,
+    );
+    print();
     print(s.dim("Guardrail decisions as they happen:"));
 
     // Lines are written in order through one queue; a Slack line follows its decision's line
@@ -171,6 +179,12 @@ export async function serveSandbox(options: ServeOptions): Promise<ServeSummary>
         later(() => `${head} → ${to}: ${s.green(flow.status)}${took}`);
         return;
       }
+      const tags = (flow as FlowResult & { tags?: { groupId: string; status: string }[] }).tags;
+      if (tags !== undefined) {
+        const text = tags.map((t) => `exemption tag ${t.status} on ${t.groupId}`).join("; ");
+        later(() => `${head} → ${to}: ${text}${took}`);
+        return;
+      }
       decisions++;
       const id = flow.eventId ?? "";
       const confirmed = last?.outcomes.find((o) => o.status === "revoked");
@@ -187,7 +201,7 @@ export async function serveSandbox(options: ServeOptions): Promise<ServeSummary>
     });
     stack.onNotification((n: LocalNotification) => {
       later(() => {
-        if (n.id !== null && n.schema !== "guardrail.sweep/v1" && !shown.has(n.id)) {
+        if (n.id !== null && n.schema === "guardrail.decision/v1" && !shown.has(n.id)) {
           held.set(n.id, slackLine(n));
           return null;
         }

@@ -7,7 +7,7 @@ import {
   toEventBridge,
 } from "../cloudtrail/record";
 import { REQUEST_RENDERERS } from "../cloudtrail/request-parameters";
-import type { ActionSpec, Ec2Limits } from "./actions/common";
+import { type ActionSpec, checkTag, type Ec2Limits } from "./actions/common";
 import {
   createNetworkAcl,
   createNetworkAclEntry,
@@ -36,7 +36,14 @@ import {
   revokeIngress,
 } from "./actions/security-groups";
 import { createSubnet, describeSubnets, replaceNetworkAclAssociation } from "./actions/subnets";
-import { createTags, createVpc, describeTags, describeVpcs } from "./actions/tags-vpcs";
+import {
+  createTags,
+  createVpc,
+  deleteTags,
+  describeTags,
+  describeVpcs,
+  taggableByArn,
+} from "./actions/tags-vpcs";
 import {
   Ec2ApiError,
   groupNotFound,
@@ -72,8 +79,11 @@ import {
 } from "./permissions";
 import { QueryParams } from "./query";
 import { Rng } from "./random";
-import { type ServedEndpoint, serveEc2 } from "./server";
+import { type JsonRequest, type ServedEndpoint, serveEc2 } from "./server";
 import { renderError, renderResponse } from "./xml";
+
+/** `X-Amz-Target` prefix of the Resource Groups Tagging API's operations. */
+const TAGGING_TARGET_PREFIX = "ResourceGroupsTaggingAPI_20170126.";
 
 /** Every action the local endpoint serves, and whether it changes state (and so emits an event). */
 export const EC2_ACTIONS: Readonly<Record<string, ActionSpec>> = {
@@ -87,6 +97,7 @@ export const EC2_ACTIONS: Readonly<Record<string, ActionSpec>> = {
   RevokeSecurityGroupEgress: { handler: revokeEgress, mutating: true },
   ModifySecurityGroupRules: { handler: modifySecurityGroupRules, mutating: true },
   CreateTags: { handler: createTags, mutating: true },
+  DeleteTags: { handler: deleteTags, mutating: true },
   DescribeTags: { handler: describeTags, mutating: false },
   CreateVpc: { handler: createVpc, mutating: true },
   DescribeVpcs: { handler: describeVpcs, mutating: false },
@@ -448,6 +459,119 @@ export class Ec2Sandbox {
         ),
       );
     }
+  }
+
+  /**
+   * The Resource Groups Tagging API's TagResources and UntagResources (JSON 1.1,
+   * `X-Amz-Target: ResourceGroupsTaggingAPI_20170126.<operation>`) on this sandbox's resources,
+   * with the CloudTrail event AWS records (`eventSource` `tagging.amazonaws.com`, EventBridge
+   * source `aws.tag`). Resources it cannot tag are listed in `FailedResourcesMap`, as AWS does.
+   */
+  async handleJson(request: JsonRequest): Promise<SandboxResponse> {
+    const requestId = this.rng.uuid();
+    const action = request.target.split(".").pop() ?? "";
+    this.callCountsByAction.set(action, (this.callCountsByAction.get(action) ?? 0) + 1);
+    const reply = (status: number, body: unknown): SandboxResponse => ({
+      status,
+      body: JSON.stringify(body),
+      requestId,
+      action,
+    });
+    const error = (type: string, message: string, status = 400) =>
+      reply(status, { __type: type, Message: message });
+    if (!request.target.startsWith(TAGGING_TARGET_PREFIX)) {
+      return error("UnknownOperationException", `Unknown operation ${request.target}`);
+    }
+    if (action !== "TagResources" && action !== "UntagResources") {
+      return error("UnknownOperationException", `The sandbox does not serve ${action}`);
+    }
+    let input: Record<string, unknown>;
+    try {
+      input = JSON.parse(request.body || "{}");
+    } catch {
+      return error("SerializationException", "the body is not JSON");
+    }
+    const auth = parseAuthorization(request.authorization);
+    const accessKeyId = auth?.accessKeyId ?? "AKIASANDBOXANONYMOUS";
+    const region = auth?.region || this.defaultRegion;
+    const issued = this.options.resolveCredentials?.(accessKeyId);
+    const principal =
+      issued?.principal ??
+      resolvePrincipal(this.options.accessKeys ?? {}, accessKeyId, this.defaultAccountId);
+    const arns = input.ResourceARNList;
+    if (!Array.isArray(arns) || arns.length === 0 || arns.some((a) => typeof a !== "string")) {
+      return error("InvalidParameterException", "ResourceARNList is required");
+    }
+    // TagResources and UntagResources take at most 20 ARNs (Resource Groups Tagging API reference).
+    if (arns.length > 20) {
+      return error("InvalidParameterException", "ResourceARNList holds at most 20 ARNs");
+    }
+    const tags = input.Tags;
+    const keys = input.TagKeys;
+    if (action === "TagResources") {
+      if (tags === null || typeof tags !== "object" || Array.isArray(tags)) {
+        return error("InvalidParameterException", "Tags is required");
+      }
+      try {
+        for (const [k, v] of Object.entries(tags)) checkTag(k, String(v));
+      } catch (e) {
+        return error("InvalidParameterException", e instanceof Error ? e.message : String(e));
+      }
+    } else if (!Array.isArray(keys) || keys.length === 0) {
+      return error("InvalidParameterException", "TagKeys is required");
+    }
+    const state = this.regionState(principal.accountId, region);
+    const failed: Record<string, unknown> = {};
+    for (const arn of arns as string[]) {
+      const found = taggableByArn(state, arn, region, principal.accountId);
+      if (typeof found === "string") {
+        failed[arn] = {
+          StatusCode: 400,
+          ErrorCode: "InvalidParameterException",
+          ErrorMessage: found,
+        };
+        continue;
+      }
+      if (action === "TagResources") {
+        for (const [k, v] of Object.entries(tags as Record<string, unknown>)) {
+          found.tags.set(k, String(v));
+        }
+      } else {
+        for (const k of keys as string[]) found.tags.delete(k);
+      }
+    }
+    const time = this.now();
+    this.emit({
+      action,
+      requestId,
+      time,
+      region,
+      recipientAccountId: principal.accountId,
+      principal,
+      accessKeyId,
+      sourceIp: normaliseIp(request.sourceIp),
+      userAgent: request.userAgent ?? "",
+      ...this.identityFacts(accessKeyId, time),
+      requestParameters:
+        action === "TagResources"
+          ? { resourceARNList: arns, tags }
+          : { resourceARNList: arns, tagKeys: keys },
+      json: {
+        eventSource: "tagging.amazonaws.com",
+        responseElements: {
+          failedResourcesMap: Object.fromEntries(
+            Object.entries(failed).map(([arn, f]) => {
+              const v = f as { StatusCode: number; ErrorCode: string; ErrorMessage: string };
+              return [
+                arn,
+                { statusCode: v.StatusCode, errorCode: v.ErrorCode, errorMessage: v.ErrorMessage },
+              ];
+            }),
+          ),
+        },
+      },
+    });
+    return reply(200, { FailedResourcesMap: failed });
   }
 
   // ---- Events -------------------------------------------------------------------------------

@@ -7,6 +7,20 @@ import { renderError } from "./xml";
 /** Anything that answers Query API requests: the EC2 sandbox, the STS sandbox. */
 export interface QueryHandler {
   handle(request: SandboxRequest): Promise<{ status: number; body: string; requestId: string }>;
+  /**
+   * A JSON-protocol call (`X-Amz-Target: <service>.<operation>`), for endpoints that also serve
+   * one (the EC2 sandbox serves the Resource Groups Tagging API).
+   */
+  handleJson?(request: JsonRequest): Promise<{ status: number; body: string; requestId: string }>;
+}
+
+/** A JSON 1.1 request: the operation from `X-Amz-Target` and the body as text. */
+export interface JsonRequest {
+  readonly target: string;
+  readonly body: string;
+  readonly authorization?: string;
+  readonly userAgent?: string;
+  readonly sourceIp?: string;
 }
 
 export interface ServedEndpoint {
@@ -26,8 +40,30 @@ async function onRequest(
   let status: number;
   let body: string;
   let requestId = "";
+  const contentType = "text/xml;charset=UTF-8";
   try {
     const url = new URL(req.url ?? "/", "http://sandbox.local");
+    const target = req.headers["x-amz-target"];
+    if (typeof target === "string" && sandbox.handleJson !== undefined) {
+      const forwarded = String(req.headers["x-forwarded-for"] ?? "")
+        .split(",")[0]
+        ?.trim();
+      const reply = await sandbox.handleJson({
+        target,
+        body: await readBody(req, MAX_BODY_BYTES),
+        authorization: req.headers.authorization,
+        userAgent: req.headers["user-agent"],
+        sourceIp: forwarded || req.socket.remoteAddress,
+      });
+      res.writeHead(reply.status, {
+        "content-type": "application/x-amz-json-1.1",
+        "content-length": Buffer.byteLength(reply.body),
+        "x-amzn-requestid": reply.requestId,
+        server: serverName,
+      });
+      res.end(reply.body);
+      return;
+    }
     // EC2 takes parameters from the query string (GET) and the form body (POST) alike.
     const params: [string, string][] = [...url.searchParams.entries()];
     if (req.method === "POST") {
@@ -50,7 +86,7 @@ async function onRequest(
     body = renderError("InvalidRequest", e instanceof Error ? e.message : String(e), "");
   }
   res.writeHead(status, {
-    "content-type": "text/xml;charset=UTF-8",
+    "content-type": contentType,
     "content-length": Buffer.byteLength(body),
     "x-amzn-requestid": requestId,
     server: serverName,

@@ -17,6 +17,8 @@ export interface LocalDynamo {
   decision(id: string): Promise<AuditItem | undefined>;
   /** Every decision item of one account, oldest first (the `byAccount` index). */
   decisions(account: string): Promise<AuditItem[]>;
+  /** The exemption-tag announcements recorded for an account (grants, removals, alerts). */
+  exemptions(account: string): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
 }
 
@@ -79,7 +81,27 @@ export async function startLocalDynamo(options: LocalDynamoOptions): Promise<Loc
             ...(start ? { ExclusiveStartKey: start } : {}),
           }),
         );
-        items.push(...((page.Items ?? []) as AuditItem[]));
+        // The index also holds the exemption announcements (type "exemption").
+        items.push(...((page.Items ?? []) as AuditItem[]).filter((i) => i.type === "decision"));
+        start = page.LastEvaluatedKey;
+      } while (start);
+      return items;
+    },
+    async exemptions(account) {
+      const items: Record<string, unknown>[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await doc.send(
+          new QueryCommand({
+            TableName: options.tableName,
+            IndexName: AUDIT_TABLE.byAccount.indexName,
+            KeyConditionExpression: "#pk = :pk",
+            ExpressionAttributeNames: { "#pk": AUDIT_TABLE.byAccount.partitionKey },
+            ExpressionAttributeValues: { ":pk": accountIndexKey(account) },
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        items.push(...(page.Items ?? []).filter((i) => i.type === "exemption"));
         start = page.LastEvaluatedKey;
       } while (start);
       return items;

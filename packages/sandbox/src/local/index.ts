@@ -33,6 +33,7 @@ export {
 } from "./sns";
 export { type LocalParameter, type LocalSsm, type SsmRequest, startLocalSsm } from "./ssm";
 export {
+  APPROVER,
   CLOUDFORMATION_ROLE,
   DEVELOPER,
   type FunctionIdentity,
@@ -44,5 +45,6 @@ export {
   type LocalStack,
   type LocalStackOptions,
   type PolicyInput,
+  sandboxPolicyYaml,
   startLocalStack,
 } from "./stack";

@@ -8,6 +8,7 @@ import { SSMClient } from "@aws-sdk/client-ssm";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
   BUILT_IN_POLICY_SOURCE,
+  DEFAULT_POLICY_YAML,
   EVENT_DRIVEN_FUNCTIONS,
   FUNCTION_ENV,
   GUARDRAIL_FUNCTIONS,
@@ -95,6 +96,27 @@ export const CLOUDFORMATION_ROLE = {
   invokedBy: "cloudformation.amazonaws.com",
 } as const;
 
+/**
+ * Dummy credentials of the security team's approver (a role session), whose tagging counts as
+ * an approval of a tag exemption in the sandbox's policy (AWS's second documented example key).
+ */
+export const APPROVER = {
+  accessKeyId: "AKIAI44QH8DHBEXAMPLE",
+  secretAccessKey: "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
+  roleName: "security-approver",
+  sessionName: "approver",
+} as const;
+
+/** The policy the sandbox runs when given none: the shipped default, with the approver. */
+export function sandboxPolicyYaml(accountId: string): string {
+  return DEFAULT_POLICY_YAML.replace(
+    "  approvers: []",
+    `  approvers:\n    - arn:aws:iam::${accountId}:role/${APPROVER.roleName} # the sandbox's approver`,
+  );
+}
+
+const SANDBOX_POLICY_SOURCE = "(default policy, with the sandbox's approver)";
+
 export const LOCAL_STAGE = "sandbox";
 export const LOCAL_TOPIC_NAME = "network-guardrail-sandbox";
 export const LOCAL_TABLE_NAME = "network-guardrail-sandbox-audit";
@@ -167,7 +189,7 @@ export interface LocalStack {
   readonly tableName: string;
   readonly ownRoleArns: readonly string[];
   readonly functions: Readonly<Record<Ec2Function, FunctionIdentity>>;
-  /** Where the policy came from: a file path or `built-in default`. */
+  /** Where the policy came from: a file path, or the default policy with the approver. */
   readonly policySource: string;
   /** `policyId` of the policy the functions loaded. */
   readonly policyId: string;
@@ -178,6 +200,8 @@ export interface LocalStack {
   developerEc2(options?: { readonly userAgent?: string }): EC2Client;
   /** An EC2 client acting as CloudFormation with a stack's service role (`CLOUDFORMATION_ROLE`). */
   cloudFormationEc2(): EC2Client;
+  /** The approver's EC2 client (role `security-approver`): its tagging approves exemptions. */
+  approverEc2(): EC2Client;
   /** Runs the sweep once, as the schedule would. */
   runSweep(): Promise<{ result: SweepResult; invocation: Invocation }>;
   /** Topic messages handled by the Slack notifier so far, oldest first. */
@@ -286,6 +310,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sessionName: CLOUDFORMATION_ROLE.sessionName,
       invokedBy: CLOUDFORMATION_ROLE.invokedBy,
     },
+    [APPROVER.accessKeyId]: {
+      type: "AssumedRole",
+      accountId,
+      roleName: APPROVER.roleName,
+      sessionName: APPROVER.sessionName,
+    },
   };
   for (const fn of GUARDRAIL_FUNCTIONS) {
     const { accessKeyId, functionName } = identities[fn];
@@ -361,7 +391,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const webhookParameter = slackWebhookParameterName(LOCAL_STAGE);
   ssm.put({ name: webhookParameter, value: slack.url, type: "SecureString" });
 
-  const policy = policyFiles(options.policy);
+  const policy = policyFiles(
+    options.policy ?? { text: sandboxPolicyYaml(accountId), source: SANDBOX_POLICY_SOURCE },
+  );
   const env: Env = {
     [FUNCTION_ENV.tableName]: LOCAL_TABLE_NAME,
     [FUNCTION_ENV.topicArn]: sns.topicArn,
@@ -371,13 +403,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...policy.env,
   };
   const clients: { destroy(): void }[] = [];
+  const ec2As = (who: { accessKeyId: string; secretAccessKey: string }, userAgent?: string) => {
+    const client = new EC2Client({
+      endpoint: ec2Endpoint,
+      region,
+      credentials: { accessKeyId: who.accessKeyId, secretAccessKey: who.secretAccessKey },
+      retryStrategy: retry(),
+      ...(userAgent !== undefined ? { customUserAgent: userAgent } : {}),
+    });
+    clients.push(client);
+    return client;
+  };
   const collected: CollectedMetrics[] = [];
   let policySource = BUILT_IN_POLICY_SOURCE;
   let policyId = "";
 
   const remediationDeps = (fn: Ec2Function): RemediationDeps => {
     const config = loadConfig(fn, env, policy.files);
-    policySource = config.policySource;
+    policySource = options.policy === undefined ? SANDBOX_POLICY_SOURCE : config.policySource;
     policyId = config.policyId;
     const credentials = { accessKeyId: identities[fn].accessKeyId, secretAccessKey: "local" };
     const observability = localObservability(fn, LOCAL_STAGE, logLevel);
@@ -533,31 +576,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     policySource,
     policyId,
     developerEc2(options = {}) {
-      const client = new EC2Client({
-        endpoint: ec2Endpoint,
-        region,
-        credentials: {
-          accessKeyId: DEVELOPER.accessKeyId,
-          secretAccessKey: DEVELOPER.secretAccessKey,
-        },
-        retryStrategy: retry(),
-        ...(options.userAgent !== undefined ? { customUserAgent: options.userAgent } : {}),
-      });
-      clients.push(client);
-      return client;
+      return ec2As(DEVELOPER, options.userAgent);
     },
     cloudFormationEc2() {
-      const client = new EC2Client({
-        endpoint: ec2Endpoint,
-        region,
-        credentials: {
-          accessKeyId: CLOUDFORMATION_ROLE.accessKeyId,
-          secretAccessKey: CLOUDFORMATION_ROLE.secretAccessKey,
-        },
-        retryStrategy: retry(),
-      });
-      clients.push(client);
-      return client;
+      return ec2As(CLOUDFORMATION_ROLE);
+    },
+    approverEc2() {
+      return ec2As(APPROVER);
     },
     async runSweep() {
       const id = randomUUID();

@@ -76,6 +76,44 @@ export function createTags(ctx: ActionContext): XmlObject {
   return { return: true };
 }
 
+/**
+ * DeleteTags: a tag given with a value is deleted only when its value matches (an empty value
+ * only matches an empty one); a key alone deletes the tag; no Tag at all deletes every tag.
+ */
+export function deleteTags(ctx: ActionContext): XmlObject {
+  const { params, state } = ctx;
+  const ids = params.list("ResourceId");
+  if (ids.length === 0) throw missingParameter("resourceIdSet");
+  const tags = params.structs("Tag").map((t) => [t.requiredStr("Key"), t.str("Value")] as const);
+  const resources = ids.map((id) => findTaggable(state, id));
+  for (const r of resources) {
+    if (tags.length === 0) {
+      for (const key of [...r.tags.keys()]) if (!key.startsWith("aws:")) r.tags.delete(key);
+      continue;
+    }
+    for (const [key, value] of tags) {
+      if (value === undefined || r.tags.get(key) === value) r.tags.delete(key);
+    }
+  }
+  return { return: true };
+}
+
+/** The security group an ARN names in this state, or why not (Tagging API's FailedResourcesMap). */
+export function taggableByArn(
+  state: RegionState,
+  arn: string,
+  region: string,
+  account: string,
+): { readonly tags: Map<string, string> } | string {
+  const m = /^arn:aws:ec2:([^:]*):(\d{12}):([a-z-]+)\/(.+)$/.exec(arn);
+  if (!m || m[1] !== region || m[2] !== account) return `Invalid ARN: ${arn}`;
+  try {
+    return findTaggable(state, m[4] ?? "");
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
 export function describeTags(ctx: ActionContext): XmlObject {
   const { params, state } = ctx;
   const rows: {

@@ -1,0 +1,185 @@
+import "./setup";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { DEFAULT_POLICY_YAML, hashTagValue, judgeTagging, loadPolicy } from "@guardrail/core";
+import { mockClient } from "aws-sdk-client-mock";
+import { beforeEach, describe, expect, it } from "vitest";
+import { loadFixture } from "../../test/fixtures/load";
+import { securityGroupChange } from "../src/pipelines/security-group-change";
+import { reportExpiredTags } from "../src/pipelines/tag-exemption";
+import { awsError, OWN_ROLE, testDeps } from "./helpers";
+
+const ec2 = mockClient(EC2Client);
+const sns = mockClient(SNSClient);
+const ddb = mockClient(DynamoDBDocumentClient);
+
+const APPROVER = "arn:aws:iam::123456789012:role/security-approver";
+const approving = DEFAULT_POLICY_YAML.replace("approvers: []", `approvers: ["${APPROVER}"]`);
+const GROUP = "sg-0a1b2c3d4e5f60001";
+const deps = () => testDeps({ policyYaml: approving, now: new Date("2026-06-14T09:00:05Z") });
+
+function published() {
+  return sns.commandCalls(PublishCommand).map((c) => ({
+    body: JSON.parse(c.args[0].input.Message ?? "{}"),
+    severity: c.args[0].input.MessageAttributes?.severity?.StringValue,
+    subject: c.args[0].input.Subject,
+  }));
+}
+const puts = () => ddb.commandCalls(PutCommand).map((c) => c.args[0].input);
+
+beforeEach(() => {
+  ec2.reset();
+  sns.reset();
+  ddb.reset();
+  sns.on(PublishCommand).resolves({ MessageId: "m-1" });
+});
+
+describe("security-group-change: tagging events", () => {
+  it("records an approver's grant with the value's hash and announces it at the rule's severity", async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    const event = loadFixture("CreateTags", "assumed-role-approver_exemption-tag_two-groups");
+    const result = await securityGroupChange(event, deps());
+    expect(result).toMatchObject({ status: "decided" });
+    const value = event.detail.requestParameters.tagSet.items[0].value;
+    const records = puts().filter((p) => p.Item?.type === "tag-record");
+    expect(records.map((r) => r.Item?.groupId)).toEqual([GROUP, "sg-0a1b2c3d4e5f60002"]);
+    expect(records[0]?.Item).toMatchObject({
+      pk: "TAG#123456789012#us-east-1",
+      sk: `GROUP#${GROUP}#KEY#guardrail-exempt`,
+      action: "set",
+      valueHash: hashTagValue(value),
+      by: APPROVER,
+      approver: APPROVER,
+      rules: ["internet-exposure"],
+      problem: null,
+    });
+    expect(JSON.stringify(records[0]?.Item)).not.toContain(value);
+    expect(records[0]?.ConditionExpression).toContain("attribute_not_exists");
+    const [first] = published();
+    expect(first?.severity).toBe("high");
+    expect(first?.body).toMatchObject({ schema: "guardrail.exemption/v1", status: "granted" });
+    expect(first?.subject).toContain("Exemption granted");
+    expect(puts().filter((p) => p.Item?.type === "exemption")).toHaveLength(2);
+  });
+
+  it("alerts on a developer's tag that names no rule, at the severity of everything it asks to waive", async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    await securityGroupChange(
+      loadFixture("CreateTags", "iamuser-cli_exemption-tag_no-rules"),
+      deps(),
+    );
+    const [m] = published();
+    expect(m?.severity).toBe("critical");
+    expect(m?.body).toMatchObject({ status: "not-approved" });
+    expect(m?.body.record.problem).toBe("rules is missing");
+    expect(m?.subject).toContain(
+      "UNAPPROVED exemption tag: guardrail-exempt on sg-0a1b2c3d4e5f60001",
+    );
+  });
+
+  it("alerts on a tag set at creation that waives admin ports", async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    await securityGroupChange(
+      loadFixture("CreateSecurityGroup", "tag-specifications_exemption-tag"),
+      deps(),
+    );
+    const [m] = published();
+    expect(m?.body).toMatchObject({ status: "not-approved", groupId: "sg-0a1b2c3d4e5f60004" });
+    expect(m?.body.record.problem).toContain("tagExemptable is false");
+    expect(m?.severity).toBe("critical");
+  });
+
+  it("records a removal through the Tagging API", async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    await securityGroupChange(
+      loadFixture("UntagResources", "iamuser-cli_security-group-arn"),
+      deps(),
+    );
+    expect(puts()[0]?.Item).toMatchObject({ action: "removed", valueHash: null });
+    expect(published()[0]?.body.status).toBe("removed");
+  });
+
+  it("announces a redelivered tagging once", async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb.on(PutCommand).rejects(awsError("ConditionalCheckFailedException", "exists", "client"));
+    ddb.on(GetCommand).resolves({ Item: { eventId: "e1a00000-0000-4000-8000-000000000003" } });
+    const result = await securityGroupChange(
+      loadFixture("DeleteTags", "iamuser-cli_exemption-tag"),
+      deps(),
+    );
+    expect(result).toMatchObject({ tags: [{ recorded: "duplicate", published: false }] });
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it("ignores tagging without an exemption key, and its own roles' tagging", async () => {
+    const other = loadFixture("CreateSecurityGroup", "detail_panther_terraform");
+    expect(await securityGroupChange(other, deps())).toMatchObject({ status: "ignored" });
+    const own = loadFixture("TagResources", "assumed-role-cli_security-group-arn");
+    own.detail.userIdentity.sessionContext.sessionIssuer.arn = OWN_ROLE;
+    expect(await securityGroupChange(own, deps())).toMatchObject({
+      status: "ignored",
+      reason: "own-principal",
+    });
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+  });
+});
+
+describe("the sweep's expired tags", () => {
+  const value = "reason=demo;expires=2026-06-20;rules=internet-exposure";
+  const { record } = judgeTagging(
+    { groupId: GROUP, key: "guardrail-exempt", value },
+    {
+      eventId: "tag-1",
+      eventTime: "2026-06-14T09:00:00Z",
+      actor: {
+        arn: APPROVER,
+        type: "AssumedRole",
+        accountId: "123456789012",
+        sessionIssuerArn: null,
+        invokedBy: null,
+        sourceIp: null,
+        userAgent: null,
+        console: false,
+      },
+    },
+    loadPolicy(approving),
+  );
+  const later = () => testDeps({ policyYaml: approving, now: new Date("2026-06-21T00:00:01Z") });
+
+  it("announces an approved tag that ran out once, at the severity of what it waived", async () => {
+    ddb.on(QueryCommand).resolves({ Items: [{ ...record, type: "tag-record" }] });
+    ddb
+      .on(UpdateCommand)
+      .resolvesOnce({})
+      .rejects(awsError("ConditionalCheckFailedException", "reported", "client"));
+    expect(await reportExpiredTags("123456789012", "us-east-1", later())).toBe(1);
+    expect(await reportExpiredTags("123456789012", "us-east-1", later())).toBe(0);
+    expect(published()).toHaveLength(1);
+    expect(published()[0]).toMatchObject({ severity: "high", body: { status: "expired" } });
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input.ConditionExpression).toBe(
+      "#e = :e AND attribute_not_exists(#r)",
+    );
+  });
+
+  it("says nothing about a tag still running, or one already reported", async () => {
+    ddb.on(QueryCommand).resolves({
+      Items: [
+        { ...record, type: "tag-record" },
+        { ...record, groupId: "sg-0a1b2c3d4e5f60002", expiryReported: true },
+      ],
+    });
+    const early = testDeps({ policyYaml: approving, now: new Date("2026-06-20T23:59:59Z") });
+    expect(await reportExpiredTags("123456789012", "us-east-1", early)).toBe(0);
+    ddb.on(UpdateCommand).resolves({});
+    expect(await reportExpiredTags("123456789012", "us-east-1", later())).toBe(1);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,185 @@
+import type { InvalidEventError } from "../errors";
+import type { EventMeta } from "../model";
+import type { TagChange } from "../policy/tag-exemptions";
+import { TAG_EVENT_SPECS, type TagEventName } from "../registry";
+import {
+  asObject,
+  asString,
+  describe,
+  fail,
+  field,
+  isObject,
+  itemList,
+  join,
+  optString,
+  toEventError,
+} from "./json";
+import { errorCodeWithoutPrefix, type Located, locate, partialMeta, readMeta } from "./normalise";
+
+/** What a tagging event did to exemption tag keys of security groups. */
+export type TaggingResult =
+  | {
+      readonly status: "handled";
+      readonly event: EventMeta;
+      /** Each (group, exemption key) the call set or removed, in request order. */
+      readonly tags: readonly TagChange[];
+    }
+  | { readonly status: "ignored"; readonly detail: string; readonly event: Partial<EventMeta> }
+  | {
+      readonly status: "invalid";
+      readonly error: InvalidEventError;
+      readonly event: Partial<EventMeta>;
+    };
+
+/** True for the events that can set or remove tags on a security group. */
+export function isTaggingEvent(eventName: unknown): eventName is TagEventName {
+  return typeof eventName === "string" && Object.hasOwn(TAG_EVENT_SPECS, eventName);
+}
+
+/** The event name of an EventBridge event or CloudTrail record, when it can be read. */
+export function eventNameOf(input: unknown): string | undefined {
+  try {
+    const name = field(locate(input).record, "eventName");
+    return typeof name === "string" ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+type Pair = { key: string; value: string | null };
+
+/** `[{key, value}]` or `{"items": [...]}` (EC2's lists). */
+function tagPairs(value: unknown, path: string, withValues: boolean): Pair[] {
+  return itemList(value, path).map(({ value: item, path: p }) => {
+    const obj = asObject(item, p);
+    const key = asString(field(obj, "key"), join(p, "key"));
+    if (!withValues) return { key, value: null };
+    // CreateTags with no value sets the tag to the empty string.
+    return { key, value: optString(field(obj, "value"), join(p, "value")) ?? "" };
+  });
+}
+
+const GROUP_ID = /^sg-[0-9a-f]+$/;
+/** `arn:aws:ec2:<region>:<account>:security-group/sg-…`, as the Tagging API names a group. */
+const GROUP_ARN = /^arn:[^:]+:ec2:[^:]*:[^:]*:security-group\/(sg-[0-9a-f]+)$/;
+
+function ec2Groups(request: Record<string, unknown>, path: string): string[] {
+  return itemList(field(request, "resourcesSet"), join(path, "resourcesSet"))
+    .map(({ value, path: p }) =>
+      asString(field(asObject(value, p), "resourceId"), join(p, "resourceId")),
+    )
+    .filter((id) => GROUP_ID.test(id));
+}
+
+function arnGroups(request: Record<string, unknown>, path: string, failed: Set<string>): string[] {
+  const list = field(request, "resourceARNList");
+  const listPath = join(path, "resourceARNList");
+  if (!Array.isArray(list)) fail(listPath, `expected a list of ARNs, got ${describe(list)}`);
+  return list
+    .map((arn, i) => asString(arn, `${listPath}[${i}]`))
+    .filter((arn) => !failed.has(arn))
+    .map((arn) => GROUP_ARN.exec(arn)?.[1])
+    .filter((id): id is string => id !== undefined);
+}
+
+/** The changes one tagging call made, before keeping only the exemption keys. */
+function read(name: TagEventName, loc: Located): { groups: string[]; pairs: Pair[] } {
+  const { record, base } = loc;
+  const reqPath = join(base, "requestParameters");
+  const request = asObject(field(record, "requestParameters"), reqPath);
+  const response = field(record, "responseElements");
+  const resPath = join(base, "responseElements");
+  switch (name) {
+    case "CreateTags":
+    case "DeleteTags":
+      return {
+        groups: ec2Groups(request, reqPath),
+        pairs: tagPairs(field(request, "tagSet"), join(reqPath, "tagSet"), name === "CreateTags"),
+      };
+    case "CreateSecurityGroup": {
+      const groupId = isObject(response)
+        ? optString(field(response, "groupId"), join(resPath, "groupId"))
+        : null;
+      const specs = itemList(
+        field(request, "tagSpecificationSet"),
+        join(reqPath, "tagSpecificationSet"),
+      );
+      const pairs = specs.flatMap(({ value, path: p }) => {
+        const spec = asObject(value, p);
+        const type = optString(field(spec, "resourceType"), join(p, "resourceType"));
+        if (type !== null && type !== "security-group") return [];
+        return tagPairs(field(spec, "tags"), join(p, "tags"), true);
+      });
+      if (pairs.length > 0 && groupId === null) {
+        fail(join(resPath, "groupId"), "missing: the group the tags were set on is unknown");
+      }
+      return { groups: groupId === null ? [] : [groupId], pairs };
+    }
+    case "TagResources":
+    case "UntagResources": {
+      // Resources the Tagging API could not tag are listed in failedResourcesMap.
+      const failedMap = isObject(response) ? field(response, "failedResourcesMap") : undefined;
+      const failed = new Set(isObject(failedMap) ? Object.keys(failedMap) : []);
+      const groups = arnGroups(request, reqPath, failed);
+      if (name === "UntagResources") {
+        const keys = field(request, "tagKeys");
+        const keysPath = join(reqPath, "tagKeys");
+        if (!Array.isArray(keys)) fail(keysPath, `expected a list of keys, got ${describe(keys)}`);
+        return {
+          groups,
+          pairs: keys.map((k, i) => ({ key: asString(k, `${keysPath}[${i}]`), value: null })),
+        };
+      }
+      const tagsPath = join(reqPath, "tags");
+      const tags = asObject(field(request, "tags"), tagsPath);
+      return {
+        groups,
+        pairs: Object.entries(tags).map(([key, v]) => ({
+          key,
+          value: asString(v, join(tagsPath, key)),
+        })),
+      };
+    }
+  }
+}
+
+/**
+ * Reads a tagging event (CreateTags, DeleteTags, CreateSecurityGroup with TagSpecifications,
+ * the Resource Groups Tagging API's TagResources and UntagResources) into the exemption tags it
+ * set or removed on security groups. Tags with other keys, and other resources, are left out.
+ * Never throws: unreadable input is `invalid` with the JSON path, failed calls and calls that
+ * touch no exemption key are `ignored`.
+ *
+ * @example
+ * readTagging(createTagsEvent, ["guardrail-exempt"])
+ * // { status: "handled", tags: [{ groupId: "sg-…", key: "guardrail-exempt", value: "reason=…" }], … }
+ */
+export function readTagging(input: unknown, keys: readonly string[]): TaggingResult {
+  let event: Partial<EventMeta> = {};
+  try {
+    const loc = locate(input);
+    event = partialMeta(loc);
+    const errorCode = field(loc.record, "errorCode");
+    if (errorCode !== undefined && errorCode !== null && errorCode !== "") {
+      const code = typeof errorCode === "string" ? errorCodeWithoutPrefix(errorCode) : "an error";
+      return { status: "ignored", detail: `the call failed with ${code}; nothing changed`, event };
+    }
+    const name = asString(field(loc.record, "eventName"), join(loc.base, "eventName"));
+    if (!isTaggingEvent(name)) {
+      return { status: "ignored", detail: `${name} sets no tags`, event };
+    }
+    const source = optString(field(loc.record, "eventSource"), join(loc.base, "eventSource"));
+    if (source !== null && source !== TAG_EVENT_SPECS[name].eventSource) {
+      return { status: "ignored", detail: `${name} from ${source} tags no security group`, event };
+    }
+    const { groups, pairs } = read(name, loc);
+    const wanted = pairs.filter((p) => keys.includes(p.key));
+    const tags = groups.flatMap((groupId) => wanted.map((p) => ({ groupId, ...p })));
+    if (tags.length === 0) {
+      return { status: "ignored", detail: `${name} touched no exemption tag of a group`, event };
+    }
+    return { status: "handled", event: readMeta(loc, name), tags };
+  } catch (error) {
+    return { status: "invalid", error: toEventError(error), event };
+  }
+}
