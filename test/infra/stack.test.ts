@@ -476,7 +476,7 @@ describe("EventBridge rules", () => {
           !Object.hasOwn(TAG_EVENT_SPECS, e.eventName),
       );
       expect([...new Set(others.map((e) => e.eventName))]).toEqual(
-        expect.arrayContaining(["RevokeSecurityGroupIngress", "CreateSecurityGroup"]),
+        expect.arrayContaining(["RevokeSecurityGroupIngress", "DescribeSecurityGroups"]),
       );
       for (const e of others) expect(matching(e.event), e.id).toEqual([]);
     });

@@ -23,7 +23,7 @@ describe("the local stack's servers", () => {
       const ports = Object.entries(stack.endpoints).map(
         ([name, url]) => [name, Number(new URL(url).port)] as const,
       );
-      expect(ports.map(([name]) => name).sort()).toEqual(["dynamo", "ec2", "slack", "sns"]);
+      expect(ports.map(([name]) => name).sort()).toEqual(["dynamo", "ec2", "slack", "sns", "ssm"]);
       for (const [name, port] of ports) {
         expect({ name, listeners: listeners(port) }).toEqual({ name, listeners: ["0100007F"] });
       }

@@ -49,16 +49,18 @@ const OU_ID = /^ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}$/;
  * An ARN pattern, matched as IAM's ArnLike does: six colon-separated parts, each matched on its
  * own, `*` and `?` wildcards within a part.
  */
+const ARN_PATTERN_MESSAGE = (value: unknown) =>
+  `expected an ARN pattern (arn:partition:service:region:account:resource, * and ? wildcards within a part), got ${JSON.stringify(value)}: ${typeof value === "string" ? arnPatternProblem(value) : "not text"}`;
 const principalPattern = () =>
   v.pipe(
     nonEmptyText("an ARN pattern"),
+    // The same rule as arnPatternProblem, as a regex so that the JSON Schema carries it too.
+    v.regex(/^arn:(?:[^:]*:){4}.+$/, (issue) => ARN_PATTERN_MESSAGE(issue.input)),
     v.rawCheck(({ dataset, addIssue }) => {
       if (!dataset.typed) return;
       const problem = arnPatternProblem(dataset.value);
       if (problem !== null) {
-        addIssue({
-          message: `expected an ARN pattern (arn:partition:service:region:account:resource, * and ? wildcards within a part), got ${JSON.stringify(dataset.value)}: ${problem}`,
-        });
+        addIssue({ message: ARN_PATTERN_MESSAGE(dataset.value) });
       }
     }),
   );
