@@ -1,9 +1,11 @@
 import {
   AUDIT_DECISION_ACTIONS,
+  AUDIT_FLAP_ACTIONS,
   AUDIT_KEY_PREFIX,
   AUDIT_STATE_READ_ACTIONS,
   AUDIT_STATE_WRITE_ACTIONS,
   AUDIT_TABLE,
+  AUDIT_TAG_ACTIONS,
   AUDIT_TRAIL_ACTIONS,
   ConfigurationError,
   FUNCTION_DATA_ACCESS,
@@ -209,6 +211,22 @@ export function auditStatements(fn: GuardrailFunction, tableArn: string): Statem
     });
   }
   if (access.audit) {
+    // Exemption-tag records (read to honour a tag, written when tagging is seen) and the flap
+    // guard's counters, each under its own key prefix.
+    statements.push(
+      {
+        effect: "allow",
+        actions: [...AUDIT_TAG_ACTIONS],
+        resources: [tableArn],
+        conditions: [leadingKeys(AUDIT_KEY_PREFIX.tag)],
+      },
+      {
+        effect: "allow",
+        actions: [...AUDIT_FLAP_ACTIONS],
+        resources: [tableArn],
+        conditions: [leadingKeys(AUDIT_KEY_PREFIX.flap)],
+      },
+    );
     statements.push({
       effect: "allow",
       actions: [...AUDIT_TRAIL_ACTIONS],

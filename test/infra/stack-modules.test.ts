@@ -2,11 +2,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  AUDIT_KEY_PREFIX,
+  auditKey,
   ConfigurationError,
   DEFAULT_POLICY_YAML,
   FUNCTION_EC2_ACTIONS,
+  flapCounterKey,
   GUARDRAIL_FUNCTIONS,
   PolicyValidationError,
+  stateKey,
+  tagRecordKey,
 } from "@guardrail/core";
 import { describe, expect, it } from "vitest";
 import { alarmName, componentName, roleArn, roleName } from "../../stacks/naming";
@@ -268,6 +273,22 @@ describe("function permissions", () => {
       actions: ["dynamodb:Query"],
       resources: [`${table}/index/byResource`],
     };
+    const prefixed = (actions: string[], prefix: string) => ({
+      effect: "allow",
+      actions,
+      resources: [table],
+      conditions: [
+        { test: "ForAllValues:StringLike", variable: "dynamodb:LeadingKeys", values: [prefix] },
+      ],
+    });
+    const tags = prefixed(
+      ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+      "TAG#*",
+    );
+    const flaps = prefixed(
+      ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+      "FLAP#*",
+    );
     const state = (actions: string[]) => ({
       effect: "allow",
       actions,
@@ -284,15 +305,34 @@ describe("function permissions", () => {
       expect(auditStatements(fn, table), fn).toEqual([
         decisions,
         state(["dynamodb:GetItem"]),
+        tags,
+        flaps,
         trail,
       ]);
     }
     expect(auditStatements("sweep", table)).toEqual([
       decisions,
       state(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchWriteItem"]),
+      tags,
+      flaps,
       trail,
     ]);
     expect(auditStatements("slack-notifier", table)).toEqual([]);
+  });
+
+  it("grants each kind of audit item under the key prefix its key builder writes", () => {
+    // DynamoDB's LeadingKeys condition only lets through keys that start with a granted prefix:
+    // an item written under any other prefix would be denied in AWS (the local store has no IAM).
+    expect(auditKey("e-1").pk.startsWith(AUDIT_KEY_PREFIX.decision)).toBe(true);
+    expect(stateKey("1", "eu-west-1", "sg-1").pk.startsWith(AUDIT_KEY_PREFIX.state)).toBe(true);
+    expect(tagRecordKey("1", "eu-west-1", "sg-1", "k").pk.startsWith(AUDIT_KEY_PREFIX.tag)).toBe(
+      true,
+    );
+    expect(flapCounterKey("r").pk.startsWith(AUDIT_KEY_PREFIX.flap)).toBe(true);
+    const granted = auditStatements("security-group-change", scope.tableArn).flatMap(
+      (st) => st.conditions?.flatMap((c) => c.values) ?? [],
+    );
+    for (const prefix of Object.values(AUDIT_KEY_PREFIX)) expect(granted).toContain(`${prefix}*`);
   });
 
   it("never lets a function delete audit items, and only the sweep batch (state items only)", () => {

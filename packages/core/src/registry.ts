@@ -335,7 +335,14 @@ export const FUNCTION_DATA_ACCESS: Record<
  * Partition-key prefixes of the audit table. Decisions and the sweep's state live under
  * different prefixes so that IAM (`dynamodb:LeadingKeys`) can keep each writer to its own items.
  */
-export const AUDIT_KEY_PREFIX = { decision: "DECISION#", state: "STATE#" } as const;
+export const AUDIT_KEY_PREFIX = {
+  decision: "DECISION#",
+  state: "STATE#",
+  /** Exemption-tag records: who set each tag and the hash of its value (the approvals). */
+  tag: "TAG#",
+  /** The flap guard's per-rule counters. */
+  flap: "FLAP#",
+} as const;
 
 /**
  * DynamoDB actions by kind of item. Decisions are written one at a time with a condition and
@@ -343,6 +350,19 @@ export const AUDIT_KEY_PREFIX = { decision: "DECISION#", state: "STATE#" } as co
  * items (`BatchWriteItem` can delete). The trail look-up queries the by-resource index.
  */
 export const AUDIT_DECISION_ACTIONS = ["dynamodb:PutItem", "dynamodb:UpdateItem"] as const;
+/** Exemption-tag records: read (one partition per account and Region) and conditional writes. */
+export const AUDIT_TAG_ACTIONS = [
+  "dynamodb:GetItem",
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:Query",
+] as const;
+/** The flap guard's counters: a conditional update or put, and a consistent read. */
+export const AUDIT_FLAP_ACTIONS = [
+  "dynamodb:GetItem",
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+] as const;
 export const AUDIT_STATE_READ_ACTIONS = ["dynamodb:GetItem"] as const;
 export const AUDIT_STATE_WRITE_ACTIONS = [
   "dynamodb:GetItem",

@@ -143,7 +143,7 @@ export function stateKey(
  * one item per rule, in the audit table, beside the decisions it counts.
  */
 export function flapCounterKey(ruleKey: string): { pk: string; sk: string } {
-  return { pk: `FLAP#${ruleKey}`, sk: "FLAP" };
+  return { pk: `${AUDIT_KEY_PREFIX.flap}${ruleKey}`, sk: "FLAP" };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { TagRecord } from "../model";
 import type { TagJudgement } from "../policy/tag-exemptions";
-import { AUDIT_TABLE } from "../registry";
+import { AUDIT_KEY_PREFIX, AUDIT_TABLE } from "../registry";
 import { AUDIT_RETENTION_DAYS, accountIndexKey, resourceIndexKey, timeIndexKey } from "./audit";
 import type { EventView, MessageSeverity } from "./decision";
 import { type ConsoleLinks, consoleLinks } from "./links";
@@ -44,7 +44,7 @@ export function tagRecordKey(
   groupId: string,
   key: string,
 ): { pk: string; sk: string } {
-  return { pk: `TAG#${account}#${region}`, sk: `GROUP#${groupId}#KEY#${key}` };
+  return { pk: `${AUDIT_KEY_PREFIX.tag}${account}#${region}`, sk: `GROUP#${groupId}#KEY#${key}` };
 }
 
 /** The audit item of one announcement (history: who set or removed which value, when). */
