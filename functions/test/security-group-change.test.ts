@@ -132,7 +132,7 @@ describe("security-group-change: revoking", () => {
     expect(ddb).toHaveReceivedCommandWith(PutCommand, {
       TableName: TABLE,
       ConditionExpression:
-        "attribute_not_exists(#pk) OR #rank < :rank OR ((#notification = :failed OR (#notification = :claimed AND #claimedAt < :stale)) AND #rank <= :rank)",
+        "attribute_not_exists(#pk) OR #rank < :rank OR ((#notification = :failed OR #notification = :deferred OR (#notification = :claimed AND #claimedAt < :stale)) AND #rank <= :rank)",
     });
     // Published: no later delivery may take the record over.
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
@@ -302,10 +302,27 @@ describe("security-group-change: revoking", () => {
 });
 
 describe("security-group-change: permanent failure", () => {
-  it("alerts critical, records the error, counts the failure, then throws", async () => {
+  it("records the first failed attempt without an alert or a failure count, and throws so that Lambda retries", async () => {
     ec2
       .on(RevokeSecurityGroupIngressCommand)
       .rejects(awsError("UnauthorizedOperation", "You are not authorized"));
+    ddb.on(UpdateCommand).resolves({ Attributes: { attempts: 1 } });
+    const deps = testDeps();
+    await expect(securityGroupChange(sshFromWorld(), deps)).rejects.toThrow(/attempt 1 of 3/);
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+    expect(auditItems()[0]).toMatchObject({ result: "failed", notification: "deferred" });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: "ATTEMPTS#085b5347-9517-55da-aa2c-3435181ff2a7", sk: "ATTEMPTS" },
+      UpdateExpression: "ADD #attempts :one SET #ttl = :ttl",
+    });
+    expect(metricValues(deps.addMetric, METRICS.remediationFailures)).toEqual([]);
+  });
+
+  it("alerts critical on the last attempt, records the error, counts the failure, then throws", async () => {
+    ec2
+      .on(RevokeSecurityGroupIngressCommand)
+      .rejects(awsError("UnauthorizedOperation", "You are not authorized"));
+    ddb.on(UpdateCommand).resolves({ Attributes: { attempts: 3 } });
     const deps = testDeps();
     await expect(securityGroupChange(sshFromWorld(), deps)).rejects.toBeInstanceOf(
       RemediationFailedError,
@@ -322,9 +339,22 @@ describe("security-group-change: permanent failure", () => {
     expect(metricValues(deps.addMetric, METRICS.remediationFailures)).toEqual([1]);
   });
 
+  it("alerts when the attempt counter cannot be written (when unsure, alert)", async () => {
+    ec2.on(RevokeSecurityGroupIngressCommand).rejects(awsError("UnauthorizedOperation"));
+    ddb.on(UpdateCommand).rejects(awsError("InternalServerError", "down", "server"));
+    await expect(securityGroupChange(sshFromWorld(), testDeps())).rejects.toThrow(
+      /exposure persists/,
+    );
+    expect(publishedMessages().map((m) => m.body.result)).toEqual(["failed"]);
+  });
+
   it("does not alert twice when the retried delivery fails again", async () => {
     ec2.on(RevokeSecurityGroupIngressCommand).rejects(awsError("UnauthorizedOperation"));
     ddb.on(PutCommand).rejects(awsError("ConditionalCheckFailedException"));
+    ddb.on(UpdateCommand).rejects(awsError("ConditionalCheckFailedException"));
+    ddb
+      .on(UpdateCommand, { UpdateExpression: "ADD #attempts :one SET #ttl = :ttl" })
+      .resolves({ Attributes: { attempts: 4 } });
     const deps = testDeps();
     await expect(securityGroupChange(sshFromWorld(), deps)).rejects.toBeInstanceOf(
       RemediationFailedError,
@@ -396,7 +426,7 @@ describe("security-group-change: idempotency", () => {
     expect(retry).toMatchObject({ recorded: "taken-over", published: true });
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       ConditionExpression:
-        "(#notification = :failed OR (#notification = :claimed AND #claimedAt < :stale))",
+        "(#notification = :failed OR #notification = :deferred OR (#notification = :claimed AND #claimedAt < :stale))",
     });
     expect(publishedMessages().map((m) => m.body.result)).toEqual(["revoked"]);
   });
@@ -433,7 +463,7 @@ describe("security-group-change: idempotency", () => {
     expect(retry).toMatchObject({ recorded: "taken-over", published: true });
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       ConditionExpression:
-        "(#notification = :failed OR (#notification = :claimed AND #claimedAt < :stale))",
+        "(#notification = :failed OR #notification = :deferred OR (#notification = :claimed AND #claimedAt < :stale))",
       ExpressionAttributeValues: expect.objectContaining({
         ":stale": "2024-11-05T10:16:10.000Z",
         ":claimedAt": "2024-11-05T10:16:40.000Z",

@@ -42,6 +42,9 @@ function fakes() {
     },
     async markNotifyFailed() {},
     async markPublished() {},
+    async countAttempt() {
+      return 1;
+    },
     async recentEventDecisions() {
       return [];
     },

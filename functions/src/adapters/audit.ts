@@ -3,8 +3,10 @@ import {
   type ActorView,
   AUDIT_TABLE,
   type AuditItem,
+  attemptKey,
   auditKey,
   type ChangeView,
+  DELIVERY,
   type Decision,
   type DecisionResult,
   type ResourceRef,
@@ -61,6 +63,11 @@ export interface PutDecisionOptions {
   readonly takeOver?: boolean;
   /** False for records nobody publishes one by one (the sweep's: its summary carries them). */
   readonly notify?: boolean;
+  /**
+   * A failed remediation that Lambda will retry: recorded, its notification `deferred` (a free
+   * turn, like `failed`) so that the retry that succeeds, or the last one, announces it.
+   */
+  readonly defer?: boolean;
   /** When this writer claims the notification (ISO time), recorded as `claimedAt`. */
   readonly claimedAt?: string;
   /**
@@ -100,6 +107,11 @@ export interface AuditStore {
   resourceState(account: string, region: string, resourceId: string): Promise<ResourceState | null>;
   /** Resource id → fingerprint of every stored state of one account and region. */
   stateFingerprints(account: string, region: string): Promise<Map<string, string>>;
+  /**
+   * Counts one failed remediation attempt of a decision (an atomic ADD on its counter item) and
+   * answers the count, this attempt included. @throws AuditWriteError
+   */
+  countAttempt(id: string): Promise<number>;
   /** Writes changed states and deletes vanished ones, 25 per batch. */
   writeStates(
     account: string,
@@ -119,6 +131,8 @@ export const NOTIFICATION = {
   failed: "failed",
   /** Not announced one by one (sweep records: the run's summary carries them). */
   none: "none",
+  /** A failed attempt Lambda retries: the retry (or the last attempt) announces it. */
+  deferred: "deferred",
 } as const;
 const NOTIFY_FAILED = NOTIFICATION.failed;
 const NOTIFY_CLAIMED = NOTIFICATION.claimed;
@@ -208,8 +222,8 @@ export function createAuditStore(
       // A turn that is free: the publish failed, or its writer cannot be running any more.
       const free =
         stale === undefined
-          ? "#notification = :failed"
-          : "(#notification = :failed OR (#notification = :claimed AND #claimedAt < :stale))";
+          ? "(#notification = :failed OR #notification = :deferred)"
+          : "(#notification = :failed OR #notification = :deferred OR (#notification = :claimed AND #claimedAt < :stale))";
       const staleValues: Record<string, string> =
         stale === undefined ? {} : { ":claimed": NOTIFY_CLAIMED, ":stale": stale };
       const staleNames: Record<string, string> =
@@ -220,7 +234,12 @@ export function createAuditStore(
             TableName: tableName,
             Item: {
               ...item,
-              notification: options.notify === false ? NOTIFICATION.none : NOTIFY_CLAIMED,
+              notification:
+                options.notify === false
+                  ? NOTIFICATION.none
+                  : options.defer
+                    ? NOTIFICATION.deferred
+                    : NOTIFY_CLAIMED,
               claim,
               ...(options.claimedAt !== undefined ? { claimedAt: options.claimedAt } : {}),
             },
@@ -238,6 +257,7 @@ export function createAuditStore(
             ExpressionAttributeValues: {
               ":rank": item.resultRank,
               ":failed": NOTIFY_FAILED,
+              ":deferred": NOTIFICATION.deferred,
               ...staleValues,
             },
             ReturnValues: "ALL_OLD",
@@ -287,6 +307,7 @@ export function createAuditStore(
               ":claimed": NOTIFY_CLAIMED,
               ":claim": claim,
               ":failed": NOTIFY_FAILED,
+              ":deferred": NOTIFICATION.deferred,
               ...(options.claimedAt !== undefined ? { ":claimedAt": options.claimedAt } : {}),
               ...staleValues,
             },
@@ -434,6 +455,29 @@ export function createAuditStore(
         });
       }
       return result;
+    },
+
+    async countAttempt(id) {
+      const { UpdateCommand } = await lib();
+      const ddb = await client();
+      try {
+        const out = await ddb.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: attemptKey(id),
+            UpdateExpression: "ADD #attempts :one SET #ttl = :ttl",
+            ExpressionAttributeNames: { "#attempts": "attempts", "#ttl": AUDIT_TABLE.ttlAttribute },
+            ExpressionAttributeValues: {
+              ":one": 1,
+              ":ttl": Math.floor(Date.now() / 1000) + DELIVERY.maximumEventAgeSeconds * 4,
+            },
+            ReturnValues: "UPDATED_NEW",
+          }),
+        );
+        return Number(out.Attributes?.attempts ?? 1);
+      } catch (error) {
+        throw wrap(`UpdateItem attempts of ${id}`, error);
+      }
     },
 
     async writeStates(account, region, puts, deletes) {

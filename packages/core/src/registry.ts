@@ -178,6 +178,14 @@ export const METRICS = {
   invalidEvents: "InvalidEvents",
   exposureSeconds: "ExposureSeconds",
   sweepRuns: "SweepRuns",
+  /** A violation the sweep found twice in a row that no event decision covered. */
+  eventPathMisses: "EventPathMisses",
+  /** Rules or entries the sweep could not read (not judged). */
+  unreadableRules: "UnreadableRules",
+  /** A trail not logging or not delivering, or an event rule disabled (the sweep checks). */
+  eventPathChecksFailed: "EventPathChecksFailed",
+  /** Non-critical messages the Slack notifier folded into a digest. */
+  slackFolded: "SlackFolded",
 } as const;
 
 /** Alarm thresholds. Every alarm's action is the guardrail's SNS topic. */
@@ -188,9 +196,22 @@ export const ALARMS = {
   invalidEvents: { threshold: 1, periodSeconds: 300, evaluationPeriods: 1 },
   /** Sweep not run: fewer than 1 run over this many sweep intervals. */
   sweepMissedIntervals: 2,
+  /** Lambda `Throttles` of an event function: events wait in Lambda's queue. */
+  throttles: { threshold: 1, periodSeconds: 300, evaluationPeriods: 1 },
+  /** Lambda `AsyncEventAge` (ms, Maximum): events waiting this long to be handled. */
+  asyncEventAgeMs: { threshold: 5 * 60_000, periodSeconds: 60, evaluationPeriods: 3 },
+  /** Lambda `AsyncEventsDropped`: an event expired or was dropped without its destination. */
+  asyncEventsDropped: { threshold: 1, periodSeconds: 300, evaluationPeriods: 1 },
+  eventPathMisses: { threshold: 1, periodSeconds: 3600, evaluationPeriods: 1 },
+  unreadableRules: { threshold: 1, periodSeconds: 3600, evaluationPeriods: 1 },
+  eventPathChecksFailed: { threshold: 1, periodSeconds: 3600, evaluationPeriods: 1 },
 } as const;
 
 /** EventBridge target retry policy for event-driven functions (then the DLQ). */
+/**
+ * EventBridge target retry policy of the event rules. It covers only EventBridge's delivery to
+ * Lambda's asynchronous queue, never a function error (see `DELIVERY`).
+ */
 export const TARGET_RETRY = { maximumRetryAttempts: 8, maximumEventAgeSeconds: 3600 } as const;
 
 /** Default sweep schedule. */
