@@ -71,8 +71,9 @@ export function ec2RetryDelayMs(retry: number, random: number): number {
  * Slack: an incoming webhook accepts about one message per second (bursts tolerated), and
  * answers HTTP 429 with `Retry-After` (seconds) beyond that. Above `defaultMaxPerMinute`
  * messages in a window, counted across every notifier invocation with a counter item in the
- * audit table, non-critical messages are folded into one digest per window; critical and failed
- * alerts are always posted.
+ * audit table, messages that need nobody's action (a closed exposure, a non-critical finding)
+ * are folded into one digest per window; failed remediations, critical findings left open and
+ * unreadable events are always posted (`foldableResult`).
  */
 export const SLACK_DIGEST = {
   windowSeconds: 60,
@@ -85,11 +86,11 @@ export const SLACK_DIGEST = {
   counterTtlSeconds: 24 * 3600,
 } as const;
 
-/** Severities that are never folded into a digest. */
+/** Severities never folded into a digest while the exposure is open (see `foldableResult`). */
 export const NEVER_FOLDED_SEVERITIES: readonly string[] = ["critical"];
 
-/** Results that are never folded into a digest, whatever their severity. */
-export const NEVER_FOLDED_RESULTS: readonly string[] = ["failed"];
+/** Results never folded into a digest, whatever their severity. */
+export const NEVER_FOLDED_RESULTS: readonly string[] = ["failed", "invalid"];
 
 /** Environment of the self-monitoring and the notifier's folding (set by the infra). */
 export const RELIABILITY_ENV = {
