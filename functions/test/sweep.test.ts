@@ -158,7 +158,8 @@ describe("sweep", () => {
   it("reads every page, resolves each prefix list once, revokes, and publishes one summary", async () => {
     const deps = sweepDeps();
     const result = await sweep(scheduled, deps);
-    expect(ec2).toHaveReceivedCommandTimes(DescribeSecurityGroupRulesCommand, 2);
+    // Twice to read every rule, once more by id to check the offender before revoking it.
+    expect(ec2).toHaveReceivedCommandTimes(DescribeSecurityGroupRulesCommand, 3);
     expect(ec2).toHaveReceivedNthCommandWith(DescribeSecurityGroupRulesCommand, 1, {
       MaxResults: 1000,
     });

@@ -37,6 +37,8 @@ import { AuditWriteError, awsErrorCode, errorMessage, SweepTargetsFailedError } 
 import { stringField } from "../field";
 import { withObservability } from "../middleware";
 import { recordAndNotify } from "./decide";
+import { checkEventPath, type EventPathProbe, type EventPathReport } from "./event-path";
+import { type SkippedRevoke, verifyBeforeRevoke } from "./sweep-verify";
 import { exemptionsFromTrail } from "./trail";
 
 /** Where the sweep runs. The scheduled event carries both; a manual run may not. */
@@ -48,6 +50,8 @@ export interface SweepIdentity {
 export interface SweepDeps extends RemediationDeps {
   /** Account and Region when the event does not say (STS GetCallerIdentity and AWS_REGION). */
   readonly identity: () => Promise<SweepIdentity>;
+  /** The trails and event rules the event path depends on (checked each run when set). */
+  readonly eventPath?: EventPathProbe;
 }
 
 export interface SweepResult {
@@ -61,6 +65,10 @@ export interface SweepResult {
   readonly stateDeletes: number;
   readonly auditRecords: number;
   readonly published: boolean;
+  /** Rules the sweep meant to revoke but found gone or changed when it read them again. */
+  readonly skippedRevokes: readonly SkippedRevoke[];
+  /** What the event-path checks found (null when none is configured). */
+  readonly eventPath: EventPathReport | null;
   readonly durationMs: number;
 }
 
@@ -345,8 +353,13 @@ async function sweepOne(
   evaluation = trail.evaluation;
   for (const u of trail.unreadable) keep(`reading the audit trail of ${u.resourceId}`)(u.error);
 
-  const actions = planActions(evaluation);
-  const outcomes = (await mapLimit(actions, REVOKE_CONCURRENCY, (a) => deps.ec2.execute(a))).flat();
+  const verified = await verifyBeforeRevoke(planActions(evaluation), read.changes, deps);
+  const outcomes = (
+    await mapLimit(verified.actions, REVOKE_CONCURRENCY, (a) => deps.ec2.execute(a))
+  ).flat();
+  if (read.unreadable > 0)
+    metrics.addMetric(METRICS.unreadableRules, MetricUnit.Count, read.unreadable);
+  const eventPath = deps.eventPath ? await checkEventPath(deps.eventPath, deps) : null;
 
   const seenAt = deps.clock().toISOString();
   const states = statesOf(read, outcomes, seenAt);
@@ -430,6 +443,8 @@ async function sweepOne(
     stateDeletes: deletes.length,
     auditRecords: toRecord.length,
     published: anything,
+    skippedRevokes: verified.skipped,
+    eventPath,
     durationMs: Math.round(performance.now() - t0),
   };
   (failed > 0 ? logger.error.bind(logger) : logger.info.bind(logger))("sweep finished", {
