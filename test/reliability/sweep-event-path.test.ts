@@ -27,7 +27,7 @@ function sshRule(name: string) {
   const { groupId, ingressRuleIds } = world.sandbox.seedSecurityGroup({
     name,
     ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidr: "0.0.0.0/0" }],
-  }) as { groupId: string; ingressRuleIds: string[] };
+  });
   return { groupId, ruleId: ingressRuleIds[0] as string };
 }
 

@@ -1,6 +1,7 @@
 import { GuardrailError, PolicyValidationError } from "@guardrail/core";
 import { Command, CommanderError } from "commander";
 import { registerAudit } from "./commands/audit";
+import { registerRedrive } from "./commands/redrive";
 import { registerReplay } from "./commands/replay";
 import { registerSandbox } from "./commands/sandbox";
 import { registerScan } from "./commands/scan";
@@ -17,6 +18,7 @@ const COMMANDS: readonly ((program: Command, ctx: CommandContext) => void)[] = [
   registerAudit,
   registerSandbox,
   registerSpokeTemplate,
+  registerRedrive,
 ];
 
 export { EXIT };
