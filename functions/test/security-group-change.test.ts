@@ -445,7 +445,7 @@ describe("security-group-change: idempotency", () => {
       claimedAt: "2024-11-05T10:15:02.500Z",
     });
 
-    // The retry, after the timeout (30 s): the rule is gone, so its own result is worse.
+    // The retry, after the timeout (90 s): the rule is gone, so its own result is worse.
     ec2.reset();
     sns.reset();
     ddb.reset();
@@ -465,7 +465,7 @@ describe("security-group-change: idempotency", () => {
       ConditionExpression:
         "(#notification = :failed OR #notification = :deferred OR (#notification = :claimed AND #claimedAt < :stale))",
       ExpressionAttributeValues: expect.objectContaining({
-        ":stale": "2024-11-05T10:16:10.000Z",
+        ":stale": "2024-11-05T10:15:10.000Z",
         ":claimedAt": "2024-11-05T10:16:40.000Z",
       }),
     });
@@ -480,13 +480,13 @@ describe("security-group-change: idempotency", () => {
       Attributes: {
         result: "already-gone",
         notification: "claimed",
-        claimedAt: "2024-11-05T10:14:00.000Z",
+        claimedAt: "2024-11-05T10:13:00.000Z",
       },
     });
     const result = await securityGroupChange(sshFromWorld(), testDeps());
     expect(result).toMatchObject({ result: "revoked", recorded: "replaced", published: true });
     expect(ddb).toHaveReceivedCommandWith(PutCommand, {
-      ExpressionAttributeValues: expect.objectContaining({ ":stale": "2024-11-05T10:14:32.500Z" }),
+      ExpressionAttributeValues: expect.objectContaining({ ":stale": "2024-11-05T10:13:32.500Z" }),
     });
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
   });

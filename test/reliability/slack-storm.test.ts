@@ -136,7 +136,7 @@ describe("Slack 429 storm", () => {
 
   it("throws SlackDeliveryError (429) when Slack asks for a longer wait than the invocation may spend, so that SNS retries", async () => {
     const server = createServer((_req, res) => {
-      res.writeHead(429, { "retry-after": "30" });
+      res.writeHead(429, { "retry-after": "120" });
       res.end("rate_limited");
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

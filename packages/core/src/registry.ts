@@ -268,11 +268,15 @@ export const FUNCTION_SIZING: Record<
     readonly reservedConcurrency: number;
   }
 > = {
-  "security-group-change": { memoryMb: 512, timeoutSeconds: 30, reservedConcurrency: 25 },
-  "network-acl-change": { memoryMb: 512, timeoutSeconds: 30, reservedConcurrency: 10 },
-  "prefix-list-change": { memoryMb: 512, timeoutSeconds: 60, reservedConcurrency: 5 },
+  // Timeouts leave room for EC2_RETRY.budgetMs (40 s) on the revoke after a look-up: a throttle
+  // is waited out inside the invocation (bench/burst.ts), not by Lambda's retry a minute later.
+  "security-group-change": { memoryMb: 512, timeoutSeconds: 90, reservedConcurrency: 25 },
+  "network-acl-change": { memoryMb: 512, timeoutSeconds: 60, reservedConcurrency: 10 },
+  "prefix-list-change": { memoryMb: 512, timeoutSeconds: 120, reservedConcurrency: 5 },
   sweep: { memoryMb: 1024, timeoutSeconds: 300, reservedConcurrency: 1 },
-  "slack-notifier": { memoryMb: 256, timeoutSeconds: 15, reservedConcurrency: 5 },
+  // Slack's Retry-After waits (SLACK_DIGEST.maxRetryAfterWaitMs) and the digest's wait for the
+  // end of its window.
+  "slack-notifier": { memoryMb: 256, timeoutSeconds: 180, reservedConcurrency: 5 },
 };
 
 /** Which data each function's role may touch besides EC2: the audit table, the SNS topic. */
