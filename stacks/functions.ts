@@ -1,5 +1,6 @@
 import {
   BUNDLED_POLICY_FILE,
+  DELIVERY,
   FUNCTION_EC2_ACTIONS,
   FUNCTION_ENV,
   FUNCTION_SIZING,
@@ -7,7 +8,6 @@ import {
   type GuardrailFunction,
   METRICS,
   metricServiceName,
-  TARGET_RETRY,
 } from "@guardrail/core";
 import { SST_NODEJS } from "../functions/build/esbuild.mjs";
 import { componentName, roleName } from "./naming";
@@ -17,7 +17,7 @@ import type { PreparedPolicy } from "./policy-file";
 import { APP_NAME, type DeploySettings } from "./settings";
 
 /** Lambda's own async retries of a failed invocation before the on-failure destination. */
-export const ASYNC_RETRY_ATTEMPTS = 2;
+export const ASYNC_RETRY_ATTEMPTS = DELIVERY.asyncRetryAttempts;
 
 /** The functions' roles trust the Lambda service and nothing else. */
 export const LAMBDA_TRUST_POLICY = {
@@ -46,6 +46,8 @@ export interface FunctionInputs {
   readonly externalIdSecret?: sst.Secret;
   /** Whether the shipped policy scopes by account tag, OU or OU tag. */
   readonly readsOrganization: boolean;
+  /** More environment per function (the self-monitoring's settings). */
+  readonly environment?: Partial<Record<GuardrailFunction, Record<string, string>>>;
 }
 
 export interface GuardrailLambda {
@@ -80,7 +82,11 @@ export function createFunctions(
   const entries = GUARDRAIL_FUNCTIONS.map((name) => {
     const sizing = FUNCTION_SIZING[name];
     const acting = FUNCTION_EC2_ACTIONS[name].length > 0;
-    const environment = { ...shared, ...organizationEnvironment(name, org) };
+    const environment = {
+      ...shared,
+      ...organizationEnvironment(name, org),
+      ...inputs.environment?.[name],
+    };
     const timeoutSeconds =
       name === "sweep" && org !== null ? ORGANIZATION_SWEEP_TIMEOUT_SECONDS : sizing.timeoutSeconds;
     const links = [
@@ -156,7 +162,9 @@ export function createFunctions(
       functionName: lambda.name,
       qualifier: qualifier ?? "$LATEST",
       maximumRetryAttempts: ASYNC_RETRY_ATTEMPTS,
-      maximumEventAgeInSeconds: TARGET_RETRY.maximumEventAgeSeconds,
+      // Lambda's queue keeps a throttled event this long (a 10,000-event burst in one account
+      // and Region drains in about 33 minutes: bench/burst.ts).
+      maximumEventAgeInSeconds: DELIVERY.maximumEventAgeSeconds,
       destinationConfig: { onFailure: { destination: inputs.deadLetterQueue.arn } },
     });
 

@@ -1,10 +1,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  EVENT_DRIVEN_FUNCTIONS,
   EXTERNAL_ID_SECRET,
   GUARDRAIL_FUNCTIONS,
   type GuardrailFunction,
   organizationContextNeeded,
+  RELIABILITY_ENV,
   SLACK_WEBHOOK_SECRET,
   STACK_OUTPUTS,
 } from "@guardrail/core";
@@ -17,6 +19,8 @@ import { createHubBus } from "./hub";
 import { roleArn, roleName } from "./naming";
 import { createNotifications } from "./notifications";
 import { preparePolicyFile } from "./policy-file";
+import { createAlarmTopic, createSelfMonitoringAlarms } from "./self-monitoring";
+import { eventRuleName, readSelfMonitoring } from "./self-monitoring-settings";
 import { APP_NAME, readDeploySettings } from "./settings";
 
 /** Everything the guardrail deploys. Returns the stack outputs (see STACK_OUTPUTS). */
@@ -53,6 +57,7 @@ export function deployGuardrail() {
     ),
   );
 
+  const monitoring = readSelfMonitoring(process.env, settings.production, settings.alertEmail);
   const table = createAuditTable(settings);
   const { key, topic, slackWebhook } = createNotifications(settings, { partition, accountId });
   const deadLetterQueue = createDeadLetterQueue();
@@ -71,6 +76,21 @@ export function deployGuardrail() {
       ? { externalIdSecret: new sst.Secret(EXTERNAL_ID_SECRET) }
       : {}),
     readsOrganization,
+    environment: {
+      sweep: {
+        [RELIABILITY_ENV.trails]: monitoring.trails.join(","),
+        [RELIABILITY_ENV.eventRules]: EVENT_DRIVEN_FUNCTIONS.map((fn) =>
+          eventRuleName(settings.stage, fn),
+        ).join(","),
+      },
+      ...(monitoring.slackMaxPerMinute
+        ? {
+            "slack-notifier": {
+              [RELIABILITY_ENV.slackMaxPerMinute]: monitoring.slackMaxPerMinute,
+            },
+          }
+        : {}),
+    },
   });
 
   const notifier = lambdas["slack-notifier"];
@@ -94,7 +114,9 @@ export function deployGuardrail() {
     deadLetterQueue,
     [...rules, ...(hub?.rules ?? [])].map((rule) => rule.arn),
   );
-  createAlarms(settings, lambdas, deadLetterQueue, topic);
+  const alarmTopic = createAlarmTopic(settings, monitoring);
+  createAlarms(settings, lambdas, deadLetterQueue, topic, [alarmTopic.arn]);
+  createSelfMonitoringAlarms(settings, lambdas, [topic.arn, alarmTopic.arn]);
 
   const functionNames = Object.fromEntries(
     GUARDRAIL_FUNCTIONS.map((fn: GuardrailFunction) => [fn, lambdas[fn].fn.name]),

@@ -5,6 +5,7 @@ import {
   FUNCTION_EC2_ACTIONS,
   type GuardrailFunction,
   NOTIFY_ACTIONS,
+  SELF_MONITORING_ACTIONS,
   TOPIC_KEY_ACTIONS,
 } from "@guardrail/core";
 
@@ -112,6 +113,42 @@ export function organizationStatements(
   return statements;
 }
 
+/**
+ * The sweep reads trail status (an organisation trail lives in the management account, hence any
+ * account) and its own account's event rules; the Slack notifier counts messages per window in
+ * the audit table (UpdateItem only).
+ */
+export function selfMonitoringStatements(
+  fn: GuardrailFunction,
+  scope: PermissionScope,
+): Statement[] {
+  if (fn === "sweep") {
+    const [trail, rule] = SELF_MONITORING_ACTIONS.sweep;
+    return [
+      {
+        effect: "allow",
+        actions: [trail],
+        resources: [`arn:${scope.partition}:cloudtrail:*:*:trail/*`],
+      },
+      {
+        effect: "allow",
+        actions: [rule],
+        resources: [`arn:${scope.partition}:events:${scope.region}:${scope.accountId}:rule/*`],
+      },
+    ];
+  }
+  if (fn === "slack-notifier") {
+    return [
+      {
+        effect: "allow",
+        actions: [...SELF_MONITORING_ACTIONS["slack-notifier"]],
+        resources: [scope.tableArn],
+      },
+    ];
+  }
+  return [];
+}
+
 export function functionStatements(
   fn: GuardrailFunction,
   scope: PermissionScope,
@@ -152,6 +189,7 @@ export function functionStatements(
     actions: [...FAILURE_DESTINATION_ACTIONS],
     resources: [scope.deadLetterQueueArn],
   });
+  statements.push(...selfMonitoringStatements(fn, scope));
   if (org !== null) statements.push(...organizationStatements(fn, scope.partition, org));
   return statements;
 }

@@ -189,10 +189,25 @@ describe("function permissions", () => {
     expect(ec2ResourcesFor("ec2:DescribeNetworkAcls", scope)).toEqual(["*"]);
   });
 
-  it("gives the notifier nothing but its dead-letter destination", () => {
+  it("gives the notifier nothing but its dead-letter destination and its rate counter", () => {
     expect(functionStatements("slack-notifier", scope)).toEqual([
       { effect: "allow", actions: ["sqs:SendMessage"], resources: [scope.deadLetterQueueArn] },
+      { effect: "allow", actions: ["dynamodb:UpdateItem"], resources: [scope.tableArn] },
     ]);
+  });
+
+  it("lets the sweep read trail status and its account's event rules, nothing more", () => {
+    const statements = functionStatements("sweep", scope);
+    expect(statements).toContainEqual({
+      effect: "allow",
+      actions: ["cloudtrail:GetTrailStatus"],
+      resources: ["arn:aws:cloudtrail:*:*:trail/*"],
+    });
+    expect(statements).toContainEqual({
+      effect: "allow",
+      actions: ["events:DescribeRule"],
+      resources: [`arn:aws:events:${scope.region}:${scope.accountId}:rule/*`],
+    });
   });
 
   it("groups actions that share resources and grants each action once", () => {

@@ -3,6 +3,7 @@ import {
   FUNCTION_EC2_ACTIONS,
   GUARDRAIL_FUNCTIONS,
   HANDLED_EVENT_NAMES,
+  TARGET_RETRY,
 } from "@guardrail/core";
 import { describe, expect, it } from "vitest";
 import { roleName } from "../../stacks/naming";
@@ -67,6 +68,10 @@ describe("spoke template shape", () => {
     expect(Object.fromEntries(Object.entries(resources).map(([k, r]) => [k, r.Type]))).toEqual({
       ForwarderRole: "AWS::IAM::Role",
       ForwardRule: "AWS::Events::Rule",
+      ForwardDeadLetterQueue: "AWS::SQS::Queue",
+      ForwardDeadLetterQueuePolicy: "AWS::SQS::QueuePolicy",
+      ForwardFailuresAlarm: "AWS::CloudWatch::Alarm",
+      ForwardDeadLetterAlarm: "AWS::CloudWatch::Alarm",
       MemberRole: "AWS::IAM::Role",
     });
   });
@@ -99,9 +104,38 @@ describe("forwarding rule", () => {
     expect(rule.EventBusName).toBe("default");
     expect(rule.State).toBe("ENABLED");
     expect(rule.Targets).toEqual([
-      { Id: "guardrail-hub", Arn: busArn, RoleArn: { "Fn::GetAtt": ["ForwarderRole", "Arn"] } },
+      {
+        Id: "guardrail-hub",
+        Arn: busArn,
+        RoleArn: { "Fn::GetAtt": ["ForwarderRole", "Arn"] },
+        RetryPolicy: {
+          MaximumRetryAttempts: TARGET_RETRY.maximumRetryAttempts,
+          MaximumEventAgeInSeconds: TARGET_RETRY.maximumEventAgeSeconds,
+        },
+        DeadLetterConfig: { Arn: { "Fn::GetAtt": ["ForwardDeadLetterQueue", "Arn"] } },
+      },
     ]);
     expect(hubBusArn("aws", "eu-west-1", HUB, "prod")).toBe(busArn);
+  });
+
+  it("dead-letters what it cannot forward, and alarms on failed forwards and on the queue", () => {
+    const policy = resources.ForwardDeadLetterQueuePolicy.Properties.PolicyDocument.Statement[0];
+    expect(policy).toMatchObject({
+      Principal: { Service: "events.amazonaws.com" },
+      Action: "sqs:SendMessage",
+      Condition: { ArnEquals: { "aws:SourceArn": { "Fn::GetAtt": ["ForwardRule", "Arn"] } } },
+    });
+    expect(resources.ForwardFailuresAlarm.Properties).toMatchObject({
+      Namespace: "AWS/Events",
+      MetricName: "FailedInvocations",
+      Dimensions: [{ Name: "RuleName", Value: { Ref: "ForwardRule" } }],
+      Threshold: 1,
+    });
+    expect(resources.ForwardDeadLetterAlarm.Properties).toMatchObject({
+      Namespace: "AWS/SQS",
+      MetricName: "ApproximateNumberOfMessagesVisible",
+      Threshold: 1,
+    });
   });
 
   it("forwards exactly the handled event names, successful calls only, with no own-role exclusion", () => {

@@ -135,3 +135,9 @@ export function attemptKey(id: string): { pk: string; sk: string } {
 export function slackWindowKey(windowStart: number): { pk: string; sk: string } {
   return { pk: `SLACK#${windowStart}`, sk: "WINDOW" };
 }
+
+/** IAM actions of the self-monitoring: the sweep's event-path checks, the notifier's counters. */
+export const SELF_MONITORING_ACTIONS = {
+  sweep: ["cloudtrail:GetTrailStatus", "events:DescribeRule"],
+  "slack-notifier": ["dynamodb:UpdateItem"],
+} as const;
