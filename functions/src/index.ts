@@ -13,6 +13,7 @@ export * from "./errors";
 export * from "./middleware";
 export * from "./pipelines/decide";
 export * from "./pipelines/event-path";
+export * from "./pipelines/event-path-misses";
 export * from "./pipelines/network-acl-change";
 export * from "./pipelines/prefix-list-change";
 export * from "./pipelines/security-group-change";

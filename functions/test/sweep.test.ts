@@ -12,6 +12,7 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import {
   BatchWriteCommand,
   DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
@@ -145,6 +146,7 @@ beforeEach(() => {
   ddb.on(QueryCommand).resolves({ Items: [] });
   ddb.on(BatchWriteCommand).resolves({});
   ddb.on(PutCommand).resolves({});
+  ddb.on(GetCommand).resolves({});
   sns.on(PublishCommand).resolves({ MessageId: "m" });
 });
 
@@ -235,6 +237,7 @@ describe("sweep", () => {
       .resolves({ Items: [...stored, { resourceId: "sg-deleted", fingerprint: "x" }] });
     ddb.on(BatchWriteCommand).resolves({});
     ddb.on(PutCommand).resolves({});
+    ddb.on(GetCommand).resolves({});
     // The revokes of the first run happened: EC2 no longer lists those rules.
     ec2.on(DescribeSecurityGroupRulesCommand, { NextToken: undefined }).resolves({
       SecurityGroupRules: [

@@ -45,6 +45,10 @@ function fakes() {
     async countAttempt() {
       return 1;
     },
+    async sightings() {
+      return [];
+    },
+    async writeSightings() {},
     async recentEventDecisions() {
       return [];
     },

@@ -128,3 +128,37 @@ describe("sweep: event-path checks", () => {
     expect(result.eventPath).toEqual({ problems: [], trailsChecked: 1, rulesChecked: 2 });
   });
 });
+
+describe("sweep: EventPathMisses", () => {
+  it("counts a violation seen by one sweep that no event decision covered by the next, naming the rule", async () => {
+    // A rule opened while the event path is down: its CloudTrail event never reaches a function.
+    const missed = sshRule("event-path-down");
+    // A rule whose event arrives late: the sweep sees it first, the event function decides after.
+    const late = await world.openSsh("event-late");
+
+    const first = sweepDeps();
+    await sweep(scheduled("miss-1"), first);
+    expect(world.isOpen(missed.groupId, missed.ruleId)).toBe(false);
+    const handlers = world.handlers();
+    await handlers["security-group-change"]?.(late.event);
+
+    const second = sweepDeps();
+    const add = vi.spyOn(second.metrics, "addMetric");
+    const result = await sweep(scheduled("miss-2"), second);
+    const missedIds = result.eventPathMisses.map((m) => m.resourceId);
+    expect(missedIds).toContain(missed.groupId);
+    expect(missedIds).not.toContain(late.groupId);
+    expect(result.eventPathMisses.find((m) => m.resourceId === missed.groupId)).toMatchObject({
+      text: "ingress tcp 22 from 0.0.0.0/0",
+    });
+    expect(add).toHaveBeenCalledWith(
+      METRICS.eventPathMisses,
+      "Count",
+      result.eventPathMisses.length,
+    );
+
+    // Counted once: the third run has no new sighting of it.
+    const third = await sweep(scheduled("miss-3"), sweepDeps());
+    expect(third.eventPathMisses.map((m) => m.resourceId)).not.toContain(missed.groupId);
+  });
+});

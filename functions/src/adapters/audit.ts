@@ -11,6 +11,7 @@ import {
   type DecisionResult,
   type ResourceRef,
   resourceIndexKey,
+  sightingsKey,
   stateKey,
 } from "@guardrail/core";
 import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "../errors";
@@ -51,6 +52,15 @@ export interface ResourceState {
   readonly fingerprint: string;
   /** By `ruleStateKey`. */
   readonly rules: Readonly<Record<string, ChangeView>>;
+  readonly seenAt: string;
+}
+
+/** A violation the sweep saw, to check against the event decisions at its next run. */
+export interface Sighting {
+  readonly resourceId: string;
+  /** The rule as `viewChange(...).text` reads it (what an event decision's finding shows). */
+  readonly text: string;
+  readonly rule: string;
   readonly seenAt: string;
 }
 
@@ -112,6 +122,10 @@ export interface AuditStore {
    * answers the count, this attempt included. @throws AuditWriteError
    */
   countAttempt(id: string): Promise<number>;
+  /** The violations the previous sweep of this account and Region saw on changed rules. */
+  sightings(account: string, region: string): Promise<Sighting[]>;
+  /** Replaces them with this run's. */
+  writeSightings(account: string, region: string, sightings: readonly Sighting[]): Promise<void>;
   /** Writes changed states and deletes vanished ones, 25 per batch. */
   writeStates(
     account: string,
@@ -455,6 +469,34 @@ export function createAuditStore(
         });
       }
       return result;
+    },
+
+    async sightings(account, region) {
+      const { GetCommand } = await lib();
+      const ddb = await client();
+      try {
+        const out = await ddb.send(
+          new GetCommand({ TableName: tableName, Key: sightingsKey(account, region) }),
+        );
+        return (out.Item?.sightings ?? []) as Sighting[];
+      } catch (error) {
+        throw new LookupFailedError(`GetItem sightings: ${awsErrorCode(error)}`, { cause: error });
+      }
+    },
+
+    async writeSightings(account, region, list) {
+      const { PutCommand } = await lib();
+      const ddb = await client();
+      try {
+        await ddb.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { ...sightingsKey(account, region), type: "sightings", sightings: list },
+          }),
+        );
+      } catch (error) {
+        throw wrap("PutItem sightings", error);
+      }
     },
 
     async countAttempt(id) {

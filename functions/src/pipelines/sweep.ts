@@ -38,6 +38,7 @@ import { stringField } from "../field";
 import { withObservability } from "../middleware";
 import { recordAndNotify } from "./decide";
 import { checkEventPath, type EventPathProbe, type EventPathReport } from "./event-path";
+import { checkEventPathMisses, type EventPathMiss } from "./event-path-misses";
 import { type SkippedRevoke, verifyBeforeRevoke } from "./sweep-verify";
 import { exemptionsFromTrail } from "./trail";
 
@@ -67,6 +68,8 @@ export interface SweepResult {
   readonly published: boolean;
   /** Rules the sweep meant to revoke but found gone or changed when it read them again. */
   readonly skippedRevokes: readonly SkippedRevoke[];
+  /** Violations the previous run saw that no event decision covered. */
+  readonly eventPathMisses: readonly EventPathMiss[];
   /** What the event-path checks found (null when none is configured). */
   readonly eventPath: EventPathReport | null;
   readonly durationMs: number;
@@ -373,6 +376,7 @@ async function sweepOne(
     }
   }
   const deletes = [...stored.keys()].filter((id) => !states.has(id));
+  const misses = await checkEventPathMisses(identity, evaluation.findings, changed, deps, keep);
 
   const findings = byResource(evaluation.findings);
   const waived = byResource(evaluation.waived);
@@ -444,6 +448,7 @@ async function sweepOne(
     auditRecords: toRecord.length,
     published: anything,
     skippedRevokes: verified.skipped,
+    eventPathMisses: misses,
     eventPath,
     durationMs: Math.round(performance.now() - t0),
   };

@@ -141,3 +141,14 @@ export const SELF_MONITORING_ACTIONS = {
   sweep: ["cloudtrail:GetTrailStatus", "events:DescribeRule"],
   "slack-notifier": ["dynamodb:UpdateItem"],
 } as const;
+
+/**
+ * Key of the sweep's pending sightings of one account and Region: violations it found on rules
+ * that changed since its previous run, to be checked against the audit trail at the next run.
+ *
+ * @example
+ * sightingsKey("111122223333", "eu-west-1"); // { pk: "SIGHTINGS#111122223333#eu-west-1", sk: "PENDING" }
+ */
+export function sightingsKey(account: string, region: string): { pk: string; sk: string } {
+  return { pk: `SIGHTINGS#${account}#${region}`, sk: "PENDING" };
+}
