@@ -9,7 +9,7 @@ export interface SlackPoster {
 
 export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
 
-/** How the poster retries inside one invocation (Slack's 429 `Retry-After`, 5xx). */
+/** How the poster retries inside one invocation (Slack's 429 `Retry-After`). */
 export interface SlackRetryOptions {
   /** Attempts of one message (default SLACK_DIGEST.postAttempts). */
   readonly attempts?: number;
@@ -35,10 +35,10 @@ export function retryAfterMs(header: string | null, now = Date.now()): number {
 /**
  * The Slack adapter. The URL is a secret: errors name the status, never the URL.
  *
- * A 429 waits as long as Slack's `Retry-After` says and tries again, and a 5xx after a second,
- * up to `attempts` and `maxWaitMs` in all; beyond that the error is thrown so that SNS's
- * asynchronous invocation retries the message later, rather than the invocation spending its
- * timeout asleep.
+ * A 429 waits as long as Slack's `Retry-After` says and tries again, up to `attempts` and
+ * `maxWaitMs` in all; beyond that, and for any other refusal (a 5xx: Slack is down), the error is
+ * thrown so that SNS's asynchronous invocation retries the message a minute later, rather than
+ * the invocation spending its timeout asleep.
  */
 export function createSlackPoster(
   webhookUrl: string,
@@ -73,7 +73,6 @@ export function createSlackPoster(
     if (response.status === 429) {
       return Object.assign(error, { wait: retryAfterMs(response.headers.get("retry-after")) });
     }
-    if (response.status >= 500) return Object.assign(error, { wait: 1000 });
     throw error;
   }
 

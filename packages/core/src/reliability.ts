@@ -82,7 +82,7 @@ export const SLACK_DIGEST = {
   defaultMaxPerMinute: 20,
   /** Waits for Slack's `Retry-After` up to this long inside one invocation, then throws. */
   maxRetryAfterWaitMs: 60_000,
-  /** Posting attempts of one message inside one invocation (429 and 5xx); the wait ends it first. */
+  /** Posting attempts of one message inside one invocation (429s); the wait ends it first. */
   postAttempts: 30,
   /** Counter items expire (DynamoDB TTL) this long after their window. */
   counterTtlSeconds: 24 * 3600,
