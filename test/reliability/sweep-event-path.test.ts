@@ -162,3 +162,28 @@ describe("sweep: EventPathMisses", () => {
     expect(third.eventPathMisses.map((m) => m.resourceId)).not.toContain(missed.groupId);
   });
 });
+
+describe("sweep: unreadable rules", () => {
+  it("counts a rule it cannot read in UnreadableRules and judges the rest", async () => {
+    const deps = sweepDeps();
+    const read = deps.ec2.securityGroupRules.bind(deps.ec2);
+    deps.ec2.securityGroupRules = async function* (ids) {
+      yield* read(ids);
+      yield [
+        {
+          SecurityGroupRuleId: "sgr-0unreadable000001",
+          GroupId: "sg-0unreadable000001",
+          IsEgress: false,
+          IpProtocol: "tcp",
+          FromPort: 70_000,
+          ToPort: 22,
+          CidrIpv4: "0.0.0.0/0",
+        },
+      ];
+    };
+    const add = vi.spyOn(deps.metrics, "addMetric");
+    const result = await sweep(scheduled("unreadable-1"), deps);
+    expect(result.unreadable).toBe(1);
+    expect(add).toHaveBeenCalledWith(METRICS.unreadableRules, "Count", 1);
+  });
+});
