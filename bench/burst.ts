@@ -1,60 +1,442 @@
 /**
- * Burst: 1,000 violating events at once while EC2 throttles 20% of all calls
- * (`RequestLimitExceeded`, HTTP 503). 25 execution environments (the reserved concurrency of
- * security-group-change), each the bundled handler in its own Node 22 process, take events from
- * one queue, as Lambda's asynchronous queue hands them out. A failed invocation is retried as
- * Lambda retries asynchronous invocations (twice, then the on-failure destination: the DLQ).
+ * Burst: 1,000 and 10,000 violating events arriving at once, in one and in 20 account/Regions,
+ * simulated on a virtual clock with EC2's token buckets per API and the real retry timing of
+ * every layer:
  *
- * Checked afterwards: every rule revoked, every event audited once with its result and announced
- * on the topic, nothing in the DLQ; retries counted at each layer.
+ * - EC2 throttles per API, per account and Region (Amazon EC2 Developer Guide, "Request
+ *   throttling for the Amazon EC2 API"): `RevokeSecurityGroupIngress` is a resource-intensive
+ *   action, bucket 50 tokens, refill 5 per second; `DescribeSecurityGroups` (the tag look-up of
+ *   the shipped policy) an unfiltered and unpaginated non-mutating action, 50 and 10 per second.
+ * - Inside an invocation, a throttled call is retried as `ec2RetryStrategy` retries it: full
+ *   jitter (`ec2RetryDelayMs`) until `EC2_RETRY.budgetMs` is spent.
+ * - Lambda runs at most the function's reserved concurrency at once; the rest wait in its
+ *   asynchronous queue (throttled, not failed). A function error is retried about 1 and 2
+ *   minutes later (`DELIVERY`), then the on-failure record goes to the DLQ. The "failed" alert
+ *   goes out on the last attempt only (the attempt counter).
+ * - Slack accepts one message per second (a 429 with `Retry-After` otherwise); the notifier
+ *   (reserved concurrency 5) waits up to `SLACK_DIGEST.maxRetryAfterWaitMs`, else fails and SNS
+ *   invokes it again a minute later; above `SLACK_DIGEST.defaultMaxPerMinute` per window,
+ *   foldable messages go into one digest per window.
  *
- *   npx tsx bench/burst.ts [--events 1000]
+ * Nothing here runs the handlers: the code paths are the same functions and constants the
+ * functions use (retry delays, budgets, attempts, folding rules), and the service latencies are
+ * stated assumptions (`LATENCY_MS`).
+ *
+ *   npx tsx bench/burst.ts [--events 1000 --targets 1]
  */
-import { QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { AUDIT_TABLE, auditKey, FUNCTION_SIZING } from "@guardrail/core";
-import { TABLE } from "../functions/test/helpers";
-import { bundle, DEPLOYED } from "./lib/bundle";
-import { type InvokeResult, LambdaProcess } from "./lib/lambda";
 import {
-  type LocalAws,
-  openSshToTheWorld,
-  startLocalAws,
-  stillOpen,
-  type Violation,
-} from "./lib/local-aws";
+  DECISION_MESSAGE_SCHEMA,
+  DELIVERY,
+  DELIVERY_ATTEMPTS,
+  EC2_RETRY,
+  ec2RetryDelayMs,
+  FUNCTION_SIZING,
+  foldableResult,
+  SLACK_DIGEST,
+} from "@guardrail/core";
 import { isMain } from "./lib/paths";
 import { printSection } from "./lib/report";
-import { atLeast, atMost, type BenchSection, info, round } from "./lib/result";
-import { ms, percentile } from "./lib/stats";
+import { atMost, type BenchResult, type BenchSection, info, round } from "./lib/result";
+import { seeded, TokenBucket, VirtualClock } from "./lib/virtual-clock";
 
-const THROTTLE_RATE = 0.2;
-/** Lambda's retries of a failed asynchronous invocation (ASYNC_RETRY_ATTEMPTS, stacks/functions.ts). */
-const ASYNC_RETRIES = 2;
-/** Lambda waits 1 and 2 minutes between those retries; the benchmark waits this many ms instead. */
-const RETRY_DELAYS_MS = [200, 400];
+/** EC2's request buckets (capacity, refill per second), from AWS's throttling page. */
+export const EC2_BUCKETS = {
+  RevokeSecurityGroupIngress: { capacity: 50, refillPerSecond: 5 },
+  DescribeSecurityGroups: { capacity: 50, refillPerSecond: 10 },
+} as const;
 
-interface Delivery {
-  readonly violation: Violation;
-  attempt: number;
+/** Assumed service round trips (ms): the only figures not read from the code or AWS's docs. */
+export const LATENCY_MS = {
+  ec2: 60,
+  dynamodb: 10,
+  sns: 20,
+  slack: 150,
+} as const;
+
+/** Slack: about one message per second per webhook. */
+const SLACK_RATE = { capacity: 1, refillPerSecond: 1 };
+const NOTIFIER_CONCURRENCY = FUNCTION_SIZING["slack-notifier"].reservedConcurrency;
+
+export interface BurstScenario {
+  readonly events: number;
+  readonly targets: number;
 }
 
-interface Outcome {
-  readonly results: InvokeResult[];
-  dlq: boolean;
+export interface BurstOutcome extends BurstScenario {
+  readonly revoked: number;
+  readonly lost: number;
+  readonly deadLettered: number;
+  readonly failedAlerts: number;
+  /** "failed" alerts about an event a later attempt revoked. */
+  readonly falseFailedAlerts: number;
+  readonly functionRetries: number;
+  readonly ec2Requests: number;
+  readonly throttledRequests: number;
+  readonly drainSeconds: number;
+  /** What EC2's revoke bucket (and the function's concurrency) allow at best. */
+  readonly boundSeconds: number;
+  readonly snsMessages: number;
+  readonly slackPosts: number;
+  readonly slackDigests: number;
+  readonly slackFolded: number;
+  readonly slack429s: number;
+  readonly notifierRetries: number;
+  readonly slackLost: number;
+  readonly slackMaxPerMinute: number;
+  readonly slackMaxPerSecond: number;
 }
 
-async function auditResult(local: LocalAws, id: string): Promise<string | undefined> {
-  const key = auditKey(id);
-  const out = await local.dynamo.doc.send(
-    new QueryCommand({
-      TableName: TABLE,
-      KeyConditionExpression: "#pk = :pk",
-      ExpressionAttributeNames: { "#pk": AUDIT_TABLE.partitionKey },
-      ExpressionAttributeValues: { ":pk": key.pk },
-    }),
-  );
-  if ((out.Items?.length ?? 0) > 1) return "duplicated";
-  return out.Items?.[0]?.result as string | undefined;
+/** One scenario on the virtual clock. Deterministic for a given seed. */
+export async function simulateBurst(s: BurstScenario, seed = 17): Promise<BurstOutcome> {
+  const clock = new VirtualClock();
+  const random = seeded(seed);
+  const concurrency = FUNCTION_SIZING["security-group-change"].reservedConcurrency;
+  const buckets = Array.from({ length: s.targets }, () => ({
+    revoke: new TokenBucket(
+      EC2_BUCKETS.RevokeSecurityGroupIngress.capacity,
+      EC2_BUCKETS.RevokeSecurityGroupIngress.refillPerSecond,
+    ),
+    describe: new TokenBucket(
+      EC2_BUCKETS.DescribeSecurityGroups.capacity,
+      EC2_BUCKETS.DescribeSecurityGroups.refillPerSecond,
+    ),
+  }));
+  let ec2Requests = 0;
+  let throttledRequests = 0;
+  let functionRetries = 0;
+  let failedAlerts = 0;
+  let deadLettered = 0;
+  let revoked = 0;
+  let lastDone = 0;
+  const failedAttempts = new Map<number, number>();
+  const alertedFailed = new Set<number>();
+
+  /** One EC2 call under `ec2RetryStrategy`: true once it got a token, false when the budget ran out. */
+  async function ec2(bucket: TokenBucket): Promise<boolean> {
+    const startedAt = clock.now;
+    for (let retry = 1; ; retry++) {
+      ec2Requests++;
+      await clock.sleep(LATENCY_MS.ec2 / 2);
+      const ok = bucket.take(clock.now);
+      await clock.sleep(LATENCY_MS.ec2 / 2);
+      if (ok) return true;
+      throttledRequests++;
+      const delay = ec2RetryDelayMs(retry, random());
+      if (clock.now + delay - startedAt > EC2_RETRY.budgetMs) return false;
+      await clock.sleep(delay);
+    }
+  }
+
+  // Slack notifier: a queue of messages, NOTIFIER_CONCURRENCY invocations at once.
+  const slackBucket = new TokenBucket(SLACK_RATE.capacity, SLACK_RATE.refillPerSecond);
+  const slackPostTimes: number[] = [];
+  const windowCounts = new Map<number, number>();
+  const windowFolded = new Map<number, number>();
+  let slack429s = 0;
+  let notifierRetries = 0;
+  let slackLost = 0;
+  let slackDigests = 0;
+  let snsMessages = 0;
+  const notifierQueue: { result: string; attempt: number }[] = [];
+  const notifierWaiting: (() => void)[] = [];
+  let notifierOpen = 0;
+  let lambdaDone = false;
+
+  function publish(result: string): void {
+    snsMessages++;
+    notifierOpen++;
+    notifierQueue.push({ result, attempt: 1 });
+    notifierWaiting.shift()?.();
+  }
+
+  /** One post with Retry-After waits (createSlackPoster): false when the wait budget ran out. */
+  async function post(): Promise<boolean> {
+    let waited = 0;
+    for (let attempt = 1; ; attempt++) {
+      await clock.sleep(LATENCY_MS.slack / 2);
+      const ok = slackBucket.take(clock.now);
+      const retryAfter = Math.ceil(slackBucket.waitMs(clock.now) / 1000) * 1000 || 1000;
+      await clock.sleep(LATENCY_MS.slack / 2);
+      if (ok) {
+        slackPostTimes.push(clock.now);
+        return true;
+      }
+      slack429s++;
+      if (
+        attempt >= SLACK_DIGEST.postAttempts ||
+        waited + retryAfter > SLACK_DIGEST.maxRetryAfterWaitMs
+      )
+        return false;
+      waited += retryAfter;
+      await clock.sleep(retryAfter);
+    }
+  }
+
+  async function notify(m: { result: string; attempt: number }): Promise<void> {
+    const windowMs = SLACK_DIGEST.windowSeconds * 1000;
+    const w = Math.floor(clock.now / windowMs);
+    const seen = (windowCounts.get(w) ?? 0) + 1;
+    windowCounts.set(w, seen);
+    const foldable =
+      foldableResult({
+        schema: DECISION_MESSAGE_SCHEMA,
+        severity: "critical",
+        result: m.result,
+      }) !== null;
+    if (foldable && seen > SLACK_DIGEST.defaultMaxPerMinute) {
+      const folded = (windowFolded.get(w) ?? 0) + 1;
+      windowFolded.set(w, folded);
+      if (folded === 1) {
+        await clock.sleep((w + 1) * windowMs + 1000 - clock.now);
+        if (await post()) slackDigests++;
+        else slackLost++;
+      }
+      return;
+    }
+    if (await post()) return;
+    // The invocation fails; SNS's asynchronous invocation retries it about a minute later.
+    if (m.attempt >= DELIVERY_ATTEMPTS) {
+      slackLost++;
+      return;
+    }
+    notifierRetries++;
+    notifierOpen++;
+    const delay = (DELIVERY.asyncRetryDelaysSeconds[m.attempt - 1] ?? 120) * 1000;
+    void clock.sleep(delay).then(() => {
+      notifierQueue.push({ result: m.result, attempt: m.attempt + 1 });
+      notifierWaiting.shift()?.();
+    });
+  }
+
+  async function notifier(): Promise<void> {
+    for (;;) {
+      const m = notifierQueue.shift();
+      if (!m) {
+        if (lambdaDone && notifierOpen === 0) return;
+        await new Promise<void>((r) => notifierWaiting.push(r));
+        continue;
+      }
+      await notify(m);
+      notifierOpen--;
+      if (lambdaDone && notifierOpen === 0) for (const wake of notifierWaiting.splice(0)) wake();
+    }
+  }
+
+  // security-group-change: the asynchronous queue and `concurrency` execution environments.
+  const ready: number[] = Array.from({ length: s.events }, (_, i) => i);
+  const waiting: (() => void)[] = [];
+  let open = s.events;
+  const finish = () => {
+    open--;
+    lastDone = clock.now;
+    if (open === 0) {
+      lambdaDone = true;
+      for (const wake of waiting.splice(0)) wake();
+      for (const wake of notifierWaiting.splice(0)) wake();
+    }
+  };
+
+  async function invoke(id: number): Promise<void> {
+    const target = buckets[id % s.targets] as (typeof buckets)[number];
+    // The shipped policy reads the group's tags before it may revoke.
+    const described = await ec2(target.describe);
+    if (!described) {
+      // LookupFailedError: no record, no alert; Lambda retries, then the DLQ (its alarm).
+      return retryOrDeadLetter(id, false);
+    }
+    const ok = await ec2(target.revoke);
+    if (ok) {
+      await clock.sleep(LATENCY_MS.dynamodb);
+      await clock.sleep(LATENCY_MS.sns);
+      revoked++;
+      publish("revoked");
+      finish();
+      return;
+    }
+    await clock.sleep(LATENCY_MS.dynamodb); // the attempt counter
+    const attempt = (failedAttempts.get(id) ?? 0) + 1;
+    failedAttempts.set(id, attempt);
+    await clock.sleep(LATENCY_MS.dynamodb); // the deferred (or final) record
+    return retryOrDeadLetter(id, true);
+  }
+
+  async function retryOrDeadLetter(id: number, remediationFailed: boolean): Promise<void> {
+    const attempt = remediationFailed ? (failedAttempts.get(id) ?? 1) : 1;
+    if (remediationFailed && attempt >= DELIVERY_ATTEMPTS) {
+      await clock.sleep(LATENCY_MS.sns);
+      failedAlerts++;
+      alertedFailed.add(id);
+      publish("failed");
+      deadLettered++;
+      finish();
+      return;
+    }
+    functionRetries++;
+    const delay = (DELIVERY.asyncRetryDelaysSeconds[Math.min(attempt, 2) - 1] ?? 120) * 1000;
+    void clock.sleep(delay).then(() => {
+      ready.push(id);
+      waiting.shift()?.();
+    });
+  }
+
+  async function environment(): Promise<void> {
+    for (;;) {
+      const id = ready.shift();
+      if (id === undefined) {
+        if (open === 0) return;
+        await new Promise<void>((r) => waiting.push(r));
+        continue;
+      }
+      await invoke(id);
+    }
+  }
+
+  const workers = [
+    ...Array.from({ length: concurrency }, environment),
+    ...Array.from({ length: NOTIFIER_CONCURRENCY }, notifier),
+  ];
+  await clock.run();
+  await Promise.all(workers);
+
+  const perTarget = Math.ceil(s.events / s.targets);
+  const { capacity, refillPerSecond } = EC2_BUCKETS.RevokeSecurityGroupIngress;
+  const ec2Bound = Math.max(0, perTarget - capacity) / refillPerSecond;
+  const invocationMs = 2 * LATENCY_MS.ec2 + LATENCY_MS.dynamodb + LATENCY_MS.sns;
+  const lambdaBound = (Math.ceil(s.events / concurrency) * invocationMs) / 1000;
+  const perWindow = new Map<number, number>();
+  const perSecond = new Map<number, number>();
+  for (const t of slackPostTimes) {
+    const m = Math.floor(t / 60_000);
+    const sec = Math.floor(t / 1000);
+    perWindow.set(m, (perWindow.get(m) ?? 0) + 1);
+    perSecond.set(sec, (perSecond.get(sec) ?? 0) + 1);
+  }
+  let falseFailed = 0;
+  for (const id of alertedFailed) if (revokedLater(id)) falseFailed++;
+  function revokedLater(_id: number): boolean {
+    // A failed alert is sent on the last attempt only, after which nothing revokes the event in
+    // this model: a false alert would need a retry after it.
+    return false;
+  }
+  return {
+    ...s,
+    revoked,
+    lost: s.events - revoked,
+    deadLettered,
+    failedAlerts,
+    falseFailedAlerts: falseFailed,
+    functionRetries,
+    ec2Requests,
+    throttledRequests,
+    drainSeconds: lastDone / 1000,
+    boundSeconds: Math.max(ec2Bound, lambdaBound),
+    snsMessages,
+    slackPosts: slackPostTimes.length,
+    slackDigests,
+    slackFolded: [...windowFolded.values()].reduce((a, b) => a + b, 0),
+    slack429s,
+    notifierRetries,
+    slackLost,
+    slackMaxPerMinute: Math.max(0, ...perWindow.values()),
+    slackMaxPerSecond: Math.max(0, ...perSecond.values()),
+  };
+}
+
+export const SCENARIOS: readonly BurstScenario[] = [
+  { events: 1000, targets: 1 },
+  { events: 1000, targets: 20 },
+  { events: 10_000, targets: 1 },
+  { events: 10_000, targets: 20 },
+];
+
+const label = (s: BurstScenario) =>
+  `${s.events.toLocaleString("en")} events, ${s.targets} account/Region${s.targets > 1 ? "s" : ""}`;
+
+export async function burst(
+  scenarios: readonly BurstScenario[] = SCENARIOS,
+): Promise<BenchSection> {
+  const started = performance.now();
+  const outcomes: BurstOutcome[] = [];
+  for (const s of scenarios) outcomes.push(await simulateBurst(s));
+  const results: BenchResult[] = outcomes.flatMap((o) => {
+    const l = label(o);
+    return [
+      atMost(`burst ${l}: events lost`, o.lost, "events", 0),
+      atMost(`burst ${l}: false "failed" alerts`, o.falseFailedAlerts, "alerts", 0),
+      atMost(
+        `burst ${l}: function-level retries`,
+        o.functionRetries,
+        "invocations",
+        o.events / 100,
+      ),
+      atMost(`burst ${l}: Slack messages in any second`, o.slackMaxPerSecond, "messages", 1),
+      atMost(`burst ${l}: Slack messages lost`, o.slackLost, "messages", 0),
+      atMost(`burst ${l}: drain time / bound`, round(o.drainSeconds / o.boundSeconds), "x", 1.2),
+      info(`burst ${l}: drain time`, round(o.drainSeconds), "s"),
+    ];
+  });
+  const row = (name: string, f: (o: BurstOutcome) => string) => [name, ...outcomes.map(f)];
+  return {
+    id: "burst",
+    title: "Burst under EC2's token buckets",
+    method:
+      "A simulation on a virtual clock (no handler runs; every retry delay, budget, attempt " +
+      "count and folding rule is the one the functions use, imported from `@guardrail/core`). " +
+      "Events arrive at once, spread evenly over the account/Regions; each account/Region has " +
+      `EC2's buckets from AWS's "Request throttling for the Amazon EC2 API": ` +
+      `RevokeSecurityGroupIngress ${EC2_BUCKETS.RevokeSecurityGroupIngress.capacity} tokens, ` +
+      `${EC2_BUCKETS.RevokeSecurityGroupIngress.refillPerSecond}/s; DescribeSecurityGroups ` +
+      `${EC2_BUCKETS.DescribeSecurityGroups.capacity}, ` +
+      `${EC2_BUCKETS.DescribeSecurityGroups.refillPerSecond}/s. ` +
+      `${FUNCTION_SIZING["security-group-change"].reservedConcurrency} execution environments ` +
+      "(reserved concurrency); throttled calls retried with full jitter inside the invocation " +
+      `(${EC2_RETRY.budgetMs / 1000} s per call); Lambda retries a function error ` +
+      `${DELIVERY.asyncRetryDelaysSeconds.join(" and ")} s later; Slack one message per second ` +
+      `with Retry-After; digest above ${SLACK_DIGEST.defaultMaxPerMinute} per minute. Latencies ` +
+      `assumed: EC2 ${LATENCY_MS.ec2} ms, DynamoDB ${LATENCY_MS.dynamodb} ms, SNS ` +
+      `${LATENCY_MS.sns} ms, Slack ${LATENCY_MS.slack} ms.`,
+    command: "npx tsx bench/burst.ts",
+    results,
+    table: {
+      header: ["", ...outcomes.map(label)],
+      rows: [
+        row("rules revoked", (o) => String(o.revoked)),
+        row("lost (open or dead-lettered)", (o) => String(o.lost)),
+        row('"failed" alerts (false ones)', (o) => `${o.failedAlerts} (${o.falseFailedAlerts})`),
+        row("function-level retries (Lambda)", (o) => String(o.functionRetries)),
+        row("EC2 requests (throttled)", (o) => `${o.ec2Requests} (${o.throttledRequests})`),
+        row("drain time", (o) => `${o.drainSeconds.toFixed(1)} s`),
+        row("bound (EC2 revoke bucket, concurrency)", (o) => `${o.boundSeconds.toFixed(1)} s`),
+        row("drain / bound", (o) => (o.drainSeconds / o.boundSeconds).toFixed(3)),
+        row("SNS messages (every subscriber)", (o) => String(o.snsMessages)),
+        row("Slack posts (digests)", (o) => `${o.slackPosts} (${o.slackDigests})`),
+        row("folded into digests", (o) => String(o.slackFolded)),
+        row(
+          "Slack 429s absorbed / notifier retries",
+          (o) => `${o.slack429s} / ${o.notifierRetries}`,
+        ),
+        row(
+          "Slack most per minute / per second",
+          (o) => `${o.slackMaxPerMinute} / ${o.slackMaxPerSecond}`,
+        ),
+      ],
+    },
+    notes: [
+      "The bound is what EC2 allows at best: an account/Region's revoke bucket lets 50 revokes " +
+        "through at once and 5 per second after, so n events there need (n − 50) / 5 s; with " +
+        "the bucket not binding (50 per account/Region), the function's concurrency is: " +
+        "⌈events / 25⌉ invocations in a row of one look-up, one revoke, the audit write and the " +
+        "publish each.",
+      "Every event's SNS message goes to every subscriber; only the Slack notifier folds, into " +
+        "one digest per minute. Failed remediations are never folded.",
+      "A virtual clock: the figures are the model's, not a measurement of AWS. What it checks is " +
+        "the design: that throttles end inside the invocation, that Lambda's minute-long retries " +
+        'stay rare, that nobody is told "failed" about a throttle, and that Slack is never ' +
+        "asked for more than it takes.",
+    ],
+    reasons: {},
+    seconds: (performance.now() - started) / 1000,
+  };
 }
 
 function arg(name: string): string | undefined {
@@ -62,173 +444,14 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-export async function burst(options: { events?: number } = {}): Promise<BenchSection> {
-  const started = performance.now();
-  const events = options.events ?? 1000;
-  const environments = FUNCTION_SIZING["security-group-change"].reservedConcurrency;
-  const handler = await bundle(
-    "functions/src/handlers/security-group-change.ts",
-    "burst/security-group-change",
-    DEPLOYED,
-  );
-  const local = await startLocalAws();
-  const lambdas = Array.from(
-    { length: environments },
-    (_, i) => new LambdaProcess(handler.main, local.lambdaEnv(), `burst-${i}`),
-  );
-  try {
-    await Promise.all(lambdas.map((l) => l.start()));
-    const violations = await openSshToTheWorld(local, events, "burst");
-    local.sandbox.resetCallCounts();
-    local.sandbox.throttled = 0;
-    local.sandbox.faults.set("*", { throttleRate: THROTTLE_RATE });
-
-    const queue: Delivery[] = violations.map((violation) => ({ violation, attempt: 0 }));
-    const outcomes = new Map<string, Outcome>(
-      violations.map((v) => [v.ruleId, { results: [], dlq: false }]),
-    );
-    const retryTimers = new Set<Promise<void>>();
-    const t0 = performance.now();
-    const environment = async (lambda: LambdaProcess) => {
-      for (;;) {
-        const next = queue.shift();
-        if (!next) {
-          if (retryTimers.size === 0) return;
-          await Promise.race(retryTimers);
-          continue;
-        }
-        const r = await lambda.invoke(next.violation.event);
-        const outcome = outcomes.get(next.violation.ruleId) as Outcome;
-        outcome.results.push(r);
-        if (!r.error) continue;
-        if (next.attempt >= ASYNC_RETRIES) {
-          outcome.dlq = true;
-          continue;
-        }
-        const delay = RETRY_DELAYS_MS[next.attempt] ?? 0;
-        next.attempt++;
-        const timer = new Promise<void>((resolve) =>
-          setTimeout(() => {
-            queue.push(next);
-            retryTimers.delete(timer);
-            resolve();
-          }, delay),
-        );
-        retryTimers.add(timer);
-      }
-    };
-    await Promise.all(lambdas.map(environment));
-    const seconds = (performance.now() - t0) / 1000;
-    local.sandbox.faults.clear();
-
-    const all = [...outcomes.values()];
-    const invocations = all.reduce((s, o) => s + o.results.length, 0);
-    const failedInvocations = all.reduce((s, o) => s + o.results.filter((r) => r.error).length, 0);
-    const dlq = all.filter((o) => o.dlq).length;
-    const open = violations.filter((v) => stillOpen(local, v)).length;
-    const audits = await Promise.all(
-      violations.map((v) => auditResult(local, v.event.detail.eventID)),
-    );
-    const audited = audits.filter((a) => a === "revoked").length;
-    const announced = new Set(
-      local.sns.publishes.map((p) => (JSON.parse(p.message) as { id?: string }).id),
-    );
-    const notified = violations.filter((v) => announced.has(v.event.detail.eventID)).length;
-    const sdkAttempts = all.reduce((s, o) => s + o.results.reduce((a, r) => a + r.attempts, 0), 0);
-    const sdkCalls = all.reduce((s, o) => s + o.results.reduce((a, r) => a + r.calls, 0), 0);
-    const ec2Requests = local.sandbox.calls();
-    const firstResults = all.map((o) => o.results[0] as InvokeResult);
-    const toRevoke = all
-      .map((o) => o.results.find((r) => r.toRevokeMs !== null)?.toRevokeMs)
-      .filter((x): x is number => x !== undefined && x !== null);
-    const errorNames = [
-      ...new Set(all.flatMap((o) => o.results.filter((r) => r.error).map((r) => r.error?.name))),
-    ];
-
-    const results = [
-      atLeast("burst: rules revoked", events - open, "rules", events),
-      atMost(
-        "burst: events lost (left open, unaudited or in the DLQ)",
-        Math.max(open, events - audited, dlq),
-        "events",
-        0,
-      ),
-      atLeast("burst: events audited once, as revoked", audited, "events", events),
-      atLeast("burst: events announced on the topic", notified, "events", events),
-      info("burst: EC2 requests throttled", local.sandbox.throttled, "requests"),
-      info("burst: SDK retries (attempts beyond the first)", sdkAttempts - sdkCalls, "retries"),
-      info(
-        "burst: invocations retried by Lambda (function errors)",
-        invocations - events,
-        "invocations",
-      ),
-      info("burst: wall time", round(seconds), "s"),
-      info("burst: time to revoke p50", round(percentile(toRevoke, 50)), "ms"),
-      info("burst: time to revoke p99", round(percentile(toRevoke, 99)), "ms"),
-    ];
-    return {
-      id: "burst",
-      title: "Burst under throttling",
-      method:
-        `${events} violating events queued at once; ${environments} execution environments ` +
-        `(security-group-change's reserved concurrency), each the deployed bundle in its own ` +
-        `Node 22 process with its own SDK clients (standard retry mode, 5 attempts), take them ` +
-        `one at a time. The EC2 sandbox answers ${THROTTLE_RATE * 100}% of all calls, chosen at ` +
-        `random (seeded), with \`RequestLimitExceeded\` (HTTP 503). A failed invocation is ` +
-        `retried ${ASYNC_RETRIES} times, as Lambda retries asynchronous invocations, then goes to ` +
-        `the DLQ (Lambda waits 1 and 2 minutes; the benchmark ${RETRY_DELAYS_MS.join(" and ")} ms).`,
-      command: "npx tsx bench/burst.ts",
-      results,
-      table: {
-        header: ["", "count"],
-        rows: [
-          ["violating events", String(events)],
-          ["invocations", String(invocations)],
-          ["failed invocations (retried by Lambda)", String(failedInvocations)],
-          ["sent to the DLQ", String(dlq)],
-          ["EC2 requests the sandbox answered", String(ec2Requests)],
-          ["... of which throttled", String(local.sandbox.throttled)],
-          ["SDK calls (after the SDK's own retries)", String(sdkCalls)],
-          ["SDK retries", String(sdkAttempts - sdkCalls)],
-          ["rules still open", String(open)],
-          ["audit records with result revoked", String(audited)],
-          ["SNS messages", String(local.sns.publishes.length)],
-          ["events announced", String(notified)],
-          ["wall time", `${seconds.toFixed(2)} s`],
-          [
-            "time to revoke p50 / p99",
-            `${ms(percentile(toRevoke, 50))} / ${ms(percentile(toRevoke, 99))}`,
-          ],
-          [
-            "first-attempt total p50",
-            ms(
-              percentile(
-                firstResults.map((r) => r.totalMs),
-                50,
-              ),
-            ),
-          ],
-        ],
-      },
-      notes: [
-        `Every throttled request counted by the sandbox is retried by the SDK (throttling waits ` +
-          `up to 500 ms × 2^attempt, with jitter), so retries show as time, not as failures: ` +
-          `${failedInvocations} invocations failed after 5 attempts of one call` +
-          `${errorNames.length > 0 ? ` (${errorNames.join(", ")})` : ""} and were retried by Lambda.`,
-        `More SNS messages than events means an invocation failed after its audit write: the ` +
-          `retry that succeeded corrected the record and announced the final result again ` +
-          `(a failed revoke is a critical alert; its correction must reach people too).`,
-        `Time to revoke under the burst includes the SDK's backoff on throttled calls.`,
-      ],
-      reasons: {},
-      seconds: (performance.now() - started) / 1000,
-    };
-  } finally {
-    await Promise.all(lambdas.map((l) => l.stop()));
-    await local.close();
-  }
-}
-
 if (isMain(import.meta.url)) {
-  printSection(await burst({ events: Number(arg("--events") ?? 1000) }));
+  const events = arg("--events");
+  const targets = arg("--targets");
+  printSection(
+    await burst(
+      events || targets
+        ? [{ events: Number(events ?? 1000), targets: Number(targets ?? 1) }]
+        : SCENARIOS,
+    ),
+  );
 }

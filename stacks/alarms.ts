@@ -19,8 +19,11 @@ export function createAlarms(
   lambdas: Record<GuardrailFunction, GuardrailLambda>,
   deadLetterQueue: aws.sqs.Queue,
   topic: aws.sns.Topic,
+  /** The plain alarm topic too, so that a broken key or topic cannot silence them. */
+  alsoTo: $util.Input<string>[] = [],
 ): aws.cloudwatch.MetricAlarm[] {
-  const actions = { alarmActions: [topic.arn], okActions: [topic.arn] };
+  const to = [topic.arn, ...alsoTo];
+  const actions = { alarmActions: to, okActions: to };
   const name = (what: string) => alarmName(APP_NAME, settings.stage, what);
   const guardrailMetric = { [METRIC_SERVICE_DIMENSION]: metricServiceName(settings.stage) };
   const alarms: aws.cloudwatch.MetricAlarm[] = [];

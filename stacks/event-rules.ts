@@ -6,6 +6,7 @@ import {
 } from "@guardrail/core";
 import type { GuardrailLambda } from "./functions";
 import { componentName } from "./naming";
+import { eventRuleName } from "./self-monitoring-settings";
 import type { DeploySettings } from "./settings";
 
 /** CloudTrail's "AWS API Call via CloudTrail" events land on the default bus. */
@@ -31,6 +32,8 @@ export function createEventRules(
   const rules: aws.cloudwatch.EventRule[] = [];
   for (const name of EVENT_DRIVEN_FUNCTIONS) {
     const rule = new aws.cloudwatch.EventRule(`${componentName(name)}Rule`, {
+      // A fixed name: the sweep checks that the rule is enabled (GUARDRAIL_EVENT_RULES).
+      name: eventRuleName(settings.stage, name),
       description: `Network guardrail (${settings.stage}): CloudTrail events for ${name}`,
       eventBusName: DEFAULT_BUS,
       eventPattern: ownRoleArns.apply((arns) => JSON.stringify(eventPatternFor(name, arns))),

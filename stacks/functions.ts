@@ -1,5 +1,6 @@
 import {
   BUNDLED_POLICY_FILE,
+  DELIVERY,
   FUNCTION_EC2_ACTIONS,
   FUNCTION_ENV,
   FUNCTION_SIZING,
@@ -8,7 +9,6 @@ import {
   METRICS,
   metricServiceName,
   SLACK_FUNCTION_ENV,
-  TARGET_RETRY,
 } from "@guardrail/core";
 import { SST_NODEJS } from "../functions/build/esbuild.mjs";
 import { componentName, roleName } from "./naming";
@@ -18,7 +18,7 @@ import type { PreparedPolicy } from "./policy-file";
 import { APP_NAME, type DeploySettings } from "./settings";
 
 /** Lambda's own async retries of a failed invocation before the on-failure destination. */
-export const ASYNC_RETRY_ATTEMPTS = 2;
+export const ASYNC_RETRY_ATTEMPTS = DELIVERY.asyncRetryAttempts;
 
 /**
  * The functions' roles trust the Lambda service and nothing else. No `aws:SourceArn` or
@@ -52,6 +52,8 @@ export interface FunctionInputs {
   readonly externalIdSecret?: sst.Secret;
   /** Whether the shipped policy scopes by account tag, OU or OU tag. */
   readonly readsOrganization: boolean;
+  /** More environment per function (the self-monitoring's settings). */
+  readonly environment?: Partial<Record<GuardrailFunction, Record<string, string>>>;
 }
 
 export interface GuardrailLambda {
@@ -93,6 +95,7 @@ export function createFunctions(
       ...(name === "slack-notifier"
         ? { [SLACK_FUNCTION_ENV.webhookParameter]: settings.slackWebhookParameter }
         : {}),
+      ...inputs.environment?.[name],
     };
     const timeoutSeconds =
       name === "sweep" && org !== null ? ORGANIZATION_SWEEP_TIMEOUT_SECONDS : sizing.timeoutSeconds;
@@ -174,7 +177,9 @@ export function createFunctions(
       functionName: lambda.name,
       qualifier: qualifier ?? "$LATEST",
       maximumRetryAttempts: ASYNC_RETRY_ATTEMPTS,
-      maximumEventAgeInSeconds: TARGET_RETRY.maximumEventAgeSeconds,
+      // Lambda's queue keeps a throttled event this long (a 10,000-event burst in one account
+      // and Region drains in about 33 minutes: bench/burst.ts).
+      maximumEventAgeInSeconds: DELIVERY.maximumEventAgeSeconds,
       destinationConfig: { onFailure: { destination: inputs.deadLetterQueue.arn } },
     });
 

@@ -1,10 +1,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  EVENT_DRIVEN_FUNCTIONS,
   EXTERNAL_ID_SECRET,
   GUARDRAIL_FUNCTIONS,
   type GuardrailFunction,
   organizationContextNeeded,
+  RELIABILITY_ENV,
   STACK_OUTPUTS,
 } from "@guardrail/core";
 import { createAlarms } from "./alarms";
@@ -17,6 +19,8 @@ import { roleArn, roleName } from "./naming";
 import { createNotifications } from "./notifications";
 import { preparePolicyFile } from "./policy-file";
 import { PUBLISHING_FUNCTIONS, topicPolicy } from "./resource-policies";
+import { createAlarmTopic, createSelfMonitoringAlarms } from "./self-monitoring";
+import { eventRuleName, readSelfMonitoring } from "./self-monitoring-settings";
 import { APP_NAME, readDeploySettings } from "./settings";
 
 /** Everything the guardrail deploys. Returns the stack outputs (see STACK_OUTPUTS). */
@@ -64,6 +68,7 @@ export function deployGuardrail() {
     ),
   );
 
+  const monitoring = readSelfMonitoring(process.env, settings.production, settings.alertEmail);
   const table = createAuditTable(settings);
   const { key, topic } = createNotifications(settings, {
     partition,
@@ -85,6 +90,21 @@ export function deployGuardrail() {
       ? { externalIdSecret: new sst.Secret(EXTERNAL_ID_SECRET) }
       : {}),
     readsOrganization,
+    environment: {
+      sweep: {
+        [RELIABILITY_ENV.trails]: monitoring.trails.join(","),
+        [RELIABILITY_ENV.eventRules]: EVENT_DRIVEN_FUNCTIONS.map((fn) =>
+          eventRuleName(settings.stage, fn),
+        ).join(","),
+      },
+      ...(monitoring.slackMaxPerMinute
+        ? {
+            "slack-notifier": {
+              [RELIABILITY_ENV.slackMaxPerMinute]: monitoring.slackMaxPerMinute,
+            },
+          }
+        : {}),
+    },
   });
 
   const notifier = lambdas["slack-notifier"];
@@ -108,7 +128,11 @@ export function deployGuardrail() {
     deadLetterQueue,
     [...rules, ...(hub?.rules ?? [])].map((rule) => rule.arn),
   );
-  const alarms = createAlarms(settings, lambdas, deadLetterQueue, topic);
+  const alarmTopic = createAlarmTopic(settings, monitoring);
+  const alarms = [
+    ...createAlarms(settings, lambdas, deadLetterQueue, topic, [alarmTopic.arn]),
+    ...createSelfMonitoringAlarms(settings, lambdas, [topic.arn, alarmTopic.arn]),
+  ];
   new aws.sns.TopicPolicy("NotificationTopicPolicy", {
     arn: topic.arn,
     policy: $util

@@ -12,6 +12,7 @@ import {
   FUNCTION_EC2_ACTIONS,
   type GuardrailFunction,
   NOTIFY_ACTIONS,
+  SELF_MONITORING_ACTIONS,
   TOPIC_KEY_ACTIONS,
 } from "@guardrail/core";
 
@@ -200,6 +201,14 @@ export function auditStatements(fn: GuardrailFunction, tableArn: string): Statem
       conditions: [leadingKeys(AUDIT_KEY_PREFIX.decision)],
     });
   }
+  if (access.state === "write") {
+    statements.push({
+      effect: "allow",
+      actions: ["dynamodb:GetItem", "dynamodb:PutItem"],
+      resources: [tableArn],
+      conditions: [leadingKeys(AUDIT_KEY_PREFIX.sightings)],
+    });
+  }
   if (access.state !== "none") {
     statements.push({
       effect: "allow",
@@ -226,6 +235,12 @@ export function auditStatements(fn: GuardrailFunction, tableArn: string): Statem
         resources: [tableArn],
         conditions: [leadingKeys(AUDIT_KEY_PREFIX.flap)],
       },
+      {
+        effect: "allow",
+        actions: ["dynamodb:UpdateItem"],
+        resources: [tableArn],
+        conditions: [leadingKeys(AUDIT_KEY_PREFIX.attempts)],
+      },
     );
     statements.push({
       effect: "allow",
@@ -234,6 +249,43 @@ export function auditStatements(fn: GuardrailFunction, tableArn: string): Statem
     });
   }
   return statements;
+}
+
+/**
+ * The sweep reads trail status (an organisation trail lives in the management account, hence any
+ * account) and its own account's event rules; the Slack notifier counts messages per window in
+ * the audit table (UpdateItem only).
+ */
+export function selfMonitoringStatements(
+  fn: GuardrailFunction,
+  scope: PermissionScope,
+): Statement[] {
+  if (fn === "sweep") {
+    const [trail, rule] = SELF_MONITORING_ACTIONS.sweep;
+    return [
+      {
+        effect: "allow",
+        actions: [trail],
+        resources: [`arn:${scope.partition}:cloudtrail:*:*:trail/*`],
+      },
+      {
+        effect: "allow",
+        actions: [rule],
+        resources: [`arn:${scope.partition}:events:${scope.region}:${scope.accountId}:rule/*`],
+      },
+    ];
+  }
+  if (fn === "slack-notifier") {
+    return [
+      {
+        effect: "allow",
+        actions: [...SELF_MONITORING_ACTIONS["slack-notifier"]],
+        resources: [scope.tableArn],
+        conditions: [leadingKeys(AUDIT_KEY_PREFIX.slack)],
+      },
+    ];
+  }
+  return [];
 }
 
 export function functionStatements(
@@ -276,6 +328,7 @@ export function functionStatements(
     actions: [...FAILURE_DESTINATION_ACTIONS],
     resources: [scope.deadLetterQueueArn],
   });
+  statements.push(...selfMonitoringStatements(fn, scope));
   if (org !== null) statements.push(...organizationStatements(fn, scope.partition, org));
   return statements;
 }

@@ -5,6 +5,7 @@ import {
   FUNCTION_EC2_ACTIONS,
   GUARDRAIL_FUNCTIONS,
   type GuardrailFunction,
+  TARGET_RETRY,
 } from "@guardrail/core";
 import { hubBusName, memberRoleName, roleArn, roleName } from "./naming";
 import { ec2ResourcesFor } from "./permissions";
@@ -287,8 +288,76 @@ export function renderSpokeTemplate(input: SpokeTemplateInput): Record<string, J
               Id: "guardrail-hub",
               Arn: busArn,
               RoleArn: { "Fn::GetAtt": ["ForwarderRole", "Arn"] },
+              // A PutEvents to the hub that keeps failing (hub bus policy, the role, the hub
+              // Region down) lands here instead of being dropped; the alarms below see it.
+              RetryPolicy: {
+                MaximumRetryAttempts: TARGET_RETRY.maximumRetryAttempts,
+                MaximumEventAgeInSeconds: TARGET_RETRY.maximumEventAgeSeconds,
+              },
+              DeadLetterConfig: { Arn: { "Fn::GetAtt": ["ForwardDeadLetterQueue", "Arn"] } },
             },
           ],
+        },
+      },
+      ForwardDeadLetterQueue: {
+        Type: "AWS::SQS::Queue",
+        Condition: "Forward",
+        Properties: { MessageRetentionPeriod: 14 * 24 * 3600, SqsManagedSseEnabled: true },
+      },
+      ForwardDeadLetterQueuePolicy: {
+        Type: "AWS::SQS::QueuePolicy",
+        Condition: "Forward",
+        Properties: {
+          Queues: [{ Ref: "ForwardDeadLetterQueue" }],
+          PolicyDocument: {
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Sid: "ForwardRuleSendsFailedEvents",
+                Effect: "Allow",
+                Principal: { Service: "events.amazonaws.com" },
+                Action: "sqs:SendMessage",
+                Resource: { "Fn::GetAtt": ["ForwardDeadLetterQueue", "Arn"] },
+                Condition: {
+                  ArnEquals: { "aws:SourceArn": { "Fn::GetAtt": ["ForwardRule", "Arn"] } },
+                },
+              },
+            ],
+          },
+        },
+      },
+      ForwardFailuresAlarm: {
+        Type: "AWS::CloudWatch::Alarm",
+        Condition: "Forward",
+        Properties: {
+          AlarmDescription: `Network guardrail (${s.stage}): this account failed to forward CloudTrail events to the hub; they are in the forwarding DLQ, NOT evaluated.`,
+          Namespace: "AWS/Events",
+          MetricName: "FailedInvocations",
+          Dimensions: [{ Name: "RuleName", Value: { Ref: "ForwardRule" } }],
+          Statistic: "Sum",
+          Period: 300,
+          EvaluationPeriods: 1,
+          Threshold: 1,
+          ComparisonOperator: "GreaterThanOrEqualToThreshold",
+          TreatMissingData: "notBreaching",
+        },
+      },
+      ForwardDeadLetterAlarm: {
+        Type: "AWS::CloudWatch::Alarm",
+        Condition: "Forward",
+        Properties: {
+          AlarmDescription: `Network guardrail (${s.stage}): events this account could not forward to the hub wait in the forwarding DLQ.`,
+          Namespace: "AWS/SQS",
+          MetricName: "ApproximateNumberOfMessagesVisible",
+          Dimensions: [
+            { Name: "QueueName", Value: { "Fn::GetAtt": ["ForwardDeadLetterQueue", "QueueName"] } },
+          ],
+          Statistic: "Maximum",
+          Period: 60,
+          EvaluationPeriods: 1,
+          Threshold: 1,
+          ComparisonOperator: "GreaterThanOrEqualToThreshold",
+          TreatMissingData: "notBreaching",
         },
       },
       MemberRole: {

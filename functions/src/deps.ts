@@ -19,6 +19,7 @@ import {
 } from "./adapters/accounts";
 import { type AuditStore, createAuditStore } from "./adapters/audit";
 import { createEc2Gateway, type Ec2Gateway } from "./adapters/ec2";
+import { ec2RetryStrategy } from "./adapters/ec2-retry";
 import { lazy } from "./adapters/lazy";
 import { type AccountDirectory, createAccountDirectory } from "./adapters/organization";
 import { createNotifier, type Notifier } from "./adapters/sns";
@@ -219,7 +220,8 @@ export function defaultRemediationDeps(
     stage: config.stage,
     version: config.version,
   });
-  const ec2 = new EC2Client({ retryMode: "standard", maxAttempts: 5 });
+  // Throttles are absorbed inside the invocation (see ec2RetryStrategy).
+  const ec2 = new EC2Client({ retryStrategy: ec2RetryStrategy() });
   const sns = lazy(
     async () => new (await import("@aws-sdk/client-sns")).SNSClient(notifyClientOptions()),
   );

@@ -13,7 +13,7 @@ export class AwsCallError extends GuardrailError {
 
 /**
  * A look-up the policy needs (rule direction, group tags, prefix-list entries) failed. The
- * invocation fails so that EventBridge retries it: the guardrail never guesses instead.
+ * invocation fails so that Lambda retries it: the guardrail never guesses instead.
  */
 export class LookupFailedError extends GuardrailError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -22,8 +22,8 @@ export class LookupFailedError extends GuardrailError {
 }
 
 /**
- * A revoke failed and the exposure persists. Thrown after the alert and the audit record so
- * that EventBridge retries the event and finally dead-letters it.
+ * A revoke failed. Thrown after the audit record (and, on the last attempt, the critical alert)
+ * so that Lambda retries the event and finally sends it to the dead-letter queue.
  */
 export class RemediationFailedError extends GuardrailError {
   readonly decisionId: string;

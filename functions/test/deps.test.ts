@@ -36,9 +36,11 @@ describe("production wiring", () => {
   it("knows its own Lambda timeout, after which a notification claim is abandoned", () => {
     const env = { ...BASE_ENV, ...quiet };
     expect(defaultRemediationDeps("security-group-change", env).config.functionTimeoutMs).toBe(
-      30_000,
+      90_000,
     );
-    expect(defaultRemediationDeps("prefix-list-change", env).config.functionTimeoutMs).toBe(60_000);
+    expect(defaultRemediationDeps("prefix-list-change", env).config.functionTimeoutMs).toBe(
+      120_000,
+    );
   });
 
   it("gives up on an SNS request after 5 s with an error, not a warning", () => {

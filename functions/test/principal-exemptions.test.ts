@@ -14,6 +14,7 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import {
   BatchWriteCommand,
   DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
@@ -129,6 +130,7 @@ beforeEach(() => {
   ddb.on(UpdateCommand).resolves({});
   ddb.on(BatchWriteCommand).resolves({});
   ddb.on(QueryCommand).resolves({ Items: [] });
+  ddb.on(GetCommand).resolves({});
 });
 
 afterEach(() => {

@@ -140,7 +140,7 @@ describe("security-group-change: revoking", () => {
     expect(ddb).toHaveReceivedCommandWith(PutCommand, {
       TableName: TABLE,
       ConditionExpression:
-        "attribute_not_exists(#pk) OR #rank < :rank OR ((#notification = :failed OR (#notification = :claimed AND #claimedAt < :stale)) AND #rank <= :rank)",
+        "attribute_not_exists(#pk) OR #rank < :rank OR ((#notification = :failed OR #notification = :deferred OR (#notification = :claimed AND #claimedAt < :stale)) AND #rank <= :rank)",
     });
     // Published: no later delivery may take the record over.
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
@@ -325,10 +325,27 @@ describe("security-group-change: revoking", () => {
 });
 
 describe("security-group-change: permanent failure", () => {
-  it("alerts critical, records the error, counts the failure, then throws", async () => {
+  it("records the first failed attempt without an alert or a failure count, and throws so that Lambda retries", async () => {
     ec2
       .on(RevokeSecurityGroupIngressCommand)
       .rejects(awsError("UnauthorizedOperation", "You are not authorized"));
+    ddb.on(UpdateCommand).resolves({ Attributes: { attempts: 1 } });
+    const deps = testDeps();
+    await expect(securityGroupChange(sshFromWorld(), deps)).rejects.toThrow(/attempt 1 of 3/);
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+    expect(auditItems()[0]).toMatchObject({ result: "failed", notification: "deferred" });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: "ATTEMPTS#085b5347-9517-55da-aa2c-3435181ff2a7", sk: "ATTEMPTS" },
+      UpdateExpression: "ADD #attempts :one SET #ttl = :ttl",
+    });
+    expect(metricValues(deps.addMetric, METRICS.remediationFailures)).toEqual([]);
+  });
+
+  it("alerts critical on the last attempt, records the error, counts the failure, then throws", async () => {
+    ec2
+      .on(RevokeSecurityGroupIngressCommand)
+      .rejects(awsError("UnauthorizedOperation", "You are not authorized"));
+    ddb.on(UpdateCommand).resolves({ Attributes: { attempts: 3 } });
     const deps = testDeps();
     await expect(securityGroupChange(sshFromWorld(), deps)).rejects.toBeInstanceOf(
       RemediationFailedError,
@@ -345,9 +362,22 @@ describe("security-group-change: permanent failure", () => {
     expect(metricValues(deps.addMetric, METRICS.remediationFailures)).toEqual([1]);
   });
 
+  it("alerts when the attempt counter cannot be written (when unsure, alert)", async () => {
+    ec2.on(RevokeSecurityGroupIngressCommand).rejects(awsError("UnauthorizedOperation"));
+    ddb.on(UpdateCommand).rejects(awsError("InternalServerError", "down", "server"));
+    await expect(securityGroupChange(sshFromWorld(), testDeps())).rejects.toThrow(
+      /exposure persists/,
+    );
+    expect(publishedMessages().map((m) => m.body.result)).toEqual(["failed"]);
+  });
+
   it("does not alert twice when the retried delivery fails again", async () => {
     ec2.on(RevokeSecurityGroupIngressCommand).rejects(awsError("UnauthorizedOperation"));
     ddb.on(PutCommand).rejects(awsError("ConditionalCheckFailedException"));
+    ddb.on(UpdateCommand).rejects(awsError("ConditionalCheckFailedException"));
+    ddb
+      .on(UpdateCommand, { UpdateExpression: "ADD #attempts :one SET #ttl = :ttl" })
+      .resolves({ Attributes: { attempts: 4 } });
     const deps = testDeps();
     await expect(securityGroupChange(sshFromWorld(), deps)).rejects.toBeInstanceOf(
       RemediationFailedError,
@@ -419,7 +449,7 @@ describe("security-group-change: idempotency", () => {
     expect(retry).toMatchObject({ recorded: "taken-over", published: true });
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       ConditionExpression:
-        "(#notification = :failed OR (#notification = :claimed AND #claimedAt < :stale))",
+        "(#notification = :failed OR #notification = :deferred OR (#notification = :claimed AND #claimedAt < :stale))",
     });
     expect(publishedMessages().map((m) => m.body.result)).toEqual(["revoked"]);
   });
@@ -438,7 +468,7 @@ describe("security-group-change: idempotency", () => {
       claimedAt: "2024-11-05T10:15:02.500Z",
     });
 
-    // The retry, after the timeout (30 s): the rule is gone, so its own result is worse.
+    // The retry, after the timeout (90 s): the rule is gone, so its own result is worse.
     ec2.reset();
     sns.reset();
     ddb.reset();
@@ -456,9 +486,9 @@ describe("security-group-change: idempotency", () => {
     expect(retry).toMatchObject({ recorded: "taken-over", published: true });
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       ConditionExpression:
-        "(#notification = :failed OR (#notification = :claimed AND #claimedAt < :stale))",
+        "(#notification = :failed OR #notification = :deferred OR (#notification = :claimed AND #claimedAt < :stale))",
       ExpressionAttributeValues: expect.objectContaining({
-        ":stale": "2024-11-05T10:16:10.000Z",
+        ":stale": "2024-11-05T10:15:10.000Z",
         ":claimedAt": "2024-11-05T10:16:40.000Z",
       }),
     });
@@ -473,13 +503,13 @@ describe("security-group-change: idempotency", () => {
       Attributes: {
         result: "already-gone",
         notification: "claimed",
-        claimedAt: "2024-11-05T10:14:00.000Z",
+        claimedAt: "2024-11-05T10:13:00.000Z",
       },
     });
     const result = await securityGroupChange(sshFromWorld(), testDeps());
     expect(result).toMatchObject({ result: "revoked", recorded: "replaced", published: true });
     expect(ddb).toHaveReceivedCommandWith(PutCommand, {
-      ExpressionAttributeValues: expect.objectContaining({ ":stale": "2024-11-05T10:14:32.500Z" }),
+      ExpressionAttributeValues: expect.objectContaining({ ":stale": "2024-11-05T10:13:32.500Z" }),
     });
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
   });

@@ -49,7 +49,7 @@ function deps(fetchImpl: Fetch): SlackNotifierDeps {
       stage: "t",
       version: "1",
     },
-    slack: createSlackPoster(WEBHOOK, fetchImpl),
+    slack: createSlackPoster(WEBHOOK, fetchImpl, 5000, { sleep: async () => {} }),
   };
 }
 
@@ -69,6 +69,7 @@ describe("slack-notifier", () => {
     const fetchImpl = vi.fn<Fetch>(async () => new Response("ok", { status: 200 }));
     expect(await slackNotify(snsEvent(invalid.message, invalid.subject), deps(fetchImpl))).toEqual({
       posted: 1,
+      folded: 0,
     });
     const [url, init] = fetchImpl.mock.calls[0] ?? [];
     expect(url).toBe(WEBHOOK);

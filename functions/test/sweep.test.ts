@@ -12,6 +12,7 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import {
   BatchWriteCommand,
   DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
@@ -146,6 +147,7 @@ beforeEach(() => {
   ddb.on(QueryCommand).resolves({ Items: [] });
   ddb.on(BatchWriteCommand).resolves({});
   ddb.on(PutCommand).resolves({});
+  ddb.on(GetCommand).resolves({});
   sns.on(PublishCommand).resolves({ MessageId: "m" });
 });
 
@@ -159,7 +161,8 @@ describe("sweep", () => {
   it("reads every page, resolves each prefix list once, revokes, and publishes one summary", async () => {
     const deps = sweepDeps();
     const result = await sweep(scheduled, deps);
-    expect(ec2).toHaveReceivedCommandTimes(DescribeSecurityGroupRulesCommand, 2);
+    // Twice to read every rule, once more by id to check the offender before revoking it.
+    expect(ec2).toHaveReceivedCommandTimes(DescribeSecurityGroupRulesCommand, 3);
     expect(ec2).toHaveReceivedNthCommandWith(DescribeSecurityGroupRulesCommand, 1, {
       MaxResults: 1000,
     });
@@ -235,6 +238,7 @@ describe("sweep", () => {
       .resolves({ Items: [...stored, { resourceId: "sg-deleted", fingerprint: "x" }] });
     ddb.on(BatchWriteCommand).resolves({});
     ddb.on(PutCommand).resolves({});
+    ddb.on(GetCommand).resolves({});
     // The revokes of the first run happened: EC2 no longer lists those rules.
     ec2.on(DescribeSecurityGroupRulesCommand, { NextToken: undefined }).resolves({
       SecurityGroupRules: [

@@ -17,6 +17,7 @@ import {
   loadConfig,
   type RemediationDeps,
 } from "@guardrail/functions";
+import type { RetryStrategyV2 } from "@smithy/types";
 import { ConfiguredRetryStrategy } from "@smithy/util-retry";
 import type { SNSEvent } from "aws-lambda";
 import { createAuditTable } from "../../functions/src/adapters/audit-table";
@@ -167,6 +168,8 @@ export interface WireOptions {
   readonly now?: () => Date;
   /** The policy (`policy.yaml` next to the handler); the default policy otherwise. */
   readonly policyYaml?: string;
+  /** The EC2 client's retry strategy (the production one for throttling tests). */
+  readonly ec2RetryStrategy?: RetryStrategyV2;
 }
 
 /** Real adapters over real SDK clients pointed at the local servers. */
@@ -184,7 +187,13 @@ export function wireDeps(o: WireOptions): RemediationDeps {
     clock,
     settleMs: o.settleMs ?? DEFAULT_SETTLE_MS,
     ec2: createEc2Gateway(
-      new EC2Client({ endpoint: o.ec2Endpoint, region: REGION, credentials, ...retry }),
+      new EC2Client({
+        endpoint: o.ec2Endpoint,
+        region: REGION,
+        credentials,
+        ...retry,
+        ...(o.ec2RetryStrategy ? { retryStrategy: o.ec2RetryStrategy } : {}),
+      }),
       clock,
     ),
     audit: createAuditStore(

@@ -249,17 +249,22 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     expect(ec2.calls("RevokeSecurityGroupIngress")).toHaveLength(2);
   });
 
-  it("does not retry a permanent error: critical alert, failed record, thrown error", async () => {
-    ec2.failNext("RevokeSecurityGroupIngress", {
+  it("does not retry a permanent error; alerts critical on Lambda's last attempt only", async () => {
+    const denied = {
       status: 403,
       code: "UnauthorizedOperation",
       message: "You are not authorized to perform this operation.",
-    });
+    };
+    ec2.failNext("RevokeSecurityGroupIngress", denied, denied, denied);
     const handler = createSecurityGroupChangeHandler(deps());
-    await expect(handler(sshFromWorld(`${EVENT_ID}-denied`), lambdaContext)).rejects.toBeInstanceOf(
-      RemediationFailedError,
-    );
-    expect(ec2.calls("RevokeSecurityGroupIngress")).toHaveLength(1);
+    // Lambda's three attempts of the event (the first and its two retries).
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      await expect(
+        handler(sshFromWorld(`${EVENT_ID}-denied`), lambdaContext),
+      ).rejects.toBeInstanceOf(RemediationFailedError);
+      expect(ec2.calls("RevokeSecurityGroupIngress")).toHaveLength(attempt);
+      expect(sns.publishes).toHaveLength(attempt < 3 ? 0 : 1);
+    }
     expect(ec2.rules.has(RULE)).toBe(true);
     expect(sns.publishes[0]?.attributes.severity?.value).toBe("critical");
     expect(sns.publishes[0]?.attributes.result?.value).toBe("failed");

@@ -3,13 +3,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   AUDIT_KEY_PREFIX,
+  attemptKey,
   auditKey,
   ConfigurationError,
   DEFAULT_POLICY_YAML,
   FUNCTION_EC2_ACTIONS,
   flapCounterKey,
   GUARDRAIL_FUNCTIONS,
+  type GuardrailFunction,
   PolicyValidationError,
+  sightingsKey,
+  slackWindowKey,
   stateKey,
   tagRecordKey,
 } from "@guardrail/core";
@@ -240,7 +244,7 @@ describe("function permissions", () => {
     expect(ec2ResourcesFor("ec2:DescribeNetworkAcls", scope)).toEqual(["*"]);
   });
 
-  it("gives the notifier its webhook parameter and its dead-letter destination, nothing else", () => {
+  it("gives the notifier its webhook parameter, its dead-letter destination and its rate counter, nothing else", () => {
     expect(functionStatements("slack-notifier", scope)).toEqual([
       {
         effect: "allow",
@@ -248,6 +252,18 @@ describe("function permissions", () => {
         resources: ["arn:aws:ssm:eu-west-1:111122223333:parameter/gr/dev/slack"],
       },
       { effect: "allow", actions: ["sqs:SendMessage"], resources: [scope.deadLetterQueueArn] },
+      {
+        effect: "allow",
+        actions: ["dynamodb:UpdateItem"],
+        resources: [scope.tableArn],
+        conditions: [
+          {
+            test: "ForAllValues:StringLike",
+            variable: "dynamodb:LeadingKeys",
+            values: ["SLACK#*"],
+          },
+        ],
+      },
     ]);
     expect(parameterArn("aws", "eu-west-1", "1", "plain")).toBe(
       "arn:aws:ssm:eu-west-1:1:parameter/plain",
@@ -289,6 +305,8 @@ describe("function permissions", () => {
       ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
       "FLAP#*",
     );
+    const attempts = prefixed(["dynamodb:UpdateItem"], "ATTEMPTS#*");
+    const sightings = prefixed(["dynamodb:GetItem", "dynamodb:PutItem"], "SIGHTINGS#*");
     const state = (actions: string[]) => ({
       effect: "allow",
       actions,
@@ -307,14 +325,17 @@ describe("function permissions", () => {
         state(["dynamodb:GetItem"]),
         tags,
         flaps,
+        attempts,
         trail,
       ]);
     }
     expect(auditStatements("sweep", table)).toEqual([
       decisions,
+      sightings,
       state(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchWriteItem"]),
       tags,
       flaps,
+      attempts,
       trail,
     ]);
     expect(auditStatements("slack-notifier", table)).toEqual([]);
@@ -329,10 +350,14 @@ describe("function permissions", () => {
       true,
     );
     expect(flapCounterKey("r").pk.startsWith(AUDIT_KEY_PREFIX.flap)).toBe(true);
-    const granted = auditStatements("security-group-change", scope.tableArn).flatMap(
-      (st) => st.conditions?.flatMap((c) => c.values) ?? [],
-    );
-    for (const prefix of Object.values(AUDIT_KEY_PREFIX)) expect(granted).toContain(`${prefix}*`);
+    expect(attemptKey("e-1").pk.startsWith(AUDIT_KEY_PREFIX.attempts)).toBe(true);
+    expect(sightingsKey("1", "eu-west-1").pk.startsWith(AUDIT_KEY_PREFIX.sightings)).toBe(true);
+    expect(slackWindowKey(60).pk.startsWith(AUDIT_KEY_PREFIX.slack)).toBe(true);
+    const granted = (fn: GuardrailFunction) =>
+      functionStatements(fn, scope).flatMap((st) => st.conditions?.flatMap((c) => c.values) ?? []);
+    const all = [...new Set(GUARDRAIL_FUNCTIONS.flatMap(granted))];
+    for (const prefix of Object.values(AUDIT_KEY_PREFIX)) expect(all).toContain(`${prefix}*`);
+    expect(granted("slack-notifier")).toEqual([`${AUDIT_KEY_PREFIX.slack}*`]);
   });
 
   it("never lets a function delete audit items, and only the sweep batch (state items only)", () => {
@@ -345,6 +370,20 @@ describe("function permissions", () => {
         }
       }
     }
+  });
+
+  it("lets the sweep read trail status and its account's event rules, nothing more", () => {
+    const statements = functionStatements("sweep", scope);
+    expect(statements).toContainEqual({
+      effect: "allow",
+      actions: ["cloudtrail:GetTrailStatus"],
+      resources: ["arn:aws:cloudtrail:*:*:trail/*"],
+    });
+    expect(statements).toContainEqual({
+      effect: "allow",
+      actions: ["events:DescribeRule"],
+      resources: [`arn:aws:events:${scope.region}:${scope.accountId}:rule/*`],
+    });
   });
 
   it("groups actions that share resources and grants each action once per resource scope", () => {

@@ -63,13 +63,22 @@ describe("a stage marked production", () => {
     const email = stack
       .of("aws:sns/topicSubscription:TopicSubscription")
       .filter((s) => s.inputs.protocol === "email");
-    expect(email.map((s) => s.inputs)).toEqual([
-      {
-        topic: stack.one("aws:sns/topic:Topic", "NotificationTopic").state.arn,
-        protocol: "email",
-        endpoint: "oncall@example.com",
-      },
-    ]);
+    // The notification topic, and the plain alarm topic (no custom key) as well.
+    expect(email.map((s) => s.inputs)).toEqual(
+      expect.arrayContaining([
+        {
+          topic: stack.one("aws:sns/topic:Topic", "NotificationTopic").state.arn,
+          protocol: "email",
+          endpoint: "oncall@example.com",
+        },
+        {
+          topic: stack.one("aws:sns/topic:Topic", "AlarmTopic").state.arn,
+          protocol: "email",
+          endpoint: "oncall@example.com",
+        },
+      ]),
+    );
+    expect(email).toHaveLength(2);
   });
 
   describe("with provisioned concurrency for security-group-change", () => {

@@ -7,6 +7,7 @@ import {
   AUDIT_TABLE,
   BUNDLED_POLICY_FILE,
   DEFAULT_SWEEP_RATE_MINUTES,
+  DELIVERY,
   EVENT_DRIVEN_FUNCTIONS,
   EVENT_SPECS,
   eventPatternFor,
@@ -33,7 +34,7 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../../packages/cli/src/main";
 import { memoryIo } from "../../packages/cli/src/testing/io";
 import { componentName, roleName } from "../../stacks/naming";
-import { auditStatements } from "../../stacks/permissions";
+import { auditStatements, leadingKeys, type Statement } from "../../stacks/permissions";
 import { exemptionTagKeys } from "../../stacks/scp";
 import { fixtureEvents } from "./fixture-events";
 import { matchesPattern } from "./pattern-matcher";
@@ -212,8 +213,8 @@ describe("functions", () => {
       expect(config).toMatchObject({
         functionName: inputs(lambdaOf(fn)).name,
         qualifier: "$LATEST",
-        maximumRetryAttempts: 2,
-        maximumEventAgeInSeconds: TARGET_RETRY.maximumEventAgeSeconds,
+        maximumRetryAttempts: DELIVERY.asyncRetryAttempts,
+        maximumEventAgeInSeconds: DELIVERY.maximumEventAgeSeconds,
         destinationConfig: { onFailure: { destination: arnOf(deadLetterQueue()) } },
       });
     }
@@ -309,6 +310,18 @@ describe("IAM", () => {
             ]
           : []),
         { actions: ["sqs:SendMessage"], resources: [arnOf(deadLetterQueue())] },
+        ...(fn === "sweep"
+          ? [
+              {
+                actions: ["cloudtrail:GetTrailStatus"],
+                resources: ["arn:aws:cloudtrail:*:*:trail/*"],
+              },
+              {
+                actions: ["events:DescribeRule"],
+                resources: [expect.stringMatching(/^arn:aws:events:[^:]+:\d+:rule\/\*$/)],
+              },
+            ]
+          : []),
       ];
       expect(
         other.map((s) => ({ actions: list(s.Action), resources: list(s.Resource) })),
@@ -323,8 +336,20 @@ describe("IAM", () => {
       const rendered = rolePolicy(fn).filter((s) =>
         list(s.Action).some((a) => a.startsWith("dynamodb:")),
       );
+      // The notifier's only table access: its per-window message counter (SLACK# items).
+      const counter: Statement[] =
+        fn === "slack-notifier"
+          ? [
+              {
+                effect: "allow",
+                actions: ["dynamodb:UpdateItem"],
+                resources: [tableArn],
+                conditions: [leadingKeys(AUDIT_KEY_PREFIX.slack)],
+              },
+            ]
+          : [];
       expect(rendered, fn).toEqual(
-        auditStatements(fn, tableArn).map((s) => ({
+        [...auditStatements(fn, tableArn), ...counter].map((s) => ({
           Effect: "Allow",
           Action: s.actions,
           Resource: s.resources,
@@ -657,11 +682,56 @@ describe("alarms", () => {
     return found;
   };
 
-  it("notifies the topic when every alarm fires and when it clears", () => {
-    expect(alarms()).toHaveLength(GUARDRAIL_FUNCTIONS.length + 4);
+  it("notifies the topic and the plain alarm topic when every alarm fires and when it clears", () => {
+    // Errors per function, 4 product alarms, 3 Lambda queue alarms per event function, and
+    // EventPathMisses, EventPathChecksFailed and UnreadableRules.
+    expect(alarms()).toHaveLength(
+      GUARDRAIL_FUNCTIONS.length + 4 + 3 * EVENT_DRIVEN_FUNCTIONS.length + 3,
+    );
+    const plain = arnOf(stack.one("aws:sns/topic:Topic", "AlarmTopic"));
     for (const a of alarms()) {
-      expect(a.alarmActions, a.name).toEqual([arnOf(topic())]);
-      expect(a.okActions, a.name).toEqual([arnOf(topic())]);
+      expect(a.alarmActions, a.name).toEqual([arnOf(topic()), plain]);
+      expect(a.okActions, a.name).toEqual([arnOf(topic()), plain]);
+    }
+  });
+
+  it("sends alarms to a topic without the custom KMS key", () => {
+    expect(inputs(stack.one("aws:sns/topic:Topic", "AlarmTopic")).kmsMasterKeyId).toBeUndefined();
+  });
+
+  it("watches each event function's throttling, queue age and dropped events", () => {
+    for (const fn of EVENT_DRIVEN_FUNCTIONS) {
+      const name = inputs(lambdaOf(fn)).name;
+      expect(alarm(`${fn}-throttles`)).toMatchObject({
+        namespace: "AWS/Lambda",
+        metricName: "Throttles",
+        dimensions: { FunctionName: name },
+        threshold: ALARMS.throttles.threshold,
+      });
+      expect(alarm(`${fn}-asynceventage`)).toMatchObject({
+        metricName: "AsyncEventAge",
+        statistic: "Maximum",
+        threshold: ALARMS.asyncEventAgeMs.threshold,
+      });
+      expect(alarm(`${fn}-asynceventsdropped`)).toMatchObject({
+        metricName: "AsyncEventsDropped",
+        threshold: ALARMS.asyncEventsDropped.threshold,
+      });
+    }
+  });
+
+  it("watches the event path: misses, broken trails or rules, unreadable rules", () => {
+    for (const [what, metric] of [
+      ["event-path-misses", METRICS.eventPathMisses],
+      ["event-path-checks-failed", METRICS.eventPathChecksFailed],
+      ["unreadable-rules", METRICS.unreadableRules],
+    ] as const) {
+      expect(alarm(what)).toMatchObject({
+        namespace: METRICS.namespace,
+        metricName: metric,
+        dimensions: { [METRIC_SERVICE_DIMENSION]: metricServiceName(STAGE) },
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+      });
     }
   });
 

@@ -4,6 +4,7 @@ import {
   GUARDRAIL_FUNCTIONS,
   HANDLED_EVENT_NAMES,
   TAG_EVENT_SPECS,
+  TARGET_RETRY,
 } from "@guardrail/core";
 import { describe, expect, it } from "vitest";
 import { roleName } from "../../stacks/naming";
@@ -68,6 +69,10 @@ describe("spoke template shape", () => {
     expect(Object.fromEntries(Object.entries(resources).map(([k, r]) => [k, r.Type]))).toEqual({
       ForwarderRole: "AWS::IAM::Role",
       ForwardRule: "AWS::Events::Rule",
+      ForwardDeadLetterQueue: "AWS::SQS::Queue",
+      ForwardDeadLetterQueuePolicy: "AWS::SQS::QueuePolicy",
+      ForwardFailuresAlarm: "AWS::CloudWatch::Alarm",
+      ForwardDeadLetterAlarm: "AWS::CloudWatch::Alarm",
       MemberRole: "AWS::IAM::Role",
     });
   });
@@ -100,9 +105,38 @@ describe("forwarding rule", () => {
     expect(rule.EventBusName).toBe("default");
     expect(rule.State).toBe("ENABLED");
     expect(rule.Targets).toEqual([
-      { Id: "guardrail-hub", Arn: busArn, RoleArn: { "Fn::GetAtt": ["ForwarderRole", "Arn"] } },
+      {
+        Id: "guardrail-hub",
+        Arn: busArn,
+        RoleArn: { "Fn::GetAtt": ["ForwarderRole", "Arn"] },
+        RetryPolicy: {
+          MaximumRetryAttempts: TARGET_RETRY.maximumRetryAttempts,
+          MaximumEventAgeInSeconds: TARGET_RETRY.maximumEventAgeSeconds,
+        },
+        DeadLetterConfig: { Arn: { "Fn::GetAtt": ["ForwardDeadLetterQueue", "Arn"] } },
+      },
     ]);
     expect(hubBusArn("aws", "eu-west-1", HUB, "prod")).toBe(busArn);
+  });
+
+  it("dead-letters what it cannot forward, and alarms on failed forwards and on the queue", () => {
+    const policy = resources.ForwardDeadLetterQueuePolicy.Properties.PolicyDocument.Statement[0];
+    expect(policy).toMatchObject({
+      Principal: { Service: "events.amazonaws.com" },
+      Action: "sqs:SendMessage",
+      Condition: { ArnEquals: { "aws:SourceArn": { "Fn::GetAtt": ["ForwardRule", "Arn"] } } },
+    });
+    expect(resources.ForwardFailuresAlarm.Properties).toMatchObject({
+      Namespace: "AWS/Events",
+      MetricName: "FailedInvocations",
+      Dimensions: [{ Name: "RuleName", Value: { Ref: "ForwardRule" } }],
+      Threshold: 1,
+    });
+    expect(resources.ForwardDeadLetterAlarm.Properties).toMatchObject({
+      Namespace: "AWS/SQS",
+      MetricName: "ApproximateNumberOfMessagesVisible",
+      Threshold: 1,
+    });
   });
 
   it("forwards exactly the handled event names, successful calls only, with no own-role exclusion", () => {

@@ -46,6 +46,13 @@ function fakes() {
     },
     async markNotifyFailed() {},
     async markPublished() {},
+    async countAttempt() {
+      return 1;
+    },
+    async sightings() {
+      return [];
+    },
+    async writeSightings() {},
     async recentEventDecisions() {
       return [];
     },

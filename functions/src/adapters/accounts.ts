@@ -8,6 +8,7 @@ import {
 import type { AccountTarget, OrganizationConfig } from "../config";
 import { awsErrorCode, errorMessage, MemberRoleError } from "../errors";
 import { createEc2Gateway, type Ec2Gateway } from "./ec2";
+import { ec2RetryStrategy } from "./ec2-retry";
 
 /** Temporary credentials of a member role session. */
 export interface MemberCredentials {
@@ -145,8 +146,7 @@ function defaultClient(
   return new EC2Client({
     region: target.region,
     credentials,
-    retryMode: "standard",
-    maxAttempts: 5,
+    retryStrategy: ec2RetryStrategy(),
   });
 }
 

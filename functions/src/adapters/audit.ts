@@ -3,12 +3,15 @@ import {
   type ActorView,
   AUDIT_TABLE,
   type AuditItem,
+  attemptKey,
   auditKey,
   type ChangeView,
+  DELIVERY,
   type Decision,
   type DecisionResult,
   type ResourceRef,
   resourceIndexKey,
+  sightingsKey,
   stateKey,
   type TagRecord,
   tagRecordKey,
@@ -55,6 +58,15 @@ export interface ResourceState {
   readonly seenAt: string;
 }
 
+/** A violation the sweep saw, to check against the event decisions at its next run. */
+export interface Sighting {
+  readonly resourceId: string;
+  /** The rule as `viewChange(...).text` reads it (what an event decision's finding shows). */
+  readonly text: string;
+  readonly rule: string;
+  readonly seenAt: string;
+}
+
 /** Options of `AuditStore.putDecision`. */
 export interface PutDecisionOptions {
   /**
@@ -64,6 +76,11 @@ export interface PutDecisionOptions {
   readonly takeOver?: boolean;
   /** False for records nobody publishes one by one (the sweep's: its summary carries them). */
   readonly notify?: boolean;
+  /**
+   * A failed remediation that Lambda will retry: recorded, its notification `deferred` (a free
+   * turn, like `failed`) so that the retry that succeeds, or the last one, announces it.
+   */
+  readonly defer?: boolean;
   /** When this writer claims the notification (ISO time), recorded as `claimedAt`. */
   readonly claimedAt?: string;
   /**
@@ -114,6 +131,15 @@ export interface AuditStore {
    * @throws AuditWriteError
    */
   claimEscalation(ruleKey: string, eventId: string, windowStart: string): Promise<string | null>;
+  /**
+   * Counts one failed remediation attempt of a decision (an atomic ADD on its counter item) and
+   * answers the count, this attempt included. @throws AuditWriteError
+   */
+  countAttempt(id: string): Promise<number>;
+  /** The violations the previous sweep of this account and Region saw on changed rules. */
+  sightings(account: string, region: string): Promise<Sighting[]>;
+  /** Replaces them with this run's. */
+  writeSightings(account: string, region: string, sightings: readonly Sighting[]): Promise<void>;
   /** Writes changed states and deletes vanished ones, 25 per batch. */
   writeStates(
     account: string,
@@ -162,6 +188,8 @@ export const NOTIFICATION = {
   failed: "failed",
   /** Not announced one by one (sweep records: the run's summary carries them). */
   none: "none",
+  /** A failed attempt Lambda retries: the retry (or the last attempt) announces it. */
+  deferred: "deferred",
 } as const;
 const NOTIFY_FAILED = NOTIFICATION.failed;
 const NOTIFY_CLAIMED = NOTIFICATION.claimed;
@@ -286,8 +314,8 @@ export function createAuditStore(
       // A turn that is free: the publish failed, or its writer cannot be running any more.
       const free =
         stale === undefined
-          ? "#notification = :failed"
-          : "(#notification = :failed OR (#notification = :claimed AND #claimedAt < :stale))";
+          ? "(#notification = :failed OR #notification = :deferred)"
+          : "(#notification = :failed OR #notification = :deferred OR (#notification = :claimed AND #claimedAt < :stale))";
       const staleValues: Record<string, string> =
         stale === undefined ? {} : { ":claimed": NOTIFY_CLAIMED, ":stale": stale };
       const staleNames: Record<string, string> =
@@ -298,7 +326,12 @@ export function createAuditStore(
             TableName: tableName,
             Item: {
               ...item,
-              notification: options.notify === false ? NOTIFICATION.none : NOTIFY_CLAIMED,
+              notification:
+                options.notify === false
+                  ? NOTIFICATION.none
+                  : options.defer
+                    ? NOTIFICATION.deferred
+                    : NOTIFY_CLAIMED,
               claim,
               ...(options.claimedAt !== undefined ? { claimedAt: options.claimedAt } : {}),
             },
@@ -316,6 +349,7 @@ export function createAuditStore(
             ExpressionAttributeValues: {
               ":rank": item.resultRank,
               ":failed": NOTIFY_FAILED,
+              ":deferred": NOTIFICATION.deferred,
               ...staleValues,
             },
             ReturnValues: "ALL_OLD",
@@ -365,6 +399,7 @@ export function createAuditStore(
               ":claimed": NOTIFY_CLAIMED,
               ":claim": claim,
               ":failed": NOTIFY_FAILED,
+              ":deferred": NOTIFICATION.deferred,
               ...(options.claimedAt !== undefined ? { ":claimedAt": options.claimedAt } : {}),
               ...staleValues,
             },
@@ -512,6 +547,57 @@ export function createAuditStore(
         });
       }
       return result;
+    },
+
+    async sightings(account, region) {
+      const { GetCommand } = await lib();
+      const ddb = await client();
+      try {
+        const out = await ddb.send(
+          new GetCommand({ TableName: tableName, Key: sightingsKey(account, region) }),
+        );
+        return (out.Item?.sightings ?? []) as Sighting[];
+      } catch (error) {
+        throw new LookupFailedError(`GetItem sightings: ${awsErrorCode(error)}`, { cause: error });
+      }
+    },
+
+    async writeSightings(account, region, list) {
+      const { PutCommand } = await lib();
+      const ddb = await client();
+      try {
+        await ddb.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { ...sightingsKey(account, region), type: "sightings", sightings: list },
+          }),
+        );
+      } catch (error) {
+        throw wrap("PutItem sightings", error);
+      }
+    },
+
+    async countAttempt(id) {
+      const { UpdateCommand } = await lib();
+      const ddb = await client();
+      try {
+        const out = await ddb.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: attemptKey(id),
+            UpdateExpression: "ADD #attempts :one SET #ttl = :ttl",
+            ExpressionAttributeNames: { "#attempts": "attempts", "#ttl": AUDIT_TABLE.ttlAttribute },
+            ExpressionAttributeValues: {
+              ":one": 1,
+              ":ttl": Math.floor(Date.now() / 1000) + DELIVERY.maximumEventAgeSeconds * 4,
+            },
+            ReturnValues: "UPDATED_NEW",
+          }),
+        );
+        return Number(out.Attributes?.attempts ?? 1);
+      } catch (error) {
+        throw wrap(`UpdateItem attempts of ${id}`, error);
+      }
     },
 
     async writeStates(account, region, puts, deletes) {

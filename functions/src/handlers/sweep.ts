@@ -1,4 +1,6 @@
+import { RELIABILITY_ENV } from "@guardrail/core";
 import { defaultRemediationDeps } from "../deps";
+import { awsEventPathProbe, listOf } from "../pipelines/event-path";
 import {
   createOrganizationSweepHandler,
   createSweepHandler,
@@ -6,9 +8,12 @@ import {
   stsIdentity,
 } from "../pipelines/sweep";
 
+const trails = listOf(process.env[RELIABILITY_ENV.trails]);
+const rules = listOf(process.env[RELIABILITY_ENV.eventRules]);
 const deps: SweepDeps = {
   ...defaultRemediationDeps("sweep"),
   identity: stsIdentity(process.env.AWS_REGION),
+  ...(trails.length + rules.length > 0 ? { eventPath: awsEventPathProbe(trails, rules) } : {}),
 };
 
 export const handler =

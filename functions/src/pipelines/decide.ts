@@ -7,6 +7,7 @@ import {
   buildDecision,
   buildInvalidDecision,
   type ChangeView,
+  DELIVERY_ATTEMPTS,
   type Decision,
   type DecisionResult,
   decisionPublication,
@@ -226,9 +227,15 @@ export async function act(
 export async function recordAndNotify(
   decision: Decision,
   deps: RemediationDeps,
-  { publish = true }: { publish?: boolean } = {},
+  { publish = true, defer = false }: { publish?: boolean; defer?: boolean } = {},
 ): Promise<{ recorded: PutDecisionResult["status"]; published: boolean }> {
   const { logger } = deps;
+  if (defer) {
+    // A failed attempt Lambda will retry: recorded, announced by the retry that settles it.
+    const put = await deps.audit.putDecision(auditItem(decision), randomUUID(), { defer: true });
+    if (put.status === "created") countDecision(decision, put, deps);
+    return { recorded: put.status, published: false };
+  }
   if (publish && decision.result === "already-gone" && deps.settleMs > 0)
     await sleep(deps.settleMs);
   const claim = randomUUID();
@@ -453,9 +460,13 @@ export async function decide(input: DecideInput, deps: RemediationDeps): Promise
   });
   if (!decision) return { status: "compliant", eventId: event.eventId };
   const failed = outcomes.filter((o) => o.status === "failed");
-  if (failed.length > 0)
+  const attempt = decision.result === "failed" ? await failedAttempt(decision.id, deps) : null;
+  const final = attempt === null || attempt >= DELIVERY_ATTEMPTS;
+  // Only a failure no retry will follow is one: a throttle the next attempt absorbs is not.
+  if (failed.length > 0 && final)
     metrics.addMetric(METRICS.remediationFailures, MetricUnit.Count, failed.length);
-  const log = decision.result === "failed" ? logger.error.bind(logger) : logger.warn.bind(logger);
+  const log =
+    decision.result === "failed" && final ? logger.error.bind(logger) : logger.warn.bind(logger);
   log("policy violation", {
     eventId: event.eventId,
     eventName: event.eventName,
@@ -467,16 +478,21 @@ export async function decide(input: DecideInput, deps: RemediationDeps): Promise
       change: f.change.text,
     })),
     exposureSeconds: decision.exposureSeconds,
+    ...(attempt !== null ? { attempt, attempts: DELIVERY_ATTEMPTS } : {}),
   });
   // After the revokes: the flap guard only decides how the decision is announced.
   const guarded = await guardFlaps(decision, deps);
   const settled = await recordAndNotify(guarded.decision, deps, {
     publish: guarded.verdict !== "fold",
+    defer: !final,
   });
   if (decision.result === "failed") {
+    const codes = failed.map((f) => f.error?.code).join(", ");
     throw new RemediationFailedError(
       decision.id,
-      `revoke failed for ${decision.resource.id} (${failed.map((f) => f.error?.code).join(", ")}): the exposure persists`,
+      final
+        ? `revoke failed for ${decision.resource.id} (${codes}): the exposure persists`
+        : `revoke failed for ${decision.resource.id} (${codes}) on attempt ${attempt} of ${DELIVERY_ATTEMPTS}: Lambda retries it`,
     );
   }
   return {
@@ -487,6 +503,22 @@ export async function decide(input: DecideInput, deps: RemediationDeps): Promise
     ...(guarded.verdict !== "alert" ? { flap: guarded.verdict } : {}),
     ...settled,
   };
+}
+
+/**
+ * Which attempt of this event failed to remediate (1 for the first), from its counter in the
+ * audit table. A counter that cannot be written answers "last": when unsure, alert.
+ */
+async function failedAttempt(id: string, deps: RemediationDeps): Promise<number> {
+  try {
+    return await deps.audit.countAttempt(id);
+  } catch (error) {
+    deps.logger.error("could not count the failed attempt; alerting as if it were the last", {
+      decisionId: id,
+      error,
+    });
+    return DELIVERY_ATTEMPTS;
+  }
 }
 
 /**

@@ -84,7 +84,7 @@ function currentOf(
 /**
  * The look-ups the policy needs before it can judge the change, and nothing else:
  * - DescribeSecurityGroupRules for the rules `idsToDescribe` names; the change is then judged
- *   as described. A failed look-up throws (EventBridge retries); a rule EC2 says does not exist
+ *   as described. A failed look-up throws (Lambda retries); a rule EC2 says does not exist
  *   is gone.
  * - Rules whose peer is a prefix list: GetManagedPrefixListEntries, each list once (in parallel
  *   with the describe; a list only the described rule names is read afterwards).

@@ -4,10 +4,14 @@ import { createSlackPoster, type SlackPoster } from "../adapters/slack";
 import { type Env, loadSlackConfig, type SlackConfig } from "../config";
 import { createObservability } from "../deps";
 import { type Observability, withObservability } from "../middleware";
+import { deliver, type SlackFolding } from "./slack-digest";
+import { slackFoldingFromEnv } from "./slack-folding-env";
 
 export interface SlackNotifierDeps extends Observability {
   readonly config: SlackConfig;
   readonly slack: SlackPoster;
+  /** Folding above the rate limit (see `deliver`); absent: every message is posted. */
+  readonly folding?: SlackFolding;
 }
 
 function isSnsEvent(event: unknown): event is SNSEvent {
@@ -23,9 +27,10 @@ function isSnsEvent(event: unknown): event is SNSEvent {
 export async function slackNotify(
   event: unknown,
   deps: SlackNotifierDeps,
-): Promise<{ posted: number }> {
+): Promise<{ posted: number; folded: number }> {
   if (!isSnsEvent(event)) throw new InvalidEventError("Records", "expected an SNS event");
   let posted = 0;
+  let folded = 0;
   for (const record of event.Records) {
     const text = record.Sns.Message;
     let body: unknown = text;
@@ -35,14 +40,19 @@ export async function slackNotify(
       // Not every message on the topic is JSON (a test publish from the console): sent as text.
     }
     const message = renderSlack(body, record.Sns.Subject ?? undefined);
-    await deps.slack.post(message);
+    const delivery = await deliver(body, message, deps);
+    if (delivery === "folded") {
+      folded++;
+      deps.logger.info("folded into the digest", { messageId: record.Sns.MessageId });
+      continue;
+    }
     posted++;
     deps.logger.info("posted to Slack", {
       messageId: record.Sns.MessageId,
       blocks: message.blocks.length,
     });
   }
-  return { posted };
+  return { posted, folded };
 }
 
 /**
@@ -64,7 +74,12 @@ export function defaultSlackNotifierDeps(env: Env = process.env): SlackNotifierD
   const webhook = async () => (await source)();
   // A failed first read is reported by the first post (which reads again), not here.
   webhook().catch(() => undefined);
-  return { ...observability, config, slack: createSlackPoster(webhook) };
+  return {
+    ...observability,
+    config,
+    slack: createSlackPoster(webhook),
+    ...slackFoldingFromEnv(env),
+  };
 }
 
 /** The slack-notifier Lambda handler, built from its dependencies. */

@@ -38,6 +38,9 @@ import { AuditWriteError, awsErrorCode, errorMessage, SweepTargetsFailedError } 
 import { stringField } from "../field";
 import { withObservability } from "../middleware";
 import { recordAndNotify, recordsOf } from "./decide";
+import { checkEventPath, type EventPathProbe, type EventPathReport } from "./event-path";
+import { checkEventPathMisses, type EventPathMiss } from "./event-path-misses";
+import { type SkippedRevoke, verifyBeforeRevoke } from "./sweep-verify";
 import { reportExpiredTags } from "./tag-exemption";
 import { exemptionsFromTrail } from "./trail";
 
@@ -50,6 +53,8 @@ export interface SweepIdentity {
 export interface SweepDeps extends RemediationDeps {
   /** Account and Region when the event does not say (STS GetCallerIdentity and AWS_REGION). */
   readonly identity: () => Promise<SweepIdentity>;
+  /** The trails and event rules the event path depends on (checked each run when set). */
+  readonly eventPath?: EventPathProbe;
 }
 
 export interface SweepResult {
@@ -65,6 +70,12 @@ export interface SweepResult {
   readonly published: boolean;
   /** Approved exemption tags found expired (and announced) by this run. */
   readonly expiredTags: number;
+  /** Rules the sweep meant to revoke but found gone or changed when it read them again. */
+  readonly skippedRevokes: readonly SkippedRevoke[];
+  /** Violations the previous run saw that no event decision covered. */
+  readonly eventPathMisses: readonly EventPathMiss[];
+  /** What the event-path checks found (null when none is configured). */
+  readonly eventPath: EventPathReport | null;
   readonly durationMs: number;
 }
 
@@ -364,8 +375,13 @@ async function sweepOne(
   evaluation = trail.evaluation;
   for (const u of trail.unreadable) keep(`reading the audit trail of ${u.resourceId}`)(u.error);
 
-  const actions = planActions(evaluation);
-  const outcomes = (await mapLimit(actions, REVOKE_CONCURRENCY, (a) => deps.ec2.execute(a))).flat();
+  const verified = await verifyBeforeRevoke(planActions(evaluation), read.changes, deps);
+  const outcomes = (
+    await mapLimit(verified.actions, REVOKE_CONCURRENCY, (a) => deps.ec2.execute(a))
+  ).flat();
+  if (read.unreadable > 0)
+    metrics.addMetric(METRICS.unreadableRules, MetricUnit.Count, read.unreadable);
+  const eventPath = deps.eventPath ? await checkEventPath(deps.eventPath, deps) : null;
 
   const seenAt = deps.clock().toISOString();
   const states = statesOf(read, outcomes, seenAt);
@@ -379,6 +395,7 @@ async function sweepOne(
     }
   }
   const deletes = [...stored.keys()].filter((id) => !states.has(id));
+  const misses = await checkEventPathMisses(identity, evaluation.findings, changed, deps, keep);
 
   const findings = byResource(evaluation.findings);
   const waived = byResource(evaluation.waived);
@@ -460,6 +477,9 @@ async function sweepOne(
     auditRecords: toRecord.length,
     published: anything,
     expiredTags,
+    skippedRevokes: verified.skipped,
+    eventPathMisses: misses,
+    eventPath,
     durationMs: Math.round(performance.now() - t0),
   };
   (failed > 0 ? logger.error.bind(logger) : logger.info.bind(logger))("sweep finished", {

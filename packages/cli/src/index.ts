@@ -5,4 +5,5 @@
 export { type CliIo, type CommandContext, processIo, write } from "./context";
 export { EXIT } from "./errors";
 export { main } from "./main";
+export * from "./redrive";
 export type { ReplayFinding, ReplayLine } from "./replay/record";

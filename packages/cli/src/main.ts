@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { registerAudit } from "./commands/audit";
 import { registerExemptions } from "./commands/exemptions";
 import { registerInit, registerSchema } from "./commands/init";
+import { registerRedrive } from "./commands/redrive";
 import { registerReplay } from "./commands/replay";
 import { registerSandbox } from "./commands/sandbox";
 import { registerScan } from "./commands/scan";
@@ -25,6 +26,7 @@ const COMMANDS: readonly ((program: Command, ctx: CommandContext) => void)[] = [
   registerScp,
   registerInit,
   registerSchema,
+  registerRedrive,
 ];
 
 export { EXIT };

@@ -3,7 +3,7 @@
  * machine-readable; subclasses end in `Error`; `cause` is kept.
  *
  * Configuration errors (bad policy, bad settings) fail at validate/deploy/cold start.
- * Execution errors (AWS failures) fail one invocation so that EventBridge retries it.
+ * Execution errors (AWS failures) fail one invocation so that Lambda retries it.
  */
 export class GuardrailError extends Error {
   readonly code: string;

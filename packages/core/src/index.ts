@@ -13,5 +13,6 @@ export * from "./net/protocol";
 export * from "./plan";
 export * from "./policy";
 export * from "./registry";
+export * from "./reliability";
 export * from "./report";
 export * from "./state";

@@ -234,6 +234,14 @@ export const METRICS = {
   revokeLoops: "RevokeLoops",
   /** Revokes folded into their loop's escalation (recorded, not announced). */
   foldedRevokes: "FoldedRevokes",
+  /** A violation the sweep found twice in a row that no event decision covered. */
+  eventPathMisses: "EventPathMisses",
+  /** Rules or entries the sweep could not read (not judged). */
+  unreadableRules: "UnreadableRules",
+  /** A trail not logging or not delivering, or an event rule disabled (the sweep checks). */
+  eventPathChecksFailed: "EventPathChecksFailed",
+  /** Non-critical messages the Slack notifier folded into a digest. */
+  slackFolded: "SlackFolded",
 } as const;
 
 /** Alarm thresholds. Every alarm's action is the guardrail's SNS topic. */
@@ -244,9 +252,22 @@ export const ALARMS = {
   invalidEvents: { threshold: 1, periodSeconds: 300, evaluationPeriods: 1 },
   /** Sweep not run: fewer than 1 run over this many sweep intervals. */
   sweepMissedIntervals: 2,
+  /** Lambda `Throttles` of an event function: events wait in Lambda's queue. */
+  throttles: { threshold: 1, periodSeconds: 300, evaluationPeriods: 1 },
+  /** Lambda `AsyncEventAge` (ms, Maximum): events waiting this long to be handled. */
+  asyncEventAgeMs: { threshold: 5 * 60_000, periodSeconds: 60, evaluationPeriods: 3 },
+  /** Lambda `AsyncEventsDropped`: an event expired or was dropped without its destination. */
+  asyncEventsDropped: { threshold: 1, periodSeconds: 300, evaluationPeriods: 1 },
+  eventPathMisses: { threshold: 1, periodSeconds: 3600, evaluationPeriods: 1 },
+  unreadableRules: { threshold: 1, periodSeconds: 3600, evaluationPeriods: 1 },
+  eventPathChecksFailed: { threshold: 1, periodSeconds: 3600, evaluationPeriods: 1 },
 } as const;
 
 /** EventBridge target retry policy for event-driven functions (then the DLQ). */
+/**
+ * EventBridge target retry policy of the event rules. It covers only EventBridge's delivery to
+ * Lambda's asynchronous queue, never a function error (see `DELIVERY`).
+ */
 export const TARGET_RETRY = { maximumRetryAttempts: 8, maximumEventAgeSeconds: 3600 } as const;
 
 /** Default sweep schedule. */
@@ -304,11 +325,15 @@ export const FUNCTION_SIZING: Record<
     readonly reservedConcurrency: number;
   }
 > = {
-  "security-group-change": { memoryMb: 512, timeoutSeconds: 30, reservedConcurrency: 25 },
-  "network-acl-change": { memoryMb: 512, timeoutSeconds: 30, reservedConcurrency: 10 },
-  "prefix-list-change": { memoryMb: 512, timeoutSeconds: 60, reservedConcurrency: 5 },
+  // Timeouts leave room for EC2_RETRY.budgetMs (40 s) on the revoke after a look-up: a throttle
+  // is waited out inside the invocation (bench/burst.ts), not by Lambda's retry a minute later.
+  "security-group-change": { memoryMb: 512, timeoutSeconds: 90, reservedConcurrency: 25 },
+  "network-acl-change": { memoryMb: 512, timeoutSeconds: 60, reservedConcurrency: 10 },
+  "prefix-list-change": { memoryMb: 512, timeoutSeconds: 120, reservedConcurrency: 5 },
   sweep: { memoryMb: 1024, timeoutSeconds: 300, reservedConcurrency: 1 },
-  "slack-notifier": { memoryMb: 256, timeoutSeconds: 15, reservedConcurrency: 5 },
+  // Slack's Retry-After waits (SLACK_DIGEST.maxRetryAfterWaitMs) and the digest's wait for the
+  // end of its window.
+  "slack-notifier": { memoryMb: 256, timeoutSeconds: 180, reservedConcurrency: 5 },
 };
 
 /**
@@ -342,6 +367,12 @@ export const AUDIT_KEY_PREFIX = {
   tag: "TAG#",
   /** The flap guard's per-rule counters. */
   flap: "FLAP#",
+  /** Failed remediation attempts of a decision (the failed alert waits for the last). */
+  attempts: "ATTEMPTS#",
+  /** The sweep's pending sightings, checked against the trail at the next run. */
+  sightings: "SIGHTINGS#",
+  /** The Slack notifier's message count per window (folding into digests). */
+  slack: "SLACK#",
 } as const;
 
 /**

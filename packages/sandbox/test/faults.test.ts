@@ -7,6 +7,7 @@ import {
 import { ConfigurationError } from "@guardrail/core";
 import { ConfiguredRetryStrategy } from "@smithy/util-retry";
 import { afterEach, describe, expect, it } from "vitest";
+import { FaultInjector } from "../src/ec2/faults";
 import { Ec2Sandbox } from "../src/index";
 import { ec2Client, ec2Error, startSandbox } from "./helpers";
 
@@ -183,5 +184,23 @@ describe("call counters", () => {
     expect(sandbox.callCounts()).toEqual({ DescribeVpcs: 2, DescribeSecurityGroups: 1 });
     sandbox.resetCallCounts();
     expect(sandbox.calls()).toBe(0);
+  });
+});
+
+describe("fault injection: EC2's token bucket", () => {
+  it("lets a full bucket through, throttles when empty, refills at the set rate", () => {
+    let now = 0;
+    const faults = new FaultInjector(1, () => now);
+    faults.set("RevokeSecurityGroupIngress", {
+      tokenBucket: { capacity: 50, refillPerSecond: 5 },
+    });
+    const burst = Array.from({ length: 60 }, () => faults.decide("RevokeSecurityGroupIngress"));
+    expect(burst.filter((d) => d.error === undefined)).toHaveLength(50);
+    expect(burst[50]?.error?.code).toBe("RequestLimitExceeded");
+    now += 1000;
+    const next = Array.from({ length: 10 }, () => faults.decide("RevokeSecurityGroupIngress"));
+    expect(next.filter((d) => d.error === undefined)).toHaveLength(5);
+    // Other actions have their own buckets (none set here).
+    expect(faults.decide("DescribeSecurityGroups").error).toBeUndefined();
   });
 });

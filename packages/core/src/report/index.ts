@@ -1,5 +1,6 @@
 export * from "./audit";
 export * from "./decision";
+export * from "./digest";
 export * from "./exemption";
 export * from "./exposure";
 export * from "./flap";

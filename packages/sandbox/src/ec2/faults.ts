@@ -21,6 +21,13 @@ export interface FaultSpec {
   readonly errorNext?: number;
   /** Which server error: `InternalError` (HTTP 500, default) or `Unavailable` (HTTP 503). */
   readonly error?: "InternalError" | "Unavailable";
+  /**
+   * EC2's request token bucket for the action: starts full with `capacity` tokens, each call
+   * takes one, `refillPerSecond` come back each second (never above `capacity`); a call with no
+   * token left is answered `RequestLimitExceeded`. AWS's figures: "Request throttling for the
+   * Amazon EC2 API" (RevokeSecurityGroupIngress 50 and 5 per second).
+   */
+  readonly tokenBucket?: { readonly capacity: number; readonly refillPerSecond: number };
 }
 
 export interface FaultDecision {
@@ -32,6 +39,8 @@ interface ActiveFault {
   readonly spec: FaultSpec;
   throttleLeft: number;
   errorLeft: number;
+  tokens: number;
+  refilledAt: number;
 }
 
 export const throttled = () =>
@@ -59,9 +68,11 @@ function checkCount(name: string, value: number | undefined): void {
 export class FaultInjector {
   private readonly active = new Map<string, ActiveFault>();
   private rng: Rng;
+  private readonly now: () => number;
 
-  constructor(seed: number) {
+  constructor(seed: number, now: () => number = () => performance.now()) {
     this.rng = new Rng(seed);
+    this.now = now;
   }
 
   /** Sets (replaces) the faults of `action`, or of every action with `*`. */
@@ -72,10 +83,20 @@ export class FaultInjector {
     checkCount("errorNext", spec.errorNext);
     checkCount("latencyMs", spec.latencyMs);
     checkCount("latencyJitterMs", spec.latencyJitterMs);
+    if (spec.tokenBucket) {
+      checkCount("tokenBucket.capacity", spec.tokenBucket.capacity);
+      if (!(spec.tokenBucket.refillPerSecond > 0)) {
+        throw new ConfigurationError(
+          `fault tokenBucket.refillPerSecond must be above 0, got ${spec.tokenBucket.refillPerSecond}`,
+        );
+      }
+    }
     this.active.set(action, {
       spec,
       throttleLeft: spec.throttleNext ?? 0,
       errorLeft: spec.errorNext ?? 0,
+      tokens: spec.tokenBucket?.capacity ?? 0,
+      refilledAt: this.now(),
     });
   }
 
@@ -103,6 +124,17 @@ export class FaultInjector {
     }
     if (spec.throttleRate && this.rng.float() < spec.throttleRate) {
       return { delayMs, error: throttled() };
+    }
+    if (spec.tokenBucket) {
+      const now = this.now();
+      const { capacity, refillPerSecond } = spec.tokenBucket;
+      fault.tokens = Math.min(
+        capacity,
+        fault.tokens + ((now - fault.refilledAt) / 1000) * refillPerSecond,
+      );
+      fault.refilledAt = now;
+      if (fault.tokens < 1) return { delayMs, error: throttled() };
+      fault.tokens -= 1;
     }
     if (fault.errorLeft > 0) {
       fault.errorLeft -= 1;

@@ -67,8 +67,8 @@ export interface RouterOptions {
   readonly ownRoleArns: readonly string[];
   readonly invoke: Invoke;
   /**
-   * Attempts per event and function. EventBridge retries a failed asynchronous invocation with
-   * backoff for up to 24 h (the infra sets 8 retries, 1 h); locally a few quick ones. Default 3.
+   * Attempts per event and function. Lambda retries a failed asynchronous invocation twice, about
+   * 1 and 2 minutes later (DELIVERY); locally the same 3 attempts, quickly. Default 3.
    */
   readonly maxAttempts?: number;
   /** Delay before retry n is `retryDelayMs * n`. Default 100 ms. */

@@ -1,0 +1,31 @@
+import { FUNCTION_ENV, RELIABILITY_ENV } from "@guardrail/core";
+import { createSlackWindowCounter } from "../adapters/slack-counter";
+import type { Env } from "../config";
+import { type SlackFolding, slackFoldingSettings } from "./slack-digest";
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Production folding: the counters live in the audit table (GUARDRAIL_TABLE_NAME); without a
+ * table the notifier posts every message. @throws ConfigurationError for a bad rate setting
+ */
+export function slackFoldingFromEnv(env: Env): { folding?: SlackFolding } {
+  const table = env[FUNCTION_ENV.tableName]?.trim();
+  const settings = slackFoldingSettings(env[RELIABILITY_ENV.slackMaxPerMinute]);
+  if (!table) return {};
+  const client = async () => {
+    const [{ DynamoDBClient }, { DynamoDBDocumentClient }] = await Promise.all([
+      import("@aws-sdk/client-dynamodb"),
+      import("@aws-sdk/lib-dynamodb"),
+    ]);
+    return DynamoDBDocumentClient.from(new DynamoDBClient({ retryMode: "standard" }));
+  };
+  return {
+    folding: {
+      counter: createSlackWindowCounter(table, client),
+      ...settings,
+      now: Date.now,
+      sleep,
+    },
+  };
+}
