@@ -280,9 +280,9 @@ describe("exemption announcements", () => {
 });
 
 describe("event patterns for tagging", () => {
-  it("routes the tagging calls of EC2 and of the Tagging API (aws.tag) to security-group-change", () => {
+  it("routes the tagging calls of EC2 and of the Tagging API (aws.tagging) to security-group-change", () => {
     const p = eventPatternFor("security-group-change", ["arn:aws:iam::1:role/own"]);
-    expect(p.source).toEqual(["aws.ec2", "aws.tag"]);
+    expect(p.source).toEqual(["aws.ec2", "aws.tagging"]);
     expect(p.detail.eventSource).toEqual(["ec2.amazonaws.com", "tagging.amazonaws.com"]);
     expect(p.detail.eventName).toEqual(
       expect.arrayContaining([
