@@ -122,8 +122,7 @@ export function deployGuardrail() {
   );
 
   const rules = createEventRules(settings, lambdas, ownRoleArns, deadLetterQueue);
-  const hub =
-    org === null ? null : createHubBus(settings, org, lambdas, partition, deadLetterQueue);
+  const hub = org === null ? null : createHubBus(settings, org, lambdas, deadLetterQueue);
   allowRulesToDeadLetter(
     deadLetterQueue,
     [...rules, ...(hub?.rules ?? [])].map((rule) => rule.arn),

@@ -40,36 +40,18 @@ export function hubBusPolicy({ busArn, orgId }: HubBusPolicyInput) {
 }
 
 /**
- * The pattern of one function's rule on the hub bus: the same as on the default bus, but the
- * loop guard excludes the member role's sessions in every account (the hub revokes in member
- * accounts through that role, so its CloudTrail events come back through the spokes). The
- * functions check the same again (`isOwnPrincipal`), so the pattern only saves invocations.
+ * The pattern of one function's rule on the hub bus: the same as on the default bus, without
+ * its own-role exclusion. The hub revokes in member accounts through the member role, whose
+ * ARN differs per account; EventBridge has no exact ARN to list for it, and its `wildcard`
+ * `*` also matches `:` and `/` (an IAM user with the path `/x:role/` would pass for the role).
+ * So the member role's events reach the functions, whose own check (`isOwnPrincipal`, the
+ * member role matched as IAM's ArnLike does) stays the loop guard.
  *
  * @example
- * hubEventPatternFor("security-group-change", "network-guardrail-prod-member")
- *   .detail.userIdentity.sessionContext.sessionIssuer.arn
- * // [{ "anything-but": { wildcard: "arn:aws:iam::*:role/network-guardrail-prod-member" } }, { exists: false }]
+ * hubEventPatternFor("security-group-change").detail.userIdentity
+ * // undefined
  */
-export function hubEventPatternFor(
-  fn: GuardrailFunction,
-  memberRoleName: string,
-  partition = "aws",
-) {
-  const base = eventPatternFor(fn, [`arn:${partition}:iam::000000000000:role/${memberRoleName}`]);
-  return {
-    ...base,
-    detail: {
-      ...base.detail,
-      userIdentity: {
-        sessionContext: {
-          sessionIssuer: {
-            arn: [
-              { "anything-but": { wildcard: `arn:${partition}:iam::*:role/${memberRoleName}` } },
-              { exists: false },
-            ],
-          },
-        },
-      },
-    },
-  };
+export function hubEventPatternFor(fn: GuardrailFunction) {
+  const { userIdentity: _ownRoles, ...detail } = eventPatternFor(fn, []).detail;
+  return { ...eventPatternFor(fn, []), detail };
 }

@@ -8,14 +8,13 @@ import type { DeploySettings, OrganizationSettings } from "./settings";
 /**
  * Organisation mode: the central bus the spokes forward to, open to `events:PutEvents` from the
  * organisation only, and one rule per event-driven function on it (the same patterns as on the
- * default bus, the member role's own calls left out), targeting the same functions with the same
- * retry policy and dead-letter queue.
+ * default bus, without the own-role exclusion: the functions ignore the member role's calls),
+ * targeting the same functions with the same retry policy and dead-letter queue.
  */
 export function createHubBus(
   settings: DeploySettings,
   org: OrganizationSettings,
   lambdas: Record<GuardrailFunction, GuardrailLambda>,
-  partition: $util.Output<string>,
   deadLetterQueue: aws.sqs.Queue,
 ): { bus: aws.cloudwatch.EventBus; rules: aws.cloudwatch.EventRule[] } {
   const bus = new aws.cloudwatch.EventBus("HubBus", { name: hubBusName(settings.stage) });
@@ -27,9 +26,7 @@ export function createHubBus(
     const rule = new aws.cloudwatch.EventRule(`${componentName(fn)}HubRule`, {
       description: `Network guardrail (${settings.stage}): member accounts' CloudTrail events for ${fn}`,
       eventBusName: bus.name,
-      eventPattern: partition.apply((p) =>
-        JSON.stringify(hubEventPatternFor(fn, org.memberRoleName, p)),
-      ),
+      eventPattern: JSON.stringify(hubEventPatternFor(fn)),
       state: "ENABLED",
     });
     targetFunction(`${componentName(fn)}Hub`, rule, bus.name, lambdas[fn], deadLetterQueue);

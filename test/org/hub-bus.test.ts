@@ -53,37 +53,47 @@ describe("hub bus rule patterns", () => {
   const ownRole = "arn:aws:iam::111122223333:role/network-guardrail-prod-eu-west-1-sweep";
 
   it.each(EVENT_DRIVEN_FUNCTIONS)("route the same fixtures as the default bus (%s)", (fn) => {
-    const hub = hubEventPatternFor(fn, MEMBER_ROLE);
+    const hub = hubEventPatternFor(fn);
     const local = eventPatternFor(fn, [ownRole]);
     for (const e of events) {
       expect(matchesPattern(hub, e.event), e.id).toBe(matchesPattern(local, e.event));
     }
   });
 
+  it.each(EVENT_DRIVEN_FUNCTIONS)("hold no EventBridge wildcard (%s)", (fn) => {
+    // EventBridge's `*` matches `:` and `/`, unlike IAM's ArnLike: no pattern may rely on it.
+    expect(JSON.stringify(hubEventPatternFor(fn))).not.toContain("wildcard");
+  });
+
+  /** An Authorize fixture as `sessionIssuer` issued it. */
+  function authorizeBy(sessionIssuerArn: string, type = "AssumedRole") {
+    const sample = events.find(
+      (e) => e.eventName === "AuthorizeSecurityGroupIngress" && !("errorCode" in e.event.detail),
+    );
+    if (sample === undefined) throw new Error("no AuthorizeSecurityGroupIngress fixture");
+    const event = structuredClone(sample.event);
+    (event.detail as Record<string, unknown>).userIdentity = {
+      type,
+      sessionContext: { sessionIssuer: { arn: sessionIssuerArn } },
+    };
+    return event;
+  }
+
+  it("deliver an IAM user whose path imitates the member role to the function", () => {
+    // sts:GetFederationToken by user /x:role/<member role>: an EventBridge wildcard on
+    // arn:aws:iam::*:role/<member role> would have dropped it before any check ran.
+    const crafted = authorizeBy(
+      `arn:aws:iam::111122223333:user/x:role/${MEMBER_ROLE}`,
+      "FederatedUser",
+    );
+    expect(matchesPattern(hubEventPatternFor("security-group-change"), crafted)).toBe(true);
+  });
+
   it.each(["444455556666", "777788889999"])(
-    "leave out the member role's own calls in account %s (loop guard)",
+    "deliver the member role's own calls in account %s too: the function's own check is the loop guard",
     (account) => {
-      const sample = events.find(
-        (e) => e.eventName === "AuthorizeSecurityGroupIngress" && !("errorCode" in e.event.detail),
-      );
-      if (sample === undefined) throw new Error("no AuthorizeSecurityGroupIngress fixture");
-      const event = structuredClone(sample.event);
-      const detail = event.detail as Record<string, unknown>;
-      detail.userIdentity = {
-        type: "AssumedRole",
-        sessionContext: {
-          sessionIssuer: { arn: `arn:aws:iam::${account}:role/${MEMBER_ROLE}` },
-        },
-      };
-      const pattern = hubEventPatternFor("security-group-change", MEMBER_ROLE);
-      expect(matchesPattern(pattern, event)).toBe(false);
-      detail.userIdentity = {
-        type: "AssumedRole",
-        sessionContext: {
-          sessionIssuer: { arn: `arn:aws:iam::${account}:role/${MEMBER_ROLE}-lookalike` },
-        },
-      };
-      expect(matchesPattern(pattern, event)).toBe(true);
+      const own = authorizeBy(`arn:aws:iam::${account}:role/${MEMBER_ROLE}`);
+      expect(matchesPattern(hubEventPatternFor("security-group-change"), own)).toBe(true);
     },
   );
 });

@@ -124,6 +124,9 @@ export async function tagExemptionChange(
   if (isOwnPrincipal(event.actor, hubDeps.config.policy)) {
     return { status: "ignored", eventId: event.eventId, reason: "own-principal" };
   }
+  for (const note of read.notes) {
+    hubDeps.logger.info("tag not recorded", { detail: note, eventId: event.eventId });
+  }
   const tags = [];
   // One at a time: two keys of one group share nothing, but each record's write is ordered.
   for (const change of read.tags) tags.push(await recordTagging(change, event, hubDeps));

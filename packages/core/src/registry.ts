@@ -74,7 +74,8 @@ export type KnownEventName = keyof typeof EVENT_SPECS;
  * Calls that can set or remove a tag on a security group, and so grant or withdraw a tag
  * exemption. Their handler records who did it (the audit trail) and announces it; they change
  * no rule. The Resource Groups Tagging API's calls come from `tagging.amazonaws.com`, whose
- * EventBridge source is `aws.tag` (CloudTrail events arrive under `aws.<service prefix>`).
+ * EventBridge source is `aws.tagging` (EventBridge events reference, "AWS Resource Groups
+ * Tagging API events"; `aws.tag` is the source of the different "Tag Change on Resource").
  */
 export const TAG_EVENT_SPECS = {
   CreateTags: { handler: "security-group-change", eventSource: "ec2.amazonaws.com" },
@@ -91,7 +92,7 @@ export const TAG_EVENT_SPECS = {
 export type TagEventName = keyof typeof TAG_EVENT_SPECS;
 
 /** The EventBridge source of the Resource Groups Tagging API's CloudTrail events. */
-export const TAGGING_EVENT_SOURCE = "aws.tag";
+export const TAGGING_EVENT_SOURCE = "aws.tagging";
 
 /** Tagging event names routed to one function. */
 export function tagEventNamesFor(fn: GuardrailFunction): TagEventName[] {

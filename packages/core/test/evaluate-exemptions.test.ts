@@ -254,6 +254,28 @@ describe("tag exemptions", () => {
     }
   });
 
+  it("lets the rule's own policy-file exemption waive a finding despite an unverified tag", () => {
+    const ruleExempt = loadPolicy(
+      DEFAULT_POLICY_YAML.replace("approvers: []", `approvers: ["${APPROVER}"]`).replace(
+        "    tagExemptable: true\n",
+        `    tagExemptable: true\n    exemptions:\n      groups:\n        - id: ${GROUP}\n          reason: reviewed in PR 42\n`,
+      ),
+    );
+    expect(ruleExempt.rules.find((r) => r.id === "internet-exposure")?.exemptions.groups).toEqual([
+      { value: GROUP, reason: "reviewed in PR 42" },
+    ]);
+    for (const tagRecords of [undefined, { [GROUP]: { [TAG]: null } }]) {
+      const result = evaluate([sgRule({ ports: [8080] })], ruleExempt, {
+        now: NOW,
+        groupTags: tagged(VALID),
+        tagRecords,
+      });
+      expect(result.outcome).toBe("exempt");
+      expect(result.findings).toEqual([]);
+      expect(result.waived[0]?.exemption).toEqual({ kind: "group", reason: "reviewed in PR 42" });
+    }
+  });
+
   it("does not honour a tag present after a recorded removal", () => {
     const event = eventMeta({ actor: { arn: APPROVER } });
     const { record } = judgeTagging({ groupId: GROUP, key: TAG, value: null }, event, approving);

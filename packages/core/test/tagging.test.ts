@@ -60,6 +60,43 @@ describe("readTagging", () => {
     }
   });
 
+  /** The DeleteTags fixture with its `tagSet` replaced (`undefined`: the parameter omitted). */
+  function deleteTags(tagSet: unknown) {
+    const event = loadFixture("DeleteTags", "iamuser-cli_exemption-tag");
+    if (tagSet === undefined) delete event.detail.requestParameters.tagSet;
+    else event.detail.requestParameters.tagSet = tagSet;
+    return readTagging(event, [KEY, "exposure-ok"]);
+  }
+
+  it("reads a DeleteTags without tags as removing every exemption key (EC2 deletes all tags)", () => {
+    for (const tagSet of [undefined, {}, { items: [] }]) {
+      const r = deleteTags(tagSet);
+      expect(r.status === "handled" && r.tags, JSON.stringify(tagSet)).toEqual([
+        { groupId: "sg-0a1b2c3d4e5f60001", key: KEY, value: null },
+        { groupId: "sg-0a1b2c3d4e5f60001", key: "exposure-ok", value: null },
+      ]);
+    }
+  });
+
+  it("does not read a DeleteTags naming a value as a removal, and says why", () => {
+    for (const value of ["reason=other;expires=2026-07-01;rules=internet-exposure", ""]) {
+      const r = deleteTags({ items: [{ key: KEY, value }] });
+      expect(r.status).toBe("ignored");
+      expect(r.status === "ignored" && r.detail).toBe(
+        `DeleteTags of tag ${KEY} on sg-0a1b2c3d4e5f60001 named the value ${JSON.stringify(value)}: EC2 deletes the tag only if it holds that value, which the event does not say; not recorded as a removal`,
+      );
+    }
+    const mixed = deleteTags({ items: [{ key: KEY, value: "x" }, { key: "exposure-ok" }] });
+    expect(mixed.status === "handled" && mixed.tags).toEqual([
+      { groupId: "sg-0a1b2c3d4e5f60001", key: "exposure-ok", value: null },
+    ]);
+    expect(mixed.status === "handled" && mixed.notes).toEqual([
+      expect.stringContaining(
+        `DeleteTags of tag ${KEY} on sg-0a1b2c3d4e5f60001 named the value "x"`,
+      ),
+    ]);
+  });
+
   it("reads TagSpecifications of CreateSecurityGroup onto the new group", () => {
     const r = read("CreateSecurityGroup", "tag-specifications_exemption-tag");
     expect(r.status === "handled" && r.tags).toEqual([
@@ -243,9 +280,9 @@ describe("exemption announcements", () => {
 });
 
 describe("event patterns for tagging", () => {
-  it("routes the tagging calls of EC2 and of the Tagging API (aws.tag) to security-group-change", () => {
+  it("routes the tagging calls of EC2 and of the Tagging API (aws.tagging) to security-group-change", () => {
     const p = eventPatternFor("security-group-change", ["arn:aws:iam::1:role/own"]);
-    expect(p.source).toEqual(["aws.ec2", "aws.tag"]);
+    expect(p.source).toEqual(["aws.ec2", "aws.tagging"]);
     expect(p.detail.eventSource).toEqual(["ec2.amazonaws.com", "tagging.amazonaws.com"]);
     expect(p.detail.eventName).toEqual(
       expect.arrayContaining([

@@ -777,7 +777,7 @@ describe("event delivery", () => {
 describe("CloudTrail records of the Resource Groups Tagging API", () => {
   const AUTH = `AWS4-HMAC-SHA256 Credential=${ALICE_KEY}/20250615/us-east-1/tagging/aws4_request`;
 
-  it("records TagResources as tagging.amazonaws.com (source aws.tag), failed ARNs listed", async () => {
+  it("records TagResources as tagging.amazonaws.com (source aws.tagging), failed ARNs listed", async () => {
     const { groupId } = sandbox.seedSecurityGroup({ name: "tagging-api" });
     const arn = `arn:aws:ec2:us-east-1:123456789012:security-group/${groupId}`;
     const missing = "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0000000000000dead";
@@ -790,7 +790,7 @@ describe("CloudTrail records of the Resource Groups Tagging API", () => {
     expect(Object.keys(JSON.parse(reply.body).FailedResourcesMap)).toEqual([missing]);
     const [event] = sandbox.recordedEvents();
     expect(event).toMatchObject({
-      source: "aws.tag",
+      source: "aws.tagging",
       detail: {
         eventSource: "tagging.amazonaws.com",
         eventName: "TagResources",

@@ -23,6 +23,8 @@ export type TaggingResult =
       readonly event: EventMeta;
       /** Each (group, exemption key) the call set or removed, in request order. */
       readonly tags: readonly TagChange[];
+      /** Why an exemption tag the call named was not recorded (a DeleteTags with a value). */
+      readonly notes: readonly string[];
     }
   | { readonly status: "ignored"; readonly detail: string; readonly event: Partial<EventMeta> }
   | {
@@ -46,16 +48,28 @@ export function eventNameOf(input: unknown): string | undefined {
   }
 }
 
-type Pair = { key: string; value: string | null };
+/**
+ * One tag a call named. `ifValue`: a DeleteTags that gave a value, which EC2 deletes only when
+ * the tag holds exactly that value (API_DeleteTags, Tag.N); the event does not say whether it
+ * did.
+ */
+type Pair = { key: string; value: string | null; ifValue?: string };
 
 /** `[{key, value}]` or `{"items": [...]}` (EC2's lists). */
-function tagPairs(value: unknown, path: string, withValues: boolean): Pair[] {
+function tagPairs(value: unknown, path: string, removal: boolean): Pair[] {
   return itemList(value, path).map(({ value: item, path: p }) => {
     const obj = asObject(item, p);
     const key = asString(field(obj, "key"), join(p, "key"));
-    if (!withValues) return { key, value: null };
+    const raw = field(obj, "value");
+    if (removal) {
+      // An empty value is a value too: EC2 then deletes the tag only if it is empty.
+      if (raw === undefined || raw === null) return { key, value: null };
+      if (typeof raw !== "string")
+        fail(join(p, "value"), `expected a string, got ${describe(raw)}`);
+      return { key, value: null, ifValue: raw };
+    }
     // CreateTags with no value sets the tag to the empty string.
-    return { key, value: optString(field(obj, "value"), join(p, "value")) ?? "" };
+    return { key, value: optString(raw, join(p, "value")) ?? "" };
   });
 }
 
@@ -82,8 +96,15 @@ function arnGroups(request: Record<string, unknown>, path: string, failed: Set<s
     .filter((id): id is string => id !== undefined);
 }
 
-/** The changes one tagging call made, before keeping only the exemption keys. */
-function read(name: TagEventName, loc: Located): { groups: string[]; pairs: Pair[] } {
+/**
+ * The changes one tagging call made, before keeping only the exemption keys. `all`: every
+ * user-defined tag of the groups was deleted (a DeleteTags without tags, API_DeleteTags: "If
+ * you omit this parameter, we delete all user-defined tags").
+ */
+function read(
+  name: TagEventName,
+  loc: Located,
+): { groups: string[]; pairs: Pair[]; all?: boolean } {
   const { record, base } = loc;
   const reqPath = join(base, "requestParameters");
   const request = asObject(field(record, "requestParameters"), reqPath);
@@ -91,11 +112,14 @@ function read(name: TagEventName, loc: Located): { groups: string[]; pairs: Pair
   const resPath = join(base, "responseElements");
   switch (name) {
     case "CreateTags":
-    case "DeleteTags":
       return {
         groups: ec2Groups(request, reqPath),
-        pairs: tagPairs(field(request, "tagSet"), join(reqPath, "tagSet"), name === "CreateTags"),
+        pairs: tagPairs(field(request, "tagSet"), join(reqPath, "tagSet"), false),
       };
+    case "DeleteTags": {
+      const pairs = tagPairs(field(request, "tagSet"), join(reqPath, "tagSet"), true);
+      return { groups: ec2Groups(request, reqPath), pairs, all: pairs.length === 0 };
+    }
     case "CreateSecurityGroup": {
       const groupId = isObject(response)
         ? optString(field(response, "groupId"), join(resPath, "groupId"))
@@ -108,7 +132,7 @@ function read(name: TagEventName, loc: Located): { groups: string[]; pairs: Pair
         const spec = asObject(value, p);
         const type = optString(field(spec, "resourceType"), join(p, "resourceType"));
         if (type !== null && type !== "security-group") return [];
-        return tagPairs(field(spec, "tags"), join(p, "tags"), true);
+        return tagPairs(field(spec, "tags"), join(p, "tags"), false);
       });
       if (pairs.length > 0 && groupId === null) {
         fail(join(resPath, "groupId"), "missing: the group the tags were set on is unknown");
@@ -143,10 +167,16 @@ function read(name: TagEventName, loc: Located): { groups: string[]; pairs: Pair
   }
 }
 
+function conditionalNote(groupId: string, key: string, value: string): string {
+  return `DeleteTags of tag ${key} on ${groupId} named the value ${JSON.stringify(value)}: EC2 deletes the tag only if it holds that value, which the event does not say; not recorded as a removal`;
+}
+
 /**
  * Reads a tagging event (CreateTags, DeleteTags, CreateSecurityGroup with TagSpecifications,
  * the Resource Groups Tagging API's TagResources and UntagResources) into the exemption tags it
- * set or removed on security groups. Tags with other keys, and other resources, are left out.
+ * set or removed on security groups. Tags with other keys, and other resources, are left out. A
+ * DeleteTags without tags removes every exemption key; one with a key and a value is not read as
+ * a removal (EC2 deletes it only if the value matches, unknown here) and says so in `notes`.
  * Never throws: unreadable input is `invalid` with the JSON path, failed calls and calls that
  * touch no exemption key are `ignored`.
  *
@@ -172,13 +202,23 @@ export function readTagging(input: unknown, keys: readonly string[]): TaggingRes
     if (source !== null && source !== TAG_EVENT_SPECS[name].eventSource) {
       return { status: "ignored", detail: `${name} from ${source} tags no security group`, event };
     }
-    const { groups, pairs } = read(name, loc);
-    const wanted = pairs.filter((p) => keys.includes(p.key));
-    const tags = groups.flatMap((groupId) => wanted.map((p) => ({ groupId, ...p })));
-    if (tags.length === 0) {
-      return { status: "ignored", detail: `${name} touched no exemption tag of a group`, event };
+    const { groups, pairs, all } = read(name, loc);
+    const named = all ? keys.map((key): Pair => ({ key, value: null })) : pairs;
+    const wanted = named.filter((p) => keys.includes(p.key));
+    const tags: TagChange[] = [];
+    const notes: string[] = [];
+    for (const groupId of groups) {
+      for (const { key, value, ifValue } of wanted) {
+        if (ifValue === undefined) tags.push({ groupId, key, value });
+        else notes.push(conditionalNote(groupId, key, ifValue));
+      }
     }
-    return { status: "handled", event: readMeta(loc, name), tags };
+    if (tags.length === 0) {
+      const detail =
+        notes.length > 0 ? notes.join("; ") : `${name} touched no exemption tag of a group`;
+      return { status: "ignored", detail, event };
+    }
+    return { status: "handled", event: readMeta(loc, name), tags, notes };
   } catch (error) {
     return { status: "invalid", error: toEventError(error), event };
   }

@@ -216,6 +216,7 @@ export function findExemption(
       describe: (e) => `security group ${e.value} is exempt`,
     }),
   ];
+  let unverified = false;
   for (const set of sets) {
     for (const c of checks) {
       for (const entry of c.entries(set)) {
@@ -248,7 +249,10 @@ export function findExemption(
     const verdict = tagVerdict(input, groupId, set.tagKey, value);
     if (verdict.note !== undefined) notes.push(verdict.note);
     if (verdict.exemption) return { exemption: verdict.exemption, notes };
-    if (verdict.unverified) return { notes, unverified: true };
+    // An unverified tag does not end the search: a later set's policy-file exemption (the
+    // rule's own, after the global one) still waives the finding; only if none does is the
+    // finding held back as unverified.
+    if (verdict.unverified) unverified = true;
   }
-  return { notes };
+  return unverified ? { notes, unverified: true } : { notes };
 }

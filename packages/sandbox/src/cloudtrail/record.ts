@@ -33,7 +33,7 @@ export interface EventBridgeEvent<D = CloudTrailRecord> {
   readonly version: "0";
   readonly id: string;
   readonly "detail-type": typeof EVENT_DETAIL_TYPE;
-  /** `aws.ec2`, or `aws.tag` for the Tagging API's events. */
+  /** `aws.ec2`, or `aws.tagging` for the Tagging API's events. */
   readonly source: string;
   readonly account: string;
   readonly time: string;

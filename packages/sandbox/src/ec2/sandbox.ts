@@ -465,7 +465,7 @@ export class Ec2Sandbox {
    * The Resource Groups Tagging API's TagResources and UntagResources (JSON 1.1,
    * `X-Amz-Target: ResourceGroupsTaggingAPI_20170126.<operation>`) on this sandbox's resources,
    * with the CloudTrail event AWS records (`eventSource` `tagging.amazonaws.com`, EventBridge
-   * source `aws.tag`). Resources it cannot tag are listed in `FailedResourcesMap`, as AWS does.
+   * source `aws.tagging`). Resources it cannot tag are listed in `FailedResourcesMap`, as AWS does.
    */
   async handleJson(request: JsonRequest): Promise<SandboxResponse> {
     const requestId = this.rng.uuid();
