@@ -189,6 +189,38 @@ describe("tag exemptions", () => {
     );
   });
 
+  it("ends an approved exemption once its approver is no longer in tagExemptions.approvers", () => {
+    const context = approved(VALID);
+    const without = loadPolicy(
+      DEFAULT_POLICY_YAML.replace(
+        "approvers: []",
+        `approvers: ["arn:aws:iam::123456789012:role/someone-else"]`,
+      ),
+    );
+    const result = evaluate([sgRule({ ports: [8080] })], without, { now: NOW, ...context });
+    expect(result.outcome).toBe("violation");
+    expect(result.findings[0]?.mode).toBe("enforce");
+    expect(result.findings[0]?.reason).toContain(
+      `was approved by ${APPROVER}, who is no longer an approver (tagExemptions.approvers), not applied`,
+    );
+  });
+
+  it("ends an approved exemption whose expiry the current maxDays no longer allows", () => {
+    const context = approved(VALID);
+    const stricter = loadPolicy(
+      DEFAULT_POLICY_YAML.replace("approvers: []", `approvers: ["${APPROVER}"]`).replace(
+        /maxDays: \d+/,
+        "maxDays: 7",
+      ),
+    );
+    expect(stricter.tagExemptions.maxDays).toBe(7);
+    const result = evaluate([sgRule({ ports: [8080] })], stricter, { now: NOW, ...context });
+    expect(result.outcome).toBe("violation");
+    expect(result.findings[0]?.reason).toContain(
+      "is no longer a valid exemption under the current policy",
+    );
+  });
+
   it("does not honour a tag set by someone who is not an approver", () => {
     const result = judge(
       sgRule({ ports: [8080] }),

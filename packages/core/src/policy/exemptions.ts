@@ -1,5 +1,5 @@
 import type { EvaluationContext, EventMeta, Exemption, RuleChange } from "../model";
-import { principalMatches } from "./arn";
+import { arnMatches, principalMatches } from "./arn";
 import { expiryInstant } from "./fields";
 import { describeTags, effectiveOuTags, matchScope, type ScopeSubject, tagsMatch } from "./scope";
 import { checkExemptionTag, hashTagValue } from "./tag-exemptions";
@@ -93,6 +93,23 @@ function tagVerdict(
   }
   if (record.problem !== null) {
     return { note: `${where} is not a valid exemption (${record.problem}), not applied` };
+  }
+  // The record says who approved what, and when; the policy in force now decides whether that
+  // still counts. An approver since removed from tagExemptions.approvers, or a maxDays or
+  // tagExemptable since lowered, ends the exemption at the next judgement.
+  const stillApprover =
+    record.by !== null &&
+    input.policy.tagExemptions.approvers.some((p) => arnMatches(p, record.by as string));
+  if (!stillApprover) {
+    return {
+      note: `${where} was approved by ${by}, who is no longer an approver (tagExemptions.approvers), not applied`,
+    };
+  }
+  const current = checkExemptionTag(value, input.policy, new Date(record.at));
+  if (!current.valid) {
+    return {
+      note: `${where} is no longer a valid exemption under the current policy (${current.problem}), not applied`,
+    };
   }
   if (!record.rules.includes(input.ruleId) || record.expires === null) return {};
   if (input.now.getTime() >= expiryInstant(record.expires)) {
