@@ -43,8 +43,8 @@ export interface ResolvePolicyInput {
  * @throws PolicySourceError when a named file (flag or environment) cannot be read, or the
  *   local file exists but cannot be read (a directory, no permission).
  * @example
- * const p = resolvePolicy({ env: process.env, dir: process.cwd(), read: readFileSync });
- * p.source // "guardrail.policy.yaml" or "built-in default"
+ * const p = resolvePolicy({ env: { GUARDRAIL_POLICY: "ops/policy.yaml" }, dir: "/srv/app", read });
+ * p.source // "ops/policy.yaml" (the environment wins over ./guardrail.policy.yaml)
  */
 export function resolvePolicy(input: ResolvePolicyInput): ResolvedPolicy {
   const flag = input.flag?.trim();

@@ -56,6 +56,26 @@ export async function startLocalDynamo(options: LocalDynamoOptions): Promise<Loc
   const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
   });
+  /** Every item of one account on the by-account index, all pages. */
+  const byAccount = async (account: string): Promise<Record<string, unknown>[]> => {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await doc.send(
+        new QueryCommand({
+          TableName: options.tableName,
+          IndexName: AUDIT_TABLE.byAccount.indexName,
+          KeyConditionExpression: "#pk = :pk",
+          ExpressionAttributeNames: { "#pk": AUDIT_TABLE.byAccount.partitionKey },
+          ExpressionAttributeValues: { ":pk": accountIndexKey(account) },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  };
   return {
     endpoint,
     port,
@@ -68,43 +88,13 @@ export async function startLocalDynamo(options: LocalDynamoOptions): Promise<Loc
       return out.Item as AuditItem | undefined;
     },
     async decisions(account) {
-      const items: AuditItem[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: options.tableName,
-            IndexName: AUDIT_TABLE.byAccount.indexName,
-            KeyConditionExpression: "#pk = :pk",
-            ExpressionAttributeNames: { "#pk": AUDIT_TABLE.byAccount.partitionKey },
-            ExpressionAttributeValues: { ":pk": accountIndexKey(account) },
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        // The index also holds the exemption announcements (type "exemption").
-        items.push(...((page.Items ?? []) as AuditItem[]).filter((i) => i.type === "decision"));
-        start = page.LastEvaluatedKey;
-      } while (start);
-      return items;
+      // The index also holds the exemption announcements (type "exemption").
+      return (await byAccount(account)).filter(
+        (i) => i.type === "decision",
+      ) as unknown as AuditItem[];
     },
     async exemptions(account) {
-      const items: Record<string, unknown>[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: options.tableName,
-            IndexName: AUDIT_TABLE.byAccount.indexName,
-            KeyConditionExpression: "#pk = :pk",
-            ExpressionAttributeNames: { "#pk": AUDIT_TABLE.byAccount.partitionKey },
-            ExpressionAttributeValues: { ":pk": accountIndexKey(account) },
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        items.push(...(page.Items ?? []).filter((i) => i.type === "exemption"));
-        start = page.LastEvaluatedKey;
-      } while (start);
-      return items;
+      return (await byAccount(account)).filter((i) => i.type === "exemption");
     },
     async close() {
       client.destroy();
