@@ -1,20 +1,19 @@
 // Subpath imports keep app() light: it runs before anything else and needs none of core's
 // dependencies.
-import { ConfigurationError } from "../packages/core/src/errors";
+import { ConfigurationError } from "@guardrail/core/errors";
 import {
   DEFAULT_SWEEP_RATE_MINUTES,
   EXTERNAL_ID_SECRET,
   ORG_FUNCTION_ENV,
   slackWebhookParameterName,
-} from "../packages/core/src/registry";
+} from "@guardrail/core/registry";
+import { APP_NAME, DEFAULT_REGION } from "@guardrail/templates/naming";
 
 /**
  * Deploy-time settings, read from the environment of `sst deploy`. Pure: no globals, so the
  * tests and `scripts/sst-install.mjs` can call it outside SST.
  */
 
-export const APP_NAME = "network-guardrail";
-export const DEFAULT_REGION = "us-east-1";
 /**
  * Stages taken as production when GUARDRAIL_PRODUCTION is not set. A stage with another name
  * is marked production with GUARDRAIL_PRODUCTION=on.

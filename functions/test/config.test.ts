@@ -1,14 +1,13 @@
 import "./setup";
 import { createCipheriv, randomBytes } from "node:crypto";
-import { ConfigurationError, DEFAULT_POLICY_YAML, PolicyValidationError } from "@guardrail/core";
-import { describe, expect, it } from "vitest";
 import {
+  ConfigurationError,
   checkWebhook,
-  loadConfig,
-  loadSlackConfig,
-  readPolicy,
-  readSstLinkedValue,
-} from "../src/config";
+  DEFAULT_POLICY_YAML,
+  PolicyValidationError,
+} from "@guardrail/core";
+import { describe, expect, it } from "vitest";
+import { loadConfig, loadSlackConfig, readPolicy, readSstLinkedValue } from "../src/config";
 import { BASE_ENV, memoryFiles, OWN_ROLE } from "./helpers";
 
 describe("configuration at cold start", () => {

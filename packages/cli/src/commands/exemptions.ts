@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DescribeSecurityGroupsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { exemptionTagKeys } from "@guardrail/core";
 import {
   type Adoption,
   adoptExemptionTags,
@@ -10,7 +9,8 @@ import {
   createAuditStore,
   type Notifier,
   topicNotifier,
-} from "@guardrail/functions";
+} from "@guardrail/aws";
+import { exemptionTagKeys } from "@guardrail/core";
 import type { Command } from "commander";
 import { resolveTableName } from "../audit-query";
 import { type AwsFlags, awsClientConfig, awsError } from "../aws";

@@ -1,4 +1,5 @@
 import { EC2Client } from "@aws-sdk/client-ec2";
+import { createEc2Gateway, type Ec2Gateway } from "@guardrail/aws";
 import {
   type Action,
   type ActionOutcome,
@@ -18,7 +19,6 @@ import {
   type RuleChange,
   viewChange,
 } from "@guardrail/core";
-import { createEc2Gateway, type Ec2Gateway } from "@guardrail/functions";
 import { type Command, Option } from "commander";
 import { type AwsFlags, awsClientConfig, awsError } from "../aws";
 import { type CliIo, type CommandContext, write } from "../context";
