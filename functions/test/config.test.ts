@@ -1,5 +1,6 @@
 import "./setup";
 import { createCipheriv, randomBytes } from "node:crypto";
+import { readSstLinkedValue } from "@guardrail/aws";
 import {
   ConfigurationError,
   checkWebhook,
@@ -7,7 +8,7 @@ import {
   PolicyValidationError,
 } from "@guardrail/core";
 import { describe, expect, it } from "vitest";
-import { loadConfig, loadSlackConfig, readPolicy, readSstLinkedValue } from "../src/config";
+import { loadConfig, loadSlackConfig, readPolicy } from "../src/config";
 import { BASE_ENV, memoryFiles, OWN_ROLE } from "./helpers";
 
 describe("configuration at cold start", () => {

@@ -1,10 +1,12 @@
 import { EC2Client } from "@aws-sdk/client-ec2";
 import type { AssumeRoleCommandOutput, STSClient } from "@aws-sdk/client-sts";
-import type { AccountTarget, OrganizationConfig } from "@guardrail/core";
 import {
+  type AccountTarget,
+  AWS_PATTERNS,
   InvalidInputError,
   MEMBER_CREDENTIAL_REFRESH_MS,
   MEMBER_SESSION_SECONDS,
+  type OrganizationConfig,
 } from "@guardrail/core";
 import { createEc2Gateway, type Ec2Gateway } from "./ec2";
 import { ec2RetryStrategy } from "./ec2-retry";
@@ -110,8 +112,7 @@ export function createCredentialCache(options: CredentialCacheOptions): Credenti
   return { get, accounts: () => [...held.keys()] };
 }
 
-const ACCOUNT_ID = /^\d{12}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const { accountId: ACCOUNT_ID, region: REGION } = AWS_PATTERNS;
 
 /** Which EC2 gateway acts where. */
 export interface MemberAccess {

@@ -1,4 +1,9 @@
-import { ConfigurationError, GUARDRAIL_FUNCTIONS, type Policy } from "@guardrail/core";
+import {
+  AWS_PATTERNS,
+  ConfigurationError,
+  GUARDRAIL_FUNCTIONS,
+  type Policy,
+} from "@guardrail/core";
 import { APP_NAME, memberRoleName, roleName } from "./naming";
 
 /*
@@ -87,7 +92,7 @@ export function guardrailRoleNames(
 }
 
 const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[\w+=,.@/*:-]+$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const REGION = AWS_PATTERNS.region;
 
 function checkPrincipals(values: readonly string[], what: string): string[] {
   const bad = values.find((v) => !PRINCIPAL_ARN.test(v));

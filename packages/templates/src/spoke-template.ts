@@ -1,4 +1,5 @@
 import {
+  AWS_PATTERNS,
   ConfigurationError,
   EVENT_DRIVEN_FUNCTIONS,
   eventPatternFor,
@@ -87,12 +88,13 @@ export interface SpokeTemplateInput {
   readonly regions?: readonly string[];
 }
 
-const ACCOUNT_ID = /^\d{12}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
-const ORG_ID = /^o-[a-z0-9]{10,32}$/;
-/** What STS accepts as an external id. */
-const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
-const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+const {
+  accountId: ACCOUNT_ID,
+  region: REGION,
+  orgId: ORG_ID,
+  externalId: EXTERNAL_ID,
+  roleName: ROLE_NAME,
+} = AWS_PATTERNS;
 const STAGE = /^[a-zA-Z][a-zA-Z0-9-]*$/;
 const PARTITION = /^aws(-[a-z]+)*$/;
 
