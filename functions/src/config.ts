@@ -9,7 +9,6 @@ import {
   ConfigurationError,
   DEFAULT_POLICY_YAML,
   DEFAULT_SWEEP_RATE_MINUTES,
-  EXTERNAL_ID_SECRET,
   FUNCTION_ENV,
   FUNCTION_SIZING,
   type GuardrailFunction,
