@@ -86,7 +86,7 @@ describe("guardFlaps", () => {
     const seen: ReopeningInput[] = [];
     const guarded = await guardFlaps(decision, {
       ...deps,
-      ec2: { ...deps.ec2, groupTags: async () => ({ "aws:cloudformation:stack-name": "web" }) },
+      ec2: { ...deps.ec2, tagsOf: async () => ({ "aws:cloudformation:stack-name": "web" }) },
       audit: {
         ...deps.audit,
         countReopening: async (input) => {

@@ -13,7 +13,7 @@ import { DEFAULT_SETTLE_MS, loadConfig, type RemediationDeps } from "@guardrail/
 import type { RetryStrategyV2 } from "@smithy/types";
 import { ConfiguredRetryStrategy } from "@smithy/util-retry";
 import type { SNSEvent } from "aws-lambda";
-import { createAuditTable } from "../../packages/aws/src/audit-table";
+import { createLocalAuditTable } from "../../packages/aws/src/audit-table";
 import { readBody } from "../../packages/sandbox/src/http";
 import { BASE_ENV, memoryFiles, TABLE, TOPIC } from "./helpers";
 
@@ -129,7 +129,7 @@ export async function startDynamo() {
   const server = dynalite({ createTableMs: 0 });
   const endpoint = await listen(server);
   const client = new DynamoDBClient({ endpoint, region: REGION, credentials });
-  await createAuditTable(client, TABLE);
+  await createLocalAuditTable(client, TABLE);
   const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
   });

@@ -91,10 +91,10 @@ function fakes() {
     async execute(action: Action) {
       return [{ action, status: "revoked", confirmedAt: "2025-06-01T12:00:01.000Z" }];
     },
-    async groupTags() {
+    async tagsOf() {
       return {};
     },
-    async groupsTags() {
+    async tagsByGroup() {
       return {};
     },
     async ruleDirections(ids) {
@@ -106,9 +106,6 @@ function fakes() {
     },
     async prefixListEntries() {
       return ["203.0.113.0/24"];
-    },
-    async prefixListGroups() {
-      return ["sg-0123456789abcdef0"];
     },
     async prefixListAssociations() {
       return [{ groupId: "sg-0123456789abcdef0", owner: null }];

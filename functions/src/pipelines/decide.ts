@@ -86,7 +86,7 @@ export interface Prefetched {
 
 /**
  * Starts the look-ups `decide` would otherwise make after the pipeline's own. The account's
- * context is read whenever the policy needs it (as before, just earlier; it is cached). Group
+ * context is read whenever the policy needs it (only earlier than `decide` would; it is cached). Group
  * tags are read early only when they would be read anyway: the event's content, judged without
  * the look-ups, has a finding that a tag could waive (a prefix-list peer, unresolved until its
  * entries are read, does not count), and no account context is pending that could still put
@@ -113,7 +113,7 @@ export function prefetch(
       unknownDirection: "evaluate-both",
     });
   } catch {
-    // Whatever cannot be judged yet is judged after the look-ups, tags then read as before.
+    // Whatever cannot be judged yet is judged after the look-ups, which then read the tags.
     return { account, tags };
   }
   const counted = {
@@ -121,7 +121,7 @@ export function prefetch(
     findings: preliminary.findings.filter((f) => f.rule !== UNRESOLVED_PREFIX_LIST_RULE),
   };
   for (const id of groupsNeedingTags(counted, policy)) {
-    const read = deps.ec2.groupTags(id);
+    const read = deps.ec2.tagsOf(id);
     // A failure surfaces where the tags are used; unused, it must not be an unhandled rejection.
     read.catch(() => {});
     tags.set(id, read);
@@ -131,17 +131,9 @@ export function prefetch(
 
 /**
  * Evaluates, and when a finding exists and some tag exemption is configured, describes the
- * groups concerned (usually the one group of the event) and evaluates again with their tags.
+ * groups concerned (usually the one group of the event; tags already being read are used) and
+ * evaluates again with their tags. Answers the context it used.
  */
-export async function evaluateWithTags(
-  changes: readonly RuleChange[],
-  ctx: PolicyEvaluationContext,
-  deps: RemediationDeps,
-): Promise<Evaluation> {
-  return (await judge(changes, ctx, deps)).evaluation;
-}
-
-/** `evaluateWithTags`, using tags already being read, and answering the context it used. */
 async function judge(
   changes: readonly RuleChange[],
   ctx: PolicyEvaluationContext,
@@ -154,7 +146,7 @@ async function judge(
   const ids = groupsNeedingTags(first, policy);
   if (ids.length === 0) return { evaluation: first, ctx };
   const tags = await Promise.all(
-    ids.map(async (id) => [id, await (early.get(id) ?? deps.ec2.groupTags(id))] as const),
+    ids.map(async (id) => [id, await (early.get(id) ?? deps.ec2.tagsOf(id))] as const),
   );
   const groupTags = Object.fromEntries(tags);
   const tagRecords = await recordsOf(groupTags, ctx, deps);

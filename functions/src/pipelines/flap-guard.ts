@@ -116,7 +116,7 @@ async function resourceTags(
 ): Promise<Record<string, string>> {
   if (decision.resource.type !== "security-group") return {};
   try {
-    return await deps.ec2.groupTags(decision.resource.id);
+    return await deps.ec2.tagsOf(decision.resource.id);
   } catch (error) {
     deps.logger.warn("flap guard: could not read the group's tags; escalating without them", {
       groupId: decision.resource.id,

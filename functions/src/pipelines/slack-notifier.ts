@@ -59,7 +59,7 @@ export async function slackNotify(
  * Production wiring: the webhook URL from its SSM SecureString parameter, read at cold start
  * (the read starts here, before the first event) and kept in Powertools Parameters' cache. Only
  * the parameter's name is logged. The SSM client loads in the background (its own chunk), so
- * the module's init stays as small as before; the first post waits for the read.
+ * the module's init does not load it; the first post waits for the read.
  */
 export function defaultSlackNotifierDeps(
   env: Env = process.env,

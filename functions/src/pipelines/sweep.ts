@@ -338,9 +338,9 @@ async function sweepOne(
 
   // The audit table is not on the path to the revokes: when it fails, the sweep remediates and
   // reports anyway, then fails the run so that the error is seen.
-  const storage: unknown[] = [];
+  const auditFailures: unknown[] = [];
   const keep = (what: string) => (error: unknown) => {
-    storage.push(error);
+    auditFailures.push(error);
     logger.error(`sweep: ${what} failed`, { error });
   };
   const [read, stored] = await Promise.all([
@@ -369,7 +369,7 @@ async function sweepOne(
   if (evaluation.findings.length > 0 && needsGroupTags(config.policy)) {
     const ids = groupsNeedingTags(evaluation, config.policy);
     if (ids.length > 0) {
-      const groupTags = await deps.ec2.groupsTags(ids);
+      const groupTags = await deps.ec2.tagsByGroup(ids);
       const tagRecords = await recordsOf(groupTags, ctx, deps);
       judged = { ...ctx, groupTags, ...(tagRecords ? { tagRecords } : {}) };
       evaluation = evaluate(read.changes, config.policy, judged);
@@ -491,10 +491,10 @@ async function sweepOne(
   (failed > 0 ? logger.error.bind(logger) : logger.info.bind(logger))("sweep finished", {
     ...result,
   });
-  if (storage.length > 0) {
+  if (auditFailures.length > 0) {
     throw new AuditWriteError(
-      `the sweep remediated and reported, but ${storage.length} audit-table call(s) failed`,
-      { cause: storage[0] },
+      `the sweep remediated and reported, but ${auditFailures.length} audit-table call(s) failed`,
+      { cause: auditFailures[0] },
     );
   }
   return result;

@@ -38,8 +38,6 @@ export interface CredentialCacheOptions {
 export interface CredentialCache {
   /** Valid credentials for the account's member role. @throws MemberRoleError */
   get(account: string): Promise<MemberCredentials>;
-  /** Accounts with a session held (for tests and logs). */
-  accounts(): string[];
 }
 
 /**
@@ -109,7 +107,7 @@ export function createCredentialCache(options: CredentialCacheOptions): Credenti
     return next;
   }
 
-  return { get, accounts: () => [...held.keys()] };
+  return { get };
 }
 
 const { accountId: ACCOUNT_ID, region: REGION } = AWS_PATTERNS;
@@ -121,8 +119,6 @@ export interface MemberAccess {
    * member role's everywhere else. @throws InvalidInputError for a malformed account or Region.
    */
   gateway(target: AccountTarget): Promise<Ec2Gateway>;
-  /** Whether `target` is the hub's own account and Region. */
-  isHub(target: AccountTarget): boolean;
 }
 
 export interface MemberAccessOptions {
@@ -166,7 +162,6 @@ export function createMemberAccess(options: MemberAccessOptions): MemberAccess {
     t.account === organization.hub.account &&
     t.region === organization.hub.region;
   return {
-    isHub,
     async gateway(target) {
       if (!ACCOUNT_ID.test(target.account)) {
         throw new InvalidInputError("account", `"${target.account}" is not a 12-digit account id`);

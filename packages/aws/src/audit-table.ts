@@ -39,8 +39,14 @@ export function auditTableDefinition(tableName: string): CreateTableCommandInput
   };
 }
 
-/** Creates the audit table and waits until it is active. */
-export async function createAuditTable(client: DynamoDBClient, tableName: string): Promise<void> {
+/**
+ * Creates the audit table through the DynamoDB API and waits until it is active: for local
+ * stores and tests (the deployed table is declared by the infra, stacks/audit-table.ts).
+ */
+export async function createLocalAuditTable(
+  client: DynamoDBClient,
+  tableName: string,
+): Promise<void> {
   await client.send(new CreateTableCommand(auditTableDefinition(tableName)));
   // The waiter's default first poll is 20 s away; local servers are ACTIVE at once.
   await waitUntilTableExists({ client, maxWaitTime: 10, minDelay: 1 }, { TableName: tableName });

@@ -191,8 +191,6 @@ export const NOTIFICATION = {
   /** A failed attempt Lambda retries: the retry (or the last attempt) announces it. */
   deferred: "deferred",
 } as const;
-const NOTIFY_FAILED = NOTIFICATION.failed;
-const NOTIFY_CLAIMED = NOTIFICATION.claimed;
 
 /** Milliseconds since the epoch of an ISO time, for ordering taggings; 0 when unreadable. */
 function instant(iso: string): number {
@@ -317,7 +315,7 @@ export function createAuditStore(
           ? "(#notification = :failed OR #notification = :deferred)"
           : "(#notification = :failed OR #notification = :deferred OR (#notification = :claimed AND #claimedAt < :stale))";
       const staleValues: Record<string, string> =
-        stale === undefined ? {} : { ":claimed": NOTIFY_CLAIMED, ":stale": stale };
+        stale === undefined ? {} : { ":claimed": NOTIFICATION.claimed, ":stale": stale };
       const staleNames: Record<string, string> =
         stale === undefined ? {} : { "#claimedAt": "claimedAt" };
       try {
@@ -331,7 +329,7 @@ export function createAuditStore(
                   ? NOTIFICATION.none
                   : options.defer
                     ? NOTIFICATION.deferred
-                    : NOTIFY_CLAIMED,
+                    : NOTIFICATION.claimed,
               claim,
               ...(options.claimedAt !== undefined ? { claimedAt: options.claimedAt } : {}),
             },
@@ -348,7 +346,7 @@ export function createAuditStore(
             },
             ExpressionAttributeValues: {
               ":rank": item.resultRank,
-              ":failed": NOTIFY_FAILED,
+              ":failed": NOTIFICATION.failed,
               ":deferred": NOTIFICATION.deferred,
               ...staleValues,
             },
@@ -365,7 +363,7 @@ export function createAuditStore(
             notification,
             staleClaim:
               stale !== undefined &&
-              notification === NOTIFY_CLAIMED &&
+              notification === NOTIFICATION.claimed &&
               typeof old.claimedAt === "string" &&
               old.claimedAt < stale,
           },
@@ -396,9 +394,9 @@ export function createAuditStore(
                 : {}),
             },
             ExpressionAttributeValues: {
-              ":claimed": NOTIFY_CLAIMED,
+              ":claimed": NOTIFICATION.claimed,
               ":claim": claim,
-              ":failed": NOTIFY_FAILED,
+              ":failed": NOTIFICATION.failed,
               ":deferred": NOTIFICATION.deferred,
               ...(options.claimedAt !== undefined ? { ":claimedAt": options.claimedAt } : {}),
               ...staleValues,
@@ -426,7 +424,7 @@ export function createAuditStore(
             UpdateExpression: "SET #notification = :failed",
             ConditionExpression: "#claim = :claim",
             ExpressionAttributeNames: { "#notification": "notification", "#claim": "claim" },
-            ExpressionAttributeValues: { ":failed": NOTIFY_FAILED, ":claim": claim },
+            ExpressionAttributeValues: { ":failed": NOTIFICATION.failed, ":claim": claim },
           }),
         );
       } catch (error) {
@@ -451,7 +449,7 @@ export function createAuditStore(
             ExpressionAttributeNames: { "#notification": "notification" },
             ExpressionAttributeValues: {
               ":published": NOTIFICATION.published,
-              ":claimed": NOTIFY_CLAIMED,
+              ":claimed": NOTIFICATION.claimed,
             },
           }),
         );

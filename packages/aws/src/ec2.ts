@@ -42,9 +42,9 @@ export interface Ec2Gateway {
   /** Carries out one action. Never throws for an AWS error: a failure is an outcome. */
   execute(action: Action): Promise<ActionOutcome[]>;
   /** Tags of one security group (tag exemptions). @throws LookupFailedError */
-  groupTags(groupId: string): Promise<Record<string, string>>;
+  tagsOf(groupId: string): Promise<Record<string, string>>;
   /** Tags of many groups (the sweep); groups that no longer exist are left out. @throws LookupFailedError */
-  groupsTags(groupIds: readonly string[]): Promise<Record<string, Record<string, string>>>;
+  tagsByGroup(groupIds: readonly string[]): Promise<Record<string, Record<string, string>>>;
   /**
    * Rules by id as they are now, with their directions (ModifySecurityGroupRules, late events).
    * @throws LookupFailedError
@@ -55,12 +55,9 @@ export interface Ec2Gateway {
    * RestoreManagedPrefixListVersion puts back). @throws LookupFailedError
    */
   prefixListEntries(prefixListId: string, version?: number): Promise<string[]>;
-  /** Security groups that reference a prefix list, in any account. @throws LookupFailedError */
-  prefixListGroups(prefixListId: string): Promise<string[]>;
   /**
-   * The same with the account that owns each group (a list shared through RAM is referenced
-   * from other accounts too). Optional so that hand-built gateways keep working; without it
-   * every group counts as the caller's own. @throws LookupFailedError
+   * Security groups that reference a prefix list, each with the account that owns it (a list
+   * shared through RAM is referenced from other accounts too). @throws LookupFailedError
    */
   prefixListAssociations(prefixListId: string): Promise<PrefixListAssociation[]>;
   /** Rules of the given groups, or of every group, page by page (MaxResults 1000). */
@@ -238,7 +235,7 @@ export function createEc2Gateway(
       }
     },
 
-    async groupTags(groupId) {
+    async tagsOf(groupId) {
       try {
         const out = await client.send(new DescribeSecurityGroupsCommand({ GroupIds: [groupId] }));
         const group = out.SecurityGroups?.find((g) => g.GroupId === groupId);
@@ -254,7 +251,7 @@ export function createEc2Gateway(
       }
     },
 
-    async groupsTags(groupIds) {
+    async tagsByGroup(groupIds) {
       const result: Record<string, Record<string, string>> = {};
       for (let i = 0; i < groupIds.length; i += FILTER_VALUES) {
         const batch = groupIds.slice(i, i + FILTER_VALUES);
@@ -350,10 +347,6 @@ export function createEc2Gateway(
         throw lookupError(`GetManagedPrefixListEntries ${prefixListId}${which}`, error);
       }
       return cidrs;
-    },
-
-    async prefixListGroups(prefixListId) {
-      return (await associations(prefixListId)).map((a) => a.groupId);
     },
 
     prefixListAssociations: associations,

@@ -89,7 +89,6 @@ describe("member-role credential cache", () => {
     await c.get(MEMBER_B);
     await c.get(MEMBER_B);
     expect(sts).toHaveReceivedCommandTimes(AssumeRoleCommand, 2);
-    expect(c.accounts().sort()).toEqual([MEMBER_A, MEMBER_B]);
   });
 
   it("renews a session 5 minutes before it expires, not earlier", async () => {
@@ -136,7 +135,6 @@ describe("member-role credential cache", () => {
       awsCode: "AccessDenied",
     });
     expect((error as Error).message).toContain("AccessDenied");
-    expect(c.accounts()).toEqual([]);
     answerAssumeRole();
     expect((await c.get(MEMBER_A)).sessionToken).toBe("token-1");
     expect(sts).toHaveReceivedCommandTimes(AssumeRoleCommand, 2);
@@ -190,11 +188,10 @@ describe("member access: one EC2 gateway per account and Region", () => {
       .on(DescribeSecurityGroupsCommand)
       .resolves({ SecurityGroups: [{ GroupId: "sg-0123456789abcdef0", Tags: [] }] });
     const gateway = await members.gateway({ account: HUB, region: "eu-west-1" });
-    await gateway.groupTags("sg-0123456789abcdef0");
+    await gateway.tagsOf("sg-0123456789abcdef0");
     expect(sts).not.toHaveReceivedCommand(AssumeRoleCommand);
     expect(made).toEqual([]);
     expect(ec2.commandCalls(DescribeSecurityGroupsCommand)[0]?.thisValue).toBe(hubClient);
-    expect(members.isHub({ account: HUB, region: "us-east-1" })).toBe(false);
   });
 
   it("acts in a member account and Region with that account's member-role session", async () => {
@@ -203,7 +200,7 @@ describe("member access: one EC2 gateway per account and Region", () => {
       .on(DescribeSecurityGroupsCommand)
       .resolves({ SecurityGroups: [{ GroupId: "sg-0123456789abcdef0", Tags: [] }] });
     const gateway = await members.gateway({ account: MEMBER_B, region: "us-east-1" });
-    await gateway.groupTags("sg-0123456789abcdef0");
+    await gateway.tagsOf("sg-0123456789abcdef0");
     const client = ec2.commandCalls(DescribeSecurityGroupsCommand)[0]?.thisValue as EC2Client;
     expect(client).toBe(made[0]);
     expect(await client.config.region()).toBe("us-east-1");

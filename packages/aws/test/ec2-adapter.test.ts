@@ -156,12 +156,17 @@ describe("EC2 adapter: outcomes", () => {
       .resolves({ PrefixListAssociations: [{ ResourceId: "sg-2" }, { ResourceId: "sg-1" }] });
     const g = gateway();
     expect(await g.prefixListEntries("pl-1")).toEqual(["10.0.0.0/8", "0.0.0.0/0"]);
-    expect(await g.prefixListGroups("pl-1")).toEqual(["sg-1", "sg-2"]);
+    expect((await g.prefixListAssociations("pl-1")).map((a) => a.groupId)).toEqual([
+      "sg-1",
+      "sg-2",
+    ]);
   });
 
   it("turns look-up failures into LookupFailedError", async () => {
     ec2.on(GetManagedPrefixListAssociationsCommand).rejects(awsError("UnauthorizedOperation"));
-    await expect(gateway().prefixListGroups("pl-1")).rejects.toBeInstanceOf(LookupFailedError);
+    await expect(gateway().prefixListAssociations("pl-1")).rejects.toBeInstanceOf(
+      LookupFailedError,
+    );
     ec2.on(DescribeSecurityGroupRulesCommand).rejects(awsError("InternalError"));
     await expect(gateway().securityGroupRules().next()).rejects.toBeInstanceOf(LookupFailedError);
     ec2.on(DescribeNetworkAclsCommand).rejects(awsError("InternalError"));

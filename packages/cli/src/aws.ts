@@ -1,6 +1,6 @@
 import { ConfigurationError, GuardrailError } from "@guardrail/core";
 import type { CliIo } from "./context";
-import { AwsCallError, MissingCredentialsError } from "./errors";
+import { AwsCommandError, MissingCredentialsError } from "./errors";
 
 /** Flags every AWS-facing command takes. */
 export interface AwsFlags {
@@ -81,12 +81,14 @@ export function awsError(operation: string, error: unknown): GuardrailError {
       );
     }
     if (name === "TimeoutError" || /ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(message)) {
-      return new AwsCallError(operation, `cannot reach the endpoint: ${message}`, { cause: error });
+      return new AwsCommandError(operation, `cannot reach the endpoint: ${message}`, {
+        cause: error,
+      });
     }
   }
   if (error instanceof GuardrailError) return error;
   const e = error as { name?: string; message?: string };
-  return new AwsCallError(operation, `${e.name ?? "Error"}: ${e.message ?? String(error)}`, {
+  return new AwsCommandError(operation, `${e.name ?? "Error"}: ${e.message ?? String(error)}`, {
     cause: error,
   });
 }

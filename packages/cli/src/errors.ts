@@ -16,8 +16,8 @@ export class UsageError extends GuardrailError {
   }
 }
 
-/** An AWS call the CLI needed failed (after the SDK's own retries). */
-export class AwsCallError extends GuardrailError {
+/** An AWS call a CLI command needed failed (after the SDK's own retries). */
+export class AwsCommandError extends GuardrailError {
   readonly operation: string;
   constructor(operation: string, message: string, options?: { cause?: unknown }) {
     super("AWS_CALL_FAILED", `${operation}: ${message}`, options);

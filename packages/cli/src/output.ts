@@ -1,6 +1,7 @@
 import { createWriteStream, type WriteStream } from "node:fs";
-import { resolve } from "node:path";
-import { type CliIo, notice } from "./context";
+import { writeFile } from "node:fs/promises";
+import { isAbsolute, resolve } from "node:path";
+import { type CliIo, notice, write } from "./context";
 import { InputError } from "./errors";
 
 /** Opens `-o FILE` (relative to the working directory) for writing; exit 3 when it cannot be. */
@@ -40,4 +41,29 @@ export async function withOutput<T>(
     await closeOutput(file);
     notice(io, `wrote ${path}\n`);
   }
+}
+
+/**
+ * Writes a whole document to `-o FILE` (relative to the working directory), or to stdout without
+ * one. @returns the file's path, or null for stdout. @throws InputError when the file cannot be
+ * written (exit 3).
+ */
+export async function writeDocument(
+  io: CliIo,
+  output: string | undefined,
+  text: string,
+): Promise<string | null> {
+  if (output === undefined) {
+    await write(io.stdout, text);
+    return null;
+  }
+  const path = isAbsolute(output) ? output : resolve(io.cwd, output);
+  try {
+    await writeFile(path, text);
+  } catch (error) {
+    throw new InputError(path, `cannot write ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return path;
 }

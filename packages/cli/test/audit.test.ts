@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { createAuditStore, createAuditTable } from "@guardrail/aws";
+import { createAuditStore, createLocalAuditTable } from "@guardrail/aws";
 import {
   type AuditItem,
   auditItem,
@@ -39,7 +39,7 @@ let endpoint: string;
 let written: AuditItem[] = [];
 
 async function createTable(client: DynamoDBClient) {
-  await createAuditTable(client, TABLE);
+  await createLocalAuditTable(client, TABLE);
 }
 
 /**

@@ -27,7 +27,7 @@ import { withOutput } from "../output";
 import { loadPolicyFile, POLICY_FLAG_HELP } from "../policy-file";
 import { describeAction } from "../replay/formats/csv";
 import { fmt, plural, textTable } from "../replay/formats/table";
-import { resourceOf as findingResource } from "../replay/record";
+import { findingResource } from "../replay/record";
 
 export interface ScanOptions extends AwsFlags {
   policy?: string;
@@ -248,7 +248,7 @@ export async function scan(
     if (ids.length > 0) {
       let groupTags: Record<string, Record<string, string>>;
       try {
-        groupTags = await gateway.groupsTags(ids);
+        groupTags = await gateway.tagsByGroup(ids);
       } catch (error) {
         throw awsError("DescribeSecurityGroups (tags)", error);
       }

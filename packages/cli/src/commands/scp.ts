@@ -1,5 +1,3 @@
-import { writeFile } from "node:fs/promises";
-import { isAbsolute, resolve } from "node:path";
 import {
   DEFAULT_REGION,
   exemptionTagKeys,
@@ -8,8 +6,9 @@ import {
   SCP_MAX_CHARACTERS,
 } from "@guardrail/templates";
 import type { Command } from "commander";
-import { type CommandContext, write } from "../context";
-import { EXIT, InputError } from "../errors";
+import type { CommandContext } from "../context";
+import { EXIT } from "../errors";
+import { writeDocument } from "../output";
 import { loadPolicyFile } from "../policy-file";
 
 interface ScpOptions {
@@ -97,18 +96,7 @@ Examples:
           });
       // Minified: AWS counts every character of the document, whitespace included.
       const text = `${JSON.stringify(document)}\n`;
-      if (opts.output === undefined) {
-        await write(io.stdout, text);
-      } else {
-        const path = isAbsolute(opts.output) ? opts.output : resolve(io.cwd, opts.output);
-        try {
-          await writeFile(path, text);
-        } catch (error) {
-          throw new InputError(path, `cannot write ${path}: ${(error as Error).message}`, {
-            cause: error,
-          });
-        }
-      }
+      await writeDocument(io, opts.output, text);
       io.stderr.write(
         opts.tagPolicy
           ? `tag policy for ${tagKeys.join(", ")} (from ${loaded.source})\n`

@@ -1,10 +1,9 @@
-import { writeFile } from "node:fs/promises";
-import { isAbsolute, resolve } from "node:path";
 import { ORG_FUNCTION_ENV } from "@guardrail/core";
 import { renderSpokeTemplate, type SpokeTemplateInput } from "@guardrail/templates";
 import type { Command } from "commander";
-import { type CommandContext, write } from "../context";
-import { EXIT, InputError, UsageError } from "../errors";
+import type { CommandContext } from "../context";
+import { EXIT, UsageError } from "../errors";
+import { writeDocument } from "../output";
 
 interface SpokeTemplateOptions {
   readonly hubAccount: string;
@@ -92,19 +91,8 @@ Examples:
       };
       // Malformed values throw ConfigurationError, which the CLI reports with exit 2.
       const text = `${JSON.stringify(renderSpokeTemplate(input), null, 2)}\n`;
-      if (opts.output === undefined) {
-        await write(io.stdout, text);
-      } else {
-        const path = isAbsolute(opts.output) ? opts.output : resolve(io.cwd, opts.output);
-        try {
-          await writeFile(path, text);
-        } catch (error) {
-          throw new InputError(path, `cannot write ${path}: ${(error as Error).message}`, {
-            cause: error,
-          });
-        }
-        io.stderr.write(`wrote ${path} (${text.length} bytes)\n`);
-      }
+      const path = await writeDocument(io, opts.output, text);
+      if (path !== null) io.stderr.write(`wrote ${path} (${text.length} bytes)\n`);
       ctx.exit(EXIT.ok);
     });
 }

@@ -43,7 +43,7 @@ export interface ReplayFinding {
 }
 
 /** Where a finding is: the rule id, else the group; a NACL entry as `acl#direction#number`. */
-export function resourceOf(f: Finding): string | null {
+export function findingResource(f: Finding): string | null {
   const c = f.change;
   switch (c.kind) {
     case "security-group-rule":
@@ -63,7 +63,7 @@ function toFinding(f: Finding): ReplayFinding {
     mode: f.mode,
     severity: f.severity,
     reason: f.reason,
-    resource: resourceOf(f),
+    resource: findingResource(f),
     ...(f.exemption
       ? {
           exemption: {

@@ -2,7 +2,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { createAuditTable } from "@guardrail/aws";
+import { createLocalAuditTable } from "@guardrail/aws";
 import { AUDIT_TABLE, type AuditItem, accountIndexKey, auditKey } from "@guardrail/core";
 // A static import (not createRequire), so that the packaged CLI's bundler sees and bundles it.
 import dynalite from "dynalite";
@@ -52,7 +52,7 @@ export async function startLocalDynamo(options: LocalDynamoOptions): Promise<Loc
     region: options.region,
     credentials: options.credentials,
   });
-  await createAuditTable(client, options.tableName);
+  await createLocalAuditTable(client, options.tableName);
   const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
   });
