@@ -5,11 +5,15 @@ import {
   type AuditItem,
   attemptKey,
   auditKey,
-  type ChangeView,
+  claimStateFor,
   DELIVERY,
   type Decision,
   type DecisionResult,
+  isStaleClaim,
+  NOTIFICATION,
+  type PutDecisionResult,
   type ResourceRef,
+  type ResourceState,
   resourceIndexKey,
   sightingsKey,
   stateKey,
@@ -22,41 +26,7 @@ import { lazy } from "./lazy";
 import { mapLimit } from "./limit";
 import { traceCalls } from "./trace";
 
-/** How the conditional write of a decision went. */
-export type PutDecisionResult =
-  /** First record of this decision: the writer publishes. */
-  | { readonly status: "created" }
-  /**
-   * A better-informed result replaced a worse one (`RESULT_RANK`), or this writer took the turn
-   * of a failed or abandoned notification (`previous.notification`, `previous.staleClaim`).
-   */
-  | {
-      readonly status: "replaced";
-      readonly previous: {
-        readonly result: DecisionResult;
-        readonly notification: string | null;
-        /** The previous record was claimed by an invocation that can no longer be running. */
-        readonly staleClaim: boolean;
-      };
-    }
-  /**
-   * An earlier delivery recorded a better result (it revoked) but could not publish it, and this
-   * delivery took over that notification: publish `stored`, the recorded decision, not its own
-   * (which would say "already gone" about a rule the guardrail itself removed).
-   */
-  | { readonly status: "taken-over"; readonly stored: Decision }
-  /** Another delivery already recorded this decision as well or better: do nothing more. */
-  | { readonly status: "duplicate" };
-
-/** The last state the sweep saw of one security group or network ACL. */
-export interface ResourceState {
-  readonly resource: ResourceRef;
-  /** sha256 of `canonicalRules(rules)`. */
-  readonly fingerprint: string;
-  /** By `ruleStateKey`. */
-  readonly rules: Readonly<Record<string, ChangeView>>;
-  readonly seenAt: string;
-}
+export type { PutDecisionResult, ResourceState } from "@guardrail/core";
 
 /** A violation the sweep saw, to check against the event decisions at its next run. */
 export interface Sighting {
@@ -177,22 +147,6 @@ export interface AuditStore {
 
 /** Tag records by group id, then tag key. */
 export type TagRecords = Record<string, Record<string, TagRecord>>;
-
-/** `notification` of an audit item: who announces the decision, and whether it went out. */
-export const NOTIFICATION = {
-  /** A writer is publishing (`claim`, `claimedAt` say who and since when). */
-  claimed: "claimed",
-  /** The SNS message went out. */
-  published: "published",
-  /** The publish failed: the next delivery publishes. */
-  failed: "failed",
-  /** Not announced one by one (sweep records: the run's summary carries them). */
-  none: "none",
-  /** A failed attempt Lambda retries: the retry (or the last attempt) announces it. */
-  deferred: "deferred",
-} as const;
-const NOTIFY_FAILED = NOTIFICATION.failed;
-const NOTIFY_CLAIMED = NOTIFICATION.claimed;
 
 /** Milliseconds since the epoch of an ISO time, for ordering taggings; 0 when unreadable. */
 function instant(iso: string): number {
@@ -317,7 +271,7 @@ export function createAuditStore(
           ? "(#notification = :failed OR #notification = :deferred)"
           : "(#notification = :failed OR #notification = :deferred OR (#notification = :claimed AND #claimedAt < :stale))";
       const staleValues: Record<string, string> =
-        stale === undefined ? {} : { ":claimed": NOTIFY_CLAIMED, ":stale": stale };
+        stale === undefined ? {} : { ":claimed": NOTIFICATION.claimed, ":stale": stale };
       const staleNames: Record<string, string> =
         stale === undefined ? {} : { "#claimedAt": "claimedAt" };
       try {
@@ -326,12 +280,9 @@ export function createAuditStore(
             TableName: tableName,
             Item: {
               ...item,
-              notification:
-                options.notify === false
-                  ? NOTIFICATION.none
-                  : options.defer
-                    ? NOTIFICATION.deferred
-                    : NOTIFY_CLAIMED,
+              notification: claimStateFor(
+                options.notify === false ? "record" : options.defer ? "defer" : "announce",
+              ),
               claim,
               ...(options.claimedAt !== undefined ? { claimedAt: options.claimedAt } : {}),
             },
@@ -348,7 +299,7 @@ export function createAuditStore(
             },
             ExpressionAttributeValues: {
               ":rank": item.resultRank,
-              ":failed": NOTIFY_FAILED,
+              ":failed": NOTIFICATION.failed,
               ":deferred": NOTIFICATION.deferred,
               ...staleValues,
             },
@@ -363,11 +314,14 @@ export function createAuditStore(
           previous: {
             result: old.result as DecisionResult,
             notification,
-            staleClaim:
-              stale !== undefined &&
-              notification === NOTIFY_CLAIMED &&
-              typeof old.claimedAt === "string" &&
-              old.claimedAt < stale,
+            staleClaim: isStaleClaim(
+              {
+                resultRank: Number(old.resultRank),
+                notification,
+                claimedAt: typeof old.claimedAt === "string" ? old.claimedAt : null,
+              },
+              stale,
+            ),
           },
         };
       } catch (error) {
@@ -396,9 +350,9 @@ export function createAuditStore(
                 : {}),
             },
             ExpressionAttributeValues: {
-              ":claimed": NOTIFY_CLAIMED,
+              ":claimed": NOTIFICATION.claimed,
               ":claim": claim,
-              ":failed": NOTIFY_FAILED,
+              ":failed": NOTIFICATION.failed,
               ":deferred": NOTIFICATION.deferred,
               ...(options.claimedAt !== undefined ? { ":claimedAt": options.claimedAt } : {}),
               ...staleValues,
@@ -426,7 +380,7 @@ export function createAuditStore(
             UpdateExpression: "SET #notification = :failed",
             ConditionExpression: "#claim = :claim",
             ExpressionAttributeNames: { "#notification": "notification", "#claim": "claim" },
-            ExpressionAttributeValues: { ":failed": NOTIFY_FAILED, ":claim": claim },
+            ExpressionAttributeValues: { ":failed": NOTIFICATION.failed, ":claim": claim },
           }),
         );
       } catch (error) {
@@ -451,7 +405,7 @@ export function createAuditStore(
             ExpressionAttributeNames: { "#notification": "notification" },
             ExpressionAttributeValues: {
               ":published": NOTIFICATION.published,
-              ":claimed": NOTIFY_CLAIMED,
+              ":claimed": NOTIFICATION.claimed,
             },
           }),
         );

@@ -1,45 +1,39 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import {
-  type ActionOutcome,
-  actionCovers,
-  buildDecision,
   buildSweepSummary,
-  type ChangeView,
   ConfigurationError,
-  canonicalRules,
   type Decision,
+  diffStates,
   type Evaluation,
-  evaluate,
-  type Finding,
   fromNetworkAclEntry,
   fromSecurityGroupRule,
   GuardrailError,
-  groupsNeedingTags,
+  judge,
   METRICS,
-  needsGroupTags,
   networkAclsOf,
   type PolicyEvaluationContext,
   planActions,
   type ResourceRef,
   type RuleChange,
   resourceOf,
-  ruleStateKey,
+  type StateDiff,
   SWEEP_TARGET_CONCURRENCY,
+  stateDecisions,
+  statesOf,
   sweepPublication,
-  viewChange,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
-import type { ResourceState } from "../adapters/audit";
 import { mapLimit } from "../adapters/limit";
 import type { OrganizationConfig } from "../config";
 import { forTarget, type RemediationDeps } from "../deps";
 import { AuditWriteError, awsErrorCode, errorMessage, SweepTargetsFailedError } from "../errors";
 import { stringField } from "../field";
 import { withObservability } from "../middleware";
-import { recordAndNotify, recordsOf } from "./decide";
 import { checkEventPath, type EventPathProbe, type EventPathReport } from "./event-path";
 import { checkEventPathMisses, type EventPathMiss } from "./event-path-misses";
+import { stateLookups } from "./lookups";
+import { recordAndNotify } from "./record";
 import { type SkippedRevoke, verifyBeforeRevoke } from "./sweep-verify";
 import { reportExpiredTags } from "./tag-exemption";
 import { exemptionsFromTrail } from "./trail";
@@ -179,50 +173,6 @@ async function resolvePrefixLists(
   return resolved;
 }
 
-function resourceIdOf(change: RuleChange): string | null {
-  if (change.kind === "security-group-rule") return change.groupId;
-  if (change.kind === "network-acl-entry") return change.networkAclId;
-  return null;
-}
-
-function byResource(findings: readonly Finding[]): Map<string, Finding[]> {
-  const map = new Map<string, Finding[]>();
-  for (const f of findings) {
-    const id = resourceIdOf(f.change);
-    if (id === null) continue;
-    const list = map.get(id);
-    if (list) list.push(f);
-    else map.set(id, [f]);
-  }
-  return map;
-}
-
-/** The state to keep for each resource: its rules as read, minus those the sweep just removed. */
-function statesOf(
-  read: ReadState,
-  outcomes: readonly ActionOutcome[],
-  seenAt: string,
-): Map<string, Omit<ResourceState, "fingerprint"> & { text: string }> {
-  const removed = outcomes.filter((o) => o.status !== "failed");
-  const rules = new Map<string, Record<string, ChangeView>>();
-  for (const id of read.resources.keys()) rules.set(id, {});
-  for (const change of read.changes) {
-    const id = resourceIdOf(change);
-    const key = ruleStateKey(change);
-    if (id === null || key === null) continue;
-    if (removed.some((o) => actionCovers(o.action, change))) continue;
-    const map = rules.get(id) ?? {};
-    map[key] = viewChange(change);
-    rules.set(id, map);
-  }
-  const states = new Map<string, Omit<ResourceState, "fingerprint"> & { text: string }>();
-  for (const [id, r] of rules) {
-    const resource = read.resources.get(id) ?? { type: "security-group" as const, id };
-    states.set(id, { resource, rules: r, seenAt, text: canonicalRules(r) });
-  }
-  return states;
-}
-
 /**
  * sweep: reads every security-group rule and network-ACL entry (paginated), resolves the prefix
  * lists they reference (each once), evaluates them as current state, revokes enforce findings,
@@ -321,22 +271,26 @@ export async function sweepOrganization(
   return result;
 }
 
-async function sweepOne(
-  identity: SweepIdentity,
-  runId: string,
-  deps: SweepDeps,
-): Promise<SweepResult> {
-  const { logger, metrics, config } = deps;
-  const started = deps.clock();
-  const t0 = performance.now();
+/**
+ * The audit table is not on the path to the revokes: when it fails, the sweep remediates and
+ * reports anyway, then fails the run so that the error is seen. `keep` collects those errors.
+ */
+interface AuditErrors {
+  readonly errors: unknown[];
+  readonly keep: (what: string) => (error: unknown) => void;
+}
 
-  // The audit table is not on the path to the revokes: when it fails, the sweep remediates and
-  // reports anyway, then fails the run so that the error is seen.
-  const storage: unknown[] = [];
+function auditErrors(deps: SweepDeps): AuditErrors {
+  const errors: unknown[] = [];
   const keep = (what: string) => (error: unknown) => {
-    storage.push(error);
-    logger.error(`sweep: ${what} failed`, { error });
+    errors.push(error);
+    deps.logger.error(`sweep: ${what} failed`, { error });
   };
+  return { errors, keep };
+}
+
+/** read: current state, and the fingerprints of the state the last run kept. */
+async function readRun(identity: SweepIdentity, deps: SweepDeps, { keep }: AuditErrors) {
   const [read, stored] = await Promise.all([
     readState(deps),
     deps.audit.stateFingerprints(identity.account, identity.region).catch((error: unknown) => {
@@ -344,11 +298,25 @@ async function sweepOne(
       return new Map<string, string>();
     }),
   ]);
+  return { read, stored };
+}
+
+/**
+ * judge: current state with the prefix lists its rules reference, the account's context, group
+ * tags where a tag could waive a finding, then the audit trail (current state has no actor: a
+ * rule a principal exemption let in on the event path would be revoked here otherwise).
+ */
+async function judgeRun(
+  identity: SweepIdentity,
+  read: ReadState,
+  started: Date,
+  deps: SweepDeps,
+  { keep }: AuditErrors,
+) {
   const [prefixLists, accountContext] = await Promise.all([
     resolvePrefixLists(read.changes, deps),
     deps.directory ? deps.directory.context(identity.account) : {},
   ]);
-
   const ctx: PolicyEvaluationContext = {
     now: started,
     account: identity.account,
@@ -358,79 +326,86 @@ async function sweepOne(
     // Whole ACLs were read: each entry is judged by the traffic it decides in its ACL.
     networkAcls: networkAclsOf(read.changes, read.incompleteAcls),
   };
-  let judged = ctx;
-  let evaluation: Evaluation = evaluate(read.changes, config.policy, ctx);
-  if (evaluation.findings.length > 0 && needsGroupTags(config.policy)) {
-    const ids = groupsNeedingTags(evaluation, config.policy);
-    if (ids.length > 0) {
-      const groupTags = await deps.ec2.groupsTags(ids);
-      const tagRecords = await recordsOf(groupTags, ctx, deps);
-      judged = { ...ctx, groupTags, ...(tagRecords ? { tagRecords } : {}) };
-      evaluation = evaluate(read.changes, config.policy, judged);
-    }
-  }
-  // Current state has no actor: a rule a principal exemption let in on the event path would be
-  // revoked here. The audit trail says who made it (see exemptionsFromTrail).
-  const trail = await exemptionsFromTrail(evaluation, judged, deps, { onUnreadable: "notify" });
-  evaluation = trail.evaluation;
+  const judged = await judge(read.changes, deps.config.policy, ctx, stateLookups(deps));
+  const trail = await exemptionsFromTrail(judged.evaluation, judged.ctx, deps, {
+    onUnreadable: "notify",
+  });
   for (const u of trail.unreadable) keep(`reading the audit trail of ${u.resourceId}`)(u.error);
+  return { evaluation: trail.evaluation, prefixLists };
+}
 
+/** act: each planned revoke, once the rule was read again and found as judged. */
+async function actRun(evaluation: Evaluation, read: ReadState, deps: SweepDeps) {
   const verified = await verifyBeforeRevoke(planActions(evaluation), read.changes, deps);
   const outcomes = (
     await mapLimit(verified.actions, REVOKE_CONCURRENCY, (a) => deps.ec2.execute(a))
   ).flat();
-  if (read.unreadable > 0)
-    metrics.addMetric(METRICS.unreadableRules, MetricUnit.Count, read.unreadable);
-  const eventPath = deps.eventPath ? await checkEventPath(deps.eventPath, deps) : null;
+  return { outcomes, skipped: verified.skipped };
+}
 
-  const seenAt = deps.clock().toISOString();
-  const states = statesOf(read, outcomes, seenAt);
-  const puts: ResourceState[] = [];
-  const changed = new Set<string>();
-  for (const [id, s] of states) {
-    const fingerprint = createHash("sha256").update(s.text).digest("hex");
-    if (stored.get(id) !== fingerprint) {
-      changed.add(id);
-      puts.push({ resource: s.resource, rules: s.rules, seenAt: s.seenAt, fingerprint });
-    }
-  }
-  const deletes = [...stored.keys()].filter((id) => !states.has(id));
-  const misses = await checkEventPathMisses(identity, evaluation.findings, changed, deps, keep);
-
-  const findings = byResource(evaluation.findings);
-  const waived = byResource(evaluation.waived);
-  const decisions: Decision[] = [];
-  for (const id of new Set([...findings.keys(), ...waived.keys()])) {
-    const f = findings.get(id) ?? [];
-    const w = waived.get(id) ?? [];
-    const mine = outcomes.filter((o) => [...f, ...w].some((x) => actionCovers(o.action, x.change)));
-    const decision = buildDecision({
-      source: "sweep",
-      id: `sweep:${runId}:${id}`,
-      account: identity.account,
-      region: identity.region,
-      evaluation: { outcome: f.length > 0 ? "violation" : "exempt", findings: f, waived: w },
-      outcomes: mine,
-      decidedAt: deps.clock(),
-      guardrailVersion: config.version,
-      policyId: config.policyId,
-    });
-    if (decision) decisions.push(decision);
-  }
-
-  // Every remediation is audited; a finding left in place only when its resource changed since
-  // the last sweep, so that a standing notify-only rule is not re-recorded every run.
+/**
+ * record: the changed states, and the decisions worth recording: every remediation, and a
+ * finding left in place only when its resource changed since the last sweep, so that a
+ * standing notify-only rule is not re-recorded every run.
+ */
+async function recordRun(
+  identity: SweepIdentity,
+  decisions: readonly Decision[],
+  diff: StateDiff,
+  deps: SweepDeps,
+  { keep }: AuditErrors,
+): Promise<Decision[]> {
   const toRecord = decisions.filter(
-    (d) => d.findings.some((f) => f.action !== undefined) || changed.has(d.resource.id),
+    (d) => d.findings.some((f) => f.action !== undefined) || diff.changed.has(d.resource.id),
   );
   await Promise.all([
     deps.audit
-      .writeStates(identity.account, identity.region, puts, deletes)
+      .writeStates(identity.account, identity.region, diff.puts, diff.deletes)
       .catch(keep("writing the state")),
     mapLimit(toRecord, AUDIT_CONCURRENCY, (d) =>
       recordAndNotify(d, deps, { publish: false }).catch(keep(`recording ${d.id}`)),
     ),
   ]);
+  return toRecord;
+}
+
+async function sweepOne(
+  identity: SweepIdentity,
+  runId: string,
+  deps: SweepDeps,
+): Promise<SweepResult> {
+  const { logger, metrics, config } = deps;
+  const started = deps.clock();
+  const t0 = performance.now();
+  const audit = auditErrors(deps);
+
+  const { read, stored } = await readRun(identity, deps, audit);
+  const { evaluation, prefixLists } = await judgeRun(identity, read, started, deps, audit);
+  const { outcomes, skipped } = await actRun(evaluation, read, deps);
+  if (read.unreadable > 0)
+    metrics.addMetric(METRICS.unreadableRules, MetricUnit.Count, read.unreadable);
+  const eventPath = deps.eventPath ? await checkEventPath(deps.eventPath, deps) : null;
+
+  const seenAt = deps.clock().toISOString();
+  const diff = diffStates(statesOf(read.changes, read.resources, outcomes, seenAt), stored);
+  const misses = await checkEventPathMisses(
+    identity,
+    evaluation.findings,
+    diff.changed,
+    deps,
+    audit.keep,
+  );
+  const decisions = stateDecisions({
+    runId,
+    account: identity.account,
+    region: identity.region,
+    evaluation,
+    outcomes,
+    clock: deps.clock,
+    guardrailVersion: config.version,
+    policyId: config.policyId,
+  });
+  const toRecord = await recordRun(identity, decisions, diff, deps, audit);
 
   // The summary says what is new, as the audit trail does: a standing finding (the default
   // NACL's allow-all entry, notify-only) is not announced again every 15 minutes.
@@ -445,7 +420,7 @@ async function sweepOne(
       networkAclEntries: read.networkAclEntries,
       prefixLists: Object.keys(prefixLists).length,
     },
-    stateChanges: puts.length + deletes.length,
+    stateChanges: diff.puts.length + diff.deletes.length,
     decisions: toRecord,
     guardrailVersion: config.version,
     policyId: config.policyId,
@@ -457,7 +432,7 @@ async function sweepOne(
   // Each approved exemption tag that ran out is announced once, whatever it waived.
   const expiredTags = await reportExpiredTags(identity.account, identity.region, deps).catch(
     (error: unknown) => {
-      keep("reporting expired exemption tags")(error);
+      audit.keep("reporting expired exemption tags")(error);
       return 0;
     },
   );
@@ -472,12 +447,12 @@ async function sweepOne(
     scanned: summary.scanned,
     unreadable: read.unreadable,
     counts: summary.counts,
-    stateWrites: puts.length,
-    stateDeletes: deletes.length,
+    stateWrites: diff.puts.length,
+    stateDeletes: diff.deletes.length,
     auditRecords: toRecord.length,
     published: anything,
     expiredTags,
-    skippedRevokes: verified.skipped,
+    skippedRevokes: skipped,
     eventPathMisses: misses,
     eventPath,
     durationMs: Math.round(performance.now() - t0),
@@ -485,10 +460,10 @@ async function sweepOne(
   (failed > 0 ? logger.error.bind(logger) : logger.info.bind(logger))("sweep finished", {
     ...result,
   });
-  if (storage.length > 0) {
+  if (audit.errors.length > 0) {
     throw new AuditWriteError(
-      `the sweep remediated and reported, but ${storage.length} audit-table call(s) failed`,
-      { cause: storage[0] },
+      `the sweep remediated and reported, but ${audit.errors.length} audit-table call(s) failed`,
+      { cause: audit.errors[0] },
     );
   }
   return result;
