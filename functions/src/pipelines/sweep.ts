@@ -6,17 +6,12 @@ import {
   type Decision,
   diffStates,
   type Evaluation,
-  fromNetworkAclEntry,
-  fromSecurityGroupRule,
   GuardrailError,
   judge,
   METRICS,
   networkAclsOf,
   type PolicyEvaluationContext,
   planActions,
-  type ResourceRef,
-  type RuleChange,
-  resourceOf,
   type StateDiff,
   SWEEP_TARGET_CONCURRENCY,
   stateDecisions,
@@ -24,6 +19,12 @@ import {
   sweepPublication,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
+import {
+  type CurrentState,
+  readCurrentState,
+  referencedPrefixLists,
+  resolvePrefixLists,
+} from "../adapters/current-state";
 import { mapLimit } from "../adapters/limit";
 import type { OrganizationConfig } from "../config";
 import { forTarget, type RemediationDeps } from "../deps";
@@ -76,101 +77,26 @@ export interface SweepResult {
 /** EC2 throttles per account: the sweep's revokes run a few at a time. */
 const REVOKE_CONCURRENCY = 4;
 const AUDIT_CONCURRENCY = 8;
-const PREFIX_LIST_CONCURRENCY = 4;
 
-interface ReadState {
-  readonly changes: RuleChange[];
-  readonly resources: Map<string, ResourceRef>;
-  readonly securityGroupRules: number;
-  readonly networkAclEntries: number;
-  readonly unreadable: number;
-  /** ACLs with an entry that could not be read: their entries are judged alone. */
-  readonly incompleteAcls: Set<string>;
+/** Current state as read, with the number of rules and entries that could not be read. */
+interface ReadState extends CurrentState {
+  readonly unreadableCount: number;
 }
 
+/** Reads current state; what cannot be read is logged, counted and judged as missing. */
 async function readState(deps: SweepDeps): Promise<ReadState> {
-  const changes: RuleChange[] = [];
-  const resources = new Map<string, ResourceRef>();
-  let securityGroupRules = 0;
-  let networkAclEntries = 0;
-  let unreadable = 0;
-  const incompleteAcls = new Set<string>();
-  const sgRules = (async () => {
-    for await (const page of deps.ec2.securityGroupRules()) {
-      for (const rule of page) {
-        securityGroupRules++;
-        const read = fromSecurityGroupRule(rule);
-        if (read.status === "ok") {
-          changes.push(read.change);
-          if (read.change.groupId) resources.set(read.change.groupId, resourceOf(read.change));
-        } else if (read.status === "invalid") {
-          unreadable++;
-          deps.logger.error("unreadable security-group rule", {
-            ruleId: rule.SecurityGroupRuleId,
-            error: read.error.message,
-          });
-        }
-      }
-    }
-  })();
-  const acls = (async () => {
-    for await (const page of deps.ec2.networkAcls()) {
-      for (const acl of page) {
-        if (!acl.NetworkAclId) continue;
-        resources.set(acl.NetworkAclId, { type: "network-acl", id: acl.NetworkAclId });
-        for (const entry of acl.Entries ?? []) {
-          networkAclEntries++;
-          const read = fromNetworkAclEntry(acl.NetworkAclId, entry);
-          if (read.status === "ok") changes.push(read.change);
-          else if (read.status === "invalid") {
-            unreadable++;
-            incompleteAcls.add(acl.NetworkAclId);
-            deps.logger.error("unreadable network ACL entry", {
-              networkAclId: acl.NetworkAclId,
-              error: read.error.message,
-            });
-          }
-        }
-      }
-    }
-  })();
-  await Promise.all([sgRules, acls]);
-  return {
-    changes,
-    resources,
-    securityGroupRules,
-    networkAclEntries,
-    unreadable,
-    incompleteAcls,
-  };
-}
-
-/** Each referenced prefix list once. A list that cannot be read stays unresolved: notify, never a guess. */
-async function resolvePrefixLists(
-  changes: readonly RuleChange[],
-  deps: SweepDeps,
-): Promise<Record<string, string[]>> {
-  const ids = [
-    ...new Set(
-      changes.flatMap((c) =>
-        c.kind === "security-group-rule" && c.peer.kind === "prefix-list"
-          ? [c.peer.prefixListId]
-          : [],
-      ),
-    ),
-  ];
-  const resolved: Record<string, string[]> = {};
-  await mapLimit(ids, PREFIX_LIST_CONCURRENCY, async (id) => {
-    try {
-      resolved[id] = await deps.ec2.prefixListEntries(id);
-    } catch (error) {
-      deps.logger.warn("prefix list unresolved; its rules are reported, not revoked", {
-        prefixListId: id,
-        error,
+  const state = await readCurrentState(deps.ec2);
+  for (const u of state.unreadable) {
+    if (u.kind === "security-group-rule") {
+      deps.logger.error("unreadable security-group rule", { ruleId: u.ruleId, error: u.message });
+    } else {
+      deps.logger.error("unreadable network ACL entry", {
+        networkAclId: u.networkAclId,
+        error: u.message,
       });
     }
-  });
-  return resolved;
+  }
+  return { ...state, unreadableCount: state.unreadable.length };
 }
 
 /**
@@ -314,7 +240,12 @@ async function judgeRun(
   { keep }: AuditErrors,
 ) {
   const [prefixLists, accountContext] = await Promise.all([
-    resolvePrefixLists(read.changes, deps),
+    resolvePrefixLists(referencedPrefixLists(read.changes), deps.ec2, (id, error) =>
+      deps.logger.warn("prefix list unresolved; its rules are reported, not revoked", {
+        prefixListId: id,
+        error,
+      }),
+    ),
     deps.directory ? deps.directory.context(identity.account) : {},
   ]);
   const ctx: PolicyEvaluationContext = {
@@ -382,8 +313,8 @@ async function sweepOne(
   const { read, stored } = await readRun(identity, deps, audit);
   const { evaluation, prefixLists } = await judgeRun(identity, read, started, deps, audit);
   const { outcomes, skipped } = await actRun(evaluation, read, deps);
-  if (read.unreadable > 0)
-    metrics.addMetric(METRICS.unreadableRules, MetricUnit.Count, read.unreadable);
+  if (read.unreadableCount > 0)
+    metrics.addMetric(METRICS.unreadableRules, MetricUnit.Count, read.unreadableCount);
   const eventPath = deps.eventPath ? await checkEventPath(deps.eventPath, deps) : null;
 
   const seenAt = deps.clock().toISOString();
@@ -445,7 +376,7 @@ async function sweepOne(
     account: identity.account,
     region: identity.region,
     scanned: summary.scanned,
-    unreadable: read.unreadable,
+    unreadable: read.unreadableCount,
     counts: summary.counts,
     stateWrites: diff.puts.length,
     stateDeletes: diff.deletes.length,
