@@ -13,7 +13,7 @@ import {
   tagRecordKey,
 } from "@guardrail/core";
 import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "../errors";
-import { type Failure, lookupFailed, sender } from "./dynamo";
+import { type Failure, lookupFailed, sender, writeIf } from "./dynamo";
 import { createFlapCounter, type ReopeningCount, type ReopeningInput } from "./flap-counter";
 import { lazy } from "./lazy";
 import { createLedger, keptItem, type Ledger } from "./ledger";
@@ -401,40 +401,30 @@ export function createAuditStore(
     },
 
     async putExemptionNotice(item) {
-      return send(
-        "PutItem exemption notice",
-        async (ddb, { PutCommand }) => {
-          await ddb.send(
-            new PutCommand({
-              TableName: tableName,
-              Item: item,
-              ConditionExpression: "attribute_not_exists(#pk)",
-              ExpressionAttributeNames: { "#pk": pk },
-            }),
-          );
-          return true;
-        },
-        { conditionFailed: () => false },
+      return writeIf(send, "PutItem exemption notice", (ddb, { PutCommand }) =>
+        ddb.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: item,
+            ConditionExpression: "attribute_not_exists(#pk)",
+            ExpressionAttributeNames: { "#pk": pk },
+          }),
+        ),
       );
     },
 
     async markTagExpiryReported(account, region, record) {
-      return send(
-        "UpdateItem tag expiry",
-        async (ddb, { UpdateCommand }) => {
-          await ddb.send(
-            new UpdateCommand({
-              TableName: tableName,
-              Key: tagRecordKey(account, region, record.groupId, record.key),
-              UpdateExpression: "SET #r = :true",
-              ConditionExpression: "#e = :e AND attribute_not_exists(#r)",
-              ExpressionAttributeNames: { "#r": "expiryReported", "#e": "eventId" },
-              ExpressionAttributeValues: { ":true": true, ":e": record.eventId },
-            }),
-          );
-          return true;
-        },
-        { conditionFailed: () => false },
+      return writeIf(send, "UpdateItem tag expiry", (ddb, { UpdateCommand }) =>
+        ddb.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: tagRecordKey(account, region, record.groupId, record.key),
+            UpdateExpression: "SET #r = :true",
+            ConditionExpression: "#e = :e AND attribute_not_exists(#r)",
+            ExpressionAttributeNames: { "#r": "expiryReported", "#e": "eventId" },
+            ExpressionAttributeValues: { ":true": true, ":e": record.eventId },
+          }),
+        ),
       );
     },
   };

@@ -52,3 +52,19 @@ export function sender(client: () => Promise<DynamoDBDocumentClient>): Send {
     }
   };
 }
+
+/** A conditional write: true when it was written, false when its condition did not hold. */
+export function writeIf(
+  send: Send,
+  label: string,
+  call: (ddb: DynamoDBDocumentClient, lib: DocLib) => Promise<unknown>,
+): Promise<boolean> {
+  return send(
+    label,
+    async (ddb, lib) => {
+      await call(ddb, lib);
+      return true;
+    },
+    { conditionFailed: () => false },
+  );
+}

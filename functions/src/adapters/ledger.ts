@@ -13,7 +13,7 @@ import {
   NOTIFICATION,
   type PutDecisionResult,
 } from "@guardrail/core";
-import { sender } from "./dynamo";
+import { sender, writeIf } from "./dynamo";
 
 /** Options of `Ledger.putDecision`. */
 export interface PutDecisionOptions {
@@ -134,22 +134,17 @@ export function createLedger(
     names: Record<string, string>,
     values: Record<string, unknown>,
   ): Promise<boolean> {
-    return send(
-      `UpdateItem ${id}`,
-      async (ddb, { UpdateCommand }) => {
-        await ddb.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: auditKey(id),
-            UpdateExpression: `SET #notification = :${state}`,
-            ConditionExpression: condition,
-            ExpressionAttributeNames: { "#notification": "notification", ...names },
-            ExpressionAttributeValues: { [`:${state}`]: state, ...values },
-          }),
-        );
-        return true;
-      },
-      { conditionFailed: () => false },
+    return writeIf(send, `UpdateItem ${id}`, (ddb, { UpdateCommand }) =>
+      ddb.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: auditKey(id),
+          UpdateExpression: `SET #notification = :${state}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { "#notification": "notification", ...names },
+          ExpressionAttributeValues: { [`:${state}`]: state, ...values },
+        }),
+      ),
     );
   }
 

@@ -321,3 +321,14 @@ export async function begin(
   const deps = await forTarget(hubDeps, result.event);
   return { event: result.event, changes: result.changes, deps };
 }
+
+/** `begin`, and the first change of the kind the pipeline handles (undefined when none). */
+export async function beginWith<C extends RuleChange>(
+  raw: unknown,
+  hubDeps: RemediationDeps,
+  is: (change: RuleChange) => change is C,
+): Promise<{ readonly exit: FlowResult } | (Begun & { readonly change: C | undefined })> {
+  const begun = await begin(raw, hubDeps);
+  if (begun.exit) return begun;
+  return { ...begun, change: begun.changes.find(is) };
+}
