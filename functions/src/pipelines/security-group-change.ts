@@ -1,3 +1,4 @@
+import { LookupFailedError, type RuleDirections } from "@guardrail/aws";
 import {
   type Direction,
   type EventMeta,
@@ -10,9 +11,7 @@ import {
   viewChange,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
-import type { RuleDirections } from "../adapters/ec2";
 import type { RemediationDeps } from "../deps";
-import { LookupFailedError } from "../errors";
 import { withObservability } from "../middleware";
 import { begin, decide, type FlowResult } from "./decide";
 import { prefetch } from "./lookups";

@@ -1,6 +1,17 @@
 import { randomUUID } from "node:crypto";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import {
+  AuditWriteError,
+  awsErrorCode,
+  type CurrentState,
+  type EventPathProbe,
+  errorMessage,
+  mapLimit,
+  readCurrentState,
+  referencedPrefixLists,
+  resolvePrefixLists,
+} from "@guardrail/aws";
+import {
   buildSweepSummary,
   ConfigurationError,
   type Decision,
@@ -10,6 +21,7 @@ import {
   judge,
   METRICS,
   networkAclsOf,
+  type OrganizationConfig,
   type PolicyEvaluationContext,
   planActions,
   type StateDiff,
@@ -19,19 +31,11 @@ import {
   sweepPublication,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
-import {
-  type CurrentState,
-  readCurrentState,
-  referencedPrefixLists,
-  resolvePrefixLists,
-} from "../adapters/current-state";
-import { mapLimit } from "../adapters/limit";
-import type { OrganizationConfig } from "../config";
 import { forTarget, type RemediationDeps } from "../deps";
-import { AuditWriteError, awsErrorCode, errorMessage, SweepTargetsFailedError } from "../errors";
+import { SweepTargetsFailedError } from "../errors";
 import { stringField } from "../field";
 import { withObservability } from "../middleware";
-import { checkEventPath, type EventPathProbe, type EventPathReport } from "./event-path";
+import { checkEventPath, type EventPathReport } from "./event-path";
 import { checkEventPathMisses, type EventPathMiss } from "./event-path-misses";
 import { stateLookups } from "./lookups";
 import { recordAndNotify } from "./record";
@@ -398,16 +402,6 @@ async function sweepOne(
     );
   }
   return result;
-}
-
-/** Production identity: the scheduled event normally carries it; STS answers otherwise. */
-export function stsIdentity(region: string | undefined): () => Promise<SweepIdentity> {
-  return async () => {
-    const { STSClient, GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
-    const out = await new STSClient({}).send(new GetCallerIdentityCommand({}));
-    if (!out.Account || !region) throw new Error("cannot tell the account and Region to sweep");
-    return { account: out.Account, region };
-  };
 }
 
 /**

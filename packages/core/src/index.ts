@@ -17,6 +17,7 @@ export * from "./policy";
 export * from "./registry";
 export * from "./reliability";
 export * from "./report";
+export * from "./settings";
 export * from "./snapshot";
 export * from "./state";
 export * from "./trail";
