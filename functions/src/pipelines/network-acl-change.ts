@@ -18,13 +18,14 @@ import {
   planActions,
   type RuleChange,
   type Slice,
+  sameAction,
   sliceSize,
   subtractAll,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
 import type { RemediationDeps } from "../deps";
 import { withObservability } from "../middleware";
-import { act, begin, decide, type FlowResult, previousFromState } from "./decide";
+import { act, beginWith, decide, type FlowResult } from "./decide";
 import { exemptionsFromTrail } from "./trail";
 
 /** How often the ACL is read at most: the first read, then once per write the ACL outran. */
@@ -127,10 +128,6 @@ async function read(change: AclEvent, deps: RemediationDeps): Promise<Read> {
     return { entries: [], changes: [], unreadable: unreadable.join("; ") };
   }
   return toJudge(change, entries);
-}
-
-function sameAction(a: Action, b: Action): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function outranByTheAcl(o: ActionOutcome): boolean {
@@ -376,12 +373,13 @@ export async function networkAclChange(
   raw: unknown,
   hubDeps: RemediationDeps,
 ): Promise<FlowResult> {
-  const begun = await begin(raw, hubDeps);
-  if (begun.exit) return begun.exit;
-  const { event, deps } = begun;
-  const change = begun.changes.find(
+  const begun = await beginWith(
+    raw,
+    hubDeps,
     (c): c is AclEvent => c.kind === "network-acl-entry" || c.kind === "network-acl",
   );
+  if (begun.exit) return begun.exit;
+  const { event, deps, change } = begun;
   if (!change) return { status: "ignored", eventId: event.eventId, reason: "no-change" };
   const account = deps.directory ? await deps.directory.context(event.account) : {};
   const j: Judging = { event, networkAclId: change.networkAclId, account, deps };
@@ -438,7 +436,7 @@ export async function networkAclChange(
         withoutActor: true,
         prefetched,
         extraFindings: [...doneFindings, unreadableFinding(change, current.unreadable, deps)],
-        settled: (a) => known.find((o) => sameAction(o.action, a)),
+        known,
       },
       deps,
     );
@@ -465,17 +463,9 @@ export async function networkAclChange(
       withoutActor: p.withoutActor,
       prefetched,
       extraFindings: extra,
-      settled: (a) => known.find((o) => sameAction(o.action, a)),
+      known,
       ...(change.kind === "network-acl-entry" && change.operation === "replace"
-        ? {
-            previousFor: async () => {
-              const previous = await previousFromState(deps, event, change.networkAclId);
-              return (c: RuleChange) =>
-                c.kind === "network-acl-entry" && c.operation === "replace"
-                  ? previous(c)
-                  : undefined;
-            },
-          }
+        ? { previous: "from-state" as const }
         : {}),
     },
     deps,

@@ -10,7 +10,7 @@ import {
 import type { Context } from "aws-lambda";
 import type { RemediationDeps } from "../deps";
 import { withObservability } from "../middleware";
-import { begin, decide, type FlowResult } from "./decide";
+import { beginWith, decide, type FlowResult } from "./decide";
 
 /**
  * The rules that reference the list, read as current state.
@@ -100,10 +100,13 @@ export async function prefixListChange(
   raw: unknown,
   hubDeps: RemediationDeps,
 ): Promise<FlowResult> {
-  const begun = await begin(raw, hubDeps);
+  const begun = await beginWith(
+    raw,
+    hubDeps,
+    (c): c is PrefixListChange => c.kind === "prefix-list",
+  );
   if (begun.exit) return begun.exit;
-  const { event, deps } = begun;
-  const change = begun.changes.find((c): c is PrefixListChange => c.kind === "prefix-list");
+  const { event, deps, change } = begun;
   const restored = change?.restoredVersion;
   if (!change || (change.added.length === 0 && restored === undefined)) {
     deps.logger.info("prefix list only lost entries: nothing can be more open", {

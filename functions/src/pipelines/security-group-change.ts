@@ -1,7 +1,5 @@
 import { LookupFailedError, type RuleDirections } from "@guardrail/aws";
 import {
-  type Action,
-  type ActionOutcome,
   type Direction,
   type EventMeta,
   eventNameOf,
@@ -15,7 +13,8 @@ import {
 import type { Context } from "aws-lambda";
 import type { RemediationDeps } from "../deps";
 import { withObservability } from "../middleware";
-import { begin, decide, type FlowResult, prefetch, previousFromState } from "./decide";
+import { begin, decide, type FlowResult } from "./decide";
+import { prefetch } from "./lookups";
 import { tagExemptionChange } from "./tag-exemption";
 
 function sgChanges(changes: readonly RuleChange[]): SecurityGroupRuleChange[] {
@@ -144,7 +143,6 @@ export async function securityGroupChange(
   // The account's context and the group's tags do not wait for the rule read-back.
   const prefetched = prefetch(event, fromEvent, deps);
   const { changes, ctx, missing } = await lookups(fromEvent, event, deps);
-  const modify = event.eventName === "ModifySecurityGroupRules";
   return decide(
     {
       event,
@@ -152,33 +150,9 @@ export async function securityGroupChange(
       ctx,
       prefetched,
       // A rule EC2 said does not exist is not revoked: it is already gone.
-      settled: (action: Action): ActionOutcome | undefined =>
-        action.type === "revoke-security-group-rules" &&
-        action.ruleIds.every((id) => missing.has(id))
-          ? { action, status: "already-gone", confirmedAt: deps.clock().toISOString() }
-          : undefined,
-      ...(modify
-        ? {
-            previousFor: async (cs: readonly RuleChange[]) => {
-              const groups = [
-                ...new Set(
-                  sgChanges(cs)
-                    .map((c) => c.groupId)
-                    .filter((g): g is string => g !== null),
-                ),
-              ];
-              const byGroup = await Promise.all(
-                groups.map((g) => previousFromState(deps, event, g)),
-              );
-              return (c: RuleChange) => {
-                const i =
-                  c.kind === "security-group-rule" && c.groupId !== null
-                    ? groups.indexOf(c.groupId)
-                    : -1;
-                return i >= 0 ? byGroup[i]?.(c) : undefined;
-              };
-            },
-          }
+      gone: missing,
+      ...(event.eventName === "ModifySecurityGroupRules"
+        ? { previous: "from-state" as const }
         : {}),
     },
     deps,

@@ -1,51 +1,44 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import {
   AuditWriteError,
   awsErrorCode,
+  type CurrentState,
   type EventPathProbe,
   errorMessage,
   mapLimit,
-  type ResourceState,
+  readCurrentState,
+  referencedPrefixLists,
+  resolvePrefixLists,
 } from "@guardrail/aws";
 import {
-  type ActionOutcome,
-  actionCovers,
-  buildDecision,
   buildSweepSummary,
-  type ChangeView,
   ConfigurationError,
-  canonicalRules,
   type Decision,
+  diffStates,
   type Evaluation,
-  evaluate,
-  type Finding,
-  fromNetworkAclEntry,
-  fromSecurityGroupRule,
   GuardrailError,
-  groupsNeedingTags,
+  judge,
   METRICS,
-  needsGroupTags,
   networkAclsOf,
   type OrganizationConfig,
   type PolicyEvaluationContext,
   planActions,
-  type ResourceRef,
-  type RuleChange,
-  resourceOf,
-  ruleStateKey,
+  type StateDiff,
   SWEEP_TARGET_CONCURRENCY,
+  stateDecisions,
+  statesOf,
   sweepPublication,
-  viewChange,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
 import { forTarget, type RemediationDeps } from "../deps";
 import { SweepTargetsFailedError } from "../errors";
 import { stringField } from "../field";
 import { withObservability } from "../middleware";
-import { recordAndNotify, recordsOf } from "./decide";
 import { checkEventPath, type EventPathReport } from "./event-path";
 import { checkEventPathMisses, type EventPathMiss } from "./event-path-misses";
+import { stateLookups } from "./lookups";
+import { recordAndNotify } from "./record";
 import { type SkippedRevoke, verifyBeforeRevoke } from "./sweep-verify";
 import { reportExpiredTags } from "./tag-exemption";
 import { exemptionsFromTrail } from "./trail";
@@ -88,145 +81,26 @@ export interface SweepResult {
 /** EC2 throttles per account: the sweep's revokes run a few at a time. */
 const REVOKE_CONCURRENCY = 4;
 const AUDIT_CONCURRENCY = 8;
-const PREFIX_LIST_CONCURRENCY = 4;
 
-interface ReadState {
-  readonly changes: RuleChange[];
-  readonly resources: Map<string, ResourceRef>;
-  readonly securityGroupRules: number;
-  readonly networkAclEntries: number;
-  readonly unreadable: number;
-  /** ACLs with an entry that could not be read: their entries are judged alone. */
-  readonly incompleteAcls: Set<string>;
+/** Current state as read, with the number of rules and entries that could not be read. */
+interface ReadState extends CurrentState {
+  readonly unreadableCount: number;
 }
 
+/** Reads current state; what cannot be read is logged, counted and judged as missing. */
 async function readState(deps: SweepDeps): Promise<ReadState> {
-  const changes: RuleChange[] = [];
-  const resources = new Map<string, ResourceRef>();
-  let securityGroupRules = 0;
-  let networkAclEntries = 0;
-  let unreadable = 0;
-  const incompleteAcls = new Set<string>();
-  const sgRules = (async () => {
-    for await (const page of deps.ec2.securityGroupRules()) {
-      for (const rule of page) {
-        securityGroupRules++;
-        const read = fromSecurityGroupRule(rule);
-        if (read.status === "ok") {
-          changes.push(read.change);
-          if (read.change.groupId) resources.set(read.change.groupId, resourceOf(read.change));
-        } else if (read.status === "invalid") {
-          unreadable++;
-          deps.logger.error("unreadable security-group rule", {
-            ruleId: rule.SecurityGroupRuleId,
-            error: read.error.message,
-          });
-        }
-      }
-    }
-  })();
-  const acls = (async () => {
-    for await (const page of deps.ec2.networkAcls()) {
-      for (const acl of page) {
-        if (!acl.NetworkAclId) continue;
-        resources.set(acl.NetworkAclId, { type: "network-acl", id: acl.NetworkAclId });
-        for (const entry of acl.Entries ?? []) {
-          networkAclEntries++;
-          const read = fromNetworkAclEntry(acl.NetworkAclId, entry);
-          if (read.status === "ok") changes.push(read.change);
-          else if (read.status === "invalid") {
-            unreadable++;
-            incompleteAcls.add(acl.NetworkAclId);
-            deps.logger.error("unreadable network ACL entry", {
-              networkAclId: acl.NetworkAclId,
-              error: read.error.message,
-            });
-          }
-        }
-      }
-    }
-  })();
-  await Promise.all([sgRules, acls]);
-  return {
-    changes,
-    resources,
-    securityGroupRules,
-    networkAclEntries,
-    unreadable,
-    incompleteAcls,
-  };
-}
-
-/** Each referenced prefix list once. A list that cannot be read stays unresolved: notify, never a guess. */
-async function resolvePrefixLists(
-  changes: readonly RuleChange[],
-  deps: SweepDeps,
-): Promise<Record<string, string[]>> {
-  const ids = [
-    ...new Set(
-      changes.flatMap((c) =>
-        c.kind === "security-group-rule" && c.peer.kind === "prefix-list"
-          ? [c.peer.prefixListId]
-          : [],
-      ),
-    ),
-  ];
-  const resolved: Record<string, string[]> = {};
-  await mapLimit(ids, PREFIX_LIST_CONCURRENCY, async (id) => {
-    try {
-      resolved[id] = await deps.ec2.prefixListEntries(id);
-    } catch (error) {
-      deps.logger.warn("prefix list unresolved; its rules are reported, not revoked", {
-        prefixListId: id,
-        error,
+  const state = await readCurrentState(deps.ec2);
+  for (const u of state.unreadable) {
+    if (u.kind === "security-group-rule") {
+      deps.logger.error("unreadable security-group rule", { ruleId: u.ruleId, error: u.message });
+    } else {
+      deps.logger.error("unreadable network ACL entry", {
+        networkAclId: u.networkAclId,
+        error: u.message,
       });
     }
-  });
-  return resolved;
-}
-
-function resourceIdOf(change: RuleChange): string | null {
-  if (change.kind === "security-group-rule") return change.groupId;
-  if (change.kind === "network-acl-entry") return change.networkAclId;
-  return null;
-}
-
-function byResource(findings: readonly Finding[]): Map<string, Finding[]> {
-  const map = new Map<string, Finding[]>();
-  for (const f of findings) {
-    const id = resourceIdOf(f.change);
-    if (id === null) continue;
-    const list = map.get(id);
-    if (list) list.push(f);
-    else map.set(id, [f]);
   }
-  return map;
-}
-
-/** The state to keep for each resource: its rules as read, minus those the sweep just removed. */
-function statesOf(
-  read: ReadState,
-  outcomes: readonly ActionOutcome[],
-  seenAt: string,
-): Map<string, Omit<ResourceState, "fingerprint"> & { text: string }> {
-  const removed = outcomes.filter((o) => o.status !== "failed");
-  const rules = new Map<string, Record<string, ChangeView>>();
-  for (const id of read.resources.keys()) rules.set(id, {});
-  for (const change of read.changes) {
-    const id = resourceIdOf(change);
-    const key = ruleStateKey(change);
-    if (id === null || key === null) continue;
-    if (removed.some((o) => actionCovers(o.action, change))) continue;
-    const map = rules.get(id) ?? {};
-    map[key] = viewChange(change);
-    rules.set(id, map);
-  }
-  const states = new Map<string, Omit<ResourceState, "fingerprint"> & { text: string }>();
-  for (const [id, r] of rules) {
-    const resource = read.resources.get(id) ?? { type: "security-group" as const, id };
-    states.set(id, { resource, rules: r, seenAt, text: canonicalRules(r) });
-  }
-  return states;
+  return { ...state, unreadableCount: state.unreadable.length };
 }
 
 /**
@@ -327,22 +201,26 @@ export async function sweepOrganization(
   return result;
 }
 
-async function sweepOne(
-  identity: SweepIdentity,
-  runId: string,
-  deps: SweepDeps,
-): Promise<SweepResult> {
-  const { logger, metrics, config } = deps;
-  const started = deps.clock();
-  const t0 = performance.now();
+/**
+ * The audit table is not on the path to the revokes: when it fails, the sweep remediates and
+ * reports anyway, then fails the run so that the error is seen. `keep` collects those errors.
+ */
+interface AuditErrors {
+  readonly errors: unknown[];
+  readonly keep: (what: string) => (error: unknown) => void;
+}
 
-  // The audit table is not on the path to the revokes: when it fails, the sweep remediates and
-  // reports anyway, then fails the run so that the error is seen.
-  const auditFailures: unknown[] = [];
+function auditErrors(deps: SweepDeps): AuditErrors {
+  const errors: unknown[] = [];
   const keep = (what: string) => (error: unknown) => {
-    auditFailures.push(error);
-    logger.error(`sweep: ${what} failed`, { error });
+    errors.push(error);
+    deps.logger.error(`sweep: ${what} failed`, { error });
   };
+  return { errors, keep };
+}
+
+/** read: current state, and the fingerprints of the state the last run kept. */
+async function readRun(identity: SweepIdentity, deps: SweepDeps, { keep }: AuditErrors) {
   const [read, stored] = await Promise.all([
     readState(deps),
     deps.audit.stateFingerprints(identity.account, identity.region).catch((error: unknown) => {
@@ -350,11 +228,30 @@ async function sweepOne(
       return new Map<string, string>();
     }),
   ]);
+  return { read, stored };
+}
+
+/**
+ * judge: current state with the prefix lists its rules reference, the account's context, group
+ * tags where a tag could waive a finding, then the audit trail (current state has no actor: a
+ * rule a principal exemption let in on the event path would be revoked here otherwise).
+ */
+async function judgeRun(
+  identity: SweepIdentity,
+  read: ReadState,
+  started: Date,
+  deps: SweepDeps,
+  { keep }: AuditErrors,
+) {
   const [prefixLists, accountContext] = await Promise.all([
-    resolvePrefixLists(read.changes, deps),
+    resolvePrefixLists(referencedPrefixLists(read.changes), deps.ec2, (id, error) =>
+      deps.logger.warn("prefix list unresolved; its rules are reported, not revoked", {
+        prefixListId: id,
+        error,
+      }),
+    ),
     deps.directory ? deps.directory.context(identity.account) : {},
   ]);
-
   const ctx: PolicyEvaluationContext = {
     now: started,
     account: identity.account,
@@ -364,79 +261,86 @@ async function sweepOne(
     // Whole ACLs were read: each entry is judged by the traffic it decides in its ACL.
     networkAcls: networkAclsOf(read.changes, read.incompleteAcls),
   };
-  let judged = ctx;
-  let evaluation: Evaluation = evaluate(read.changes, config.policy, ctx);
-  if (evaluation.findings.length > 0 && needsGroupTags(config.policy)) {
-    const ids = groupsNeedingTags(evaluation, config.policy);
-    if (ids.length > 0) {
-      const groupTags = await deps.ec2.tagsByGroup(ids);
-      const tagRecords = await recordsOf(groupTags, ctx, deps);
-      judged = { ...ctx, groupTags, ...(tagRecords ? { tagRecords } : {}) };
-      evaluation = evaluate(read.changes, config.policy, judged);
-    }
-  }
-  // Current state has no actor: a rule a principal exemption let in on the event path would be
-  // revoked here. The audit trail says who made it (see exemptionsFromTrail).
-  const trail = await exemptionsFromTrail(evaluation, judged, deps, { onUnreadable: "notify" });
-  evaluation = trail.evaluation;
+  const judged = await judge(read.changes, deps.config.policy, ctx, stateLookups(deps));
+  const trail = await exemptionsFromTrail(judged.evaluation, judged.ctx, deps, {
+    onUnreadable: "notify",
+  });
   for (const u of trail.unreadable) keep(`reading the audit trail of ${u.resourceId}`)(u.error);
+  return { evaluation: trail.evaluation, prefixLists };
+}
 
+/** act: each planned revoke, once the rule was read again and found as judged. */
+async function actRun(evaluation: Evaluation, read: ReadState, deps: SweepDeps) {
   const verified = await verifyBeforeRevoke(planActions(evaluation), read.changes, deps);
   const outcomes = (
     await mapLimit(verified.actions, REVOKE_CONCURRENCY, (a) => deps.ec2.execute(a))
   ).flat();
-  if (read.unreadable > 0)
-    metrics.addMetric(METRICS.unreadableRules, MetricUnit.Count, read.unreadable);
-  const eventPath = deps.eventPath ? await checkEventPath(deps.eventPath, deps) : null;
+  return { outcomes, skipped: verified.skipped };
+}
 
-  const seenAt = deps.clock().toISOString();
-  const states = statesOf(read, outcomes, seenAt);
-  const puts: ResourceState[] = [];
-  const changed = new Set<string>();
-  for (const [id, s] of states) {
-    const fingerprint = createHash("sha256").update(s.text).digest("hex");
-    if (stored.get(id) !== fingerprint) {
-      changed.add(id);
-      puts.push({ resource: s.resource, rules: s.rules, seenAt: s.seenAt, fingerprint });
-    }
-  }
-  const deletes = [...stored.keys()].filter((id) => !states.has(id));
-  const misses = await checkEventPathMisses(identity, evaluation.findings, changed, deps, keep);
-
-  const findings = byResource(evaluation.findings);
-  const waived = byResource(evaluation.waived);
-  const decisions: Decision[] = [];
-  for (const id of new Set([...findings.keys(), ...waived.keys()])) {
-    const f = findings.get(id) ?? [];
-    const w = waived.get(id) ?? [];
-    const mine = outcomes.filter((o) => [...f, ...w].some((x) => actionCovers(o.action, x.change)));
-    const decision = buildDecision({
-      source: "sweep",
-      id: `sweep:${runId}:${id}`,
-      account: identity.account,
-      region: identity.region,
-      evaluation: { outcome: f.length > 0 ? "violation" : "exempt", findings: f, waived: w },
-      outcomes: mine,
-      decidedAt: deps.clock(),
-      guardrailVersion: config.version,
-      policyId: config.policyId,
-    });
-    if (decision) decisions.push(decision);
-  }
-
-  // Every remediation is audited; a finding left in place only when its resource changed since
-  // the last sweep, so that a standing notify-only rule is not re-recorded every run.
+/**
+ * record: the changed states, and the decisions worth recording: every remediation, and a
+ * finding left in place only when its resource changed since the last sweep, so that a
+ * standing notify-only rule is not re-recorded every run.
+ */
+async function recordRun(
+  identity: SweepIdentity,
+  decisions: readonly Decision[],
+  diff: StateDiff,
+  deps: SweepDeps,
+  { keep }: AuditErrors,
+): Promise<Decision[]> {
   const toRecord = decisions.filter(
-    (d) => d.findings.some((f) => f.action !== undefined) || changed.has(d.resource.id),
+    (d) => d.findings.some((f) => f.action !== undefined) || diff.changed.has(d.resource.id),
   );
   await Promise.all([
     deps.audit
-      .writeStates(identity.account, identity.region, puts, deletes)
+      .writeStates(identity.account, identity.region, diff.puts, diff.deletes)
       .catch(keep("writing the state")),
     mapLimit(toRecord, AUDIT_CONCURRENCY, (d) =>
       recordAndNotify(d, deps, { publish: false }).catch(keep(`recording ${d.id}`)),
     ),
   ]);
+  return toRecord;
+}
+
+async function sweepOne(
+  identity: SweepIdentity,
+  runId: string,
+  deps: SweepDeps,
+): Promise<SweepResult> {
+  const { logger, metrics, config } = deps;
+  const started = deps.clock();
+  const t0 = performance.now();
+  const audit = auditErrors(deps);
+
+  const { read, stored } = await readRun(identity, deps, audit);
+  const { evaluation, prefixLists } = await judgeRun(identity, read, started, deps, audit);
+  const { outcomes, skipped } = await actRun(evaluation, read, deps);
+  if (read.unreadableCount > 0)
+    metrics.addMetric(METRICS.unreadableRules, MetricUnit.Count, read.unreadableCount);
+  const eventPath = deps.eventPath ? await checkEventPath(deps.eventPath, deps) : null;
+
+  const seenAt = deps.clock().toISOString();
+  const diff = diffStates(statesOf(read.changes, read.resources, outcomes, seenAt), stored);
+  const misses = await checkEventPathMisses(
+    identity,
+    evaluation.findings,
+    diff.changed,
+    deps,
+    audit.keep,
+  );
+  const decisions = stateDecisions({
+    runId,
+    account: identity.account,
+    region: identity.region,
+    evaluation,
+    outcomes,
+    clock: deps.clock,
+    guardrailVersion: config.version,
+    policyId: config.policyId,
+  });
+  const toRecord = await recordRun(identity, decisions, diff, deps, audit);
 
   // The summary says what is new, as the audit trail does: a standing finding (the default
   // NACL's allow-all entry, notify-only) is not announced again every 15 minutes.
@@ -451,7 +355,7 @@ async function sweepOne(
       networkAclEntries: read.networkAclEntries,
       prefixLists: Object.keys(prefixLists).length,
     },
-    stateChanges: puts.length + deletes.length,
+    stateChanges: diff.puts.length + diff.deletes.length,
     decisions: toRecord,
     guardrailVersion: config.version,
     policyId: config.policyId,
@@ -463,7 +367,7 @@ async function sweepOne(
   // Each approved exemption tag that ran out is announced once, whatever it waived.
   const expiredTags = await reportExpiredTags(identity.account, identity.region, deps).catch(
     (error: unknown) => {
-      keep("reporting expired exemption tags")(error);
+      audit.keep("reporting expired exemption tags")(error);
       return 0;
     },
   );
@@ -476,14 +380,14 @@ async function sweepOne(
     account: identity.account,
     region: identity.region,
     scanned: summary.scanned,
-    unreadable: read.unreadable,
+    unreadable: read.unreadableCount,
     counts: summary.counts,
-    stateWrites: puts.length,
-    stateDeletes: deletes.length,
+    stateWrites: diff.puts.length,
+    stateDeletes: diff.deletes.length,
     auditRecords: toRecord.length,
     published: anything,
     expiredTags,
-    skippedRevokes: verified.skipped,
+    skippedRevokes: skipped,
     eventPathMisses: misses,
     eventPath,
     durationMs: Math.round(performance.now() - t0),
@@ -491,10 +395,10 @@ async function sweepOne(
   (failed > 0 ? logger.error.bind(logger) : logger.info.bind(logger))("sweep finished", {
     ...result,
   });
-  if (auditFailures.length > 0) {
+  if (audit.errors.length > 0) {
     throw new AuditWriteError(
-      `the sweep remediated and reported, but ${auditFailures.length} audit-table call(s) failed`,
-      { cause: auditFailures[0] },
+      `the sweep remediated and reported, but ${audit.errors.length} audit-table call(s) failed`,
+      { cause: audit.errors[0] },
     );
   }
   return result;

@@ -100,3 +100,8 @@ export function planActions(evaluation: Evaluation): Action[] {
   }
   return actions;
 }
+
+/** The same action: same type, target and rules (actions are plain data). */
+export function sameAction(a: Action, b: Action): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,15 +1,20 @@
-import { type Ec2Gateway, type ToolEc2, toolEc2 } from "@guardrail/aws";
+import {
+  type CurrentState,
+  type Ec2Gateway,
+  mapLimit,
+  readCurrentState,
+  referencedPrefixLists,
+  resolvePrefixLists,
+  type ToolEc2,
+  toolEc2,
+} from "@guardrail/aws";
 import {
   type Action,
   type ActionOutcome,
   describePolicy,
   type Evaluation,
-  evaluate,
   type Finding,
-  fromNetworkAclEntry,
-  fromSecurityGroupRule,
-  groupsNeedingTags,
-  needsGroupTags,
+  judge,
   networkAclsOf,
   type Policy,
   type PolicyEvaluationContext,
@@ -179,86 +184,52 @@ export async function scan(
   policy: Policy,
   where: { region: string; account: string | null; now: Date },
 ): Promise<ScanResult> {
-  const changes: RuleChange[] = [];
-  const unreadable: string[] = [];
-  const incompleteAcls = new Set<string>();
-  let securityGroupRules = 0;
-  let networkAclEntries = 0;
-  let account = where.account;
+  let state: CurrentState;
   try {
-    for await (const page of gateway.securityGroupRules()) {
-      for (const rule of page) {
-        securityGroupRules++;
-        account ??= rule.GroupOwnerId ?? null;
-        const read = fromSecurityGroupRule(rule);
-        if (read.status === "ok") changes.push(read.change);
-        else if (read.status === "invalid") {
-          unreadable.push(`${rule.SecurityGroupRuleId ?? rule.GroupId}: ${read.error.message}`);
-        }
-      }
-    }
-    for await (const page of gateway.networkAcls()) {
-      for (const acl of page) {
-        if (!acl.NetworkAclId) continue;
-        account ??= acl.OwnerId ?? null;
-        for (const entry of acl.Entries ?? []) {
-          networkAclEntries++;
-          const read = fromNetworkAclEntry(acl.NetworkAclId, entry);
-          if (read.status === "ok") changes.push(read.change);
-          else if (read.status === "invalid") {
-            incompleteAcls.add(acl.NetworkAclId);
-            unreadable.push(`${acl.NetworkAclId}#${entry.RuleNumber}: ${read.error.message}`);
-          }
-        }
-      }
-    }
+    state = await readCurrentState(gateway);
   } catch (error) {
     throw awsError("reading EC2 state", error);
   }
-
-  const prefixLists: Record<string, string[]> = {};
-  const listIds = new Set(
-    changes.flatMap((c) =>
-      c.kind === "security-group-rule" && c.peer.kind === "prefix-list"
-        ? [c.peer.prefixListId]
-        : [],
-    ),
+  const { changes } = state;
+  const account = where.account ?? state.owner;
+  const unreadable = state.unreadable.map((u) =>
+    u.kind === "security-group-rule"
+      ? `${u.ruleId ?? u.groupId}: ${u.message}`
+      : `${u.networkAclId}#${u.ruleNumber}: ${u.message}`,
   );
-  for (const id of listIds) {
-    try {
-      prefixLists[id] = await gateway.prefixListEntries(id);
-    } catch (error) {
-      const e = awsError(`GetManagedPrefixListEntries ${id}`, error);
-      if (e.code === "CREDENTIALS_MISSING") throw e;
-      unreadable.push(`${id}: ${e.message} (its rules stay unresolved: notify only)`);
-    }
-  }
+  const listIds = referencedPrefixLists(changes);
+  const prefixLists = await resolvePrefixLists(listIds, gateway, (id, error) => {
+    const e = awsError(`GetManagedPrefixListEntries ${id}`, error);
+    if (e.code === "CREDENTIALS_MISSING") throw e;
+    unreadable.push(`${id}: ${e.message} (its rules stay unresolved: notify only)`);
+  });
 
   const ctx: PolicyEvaluationContext = {
     now: where.now,
     region: where.region,
     prefixLists,
     // Whole ACLs were read: each entry is judged by the traffic it decides in its ACL.
-    networkAcls: networkAclsOf(changes, incompleteAcls),
+    networkAcls: networkAclsOf(changes, state.incompleteAcls),
     ...(account ? { account } : {}),
   };
-  let evaluation = evaluate(changes, policy, ctx);
-  if (evaluation.findings.length > 0 && needsGroupTags(policy)) {
-    const ids = groupsNeedingTags(evaluation, policy);
-    if (ids.length > 0) {
-      let groupTags: Record<string, Record<string, string>>;
+  // No audit table here: exemption tags are judged without their records.
+  const { evaluation } = await judge(changes, policy, ctx, {
+    async groupTags(ids) {
       try {
-        groupTags = await gateway.tagsByGroup(ids);
+        return await gateway.tagsByGroup(ids);
       } catch (error) {
         throw awsError("DescribeSecurityGroups (tags)", error);
       }
-      evaluation = evaluate(changes, policy, { ...ctx, groupTags });
-    }
-  }
+    },
+  });
   return {
     account,
     region: where.region,
-    scanned: { securityGroupRules, networkAclEntries, prefixLists: listIds.size },
+    scanned: {
+      securityGroupRules: state.securityGroupRules,
+      networkAclEntries: state.networkAclEntries,
+      prefixLists: listIds.length,
+    },
     unreadable,
     evaluation,
     actions: planActions(evaluation),
@@ -425,17 +396,13 @@ async function applyFixes(
       return { declined: true, outcomes: [] };
     }
   }
-  const outcomes: ActionOutcome[] = [];
-  const queue = [...r.actions];
-  const worker = async () => {
-    for (let a = queue.shift(); a !== undefined; a = queue.shift()) {
-      for (const o of await gateway.execute(a)) {
-        outcomes.push(o);
-        say(`${resultLine(o)}\n`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(FIX_CONCURRENCY, queue.length) }, worker));
+  const outcomes = (
+    await mapLimit(r.actions, FIX_CONCURRENCY, async (a) => {
+      const done = await gateway.execute(a);
+      for (const o of done) say(`${resultLine(o)}\n`);
+      return done;
+    })
+  ).flat();
   const failed = outcomes.filter((o) => o.status === "failed").length;
   say(
     `${fmt(outcomes.length - failed)} done, ${fmt(failed)} failed${failed > 0 ? " (run scan again to retry)" : ""}.\n`,

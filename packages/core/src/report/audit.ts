@@ -189,3 +189,35 @@ function sortKeys(value: unknown): unknown {
   }
   return value;
 }
+
+/** The decision an audit item records (the item is a lossless projection of it). */
+export function decisionOfItem(i: Record<string, unknown>): Decision {
+  const eventId = typeof i.eventId === "string" ? i.eventId : null;
+  return {
+    id: i.id as string,
+    source: i.source as Decision["source"],
+    event:
+      eventId === null
+        ? null
+        : {
+            id: eventId,
+            name: i.eventName as string,
+            time: i.eventTime as string,
+            actor: (i.actor ?? null) as ActorView | null,
+          },
+    account: i.account as string,
+    region: i.region as string,
+    resource: { type: i.resourceType, id: i.resourceId } as ResourceRef,
+    outcome: i.outcome as Decision["outcome"],
+    result: i.result as DecisionResult,
+    severity: i.severity as Decision["severity"],
+    findings: (i.findings ?? []) as Decision["findings"],
+    exposureSeconds: (i.exposureSeconds ?? null) as number | null,
+    ...(i.error ? { error: i.error as NonNullable<Decision["error"]> } : {}),
+    ...(i.flap ? { flap: i.flap as NonNullable<Decision["flap"]> } : {}),
+    decidedAt: i.decidedAt as string,
+    guardrailVersion: i.guardrailVersion as string,
+    // Items written before decisions carried a policy id have none to show.
+    policyId: typeof i.policyId === "string" ? i.policyId : "unknown",
+  };
+}

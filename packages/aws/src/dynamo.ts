@@ -1,0 +1,70 @@
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "./errors";
+
+/** The document client's module, loaded on first use (see `lazy`). */
+export type DocLib = typeof import("@aws-sdk/lib-dynamodb");
+
+/** How a failed call is reported, by its label ("PutItem sightings"). */
+export type Failure = (label: string, error: unknown) => Error;
+
+/** A write that failed: `AuditWriteError` with the AWS code and message. */
+export const writeFailed: Failure = (label, error) =>
+  new AuditWriteError(`${label}: ${awsErrorCode(error)}: ${errorMessage(error)}`, {
+    cause: error,
+  });
+
+/** A read that failed: `LookupFailedError` with the AWS code. */
+export const lookupFailed: Failure = (label, error) =>
+  new LookupFailedError(`${label}: ${awsErrorCode(error)}`, { cause: error });
+
+/** A conditional write whose condition did not hold. */
+export function isConditionFailure(error: unknown): boolean {
+  return awsErrorCode(error) === "ConditionalCheckFailedException";
+}
+
+/** Options of one call: how its failure is reported, and what a failed condition answers. */
+export interface SendOptions<O> {
+  /** Default: `writeFailed`. */
+  readonly fail?: Failure;
+  /** The answer when the call's condition did not hold (otherwise that is a failure too). */
+  readonly conditionFailed?: (error: unknown) => O | Promise<O>;
+}
+
+/** One call on the table: the client and module loaded, its failure reported by its label. */
+export type Send = <O>(
+  label: string,
+  call: (ddb: DynamoDBDocumentClient, lib: DocLib) => Promise<O>,
+  options?: SendOptions<O>,
+) => Promise<O>;
+
+/** The `send` of one table's adapters over a lazily created client. */
+export function sender(client: () => Promise<DynamoDBDocumentClient>): Send {
+  const lib = () => import("@aws-sdk/lib-dynamodb");
+  return async (label, call, { fail = writeFailed, conditionFailed } = {}) => {
+    const loaded = await lib();
+    const ddb = await client();
+    try {
+      return await call(ddb, loaded);
+    } catch (error) {
+      if (conditionFailed && isConditionFailure(error)) return conditionFailed(error);
+      if (error instanceof AuditWriteError || error instanceof LookupFailedError) throw error;
+      throw fail(label, error);
+    }
+  };
+}
+
+/** A conditional write: true when it was written, false when its condition did not hold. */
+export function writeIf(
+  send: Send,
+  label: string,
+  call: (ddb: DynamoDBDocumentClient, lib: DocLib) => Promise<unknown>,
+): Promise<boolean> {
+  return send(
+    label,
+    async (ddb, lib) => {
+      await call(ddb, lib);
+      return true;
+    },
+    { conditionFailed: () => false },
+  );
+}
