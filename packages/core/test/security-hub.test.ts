@@ -178,7 +178,7 @@ describe("ASFF findings of a decision", () => {
     const [e] = securityHubEntries(notifyOnly());
     expect(e?.state).toBe("FAILED");
     expect(e?.finding.Severity.Label).toBe("HIGH");
-    expect(e?.note).toBe("Not remediated (mode notify): tcp 22 open to 0.0.0.0/0 (public, wide).");
+    expect(e?.note).toBe("Not remediated (notify only): tcp 22 open to 0.0.0.0/0 (public, wide).");
   });
 
   it("says who waived an exempt rule, why and until when", () => {

@@ -239,7 +239,8 @@ function noteOf(f: FindingView, decidedAt: string): string {
     case "failed":
       return `Remediation failed (${f.error?.code ?? "error"}: ${f.error?.message ?? "unknown"}): ${f.change.text} stays open.`;
     case "notify-only":
-      return `Not remediated (mode ${f.mode}): ${f.reason}.`;
+      // An enforce finding without an outcome: nothing was acted on (replay, no safe action).
+      return `Not remediated (${f.mode === "notify" ? "notify only" : "no action taken"}): ${f.reason}.`;
     case "exempt": {
       const e = f.exemption;
       const parts = [
