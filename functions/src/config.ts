@@ -17,6 +17,7 @@ import {
   type Policy,
   PolicyValidationError,
   policyId,
+  SECURITY_HUB_FUNCTION_ENV,
   SLACK_FUNCTION_ENV,
   withOwnPrincipals,
 } from "@guardrail/core";
@@ -45,6 +46,8 @@ export interface GuardrailConfig {
   readonly policyId: string;
   /** Organisation (hub) mode settings; null in single-account mode. */
   readonly organization: OrganizationConfig | null;
+  /** Whether findings are imported into Security Hub (`GUARDRAIL_SECURITY_HUB`, default off). */
+  readonly securityHub: boolean;
 }
 
 /** Where one function invocation acts: an account and a Region. */
@@ -378,7 +381,21 @@ export function loadConfig(
     policySource: source,
     policyId: policyId(text),
     organization,
+    securityHub: securityHubSetting(env),
   };
+}
+
+/**
+ * `GUARDRAIL_SECURITY_HUB`: `on` imports the findings into Security Hub, `off` (the default)
+ * does not.
+ *
+ * @throws ConfigurationError for any other value.
+ */
+export function securityHubSetting(env: Env): boolean {
+  const value = optional(env, SECURITY_HUB_FUNCTION_ENV.enabled, "off").toLowerCase();
+  if (value === "on") return true;
+  if (value === "off") return false;
+  throw new ConfigurationError(`${SECURITY_HUB_FUNCTION_ENV.enabled}="${value}" must be on or off`);
 }
 
 /** The webhook URL, checked: https (or http on the loopback). Errors name `from`, never the value. */

@@ -3,7 +3,9 @@ import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import type { OrganizationsClient } from "@aws-sdk/client-organizations";
+import type { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import type { STSClient } from "@aws-sdk/client-sts";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
   type GuardrailFunction,
   METRICS,
@@ -22,6 +24,7 @@ import { createEc2Gateway, type Ec2Gateway } from "./adapters/ec2";
 import { ec2RetryStrategy } from "./adapters/ec2-retry";
 import { lazy } from "./adapters/lazy";
 import { type AccountDirectory, createAccountDirectory } from "./adapters/organization";
+import { createSecurityHubGateway, createSecurityHubLedger } from "./adapters/security-hub";
 import { createNotifier, type Notifier } from "./adapters/sns";
 import {
   type AccountTarget,
@@ -31,6 +34,7 @@ import {
   type OrganizationConfig,
 } from "./config";
 import type { Observability } from "./middleware";
+import type { SecurityHubExport } from "./pipelines/security-hub";
 
 /** What every remediation handler (and the sweep) is built from. Tests pass their own. */
 export interface RemediationDeps extends Observability {
@@ -54,6 +58,8 @@ export interface RemediationDeps extends Observability {
    * Organizations says about an account. Absent otherwise (scoped rules then only notify).
    */
   readonly directory?: AccountDirectory;
+  /** Security Hub export (`GUARDRAIL_SECURITY_HUB=on`); absent when off. */
+  readonly securityHub?: SecurityHubExport;
 }
 
 /**
@@ -257,15 +263,92 @@ export function defaultRemediationDeps(
     members = memberAccessFor(fn, org, hubGateway, { sts });
     directory = accountDirectoryFor(fn, config, { sts, logger: observability.logger });
   }
+  const securityHub = config.securityHub
+    ? securityHubExportFor(fn, config, {
+        sts: lazy(
+          async () =>
+            new (await import("@aws-sdk/client-sts")).STSClient({
+              retryMode: "standard",
+              maxAttempts: 5,
+            }),
+        ),
+        ddb,
+      })
+    : undefined;
   return {
     ...observability,
     config,
     ec2: hubGateway,
     audit: createAuditStore(config.tableName, ddb),
+    ...(securityHub ? { securityHub } : {}),
     notifier: createNotifier(config.topicArn, sns),
     clock: () => new Date(),
     settleMs: DEFAULT_SETTLE_MS,
     ...(members ? { members } : {}),
     ...(directory ? { directory } : {}),
+  };
+}
+
+/**
+ * The Security Hub export: BatchImportFindings must be called by the finding's own account, so
+ * in organisation mode each (account, Region) is reached through its member role (a session
+ * named `guardrail-<fn>-securityhub`), the hub's own account and Region with the function's
+ * role. `makeClient` is for local runs and tests.
+ */
+export function securityHubExportFor(
+  fn: GuardrailFunction,
+  config: GuardrailConfig,
+  options: {
+    readonly sts: () => Promise<STSClient>;
+    readonly ddb: () => Promise<DynamoDBDocumentClient>;
+    readonly now?: () => Date;
+    readonly makeClient?: (
+      target: AccountTarget,
+      credentials: (() => Promise<MemberCredentials>) | undefined,
+    ) => Promise<SecurityHubClient>;
+  },
+): SecurityHubExport {
+  const org = config.organization;
+  const now = options.now ?? (() => new Date());
+  const cache =
+    org === null
+      ? null
+      : createCredentialCache({
+          sts: options.sts,
+          roleArnFor: (account) =>
+            `arn:${org.partition}:iam::${account}:role/${org.memberRoleName}`,
+          externalId: org.externalId,
+          sessionName: `guardrail-${fn}-securityhub`,
+          now,
+        });
+  const makeClient =
+    options.makeClient ??
+    (async (target: AccountTarget, credentials: (() => Promise<MemberCredentials>) | undefined) =>
+      new (await import("@aws-sdk/client-securityhub")).SecurityHubClient({
+        region: target.region,
+        // Throttles (10 TPS per account and Region, burst 30) are retried with backoff.
+        retryMode: "standard",
+        maxAttempts: 5,
+        ...(credentials ? { credentials } : {}),
+      }));
+  const clients = new Map<string, Promise<SecurityHubClient>>();
+  const isHub = (t: AccountTarget) =>
+    org === null ||
+    (org.hub !== null && t.account === org.hub.account && t.region === org.hub.region);
+  return {
+    gateway: createSecurityHubGateway({
+      clientFor: (target) => {
+        const key = `${target.account}/${target.region}`;
+        let client = clients.get(key);
+        if (client === undefined) {
+          const credentials =
+            cache === null || isHub(target) ? undefined : () => cache.get(target.account);
+          client = makeClient(target, credentials);
+          clients.set(key, client);
+        }
+        return client;
+      },
+    }),
+    ledger: createSecurityHubLedger(config.tableName, options.ddb),
   };
 }

@@ -34,6 +34,7 @@ import { forTarget, type RemediationDeps } from "../deps";
 import { RemediationFailedError } from "../errors";
 import { field } from "../field";
 import { guardFlaps } from "./flap-guard";
+import { reportToSecurityHub } from "./security-hub";
 import { exemptionsFromTrail } from "./trail";
 
 /** What one invocation came to (the Lambda return value; EventBridge ignores it, tests read it). */
@@ -486,6 +487,7 @@ export async function decide(input: DecideInput, deps: RemediationDeps): Promise
     publish: guarded.verdict !== "fold",
     defer: !final,
   });
+  await reportToSecurityHub([guarded.decision], event, "event", deps);
   if (decision.result === "failed") {
     const codes = failed.map((f) => f.error?.code).join(", ");
     throw new RemediationFailedError(

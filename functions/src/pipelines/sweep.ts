@@ -40,6 +40,7 @@ import { withObservability } from "../middleware";
 import { recordAndNotify, recordsOf } from "./decide";
 import { checkEventPath, type EventPathProbe, type EventPathReport } from "./event-path";
 import { checkEventPathMisses, type EventPathMiss } from "./event-path-misses";
+import { reportToSecurityHub } from "./security-hub";
 import { type SkippedRevoke, verifyBeforeRevoke } from "./sweep-verify";
 import { reportExpiredTags } from "./tag-exemption";
 import { exemptionsFromTrail } from "./trail";
@@ -431,6 +432,9 @@ async function sweepOne(
       recordAndNotify(d, deps, { publish: false }).catch(keep(`recording ${d.id}`)),
     ),
   ]);
+  // Every finding, not only what is new: Security Hub is told what the sweep no longer sees
+  // (archived), unless some state could not be read.
+  await reportToSecurityHub(decisions, identity, read.unreadable > 0 ? "event" : "sweep", deps);
 
   // The summary says what is new, as the audit trail does: a standing finding (the default
   // NACL's allow-all entry, notify-only) is not announced again every 15 minutes.

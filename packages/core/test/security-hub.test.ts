@@ -249,7 +249,7 @@ describe("Security Hub lifecycle", () => {
     expect(plan.put.map((r) => r.state)).toEqual(["FAILED"]);
   });
 
-  it("FAILED → PASSED: imports PASSED, keeps the creation time, notes the remediation", () => {
+  it("FAILED → PASSED: imports PASSED, keeps the creation time, resolves with a note", () => {
     const [before] = securityHubEntries(notifyOnly());
     if (!before) throw new Error("entry");
     const previous = new Map([[before.id, record(before, "2025-06-15T10:51:20Z")]]);
@@ -263,7 +263,7 @@ describe("Security Hub lifecycle", () => {
     expect(plan.imports[0]?.CreatedAt).toBe(before.finding.CreatedAt);
     expect(plan.imports[0]?.Workflow).toBeUndefined();
     expect(plan.updates).toHaveLength(1);
-    expect(plan.updates[0]?.Workflow).toBeUndefined();
+    expect(plan.updates[0]?.Workflow).toEqual({ Status: "RESOLVED" });
     expect(plan.updates[0]?.Note.Text).toContain("Remediated");
   });
 

@@ -7,12 +7,13 @@ import type { ResourceRef } from "./view";
  *
  * One Security Hub finding per (account, Region, resource, policy rule), with a stable id, so
  * that each later import updates the same finding:
- * - remediated (revoked, already gone) → `Compliance.Status` PASSED, with a note of what was done;
+ * - remediated (revoked, already gone) → `Compliance.Status` PASSED and workflow RESOLVED, with
+ *   a note of what was done and when;
  * - notify-only or a failed remediation → FAILED at the rule's severity, with the reason;
  * - exempt → FAILED with workflow SUPPRESSED (reason, approver, expiry in the note);
  * - an exemption that ran out (the sweep sees the finding counted again) → workflow NOTIFIED;
  * - compliant again (the sweep no longer sees it) → `RecordState` ARCHIVED.
- * Security Hub itself moves the workflow between NEW and RESOLVED on those changes.
+ * Security Hub itself moves a RESOLVED or NOTIFIED finding back to NEW when it fails again.
  */
 
 /** https://docs.aws.amazon.com/securityhub/latest/userguide/asff-required-attributes.html */
@@ -411,7 +412,7 @@ export function planSecurityHub(input: SecurityHubPlanInput): SecurityHubPlan {
       // The first sighting stays the creation time across updates.
       CreatedAt: before?.finding.CreatedAt ?? e.finding.CreatedAt,
       ...(before === undefined
-        ? { Workflow: { Status: e.state === "SUPPRESSED" ? "SUPPRESSED" : "NEW" }, Note: note }
+        ? { Workflow: { Status: CREATED_WORKFLOW[e.state] }, Note: note }
         : {}),
     };
     imports.push(finding);
@@ -468,19 +469,30 @@ export function planSecurityHub(input: SecurityHubPlanInput): SecurityHubPlan {
 }
 
 /**
- * The workflow status to set on an existing finding. Security Hub resets NOTIFIED and RESOLVED
- * to NEW itself when compliance goes from PASSED to FAILED; SUPPRESSED it leaves alone, so the
- * guardrail sets it and lifts it.
+ * The workflow status to set on an existing finding whose state changed: RESOLVED once
+ * remediated, SUPPRESSED while exempt, NOTIFIED when an exemption ends. Security Hub resets
+ * NOTIFIED and RESOLVED to NEW itself when compliance goes from PASSED back to FAILED (or an
+ * archived finding is active again), so FAILED after PASSED needs no update of its own.
  */
 function workflowFor(
   before: SecurityHubState | undefined,
   now: SecurityHubState,
 ): WorkflowStatus | undefined {
-  if (before === undefined) return undefined;
+  if (before === undefined || before === now) return undefined;
   if (now === "SUPPRESSED") return "SUPPRESSED";
-  if (before === "SUPPRESSED") return now === "FAILED" ? "NOTIFIED" : "RESOLVED";
-  return undefined;
+  if (now === "PASSED") return "RESOLVED";
+  return before === "SUPPRESSED" ? "NOTIFIED" : undefined;
 }
+
+/**
+ * The workflow a finding is created with: a rule remediated within seconds is RESOLVED (the
+ * guardrail reviewed and fixed it), an exempt one SUPPRESSED, anything left open NEW.
+ */
+const CREATED_WORKFLOW: Record<SecurityHubState, WorkflowStatus> = {
+  FAILED: "NEW",
+  PASSED: "RESOLVED",
+  SUPPRESSED: "SUPPRESSED",
+};
 
 function groupUpdates(
   updates: readonly { id: string; productArn: string; text: string; workflow?: WorkflowStatus }[],
