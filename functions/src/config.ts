@@ -393,8 +393,8 @@ export function loadConfig(
  */
 export function securityHubSetting(env: Env): boolean {
   const value = optional(env, SECURITY_HUB_FUNCTION_ENV.enabled, "off").toLowerCase();
-  if (value === "on") return true;
-  if (value === "off") return false;
+  if (["on", "true", "1"].includes(value)) return true;
+  if (["off", "false", "0"].includes(value)) return false;
   throw new ConfigurationError(`${SECURITY_HUB_FUNCTION_ENV.enabled}="${value}" must be on or off`);
 }
 

@@ -158,6 +158,8 @@ export function securityHubLedgerKey(target: AccountTarget, id: string) {
 
 /** BatchWriteItem takes 25 items per call. */
 const WRITE_BATCH = 25;
+/** Up to this many records without deletions are written with PutItem (the event path). */
+const SMALL_WRITE = 25;
 
 export function createSecurityHubLedger(
   tableName: string,
@@ -203,7 +205,19 @@ export function createSecurityHubLedger(
       return out;
     },
     async write(target, put, remove) {
-      const [doc, { BatchWriteCommand }] = await Promise.all([client(), lib()]);
+      const [doc, { BatchWriteCommand, PutCommand }] = await Promise.all([client(), lib()]);
+      const item = (r: SecurityHubRecord) => ({
+        ...securityHubLedgerKey(target, r.id),
+        type: "security-hub",
+        record: r,
+      });
+      if (remove.length === 0 && put.length <= SMALL_WRITE) {
+        // The event path: a few findings, written one by one (no batch grant needed).
+        await Promise.all(
+          put.map((r) => doc.send(new PutCommand({ TableName: tableName, Item: item(r) }))),
+        );
+        return;
+      }
       const requests = [
         ...put.map((r) => ({
           PutRequest: {

@@ -408,15 +408,14 @@ export const AUDIT_STATE_WRITE_ACTIONS = [
 ] as const;
 export const AUDIT_TRAIL_ACTIONS = ["dynamodb:Query"] as const;
 /**
- * Security Hub records: the event functions read their own findings' (GetItem), the sweep reads
- * a whole account and Region (Query); both write 25 at a time (BatchWriteItem, which deletes
- * the records of archived findings).
+ * Security Hub records: an event function reads and writes its own findings' (GetItem,
+ * PutItem); the sweep reads a whole account and Region (Query) and writes 25 at a time
+ * (BatchWriteItem, which also deletes the records of archived findings).
  */
-export const AUDIT_SECURITY_HUB_ACTIONS = [
-  "dynamodb:GetItem",
-  "dynamodb:Query",
-  "dynamodb:BatchWriteItem",
-] as const;
+export const AUDIT_SECURITY_HUB_ACTIONS = {
+  event: ["dynamodb:GetItem", "dynamodb:PutItem"],
+  sweep: ["dynamodb:Query", "dynamodb:BatchWriteItem"],
+} as const;
 
 /**
  * Security Hub: import into the account's default product, and set the workflow and note of
