@@ -1,8 +1,4 @@
-import {
-  BatchImportFindingsCommand,
-  BatchUpdateFindingsCommand,
-  type SecurityHubClient,
-} from "@aws-sdk/client-securityhub";
+import type { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
   type AsffFinding,
@@ -65,7 +61,9 @@ export function createSecurityHubGateway(options: SecurityHubGatewayOptions): Se
   const sleep = options.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   return {
     async send(target, imports, updates) {
-      const client = await options.clientFor(target);
+      // Loaded on first use: only deployments with the export on pay for the client's code.
+      const [client, { BatchImportFindingsCommand, BatchUpdateFindingsCommand }] =
+        await Promise.all([options.clientFor(target), import("@aws-sdk/client-securityhub")]);
       const imported: string[] = [];
       const failed: FailedFinding[] = [];
       for (const batch of batchesOf(imports)) {
