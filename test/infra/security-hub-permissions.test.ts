@@ -4,10 +4,14 @@ import {
   SECURITY_HUB_ACTIONS,
   SECURITY_HUB_FUNCTION_ENV,
 } from "@guardrail/core";
+import {
+  functionStatements,
+  type PermissionScope,
+  parameterArn,
+  renderSpokeTemplate,
+} from "@guardrail/templates";
 import { describe, expect, it } from "vitest";
-import { functionStatements, type PermissionScope, parameterArn } from "../../stacks/permissions";
 import { readDeploySettings } from "../../stacks/settings";
-import { renderSpokeTemplate } from "../../stacks/spoke-template";
 
 const scope: PermissionScope = {
   partition: "aws",
@@ -112,6 +116,7 @@ describe("Security Hub grants", () => {
         Resource: [
           {
             "Fn::Sub":
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax, not a JS template.
               "arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:product/${AWS::AccountId}/default",
           },
         ],
@@ -121,6 +126,7 @@ describe("Security Hub grants", () => {
         Effect: "Allow",
         Action: ["securityhub:BatchUpdateFindings"],
         Resource: [
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax, not a JS template.
           { "Fn::Sub": "arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:hub/default" },
         ],
       },

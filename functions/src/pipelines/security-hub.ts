@@ -1,20 +1,13 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import {
+  type AccountTarget,
   type Decision,
   METRICS,
   planSecurityHub,
   type SecurityHubRecord,
   securityHubEntries,
 } from "@guardrail/core";
-import type { SecurityHubGateway, SecurityHubLedger } from "../adapters/security-hub";
-import type { AccountTarget } from "../config";
 import type { RemediationDeps } from "../deps";
-
-/** The Security Hub export of a deployment (absent when its setting is off). */
-export interface SecurityHubExport {
-  readonly gateway: SecurityHubGateway;
-  readonly ledger: SecurityHubLedger;
-}
 
 /** What one export came to (tests and logs read it). */
 export interface SecurityHubOutcome {
