@@ -1,6 +1,7 @@
 import {
   BUNDLED_POLICY_FILE,
   DELIVERY,
+  FUNCTION_DATA_ACCESS,
   FUNCTION_EC2_ACTIONS,
   FUNCTION_ENV,
   FUNCTION_SIZING,
@@ -8,6 +9,7 @@ import {
   type GuardrailFunction,
   METRICS,
   metricServiceName,
+  SECURITY_HUB_FUNCTION_ENV,
   SLACK_FUNCTION_ENV,
 } from "@guardrail/core";
 import {
@@ -100,6 +102,9 @@ export function createFunctions(
       ...(name === "slack-notifier"
         ? { [SLACK_FUNCTION_ENV.webhookParameter]: settings.slackWebhookParameter }
         : {}),
+      ...(settings.securityHub && FUNCTION_DATA_ACCESS[name].audit
+        ? { [SECURITY_HUB_FUNCTION_ENV.enabled]: "on" }
+        : {}),
       ...inputs.environment?.[name],
     };
     const timeoutSeconds =
@@ -145,6 +150,7 @@ export function createFunctions(
               organizationsRoleArn: org.organizationsRoleArn,
               readsOrganization: inputs.readsOrganization,
             },
+        settings.securityHub,
       ),
     );
 

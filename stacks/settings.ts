@@ -5,6 +5,7 @@ import {
   DEFAULT_SWEEP_RATE_MINUTES,
   EXTERNAL_ID_SECRET,
   ORG_FUNCTION_ENV,
+  SECURITY_HUB_FUNCTION_ENV,
   slackWebhookParameterName,
 } from "@guardrail/core/registry";
 import { AWS_PATTERNS, readOrganizationEnv } from "@guardrail/core/settings";
@@ -84,6 +85,8 @@ export interface DeploySettings {
   readonly version: string;
   /** Null in single-account mode (GUARDRAIL_ORG_ID unset). */
   readonly organization: OrganizationSettings | null;
+  /** Findings imported into Security Hub (GUARDRAIL_SECURITY_HUB, default off). */
+  readonly securityHub: boolean;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -154,6 +157,7 @@ export function readDeploySettings(
     alertEmail: readEmail(env),
     version: nonEmpty(env[DEPLOY_ENV.version]) ?? packageVersion,
     organization: readOrganizationSettings(stage, env),
+    securityHub: readSwitch(env, SECURITY_HUB_FUNCTION_ENV.enabled, false),
   };
 }
 

@@ -19,6 +19,7 @@ import {
   PolicyValidationError,
   policyId,
   readOrganizationEnv,
+  SECURITY_HUB_FUNCTION_ENV,
   SLACK_FUNCTION_ENV,
   withOwnPrincipals,
 } from "@guardrail/core";
@@ -47,6 +48,8 @@ export interface GuardrailConfig {
   readonly policyId: string;
   /** Organisation (hub) mode settings; null in single-account mode. */
   readonly organization: OrganizationConfig | null;
+  /** Whether findings are imported into Security Hub (`GUARDRAIL_SECURITY_HUB`, default off). */
+  readonly securityHub: boolean;
 }
 
 /**
@@ -265,7 +268,21 @@ export function loadConfig(
     policySource: source,
     policyId: policyId(text),
     organization,
+    securityHub: securityHubSetting(env),
   };
+}
+
+/**
+ * `GUARDRAIL_SECURITY_HUB`: `on` imports the findings into Security Hub, `off` (the default)
+ * does not.
+ *
+ * @throws ConfigurationError for any other value.
+ */
+export function securityHubSetting(env: Env): boolean {
+  const value = optional(env, SECURITY_HUB_FUNCTION_ENV.enabled, "off").toLowerCase();
+  if (["on", "true", "1"].includes(value)) return true;
+  if (["off", "false", "0"].includes(value)) return false;
+  throw new ConfigurationError(`${SECURITY_HUB_FUNCTION_ENV.enabled}="${value}" must be on or off`);
 }
 
 /**

@@ -15,6 +15,8 @@ import {
   type MemberAccess,
   memberAccessFor,
   type Notifier,
+  type SecurityHubExport,
+  securityHubExportFor,
   snsClient,
   stsClient,
 } from "@guardrail/aws";
@@ -49,6 +51,8 @@ export interface RemediationDeps extends Observability {
    * Organizations says about an account. Absent otherwise (scoped rules then only notify).
    */
   readonly directory?: AccountDirectory;
+  /** Security Hub export (`GUARDRAIL_SECURITY_HUB=on`); absent when off. */
+  readonly securityHub?: SecurityHubExport;
 }
 
 /**
@@ -130,11 +134,16 @@ export function defaultRemediationDeps(
     members = memberAccessFor(fn, org, hubGateway, { sts });
     directory = accountDirectoryFor(fn, config, { sts, logger: observability.logger });
   }
+  const ddb = documentClient(aws);
+  const securityHub = config.securityHub
+    ? securityHubExportFor(fn, config, { sts: stsClient(aws), ddb })
+    : undefined;
   return {
     ...observability,
     config,
     ec2: hubGateway,
-    audit: createAuditStore(config.tableName, documentClient(aws)),
+    audit: createAuditStore(config.tableName, ddb),
+    ...(securityHub ? { securityHub } : {}),
     notifier: createNotifier(config.topicArn, snsClient(aws)),
     clock: () => new Date(),
     settleMs: DEFAULT_SETTLE_MS,

@@ -12,6 +12,7 @@ export * from "./pipelines/network-acl-change";
 export * from "./pipelines/prefix-list-change";
 export * from "./pipelines/record";
 export * from "./pipelines/security-group-change";
+export * from "./pipelines/security-hub";
 export * from "./pipelines/slack-digest";
 export * from "./pipelines/slack-notifier";
 export * from "./pipelines/sweep";

@@ -46,6 +46,7 @@ describe("deploy settings", () => {
       alertEmail: undefined,
       version: "0.1.0",
       organization: null,
+      securityHub: false,
     });
   });
 
@@ -74,6 +75,7 @@ describe("deploy settings", () => {
       alertEmail: "sec@example.com",
       version: "2.0.0+abc",
       organization: null,
+      securityHub: false,
     });
   });
 
@@ -356,8 +358,11 @@ describe("function permissions", () => {
     expect(attemptKey("e-1").pk.startsWith(AUDIT_KEY_PREFIX.attempts)).toBe(true);
     expect(sightingsKey("1", "eu-west-1").pk.startsWith(AUDIT_KEY_PREFIX.sightings)).toBe(true);
     expect(slackWindowKey(60).pk.startsWith(AUDIT_KEY_PREFIX.slack)).toBe(true);
+    // With every optional export on (Security Hub's records have a prefix of their own).
     const granted = (fn: GuardrailFunction) =>
-      functionStatements(fn, scope).flatMap((st) => st.conditions?.flatMap((c) => c.values) ?? []);
+      functionStatements(fn, scope, null, true).flatMap(
+        (st) => st.conditions?.flatMap((c) => c.values) ?? [],
+      );
     const all = [...new Set(GUARDRAIL_FUNCTIONS.flatMap(granted))];
     for (const prefix of Object.values(AUDIT_KEY_PREFIX)) expect(all).toContain(`${prefix}*`);
     expect(granted("slack-notifier")).toEqual([`${AUDIT_KEY_PREFIX.slack}*`]);

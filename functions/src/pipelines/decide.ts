@@ -27,6 +27,7 @@ import { guardFlaps } from "./flap-guard";
 import { eventLookups, type Prefetched, prefetch, previousOf } from "./lookups";
 import { countFailures } from "./metrics";
 import { recordAndNotify } from "./record";
+import { reportToSecurityHub } from "./security-hub";
 import { exemptionsFromTrail } from "./trail";
 
 /** What one invocation came to (the Lambda return value; EventBridge ignores it, tests read it). */
@@ -249,6 +250,7 @@ export async function decide(input: DecideInput, deps: RemediationDeps): Promise
     publish: guarded.verdict !== "fold",
     defer: !final,
   });
+  await reportToSecurityHub([guarded.decision], event, "event", deps);
   if (decision.result === "failed") {
     const codes = failed.map((f) => f.error?.code).join(", ");
     throw new RemediationFailedError(

@@ -39,6 +39,7 @@ import { checkEventPath, type EventPathReport } from "./event-path";
 import { checkEventPathMisses, type EventPathMiss } from "./event-path-misses";
 import { stateLookups } from "./lookups";
 import { recordAndNotify } from "./record";
+import { reportToSecurityHub } from "./security-hub";
 import { type SkippedRevoke, verifyBeforeRevoke } from "./sweep-verify";
 import { reportExpiredTags } from "./tag-exemption";
 import { exemptionsFromTrail } from "./trail";
@@ -341,6 +342,9 @@ async function sweepOne(
     policyId: config.policyId,
   });
   const toRecord = await recordRun(identity, decisions, diff, deps, audit);
+  // Every finding, not only what is new: Security Hub is told what the sweep no longer sees
+  // (archived), unless some state could not be read.
+  await reportToSecurityHub(decisions, identity, read.unreadableCount > 0 ? "event" : "sweep", deps);
 
   // The summary says what is new, as the audit trail does: a standing finding (the default
   // NACL's allow-all entry, notify-only) is not announced again every 15 minutes.

@@ -20,6 +20,7 @@ export * from "./organization-access";
 export * from "./parameters";
 export * from "./redrive";
 export * from "./secrets";
+export * from "./security-hub";
 export * from "./slack";
 export * from "./slack-counter";
 export * from "./sns";

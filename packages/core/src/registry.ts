@@ -243,6 +243,8 @@ export const METRICS = {
   eventPathChecksFailed: "EventPathChecksFailed",
   /** Non-critical messages the Slack notifier folded into a digest. */
   slackFolded: "SlackFolded",
+  /** Findings Security Hub did not take (after retries); the sweep sends them again. */
+  securityHubFailures: "SecurityHubFailures",
 } as const;
 
 /** Alarm thresholds. Every alarm's action is the guardrail's SNS topic. */
@@ -374,6 +376,8 @@ export const AUDIT_KEY_PREFIX = {
   sightings: "SIGHTINGS#",
   /** The Slack notifier's message count per window (folding into digests). */
   slack: "SLACK#",
+  /** What was last sent to Security Hub, one item per finding (see `SecurityHubRecord`). */
+  securityHub: "SECURITYHUB#",
 } as const;
 
 /**
@@ -403,6 +407,49 @@ export const AUDIT_STATE_WRITE_ACTIONS = [
   "dynamodb:BatchWriteItem",
 ] as const;
 export const AUDIT_TRAIL_ACTIONS = ["dynamodb:Query"] as const;
+/**
+ * Security Hub records: an event function reads and writes its own findings' (GetItem,
+ * PutItem); the sweep reads a whole account and Region (Query) and writes 25 at a time
+ * (BatchWriteItem, which also deletes the records of archived findings).
+ */
+export const AUDIT_SECURITY_HUB_ACTIONS = {
+  event: ["dynamodb:GetItem", "dynamodb:PutItem"],
+  sweep: ["dynamodb:Query", "dynamodb:BatchWriteItem"],
+} as const;
+
+/**
+ * Security Hub: import into the account's default product, and set the workflow and note of
+ * findings that already exist. Exactly these two actions, on the product and on the hub
+ * (Service Authorization Reference, "Actions, resources, and condition keys for AWS Security
+ * Hub": BatchImportFindings takes the `product` resource, BatchUpdateFindings the `hub`).
+ */
+export const SECURITY_HUB_ACTIONS = [
+  "securityhub:BatchImportFindings",
+  "securityhub:BatchUpdateFindings",
+] as const;
+
+/**
+ * The resources of `SECURITY_HUB_ACTIONS` in one account (every Region): its default product
+ * and its hub. `account` may be a CloudFormation reference (`\${AWS::AccountId}`).
+ *
+ * @example
+ * securityHubResources("aws", "123456789012").importFindings
+ * // "arn:aws:securityhub:*:123456789012:product/123456789012/default"
+ */
+export function securityHubResources(partition: string, account: string) {
+  return {
+    importFindings: `arn:${partition}:securityhub:*:${account}:product/${account}/default`,
+    updateFindings: `arn:${partition}:securityhub:*:${account}:hub/default`,
+  } as const;
+}
+
+/**
+ * The Security Hub export's setting (`on` or `off`; default `off`): the functions and the sweep
+ * import their findings into each account's Security Hub. Off by default because
+ * BatchImportFindings fails in an account or Region where Security Hub is not enabled, and
+ * each finding ingested is billed.
+ */
+export const SECURITY_HUB_FUNCTION_ENV = { enabled: "GUARDRAIL_SECURITY_HUB" } as const;
 
 /** Actions granted on the topic and on its KMS key (to functions with `notify`). */
 export const NOTIFY_ACTIONS = ["sns:Publish"] as const;

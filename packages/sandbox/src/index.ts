@@ -39,6 +39,12 @@ export {
   type VpcHandle,
 } from "./ec2/sandbox";
 export {
+  type SecurityHubCall,
+  SecurityHubSandbox,
+  type SecurityHubSandboxOptions,
+  type StoredFinding,
+} from "./securityhub/sandbox";
+export {
   CONDITION_KEYS,
   evaluatePolicies,
   parsePolicyDocument,

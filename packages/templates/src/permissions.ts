@@ -2,6 +2,7 @@ import {
   AUDIT_DECISION_ACTIONS,
   AUDIT_FLAP_ACTIONS,
   AUDIT_KEY_PREFIX,
+  AUDIT_SECURITY_HUB_ACTIONS,
   AUDIT_STATE_READ_ACTIONS,
   AUDIT_STATE_WRITE_ACTIONS,
   AUDIT_TABLE,
@@ -12,7 +13,9 @@ import {
   FUNCTION_EC2_ACTIONS,
   type GuardrailFunction,
   NOTIFY_ACTIONS,
+  SECURITY_HUB_ACTIONS,
   SELF_MONITORING_ACTIONS,
+  securityHubResources,
   TOPIC_KEY_ACTIONS,
 } from "@guardrail/core";
 
@@ -288,10 +291,35 @@ export function selfMonitoringStatements(
   return [];
 }
 
+/**
+ * The Security Hub export (`GUARDRAIL_SECURITY_HUB=on`), for the functions that decide (those
+ * with audit records): BatchImportFindings on the deploy account's default product and
+ * BatchUpdateFindings on its hub, in the deploy's Region, and the records of what was sent
+ * (`SECURITYHUB#` items). In organisation mode the member role imports for member accounts
+ * (the spoke template's `securityHub`); these grants cover the hub's own account and Region.
+ */
+export function securityHubStatements(fn: GuardrailFunction, scope: PermissionScope): Statement[] {
+  if (!FUNCTION_DATA_ACCESS[fn].audit) return [];
+  const [importFindings, updateFindings] = SECURITY_HUB_ACTIONS;
+  const own = securityHubResources(scope.partition, scope.accountId);
+  const inRegion = (arn: string) => arn.replace(":securityhub:*:", `:securityhub:${scope.region}:`);
+  return [
+    { effect: "allow", actions: [importFindings], resources: [inRegion(own.importFindings)] },
+    { effect: "allow", actions: [updateFindings], resources: [inRegion(own.updateFindings)] },
+    {
+      effect: "allow",
+      actions: [...AUDIT_SECURITY_HUB_ACTIONS[fn === "sweep" ? "sweep" : "event"]],
+      resources: [scope.tableArn],
+      conditions: [leadingKeys(AUDIT_KEY_PREFIX.securityHub)],
+    },
+  ];
+}
+
 export function functionStatements(
   fn: GuardrailFunction,
   scope: PermissionScope,
   org: OrganizationGrants | null = null,
+  securityHub = false,
 ): Statement[] {
   const statements: Statement[] = [];
   const byResources = new Map<string, Statement>();
@@ -330,5 +358,6 @@ export function functionStatements(
   });
   statements.push(...selfMonitoringStatements(fn, scope));
   if (org !== null) statements.push(...organizationStatements(fn, scope.partition, org));
+  if (securityHub) statements.push(...securityHubStatements(fn, scope));
   return statements;
 }

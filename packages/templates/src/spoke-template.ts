@@ -6,6 +6,8 @@ import {
   FUNCTION_EC2_ACTIONS,
   GUARDRAIL_FUNCTIONS,
   type GuardrailFunction,
+  SECURITY_HUB_ACTIONS,
+  securityHubResources,
   TARGET_RETRY,
 } from "@guardrail/core";
 import { APP_NAME, hubBusName, memberRoleName, roleArn, roleName } from "./naming";
@@ -86,6 +88,12 @@ export interface SpokeTemplateInput {
    * second fence besides the StackSet's own Region list.
    */
   readonly regions?: readonly string[];
+  /**
+   * The hub imports findings into each account's Security Hub (`GUARDRAIL_SECURITY_HUB=on`):
+   * the member role may then also call BatchImportFindings on the account's default product
+   * and BatchUpdateFindings on its hub. Default false.
+   */
+  readonly securityHub?: boolean;
 }
 
 const {
@@ -135,6 +143,7 @@ export interface SpokeSettings {
   readonly memberRoleName: string;
   readonly roleRegion: string;
   readonly regions: readonly string[] | null;
+  readonly securityHub: boolean;
 }
 
 /**
@@ -160,6 +169,7 @@ export function spokeSettings(input: SpokeTemplateInput): SpokeSettings {
     memberRoleName: check(input.memberRoleName ?? memberRoleName(stage), ROLE_NAME, "member role"),
     roleRegion: check(input.roleRegion ?? hubRegion, REGION, "role region"),
     regions: regions === null ? null : [...new Set(regions)].sort(),
+    securityHub: input.securityHub ?? false,
   };
 }
 
@@ -206,13 +216,33 @@ function memberStatements(s: SpokeSettings): Json[] {
   }
   const condition: Json =
     s.regions === null ? null : { StringEquals: { "aws:RequestedRegion": [...s.regions] } };
-  return [...byResources.values()].map(({ actions, resources }, i) => ({
+  const ec2 = [...byResources.values()].map(({ actions, resources }, i) => ({
     Sid: `Ec2${i + 1}`,
     Effect: "Allow",
     Action: actions,
     Resource: resources.map((r) => (r.includes("${") ? sub(r) : r)),
     ...(condition === null ? {} : { Condition: condition }),
   }));
+  if (!s.securityHub) return ec2;
+  const [importFindings, updateFindings] = SECURITY_HUB_ACTIONS;
+  const own = securityHubResources(PSEUDO.partition, PSEUDO.accountId);
+  return [
+    ...ec2,
+    {
+      Sid: "SecurityHubImport",
+      Effect: "Allow",
+      Action: [importFindings],
+      Resource: [sub(own.importFindings)],
+      ...(condition === null ? {} : { Condition: condition }),
+    },
+    {
+      Sid: "SecurityHubUpdate",
+      Effect: "Allow",
+      Action: [updateFindings],
+      Resource: [sub(own.updateFindings)],
+      ...(condition === null ? {} : { Condition: condition }),
+    },
+  ];
 }
 
 /**

@@ -98,6 +98,10 @@ Output:
   html   a self-contained report: chart of violations per day per rule, accounts,
          actors and every violation (default file when stdout is a terminal:
          guardrail-report.html)
+  asff   JSON Lines: one AWS Security Finding Format finding per resource and policy rule of
+         each event with findings (what the functions import into Security Hub; nothing was
+         acted on, so an enforce finding is FAILED)
+  ocsf   JSON Lines: the same findings as OCSF Compliance Findings (class 2003, OCSF 1.8.0)
 
 Exit codes:
   0  every input was read (whatever the outcomes)
@@ -111,6 +115,7 @@ Examples:
   guardrail replay ./AWSLogs --since 30d --account 111122223333 --rule admin-ports
   guardrail replay ./AWSLogs --format html -o report.html
   guardrail replay ./trail --fail-on violation --format json > findings.jsonl
+  guardrail replay ./AWSLogs --since 30d --format ocsf > findings.ocsf.jsonl
   zcat 111122223333_CloudTrail_*.json.gz | guardrail replay --format csv -
 `,
     )

@@ -27,6 +27,13 @@ import { type Command, Option } from "commander";
 import { type AwsFlags, awsClientConfig, awsError } from "../aws";
 import { type CliIo, type CommandContext, write } from "../context";
 import { EXIT, UsageError } from "../errors";
+import {
+  FINDING_FORMATS,
+  type FindingFormat,
+  findingLines,
+  isFindingFormat,
+  scanDecisions,
+} from "../finding-formats";
 import { checkAccounts, checkRegions, single } from "../flags";
 import { withOutput } from "../output";
 import { loadPolicyFile, POLICY_FLAG_HELP } from "../policy-file";
@@ -36,7 +43,7 @@ import { findingResource } from "../replay/record";
 
 export interface ScanOptions extends AwsFlags {
   policy?: string;
-  format: "table" | "json";
+  format: "table" | "json" | FindingFormat;
   account?: string;
   fix: boolean;
   yes: boolean;
@@ -81,7 +88,7 @@ export function registerScan(program: Command, ctx: CommandContext): void {
     .option("--account <id>", "account id for account exemptions (default: read from the rules)")
     .addOption(
       new Option("-f, --format <format>", "output format")
-        .choices(["table", "json"])
+        .choices(["table", "json", ...FINDING_FORMATS])
         .default("table"),
     )
     .option("-o, --output <file>", "write the report to FILE instead of stdout")
@@ -96,6 +103,9 @@ Output:
          first: resource, what it opens, rules, severity, mode, the planned action, and the
          reason (for an exemption: its kind, reason and expiry)
   json   {"account","region","scanned","outcome","findings","exempt","actions","unreadable"}
+  asff   JSON Lines: one AWS Security Finding Format finding per resource and policy rule (the
+         ones the functions import into Security Hub); with --fix, after the fixes
+  ocsf   JSON Lines: the same findings as OCSF Compliance Findings (class 2003, OCSF 1.8.0)
 
 Exit codes:
   0  scanned (and fixed, with --fix)
@@ -107,6 +117,7 @@ Exit codes:
 Examples:
   guardrail scan --region eu-west-1
   guardrail scan --region eu-west-1 --format json > findings.json
+  guardrail scan --region eu-west-1 --format ocsf > findings.ocsf.jsonl
   guardrail scan --region eu-west-1 --fail-on violation
   guardrail scan --region eu-west-1 --fix
   guardrail scan --endpoint-url http://127.0.0.1:4566 --region us-east-1 --fix --yes
@@ -156,9 +167,18 @@ async function scanCommand(opts: ScanOptions, io: CliIo): Promise<number> {
         await write(out, renderScan(result, opts.fix, provenance));
       }
       const failed = opts.failOn === "violation" && result.evaluation.findings.length > 0;
-      if (!opts.fix) return failed ? EXIT.violation : EXIT.ok;
+      const findings = async (outcomes: readonly ActionOutcome[]) => {
+        if (isFindingFormat(opts.format)) {
+          await write(out, scanFindings(result, opts.format, outcomes, loaded.id, new Date()));
+        }
+      };
+      if (!opts.fix) {
+        await findings([]);
+        return failed ? EXIT.violation : EXIT.ok;
+      }
 
       const fix = await applyFixes(gateway, result, opts, io, out);
+      await findings(fix.outcomes);
       if (opts.format === "json") {
         const json = { declined: fix.declined, outcomes: fix.outcomes.map(outcomeJson) };
         await write(
@@ -342,6 +362,32 @@ function renderScan(r: ScanResult, fixing: boolean, policy: PolicyProvenance): s
     parts.push(`Run again with --fix to carry out the ${plural(r.actions.length, "revocation")}.`);
   }
   return `${parts.join("\n")}\n`;
+}
+
+/**
+ * `--format asff|ocsf`: the scan's findings, one per resource and policy rule. ASFF needs the
+ * account: read from the rules, or `--account`.
+ */
+export function scanFindings(
+  r: ScanResult,
+  format: FindingFormat,
+  outcomes: readonly ActionOutcome[],
+  policyId: string,
+  now: Date,
+): string {
+  const e = r.evaluation;
+  if (e.findings.length + e.waived.length === 0) return "";
+  if (r.account === null) {
+    throw new UsageError(`--format ${format} needs the account id: pass --account`);
+  }
+  const decisions = scanDecisions(e, {
+    account: r.account,
+    region: r.region,
+    outcomes,
+    decidedAt: now,
+    policyId,
+  });
+  return findingLines(decisions, format);
 }
 
 function outcomeJson(o: ActionOutcome) {

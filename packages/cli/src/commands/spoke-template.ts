@@ -15,6 +15,7 @@ interface SpokeTemplateOptions {
   readonly roleRegion?: string;
   readonly partition?: string;
   readonly regions?: string;
+  readonly securityHub?: boolean;
   readonly output?: string;
 }
 
@@ -45,6 +46,10 @@ export function registerSpokeTemplate(program: Command, ctx: CommandContext): vo
     .option(
       "--regions <list>",
       "comma-separated: fence the member role to these Regions (aws:RequestedRegion)",
+    )
+    .option(
+      "--security-hub",
+      "the hub imports findings into Security Hub (GUARDRAIL_SECURITY_HUB=on): let the role do it",
     )
     .option("-o, --output <file>", "write the template to this file instead of stdout")
     .addHelpText(
@@ -80,6 +85,7 @@ Examples:
         ...(opts.memberRoleName !== undefined ? { memberRoleName: opts.memberRoleName } : {}),
         ...(opts.roleRegion !== undefined ? { roleRegion: opts.roleRegion } : {}),
         ...(opts.partition !== undefined ? { partition: opts.partition } : {}),
+        ...(opts.securityHub ? { securityHub: true } : {}),
         ...(opts.regions !== undefined
           ? {
               regions: opts.regions

@@ -1,4 +1,5 @@
 import { loadPolicy, type Policy } from "@guardrail/core";
+import { FINDING_FORMATS, findingLines, isFindingFormat, replayDecision } from "../finding-formats";
 import {
   type InputItem,
   parseArchivePath,
@@ -13,15 +14,16 @@ import { matchesRecord, matchesRules, mayMatchPath, type ReplayFilters } from ".
 import { csvRows } from "./formats/csv";
 import { OutputBuffer } from "./output-buffer";
 import {
+  type Evaluated,
   isUnrelated,
   peek,
   type ReplayLine,
-  replayRecord,
+  replayEvaluation,
   unreadableLine,
   unrelatedLine,
 } from "./record";
 
-export const FORMATS = ["table", "json", "csv", "html"] as const;
+export const FORMATS = ["table", "json", "csv", "html", ...FINDING_FORMATS] as const;
 export type Format = (typeof FORMATS)[number];
 
 /** Everything a replay worker needs. Plain data: it is handed to worker threads as is. */
@@ -137,14 +139,22 @@ export class Replayer {
 
   /** Where lines go: the aggregate, and the rendered output or report details. */
   private sink(agg: Aggregate) {
-    const { format, policyId } = this.config;
+    const { format, policyId, filters } = this.config;
     // Appended to each JSON line as text: no copy of the line object per event.
     const policyField = `,"policyId":${JSON.stringify(policyId)}}`;
     const out = new OutputBuffer();
     const details: ReplayLine[] = [];
     return {
-      emit(line: ReplayLine) {
+      emit(line: ReplayLine, evaluated?: Evaluated) {
         addLine(agg, line);
+        if (isFindingFormat(format)) {
+          const d =
+            evaluated?.event && evaluated.evaluation
+              ? replayDecision(evaluated.event, evaluated.evaluation, policyId, filters.rules)
+              : null;
+          if (d) out.append(findingLines([d], format));
+          return;
+        }
         if (format === "json") {
           out.append(JSON.stringify(line).slice(0, -1) + policyField);
           out.append("\n");
@@ -154,7 +164,7 @@ export class Replayer {
         }
       },
       /** True when lines without findings are only counted, never shown. */
-      countsOnly: format === "table" || format === "html",
+      countsOnly: format === "table" || format === "html" || isFindingFormat(format),
       result(job: Job): JobResult {
         return { index: job.index, output: out.take(), agg, details, size: job.size };
       },
@@ -180,7 +190,7 @@ export class Replayer {
       else sink.emit(unrelatedLine(p, `${name}#${index}`));
       return;
     }
-    const line = replayRecord(value, `${name}#${index}`, this.policy);
-    if (matchesRules(line, filters)) sink.emit(line);
+    const evaluated = replayEvaluation(value, `${name}#${index}`, this.policy);
+    if (matchesRules(evaluated.line, filters)) sink.emit(evaluated.line, evaluated);
   }
 }

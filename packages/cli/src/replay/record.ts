@@ -1,6 +1,7 @@
 import {
   type Action,
   EVENT_SPECS,
+  type Evaluation,
   type EventMeta,
   errorCodeWithoutPrefix,
   evaluate,
@@ -263,6 +264,11 @@ export function unreadableLine(source: string, message: string): ReplayLine {
  * the guardrail would have done then.
  */
 export function replayRecord(value: unknown, source: string, policy: Policy): ReplayLine {
+  return replayEvaluation(value, source, policy).line;
+}
+
+/** `replayRecord`, with the event and evaluation behind a line that was evaluated. */
+export function replayEvaluation(value: unknown, source: string, policy: Policy): Evaluated {
   try {
     return decide(value, source, policy);
   } catch (err) {
@@ -270,11 +276,20 @@ export function replayRecord(value: unknown, source: string, policy: Policy): Re
     // it is reported in place like any other invalid record.
     const p = peek(value);
     return {
-      ...(p ? { ...unreadableLine(source, ""), ...pick(p) } : unreadableLine(source, "")),
-      outcome: "invalid",
-      reason: err instanceof Error ? err.message : String(err),
+      line: {
+        ...(p ? { ...unreadableLine(source, ""), ...pick(p) } : unreadableLine(source, "")),
+        outcome: "invalid",
+        reason: err instanceof Error ? err.message : String(err),
+      },
     };
   }
+}
+
+/** A replayed record: its line, and for an evaluated event the event and the evaluation. */
+export interface Evaluated {
+  readonly line: ReplayLine;
+  readonly event?: EventMeta;
+  readonly evaluation?: Evaluation;
 }
 
 function pick(p: Peek) {
@@ -291,50 +306,50 @@ function pick(p: Peek) {
 /** Why replay ignores DeleteNetworkAclEntry and ReplaceNetworkAclAssociation events. */
 export const REPLAY_NEEDS_ACL = "needs the ACL";
 
-function decide(value: unknown, source: string, policy: Policy): ReplayLine {
+function decide(value: unknown, source: string, policy: Policy): Evaluated {
   const result = normalise(value);
   if (result.status === "invalid") {
-    return {
+    return line({
       ...meta(result.event),
       outcome: "invalid",
       reason: result.error.message,
       findings: [],
       actions: [],
       source,
-    };
+    });
   }
   if (result.status === "ignored") {
-    return {
+    return line({
       ...meta(result.event),
       outcome: "ignored",
       reason: `${result.reason}: ${result.detail}`,
       findings: [],
       actions: [],
       source,
-    };
+    });
   }
   const event = result.event;
   if (result.changes.every((c) => c.kind === "network-acl")) {
     // What a deleted entry or a moved subnet opens depends on the rest of the ACL, which an
     // event does not carry.
-    return {
+    return line({
       ...meta(event),
       outcome: "ignored",
       reason: `${REPLAY_NEEDS_ACL}: ${event.eventName} is judged on the whole ACL after the change, which the event does not show`,
       findings: [],
       actions: [],
       source,
-    };
+    });
   }
   if (isOwnPrincipal(event.actor, policy)) {
-    return {
+    return line({
       ...meta(event),
       outcome: "ignored",
       reason: "own-principal: the guardrail's own call",
       findings: [],
       actions: [],
       source,
-    };
+    });
   }
   const at = new Date(event.eventTime);
   const evaluation = evaluate(result.changes, policy, {
@@ -343,10 +358,16 @@ function decide(value: unknown, source: string, policy: Policy): ReplayLine {
     event,
   });
   return {
-    ...meta(event),
-    outcome: evaluation.outcome,
-    findings: [...evaluation.findings, ...evaluation.waived].map(toFinding),
-    actions: planActions(evaluation),
-    source,
+    line: {
+      ...meta(event),
+      outcome: evaluation.outcome,
+      findings: [...evaluation.findings, ...evaluation.waived].map(toFinding),
+      actions: planActions(evaluation),
+      source,
+    },
+    event,
+    evaluation,
   };
 }
+
+const line = (l: ReplayLine): Evaluated => ({ line: l });

@@ -6,6 +6,8 @@ export * from "./exposure";
 export * from "./flap";
 export * from "./links";
 export * from "./message";
+export * from "./ocsf";
+export * from "./security-hub";
 export * from "./slack";
 export * from "./sweep";
 export * from "./view";
