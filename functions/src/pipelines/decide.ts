@@ -170,7 +170,9 @@ async function judge(
 export async function recordsOf(
   groupTags: Readonly<Record<string, Readonly<Record<string, string>>>>,
   ctx: PolicyEvaluationContext,
-  deps: RemediationDeps,
+  deps: Pick<RemediationDeps, "audit"> & {
+    readonly config: Pick<RemediationDeps["config"], "policy">;
+  },
 ): Promise<PolicyEvaluationContext["tagRecords"]> {
   const account = ctx.event?.account ?? ctx.account;
   const region = ctx.event?.region ?? ctx.region;
