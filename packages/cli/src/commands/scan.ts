@@ -1,10 +1,13 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
   type Action,
   type ActionOutcome,
   describePolicy,
   type Evaluation,
   evaluate,
+  exemptionTagKeys,
   type Finding,
   fromNetworkAclEntry,
   fromSecurityGroupRule,
@@ -18,8 +21,15 @@ import {
   type RuleChange,
   viewChange,
 } from "@guardrail/core";
-import { createEc2Gateway, type Ec2Gateway } from "@guardrail/functions";
+import {
+  type AuditStore,
+  createAuditStore,
+  createEc2Gateway,
+  type Ec2Gateway,
+  recordsOf,
+} from "@guardrail/functions";
 import { type Command, Option } from "commander";
+import { resolveTableName } from "../audit-query";
 import { type AwsFlags, awsClientConfig, awsError } from "../aws";
 import { type CliIo, type CommandContext, write } from "../context";
 import { EXIT, UsageError } from "../errors";
@@ -38,6 +48,8 @@ export interface ScanOptions extends AwsFlags {
   yes: boolean;
   failOn?: string;
   output?: string;
+  table?: string;
+  dynamodbEndpointUrl?: string;
 }
 
 /** What scan read and decided. */
@@ -84,6 +96,11 @@ export function registerScan(program: Command, ctx: CommandContext): void {
     .option("--fix", "revoke the enforce findings (asks first unless --yes)", false)
     .option("-y, --yes", "with --fix: do not ask", false)
     .option("--fail-on <outcome>", "exit 1 when a finding counts (violation), for CI")
+    .option(
+      "--table <name>",
+      "audit table whose exemption-tag records judge the tags (default: from .sst/outputs.json, then GUARDRAIL_TABLE_NAME)",
+    )
+    .option("--dynamodb-endpoint-url <url>", "DynamoDB endpoint (default: AWS's)")
     .addHelpText(
       "after",
       `
@@ -140,10 +157,13 @@ async function scanCommand(opts: ScanOptions, io: CliIo): Promise<number> {
       throw awsError("EC2 client", error);
     });
     const gateway = createEc2Gateway(client);
+    const audit = await auditFor(opts, io);
     const result = await scan(gateway, policy, {
       region,
       account: account ?? null,
       now: new Date(),
+      ...(audit ? { audit } : {}),
+      ...(opts.fix ? { fixing: true } : {}),
     });
     return await withOutput(io, opts.output, async (out) => {
       if (opts.format === "json" && !opts.fix) {
@@ -171,14 +191,47 @@ async function scanCommand(opts: ScanOptions, io: CliIo): Promise<number> {
 }
 
 /**
+ * The audit store whose exemption-tag records scan judges tags against: `--table`, else the
+ * deployed one (.sst/outputs.json, GUARDRAIL_TABLE_NAME); none when no table is known.
+ */
+async function auditFor(opts: ScanOptions, io: CliIo): Promise<AuditStore | null> {
+  const table = await resolveTableName(opts.table, io.cwd, io.env).catch((error: unknown) => {
+    if (opts.table !== undefined) throw error;
+    return null;
+  });
+  if (table === null) return null;
+  // The EC2 --endpoint-url is not DynamoDB's.
+  const config = awsClientConfig(
+    { ...opts, endpointUrl: opts.dynamodbEndpointUrl },
+    io,
+    "DYNAMODB",
+  );
+  const ddb = new DynamoDBClient({ ...config, maxAttempts: 5 });
+  return createAuditStore(table.name, async () => DynamoDBDocumentClient.from(ddb));
+}
+
+/** `scan --fix` without an audit table, when exemption tags could decide what is revoked. */
+export class ScanNeedsRecordsError extends UsageError {}
+
+/**
  * Reads the live state through `gateway` and evaluates it as the sweep does: every rule and
  * entry, prefix lists resolved (a list that cannot be read stays unresolved: notify only), and
- * security-group tags looked up only when a finding could be waived by one.
+ * security-group tags looked up only when a finding could be waived by one. Exemption tags are
+ * judged against the audit trail's records, as the functions judge them (`recordsOf`): an
+ * approver's recorded value is honoured, a developer's is not, a tag with no record is
+ * unverified. Without `audit` every tag is unverified, which `fixing` refuses: a fix must not
+ * leave what the functions would revoke.
  */
 export async function scan(
   gateway: Ec2Gateway,
   policy: Policy,
-  where: { region: string; account: string | null; now: Date },
+  where: {
+    region: string;
+    account: string | null;
+    now: Date;
+    audit?: AuditStore;
+    fixing?: boolean;
+  },
 ): Promise<ScanResult> {
   const changes: RuleChange[] = [];
   const unreadable: string[] = [];
@@ -253,7 +306,26 @@ export async function scan(
       } catch (error) {
         throw awsError("DescribeSecurityGroups (tags)", error);
       }
-      evaluation = evaluate(changes, policy, { ...ctx, groupTags });
+      const keys = exemptionTagKeys(policy);
+      const tagged = Object.values(groupTags).some((t) => keys.some((k) => t[k] !== undefined));
+      if (tagged && where.audit === undefined && where.fixing) {
+        throw new ScanNeedsRecordsError(
+          "scan --fix judges exemption tags against the audit table's records, as the functions do: pass --table (and --dynamodb-endpoint-url for a local one)",
+        );
+      }
+      let tagRecords: PolicyEvaluationContext["tagRecords"];
+      if (tagged && where.audit !== undefined) {
+        try {
+          tagRecords = await recordsOf(groupTags, ctx, { audit: where.audit, config: { policy } });
+        } catch (error) {
+          throw awsError("DynamoDB Query (exemption tag records)", error);
+        }
+      }
+      evaluation = evaluate(changes, policy, {
+        ...ctx,
+        groupTags,
+        ...(tagRecords ? { tagRecords } : {}),
+      });
     }
   }
   return {
