@@ -16,6 +16,7 @@ import {
   evaluate,
   exemptionTagKeys,
   type Finding,
+  groupsDecidingRevoke,
   groupsNeedingTags,
   isOwnPrincipal,
   METRICS,
@@ -33,6 +34,7 @@ import { NOTIFICATION, type PutDecisionResult } from "../adapters/audit";
 import { forTarget, type RemediationDeps } from "../deps";
 import { RemediationFailedError } from "../errors";
 import { field } from "../field";
+import { judgeTagsAfterRevoke } from "./after-revoke";
 import { guardFlaps } from "./flap-guard";
 import { exemptionsFromTrail } from "./trail";
 
@@ -120,7 +122,7 @@ export function prefetch(
     ...preliminary,
     findings: preliminary.findings.filter((f) => f.rule !== UNRESOLVED_PREFIX_LIST_RULE),
   };
-  for (const id of groupsNeedingTags(counted, policy)) {
+  for (const id of groupsDecidingRevoke(counted, policy)) {
     const read = deps.ec2.groupTags(id);
     // A failure surfaces where the tags are used; unused, it must not be an unhandled rejection.
     read.catch(() => {});
@@ -141,17 +143,23 @@ export async function evaluateWithTags(
   return (await judge(changes, ctx, deps)).evaluation;
 }
 
-/** `evaluateWithTags`, using tags already being read, and answering the context it used. */
+/**
+ * `evaluateWithTags`, using tags already being read, and answering the context it used. With
+ * `only: "deciding"`, only the groups whose tags could change what is revoked are read
+ * (`groupsDecidingRevoke`); the others are read after the revoke (`judgeTagsAfterRevoke`).
+ */
 async function judge(
   changes: readonly RuleChange[],
   ctx: PolicyEvaluationContext,
   deps: RemediationDeps,
   early: Prefetched["tags"] = new Map(),
+  only: "all" | "deciding" = "all",
 ): Promise<{ evaluation: Evaluation; ctx: PolicyEvaluationContext }> {
   const policy = deps.config.policy;
   const first = evaluate(changes, policy, ctx);
   if (first.findings.length === 0 || !needsGroupTags(policy)) return { evaluation: first, ctx };
-  const ids = groupsNeedingTags(first, policy);
+  const ids =
+    only === "deciding" ? groupsDecidingRevoke(first, policy) : groupsNeedingTags(first, policy);
   if (ids.length === 0) return { evaluation: first, ctx };
   const tags = await Promise.all(
     ids.map(async (id) => [id, await (early.get(id) ?? deps.ec2.groupTags(id))] as const),
@@ -413,11 +421,14 @@ export async function decide(input: DecideInput, deps: RemediationDeps): Promise
   // Tags and OUs of the account, when the policy scopes by them (organisation mode).
   const account = await early.account;
   const who = input.withoutActor ? { account: event.account, region: event.region } : { event };
+  // Tags are read before the revoke only where they could change it; the audit trail's
+  // principal exemptions (withoutActor) are judged on the whole evaluation, so read them all.
   const judged = await judge(
     input.changes,
     { now: deps.clock(), ...who, ...account, ...input.ctx },
     deps,
     early.tags,
+    input.withoutActor ? "all" : "deciding",
   );
   let evaluation = judged.evaluation;
   if (input.withoutActor) {
@@ -448,6 +459,16 @@ export async function decide(input: DecideInput, deps: RemediationDeps): Promise
   }
   const actions = planActions(evaluation);
   const outcomes = await act(actions, deps, input.settled);
+  if (!input.withoutActor) {
+    const after = await judgeTagsAfterRevoke(input.changes, judged.ctx, deps);
+    if (after) {
+      evaluation = {
+        ...after,
+        findings: [...after.findings, ...(input.extraFindings ?? [])],
+        ...((input.extraFindings?.length ?? 0) > 0 ? { outcome: "violation" as const } : {}),
+      };
+    }
+  }
   const previous = input.previousFor ? await input.previousFor(input.changes) : undefined;
   const decision = buildDecision({
     source: "event",
