@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { NOTIFICATION, type PutDecisionResult, recordsOf } from "@guardrail/aws";
 import {
   type Action,
   type ActionOutcome,
@@ -14,7 +15,6 @@ import {
   type Evaluation,
   type EventMeta,
   evaluate,
-  exemptionTagKeys,
   type Finding,
   groupsDecidingRevoke,
   groupsNeedingTags,
@@ -30,7 +30,6 @@ import {
   ruleStateKey,
   UNRESOLVED_PREFIX_LIST_RULE,
 } from "@guardrail/core";
-import { NOTIFICATION, type PutDecisionResult } from "../adapters/audit";
 import { forTarget, type RemediationDeps } from "../deps";
 import { RemediationFailedError } from "../errors";
 import { field } from "../field";
@@ -170,34 +169,8 @@ async function judge(
   return { evaluation: evaluate(changes, policy, tagged), ctx: tagged };
 }
 
-/**
- * The recorded taggings of the groups that carry an exemption tag: a tag is honoured only
- * against its record. Read only when such a tag exists (one Query per group), so a group
- * without one costs nothing more.
- */
-export async function recordsOf(
-  groupTags: Readonly<Record<string, Readonly<Record<string, string>>>>,
-  ctx: PolicyEvaluationContext,
-  deps: Pick<RemediationDeps, "audit"> & {
-    readonly config: Pick<RemediationDeps["config"], "policy">;
-  },
-): Promise<PolicyEvaluationContext["tagRecords"]> {
-  const account = ctx.event?.account ?? ctx.account;
-  const region = ctx.event?.region ?? ctx.region;
-  if (account === undefined || region === undefined) return undefined;
-  const keys = exemptionTagKeys(deps.config.policy);
-  const tagged = Object.entries(groupTags)
-    .filter(([, t]) => keys.some((k) => t[k] !== undefined))
-    .map(([id]) => id);
-  if (tagged.length === 0) return undefined;
-  const read = await Promise.all(
-    tagged.map(async (id) => {
-      const found = (await deps.audit.tagRecords(account, region, id))[id] ?? {};
-      return [id, Object.fromEntries(keys.map((k) => [k, found[k] ?? null]))] as const;
-    }),
-  );
-  return Object.fromEntries(read);
-}
+/** The recorded taggings of the groups that carry an exemption tag (see `@guardrail/aws`). */
+export { recordsOf };
 
 /**
  * Carries out the actions, in parallel (they name different groups or entries). `settled`

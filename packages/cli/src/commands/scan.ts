@@ -1,6 +1,12 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EC2Client } from "@aws-sdk/client-ec2";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import {
+  type AuditStore,
+  createAuditStore,
+  type Ec2Gateway,
+  recordsOf,
+  type ToolEc2,
+  toolDocuments,
+  toolEc2,
+} from "@guardrail/aws";
 import {
   type Action,
   type ActionOutcome,
@@ -21,15 +27,7 @@ import {
   type RuleChange,
   viewChange,
 } from "@guardrail/core";
-import {
-  type AuditStore,
-  createAuditStore,
-  createEc2Gateway,
-  type Ec2Gateway,
-  recordsOf,
-} from "@guardrail/functions";
 import { type Command, Option } from "commander";
-import { resolveTableName } from "../audit-query";
 import { type AwsFlags, awsClientConfig, awsError } from "../aws";
 import { type CliIo, type CommandContext, write } from "../context";
 import { EXIT, UsageError } from "../errors";
@@ -39,6 +37,7 @@ import { loadPolicyFile, POLICY_FLAG_HELP } from "../policy-file";
 import { describeAction } from "../replay/formats/csv";
 import { fmt, plural, textTable } from "../replay/formats/table";
 import { resourceOf as findingResource } from "../replay/record";
+import { resolveTableName } from "../table-name";
 
 export interface ScanOptions extends AwsFlags {
   policy?: string;
@@ -146,17 +145,17 @@ async function scanCommand(opts: ScanOptions, io: CliIo): Promise<number> {
   const { policy } = loaded;
   const provenance: PolicyProvenance = { source: loaded.source, id: loaded.id };
   const config = awsClientConfig(opts, io, "EC2");
-  let client: EC2Client;
+  let client: ToolEc2;
   try {
-    client = new EC2Client({ ...config, maxAttempts: 5 });
+    client = toolEc2(config);
   } catch (error) {
     throw awsError("EC2 client", error);
   }
   try {
-    const region = await client.config.region().catch((error: unknown) => {
+    const region = await client.region().catch((error: unknown) => {
       throw awsError("EC2 client", error);
     });
-    const gateway = createEc2Gateway(client);
+    const gateway = client.gateway;
     const audit = await auditFor(opts, io);
     const result = await scan(gateway, policy, {
       region,
@@ -206,8 +205,8 @@ async function auditFor(opts: ScanOptions, io: CliIo): Promise<AuditStore | null
     io,
     "DYNAMODB",
   );
-  const ddb = new DynamoDBClient({ ...config, maxAttempts: 5 });
-  return createAuditStore(table.name, async () => DynamoDBDocumentClient.from(ddb));
+  const ddb = toolDocuments(config);
+  return createAuditStore(table.name, async () => ddb.documents);
 }
 
 /** `scan --fix` without an audit table, when exemption tags could decide what is revoked. */
