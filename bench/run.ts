@@ -14,6 +14,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { burst } from "./burst";
 import { coldStart } from "./cold-start";
+import { coldStartQuota } from "./cold-start-quota";
 import { coreThroughput } from "./core-throughput";
 import { describeMachine, type Machine } from "./lib/machine";
 import { NODE, ROOT } from "./lib/paths";
@@ -87,6 +88,7 @@ async function replay(): Promise<BenchSection> {
 const SECTIONS: Record<string, () => Promise<BenchSection> | BenchSection> = {
   "time-to-revoke": () => timeToRevoke(),
   "cold-start": () => coldStart(),
+  "cold-start-quota": () => coldStartQuota(),
   "core-throughput": () => coreThroughput(),
   "sweep-scale": () => sweepScale(),
   burst: () => burst(),

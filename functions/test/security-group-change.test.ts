@@ -159,13 +159,36 @@ describe("security-group-change: revoking", () => {
     expect(metricValues(deps.addMetric, METRICS.exposureSeconds)).toEqual([2.5]);
   });
 
-  it("makes no AWS call before the revoke other than the tag look-up of the one group", async () => {
-    await securityGroupChange(sshFromWorld(), testDeps());
-    const names = ec2
-      .calls()
-      .map((c) => (c.args[0] as { constructor: { name: string } }).constructor.name);
-    expect(names).toEqual(["DescribeSecurityGroupsCommand", "RevokeSecurityGroupIngressCommand"]);
+  it("makes no AWS call before revoking what no tag may waive; the tags are read after, for the report", async () => {
+    // tcp 22 from the world is admin-ports (no tag may waive it) as well as internet-exposure.
+    const calls: string[] = [];
+    ec2.on(RevokeSecurityGroupIngressCommand).callsFake(() => {
+      calls.push("ec2:RevokeSecurityGroupIngress");
+      return { Return: true };
+    });
+    ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds: string[] }) => {
+      calls.push("ec2:DescribeSecurityGroups");
+      return { SecurityGroups: input.GroupIds.map((id) => ({ GroupId: id, Tags: [] })) };
+    });
+    for (const [command, name] of [
+      [PutCommand, "PutItem"],
+      [UpdateCommand, "UpdateItem"],
+      [GetCommand, "GetItem"],
+      [QueryCommand, "Query"],
+    ] as const) {
+      ddb.on(command as typeof PutCommand).callsFake(() => {
+        calls.push(`dynamodb:${name}`);
+        return {};
+      });
+    }
+    const result = await securityGroupChange(sshFromWorld(), testDeps());
+    expect(result.result).toBe("revoked");
+    expect(calls[0]).toBe("ec2:RevokeSecurityGroupIngress");
+    expect(calls).toContain("ec2:DescribeSecurityGroups");
     expect(ec2).toHaveReceivedCommandWith(DescribeSecurityGroupsCommand, { GroupIds: [GROUP] });
+    // The report still judges the finding a tag could have waived.
+    const rules = publishedMessages()[0]?.body.findings.map((f: { rule: string }) => f.rule);
+    expect(rules).toEqual(expect.arrayContaining(["admin-ports", "internet-exposure"]));
   });
 
   it("skips the tag look-up when the policy configures no tag exemption", async () => {
@@ -667,14 +690,24 @@ describe("security-group-change: exemptions and loop guard", () => {
     expect(ddb).not.toHaveReceivedCommand(QueryCommand);
   });
 
-  it("fails rather than guesses when the tags cannot be read", async () => {
+  it("fails rather than guesses when the tags that decide the revoke cannot be read", async () => {
     ec2
       .on(DescribeSecurityGroupsCommand)
       .rejects(awsError("RequestLimitExceeded", "slow down", "server"));
-    await expect(securityGroupChange(sshFromWorld(), testDeps())).rejects.toBeInstanceOf(
-      LookupFailedError,
-    );
+    await expect(
+      securityGroupChange(webFromWorld(), testDeps({ policyYaml: approving })),
+    ).rejects.toBeInstanceOf(LookupFailedError);
     expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+  });
+
+  it("revokes what no tag may waive even when the tags cannot be read afterwards", async () => {
+    ec2
+      .on(DescribeSecurityGroupsCommand)
+      .rejects(awsError("RequestLimitExceeded", "slow down", "server"));
+    const result = await securityGroupChange(sshFromWorld(), testDeps({ policyYaml: approving }));
+    expect(result.result).toBe("revoked");
+    expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 1);
+    expect(auditItems()[0]).toMatchObject({ result: "revoked" });
   });
 
   it("ignores a change made by its own role without any AWS call", async () => {
@@ -742,13 +775,13 @@ describe("security-group-change: ModifySecurityGroupRules", () => {
     expect(publishedMessages()[0]?.body.findings[0].previous).toBe("unknown");
   });
 
-  it("makes the describe the only AWS call before the revoke besides the group's tags", async () => {
+  it("makes the describe the only AWS call before revoking tcp 22; the tags come after", async () => {
     describes(described());
     await securityGroupChange(modify(), testDeps());
     const names = ec2.calls().map((c) => c.args[0].constructor.name);
-    expect(names.slice(-1)).toEqual(["RevokeSecurityGroupIngressCommand"]);
-    expect([...names.slice(0, -1)].sort()).toEqual([
+    expect(names).toEqual([
       "DescribeSecurityGroupRulesCommand",
+      "RevokeSecurityGroupIngressCommand",
       "DescribeSecurityGroupsCommand",
     ]);
   });
@@ -898,13 +931,20 @@ describe("security-group-change: look-ups in parallel", () => {
     CidrIpv4: "0.0.0.0/0",
   };
 
-  it("reads the group's tags while the rule is read back, not after", async () => {
+  it("reads the group's tags while the rule is read back, not after, when they decide the revoke", async () => {
+    // tcp 8080 from the world: internet-exposure only, which a tag may waive.
+    const event = modify();
+    Object.assign(
+      event.detail.requestParameters.ModifySecurityGroupRulesRequest.SecurityGroupRule
+        .SecurityGroupRule,
+      { FromPort: 8080, ToPort: 8080 },
+    );
     // The read-back answers only once the tag look-up has started: sequential calls would hang.
     ec2.on(DescribeSecurityGroupRulesCommand).callsFake(async () => {
       await vi.waitFor(() => expect(ec2).toHaveReceivedCommand(DescribeSecurityGroupsCommand));
-      return { SecurityGroupRules: [rule] };
+      return { SecurityGroupRules: [{ ...rule, FromPort: 8080, ToPort: 8080 }] };
     });
-    const result = await securityGroupChange(modify(), testDeps());
+    const result = await securityGroupChange(event, testDeps());
     expect(result.result).toBe("revoked");
     expect(ec2).toHaveReceivedCommandTimes(DescribeSecurityGroupsCommand, 1);
   });

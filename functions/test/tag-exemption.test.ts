@@ -1,5 +1,10 @@
 import "./setup";
-import { EC2Client } from "@aws-sdk/client-ec2";
+import {
+  DescribeSecurityGroupRulesCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+  RevokeSecurityGroupIngressCommand,
+} from "@aws-sdk/client-ec2";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import {
   DynamoDBDocumentClient,
@@ -39,6 +44,7 @@ beforeEach(() => {
   sns.reset();
   ddb.reset();
   sns.on(PublishCommand).resolves({ MessageId: "m-1" });
+  ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [] });
 });
 
 describe("security-group-change: tagging events", () => {
@@ -94,6 +100,94 @@ describe("security-group-change: tagging events", () => {
     expect(m?.body).toMatchObject({ status: "not-approved", groupId: "sg-0a1b2c3d4e5f60004" });
     expect(m?.body.record.problem).toContain("tagExemptable is false");
     expect(m?.severity).toBe("critical");
+  });
+
+  describe("a developer's tag whose event arrives after the rule's", () => {
+    const VALUE = "reason=demo;expires=2026-06-30;rules=internet-exposure";
+    const developerTags = () => {
+      const event = loadFixture("CreateTags", "iamuser-cli_exemption-tag_no-rules");
+      event.detail.requestParameters.tagSet.items[0].value = VALUE;
+      return event;
+    };
+    const rule = (id: string, port: number) => ({
+      SecurityGroupRuleId: id,
+      GroupId: GROUP,
+      GroupOwnerId: "123456789012",
+      IsEgress: false,
+      IpProtocol: "tcp",
+      FromPort: port,
+      ToPort: port,
+      CidrIpv4: "0.0.0.0/0",
+    });
+    /** What the audit table holds once the tagging is recorded: the developer's record. */
+    const developerRecord = () =>
+      judgeTagging(
+        { groupId: GROUP, key: "guardrail-exempt", value: VALUE },
+        {
+          eventId: "e1a00000-0000-4000-8000-000000000001",
+          eventTime: "2026-06-14T09:00:00Z",
+          actor: {
+            arn: "arn:aws:iam::123456789012:user/developer",
+            type: "IAMUser",
+            accountId: "123456789012",
+            sessionIssuerArn: null,
+            invokedBy: null,
+            sourceIp: null,
+            userAgent: null,
+            console: false,
+          },
+        },
+        loadPolicy(approving),
+      ).record;
+
+    it("revokes the rule the unverified tag kept, and only that one", async () => {
+      ddb
+        .on(QueryCommand)
+        .resolvesOnce({ Items: [] })
+        .resolves({ Items: [{ ...developerRecord(), type: "tag-record" }] });
+      ec2.on(DescribeSecurityGroupRulesCommand).resolves({
+        SecurityGroupRules: [
+          rule("sgr-0a0000000000web80", 443),
+          rule("sgr-0a00000000000808", 8080),
+        ],
+      });
+      ec2.on(DescribeSecurityGroupsCommand).resolves({
+        SecurityGroups: [{ GroupId: GROUP, Tags: [{ Key: "guardrail-exempt", Value: VALUE }] }],
+      });
+      ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+      ddb.on(PutCommand).resolves({});
+      ddb.on(UpdateCommand).resolves({});
+      const result = await securityGroupChange(developerTags(), deps());
+      expect(result).toMatchObject({
+        status: "decided",
+        tags: [{ status: "not-approved", recorded: "written" }],
+        rejudged: { status: "decided", result: "revoked" },
+      });
+      expect(ec2).toHaveReceivedCommandWith(DescribeSecurityGroupRulesCommand, {
+        Filters: [{ Name: "group-id", Values: [GROUP] }],
+      });
+      expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 1);
+      expect(ec2).toHaveReceivedCommandWith(RevokeSecurityGroupIngressCommand, {
+        GroupId: GROUP,
+        SecurityGroupRuleIds: ["sgr-0a00000000000808"],
+      });
+      const decision = published().find((m) => m.body.schema === "guardrail.decision/v1");
+      expect(decision?.body.findings[0].reason).toContain("who is not an approver");
+      // The records are read consistently: a tagging recorded a moment ago is seen.
+      for (const q of ddb.commandCalls(QueryCommand))
+        expect(q.args[0].input.ConsistentRead).toBe(true);
+    });
+
+    it("touches nothing when the group has no rule the tag names", async () => {
+      ddb.on(QueryCommand).resolves({ Items: [] });
+      ec2.on(DescribeSecurityGroupRulesCommand).resolves({
+        SecurityGroupRules: [rule("sgr-0a0000000000web80", 443)],
+      });
+      const result = await securityGroupChange(developerTags(), deps());
+      expect(result).not.toHaveProperty("rejudged");
+      expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+      expect(published().map((m) => m.body.schema)).toEqual(["guardrail.exemption/v1"]);
+    });
   });
 
   it("records a removal through the Tagging API", async () => {

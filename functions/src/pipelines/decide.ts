@@ -23,6 +23,7 @@ import {
 import { forTarget, type RemediationDeps } from "../deps";
 import { RemediationFailedError } from "../errors";
 import { field } from "../field";
+import { judgeTagsAfterRevoke } from "./after-revoke";
 import { guardFlaps } from "./flap-guard";
 import { eventLookups, type Prefetched, prefetch, previousOf } from "./lookups";
 import { countFailures } from "./metrics";
@@ -158,7 +159,10 @@ export interface DecideInput extends Settled {
 }
 
 /** The evaluation of one event: judged with its look-ups, the trail, and the pipeline's own findings. */
-async function judgeEvent(input: DecideInput, deps: RemediationDeps): Promise<Evaluation> {
+async function judgeEvent(
+  input: DecideInput,
+  deps: RemediationDeps,
+): Promise<{ evaluation: Evaluation; ctx: PolicyEvaluationContext }> {
   const { event } = input;
   const early = input.prefetched ?? prefetch(event, input.changes, deps, { tags: false });
   // Tags and OUs of the account, when the policy scopes by them (organisation mode).
@@ -169,6 +173,9 @@ async function judgeEvent(input: DecideInput, deps: RemediationDeps): Promise<Ev
     deps.config.policy,
     { now: deps.clock(), ...who, ...account, ...input.ctx },
     eventLookups(deps, early.tags),
+    // Tags are read before the revoke only where they could change it; the audit trail's
+    // principal exemptions (withoutActor) are judged on the whole evaluation, so read them all.
+    { only: input.withoutActor ? "all" : "deciding" },
   );
   let evaluation = judged.evaluation;
   if (input.withoutActor) {
@@ -183,7 +190,7 @@ async function judgeEvent(input: DecideInput, deps: RemediationDeps): Promise<Ev
       waived: evaluation.waived,
     };
   }
-  return evaluation;
+  return { evaluation, ctx: judged.ctx };
 }
 
 /**
@@ -193,7 +200,8 @@ async function judgeEvent(input: DecideInput, deps: RemediationDeps): Promise<Ev
 export async function decide(input: DecideInput, deps: RemediationDeps): Promise<FlowResult> {
   const { event } = input;
   const { logger } = deps;
-  const evaluation = await judgeEvent(input, deps);
+  const judged = await judgeEvent(input, deps);
+  let evaluation = judged.evaluation;
   if (evaluation.outcome === "ignored") {
     logger.info("change by the guardrail's own principal: not evaluated", {
       eventId: event.eventId,
@@ -210,6 +218,17 @@ export async function decide(input: DecideInput, deps: RemediationDeps): Promise
   }
   const actions = planActions(evaluation);
   const outcomes = await act(actions, deps, input);
+  if (!input.withoutActor) {
+    // Tags no revoke depended on, read now only to report each finding's exemption.
+    const after = await judgeTagsAfterRevoke(input.changes, judged.ctx, deps);
+    if (after) {
+      evaluation = {
+        ...after,
+        findings: [...after.findings, ...(input.extraFindings ?? [])],
+        ...((input.extraFindings?.length ?? 0) > 0 ? { outcome: "violation" as const } : {}),
+      };
+    }
+  }
   const previous =
     input.previous === "from-state" ? await previousOf(input.changes, event, deps) : undefined;
   const decision = buildDecision({

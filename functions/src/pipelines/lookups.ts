@@ -4,7 +4,7 @@ import {
   type EventMeta,
   evaluate,
   type GroupTags,
-  groupsNeedingTags,
+  groupsDecidingRevoke,
   type JudgeLookups,
   needsGroupTags,
   type PolicyEvaluationContext,
@@ -66,7 +66,7 @@ export function prefetch(
     ...preliminary,
     findings: preliminary.findings.filter((f) => f.rule !== UNRESOLVED_PREFIX_LIST_RULE),
   };
-  for (const id of groupsNeedingTags(counted, policy)) {
+  for (const id of groupsDecidingRevoke(counted, policy)) {
     const read = deps.ec2.tagsOf(id);
     // A failure surfaces where the tags are used; unused, it must not be an unhandled rejection.
     read.catch(() => {});

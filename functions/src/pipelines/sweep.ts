@@ -344,7 +344,12 @@ async function sweepOne(
   const toRecord = await recordRun(identity, decisions, diff, deps, audit);
   // Every finding, not only what is new: Security Hub is told what the sweep no longer sees
   // (archived), unless some state could not be read.
-  await reportToSecurityHub(decisions, identity, read.unreadableCount > 0 ? "event" : "sweep", deps);
+  await reportToSecurityHub(
+    decisions,
+    identity,
+    read.unreadableCount > 0 ? "event" : "sweep",
+    deps,
+  );
 
   // The summary says what is new, as the audit trail does: a standing finding (the default
   // NACL's allow-all entry, notify-only) is not announced again every 15 minutes.

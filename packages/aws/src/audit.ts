@@ -348,6 +348,9 @@ export function createAuditStore(
           KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
           ExpressionAttributeNames: { "#pk": pk, "#sk": AUDIT_TABLE.sortKey },
           ExpressionAttributeValues: { ":pk": key.pk, ":prefix": prefix },
+          // A tagging recorded a moment before a rule event is judged must be seen by it:
+          // an eventually consistent read could miss it and honour an unapproved tag.
+          ConsistentRead: true,
         },
         (items) => {
           for (const i of items) {

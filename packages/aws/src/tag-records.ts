@@ -32,6 +32,8 @@ export interface TagOutcome {
   readonly groupId: string;
   readonly key: string;
   readonly status: TagJudgement["status"];
+  /** The rules the value names (read leniently when it is invalid). */
+  readonly rules: readonly string[];
   /** `stale`: a later tagging was recorded already; `duplicate`: a redelivery. */
   readonly recorded: "written" | "stale" | "duplicate";
   readonly published: boolean;
@@ -85,7 +87,13 @@ export async function recordTagging(
   };
   const item = exemptionAuditItem(notice);
   if (recorded === "duplicate" && !(await deps.audit.putExemptionNotice(item))) {
-    return { ...pick(change), status: judged.status, recorded, published: false };
+    return {
+      ...pick(change),
+      status: judged.status,
+      rules: judged.record.rules,
+      recorded,
+      published: false,
+    };
   }
   await deps.notifier.publish(exemptionPublication(notice));
   if (recorded !== "duplicate") await deps.audit.putExemptionNotice(item);
@@ -98,7 +106,13 @@ export async function recordTagging(
     by: judged.record.by,
     recorded,
   });
-  return { ...pick(change), status: judged.status, recorded, published: true };
+  return {
+    ...pick(change),
+    status: judged.status,
+    rules: judged.record.rules,
+    recorded,
+    published: true,
+  };
 }
 
 const pick = (c: TagChange) => ({ groupId: c.groupId, key: c.key });
@@ -166,4 +180,38 @@ export async function adoptExemptionTags(
     }
   }
   return out;
+}
+
+/**
+ * The recorded taggings of the groups that carry an exemption tag: a tag is honoured only
+ * against its record. Read only when such a tag exists (one consistent Query per group), so a
+ * group without one costs nothing more. The functions and `guardrail scan` judge tags with it.
+ */
+export async function recordsOf(
+  groupTags: Readonly<Record<string, Readonly<Record<string, string>>>>,
+  ctx: {
+    readonly event?: Pick<EventMeta, "account" | "region">;
+    readonly account?: string;
+    readonly region?: string;
+  },
+  deps: {
+    readonly audit: Pick<AuditStore, "tagRecords">;
+    readonly config: { readonly policy: Policy };
+  },
+): Promise<Record<string, Record<string, TagRecord | null>> | undefined> {
+  const account = ctx.event?.account ?? ctx.account;
+  const region = ctx.event?.region ?? ctx.region;
+  if (account === undefined || region === undefined) return undefined;
+  const keys = exemptionTagKeys(deps.config.policy);
+  const tagged = Object.entries(groupTags)
+    .filter(([, t]) => keys.some((k) => t[k] !== undefined))
+    .map(([id]) => id);
+  if (tagged.length === 0) return undefined;
+  const read = await Promise.all(
+    tagged.map(async (id) => {
+      const found = (await deps.audit.tagRecords(account, region, id))[id] ?? {};
+      return [id, Object.fromEntries(keys.map((k) => [k, found[k] ?? null]))] as const;
+    }),
+  );
+  return Object.fromEntries(read);
 }

@@ -6,6 +6,13 @@ import { main } from "../src/main";
 import { memoryIo } from "./support/io";
 
 const KEY = "guardrail-exempt";
+/** An approver whose role has a path: its ARN is `role/security/tag-approver`. */
+const PATHED = {
+  accessKeyId: "AKIAPATHEDAPPROVER01",
+  secretAccessKey: "pathedApproverSecretKeyEXAMPLEKEY0000000",
+  roleName: "tag-approver",
+  rolePath: "/security/",
+};
 const day = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
 
 /**
@@ -19,6 +26,7 @@ describe("guardrail exemptions adopt", { timeout: 60_000 }, () => {
   let policyFile: string;
   let legacy: string;
   let broken: string;
+  let pathedPolicy: string;
 
   beforeAll(async () => {
     stack = await startLocalStack();
@@ -34,6 +42,13 @@ describe("guardrail exemptions adopt", { timeout: 60_000 }, () => {
         roleName: APPROVER.roleName,
         sessionName: APPROVER.sessionName,
       },
+      [PATHED.accessKeyId]: {
+        type: "AssumedRole" as const,
+        accountId: stack.accountId,
+        roleName: PATHED.roleName,
+        rolePath: PATHED.rolePath,
+        sessionName: "pathed",
+      },
     };
     sts = new StsSandbox({ accessKeys, defaultAccountId: stack.accountId });
     stsEndpoint = await sts.listen(0);
@@ -43,6 +58,11 @@ describe("guardrail exemptions adopt", { timeout: 60_000 }, () => {
     const { sandboxPolicyYaml } = await import("@guardrail/sandbox/local");
     policyFile = join(await mkdtemp(join(tmpdir(), "adopt-")), "policy.yaml");
     await writeFile(policyFile, sandboxPolicyYaml(stack.accountId));
+    pathedPolicy = join(await mkdtemp(join(tmpdir(), "adopt-")), "policy.yaml");
+    await writeFile(
+      pathedPolicy,
+      sandboxPolicyYaml(stack.accountId).replace(`role/${APPROVER.roleName}`, "role/security/*"),
+    );
     // Tagged and opened before the guardrail was deployed: no event, no record.
     legacy = stack.sandbox.seedSecurityGroup({
       name: "legacy-app",
@@ -82,6 +102,8 @@ describe("guardrail exemptions adopt", { timeout: 60_000 }, () => {
         "--dynamodb-endpoint-url",
         stack.endpoints.dynamo,
         "--sts-endpoint-url",
+        stsEndpoint,
+        "--iam-endpoint-url",
         stsEndpoint,
         ...extra,
       ],
@@ -142,6 +164,35 @@ describe("guardrail exemptions adopt", { timeout: 60_000 }, () => {
       kind: "tag",
       approvedBy: `arn:aws:iam::${stack.accountId}:role/${APPROVER.roleName}`,
     });
+  });
+
+  it("records a role approver with its path, at AWS's time", async () => {
+    const pathedGroup = stack.sandbox.seedSecurityGroup({
+      name: "legacy-pathed",
+      tags: { [KEY]: `reason=pathed approver;expires=${day(10)};rules=internet-exposure` },
+    }).groupId;
+    const before = Date.now();
+    const { code, out, err } = await adopt(PATHED, [
+      "--group",
+      pathedGroup,
+      "--policy",
+      pathedPolicy,
+    ]);
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    const arn = `arn:aws:iam::${stack.accountId}:role/security/${PATHED.roleName}`;
+    expect(out).toContain(`as ${arn}`);
+    const item = (await stack.dynamo.exemptions(stack.accountId)).find(
+      (i) => i.groupId === pathedGroup,
+    );
+    expect(item).toMatchObject({
+      status: "adopted",
+      record: { by: arn, approver: `arn:aws:iam::${stack.accountId}:role/security/*` },
+    });
+    // STS's Date header has a one-second resolution.
+    const at = Date.parse((item?.record as { at: string } | undefined)?.at ?? "");
+    expect(at).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+    expect(at).toBeLessThanOrEqual(Date.now() + 1000);
   });
 
   it("leaves a tag already on record alone", async () => {

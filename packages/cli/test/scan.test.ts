@@ -1,8 +1,10 @@
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_POLICY_YAML, policyId } from "@guardrail/core";
+import { createAuditStore } from "@guardrail/aws";
+import { DEFAULT_POLICY_YAML, judgeTagging, loadPolicy, policyId } from "@guardrail/core";
 import { Ec2Sandbox } from "@guardrail/sandbox";
+import { type LocalDynamo, startLocalDynamo } from "@guardrail/sandbox/local";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main } from "../src/main";
 import { runBin } from "./bin";
@@ -12,6 +14,9 @@ const ACCOUNT = "111122223333";
 const REGION = "us-east-1";
 const CREDENTIALS = { AWS_ACCESS_KEY_ID: "AKIASCANTEST0000001", AWS_SECRET_ACCESS_KEY: "sandbox" };
 
+let dynamo: LocalDynamo;
+/** The audit table scan --fix judges exemption tags against. */
+let table: string[];
 let sandbox: Ec2Sandbox;
 let endpoint: string;
 let web: { groupId: string; ssh: string; https: string };
@@ -19,6 +24,20 @@ let legacy: { groupId: string; rdp: string };
 let office: { groupId: string; ssh: string };
 let acl: string;
 let defaultAcl: string;
+
+// A fresh table per test: the sandbox's ids repeat (fixed seed), records must not.
+beforeEach(async () => {
+  dynamo = await startLocalDynamo({
+    tableName: "scan-audit",
+    region: REGION,
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+  table = ["--table", dynamo.tableName, "--dynamodb-endpoint-url", dynamo.endpoint];
+});
+
+afterEach(async () => {
+  await dynamo.close();
+});
 
 beforeEach(async () => {
   sandbox = new Ec2Sandbox({ defaultAccountId: ACCOUNT, defaultRegion: REGION });
@@ -34,9 +53,7 @@ beforeEach(async () => {
   const l = sandbox.seedSecurityGroup({
     name: "legacy",
     // A valid tag, but scan has no audit trail to show an approver set it: unverified.
-    tags: {
-      "guardrail-exempt": `reason=vendor appliance;expires=${new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10)};rules=internet-exposure`,
-    },
+    tags: { "guardrail-exempt": LEGACY_TAG },
     ingress: [{ protocol: "tcp", fromPort: 8080, toPort: 8080, cidr: "0.0.0.0/0" }],
   });
   legacy = { groupId: l.groupId, rdp: l.ingressRuleIds[0]! };
@@ -68,6 +85,33 @@ afterEach(async () => {
 });
 
 const env = { ...CREDENTIALS, AWS_REGION: REGION };
+const LEGACY_TAG = `reason=vendor appliance;expires=${new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10)};rules=internet-exposure`;
+const APPROVER = `arn:aws:iam::${ACCOUNT}:role/security-approver`;
+const APPROVING = DEFAULT_POLICY_YAML.replace("approvers: []", `approvers: ["${APPROVER}"]`);
+
+/** The audit table records that `by` set the legacy group's tag a minute ago. */
+async function recordLegacyTag(by: string) {
+  const { record } = judgeTagging(
+    { groupId: legacy.groupId, key: "guardrail-exempt", value: LEGACY_TAG },
+    {
+      eventId: `tag-${legacy.groupId}`,
+      eventTime: new Date(Date.now() - 60_000).toISOString(),
+      actor: {
+        arn: by,
+        type: by.includes(":user/") ? "IAMUser" : "AssumedRole",
+        accountId: ACCOUNT,
+        sessionIssuerArn: null,
+        invokedBy: null,
+        sourceIp: null,
+        userAgent: null,
+        console: false,
+      },
+    },
+    loadPolicy(APPROVING),
+  );
+  const store = createAuditStore(dynamo.tableName, async () => dynamo.doc);
+  await store.putTagRecord(ACCOUNT, REGION, record);
+}
 /** Ingress rule ids (every group also has its allow-all egress rule). */
 const ruleIds = (groupId: string) =>
   (sandbox.securityGroupRules(groupId) ?? [])
@@ -220,9 +264,12 @@ describe("guardrail scan against the EC2 sandbox", () => {
   });
 
   it("--fix --yes revokes exactly the enforce findings and prints each result", async () => {
-    const { code, stdout } = await runBin(["scan", "--endpoint-url", endpoint, "--fix", "--yes"], {
-      env,
-    });
+    const { code, stdout } = await runBin(
+      ["scan", "--endpoint-url", endpoint, "--fix", "--yes", ...table],
+      {
+        env,
+      },
+    );
     expect(code).toBe(0);
     expect(stdout).toContain(`revoked       revoke ${web.groupId} ingress ${web.ssh}`);
     expect(stdout).toContain(`revoked       delete ${acl} ingress #100`);
@@ -236,13 +283,15 @@ describe("guardrail scan against the EC2 sandbox", () => {
     expect(sandbox.calls("DeleteNetworkAclEntry")).toBe(1);
 
     // A second scan finds nothing left to fix.
-    const again = await runBin(["scan", "--endpoint-url", endpoint, "--fix", "--yes"], { env });
+    const again = await runBin(["scan", "--endpoint-url", endpoint, "--fix", "--yes", ...table], {
+      env,
+    });
     expect(again.stdout).toContain("Nothing to fix.");
   });
 
   it("--fix asks first, and changes nothing when the answer is no", async () => {
     const io = memoryIo({ env, answers: [false] });
-    const code = await main(["scan", "--endpoint-url", endpoint, "--fix"], io);
+    const code = await main(["scan", "--endpoint-url", endpoint, "--fix", ...table], io);
     expect(code).toBe(4);
     expect(io.questions).toEqual([`Revoke these in ${ACCOUNT} ${REGION}?`]);
     expect(io.stderr.text()).toContain(
@@ -253,7 +302,7 @@ describe("guardrail scan against the EC2 sandbox", () => {
     expect(sandbox.calls("RevokeSecurityGroupIngress")).toBe(0);
 
     const yes = memoryIo({ env, answers: [true] });
-    expect(await main(["scan", "--endpoint-url", endpoint, "--fix"], yes)).toBe(0);
+    expect(await main(["scan", "--endpoint-url", endpoint, "--fix", ...table], yes)).toBe(0);
     expect(ruleIds(web.groupId)).toEqual([web.https]);
   });
 
@@ -264,10 +313,42 @@ describe("guardrail scan against the EC2 sandbox", () => {
     expect(sandbox.calls("DescribeSecurityGroupRules")).toBe(0);
   });
 
+  it("--fix refuses to judge exemption tags without the audit table's records", async () => {
+    const io = memoryIo({ env });
+    const code = await main(["scan", "--endpoint-url", endpoint, "--fix", "--yes"], io);
+    expect(code).toBe(2);
+    expect(io.stderr.text()).toContain("scan --fix judges exemption tags against the audit table");
+    expect(sandbox.calls("RevokeSecurityGroupIngress")).toBe(0);
+  });
+
+  it("--fix judges a tag by its record, as the functions do: a developer's is revoked", async () => {
+    await recordLegacyTag(`arn:aws:iam::${ACCOUNT}:user/developer`);
+    const io = memoryIo({ env });
+    expect(await main(["scan", "--endpoint-url", endpoint, "--fix", "--yes", ...table], io)).toBe(
+      0,
+    );
+    expect(io.stdout.text()).toContain(
+      `revoked       revoke ${legacy.groupId} ingress ${legacy.rdp}`,
+    );
+    expect(ruleIds(legacy.groupId)).toEqual([]);
+  });
+
+  it("--fix honours an approver's recorded tag", async () => {
+    await recordLegacyTag(APPROVER);
+    const dir = await mkdtemp(join(tmpdir(), "scan-policy-"));
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(join(dir, "policy.yaml"), APPROVING);
+    const io = memoryIo({ env });
+    const args = ["scan", "--endpoint-url", endpoint, "--fix", "--yes", ...table];
+    expect(await main([...args, "--policy", join(dir, "policy.yaml")], io)).toBe(0);
+    expect(io.stdout.text()).toMatch(/exempt \(tag: vendor appliance, until/);
+    expect(ruleIds(legacy.groupId)).toEqual([legacy.rdp]);
+  });
+
   it("reports a revocation that fails, keeps going, and exits 4", async () => {
     sandbox.faults.set("RevokeSecurityGroupIngress", { errorRate: 1, error: "Unavailable" });
     const io = memoryIo({ env });
-    const code = await main(["scan", "--endpoint-url", endpoint, "--fix", "--yes"], io);
+    const code = await main(["scan", "--endpoint-url", endpoint, "--fix", "--yes", ...table], io);
     expect(code).toBe(4);
     expect(io.stdout.text()).toMatch(
       new RegExp(`FAILED {8}revoke ${web.groupId} ingress ${web.ssh}: Unavailable: `),

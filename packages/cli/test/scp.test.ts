@@ -93,6 +93,22 @@ describe("guardrail scp", () => {
     });
   });
 
+  it("keeps non-approvers from deleting all of a security group's tags (DeleteTags without tags)", async () => {
+    const { out } = await run(FLAGS);
+    const [, , all] = (JSON.parse(out) as { Statement: Statement[] }).Statement;
+    expect(all).toEqual({
+      Sid: "ExemptionTagNotDeletedWithAllTags",
+      Effect: "Deny",
+      Action: ["ec2:DeleteTags"],
+      Resource: "arn:aws:ec2:*:*:security-group/*",
+      // aws:TagKeys is absent from a DeleteTags without tags: Null "true" is what matches it.
+      Condition: {
+        Null: { "aws:TagKeys": "true" },
+        ArnNotLike: { "aws:PrincipalArn": [APPROVER] },
+      },
+    });
+  });
+
   it("reads the tag key from --policy, or ./guardrail.policy.yaml as the stack does", async () => {
     const dir = await mkdtemp(join(tmpdir(), "guardrail-scp-policy-"));
     const custom = DEFAULT_POLICY_YAML.replace(/tagKey: guardrail-exempt/, "tagKey: SecOpsWaiver");
@@ -127,7 +143,7 @@ describe("guardrail scp", () => {
     const { code, out } = await run([...FLAGS, "-o", "scp.json"], { cwd: dir });
     expect(code).toBe(0);
     expect(out).toBe("");
-    expect(JSON.parse(await readFile(join(dir, "scp.json"), "utf8")).Statement).toHaveLength(2);
+    expect(JSON.parse(await readFile(join(dir, "scp.json"), "utf8")).Statement).toHaveLength(3);
   });
 
   it.each([

@@ -5,6 +5,7 @@ import {
   needsGroupTags,
   type PolicyEvaluationContext,
 } from "./policy/evaluate";
+import { groupsDecidingRevoke } from "./policy/revoke-needs";
 import { exemptionTagKeys } from "./policy/tag-exemptions";
 import type { Policy } from "./policy/types";
 
@@ -27,6 +28,14 @@ export interface JudgeLookups {
     region: string,
     groupId: string,
   ): Promise<Readonly<Record<string, TagRecord>>>;
+}
+
+/**
+ * `only: "deciding"` reads only the tags of the groups whose tags could change what is revoked
+ * (`groupsDecidingRevoke`); the event flows read the others after the revoke.
+ */
+export interface JudgeOptions {
+  readonly only?: "all" | "deciding";
 }
 
 /** What `judge` came to, and the context it judged with (tags included). */
@@ -52,10 +61,12 @@ export async function judge(
   policy: Policy,
   ctx: PolicyEvaluationContext,
   lookups: JudgeLookups,
+  { only = "all" }: JudgeOptions = {},
 ): Promise<Judgement> {
   const first = evaluate(changes, policy, ctx);
   if (first.findings.length === 0 || !needsGroupTags(policy)) return { evaluation: first, ctx };
-  const ids = groupsNeedingTags(first, policy);
+  const ids =
+    only === "deciding" ? groupsDecidingRevoke(first, policy) : groupsNeedingTags(first, policy);
   if (ids.length === 0) return { evaluation: first, ctx };
   const groupTags = await lookups.groupTags(ids);
   const tagRecords = await recordsOf(groupTags, policy, ctx, lookups);

@@ -330,9 +330,13 @@ export const FUNCTION_SIZING: Record<
 > = {
   // Timeouts leave room for EC2_RETRY.budgetMs (40 s) on the revoke after a look-up: a throttle
   // is waited out inside the invocation (bench/burst.ts), not by Lambda's retry a minute later.
-  "security-group-change": { memoryMb: 512, timeoutSeconds: 90, reservedConcurrency: 25 },
-  "network-acl-change": { memoryMb: 512, timeoutSeconds: 60, reservedConcurrency: 10 },
-  "prefix-list-change": { memoryMb: 512, timeoutSeconds: 120, reservedConcurrency: 5 },
+  // The event functions revoke, and most of their invocations are cold: 1,769 MB is one full
+  // vCPU (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html), and init is
+  // CPU-bound, so it runs about 3x faster than at 512 MB for about the same GB-seconds per cold
+  // invocation (bench/cold-start-quota.ts; the reasoning is in docs/benchmarks.md).
+  "security-group-change": { memoryMb: 1769, timeoutSeconds: 90, reservedConcurrency: 25 },
+  "network-acl-change": { memoryMb: 1769, timeoutSeconds: 60, reservedConcurrency: 10 },
+  "prefix-list-change": { memoryMb: 1769, timeoutSeconds: 120, reservedConcurrency: 5 },
   sweep: { memoryMb: 1024, timeoutSeconds: 300, reservedConcurrency: 1 },
   // Slack's Retry-After waits (SLACK_DIGEST.maxRetryAfterWaitMs) and the digest's wait for the
   // end of its window.

@@ -106,7 +106,8 @@ function checkPrincipals(values: readonly string[], what: string): string[] {
  * The SCP: (1) nobody but the deployers (and StackSets' execution role, which creates the member
  * role) may create, change, delete or pass the guardrail's roles, so no one can widen what they
  * may do or run code as them; (2) nobody but the approvers may add or remove an exemption tag,
- * through EC2 or the tagging API, whatever its capitalisation. SCPs do not bind the management
+ * through EC2 or the tagging API, whatever its capitalisation, nor delete a security group's
+ * tags all at once (DeleteTags without tags, which names no key). SCPs do not bind the management
  * account: run the guardrail's deploys and approvals from member accounts, or guard the
  * management account by other means.
  *
@@ -156,6 +157,20 @@ export function renderScp(input: ScpInput): Record<string, unknown> {
         Resource: "*",
         Condition: {
           "ForAnyValue:StringEqualsIgnoreCase": { "aws:TagKeys": [...input.tagKeys] },
+          ArnNotLike: { "aws:PrincipalArn": approvers },
+        },
+      },
+      {
+        // A DeleteTags without tags deletes every user-defined tag of the resource (API_DeleteTags,
+        // Tag.N) and puts no aws:TagKeys in the request context; a ForAnyValue condition on a
+        // missing key is false (IAM, reference_policies_condition-single-vs-multi-valued-context-keys),
+        // so the statement above would not match it. Null "true" matches exactly that request.
+        Sid: "ExemptionTagNotDeletedWithAllTags",
+        Effect: "Deny",
+        Action: ["ec2:DeleteTags"],
+        Resource: `arn:${partition}:ec2:*:*:security-group/*`,
+        Condition: {
+          Null: { "aws:TagKeys": "true" },
           ArnNotLike: { "aws:PrincipalArn": approvers },
         },
       },

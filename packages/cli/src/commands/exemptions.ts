@@ -24,6 +24,7 @@ export interface AdoptOptions extends AwsFlags {
   group: string[];
   dynamodbEndpointUrl?: string;
   stsEndpointUrl?: string;
+  iamEndpointUrl?: string;
   topicArn?: string;
 }
 
@@ -39,7 +40,9 @@ export function registerExemptions(program: Command, ctx: CommandContext): void 
         "arrived) have no record: the guardrail notifies the findings they would waive as " +
         "'unverified exemption' and neither honours nor revokes on their account. An approver " +
         "(tagExemptions.approvers) adopts them: each valid tag's value is recorded as approved " +
-        "by the caller (STS GetCallerIdentity), with its hash, in the audit table, and " +
+        "by the caller (STS GetCallerIdentity; a role's full ARN, path included, from IAM " +
+        "GetRole), at the time STS answered (not the local clock), with its hash, in the " +
+        "audit table, and " +
         "announced on --topic-arn. Tags already on record are left alone; invalid ones (no " +
         "rules=, longer than tagExemptions.maxDays from today, a rule no tag may waive) are " +
         "not adopted.",
@@ -52,6 +55,7 @@ export function registerExemptions(program: Command, ctx: CommandContext): void 
     .option("--endpoint-url <url>", "EC2 endpoint (default: AWS's)")
     .option("--dynamodb-endpoint-url <url>", "DynamoDB endpoint (default: AWS's)")
     .option("--sts-endpoint-url <url>", "STS endpoint (default: AWS's)")
+    .option("--iam-endpoint-url <url>", "IAM endpoint, for your role's path (default: AWS's)")
     .option("--profile <name>", "AWS profile (default: AWS_PROFILE)")
     .addHelpText(
       "after",
@@ -81,7 +85,7 @@ async function adoptCommand(opts: AdoptOptions, io: CliIo): Promise<number> {
   if (keys.length === 0) throw new UsageError("the policy has no exemption tag key (tagKey)");
   const table = await resolveTableName(opts.table, io.cwd, io.env);
   const ec2Config = awsClientConfig(opts, io, "EC2");
-  const only = (endpoint: string | undefined, service: "DYNAMODB" | "STS" | "SNS") => {
+  const only = (endpoint: string | undefined, service: "DYNAMODB" | "STS" | "SNS" | "IAM") => {
     const c = awsClientConfig({ ...opts, endpointUrl: endpoint }, io, service);
     return endpoint === undefined &&
       opts.endpointUrl !== undefined &&
@@ -95,9 +99,16 @@ async function adoptCommand(opts: AdoptOptions, io: CliIo): Promise<number> {
     const region = await ec2.region().catch((error: unknown) => {
       throw awsError("EC2 client", error);
     });
-    const actor = await callerActor(only(opts.stsEndpointUrl, "STS")).catch((error: unknown) => {
-      throw awsError("STS GetCallerIdentity", error);
+    const { actor, awsTime } = await callerActor(
+      only(opts.stsEndpointUrl, "STS"),
+      only(opts.iamEndpointUrl, "IAM"),
+    ).catch((error: unknown) => {
+      throw awsError("STS GetCallerIdentity / IAM GetRole", error);
     });
+    // The adoption's time is AWS's (STS's Date header), never the local clock: it starts the
+    // tagExemptions.maxDays window, so a clock set ahead must not stretch it.
+    const started = performance.now();
+    const clock = () => new Date(awsTime.getTime() + (performance.now() - started));
     if (actor.accountId === null) throw awsError("STS GetCallerIdentity", "no account");
     const tags = await ec2.taggedGroups(keys, groups).catch((error: unknown) => {
       throw awsError("EC2 DescribeSecurityGroups", error);
@@ -114,7 +125,7 @@ async function adoptCommand(opts: AdoptOptions, io: CliIo): Promise<number> {
         {
           audit: createAuditStore(table.name, async () => ddb.documents),
           notifier,
-          clock: () => new Date(),
+          clock,
           config: { policy, version: "cli" },
         },
         randomUUID,

@@ -1,11 +1,14 @@
 import {
+  type AuditStore,
   type CurrentState,
+  createAuditStore,
   type Ec2Gateway,
   mapLimit,
   readCurrentState,
   referencedPrefixLists,
   resolvePrefixLists,
   type ToolEc2,
+  toolDocuments,
   toolEc2,
 } from "@guardrail/aws";
 import {
@@ -13,6 +16,7 @@ import {
   type ActionOutcome,
   describePolicy,
   type Evaluation,
+  exemptionTagKeys,
   type Finding,
   judge,
   networkAclsOf,
@@ -40,6 +44,7 @@ import { loadPolicyFile, POLICY_FLAG_HELP } from "../policy-file";
 import { describeAction } from "../replay/formats/csv";
 import { fmt, plural, textTable } from "../replay/formats/table";
 import { findingResource } from "../replay/record";
+import { resolveTableName } from "../table-name";
 
 export interface ScanOptions extends AwsFlags {
   policy?: string;
@@ -49,6 +54,8 @@ export interface ScanOptions extends AwsFlags {
   yes: boolean;
   failOn?: string;
   output?: string;
+  table?: string;
+  dynamodbEndpointUrl?: string;
 }
 
 /** What scan read and decided. */
@@ -95,6 +102,11 @@ export function registerScan(program: Command, ctx: CommandContext): void {
     .option("--fix", "revoke the enforce findings (asks first unless --yes)", false)
     .option("-y, --yes", "with --fix: do not ask", false)
     .option("--fail-on <outcome>", "exit 1 when a finding counts (violation), for CI")
+    .option(
+      "--table <name>",
+      "audit table whose exemption-tag records judge the tags (default: from .sst/outputs.json, then GUARDRAIL_TABLE_NAME)",
+    )
+    .option("--dynamodb-endpoint-url <url>", "DynamoDB endpoint (default: AWS's)")
     .addHelpText(
       "after",
       `
@@ -155,10 +167,13 @@ async function scanCommand(opts: ScanOptions, io: CliIo): Promise<number> {
       throw awsError("EC2 client", error);
     });
     const gateway = client.gateway;
+    const audit = await auditFor(opts, io);
     const result = await scan(gateway, policy, {
       region,
       account: account ?? null,
       now: new Date(),
+      ...(audit ? { audit } : {}),
+      ...(opts.fix ? { fixing: true } : {}),
     });
     return await withOutput(io, opts.output, async (out) => {
       if (opts.format === "json" && !opts.fix) {
@@ -195,14 +210,47 @@ async function scanCommand(opts: ScanOptions, io: CliIo): Promise<number> {
 }
 
 /**
+ * The audit store whose exemption-tag records scan judges tags against: `--table`, else the
+ * deployed one (.sst/outputs.json, GUARDRAIL_TABLE_NAME); none when no table is known.
+ */
+async function auditFor(opts: ScanOptions, io: CliIo): Promise<AuditStore | null> {
+  const table = await resolveTableName(opts.table, io.cwd, io.env).catch((error: unknown) => {
+    if (opts.table !== undefined) throw error;
+    return null;
+  });
+  if (table === null) return null;
+  // The EC2 --endpoint-url is not DynamoDB's.
+  const config = awsClientConfig(
+    { ...opts, endpointUrl: opts.dynamodbEndpointUrl },
+    io,
+    "DYNAMODB",
+  );
+  const ddb = toolDocuments(config);
+  return createAuditStore(table.name, async () => ddb.documents);
+}
+
+/** `scan --fix` without an audit table, when exemption tags could decide what is revoked. */
+export class ScanNeedsRecordsError extends UsageError {}
+
+/**
  * Reads the live state through `gateway` and evaluates it as the sweep does: every rule and
  * entry, prefix lists resolved (a list that cannot be read stays unresolved: notify only), and
- * security-group tags looked up only when a finding could be waived by one.
+ * security-group tags looked up only when a finding could be waived by one. Exemption tags are
+ * judged against the audit trail's records, as the functions judge them (`recordsOf`): an
+ * approver's recorded value is honoured, a developer's is not, a tag with no record is
+ * unverified. Without `audit` every tag is unverified, which `fixing` refuses: a fix must not
+ * leave what the functions would revoke.
  */
 export async function scan(
   gateway: Ec2Gateway,
   policy: Policy,
-  where: { region: string; account: string | null; now: Date },
+  where: {
+    region: string;
+    account: string | null;
+    now: Date;
+    audit?: AuditStore;
+    fixing?: boolean;
+  },
 ): Promise<ScanResult> {
   let state: CurrentState;
   try {
@@ -232,15 +280,37 @@ export async function scan(
     networkAcls: networkAclsOf(changes, state.incompleteAcls),
     ...(account ? { account } : {}),
   };
-  // No audit table here: exemption tags are judged without their records.
+  // Exemption tags are judged against the audit table's records, as the functions do; without
+  // a table every tag is unverified, which `fixing` refuses.
+  const audit = where.audit;
   const { evaluation } = await judge(changes, policy, ctx, {
     async groupTags(ids) {
+      let groupTags: Record<string, Record<string, string>>;
       try {
-        return await gateway.tagsByGroup(ids);
+        groupTags = await gateway.tagsByGroup(ids);
       } catch (error) {
         throw awsError("DescribeSecurityGroups (tags)", error);
       }
+      const keys = exemptionTagKeys(policy);
+      const tagged = Object.values(groupTags).some((t) => keys.some((k) => t[k] !== undefined));
+      if (tagged && where.audit === undefined && where.fixing) {
+        throw new ScanNeedsRecordsError(
+          "scan --fix judges exemption tags against the audit table's records, as the functions do: pass --table (and --dynamodb-endpoint-url for a local one)",
+        );
+      }
+      return groupTags;
     },
+    ...(audit !== undefined
+      ? {
+          async tagRecords(account: string, region: string, groupId: string) {
+            try {
+              return (await audit.tagRecords(account, region, groupId))[groupId] ?? {};
+            } catch (error) {
+              throw awsError("DynamoDB Query (exemption tag records)", error);
+            }
+          },
+        }
+      : {}),
   });
   return {
     account,

@@ -56,6 +56,7 @@ export {
   type ResolvePolicyInput,
   resolvePolicy,
 } from "./resolve";
+export { groupsDecidingRevoke } from "./revoke-needs";
 export { DEFAULT_TAG_MAX_DAYS, formatPath, parsePolicy } from "./schema";
 export {
   describeTags,

@@ -15,7 +15,7 @@ import { Rng } from "../ec2/random";
 import type { SandboxRequest, SandboxResponse } from "../ec2/sandbox";
 import { type ServedEndpoint, serveEc2 } from "../ec2/server";
 import { evaluatePolicies, type Policy, parsePolicyDocument, type RequestContext } from "./policy";
-import { renderStsError, renderStsResponse, STS_VERSION } from "./xml";
+import { IAM_VERSION, IAM_XMLNS, renderStsError, renderStsResponse, STS_VERSION } from "./xml";
 
 /** An AWS Organization: its id and member accounts (the management account included). */
 export interface SandboxOrganization {
@@ -204,6 +204,17 @@ export class StsSandbox {
     this.callCounts.set(action, (this.callCounts.get(action) ?? 0) + 1);
     try {
       const version = params.str("Version");
+      // IAM's GetRole, on the same endpoint: `guardrail exemptions adopt` reads the caller's
+      // role path with it.
+      if (version === IAM_VERSION && action === "GetRole") {
+        const body = this.getRole(params, this.caller(request.authorization));
+        return {
+          status: 200,
+          body: renderStsResponse(action, requestId, body, IAM_XMLNS),
+          requestId,
+          action,
+        };
+      }
       if (version !== STS_VERSION) {
         throw new StsApiError(
           "InvalidAction",
@@ -321,6 +332,32 @@ export class StsSandbox {
         ...(orgId === undefined ? {} : { "aws:PrincipalOrgID": orgId }),
         ...(region === undefined ? {} : { "aws:RequestedRegion": region }),
         ...(externalId === undefined ? {} : { "sts:ExternalId": externalId }),
+      },
+    };
+  }
+
+  /**
+   * IAM GetRole for a role of the caller's account: a defined role, or the role of the caller's
+   * own session (with its path). `NoSuchEntity` (404) otherwise, as IAM answers.
+   */
+  private getRole(params: QueryParams, caller: SandboxPrincipal): Record<string, unknown> {
+    const name = params.str("RoleName") ?? "";
+    const defined = [...this.roles.values()].find(
+      (r) => r.spec.accountId === caller.accountId && r.spec.roleName === name,
+    );
+    const own = caller.type === "AssumedRole" && caller.roleName === name ? caller : undefined;
+    const arn = defined?.arn ?? (own ? roleArn(own) : undefined);
+    if (arn === undefined) {
+      throw new StsApiError("NoSuchEntity", `The role with name ${name} cannot be found.`, 404);
+    }
+    const path = defined?.spec.path ?? own?.rolePath ?? "/";
+    return {
+      Role: {
+        Path: path,
+        RoleName: name,
+        RoleId: uniqueId("AROA", arn),
+        Arn: arn,
+        CreateDate: stsTime(new Date(0)),
       },
     };
   }

@@ -3,6 +3,8 @@ import { escapeXml } from "../ec2/xml";
 /** The only STS API version; the SDK sends it with every call. */
 export const STS_VERSION = "2011-06-15";
 export const STS_XMLNS = `https://sts.amazonaws.com/doc/${STS_VERSION}/`;
+export const IAM_VERSION = "2010-05-08";
+export const IAM_XMLNS = `https://iam.amazonaws.com/doc/${IAM_VERSION}/`;
 
 function renderValue(out: string[], name: string, value: unknown): void {
   if (value === undefined) return;
@@ -23,11 +25,9 @@ export function renderStsResponse(
   action: string,
   requestId: string,
   result: Record<string, unknown>,
+  xmlns = STS_XMLNS,
 ): string {
-  const out = [
-    '<?xml version="1.0" encoding="UTF-8"?>\n',
-    `<${action}Response xmlns="${STS_XMLNS}">`,
-  ];
+  const out = ['<?xml version="1.0" encoding="UTF-8"?>\n', `<${action}Response xmlns="${xmlns}">`];
   renderValue(out, `${action}Result`, result);
   out.push(
     `<ResponseMetadata><RequestId>${escapeXml(requestId)}</RequestId></ResponseMetadata>`,
