@@ -17,6 +17,7 @@ import {
   type Policy,
   PolicyValidationError,
   policyId,
+  REGION_NAME,
   SLACK_FUNCTION_ENV,
   withOwnPrincipals,
 } from "@guardrail/core";
@@ -45,6 +46,12 @@ export interface GuardrailConfig {
   readonly policyId: string;
   /** Organisation (hub) mode settings; null in single-account mode. */
   readonly organization: OrganizationConfig | null;
+  /**
+   * The covered Regions, the function's own (home) first: events from any other Region are
+   * reported as not covered, and the sweep visits each of them. Empty when neither
+   * GUARDRAIL_REGIONS nor AWS_REGION is set (local runs): then every Region's event is acted on.
+   */
+  readonly regions: readonly string[];
 }
 
 /** Where one function invocation acts: an account and a Region. */
@@ -67,8 +74,13 @@ export interface OrganizationConfig {
    * (the member role is then assumed everywhere).
    */
   readonly hub: AccountTarget | null;
-  /** Accounts the sweep visits; empty for the event-driven functions when not set. */
+  /**
+   * Optional allow list: when non-empty, the sweep visits only these of the accounts AWS
+   * Organizations lists as active.
+   */
   readonly accounts: readonly string[];
+  /** Accounts the sweep never visits. */
+  readonly denyAccounts: readonly string[];
   /** Regions the sweep visits in each account. */
   readonly regions: readonly string[];
   /** Role to read account tags and OUs with; null: the function's own role. */
@@ -156,7 +168,7 @@ function roleArns(env: Env): string[] {
 
 const ORG_ID = /^o-[a-z0-9]{10,32}$/;
 const ACCOUNT_ID = /^\d{12}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const REGION = REGION_NAME;
 const MEMBER_ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 
@@ -223,7 +235,8 @@ function externalId(env: Env): { value: string; source: string } {
 
 /**
  * Organisation mode settings, or null when GUARDRAIL_ORG_ID is unset (single-account mode).
- * The sweep needs the accounts to visit; the Regions default to the function's own.
+ * The sweep's accounts come from AWS Organizations every run (GUARDRAIL_ACCOUNTS and
+ * GUARDRAIL_DENY_ACCOUNTS narrow them); the Regions default to the function's own.
  *
  * @throws ConfigurationError for a missing or malformed setting.
  */
@@ -251,13 +264,13 @@ export function readOrganization(
   // Every own role lives in the hub's account; its ARN also gives the partition.
   const own = /^arn:(aws[a-z-]*):(?:iam|sts)::(\d{12}):/.exec(ownRoleArns[0] ?? "");
   const accounts = list(env, ORG_FUNCTION_ENV.accounts, ACCOUNT_ID, "a 12-digit account id");
-  let regions = list(env, ORG_FUNCTION_ENV.regions, REGION, "a region name");
-  if (regions.length === 0 && region !== undefined) regions = [region];
-  if (fn === "sweep" && accounts.length === 0) {
-    throw new ConfigurationError(
-      `${ORG_FUNCTION_ENV.accounts} is not set: the sweep needs the accounts to visit in organisation mode`,
-    );
-  }
+  const denyAccounts = list(
+    env,
+    ORG_FUNCTION_ENV.denyAccounts,
+    ACCOUNT_ID,
+    "a 12-digit account id",
+  );
+  const regions = coveredRegionsOf(env);
   if (fn === "sweep" && regions.length === 0) {
     throw new ConfigurationError(
       `${ORG_FUNCTION_ENV.regions} is not set and AWS_REGION is unknown: the sweep needs the Regions to visit`,
@@ -280,9 +293,22 @@ export function readOrganization(
     partition: own?.[1] ?? "aws",
     hub: own?.[2] !== undefined && region !== undefined ? { account: own[2], region } : null,
     accounts,
+    denyAccounts,
     regions,
     organizationsRoleArn,
   };
+}
+
+/**
+ * GUARDRAIL_REGIONS (the deploy writes the resolved list), with the function's own Region
+ * first; AWS_REGION alone when unset; empty when neither is known.
+ */
+export function coveredRegionsOf(env: Env): string[] {
+  const own = env.AWS_REGION?.trim();
+  const home = own && REGION.test(own) ? own : undefined;
+  const listed = list(env, ORG_FUNCTION_ENV.regions, REGION, "a region name");
+  if (home === undefined) return listed;
+  return [home, ...listed.filter((r) => r !== home)];
 }
 
 /**
@@ -378,6 +404,7 @@ export function loadConfig(
     policySource: source,
     policyId: policyId(text),
     organization,
+    regions: coveredRegionsOf(env),
   };
 }
 

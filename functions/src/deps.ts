@@ -9,6 +9,7 @@ import {
   METRICS,
   metricServiceName,
   organizationContextNeeded,
+  sweptOrganizationalUnits,
 } from "@guardrail/core";
 import {
   createCredentialCache,
@@ -22,6 +23,11 @@ import { createEc2Gateway, type Ec2Gateway } from "./adapters/ec2";
 import { ec2RetryStrategy } from "./adapters/ec2-retry";
 import { lazy } from "./adapters/lazy";
 import { type AccountDirectory, createAccountDirectory } from "./adapters/organization";
+import {
+  createOrganizationAccounts,
+  type OrganizationAccounts,
+} from "./adapters/organization-accounts";
+import { createRegionalAccess, type RegionalAccess } from "./adapters/regions";
 import { createNotifier, type Notifier } from "./adapters/sns";
 import {
   type AccountTarget,
@@ -50,6 +56,13 @@ export interface RemediationDeps extends Observability {
    */
   readonly members?: MemberAccess;
   /**
+   * Single-account mode: the EC2 gateway of each covered Region (the function's own role).
+   * Absent when the Regions are unknown (local runs), where `ec2` acts everywhere.
+   */
+  readonly regions?: RegionalAccess;
+  /** Organisation mode, the sweep: the organisation's accounts, listed every run. */
+  readonly organizationAccounts?: OrganizationAccounts;
+  /**
    * Organisation mode, when the policy scopes by account tag, OU or OU tag: what AWS
    * Organizations says about an account. Absent otherwise (scoped rules then only notify).
    */
@@ -66,8 +79,9 @@ export async function forTarget<D extends RemediationDeps>(
   deps: D,
   target: AccountTarget,
 ): Promise<D> {
-  if (deps.members === undefined) return deps;
-  return { ...deps, ec2: await deps.members.gateway(target) };
+  if (deps.members !== undefined) return { ...deps, ec2: await deps.members.gateway(target) };
+  if (deps.regions !== undefined) return { ...deps, ec2: deps.regions.gateway(target.region) };
+  return deps;
 }
 
 /**
@@ -130,6 +144,38 @@ export function accountDirectoryFor(
   const needs = organizationContextNeeded(config.policy);
   if (org === null || !(needs.accountTags || needs.organizationalUnits)) return undefined;
   const now = options.now ?? (() => new Date());
+  return createAccountDirectory({
+    client: organizationsClient(fn, org, { ...options, now }),
+    needs,
+    now,
+    onError: (what, error) =>
+      options.logger.warn("could not read from AWS Organizations; scoped rules only notify", {
+        what,
+        error,
+      }),
+  });
+}
+
+type OrganizationsClientFactory = (
+  region: string,
+  credentials: (() => Promise<MemberCredentials>) | undefined,
+) => Promise<OrganizationsClient>;
+
+/**
+ * The AWS Organizations client, made on first use: through GUARDRAIL_ORGANIZATIONS_ROLE_ARN
+ * (a role in the management account) when set, else with the function's own role (the hub is
+ * then a delegated administrator). The API is global: the client talks to the partition's
+ * Organizations Region.
+ */
+function organizationsClient(
+  fn: GuardrailFunction,
+  org: OrganizationConfig,
+  options: {
+    readonly sts: () => Promise<STSClient>;
+    readonly now: () => Date;
+    readonly makeClient?: OrganizationsClientFactory;
+  },
+): () => Promise<OrganizationsClient> {
   const roleArn = org.organizationsRoleArn;
   const credentials =
     roleArn === null
@@ -139,7 +185,7 @@ export function accountDirectoryFor(
             sts: options.sts,
             roleArnFor: () => roleArn,
             sessionName: `guardrail-${fn}-organizations`,
-            now,
+            now: options.now,
           });
           const account = roleArn.split(":")[4] ?? "";
           return () => cache.get(account);
@@ -154,15 +200,29 @@ export function accountDirectoryFor(
         maxAttempts: 5,
         ...(c ? { credentials: c } : {}),
       }));
-  return createAccountDirectory({
-    client: lazy(() => makeClient(region, credentials)),
-    needs,
-    now,
-    onError: (what, error) =>
-      options.logger.warn("could not read from AWS Organizations; scoped rules only notify", {
-        what,
-        error,
-      }),
+  return lazy(() => makeClient(region, credentials));
+}
+
+/**
+ * Organisation mode, the sweep: the accounts to visit, from AWS Organizations every run (every
+ * account, or those below the OUs every enabled rule of the policy is scoped to).
+ */
+export function organizationAccountsFor(
+  config: GuardrailConfig,
+  options: {
+    readonly sts: () => Promise<STSClient>;
+    readonly now?: () => Date;
+    readonly makeClient?: OrganizationsClientFactory;
+  },
+): OrganizationAccounts | undefined {
+  const org = config.organization;
+  if (org === null || config.function !== "sweep") return undefined;
+  return createOrganizationAccounts({
+    client: organizationsClient(config.function, org, {
+      ...options,
+      now: options.now ?? (() => new Date()),
+    }),
+    organizationalUnits: sweptOrganizationalUnits(config.policy),
   });
 }
 
@@ -238,6 +298,7 @@ export function defaultRemediationDeps(
   const org = config.organization;
   let members: MemberAccess | undefined;
   let directory: AccountDirectory | undefined;
+  let organizationAccounts: OrganizationAccounts | undefined;
   if (org !== null) {
     observability.logger.info("organisation mode", {
       orgId: org.orgId,
@@ -256,7 +317,13 @@ export function defaultRemediationDeps(
     );
     members = memberAccessFor(fn, org, hubGateway, { sts });
     directory = accountDirectoryFor(fn, config, { sts, logger: observability.logger });
+    organizationAccounts = organizationAccountsFor(config, { sts });
   }
+  const home = config.regions[0];
+  const regions =
+    org === null && home !== undefined
+      ? createRegionalAccess({ home, homeGateway: hubGateway })
+      : undefined;
   return {
     ...observability,
     config,
@@ -267,5 +334,7 @@ export function defaultRemediationDeps(
     settleMs: DEFAULT_SETTLE_MS,
     ...(members ? { members } : {}),
     ...(directory ? { directory } : {}),
+    ...(regions ? { regions } : {}),
+    ...(organizationAccounts ? { organizationAccounts } : {}),
   };
 }
