@@ -15,6 +15,8 @@ export interface RegionalAccessOptions {
   readonly homeGateway: Ec2Gateway;
   /** Builds an EC2 client acting in one Region. Default: the SDK's, with `ec2RetryStrategy`. */
   readonly makeClient?: (region: string) => EC2Client;
+  /** Builds the whole gateway of one Region instead (local runs that time each call). */
+  readonly makeGateway?: (region: string) => Ec2Gateway;
   readonly now?: () => Date;
 }
 
@@ -27,6 +29,8 @@ export function createRegionalAccess(options: RegionalAccessOptions): RegionalAc
   const makeClient =
     options.makeClient ??
     ((region: string) => new EC2Client({ region, retryStrategy: ec2RetryStrategy() }));
+  const makeGateway =
+    options.makeGateway ?? ((region: string) => createEc2Gateway(makeClient(region), options.now));
   const gateways = new Map<string, Ec2Gateway>([[options.home, options.homeGateway]]);
   return {
     gateway(region) {
@@ -35,7 +39,7 @@ export function createRegionalAccess(options: RegionalAccessOptions): RegionalAc
       }
       let gateway = gateways.get(region);
       if (gateway === undefined) {
-        gateway = createEc2Gateway(makeClient(region), options.now);
+        gateway = makeGateway(region);
         gateways.set(region, gateway);
       }
       return gateway;

@@ -13,27 +13,31 @@ import {
   FUNCTION_ENV,
   GUARDRAIL_FUNCTIONS,
   type GuardrailFunction,
+  ORG_FUNCTION_ENV,
   SLACK_FUNCTION_ENV,
   slackWebhookParameterName,
 } from "@guardrail/core";
 import {
   createAuditStore,
+  createCoveredSweepHandler,
   createEc2Gateway,
   createNetworkAclChangeHandler,
   createNotifier,
   createPrefixListChangeHandler,
+  createRegionalAccess,
   createSecurityGroupChangeHandler,
   createSlackNotifierHandler,
   createSlackPoster,
-  createSweepHandler,
   createWebhookSource,
   DEFAULT_SETTLE_MS,
+  describeEnabledRegions,
   type Ec2Gateway,
   type Env,
   lazy,
   loadConfig,
   loadSlackConfig,
   type PolicyFiles,
+  type RegionsSweepResult,
   type RemediationDeps,
   type SweepResult,
 } from "@guardrail/functions";
@@ -158,7 +162,13 @@ export interface LocalStackOptions {
   readonly ports?: { ec2?: number; sns?: number; dynamo?: number; slack?: number; ssm?: number };
   readonly host?: string;
   readonly accountId?: string;
+  /** The home Region, where the functions run. Default `us-east-1`. */
   readonly region?: string;
+  /**
+   * The covered Regions (GUARDRAIL_REGIONS as the deploy writes it); the home Region is always
+   * covered. Events from any other Region are reported as not covered. Default: the home alone.
+   */
+  readonly regions?: readonly string[];
   /** The functions' log level. Default `SILENT`. */
   readonly logLevel?: LogLevel;
   /** CloudTrail's delay between a call and its event. Default 0. */
@@ -185,6 +195,8 @@ export interface LocalStack {
   };
   readonly accountId: string;
   readonly region: string;
+  /** The covered Regions, the home Region first. */
+  readonly regions: readonly string[];
   readonly topicArn: string;
   readonly tableName: string;
   readonly ownRoleArns: readonly string[];
@@ -202,8 +214,15 @@ export interface LocalStack {
   cloudFormationEc2(): EC2Client;
   /** The approver's EC2 client (role `security-approver`): its tagging approves exemptions. */
   approverEc2(): EC2Client;
-  /** Runs the sweep once, as the schedule would. */
-  runSweep(): Promise<{ result: SweepResult; invocation: Invocation }>;
+  /**
+   * Runs the sweep once, as the schedule would: every covered Region. `result` is the home
+   * Region's; `regions` the whole run's (each Region, and the Regions enabled but not covered).
+   */
+  runSweep(): Promise<{
+    result: SweepResult;
+    regions: RegionsSweepResult;
+    invocation: Invocation;
+  }>;
   /** Topic messages handled by the Slack notifier so far, oldest first. */
   notifications(): readonly LocalNotification[];
   onNotification(listener: (n: LocalNotification) => void): () => void;
@@ -282,6 +301,7 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
   const region = options.region ?? DEFAULT_REGION;
+  const regions = [region, ...(options.regions ?? []).filter((r) => r !== region)];
   const host = options.host ?? "127.0.0.1";
   const logLevel = options.logLevel ?? "SILENT";
   const ports = options.ports ?? {};
@@ -400,6 +420,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     [FUNCTION_ENV.ownRoleArns]: ownRoleArns.join(","),
     [FUNCTION_ENV.stage]: LOCAL_STAGE,
     [FUNCTION_ENV.version]: "sandbox",
+    AWS_REGION: region,
+    [ORG_FUNCTION_ENV.regions]: regions.join(","),
     ...policy.env,
   };
   const clients: { destroy(): void }[] = [];
@@ -444,10 +466,26 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       retryStrategy: retry(),
     });
     clients.push(ec2, ddb, snsClient);
+    const home = timedGateway(createEc2Gateway(ec2));
     return {
       ...observability,
       config,
-      ec2: timedGateway(createEc2Gateway(ec2)),
+      ec2: home,
+      // A client per Region, each signing for its Region: the sandbox keeps state per Region.
+      regions: createRegionalAccess({
+        home: region,
+        homeGateway: home,
+        makeGateway: (r) => {
+          const client = new EC2Client({
+            endpoint: ec2Endpoint,
+            region: r,
+            credentials,
+            retryStrategy: retry(),
+          });
+          clients.push(client);
+          return timedGateway(createEc2Gateway(client));
+        },
+      }),
       audit: createAuditStore(
         LOCAL_TABLE_NAME,
         lazy(async () =>
@@ -489,10 +527,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ),
       "network-acl-change": createNetworkAclChangeHandler(remediationDeps("network-acl-change")),
       "prefix-list-change": createPrefixListChangeHandler(remediationDeps("prefix-list-change")),
-      sweep: createSweepHandler({
-        ...remediationDeps("sweep"),
-        identity: async () => ({ account: accountId, region }),
-      }),
+      sweep: (() => {
+        const deps = remediationDeps("sweep");
+        const describer = new EC2Client({
+          endpoint: ec2Endpoint,
+          region,
+          credentials: { accessKeyId: identities.sweep.accessKeyId, secretAccessKey: "local" },
+          retryStrategy: retry(),
+        });
+        clients.push(describer);
+        return createCoveredSweepHandler({
+          ...deps,
+          identity: async () => ({ account: accountId, region }),
+          enabledRegions: () => describeEnabledRegions(describer),
+        });
+      })(),
       "slack-notifier": createSlackNotifierHandler({
         ...slackObservability,
         config: slackConfig,
@@ -569,6 +618,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     },
     accountId,
     region,
+    regions,
     topicArn: sns.topicArn,
     tableName: LOCAL_TABLE_NAME,
     ownRoleArns,
@@ -615,7 +665,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       } finally {
         invocation.finishedAt = performance.now();
       }
-      return { result: invocation.result as SweepResult, invocation };
+      const run = invocation.result as RegionsSweepResult;
+      const home = run.targets.find((t) => t.region === region);
+      if (home === undefined) throw new Error("the sweep did not sweep the home Region");
+      return { result: home, regions: run, invocation };
     },
     notifications: () => [...notifications],
     onNotification(listener) {
