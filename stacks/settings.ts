@@ -1,5 +1,7 @@
 // Subpath imports keep app() light: it runs before anything else and needs none of core's
 // dependencies.
+
+import { parseRegionSetting, type RegionSetting } from "../packages/core/src/coverage";
 import { ConfigurationError } from "../packages/core/src/errors";
 import {
   DEFAULT_SWEEP_RATE_MINUTES,
@@ -58,8 +60,10 @@ export interface OrganizationSettings {
    * SST secret `GuardrailExternalId`, linked to the functions that assume the member role.
    */
   readonly externalId: string | null;
+  /** Optional allow list: the sweep visits only these of the accounts Organizations lists. */
   readonly accounts: readonly string[];
-  readonly regions: readonly string[];
+  /** Accounts the sweep never visits. */
+  readonly denyAccounts: readonly string[];
   readonly organizationsRoleArn: string | null;
 }
 
@@ -82,6 +86,11 @@ export interface DeploySettings {
   readonly reservedConcurrency: boolean;
   readonly alertEmail: string | undefined;
   readonly version: string;
+  /**
+   * The covered Regions as configured (GUARDRAIL_REGIONS): every Region enabled at deploy time
+   * (`all`, the default), or a list. The deploy resolves it (`coveredRegions`).
+   */
+  readonly regions: RegionSetting;
   /** Null in single-account mode (GUARDRAIL_ORG_ID unset). */
   readonly organization: OrganizationSettings | null;
 }
@@ -153,13 +162,13 @@ export function readDeploySettings(
     reservedConcurrency: readSwitch(env, DEPLOY_ENV.reservedConcurrency, true),
     alertEmail: readEmail(env),
     version: nonEmpty(env[DEPLOY_ENV.version]) ?? packageVersion,
+    regions: parseRegionSetting(env[ORG_FUNCTION_ENV.regions], ORG_FUNCTION_ENV.regions),
     organization: readOrganizationSettings(stage, env),
   };
 }
 
 const ORG_ID = /^o-[a-z0-9]{10,32}$/;
 const ACCOUNT_ID = /^\d{12}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
@@ -185,8 +194,8 @@ function readList(env: Env, name: string, re: RegExp, what: string): string[] {
 }
 
 /**
- * Organisation mode settings, or null without GUARDRAIL_ORG_ID. The sweep's accounts are
- * required (a hub that sweeps nothing would look healthy while watching nothing).
+ * Organisation mode settings, or null without GUARDRAIL_ORG_ID. The sweep reads its accounts
+ * from AWS Organizations every run; GUARDRAIL_ACCOUNTS and GUARDRAIL_DENY_ACCOUNTS narrow them.
  *
  * @throws ConfigurationError naming the variable (never the external id's value).
  */
@@ -212,11 +221,12 @@ export function readOrganizationSettings(stage: string, env: Env): OrganizationS
     );
   }
   const accounts = readList(env, ORG_FUNCTION_ENV.accounts, ACCOUNT_ID, "a 12-digit account id");
-  if (accounts.length === 0) {
-    throw new ConfigurationError(
-      `${ORG_FUNCTION_ENV.orgId} is set, so ${ORG_FUNCTION_ENV.accounts} must list the accounts the sweep visits`,
-    );
-  }
+  const denyAccounts = readList(
+    env,
+    ORG_FUNCTION_ENV.denyAccounts,
+    ACCOUNT_ID,
+    "a 12-digit account id",
+  );
   const organizationsRoleArn = nonEmpty(env[ORG_FUNCTION_ENV.organizationsRoleArn]) ?? null;
   if (organizationsRoleArn !== null && !ROLE_ARN.test(organizationsRoleArn)) {
     throw new ConfigurationError(
@@ -228,7 +238,7 @@ export function readOrganizationSettings(stage: string, env: Env): OrganizationS
     memberRoleName,
     externalId,
     accounts,
-    regions: readList(env, ORG_FUNCTION_ENV.regions, REGION, "a region name"),
+    denyAccounts,
     organizationsRoleArn,
   };
 }

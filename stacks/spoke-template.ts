@@ -5,7 +5,6 @@ import {
   FUNCTION_EC2_ACTIONS,
   GUARDRAIL_FUNCTIONS,
   type GuardrailFunction,
-  TARGET_RETRY,
 } from "@guardrail/core";
 import { hubBusName, memberRoleName, roleArn, roleName } from "./naming";
 import { ec2ResourcesFor } from "./permissions";
@@ -290,10 +289,8 @@ export function renderSpokeTemplate(input: SpokeTemplateInput): Record<string, J
               RoleArn: { "Fn::GetAtt": ["ForwarderRole", "Arn"] },
               // A PutEvents to the hub that keeps failing (hub bus policy, the role, the hub
               // Region down) lands here instead of being dropped; the alarms below see it.
-              RetryPolicy: {
-                MaximumRetryAttempts: TARGET_RETRY.maximumRetryAttempts,
-                MaximumEventAgeInSeconds: TARGET_RETRY.maximumEventAgeSeconds,
-              },
+              // Event-bus targets take no RetryPolicy (EventBridge retries them on its own).
+              // https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_events_targets.EventBusProps.html
               DeadLetterConfig: { Arn: { "Fn::GetAtt": ["ForwardDeadLetterQueue", "Arn"] } },
             },
           ],
