@@ -1,7 +1,6 @@
 import { coveredRegions } from "@guardrail/core";
-import { regionId } from "./naming";
+import { forwardedEventPattern, regionId } from "@guardrail/templates";
 import type { DeploySettings } from "./settings";
-import { forwardedEventPattern } from "./spoke-template";
 
 /**
  * The Regions this deploy covers: every Region enabled in the account now (`all`), or the

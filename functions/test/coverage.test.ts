@@ -23,15 +23,19 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import {
+  createCredentialCache,
+  createMemberAccess,
+  createOrganizationAccounts,
+  createRegionalAccess,
+  describeEnabledRegions,
+  organizationAccountsFor,
+} from "@guardrail/aws";
 import { ConfigurationError, METRICS } from "@guardrail/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
-import { createCredentialCache, createMemberAccess } from "../src/adapters/accounts";
-import { createOrganizationAccounts } from "../src/adapters/organization-accounts";
-import { createRegionalAccess, describeEnabledRegions } from "../src/adapters/regions";
 import { type Env, loadConfig } from "../src/config";
-import { organizationAccountsFor } from "../src/deps";
 import { SweepTargetsFailedError } from "../src/errors";
 import { securityGroupChange } from "../src/pipelines/security-group-change";
 import { type SweepDeps, sweepOrganization } from "../src/pipelines/sweep";
@@ -270,7 +274,7 @@ function orgSweepDeps(env: Env = ORG_ENV, policyYaml?: string): SweepDeps {
   const org = config.organization;
   if (org === null) throw new Error("organisation mode expected");
   const stsClient = new STSClient({ region: "eu-west-1", credentials });
-  const organizationAccounts = organizationAccountsFor(config, {
+  const organizationAccounts = organizationAccountsFor("sweep", config, {
     sts: async () => stsClient,
     makeClient: async (region) => new OrganizationsClient({ region, credentials }),
   });

@@ -6,10 +6,9 @@ import {
   type GuardrailFunction,
   ORG_FUNCTION_ENV,
 } from "@guardrail/core";
+import { componentName, forwardedEventPattern, regionId } from "@guardrail/templates";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { componentName, regionId } from "../../stacks/naming";
 import { ORGANIZATION_SWEEP_TIMEOUT_SECONDS } from "../../stacks/organization";
-import { forwardedEventPattern } from "../../stacks/spoke-template";
 import { fixtureEvents } from "./fixture-events";
 import { matchesPattern } from "./pattern-matcher";
 import {

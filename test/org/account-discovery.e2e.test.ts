@@ -1,16 +1,18 @@
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { STSClient } from "@aws-sdk/client-sts";
-import { DEFAULT_POLICY_YAML, type GuardrailFunction } from "@guardrail/core";
 import {
   createAuditStore,
   createEc2Gateway,
+  memberAccessFor,
+  organizationAccountsFor,
+} from "@guardrail/aws";
+import { DEFAULT_POLICY_YAML, type GuardrailFunction } from "@guardrail/core";
+import {
   createObservability,
   createOrganizationSweepHandler,
   type Env,
   loadConfig,
-  memberAccessFor,
-  organizationAccountsFor,
   type SweepDeps,
 } from "@guardrail/functions";
 import {
@@ -20,14 +22,15 @@ import {
   StsSandbox,
 } from "@guardrail/sandbox";
 import { type LocalDynamo, lambdaContext, startLocalDynamo } from "@guardrail/sandbox/local";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { roleArn, roleName } from "../../stacks/naming";
-import { APP_NAME } from "../../stacks/settings";
 import {
+  APP_NAME,
   MEMBER_ACTING_FUNCTIONS,
   memberRoleName,
   renderSpokeTemplate,
-} from "../../stacks/spoke-template";
+  roleArn,
+  roleName,
+} from "@guardrail/templates";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /*
  * Account discovery end to end: the organisation sweep takes its accounts from the (sandbox)
@@ -142,7 +145,7 @@ function sweepDeps(): SweepDeps {
     credentials,
     maxAttempts: 1,
   });
-  const organizationAccounts = organizationAccountsFor(config, {
+  const organizationAccounts = organizationAccountsFor("sweep", config, {
     sts: async () => stsClient,
     now: clock,
     makeClient: async (region) =>

@@ -5,8 +5,6 @@ import {
   HANDLED_EVENT_NAMES,
   TAG_EVENT_SPECS,
 } from "@guardrail/core";
-import { describe, expect, it } from "vitest";
-import { roleName } from "../../stacks/naming";
 import {
   forwardedEventPattern,
   hubBusArn,
@@ -14,8 +12,10 @@ import {
   MEMBER_ROLE_ACTIONS,
   memberRoleName,
   renderSpokeTemplate,
+  roleName,
   type SpokeTemplateInput,
-} from "../../stacks/spoke-template";
+} from "@guardrail/templates";
+import { describe, expect, it } from "vitest";
 import { fixtureEvents } from "../infra/fixture-events";
 import { matchesPattern } from "../infra/pattern-matcher";
 

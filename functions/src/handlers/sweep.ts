@@ -1,9 +1,8 @@
-import { EC2Client } from "@aws-sdk/client-ec2";
+import { awsEventPathProbe, enabledRegionsReader, stsIdentity } from "@guardrail/aws";
 import { RELIABILITY_ENV } from "@guardrail/core";
-import { describeEnabledRegions } from "../adapters/regions";
 import { defaultRemediationDeps } from "../deps";
-import { awsEventPathProbe, listOf } from "../pipelines/event-path";
-import { createOrganizationSweepHandler, type SweepDeps, stsIdentity } from "../pipelines/sweep";
+import { listOf } from "../pipelines/event-path";
+import { createOrganizationSweepHandler, type SweepDeps } from "../pipelines/sweep";
 import { createCoveredSweepHandler } from "../pipelines/sweep-regions";
 
 const trails = listOf(process.env[RELIABILITY_ENV.trails]);
@@ -11,7 +10,7 @@ const rules = listOf(process.env[RELIABILITY_ENV.eventRules]);
 const deps: SweepDeps = {
   ...defaultRemediationDeps("sweep"),
   identity: stsIdentity(process.env.AWS_REGION),
-  enabledRegions: () => describeEnabledRegions(new EC2Client({ retryMode: "standard" })),
+  enabledRegions: enabledRegionsReader(),
   ...(trails.length + rules.length > 0 ? { eventPath: awsEventPathProbe(trails, rules) } : {}),
 };
 

@@ -1,15 +1,15 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { MemberRoleError } from "@guardrail/aws";
 import {
   type AccountSkipReason,
   accountTargets,
   type EventMeta,
   METRICS,
   type OrganizationAccount,
+  type OrganizationConfig,
   regionVerdict,
 } from "@guardrail/core";
-import type { OrganizationConfig } from "../config";
 import type { RemediationDeps } from "../deps";
-import { MemberRoleError } from "../errors";
 
 /** What an event-driven function answers for an event from a Region it does not cover. */
 export interface NotCovered {

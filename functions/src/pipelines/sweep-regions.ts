@@ -1,4 +1,5 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { awsErrorCode, errorMessage, mapLimit } from "@guardrail/aws";
 import {
   ConfigurationError,
   enabledNotCovered,
@@ -7,9 +8,8 @@ import {
   SWEEP_TARGET_CONCURRENCY,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
-import { mapLimit } from "../adapters/limit";
 import { forTarget } from "../deps";
-import { awsErrorCode, errorMessage, SweepTargetsFailedError } from "../errors";
+import { SweepTargetsFailedError } from "../errors";
 import { stringField } from "../field";
 import { withObservability } from "../middleware";
 import {

@@ -1,5 +1,6 @@
 import { ConfigurationError } from "./errors";
 import type { Policy } from "./policy/types";
+import { AWS_PATTERNS } from "./settings";
 
 /**
  * Which Regions and which accounts the guardrail covers, as plain data: the covered-Region
@@ -11,7 +12,7 @@ import type { Policy } from "./policy/types";
  * An AWS Region name (`us-east-1`, `eu-central-2`, `us-gov-west-1`, `ap-southeast-7`). The one
  * pattern the settings, the functions and the infra check Region names with.
  */
-export const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+export const REGION_NAME: RegExp = AWS_PATTERNS.region;
 
 /** Whether `value` is shaped like a Region name. */
 export function isRegionName(value: string): boolean {
