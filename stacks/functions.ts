@@ -9,6 +9,7 @@ import {
   type GuardrailFunction,
   METRICS,
   metricServiceName,
+  ORG_FUNCTION_ENV,
   SECURITY_HUB_FUNCTION_ENV,
   SLACK_FUNCTION_ENV,
 } from "@guardrail/core";
@@ -59,6 +60,8 @@ export interface FunctionInputs {
   readonly externalIdSecret?: sst.Secret;
   /** Whether the shipped policy scopes by account tag, OU or OU tag. */
   readonly readsOrganization: boolean;
+  /** The covered Regions, the home Region first (resolved at deploy: `coveredRegions`). */
+  readonly regions: readonly string[];
   /** More environment per function (the self-monitoring's settings). */
   readonly environment?: Partial<Record<GuardrailFunction, Record<string, string>>>;
 }
@@ -88,6 +91,7 @@ export function createFunctions(
     [FUNCTION_ENV.stage]: settings.stage,
     [FUNCTION_ENV.version]: settings.version,
     [FUNCTION_ENV.sweepRateMinutes]: String(settings.sweepRateMinutes),
+    [ORG_FUNCTION_ENV.regions]: inputs.regions.join(","),
     POWERTOOLS_SERVICE_NAME: metricServiceName(settings.stage),
     POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
   };
@@ -107,8 +111,9 @@ export function createFunctions(
         : {}),
       ...inputs.environment?.[name],
     };
+    const manyTargets = org !== null || inputs.regions.length > 1;
     const timeoutSeconds =
-      name === "sweep" && org !== null ? ORGANIZATION_SWEEP_TIMEOUT_SECONDS : sizing.timeoutSeconds;
+      name === "sweep" && manyTargets ? ORGANIZATION_SWEEP_TIMEOUT_SECONDS : sizing.timeoutSeconds;
     const links = acting && inputs.externalIdSecret ? [inputs.externalIdSecret] : [];
     const provisioned =
       name === "security-group-change" && settings.provisionedConcurrency > 0
@@ -141,6 +146,9 @@ export function createFunctions(
             accountId,
             settings.slackWebhookParameter,
           ),
+          // In organisation mode the hub's own role acts in its home Region only; the member
+          // roles act everywhere else.
+          ...(org === null ? { regions: inputs.regions } : {}),
         },
         org === null
           ? null

@@ -18,13 +18,14 @@ import { createFunctions } from "./functions";
 import { createHubBus } from "./hub";
 import { createNotifications } from "./notifications";
 import { preparePolicyFile } from "./policy-file";
+import { createRegionForwarding, resolveCoveredRegions } from "./regions";
 import { PUBLISHING_FUNCTIONS, topicPolicy } from "./resource-policies";
 import { createAlarmTopic, createSelfMonitoringAlarms } from "./self-monitoring";
 import { eventRuleName, readSelfMonitoring } from "./self-monitoring-settings";
 import { readDeploySettings } from "./settings";
 
 /** Everything the guardrail deploys. Returns the stack outputs (see STACK_OUTPUTS). */
-export function deployGuardrail() {
+export async function deployGuardrail() {
   const root = $cli.paths.root;
   const packageVersion = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
   const settings = readDeploySettings($app.stage, process.env, String(packageVersion));
@@ -41,13 +42,23 @@ export function deployGuardrail() {
     );
   }
 
+  const covered = await resolveCoveredRegions(settings);
+  console.log(
+    `network-guardrail: covering ${covered.length} Region(s) from ${settings.region}: ${covered.join(", ")}${
+      settings.regions.kind === "all"
+        ? " (every Region enabled now; deploy again after enabling one)"
+        : ""
+    }`,
+  );
   const org = settings.organization;
   const needs = organizationContextNeeded(policy.policy);
   const readsOrganization = needs.accountTags || needs.organizationalUnits;
   if (org !== null) {
     console.log(
       `network-guardrail: organisation mode for ${org.orgId}: member role ${org.memberRoleName}, ` +
-        `sweep over ${org.accounts.length} account(s), external id from ${
+        `sweep over the accounts AWS Organizations lists${
+          org.accounts.length > 0 ? ` (only ${org.accounts.length} allowed)` : ""
+        }, external id from ${
           org.externalId === null ? `the SST secret ${EXTERNAL_ID_SECRET}` : "GUARDRAIL_EXTERNAL_ID"
         }${readsOrganization ? ", account tags and OUs read from AWS Organizations" : ""}`,
     );
@@ -90,6 +101,7 @@ export function deployGuardrail() {
       ? { externalIdSecret: new sst.Secret(EXTERNAL_ID_SECRET) }
       : {}),
     readsOrganization,
+    regions: covered,
     environment: {
       sweep: {
         [RELIABILITY_ENV.trails]: monitoring.trails.join(","),
@@ -122,6 +134,8 @@ export function deployGuardrail() {
   );
 
   const rules = createEventRules(settings, lambdas, ownRoleArns, deadLetterQueue);
+  // Organisation mode: the spokes forward from every account and Region, the hub's included.
+  if (org === null) createRegionForwarding(settings, covered, partition, accountId);
   const hub = org === null ? null : createHubBus(settings, org, lambdas, deadLetterQueue);
   allowRulesToDeadLetter(
     deadLetterQueue,

@@ -7,8 +7,9 @@ import type { OrganizationSettings } from "./settings";
  */
 
 /**
- * The sweep's timeout in organisation mode: it visits every account × Region, so it gets
- * Lambda's maximum instead of FUNCTION_SIZING's single-account value.
+ * The sweep's timeout when it visits several targets (organisation mode: every account ×
+ * Region; single-account mode: several covered Regions): Lambda's maximum instead of
+ * FUNCTION_SIZING's one-Region value.
  */
 export const ORGANIZATION_SWEEP_TIMEOUT_SECONDS = 900;
 
@@ -26,8 +27,10 @@ export function organizationEnvironment(
     [ORG_FUNCTION_ENV.orgId]: org.orgId,
     [ORG_FUNCTION_ENV.memberRoleName]: org.memberRoleName,
     ...(org.externalId === null ? {} : { [ORG_FUNCTION_ENV.externalId]: org.externalId }),
-    [ORG_FUNCTION_ENV.accounts]: org.accounts.join(","),
-    ...(org.regions.length > 0 ? { [ORG_FUNCTION_ENV.regions]: org.regions.join(",") } : {}),
+    ...(org.accounts.length > 0 ? { [ORG_FUNCTION_ENV.accounts]: org.accounts.join(",") } : {}),
+    ...(org.denyAccounts.length > 0
+      ? { [ORG_FUNCTION_ENV.denyAccounts]: org.denyAccounts.join(",") }
+      : {}),
     ...(org.organizationsRoleArn === null
       ? {}
       : { [ORG_FUNCTION_ENV.organizationsRoleArn]: org.organizationsRoleArn }),

@@ -145,6 +145,24 @@ export function createSelfMonitoringAlarms(
       ALARMS.unreadableRules,
       "The sweep could not read some rules or entries: they were not judged. The sweep's log names them.",
     ),
+    metricAlarm(
+      "EventsNotCovered",
+      METRICS.eventsNotCovered,
+      ALARMS.eventsNotCovered,
+      "Events arrived from a Region the deploy does not cover: they were reported, NOT remediated. The functions' logs name the Region; add it to GUARDRAIL_REGIONS (or leave it unset) and deploy.",
+    ),
+    metricAlarm(
+      "RegionsNotCovered",
+      METRICS.regionsNotCovered,
+      ALARMS.regionsNotCovered,
+      "A Region was enabled in the account after the last deploy: nothing there is watched until the next deploy covers it. The sweep's log names it.",
+    ),
+    metricAlarm(
+      "AccountsNotDeployed",
+      METRICS.accountsNotDeployed,
+      ALARMS.accountsNotDeployed,
+      "The sweep could not assume the member role in some accounts of the organisation (AccessDenied: the spoke is not deployed there, or its trust refuses the hub): they are NOT swept. The sweep's log names them.",
+    ),
   );
   return alarms;
 }

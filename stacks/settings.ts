@@ -1,5 +1,6 @@
 // Subpath imports keep app() light: it runs before anything else and needs none of core's
 // dependencies.
+import { parseRegionSetting, type RegionSetting } from "@guardrail/core/coverage";
 import { ConfigurationError } from "@guardrail/core/errors";
 import {
   DEFAULT_SWEEP_RATE_MINUTES,
@@ -59,8 +60,10 @@ export interface OrganizationSettings {
    * SST secret `GuardrailExternalId`, linked to the functions that assume the member role.
    */
   readonly externalId: string | null;
+  /** Optional allow list: the sweep visits only these of the accounts Organizations lists. */
   readonly accounts: readonly string[];
-  readonly regions: readonly string[];
+  /** Accounts the sweep never visits. */
+  readonly denyAccounts: readonly string[];
   readonly organizationsRoleArn: string | null;
 }
 
@@ -83,6 +86,11 @@ export interface DeploySettings {
   readonly reservedConcurrency: boolean;
   readonly alertEmail: string | undefined;
   readonly version: string;
+  /**
+   * The covered Regions as configured (GUARDRAIL_REGIONS): every Region enabled at deploy time
+   * (`all`, the default), or a list. The deploy resolves it (`coveredRegions`).
+   */
+  readonly regions: RegionSetting;
   /** Null in single-account mode (GUARDRAIL_ORG_ID unset). */
   readonly organization: OrganizationSettings | null;
   /** Findings imported into Security Hub (GUARDRAIL_SECURITY_HUB, default off). */
@@ -156,6 +164,7 @@ export function readDeploySettings(
     reservedConcurrency: readSwitch(env, DEPLOY_ENV.reservedConcurrency, true),
     alertEmail: readEmail(env),
     version: nonEmpty(env[DEPLOY_ENV.version]) ?? packageVersion,
+    regions: parseRegionSetting(env[ORG_FUNCTION_ENV.regions], ORG_FUNCTION_ENV.regions),
     organization: readOrganizationSettings(stage, env),
     securityHub: readSwitch(env, SECURITY_HUB_FUNCTION_ENV.enabled, false),
   };
@@ -165,8 +174,8 @@ export function readDeploySettings(
 const PARAMETER_NAME = /^(?!\/?(aws|ssm))[\w.\-/]{1,1011}$/i;
 
 /**
- * Organisation mode settings, or null without GUARDRAIL_ORG_ID. The sweep's accounts are
- * required (a hub that sweeps nothing would look healthy while watching nothing).
+ * Organisation mode settings, or null without GUARDRAIL_ORG_ID. The sweep reads its accounts
+ * from AWS Organizations every run; GUARDRAIL_ACCOUNTS and GUARDRAIL_DENY_ACCOUNTS narrow them.
  *
  * @throws ConfigurationError naming the variable (never the external id's value).
  */
@@ -179,17 +188,12 @@ export function readOrganizationSettings(stage: string, env: Env): OrganizationS
       `${ORG_FUNCTION_ENV.externalId} must be 2 to 1224 characters of [\\w+=,.@:/-] (or use the ${EXTERNAL_ID_SECRET} secret)`,
     );
   }
-  if (read.accounts.length === 0) {
-    throw new ConfigurationError(
-      `${ORG_FUNCTION_ENV.orgId} is set, so ${ORG_FUNCTION_ENV.accounts} must list the accounts the sweep visits`,
-    );
-  }
   return {
     orgId: read.orgId,
     memberRoleName: read.memberRoleName ?? `${APP_NAME}-${stage}-member`,
     externalId,
     accounts: read.accounts,
-    regions: read.regions,
+    denyAccounts: read.denyAccounts,
     organizationsRoleArn: read.organizationsRoleArn,
   };
 }

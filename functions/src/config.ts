@@ -17,6 +17,7 @@ import {
   type OrganizationConfig,
   type Policy,
   PolicyValidationError,
+  parseRegionSetting,
   policyId,
   readOrganizationEnv,
   SECURITY_HUB_FUNCTION_ENV,
@@ -50,6 +51,12 @@ export interface GuardrailConfig {
   readonly organization: OrganizationConfig | null;
   /** Whether findings are imported into Security Hub (`GUARDRAIL_SECURITY_HUB`, default off). */
   readonly securityHub: boolean;
+  /**
+   * The covered Regions, the function's own (home) first: events from any other Region are
+   * reported as not covered, and the sweep visits each of them. Empty when neither
+   * GUARDRAIL_REGIONS nor AWS_REGION is set (local runs): then every Region's event is acted on.
+   */
+  readonly regions: readonly string[];
 }
 
 /**
@@ -133,7 +140,8 @@ function roleArns(env: Env): string[] {
 
 /**
  * Organisation mode settings, or null when GUARDRAIL_ORG_ID is unset (single-account mode).
- * The sweep needs the accounts to visit; the Regions default to the function's own.
+ * The sweep's accounts come from AWS Organizations every run (GUARDRAIL_ACCOUNTS and
+ * GUARDRAIL_DENY_ACCOUNTS narrow them); the Regions default to the function's own.
  *
  * @throws ConfigurationError for a missing or malformed setting.
  */
@@ -144,19 +152,14 @@ export function readOrganization(
 ): OrganizationConfig | null {
   const read = readOrganizationEnv(env);
   if (read === null) return null;
-  const { orgId, accounts, organizationsRoleArn } = read;
+  const { orgId, accounts, denyAccounts, organizationsRoleArn } = read;
   const memberRoleName = required(env, ORG_FUNCTION_ENV.memberRoleName);
   const { value, source } = readExternalId(env);
   const ownRegion = env.AWS_REGION?.trim();
   const region = ownRegion && AWS_PATTERNS.region.test(ownRegion) ? ownRegion : undefined;
   // Every own role lives in the hub's account; its ARN also gives the partition.
   const own = /^arn:(aws[a-z-]*):(?:iam|sts)::(\d{12}):/.exec(ownRoleArns[0] ?? "");
-  const regions = read.regions.length === 0 && region !== undefined ? [region] : read.regions;
-  if (fn === "sweep" && accounts.length === 0) {
-    throw new ConfigurationError(
-      `${ORG_FUNCTION_ENV.accounts} is not set: the sweep needs the accounts to visit in organisation mode`,
-    );
-  }
+  const regions = coveredRegionsOf(env);
   if (fn === "sweep" && regions.length === 0) {
     throw new ConfigurationError(
       `${ORG_FUNCTION_ENV.regions} is not set and AWS_REGION is unknown: the sweep needs the Regions to visit`,
@@ -170,9 +173,25 @@ export function readOrganization(
     partition: own?.[1] ?? "aws",
     hub: own?.[2] !== undefined && region !== undefined ? { account: own[2], region } : null,
     accounts,
+    denyAccounts,
     regions,
     organizationsRoleArn,
   };
+}
+
+/**
+ * GUARDRAIL_REGIONS (the deploy writes the resolved list), with the function's own Region
+ * first; AWS_REGION alone when unset; empty when neither is known.
+ *
+ * @throws ConfigurationError for a malformed list.
+ */
+export function coveredRegionsOf(env: Env): string[] {
+  const own = env.AWS_REGION?.trim();
+  const home = own && AWS_PATTERNS.region.test(own) ? own : undefined;
+  const setting = parseRegionSetting(env[ORG_FUNCTION_ENV.regions], ORG_FUNCTION_ENV.regions);
+  const listed = setting.kind === "list" ? setting.regions : [];
+  if (home === undefined) return [...listed];
+  return [home, ...listed.filter((r) => r !== home)];
 }
 
 /**
@@ -269,6 +288,7 @@ export function loadConfig(
     policyId: policyId(text),
     organization,
     securityHub: securityHubSetting(env),
+    regions: coveredRegionsOf(env),
   };
 }
 

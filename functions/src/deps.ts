@@ -9,12 +9,16 @@ import {
   createAuditStore,
   createEc2Gateway,
   createNotifier,
+  createRegionalAccess,
   documentClient,
   type Ec2Gateway,
   ec2Client,
   type MemberAccess,
   memberAccessFor,
   type Notifier,
+  type OrganizationAccounts,
+  organizationAccountsFor,
+  type RegionalAccess,
   type SecurityHubExport,
   securityHubExportFor,
   snsClient,
@@ -47,6 +51,13 @@ export interface RemediationDeps extends Observability {
    */
   readonly members?: MemberAccess;
   /**
+   * Single-account mode: the EC2 gateway of each covered Region (the function's own role).
+   * Absent when the Regions are unknown (local runs), where `ec2` acts everywhere.
+   */
+  readonly regions?: RegionalAccess;
+  /** Organisation mode, the sweep: the organisation's accounts, listed every run. */
+  readonly organizationAccounts?: OrganizationAccounts;
+  /**
    * Organisation mode, when the policy scopes by account tag, OU or OU tag: what AWS
    * Organizations says about an account. Absent otherwise (scoped rules then only notify).
    */
@@ -65,8 +76,9 @@ export async function forTarget<D extends RemediationDeps>(
   deps: D,
   target: AccountTarget,
 ): Promise<D> {
-  if (deps.members === undefined) return deps;
-  return { ...deps, ec2: await deps.members.gateway(target) };
+  if (deps.members !== undefined) return { ...deps, ec2: await deps.members.gateway(target) };
+  if (deps.regions !== undefined) return { ...deps, ec2: deps.regions.gateway(target.region) };
+  return deps;
 }
 
 /** Default wait of an already-gone result before the audit write (see `RemediationDeps`). */
@@ -121,6 +133,7 @@ export function defaultRemediationDeps(
   const org = config.organization;
   let members: MemberAccess | undefined;
   let directory: AccountDirectory | undefined;
+  let organizationAccounts: OrganizationAccounts | undefined;
   if (org !== null) {
     observability.logger.info("organisation mode", {
       orgId: org.orgId,
@@ -133,11 +146,23 @@ export function defaultRemediationDeps(
     const sts = stsClient(aws);
     members = memberAccessFor(fn, org, hubGateway, { sts });
     directory = accountDirectoryFor(fn, config, { sts, logger: observability.logger });
+    organizationAccounts =
+      fn === "sweep" ? organizationAccountsFor(fn, config, { sts }) : undefined;
   }
   const ddb = documentClient(aws);
   const securityHub = config.securityHub
     ? securityHubExportFor(fn, config, { sts: stsClient(aws), ddb })
     : undefined;
+  // Single-account mode: a client per covered Region, each made on first use.
+  const home = config.regions[0];
+  const regions =
+    org === null && home !== undefined
+      ? createRegionalAccess({
+          home,
+          homeGateway: hubGateway,
+          makeClient: (region) => ec2Client({ ...aws, region }),
+        })
+      : undefined;
   return {
     ...observability,
     config,
@@ -149,5 +174,7 @@ export function defaultRemediationDeps(
     settleMs: DEFAULT_SETTLE_MS,
     ...(members ? { members } : {}),
     ...(directory ? { directory } : {}),
+    ...(regions ? { regions } : {}),
+    ...(organizationAccounts ? { organizationAccounts } : {}),
   };
 }

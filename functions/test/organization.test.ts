@@ -186,9 +186,19 @@ describe("organisation mode settings", () => {
       partition: "aws",
       hub: { account: HUB, region: "eu-west-1" },
       accounts: [MEMBER_A, MEMBER_B],
+      denyAccounts: [],
       regions: ["eu-west-1", "us-east-1"],
       organizationsRoleArn: null,
     });
+  });
+
+  it("lets the sweep run without an account list: its accounts come from AWS Organizations", () => {
+    const config = loadConfig(
+      "sweep",
+      { ...ORG_ENV, GUARDRAIL_ACCOUNTS: undefined, GUARDRAIL_DENY_ACCOUNTS: MEMBER_B },
+      memoryFiles(),
+    );
+    expect(config.organization).toMatchObject({ accounts: [], denyAccounts: [MEMBER_B] });
   });
 
   it("stays in single-account mode without GUARDRAIL_ORG_ID", () => {
@@ -270,9 +280,9 @@ describe("organisation mode settings", () => {
       'GUARDRAIL_REGIONS: "Mars" is not a region name',
     ],
     [
-      "no accounts for the sweep",
-      { GUARDRAIL_ACCOUNTS: "" },
-      "the sweep needs the accounts to visit",
+      "a malformed denied account",
+      { GUARDRAIL_DENY_ACCOUNTS: "12" },
+      'GUARDRAIL_DENY_ACCOUNTS: "12" is not a 12-digit account id',
     ],
     [
       "no Regions for the sweep",
@@ -500,10 +510,10 @@ describe("organisation mode: sweep over accounts and Regions", () => {
     expect(most).toBe(4);
   });
 
-  it("sweeps the other targets when one account refuses, then fails naming it", async () => {
+  it("sweeps the other targets when STS fails for one account, then fails naming it", async () => {
     sts
       .on(AssumeRoleCommand, { RoleArn: `arn:aws:iam::${MEMBER_B}:role/${ROLE}` })
-      .rejects(awsError("AccessDenied"));
+      .rejects(awsError("RegionDisabledException"));
     const error = await sweepOrganization({ id: "run-3" }, orgDeps("sweep")).catch(
       (e: unknown) => e,
     );

@@ -31,7 +31,7 @@ describe("organisation deploy settings", () => {
       memberRoleName: memberRoleName("prod"),
       externalId: null,
       accounts: ["444455556666", "777788889999"],
-      regions: [],
+      denyAccounts: [],
       organizationsRoleArn: null,
     });
     expect(
@@ -39,7 +39,7 @@ describe("organisation deploy settings", () => {
         ...ENV,
         GUARDRAIL_MEMBER_ROLE_NAME: "guardrail-remediator",
         GUARDRAIL_EXTERNAL_ID: "inline-id-1",
-        GUARDRAIL_REGIONS: '["eu-west-1", "us-east-1"]',
+        GUARDRAIL_DENY_ACCOUNTS: '["777788889999"]',
         GUARDRAIL_ORGANIZATIONS_ROLE_ARN: "arn:aws:iam::999999999999:role/org-reader",
       }),
     ).toEqual({
@@ -47,17 +47,26 @@ describe("organisation deploy settings", () => {
       memberRoleName: "guardrail-remediator",
       externalId: "inline-id-1",
       accounts: ["444455556666", "777788889999"],
-      regions: ["eu-west-1", "us-east-1"],
+      denyAccounts: ["777788889999"],
       organizationsRoleArn: "arn:aws:iam::999999999999:role/org-reader",
     });
   });
 
+  it("need no account list: the sweep reads the accounts from AWS Organizations", () => {
+    expect(
+      readOrganizationSettings("prod", { GUARDRAIL_ORG_ID: "o-a1b2c3d4e5" })?.accounts,
+    ).toEqual([]);
+  });
+
   it.each<[string, Record<string, string>, string]>([
     ["a malformed org id", { GUARDRAIL_ORG_ID: "org" }, "is not an organisation id"],
-    ["no accounts to sweep", { GUARDRAIL_ACCOUNTS: "" }, "must list the accounts the sweep visits"],
     ["a malformed account", { GUARDRAIL_ACCOUNTS: "1234" }, '"1234" is not a 12-digit account id'],
-    ["a malformed Region", { GUARDRAIL_REGIONS: "mars" }, '"mars" is not a region name'],
-    ["bad JSON", { GUARDRAIL_REGIONS: "[eu-west-1" }, "GUARDRAIL_REGIONS is not valid JSON"],
+    [
+      "a malformed denied account",
+      { GUARDRAIL_DENY_ACCOUNTS: "12" },
+      '"12" is not a 12-digit account id',
+    ],
+    ["bad JSON", { GUARDRAIL_ACCOUNTS: "[4444" }, "GUARDRAIL_ACCOUNTS is not valid JSON"],
     ["a malformed role name", { GUARDRAIL_MEMBER_ROLE_NAME: "a b" }, "is not an IAM role name"],
     [
       "a malformed read role",
@@ -83,7 +92,7 @@ const ORG: OrganizationSettings = {
   memberRoleName: "network-guardrail-prod-member",
   externalId: null,
   accounts: ["444455556666"],
-  regions: ["eu-west-1"],
+  denyAccounts: [],
   organizationsRoleArn: null,
 };
 
@@ -104,19 +113,38 @@ describe("organisation grants", () => {
   it("let only EC2-acting functions assume the member role, named exactly, in any account of the organisation", () => {
     for (const fn of GUARDRAIL_FUNCTIONS) {
       const statements = organizationStatements(fn, "aws", grants(false));
-      expect(statements, fn).toEqual(
+      expect(statements[0] ?? null, fn).toEqual(
         FUNCTION_EC2_ACTIONS[fn].length === 0
-          ? []
-          : [
-              {
-                effect: "allow",
-                actions: ["sts:AssumeRole"],
-                resources: ["arn:aws:iam::*:role/network-guardrail-prod-member"],
-                conditions: [inOrganization],
-              },
-            ],
+          ? null
+          : {
+              effect: "allow",
+              actions: ["sts:AssumeRole"],
+              resources: ["arn:aws:iam::*:role/network-guardrail-prod-member"],
+              conditions: [inOrganization],
+            },
       );
+      if (fn !== "sweep") expect(statements.slice(1), fn).toEqual([]);
     }
+  });
+
+  it("let the sweep list the organisation's accounts, read-only, with named actions", () => {
+    expect(organizationStatements("sweep", "aws", grants(false))[1]).toEqual({
+      effect: "allow",
+      actions: [
+        "organizations:ListAccounts",
+        "organizations:ListAccountsForParent",
+        "organizations:ListOrganizationalUnitsForParent",
+      ],
+      resources: ["*"],
+    });
+    const both = organizationStatements("sweep", "aws", grants(true))[1];
+    expect(both?.actions).toEqual([
+      ...ORGANIZATIONS_READ_ACTIONS,
+      "organizations:ListAccounts",
+      "organizations:ListAccountsForParent",
+      "organizations:ListOrganizationalUnitsForParent",
+    ]);
+    for (const a of both?.actions ?? []) expect(a).toMatch(/^organizations:List[A-Za-z]+$/);
   });
 
   it("read Organizations through the read role when one is given", () => {
@@ -176,7 +204,6 @@ describe("organisation environment of the functions", () => {
       [ORG_FUNCTION_ENV.orgId]: "o-a1b2c3d4e5",
       [ORG_FUNCTION_ENV.memberRoleName]: "network-guardrail-prod-member",
       [ORG_FUNCTION_ENV.accounts]: "444455556666",
-      [ORG_FUNCTION_ENV.regions]: "eu-west-1",
     });
   });
 
@@ -184,12 +211,14 @@ describe("organisation environment of the functions", () => {
     const env = organizationEnvironment("security-group-change", {
       ...ORG,
       externalId: "inline-id-1",
-      regions: [],
+      accounts: [],
+      denyAccounts: ["777788889999"],
       organizationsRoleArn: "arn:aws:iam::999999999999:role/r",
     });
     expect(env[ORG_FUNCTION_ENV.externalId]).toBe("inline-id-1");
     expect(env[ORG_FUNCTION_ENV.organizationsRoleArn]).toBe("arn:aws:iam::999999999999:role/r");
-    expect(env).not.toHaveProperty(ORG_FUNCTION_ENV.regions);
+    expect(env[ORG_FUNCTION_ENV.denyAccounts]).toBe("777788889999");
+    expect(env).not.toHaveProperty(ORG_FUNCTION_ENV.accounts);
   });
 
   it("tells the Slack notifier nothing, and nobody anything in single-account mode", () => {

@@ -15,6 +15,12 @@ import { PLATFORM, ROOT, rpcState } from "./sst-rpc-mock";
 export const ACCOUNT_ID = "123456789012";
 export const REGION = "us-east-1";
 
+/**
+ * The Regions `aws.getRegions()` answers as enabled in the account. The home Region alone unless
+ * a test says otherwise (set it before `runStack`).
+ */
+export const mockedAccount: { enabledRegions: readonly string[] } = { enabledRegions: [REGION] };
+
 export interface RecordedResource {
   readonly type: string;
   readonly name: string;
@@ -22,6 +28,8 @@ export interface RecordedResource {
   readonly inputs: Record<string, any>;
   // biome-ignore lint/suspicious/noExplicitAny: outputs mirror the inputs plus fake ids.
   readonly state: Record<string, any>;
+  /** The explicit provider's reference (`<urn>::<id>`), for resources made in another Region. */
+  readonly provider?: string;
 }
 
 export interface StackRun {
@@ -38,6 +46,7 @@ interface MockResourceArgs {
   type: string;
   name: string;
   inputs: Record<string, unknown>;
+  provider?: string;
 }
 interface MockCallArgs {
   token: string;
@@ -120,7 +129,13 @@ async function deploy(stage: string, workDir: string): Promise<StackRun> {
     {
       newResource(args) {
         const state = fakeState(args);
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs, state });
+        resources.push({
+          type: args.type,
+          name: args.name,
+          inputs: args.inputs,
+          state,
+          ...(args.provider ? { provider: args.provider } : {}),
+        });
         return { id: String(state.id), state };
       },
       call: fakeCall,
@@ -258,6 +273,8 @@ function fakeCall(args: MockCallArgs): Record<string, unknown> {
       };
     case "aws:index/getRegion:getRegion":
       return { id: REGION, name: REGION, region: REGION, endpoint: `ec2.${REGION}.amazonaws.com` };
+    case "aws:index/getRegions:getRegions":
+      return { id: "regions", names: [...mockedAccount.enabledRegions] };
     case "aws:index/getCallerIdentity:getCallerIdentity":
       return {
         id: ACCOUNT_ID,

@@ -45,6 +45,7 @@ describe("deploy settings", () => {
       reservedConcurrency: true,
       alertEmail: undefined,
       version: "0.1.0",
+      regions: { kind: "all" },
       organization: null,
       securityHub: false,
     });
@@ -60,6 +61,7 @@ describe("deploy settings", () => {
         GUARDRAIL_RESERVED_CONCURRENCY: "off",
         GUARDRAIL_ALERT_EMAIL: "sec@example.com",
         GUARDRAIL_VERSION: "2.0.0+abc",
+        GUARDRAIL_REGIONS: "eu-west-1,ap-southeast-2",
       },
       "0.1.0",
     );
@@ -74,6 +76,7 @@ describe("deploy settings", () => {
       reservedConcurrency: false,
       alertEmail: "sec@example.com",
       version: "2.0.0+abc",
+      regions: { kind: "list", regions: ["eu-west-1", "ap-southeast-2"] },
       organization: null,
       securityHub: false,
     });

@@ -19,12 +19,19 @@ import {
   renderScp,
   renderSpokeTemplate,
 } from "@guardrail/templates";
-import { beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { hubBusPolicy, hubEventPatternFor } from "../../stacks/hub-bus";
 import { ORGANIZATION_SWEEP_TIMEOUT_SECONDS } from "../../stacks/organization";
 import { fixtureEvents } from "./fixture-events";
 import { matchesPattern } from "./pattern-matcher";
-import { ACCOUNT_ID, REGION, type RecordedResource, runStack, type StackRun } from "./sst-harness";
+import {
+  ACCOUNT_ID,
+  mockedAccount,
+  REGION,
+  type RecordedResource,
+  runStack,
+  type StackRun,
+} from "./sst-harness";
 
 vi.mock("../../.sst/platform/src/components/rpc/rpc", async () =>
   (await import("./sst-rpc-mock")).mockedRpcModule(),
@@ -43,6 +50,7 @@ const MEMBER_ROLE = memberRoleName(STAGE);
 let stack: StackRun;
 
 beforeAll(async () => {
+  mockedAccount.enabledRegions = ["us-east-1", "eu-west-1"];
   stack = await runStack(STAGE, {
     GUARDRAIL_ORG_ID: ORG_ID,
     GUARDRAIL_ACCOUNTS: MEMBERS.join(","),
@@ -50,6 +58,10 @@ beforeAll(async () => {
     [`SST_SECRET_${EXTERNAL_ID_SECRET}`]: EXTERNAL_ID,
   });
 }, 240_000);
+
+afterAll(() => {
+  mockedAccount.enabledRegions = [REGION];
+});
 
 // biome-ignore lint/suspicious/noExplicitAny: resource inputs are arbitrary provider JSON.
 type Inputs = Record<string, any>;
@@ -237,14 +249,41 @@ describe("hub IAM in organisation mode", () => {
     }
   });
 
-  it("reads nothing from AWS Organizations for a policy that does not scope by tag or OU", () => {
+  it("lets the sweep alone list the organisation's accounts, read-only; nothing else reads Organizations for a policy that does not scope by tag or OU", () => {
     for (const fn of GUARDRAIL_FUNCTIONS) {
-      const actions = rolePolicy(fn).flatMap((s) => list(s.Action));
-      expect(
-        actions.filter((a) => a.startsWith("organizations:")),
-        fn,
-      ).toEqual([]);
+      const reads = rolePolicy(fn).filter((s) =>
+        list(s.Action).some((a) => a.startsWith("organizations:")),
+      );
+      if (fn !== "sweep") {
+        expect(reads, fn).toEqual([]);
+        continue;
+      }
+      expect(reads).toEqual([
+        {
+          Effect: "Allow",
+          Action: [
+            "organizations:ListAccounts",
+            "organizations:ListAccountsForParent",
+            "organizations:ListOrganizationalUnitsForParent",
+          ],
+          Resource: ["*"],
+        },
+      ]);
     }
+  });
+
+  it("keeps the hub's own EC2 grants to its home Region: the member roles act everywhere else", () => {
+    for (const fn of MEMBER_ACTING_FUNCTIONS) {
+      for (const s of rolePolicy(fn).filter((x) => list(x.Action)[0]?.startsWith("ec2:"))) {
+        expect(s.Condition, fn).toEqual({ StringEquals: { "aws:RequestedRegion": [REGION] } });
+      }
+    }
+  });
+
+  it("deploys no forwarding rules of its own: the spokes forward from every account and Region", () => {
+    expect(
+      stack.of("aws:cloudwatch/eventRule:EventRule").filter((r) => r.name.startsWith("Forward")),
+    ).toEqual([]);
   });
 });
 
@@ -293,6 +332,7 @@ describe("functions in organisation mode", () => {
         partition: "aws",
         hub: { account: ACCOUNT_ID, region: REGION },
         accounts: MEMBERS,
+        denyAccounts: [],
         regions: ["us-east-1", "eu-west-1"],
         organizationsRoleArn: null,
       });

@@ -691,9 +691,10 @@ describe("alarms", () => {
 
   it("notifies the topic and the plain alarm topic when every alarm fires and when it clears", () => {
     // Errors per function, 4 product alarms, 3 Lambda queue alarms per event function, and
-    // EventPathMisses, EventPathChecksFailed and UnreadableRules.
+    // EventPathMisses, EventPathChecksFailed, UnreadableRules, EventsNotCovered,
+    // RegionsNotCovered and AccountsNotDeployed.
     expect(alarms()).toHaveLength(
-      GUARDRAIL_FUNCTIONS.length + 4 + 3 * EVENT_DRIVEN_FUNCTIONS.length + 3,
+      GUARDRAIL_FUNCTIONS.length + 4 + 3 * EVENT_DRIVEN_FUNCTIONS.length + 6,
     );
     const plain = arnOf(stack.one("aws:sns/topic:Topic", "AlarmTopic"));
     for (const a of alarms()) {
@@ -727,11 +728,14 @@ describe("alarms", () => {
     }
   });
 
-  it("watches the event path: misses, broken trails or rules, unreadable rules", () => {
+  it("watches the event path: misses, broken trails or rules, unreadable rules, coverage gaps", () => {
     for (const [what, metric] of [
       ["event-path-misses", METRICS.eventPathMisses],
       ["event-path-checks-failed", METRICS.eventPathChecksFailed],
       ["unreadable-rules", METRICS.unreadableRules],
+      ["events-not-covered", METRICS.eventsNotCovered],
+      ["regions-not-covered", METRICS.regionsNotCovered],
+      ["accounts-not-deployed", METRICS.accountsNotDeployed],
     ] as const) {
       expect(alarm(what)).toMatchObject({
         namespace: METRICS.namespace,

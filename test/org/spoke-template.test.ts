@@ -4,7 +4,6 @@ import {
   GUARDRAIL_FUNCTIONS,
   HANDLED_EVENT_NAMES,
   TAG_EVENT_SPECS,
-  TARGET_RETRY,
 } from "@guardrail/core";
 import {
   forwardedEventPattern,
@@ -109,10 +108,7 @@ describe("forwarding rule", () => {
         Id: "guardrail-hub",
         Arn: busArn,
         RoleArn: { "Fn::GetAtt": ["ForwarderRole", "Arn"] },
-        RetryPolicy: {
-          MaximumRetryAttempts: TARGET_RETRY.maximumRetryAttempts,
-          MaximumEventAgeInSeconds: TARGET_RETRY.maximumEventAgeSeconds,
-        },
+        // Event-bus targets take no retry policy.
         DeadLetterConfig: { Arn: { "Fn::GetAtt": ["ForwardDeadLetterQueue", "Arn"] } },
       },
     ]);

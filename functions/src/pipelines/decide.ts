@@ -24,6 +24,7 @@ import { forTarget, type RemediationDeps } from "../deps";
 import { RemediationFailedError } from "../errors";
 import { field } from "../field";
 import { judgeTagsAfterRevoke } from "./after-revoke";
+import { notCovered } from "./coverage";
 import { guardFlaps } from "./flap-guard";
 import { eventLookups, type Prefetched, prefetch, previousOf } from "./lookups";
 import { countFailures } from "./metrics";
@@ -33,7 +34,7 @@ import { exemptionsFromTrail } from "./trail";
 
 /** What one invocation came to (the Lambda return value; EventBridge ignores it, tests read it). */
 export interface FlowResult {
-  readonly status: "invalid" | "ignored" | "compliant" | "decided";
+  readonly status: "invalid" | "ignored" | "compliant" | "decided" | "not-covered";
   readonly eventId?: string;
   readonly reason?: string;
   readonly result?: DecisionResult;
@@ -338,6 +339,8 @@ export async function begin(
     });
     return { exit: { status: "ignored", eventId: result.event.eventId, reason: "own-principal" } };
   }
+  const outside = notCovered(result.event, hubDeps);
+  if (outside) return { exit: outside };
   // Look-ups and revokes happen where the change was made (the member role in organisation mode).
   const deps = await forTarget(hubDeps, result.event);
   return { event: result.event, changes: result.changes, deps };

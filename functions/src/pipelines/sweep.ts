@@ -35,6 +35,7 @@ import { forTarget, type RemediationDeps } from "../deps";
 import { SweepTargetsFailedError } from "../errors";
 import { stringField } from "../field";
 import { withObservability } from "../middleware";
+import { isNotDeployed, organizationSweepPlan, type SkippedAccount } from "./coverage";
 import { checkEventPath, type EventPathReport } from "./event-path";
 import { checkEventPathMisses, type EventPathMiss } from "./event-path-misses";
 import { stateLookups } from "./lookups";
@@ -55,6 +56,8 @@ export interface SweepDeps extends RemediationDeps {
   readonly identity: () => Promise<SweepIdentity>;
   /** The trails and event rules the event path depends on (checked each run when set). */
   readonly eventPath?: EventPathProbe;
+  /** The Regions enabled in the account now (DescribeRegions), to report those not covered. */
+  readonly enabledRegions?: () => Promise<readonly string[]>;
 }
 
 export interface SweepResult {
@@ -120,7 +123,7 @@ export async function sweep(event: unknown, deps: SweepDeps): Promise<SweepResul
   return sweepOne(identity, runIdOf(event), deps);
 }
 
-function runIdOf(event: unknown): string {
+export function runIdOf(event: unknown): string {
   return stringField(event, "id") ?? randomUUID();
 }
 
@@ -134,24 +137,34 @@ export interface SweepTargetFailure {
 
 export interface OrganizationSweepResult {
   readonly runId: string;
-  /** One result per target swept, in the order of the configuration (accounts, then Regions). */
+  /** One result per target swept, in the order AWS Organizations listed the accounts, then Regions. */
   readonly targets: readonly SweepResult[];
   readonly failures: readonly SweepTargetFailure[];
+  /** Accounts listed but not swept (suspended, closed, denied, not allowed), with why. */
+  readonly skippedAccounts: readonly SkippedAccount[];
+  /** Accounts whose member role could not be assumed (AccessDenied): not deployed there. */
+  readonly notDeployed: readonly string[];
   readonly durationMs: number;
 }
 
-/** Every (account, Region) of the configuration, accounts first. */
-export function sweepTargets(org: OrganizationConfig): SweepIdentity[] {
-  return org.accounts.flatMap((account) => org.regions.map((region) => ({ account, region })));
+/** Every (account, Region) to sweep: the accounts given (or the configured list), then Regions. */
+export function sweepTargets(
+  org: OrganizationConfig,
+  accounts: readonly string[] = org.accounts,
+): SweepIdentity[] {
+  return accounts.flatMap((account) => org.regions.map((region) => ({ account, region })));
 }
 
 /**
- * Organisation mode: sweeps every configured account × Region, SWEEP_TARGET_CONCURRENCY at a
- * time, each through its member role (the hub's own account and Region with the function's
- * role). Each target records and publishes as a single-account sweep would, under the run id
- * `<run>:<account>:<region>`. A target that fails (member role refused, EC2 failing) does not
- * stop the others; the run then fails at the end, naming every failed target, so that the
- * function-error alarm fires while the rest of the estate was still swept.
+ * Organisation mode: sweeps every active account AWS Organizations lists this run (narrowed by
+ * the allow and deny lists) × covered Region, SWEEP_TARGET_CONCURRENCY at a time, each through
+ * its member role (the hub's own account and Region with the function's role). Each target
+ * records and publishes as a single-account sweep would, under the run id
+ * `<run>:<account>:<region>`. An account whose member role is refused (AccessDenied: the spoke
+ * is not deployed there) is reported as not deployed, not as a failure. A target that fails
+ * otherwise (STS or EC2 failing) does not stop the others; the run then fails at the end,
+ * naming every failed target, so that the function-error alarm fires while the rest of the
+ * estate was still swept.
  */
 export async function sweepOrganization(
   event: unknown,
@@ -161,15 +174,21 @@ export async function sweepOrganization(
   if (org === null) throw new ConfigurationError("sweepOrganization needs organisation mode");
   const t0 = performance.now();
   const runId = runIdOf(event);
-  const targets = sweepTargets(org);
+  const plan = await organizationSweepPlan(org, deps);
+  const targets = sweepTargets(org, plan.accounts);
+  const notDeployed = new Set<string>();
   const outcomes = await mapLimit(
     targets,
     SWEEP_TARGET_CONCURRENCY,
-    async (target): Promise<SweepResult | SweepTargetFailure> => {
+    async (target): Promise<SweepResult | SweepTargetFailure | null> => {
       try {
         const targetDeps = await forTarget(deps, target);
         return await sweepOne(target, `${runId}:${target.account}:${target.region}`, targetDeps);
       } catch (error) {
+        if (isNotDeployed(error)) {
+          notDeployed.add(target.account);
+          return null;
+        }
         deps.logger.error("sweep of a target failed; the others go on", { ...target, error });
         const code = error instanceof GuardrailError ? error.code : awsErrorCode(error);
         return { ...target, code, message: errorMessage(error) };
@@ -177,16 +196,31 @@ export async function sweepOrganization(
     },
   );
   // In the configuration's order, whatever order the targets finished in.
-  const swept = outcomes.filter((o): o is SweepResult => "runId" in o);
-  const failures = outcomes.filter((o): o is SweepTargetFailure => "code" in o);
+  const swept = outcomes.filter((o): o is SweepResult => o !== null && "runId" in o);
+  const failures = outcomes.filter((o): o is SweepTargetFailure => o !== null && "code" in o);
+  if (notDeployed.size > 0) {
+    deps.logger.warn(
+      "member role not deployed (or refusing the hub) in these accounts: not swept",
+      {
+        accounts: [...notDeployed],
+      },
+    );
+    deps.metrics.addMetric(METRICS.accountsNotDeployed, MetricUnit.Count, notDeployed.size);
+  }
   const result: OrganizationSweepResult = {
     runId,
     targets: swept,
     failures,
+    skippedAccounts: plan.skipped,
+    notDeployed: [...notDeployed],
     durationMs: Math.round(performance.now() - t0),
   };
   deps.logger.info("organisation sweep finished", {
     runId,
+    accountsFrom: plan.source,
+    accounts: plan.accounts.length,
+    skippedAccounts: plan.skipped.length,
+    notDeployed: notDeployed.size,
     targets: targets.length,
     swept: swept.length,
     failed: failures.length,
@@ -305,7 +339,7 @@ async function recordRun(
   return toRecord;
 }
 
-async function sweepOne(
+export async function sweepOne(
   identity: SweepIdentity,
   runId: string,
   deps: SweepDeps,

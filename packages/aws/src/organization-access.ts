@@ -5,6 +5,7 @@ import {
   type OrganizationConfig,
   organizationContextNeeded,
   type Policy,
+  sweptOrganizationalUnits,
 } from "@guardrail/core";
 import {
   createCredentialCache,
@@ -16,6 +17,7 @@ import {
 import type { Ec2Gateway } from "./ec2";
 import { lazy } from "./lazy";
 import { type AccountDirectory, createAccountDirectory } from "./organization";
+import { createOrganizationAccounts, type OrganizationAccounts } from "./organization-accounts";
 
 /**
  * Organisation mode wiring: member-role sessions per account (session name `guardrail-<fn>`,
@@ -77,6 +79,38 @@ export function accountDirectoryFor(
   const needs = organizationContextNeeded(config.policy);
   if (org === null || !(needs.accountTags || needs.organizationalUnits)) return undefined;
   const now = options.now ?? (() => new Date());
+  return createAccountDirectory({
+    client: organizationsClient(fn, org, { ...options, now }),
+    needs,
+    now,
+    onError: (what, error) =>
+      options.logger.warn("could not read from AWS Organizations; scoped rules only notify", {
+        what,
+        error,
+      }),
+  });
+}
+
+type OrganizationsClientFactory = (
+  region: string,
+  credentials: (() => Promise<MemberCredentials>) | undefined,
+) => Promise<OrganizationsClient>;
+
+/**
+ * The AWS Organizations client, made on first use: through GUARDRAIL_ORGANIZATIONS_ROLE_ARN
+ * (a role in the management account) when set, else with the function's own role (the hub is
+ * then a delegated administrator). The API is global: the client talks to the partition's
+ * Organizations Region.
+ */
+function organizationsClient(
+  fn: GuardrailFunction,
+  org: OrganizationConfig,
+  options: {
+    readonly sts: () => Promise<STSClient>;
+    readonly now: () => Date;
+    readonly makeClient?: OrganizationsClientFactory;
+  },
+): () => Promise<OrganizationsClient> {
   const roleArn = org.organizationsRoleArn;
   const credentials =
     roleArn === null
@@ -86,7 +120,7 @@ export function accountDirectoryFor(
             sts: options.sts,
             roleArnFor: () => roleArn,
             sessionName: `guardrail-${fn}-organizations`,
-            now,
+            now: options.now,
           });
           const account = roleArn.split(":")[4] ?? "";
           return () => cache.get(account);
@@ -101,14 +135,26 @@ export function accountDirectoryFor(
         maxAttempts: 5,
         ...(c ? { credentials: c } : {}),
       }));
-  return createAccountDirectory({
-    client: lazy(() => makeClient(region, credentials)),
-    needs,
-    now,
-    onError: (what, error) =>
-      options.logger.warn("could not read from AWS Organizations; scoped rules only notify", {
-        what,
-        error,
-      }),
+  return lazy(() => makeClient(region, credentials));
+}
+
+/**
+ * Organisation mode, the sweep: the accounts to visit, from AWS Organizations every run (every
+ * account, or those below the OUs every enabled rule of the policy is scoped to).
+ */
+export function organizationAccountsFor(
+  fn: GuardrailFunction,
+  config: { readonly organization: OrganizationConfig | null; readonly policy: Policy },
+  options: {
+    readonly sts: () => Promise<STSClient>;
+    readonly now?: () => Date;
+    readonly makeClient?: OrganizationsClientFactory;
+  },
+): OrganizationAccounts | undefined {
+  const org = config.organization;
+  if (org === null) return undefined;
+  return createOrganizationAccounts({
+    client: organizationsClient(fn, org, { ...options, now: options.now ?? (() => new Date()) }),
+    organizationalUnits: sweptOrganizationalUnits(config.policy),
   });
 }

@@ -156,6 +156,7 @@ const ORG: OrganizationConfig = {
   partition: "aws",
   hub: { account: HUB, region: "eu-west-1" },
   accounts: [MEMBER_A, MEMBER_B],
+  denyAccounts: [],
   regions: ["eu-west-1", "us-east-1"],
   organizationsRoleArn: null,
 };

@@ -4,6 +4,7 @@ export * from "./cloudtrail/context";
 export * from "./cloudtrail/normalise";
 export * from "./cloudtrail/parsers";
 export * from "./cloudtrail/tagging";
+export * from "./coverage";
 export * from "./errors";
 export * from "./judge";
 export * from "./model";

@@ -188,6 +188,8 @@ export const LOOKUP_PERMISSIONS = {
   describeManagedPrefixLists: "ec2:DescribeManagedPrefixLists",
   /** EC2 cannot filter rules by prefix list: prefix-list-change asks which groups reference it. */
   getManagedPrefixListAssociations: "ec2:GetManagedPrefixListAssociations",
+  /** The sweep compares the Regions enabled now with the covered ones (enabled since the deploy). */
+  describeRegions: "ec2:DescribeRegions",
 } as const;
 
 /** Exactly the EC2 actions each function's role gets. No wildcards, no Authorize/Create. */
@@ -218,6 +220,7 @@ export const FUNCTION_EC2_ACTIONS: Record<GuardrailFunction, readonly string[]> 
     LOOKUP_PERMISSIONS.describeNetworkAcls,
     LOOKUP_PERMISSIONS.getManagedPrefixListEntries,
     LOOKUP_PERMISSIONS.describeManagedPrefixLists,
+    LOOKUP_PERMISSIONS.describeRegions,
   ],
   "slack-notifier": [],
 };
@@ -245,6 +248,12 @@ export const METRICS = {
   slackFolded: "SlackFolded",
   /** Findings Security Hub did not take (after retries); the sweep sends them again. */
   securityHubFailures: "SecurityHubFailures",
+  /** Events from a Region the deploy does not cover: reported, never acted on. */
+  eventsNotCovered: "EventsNotCovered",
+  /** Regions enabled in the account since the deploy, not covered until the next one. */
+  regionsNotCovered: "RegionsNotCovered",
+  /** Organisation accounts the sweep could not enter through the member role (not deployed). */
+  accountsNotDeployed: "AccountsNotDeployed",
 } as const;
 
 /** Alarm thresholds. Every alarm's action is the guardrail's SNS topic. */
@@ -264,6 +273,9 @@ export const ALARMS = {
   eventPathMisses: { threshold: 1, periodSeconds: 3600, evaluationPeriods: 1 },
   unreadableRules: { threshold: 1, periodSeconds: 3600, evaluationPeriods: 1 },
   eventPathChecksFailed: { threshold: 1, periodSeconds: 3600, evaluationPeriods: 1 },
+  eventsNotCovered: { threshold: 1, periodSeconds: 3600, evaluationPeriods: 1 },
+  regionsNotCovered: { threshold: 1, periodSeconds: 3600, evaluationPeriods: 1 },
+  accountsNotDeployed: { threshold: 1, periodSeconds: 3600, evaluationPeriods: 1 },
 } as const;
 
 /** EventBridge target retry policy for event-driven functions (then the DLQ). */
@@ -525,9 +537,18 @@ export const ORG_FUNCTION_ENV = {
   memberRoleName: "GUARDRAIL_MEMBER_ROLE_NAME",
   /** Shared with the spokes' trust policies (or the `GuardrailExternalId` SST secret). */
   externalId: "GUARDRAIL_EXTERNAL_ID",
-  /** Accounts the sweep visits (comma-separated or a JSON list). */
+  /**
+   * Optional allow list on top of AWS Organizations: when set, the sweep visits only these of
+   * the organisation's active accounts (comma-separated or a JSON list).
+   */
   accounts: "GUARDRAIL_ACCOUNTS",
-  /** Regions the sweep visits in each account (default: the hub's own Region). */
+  /** Accounts the sweep never visits (comma-separated or a JSON list). */
+  denyAccounts: "GUARDRAIL_DENY_ACCOUNTS",
+  /**
+   * The covered Regions, in both modes: the functions act on events from these Regions only, and
+   * the sweep visits each of them (in each account). The deploy writes the resolved list (home
+   * Region first); unset, the function's own Region alone.
+   */
   regions: "GUARDRAIL_REGIONS",
   /**
    * A role (in the management account) to read account tags and OUs from AWS Organizations,
@@ -536,6 +557,17 @@ export const ORG_FUNCTION_ENV = {
    */
   organizationsRoleArn: "GUARDRAIL_ORGANIZATIONS_ROLE_ARN",
 } as const;
+
+/**
+ * Read-only AWS Organizations calls the organisation sweep makes every run to find its accounts:
+ * every account, or the accounts below the OUs the policy is scoped to (and their sub-OUs).
+ * https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListAccounts.html
+ */
+export const SWEEP_ORGANIZATIONS_ACTIONS = [
+  "organizations:ListAccounts",
+  "organizations:ListAccountsForParent",
+  "organizations:ListOrganizationalUnitsForParent",
+] as const;
 
 /** The SST secret that may hold the external id instead of `GUARDRAIL_EXTERNAL_ID`. */
 export const EXTERNAL_ID_SECRET = "GuardrailExternalId";

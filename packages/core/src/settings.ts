@@ -38,9 +38,14 @@ export interface OrganizationConfig {
    * (the member role is then assumed everywhere).
    */
   readonly hub: AccountTarget | null;
-  /** Accounts the sweep visits; empty for the event-driven functions when not set. */
+  /**
+   * Optional allow list: when non-empty, the sweep visits only these of the accounts AWS
+   * Organizations lists as active.
+   */
   readonly accounts: readonly string[];
-  /** Regions the sweep visits in each account. */
+  /** Accounts the sweep never visits. */
+  readonly denyAccounts: readonly string[];
+  /** Regions the sweep visits in each account (the covered Regions, the hub's first). */
   readonly regions: readonly string[];
   /** Role to read account tags and OUs with; null: the function's own role. */
   readonly organizationsRoleArn: string | null;
@@ -83,6 +88,8 @@ export interface OrganizationEnv {
   /** Unchecked here: each reader checks it where it found it (a variable or a secret). */
   readonly externalId: string | undefined;
   readonly accounts: readonly string[];
+  readonly denyAccounts: readonly string[];
+  /** Empty for `all` (every Region enabled at deploy time, resolved by the deploy). */
   readonly regions: readonly string[];
   readonly organizationsRoleArn: string | null;
 }
@@ -99,13 +106,16 @@ function matching(name: string, pattern: RegExp, what: string) {
   );
 }
 
-/** A comma-separated or JSON list, trimmed, without blanks and repeats, each matching `pattern`. */
-function list(name: string, pattern: RegExp, what: string) {
+/**
+ * A comma-separated or JSON list, trimmed, without blanks and repeats, each matching `pattern`.
+ * With `all`, the word `all` reads as the empty list (every Region, resolved by the deploy).
+ */
+function list(name: string, pattern: RegExp, what: string, { all = false } = {}) {
   return v.pipe(
     setting,
     v.rawTransform(({ dataset, addIssue, NEVER }) => {
       const raw = dataset.value;
-      if (raw === "") return [] as string[];
+      if (raw === "" || (all && raw.toLowerCase() === "all")) return [] as string[];
       let items: unknown;
       if (raw.startsWith("[")) {
         try {
@@ -140,12 +150,13 @@ const ORGANIZATION_ENV = v.object({
   [E.memberRoleName]: matching(E.memberRoleName, AWS_PATTERNS.roleName, "an IAM role name"),
   [E.externalId]: setting,
   [E.accounts]: list(E.accounts, AWS_PATTERNS.accountId, "a 12-digit account id"),
+  [E.denyAccounts]: list(E.denyAccounts, AWS_PATTERNS.accountId, "a 12-digit account id"),
   [E.organizationsRoleArn]: matching(
     E.organizationsRoleArn,
     AWS_PATTERNS.roleArn,
     "an IAM role ARN",
   ),
-  [E.regions]: list(E.regions, AWS_PATTERNS.region, "a region name"),
+  [E.regions]: list(E.regions, AWS_PATTERNS.region, "a region name", { all: true }),
 });
 
 /**
@@ -167,6 +178,7 @@ export function readOrganizationEnv(env: EnvRecord): OrganizationEnv | null {
     memberRoleName: out[E.memberRoleName] || undefined,
     externalId: out[E.externalId] || undefined,
     accounts: out[E.accounts],
+    denyAccounts: out[E.denyAccounts],
     regions: out[E.regions],
     organizationsRoleArn: out[E.organizationsRoleArn] || null,
   };

@@ -6,6 +6,7 @@ export {
 } from "./cloudtrail/record";
 export { REQUEST_RENDERERS, WRAPPED_RESPONSE_ACTIONS } from "./cloudtrail/request-parameters";
 export type { Ec2Limits } from "./ec2/actions/common";
+export { DEFAULT_SANDBOX_REGIONS, type SandboxRegion } from "./ec2/actions/regions";
 export { Ec2ApiError } from "./ec2/errors";
 export { type FaultDecision, FaultInjector, type FaultSpec } from "./ec2/faults";
 export {
@@ -38,6 +39,13 @@ export {
   type SeedVpc,
   type VpcHandle,
 } from "./ec2/sandbox";
+export {
+  OrganizationsSandbox,
+  type OrganizationsSandboxOptions,
+  type SandboxAccount,
+  type SandboxAccountState,
+  type SandboxOu,
+} from "./organizations/sandbox";
 export {
   type SecurityHubCall,
   SecurityHubSandbox,

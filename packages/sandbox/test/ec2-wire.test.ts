@@ -13,6 +13,7 @@ import {
   DeleteTagsCommand,
   DescribeManagedPrefixListsCommand,
   DescribeNetworkAclsCommand,
+  DescribeRegionsCommand,
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
@@ -813,6 +814,17 @@ describe("raw Query protocol", () => {
     expect(res.status).toBe(412);
     expect(await res.text()).toContain("<Code>DryRunOperation</Code>");
     expect(sandbox.stats().groups).toBe(before);
+  });
+});
+
+describe("DescribeRegions over the wire", () => {
+  it("answers the Regions enabled by default, not the opt-in ones not opted in", async () => {
+    const out = await ec2.send(new DescribeRegionsCommand({}));
+    const names = out.Regions?.map((r) => r.RegionName) ?? [];
+    expect(names).toContain("us-east-1");
+    expect(names).toContain("eu-west-1");
+    expect(names).not.toContain("me-south-1");
+    expect(out.Regions?.every((r) => r.OptInStatus === "opt-in-not-required")).toBe(true);
   });
 });
 

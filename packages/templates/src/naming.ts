@@ -65,3 +65,16 @@ export function memberRoleName(stage: string, app = APP_NAME): string {
 export function hubBusName(stage: string, app = APP_NAME): string {
   return `${app}-${stage}-hub`;
 }
+
+/**
+ * PascalCase component-name part of a Region, for the resources made in each covered Region.
+ *
+ * @example
+ * regionId("eu-west-1"); // "EuWest1"
+ */
+export function regionId(region: string): string {
+  return region
+    .split("-")
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join("");
+}

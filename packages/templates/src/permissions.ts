@@ -15,6 +15,7 @@ import {
   NOTIFY_ACTIONS,
   SECURITY_HUB_ACTIONS,
   SELF_MONITORING_ACTIONS,
+  SWEEP_ORGANIZATIONS_ACTIONS,
   securityHubResources,
   TOPIC_KEY_ACTIONS,
 } from "@guardrail/core";
@@ -64,6 +65,11 @@ export interface PermissionScope {
   readonly deadLetterQueueArn: string;
   /** The SecureString parameter holding the Slack webhook URL (read by the notifier alone). */
   readonly slackWebhookParameterArn: string;
+  /**
+   * The covered Regions (single-account mode), where the EC2 grants apply; `region` alone when
+   * absent or empty.
+   */
+  readonly regions?: readonly string[];
 }
 
 /**
@@ -168,7 +174,12 @@ export function organizationStatements(
       conditions: [inOrganization],
     },
   ];
-  if (org.readsOrganization && org.organizationsRoleArn !== null) {
+  // The sweep lists the organisation's accounts every run.
+  const reads = [
+    ...(org.readsOrganization ? ORGANIZATIONS_READ_ACTIONS : []),
+    ...(fn === "sweep" ? SWEEP_ORGANIZATIONS_ACTIONS : []),
+  ];
+  if (reads.length > 0 && org.organizationsRoleArn !== null) {
     statements.push({
       effect: "allow",
       actions: ["sts:AssumeRole"],
@@ -176,12 +187,8 @@ export function organizationStatements(
       conditions: [inOrganization],
     });
   }
-  if (org.readsOrganization && org.organizationsRoleArn === null) {
-    statements.push({
-      effect: "allow",
-      actions: [...ORGANIZATIONS_READ_ACTIONS],
-      resources: ["*"],
-    });
+  if (reads.length > 0 && org.organizationsRoleArn === null) {
+    statements.push({ effect: "allow", actions: [...reads], resources: ["*"] });
   }
   return statements;
 }
@@ -323,15 +330,30 @@ export function functionStatements(
 ): Statement[] {
   const statements: Statement[] = [];
   const byResources = new Map<string, Statement>();
+  const regions = scope.regions && scope.regions.length > 0 ? scope.regions : [scope.region];
+  // Describe* take no resource ARN: the Region condition keeps them to the covered Regions.
+  // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-requestedregion
+  const inRegions: Condition = {
+    test: "StringEquals",
+    variable: "aws:RequestedRegion",
+    values: [...regions],
+  };
   for (const action of FUNCTION_EC2_ACTIONS[fn]) {
-    const resources = ec2ResourcesFor(action, scope);
+    const resources = [
+      ...new Set(regions.flatMap((region) => ec2ResourcesFor(action, { ...scope, region }))),
+    ];
     const key = resources.join("\n");
     const existing = byResources.get(key);
     if (existing) {
       if (!existing.actions.includes(action)) existing.actions.push(action);
       continue;
     }
-    const statement: Statement = { effect: "allow", actions: [action], resources };
+    const statement: Statement = {
+      effect: "allow",
+      actions: [action],
+      resources,
+      conditions: [inRegions],
+    };
     byResources.set(key, statement);
     statements.push(statement);
   }

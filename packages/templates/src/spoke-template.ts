@@ -8,7 +8,6 @@ import {
   type GuardrailFunction,
   SECURITY_HUB_ACTIONS,
   securityHubResources,
-  TARGET_RETRY,
 } from "@guardrail/core";
 import { APP_NAME, hubBusName, memberRoleName, roleArn, roleName } from "./naming";
 import { ec2ResourcesFor } from "./permissions";
@@ -319,10 +318,8 @@ export function renderSpokeTemplate(input: SpokeTemplateInput): Record<string, J
               RoleArn: { "Fn::GetAtt": ["ForwarderRole", "Arn"] },
               // A PutEvents to the hub that keeps failing (hub bus policy, the role, the hub
               // Region down) lands here instead of being dropped; the alarms below see it.
-              RetryPolicy: {
-                MaximumRetryAttempts: TARGET_RETRY.maximumRetryAttempts,
-                MaximumEventAgeInSeconds: TARGET_RETRY.maximumEventAgeSeconds,
-              },
+              // Event-bus targets take no RetryPolicy (EventBridge retries them on its own).
+              // https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_events_targets.EventBusProps.html
               DeadLetterConfig: { Arn: { "Fn::GetAtt": ["ForwardDeadLetterQueue", "Arn"] } },
             },
           ],

@@ -28,7 +28,14 @@ export interface ScenarioReport {
   readonly id: string;
   readonly title: string;
   readonly expected: Verdict;
-  readonly got: Verdict | "already-gone" | "ignored" | "invalid" | "not delivered" | "error";
+  readonly got:
+    | Verdict
+    | "already-gone"
+    | "ignored"
+    | "invalid"
+    | "not covered"
+    | "not delivered"
+    | "error";
   /** Whether the rule is still there after the guardrail acted (describe, as the developer). */
   readonly present: boolean | null;
   /** Expected verdict and the rule's presence agree with it. */
@@ -125,6 +132,8 @@ function verdictOf(routed: RoutedEvent): ScenarioReport["got"] {
       return "ignored";
     case "invalid":
       return "invalid";
+    case "not-covered":
+      return "not covered";
     case "decided":
       return flow.result === undefined || flow.result === "invalid" ? "invalid" : flow.result;
   }

@@ -12,6 +12,12 @@ import {
 } from "../local/stack";
 import { clip, formatMs, padEnd, type Style, style } from "./render";
 
+/**
+ * The Regions `--serve` covers besides its home Region (us-east-1): an `aws --region eu-west-1`
+ * call is remediated in eu-west-1; a call in any other Region is reported as not covered.
+ */
+export const SERVE_REGIONS = ["eu-west-1"] as const;
+
 /** The ports `--serve` uses: EC2 where LocalStack users expect it, the others next to it. */
 export const SERVE_PORTS = { ec2: 4566, sns: 4567, dynamo: 4568, slack: 4569 } as const;
 
@@ -23,6 +29,8 @@ export interface ServeOptions {
   /** EC2 port; SNS, DynamoDB and Slack take the next three. Default 4566 (0: any free ports). */
   readonly port?: number;
   readonly logLevel?: LogLevel;
+  /** Covered Regions besides the home Region. Default `SERVE_REGIONS`. */
+  readonly regions?: readonly string[];
   /** Serving stops when this is aborted (Ctrl-C in the CLI). */
   readonly signal: AbortSignal;
   /** Called once the stack is up and the instructions are printed. */
@@ -81,6 +89,7 @@ export async function serveSandbox(options: ServeOptions): Promise<ServeSummary>
   const port = (offset: number) => (base === 0 ? 0 : base + offset);
   const stack = await startLocalStack({
     ports: { ec2: port(0), sns: port(1), dynamo: port(2), slack: port(3) },
+    regions: options.regions ?? SERVE_REGIONS,
     ...(options.host === undefined ? {} : { host: options.host }),
     ...(options.policy === undefined ? {} : { policy: options.policy }),
     ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
@@ -104,6 +113,9 @@ export async function serveSandbox(options: ServeOptions): Promise<ServeSummary>
     );
     print(`  ${label("Slack")}${new URL(ep.slack).origin}  ${s.dim("incoming webhook")}`);
     print(`  ${label("policy")}${stack.policySource} (policy id ${stack.policyId})`);
+    print(
+      `  ${label("Regions")}${stack.regions.join(", ")}  ${s.dim(`covered (home ${stack.region}); events from any other Region are reported as not covered`)}`,
+    );
     print(
       `  ${label("VPC")}${vpc.vpcId} (default)  ${s.dim(`group ${groupId} (sandbox-demo-sg) is ready to play with`)}`,
     );
@@ -155,7 +167,10 @@ export async function serveSandbox(options: ServeOptions): Promise<ServeSummary>
 
     stack.router.onRouted((routed) => {
       const replied = stack.sandbox.repliedAt(field(routed, "requestID"));
-      const head = `${STAMP}  ${field(routed, "eventName")} by ${actorOf(routed)}`;
+      const where = field(routed, "awsRegion");
+      const head = `${STAMP}  ${field(routed, "eventName")} by ${actorOf(routed)}${
+        where !== "" && where !== stack.region ? ` in ${where}` : ""
+      }`;
       if (routed.unrouted !== undefined) {
         const why =
           routed.unrouted === "own-role"
@@ -173,6 +188,10 @@ export async function serveSandbox(options: ServeOptions): Promise<ServeSummary>
       if (flow === undefined) {
         const error = last?.error instanceof Error ? last.error.message : String(last?.error);
         later(() => `${head} → ${to}: ${s.red(`failed: ${error}`)}${took}`);
+        return;
+      }
+      if (flow.status === "not-covered") {
+        later(() => `${head} → ${to}: ${s.yellow("not covered")} · ${flow.reason ?? ""}${took}`);
         return;
       }
       if (flow.status !== "decided") {

@@ -24,6 +24,7 @@ import {
   getManagedPrefixListEntries,
   modifyManagedPrefixList,
 } from "./actions/prefix-lists";
+import { describeRegions, type SandboxRegion } from "./actions/regions";
 import {
   authorizeEgress,
   authorizeIngress,
@@ -114,6 +115,7 @@ export const EC2_ACTIONS: Readonly<Record<string, ActionSpec>> = {
   DescribeManagedPrefixLists: { handler: describeManagedPrefixLists, mutating: false },
   GetManagedPrefixListEntries: { handler: getManagedPrefixListEntries, mutating: false },
   GetManagedPrefixListAssociations: { handler: getManagedPrefixListAssociations, mutating: false },
+  DescribeRegions: { handler: describeRegions, mutating: false },
 };
 
 export interface Ec2SandboxOptions {
@@ -141,6 +143,8 @@ export interface Ec2SandboxOptions {
    * actions the role's policies allow.
    */
   readonly resolveCredentials?: CredentialResolver;
+  /** The Regions DescribeRegions answers, with their opt-in status. Default `DEFAULT_SANDBOX_REGIONS`. */
+  readonly regions?: readonly SandboxRegion[];
 }
 
 /** Which account and region a seeding or inspection call is about; defaults to the sandbox defaults. */
@@ -437,7 +441,12 @@ export class Ec2Sandbox {
         );
       }
       const state = this.regionState(principal.accountId, region);
-      const body = spec.handler({ state, params, limits: this.limits });
+      const body = spec.handler({
+        state,
+        params,
+        limits: this.limits,
+        ...(this.options.regions === undefined ? {} : { regions: this.options.regions }),
+      });
       if (spec.mutating) {
         this.emit({
           ...facts,

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { EC2Client } from "@aws-sdk/client-ec2";
-import type { AwsClientSettings, Ec2Gateway } from "@guardrail/aws";
+import { type AwsClientSettings, type Ec2Gateway, enabledRegionsReader } from "@guardrail/aws";
 import {
   BUILT_IN_POLICY_SOURCE,
   DEFAULT_POLICY_YAML,
@@ -10,19 +10,21 @@ import {
   FUNCTION_ENV,
   GUARDRAIL_FUNCTIONS,
   type GuardrailFunction,
+  ORG_FUNCTION_ENV,
   SLACK_FUNCTION_ENV,
   slackWebhookParameterName,
 } from "@guardrail/core";
 import {
+  createCoveredSweepHandler,
   createNetworkAclChangeHandler,
   createPrefixListChangeHandler,
   createSecurityGroupChangeHandler,
   createSlackNotifierHandler,
-  createSweepHandler,
   defaultRemediationDeps,
   defaultSlackNotifierDeps,
   type Env,
   type PolicyFiles,
+  type RegionsSweepResult,
   type RemediationDeps,
   type SweepResult,
 } from "@guardrail/functions";
@@ -147,7 +149,13 @@ export interface LocalStackOptions {
   readonly ports?: { ec2?: number; sns?: number; dynamo?: number; slack?: number; ssm?: number };
   readonly host?: string;
   readonly accountId?: string;
+  /** The home Region, where the functions run. Default `us-east-1`. */
   readonly region?: string;
+  /**
+   * The covered Regions (GUARDRAIL_REGIONS as the deploy writes it); the home Region is always
+   * covered. Events from any other Region are reported as not covered. Default: the home alone.
+   */
+  readonly regions?: readonly string[];
   /** The functions' log level. Default `SILENT`. */
   readonly logLevel?: LogLevel;
   /** CloudTrail's delay between a call and its event. Default 0. */
@@ -174,6 +182,8 @@ export interface LocalStack {
   };
   readonly accountId: string;
   readonly region: string;
+  /** The covered Regions, the home Region first. */
+  readonly regions: readonly string[];
   readonly topicArn: string;
   readonly tableName: string;
   readonly ownRoleArns: readonly string[];
@@ -191,8 +201,15 @@ export interface LocalStack {
   cloudFormationEc2(): EC2Client;
   /** The approver's EC2 client (role `security-approver`): its tagging approves exemptions. */
   approverEc2(): EC2Client;
-  /** Runs the sweep once, as the schedule would. */
-  runSweep(): Promise<{ result: SweepResult; invocation: Invocation }>;
+  /**
+   * Runs the sweep once, as the schedule would: every covered Region. `result` is the home
+   * Region's; `regions` the whole run's (each Region, and the Regions enabled but not covered).
+   */
+  runSweep(): Promise<{
+    result: SweepResult;
+    regions: RegionsSweepResult;
+    invocation: Invocation;
+  }>;
   /** Topic messages handled by the Slack notifier so far, oldest first. */
   notifications(): readonly LocalNotification[];
   onNotification(listener: (n: LocalNotification) => void): () => void;
@@ -263,6 +280,7 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
   const region = options.region ?? DEFAULT_REGION;
+  const regions = [region, ...(options.regions ?? []).filter((r) => r !== region)];
   const host = options.host ?? "127.0.0.1";
   const logLevel = options.logLevel ?? "SILENT";
   const ports = options.ports ?? {};
@@ -381,6 +399,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     [FUNCTION_ENV.ownRoleArns]: ownRoleArns.join(","),
     [FUNCTION_ENV.stage]: LOCAL_STAGE,
     [FUNCTION_ENV.version]: "sandbox",
+    AWS_REGION: region,
+    [ORG_FUNCTION_ENV.regions]: regions.join(","),
     ...policy.env,
   };
   const clients: { destroy(): void }[] = [];
@@ -422,7 +442,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     policySource = options.policy === undefined ? SANDBOX_POLICY_SOURCE : deps.config.policySource;
     policyId = deps.config.policyId;
-    return { ...deps, ec2: timedGateway(deps.ec2) };
+    const regional = deps.regions;
+    return {
+      ...deps,
+      ec2: timedGateway(deps.ec2),
+      // Each Region's client signs for its Region: the sandbox keeps state per Region.
+      ...(regional
+        ? { regions: { gateway: (r: string) => timedGateway(regional.gateway(r)) } }
+        : {}),
+    };
   };
 
   let handlers: Record<GuardrailFunction, Handler>;
@@ -440,9 +468,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ),
       "network-acl-change": createNetworkAclChangeHandler(remediationDeps("network-acl-change")),
       "prefix-list-change": createPrefixListChangeHandler(remediationDeps("prefix-list-change")),
-      sweep: createSweepHandler({
+      sweep: createCoveredSweepHandler({
         ...remediationDeps("sweep"),
         identity: async () => ({ account: accountId, region }),
+        enabledRegions: enabledRegionsReader(awsFor("sweep")),
       }),
       "slack-notifier": createSlackNotifierHandler(
         defaultSlackNotifierDeps(slackEnv, {
@@ -521,6 +550,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     },
     accountId,
     region,
+    regions,
     topicArn: sns.topicArn,
     tableName: LOCAL_TABLE_NAME,
     ownRoleArns,
@@ -567,7 +597,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       } finally {
         invocation.finishedAt = performance.now();
       }
-      return { result: invocation.result as SweepResult, invocation };
+      const run = invocation.result as RegionsSweepResult;
+      const home = run.targets.find((t) => t.region === region);
+      if (home === undefined) throw new Error("the sweep did not sweep the home Region");
+      return { result: home, regions: run, invocation };
     },
     notifications: () => [...notifications],
     onNotification(listener) {

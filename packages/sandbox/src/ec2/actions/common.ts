@@ -2,6 +2,7 @@ import { Ec2ApiError, invalidParameterValue } from "../errors";
 import type { RegionState } from "../model";
 import { type Filter, filterMatches, type QueryParams, readFilters } from "../query";
 import { type XmlObject, type XmlValue, xmlList } from "../xml";
+import type { SandboxRegion } from "./regions";
 
 /** Quotas the sandbox enforces on the API path (seeding bypasses them). */
 export interface Ec2Limits {
@@ -18,6 +19,8 @@ export interface ActionContext {
   readonly state: RegionState;
   readonly params: QueryParams;
   readonly limits: Ec2Limits;
+  /** The Regions DescribeRegions answers (default `DEFAULT_SANDBOX_REGIONS`). */
+  readonly regions?: readonly SandboxRegion[];
 }
 
 /** A handler returns the reply body (without `requestId`), in EC2 XML element names. */
