@@ -374,6 +374,10 @@ export const AUDIT_KEY_PREFIX = {
   sightings: "SIGHTINGS#",
   /** The Slack notifier's message count per window (folding into digests). */
   slack: "SLACK#",
+  /** The hash chain over decision records, one partition per account and Region (`report/chain.ts`). */
+  chain: "CHAIN#",
+  /** What is exposed now, per account and Region, and one summary a day (`report/posture.ts`). */
+  posture: "POSTURE#",
 } as const;
 
 /**

@@ -1,4 +1,5 @@
 export * from "./audit";
+export * from "./chain";
 export * from "./decision";
 export * from "./digest";
 export * from "./exemption";
@@ -6,6 +7,7 @@ export * from "./exposure";
 export * from "./flap";
 export * from "./links";
 export * from "./message";
+export * from "./posture";
 export * from "./slack";
 export * from "./sweep";
 export * from "./view";
