@@ -5,6 +5,8 @@ import { EC2Client } from "@aws-sdk/client-ec2";
 import type { OrganizationsClient } from "@aws-sdk/client-organizations";
 import type { STSClient } from "@aws-sdk/client-sts";
 import {
+  type EvidenceFunction,
+  FUNCTION_ENV,
   type GuardrailFunction,
   METRICS,
   metricServiceName,
@@ -18,10 +20,12 @@ import {
   type MemberCredentials,
 } from "./adapters/accounts";
 import { type AuditStore, createAuditStore } from "./adapters/audit";
+import { type ChainQueue, createChainQueue } from "./adapters/chain";
 import { createEc2Gateway, type Ec2Gateway } from "./adapters/ec2";
 import { ec2RetryStrategy } from "./adapters/ec2-retry";
 import { lazy } from "./adapters/lazy";
 import { type AccountDirectory, createAccountDirectory } from "./adapters/organization";
+import { createPostureStore, type PostureStore } from "./adapters/posture";
 import { createNotifier, type Notifier } from "./adapters/sns";
 import {
   type AccountTarget,
@@ -54,6 +58,10 @@ export interface RemediationDeps extends Observability {
    * Organizations says about an account. Absent otherwise (scoped rules then only notify).
    */
   readonly directory?: AccountDirectory;
+  /** The chain writer's queue: each decision record written is sent there (see `chainDecision`). */
+  readonly chain?: ChainQueue;
+  /** Where the sweep keeps what is exposed now (see `recordPosture`). */
+  readonly posture?: PostureStore;
 }
 
 /**
@@ -189,7 +197,10 @@ export function notifyClientOptions(requestTimeout = NOTIFY_REQUEST_TIMEOUT_MS) 
 export const DEFAULT_SETTLE_MS = 250;
 
 /** Logger and metrics of one function. The metric `service` dimension is the stage's. */
-export function createObservability(fn: GuardrailFunction, env: Env = process.env): Observability {
+export function createObservability(
+  fn: GuardrailFunction | EvidenceFunction,
+  env: Env = process.env,
+): Observability {
   const serviceName =
     env.POWERTOOLS_SERVICE_NAME?.trim() ||
     metricServiceName(env.GUARDRAIL_STAGE?.trim() || "default");
@@ -235,6 +246,7 @@ export function defaultRemediationDeps(
     });
   });
   const hubGateway = createEc2Gateway(ec2);
+  const chainQueueUrl = env[FUNCTION_ENV.chainQueueUrl]?.trim();
   const org = config.organization;
   let members: MemberAccess | undefined;
   let directory: AccountDirectory | undefined;
@@ -265,6 +277,16 @@ export function defaultRemediationDeps(
     notifier: createNotifier(config.topicArn, sns),
     clock: () => new Date(),
     settleMs: DEFAULT_SETTLE_MS,
+    posture: createPostureStore(config.tableName, ddb),
+    ...(chainQueueUrl
+      ? {
+          chain: createChainQueue(
+            chainQueueUrl,
+            async () =>
+              new (await import("@aws-sdk/client-sqs")).SQSClient({ retryMode: "standard" }),
+          ),
+        }
+      : {}),
     ...(members ? { members } : {}),
     ...(directory ? { directory } : {}),
   };

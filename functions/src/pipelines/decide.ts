@@ -33,6 +33,7 @@ import { NOTIFICATION, type PutDecisionResult } from "../adapters/audit";
 import { forTarget, type RemediationDeps } from "../deps";
 import { RemediationFailedError } from "../errors";
 import { field } from "../field";
+import { chainDecision } from "./chain-writer";
 import { guardFlaps } from "./flap-guard";
 import { exemptionsFromTrail } from "./trail";
 
@@ -225,6 +226,17 @@ export async function act(
  * the recorded decision, so a crash there cannot lose the alert.
  */
 export async function recordAndNotify(
+  decision: Decision,
+  deps: RemediationDeps,
+  options: { publish?: boolean; defer?: boolean } = {},
+): Promise<{ recorded: PutDecisionResult["status"]; published: boolean }> {
+  const settled = await recordOnceAndNotify(decision, deps, options);
+  // After the revoke, the record and the message: the hash chain waits for none of them.
+  await chainDecision(decision, settled.recorded, deps);
+  return settled;
+}
+
+async function recordOnceAndNotify(
   decision: Decision,
   deps: RemediationDeps,
   { publish = true, defer = false }: { publish?: boolean; defer?: boolean } = {},

@@ -40,6 +40,7 @@ import { withObservability } from "../middleware";
 import { recordAndNotify, recordsOf } from "./decide";
 import { checkEventPath, type EventPathProbe, type EventPathReport } from "./event-path";
 import { checkEventPathMisses, type EventPathMiss } from "./event-path-misses";
+import { recordPosture } from "./posture";
 import { type SkippedRevoke, verifyBeforeRevoke } from "./sweep-verify";
 import { reportExpiredTags } from "./tag-exemption";
 import { exemptionsFromTrail } from "./trail";
@@ -430,6 +431,7 @@ async function sweepOne(
     mapLimit(toRecord, AUDIT_CONCURRENCY, (d) =>
       recordAndNotify(d, deps, { publish: false }).catch(keep(`recording ${d.id}`)),
     ),
+    recordPosture({ ...identity, runId }, decisions, deps).catch(keep("recording the posture")),
   ]);
 
   // The summary says what is new, as the audit trail does: a standing finding (the default

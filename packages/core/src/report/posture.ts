@@ -1,5 +1,6 @@
 import { AUDIT_KEY_PREFIX } from "../registry";
 import type { Decision, FindingView } from "./decision";
+import type { SnsPublication } from "./message";
 
 /**
  * What is exposed now. Each sweep run keeps, per account and Region, the findings still standing
@@ -401,4 +402,49 @@ export function postureDigestText(report: PostureReport, limit = 10): string {
     }
   }
   return lines.join("\n");
+}
+
+/** The SNS message of the weekly digest. */
+export const POSTURE_DIGEST_SCHEMA = "guardrail.posture-digest/v1";
+
+export interface PostureDigestMessage {
+  readonly schema: typeof POSTURE_DIGEST_SCHEMA;
+  /** `postureDigestText(report)`. */
+  readonly summary: string;
+  readonly report: PostureReport;
+}
+
+/**
+ * The weekly digest as an SNS publication: the report as JSON (for subscribers) and its text
+ * (rendered by the Slack notifier). Severity `high` when a revoke failed, `medium` when findings
+ * are open, else `info`, so a subscription filter can route it like the other messages.
+ *
+ * @example
+ * postureDigestPublication(report).attributes.source // "digest"
+ */
+export function postureDigestPublication(report: PostureReport): SnsPublication {
+  const t = report.totals;
+  const message: PostureDigestMessage = {
+    schema: POSTURE_DIGEST_SCHEMA,
+    summary: postureDigestText(report),
+    report,
+  };
+  return {
+    subject:
+      `Network guardrail weekly posture: ${t.open} open, ${t.expiringExemptions} exemptions ending soon`.slice(
+        0,
+        100,
+      ),
+    message: JSON.stringify(message),
+    attributes: {
+      severity: t.failed > 0 ? "high" : t.open > 0 ? "medium" : "info",
+      outcome: "posture",
+      result: "posture",
+      rule: "",
+      account: "",
+      region: "",
+      eventName: "",
+      source: "digest",
+    },
+  };
 }
