@@ -13,6 +13,8 @@ import { createAlarms } from "./alarms";
 import { createAuditTable } from "./audit-table";
 import { allowRulesToDeadLetter, createDeadLetterQueue } from "./dead-letter";
 import { createEventRules } from "./event-rules";
+import { createEvidence } from "./evidence";
+import { readEvidenceSettings } from "./evidence-settings";
 import { createFunctions } from "./functions";
 import { createHubBus } from "./hub";
 import { roleArn, roleName } from "./naming";
@@ -76,6 +78,13 @@ export function deployGuardrail() {
     publisherRoleArns,
   });
   const deadLetterQueue = createDeadLetterQueue();
+  const evidence = createEvidence({
+    settings,
+    evidence: readEvidenceSettings(settings.production, process.env),
+    table,
+    topic,
+    topicKey: key,
+  });
   const lambdas = createFunctions({
     settings,
     policy,
@@ -86,6 +95,7 @@ export function deployGuardrail() {
     topic,
     topicKey: key,
     deadLetterQueue,
+    chainQueue: evidence.chainQueue,
     ...(org !== null && org.externalId === null
       ? { externalIdSecret: new sst.Secret(EXTERNAL_ID_SECRET) }
       : {}),
@@ -163,6 +173,7 @@ export function deployGuardrail() {
     [STACK_OUTPUTS.topicArn]: topic.arn,
     [STACK_OUTPUTS.deadLetterQueueUrl]: deadLetterQueue.url,
     [STACK_OUTPUTS.functionNames]: functionNames,
+    [STACK_OUTPUTS.evidenceBucket]: evidence.bucket.bucket,
     ...(hub === null ? {} : { [STACK_OUTPUTS.hubBusArn]: hub.bus.arn }),
   };
 }

@@ -274,6 +274,8 @@ export interface ChainArchive {
   put(entry: ChainEntry): Promise<void>;
   /** Every entry of one account and Region, by the position in its key. */
   entries(account: string, region: string): Promise<StoredEntry[]>;
+  /** Every chain (`<account>#<region>`) with objects in the bucket. */
+  chains(): Promise<string[]>;
 }
 
 /**
@@ -314,6 +316,30 @@ export function createChainArchive(
           { cause: error },
         );
       }
+    },
+
+    async chains() {
+      const { ListObjectsV2Command } = await s3();
+      const c = await client();
+      const found = new Set<string>();
+      let token: string | undefined;
+      try {
+        do {
+          const page = await c.send(
+            new ListObjectsV2Command({ Bucket: bucket, Prefix: "chain/", ContinuationToken: token }),
+          );
+          for (const o of page.Contents ?? []) {
+            const m = /^chain\/account=([^/]+)\/region=([^/]+)\//.exec(o.Key ?? "");
+            if (m) found.add(chainId(m[1] ?? "", m[2] ?? ""));
+          }
+          token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token);
+      } catch (error) {
+        throw new LookupFailedError(`Listing s3://${bucket}/chain/: ${awsErrorCode(error)}`, {
+          cause: error,
+        });
+      }
+      return [...found].sort();
     },
 
     async entries(account, region) {

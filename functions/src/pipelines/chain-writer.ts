@@ -3,6 +3,7 @@ import {
   appendEntry,
   auditItem,
   type ChainEntry,
+  chainedRecord,
   type ChainedRecord,
   type Decision,
   recordHash,
@@ -40,9 +41,10 @@ const APPEND_TRIES = 5;
  * The S3 copy is written before the head moves, so a head never names an entry without its copy.
  */
 export async function appendRecord(
-  record: ChainedRecord,
+  input: ChainedRecord | AuditItem,
   deps: ChainWriterDeps,
 ): Promise<AppendResult> {
+  const record = chainedRecord(input);
   const account = String(record.account);
   const region = String(record.region);
   const hash = recordHash(record);

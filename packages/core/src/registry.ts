@@ -465,6 +465,8 @@ export const STACK_OUTPUTS = {
   topicArn: "topicArn",
   deadLetterQueueUrl: "deadLetterQueueUrl",
   functionNames: "functionNames",
+  /** The Object Lock bucket of the hash chain's copy (`guardrail audit --verify --bucket`). */
+  evidenceBucket: "evidenceBucket",
   /** Organisation mode only: the hub bus ARN the spokes forward to. */
   hubBusArn: "hubBusArn",
 } as const;
@@ -536,7 +538,7 @@ export const EVIDENCE_ENV = {
   retentionDays: "GUARDRAIL_EVIDENCE_RETENTION_DAYS",
 } as const;
 
-/** The weekly digest's schedule (EventBridge Scheduler cron: Mondays 08:00 UTC). */
+/** The weekly digest's schedule (an EventBridge rule's cron: Mondays 08:00 UTC). */
 export const POSTURE_DIGEST_SCHEDULE = "cron(0 8 ? * MON *)";
 
 /**
@@ -549,12 +551,15 @@ export const AUDIT_POSTURE_WRITE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutIte
 export const AUDIT_POSTURE_READ_ACTIONS = ["dynamodb:Query"] as const;
 /** Decision writers send each record to the chain queue. */
 export const CHAIN_ENQUEUE_ACTIONS = ["sqs:SendMessage"] as const;
-/** What Lambda's SQS event source mapping needs of the consumer's role. */
+/**
+ * What Lambda's SQS event source mapping needs of the consumer's role (the actions of the
+ * AWSLambdaSQSQueueExecutionRole managed policy).
+ * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
+ */
 export const CHAIN_CONSUME_ACTIONS = [
   "sqs:ReceiveMessage",
   "sqs:DeleteMessage",
   "sqs:GetQueueAttributes",
-  "sqs:ChangeMessageVisibility",
 ] as const;
 /**
  * The chain writer's S3 grants: PutObject, and PutObjectRetention, which S3 requires of a PUT

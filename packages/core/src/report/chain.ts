@@ -85,7 +85,7 @@ export function chainedRecord(item: AuditItem | Readonly<Record<string, unknown>
 }
 
 /** sha256 of a record's canonical text. */
-export function recordHash(record: ChainedRecord): string {
+export function recordHash(record: ChainedRecord | AuditItem): string {
   return sha256Hex(canonicalJson(chainedRecord(record)));
 }
 
@@ -133,7 +133,7 @@ export function appendEntry(
   input: {
     readonly account: string;
     readonly region: string;
-    readonly record: ChainedRecord;
+    readonly record: ChainedRecord | AuditItem;
     readonly now: Date;
     readonly retentionDays: number;
   },
@@ -266,7 +266,7 @@ export interface VerifyChainInput {
    * The current decision items of this account and Region, to check that each is what the
    * chain recorded (the latest entry of its id).
    */
-  readonly decisions?: readonly Readonly<Record<string, unknown>>[];
+  readonly decisions?: readonly (AuditItem | Readonly<Record<string, unknown>>)[];
   /** A decision younger than this (ms) may not be chained yet. Default 15 minutes. */
   readonly graceMs?: number;
 }
@@ -419,7 +419,8 @@ function checkDecisions(
   }
   const grace = input.graceMs ?? 15 * 60_000;
   const present = new Set<string>();
-  for (const item of input.decisions ?? []) {
+  for (const decision of input.decisions ?? []) {
+    const item = decision as Readonly<Record<string, unknown>>;
     const id = String(item.id ?? "");
     present.add(id);
     const entry = latest.get(id);
@@ -489,4 +490,96 @@ export function chainEntryOf(value: unknown): ChainEntry | null {
     hash: v.hash,
     record: v.record as ChainedRecord,
   };
+}
+
+/** One column of the Athena table over the S3 copy. */
+export interface AthenaColumn {
+  readonly name: string;
+  readonly type: string;
+}
+
+/** The Athena (Glue) table over the S3 copy: one row per chain entry. */
+export interface ChainAthenaTable {
+  readonly name: string;
+  readonly location: string;
+  readonly columns: readonly AthenaColumn[];
+  readonly partitionKeys: readonly AthenaColumn[];
+  readonly serde: string;
+  /** Table properties: partition projection, so no crawler or MSCK REPAIR is needed. */
+  readonly parameters: Readonly<Record<string, string>>;
+}
+
+/**
+ * The table definition of the chain's S3 copy. The OpenX JSON SerDe matches JSON keys to
+ * columns case-insensitively (`decisionId` → `decisionid`) and ignores keys it has no column
+ * for. Partitions are projected: `account` and `region` are injected (a query names them in its
+ * WHERE clause), `date` ranges over the retention.
+ * https://docs.aws.amazon.com/athena/latest/ug/partition-projection.html
+ *
+ * @example
+ * chainAthenaTable("my-bucket", 400).location // "s3://my-bucket/chain/"
+ */
+export function chainAthenaTable(bucket: string, retentionDays: number): ChainAthenaTable {
+  const finding =
+    "struct<rule:string,mode:string,severity:string,result:string,reason:string,change:struct<text:string,resourceid:string>>";
+  return {
+    name: "guardrail_decisions",
+    location: `s3://${bucket}/chain/`,
+    columns: [
+      { name: "v", type: "string" },
+      { name: "chain", type: "string" },
+      { name: "seq", type: "bigint" },
+      { name: "decisionid", type: "string" },
+      { name: "recordedat", type: "string" },
+      { name: "prevhash", type: "string" },
+      { name: "prevexpiresat", type: "bigint" },
+      { name: "expiresat", type: "bigint" },
+      { name: "recordhash", type: "string" },
+      { name: "hash", type: "string" },
+      {
+        name: "record",
+        type: `struct<id:string,source:string,eventid:string,eventname:string,eventtime:string,resourcetype:string,resourceid:string,outcome:string,result:string,severity:string,decidedat:string,guardrailversion:string,policyid:string,exposureseconds:bigint,findings:array<${finding}>>`,
+      },
+    ],
+    partitionKeys: [
+      { name: "account", type: "string" },
+      { name: "region", type: "string" },
+      { name: "date", type: "string" },
+    ],
+    serde: "org.openx.data.jsonserde.JsonSerDe",
+    parameters: {
+      "projection.enabled": "true",
+      "projection.account.type": "injected",
+      "projection.region.type": "injected",
+      "projection.date.type": "date",
+      "projection.date.format": "yyyy-MM-dd",
+      "projection.date.range": `NOW-${retentionDays}DAYS,NOW`,
+      "projection.date.interval": "1",
+      "projection.date.interval.unit": "DAYS",
+      "storage.location.template": `s3://${bucket}/chain/account=\${account}/region=\${region}/date=\${date}/`,
+      classification: "json",
+    },
+  };
+}
+
+/** The same table as Athena DDL (`CREATE EXTERNAL TABLE`), for docs and manual setup. */
+export function chainAthenaDdl(table: ChainAthenaTable): string {
+  const cols = (list: readonly AthenaColumn[]) =>
+    list.map((c) => `  \`${c.name}\` ${c.type}`).join(",\n");
+  const props = Object.entries(table.parameters)
+    .map(([k, v]) => `  '${k}'='${v}'`)
+    .join(",\n");
+  return [
+    `CREATE EXTERNAL TABLE IF NOT EXISTS ${table.name} (`,
+    cols(table.columns),
+    ")",
+    "PARTITIONED BY (",
+    cols(table.partitionKeys),
+    ")",
+    `ROW FORMAT SERDE '${table.serde}'`,
+    `LOCATION '${table.location}'`,
+    "TBLPROPERTIES (",
+    props,
+    ");",
+  ].join("\n");
 }
