@@ -248,7 +248,7 @@ describe("the deployed evidence resources", () => {
     expect(s3).toEqual([
       expect.objectContaining({
         Action: ["s3:PutObject", "s3:PutObjectRetention"],
-        Resource: `${bucketArn}/chain/*`,
+        Resource: [`${bucketArn}/chain/*`],
       }),
     ]);
     const queueArn = String(prod.one("aws:sqs/queue:Queue", "ChainQueue").state.arn);

@@ -326,7 +326,11 @@ export function createChainArchive(
       try {
         do {
           const page = await c.send(
-            new ListObjectsV2Command({ Bucket: bucket, Prefix: "chain/", ContinuationToken: token }),
+            new ListObjectsV2Command({
+              Bucket: bucket,
+              Prefix: "chain/",
+              ContinuationToken: token,
+            }),
           );
           for (const o of page.Contents ?? []) {
             const m = /^chain\/account=([^/]+)\/region=([^/]+)\//.exec(o.Key ?? "");

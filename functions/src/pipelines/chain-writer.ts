@@ -3,8 +3,8 @@ import {
   appendEntry,
   auditItem,
   type ChainEntry,
-  chainedRecord,
   type ChainedRecord,
+  chainedRecord,
   type Decision,
   recordHash,
 } from "@guardrail/core";

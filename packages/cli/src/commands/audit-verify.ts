@@ -37,7 +37,11 @@ export async function verifyCommand(opts: VerifyOptions, io: CliIo): Promise<num
       throw awsError("S3 client", error);
     }
     try {
-      const archive = createChainArchive(opts.bucket, { mode: "NONE", retentionDays: 1 }, async () => s3);
+      const archive = createChainArchive(
+        opts.bucket,
+        { mode: "NONE", retentionDays: 1 },
+        async () => s3,
+      );
       for (const chain of await archive.chains()) {
         const [account = "", region = ""] = chain.split("#");
         if (opts.account && account !== opts.account) continue;

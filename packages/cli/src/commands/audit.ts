@@ -8,11 +8,11 @@ import { type CliIo, type CommandContext, notice, write } from "../context";
 import { EXIT, UsageError } from "../errors";
 import { checkAccounts, checkRegions, single } from "../flags";
 import { withOutput } from "../output";
-import { verifyCommand } from "./audit-verify";
 import { parseTime } from "../replay/filters";
 import { csvCell } from "../replay/formats/csv";
 import { shortActor } from "../replay/formats/html";
 import { fmt, plural, textTable } from "../replay/formats/table";
+import { verifyCommand } from "./audit-verify";
 
 export interface AuditOptions extends AwsFlags {
   since: string;
@@ -58,7 +58,10 @@ export function registerAudit(program: Command, ctx: CommandContext): void {
       "--verify",
       "walk the hash chain of every account and Region (or --account's) and report any deleted, altered or reordered record (exit 1)",
     )
-    .option("--bucket <name>", "with --verify: check the Object Lock copy in this S3 bucket instead")
+    .option(
+      "--bucket <name>",
+      "with --verify: check the Object Lock copy in this S3 bucket instead",
+    )
     .option("--region <region>", "AWS Region of the table (default: AWS_REGION, then your profile)")
     .option("--endpoint-url <url>", "DynamoDB endpoint (default: AWS's)")
     .option("--profile <name>", "AWS profile (default: AWS_PROFILE)")

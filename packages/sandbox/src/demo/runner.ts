@@ -77,6 +77,8 @@ export interface DemoOptions {
   readonly stack?: Omit<LocalStackOptions, "policy">;
   /** How long to wait for an event's decision or message. Default 5 s. */
   readonly timeoutMs?: number;
+  /** Called with the stack after every scenario, before it closes (acceptance tests). */
+  readonly afterScenarios?: (stack: LocalStack) => Promise<void>;
 }
 
 const LABEL = 9;
@@ -236,6 +238,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       wallMs: performance.now() - t0,
     };
     printSummary(print, s, report, stack);
+    await options.afterScenarios?.(stack);
     return report;
   } finally {
     await stack.close();

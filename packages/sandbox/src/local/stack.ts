@@ -21,6 +21,7 @@ import {
   createEc2Gateway,
   createNetworkAclChangeHandler,
   createNotifier,
+  createPostureStore,
   createPrefixListChangeHandler,
   createSecurityGroupChangeHandler,
   createSlackNotifierHandler,
@@ -449,6 +450,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       config,
       ec2: timedGateway(createEc2Gateway(ec2)),
       audit: createAuditStore(
+        LOCAL_TABLE_NAME,
+        lazy(async () =>
+          DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } }),
+        ),
+      ),
+      // What the sweep leaves open (`guardrail posture` reads it from the local table).
+      posture: createPostureStore(
         LOCAL_TABLE_NAME,
         lazy(async () =>
           DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } }),
