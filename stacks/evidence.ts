@@ -9,11 +9,10 @@ import {
   metricServiceName,
   POSTURE_DIGEST_SCHEDULE,
 } from "@guardrail/core";
+import { componentName, evidenceStatements } from "@guardrail/templates";
 import { SST_NODEJS } from "../functions/build/esbuild.mjs";
 import type { EvidenceSettings } from "./evidence-settings";
 import { LAMBDA_TRUST_POLICY } from "./functions";
-import { componentName } from "./naming";
-import { evidenceStatements } from "./permissions";
 import type { DeploySettings } from "./settings";
 
 /** SQS FIFO: Lambda's visibility timeout should be at least six times the function's timeout. */

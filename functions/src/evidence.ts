@@ -1,15 +1,21 @@
 import {
+  createChainArchive,
+  createChainStore,
+  createNotifier,
+  createPostureStore,
+  documentClient,
+  evidenceS3Client,
+  type ObjectLockSettings,
+  snsClient,
+} from "@guardrail/aws";
+import {
   AUDIT_RETENTION_DAYS,
   ConfigurationError,
   EVIDENCE_ENV,
   FUNCTION_ENV,
 } from "@guardrail/core";
-import { createChainArchive, createChainStore, type ObjectLockSettings } from "./adapters/chain";
-import { lazy } from "./adapters/lazy";
-import { createPostureStore } from "./adapters/posture";
-import { createNotifier } from "./adapters/sns";
 import type { Env } from "./config";
-import { createObservability, notifyClientOptions } from "./deps";
+import { createObservability } from "./deps";
 import type { ChainWriterDeps } from "./pipelines/chain-writer";
 import type { PostureDigestDeps } from "./pipelines/posture";
 
@@ -39,16 +45,6 @@ export function objectLockFromEnv(env: Env): ObjectLockSettings {
   return { mode: mode as ObjectLockSettings["mode"], retentionDays };
 }
 
-const documentClient = lazy(async () => {
-  const [{ DynamoDBClient }, { DynamoDBDocumentClient }] = await Promise.all([
-    import("@aws-sdk/client-dynamodb"),
-    import("@aws-sdk/lib-dynamodb"),
-  ]);
-  return DynamoDBDocumentClient.from(new DynamoDBClient({ retryMode: "standard" }), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-});
-
 /** The chain writer's production wiring. @throws ConfigurationError at cold start */
 export function defaultChainWriterDeps(env: Env = process.env): ChainWriterDeps {
   const tableName = required(env, FUNCTION_ENV.tableName);
@@ -56,15 +52,10 @@ export function defaultChainWriterDeps(env: Env = process.env): ChainWriterDeps 
   const bucket = env[EVIDENCE_ENV.bucket]?.trim();
   return {
     ...createObservability("chain-writer", env),
-    store: createChainStore(tableName, documentClient),
+    store: createChainStore(tableName, documentClient()),
     ...(bucket
       ? {
-          archive: createChainArchive(
-            bucket,
-            lock,
-            async () =>
-              new (await import("@aws-sdk/client-s3")).S3Client({ retryMode: "standard" }),
-          ),
+          archive: createChainArchive(bucket, lock, evidenceS3Client()),
         }
       : {}),
     clock: () => new Date(),
@@ -78,11 +69,8 @@ export function defaultPostureDigestDeps(env: Env = process.env): PostureDigestD
   const topicArn = required(env, FUNCTION_ENV.topicArn);
   return {
     ...createObservability("posture-digest", env),
-    posture: createPostureStore(tableName, documentClient),
-    notifier: createNotifier(
-      topicArn,
-      async () => new (await import("@aws-sdk/client-sns")).SNSClient(notifyClientOptions()),
-    ),
+    posture: createPostureStore(tableName, documentClient()),
+    notifier: createNotifier(topicArn, snsClient()),
     clock: () => new Date(),
   };
 }

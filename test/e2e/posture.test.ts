@@ -3,13 +3,14 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { createNotifier, createPostureStore } from "@guardrail/aws";
 import { METRICS, type PostureReport, type PostureSnapshot } from "@guardrail/core";
-import { createNotifier, createPostureStore, sendPostureDigest } from "@guardrail/functions";
+import { sendPostureDigest } from "@guardrail/functions";
 import { runDemo } from "@guardrail/sandbox/demo";
 import { DEVELOPER, LOCAL_TABLE_NAME, type LocalStack } from "@guardrail/sandbox/local";
 import { beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../packages/cli/src/main";
-import { memoryIo } from "../../packages/cli/src/testing/io";
+import { memoryIo } from "../../packages/cli/test/support/io";
 
 interface ScanFinding {
   rule: string;

@@ -7,16 +7,16 @@ import {
   FUNCTION_DATA_ACCESS,
   GUARDRAIL_FUNCTIONS,
 } from "@guardrail/core";
-import { beforeAll, describe, expect, it, vi } from "vitest";
-import { readEvidenceSettings } from "../../stacks/evidence-settings";
-import { componentName } from "../../stacks/naming";
 import {
+  componentName,
   type EvidenceScope,
   evidenceStatements,
   functionStatements,
   type PermissionScope,
   parameterArn,
-} from "../../stacks/permissions";
+} from "@guardrail/templates";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { readEvidenceSettings } from "../../stacks/evidence-settings";
 import { type RecordedResource, runStack, type StackRun } from "./sst-harness";
 
 vi.mock("../../.sst/platform/src/components/rpc/rpc", async () =>

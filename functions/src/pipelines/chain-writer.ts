@@ -1,3 +1,10 @@
+import type {
+  ChainArchive,
+  ChainQueue,
+  ChainStore,
+  PutDecisionResult,
+  StoredHead,
+} from "@guardrail/aws";
 import {
   type AuditItem,
   appendEntry,
@@ -9,8 +16,6 @@ import {
   recordHash,
 } from "@guardrail/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import type { PutDecisionResult } from "../adapters/audit";
-import type { ChainArchive, ChainQueue, ChainStore, StoredHead } from "../adapters/chain";
 import { type Observability, withObservability } from "../middleware";
 
 export interface ChainWriterDeps extends Observability {

@@ -1,3 +1,4 @@
+import type { Notifier, PostureStore } from "@guardrail/aws";
 import {
   buildPostureReport,
   type Decision,
@@ -7,8 +8,6 @@ import {
   weekAgoDate,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
-import type { PostureStore } from "../adapters/posture";
-import type { Notifier } from "../adapters/sns";
 import { type Observability, withObservability } from "../middleware";
 
 /**

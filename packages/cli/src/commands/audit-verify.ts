@@ -1,13 +1,10 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { S3Client } from "@aws-sdk/client-s3";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { createChainStore, queryAudit, toolChainArchive, toolDocuments } from "@guardrail/aws";
 import { type ChainVerification, verifyChain } from "@guardrail/core";
-import { createChainArchive, createChainStore } from "@guardrail/functions";
-import { queryAudit, resolveTableName } from "../audit-query";
 import { type AwsFlags, awsClientConfig, awsError } from "../aws";
 import { type CliIo, write } from "../context";
 import { EXIT, UsageError } from "../errors";
 import { withOutput } from "../output";
+import { resolveTableName } from "../table-name";
 
 export interface VerifyOptions extends AwsFlags {
   readonly table?: string;
@@ -29,19 +26,14 @@ export async function verifyCommand(opts: VerifyOptions, io: CliIo): Promise<num
   const now = new Date();
   const results: ChainVerification[] = [];
   if (opts.bucket) {
-    let s3: S3Client;
+    let s3: ReturnType<typeof toolChainArchive>;
     try {
-      const config = awsClientConfig(opts, io, "S3");
-      s3 = new S3Client({ ...config, ...(config.endpoint ? { forcePathStyle: true } : {}) });
+      s3 = toolChainArchive(opts.bucket, awsClientConfig(opts, io, "S3"));
     } catch (error) {
       throw awsError("S3 client", error);
     }
     try {
-      const archive = createChainArchive(
-        opts.bucket,
-        { mode: "NONE", retentionDays: 1 },
-        async () => s3,
-      );
+      const { archive } = s3;
       for (const chain of await archive.chains()) {
         const [account = "", region = ""] = chain.split("#");
         if (opts.account && account !== opts.account) continue;
@@ -55,13 +47,13 @@ export async function verifyCommand(opts: VerifyOptions, io: CliIo): Promise<num
     }
   } else {
     const table = await resolveTableName(opts.table, io.cwd, io.env);
-    let client: DynamoDBClient;
+    let client: ReturnType<typeof toolDocuments>;
     try {
-      client = new DynamoDBClient({ ...awsClientConfig(opts, io, "DYNAMODB"), maxAttempts: 5 });
+      client = toolDocuments(awsClientConfig(opts, io, "DYNAMODB"));
     } catch (error) {
       throw awsError("DynamoDB client", error);
     }
-    const doc = DynamoDBDocumentClient.from(client);
+    const doc = client.documents;
     try {
       const store = createChainStore(table.name, async () => doc);
       for (const chain of await store.chains()) {

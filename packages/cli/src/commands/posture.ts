@@ -1,5 +1,4 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { createPostureStore, toolDocuments } from "@guardrail/aws";
 import {
   buildPostureReport,
   POSTURE_EXPIRING_DAYS,
@@ -7,15 +6,14 @@ import {
   postureDigestText,
   weekAgoDate,
 } from "@guardrail/core";
-import { createPostureStore } from "@guardrail/functions";
 import { type Command, Option } from "commander";
-import { resolveTableName } from "../audit-query";
 import { type AwsFlags, awsClientConfig, awsError } from "../aws";
 import { type CliIo, type CommandContext, write } from "../context";
 import { EXIT } from "../errors";
 import { checkAccounts } from "../flags";
 import { withOutput } from "../output";
 import { fmt, textTable } from "../replay/formats/table";
+import { resolveTableName } from "../table-name";
 
 export interface PostureOptions extends AwsFlags {
   format: "table" | "json" | "html";
@@ -68,16 +66,16 @@ Examples:
 async function postureCommand(opts: PostureOptions, io: CliIo): Promise<number> {
   if (opts.account) checkAccounts("--account", opts.account);
   const table = await resolveTableName(opts.table, io.cwd, io.env);
-  let client: DynamoDBClient;
+  let client: ReturnType<typeof toolDocuments>;
   try {
-    client = new DynamoDBClient({ ...awsClientConfig(opts, io, "DYNAMODB"), maxAttempts: 5 });
+    client = toolDocuments(awsClientConfig(opts, io, "DYNAMODB"));
   } catch (error) {
     throw awsError("DynamoDB client", error);
   }
   const now = new Date();
   let report: PostureReport;
   try {
-    const doc = DynamoDBDocumentClient.from(client);
+    const doc = client.documents;
     const store = createPostureStore(table.name, async () => doc);
     const wanted = (a: { account: string }) => !opts.account || opts.account.includes(a.account);
     const [snapshots, days] = await Promise.all([store.all(), store.days(weekAgoDate(now))]);
