@@ -5,6 +5,8 @@ import {
   type ChainEntry,
   type ChainHead,
   canonicalJson,
+  chainAthenaDdl,
+  chainAthenaTable,
   chainEntryKey,
   chainEntryOf,
   chainObjectBody,
@@ -281,5 +283,14 @@ describe("verifyChain", () => {
         return !v.ok && v.problems.length > 0;
       }),
     );
+  });
+});
+
+describe("docs/audit.md", () => {
+  it("shows the Athena table exactly as chainAthenaDdl defines it", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const doc = readFileSync(join(__dirname, "..", "..", "..", "docs", "audit.md"), "utf8");
+    expect(doc).toContain(chainAthenaDdl(chainAthenaTable("EVIDENCE-BUCKET", 400)));
   });
 });

@@ -538,7 +538,7 @@ export function chainAthenaTable(bucket: string, retentionDays: number): ChainAt
       { name: "hash", type: "string" },
       {
         name: "record",
-        type: `struct<id:string,source:string,eventid:string,eventname:string,eventtime:string,resourcetype:string,resourceid:string,outcome:string,result:string,severity:string,decidedat:string,guardrailversion:string,policyid:string,exposureseconds:bigint,findings:array<${finding}>>`,
+        type: `struct<id:string,source:string,eventid:string,eventname:string,eventtime:string,resourcetype:string,resourceid:string,outcome:string,result:string,severity:string,decidedat:string,guardrailversion:string,policyid:string,exposureseconds:double,findings:array<${finding}>>`,
       },
     ],
     partitionKeys: [
