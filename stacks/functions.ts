@@ -56,6 +56,8 @@ export interface FunctionInputs {
   readonly topic: aws.sns.Topic;
   readonly topicKey: aws.kms.Key;
   readonly deadLetterQueue: aws.sqs.Queue;
+  /** The chain writer's FIFO queue: the decision writers send each record there. */
+  readonly chainQueue?: aws.sqs.Queue;
   /** Organisation mode without an inline external id: linked to the functions that assume. */
   readonly externalIdSecret?: sst.Secret;
   /** Whether the shipped policy scopes by account tag, OU or OU tag. */
@@ -101,6 +103,9 @@ export function createFunctions(
     const acting = FUNCTION_EC2_ACTIONS[name].length > 0;
     const environment = {
       ...shared,
+      ...(inputs.chainQueue && FUNCTION_DATA_ACCESS[name].audit
+        ? { [FUNCTION_ENV.chainQueueUrl]: inputs.chainQueue.url }
+        : {}),
       ...organizationEnvironment(name, org),
       // The parameter's name; the URL is read from SSM at cold start, never put here.
       ...(name === "slack-notifier"
@@ -129,37 +134,48 @@ export function createFunctions(
       inputs.topic.arn,
       inputs.topicKey.arn,
       inputs.deadLetterQueue.arn,
-    ]).apply(([partition, accountId, tableArn, topicArn, topicKeyArn, deadLetterQueueArn]) =>
-      functionStatements(
-        name,
-        {
-          partition,
-          region: settings.region,
-          accountId,
-          tableArn,
-          topicArn,
-          topicKeyArn,
-          deadLetterQueueArn,
-          slackWebhookParameterArn: parameterArn(
+      inputs.chainQueue?.arn ?? "",
+    ]).apply(
+      ([
+        partition,
+        accountId,
+        tableArn,
+        topicArn,
+        topicKeyArn,
+        deadLetterQueueArn,
+        chainQueueArn,
+      ]) =>
+        functionStatements(
+          name,
+          {
             partition,
-            settings.region,
+            region: settings.region,
             accountId,
-            settings.slackWebhookParameter,
-          ),
-          // In organisation mode the hub's own role acts in its home Region only; the member
-          // roles act everywhere else.
-          ...(org === null ? { regions: inputs.regions } : {}),
-        },
-        org === null
-          ? null
-          : {
-              orgId: org.orgId,
-              memberRoleName: org.memberRoleName,
-              organizationsRoleArn: org.organizationsRoleArn,
-              readsOrganization: inputs.readsOrganization,
-            },
-        settings.securityHub,
-      ),
+            tableArn,
+            topicArn,
+            topicKeyArn,
+            deadLetterQueueArn,
+            ...(chainQueueArn ? { chainQueueArn } : {}),
+            slackWebhookParameterArn: parameterArn(
+              partition,
+              settings.region,
+              accountId,
+              settings.slackWebhookParameter,
+            ),
+            // In organisation mode the hub's own role acts in its home Region only; the member
+            // roles act everywhere else.
+            ...(org === null ? { regions: inputs.regions } : {}),
+          },
+          org === null
+            ? null
+            : {
+                orgId: org.orgId,
+                memberRoleName: org.memberRoleName,
+                organizationsRoleArn: org.organizationsRoleArn,
+                readsOrganization: inputs.readsOrganization,
+              },
+          settings.securityHub,
+        ),
     );
 
     const fn = new sst.aws.Function(componentName(name), {

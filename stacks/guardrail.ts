@@ -14,6 +14,8 @@ import { createAlarms } from "./alarms";
 import { createAuditTable } from "./audit-table";
 import { allowRulesToDeadLetter, createDeadLetterQueue } from "./dead-letter";
 import { createEventRules } from "./event-rules";
+import { createEvidence } from "./evidence";
+import { readEvidenceSettings } from "./evidence-settings";
 import { createFunctions } from "./functions";
 import { createHubBus } from "./hub";
 import { createNotifications } from "./notifications";
@@ -87,6 +89,13 @@ export async function deployGuardrail() {
     publisherRoleArns,
   });
   const deadLetterQueue = createDeadLetterQueue();
+  const evidence = createEvidence({
+    settings,
+    evidence: readEvidenceSettings(settings.production, process.env),
+    table,
+    topic,
+    topicKey: key,
+  });
   const lambdas = createFunctions({
     settings,
     policy,
@@ -97,6 +106,7 @@ export async function deployGuardrail() {
     topic,
     topicKey: key,
     deadLetterQueue,
+    chainQueue: evidence.chainQueue,
     ...(org !== null && org.externalId === null
       ? { externalIdSecret: new sst.Secret(EXTERNAL_ID_SECRET) }
       : {}),
@@ -177,6 +187,7 @@ export async function deployGuardrail() {
     [STACK_OUTPUTS.topicArn]: topic.arn,
     [STACK_OUTPUTS.deadLetterQueueUrl]: deadLetterQueue.url,
     [STACK_OUTPUTS.functionNames]: functionNames,
+    [STACK_OUTPUTS.evidenceBucket]: evidence.bucket.bucket,
     ...(hub === null ? {} : { [STACK_OUTPUTS.hubBusArn]: hub.bus.arn }),
   };
 }

@@ -6,9 +6,13 @@ import {
   type AuditStore,
   type AwsClientSettings,
   accountDirectoryFor,
+  type ChainQueue,
+  chainQueueClient,
   createAuditStore,
+  createChainQueue,
   createEc2Gateway,
   createNotifier,
+  createPostureStore,
   createRegionalAccess,
   documentClient,
   type Ec2Gateway,
@@ -18,6 +22,7 @@ import {
   type Notifier,
   type OrganizationAccounts,
   organizationAccountsFor,
+  type PostureStore,
   type RegionalAccess,
   type SecurityHubExport,
   securityHubExportFor,
@@ -26,6 +31,8 @@ import {
 } from "@guardrail/aws";
 import {
   type AccountTarget,
+  type EvidenceFunction,
+  FUNCTION_ENV,
   type GuardrailFunction,
   METRICS,
   metricServiceName,
@@ -64,6 +71,10 @@ export interface RemediationDeps extends Observability {
   readonly directory?: AccountDirectory;
   /** Security Hub export (`GUARDRAIL_SECURITY_HUB=on`); absent when off. */
   readonly securityHub?: SecurityHubExport;
+  /** The chain writer's queue: each decision record written is sent there (see `chainDecision`). */
+  readonly chain?: ChainQueue;
+  /** Where the sweep keeps what is exposed now (see `recordPosture`). */
+  readonly posture?: PostureStore;
 }
 
 /**
@@ -85,7 +96,10 @@ export async function forTarget<D extends RemediationDeps>(
 export const DEFAULT_SETTLE_MS = 250;
 
 /** Logger and metrics of one function. The metric `service` dimension is the stage's. */
-export function createObservability(fn: GuardrailFunction, env: Env = process.env): Observability {
+export function createObservability(
+  fn: GuardrailFunction | EvidenceFunction,
+  env: Env = process.env,
+): Observability {
   const serviceName =
     env.POWERTOOLS_SERVICE_NAME?.trim() ||
     metricServiceName(env.GUARDRAIL_STAGE?.trim() || "default");
@@ -130,6 +144,7 @@ export function defaultRemediationDeps(
     version: config.version,
   });
   const hubGateway = createEc2Gateway(ec2Client(aws));
+  const chainQueueUrl = env[FUNCTION_ENV.chainQueueUrl]?.trim();
   const org = config.organization;
   let members: MemberAccess | undefined;
   let directory: AccountDirectory | undefined;
@@ -172,6 +187,8 @@ export function defaultRemediationDeps(
     notifier: createNotifier(config.topicArn, snsClient(aws)),
     clock: () => new Date(),
     settleMs: DEFAULT_SETTLE_MS,
+    posture: createPostureStore(config.tableName, documentClient(aws)),
+    ...(chainQueueUrl ? { chain: createChainQueue(chainQueueUrl, chainQueueClient()) } : {}),
     ...(members ? { members } : {}),
     ...(directory ? { directory } : {}),
     ...(regions ? { regions } : {}),

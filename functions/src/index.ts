@@ -1,7 +1,9 @@
 export * from "./config";
 export * from "./deps";
 export * from "./errors";
+export * from "./evidence";
 export * from "./middleware";
+export * from "./pipelines/chain-writer";
 export * from "./pipelines/coverage";
 export * from "./pipelines/decide";
 export * from "./pipelines/event-path";
@@ -10,6 +12,7 @@ export * from "./pipelines/flap-guard";
 export * from "./pipelines/lookups";
 export * from "./pipelines/metrics";
 export * from "./pipelines/network-acl-change";
+export * from "./pipelines/posture";
 export * from "./pipelines/prefix-list-change";
 export * from "./pipelines/record";
 export * from "./pipelines/security-group-change";

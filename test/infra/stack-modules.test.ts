@@ -6,12 +6,17 @@ import {
   attemptKey,
   auditKey,
   ConfigurationError,
+  chainEntryKey,
+  chainHeadKey,
   DEFAULT_POLICY_YAML,
+  EVIDENCE_FUNCTIONS,
   FUNCTION_EC2_ACTIONS,
   flapCounterKey,
   GUARDRAIL_FUNCTIONS,
   type GuardrailFunction,
   PolicyValidationError,
+  postureDayKey,
+  postureKey,
   sightingsKey,
   slackWindowKey,
   stateKey,
@@ -21,7 +26,9 @@ import {
   alarmName,
   auditStatements,
   componentName,
+  type EvidenceScope,
   ec2ResourcesFor,
+  evidenceStatements,
   functionStatements,
   type PermissionScope,
   parameterArn,
@@ -224,6 +231,13 @@ describe("function permissions", () => {
     deadLetterQueueArn: "arn:aws:sqs:eu-west-1:111122223333:dlq",
     slackWebhookParameterArn: parameterArn("aws", "eu-west-1", "111122223333", "/gr/dev/slack"),
   };
+  const evidenceScope: EvidenceScope = {
+    tableArn: scope.tableArn,
+    topicArn: scope.topicArn,
+    topicKeyArn: scope.topicKeyArn,
+    chainQueueArn: "arn:aws:sqs:eu-west-1:111122223333:chain.fifo",
+    bucketArn: "arn:aws:s3:::evidence",
+  };
 
   it("knows a resource scope for every EC2 action in the registry", () => {
     for (const fn of GUARDRAIL_FUNCTIONS) {
@@ -315,6 +329,7 @@ describe("function permissions", () => {
     );
     const attempts = prefixed(["dynamodb:UpdateItem"], "ATTEMPTS#*");
     const sightings = prefixed(["dynamodb:GetItem", "dynamodb:PutItem"], "SIGHTINGS#*");
+    const posture = prefixed(["dynamodb:GetItem", "dynamodb:PutItem"], "POSTURE#*");
     const state = (actions: string[]) => ({
       effect: "allow",
       actions,
@@ -340,6 +355,7 @@ describe("function permissions", () => {
     expect(auditStatements("sweep", table)).toEqual([
       decisions,
       sightings,
+      posture,
       state(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchWriteItem"]),
       tags,
       flaps,
@@ -366,7 +382,18 @@ describe("function permissions", () => {
       functionStatements(fn, scope, null, true).flatMap(
         (st) => st.conditions?.flatMap((c) => c.values) ?? [],
       );
-    const all = [...new Set(GUARDRAIL_FUNCTIONS.flatMap(granted))];
+    const evidence = EVIDENCE_FUNCTIONS.flatMap((fn) =>
+      evidenceStatements(fn, evidenceScope).flatMap(
+        (st) => st.conditions?.flatMap((c) => c.values) ?? [],
+      ),
+    );
+    expect(chainEntryKey("1", "eu-west-1", 1).pk.startsWith(AUDIT_KEY_PREFIX.chain)).toBe(true);
+    expect(chainHeadKey("1", "eu-west-1").pk.startsWith(AUDIT_KEY_PREFIX.chain)).toBe(true);
+    expect(postureKey("1", "eu-west-1").pk.startsWith(AUDIT_KEY_PREFIX.posture)).toBe(true);
+    expect(
+      postureDayKey("1", "eu-west-1", "2026-12-06").pk.startsWith(AUDIT_KEY_PREFIX.posture),
+    ).toBe(true);
+    const all = [...new Set([...GUARDRAIL_FUNCTIONS.flatMap(granted), ...evidence])];
     for (const prefix of Object.values(AUDIT_KEY_PREFIX)) expect(all).toContain(`${prefix}*`);
     expect(granted("slack-notifier")).toEqual([`${AUDIT_KEY_PREFIX.slack}*`]);
   });

@@ -1,4 +1,9 @@
-import { GUARDRAIL_FUNCTIONS, METRIC_SERVICE_DIMENSION, metricServiceName } from "@guardrail/core";
+import {
+  EVIDENCE_FUNCTIONS,
+  GUARDRAIL_FUNCTIONS,
+  METRIC_SERVICE_DIMENSION,
+  metricServiceName,
+} from "@guardrail/core";
 import { componentName } from "@guardrail/templates";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { runStack, type StackRun } from "./sst-harness";
@@ -37,7 +42,7 @@ describe("a stage marked production", () => {
 
   it("keeps function logs for a year", () => {
     const groups = stack.of("aws:cloudwatch/logGroup:LogGroup");
-    expect(groups).toHaveLength(GUARDRAIL_FUNCTIONS.length);
+    expect(groups).toHaveLength(GUARDRAIL_FUNCTIONS.length + EVIDENCE_FUNCTIONS.length);
     for (const group of groups) expect(group.inputs.retentionInDays).toBe(365);
   });
 

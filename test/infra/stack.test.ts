@@ -10,6 +10,7 @@ import {
   DELIVERY,
   EVENT_DRIVEN_FUNCTIONS,
   EVENT_SPECS,
+  EVIDENCE_FUNCTIONS,
   eventPatternFor,
   FUNCTION_DATA_ACCESS,
   FUNCTION_EC2_ACTIONS,
@@ -99,7 +100,10 @@ const rolePolicy = (fn: GuardrailFunction): PolicyStatement[] => {
 
 describe("functions", () => {
   it("deploys one Lambda per guardrail function, on nodejs22.x and arm64, sized from the registry", () => {
-    expect(stack.of("aws:lambda/function:Function")).toHaveLength(GUARDRAIL_FUNCTIONS.length);
+    // The guardrail's functions and the audit evidence's (test/infra/evidence.test.ts).
+    expect(stack.of("aws:lambda/function:Function")).toHaveLength(
+      GUARDRAIL_FUNCTIONS.length + EVIDENCE_FUNCTIONS.length,
+    );
     for (const fn of GUARDRAIL_FUNCTIONS) {
       const lambda = inputs(lambdaOf(fn));
       expect(lambda.runtime, fn).toBe("nodejs22.x");
@@ -146,9 +150,10 @@ describe("functions", () => {
 
   it("bundles every handler with esbuild and ships the validated policy as policy.yaml", () => {
     expect(stack.builds.map((b) => b.input.functionID).sort()).toEqual(
-      GUARDRAIL_FUNCTIONS.map(componentName).sort(),
+      [...GUARDRAIL_FUNCTIONS, ...EVIDENCE_FUNCTIONS].map(componentName).sort(),
     );
-    for (const build of stack.builds) {
+    const guardrail = new Set<string>(GUARDRAIL_FUNCTIONS.map(componentName));
+    for (const build of stack.builds.filter((b) => guardrail.has(b.input.functionID))) {
       expect(build.input.runtime).toBe("nodejs22.x");
       expect(build.input.properties).toMatchObject({ format: "esm", architecture: "arm64" });
       expect(build.input.copyFiles).toEqual([
@@ -178,6 +183,7 @@ describe("functions", () => {
       const env = (inputs(lambdaOf(fn)).environment as { variables: Record<string, string> })
         .variables;
       for (const [name, value] of Object.entries(env)) {
+        if (name === FUNCTION_ENV.chainQueueUrl) continue;
         expect(value, `${fn} ${name}`).not.toMatch(/hooks\.slack|https?:\/\//);
       }
       if (fn === "slack-notifier") {
@@ -298,6 +304,14 @@ describe("IAM", () => {
         (s) => !list(s.Action).some((a) => a.startsWith("ec2:") || a.startsWith("dynamodb:")),
       );
       const expected = [
+        ...(FUNCTION_DATA_ACCESS[fn].audit
+          ? [
+              {
+                actions: ["sqs:SendMessage"],
+                resources: [arnOf(stack.one("aws:sqs/queue:Queue", "ChainQueue"))],
+              },
+            ]
+          : []),
         ...(FUNCTION_DATA_ACCESS[fn].notify
           ? [
               { actions: [...NOTIFY_ACTIONS], resources: [arnOf(topic())] },
@@ -447,7 +461,11 @@ describe("EventBridge rules", () => {
     const policy = JSON.parse(
       String(inputs(stack.one("aws:sqs/queuePolicy:QueuePolicy", "DeadLetterQueuePolicy")).policy),
     );
-    const ruleArns = stack.of("aws:cloudwatch/eventRule:EventRule").map(arnOf);
+    // The weekly digest's schedule invokes a function that does not evaluate events.
+    const ruleArns = stack
+      .of("aws:cloudwatch/eventRule:EventRule")
+      .filter((r) => r.name !== "PostureDigestSchedule")
+      .map(arnOf);
     expect(ruleArns).toHaveLength(EVENT_DRIVEN_FUNCTIONS.length + 1);
     expect(policy.Statement).toEqual([
       {
@@ -883,7 +901,7 @@ describe("guardrail scp against this stack", () => {
       expect(protectedRoles, fn).toContain(`arn:aws:iam::*:role/${inputs(roleOf(fn)).name}`);
     }
     // The tag key is the one in the policy the functions are bundled with.
-    const build = stack.builds[0];
+    const build = stack.builds.find((b) => b.input.copyFiles.length > 0);
     const shipped = loadPolicy(readFileSync(build?.input.copyFiles[0]?.from as string, "utf8"));
     expect(shipped.exemptions.tagKey).not.toBeNull();
     expect(scp.Statement[1]?.Condition?.["ForAnyValue:StringEqualsIgnoreCase"]).toEqual({

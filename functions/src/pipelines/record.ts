@@ -7,6 +7,7 @@ import {
   type PutDecisionResult,
 } from "@guardrail/core";
 import type { RemediationDeps } from "../deps";
+import { chainDecision } from "./chain-writer";
 import { countDecision } from "./metrics";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -37,6 +38,17 @@ export interface Recorded {
  * the recorded decision, so a crash there cannot lose the alert.
  */
 export async function recordAndNotify(
+  decision: Decision,
+  deps: RemediationDeps,
+  options: { publish?: boolean; defer?: boolean } = {},
+): Promise<Recorded> {
+  const settled = await recordOnceAndNotify(decision, deps, options);
+  // After the revoke, the record and the message: the hash chain waits for none of them.
+  await chainDecision(decision, settled.recorded, deps);
+  return settled;
+}
+
+async function recordOnceAndNotify(
   decision: Decision,
   deps: RemediationDeps,
   { publish = true, defer = false }: { publish?: boolean; defer?: boolean } = {},

@@ -39,6 +39,7 @@ import { isNotDeployed, organizationSweepPlan, type SkippedAccount } from "./cov
 import { checkEventPath, type EventPathReport } from "./event-path";
 import { checkEventPathMisses, type EventPathMiss } from "./event-path-misses";
 import { stateLookups } from "./lookups";
+import { recordPosture } from "./posture";
 import { recordAndNotify } from "./record";
 import { reportToSecurityHub } from "./security-hub";
 import { type SkippedRevoke, verifyBeforeRevoke } from "./sweep-verify";
@@ -320,6 +321,7 @@ async function actRun(evaluation: Evaluation, read: ReadState, deps: SweepDeps) 
  */
 async function recordRun(
   identity: SweepIdentity,
+  runId: string,
   decisions: readonly Decision[],
   diff: StateDiff,
   deps: SweepDeps,
@@ -335,6 +337,7 @@ async function recordRun(
     mapLimit(toRecord, AUDIT_CONCURRENCY, (d) =>
       recordAndNotify(d, deps, { publish: false }).catch(keep(`recording ${d.id}`)),
     ),
+    recordPosture({ ...identity, runId }, decisions, deps).catch(keep("recording the posture")),
   ]);
   return toRecord;
 }
@@ -375,7 +378,7 @@ export async function sweepOne(
     guardrailVersion: config.version,
     policyId: config.policyId,
   });
-  const toRecord = await recordRun(identity, decisions, diff, deps, audit);
+  const toRecord = await recordRun(identity, runId, decisions, diff, deps, audit);
   // Every finding, not only what is new: Security Hub is told what the sweep no longer sees
   // (archived), unless some state could not be read.
   await reportToSecurityHub(

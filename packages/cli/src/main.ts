@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { registerAudit } from "./commands/audit";
 import { registerExemptions } from "./commands/exemptions";
 import { registerInit, registerSchema } from "./commands/init";
+import { registerPosture } from "./commands/posture";
 import { registerRedrive } from "./commands/redrive";
 import { registerReplay } from "./commands/replay";
 import { registerSandbox } from "./commands/sandbox";
@@ -20,6 +21,7 @@ const COMMANDS: readonly ((program: Command, ctx: CommandContext) => void)[] = [
   registerReplay,
   registerScan,
   registerAudit,
+  registerPosture,
   registerExemptions,
   registerSandbox,
   registerSpokeTemplate,

@@ -29,6 +29,7 @@ describe("docs/cli.md documents every flag and exit code", () => {
     [["replay"], "`guardrail replay`"],
     [["scan"], "`guardrail scan`"],
     [["audit"], "`guardrail audit`"],
+    [["posture"], "`guardrail posture`"],
     [["sandbox", "demo"], "`guardrail sandbox demo`"],
     [["spoke-template"], "`guardrail spoke-template`"],
     [[], "Global options"],

@@ -317,6 +317,8 @@ export const FUNCTION_ENV = {
   stage: "GUARDRAIL_STAGE",
   version: "GUARDRAIL_VERSION",
   sweepRateMinutes: "GUARDRAIL_SWEEP_RATE_MINUTES",
+  /** The chain writer's FIFO queue (decision writers send each record there); unset: no chain. */
+  chainQueueUrl: "GUARDRAIL_CHAIN_QUEUE_URL",
 } as const;
 
 /**
@@ -394,6 +396,10 @@ export const AUDIT_KEY_PREFIX = {
   slack: "SLACK#",
   /** What was last sent to Security Hub, one item per finding (see `SecurityHubRecord`). */
   securityHub: "SECURITYHUB#",
+  /** The hash chain over decision records, one partition per account and Region (`report/chain.ts`). */
+  chain: "CHAIN#",
+  /** What is exposed now, per account and Region, and one summary a day (`report/posture.ts`). */
+  posture: "POSTURE#",
 } as const;
 
 /**
@@ -522,6 +528,8 @@ export const STACK_OUTPUTS = {
   topicArn: "topicArn",
   deadLetterQueueUrl: "deadLetterQueueUrl",
   functionNames: "functionNames",
+  /** The Object Lock bucket of the hash chain's copy (`guardrail audit --verify --bucket`). */
+  evidenceBucket: "evidenceBucket",
   /** Organisation mode only: the hub bus ARN the spokes forward to. */
   hubBusArn: "hubBusArn",
 } as const;
@@ -587,3 +595,57 @@ export const MEMBER_CREDENTIAL_REFRESH_MS = 5 * 60_000;
 
 /** Session length asked of STS for the member role (its MaxSessionDuration is one hour). */
 export const MEMBER_SESSION_SECONDS = 3600;
+
+/**
+ * The audit-evidence Lambdas, beside the guardrail's: the hash chain's single writer (an SQS
+ * FIFO consumer) and the weekly posture digest (a schedule). Neither touches EC2.
+ */
+export const EVIDENCE_FUNCTIONS = ["chain-writer", "posture-digest"] as const;
+export type EvidenceFunction = (typeof EVIDENCE_FUNCTIONS)[number];
+
+export const EVIDENCE_SIZING: Record<
+  EvidenceFunction,
+  { readonly memoryMb: number; readonly timeoutSeconds: number }
+> = {
+  "chain-writer": { memoryMb: 256, timeoutSeconds: 60 },
+  "posture-digest": { memoryMb: 256, timeoutSeconds: 120 },
+};
+
+/** Environment of the evidence functions (with `FUNCTION_ENV.tableName` and `topicArn`). */
+export const EVIDENCE_ENV = {
+  /** The Object Lock bucket of the chain's copy; unset: no S3 copy. */
+  bucket: "GUARDRAIL_EVIDENCE_BUCKET",
+  /** `COMPLIANCE`, `GOVERNANCE` or `NONE`: the retention each object is written with. */
+  lockMode: "GUARDRAIL_EVIDENCE_LOCK_MODE",
+  /** Days each object (and chain entry) is kept. */
+  retentionDays: "GUARDRAIL_EVIDENCE_RETENTION_DAYS",
+} as const;
+
+/** The weekly digest's schedule (an EventBridge rule's cron: Mondays 08:00 UTC). */
+export const POSTURE_DIGEST_SCHEDULE = "cron(0 8 ? * MON *)";
+
+/**
+ * The chain's items: the writer reads the head and entries (consistent reads) and writes each
+ * once with a condition. Nothing deletes them but TTL.
+ */
+export const AUDIT_CHAIN_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem"] as const;
+/** The sweep's posture snapshot (read the last, write the new) and the digest's read. */
+export const AUDIT_POSTURE_WRITE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem"] as const;
+export const AUDIT_POSTURE_READ_ACTIONS = ["dynamodb:Query"] as const;
+/** Decision writers send each record to the chain queue. */
+export const CHAIN_ENQUEUE_ACTIONS = ["sqs:SendMessage"] as const;
+/**
+ * What Lambda's SQS event source mapping needs of the consumer's role (the actions of the
+ * AWSLambdaSQSQueueExecutionRole managed policy).
+ * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
+ */
+export const CHAIN_CONSUME_ACTIONS = [
+  "sqs:ReceiveMessage",
+  "sqs:DeleteMessage",
+  "sqs:GetQueueAttributes",
+] as const;
+/**
+ * The chain writer's S3 grants: PutObject, and PutObjectRetention, which S3 requires of a PUT
+ * that carries `x-amz-object-lock-*` headers. No Get, no Delete, no BypassGovernanceRetention.
+ */
+export const EVIDENCE_WRITE_ACTIONS = ["s3:PutObject", "s3:PutObjectRetention"] as const;

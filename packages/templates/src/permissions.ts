@@ -1,14 +1,21 @@
 import {
+  AUDIT_CHAIN_ACTIONS,
   AUDIT_DECISION_ACTIONS,
   AUDIT_FLAP_ACTIONS,
   AUDIT_KEY_PREFIX,
+  AUDIT_POSTURE_READ_ACTIONS,
+  AUDIT_POSTURE_WRITE_ACTIONS,
   AUDIT_SECURITY_HUB_ACTIONS,
   AUDIT_STATE_READ_ACTIONS,
   AUDIT_STATE_WRITE_ACTIONS,
   AUDIT_TABLE,
   AUDIT_TAG_ACTIONS,
   AUDIT_TRAIL_ACTIONS,
+  CHAIN_CONSUME_ACTIONS,
+  CHAIN_ENQUEUE_ACTIONS,
   ConfigurationError,
+  EVIDENCE_WRITE_ACTIONS,
+  type EvidenceFunction,
   FUNCTION_DATA_ACCESS,
   FUNCTION_EC2_ACTIONS,
   type GuardrailFunction,
@@ -70,6 +77,8 @@ export interface PermissionScope {
    * absent or empty.
    */
   readonly regions?: readonly string[];
+  /** The chain writer's FIFO queue: decision writers may send to it. */
+  readonly chainQueueArn?: string;
 }
 
 /**
@@ -219,6 +228,15 @@ export function auditStatements(fn: GuardrailFunction, tableArn: string): Statem
       conditions: [leadingKeys(AUDIT_KEY_PREFIX.sightings)],
     });
   }
+  if (access.state === "write") {
+    // What is exposed now: the last snapshot read, the new one written (see recordPosture).
+    statements.push({
+      effect: "allow",
+      actions: [...AUDIT_POSTURE_WRITE_ACTIONS],
+      resources: [tableArn],
+      conditions: [leadingKeys(AUDIT_KEY_PREFIX.posture)],
+    });
+  }
   if (access.state !== "none") {
     statements.push({
       effect: "allow",
@@ -358,6 +376,13 @@ export function functionStatements(
     statements.push(statement);
   }
   statements.push(...auditStatements(fn, scope.tableArn));
+  if (FUNCTION_DATA_ACCESS[fn].audit && scope.chainQueueArn !== undefined) {
+    statements.push({
+      effect: "allow",
+      actions: [...CHAIN_ENQUEUE_ACTIONS],
+      resources: [scope.chainQueueArn],
+    });
+  }
   if (FUNCTION_DATA_ACCESS[fn].notify) {
     statements.push({ effect: "allow", actions: [...NOTIFY_ACTIONS], resources: [scope.topicArn] });
     statements.push({
@@ -382,4 +407,49 @@ export function functionStatements(
   if (org !== null) statements.push(...organizationStatements(fn, scope.partition, org));
   if (securityHub) statements.push(...securityHubStatements(fn, scope));
   return statements;
+}
+
+/** Where the evidence functions' grants point. */
+export interface EvidenceScope {
+  readonly tableArn: string;
+  readonly topicArn: string;
+  readonly topicKeyArn: string;
+  readonly chainQueueArn: string;
+  readonly bucketArn: string;
+}
+
+/**
+ * The evidence functions' grants. The chain writer alone may write `CHAIN#` items (read the head
+ * and entries, put each once: no update, no delete) and put objects under `chain/` in the
+ * evidence bucket (with their retention, never bypassing it); no decision writer can touch
+ * either, so a record changed afterwards no longer matches the chain. The digest reads the
+ * posture and publishes to the topic.
+ */
+export function evidenceStatements(fn: EvidenceFunction, scope: EvidenceScope): Statement[] {
+  if (fn === "chain-writer") {
+    return [
+      {
+        effect: "allow",
+        actions: [...AUDIT_CHAIN_ACTIONS],
+        resources: [scope.tableArn],
+        conditions: [leadingKeys(AUDIT_KEY_PREFIX.chain)],
+      },
+      { effect: "allow", actions: [...CHAIN_CONSUME_ACTIONS], resources: [scope.chainQueueArn] },
+      {
+        effect: "allow",
+        actions: [...EVIDENCE_WRITE_ACTIONS],
+        resources: [`${scope.bucketArn}/chain/*`],
+      },
+    ];
+  }
+  return [
+    {
+      effect: "allow",
+      actions: [...AUDIT_POSTURE_READ_ACTIONS],
+      resources: [scope.tableArn],
+      conditions: [leadingKeys(AUDIT_KEY_PREFIX.posture)],
+    },
+    { effect: "allow", actions: [...NOTIFY_ACTIONS], resources: [scope.topicArn] },
+    { effect: "allow", actions: [...TOPIC_KEY_ACTIONS], resources: [scope.topicKeyArn] },
+  ];
 }

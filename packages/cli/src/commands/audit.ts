@@ -11,6 +11,7 @@ import { csvCell } from "../replay/formats/csv";
 import { shortActor } from "../replay/formats/html";
 import { fmt, plural, textTable } from "../replay/formats/table";
 import { resolveTableName } from "../table-name";
+import { verifyCommand } from "./audit-verify";
 
 export interface AuditOptions extends AwsFlags {
   since: string;
@@ -21,6 +22,8 @@ export interface AuditOptions extends AwsFlags {
   table?: string;
   limit: string;
   output?: string;
+  verify?: boolean;
+  bucket?: string;
 }
 
 export function registerAudit(program: Command, ctx: CommandContext): void {
@@ -50,6 +53,14 @@ export function registerAudit(program: Command, ctx: CommandContext): void {
     .option("-o, --output <file>", "write the output to FILE instead of stdout")
     .option("--table <name>", "audit table name (default: from .sst/outputs.json)")
     .option("--limit <n>", "most decisions to list", "1000")
+    .option(
+      "--verify",
+      "walk the hash chain of every account and Region (or --account's) and report any deleted, altered or reordered record (exit 1)",
+    )
+    .option(
+      "--bucket <name>",
+      "with --verify: check the Object Lock copy in this S3 bucket instead",
+    )
     .option("--region <region>", "AWS Region of the table (default: AWS_REGION, then your profile)")
     .option("--endpoint-url <url>", "DynamoDB endpoint (default: AWS's)")
     .option("--profile <name>", "AWS profile (default: AWS_PROFILE)")
@@ -74,6 +85,8 @@ Examples:
   guardrail audit --resource sg-0123456789abcdef0 --since 2025-01-01 --format json
   guardrail audit --since 24h --format csv > last-day.csv
   guardrail audit --table guardrail-audit --endpoint-url http://127.0.0.1:8000 --region us-east-1
+  guardrail audit --verify
+  guardrail audit --verify --bucket network-guardrail-prod-evidencebucket-abc123
 `,
     )
     .action(async (opts: AuditOptions) => {
@@ -82,6 +95,8 @@ Examples:
 }
 
 async function auditCommand(opts: AuditOptions, io: CliIo): Promise<number> {
+  if (opts.verify) return verifyCommand(opts, io);
+  if (opts.bucket) throw new UsageError("--bucket is for --verify");
   const now = new Date();
   const since = parseTime("--since", opts.since, now);
   const until =

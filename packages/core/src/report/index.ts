@@ -1,4 +1,5 @@
 export * from "./audit";
+export * from "./chain";
 export * from "./decision";
 export * from "./digest";
 export * from "./exemption";
@@ -7,6 +8,7 @@ export * from "./flap";
 export * from "./links";
 export * from "./message";
 export * from "./ocsf";
+export * from "./posture";
 export * from "./security-hub";
 export * from "./slack";
 export * from "./sweep";

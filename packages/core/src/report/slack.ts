@@ -7,6 +7,7 @@ import {
   SWEEP_MESSAGE_SCHEMA,
   type SweepMessage,
 } from "./message";
+import { POSTURE_DIGEST_SCHEMA } from "./posture";
 import type { ChangeView, ResourceRef } from "./view";
 
 /** The Block Kit elements the guardrail emits (a subset of Slack's). */
@@ -386,6 +387,23 @@ function renderAlarm(a: CloudWatchAlarm): SlackMessage {
   };
 }
 
+/** The weekly posture digest: its text, one line per fact, as the CLI prints it. */
+function renderPostureDigest(summary: string, subject?: string): SlackMessage {
+  const [title = "Network guardrail posture", ...rest] = summary.split("\n");
+  return {
+    text: clip(subject ?? title, 3000),
+    blocks: [
+      header(title),
+      {
+        type: "section",
+        text: mrkdwn(
+          `\`\`\`${escapeMrkdwn(clip(rest.join("\n").trim(), LIMITS.section - 40))}\`\`\``,
+        ),
+      },
+    ],
+  };
+}
+
 /**
  * Renders one SNS message of the guardrail's topic as Slack Block Kit: decisions, sweep
  * summaries, CloudWatch alarms (their action is the same topic), and anything else as text.
@@ -403,6 +421,9 @@ export function renderSlack(message: unknown, subject?: string): SlackMessage {
       return renderExemption(m as unknown as ExemptionMessage);
     }
     if (isAlarm(m)) return renderAlarm(m);
+    if (m.schema === POSTURE_DIGEST_SCHEMA && typeof m.summary === "string") {
+      return renderPostureDigest(m.summary, subject);
+    }
   }
   const text = typeof message === "string" ? message : JSON.stringify(message, null, 2);
   return {

@@ -84,6 +84,8 @@ export interface DemoOptions {
   readonly stack?: Omit<LocalStackOptions, "policy">;
   /** How long to wait for an event's decision or message. Default 5 s. */
   readonly timeoutMs?: number;
+  /** Called with the stack after every scenario, before it closes (acceptance tests). */
+  readonly afterScenarios?: (stack: LocalStack) => Promise<void>;
 }
 
 const LABEL = 9;
@@ -245,6 +247,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       wallMs: performance.now() - t0,
     };
     printSummary(print, s, report, stack);
+    await options.afterScenarios?.(stack);
     return report;
   } finally {
     await stack.close();

@@ -1,0 +1,4 @@
+import { defaultChainWriterDeps } from "../evidence";
+import { createChainWriterHandler } from "../pipelines/chain-writer";
+
+export const handler = createChainWriterHandler(defaultChainWriterDeps());

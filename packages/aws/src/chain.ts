@@ -1,0 +1,423 @@
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import {
+  AUDIT_TABLE,
+  type AuditItem,
+  type ChainEntry,
+  type ChainHead,
+  canonicalJson,
+  chainEntryKey,
+  chainEntryOf,
+  chainedRecord,
+  chainHeadKey,
+  chainId,
+  chainObjectBody,
+  chainObjectKey,
+  chainObjectPrefix,
+  recordHash,
+  type StoredEntry,
+  seqOfKey,
+} from "@guardrail/core";
+import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "./errors";
+import { lazy } from "./lazy";
+import type { ToolClientConfig } from "./tool-clients";
+import { traceCalls } from "./trace";
+
+/** Hands decision records to the chain writer, in the order they were written. */
+export interface ChainQueue {
+  /** @throws AuditWriteError */
+  send(item: AuditItem): Promise<void>;
+}
+
+/**
+ * The FIFO queue in front of the chain writer. One message group per account and Region: SQS
+ * hands a group's messages to one consumer at a time and in order, so the chain has a single
+ * writer per account and Region while the decision writers never wait for each other. The
+ * deduplication id is the record's hash: a redelivery within SQS's 5-minute deduplication
+ * interval is dropped by SQS.
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/using-messagegroupid-property.html
+ */
+export function createChainQueue(queueUrl: string, untraced: () => Promise<SQSClient>): ChainQueue {
+  const client = lazy(async () => traceCalls(await untraced()));
+  return {
+    async send(item) {
+      const { SendMessageCommand } = await import("@aws-sdk/client-sqs");
+      const record = chainedRecord(item);
+      try {
+        await (await client()).send(
+          new SendMessageCommand({
+            QueueUrl: queueUrl,
+            MessageBody: canonicalJson(record),
+            MessageGroupId: chainId(item.account, item.region),
+            MessageDeduplicationId: recordHash(record),
+          }),
+        );
+      } catch (error) {
+        throw new AuditWriteError(
+          `SendMessage of ${item.id} to the chain queue: ${awsErrorCode(error)}: ${errorMessage(error)}`,
+          { cause: error },
+        );
+      }
+    },
+  };
+}
+
+/** The head item as stored: the last entry's position and hashes. */
+export interface StoredHead extends ChainHead {
+  readonly recordHash: string;
+  readonly decisionId: string;
+}
+
+/** The chain's items in the audit table (`CHAIN#<account>#<region>`). */
+export interface ChainStore {
+  head(account: string, region: string): Promise<StoredHead | null>;
+  /** Writes an entry at its position once; false when that position is taken. */
+  putEntry(entry: ChainEntry): Promise<boolean>;
+  entry(account: string, region: string, seq: number): Promise<ChainEntry | null>;
+  /** Moves the head from `from` (null: no head yet) to `to`; false when it was not at `from`. */
+  advanceHead(
+    account: string,
+    region: string,
+    from: number | null,
+    to: ChainEntry,
+  ): Promise<boolean>;
+  /** Every entry still stored, by position. */
+  entries(account: string, region: string): Promise<StoredEntry[]>;
+  /** Every chain (`<account>#<region>`) with a head. */
+  chains(): Promise<string[]>;
+}
+
+export function createChainStore(
+  tableName: string,
+  client: () => Promise<DynamoDBDocumentClient>,
+): ChainStore {
+  const lib = lazy(() => import("@aws-sdk/lib-dynamodb"));
+  const wrap = (what: string, error: unknown) =>
+    new AuditWriteError(`${what}: ${awsErrorCode(error)}: ${errorMessage(error)}`, {
+      cause: error,
+    });
+  return {
+    async head(account, region) {
+      const { GetCommand } = await lib();
+      try {
+        const out = await (await client()).send(
+          new GetCommand({
+            TableName: tableName,
+            Key: chainHeadKey(account, region),
+            ConsistentRead: true,
+          }),
+        );
+        const i = out.Item;
+        if (!i) return null;
+        return {
+          seq: Number(i.seq),
+          hash: String(i.hash),
+          recordedAt: String(i.recordedAt),
+          expiresAt: Number(i.headExpiresAt),
+          recordHash: String(i.recordHash),
+          decisionId: String(i.decisionId),
+        };
+      } catch (error) {
+        throw new LookupFailedError(`GetItem chain head: ${awsErrorCode(error)}`, { cause: error });
+      }
+    },
+
+    async putEntry(entry) {
+      const { PutCommand } = await lib();
+      const [account = "", region = ""] = entry.chain.split("#");
+      try {
+        await (await client()).send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...chainEntryKey(account, region, entry.seq),
+              type: "chain-entry",
+              entry,
+              [AUDIT_TABLE.ttlAttribute]: entry.expiresAt,
+            },
+            ConditionExpression: "attribute_not_exists(#pk)",
+            ExpressionAttributeNames: { "#pk": AUDIT_TABLE.partitionKey },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (awsErrorCode(error) === "ConditionalCheckFailedException") return false;
+        throw wrap(`PutItem chain entry ${entry.chain} #${entry.seq}`, error);
+      }
+    },
+
+    async entry(account, region, seq) {
+      const { GetCommand } = await lib();
+      try {
+        const out = await (await client()).send(
+          new GetCommand({
+            TableName: tableName,
+            Key: chainEntryKey(account, region, seq),
+            ConsistentRead: true,
+          }),
+        );
+        return out.Item ? chainEntryOf(out.Item.entry) : null;
+      } catch (error) {
+        throw new LookupFailedError(`GetItem chain entry: ${awsErrorCode(error)}`, {
+          cause: error,
+        });
+      }
+    },
+
+    async advanceHead(account, region, from, to) {
+      const { PutCommand } = await lib();
+      try {
+        await (await client()).send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...chainHeadKey(account, region),
+              type: "chain-head",
+              chain: to.chain,
+              seq: to.seq,
+              hash: to.hash,
+              recordedAt: to.recordedAt,
+              // Not the TTL attribute: the head outlives the entries.
+              headExpiresAt: to.expiresAt,
+              recordHash: to.recordHash,
+              decisionId: to.decisionId,
+            },
+            ConditionExpression: from === null ? "attribute_not_exists(#pk)" : "#seq = :from",
+            ExpressionAttributeNames:
+              from === null ? { "#pk": AUDIT_TABLE.partitionKey } : { "#seq": "seq" },
+            ...(from === null ? {} : { ExpressionAttributeValues: { ":from": from } }),
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (awsErrorCode(error) === "ConditionalCheckFailedException") return false;
+        throw wrap(`PutItem chain head ${to.chain}`, error);
+      }
+    },
+
+    async entries(account, region) {
+      const { QueryCommand } = await lib();
+      const key = chainEntryKey(account, region, 0);
+      const out: StoredEntry[] = [];
+      let start: Record<string, unknown> | undefined;
+      try {
+        do {
+          const page = await (await client()).send(
+            new QueryCommand({
+              TableName: tableName,
+              KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :seq)",
+              ExpressionAttributeNames: {
+                "#pk": AUDIT_TABLE.partitionKey,
+                "#sk": AUDIT_TABLE.sortKey,
+              },
+              ExpressionAttributeValues: { ":pk": key.pk, ":seq": "SEQ#" },
+              ExclusiveStartKey: start,
+            }),
+          );
+          for (const i of page.Items ?? []) {
+            const entry = chainEntryOf(i.entry);
+            const position = seqOfKey(String(i[AUDIT_TABLE.sortKey]));
+            if (entry && position !== null) out.push({ position, entry });
+          }
+          start = page.LastEvaluatedKey;
+        } while (start);
+      } catch (error) {
+        throw new LookupFailedError(
+          `Query of the chain ${chainId(account, region)}: ${awsErrorCode(error)}`,
+          {
+            cause: error,
+          },
+        );
+      }
+      return out;
+    },
+
+    async chains() {
+      const { ScanCommand } = await lib();
+      const found: string[] = [];
+      let start: Record<string, unknown> | undefined;
+      try {
+        do {
+          const page = await (await client()).send(
+            new ScanCommand({
+              TableName: tableName,
+              FilterExpression: "#sk = :head AND begins_with(#pk, :chain)",
+              ExpressionAttributeNames: {
+                "#pk": AUDIT_TABLE.partitionKey,
+                "#sk": AUDIT_TABLE.sortKey,
+              },
+              ExpressionAttributeValues: { ":head": "HEAD", ":chain": "CHAIN#" },
+              ProjectionExpression: "#pk",
+              ExclusiveStartKey: start,
+            }),
+          );
+          for (const i of page.Items ?? []) found.push(String(i.pk).slice("CHAIN#".length));
+          start = page.LastEvaluatedKey;
+        } while (start);
+      } catch (error) {
+        throw new LookupFailedError(`Scan for chains: ${awsErrorCode(error)}`, { cause: error });
+      }
+      return found.sort();
+    },
+  };
+}
+
+/** How the S3 copy is locked: compliance in production stages, governance or none elsewhere. */
+export interface ObjectLockSettings {
+  readonly mode: "COMPLIANCE" | "GOVERNANCE" | "NONE";
+  readonly retentionDays: number;
+}
+
+/** The immutable copy of the chain in S3. */
+export interface ChainArchive {
+  /** @throws AuditWriteError */
+  put(entry: ChainEntry): Promise<void>;
+  /** Every entry of one account and Region, by the position in its key. */
+  entries(account: string, region: string): Promise<StoredEntry[]>;
+  /** Every chain (`<account>#<region>`) with objects in the bucket. */
+  chains(): Promise<string[]>;
+}
+
+/**
+ * One object per entry (`chainObjectKey`). With Object Lock, each object carries its retention:
+ * `x-amz-object-lock-mode` and `x-amz-object-lock-retain-until-date` (the entry's time plus the
+ * retention), so no one, root included, can delete or overwrite it before then in compliance
+ * mode. S3 requires an integrity checksum on such a PUT (Content-MD5 or an
+ * `x-amz-sdk-checksum-algorithm`): SHA-256 is sent.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html
+ */
+export function createChainArchive(
+  bucket: string,
+  lock: ObjectLockSettings,
+  untraced: () => Promise<S3Client>,
+): ChainArchive {
+  const client = lazy(async () => traceCalls(await untraced()));
+  const s3 = lazy(() => import("@aws-sdk/client-s3"));
+  return {
+    async put(entry) {
+      const { PutObjectCommand } = await s3();
+      const retainUntil = new Date(Date.parse(entry.recordedAt) + lock.retentionDays * 86_400_000);
+      try {
+        await (await client()).send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: chainObjectKey(entry),
+            Body: chainObjectBody(entry),
+            ContentType: "application/json",
+            ChecksumAlgorithm: "SHA256",
+            ...(lock.mode === "NONE"
+              ? {}
+              : { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: retainUntil }),
+          }),
+        );
+      } catch (error) {
+        throw new AuditWriteError(
+          `PutObject ${chainObjectKey(entry)}: ${awsErrorCode(error)}: ${errorMessage(error)}`,
+          { cause: error },
+        );
+      }
+    },
+
+    async chains() {
+      const { ListObjectsV2Command } = await s3();
+      const c = await client();
+      const found = new Set<string>();
+      let token: string | undefined;
+      try {
+        do {
+          const page = await c.send(
+            new ListObjectsV2Command({
+              Bucket: bucket,
+              Prefix: "chain/",
+              ContinuationToken: token,
+            }),
+          );
+          for (const o of page.Contents ?? []) {
+            const m = /^chain\/account=([^/]+)\/region=([^/]+)\//.exec(o.Key ?? "");
+            if (m) found.add(chainId(m[1] ?? "", m[2] ?? ""));
+          }
+          token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token);
+      } catch (error) {
+        throw new LookupFailedError(`Listing s3://${bucket}/chain/: ${awsErrorCode(error)}`, {
+          cause: error,
+        });
+      }
+      return [...found].sort();
+    },
+
+    async entries(account, region) {
+      const { ListObjectsV2Command, GetObjectCommand } = await s3();
+      const c = await client();
+      const keys: string[] = [];
+      let token: string | undefined;
+      try {
+        do {
+          const page = await c.send(
+            new ListObjectsV2Command({
+              Bucket: bucket,
+              Prefix: chainObjectPrefix(account, region),
+              ContinuationToken: token,
+            }),
+          );
+          for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+          token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token);
+        // Keys sort by date then position; the position orders the chain.
+        const positioned = keys
+          .map((key) => ({ key, position: seqOfKey(key) }))
+          .filter((k): k is { key: string; position: number } => k.position !== null)
+          .sort((a, b) => a.position - b.position);
+        const out: StoredEntry[] = [];
+        for (const { key, position } of positioned) {
+          const obj = await c.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+          const text = (await obj.Body?.transformToString()) ?? "";
+          const entry = chainEntryOf(JSON.parse(text));
+          if (entry) out.push({ position, entry });
+        }
+        return out;
+      } catch (error) {
+        throw new LookupFailedError(
+          `Reading the S3 copy of ${chainId(account, region)}: ${awsErrorCode(error)}: ${errorMessage(error)}`,
+          { cause: error },
+        );
+      }
+    },
+  };
+}
+
+/** The chain queue's SQS client, made on first use (its module loads then). */
+export function chainQueueClient(): () => Promise<SQSClient> {
+  return lazy(async () => {
+    const { SQSClient } = await import("@aws-sdk/client-sqs");
+    return new SQSClient({ retryMode: "standard" });
+  });
+}
+
+/** The evidence bucket's S3 client, made on first use. */
+export function evidenceS3Client(): () => Promise<S3Client> {
+  return lazy(async () => {
+    const { S3Client } = await import("@aws-sdk/client-s3");
+    return new S3Client({ retryMode: "standard" });
+  });
+}
+
+/** The S3 copy of the chain for the CLI (`guardrail audit --verify --bucket`). */
+export function toolChainArchive(
+  bucket: string,
+  config: ToolClientConfig,
+): { readonly archive: ChainArchive; destroy(): void } {
+  let made: S3Client | undefined;
+  const archive = createChainArchive(bucket, { mode: "NONE", retentionDays: 1 }, async () => {
+    const { S3Client } = await import("@aws-sdk/client-s3");
+    // A local endpoint (the sandbox, a test server) answers path-style requests.
+    made ??= new S3Client({
+      ...config,
+      maxAttempts: 5,
+      ...(config.endpoint ? { forcePathStyle: true } : {}),
+    });
+    return made;
+  });
+  return { archive, destroy: () => made?.destroy() };
+}
