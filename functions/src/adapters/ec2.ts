@@ -21,6 +21,7 @@ import {
   type Direction,
 } from "@guardrail/core";
 import { AwsCallError, awsErrorCode, errorMessage, LookupFailedError } from "../errors";
+import { insertNetworkAclEntries, narrowSecurityGroupRule } from "./ec2-remediation";
 import { traceCalls } from "./trace";
 
 type PermissionAction = Extract<Action, { type: "revoke-security-group-permissions" }>;
@@ -235,6 +236,10 @@ export function createEc2Gateway(
               return { unknown: 0 };
             }),
           ];
+        case "insert-network-acl-entries":
+          return [await insertNetworkAclEntries(client, action, now)];
+        case "narrow-security-group-rule":
+          return [await narrowSecurityGroupRule(client, action, now)];
       }
     },
 

@@ -341,6 +341,10 @@ function actionTargets(a: Action): string[] {
       return [a.groupId];
     case "delete-network-acl-entry":
       return [`${a.networkAclId}#${a.egress ? "egress" : "ingress"}#${a.ruleNumber}`];
+    case "insert-network-acl-entries":
+      return [`${a.networkAclId}#${a.egress ? "egress" : "ingress"}#${a.before}`];
+    case "narrow-security-group-rule":
+      return [a.ruleId];
   }
 }
 
