@@ -23,7 +23,7 @@ import {
   needsGroupTags,
   normalise,
   type PolicyEvaluationContext,
-  planActions,
+  planRemediation,
   type ResourceRef,
   type RuleChange,
   ruleStateKey,
@@ -392,8 +392,13 @@ export interface DecideInput {
   readonly withoutActor?: boolean;
   /** Look-ups the pipeline started before its own (see `prefetch`); started here otherwise. */
   readonly prefetched?: Prefetched;
-  /** Findings the pipeline made itself (notify-only), reported with the evaluation's. */
+  /**
+   * Findings the pipeline made itself, reported with the evaluation's: notify-only ones, or
+   * those whose writes went through before a re-read (their results in `outcomes`).
+   */
   readonly extraFindings?: readonly Finding[];
+  /** Writes the pipeline already made (before a re-read), reported with this decision's. */
+  readonly outcomes?: readonly ActionOutcome[];
   /** Look up prior state after the revoke (Replace/Modify events). */
   readonly previousFor?: (
     changes: readonly RuleChange[],
@@ -423,6 +428,9 @@ export async function decide(input: DecideInput, deps: RemediationDeps): Promise
       await exemptionsFromTrail(evaluation, judged.ctx, deps, { onUnreadable: "throw" })
     ).evaluation;
   }
+  // One planner for every path (event flows, sweep, scan --fix): see `planRemediation`.
+  const planned = planRemediation(evaluation, deps.config.policy, judged.ctx);
+  evaluation = planned.evaluation;
   if (input.extraFindings && input.extraFindings.length > 0) {
     evaluation = {
       outcome: "violation",
@@ -444,8 +452,8 @@ export async function decide(input: DecideInput, deps: RemediationDeps): Promise
     });
     return { status: "compliant", eventId: event.eventId };
   }
-  const actions = planActions(evaluation);
-  const outcomes = await act(actions, deps, input.settled);
+  const actions = planned.actions;
+  const outcomes = [...(input.outcomes ?? []), ...(await act(actions, deps, input.settled))];
   const previous = input.previousFor ? await input.previousFor(input.changes) : undefined;
   const decision = buildDecision({
     source: "event",

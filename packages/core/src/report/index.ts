@@ -9,4 +9,4 @@ export * from "./message";
 export * from "./slack";
 export * from "./sweep";
 export * from "./view";
-export { insertedEntryText } from "./view";
+export { actionCovers, insertedEntryText } from "./view";
