@@ -3,6 +3,7 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import {
   type ActionOutcome,
   actionCovers,
+  asEntry,
   buildDecision,
   buildSweepSummary,
   type ChangeView,
@@ -20,7 +21,7 @@ import {
   needsGroupTags,
   networkAclsOf,
   type PolicyEvaluationContext,
-  planActions,
+  planRemediation,
   type ResourceRef,
   type RuleChange,
   resourceOf,
@@ -203,7 +204,10 @@ function statesOf(
   outcomes: readonly ActionOutcome[],
   seenAt: string,
 ): Map<string, Omit<ResourceState, "fingerprint"> & { text: string }> {
-  const removed = outcomes.filter((o) => o.status !== "failed");
+  // Inserted entries leave the entry they precede in place (the next sweep reads them).
+  const removed = outcomes.filter(
+    (o) => o.status !== "failed" && o.action.type !== "insert-network-acl-entries",
+  );
   const rules = new Map<string, Record<string, ChangeView>>();
   for (const id of read.resources.keys()) rules.set(id, {});
   for (const change of read.changes) {
@@ -214,6 +218,17 @@ function statesOf(
     const map = rules.get(id) ?? {};
     map[key] = viewChange(change);
     rules.set(id, map);
+  }
+  // ...and the entries it inserted are in the ACL now, as the next read will list them.
+  for (const o of outcomes) {
+    if (o.status !== "revoked" || o.action.type !== "insert-network-acl-entries") continue;
+    const map = rules.get(o.action.networkAclId) ?? {};
+    for (const e of o.action.entries) {
+      const change = asEntry(e);
+      const key = ruleStateKey(change);
+      if (key !== null) map[key] = viewChange(change);
+    }
+    rules.set(o.action.networkAclId, map);
   }
   const states = new Map<string, Omit<ResourceState, "fingerprint"> & { text: string }>();
   for (const [id, r] of rules) {
@@ -357,6 +372,7 @@ async function sweepOne(
     prefixLists,
     // Whole ACLs were read: each entry is judged by the traffic it decides in its ACL.
     networkAcls: networkAclsOf(read.changes, read.incompleteAcls),
+    naclPlanned: true,
   };
   let judged = ctx;
   let evaluation: Evaluation = evaluate(read.changes, config.policy, ctx);
@@ -375,7 +391,10 @@ async function sweepOne(
   evaluation = trail.evaluation;
   for (const u of trail.unreadable) keep(`reading the audit trail of ${u.resourceId}`)(u.error);
 
-  const verified = await verifyBeforeRevoke(planActions(evaluation), read.changes, deps);
+  // The one planner the event path uses too: the sweep never does what the event refused.
+  const planned = planRemediation(evaluation, config.policy, judged);
+  evaluation = planned.evaluation;
+  const verified = await verifyBeforeRevoke(planned.actions, read.changes, deps);
   const outcomes = (
     await mapLimit(verified.actions, REVOKE_CONCURRENCY, (a) => deps.ec2.execute(a))
   ).flat();

@@ -14,7 +14,7 @@ import {
   type Policy,
   type PolicyEvaluationContext,
   type PolicyProvenance,
-  planActions,
+  planRemediation,
   type RuleChange,
   viewChange,
 } from "@guardrail/core";
@@ -241,6 +241,7 @@ export async function scan(
     prefixLists,
     // Whole ACLs were read: each entry is judged by the traffic it decides in its ACL.
     networkAcls: networkAclsOf(changes, incompleteAcls),
+    naclPlanned: true,
     ...(account ? { account } : {}),
   };
   let evaluation = evaluate(changes, policy, ctx);
@@ -256,13 +257,15 @@ export async function scan(
       evaluation = evaluate(changes, policy, { ...ctx, groupTags });
     }
   }
+  // The one planner every path uses: --fix does what the event path and the sweep would.
+  const planned = planRemediation(evaluation, policy, ctx);
   return {
     account,
     region: where.region,
     scanned: { securityGroupRules, networkAclEntries, prefixLists: listIds.size },
     unreadable,
-    evaluation,
-    actions: planActions(evaluation),
+    evaluation: planned.evaluation,
+    actions: planned.actions,
   };
 }
 
