@@ -1,4 +1,4 @@
-import type { Action, Evaluation, Finding, NetworkAclEntryChange } from "./model";
+import type { Action, Evaluation, Finding, NaclEntrySpec, NetworkAclEntryChange } from "./model";
 import {
   addressRangeOf,
   describeSlices,
@@ -9,7 +9,7 @@ import {
   type Slice,
   subtractAll,
 } from "./nacl";
-import { type NaclPlan, type NaclRefusal, planNetworkAcl } from "./nacl-plan";
+import { mergeSlices, type NaclPlan, type NaclRefusal, planNetworkAcl } from "./nacl-plan";
 import { parseCidr } from "./net/cidr";
 import { clippedRanges, flaggedForEnforce, forbiddenSlices } from "./packet-classes";
 import { planActions } from "./plan";
@@ -131,6 +131,25 @@ function words(entry: NetworkAclEntryChange, slices: readonly Slice[]): string {
   return describeSlices(slices, addressRangeOf(entry.cidr), familyOf(entry.cidr));
 }
 
+/** `3 entries inserted before it deny tcp 22, still allowed from 10.0.0.0/8 and 192.0.2.0/24`. */
+function insertWords(
+  entry: NetworkAclEntryChange,
+  bad: readonly Slice[],
+  inserted: readonly NaclEntrySpec[],
+): string {
+  const n = inserted.length;
+  const head = `${n} entr${n === 1 ? "y" : "ies"} inserted before it deny`;
+  const kept = inserted.filter((e) => e.ruleAction === "allow").map((e) => e.cidr);
+  if (kept.length === 0) return `${head} exactly ${words(entry, bad)}`;
+  const own = addressRangeOf(entry.cidr);
+  const traffic = describeSlices(
+    mergeSlices(bad.map((s) => ({ ...s, addresses: own }))),
+    own,
+    familyOf(entry.cidr),
+  );
+  return `${head} ${traffic}, still allowed from ${kept.join(", ")}`;
+}
+
 function refusalWords(r: NaclRefusal): string {
   const what = {
     "no-free-rule-numbers": "no free rule numbers before the entry",
@@ -222,10 +241,7 @@ export function planRemediation(
           reason: `${f.reason}; cannot be remediated without collateral: ${refusalWords(refusal)}, so notify`,
         });
       } else if (step?.type === "insert") {
-        rewrites.set(f, {
-          ...f,
-          reason: `${f.reason}; ${step.entries.length} entr${step.entries.length === 1 ? "y" : "ies"} inserted before it deny exactly ${words(entry, bad)}`,
-        });
+        rewrites.set(f, { ...f, reason: `${f.reason}; ${insertWords(entry, bad, step.entries)}` });
       }
     }
   }

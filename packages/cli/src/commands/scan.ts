@@ -291,7 +291,14 @@ function exemptionText(f: Finding): string {
 export function findingRows(findings: readonly Finding[], actions: readonly Action[]): string[][] {
   const byChange = new Map<RuleChange, Finding[]>();
   for (const f of findings) byChange.set(f.change, [...(byChange.get(f.change) ?? []), f]);
-  const revoked = new Set(actions.flatMap((a) => actionTargets(a)));
+  const verbs: Record<Action["type"], string> = {
+    "revoke-security-group-rules": "revoke",
+    "revoke-security-group-permissions": "revoke",
+    "delete-network-acl-entry": "delete",
+    "insert-network-acl-entries": "insert",
+    "narrow-security-group-rule": "narrow",
+  };
+  const planned = new Map(actions.flatMap((a) => actionTargets(a).map((t) => [t, verbs[a.type]])));
   const rows = [...byChange.values()].map((fs) => {
     const f = fs[0]!;
     const where = findingResource(f) ?? "";
@@ -307,14 +314,7 @@ export function findingRows(findings: readonly Finding[], actions: readonly Acti
         : counting.some((x) => x.mode === "enforce")
           ? "enforce"
           : "notify";
-    const action =
-      mode === "exempt"
-        ? "none"
-        : revoked.has(where)
-          ? f.change.kind === "network-acl-entry"
-            ? "delete"
-            : "revoke"
-          : "notify";
+    const action = mode === "exempt" ? "none" : (planned.get(where) ?? "notify");
     const why = counting[0] ?? f;
     return [
       group,
