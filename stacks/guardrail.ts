@@ -9,19 +9,19 @@ import {
   RELIABILITY_ENV,
   STACK_OUTPUTS,
 } from "@guardrail/core";
+import { APP_NAME, roleArn, roleName } from "@guardrail/templates";
 import { createAlarms } from "./alarms";
 import { createAuditTable } from "./audit-table";
 import { allowRulesToDeadLetter, createDeadLetterQueue } from "./dead-letter";
 import { createEventRules } from "./event-rules";
 import { createFunctions } from "./functions";
 import { createHubBus } from "./hub";
-import { roleArn, roleName } from "./naming";
 import { createNotifications } from "./notifications";
 import { preparePolicyFile } from "./policy-file";
 import { PUBLISHING_FUNCTIONS, topicPolicy } from "./resource-policies";
 import { createAlarmTopic, createSelfMonitoringAlarms } from "./self-monitoring";
 import { eventRuleName, readSelfMonitoring } from "./self-monitoring-settings";
-import { APP_NAME, readDeploySettings } from "./settings";
+import { readDeploySettings } from "./settings";
 
 /** Everything the guardrail deploys. Returns the stack outputs (see STACK_OUTPUTS). */
 export function deployGuardrail() {

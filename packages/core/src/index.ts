@@ -17,5 +17,6 @@ export * from "./registry";
 export * from "./reliability";
 export * from "./remediation";
 export * from "./report";
+export * from "./settings";
 export * from "./sg-narrow";
 export * from "./state";

@@ -3,6 +3,7 @@ import { type PolicyIssue, PolicyValidationError } from "../errors";
 import type { Mode } from "../model";
 import { DEFAULT_MAX_INSERTED_ENTRIES } from "../nacl-plan";
 import { DEFAULT_FLAP_GUARD } from "../report/flap";
+import { AWS_PATTERNS } from "../settings";
 import { arnPatternProblem } from "./arn";
 import {
   boolean,
@@ -42,8 +43,7 @@ const pattern = (re: RegExp, what: string, hint = "") =>
   );
 
 const GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
-const ACCOUNT_ID = /^\d{12}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const { accountId: ACCOUNT_ID, region: REGION } = AWS_PATTERNS;
 /** As AWS Organizations spells OU ids: `ou-` + root suffix + `-` + OU suffix. */
 const OU_ID = /^ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}$/;
 /**
