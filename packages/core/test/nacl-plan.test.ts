@@ -156,7 +156,9 @@ describe("network ACL planner", () => {
         ],
       }),
     ]);
-    expect(evaluation.findings[0]?.reason).toContain("3 entries inserted before it deny exactly");
+    expect(evaluation.findings[0]?.reason).toContain(
+      "3 entries inserted before it deny tcp 25, still allowed from 10.0.0.0/8, 192.0.2.0/24",
+    );
   });
 
   it("a replaced entry 100 narrowed to tcp 0-1023 gets inserts, never a delete, on every path", () => {
