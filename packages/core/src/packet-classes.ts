@@ -12,6 +12,10 @@ import type { PeerClass, Policy } from "./policy/types";
  * where that membership is the same.
  */
 
+// Math.min and Math.max take no bigint.
+const bigMax = (a: bigint, b: bigint) => (a > b ? a : b);
+const bigMin = (a: bigint, b: bigint) => (a < b ? a : b);
+
 /** Addresses of one block with the same trusted/office and blocked membership. */
 export interface AddressRegion {
   readonly range: AddressRange;
@@ -34,7 +38,7 @@ export function clippedRanges(list: readonly Cidr[], cidr: Cidr): AddressRange[]
   return list.flatMap((c) => {
     const r = blockRangeWithin(c, cidr);
     if (r === null || r.hi < own.lo || own.hi < r.lo) return [];
-    return [{ lo: r.lo < own.lo ? own.lo : r.lo, hi: r.hi > own.hi ? own.hi : r.hi }];
+    return [{ lo: bigMax(r.lo, own.lo), hi: bigMin(r.hi, own.hi) }];
   });
 }
 
@@ -92,8 +96,8 @@ export function forbiddenSlices(
   const out: Slice[] = [];
   for (const region of addressRegions(cidr, policy)) {
     const inRegion = slices.flatMap((s) => {
-      const lo = s.addresses.lo > region.range.lo ? s.addresses.lo : region.range.lo;
-      const hi = s.addresses.hi < region.range.hi ? s.addresses.hi : region.range.hi;
+      const lo = bigMax(s.addresses.lo, region.range.lo);
+      const hi = bigMin(s.addresses.hi, region.range.hi);
       return lo <= hi ? [{ ...s, addresses: { lo, hi } }] : [];
     });
     if (inRegion.length === 0) continue;
