@@ -184,6 +184,35 @@ export class Ec2Stub {
       case "RevokeSecurityGroupIngress":
       case "RevokeSecurityGroupEgress":
         return this.revoke(p, action === "RevokeSecurityGroupEgress");
+      case "CreateNetworkAclEntry": {
+        const acl = p.get("NetworkAclId") ?? "";
+        const entries = this.nacls.get(acl);
+        if (!entries)
+          throw new ApiError(
+            400,
+            "InvalidNetworkAclID.NotFound",
+            `The networkAcl ID '${acl}' does not exist`,
+          );
+        const egress = p.get("Egress") === "true";
+        const n = Number(p.get("RuleNumber"));
+        if (entries.some((e) => e.ruleNumber === n && e.egress === egress))
+          throw new ApiError(
+            400,
+            "NetworkAclEntryAlreadyExists",
+            `The network acl entry identified by ${n} already exists.`,
+          );
+        const from = p.get("PortRange.From");
+        const to = p.get("PortRange.To");
+        entries.push({
+          ruleNumber: n,
+          egress,
+          protocol: p.get("Protocol") ?? "",
+          action: p.get("RuleAction") as "allow" | "deny",
+          cidr: p.get("CidrBlock") ?? p.get("Ipv6CidrBlock") ?? "",
+          ...(from !== null && to !== null ? { from: Number(from), to: Number(to) } : {}),
+        });
+        return el("return", true);
+      }
       case "DeleteNetworkAclEntry": {
         const acl = p.get("NetworkAclId") ?? "";
         const entries = this.nacls.get(acl);

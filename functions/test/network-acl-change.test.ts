@@ -1,5 +1,6 @@
 import "./setup";
 import {
+  CreateNetworkAclEntryCommand,
   DeleteNetworkAclEntryCommand,
   DescribeNetworkAclsCommand,
   EC2Client,
@@ -18,13 +19,17 @@ import {
   networkAclChange,
   UNREADABLE_ACL_RULE,
 } from "../src/pipelines/network-acl-change";
-import { awsError, lambdaContext, metricValues, testDeps } from "./helpers";
+import { awsError, lambdaContext, metricValues, policyWith, testDeps } from "./helpers";
 
 const ec2 = mockClient(EC2Client);
 const sns = mockClient(SNSClient);
 const ddb = mockClient(DynamoDBDocumentClient);
 
 const ACL = "acl-0a1b2c3d4e5f60001";
+
+/** The default policy without trusted, office or blocked networks: every public packet counts. */
+const NO_NETWORKS = policyWith((y) => y.replace(/\nnetworks:\n(?: {2,}.*\n)+/, "\nnetworks: {}\n"));
+const plain = () => testDeps({ fn: "network-acl-change", policyYaml: NO_NETWORKS });
 const replaceSsh = () =>
   loadFixture("ReplaceNetworkAclEntry", "tcp-6_ssh-from-world_replaces-rule-100");
 /** The same entry, as CreateNetworkAclEntry makes it. */
@@ -99,6 +104,22 @@ beforeEach(() => {
     const entries = acls.get(id);
     return { NetworkAcls: entries ? [{ NetworkAclId: id, Entries: entries }] : [] };
   });
+  ec2.on(CreateNetworkAclEntryCommand).callsFake((input) => {
+    const entries = acls.get(input.NetworkAclId) ?? [];
+    if (entries.some((e) => e.RuleNumber === input.RuleNumber && e.Egress === input.Egress)) {
+      throw awsError("NetworkAclEntryAlreadyExists", "taken");
+    }
+    entries.push({
+      RuleNumber: input.RuleNumber,
+      Egress: input.Egress,
+      RuleAction: input.RuleAction,
+      Protocol: input.Protocol,
+      ...(input.CidrBlock ? { CidrBlock: input.CidrBlock } : {}),
+      ...(input.Ipv6CidrBlock ? { Ipv6CidrBlock: input.Ipv6CidrBlock } : {}),
+      ...(input.PortRange ? { PortRange: input.PortRange } : {}),
+    });
+    return {};
+  });
   ec2.on(DeleteNetworkAclEntryCommand).callsFake((input) => {
     const entries = acls.get(input.NetworkAclId) ?? [];
     const at = entries.findIndex(
@@ -120,19 +141,25 @@ afterEach(() => {
 });
 
 describe("network-acl-change", () => {
-  it("reads the ACL once, then deletes an entry that lets SSH in from anywhere", async () => {
+  it("reads the ACL once, then inserts entries that deny SSH from anywhere but the trusted and office ranges", async () => {
     const deps = testDeps({ fn: "network-acl-change" });
     const result = await networkAclChange(after(createSsh()), deps);
     expect(result).toMatchObject({ status: "decided", result: "revoked", published: true });
     expect(ec2.calls().map((c) => c.args[0].constructor.name)).toEqual([
       "DescribeNetworkAclsCommand",
-      "DeleteNetworkAclEntryCommand",
+      ...Array(6).fill("CreateNetworkAclEntryCommand"),
     ]);
-    expect(ec2).toHaveReceivedCommandExactlyOnceWith(DeleteNetworkAclEntryCommand, {
-      NetworkAclId: ACL,
-      RuleNumber: 100,
-      Egress: false,
-    });
+    expect(ec2).not.toHaveReceivedCommand(DeleteNetworkAclEntryCommand);
+    // Allows for the VPC and office ranges first, then the one deny, directly before entry 100.
+    const made = (acls.get(ACL) ?? []).filter((e) => (e.RuleNumber as number) < 100);
+    expect(made.map((e) => [e.RuleNumber, e.RuleAction, e.CidrBlock])).toEqual([
+      [94, "allow", "10.0.0.0/8"],
+      [95, "allow", "172.16.0.0/12"],
+      [96, "allow", "192.168.0.0/16"],
+      [97, "allow", "100.64.0.0/10"],
+      [98, "allow", "203.0.113.0/24"],
+      [99, "deny", "0.0.0.0/0"],
+    ]);
     expect(message()).toMatchObject({
       resource: { type: "network-acl", id: ACL },
       result: "revoked",
@@ -140,17 +167,31 @@ describe("network-acl-change", () => {
         resource: `https://eu-west-1.console.aws.amazon.com/vpcconsole/home?region=eu-west-1#NetworkAclDetails:networkAclId=${ACL}`,
       },
     });
+    expect(message().findings[0].action.inserted).toHaveLength(6);
+    expect(message().findings[0].action.check).toContain("every other packet keeps its verdict");
     expect(metricValues(deps.addMetric, METRICS.remediations)).toEqual([1]);
   });
 
-  it("only notifies about a replaced entry: a delete would remove the entry it replaced too", async () => {
+  it("deletes an entry whose every packet is forbidden (no trusted or office range)", async () => {
+    const result = await networkAclChange(after(createSsh()), plain());
+    expect(result).toMatchObject({ status: "decided", result: "revoked" });
+    expect(ec2).toHaveReceivedCommandExactlyOnceWith(DeleteNetworkAclEntryCommand, {
+      NetworkAclId: ACL,
+      RuleNumber: 100,
+      Egress: false,
+    });
+    expect(ec2).not.toHaveReceivedCommand(CreateNetworkAclEntryCommand);
+  });
+
+  it("remediates a replaced entry as every path does: inserts before it, the same plan as the sweep's", async () => {
     const result = await networkAclChange(
       after(replaceSsh()),
       testDeps({ fn: "network-acl-change" }),
     );
-    expect(result).toMatchObject({ status: "decided", result: "notify-only", published: true });
+    expect(result).toMatchObject({ status: "decided", result: "revoked", published: true });
     expect(ec2).not.toHaveReceivedCommand(DeleteNetworkAclEntryCommand);
-    expect(message().findings[0]).toMatchObject({ rule: "nacl-admin-ports", mode: "notify" });
+    expect(ec2).toHaveReceivedCommandTimes(CreateNetworkAclEntryCommand, 6);
+    expect(message().findings[0]).toMatchObject({ rule: "nacl-admin-ports", mode: "enforce" });
   });
 
   it("says what the replaced entry was, from the last sweep", async () => {
@@ -195,7 +236,7 @@ describe("network-acl-change", () => {
       acls.get(ACL)?.splice(0, 1);
       throw awsError("InvalidNetworkAclEntry.NotFound", "no ingress entry with number 100");
     });
-    const result = await networkAclChange(event, testDeps({ fn: "network-acl-change" }));
+    const result = await networkAclChange(event, plain());
     expect(result).toMatchObject({
       status: "compliant",
       reason: `entry 100 is no longer in ${ACL}`,
@@ -208,10 +249,7 @@ describe("network-acl-change", () => {
     ec2
       .on(DeleteNetworkAclEntryCommand)
       .rejects(awsError("InvalidNetworkAclEntry.NotFound", "no ingress entry with number 100"));
-    const result = await networkAclChange(
-      after(createSsh()),
-      testDeps({ fn: "network-acl-change" }),
-    );
+    const result = await networkAclChange(after(createSsh()), plain());
     expect(result.result).toBe("already-gone");
     expect(ec2).toHaveReceivedCommandTimes(DescribeNetworkAclsCommand, MAX_ACL_READS);
     expect(ec2).toHaveReceivedCommandTimes(DeleteNetworkAclEntryCommand, MAX_ACL_READS);
@@ -219,7 +257,7 @@ describe("network-acl-change", () => {
 
   it("alerts critical and throws when the delete is refused", async () => {
     ec2.on(DeleteNetworkAclEntryCommand).rejects(awsError("UnauthorizedOperation"));
-    const deps = testDeps({ fn: "network-acl-change" });
+    const deps = plain();
     const handler = createNetworkAclChangeHandler(deps);
     await expect(handler(after(createSsh()), lambdaContext)).rejects.toBeInstanceOf(
       RemediationFailedError,
@@ -301,7 +339,7 @@ describe("network-acl-change judges the ACL as it is now", () => {
 
   it("DeleteNetworkAclEntry: acts on the allow a deleted deny exposed", async () => {
     holds(ACL, entryOf(createSsh()));
-    const result = await networkAclChange(deleteDeny(), testDeps({ fn: "network-acl-change" }));
+    const result = await networkAclChange(deleteDeny(), plain());
     expect(result).toMatchObject({ status: "decided", result: "revoked" });
     expect(ec2).toHaveReceivedCommandWith(DeleteNetworkAclEntryCommand, {
       NetworkAclId: ACL,
@@ -330,7 +368,7 @@ describe("network-acl-change judges the ACL as it is now", () => {
   });
 });
 
-describe("network-acl-change plans to a fixpoint on the ACL its own deletes leave", () => {
+describe("network-acl-change plans with the one NACL planner on the ACL as read", () => {
   const tcp = (n: number, from: number, to: number, cidr = "0.0.0.0/0"): NetworkAclEntry => ({
     RuleNumber: n,
     Egress: false,
@@ -356,64 +394,45 @@ describe("network-acl-change plans to a fixpoint on the ACL its own deletes leav
   const findings = () =>
     (message()?.findings ?? []) as { rule: string; mode: string; result: string; reason: string }[];
 
-  it("deletes the later allow that takes over tcp 22 once the first is deleted", async () => {
+  it("denies tcp 22 before the first allow when a later allow would take its packets", async () => {
     holds(ACL, tcp(100, 22, 22), tcp(110, 22, 22, "128.0.0.0/1"));
-    const result = await networkAclChange(deleted90(), testDeps({ fn: "network-acl-change" }));
-    expect(result).toMatchObject({ status: "decided", result: "revoked", actions: 2 });
-    expect(numbers()).toEqual([32767, 32767]);
-  });
-
-  it("never deletes a later allow that also lets compliant traffic in, and says the exposure stays", async () => {
-    // The review's case: with 100 gone, 110 (tcp 0-1023) would let tcp 22 in.
-    holds(ACL, tcp(100, 22, 22), tcp(110, 0, 1023));
-    const result = await networkAclChange(deleted90(), testDeps({ fn: "network-acl-change" }));
-    expect(result).toMatchObject({ status: "decided", result: "notify-only" });
-    expect(ec2).not.toHaveReceivedCommand(DeleteNetworkAclEntryCommand);
-    expect(numbers()).toEqual([100, 110, 32767, 32767]);
-    const [first] = findings();
-    expect(first).toMatchObject({ rule: "nacl-admin-ports", mode: "notify" });
-    expect(first?.reason).toContain(
-      "deleting it would change nothing: entry 110 would still allow tcp 22",
-    );
-  });
-
-  it("does not delete an allow a later notify-only allow would re-open, and names it", async () => {
-    // 100 allow all is broad, so only notified: deleting 50 would change no packet's verdict.
-    holds(ACL, tcp(50, 22, 22), all(100));
-    const result = await networkAclChange(deleted90(), testDeps({ fn: "network-acl-change" }));
-    expect(result).toMatchObject({ status: "decided", result: "notify-only" });
-    expect(ec2).not.toHaveReceivedCommand(DeleteNetworkAclEntryCommand);
-    const reasons = findings().map((f) => f.reason);
-    expect(reasons.some((r) => r.includes("entry 100 would still allow tcp 22"))).toBe(true);
-    expect(findings().some((f) => f.reason.includes("entry 100 allows"))).toBe(true);
-  });
-
-  it("deletes what closes part of the exposure and says which entry keeps the rest open", async () => {
-    // 200 (all traffic from 0.0.0.0/1) is broad, so only notified.
-    holds(ACL, tcp(100, 22, 22), all(200, "0.0.0.0/1"));
-    const result = await networkAclChange(deleted90(), testDeps({ fn: "network-acl-change" }));
+    const result = await networkAclChange(deleted90(), plain());
     expect(result).toMatchObject({ status: "decided", result: "revoked", actions: 1 });
-    expect(numbers()).toEqual([200, 32767, 32767]);
-    const deleted = findings().find((f) => f.result === "revoked");
-    expect(deleted?.reason).toContain(
-      "the exposure is not closed: entry 200 still allows tcp 22 for 0.0.0.0/1",
-    );
-    expect(findings().some((f) => f.result === "notify-only")).toBe(true);
+    expect(ec2).not.toHaveReceivedCommand(DeleteNetworkAclEntryCommand);
+    expect(numbers()).toEqual([100, 110, 32767, 32767, 99]);
+    expect(acls.get(ACL)?.at(-1)).toMatchObject({ RuleAction: "deny", PortRange: { From: 22 } });
   });
 
-  it("puts back no delete whose entry would then let through what another delete closed", async () => {
-    // 100 and 110 are deleted in the same round; 120 (broad, notified) re-allows what 110
-    // decided then, but with 100 gone too, 110 would decide tcp 22 from 0.0.0.0/1 as well.
+  it("never touches a later allow that also lets compliant traffic in", async () => {
+    // With 100 deleted, 110 (tcp 0-1023) would let tcp 22 in: a deny before 100 instead.
+    holds(ACL, tcp(100, 22, 22), tcp(110, 0, 1023));
+    const result = await networkAclChange(deleted90(), plain());
+    expect(result).toMatchObject({ status: "decided", result: "revoked", actions: 1 });
+    expect(numbers()).toEqual([100, 110, 32767, 32767, 99]);
+    expect(findings()[0]?.reason).toContain("1 entry inserted before it deny exactly tcp 22");
+  });
+
+  it("closes an allow that a later notify-only allow would re-open, and notifies about that one", async () => {
+    // 100 allow all is broad, so only notified; 50's tcp 22 is denied in front of it.
+    holds(ACL, tcp(50, 22, 22), all(100));
+    const result = await networkAclChange(deleted90(), plain());
+    expect(result).toMatchObject({ status: "decided", result: "revoked", actions: 1 });
+    expect(numbers()).toEqual([50, 100, 32767, 32767, 49]);
+    expect(
+      findings().some((f) => f.result === "notify-only" && f.reason.includes("entry 100 allows")),
+    ).toBe(true);
+  });
+
+  it("plans every entry of the list on the ACL as read, sharing its free rule numbers", async () => {
     holds(ACL, tcp(100, 22, 22, "0.0.0.0/1"), tcp(110, 22, 22), all(120, "128.0.0.0/1"));
-    const result = await networkAclChange(deleted90(), testDeps({ fn: "network-acl-change" }));
+    const result = await networkAclChange(deleted90(), plain());
     expect(result).toMatchObject({ status: "decided", result: "revoked", actions: 2 });
-    expect(numbers()).toEqual([120, 32767, 32767]);
+    expect(numbers()).toEqual([100, 110, 120, 32767, 32767, 99, 109]);
   });
 
-  it("after a re-read, keeps the deletes already made and records every one", async () => {
-    // 110 lets tcp 22 in from half the internet once 100 is gone; 120 is removed by someone
-    // else between the read and the write.
-    holds(ACL, tcp(100, 22, 22), tcp(110, 22, 22, "128.0.0.0/1"), tcp(120, 3389, 3389));
+  it("after a re-read, keeps the writes already made and records every one", async () => {
+    // 120 is removed by someone else between the read and the write.
+    holds(ACL, tcp(100, 22, 22), tcp(120, 3389, 3389));
     const made: number[] = [];
     ec2.on(DeleteNetworkAclEntryCommand).callsFake((input) => {
       const entries = acls.get(ACL) ?? [];
@@ -426,12 +445,12 @@ describe("network-acl-change plans to a fixpoint on the ACL its own deletes leav
       made.push(input.RuleNumber as number);
       return {};
     });
-    const result = await networkAclChange(deleted90(), testDeps({ fn: "network-acl-change" }));
-    expect(made.sort()).toEqual([100, 110]);
+    const result = await networkAclChange(deleted90(), plain());
+    expect(made).toEqual([100]);
     expect(numbers()).toEqual([32767, 32767]);
     expect(result).toMatchObject({ status: "decided", result: "revoked" });
     const revoked = findings().filter((f) => f.result === "revoked");
-    expect(revoked.map((f) => f.reason.match(/entry (\d+)/)?.[1]).sort()).toEqual(["100", "110"]);
+    expect(revoked.map((f) => f.reason.match(/entry (\d+)/)?.[1])).toEqual(["100"]);
     expect(ec2).toHaveReceivedCommandTimes(DescribeNetworkAclsCommand, 2);
   });
 

@@ -1,6 +1,7 @@
 import { MemberRoleError } from "@guardrail/aws";
 import "./setup";
 import {
+  CreateNetworkAclEntryCommand,
   DeleteNetworkAclEntryCommand,
   DescribeNetworkAclsCommand,
   DescribeSecurityGroupRulesCommand,
@@ -125,14 +126,17 @@ async function whereCalled(
   command:
     | typeof RevokeSecurityGroupIngressCommand
     | typeof DeleteNetworkAclEntryCommand
+    | typeof CreateNetworkAclEntryCommand
     | typeof DescribeNetworkAclsCommand,
 ) {
   const calls =
     command === DeleteNetworkAclEntryCommand
       ? ec2.commandCalls(DeleteNetworkAclEntryCommand)
-      : command === DescribeNetworkAclsCommand
-        ? ec2.commandCalls(DescribeNetworkAclsCommand)
-        : ec2.commandCalls(RevokeSecurityGroupIngressCommand);
+      : command === CreateNetworkAclEntryCommand
+        ? ec2.commandCalls(CreateNetworkAclEntryCommand)
+        : command === DescribeNetworkAclsCommand
+          ? ec2.commandCalls(DescribeNetworkAclsCommand)
+          : ec2.commandCalls(RevokeSecurityGroupIngressCommand);
   return Promise.all(
     calls.map(async (call) => {
       const client = call.thisValue as EC2Client;
@@ -351,7 +355,7 @@ describe("organisation mode: event-driven remediation", () => {
     expect(ec2.commandCalls(RevokeSecurityGroupIngressCommand)[0]?.thisValue).toBe(hubClient);
   });
 
-  it("deletes NACL entries in the member account of the event", async () => {
+  it("remediates NACL entries in the member account of the event", async () => {
     const event = loadFixture("ReplaceNetworkAclEntry", "tcp-6_ssh-from-world_replaces-rule-100");
     // An EventBridge envelope, as forwarded from the member's bus: both levels name the member.
     // A created entry: a replaced one is only reported.
@@ -384,9 +388,10 @@ describe("organisation mode: event-driven remediation", () => {
     expect(await whereCalled(DescribeNetworkAclsCommand)).toEqual([
       { region: "us-east-1", accessKeyId: `ASIA${MEMBER_B}` },
     ]);
-    expect(await whereCalled(DeleteNetworkAclEntryCommand)).toEqual([
-      { region: "us-east-1", accessKeyId: `ASIA${MEMBER_B}` },
-    ]);
+    // The planner's inserts (tcp 22 kept for the VPC and office ranges), with the member role.
+    expect(await whereCalled(CreateNetworkAclEntryCommand)).toEqual(
+      Array(6).fill({ region: "us-east-1", accessKeyId: `ASIA${MEMBER_B}` }),
+    );
   });
 
   it("fails, revoking and recording nothing, when the member role is refused", async () => {

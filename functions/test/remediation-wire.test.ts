@@ -451,7 +451,7 @@ describe("wire: network-acl-change", () => {
     to: 22,
   };
 
-  it("deletes the entry with NetworkAclId, RuleNumber and Egress=false", async () => {
+  it("inserts the planned entries in order: allows for the trusted and office ranges, then the deny", async () => {
     ec2.nacls.set(ACL, [sshEntry]);
     // The same entry, as CreateNetworkAclEntry would have made it.
     const event = loadFixture("ReplaceNetworkAclEntry", "tcp-6_ssh-from-world_replaces-rule-100");
@@ -462,21 +462,33 @@ describe("wire: network-acl-change", () => {
       lambdaContext,
     );
     expect(result.result).toBe("revoked");
-    expect(ec2.calls("DeleteNetworkAclEntry")[0]?.body).toBe(
-      `Action=DeleteNetworkAclEntry&Version=2016-11-15&NetworkAclId=${ACL}&RuleNumber=100&Egress=false`,
+    expect(ec2.calls("DeleteNetworkAclEntry")).toEqual([]);
+    const creates = ec2.calls("CreateNetworkAclEntry");
+    expect(creates.map((c) => c.params.get("RuleNumber"))).toEqual([
+      "94",
+      "95",
+      "96",
+      "97",
+      "98",
+      "99",
+    ]);
+    expect(creates[5]?.body).toBe(
+      `Action=CreateNetworkAclEntry&Version=2016-11-15&NetworkAclId=${ACL}&RuleNumber=99&Protocol=6&RuleAction=deny&Egress=false&CidrBlock=0.0.0.0%2F0&PortRange.From=22&PortRange.To=22`,
     );
-    expect(ec2.nacls.get(ACL)).toEqual([]);
+    expect(creates[0]?.params.get("RuleAction")).toBe("allow");
+    expect(creates[0]?.params.get("CidrBlock")).toBe("10.0.0.0/8");
+    expect(ec2.nacls.get(ACL)).toHaveLength(7);
   });
 
-  it("notifies about a replaced entry without deleting it, showing what was there as unknown", async () => {
+  it("remediates a replaced entry the same way, showing what was there as unknown", async () => {
     ec2.nacls.set(ACL, [sshEntry]);
     const result = await createNetworkAclChangeHandler(deps({ fn: "network-acl-change" }))(
       loadFixture("ReplaceNetworkAclEntry", "tcp-6_ssh-from-world_replaces-rule-100"),
       lambdaContext,
     );
-    expect(result.result).toBe("notify-only");
+    expect(result.result).toBe("revoked");
     expect(ec2.calls("DeleteNetworkAclEntry")).toEqual([]);
-    expect(ec2.nacls.get(ACL)).toHaveLength(1);
+    expect(ec2.calls("CreateNetworkAclEntry")).toHaveLength(6);
     expect(JSON.parse(sns.publishes[0]?.message ?? "{}").findings[0].previous).toBe("unknown");
   });
 });

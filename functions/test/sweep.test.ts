@@ -1,5 +1,6 @@
 import "./setup";
 import {
+  CreateNetworkAclEntryCommand,
   DeleteNetworkAclEntryCommand,
   DescribeNetworkAclsCommand,
   DescribeSecurityGroupRulesCommand,
@@ -144,6 +145,7 @@ beforeEach(() => {
     .resolves({ SecurityGroups: [{ GroupId: "sg-a", Tags: [] }] });
   ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
   ec2.on(DeleteNetworkAclEntryCommand).resolves({});
+  ec2.on(CreateNetworkAclEntryCommand).resolves({});
   ddb.on(QueryCommand).resolves({ Items: [] });
   ddb.on(BatchWriteCommand).resolves({});
   ddb.on(PutCommand).resolves({});
@@ -173,10 +175,18 @@ describe("sweep", () => {
       GroupId: "sg-a",
       SecurityGroupRuleIds: ["sgr-ssh"],
     });
-    expect(ec2).toHaveReceivedCommandExactlyOnceWith(DeleteNetworkAclEntryCommand, {
+    // tcp 3389 from the VPC and office ranges stays allowed (and 120 takes nothing more): the
+    // same plan as the event path's, entries inserted before 110 rather than a delete.
+    expect(ec2).not.toHaveReceivedCommand(DeleteNetworkAclEntryCommand);
+    expect(ec2).toHaveReceivedCommandTimes(CreateNetworkAclEntryCommand, 6);
+    expect(ec2).toHaveReceivedCommandWith(CreateNetworkAclEntryCommand, {
       NetworkAclId: "acl-1",
-      RuleNumber: 110,
+      RuleNumber: 109,
       Egress: false,
+      RuleAction: "deny",
+      Protocol: "6",
+      CidrBlock: "0.0.0.0/0",
+      PortRange: { From: 3389, To: 3389 },
     });
     expect(result).toMatchObject({
       runId: "run-1",
@@ -195,7 +205,7 @@ describe("sweep", () => {
     expect(metricValues(deps.addMetric, METRICS.sweepRuns)).toEqual([1]);
   });
 
-  it("keeps the last state of each resource, minus what it just revoked", async () => {
+  it("keeps the last state of each resource, minus what it just revoked, plus what it inserted", async () => {
     await sweep(scheduled, sweepDeps());
     const writes = ddb.commandCalls(BatchWriteCommand).flatMap(
       (c) =>
@@ -208,7 +218,17 @@ describe("sweep", () => {
     );
     expect(Object.keys(items).sort()).toEqual(["acl-1", "sg-a", "sg-b"]);
     expect(Object.keys(items["sg-a"]?.rules as object)).toEqual(["rule#sgr-web"]);
-    expect(Object.keys(items["acl-1"]?.rules as object)).toEqual(["ingress#120"]);
+    // 110 stays, with the entries inserted before it.
+    expect(Object.keys(items["acl-1"]?.rules as object).sort()).toEqual([
+      "ingress#104",
+      "ingress#105",
+      "ingress#106",
+      "ingress#107",
+      "ingress#108",
+      "ingress#109",
+      "ingress#110",
+      "ingress#120",
+    ]);
     expect(items["sg-b"]).toMatchObject({
       pk: "STATE#123456789012#eu-west-1",
       sk: "RESOURCE#sg-b",
@@ -254,11 +274,26 @@ describe("sweep", () => {
       ],
       NextToken: "page-2",
     });
+    // The entries the first run inserted before 110 are in the ACL now, as EC2 lists them.
+    const inserted = ec2.commandCalls(CreateNetworkAclEntryCommand).map((c) => {
+      const { NetworkAclId: _, ...entry } = c.args[0].input;
+      return entry;
+    });
+    expect(inserted).toHaveLength(6);
     ec2.on(DescribeNetworkAclsCommand).resolves({
       NetworkAcls: [
         {
           NetworkAclId: "acl-1",
           Entries: [
+            ...inserted,
+            {
+              RuleNumber: 110,
+              Protocol: "6",
+              RuleAction: "allow",
+              Egress: false,
+              CidrBlock: "0.0.0.0/0",
+              PortRange: { From: 3389, To: 3389 },
+            },
             {
               RuleNumber: 120,
               Protocol: "-1",
@@ -271,8 +306,11 @@ describe("sweep", () => {
       ],
     });
     sns.reset();
+    ec2.resetHistory();
     const deps = sweepDeps();
     const second = await sweep(scheduled, deps);
+    // Planning again on what the first run left finds nothing more to write.
+    expect(ec2).not.toHaveReceivedCommand(CreateNetworkAclEntryCommand);
     expect(second).toMatchObject({ stateWrites: 0, stateDeletes: 1 });
     // Nothing new: the default-NACL-like allow-all entry is a standing notify-only finding.
     expect(second.published).toBe(false);

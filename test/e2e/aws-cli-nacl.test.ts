@@ -107,11 +107,84 @@ describe("network ACLs with the aws CLI", () => {
       "90",
     ]);
     await stack.idle(20_000);
-    // The allow now lets SSH in from anywhere: deleted by today's planner (delete the entry).
-    expect(text(await entries(cli, acl))).toEqual([]);
+    // The allow now lets SSH in from anywhere: the planner denies exactly that, keeping tcp 22
+    // from the VPC and office ranges (allows ahead of the deny), and leaves 100 in place.
+    const now = await entries(cli, acl);
+    expect(text(now)).toEqual([
+      "94 allow 6 22",
+      "95 allow 6 22",
+      "96 allow 6 22",
+      "97 allow 6 22",
+      "98 allow 6 22",
+      "99 deny 6 22",
+      "100 allow 6 22",
+    ]);
+    // The packet oracle over what describe-network-acls lists: first match by rule number.
+    const verdict = (address: string) => {
+      const ip = address.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+      const inBlock = (cidr = "") => {
+        const [base = "", bits = "0"] = cidr.split("/");
+        const b = base.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+        const size = 2 ** (32 - Number(bits));
+        return ip >= b && ip < b + size;
+      };
+      const hit = [...now]
+        .sort((x, y) => x.RuleNumber - y.RuleNumber)
+        .find((e) => e.PortRange?.From === 22 && inBlock(e.CidrBlock));
+      return hit?.RuleAction ?? "deny";
+    };
+    expect(verdict("198.18.0.1")).toBe("deny");
+    expect(verdict("10.1.2.3")).toBe("allow");
+    expect(verdict("203.0.113.7")).toBe("allow");
     const [decision] = decisions(stack).filter((d) => d.event?.name === "DeleteNetworkAclEntry");
     expect(decision).toMatchObject({ result: "revoked" });
     expect(decision?.findings?.[0]).toMatchObject({ rule: "nacl-admin-ports", result: "revoked" });
+  });
+
+  it("a default entry 100 replaced by tcp 0-1023: the event path and then the sweep deny only tcp 22 from the world", {
+    timeout: SLOW,
+  }, async () => {
+    const { vpcId } = stack.sandbox.defaultVpc();
+    const acl = stack.sandbox.seedNetworkAcl({
+      vpcId,
+      entries: [
+        { ruleNumber: 100, egress: false, protocol: "-1", ruleAction: "allow", cidr: "0.0.0.0/0" },
+      ],
+    });
+    await cli([
+      "replace-network-acl-entry",
+      "--network-acl-id",
+      acl,
+      "--ingress",
+      "--rule-number",
+      "100",
+      "--protocol",
+      "tcp",
+      "--port-range",
+      "From=0,To=1023",
+      "--cidr-block",
+      "0.0.0.0/0",
+      "--rule-action",
+      "allow",
+    ]);
+    await stack.idle(20_000);
+    const afterEvent = text(await entries(cli, acl));
+    // tcp 22 from the world denied; from the VPC and office ranges, and every other port, kept.
+    expect(afterEvent).toEqual([
+      "94 allow 6 0",
+      "95 allow 6 0",
+      "96 allow 6 0",
+      "97 allow 6 0",
+      "98 allow 6 0",
+      "99 deny 6 22",
+      "100 allow 6 0",
+    ]);
+    const [decision] = decisions(stack).filter((d) => d.event?.name === "ReplaceNetworkAclEntry");
+    expect(decision).toMatchObject({ result: "revoked" });
+    // The sweep plans with the same planner on the same ACL: nothing more to do, entry 100 stays.
+    await stack.runSweep();
+    await stack.idle(20_000);
+    expect(text(await entries(cli, acl))).toEqual(afterEvent);
   });
 
   it("reports a subnet moved to an open ACL", { timeout: SLOW }, async () => {

@@ -262,10 +262,12 @@ describe("member role", () => {
     expect(new Set(granted).size).toBe(granted.length);
   });
 
-  it("can revoke and delete only, never authorise or create", () => {
+  it("can revoke, delete and create NACL entries only, never authorise", () => {
+    // CreateNetworkAclEntry: the NACL planner's inserted entries (behaviour changed on purpose).
     for (const action of MEMBER_ROLE_ACTIONS) {
-      expect(action).toMatch(/^ec2:(Revoke|Delete|Describe|Get)[A-Za-z]+$/);
+      expect(action).toMatch(/^ec2:((Revoke|Delete|Describe|Get)[A-Za-z]+|CreateNetworkAclEntry)$/);
     }
+    expect(MEMBER_ROLE_ACTIONS).toContain("ec2:CreateNetworkAclEntry");
   });
 
   it("scopes revokes and deletes to the member's own groups and ACLs, in every Region", () => {
@@ -277,6 +279,8 @@ describe("member role", () => {
     ]);
     const del = statements.find((s) => actionsOf(s).includes("ec2:DeleteNetworkAclEntry"));
     expect(del?.Resource).toEqual([memberArn("network-acl/*")]);
+    const create = statements.find((s) => actionsOf(s).includes("ec2:CreateNetworkAclEntry"));
+    expect(create?.Resource).toEqual([memberArn("network-acl/*")]);
     expect(revoke?.Condition).toBeUndefined();
   });
 

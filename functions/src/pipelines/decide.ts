@@ -15,7 +15,7 @@ import {
   normalise,
   type PolicyEvaluationContext,
   type PutDecisionResult,
-  planActions,
+  planRemediation,
   type ResourceRef,
   type RuleChange,
   sameAction,
@@ -157,13 +157,19 @@ export interface DecideInput extends Settled {
    * state of its resource (read after the revoke).
    */
   readonly previous?: "from-state";
+  /** Writes the pipeline already made (before a re-read), reported with this decision's. */
+  readonly outcomes?: readonly ActionOutcome[];
 }
 
 /** The evaluation of one event: judged with its look-ups, the trail, and the pipeline's own findings. */
 async function judgeEvent(
   input: DecideInput,
   deps: RemediationDeps,
-): Promise<{ evaluation: Evaluation; ctx: PolicyEvaluationContext }> {
+): Promise<{
+  evaluation: Evaluation;
+  ctx: PolicyEvaluationContext;
+  actions: readonly Action[];
+}> {
   const { event } = input;
   const early = input.prefetched ?? prefetch(event, input.changes, deps, { tags: false });
   // Tags and OUs of the account, when the policy scopes by them (organisation mode).
@@ -184,6 +190,9 @@ async function judgeEvent(
       await exemptionsFromTrail(evaluation, judged.ctx, deps, { onUnreadable: "throw" })
     ).evaluation;
   }
+  // One planner for every path (event flows, sweep, scan --fix): see `planRemediation`.
+  const planned = planRemediation(evaluation, deps.config.policy, judged.ctx);
+  evaluation = planned.evaluation;
   if (input.extraFindings && input.extraFindings.length > 0) {
     evaluation = {
       outcome: "violation",
@@ -191,7 +200,7 @@ async function judgeEvent(
       waived: evaluation.waived,
     };
   }
-  return { evaluation, ctx: judged.ctx };
+  return { evaluation, ctx: judged.ctx, actions: planned.actions };
 }
 
 /**
@@ -217,15 +226,17 @@ export async function decide(input: DecideInput, deps: RemediationDeps): Promise
     });
     return { status: "compliant", eventId: event.eventId };
   }
-  const actions = planActions(evaluation);
-  const outcomes = await act(actions, deps, input);
+  const actions = judged.actions;
+  const outcomes = [...(input.outcomes ?? []), ...(await act(actions, deps, input))];
   if (!input.withoutActor) {
-    // Tags no revoke depended on, read now only to report each finding's exemption.
+    // Tags no revoke depended on, read now only to report each finding's exemption (planned
+    // again for the report only: the actions are taken).
     const after = await judgeTagsAfterRevoke(input.changes, judged.ctx, deps);
     if (after) {
+      const view = planRemediation(after, deps.config.policy, judged.ctx).evaluation;
       evaluation = {
-        ...after,
-        findings: [...after.findings, ...(input.extraFindings ?? [])],
+        ...view,
+        findings: [...view.findings, ...(input.extraFindings ?? [])],
         ...((input.extraFindings?.length ?? 0) > 0 ? { outcome: "violation" as const } : {}),
       };
     }

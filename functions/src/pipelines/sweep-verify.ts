@@ -25,7 +25,13 @@ export async function verifyBeforeRevoke(
   read: readonly RuleChange[],
   deps: Pick<RemediationDeps, "ec2" | "logger">,
 ): Promise<{ actions: Action[]; skipped: SkippedRevoke[] }> {
-  const ids = actions.flatMap((a) => (a.type === "revoke-security-group-rules" ? a.ruleIds : []));
+  const ids = actions.flatMap((a) =>
+    a.type === "revoke-security-group-rules"
+      ? a.ruleIds
+      : a.type === "narrow-security-group-rule"
+        ? [a.ruleId]
+        : [],
+  );
   if (ids.length === 0) return { actions: [...actions], skipped: [] };
   const asRead = new Map<string, string>();
   for (const c of read) {
@@ -56,6 +62,7 @@ export async function verifyBeforeRevoke(
     });
   }
   const verified = actions.flatMap((a): Action[] => {
+    if (a.type === "narrow-security-group-rule") return keep.has(a.ruleId) ? [a] : [];
     if (a.type !== "revoke-security-group-rules") return [a];
     const ruleIds = a.ruleIds.filter((id) => keep.has(id));
     return ruleIds.length === 0 ? [] : [{ ...a, ruleIds }];

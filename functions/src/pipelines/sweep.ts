@@ -12,18 +12,18 @@ import {
   resolvePrefixLists,
 } from "@guardrail/aws";
 import {
+  type Action,
   buildSweepSummary,
   ConfigurationError,
   type Decision,
   diffStates,
-  type Evaluation,
   GuardrailError,
   judge,
   METRICS,
   networkAclsOf,
   type OrganizationConfig,
   type PolicyEvaluationContext,
-  planActions,
+  planRemediation,
   type StateDiff,
   SWEEP_TARGET_CONCURRENCY,
   stateDecisions,
@@ -296,18 +296,21 @@ async function judgeRun(
     prefixLists,
     // Whole ACLs were read: each entry is judged by the traffic it decides in its ACL.
     networkAcls: networkAclsOf(read.changes, read.incompleteAcls),
+    naclPlanned: true,
   };
   const judged = await judge(read.changes, deps.config.policy, ctx, stateLookups(deps));
   const trail = await exemptionsFromTrail(judged.evaluation, judged.ctx, deps, {
     onUnreadable: "notify",
   });
   for (const u of trail.unreadable) keep(`reading the audit trail of ${u.resourceId}`)(u.error);
-  return { evaluation: trail.evaluation, prefixLists };
+  // The one planner the event path uses too: the sweep never does what the event refused.
+  const planned = planRemediation(trail.evaluation, deps.config.policy, judged.ctx);
+  return { evaluation: planned.evaluation, actions: planned.actions, prefixLists };
 }
 
 /** act: each planned revoke, once the rule was read again and found as judged. */
-async function actRun(evaluation: Evaluation, read: ReadState, deps: SweepDeps) {
-  const verified = await verifyBeforeRevoke(planActions(evaluation), read.changes, deps);
+async function actRun(actions: readonly Action[], read: ReadState, deps: SweepDeps) {
+  const verified = await verifyBeforeRevoke(actions, read.changes, deps);
   const outcomes = (
     await mapLimit(verified.actions, REVOKE_CONCURRENCY, (a) => deps.ec2.execute(a))
   ).flat();
@@ -353,8 +356,8 @@ export async function sweepOne(
   const audit = auditErrors(deps);
 
   const { read, stored } = await readRun(identity, deps, audit);
-  const { evaluation, prefixLists } = await judgeRun(identity, read, started, deps, audit);
-  const { outcomes, skipped } = await actRun(evaluation, read, deps);
+  const { evaluation, actions, prefixLists } = await judgeRun(identity, read, started, deps, audit);
+  const { outcomes, skipped } = await actRun(actions, read, deps);
   if (read.unreadableCount > 0)
     metrics.addMetric(METRICS.unreadableRules, MetricUnit.Count, read.unreadableCount);
   const eventPath = deps.eventPath ? await checkEventPath(deps.eventPath, deps) : null;

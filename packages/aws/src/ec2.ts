@@ -20,6 +20,7 @@ import {
   ALREADY_GONE_ERROR_CODES,
   type Direction,
 } from "@guardrail/core";
+import { insertNetworkAclEntries, narrowSecurityGroupRule } from "./ec2-remediation";
 import { AwsCallError, awsErrorCode, errorMessage, LookupFailedError } from "./errors";
 import { traceCalls } from "./trace";
 
@@ -232,6 +233,10 @@ export function createEc2Gateway(
               return { unknown: 0 };
             }),
           ];
+        case "insert-network-acl-entries":
+          return [await insertNetworkAclEntries(client, action, now)];
+        case "narrow-security-group-rule":
+          return [await narrowSecurityGroupRule(client, action, now)];
       }
     },
 

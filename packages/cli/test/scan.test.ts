@@ -148,8 +148,8 @@ describe("guardrail scan against the EC2 sandbox", () => {
       "Scanned 10 security-group rules and 7 network-ACL entries in 111122223333 us-east-1 (1 prefix list resolved).",
       "",
       "resource                                    opened                                              rules                           severity  mode     action  reason",
-      "------------------------------------------  --------------------------------------------------  ------------------------------  --------  -------  ------  -------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------",
-      "<acl>                #ingress#100           ingress rule #100 allow tcp 22 from 0.0.0.0/0       nacl-admin-ports                critical  enforce  delete  NACL <acl>                 entry 100 allows ingress tcp 22 from 0.0.0.0/0 (public, wide) — admin port",
+      "------------------------------------------  --------------------------------------------------  ------------------------------  --------  -------  ------  --------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------",
+      "<acl>                #ingress#100           ingress rule #100 allow tcp 22 from 0.0.0.0/0       nacl-admin-ports                critical  enforce  insert  NACL <acl>                 entry 100 allows ingress tcp 22 from 0.0.0.0/0 (public, wide) — admin port; 6 entries inserted before it deny tcp 22, still allowed from 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, 203.0.113.0/24",
       "<web-group>          <web-ssh-rule>         ingress tcp 22 from 0.0.0.0/0                       admin-ports, internet-exposure  critical  enforce  revoke  tcp 22 open to 0.0.0.0/0 (public, wide) — admin port",
       "<default-acl>        #ingress#100           ingress rule #100 allow all traffic from 0.0.0.0/0  nacl-admin-ports                critical  notify   notify  NACL <default-acl>         entry 100 allows ingress all traffic from 0.0.0.0/0 (public, wide) — admin port (covers tcp/22, tcp/3389, udp/3389); broad, so notify",
       "<legacy-group>       <legacy-rdp-rule>      ingress tcp 8080 from 0.0.0.0/0                     internet-exposure               high      notify   notify  tcp 8080 open to 0.0.0.0/0 (public, wide) — internet exposure; unverified exemption: tag guardrail-exempt on <legacy-group>       has no approval on record; an approver must adopt it (guardrail exemptions adopt) or remove it, so notify",
@@ -255,7 +255,17 @@ describe("guardrail scan against the EC2 sandbox", () => {
         direction: "ingress",
         ruleIds: [web.ssh],
       },
-      { type: "delete-network-acl-entry", networkAclId: acl, ruleNumber: 100, egress: false },
+      // tcp 22 from the VPC and office ranges stays open: entries inserted, not a delete.
+      expect.objectContaining({
+        type: "insert-network-acl-entries",
+        networkAclId: acl,
+        before: 100,
+        egress: false,
+      }),
+    ]);
+    expect(out.actions[1].entries.map((e: { ruleAction: string }) => e.ruleAction)).toEqual([
+      ...Array(5).fill("allow"),
+      "deny",
     ]);
     expect(out.exempt).toEqual([]);
     const unverified = out.findings.find((f: { resource: string }) => f.resource === legacy.rdp);
@@ -272,15 +282,18 @@ describe("guardrail scan against the EC2 sandbox", () => {
     );
     expect(code).toBe(0);
     expect(stdout).toContain(`revoked       revoke ${web.groupId} ingress ${web.ssh}`);
-    expect(stdout).toContain(`revoked       delete ${acl} ingress #100`);
+    expect(stdout).toContain(
+      `revoked       insert ${acl} ingress #94 allow tcp 22 10.0.0.0/8,#95 allow tcp 22 172.16.0.0/12,#96 allow tcp 22 192.168.0.0/16,#97 allow tcp 22 100.64.0.0/10,#98 allow tcp 22 203.0.113.0/24,#99 deny tcp 22 0.0.0.0/0 before #100`,
+    );
     expect(stdout).toContain("2 done, 0 failed.");
     expect(ruleIds(web.groupId)).toEqual([web.https]);
     expect(ruleIds(legacy.groupId)).toEqual([legacy.rdp]);
     expect(ruleIds(office.groupId)).toEqual([office.ssh]);
-    expect(entries(acl)).not.toContain("ingress#100");
+    expect(entries(acl)).toEqual(expect.arrayContaining(["ingress#99", "ingress#100"]));
     expect(entries(defaultAcl)).toContain("ingress#100");
     expect(sandbox.calls("RevokeSecurityGroupIngress")).toBe(1);
-    expect(sandbox.calls("DeleteNetworkAclEntry")).toBe(1);
+    expect(sandbox.calls("DeleteNetworkAclEntry")).toBe(0);
+    expect(sandbox.calls("CreateNetworkAclEntry")).toBe(6);
 
     // A second scan finds nothing left to fix.
     const again = await runBin(["scan", "--endpoint-url", endpoint, "--fix", "--yes", ...table], {
@@ -353,7 +366,9 @@ describe("guardrail scan against the EC2 sandbox", () => {
     expect(io.stdout.text()).toMatch(
       new RegExp(`FAILED {8}revoke ${web.groupId} ingress ${web.ssh}: Unavailable: `),
     );
-    expect(io.stdout.text()).toContain(`revoked       delete ${acl} ingress #100`);
+    expect(io.stdout.text()).toContain(
+      `revoked       insert ${acl} ingress #94 allow tcp 22 10.0.0.0/8,#95 allow tcp 22 172.16.0.0/12,#96 allow tcp 22 192.168.0.0/16,#97 allow tcp 22 100.64.0.0/10,#98 allow tcp 22 203.0.113.0/24,#99 deny tcp 22 0.0.0.0/0 before #100`,
+    );
     expect(io.stdout.text()).toContain("1 done, 1 failed (run scan again to retry).");
   }, 30_000);
 

@@ -180,7 +180,58 @@ export type Action =
       readonly networkAclId: string;
       readonly ruleNumber: number;
       readonly egress: boolean;
+    }
+  | {
+      /**
+       * Entries created directly before an allow entry (`before`) so that exactly its forbidden
+       * traffic is denied: created in order, allows first, so that no compliant packet is ever
+       * denied, even between two of the calls.
+       */
+      readonly type: "insert-network-acl-entries";
+      readonly networkAclId: string;
+      readonly egress: boolean;
+      readonly before: number;
+      readonly entries: readonly NaclEntrySpec[];
+      /** The planner's check of the whole plan, in words (see `checkNaclPlan`). */
+      readonly check: string;
+    }
+  | {
+      /**
+       * A security-group rule replaced by its compliant remainder: the remainder is authorized
+       * first, then the rule is revoked by id, so compliant traffic is never interrupted.
+       */
+      readonly type: "narrow-security-group-rule";
+      readonly groupId: string;
+      readonly direction: Direction;
+      readonly ruleId: string;
+      readonly remainder: readonly SecurityGroupPermission[];
+      /** The planner's check of the remainder, in words. */
+      readonly check: string;
     };
+
+/** One permission of Authorize/RevokeSecurityGroupIngress/Egress, with one peer. */
+export interface SecurityGroupPermission {
+  readonly protocol: string;
+  readonly fromPort: number | null;
+  readonly toPort: number | null;
+  readonly cidr?: string;
+  readonly prefixListId?: string;
+  readonly groupId?: string;
+  readonly description?: string;
+}
+
+/** A network-ACL entry to create, in the shape of CreateNetworkAclEntry. */
+export interface NaclEntrySpec {
+  readonly networkAclId: string;
+  readonly ruleNumber: number;
+  readonly egress: boolean;
+  readonly ruleAction: "deny" | "allow";
+  readonly protocol: Protocol;
+  readonly ports: { readonly from: number; readonly to: number } | null;
+  /** ICMP type and code, -1 for any. */
+  readonly icmp: { readonly type: number; readonly code: number } | null;
+  readonly cidr: string;
+}
 
 export type ActionType = Action["type"];
 

@@ -177,6 +177,15 @@ export const REMEDIATION_PERMISSIONS: Record<ActionType, readonly string[]> = {
     "ec2:RevokeSecurityGroupEgress",
   ],
   "delete-network-acl-entry": ["ec2:DeleteNetworkAclEntry"],
+  "insert-network-acl-entries": ["ec2:CreateNetworkAclEntry"],
+  // Authorize the compliant remainder, then revoke the rule: granted only when some rule of the
+  // policy narrows (see `narrowingEc2Actions`).
+  "narrow-security-group-rule": [
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupIngress",
+    "ec2:RevokeSecurityGroupEgress",
+  ],
 };
 
 /** Read-only EC2 calls the policy may need (tags, rule direction, prefix lists, sweep). */
@@ -192,7 +201,10 @@ export const LOOKUP_PERMISSIONS = {
   describeRegions: "ec2:DescribeRegions",
 } as const;
 
-/** Exactly the EC2 actions each function's role gets. No wildcards, no Authorize/Create. */
+/**
+ * Exactly the EC2 actions each function's role gets when no rule narrows. No wildcards, no
+ * Authorize; the only Create is CreateNetworkAclEntry, for the NACL planner's inserted entries.
+ */
 export const FUNCTION_EC2_ACTIONS: Record<GuardrailFunction, readonly string[]> = {
   "security-group-change": [
     ...REMEDIATION_PERMISSIONS["revoke-security-group-rules"],
@@ -203,6 +215,7 @@ export const FUNCTION_EC2_ACTIONS: Record<GuardrailFunction, readonly string[]> 
   // The ACL is read before anything is planned (and again when a write finds it changed).
   "network-acl-change": [
     ...REMEDIATION_PERMISSIONS["delete-network-acl-entry"],
+    ...REMEDIATION_PERMISSIONS["insert-network-acl-entries"],
     LOOKUP_PERMISSIONS.describeNetworkAcls,
   ],
   "prefix-list-change": [
@@ -215,6 +228,7 @@ export const FUNCTION_EC2_ACTIONS: Record<GuardrailFunction, readonly string[]> 
   sweep: [
     ...REMEDIATION_PERMISSIONS["revoke-security-group-rules"],
     ...REMEDIATION_PERMISSIONS["delete-network-acl-entry"],
+    ...REMEDIATION_PERMISSIONS["insert-network-acl-entries"],
     LOOKUP_PERMISSIONS.describeSecurityGroups,
     LOOKUP_PERMISSIONS.describeSecurityGroupRules,
     LOOKUP_PERMISSIONS.describeNetworkAcls,

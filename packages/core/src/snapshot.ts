@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Evaluation, Finding, RuleChange } from "./model";
+import { asEntry } from "./nacl-plan";
 import { canonicalRules, ruleStateKey } from "./report/audit";
 import { type ActionOutcome, buildDecision, type Decision } from "./report/decision";
 import { actionCovers, type ChangeView, type ResourceRef, viewChange } from "./report/view";
@@ -36,7 +37,10 @@ export function statesOf(
   outcomes: readonly ActionOutcome[],
   seenAt: string,
 ): Map<string, ResourceState> {
-  const removed = outcomes.filter((o) => o.status !== "failed");
+  // Inserted entries leave the entry they precede in place (the next sweep reads them).
+  const removed = outcomes.filter(
+    (o) => o.status !== "failed" && o.action.type !== "insert-network-acl-entries",
+  );
   const rules = new Map<string, Record<string, ChangeView>>();
   for (const id of resources.keys()) rules.set(id, {});
   for (const change of changes) {
@@ -47,6 +51,17 @@ export function statesOf(
     const map = rules.get(id) ?? {};
     map[key] = viewChange(change);
     rules.set(id, map);
+  }
+  // ...and the entries it inserted are in the ACL now, as the next read will list them.
+  for (const o of outcomes) {
+    if (o.status !== "revoked" || o.action.type !== "insert-network-acl-entries") continue;
+    const map = rules.get(o.action.networkAclId) ?? {};
+    for (const e of o.action.entries) {
+      const change = asEntry(e);
+      const key = ruleStateKey(change);
+      if (key !== null) map[key] = viewChange(change);
+    }
+    rules.set(o.action.networkAclId, map);
   }
   const states = new Map<string, ResourceState>();
   for (const [id, r] of rules) {

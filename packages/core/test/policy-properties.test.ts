@@ -198,7 +198,7 @@ describe("policy properties", () => {
                 (c) => c.groupId === a.groupId && c.ruleId === null && c.direction === a.direction,
               ),
             ).toBe(true);
-          } else {
+          } else if (a.type === "delete-network-acl-entry") {
             expect(
               changes.some(
                 (c) =>
@@ -331,7 +331,7 @@ describe("policy properties", () => {
                 ? c.kind === "network-acl-entry" &&
                   c.networkAclId === a.networkAclId &&
                   c.ruleNumber === a.ruleNumber
-                : c.kind === "security-group-rule" && c.groupId === a.groupId,
+                : "groupId" in a && c.kind === "security-group-rule" && c.groupId === a.groupId,
             );
             expect(backed).toBe(true);
           }

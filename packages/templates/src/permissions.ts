@@ -127,6 +127,7 @@ export function ec2ResourcesFor(action: string, scope: PermissionScope): string[
       // Revoking by rule id also names the security-group-rule resource.
       return [`${own}:security-group/*`, `${own}:security-group-rule/*`];
     case "ec2:DeleteNetworkAclEntry":
+    case "ec2:CreateNetworkAclEntry":
       return [`${own}:network-acl/*`];
     case "ec2:GetManagedPrefixListEntries":
     case "ec2:GetManagedPrefixListAssociations":

@@ -23,7 +23,7 @@ import {
   type Policy,
   type PolicyEvaluationContext,
   type PolicyProvenance,
-  planActions,
+  planRemediation,
   type RuleChange,
   viewChange,
 } from "@guardrail/core";
@@ -278,12 +278,13 @@ export async function scan(
     prefixLists,
     // Whole ACLs were read: each entry is judged by the traffic it decides in its ACL.
     networkAcls: networkAclsOf(changes, state.incompleteAcls),
+    naclPlanned: true,
     ...(account ? { account } : {}),
   };
   // Exemption tags are judged against the audit table's records, as the functions do; without
   // a table every tag is unverified, which `fixing` refuses.
   const audit = where.audit;
-  const { evaluation } = await judge(changes, policy, ctx, {
+  const { evaluation, ctx: judgedCtx } = await judge(changes, policy, ctx, {
     async groupTags(ids) {
       let groupTags: Record<string, Record<string, string>>;
       try {
@@ -312,6 +313,8 @@ export async function scan(
         }
       : {}),
   });
+  // The one planner every path uses: --fix does what the event path and the sweep would.
+  const planned = planRemediation(evaluation, policy, judgedCtx);
   return {
     account,
     region: where.region,
@@ -321,8 +324,8 @@ export async function scan(
       prefixLists: listIds.length,
     },
     unreadable,
-    evaluation,
-    actions: planActions(evaluation),
+    evaluation: planned.evaluation,
+    actions: planned.actions,
   };
 }
 
@@ -348,7 +351,14 @@ function exemptionText(f: Finding): string {
 export function findingRows(findings: readonly Finding[], actions: readonly Action[]): string[][] {
   const byChange = new Map<RuleChange, Finding[]>();
   for (const f of findings) byChange.set(f.change, [...(byChange.get(f.change) ?? []), f]);
-  const revoked = new Set(actions.flatMap((a) => actionTargets(a)));
+  const verbs: Record<Action["type"], string> = {
+    "revoke-security-group-rules": "revoke",
+    "revoke-security-group-permissions": "revoke",
+    "delete-network-acl-entry": "delete",
+    "insert-network-acl-entries": "insert",
+    "narrow-security-group-rule": "narrow",
+  };
+  const planned = new Map(actions.flatMap((a) => actionTargets(a).map((t) => [t, verbs[a.type]])));
   const rows = [...byChange.values()].map((fs) => {
     const f = fs[0]!;
     const where = findingResource(f) ?? "";
@@ -364,14 +374,7 @@ export function findingRows(findings: readonly Finding[], actions: readonly Acti
         : counting.some((x) => x.mode === "enforce")
           ? "enforce"
           : "notify";
-    const action =
-      mode === "exempt"
-        ? "none"
-        : revoked.has(where)
-          ? f.change.kind === "network-acl-entry"
-            ? "delete"
-            : "revoke"
-          : "notify";
+    const action = mode === "exempt" ? "none" : (planned.get(where) ?? "notify");
     const why = counting[0] ?? f;
     return [
       group,
@@ -401,6 +404,10 @@ function actionTargets(a: Action): string[] {
       return [a.groupId];
     case "delete-network-acl-entry":
       return [`${a.networkAclId}#${a.egress ? "egress" : "ingress"}#${a.ruleNumber}`];
+    case "insert-network-acl-entries":
+      return [`${a.networkAclId}#${a.egress ? "egress" : "ingress"}#${a.before}`];
+    case "narrow-security-group-rule":
+      return [a.ruleId];
   }
 }
 

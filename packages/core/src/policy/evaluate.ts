@@ -72,6 +72,13 @@ export interface PolicyEvaluationContext extends EvaluationContext {
    * access nobody touched.
    */
   readonly naclWholeDeletesOnly?: boolean;
+  /**
+   * The NACL planner remediates this evaluation's network-ACL findings (`planRemediation`): it
+   * deletes an entry only when every packet it decides is forbidden and otherwise inserts deny
+   * entries before it, so an entry a ReplaceNetworkAclEntry wrote is remediable too, and
+   * `naclWholeDeletesOnly` has nothing left to guard.
+   */
+  readonly naclPlanned?: boolean;
 }
 
 /** The words a finding about a network-ACL entry judged without its ACL carries. */
@@ -308,7 +315,8 @@ function findingsForConcrete(
   const broad = isBroad(change, policy.thresholds);
   const findings: Finding[] = [];
   const unresolved: PolicyRule[] = [];
-  const blocker = unremediable(report);
+  const blocker =
+    ctx.naclPlanned && report.kind === "network-acl-entry" ? null : unremediable(report);
   for (const rule of policy.rules) {
     const kind = getRuleKind(rule.kind);
     if (!kind || kind.target !== change.kind) continue;
@@ -554,7 +562,8 @@ export function evaluate(
       if (t && !exemption) traffic.set(findings.at(-1) as Finding, t);
     }
   }
-  const judged = ctx.naclWholeDeletesOnly ? withoutCollateral(findings, traffic) : findings;
+  const judged =
+    ctx.naclWholeDeletesOnly && !ctx.naclPlanned ? withoutCollateral(findings, traffic) : findings;
   const outcome = judged.length > 0 ? "violation" : waived.length > 0 ? "exempt" : "compliant";
   return { outcome, findings: [...judged], waived };
 }

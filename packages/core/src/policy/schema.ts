@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { type PolicyIssue, PolicyValidationError } from "../errors";
 import type { Mode } from "../model";
+import { DEFAULT_MAX_INSERTED_ENTRIES } from "../nacl-plan";
 import { DEFAULT_FLAP_GUARD } from "../report/flap";
 import { AWS_PATTERNS } from "../settings";
 import { arnPatternProblem } from "./arn";
@@ -291,6 +292,7 @@ export const ruleSchema = strict({
     false,
   ),
   scope: v.optional(scopeSchema()),
+  remediation: v.optional(strict({ narrow: v.optional(boolean(), false) }), {}),
 });
 
 export const policySchema = strict({
@@ -328,6 +330,13 @@ export const policySchema = strict({
     {},
   ),
   rules: v.pipe(list(ruleSchema, "a list of rules"), v.minLength(1, "expected at least one rule")),
+  remediation: v.optional(
+    strict({
+      // AWS counts at most 40 entries per ACL, direction and IP version, the `*` entry included.
+      maxInsertedEntries: v.optional(integer(1, 39), DEFAULT_MAX_INSERTED_ENTRIES),
+    }),
+    {},
+  ),
   flapGuard: v.optional(
     strict({
       enabled: v.optional(boolean(), true),
@@ -464,6 +473,7 @@ export function parsePolicy(input: unknown): Policy {
       options: options.output,
       exemptions: toExemptions(r.exemptions),
       tagExemptable: r.tagExemptable,
+      remediation: { narrow: r.remediation.narrow },
       ...(r.scope !== undefined ? { scope: toScope(r.scope) } : {}),
     });
   });
@@ -480,6 +490,7 @@ export function parsePolicy(input: unknown): Policy {
       approvers: p.tagExemptions.approvers,
     },
     rules,
+    remediation: { maxInsertedEntries: p.remediation.maxInsertedEntries },
     flapGuard: p.flapGuard,
   };
 }

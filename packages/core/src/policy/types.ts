@@ -131,6 +131,12 @@ export interface PolicyRule {
   readonly tagExemptable: boolean;
   /** Where the rule applies; absent means everywhere. Outside it the rule gives no findings. */
   readonly scope?: Scope;
+  /**
+   * How an offending security-group rule is remediated. `narrow`: a rule that also allows
+   * compliant traffic is replaced by its compliant remainder (authorized first), then revoked;
+   * off by default, so the guardrail needs no Authorize permission.
+   */
+  readonly remediation: { readonly narrow: boolean };
 }
 
 export interface PolicyNetworks {
@@ -165,6 +171,11 @@ export interface Policy {
   readonly exemptions: ExemptionSet;
   readonly tagExemptions: TagExemptionSettings;
   readonly rules: readonly PolicyRule[];
+  /**
+   * Network-ACL remediation: most entries the planner may insert for one entry it narrows
+   * (default 6); a plan that needs more notifies instead.
+   */
+  readonly remediation: { readonly maxInsertedEntries: number };
   /** Revoke loops: when the same rule keeps coming back (see `FlapGuardSettings`). */
   readonly flapGuard: FlapGuardSettings;
 }

@@ -13,3 +13,4 @@ export * from "./security-hub";
 export * from "./slack";
 export * from "./sweep";
 export * from "./view";
+export { actionCovers, insertedEntryText } from "./view";

@@ -1,4 +1,10 @@
-import type { Action, Direction, RuleChange } from "../model";
+import type {
+  Action,
+  Direction,
+  NaclEntrySpec,
+  RuleChange,
+  SecurityGroupPermission,
+} from "../model";
 import type { IcmpTypeCode, PortRange } from "../net/ports";
 import { isIcmp, type Protocol, protocolApiName } from "../net/protocol";
 
@@ -46,7 +52,30 @@ export interface ActionView {
   readonly ruleIds?: readonly string[];
   readonly ruleNumber?: number;
   readonly permissions?: number;
+  /** Entries an insert creates (rule number, action, traffic, block), in creation order. */
+  readonly inserted?: readonly string[];
+  /** The permissions a narrowing authorizes before it revokes the rule. */
+  readonly remainder?: readonly string[];
+  /** The planner's check of the plan, in words. */
+  readonly check?: string;
   readonly text: string;
+}
+
+/** One entry to create, in words: `#98 allow tcp 0-1023 10.0.0.0/8`. */
+export function insertedEntryText(e: NaclEntrySpec): string {
+  return `#${e.ruleNumber} ${e.ruleAction} ${trafficText(e.protocol, portsText(e.protocol, e.ports, e.icmp))} ${e.cidr}`;
+}
+
+function permissionText(p: SecurityGroupPermission, direction: Direction): string {
+  const proto = p.protocol === "-1" ? "all traffic" : p.protocol;
+  const ports =
+    p.fromPort === null || p.protocol === "-1"
+      ? ""
+      : p.fromPort === p.toPort
+        ? ` ${p.fromPort}`
+        : ` ${p.fromPort}-${p.toPort}`;
+  const peer = p.cidr ?? p.prefixListId ?? p.groupId ?? "?";
+  return `${proto}${ports} ${direction === "egress" ? "to" : "from"} ${peer}`;
 }
 
 function protocolText(p: Protocol): string {
@@ -217,6 +246,31 @@ export function viewAction(action: Action): ActionView {
         text: `delete ${direction} entry #${action.ruleNumber} of ${action.networkAclId}`,
       };
     }
+    case "insert-network-acl-entries": {
+      const direction: Direction = action.egress ? "egress" : "ingress";
+      const inserted = action.entries.map(insertedEntryText);
+      return {
+        type: action.type,
+        resourceId: action.networkAclId,
+        direction,
+        ruleNumber: action.before,
+        inserted,
+        check: action.check,
+        text: `insert ${direction} ${inserted.join(", ")} before entry #${action.before} of ${action.networkAclId}`,
+      };
+    }
+    case "narrow-security-group-rule": {
+      const remainder = action.remainder.map((p) => permissionText(p, action.direction));
+      return {
+        type: action.type,
+        resourceId: action.groupId,
+        direction: action.direction,
+        ruleIds: [action.ruleId],
+        remainder,
+        check: action.check,
+        text: `narrow ${action.direction} ${action.ruleId} of ${action.groupId}: authorize ${remainder.length > 0 ? remainder.join(", ") : "nothing"}, then revoke ${action.ruleId}`,
+      };
+    }
   }
 }
 
@@ -257,6 +311,19 @@ export function actionCovers(action: Action, change: RuleChange): boolean {
         change.networkAclId === action.networkAclId &&
         change.ruleNumber === action.ruleNumber &&
         change.egress === action.egress
+      );
+    case "insert-network-acl-entries":
+      return (
+        change.kind === "network-acl-entry" &&
+        change.networkAclId === action.networkAclId &&
+        change.ruleNumber === action.before &&
+        change.egress === action.egress
+      );
+    case "narrow-security-group-rule":
+      return (
+        change.kind === "security-group-rule" &&
+        change.groupId === action.groupId &&
+        change.ruleId === action.ruleId
       );
   }
 }

@@ -1,4 +1,4 @@
-import type { Action } from "@guardrail/core";
+import { type Action, insertedEntryText } from "@guardrail/core";
 import type { ReplayLine } from "../record";
 
 export const CSV_COLUMNS = [
@@ -42,6 +42,14 @@ export function describeAction(a: Action): string {
         .join(",")}`;
     case "delete-network-acl-entry":
       return `delete ${a.networkAclId} ${a.egress ? "egress" : "ingress"} #${a.ruleNumber}`;
+    case "insert-network-acl-entries":
+      return `insert ${a.networkAclId} ${a.egress ? "egress" : "ingress"} ${a.entries.map(insertedEntryText).join(",")} before #${a.before}`;
+    case "narrow-security-group-rule":
+      return `narrow ${a.groupId} ${a.direction} ${a.ruleId} to ${a.remainder
+        .map((p) =>
+          `${p.protocol}${p.fromPort === null ? "" : `/${p.fromPort}${p.toPort !== p.fromPort ? `-${p.toPort}` : ""}`} ${p.cidr ?? ""}`.trim(),
+        )
+        .join(",")}`;
   }
 }
 

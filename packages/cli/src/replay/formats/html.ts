@@ -1,4 +1,4 @@
-import type { Action } from "@guardrail/core";
+import { type Action, insertedEntryText } from "@guardrail/core";
 import { type Aggregate, mainRule, topActors } from "../aggregate";
 import type { ReplayLine } from "../record";
 import { describeAction } from "./csv";
@@ -211,6 +211,10 @@ function humanAction(a: Action): string {
       return `${esc(describeAction(a).replace(/^revoke \S+ \S+ /, ""))} on ${c(a.groupId)} (${a.direction})`;
     case "delete-network-acl-entry":
       return `entry #${a.ruleNumber} (${a.egress ? "egress" : "ingress"}) of ${c(a.networkAclId)}`;
+    case "insert-network-acl-entries":
+      return `insert ${a.entries.map((e) => c(insertedEntryText(e))).join(", ")} before entry #${a.before} (${a.egress ? "egress" : "ingress"}) of ${c(a.networkAclId)}<div class="small muted">${esc(a.check)}</div>`;
+    case "narrow-security-group-rule":
+      return `narrow rule ${c(a.ruleId)} of ${c(a.groupId)} (${a.direction}) to ${esc(describeAction(a).replace(/^narrow \S+ \S+ \S+ to /, ""))}<div class="small muted">${esc(a.check)}</div>`;
   }
 }
 

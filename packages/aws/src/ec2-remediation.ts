@@ -1,0 +1,116 @@
+import {
+  AuthorizeSecurityGroupEgressCommand,
+  AuthorizeSecurityGroupIngressCommand,
+  CreateNetworkAclEntryCommand,
+  type EC2Client,
+  type IpPermission,
+  RevokeSecurityGroupEgressCommand,
+  RevokeSecurityGroupIngressCommand,
+} from "@aws-sdk/client-ec2";
+import {
+  type Action,
+  type ActionOutcome,
+  ALREADY_GONE_ERROR_CODES,
+  protocolNumber,
+  type SecurityGroupPermission,
+} from "@guardrail/core";
+import { awsErrorCode, errorMessage } from "./errors";
+
+type Insert = Extract<Action, { type: "insert-network-acl-entries" }>;
+type Narrow = Extract<Action, { type: "narrow-security-group-rule" }>;
+
+const GONE: ReadonlySet<string> = new Set(ALREADY_GONE_ERROR_CODES);
+
+function failed(action: Action, error: unknown, what: string): ActionOutcome {
+  return {
+    action,
+    status: "failed",
+    error: { code: awsErrorCode(error), message: `${what}: ${errorMessage(error)}` },
+  };
+}
+
+/**
+ * Creates the planned entries one by one, in the plan's order (allows before denies), and stops
+ * at the first failure: a deny created without the allows ahead of it would deny compliant
+ * traffic, while allows created alone change no verdict (they lie inside the entry they precede
+ * and allow what it allows).
+ */
+export async function insertNetworkAclEntries(
+  client: EC2Client,
+  action: Insert,
+  now: () => Date,
+): Promise<ActionOutcome> {
+  for (const e of action.entries) {
+    const v6 = e.cidr.includes(":");
+    try {
+      await client.send(
+        new CreateNetworkAclEntryCommand({
+          NetworkAclId: e.networkAclId,
+          RuleNumber: e.ruleNumber,
+          Egress: e.egress,
+          RuleAction: e.ruleAction,
+          Protocol: String(protocolNumber(e.protocol)),
+          ...(v6 ? { Ipv6CidrBlock: e.cidr } : { CidrBlock: e.cidr }),
+          ...(e.ports ? { PortRange: { From: e.ports.from, To: e.ports.to } } : {}),
+          ...(e.icmp ? { IcmpTypeCode: { Type: e.icmp.type, Code: e.icmp.code } } : {}),
+        }),
+      );
+    } catch (error) {
+      return failed(action, error, `CreateNetworkAclEntry #${e.ruleNumber}`);
+    }
+  }
+  return { action, status: "revoked", confirmedAt: now().toISOString() };
+}
+
+function toIpPermission(p: SecurityGroupPermission, ruleId: string): IpPermission {
+  const ports = p.fromPort === null ? {} : { FromPort: p.fromPort, ToPort: p.toPort ?? p.fromPort };
+  const description = `guardrail: compliant remainder of ${ruleId}`;
+  const cidr = p.cidr as string;
+  return {
+    IpProtocol: p.protocol,
+    ...ports,
+    ...(cidr.includes(":")
+      ? { Ipv6Ranges: [{ CidrIpv6: cidr, Description: description }] }
+      : { IpRanges: [{ CidrIp: cidr, Description: description }] }),
+  };
+}
+
+/**
+ * Narrows a security-group rule: authorizes each permission of the compliant remainder (one
+ * call each, so that one already present, `InvalidPermission.Duplicate`, counts as done and
+ * does not hold back the others), then revokes the rule by id. Any other failure stops before
+ * the revoke: the rule is never revoked without its remainder in place.
+ */
+export async function narrowSecurityGroupRule(
+  client: EC2Client,
+  action: Narrow,
+  now: () => Date,
+): Promise<ActionOutcome> {
+  for (const p of action.remainder) {
+    const input = { GroupId: action.groupId, IpPermissions: [toIpPermission(p, action.ruleId)] };
+    try {
+      if (action.direction === "ingress") {
+        await client.send(new AuthorizeSecurityGroupIngressCommand(input));
+      } else {
+        await client.send(new AuthorizeSecurityGroupEgressCommand(input));
+      }
+    } catch (error) {
+      if (awsErrorCode(error) === "InvalidPermission.Duplicate") continue;
+      return failed(action, error, `Authorize ${p.protocol} ${p.fromPort ?? ""} ${p.cidr}`);
+    }
+  }
+  const input = { GroupId: action.groupId, SecurityGroupRuleIds: [action.ruleId] };
+  try {
+    if (action.direction === "ingress") {
+      await client.send(new RevokeSecurityGroupIngressCommand(input));
+    } else {
+      await client.send(new RevokeSecurityGroupEgressCommand(input));
+    }
+  } catch (error) {
+    if (GONE.has(awsErrorCode(error))) {
+      return { action, status: "already-gone", confirmedAt: now().toISOString() };
+    }
+    return failed(action, error, `Revoke ${action.ruleId}`);
+  }
+  return { action, status: "revoked", confirmedAt: now().toISOString() };
+}
