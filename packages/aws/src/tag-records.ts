@@ -11,7 +11,7 @@ import {
   type TagChange,
   type TagJudgement,
   type TagRecord,
-  viewActor,
+  viewEvent,
 } from "@guardrail/core";
 import type { AuditStore } from "./audit";
 import type { Notifier } from "./sns";
@@ -73,15 +73,7 @@ export async function recordTagging(
         ? `${judged.summary} (a later change of the tag is recorded already)`
         : judged.summary,
     record: judged.record,
-    event:
-      via === "event"
-        ? {
-            id: event.eventId,
-            name: event.eventName,
-            time: event.eventTime,
-            actor: viewActor(event.actor),
-          }
-        : null,
+    event: via === "event" ? viewEvent(event) : null,
     decidedAt: deps.clock().toISOString(),
     guardrailVersion: deps.config.version,
   };

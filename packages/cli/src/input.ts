@@ -313,6 +313,10 @@ function parseLine(
 
 const isGzip = (buf: Buffer) => buf[0] === 0x1f && buf[1] === 0x8b;
 
+function fileError(file: string, message: string): InputItem & { kind: "error" } {
+  return { kind: "error", source: file, index: 0, message };
+}
+
 /** Reads one file (gunzipping `.gz`) as text; an unreadable or corrupt file is an error item. */
 export function readInputText(
   file: string,
@@ -323,27 +327,13 @@ export function readInputText(
     // fills one buffer where the async one gathers chunks and copies them again.
     buf = readFileSync(file);
   } catch (err) {
-    return {
-      error: {
-        kind: "error",
-        source: file,
-        index: 0,
-        message: `cannot read: ${(err as Error).message}`,
-      },
-    };
+    return { error: fileError(file, `cannot read: ${(err as Error).message}`) };
   }
   if (file.endsWith(".gz") || isGzip(buf)) {
     try {
       buf = gunzipSync(buf);
     } catch (err) {
-      return {
-        error: {
-          kind: "error",
-          source: file,
-          index: 0,
-          message: `bad gzip: ${(err as Error).message}`,
-        },
-      };
+      return { error: fileError(file, `bad gzip: ${(err as Error).message}`) };
     }
   }
   return { text: buf.toString("utf8") };

@@ -225,12 +225,7 @@ function unrelatedReason(p: Peek): string {
 /** The line for a record {@link isUnrelated} said to skip. */
 export function unrelatedLine(p: Peek, source: string): ReplayLine {
   return {
-    eventId: p.eventId,
-    eventName: p.eventName,
-    eventTime: p.eventTime,
-    account: p.account,
-    region: p.region,
-    actor: p.actor,
+    ...pick(p),
     outcome: "ignored",
     reason: unrelatedReason(p),
     findings: [],

@@ -152,6 +152,18 @@ export function severityRank(s: MessageSeverity): number {
   return SEVERITY_ORDER.indexOf(s);
 }
 
+/** The event a message is about, as messages and audit records show it. */
+export function viewEvent(
+  event: Pick<EventMeta, "eventId" | "eventName" | "eventTime" | "actor">,
+): EventView {
+  return {
+    id: event.eventId,
+    name: event.eventName,
+    time: event.eventTime,
+    actor: viewActor(event.actor),
+  };
+}
+
 export function viewActor(actor: Actor): ActorView {
   return {
     arn: actor.arn,
@@ -238,14 +250,7 @@ export function buildDecision(input: DecisionInput): Decision | null {
   return {
     id,
     source: input.source,
-    event: event
-      ? {
-          id: event.eventId,
-          name: event.eventName,
-          time: event.eventTime,
-          actor: viewActor(event.actor),
-        }
-      : null,
+    event: event ? viewEvent(event) : null,
     account,
     region,
     resource: input.resource ?? resourceOf(first.change),

@@ -1,11 +1,11 @@
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { createLocalAuditTable } from "@guardrail/aws";
 import { AUDIT_TABLE, type AuditItem, accountIndexKey, auditKey } from "@guardrail/core";
 // A static import (not createRequire), so that the packaged CLI's bundler sees and bundles it.
 import dynalite from "dynalite";
+import { listen } from "./listen";
 
 export interface LocalDynamo {
   readonly endpoint: string;
@@ -38,14 +38,7 @@ export interface LocalDynamoOptions {
 export async function startLocalDynamo(options: LocalDynamoOptions): Promise<LocalDynamo> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0 });
   const host = options.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port ?? 0, host);
   const endpoint = `http://${host}:${port}`;
   const client = new DynamoDBClient({
     endpoint,

@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { SlackBlock, SlackMessage } from "@guardrail/core";
 import { readBody } from "../http";
+import { listen } from "./listen";
 
 /** One message the local webhook received, as Slack would have shown it. */
 export interface ReceivedSlackMessage {
@@ -123,14 +123,7 @@ export async function startSlackReceiver(
     })();
   });
   const host = options.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port ?? 0, host);
   return {
     url: `http://${host}:${port}/services/T00000000/B00000000/local-sandbox-webhook`,
     port,

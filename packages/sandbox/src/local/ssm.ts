@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { readBody } from "../http";
+import { listen } from "./listen";
 
 /**
  * A local SSM Parameter Store endpoint speaking the service's JSON protocol (AWS JSON 1.1,
@@ -189,14 +189,7 @@ export async function startLocalSsm(
     });
   });
   const host = options.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port ?? 0, host);
   return {
     endpoint: `http://${host}:${port}`,
     port,
