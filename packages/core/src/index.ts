@@ -15,4 +15,5 @@ export * from "./policy";
 export * from "./registry";
 export * from "./reliability";
 export * from "./report";
+export * from "./slack";
 export * from "./state";

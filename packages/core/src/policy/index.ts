@@ -68,6 +68,15 @@ export {
   tagsMatch,
 } from "./scope";
 export {
+  isSlackApproval,
+  judgeSlackApproval,
+  maxExemptionDays,
+  slackApproverFor,
+  slackApproverGroups,
+  slackApproverRef,
+  slackExemptionValue,
+} from "./slack-approvers";
+export {
   actorArn,
   checkExemptionTag,
   exemptionTagKeys,
