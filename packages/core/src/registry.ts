@@ -374,6 +374,11 @@ export const AUDIT_KEY_PREFIX = {
   sightings: "SIGHTINGS#",
   /** The Slack notifier's message count per window (folding into digests). */
   slack: "SLACK#",
+  /**
+   * The Slack app's interactions: the replay keys of signed requests (with a TTL) and the audit
+   * record of who pressed what, granted or refused.
+   */
+  interaction: "INTERACTION#",
 } as const;
 
 /**

@@ -1,0 +1,25 @@
+import { CreateTagsCommand, type EC2Client } from "@aws-sdk/client-ec2";
+import { AwsCallError, awsErrorCode, errorMessage } from "../errors";
+import type { ExemptionTagger } from "../pipelines/slack-actions";
+
+/**
+ * Sets exemption tags with the worker's role: the guardrail's approver role, whose
+ * `ec2:CreateTags` is limited to the exemption tag keys (`aws:TagKeys`, `aws:RequestTag`).
+ * Its own CreateTags event is filtered by the loop guard (the role is an own principal); the
+ * approval is recorded by the worker before the tag is set.
+ */
+export function createExemptionTagger(client: EC2Client): ExemptionTagger {
+  return {
+    async setTag(_target, groupId, key, value) {
+      try {
+        await client.send(
+          new CreateTagsCommand({ Resources: [groupId], Tags: [{ Key: key, Value: value }] }),
+        );
+      } catch (error) {
+        throw new AwsCallError("ec2:CreateTags", awsErrorCode(error), errorMessage(error, 200), {
+          cause: error,
+        });
+      }
+    },
+  };
+}
