@@ -36,6 +36,7 @@ const REF: FindingRef = {
   region: "eu-west-1",
   resource: { type: "security-group", id: "sg-0123456789abcdef0" },
   rules: ["internet-exposure"],
+  targets: ["sgr-0123456789abcdef0"],
 };
 
 function harness(groupMembers: Record<string, string[]> = {}) {

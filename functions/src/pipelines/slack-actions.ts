@@ -165,6 +165,13 @@ export function enforcing(policy: Policy, rules: readonly string[]): Policy {
   };
 }
 
+/** The target name of a current-state change (see `FindingRef.targets`). */
+function stateTarget(c: RuleChange): string {
+  if (c.kind === "security-group-rule") return c.ruleId ?? "";
+  if (c.kind === "network-acl-entry") return `${c.egress ? "egress" : "ingress"}:${c.ruleNumber}`;
+  return "";
+}
+
 /** The resource's rules or entries as they are now: current state, as the sweep reads it. */
 async function currentState(ref: FindingRef, deps: RemediationDeps): Promise<RuleChange[]> {
   const changes: RuleChange[] = [];
@@ -197,7 +204,9 @@ async function remediateNow(
   const ref = job.interaction.ref;
   const user = job.interaction.user.id;
   const target = await forTarget(deps, { account: ref.account, region: ref.region });
-  const changes = await currentState(ref, target);
+  const all = await currentState(ref, target);
+  // The exact rules the finding named, as they are now; nothing else of the resource.
+  const changes = all.filter((c) => ref.targets.includes(stateTarget(c)));
   const event: EventMeta = {
     eventId: `slack:${job.interactionId}`,
     eventName: "SlackRemediateNow",
@@ -218,8 +227,9 @@ async function remediateNow(
         changes,
         resource: ref.resource,
         withoutActor: true,
+        // Each entry is judged by the traffic it decides in its whole ACL.
         ...(ref.resource.type === "network-acl"
-          ? { ctx: { networkAcls: networkAclsOf(changes) } }
+          ? { ctx: { networkAcls: networkAclsOf(all) } }
           : {}),
       },
       acting,

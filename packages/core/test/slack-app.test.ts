@@ -48,10 +48,15 @@ const REF: FindingRef = {
   region: "eu-west-1",
   resource: { type: "security-group", id: GROUP },
   rules: ["internet-exposure"],
+  targets: ["sgr-0123456789abcdef0"],
 };
 
-function decision(result: "notify-only" | "revoked", nacl = false): DecisionMessage {
-  const change = nacl ? naclEntry({ ports: [22] }) : sgRule({ ports: [8080] });
+function decision(
+  result: "notify-only" | "revoked",
+  nacl = false,
+  ruleId: string | null = "sgr-0aaaaaaaaaaaaaaa1",
+): DecisionMessage {
+  const change = nacl ? naclEntry({ ports: [22] }) : sgRule({ ports: [8080], ruleId });
   const evaluated = evaluate([change], policy, { now: NOW });
   const findings = evaluated.findings
     .filter((f) => f.rule === (nacl ? evaluated.findings[0]?.rule : "internet-exposure"))
@@ -214,6 +219,8 @@ describe("buttons on the guardrail's messages", () => {
   it("offers Remediate now and Exempt on a notify-only finding, Exempt on a revoked one", () => {
     expect(buttons(decision("notify-only"))).toEqual(["Remediate now", "Exempt…", "Acknowledge"]);
     expect(buttons(decision("revoked"))).toEqual(["Exempt…", "Acknowledge"]);
+    // Without the finding's exact rule id, nothing could be revoked without a guess.
+    expect(buttons(decision("notify-only", false, null))).toEqual(["Exempt…", "Acknowledge"]);
     // Tag exemptions exist for security groups only.
     expect(slackActionsFor(decision("notify-only", true))).toEqual(["remediate", "acknowledge"]);
   });
@@ -221,7 +228,11 @@ describe("buttons on the guardrail's messages", () => {
   it("carries a finding reference that reads back to the same finding", () => {
     const rendered = renderInteractiveSlack(decision("notify-only")).blocks.at(-1);
     const value = rendered?.type === "actions" ? rendered.elements[0]?.value : undefined;
-    expect(decodeFindingRef(value ?? "", "value")).toEqual(REF);
+    // The exact rule of the finding: "Remediate now" touches it and nothing else of the group.
+    expect(decodeFindingRef(value ?? "", "value")).toEqual({
+      ...REF,
+      targets: ["sgr-0aaaaaaaaaaaaaaa1"],
+    });
     expect(value?.length).toBeLessThanOrEqual(2000);
   });
 

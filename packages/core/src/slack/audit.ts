@@ -4,11 +4,7 @@ import type { FindingRef, SlackActionKind } from "./interaction";
 import type { SignatureRejection } from "./signature";
 
 /** Why the endpoint refused a request: the signature's verdict, a replay, or the user. */
-export type InteractionRefusal =
-  | SignatureRejection
-  | "replayed"
-  | "unreadable"
-  | "not-approver";
+export type InteractionRefusal = SignatureRejection | "replayed" | "unreadable" | "not-approver";
 
 /**
  * The audit record of one step of one interaction: a refused request (with why, and nothing of

@@ -1,6 +1,7 @@
 import type { Policy } from "../policy/types";
 import { DECISION_MESSAGE_SCHEMA, type DecisionMessage } from "../report/message";
 import { renderSlack, type SlackBlock, type SlackButton, type SlackMessage } from "../report/slack";
+import type { ChangeView } from "../report/view";
 import {
   EXEMPT_MODAL,
   encodeFindingRef,
@@ -34,7 +35,11 @@ export function slackActionsFor(m: DecisionMessage): SlackActionKind[] {
   const rules = findingRules(m);
   if (rules.length === 0) return ["acknowledge"];
   const remediable = m.resource.type === "security-group" || m.resource.type === "network-acl";
-  if (m.result === "notify-only" && remediable) out.push("remediate");
+  // Only when every notified finding names its exact rule: nothing else may be touched.
+  const exact = m.findings
+    .filter((f) => f.result === "notify-only")
+    .every((f) => targetOf(f.change) !== null);
+  if (m.result === "notify-only" && remediable && exact) out.push("remediate");
   if (
     (m.result === "notify-only" || m.result === "revoked") &&
     m.resource.type === "security-group"
@@ -55,14 +60,26 @@ function findingRules(m: DecisionMessage): string[] {
   return [...new Set(rules)];
 }
 
+/** The exact rule a finding is about: its `sgr-…` id, or a NACL entry's direction and number. */
+export function targetOf(change: ChangeView): string | null {
+  if (change.kind === "security-group-rule") return change.ruleId ?? null;
+  if (change.kind === "network-acl-entry" && change.ruleNumber !== undefined) {
+    return `${change.direction === "egress" ? "egress" : "ingress"}:${change.ruleNumber}`;
+  }
+  return null;
+}
+
 /** The finding reference the buttons of a decision carry. */
 export function findingRefOf(m: DecisionMessage): FindingRef {
+  const counted = m.findings.filter((f) => f.result === "notify-only" || f.result === "revoked");
+  const targets = counted.map((f) => targetOf(f.change)).filter((t): t is string => t !== null);
   return {
     decision: m.id,
     account: m.account,
     region: m.region,
     resource: m.resource,
     rules: findingRules(m),
+    targets: [...new Set(targets)],
   };
 }
 

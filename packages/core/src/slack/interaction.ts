@@ -23,8 +23,13 @@ export interface FindingRef {
   readonly account: string;
   readonly region: string;
   readonly resource: ResourceRef;
-  /** The rule ids of the decision's findings the button acts on. */
+  /** The policy rule ids of the decision's findings the button acts on. */
   readonly rules: readonly string[];
+  /**
+   * The exact offending rules or entries: `sgr-…` ids, or `ingress:100`/`egress:100` for NACL
+   * entries. "Remediate now" touches these and nothing else of the resource.
+   */
+  readonly targets: readonly string[];
 }
 
 /** The Slack message a button was pressed on (to update it afterwards). */
@@ -108,6 +113,7 @@ export function encodeFindingRef(ref: FindingRef): string {
     t: ref.resource.type,
     i: ref.resource.id,
     rules: ref.rules,
+    x: ref.targets,
   });
 }
 
@@ -158,7 +164,16 @@ export function decodeFindingRef(text: string, path: string): FindingRef {
   ) {
     throw new InteractionPayloadError(`${path}.rules`, "expected a list of rule ids");
   }
-  return { decision: str(o, "d", path), account, region, resource: { type, id }, rules };
+  const targets = o.x ?? [];
+  if (
+    !Array.isArray(targets) ||
+    !targets.every(
+      (t) => typeof t === "string" && /^(sgr-[0-9a-f]{8,17}|(ingress|egress):\d{1,5})$/.test(t),
+    )
+  ) {
+    throw new InteractionPayloadError(`${path}.x`, "expected a list of rule ids or NACL entries");
+  }
+  return { decision: str(o, "d", path), account, region, resource: { type, id }, rules, targets };
 }
 
 function userOf(p: Json): SlackUser {

@@ -2,6 +2,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { SlackBlock, SlackMessage } from "@guardrail/core";
 import { readBody } from "../http";
+import { LocalSlackApp, type LocalSlackAppOptions } from "./slack-app";
 
 /** One message the local webhook received, as Slack would have shown it. */
 export interface ReceivedSlackMessage {
@@ -24,6 +25,9 @@ export interface SlackReceiver {
   onMessage(listener: (m: ReceivedSlackMessage) => void): () => void;
   /** Makes the next `n` posts fail with `status` (Slack outages, for retry tests). */
   failNext(n: number, status?: number): void;
+  /** The Web API and interactions (`app` option): base URL `apiUrl`. */
+  readonly app?: LocalSlackApp;
+  readonly apiUrl?: string;
   close(): Promise<void>;
 }
 
@@ -80,9 +84,24 @@ function isSlackMessage(value: unknown): value is SlackMessage {
  * `400 invalid_payload` for a body Slack would reject) and records them.
  */
 export async function startSlackReceiver(
-  options: { port?: number; host?: string } = {},
+  options: { port?: number; host?: string; app?: LocalSlackAppOptions } = {},
 ): Promise<SlackReceiver> {
   const received: ReceivedSlackMessage[] = [];
+  const accept = (path: string, m: SlackMessage) => {
+    const message: ReceivedSlackMessage = {
+      seq: received.length + 1,
+      receivedAt: new Date(),
+      path,
+      message: m,
+      lines: slackLines(m),
+    };
+    received.push(message);
+    for (const listener of listeners) listener(message);
+  };
+  const app =
+    options.app === undefined
+      ? undefined
+      : new LocalSlackApp(options.app, (m, path) => accept(path, m));
   const listeners = new Set<(m: ReceivedSlackMessage) => void>();
   let failures = 0;
   let failStatus = 500;
@@ -103,6 +122,12 @@ export async function startSlackReceiver(
         failures--;
         return reply(failStatus, "service_unavailable");
       }
+      if (app !== undefined && req.url?.startsWith("/api/")) {
+        const answer = app.handle(req.url.slice("/api/".length), req.headers.authorization, body);
+        res.writeHead(answer.status, { "content-type": "application/json; charset=utf-8" });
+        res.end(JSON.stringify(answer.json));
+        return;
+      }
       let parsed: unknown;
       try {
         parsed = JSON.parse(body);
@@ -110,16 +135,8 @@ export async function startSlackReceiver(
         return reply(400, "invalid_payload");
       }
       if (!isSlackMessage(parsed)) return reply(400, "no_text");
-      const message: ReceivedSlackMessage = {
-        seq: received.length + 1,
-        receivedAt: new Date(),
-        path: req.url ?? "/",
-        message: { text: parsed.text, blocks: parsed.blocks ?? [] },
-        lines: slackLines({ text: parsed.text, blocks: parsed.blocks ?? [] }),
-      };
-      received.push(message);
       reply(200, "ok");
-      for (const listener of listeners) listener(message);
+      accept(req.url ?? "/", { text: parsed.text, blocks: parsed.blocks ?? [] });
     })();
   });
   const host = options.host ?? "127.0.0.1";
@@ -134,6 +151,7 @@ export async function startSlackReceiver(
   return {
     url: `http://${host}:${port}/services/T00000000/B00000000/local-sandbox-webhook`,
     port,
+    ...(app === undefined ? {} : { app, apiUrl: `http://${host}:${port}/api` }),
     messages: () => [...received],
     onMessage(listener) {
       listeners.add(listener);

@@ -52,6 +52,13 @@ import { lambdaContext } from "./lambda-context";
 import { type CollectedMetrics, type EmittedMetric, localObservability } from "./observability";
 import { currentInvocation, EventBridgeRouter, type Invocation, type TimedOutcome } from "./router";
 import { type ReceivedSlackMessage, type SlackReceiver, startSlackReceiver } from "./slack";
+import type { LocalSlackApp } from "./slack-app";
+import {
+  LOCAL_SLACK_SIGNING_SECRET,
+  LOCAL_SLACK_TOKEN,
+  type LocalSlackAppStack,
+  startLocalSlackAppStack,
+} from "./slack-app-stack";
 import { type LocalSns, startLocalSns } from "./sns";
 import { type LocalSsm, startLocalSsm } from "./ssm";
 
@@ -166,6 +173,11 @@ export interface LocalStackOptions {
   readonly seed?: number;
   /** Extra sandbox options (limits, clock). */
   readonly sandbox?: Omit<Ec2SandboxOptions, "accessKeys" | "defaultAccountId" | "defaultRegion">;
+  /**
+   * Run the Slack app: the notifier posts with a bot token, and presses reach the signed
+   * interaction endpoint (see `LocalStack.slackApp`). `userGroups`: Slack user group members.
+   */
+  readonly slackApp?: { readonly userGroups?: Readonly<Record<string, readonly string[]>> };
 }
 
 export interface LocalStack {
@@ -189,6 +201,8 @@ export interface LocalStack {
   readonly tableName: string;
   readonly ownRoleArns: readonly string[];
   readonly functions: Readonly<Record<Ec2Function, FunctionIdentity>>;
+  /** The Slack app (option `slackApp`): the local Slack's presses and the endpoint's URL. */
+  readonly slackApp?: { readonly slack: LocalSlackApp; readonly interactionsUrl: string };
   /** Where the policy came from: a file path, or the default policy with the approver. */
   readonly policySource: string;
   /** `policyId` of the policy the functions loaded. */
@@ -299,8 +313,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ];
     }),
   ) as Record<GuardrailFunction, FunctionIdentity>;
-  // As deployed: every function's role is an own principal, excluded by the patterns.
-  const ownRoleArns = GUARDRAIL_FUNCTIONS.map((fn) => identities[fn].roleArn);
+  // As deployed: every function's role is an own principal, excluded by the patterns. The Slack
+  // app's worker is the approver role that sets exemption tags: its own too.
+  const slackWorker = {
+    functionName: `network-guardrail-${LOCAL_STAGE}-slack-actions`,
+    accessKeyId: accessKeyFor("slack-actions"),
+  };
+  const ownRoleArns = [
+    ...GUARDRAIL_FUNCTIONS.map((fn) => identities[fn].roleArn),
+    ...(options.slackApp ? [`arn:aws:iam::${accountId}:role/${slackWorker.functionName}`] : []),
+  ];
   const accessKeys: Record<string, SandboxPrincipal> = {
     [DEVELOPER.accessKeyId]: { type: "IAMUser", accountId, userName: DEVELOPER.userName },
     [CLOUDFORMATION_ROLE.accessKeyId]: {
@@ -317,6 +339,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sessionName: APPROVER.sessionName,
     },
   };
+  if (options.slackApp) {
+    accessKeys[slackWorker.accessKeyId] = {
+      type: "AssumedRole",
+      accountId,
+      roleName: slackWorker.functionName,
+      sessionName: slackWorker.functionName,
+    };
+  }
   for (const fn of GUARDRAIL_FUNCTIONS) {
     const { accessKeyId, functionName } = identities[fn];
     // Lambda's session name is the function name.
@@ -353,7 +383,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       host,
       ...(ports.dynamo === undefined ? {} : { port: ports.dynamo }),
     }),
-    startSlackReceiver({ host, ...(ports.slack === undefined ? {} : { port: ports.slack }) }),
+    startSlackReceiver({
+      host,
+      ...(ports.slack === undefined ? {} : { port: ports.slack }),
+      ...(options.slackApp
+        ? {
+            app: {
+              token: LOCAL_SLACK_TOKEN,
+              signingSecret: LOCAL_SLACK_SIGNING_SECRET,
+              ...(options.slackApp.userGroups ? { userGroups: options.slackApp.userGroups } : {}),
+            },
+          }
+        : {}),
+    }),
     startLocalSsm({
       host,
       accountId,
@@ -464,6 +506,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
 
   let handlers: Record<GuardrailFunction, Handler>;
+  let slackApp: LocalSlackAppStack | undefined;
   try {
     const slackObservability = localObservability("slack-notifier", LOCAL_STAGE, logLevel);
     collected.push(slackObservability.metrics);
@@ -483,6 +526,38 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     clients.push(ssmClient);
     const webhook = createWebhookSource(slackConfig.webhookParameter, { client: ssmClient });
+    if (options.slackApp) {
+      const ddb = new DynamoDBClient({
+        endpoint: dynamo.endpoint,
+        region,
+        credentials: { accessKeyId: slackWorker.accessKeyId, secretAccessKey: "local" },
+        retryStrategy: retry(),
+      });
+      clients.push(ddb);
+      slackApp = await startLocalSlackAppStack({
+        host,
+        stage: LOCAL_STAGE,
+        accountId,
+        region,
+        slack,
+        ssm,
+        ssmClient,
+        documentClient: DynamoDBDocumentClient.from(ddb, {
+          marshallOptions: { removeUndefinedValues: true },
+        }),
+        env,
+        files: policy.files,
+        webhookParameter,
+        workerDeps: () => remediationDeps("sweep"),
+        workerEc2: ec2As({ accessKeyId: slackWorker.accessKeyId, secretAccessKey: "local" }),
+        functionNames: {
+          "slack-interactions": `network-guardrail-${LOCAL_STAGE}-slack-interactions`,
+          "slack-actions": slackWorker.functionName,
+        },
+        logLevel,
+      });
+      closers.push(() => (slackApp as LocalSlackAppStack).close());
+    }
     handlers = {
       "security-group-change": createSecurityGroupChangeHandler(
         remediationDeps("security-group-change"),
@@ -497,6 +572,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ...slackObservability,
         config: slackConfig,
         slack: createSlackPoster(webhook),
+        ...(slackApp ? slackApp.notifier : {}),
       }),
     };
   } catch (error) {
@@ -573,6 +649,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     tableName: LOCAL_TABLE_NAME,
     ownRoleArns,
     functions,
+    ...(slackApp && slack.app
+      ? { slackApp: { slack: slack.app, interactionsUrl: slackApp.interactionsUrl } }
+      : {}),
     policySource,
     policyId,
     developerEc2(options = {}) {
@@ -626,6 +705,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     async idle(timeoutMs = 5000) {
       await sandbox.drainEvents();
       await sns.idle(timeoutMs);
+      if (slackApp) {
+        // The worker's jobs revoke and tag: their events and messages are waited for too.
+        await slackApp.idle();
+        await sandbox.drainEvents();
+        await sns.idle(timeoutMs);
+      }
     },
     async close() {
       await sandbox.drainEvents();
