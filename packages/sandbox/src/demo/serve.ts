@@ -2,6 +2,7 @@ import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import type { FindingView } from "@guardrail/core";
 import type { FlowResult } from "@guardrail/functions";
 import type { RoutedEvent } from "../local/router";
+import { LOCAL_SLACK_PEOPLE } from "../local/slack-app";
 import {
   APPROVER,
   DEVELOPER,
@@ -82,6 +83,8 @@ export async function serveSandbox(options: ServeOptions): Promise<ServeSummary>
   const stack = await startLocalStack({
     ports: { ec2: port(0), sns: port(1), dynamo: port(2), slack: port(3) },
     ...(options.host === undefined ? {} : { host: options.host }),
+    // The Slack app; with the default policy, alice is in slack.approvers.
+    slackApp: { approvers: [LOCAL_SLACK_PEOPLE[0]] },
     ...(options.policy === undefined ? {} : { policy: options.policy }),
     ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
   });
@@ -102,7 +105,9 @@ export async function serveSandbox(options: ServeOptions): Promise<ServeSummary>
     print(
       `  ${label("SSM")}${ep.ssm}  ${s.dim(`the Slack webhook, a SecureString the notifier reads at cold start`)}`,
     );
-    print(`  ${label("Slack")}${new URL(ep.slack).origin}  ${s.dim("incoming webhook")}`);
+    print(
+      `  ${label("Slack")}${new URL(ep.slack).origin}/  ${s.dim(`open it in a browser: the bot's messages and their buttons (${LOCAL_SLACK_PEOPLE[0].name} is an approver, ${LOCAL_SLACK_PEOPLE[1].name} is not)`)}`,
+    );
     print(`  ${label("policy")}${stack.policySource} (policy id ${stack.policyId})`);
     print(
       `  ${label("VPC")}${vpc.vpcId} (default)  ${s.dim(`group ${groupId} (sandbox-demo-sg) is ready to play with`)}`,

@@ -257,3 +257,50 @@ export class LocalSlackApp {
 }
 
 const form = (payload: unknown) => `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+
+/** The people of the sandbox's workspace: one approver, one who is not. */
+export const LOCAL_SLACK_PEOPLE = [
+  { id: "U0SANDBOX1", name: "alice" },
+  { id: "U0SANDBOX2", name: "mallory" },
+] as const;
+
+const escapeHtml = (text: string) =>
+  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+/**
+ * A page a person uses as the Slack client: the bot's messages as they read now, their buttons,
+ * and the modal when one is open. Each press goes to the endpoint signed as Slack signs it.
+ */
+export function localSlackPage(
+  app: LocalSlackApp,
+  lines: (m: SlackMessage) => string[],
+  notice: string,
+): string {
+  const people = LOCAL_SLACK_PEOPLE.map(
+    (p) => `<option value="${p.id}">${escapeHtml(p.name)} (${p.id})</option>`,
+  ).join("");
+  const messages = [...app.messages()]
+    .reverse()
+    .map((m) => {
+      const now = m.versions.at(-1) as SlackMessage;
+      const buttons = now.blocks
+        .flatMap((b) => (b.type === "actions" ? b.elements : []))
+        .filter((e) => e.value !== undefined)
+        .map(
+          (e) =>
+            `<form method="post" action="/ui/press"><input type="hidden" name="ts" value="${m.ts}"><input type="hidden" name="action" value="${e.action_id}"><select name="user">${people}</select> <button>${escapeHtml(e.text.text)}</button></form>`,
+        )
+        .join("");
+      return `<div class="m"><pre>${escapeHtml(lines(now).join("\n"))}</pre>${buttons}</div>`;
+    })
+    .join("");
+  const modal = app
+    .views()
+    .slice(-1)
+    .map(
+      (v) =>
+        `<div class="m"><b>Modal for ${v.userId}</b><form method="post" action="/ui/submit"><input type="hidden" name="user" value="${v.userId}"><p>Reason <input name="reason"></p><p>Days <input name="days" value="7"></p><button>Exempt</button></form></div>`,
+    )
+    .join("");
+  return `<!doctype html><meta charset="utf-8"><title>local Slack</title><style>body{font-family:sans-serif;max-width:60em}.m{border:1px solid #ccc;margin:1em 0;padding:.5em}form{display:inline-block;margin-right:1em}</style><h1>local Slack</h1><p>${escapeHtml(notice)}</p>${modal}${messages}`;
+}

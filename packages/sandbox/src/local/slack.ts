@@ -2,7 +2,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { SlackBlock, SlackMessage } from "@guardrail/core";
 import { readBody } from "../http";
-import { LocalSlackApp, type LocalSlackAppOptions } from "./slack-app";
+import { LocalSlackApp, type LocalSlackAppOptions, localSlackPage } from "./slack-app";
 
 /** One message the local webhook received, as Slack would have shown it. */
 export interface ReceivedSlackMessage {
@@ -104,6 +104,7 @@ export async function startSlackReceiver(
       : new LocalSlackApp(options.app, (m, path) => accept(path, m));
   const listeners = new Set<(m: ReceivedSlackMessage) => void>();
   let failures = 0;
+  let lastNotice = "Press a button as one of the workspace's people.";
   let failStatus = 500;
   const server = createServer((req, res) => {
     void (async () => {
@@ -111,7 +112,31 @@ export async function startSlackReceiver(
         res.writeHead(status, { "content-type": "text/plain" });
         res.end(text);
       };
+      if (app !== undefined && req.method === "GET" && req.url === "/") {
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+        res.end(localSlackPage(app, slackLines, lastNotice));
+        return;
+      }
       if (req.method !== "POST") return reply(405, "invalid_method");
+      if (app !== undefined && (req.url === "/ui/press" || req.url === "/ui/submit")) {
+        const form = new URLSearchParams(await readBody(req, MAX_BODY_BYTES));
+        const user = form.get("user") ?? "";
+        try {
+          const answer =
+            req.url === "/ui/press"
+              ? await app.press(form.get("ts") ?? "", form.get("action") ?? "", { id: user })
+              : await app.submit(user, {
+                  reason: form.get("reason") ?? "",
+                  days: form.get("days") ?? "",
+                });
+          lastNotice = `${user}: the endpoint answered ${answer.status} ${answer.body}`;
+        } catch (error) {
+          lastNotice = `${user}: ${error instanceof Error ? error.message : String(error)}`;
+        }
+        res.writeHead(303, { location: "/" });
+        res.end();
+        return;
+      }
       let body: string;
       try {
         body = await readBody(req, MAX_BODY_BYTES);

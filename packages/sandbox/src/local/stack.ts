@@ -122,6 +122,13 @@ export function sandboxPolicyYaml(accountId: string): string {
   );
 }
 
+/** A `slack:` section naming these approvers (none: nothing). */
+function slackApproversYaml(approvers: readonly { id: string; name: string }[]): string {
+  if (approvers.length === 0) return "";
+  const entries = approvers.map((a) => `    - { id: ${a.id}, name: ${JSON.stringify(a.name)} }`);
+  return `\nslack:\n  approvers:\n${entries.join("\n")}\n`;
+}
+
 const SANDBOX_POLICY_SOURCE = "(default policy, with the sandbox's approver)";
 
 export const LOCAL_STAGE = "sandbox";
@@ -177,7 +184,11 @@ export interface LocalStackOptions {
    * Run the Slack app: the notifier posts with a bot token, and presses reach the signed
    * interaction endpoint (see `LocalStack.slackApp`). `userGroups`: Slack user group members.
    */
-  readonly slackApp?: { readonly userGroups?: Readonly<Record<string, readonly string[]>> };
+  readonly slackApp?: {
+    readonly userGroups?: Readonly<Record<string, readonly string[]>>;
+    /** Added to the default policy's `slack.approvers` (ignored when `policy` is given). */
+    readonly approvers?: readonly { readonly id: string; readonly name: string }[];
+  };
 }
 
 export interface LocalStack {
@@ -434,7 +445,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   ssm.put({ name: webhookParameter, value: slack.url, type: "SecureString" });
 
   const policy = policyFiles(
-    options.policy ?? { text: sandboxPolicyYaml(accountId), source: SANDBOX_POLICY_SOURCE },
+    options.policy ?? {
+      text: `${sandboxPolicyYaml(accountId)}${slackApproversYaml(options.slackApp?.approvers ?? [])}`,
+      source: SANDBOX_POLICY_SOURCE,
+    },
   );
   const env: Env = {
     [FUNCTION_ENV.tableName]: LOCAL_TABLE_NAME,
