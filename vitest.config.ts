@@ -13,7 +13,12 @@ export default defineConfig({
     hookTimeout: 60_000,
     coverage: {
       provider: "v8",
-      include: ["packages/core/src/**/*.ts", "functions/src/**/*.ts"],
+      include: [
+        "packages/core/src/**/*.ts",
+        "packages/aws/src/**/*.ts",
+        "packages/templates/src/**/*.ts",
+        "functions/src/**/*.ts",
+      ],
       exclude: ["**/*.test.ts", "**/test/**"],
       reporter: ["text-summary", "json-summary"],
       thresholds: {

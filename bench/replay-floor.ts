@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { listInputFiles } from "../packages/cli/src/input";
-import { BENCH_ARCHIVE, ensureArchive } from "../packages/cli/src/testing/archive";
+import { BENCH_ARCHIVE, ensureArchive } from "../packages/cli/test/support/archive";
 
 export interface FloorResult {
   readonly files: number;

@@ -10,9 +10,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { DEFAULT_POLICY_YAML } from "@guardrail/core";
 import { main } from "../packages/cli/src/main";
-import { writeArchive } from "../packages/cli/src/testing/archive";
-import { openBrowser } from "../packages/cli/src/testing/browser";
-import { memoryIo } from "../packages/cli/src/testing/io";
+import { writeArchive } from "../packages/cli/test/support/archive";
+import { openBrowser } from "../packages/cli/test/support/browser";
+import { memoryIo } from "../packages/cli/test/support/io";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = join(ROOT, "bench", "out", "report");

@@ -6,9 +6,9 @@ import {
   METRICS,
   metricServiceName,
 } from "@guardrail/core";
+import { APP_NAME, alarmName, componentName } from "@guardrail/templates";
 import type { GuardrailLambda } from "./functions";
-import { alarmName, componentName } from "./naming";
-import { APP_NAME, type DeploySettings } from "./settings";
+import type { DeploySettings } from "./settings";
 
 /**
  * The alarms. Each one notifies the topic when it fires and when it clears (OK action), so the

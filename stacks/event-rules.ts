@@ -4,8 +4,8 @@ import {
   type GuardrailFunction,
   TARGET_RETRY,
 } from "@guardrail/core";
+import { componentName } from "@guardrail/templates";
 import type { GuardrailLambda } from "./functions";
-import { componentName } from "./naming";
 import { eventRuleName } from "./self-monitoring-settings";
 import type { DeploySettings } from "./settings";
 

@@ -10,12 +10,17 @@ import {
   metricServiceName,
   SLACK_FUNCTION_ENV,
 } from "@guardrail/core";
+import {
+  APP_NAME,
+  componentName,
+  functionStatements,
+  parameterArn,
+  roleName,
+} from "@guardrail/templates";
 import { SST_NODEJS } from "../functions/build/esbuild.mjs";
-import { componentName, roleName } from "./naming";
 import { ORGANIZATION_SWEEP_TIMEOUT_SECONDS, organizationEnvironment } from "./organization";
-import { functionStatements, parameterArn } from "./permissions";
 import type { PreparedPolicy } from "./policy-file";
-import { APP_NAME, type DeploySettings } from "./settings";
+import type { DeploySettings } from "./settings";
 
 /** Lambda's own async retries of a failed invocation before the on-failure destination. */
 export const ASYNC_RETRY_ATTEMPTS = DELIVERY.asyncRetryAttempts;

@@ -10,19 +10,19 @@ import {
   SLACK_APP_OUTPUT,
   STACK_OUTPUTS,
 } from "@guardrail/core";
+import { APP_NAME, roleArn, roleName } from "@guardrail/templates";
 import { createAlarms } from "./alarms";
 import { createAuditTable } from "./audit-table";
 import { allowRulesToDeadLetter, createDeadLetterQueue } from "./dead-letter";
 import { createEventRules } from "./event-rules";
 import { createFunctions } from "./functions";
 import { createHubBus } from "./hub";
-import { roleArn, roleName } from "./naming";
 import { createNotifications } from "./notifications";
 import { preparePolicyFile } from "./policy-file";
 import { PUBLISHING_FUNCTIONS, topicPolicy } from "./resource-policies";
 import { createAlarmTopic, createSelfMonitoringAlarms } from "./self-monitoring";
 import { eventRuleName, readSelfMonitoring } from "./self-monitoring-settings";
-import { APP_NAME, readDeploySettings } from "./settings";
+import { readDeploySettings } from "./settings";
 import { createSlackApp, slackAppRoleName, slackNotifierEnvironment } from "./slack-app";
 import { readSlackAppSettings } from "./slack-app-settings";
 

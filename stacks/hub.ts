@@ -1,8 +1,8 @@
 import { EVENT_DRIVEN_FUNCTIONS, type GuardrailFunction } from "@guardrail/core";
+import { componentName, hubBusName } from "@guardrail/templates";
 import { targetFunction } from "./event-rules";
 import type { GuardrailLambda } from "./functions";
 import { hubBusPolicy, hubEventPatternFor } from "./hub-bus";
-import { componentName, hubBusName } from "./naming";
 import type { DeploySettings, OrganizationSettings } from "./settings";
 
 /**

@@ -1,5 +1,5 @@
 import { ConfigurationError, type GuardrailFunction, RELIABILITY_ENV } from "@guardrail/core";
-import { APP_NAME } from "./settings";
+import { APP_NAME } from "@guardrail/templates";
 
 /** Deploy-time variables of the self-monitoring (read with the other deploy settings). */
 export const SELF_MONITORING_ENV = {

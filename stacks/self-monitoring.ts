@@ -6,10 +6,10 @@ import {
   METRICS,
   metricServiceName,
 } from "@guardrail/core";
+import { APP_NAME, alarmName } from "@guardrail/templates";
 import type { GuardrailLambda } from "./functions";
-import { alarmName } from "./naming";
 import type { SelfMonitoringSettings } from "./self-monitoring-settings";
-import { APP_NAME, type DeploySettings } from "./settings";
+import type { DeploySettings } from "./settings";
 
 /**
  * The plain alarm topic: no customer-managed key, so that a broken or deleted key (or a broken

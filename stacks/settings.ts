@@ -1,20 +1,20 @@
 // Subpath imports keep app() light: it runs before anything else and needs none of core's
 // dependencies.
-import { ConfigurationError } from "../packages/core/src/errors";
+import { ConfigurationError } from "@guardrail/core/errors";
 import {
   DEFAULT_SWEEP_RATE_MINUTES,
   EXTERNAL_ID_SECRET,
   ORG_FUNCTION_ENV,
   slackWebhookParameterName,
-} from "../packages/core/src/registry";
+} from "@guardrail/core/registry";
+import { AWS_PATTERNS, readOrganizationEnv } from "@guardrail/core/settings";
+import { APP_NAME, DEFAULT_REGION } from "@guardrail/templates/naming";
 
 /**
  * Deploy-time settings, read from the environment of `sst deploy`. Pure: no globals, so the
  * tests and `scripts/sst-install.mjs` can call it outside SST.
  */
 
-export const APP_NAME = "network-guardrail";
-export const DEFAULT_REGION = "us-east-1";
 /**
  * Stages taken as production when GUARDRAIL_PRODUCTION is not set. A stage with another name
  * is marked production with GUARDRAIL_PRODUCTION=on.
@@ -157,32 +157,8 @@ export function readDeploySettings(
   };
 }
 
-const ORG_ID = /^o-[a-z0-9]{10,32}$/;
-const ACCOUNT_ID = /^\d{12}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
-const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
-const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
-const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 /** SSM parameter names: letters, digits and `_.-/`, at most 1011 characters, not `aws`/`ssm`. */
 const PARAMETER_NAME = /^(?!\/?(aws|ssm))[\w.\-/]{1,1011}$/i;
-
-function readList(env: Env, name: string, re: RegExp, what: string): string[] {
-  const raw = nonEmpty(env[name]);
-  if (raw === undefined) return [];
-  let items: unknown;
-  try {
-    items = raw.startsWith("[") ? JSON.parse(raw) : raw.split(",");
-  } catch (error) {
-    throw new ConfigurationError(`${name} is not valid JSON`, { cause: error });
-  }
-  if (!Array.isArray(items) || !items.every((i) => typeof i === "string")) {
-    throw new ConfigurationError(`${name} must be a list of ${what}s`);
-  }
-  const values = [...new Set(items.map((i) => i.trim()).filter((i) => i !== ""))];
-  const bad = values.find((v) => !re.test(v));
-  if (bad !== undefined) throw new ConfigurationError(`${name}: "${bad}" is not ${what}`);
-  return values;
-}
 
 /**
  * Organisation mode settings, or null without GUARDRAIL_ORG_ID. The sweep's accounts are
@@ -191,51 +167,32 @@ function readList(env: Env, name: string, re: RegExp, what: string): string[] {
  * @throws ConfigurationError naming the variable (never the external id's value).
  */
 export function readOrganizationSettings(stage: string, env: Env): OrganizationSettings | null {
-  const orgId = nonEmpty(env[ORG_FUNCTION_ENV.orgId]);
-  if (orgId === undefined) return null;
-  if (!ORG_ID.test(orgId)) {
-    throw new ConfigurationError(
-      `${ORG_FUNCTION_ENV.orgId}="${orgId}" is not an organisation id (o-a1b2c3d4e5)`,
-    );
-  }
-  const memberRoleName =
-    nonEmpty(env[ORG_FUNCTION_ENV.memberRoleName]) ?? `${APP_NAME}-${stage}-member`;
-  if (!ROLE_NAME.test(memberRoleName)) {
-    throw new ConfigurationError(
-      `${ORG_FUNCTION_ENV.memberRoleName}="${memberRoleName}" is not an IAM role name`,
-    );
-  }
-  const externalId = nonEmpty(env[ORG_FUNCTION_ENV.externalId]) ?? null;
-  if (externalId !== null && !EXTERNAL_ID.test(externalId)) {
+  const read = readOrganizationEnv(env);
+  if (read === null) return null;
+  const externalId = read.externalId ?? null;
+  if (externalId !== null && !AWS_PATTERNS.externalId.test(externalId)) {
     throw new ConfigurationError(
       `${ORG_FUNCTION_ENV.externalId} must be 2 to 1224 characters of [\\w+=,.@:/-] (or use the ${EXTERNAL_ID_SECRET} secret)`,
     );
   }
-  const accounts = readList(env, ORG_FUNCTION_ENV.accounts, ACCOUNT_ID, "a 12-digit account id");
-  if (accounts.length === 0) {
+  if (read.accounts.length === 0) {
     throw new ConfigurationError(
       `${ORG_FUNCTION_ENV.orgId} is set, so ${ORG_FUNCTION_ENV.accounts} must list the accounts the sweep visits`,
     );
   }
-  const organizationsRoleArn = nonEmpty(env[ORG_FUNCTION_ENV.organizationsRoleArn]) ?? null;
-  if (organizationsRoleArn !== null && !ROLE_ARN.test(organizationsRoleArn)) {
-    throw new ConfigurationError(
-      `${ORG_FUNCTION_ENV.organizationsRoleArn}="${organizationsRoleArn}" is not an IAM role ARN`,
-    );
-  }
   return {
-    orgId,
-    memberRoleName,
+    orgId: read.orgId,
+    memberRoleName: read.memberRoleName ?? `${APP_NAME}-${stage}-member`,
     externalId,
-    accounts,
-    regions: readList(env, ORG_FUNCTION_ENV.regions, REGION, "a region name"),
-    organizationsRoleArn,
+    accounts: read.accounts,
+    regions: read.regions,
+    organizationsRoleArn: read.organizationsRoleArn,
   };
 }
 
 function readRegion(env: Env): string {
   const region = nonEmpty(env[DEPLOY_ENV.region]) ?? DEFAULT_REGION;
-  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+  if (!AWS_PATTERNS.region.test(region)) {
     throw new ConfigurationError(`${DEPLOY_ENV.region}="${region}" is not an AWS Region name`);
   }
   return region;

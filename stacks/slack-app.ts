@@ -10,13 +10,20 @@ import {
   SLACK_INTERACTIONS_PATH,
   type SlackAppFunction,
 } from "@guardrail/core";
+import {
+  APP_NAME,
+  componentName,
+  exemptionTagKeys,
+  parameterArn,
+  roleArn,
+  roleName,
+  SLACK_SECRET_READ_ACTIONS,
+  slackAppStatements,
+} from "@guardrail/templates";
 import { SST_NODEJS } from "../functions/build/esbuild.mjs";
 import { type GuardrailLambda, LAMBDA_TRUST_POLICY } from "./functions";
-import { componentName, roleArn, roleName } from "./naming";
-import { parameterArn, SLACK_SECRET_READ_ACTIONS, slackAppStatements } from "./permissions";
 import type { PreparedPolicy } from "./policy-file";
-import { exemptionTagKeys } from "./scp";
-import { APP_NAME, type DeploySettings } from "./settings";
+import type { DeploySettings } from "./settings";
 import type { SlackAppSettings } from "./slack-app-settings";
 
 /** Role name of a Slack app function (the worker's is the approver role the SCP must allow). */

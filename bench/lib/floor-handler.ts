@@ -5,7 +5,7 @@
  * settings and the same call tracing, so the two differ only in what the guardrail adds.
  */
 import { EC2Client, RevokeSecurityGroupIngressCommand } from "@aws-sdk/client-ec2";
-import { traceCalls } from "../../functions/src/adapters/trace";
+import { traceCalls } from "../../packages/aws/src/trace";
 
 interface AuthorizeEvent {
   readonly detail: {

@@ -8,7 +8,7 @@
 import { subscribe } from "node:diagnostics_channel";
 import { pathToFileURL } from "node:url";
 
-// The channel of functions/src/adapters/trace.ts (AWS_CALL_CHANNEL).
+// The channel of packages/aws/src/trace.ts (AWS_CALL_CHANNEL).
 const CHANNEL = "guardrail:aws-call";
 const REVOKE = /^(RevokeSecurityGroup(Ingress|Egress)|DeleteNetworkAclEntry)Command$/;
 

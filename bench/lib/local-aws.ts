@@ -6,8 +6,8 @@ import {
   type SandboxRequest,
   type SandboxResponse,
 } from "@guardrail/sandbox";
+import { startDynamo, startSnsStub } from "../../functions/test/harness";
 import { TABLE, TOPIC } from "../../functions/test/helpers";
-import { startDynamo, startSnsStub } from "../../test/functions/harness";
 
 export const ACCOUNT = "123456789012";
 export const REGION = "eu-west-1";

@@ -1,22 +1,24 @@
-import { createDecipheriv } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { readExternalId } from "@guardrail/aws";
 import {
+  AWS_PATTERNS,
   BUILT_IN_POLICY_SOURCE,
   BUNDLED_POLICY_FILE,
   ConfigurationError,
   DEFAULT_POLICY_YAML,
   DEFAULT_SWEEP_RATE_MINUTES,
-  EXTERNAL_ID_SECRET,
   FUNCTION_ENV,
   FUNCTION_SIZING,
   type GuardrailFunction,
   loadPolicy,
   ORG_FUNCTION_ENV,
+  type OrganizationConfig,
   type Policy,
   PolicyValidationError,
   policyId,
+  readOrganizationEnv,
   SLACK_FUNCTION_ENV,
   withOwnPrincipals,
 } from "@guardrail/core";
@@ -45,34 +47,6 @@ export interface GuardrailConfig {
   readonly policyId: string;
   /** Organisation (hub) mode settings; null in single-account mode. */
   readonly organization: OrganizationConfig | null;
-}
-
-/** Where one function invocation acts: an account and a Region. */
-export interface AccountTarget {
-  readonly account: string;
-  readonly region: string;
-}
-
-/** Settings of organisation (hub) mode. The external id is a shared value: never log it. */
-export interface OrganizationConfig {
-  readonly orgId: string;
-  readonly memberRoleName: string;
-  readonly externalId: string;
-  /** Which variable held the external id, for logs (the name, never the value). */
-  readonly externalIdSource: string;
-  /** Partition of the hub's roles (`aws`), used for member role ARNs. */
-  readonly partition: string;
-  /**
-   * The hub's own account and Region, where the function's own role acts; null when unknown
-   * (the member role is then assumed everywhere).
-   */
-  readonly hub: AccountTarget | null;
-  /** Accounts the sweep visits; empty for the event-driven functions when not set. */
-  readonly accounts: readonly string[];
-  /** Regions the sweep visits in each account. */
-  readonly regions: readonly string[];
-  /** Role to read account tags and OUs with; null: the function's own role. */
-  readonly organizationsRoleArn: string | null;
 }
 
 /**
@@ -154,73 +128,6 @@ function roleArns(env: Env): string[] {
   return arns;
 }
 
-const ORG_ID = /^o-[a-z0-9]{10,32}$/;
-const ACCOUNT_ID = /^\d{12}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
-const MEMBER_ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
-const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
-
-/** A comma-separated or JSON list of strings, each checked by `re`. */
-function list(env: Env, name: string, re: RegExp, what: string): string[] {
-  const raw = env[name]?.trim();
-  if (!raw) return [];
-  let items: unknown;
-  if (raw.startsWith("[")) {
-    try {
-      items = JSON.parse(raw);
-    } catch (error) {
-      throw new ConfigurationError(`${name} is not valid JSON`, { cause: error });
-    }
-  } else {
-    items = raw.split(",").map((s) => s.trim());
-  }
-  if (!Array.isArray(items) || !items.every((a) => typeof a === "string")) {
-    throw new ConfigurationError(`${name} must be a list of ${what}s`);
-  }
-  const values = items.map((a) => a.trim()).filter((a) => a !== "");
-  const bad = values.find((a) => !re.test(a));
-  if (bad !== undefined) throw new ConfigurationError(`${name}: "${bad}" is not ${what}`);
-  return [...new Set(values)];
-}
-
-/** The external id from GUARDRAIL_EXTERNAL_ID or SST's linked secret (JSON `{"value": ...}`). */
-function externalId(env: Env): { value: string; source: string } {
-  const linkedName = `SST_RESOURCE_${EXTERNAL_ID_SECRET}`;
-  const direct = env[ORG_FUNCTION_ENV.externalId]?.trim();
-  let value: string | undefined;
-  let source: string;
-  if (direct) {
-    value = direct;
-    source = ORG_FUNCTION_ENV.externalId;
-  } else {
-    const linked = env[linkedName]?.trim();
-    source = linkedName;
-    if (linked) {
-      try {
-        const parsed = (JSON.parse(linked) as { value?: unknown }).value;
-        value = typeof parsed === "string" ? parsed.trim() : undefined;
-      } catch (error) {
-        throw new ConfigurationError(`${linkedName} is not JSON`, { cause: error });
-      }
-      if (!value) throw new ConfigurationError(`${linkedName} has no "value"`);
-    } else {
-      // As deployed: SST ships linked secrets in the bundle's encrypted resource file.
-      value = readSstLinkedValue(env, EXTERNAL_ID_SECRET);
-      source = `${EXTERNAL_ID_SECRET} (SST_KEY_FILE)`;
-    }
-  }
-  if (value === undefined) {
-    throw new ConfigurationError(
-      `${ORG_FUNCTION_ENV.orgId} is set, so the external id is needed: set ${ORG_FUNCTION_ENV.externalId} or link the ${EXTERNAL_ID_SECRET} secret`,
-    );
-  }
-  // The value is shared with every member's trust policy: errors name the variable only.
-  if (!EXTERNAL_ID.test(value)) {
-    throw new ConfigurationError(`${source} must be 2 to 1224 characters of [\\w+=,.@:/-]`);
-  }
-  return { value, source };
-}
-
 /**
  * Organisation mode settings, or null when GUARDRAIL_ORG_ID is unset (single-account mode).
  * The sweep needs the accounts to visit; the Regions default to the function's own.
@@ -232,27 +139,16 @@ export function readOrganization(
   env: Env,
   ownRoleArns: readonly string[],
 ): OrganizationConfig | null {
-  const orgId = env[ORG_FUNCTION_ENV.orgId]?.trim();
-  if (!orgId) return null;
-  if (!ORG_ID.test(orgId)) {
-    throw new ConfigurationError(
-      `${ORG_FUNCTION_ENV.orgId}="${orgId}" is not an organisation id (o-a1b2c3d4e5)`,
-    );
-  }
+  const read = readOrganizationEnv(env);
+  if (read === null) return null;
+  const { orgId, accounts, organizationsRoleArn } = read;
   const memberRoleName = required(env, ORG_FUNCTION_ENV.memberRoleName);
-  if (!MEMBER_ROLE_NAME.test(memberRoleName)) {
-    throw new ConfigurationError(
-      `${ORG_FUNCTION_ENV.memberRoleName}="${memberRoleName}" is not an IAM role name`,
-    );
-  }
-  const { value, source } = externalId(env);
+  const { value, source } = readExternalId(env);
   const ownRegion = env.AWS_REGION?.trim();
-  const region = ownRegion && REGION.test(ownRegion) ? ownRegion : undefined;
+  const region = ownRegion && AWS_PATTERNS.region.test(ownRegion) ? ownRegion : undefined;
   // Every own role lives in the hub's account; its ARN also gives the partition.
   const own = /^arn:(aws[a-z-]*):(?:iam|sts)::(\d{12}):/.exec(ownRoleArns[0] ?? "");
-  const accounts = list(env, ORG_FUNCTION_ENV.accounts, ACCOUNT_ID, "a 12-digit account id");
-  let regions = list(env, ORG_FUNCTION_ENV.regions, REGION, "a region name");
-  if (regions.length === 0 && region !== undefined) regions = [region];
+  const regions = read.regions.length === 0 && region !== undefined ? [region] : read.regions;
   if (fn === "sweep" && accounts.length === 0) {
     throw new ConfigurationError(
       `${ORG_FUNCTION_ENV.accounts} is not set: the sweep needs the accounts to visit in organisation mode`,
@@ -261,15 +157,6 @@ export function readOrganization(
   if (fn === "sweep" && regions.length === 0) {
     throw new ConfigurationError(
       `${ORG_FUNCTION_ENV.regions} is not set and AWS_REGION is unknown: the sweep needs the Regions to visit`,
-    );
-  }
-  const organizationsRoleArn = env[ORG_FUNCTION_ENV.organizationsRoleArn]?.trim() || null;
-  if (
-    organizationsRoleArn !== null &&
-    !/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(organizationsRoleArn)
-  ) {
-    throw new ConfigurationError(
-      `${ORG_FUNCTION_ENV.organizationsRoleArn}="${organizationsRoleArn}" is not an IAM role ARN`,
     );
   }
   return {
@@ -381,22 +268,6 @@ export function loadConfig(
   };
 }
 
-/** The webhook URL, checked: https (or http on the loopback). Errors name `from`, never the value. */
-export function checkWebhook(url: string, from: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // The value is a secret: the error names the variable, never the value.
-    throw new ConfigurationError(`${from} does not hold a URL`);
-  }
-  const local = parsed.hostname === "127.0.0.1" || parsed.hostname === "localhost";
-  if (parsed.protocol !== "https:" && !(local && parsed.protocol === "http:")) {
-    throw new ConfigurationError(`${from} must be an https URL`);
-  }
-  return url;
-}
-
 /**
  * Reads the Slack notifier's settings: the name of the webhook parameter, never the URL.
  *
@@ -415,42 +286,4 @@ export function loadSlackConfig(env: Env = process.env): SlackConfig {
     stage: optional(env, FUNCTION_ENV.stage, "default"),
     version: optional(env, FUNCTION_ENV.version, "unversioned"),
   };
-}
-
-/**
- * Reads one linked value from the file SST 4 ships inside the bundle (`SST_KEY_FILE`, usually
- * `resource.enc`): AES-256-GCM with the base64 key in `SST_KEY`, a zero 12-byte nonce, and the
- * 16-byte tag at the end — the format `sst/resource` reads. SST does not put linked secrets in
- * the environment, so this is where a deployed notifier finds its webhook. Reading it here keeps
- * the `sst` runtime out of the bundle and lets tests inject the environment.
- *
- * @throws ConfigurationError when the file exists but cannot be decrypted or parsed.
- */
-export function readSstLinkedValue(
-  env: Env,
-  name: string,
-  read: (path: string) => Buffer = readFileSync,
-): string | undefined {
-  const keyFile = env.SST_KEY_FILE?.trim();
-  const key = env.SST_KEY?.trim();
-  if (!keyFile || !key) return undefined;
-  const path = isAbsolute(keyFile) ? keyFile : join(env.LAMBDA_TASK_ROOT ?? process.cwd(), keyFile);
-  let data: Record<string, { value?: unknown } | undefined>;
-  try {
-    const encrypted = read(path);
-    const decipher = createDecipheriv(
-      "aes-256-gcm",
-      Buffer.from(key, "base64"),
-      Buffer.alloc(12, 0),
-    );
-    decipher.setAuthTag(encrypted.subarray(-16));
-    const plain = Buffer.concat([decipher.update(encrypted.subarray(0, -16)), decipher.final()]);
-    data = JSON.parse(plain.toString("utf8"));
-  } catch (error) {
-    throw new ConfigurationError(`cannot read SST linked resources from ${keyFile}`, {
-      cause: error,
-    });
-  }
-  const value = data[name]?.value;
-  return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
 }

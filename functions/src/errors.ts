@@ -1,26 +1,5 @@
 import { GuardrailError } from "@guardrail/core";
 
-/** An AWS call that failed after the SDK's own retries. `awsCode` is the service error code. */
-export class AwsCallError extends GuardrailError {
-  readonly operation: string;
-  readonly awsCode: string;
-  constructor(operation: string, awsCode: string, message: string, options?: { cause?: unknown }) {
-    super("AWS_CALL_FAILED", `${operation} failed: ${awsCode}: ${message}`, options);
-    this.operation = operation;
-    this.awsCode = awsCode;
-  }
-}
-
-/**
- * A look-up the policy needs (rule direction, group tags, prefix-list entries) failed. The
- * invocation fails so that Lambda retries it: the guardrail never guesses instead.
- */
-export class LookupFailedError extends GuardrailError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("LOOKUP_FAILED", message, options);
-  }
-}
-
 /**
  * A revoke failed. Thrown after the audit record (and, on the last attempt, the critical alert)
  * so that Lambda retries the event and finally sends it to the dead-letter queue.
@@ -30,33 +9,6 @@ export class RemediationFailedError extends GuardrailError {
   constructor(decisionId: string, message: string, options?: { cause?: unknown }) {
     super("REMEDIATION_FAILED", message, options);
     this.decisionId = decisionId;
-  }
-}
-
-/**
- * The member role of an account could not be assumed (organisation mode): the spoke is not
- * deployed there, the external id or organisation does not match, or STS failed. Nothing can
- * be looked up or revoked in that account; the invocation fails so that it is retried and seen.
- */
-export class MemberRoleError extends GuardrailError {
-  readonly account: string;
-  readonly roleArn: string;
-  readonly awsCode: string;
-  constructor(
-    account: string,
-    roleArn: string,
-    awsCode: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(
-      "MEMBER_ROLE_UNAVAILABLE",
-      `cannot assume ${roleArn} in ${account}: ${awsCode}: ${message}`,
-      options,
-    );
-    this.account = account;
-    this.roleArn = roleArn;
-    this.awsCode = awsCode;
   }
 }
 
@@ -72,44 +24,4 @@ export class SweepTargetsFailedError extends GuardrailError {
     super("SWEEP_TARGETS_FAILED", message);
     this.failures = failures;
   }
-}
-
-/** Writing the audit record failed (not a lost conditional race). */
-export class AuditWriteError extends GuardrailError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("AUDIT_WRITE_FAILED", message, options);
-  }
-}
-
-/** Publishing to SNS failed. */
-export class NotifyError extends GuardrailError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("NOTIFY_FAILED", message, options);
-  }
-}
-
-/** Slack refused or did not answer. Thrown so that SNS retries the delivery. */
-export class SlackDeliveryError extends GuardrailError {
-  readonly status: number | null;
-  constructor(status: number | null, message: string, options?: { cause?: unknown }) {
-    super("SLACK_DELIVERY_FAILED", message, options);
-    this.status = status;
-  }
-}
-
-/** The AWS error code of an SDK error (`err.name` for modelled errors, `Code` otherwise). */
-export function awsErrorCode(error: unknown): string {
-  if (error !== null && typeof error === "object") {
-    const e = error as { name?: unknown; Code?: unknown; code?: unknown };
-    if (typeof e.Code === "string") return e.Code;
-    if (typeof e.name === "string" && e.name !== "Error") return e.name;
-    if (typeof e.code === "string") return e.code;
-  }
-  return "UnknownError";
-}
-
-/** The message of an error, capped so that an encoded authorization message cannot bloat records. */
-export function errorMessage(error: unknown, max = 500): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

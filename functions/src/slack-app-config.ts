@@ -1,5 +1,11 @@
-import { ConfigurationError, FUNCTION_ENV, SLACK_API_URL, SLACK_APP_ENV } from "@guardrail/core";
-import { checkWebhook, type Env, SLACK_WEBHOOK_PARAMETER_ENV } from "./config";
+import {
+  ConfigurationError,
+  checkWebhook,
+  FUNCTION_ENV,
+  SLACK_API_URL,
+  SLACK_APP_ENV,
+} from "@guardrail/core";
+import { type Env, SLACK_WEBHOOK_PARAMETER_ENV } from "./config";
 
 /** The Slack app's settings: names of the parameters holding its secrets, never the secrets. */
 export interface SlackAppConfig {

@@ -1,12 +1,13 @@
-import { EC2Client } from "@aws-sdk/client-ec2";
-import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import {
+  createExemptionTagger,
+  createInteractionStore,
+  createSlackSecretSource,
+  createSlackWebApi,
+  createWorkerDispatch,
+  documentClient,
+} from "@guardrail/aws";
 import { ConfigurationError, type GuardrailFunction, SLACK_APP_ENV } from "@guardrail/core";
 import type { Context } from "aws-lambda";
-import { createExemptionTagger } from "./adapters/exemption-tagger";
-import { createInteractionStore } from "./adapters/interactions";
-import { lazy } from "./adapters/lazy";
-import { createSlackSecretSource } from "./adapters/slack-secrets";
-import { createSlackWebApi } from "./adapters/slack-web";
 import { type Env, loadConfig } from "./config";
 import { createObservability, defaultRemediationDeps } from "./deps";
 import { withObservability } from "./middleware";
@@ -35,15 +36,7 @@ function appConfig(env: Env, needs: "endpoint" | "worker"): SlackAppConfig {
   return app;
 }
 
-const ddbClient = lazy(async () => {
-  const [{ DynamoDBClient }, { DynamoDBDocumentClient }] = await Promise.all([
-    import("@aws-sdk/client-dynamodb"),
-    import("@aws-sdk/lib-dynamodb"),
-  ]);
-  return DynamoDBDocumentClient.from(new DynamoDBClient({ retryMode: "standard" }), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-});
+const ddbClient = documentClient();
 
 /**
  * The endpoint's production wiring: the policy from the bundle (for `slack.approvers` and
@@ -58,7 +51,6 @@ export function defaultSlackEndpointDeps(env: Env = process.env): SlackEndpointD
   const signingSecret = createSlackSecretSource(app.signingSecretParameter as string);
   const token = createSlackSecretSource(app.tokenParameter);
   signingSecret().catch(() => undefined);
-  const lambda = new LambdaClient({});
   const worker = app.workerFunction as string;
   return {
     ...observability,
@@ -66,15 +58,7 @@ export function defaultSlackEndpointDeps(env: Env = process.env): SlackEndpointD
     signingSecret,
     slack: createSlackWebApi({ token, apiUrl: app.apiUrl, timeoutMs: 2000 }),
     store: createInteractionStore(config.tableName, ddbClient),
-    dispatch: async (job) => {
-      await lambda.send(
-        new InvokeCommand({
-          FunctionName: worker,
-          InvocationType: "Event",
-          Payload: new TextEncoder().encode(JSON.stringify(job)),
-        }),
-      );
-    },
+    dispatch: createWorkerDispatch(worker),
     clock: () => new Date(),
     version: config.version,
   };
@@ -91,7 +75,7 @@ export function defaultSlackWorkerDeps(env: Env = process.env): SlackWorkerDeps 
     ...createObservability("slack-actions" as GuardrailFunction, env),
     slack: createSlackWebApi({ token, apiUrl: app.apiUrl }),
     interactions: createInteractionStore(deps.config.tableName, ddbClient),
-    tagger: createExemptionTagger(new EC2Client({ retryMode: "standard" })),
+    tagger: createExemptionTagger(),
   };
 }
 

@@ -1,3 +1,4 @@
+import { accountDirectoryFor, memberAccessFor } from "@guardrail/aws";
 import "./setup";
 import { Logger } from "@aws-lambda-powertools/logger";
 import {
@@ -16,10 +17,10 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dyn
 import { ConfigurationError, DEFAULT_POLICY_YAML } from "@guardrail/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createAccountDirectory } from "../../packages/aws/src/organization";
 import { loadFixture } from "../../test/fixtures/load";
-import { createAccountDirectory } from "../src/adapters/organization";
 import { type Env, loadConfig } from "../src/config";
-import { accountDirectoryFor, defaultRemediationDeps, memberAccessFor } from "../src/deps";
+import { defaultRemediationDeps } from "../src/deps";
 import { securityGroupChange } from "../src/pipelines/security-group-change";
 import { awsError, BASE_ENV, memoryFiles, testDeps } from "./helpers";
 

@@ -1,14 +1,14 @@
 import "./setup";
 import { createCipheriv, randomBytes } from "node:crypto";
-import { ConfigurationError, DEFAULT_POLICY_YAML, PolicyValidationError } from "@guardrail/core";
-import { describe, expect, it } from "vitest";
+import { readSstLinkedValue } from "@guardrail/aws";
 import {
+  ConfigurationError,
   checkWebhook,
-  loadConfig,
-  loadSlackConfig,
-  readPolicy,
-  readSstLinkedValue,
-} from "../src/config";
+  DEFAULT_POLICY_YAML,
+  PolicyValidationError,
+} from "@guardrail/core";
+import { describe, expect, it } from "vitest";
+import { loadConfig, loadSlackConfig, readPolicy } from "../src/config";
 import { BASE_ENV, memoryFiles, OWN_ROLE } from "./helpers";
 
 describe("configuration at cold start", () => {

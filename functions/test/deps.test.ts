@@ -1,15 +1,10 @@
+import { NOTIFY_REQUEST_TIMEOUT_MS, notifyClientOptions } from "@guardrail/aws";
 import "./setup";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { ConfigurationError, metricServiceName } from "@guardrail/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { describe, expect, it, vi } from "vitest";
-import {
-  createObservability,
-  DEFAULT_SETTLE_MS,
-  defaultRemediationDeps,
-  NOTIFY_REQUEST_TIMEOUT_MS,
-  notifyClientOptions,
-} from "../src/deps";
+import { createObservability, DEFAULT_SETTLE_MS, defaultRemediationDeps } from "../src/deps";
 import { defaultSlackNotifierDeps } from "../src/pipelines/slack-notifier";
 import { BASE_ENV } from "./helpers";
 

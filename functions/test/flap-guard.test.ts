@@ -1,7 +1,7 @@
+import { AuditWriteError } from "@guardrail/aws";
 import type { Decision } from "@guardrail/core";
 import { describe, expect, it, vi } from "vitest";
-import type { ReopeningInput } from "../src/adapters/flap-counter";
-import { AuditWriteError } from "../src/errors";
+import type { ReopeningInput } from "../../packages/aws/src/flap-counter";
 import { guardFlaps } from "../src/pipelines/flap-guard";
 import { policyWith, testDeps } from "./helpers";
 

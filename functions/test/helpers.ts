@@ -7,11 +7,13 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DEFAULT_POLICY_YAML, type GuardrailFunction, METRICS } from "@guardrail/core";
 import type { Context } from "aws-lambda";
 import { type MockInstance, vi } from "vitest";
-import { createAuditStore } from "../src/adapters/audit";
-import { createEc2Gateway } from "../src/adapters/ec2";
-import { createNotifier } from "../src/adapters/sns";
+import { createAuditStore } from "../../packages/aws/src/audit";
+import { createEc2Gateway } from "../../packages/aws/src/ec2";
+import { createNotifier } from "../../packages/aws/src/sns";
 import { type Env, loadConfig, type PolicyFiles } from "../src/config";
 import type { RemediationDeps } from "../src/deps";
+
+export { awsError } from "../../packages/aws/test/helpers";
 
 export const ACCOUNT = "123456789012";
 export const TABLE = "guardrail-audit";
@@ -109,19 +111,6 @@ export const lambdaContext = {
   fail: () => undefined,
   succeed: () => undefined,
 } as unknown as Context;
-
-/** An AWS service error as the SDK raises it (`name` is the code). */
-export function awsError(
-  name: string,
-  message = name,
-  fault: "client" | "server" = "client",
-): Error {
-  return Object.assign(new Error(message), {
-    name,
-    $fault: fault,
-    $metadata: { httpStatusCode: fault === "client" ? 400 : 503 },
-  });
-}
 
 /** The metric values recorded under one name. */
 export function metricValues(spy: MockInstance<Metrics["addMetric"]>, name: string): number[] {

@@ -3,8 +3,8 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { ConfigurationError } from "@guardrail/core";
 import type { Request } from "@middy/core";
 import { describe, expect, it, vi } from "vitest";
-import { lazy } from "../src/adapters/lazy";
-import { mapLimit } from "../src/adapters/limit";
+import { lazy } from "../../packages/aws/src/lazy";
+import { mapLimit } from "../../packages/aws/src/limit";
 import { correlationId, errorReporting, eventIdOf } from "../src/middleware";
 
 const logger = () => new Logger({ serviceName: "test", logLevel: "SILENT" });

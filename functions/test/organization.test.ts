@@ -1,3 +1,4 @@
+import { MemberRoleError } from "@guardrail/aws";
 import "./setup";
 import {
   DeleteNetworkAclEntryCommand,
@@ -20,10 +21,10 @@ import {
 import { ConfigurationError, DEFAULT_POLICY_YAML, isOwnPrincipal } from "@guardrail/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createCredentialCache, createMemberAccess } from "../../packages/aws/src/accounts";
 import { loadFixture } from "../../test/fixtures/load";
-import { createCredentialCache, createMemberAccess } from "../src/adapters/accounts";
 import { type Env, loadConfig, readOrganization } from "../src/config";
-import { MemberRoleError, SweepTargetsFailedError } from "../src/errors";
+import { SweepTargetsFailedError } from "../src/errors";
 import { networkAclChange } from "../src/pipelines/network-acl-change";
 import { securityGroupChange } from "../src/pipelines/security-group-change";
 import {

@@ -1,3 +1,4 @@
+import { LookupFailedError } from "@guardrail/aws";
 import "./setup";
 import {
   DescribeSecurityGroupRulesCommand,
@@ -13,7 +14,6 @@ import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
-import { LookupFailedError } from "../src/errors";
 import { prefixListChange } from "../src/pipelines/prefix-list-change";
 import { awsError, testDeps } from "./helpers";
 

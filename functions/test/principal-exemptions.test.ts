@@ -1,3 +1,4 @@
+import { LookupFailedError } from "@guardrail/aws";
 import "./setup";
 import {
   DeleteNetworkAclEntryCommand,
@@ -25,11 +26,10 @@ import {
   DEFAULT_POLICY_YAML,
   FUNCTION_DATA_ACCESS,
 } from "@guardrail/core";
+import { functionStatements } from "@guardrail/templates";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { functionStatements } from "../../stacks/permissions";
 import { loadFixture } from "../../test/fixtures/load";
-import { LookupFailedError } from "../src/errors";
 import { networkAclChange } from "../src/pipelines/network-acl-change";
 import { prefixListChange } from "../src/pipelines/prefix-list-change";
 import { securityGroupChange } from "../src/pipelines/security-group-change";

@@ -1,8 +1,8 @@
 import "./setup";
 import { ConfigurationError } from "@guardrail/core";
 import { describe, expect, it } from "vitest";
-import { ec2RetryStrategy } from "../src/adapters/ec2-retry";
-import { retryAfterMs } from "../src/adapters/slack";
+import { ec2RetryStrategy } from "../../packages/aws/src/ec2-retry";
+import { retryAfterMs } from "../../packages/aws/src/slack";
 import { slackFoldingSettings, windowOf } from "../src/pipelines/slack-digest";
 
 describe("ec2RetryStrategy", () => {

@@ -1,3 +1,4 @@
+import { LookupFailedError } from "@guardrail/aws";
 import "./setup";
 import {
   DescribeSecurityGroupRulesCommand,
@@ -27,7 +28,7 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
-import { LookupFailedError, RemediationFailedError } from "../src/errors";
+import { RemediationFailedError } from "../src/errors";
 import {
   createSecurityGroupChangeHandler,
   securityGroupChange,

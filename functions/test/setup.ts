@@ -1,11 +1,4 @@
-import { allCustomMatcher, type CustomMatcher } from "aws-sdk-client-mock-vitest";
-import { expect } from "vitest";
-
-expect.extend(allCustomMatcher);
-
-declare module "vitest" {
-  interface Matchers<R, T> extends CustomMatcher<R, T> {}
-}
+import "../../packages/aws/test/setup";
 
 // EMF output of the metrics flush would drown the test report.
 process.env.POWERTOOLS_METRICS_DISABLED = "true";

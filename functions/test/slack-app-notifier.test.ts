@@ -1,7 +1,7 @@
+import type { SlackPoster } from "@guardrail/aws";
+import { SlackApiError, type SlackWebApi } from "@guardrail/aws";
 import type { SlackMessage } from "@guardrail/core";
 import { describe, expect, it } from "vitest";
-import type { SlackPoster } from "../src/adapters/slack";
-import { SlackApiError, type SlackWebApi } from "../src/adapters/slack-web";
 import { createSlackBotPoster } from "../src/pipelines/slack-app-notifier";
 
 const MESSAGE: SlackMessage = { text: "t", blocks: [] };

@@ -1,5 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
+import type { InteractionStore, SlackWebApi } from "@guardrail/aws";
 import {
   DEFAULT_POLICY_YAML,
   EXEMPT_MODAL,
@@ -12,8 +13,6 @@ import {
   slackSignature,
 } from "@guardrail/core";
 import { describe, expect, it } from "vitest";
-import type { InteractionStore } from "../src/adapters/interactions";
-import type { SlackWebApi } from "../src/adapters/slack-web";
 import {
   type HttpRequest,
   handleSlackInteraction,

@@ -1,11 +1,11 @@
+import { SlackDeliveryError } from "@guardrail/aws";
 import "./setup";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { buildInvalidDecision, decisionPublication, METRICS } from "@guardrail/core";
 import type { SNSEvent } from "aws-lambda";
 import { describe, expect, it, vi } from "vitest";
-import { createSlackPoster, type Fetch } from "../src/adapters/slack";
-import { SlackDeliveryError } from "../src/errors";
+import { createSlackPoster, type Fetch } from "../../packages/aws/src/slack";
 import {
   createSlackNotifierHandler,
   type SlackNotifierDeps,

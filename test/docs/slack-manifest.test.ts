@@ -26,7 +26,7 @@ describe("the Slack app manifest in docs/slack.md", () => {
     expect([...manifest().oauth_config.scopes.bot].sort()).toEqual(slackBotScopes());
     // The methods the adapter calls are the ones the scopes are derived from.
     const adapter = readFileSync(
-      join(ROOT, "functions", "src", "adapters", "slack-web.ts"),
+      join(ROOT, "packages", "aws", "src", "slack-web.ts"),
       "utf8",
     );
     const called = [...adapter.matchAll(/call\("([\w.]+)"/g)].map((m) => m[1]).sort();

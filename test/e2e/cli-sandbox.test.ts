@@ -4,7 +4,7 @@ import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { registerSandbox } from "../../packages/cli/src/commands/sandbox";
 import type { CliIo } from "../../packages/cli/src/context";
-import { BIN, NODE, REPO_ROOT, runBin } from "../cli/bin";
+import { BIN, NODE, REPO_ROOT, runBin } from "../../packages/cli/test/bin";
 import { awsCli } from "./aws-cli";
 
 /** Runs `guardrail <args>` with only the sandbox command, on in-memory streams. */

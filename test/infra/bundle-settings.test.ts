@@ -1,7 +1,7 @@
 import { GUARDRAIL_FUNCTIONS } from "@guardrail/core";
+import { componentName } from "@guardrail/templates";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { SST_NODEJS } from "../../functions/build/esbuild.mjs";
-import { componentName } from "../../stacks/naming";
 import { runStack, type StackRun } from "./sst-harness";
 
 vi.mock("../../.sst/platform/src/components/rpc/rpc", async () =>

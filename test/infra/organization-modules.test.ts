@@ -4,15 +4,15 @@ import {
   GUARDRAIL_FUNCTIONS,
   ORG_FUNCTION_ENV,
 } from "@guardrail/core";
-import { describe, expect, it } from "vitest";
-import { memberRoleName } from "../../stacks/naming";
-import { organizationEnvironment } from "../../stacks/organization";
 import {
   functionStatements,
+  memberRoleName,
   ORGANIZATIONS_READ_ACTIONS,
   organizationStatements,
   type PermissionScope,
-} from "../../stacks/permissions";
+} from "@guardrail/templates";
+import { describe, expect, it } from "vitest";
+import { organizationEnvironment } from "../../stacks/organization";
 import { type OrganizationSettings, readOrganizationSettings } from "../../stacks/settings";
 
 const ENV = {

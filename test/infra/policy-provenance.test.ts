@@ -6,7 +6,7 @@ import { defaultPolicyFiles, loadConfig } from "@guardrail/functions";
 import { describe, expect, it } from "vitest";
 import { main } from "../../packages/cli/src/main";
 import { readPolicySource } from "../../packages/cli/src/policy-file";
-import { memoryIo } from "../../packages/cli/src/testing/io";
+import { memoryIo } from "../../packages/cli/test/support/io";
 import { preparePolicyFile } from "../../stacks/policy-file";
 
 const FUNCTION_ENV = {

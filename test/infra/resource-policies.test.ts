@@ -1,7 +1,7 @@
 import { DEFAULT_POLICY_YAML, loadPolicy, type Policy } from "@guardrail/core";
+import { exemptionTagKeys, guardrailRoleNames, renderScp } from "@guardrail/templates";
 import { describe, expect, it } from "vitest";
 import { KEY_ADMIN_ACTIONS, topicKeyPolicy, topicPolicy } from "../../stacks/resource-policies";
-import { exemptionTagKeys, guardrailRoleNames, renderScp } from "../../stacks/scp";
 
 const ROLES = [
   "arn:aws:iam::111122223333:role/network-guardrail-prod-eu-west-1-sweep",

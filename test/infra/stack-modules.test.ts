@@ -17,15 +17,18 @@ import {
   stateKey,
   tagRecordKey,
 } from "@guardrail/core";
-import { describe, expect, it } from "vitest";
-import { alarmName, componentName, roleArn, roleName } from "../../stacks/naming";
 import {
+  alarmName,
   auditStatements,
+  componentName,
   ec2ResourcesFor,
   functionStatements,
   type PermissionScope,
   parameterArn,
-} from "../../stacks/permissions";
+  roleArn,
+  roleName,
+} from "@guardrail/templates";
+import { describe, expect, it } from "vitest";
 import { GENERATED_POLICY_FILE, preparePolicyFile } from "../../stacks/policy-file";
 import { appConfig, isProductionStage, readDeploySettings } from "../../stacks/settings";
 

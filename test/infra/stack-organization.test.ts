@@ -11,12 +11,17 @@ import {
   TARGET_RETRY,
 } from "@guardrail/core";
 import { defaultPolicyFiles, loadConfig } from "@guardrail/functions/config";
+import {
+  componentName,
+  hubBusName,
+  MEMBER_ACTING_FUNCTIONS,
+  memberRoleName,
+  renderScp,
+  renderSpokeTemplate,
+} from "@guardrail/templates";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { hubBusPolicy, hubEventPatternFor } from "../../stacks/hub-bus";
-import { componentName, hubBusName, memberRoleName } from "../../stacks/naming";
 import { ORGANIZATION_SWEEP_TIMEOUT_SECONDS } from "../../stacks/organization";
-import { renderScp } from "../../stacks/scp";
-import { MEMBER_ACTING_FUNCTIONS, renderSpokeTemplate } from "../../stacks/spoke-template";
 import { fixtureEvents } from "./fixture-events";
 import { matchesPattern } from "./pattern-matcher";
 import { ACCOUNT_ID, REGION, type RecordedResource, runStack, type StackRun } from "./sst-harness";

@@ -1,6 +1,6 @@
 import { GUARDRAIL_FUNCTIONS, METRIC_SERVICE_DIMENSION, metricServiceName } from "@guardrail/core";
+import { componentName } from "@guardrail/templates";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { componentName } from "../../stacks/naming";
 import { runStack, type StackRun } from "./sst-harness";
 
 vi.mock("../../.sst/platform/src/components/rpc/rpc", async () =>

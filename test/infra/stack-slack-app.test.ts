@@ -6,9 +6,13 @@ import {
   SLACK_FUNCTION_ENV,
   SLACK_WORKER_EC2_ACTIONS,
 } from "@guardrail/core";
+import {
+  componentName,
+  leadingKeys,
+  type SlackAppScope,
+  slackAppStatements,
+} from "@guardrail/templates";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { componentName } from "../../stacks/naming";
-import { leadingKeys, type SlackAppScope, slackAppStatements } from "../../stacks/permissions";
 import { readSlackAppSettings } from "../../stacks/slack-app-settings";
 import { type RecordedResource, runStack, type StackRun } from "./sst-harness";
 

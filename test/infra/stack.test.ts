@@ -30,12 +30,17 @@ import {
   TOPIC_KEY_ACTIONS,
 } from "@guardrail/core";
 import { defaultPolicyFiles, loadConfig, loadSlackConfig } from "@guardrail/functions/config";
+import {
+  auditStatements,
+  componentName,
+  exemptionTagKeys,
+  leadingKeys,
+  roleName,
+  type Statement,
+} from "@guardrail/templates";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../../packages/cli/src/main";
-import { memoryIo } from "../../packages/cli/src/testing/io";
-import { componentName, roleName } from "../../stacks/naming";
-import { auditStatements, leadingKeys, type Statement } from "../../stacks/permissions";
-import { exemptionTagKeys } from "../../stacks/scp";
+import { memoryIo } from "../../packages/cli/test/support/io";
 import { fixtureEvents } from "./fixture-events";
 import { matchesPattern } from "./pattern-matcher";
 import { ACCOUNT_ID, REGION, type RecordedResource, runStack, type StackRun } from "./sst-harness";

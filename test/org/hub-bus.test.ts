@@ -1,8 +1,8 @@
 import { EVENT_DRIVEN_FUNCTIONS, eventPatternFor } from "@guardrail/core";
 import { evaluatePolicies, parsePolicyDocument } from "@guardrail/sandbox";
+import { hubBusArn, memberRoleName } from "@guardrail/templates";
 import { describe, expect, it } from "vitest";
 import { hubBusPolicy, hubEventPatternFor } from "../../stacks/hub-bus";
-import { hubBusArn, memberRoleName } from "../../stacks/spoke-template";
 import { fixtureEvents } from "../infra/fixture-events";
 import { matchesPattern } from "../infra/pattern-matcher";
 

@@ -6,8 +6,8 @@ import {
   ORG_FUNCTION_ENV,
   SWEEP_TARGET_CONCURRENCY,
 } from "@guardrail/core";
+import { hubBusName, memberRoleName, renderSpokeTemplate } from "@guardrail/templates";
 import { describe, expect, it } from "vitest";
-import { hubBusName, memberRoleName, renderSpokeTemplate } from "../../stacks/spoke-template";
 
 const DOC = readFileSync(join(import.meta.dirname, "..", "..", "docs", "multi-account.md"), "utf8");
 

@@ -5,14 +5,18 @@ import {
 } from "@aws-sdk/client-ec2";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import {
+  createAuditStore,
+  createEc2Gateway,
+  MemberRoleError,
+  memberAccessFor,
+} from "@guardrail/aws";
+import {
   DEFAULT_POLICY_YAML,
   EVENT_DRIVEN_FUNCTIONS,
   eventPatternFor,
   type GuardrailFunction,
 } from "@guardrail/core";
 import {
-  createAuditStore,
-  createEc2Gateway,
   createNetworkAclChangeHandler,
   createObservability,
   createOrganizationSweepHandler,
@@ -20,8 +24,6 @@ import {
   createSecurityGroupChangeHandler,
   type Env,
   loadConfig,
-  MemberRoleError,
-  memberAccessFor,
   type SweepDeps,
 } from "@guardrail/functions";
 import {
@@ -33,16 +35,17 @@ import {
   StsSandbox,
 } from "@guardrail/sandbox";
 import { type LocalDynamo, lambdaContext, startLocalDynamo } from "@guardrail/sandbox/local";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { hubBusPolicy, hubEventPatternFor } from "../../stacks/hub-bus";
-import { roleArn, roleName } from "../../stacks/naming";
-import { APP_NAME } from "../../stacks/settings";
 import {
+  APP_NAME,
   hubBusArn,
   MEMBER_ACTING_FUNCTIONS,
   memberRoleName,
   renderSpokeTemplate,
-} from "../../stacks/spoke-template";
+  roleArn,
+  roleName,
+} from "@guardrail/templates";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { hubBusPolicy, hubEventPatternFor } from "../../stacks/hub-bus";
 import { matchesPattern } from "../infra/pattern-matcher";
 
 /*

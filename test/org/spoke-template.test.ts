@@ -6,8 +6,6 @@ import {
   TAG_EVENT_SPECS,
   TARGET_RETRY,
 } from "@guardrail/core";
-import { describe, expect, it } from "vitest";
-import { roleName } from "../../stacks/naming";
 import {
   forwardedEventPattern,
   hubBusArn,
@@ -15,8 +13,10 @@ import {
   MEMBER_ROLE_ACTIONS,
   memberRoleName,
   renderSpokeTemplate,
+  roleName,
   type SpokeTemplateInput,
-} from "../../stacks/spoke-template";
+} from "@guardrail/templates";
+import { describe, expect, it } from "vitest";
 import { fixtureEvents } from "../infra/fixture-events";
 import { matchesPattern } from "../infra/pattern-matcher";
 

@@ -1,10 +1,6 @@
+import { LookupFailedError, NotifyError, SlackDeliveryError } from "@guardrail/aws";
 import "../../functions/test/setup";
-import {
-  LookupFailedError,
-  NotifyError,
-  RemediationFailedError,
-  SlackDeliveryError,
-} from "@guardrail/functions";
+import { RemediationFailedError } from "@guardrail/functions";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startWorld, type World } from "./harness";
 

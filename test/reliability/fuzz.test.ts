@@ -1,3 +1,4 @@
+import type { AuditStore, Ec2Gateway, Notifier } from "@guardrail/aws";
 import "../../functions/test/setup";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
@@ -16,13 +17,10 @@ import {
   readTagging,
 } from "@guardrail/core";
 import {
-  type AuditStore,
   createNetworkAclChangeHandler,
   createPrefixListChangeHandler,
   createSecurityGroupChangeHandler,
-  type Ec2Gateway,
   loadConfig,
-  type Notifier,
   type RemediationDeps,
 } from "@guardrail/functions";
 import fc from "fast-check";

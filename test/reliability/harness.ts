@@ -2,19 +2,17 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { AuthorizeSecurityGroupIngressCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { createSlackPoster } from "@guardrail/aws";
 import { AUDIT_TABLE, auditKey, type GuardrailFunction, METRICS } from "@guardrail/core";
 import {
   createNetworkAclChangeHandler,
   createPrefixListChangeHandler,
   createSecurityGroupChangeHandler,
   createSlackNotifierHandler,
-  createSlackPoster,
   type RemediationDeps,
 } from "@guardrail/functions";
 import { Ec2Sandbox, type EventBridgeEvent } from "@guardrail/sandbox";
 import type { SNSEvent } from "aws-lambda";
-import { lambdaContext, OWN_ROLE, TABLE } from "../../functions/test/helpers";
-import { EventBridgeRouter } from "../../packages/sandbox/src/local/router";
 import {
   credentials,
   REGION,
@@ -24,7 +22,9 @@ import {
   startWebhook,
   type WireOptions,
   wireDeps,
-} from "../functions/harness";
+} from "../../functions/test/harness";
+import { lambdaContext, OWN_ROLE, TABLE } from "../../functions/test/helpers";
+import { EventBridgeRouter } from "../../packages/sandbox/src/local/router";
 
 export const ACCOUNT = "123456789012";
 const DEVELOPER_KEY = "AKIARELIABILITYDEV01";

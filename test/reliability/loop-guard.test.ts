@@ -2,9 +2,9 @@ import "../../functions/test/setup";
 import { AuthorizeSecurityGroupIngressCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { eventPatternFor } from "@guardrail/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { credentials, REGION } from "../../functions/test/harness";
 import { OWN_ROLE } from "../../functions/test/helpers";
 import { matchesPattern } from "../../packages/sandbox/src/local/pattern-matcher";
-import { credentials, REGION } from "../functions/harness";
 import { startWorld, type World } from "./harness";
 
 let world: World;

@@ -1,7 +1,7 @@
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { type Invoke, redrive } from "@guardrail/aws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Invoke, redrive } from "../../packages/cli/src/redrive";
-import { credentials, REGION } from "../functions/harness";
+import { credentials, REGION } from "../../functions/test/harness";
 import { startWorld, type World } from "./harness";
 
 const FN = "arn:aws:lambda:eu-west-1:123456789012:function:guardrail-security-group-change";

@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
+import { createSlackPoster, createSlackWindowCounter, SlackDeliveryError } from "@guardrail/aws";
 import {
   buildDecision,
   DEFAULT_POLICY_YAML,
@@ -14,19 +15,13 @@ import {
   type SlackMessage,
   slackWindowKey,
 } from "@guardrail/core";
-import {
-  createSlackPoster,
-  createSlackWindowCounter,
-  SlackDeliveryError,
-  slackNotify,
-  windowOf,
-} from "@guardrail/functions";
+import { slackNotify, windowOf } from "@guardrail/functions";
 import type { SNSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mapLimit } from "../../functions/src/adapters/limit";
+import { snsEventOf, startDynamo } from "../../functions/test/harness";
 import { TABLE } from "../../functions/test/helpers";
+import { mapLimit } from "../../packages/aws/src/limit";
 import { loadFixture } from "../fixtures/load";
-import { snsEventOf, startDynamo } from "../functions/harness";
 
 /**
  * A Slack webhook that enforces Slack's limit on a virtual clock: one message per second, a 429

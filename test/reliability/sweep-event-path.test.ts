@@ -1,8 +1,9 @@
 import { ModifySecurityGroupRulesCommand } from "@aws-sdk/client-ec2";
+import type { EventPathProbe } from "@guardrail/aws";
 import { METRICS } from "@guardrail/core";
-import { type EventPathProbe, type SweepDeps, sweep } from "@guardrail/functions";
+import { type SweepDeps, sweep } from "@guardrail/functions";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { REGION } from "../functions/harness";
+import { REGION } from "../../functions/test/harness";
 import { ACCOUNT, startWorld, type World } from "./harness";
 
 let world: World;

@@ -1,5 +1,5 @@
+import { ec2RetryStrategy } from "@guardrail/aws";
 import { DELIVERY_ATTEMPTS, METRICS } from "@guardrail/core";
-import { ec2RetryStrategy } from "@guardrail/functions";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startWorld, type World } from "./harness";
 

@@ -1,11 +1,11 @@
+import { awsEventPathProbe, stsIdentity } from "@guardrail/aws";
 import { RELIABILITY_ENV } from "@guardrail/core";
 import { defaultRemediationDeps } from "../deps";
-import { awsEventPathProbe, listOf } from "../pipelines/event-path";
+import { listOf } from "../pipelines/event-path";
 import {
   createOrganizationSweepHandler,
   createSweepHandler,
   type SweepDeps,
-  stsIdentity,
 } from "../pipelines/sweep";
 
 const trails = listOf(process.env[RELIABILITY_ENV.trails]);

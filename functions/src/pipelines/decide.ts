@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { NOTIFICATION, type PutDecisionResult } from "@guardrail/aws";
 import {
   type Action,
   type ActionOutcome,
@@ -29,7 +30,6 @@ import {
   ruleStateKey,
   UNRESOLVED_PREFIX_LIST_RULE,
 } from "@guardrail/core";
-import { NOTIFICATION, type PutDecisionResult } from "../adapters/audit";
 import { forTarget, type RemediationDeps } from "../deps";
 import { RemediationFailedError } from "../errors";
 import { field } from "../field";

@@ -1,6 +1,6 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { Sighting } from "@guardrail/aws";
 import { type Finding, METRICS, viewChange } from "@guardrail/core";
-import type { Sighting } from "../adapters/audit";
 import type { RemediationDeps } from "../deps";
 
 /** A violation the event path never decided on. */

@@ -1,4 +1,4 @@
-import type { NetworkAcl } from "@aws-sdk/client-ec2";
+import type { NetworkAcl } from "@guardrail/aws";
 import {
   type Action,
   type ActionOutcome,

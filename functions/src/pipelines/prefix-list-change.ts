@@ -1,3 +1,4 @@
+import type { PrefixListAssociation } from "@guardrail/aws";
 import {
   classifyCidr,
   type Finding,
@@ -7,7 +8,6 @@ import {
   type SecurityGroupRuleChange,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
-import type { PrefixListAssociation } from "../adapters/ec2";
 import type { RemediationDeps } from "../deps";
 import { withObservability } from "../middleware";
 import { begin, decide, type FlowResult } from "./decide";

@@ -1,3 +1,4 @@
+import { LookupFailedError, type RuleDirections } from "@guardrail/aws";
 import {
   type Action,
   type ActionOutcome,
@@ -12,9 +13,7 @@ import {
   viewChange,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
-import type { RuleDirections } from "../adapters/ec2";
 import type { RemediationDeps } from "../deps";
-import { LookupFailedError } from "../errors";
 import { withObservability } from "../middleware";
 import { begin, decide, type FlowResult, prefetch, previousFromState } from "./decide";
 import { tagExemptionChange } from "./tag-exemption";

@@ -1,3 +1,5 @@
+import type { InteractionStore, SlackWebApi } from "@guardrail/aws";
+import { type ExemptionTagger, errorMessage } from "@guardrail/aws";
 import {
   type Actor,
   checkExemptionRequest,
@@ -25,23 +27,10 @@ import {
   slackExemptionValue,
   viewActor,
 } from "@guardrail/core";
-import type { InteractionStore } from "../adapters/interactions";
-import type { SlackWebApi } from "../adapters/slack-web";
 import { forTarget, type RemediationDeps } from "../deps";
-import { errorMessage, RemediationFailedError } from "../errors";
+import { RemediationFailedError } from "../errors";
 import { decide, type FlowResult } from "./decide";
 import type { SlackJob } from "./slack-interactions";
-
-/** Sets the exemption tag on a security group as the guardrail's approver role. */
-export interface ExemptionTagger {
-  /** @throws AwsCallError when EC2 refuses (the tag is then not set, and the press fails). */
-  setTag(
-    target: { account: string; region: string },
-    groupId: string,
-    key: string,
-    value: string,
-  ): Promise<void>;
-}
 
 export interface SlackWorkerDeps extends RemediationDeps {
   readonly slack: SlackWebApi;

@@ -1,8 +1,13 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
+import type { SecretSource } from "@guardrail/aws";
+import {
+  createSlackPoster,
+  createSlackWebApi,
+  SlackApiError,
+  type SlackPoster,
+  type SlackWebApi,
+} from "@guardrail/aws";
 import { ConfigurationError, renderInteractiveSlack, SLACK_APP_ENV } from "@guardrail/core";
-import type { SecretSource } from "../adapters/parameters";
-import { createSlackPoster, type SlackPoster } from "../adapters/slack";
-import { createSlackWebApi, SlackApiError, type SlackWebApi } from "../adapters/slack-web";
 import type { Env, SlackConfig } from "../config";
 import { loadSlackAppConfig } from "../slack-app-config";
 
@@ -88,7 +93,7 @@ export function slackAppNotifier(
   const token = lazySource(async () =>
     sources.secret
       ? sources.secret(app.tokenParameter)
-      : (await import("../adapters/slack-secrets")).createSlackSecretSource(app.tokenParameter),
+      : (await import("@guardrail/aws")).createSlackSecretSource(app.tokenParameter),
   );
   const webhookParameter = app.webhookParameter;
   const fallback =
@@ -98,7 +103,7 @@ export function slackAppNotifier(
           lazySource(async () =>
             sources.webhook
               ? sources.webhook(webhookParameter)
-              : (await import("../adapters/parameters")).createWebhookSource(webhookParameter),
+              : (await import("@guardrail/aws")).createWebhookSource(webhookParameter),
           ),
         );
   const api = createSlackWebApi({ token, apiUrl: app.apiUrl });

@@ -1,4 +1,5 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { SlackPoster, SlackWindowCounter } from "@guardrail/aws";
 import {
   ConfigurationError,
   foldableResult,
@@ -8,8 +9,6 @@ import {
   SLACK_DIGEST,
   type SlackMessage,
 } from "@guardrail/core";
-import type { SlackPoster } from "../adapters/slack";
-import type { SlackWindowCounter } from "../adapters/slack-counter";
 import type { Observability } from "../middleware";
 
 /** How the notifier folds messages above its rate (see SLACK_DIGEST). */

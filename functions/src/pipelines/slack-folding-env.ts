@@ -1,5 +1,5 @@
+import { createSlackWindowCounter, documentClient } from "@guardrail/aws";
 import { FUNCTION_ENV, RELIABILITY_ENV } from "@guardrail/core";
-import { createSlackWindowCounter } from "../adapters/slack-counter";
 import type { Env } from "../config";
 import { type SlackFolding, slackFoldingSettings } from "./slack-digest";
 
@@ -13,16 +13,9 @@ export function slackFoldingFromEnv(env: Env): { folding?: SlackFolding } {
   const table = env[FUNCTION_ENV.tableName]?.trim();
   const settings = slackFoldingSettings(env[RELIABILITY_ENV.slackMaxPerMinute]);
   if (!table) return {};
-  const client = async () => {
-    const [{ DynamoDBClient }, { DynamoDBDocumentClient }] = await Promise.all([
-      import("@aws-sdk/client-dynamodb"),
-      import("@aws-sdk/lib-dynamodb"),
-    ]);
-    return DynamoDBDocumentClient.from(new DynamoDBClient({ retryMode: "standard" }));
-  };
   return {
     folding: {
-      counter: createSlackWindowCounter(table, client),
+      counter: createSlackWindowCounter(table, documentClient()),
       ...settings,
       now: Date.now,
       sleep,

@@ -1,3 +1,4 @@
+import type { InteractionStore, SecretSource, SlackWebApi } from "@guardrail/aws";
 import {
   checkExemptionRequest,
   exemptionModal,
@@ -18,9 +19,6 @@ import {
   UnsupportedInteractionError,
   verifySlackSignature,
 } from "@guardrail/core";
-import type { InteractionStore } from "../adapters/interactions";
-import type { SecretSource } from "../adapters/parameters";
-import type { SlackWebApi } from "../adapters/slack-web";
 import type { Observability } from "../middleware";
 
 /** What the endpoint hands the worker: an approver's press or modal submission, already checked. */

@@ -1,8 +1,8 @@
+import { createSlackPoster, type SlackPoster } from "@guardrail/aws";
 import { InvalidEventError, renderSlack, type SlackMessage } from "@guardrail/core";
 import type { Context, SNSEvent } from "aws-lambda";
-import { createSlackPoster, type SlackPoster } from "../adapters/slack";
 import { type Env, loadSlackConfig, type SlackConfig } from "../config";
-import { createObservability } from "../deps";
+import { createObservability, type DepsOptions } from "../deps";
 import { type Observability, withObservability } from "../middleware";
 import { slackAppNotifier } from "./slack-app-notifier";
 import { deliver, type SlackFolding } from "./slack-digest";
@@ -64,8 +64,11 @@ export async function slackNotify(
  * the parameter's name is logged. The SSM client loads in the background (its own chunk), so
  * the module's init stays as small as before; the first post waits for the read.
  */
-export function defaultSlackNotifierDeps(env: Env = process.env): SlackNotifierDeps {
-  const observability = createObservability("slack-notifier", env);
+export function defaultSlackNotifierDeps(
+  env: Env = process.env,
+  options: Pick<DepsOptions, "aws" | "observability"> = {},
+): SlackNotifierDeps {
+  const observability = options.observability ?? createObservability("slack-notifier", env);
   const app = slackAppNotifier(env, observability.logger);
   if (app !== null) return { ...observability, ...app, ...slackFoldingFromEnv(env) };
   const config = loadSlackConfig(env);
@@ -73,8 +76,8 @@ export function defaultSlackNotifierDeps(env: Env = process.env): SlackNotifierD
     webhookParameter: config.webhookParameter,
     stage: config.stage,
   });
-  const source = import("../adapters/parameters").then(({ createWebhookSource }) =>
-    createWebhookSource(config.webhookParameter),
+  const source = import("@guardrail/aws/parameters").then(({ createWebhookSource }) =>
+    createWebhookSource(config.webhookParameter, options.aws ? { aws: options.aws } : {}),
   );
   const webhook = async () => (await source)();
   // A failed first read is reported by the first post (which reads again), not here.

@@ -1,6 +1,14 @@
 import { createHash, randomUUID } from "node:crypto";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import {
+  AuditWriteError,
+  awsErrorCode,
+  type EventPathProbe,
+  errorMessage,
+  mapLimit,
+  type ResourceState,
+} from "@guardrail/aws";
+import {
   type ActionOutcome,
   actionCovers,
   buildDecision,
@@ -19,6 +27,7 @@ import {
   METRICS,
   needsGroupTags,
   networkAclsOf,
+  type OrganizationConfig,
   type PolicyEvaluationContext,
   planActions,
   type ResourceRef,
@@ -30,15 +39,12 @@ import {
   viewChange,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
-import type { ResourceState } from "../adapters/audit";
-import { mapLimit } from "../adapters/limit";
-import type { OrganizationConfig } from "../config";
 import { forTarget, type RemediationDeps } from "../deps";
-import { AuditWriteError, awsErrorCode, errorMessage, SweepTargetsFailedError } from "../errors";
+import { SweepTargetsFailedError } from "../errors";
 import { stringField } from "../field";
 import { withObservability } from "../middleware";
 import { recordAndNotify, recordsOf } from "./decide";
-import { checkEventPath, type EventPathProbe, type EventPathReport } from "./event-path";
+import { checkEventPath, type EventPathReport } from "./event-path";
 import { checkEventPathMisses, type EventPathMiss } from "./event-path-misses";
 import { type SkippedRevoke, verifyBeforeRevoke } from "./sweep-verify";
 import { reportExpiredTags } from "./tag-exemption";
@@ -492,16 +498,6 @@ async function sweepOne(
     );
   }
   return result;
-}
-
-/** Production identity: the scheduled event normally carries it; STS answers otherwise. */
-export function stsIdentity(region: string | undefined): () => Promise<SweepIdentity> {
-  return async () => {
-    const { STSClient, GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
-    const out = await new STSClient({}).send(new GetCallerIdentityCommand({}));
-    if (!out.Account || !region) throw new Error("cannot tell the account and Region to sweep");
-    return { account: out.Account, region };
-  };
 }
 
 /**

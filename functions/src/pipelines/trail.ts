@@ -1,3 +1,4 @@
+import { LookupFailedError, mapLimit } from "@guardrail/aws";
 import {
   type Actor,
   type ChangeView,
@@ -12,9 +13,7 @@ import {
   type RuleChange,
   viewChange,
 } from "@guardrail/core";
-import { mapLimit } from "../adapters/limit";
 import type { RemediationDeps } from "../deps";
-import { LookupFailedError } from "../errors";
 
 /** How many of a resource's latest event decisions are searched for the one about a rule. */
 export const TRAIL_DEPTH = 25;

@@ -1,16 +1,6 @@
-import { partition } from "@aws-sdk/core/client";
+import { isKnownRegion } from "@guardrail/aws";
+import { AWS_PATTERNS } from "@guardrail/core";
 import { UsageError } from "./errors";
-
-/**
- * Whether `name` is a Region the AWS SDK knows (commercial, GovCloud, China, ...). The SDK's
- * partition table describes each Region it knows; a mistyped name (`eu-westt-1`) still matches a
- * partition's pattern but has no description, and would select nothing or fail later on a host
- * name that does not resolve.
- */
-export function isKnownRegion(name: string): boolean {
-  const known = partition(name) as { description?: string };
-  return !name.endsWith("-global") && known.description !== undefined;
-}
 
 /** Exit-2 unless every value is a Region the SDK knows. */
 export function checkRegions(flag: string, values: readonly string[]): void {
@@ -24,7 +14,7 @@ export function checkRegions(flag: string, values: readonly string[]): void {
 /** Exit-2 unless every value is a 12-digit account id. */
 export function checkAccounts(flag: string, values: readonly string[]): void {
   for (const a of values) {
-    if (!/^\d{12}$/.test(a))
+    if (!AWS_PATTERNS.accountId.test(a))
       throw new UsageError(`${flag} must be a 12-digit account id, not "${a}"`);
   }
 }

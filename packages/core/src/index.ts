@@ -15,5 +15,6 @@ export * from "./policy";
 export * from "./registry";
 export * from "./reliability";
 export * from "./report";
+export * from "./settings";
 export * from "./slack";
 export * from "./state";

@@ -7,6 +7,8 @@ import { InvalidEventError } from "../src/errors";
 import type { NormaliseResult, RuleChange, SecurityGroupRuleChange } from "../src/model";
 import { EVENT_SPECS, HANDLED_EVENT_NAMES } from "../src/registry";
 
+// `§N`: sections of docs/cloudtrail-shapes.md, the CloudTrail shapes read here.
+
 const ASGI = "AuthorizeSecurityGroupIngress";
 const ASGE = "AuthorizeSecurityGroupEgress";
 const MSR = "ModifySecurityGroupRules";

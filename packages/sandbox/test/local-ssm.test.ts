@@ -4,8 +4,8 @@ import {
   PutParameterCommand,
   SSMClient,
 } from "@aws-sdk/client-ssm";
+import { AwsCallError, createWebhookSource } from "@guardrail/aws";
 import { ConfigurationError } from "@guardrail/core";
-import { AwsCallError, createWebhookSource } from "@guardrail/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalSsm, startLocalSsm } from "../src/local/index";
 

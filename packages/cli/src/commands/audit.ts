@@ -1,8 +1,6 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { type AuditAnswer, queryAudit, toolDocuments } from "@guardrail/aws";
 import type { AuditItem } from "@guardrail/core";
 import { type Command, Option } from "commander";
-import { type AuditAnswer, queryAudit, resolveTableName } from "../audit-query";
 import { type AwsFlags, awsClientConfig, awsError } from "../aws";
 import { type CliIo, type CommandContext, notice, write } from "../context";
 import { EXIT, UsageError } from "../errors";
@@ -12,6 +10,7 @@ import { parseTime } from "../replay/filters";
 import { csvCell } from "../replay/formats/csv";
 import { shortActor } from "../replay/formats/html";
 import { fmt, plural, textTable } from "../replay/formats/table";
+import { resolveTableName } from "../table-name";
 
 export interface AuditOptions extends AwsFlags {
   since: string;
@@ -97,19 +96,21 @@ async function auditCommand(opts: AuditOptions, io: CliIo): Promise<number> {
   const region = single("--region", opts.region, "the audit table lives in one Region");
   if (region !== undefined) checkRegions("--region", [region]);
   const table = await resolveTableName(opts.table, io.cwd, io.env);
-  let client: DynamoDBClient;
+  let client: ReturnType<typeof toolDocuments>;
   try {
-    client = new DynamoDBClient({ ...awsClientConfig(opts, io, "DYNAMODB"), maxAttempts: 5 });
+    client = toolDocuments(awsClientConfig(opts, io, "DYNAMODB"));
   } catch (error) {
     throw awsError("DynamoDB client", error);
   }
   try {
-    const answer = await queryAudit(DynamoDBDocumentClient.from(client), table.name, {
+    const answer = await queryAudit(client.documents, table.name, {
       since,
       until,
       limit,
       ...(account ? { account } : {}),
       ...(opts.resource ? { resource: opts.resource } : {}),
+    }).catch((error: unknown) => {
+      throw awsError(`querying audit table ${table.name}`, error);
     });
     const text =
       opts.format === "json"

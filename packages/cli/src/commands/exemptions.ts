@@ -1,23 +1,22 @@
 import { randomUUID } from "node:crypto";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DescribeSecurityGroupsCommand, EC2Client } from "@aws-sdk/client-ec2";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { exemptionTagKeys } from "@guardrail/core";
 import {
   type Adoption,
   adoptExemptionTags,
   callerActor,
   createAuditStore,
   type Notifier,
+  toolDocuments,
+  toolEc2,
   topicNotifier,
-} from "@guardrail/functions";
+} from "@guardrail/aws";
+import { exemptionTagKeys } from "@guardrail/core";
 import type { Command } from "commander";
-import { resolveTableName } from "../audit-query";
 import { type AwsFlags, awsClientConfig, awsError } from "../aws";
 import type { CliIo, CommandContext } from "../context";
 import { EXIT, UsageError } from "../errors";
 import { loadPolicyFile } from "../policy-file";
 import { textTable } from "../replay/formats/table";
+import { resolveTableName } from "../table-name";
 
 export interface AdoptOptions extends AwsFlags {
   policy?: string;
@@ -90,39 +89,19 @@ async function adoptCommand(opts: AdoptOptions, io: CliIo): Promise<number> {
       ? (({ endpoint: _e, ...rest }) => rest)(c)
       : c;
   };
-  const ec2 = new EC2Client({ ...ec2Config, maxAttempts: 5 });
-  const ddb = new DynamoDBClient({ ...only(opts.dynamodbEndpointUrl, "DYNAMODB"), maxAttempts: 5 });
+  const ec2 = toolEc2(ec2Config);
+  const ddb = toolDocuments(only(opts.dynamodbEndpointUrl, "DYNAMODB"));
   try {
-    const region = await ec2.config.region().catch((error: unknown) => {
+    const region = await ec2.region().catch((error: unknown) => {
       throw awsError("EC2 client", error);
     });
     const actor = await callerActor(only(opts.stsEndpointUrl, "STS")).catch((error: unknown) => {
       throw awsError("STS GetCallerIdentity", error);
     });
     if (actor.accountId === null) throw awsError("STS GetCallerIdentity", "no account");
-    const tags: Record<string, Record<string, string>> = {};
-    let token: string | undefined;
-    try {
-      do {
-        const out = await ec2.send(
-          new DescribeSecurityGroupsCommand({
-            ...(groups.length > 0 ? { GroupIds: groups } : {}),
-            Filters: [{ Name: "tag-key", Values: keys }],
-            ...(groups.length > 0 ? {} : { MaxResults: 1000 }),
-            NextToken: token,
-          }),
-        );
-        for (const g of out.SecurityGroups ?? []) {
-          if (!g.GroupId) continue;
-          tags[g.GroupId] = Object.fromEntries(
-            (g.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""]),
-          );
-        }
-        token = out.NextToken;
-      } while (token);
-    } catch (error) {
+    const tags = await ec2.taggedGroups(keys, groups).catch((error: unknown) => {
       throw awsError("EC2 DescribeSecurityGroups", error);
-    }
+    });
     const notifier: Notifier = opts.topicArn
       ? topicNotifier(opts.topicArn, only(undefined, "SNS"))
       : { publish: async () => "not announced (no --topic-arn)" };
@@ -133,7 +112,7 @@ async function adoptCommand(opts: AdoptOptions, io: CliIo): Promise<number> {
         actor,
         tags,
         {
-          audit: createAuditStore(table.name, async () => DynamoDBDocumentClient.from(ddb)),
+          audit: createAuditStore(table.name, async () => ddb.documents),
           notifier,
           clock: () => new Date(),
           config: { policy, version: "cli" },

@@ -1,11 +1,9 @@
-import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
-import { SQSClient } from "@aws-sdk/client-sqs";
+import { redrive, toolRedrive } from "@guardrail/aws";
 import { STACK_OUTPUTS } from "@guardrail/core";
 import type { Command } from "commander";
 import { type AwsFlags, awsClientConfig, awsError } from "../aws";
 import { type CommandContext, write } from "../context";
 import { EXIT, UsageError } from "../errors";
-import { redrive } from "../redrive";
 
 export interface RedriveOptions extends AwsFlags {
   queueUrl?: string;
@@ -39,28 +37,15 @@ export function registerRedrive(program: Command, ctx: CommandContext): void {
         throw new UsageError(`--max must be a whole number above 0, not "${opts.max}"`);
       }
       const config = awsClientConfig(opts, ctx.io, "EC2");
-      const sqs = new SQSClient({ ...config, maxAttempts: 5 });
-      const lambda = new LambdaClient({ ...config, maxAttempts: 5 });
+      const clients = toolRedrive(config);
       try {
         const outcomes = await redrive({
-          sqs,
+          sqs: clients.sqs,
           queueUrl,
           dryRun: opts.dryRun === true,
           ...(opts.function ? { functionArn: opts.function } : {}),
           ...(max ? { max } : {}),
-          invoke: async (functionArn, event) => {
-            const out = await lambda.send(
-              new InvokeCommand({
-                FunctionName: functionArn,
-                InvocationType: "RequestResponse",
-                Payload: new TextEncoder().encode(JSON.stringify(event)),
-              }),
-            );
-            return {
-              ...(out.FunctionError ? { functionError: out.FunctionError } : {}),
-              payload: new TextDecoder().decode(out.Payload ?? new Uint8Array()),
-            };
-          },
+          invoke: clients.invoke,
           onOutcome: (o) =>
             write(
               ctx.io.stdout,
@@ -78,8 +63,7 @@ export function registerRedrive(program: Command, ctx: CommandContext): void {
       } catch (error) {
         throw awsError("SQS/Lambda redrive", error);
       } finally {
-        sqs.destroy();
-        lambda.destroy();
+        clients.destroy();
       }
     });
 }

@@ -1,4 +1,4 @@
-import { EC2Client } from "@aws-sdk/client-ec2";
+import { type Ec2Gateway, type ToolEc2, toolEc2 } from "@guardrail/aws";
 import {
   type Action,
   type ActionOutcome,
@@ -18,7 +18,6 @@ import {
   type RuleChange,
   viewChange,
 } from "@guardrail/core";
-import { createEc2Gateway, type Ec2Gateway } from "@guardrail/functions";
 import { type Command, Option } from "commander";
 import { type AwsFlags, awsClientConfig, awsError } from "../aws";
 import { type CliIo, type CommandContext, write } from "../context";
@@ -129,17 +128,17 @@ async function scanCommand(opts: ScanOptions, io: CliIo): Promise<number> {
   const { policy } = loaded;
   const provenance: PolicyProvenance = { source: loaded.source, id: loaded.id };
   const config = awsClientConfig(opts, io, "EC2");
-  let client: EC2Client;
+  let client: ToolEc2;
   try {
-    client = new EC2Client({ ...config, maxAttempts: 5 });
+    client = toolEc2(config);
   } catch (error) {
     throw awsError("EC2 client", error);
   }
   try {
-    const region = await client.config.region().catch((error: unknown) => {
+    const region = await client.region().catch((error: unknown) => {
       throw awsError("EC2 client", error);
     });
-    const gateway = createEc2Gateway(client);
+    const gateway = client.gateway;
     const result = await scan(gateway, policy, {
       region,
       account: account ?? null,

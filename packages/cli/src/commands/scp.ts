@@ -1,13 +1,13 @@
 import { writeFile } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
-import type { Command } from "commander";
 import {
+  DEFAULT_REGION,
   exemptionTagKeys,
   renderScp,
   renderTagPolicy,
   SCP_MAX_CHARACTERS,
-} from "../../../../stacks/scp";
-import { DEFAULT_REGION } from "../../../../stacks/settings";
+} from "@guardrail/templates";
+import type { Command } from "commander";
 import { type CommandContext, write } from "../context";
 import { EXIT, InputError } from "../errors";
 import { loadPolicyFile } from "../policy-file";

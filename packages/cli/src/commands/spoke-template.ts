@@ -1,8 +1,8 @@
 import { writeFile } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { ORG_FUNCTION_ENV } from "@guardrail/core";
+import { renderSpokeTemplate, type SpokeTemplateInput } from "@guardrail/templates";
 import type { Command } from "commander";
-import { renderSpokeTemplate, type SpokeTemplateInput } from "../../../../stacks/spoke-template";
 import { type CommandContext, write } from "../context";
 import { EXIT, InputError, UsageError } from "../errors";
 

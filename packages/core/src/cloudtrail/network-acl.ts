@@ -18,6 +18,8 @@ import {
 } from "./json";
 import { icmpFor, portsFor, singlePeer } from "./rule";
 
+// `§N`: sections of docs/cloudtrail-shapes.md, the CloudTrail shapes read here.
+
 /** The highest number a customer may use; 32767 is the default `*` entry, never created by a call. */
 export const MAX_NETWORK_ACL_RULE_NUMBER = 32766;
 

@@ -19,6 +19,8 @@ import {
 } from "./json";
 import { EVENT_PARSERS } from "./parsers";
 
+// `§N`: sections of docs/cloudtrail-shapes.md, the CloudTrail shapes read here.
+
 /** Where the CloudTrail record sits in the input. */
 export interface Located {
   readonly record: JsonObject;

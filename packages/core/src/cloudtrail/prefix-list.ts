@@ -15,6 +15,8 @@ import {
   oneOrMany,
 } from "./json";
 
+// `§N`: sections of docs/cloudtrail-shapes.md, the CloudTrail shapes read here.
+
 /**
  * Where the members may be, best evidenced first.
  *
@@ -24,7 +26,7 @@ import {
  * - A public tutorial's sample CloudTrail record of a console ModifyManagedPrefixList (2024)
  *   shows `requestParameters.ModifyManagedPrefixListRequest.{PrefixListId, AddEntry}`, the one
  *   `AddEntry` as an object `{cidr, Description, tag: "1"}`: the PascalCase `<Operation>Request`
- *   wrapper of ModifySecurityGroupRules (SHAPES.md §6), a lower-case `cidr`, and query values
+ *   wrapper of ModifySecurityGroupRules (§6), a lower-case `cidr`, and query values
  *   kept as strings. Several entries as an array is inferred from §6.
  * - camelCase (`prefixListId`, `addEntry`, `removeEntry`, or `{items: [...]}` lists) is what the
  *   older, XML-named EC2 calls look like in CloudTrail; accepted defensively, not evidenced.

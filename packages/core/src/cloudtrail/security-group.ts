@@ -30,6 +30,8 @@ import {
   singlePeer,
 } from "./rule";
 
+// `§N`: sections of docs/cloudtrail-shapes.md, the CloudTrail shapes read here.
+
 /** A rule as the request states it, before the response names its id. */
 interface RequestedRule {
   readonly shape: RuleShape;

@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { type PolicyIssue, PolicyValidationError } from "../errors";
 import type { Mode } from "../model";
 import { DEFAULT_FLAP_GUARD } from "../report/flap";
+import { AWS_PATTERNS } from "../settings";
 import { arnPatternProblem } from "./arn";
 import {
   boolean,
@@ -41,8 +42,7 @@ const pattern = (re: RegExp, what: string, hint = "") =>
   );
 
 const GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
-const ACCOUNT_ID = /^\d{12}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const { accountId: ACCOUNT_ID, region: REGION } = AWS_PATTERNS;
 /** Slack member ids start with U (or W in Enterprise Grid), user group ids with S. */
 const SLACK_ID = /^[UWS][A-Z0-9]{2,20}$/;
 /** As AWS Organizations spells OU ids: `ou-` + root suffix + `-` + OU suffix. */

@@ -1,3 +1,4 @@
+import { AWS_PATTERNS } from "../settings";
 import type { ResourceRef } from "./view";
 
 /** Console links a human follows from an alert. */
@@ -14,7 +15,7 @@ function consoleHost(region: string): string {
   return `${region}.console.aws.amazon.com`;
 }
 
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const REGION = AWS_PATTERNS.region;
 
 /**
  * Links to the console pages of a resource and of a CloudTrail event. Unknown regions or

@@ -2,8 +2,8 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { createAuditTable } from "@guardrail/aws";
 import { AUDIT_TABLE, type AuditItem, accountIndexKey, auditKey } from "@guardrail/core";
-import { createAuditTable } from "@guardrail/functions/adapters/audit-table";
 // A static import (not createRequire), so that the packaged CLI's bundler sees and bundles it.
 import dynalite from "dynalite";
 

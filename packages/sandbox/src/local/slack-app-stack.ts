@@ -5,6 +5,13 @@ import type { EC2Client } from "@aws-sdk/client-ec2";
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
+  createExemptionTagger,
+  createInteractionStore,
+  createSlackSecretSource,
+  createSlackWebApi,
+  createWebhookSource,
+} from "@guardrail/aws";
+import {
   FUNCTION_ENV,
   type GuardrailFunction,
   SLACK_APP_ENV,
@@ -14,13 +21,8 @@ import {
   slackTokenParameterName,
 } from "@guardrail/core";
 import {
-  createExemptionTagger,
-  createInteractionStore,
   createSlackEndpointHandler,
-  createSlackSecretSource,
-  createSlackWebApi,
   createSlackWorkerHandler,
-  createWebhookSource,
   type Env,
   type HttpResponse,
   loadConfig,

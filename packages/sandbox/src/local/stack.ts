@@ -3,9 +3,9 @@ import { resolve } from "node:path";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
-import { SNSClient } from "@aws-sdk/client-sns";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { AwsClientSettings, Ec2Gateway } from "@guardrail/aws";
 import {
   BUILT_IN_POLICY_SOURCE,
   DEFAULT_POLICY_YAML,
@@ -17,22 +17,14 @@ import {
   slackWebhookParameterName,
 } from "@guardrail/core";
 import {
-  createAuditStore,
-  createEc2Gateway,
   createNetworkAclChangeHandler,
-  createNotifier,
   createPrefixListChangeHandler,
   createSecurityGroupChangeHandler,
   createSlackNotifierHandler,
-  createSlackPoster,
   createSweepHandler,
-  createWebhookSource,
-  DEFAULT_SETTLE_MS,
-  type Ec2Gateway,
+  defaultRemediationDeps,
+  defaultSlackNotifierDeps,
   type Env,
-  lazy,
-  loadConfig,
-  loadSlackConfig,
   type PolicyFiles,
   type RemediationDeps,
   type SweepResult,
@@ -251,6 +243,7 @@ function retry() {
 /** The gateway with each confirmed action timed against the running invocation. */
 function timedGateway(gateway: Ec2Gateway): Ec2Gateway {
   return {
+    ...gateway,
     async execute(action) {
       const outcomes = await gateway.execute(action);
       const at = performance.now();
@@ -258,15 +251,6 @@ function timedGateway(gateway: Ec2Gateway): Ec2Gateway {
       invocation?.outcomes.push(...outcomes.map((o): TimedOutcome => ({ ...o, at })));
       return outcomes;
     },
-    groupTags: (...args) => gateway.groupTags(...args),
-    groupsTags: (...args) => gateway.groupsTags(...args),
-    ruleDirections: (...args) => gateway.ruleDirections(...args),
-    prefixListEntries: (...args) => gateway.prefixListEntries(...args),
-    prefixListGroups: (...args) => gateway.prefixListGroups(...args),
-    prefixListAssociations: (...args) => gateway.prefixListAssociations(...args),
-    securityGroupRules: (...args) => gateway.securityGroupRules(...args),
-    networkAcls: (...args) => gateway.networkAcls(...args),
-    networkAcl: (...args) => gateway.networkAcl(...args),
   };
 }
 
@@ -474,49 +458,30 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let policySource = BUILT_IN_POLICY_SOURCE;
   let policyId = "";
 
+  // The functions' own wiring, with the local endpoints and each function's access key.
+  const awsFor = (fn: GuardrailFunction): AwsClientSettings => ({
+    endpoints: {
+      ec2: ec2Endpoint,
+      dynamodb: dynamo.endpoint,
+      sns: sns.endpoint,
+      ssm: ssm.endpoint,
+    },
+    region,
+    credentials: { accessKeyId: identities[fn].accessKeyId, secretAccessKey: "local" },
+    retryStrategy: retry,
+    track: (client) => clients.push(client),
+  });
   const remediationDeps = (fn: Ec2Function): RemediationDeps => {
-    const config = loadConfig(fn, env, policy.files);
-    policySource = options.policy === undefined ? SANDBOX_POLICY_SOURCE : config.policySource;
-    policyId = config.policyId;
-    const credentials = { accessKeyId: identities[fn].accessKeyId, secretAccessKey: "local" };
     const observability = localObservability(fn, LOCAL_STAGE, logLevel);
     collected.push(observability.metrics);
-    const ec2 = new EC2Client({
-      endpoint: ec2Endpoint,
-      region,
-      credentials,
-      retryStrategy: retry(),
+    const deps = defaultRemediationDeps(fn, env, {
+      aws: awsFor(fn),
+      observability,
+      files: policy.files,
     });
-    const ddb = new DynamoDBClient({
-      endpoint: dynamo.endpoint,
-      region,
-      credentials,
-      retryStrategy: retry(),
-    });
-    const snsClient = new SNSClient({
-      endpoint: sns.endpoint,
-      region,
-      credentials,
-      retryStrategy: retry(),
-    });
-    clients.push(ec2, ddb, snsClient);
-    return {
-      ...observability,
-      config,
-      ec2: timedGateway(createEc2Gateway(ec2)),
-      audit: createAuditStore(
-        LOCAL_TABLE_NAME,
-        lazy(async () =>
-          DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } }),
-        ),
-      ),
-      notifier: createNotifier(
-        sns.topicArn,
-        lazy(async () => snsClient),
-      ),
-      clock: () => new Date(),
-      settleMs: DEFAULT_SETTLE_MS,
-    };
+    policySource = options.policy === undefined ? SANDBOX_POLICY_SOURCE : deps.config.policySource;
+    policyId = deps.config.policyId;
+    return { ...deps, ec2: timedGateway(deps.ec2) };
   };
 
   let handlers: Record<GuardrailFunction, Handler>;
@@ -524,23 +489,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     const slackObservability = localObservability("slack-notifier", LOCAL_STAGE, logLevel);
     collected.push(slackObservability.metrics);
-    const slackConfig = loadSlackConfig({
+    const slackEnv: Env = {
       [SLACK_FUNCTION_ENV.webhookParameter]: webhookParameter,
       [FUNCTION_ENV.stage]: LOCAL_STAGE,
       [FUNCTION_ENV.version]: "sandbox",
-    });
-    const ssmClient = new SSMClient({
-      endpoint: ssm.endpoint,
-      region,
-      credentials: {
-        accessKeyId: identities["slack-notifier"].accessKeyId,
-        secretAccessKey: "local",
-      },
-      retryStrategy: retry(),
-    });
-    clients.push(ssmClient);
-    const webhook = createWebhookSource(slackConfig.webhookParameter, { client: ssmClient });
+    };
     if (options.slackApp) {
+      const ssmClient = new SSMClient({
+        endpoint: ssm.endpoint,
+        region,
+        credentials: { accessKeyId: slackWorker.accessKeyId, secretAccessKey: "local" },
+        retryStrategy: retry(),
+      });
+      clients.push(ssmClient);
       const ddb = new DynamoDBClient({
         endpoint: dynamo.endpoint,
         region,
@@ -583,9 +544,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         identity: async () => ({ account: accountId, region }),
       }),
       "slack-notifier": createSlackNotifierHandler({
-        ...slackObservability,
-        config: slackConfig,
-        slack: createSlackPoster(webhook),
+        ...defaultSlackNotifierDeps(slackEnv, {
+          aws: awsFor("slack-notifier"),
+          observability: slackObservability,
+        }),
         ...(slackApp ? slackApp.notifier : {}),
       }),
     };

@@ -1,0 +1,78 @@
+import { EC2Client } from "@aws-sdk/client-ec2";
+import type { SNSClient } from "@aws-sdk/client-sns";
+import type { STSClient } from "@aws-sdk/client-sts";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { type AwsClientSettings, clientOverrides, tracked } from "./client-settings";
+import { ec2RetryStrategy } from "./ec2-retry";
+import { lazy } from "./lazy";
+
+/**
+ * The EC2 client, made at once: it is on the path to the revoke. Throttles are absorbed inside
+ * the invocation (see ec2RetryStrategy).
+ */
+export function ec2Client(settings: AwsClientSettings = {}): EC2Client {
+  return tracked(
+    settings,
+    new EC2Client({ retryStrategy: ec2RetryStrategy(), ...clientOverrides(settings, "ec2") }),
+  );
+}
+
+/**
+ * How long one SNS Publish attempt may take. Three attempts (standard retries) fit well inside
+ * the 30 s timeout of the event functions.
+ */
+export const NOTIFY_REQUEST_TIMEOUT_MS = 5_000;
+
+/**
+ * Settings of the SNS client. A hung connection must fail the publish (which releases the
+ * notification claim for the retry) well inside the function's timeout, rather than hold the
+ * invocation until Lambda kills it. The SDK only logs a warning for a request over
+ * `requestTimeout` unless `throwOnRequestTimeout` is set.
+ */
+export function notifyClientOptions(requestTimeout = NOTIFY_REQUEST_TIMEOUT_MS) {
+  return {
+    retryMode: "standard",
+    requestHandler: { requestTimeout, throwOnRequestTimeout: true },
+  } as const;
+}
+
+/** The SNS client, made on first use (its module loads then, not during a cold start). */
+export function snsClient(settings: AwsClientSettings = {}): () => Promise<SNSClient> {
+  return lazy(async () => {
+    const { SNSClient } = await import("@aws-sdk/client-sns");
+    return tracked(
+      settings,
+      new SNSClient({ ...notifyClientOptions(), ...clientOverrides(settings, "sns") }),
+    );
+  });
+}
+
+/** The DynamoDB document client of the audit table, made on first use. */
+export function documentClient(
+  settings: AwsClientSettings = {},
+): () => Promise<DynamoDBDocumentClient> {
+  return lazy(async () => {
+    const [{ DynamoDBClient }, { DynamoDBDocumentClient }] = await Promise.all([
+      import("@aws-sdk/client-dynamodb"),
+      import("@aws-sdk/lib-dynamodb"),
+    ]);
+    const client = tracked(
+      settings,
+      new DynamoDBClient({ retryMode: "standard", ...clientOverrides(settings, "dynamodb") }),
+    );
+    return DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+  });
+}
+
+/** The STS client that assumes member and Organizations roles, made on first use. */
+export function stsClient(settings: AwsClientSettings = {}): () => Promise<STSClient> {
+  return lazy(async () => {
+    const { STSClient } = await import("@aws-sdk/client-sts");
+    return tracked(
+      settings,
+      new STSClient({ retryMode: "standard", maxAttempts: 5, ...clientOverrides(settings, "sts") }),
+    );
+  });
+}

@@ -1,0 +1,58 @@
+import type { SNSClient, SNSClientConfig } from "@aws-sdk/client-sns";
+import type { SnsPublication } from "@guardrail/core";
+import { awsErrorCode, errorMessage, NotifyError } from "./errors";
+import { lazy } from "./lazy";
+import { traceCalls } from "./trace";
+
+/** Publishes the guardrail's messages to its topic. */
+export interface Notifier {
+  /** @returns the SNS message id. @throws NotifyError */
+  publish(publication: SnsPublication): Promise<string>;
+}
+
+/**
+ * The SNS adapter. `client` is a factory so that the SNS module loads only when a message is
+ * sent (see `lazy`). Every call is published on `AWS_CALL_CHANNEL` (see `traceCalls`).
+ */
+export function createNotifier(topicArn: string, untraced: () => Promise<SNSClient>): Notifier {
+  const client = lazy(async () => traceCalls(await untraced()));
+  return {
+    async publish(p) {
+      const { PublishCommand } = await import("@aws-sdk/client-sns");
+      try {
+        const out = await (await client()).send(
+          new PublishCommand({
+            TopicArn: topicArn,
+            Subject: p.subject,
+            Message: p.message,
+            MessageAttributes: Object.fromEntries(
+              Object.entries(p.attributes).map(([name, value]) => [
+                name,
+                { DataType: "String", StringValue: value === "" ? "none" : value },
+              ]),
+            ),
+          }),
+        );
+        return out.MessageId ?? "";
+      } catch (error) {
+        throw new NotifyError(
+          `Publish to the topic failed: ${awsErrorCode(error)}: ${errorMessage(error)}`,
+          {
+            cause: error,
+          },
+        );
+      }
+    },
+  };
+}
+
+/**
+ * A notifier on a topic with an SNS client of its own, for callers outside a Lambda (the CLI's
+ * `exemptions adopt`).
+ */
+export function topicNotifier(topicArn: string, config: SNSClientConfig): Notifier {
+  return createNotifier(topicArn, async () => {
+    const { SNSClient } = await import("@aws-sdk/client-sns");
+    return new SNSClient(config);
+  });
+}

@@ -1,0 +1,46 @@
+import { readFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { ConfigurationError, FUNCTION_ENV, STACK_OUTPUTS } from "@guardrail/core";
+
+/** Where the table name came from, for messages. */
+export interface TableName {
+  readonly name: string;
+  readonly source: string;
+}
+
+/**
+ * The audit table's name: `--table`, else the deployed stage's outputs (`.sst/outputs.json` in
+ * the working directory or a parent), else `GUARDRAIL_TABLE_NAME`.
+ *
+ * @throws ConfigurationError when none says.
+ */
+export async function resolveTableName(
+  flag: string | undefined,
+  cwd: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<TableName> {
+  if (flag) return { name: flag, source: "--table" };
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    const file = join(dir, ".sst", "outputs.json");
+    const text = await readFile(file, "utf8").catch(() => null);
+    if (text !== null) {
+      let outputs: unknown;
+      try {
+        outputs = JSON.parse(text);
+      } catch (cause) {
+        throw new ConfigurationError(`${file} is not JSON: ${(cause as Error).message}`, { cause });
+      }
+      const name = (outputs as Record<string, unknown> | null)?.[STACK_OUTPUTS.auditTableName];
+      if (typeof name === "string" && name !== "") return { name, source: file };
+      throw new ConfigurationError(
+        `${file} has no ${STACK_OUTPUTS.auditTableName}: deploy the guardrail, or pass --table`,
+      );
+    }
+    if (dirname(dir) === dir) break;
+  }
+  const fromEnv = env[FUNCTION_ENV.tableName];
+  if (fromEnv) return { name: fromEnv, source: FUNCTION_ENV.tableName };
+  throw new ConfigurationError(
+    `no audit table: pass --table NAME, deploy the guardrail (its name is then read from .sst/outputs.json), or set ${FUNCTION_ENV.tableName}`,
+  );
+}

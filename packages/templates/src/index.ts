@@ -1,0 +1,4 @@
+export * from "./naming";
+export * from "./permissions";
+export * from "./scp";
+export * from "./spoke-template";

@@ -1,0 +1,58 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../../packages/cli/test/bin";
+import { scanRepository, specifiers, violations } from "./imports";
+
+describe("import directions", () => {
+  it("no package's production code imports against the allowed directions", () => {
+    expect(scanRepository(REPO_ROOT)).toEqual([]);
+  });
+
+  it("reads static, re-exported, side-effect and dynamic imports, not comments", () => {
+    const text = [
+      'import { a } from "one";',
+      "import type {",
+      "  B,",
+      '} from "two";',
+      'export * from "three";',
+      'import "four";',
+      'const m = await import("five");',
+      '// import { x } from "commented";',
+      '/** `import("documented")` */',
+    ].join("\n");
+    expect(specifiers(text).sort()).toEqual(["five", "four", "one", "three", "two"]);
+  });
+});
+
+describe("the import-direction check", () => {
+  const root = mkdtempSync(join(tmpdir(), "guardrail-imports-"));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const plant = (path: string, text: string) => {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  };
+
+  it("catches forbidden imports planted in a repository", () => {
+    plant("packages/core/src/pure.ts", 'import { createEc2Gateway } from "@guardrail/aws";\n');
+    plant("functions/src/sdk.ts", 'const sts = await import("@aws-sdk/client-sts");\n');
+    plant("packages/cli/src/commands/scan.ts", 'import { x } from "@guardrail/functions";\n');
+    plant("packages/cli/src/commands/spoke.ts", 'import { y } from "../../../../stacks/spoke";\n');
+    plant("stacks/settings.ts", 'import { z } from "../packages/core/src/errors";\n');
+    plant("packages/aws/src/ok.ts", 'import { EC2Client } from "@aws-sdk/client-ec2";\n');
+    plant("packages/cli/src/commands/sandbox.ts", 'await import("@guardrail/sandbox/demo");\n');
+    expect(scanRepository(root).sort()).toEqual([
+      'functions/src/sdk.ts: "@aws-sdk/client-sts": only aws and sandbox import the AWS SDK',
+      'packages/cli/src/commands/scan.ts: "@guardrail/functions": cli may import core, aws, templates',
+      'packages/cli/src/commands/spoke.ts: "../../../../stacks/spoke" reaches into infra by a path; import it by name',
+      'packages/core/src/pure.ts: "@guardrail/aws": core may import nothing of ours',
+      'stacks/settings.ts: "../packages/core/src/errors" reaches into core by a path; import it by name',
+    ]);
+  });
+
+  it("lets tests and files outside the packages import anything", () => {
+    expect(violations("packages/cli/test/x.test.ts", 'import "@guardrail/functions";')).toEqual([]);
+    expect(violations("bench/x.ts", 'import "@aws-sdk/client-ec2";')).toEqual([]);
+  });
+});
