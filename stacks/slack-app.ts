@@ -20,8 +20,7 @@ import {
   SLACK_SECRET_READ_ACTIONS,
   slackAppStatements,
 } from "@guardrail/templates";
-import { SST_NODEJS } from "../functions/build/esbuild.mjs";
-import { type GuardrailLambda, LAMBDA_TRUST_POLICY } from "./functions";
+import { type GuardrailLambda, LAMBDA_TRUST_POLICY, SST_NODEJS } from "./functions";
 import type { PreparedPolicy } from "./policy-file";
 import type { DeploySettings } from "./settings";
 import type { SlackAppSettings } from "./slack-app-settings";
