@@ -25,10 +25,7 @@ describe("the Slack app manifest in docs/slack.md", () => {
   it("asks for exactly the bot scopes of the Web API methods the guardrail calls", () => {
     expect([...manifest().oauth_config.scopes.bot].sort()).toEqual(slackBotScopes());
     // The methods the adapter calls are the ones the scopes are derived from.
-    const adapter = readFileSync(
-      join(ROOT, "packages", "aws", "src", "slack-web.ts"),
-      "utf8",
-    );
+    const adapter = readFileSync(join(ROOT, "packages", "aws", "src", "slack-web.ts"), "utf8");
     const called = [...adapter.matchAll(/call\("([\w.]+)"/g)].map((m) => m[1]).sort();
     expect(called).toEqual(Object.keys(SLACK_WEB_API_SCOPES).sort());
   });
