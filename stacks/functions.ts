@@ -21,6 +21,10 @@ import {
   roleName,
 } from "@guardrail/templates";
 import { SST_NODEJS } from "../functions/build/esbuild.mjs";
+
+/** The functions' esbuild settings, for the Slack app's functions (stacks/slack-app.ts). */
+export { SST_NODEJS };
+
 import { ORGANIZATION_SWEEP_TIMEOUT_SECONDS, organizationEnvironment } from "./organization";
 import type { PreparedPolicy } from "./policy-file";
 import type { DeploySettings } from "./settings";

@@ -7,6 +7,7 @@ import {
   type GuardrailFunction,
   organizationContextNeeded,
   RELIABILITY_ENV,
+  SLACK_APP_OUTPUT,
   STACK_OUTPUTS,
 } from "@guardrail/core";
 import { APP_NAME, roleArn, roleName } from "@guardrail/templates";
@@ -25,6 +26,8 @@ import { PUBLISHING_FUNCTIONS, topicPolicy } from "./resource-policies";
 import { createAlarmTopic, createSelfMonitoringAlarms } from "./self-monitoring";
 import { eventRuleName, readSelfMonitoring } from "./self-monitoring-settings";
 import { readDeploySettings } from "./settings";
+import { createSlackApp, slackAppRoleName, slackNotifierEnvironment } from "./slack-app";
+import { readSlackAppSettings } from "./slack-app-settings";
 
 /** Everything the guardrail deploys. Returns the stack outputs (see STACK_OUTPUTS). */
 export async function deployGuardrail() {
@@ -32,6 +35,7 @@ export async function deployGuardrail() {
   const packageVersion = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
   const settings = readDeploySettings($app.stage, process.env, String(packageVersion));
   const policy = preparePolicyFile(root);
+  const slackApp = readSlackAppSettings(settings.stage, process.env);
   console.log(`network-guardrail: shipping ${policy.source} (policy id ${policy.id})`);
   console.log(
     `network-guardrail: the Slack notifier reads its webhook from the SSM SecureString parameter ${settings.slackWebhookParameter}`,
@@ -69,11 +73,13 @@ export async function deployGuardrail() {
   const partition = aws.getPartitionOutput().partition;
   const accountId = aws.getCallerIdentityOutput().accountId;
   // Known before any role exists, so patterns and environments can name every role.
-  const ownRoleArns = $resolve([partition, accountId]).apply(([p, account]) =>
-    GUARDRAIL_FUNCTIONS.map((fn) =>
+  const ownRoleArns = $resolve([partition, accountId]).apply(([p, account]) => [
+    ...GUARDRAIL_FUNCTIONS.map((fn) =>
       roleArn(p, account, roleName(APP_NAME, settings.stage, settings.region, fn)),
     ),
-  );
+    // The Slack app's worker sets exemption tags: its own CreateTags events are the loop guard's.
+    ...(slackApp ? [roleArn(p, account, slackAppRoleName(settings, "slack-actions"))] : []),
+  ]);
 
   const publisherRoleArns = $resolve([partition, accountId]).apply(([p, account]) =>
     PUBLISHING_FUNCTIONS.map((fn) =>
@@ -119,10 +125,13 @@ export async function deployGuardrail() {
           eventRuleName(settings.stage, fn),
         ).join(","),
       },
-      ...(monitoring.slackMaxPerMinute
+      ...(monitoring.slackMaxPerMinute || slackApp
         ? {
             "slack-notifier": {
-              [RELIABILITY_ENV.slackMaxPerMinute]: monitoring.slackMaxPerMinute,
+              ...(monitoring.slackMaxPerMinute
+                ? { [RELIABILITY_ENV.slackMaxPerMinute]: monitoring.slackMaxPerMinute }
+                : {}),
+              ...(slackApp ? slackNotifierEnvironment(slackApp, settings) : {}),
             },
           }
         : {}),
@@ -142,6 +151,28 @@ export async function deployGuardrail() {
     { topic: topic.arn, protocol: "lambda", endpoint: notifier.invokeArn },
     { dependsOn: [notifierPermission] },
   );
+
+  const slack =
+    slackApp === null
+      ? null
+      : createSlackApp({
+          settings,
+          app: slackApp,
+          policy,
+          partition,
+          accountId,
+          ownRoleArns,
+          table,
+          topic,
+          topicKey: key,
+          deadLetterQueue,
+          notifier,
+        });
+  if (slackApp !== null) {
+    console.log(
+      `network-guardrail: Slack app on (${slackApp.endpoint}); bot token and signing secret from the SSM SecureString parameters ${slackApp.tokenParameter} and ${slackApp.signingSecretParameter}`,
+    );
+  }
 
   const rules = createEventRules(settings, lambdas, ownRoleArns, deadLetterQueue);
   // Organisation mode: the spokes forward from every account and Region, the hub's included.
@@ -189,5 +220,6 @@ export async function deployGuardrail() {
     [STACK_OUTPUTS.functionNames]: functionNames,
     [STACK_OUTPUTS.evidenceBucket]: evidence.bucket.bucket,
     ...(hub === null ? {} : { [STACK_OUTPUTS.hubBusArn]: hub.bus.arn }),
+    ...(slack === null ? {} : { [SLACK_APP_OUTPUT]: slack.url }),
   };
 }

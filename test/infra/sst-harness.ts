@@ -245,6 +245,18 @@ function fakeState(args: MockResourceArgs): Record<string, unknown> {
       return { ...base, arn: `${arnPrefix("cloudwatch")}:alarm:${physical}` };
     case "aws:cloudwatch/logGroup:LogGroup":
       return { ...base, arn: `${arnPrefix("logs")}:log-group:${physical}` };
+    case "aws:lambda/functionUrl:FunctionUrl":
+      return {
+        ...base,
+        functionUrl: `https://${args.name.toLowerCase()}.lambda-url.${REGION}.on.aws/`,
+      };
+    case "aws:apigatewayv2/api:Api":
+      return {
+        ...base,
+        arn: `arn:aws:apigateway:${REGION}::/apis/${args.name}`,
+        apiEndpoint: `https://${args.name.toLowerCase()}.execute-api.${REGION}.amazonaws.com`,
+        executionArn: `${arnPrefix("execute-api")}:${args.name}`,
+      };
     case "random:index/randomBytes:RandomBytes":
       return { ...base, base64: "dGVzdC1rZXktMzItYnl0ZXMtbG9uZy4uLi4uLi4uLi4=", hex: "00" };
     default:

@@ -1,9 +1,10 @@
 import { createSlackPoster, type SlackPoster } from "@guardrail/aws";
-import { InvalidEventError, renderSlack } from "@guardrail/core";
+import { InvalidEventError, renderSlack, type SlackMessage } from "@guardrail/core";
 import type { Context, SNSEvent } from "aws-lambda";
 import { type Env, loadSlackConfig, type SlackConfig } from "../config";
 import { createObservability, type DepsOptions } from "../deps";
 import { type Observability, withObservability } from "../middleware";
+import { slackAppNotifier } from "./slack-app-notifier";
 import { deliver, type SlackFolding } from "./slack-digest";
 import { slackFoldingFromEnv } from "./slack-folding-env";
 
@@ -12,6 +13,8 @@ export interface SlackNotifierDeps extends Observability {
   readonly slack: SlackPoster;
   /** Folding above the rate limit (see `deliver`); absent: every message is posted. */
   readonly folding?: SlackFolding;
+  /** How a message becomes Block Kit: `renderSlack`, or the app's with buttons (slack-app.ts). */
+  readonly render?: (body: unknown, subject?: string) => SlackMessage;
 }
 
 function isSnsEvent(event: unknown): event is SNSEvent {
@@ -39,7 +42,7 @@ export async function slackNotify(
     } catch {
       // Not every message on the topic is JSON (a test publish from the console): sent as text.
     }
-    const message = renderSlack(body, record.Sns.Subject ?? undefined);
+    const message = (deps.render ?? renderSlack)(body, record.Sns.Subject ?? undefined);
     const delivery = await deliver(body, message, deps);
     if (delivery === "folded") {
       folded++;
@@ -66,6 +69,8 @@ export function defaultSlackNotifierDeps(
   options: Pick<DepsOptions, "aws" | "observability"> = {},
 ): SlackNotifierDeps {
   const observability = options.observability ?? createObservability("slack-notifier", env);
+  const app = slackAppNotifier(env, observability.logger);
+  if (app !== null) return { ...observability, ...app, ...slackFoldingFromEnv(env) };
   const config = loadSlackConfig(env);
   observability.logger.info("configuration loaded", {
     webhookParameter: config.webhookParameter,

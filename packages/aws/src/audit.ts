@@ -126,7 +126,7 @@ export function tagRecordOfItem(i: Record<string, unknown>): TagRecord {
     reason: text("reason"),
     at: String(i.at),
     eventId: String(i.eventId),
-    via: i.via === "adopt" ? "adopt" : "event",
+    via: i.via === "adopt" || i.via === "slack" ? i.via : "event",
     ...(i.expiryReported === true ? { expiryReported: true } : {}),
   };
 }

@@ -22,6 +22,7 @@ export * from "./remediation";
 export * from "./report";
 export * from "./settings";
 export * from "./sg-narrow";
+export * from "./slack";
 export * from "./snapshot";
 export * from "./state";
 export * from "./trail";

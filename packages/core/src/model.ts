@@ -281,9 +281,13 @@ export interface TagRecord {
   readonly reason: string | null;
   /** When it happened (CloudTrail eventTime, or the adoption time). */
   readonly at: string;
-  /** The CloudTrail eventID, or `adopt:<uuid>`. */
+  /** The CloudTrail eventID, `adopt:<uuid>`, or `slack:<interaction id>`. */
   readonly eventId: string;
-  readonly via: "event" | "adopt";
+  /**
+   * `slack`: an approver pressed "Exempt…" in the Slack app; `approver` is then `slack:<id>` of
+   * the `slack.approvers` entry that matched, and `by` names the approver and their member id.
+   */
+  readonly via: "event" | "adopt" | "slack";
   /** Set once the sweep has reported the tag expired (it reports each expired tag once). */
   readonly expiryReported?: boolean;
 }

@@ -414,6 +414,11 @@ export const AUDIT_KEY_PREFIX = {
   chain: "CHAIN#",
   /** What is exposed now, per account and Region, and one summary a day (`report/posture.ts`). */
   posture: "POSTURE#",
+  /**
+   * The Slack app's interactions: the replay keys of signed requests (with a TTL) and the audit
+   * record of who pressed what, granted or refused.
+   */
+  interaction: "INTERACTION#",
 } as const;
 
 /**

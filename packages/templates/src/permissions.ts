@@ -454,3 +454,89 @@ export function evidenceStatements(fn: EvidenceFunction, scope: EvidenceScope): 
     { effect: "allow", actions: [...TOPIC_KEY_ACTIONS], resources: [scope.topicKeyArn] },
   ];
 }
+
+/** Where the Slack app's grants point (see `slackAppStatements`). */
+export interface SlackAppScope extends PermissionScope {
+  readonly slackTokenParameterArn: string;
+  readonly slackSigningSecretParameterArn: string;
+  /** The worker the endpoint invokes. */
+  readonly workerFunctionArn: string;
+  /** The exemption tag keys of the shipped policy: the only keys the worker may set. */
+  readonly exemptionTagKeys: readonly string[];
+}
+
+/** Reading a SecureString parameter (aws/ssm key: no kms grant, as for the webhook). */
+export const SLACK_SECRET_READ_ACTIONS = ["ssm:GetParameter"] as const;
+/** The endpoint records replay keys and who pressed what; the worker adds the outcome. */
+export const AUDIT_INTERACTION_ACTIONS = ["dynamodb:PutItem"] as const;
+
+/**
+ * The Slack app's IAM, per function. The endpoint reads its two secrets, writes under
+ * `INTERACTION#` only (replay keys and refusals) and invokes the worker; nothing else, so a
+ * request that passes no check can touch nothing. The worker is the sweep for one resource
+ * (its EC2 actions and audit grants) plus `ec2:CreateTags` limited to the exemption tag keys
+ * (`aws:TagKeys`, and with one key `aws:RequestTag/<key>` = `reason=*`), the bot token, and its
+ * own `INTERACTION#` and `EXEMPTION#` records.
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/supported-iam-actions-tagging.html
+ */
+export function slackAppStatements(
+  fn: "slack-interactions" | "slack-actions",
+  scope: SlackAppScope,
+): Statement[] {
+  const interactions: Statement = {
+    effect: "allow",
+    actions: [...AUDIT_INTERACTION_ACTIONS],
+    resources: [scope.tableArn],
+    conditions: [leadingKeys(AUDIT_KEY_PREFIX.interaction)],
+  };
+  if (fn === "slack-interactions") {
+    return [
+      {
+        effect: "allow",
+        actions: [...SLACK_SECRET_READ_ACTIONS],
+        resources: [scope.slackSigningSecretParameterArn, scope.slackTokenParameterArn],
+      },
+      interactions,
+      { effect: "allow", actions: ["lambda:InvokeFunction"], resources: [scope.workerFunctionArn] },
+    ];
+  }
+  const keys = [...scope.exemptionTagKeys];
+  const tagConditions: Condition[] = [
+    { test: "ForAllValues:StringEquals", variable: "aws:TagKeys", values: keys },
+    // ForAllValues is true of a request without tags: require some.
+    { test: "Null", variable: "aws:TagKeys", values: ["false"] },
+    ...(keys.length === 1
+      ? [{ test: "StringLike", variable: `aws:RequestTag/${keys[0]}`, values: ["reason=*"] }]
+      : []),
+  ];
+  // The sweep's EC2 actions (it reads and revokes any rule); the event functions' audit, topic
+  // and dead-letter grants (it decides as they do), without the sweep's state and trail extras.
+  const ec2 = functionStatements("sweep", scope).filter((s) =>
+    s.actions.every((a) => a.startsWith("ec2:")),
+  );
+  const deciding = functionStatements("security-group-change", scope).filter(
+    (s) => !s.actions.some((a) => a.startsWith("ec2:")),
+  );
+  return [
+    ...ec2,
+    ...deciding,
+    {
+      effect: "allow",
+      actions: ["ec2:CreateTags"],
+      resources: [`arn:${scope.partition}:ec2:${scope.region}:${scope.accountId}:security-group/*`],
+      conditions: tagConditions,
+    },
+    {
+      effect: "allow",
+      actions: [...SLACK_SECRET_READ_ACTIONS],
+      resources: [scope.slackTokenParameterArn],
+    },
+    { ...interactions, actions: [...AUDIT_INTERACTION_ACTIONS, "dynamodb:Query"] },
+    {
+      effect: "allow",
+      actions: ["dynamodb:PutItem"],
+      resources: [scope.tableArn],
+      conditions: [leadingKeys("EXEMPTION#")],
+    },
+  ];
+}

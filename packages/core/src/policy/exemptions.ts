@@ -2,6 +2,7 @@ import type { EvaluationContext, EventMeta, Exemption, RuleChange } from "../mod
 import { arnMatches, principalMatches } from "./arn";
 import { expiryInstant } from "./fields";
 import { describeTags, effectiveOuTags, matchScope, type ScopeSubject, tagsMatch } from "./scope";
+import { isSlackApproval } from "./slack-approvers";
 import { checkExemptionTag, hashTagValue } from "./tag-exemptions";
 import type { ExemptionEntry, ExemptionSet, Policy, Scope, TagExemptionEntry } from "./types";
 
@@ -98,11 +99,13 @@ function tagVerdict(
   // still counts. An approver since removed from tagExemptions.approvers, or a maxDays or
   // tagExemptable since lowered, ends the exemption at the next judgement.
   const stillApprover =
-    record.by !== null &&
-    input.policy.tagExemptions.approvers.some((p) => arnMatches(p, record.by as string));
+    record.via === "slack"
+      ? isSlackApproval(record, input.policy)
+      : record.by !== null &&
+        input.policy.tagExemptions.approvers.some((p) => arnMatches(p, record.by as string));
   if (!stillApprover) {
     return {
-      note: `${where} was approved by ${by}, who is no longer an approver (tagExemptions.approvers), not applied`,
+      note: `${where} was approved by ${by}, who is no longer an approver (${record.via === "slack" ? "slack.approvers" : "tagExemptions.approvers"}), not applied`,
     };
   }
   const current = checkExemptionTag(value, input.policy, new Date(record.at));

@@ -69,6 +69,15 @@ export {
   tagsMatch,
 } from "./scope";
 export {
+  isSlackApproval,
+  judgeSlackApproval,
+  maxExemptionDays,
+  slackApproverFor,
+  slackApproverGroups,
+  slackApproverRef,
+  slackExemptionValue,
+} from "./slack-approvers";
+export {
   actorArn,
   checkExemptionTag,
   exemptionTagKeys,

@@ -44,6 +44,8 @@ const pattern = (re: RegExp, what: string, hint = "") =>
 
 const GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
 const { accountId: ACCOUNT_ID, region: REGION } = AWS_PATTERNS;
+/** Slack member ids start with U (or W in Enterprise Grid), user group ids with S. */
+const SLACK_ID = /^[UWS][A-Z0-9]{2,20}$/;
 /** As AWS Organizations spells OU ids: `ou-` + root suffix + `-` + OU suffix. */
 const OU_ID = /^ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}$/;
 /**
@@ -329,6 +331,31 @@ export const policySchema = strict({
     }),
     {},
   ),
+  slack: v.optional(
+    strict({
+      approvers: v.optional(
+        v.pipe(
+          list(
+            strict({
+              id: pattern(
+                SLACK_ID,
+                "a Slack user id (U…, W…) or user group id (S…)",
+                " (Slack shows a member's id under Profile → Copy member ID)",
+              ),
+              name: nonEmptyText("an approver name"),
+            }),
+            "a list of Slack approvers ({ id, name })",
+          ),
+          v.check(
+            (items) => new Set(items.map((i) => i.id)).size === items.length,
+            "a Slack id is listed twice",
+          ),
+        ),
+        [],
+      ),
+    }),
+    {},
+  ),
   rules: v.pipe(list(ruleSchema, "a list of rules"), v.minLength(1, "expected at least one rule")),
   remediation: v.optional(
     strict({
@@ -489,6 +516,7 @@ export function parsePolicy(input: unknown): Policy {
       maxDays: p.tagExemptions.maxDays,
       approvers: p.tagExemptions.approvers,
     },
+    slack: { approvers: p.slack.approvers },
     rules,
     remediation: { maxInsertedEntries: p.remediation.maxInsertedEntries },
     flapGuard: p.flapGuard,

@@ -162,6 +162,19 @@ export interface TagExemptionSettings {
   readonly approvers: readonly string[];
 }
 
+/** One Slack member or user group whose button presses count as an approver's. */
+export interface SlackApprover {
+  /** A member id (`U…`, `W…`) or a user group id (`S…`). */
+  readonly id: string;
+  /** The approver's name, as the audit trail and the messages show it. */
+  readonly name: string;
+}
+
+/** Who may act from the Slack app (remediate, exempt, acknowledge). */
+export interface SlackSettings {
+  readonly approvers: readonly SlackApprover[];
+}
+
 /** A validated policy with every default applied. Build one with `loadPolicy` or `parsePolicy`. */
 export interface Policy {
   readonly version: 1;
@@ -170,6 +183,8 @@ export interface Policy {
   readonly guardrail: { readonly ownPrincipals: readonly string[] };
   readonly exemptions: ExemptionSet;
   readonly tagExemptions: TagExemptionSettings;
+  /** Slack approvers; absent in a policy built by hand means none. */
+  readonly slack?: SlackSettings;
   readonly rules: readonly PolicyRule[];
   /**
    * Network-ACL remediation: most entries the planner may insert for one entry it narrows

@@ -22,13 +22,20 @@ export type SlackBlock =
   | { readonly type: "divider" }
   | {
       readonly type: "actions";
-      readonly elements: readonly {
-        readonly type: "button";
-        readonly text: SlackText & { type: "plain_text" };
-        readonly url: string;
-        readonly action_id: string;
-      }[];
+      readonly block_id?: string;
+      readonly elements: readonly SlackButton[];
     };
+
+/** A Block Kit button: a link (`url`) or an interaction sent to the app (`value`). */
+export interface SlackButton {
+  readonly type: "button";
+  readonly text: SlackText & { type: "plain_text" };
+  readonly action_id: string;
+  readonly url?: string;
+  /** Sent back with the interaction (at most 2000 characters). */
+  readonly value?: string;
+  readonly style?: "primary" | "danger";
+}
 
 /** The webhook payload: `text` is the notification fallback, `blocks` the message. */
 export interface SlackMessage {

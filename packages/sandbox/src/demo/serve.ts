@@ -2,6 +2,7 @@ import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import type { FindingView } from "@guardrail/core";
 import type { FlowResult } from "@guardrail/functions";
 import type { RoutedEvent } from "../local/router";
+import { LOCAL_SLACK_PEOPLE } from "../local/slack-app";
 import {
   APPROVER,
   DEVELOPER,
@@ -91,6 +92,8 @@ export async function serveSandbox(options: ServeOptions): Promise<ServeSummary>
     ports: { ec2: port(0), sns: port(1), dynamo: port(2), slack: port(3) },
     regions: options.regions ?? SERVE_REGIONS,
     ...(options.host === undefined ? {} : { host: options.host }),
+    // The Slack app; with the default policy, alice is in slack.approvers.
+    slackApp: { approvers: [LOCAL_SLACK_PEOPLE[0]] },
     ...(options.policy === undefined ? {} : { policy: options.policy }),
     ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
   });
@@ -111,7 +114,9 @@ export async function serveSandbox(options: ServeOptions): Promise<ServeSummary>
     print(
       `  ${label("SSM")}${ep.ssm}  ${s.dim(`the Slack webhook, a SecureString the notifier reads at cold start`)}`,
     );
-    print(`  ${label("Slack")}${new URL(ep.slack).origin}  ${s.dim("incoming webhook")}`);
+    print(
+      `  ${label("Slack")}${new URL(ep.slack).origin}/  ${s.dim(`open it in a browser: the bot's messages and their buttons (${LOCAL_SLACK_PEOPLE[0].name} is an approver, ${LOCAL_SLACK_PEOPLE[1].name} is not)`)}`,
+    );
     print(`  ${label("policy")}${stack.policySource} (policy id ${stack.policyId})`);
     print(
       `  ${label("Regions")}${stack.regions.join(", ")}  ${s.dim(`covered (home ${stack.region}); events from any other Region are reported as not covered`)}`,

@@ -24,6 +24,20 @@ export {
   startSlackReceiver,
 } from "./slack";
 export {
+  type InteractionReply,
+  LocalSlackApp,
+  type LocalSlackAppOptions,
+  type OpenedView,
+  type PostedSlackMessage,
+} from "./slack-app";
+export {
+  LOCAL_SLACK_CHANNEL,
+  LOCAL_SLACK_SIGNING_SECRET,
+  LOCAL_SLACK_TOKEN,
+  type LocalSlackAppStack,
+  startLocalSlackAppStack,
+} from "./slack-app-stack";
+export {
   type LocalSns,
   type LocalSnsOptions,
   type SnsDelivery,

@@ -2,6 +2,7 @@ import { createServer } from "node:http";
 import type { SlackBlock, SlackMessage } from "@guardrail/core";
 import { readBody } from "../http";
 import { listen } from "./listen";
+import { LocalSlackApp, type LocalSlackAppOptions, localSlackPage } from "./slack-app";
 
 /** One message the local webhook received, as Slack would have shown it. */
 export interface ReceivedSlackMessage {
@@ -24,6 +25,9 @@ export interface SlackReceiver {
   onMessage(listener: (m: ReceivedSlackMessage) => void): () => void;
   /** Makes the next `n` posts fail with `status` (Slack outages, for retry tests). */
   failNext(n: number, status?: number): void;
+  /** The Web API and interactions (`app` option): base URL `apiUrl`. */
+  readonly app?: LocalSlackApp;
+  readonly apiUrl?: string;
   close(): Promise<void>;
 }
 
@@ -80,11 +84,27 @@ function isSlackMessage(value: unknown): value is SlackMessage {
  * `400 invalid_payload` for a body Slack would reject) and records them.
  */
 export async function startSlackReceiver(
-  options: { port?: number; host?: string } = {},
+  options: { port?: number; host?: string; app?: LocalSlackAppOptions } = {},
 ): Promise<SlackReceiver> {
   const received: ReceivedSlackMessage[] = [];
+  const accept = (path: string, m: SlackMessage) => {
+    const message: ReceivedSlackMessage = {
+      seq: received.length + 1,
+      receivedAt: new Date(),
+      path,
+      message: m,
+      lines: slackLines(m),
+    };
+    received.push(message);
+    for (const listener of listeners) listener(message);
+  };
+  const app =
+    options.app === undefined
+      ? undefined
+      : new LocalSlackApp(options.app, (m, path) => accept(path, m));
   const listeners = new Set<(m: ReceivedSlackMessage) => void>();
   let failures = 0;
+  let lastNotice = "Press a button as one of the workspace's people.";
   let failStatus = 500;
   const server = createServer((req, res) => {
     void (async () => {
@@ -92,7 +112,31 @@ export async function startSlackReceiver(
         res.writeHead(status, { "content-type": "text/plain" });
         res.end(text);
       };
+      if (app !== undefined && req.method === "GET" && req.url === "/") {
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+        res.end(localSlackPage(app, slackLines, lastNotice));
+        return;
+      }
       if (req.method !== "POST") return reply(405, "invalid_method");
+      if (app !== undefined && (req.url === "/ui/press" || req.url === "/ui/submit")) {
+        const form = new URLSearchParams(await readBody(req, MAX_BODY_BYTES));
+        const user = form.get("user") ?? "";
+        try {
+          const answer =
+            req.url === "/ui/press"
+              ? await app.press(form.get("ts") ?? "", form.get("action") ?? "", { id: user })
+              : await app.submit(user, {
+                  reason: form.get("reason") ?? "",
+                  days: form.get("days") ?? "",
+                });
+          lastNotice = `${user}: the endpoint answered ${answer.status} ${answer.body}`;
+        } catch (error) {
+          lastNotice = `${user}: ${error instanceof Error ? error.message : String(error)}`;
+        }
+        res.writeHead(303, { location: "/" });
+        res.end();
+        return;
+      }
       let body: string;
       try {
         body = await readBody(req, MAX_BODY_BYTES);
@@ -103,6 +147,12 @@ export async function startSlackReceiver(
         failures--;
         return reply(failStatus, "service_unavailable");
       }
+      if (app !== undefined && req.url?.startsWith("/api/")) {
+        const answer = app.handle(req.url.slice("/api/".length), req.headers.authorization, body);
+        res.writeHead(answer.status, { "content-type": "application/json; charset=utf-8" });
+        res.end(JSON.stringify(answer.json));
+        return;
+      }
       let parsed: unknown;
       try {
         parsed = JSON.parse(body);
@@ -110,16 +160,8 @@ export async function startSlackReceiver(
         return reply(400, "invalid_payload");
       }
       if (!isSlackMessage(parsed)) return reply(400, "no_text");
-      const message: ReceivedSlackMessage = {
-        seq: received.length + 1,
-        receivedAt: new Date(),
-        path: req.url ?? "/",
-        message: { text: parsed.text, blocks: parsed.blocks ?? [] },
-        lines: slackLines({ text: parsed.text, blocks: parsed.blocks ?? [] }),
-      };
-      received.push(message);
       reply(200, "ok");
-      for (const listener of listeners) listener(message);
+      accept(req.url ?? "/", { text: parsed.text, blocks: parsed.blocks ?? [] });
     })();
   });
   const host = options.host ?? "127.0.0.1";
@@ -127,6 +169,7 @@ export async function startSlackReceiver(
   return {
     url: `http://${host}:${port}/services/T00000000/B00000000/local-sandbox-webhook`,
     port,
+    ...(app === undefined ? {} : { app, apiUrl: `http://${host}:${port}/api` }),
     messages: () => [...received],
     onMessage(listener) {
       listeners.add(listener);

@@ -1,7 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { type AwsClientSettings, type Ec2Gateway, enabledRegionsReader } from "@guardrail/aws";
 import {
   BUILT_IN_POLICY_SOURCE,
@@ -43,6 +46,13 @@ import { lambdaContext } from "./lambda-context";
 import { type CollectedMetrics, type EmittedMetric, localObservability } from "./observability";
 import { currentInvocation, EventBridgeRouter, type Invocation, type TimedOutcome } from "./router";
 import { type ReceivedSlackMessage, type SlackReceiver, startSlackReceiver } from "./slack";
+import type { LocalSlackApp } from "./slack-app";
+import {
+  LOCAL_SLACK_SIGNING_SECRET,
+  LOCAL_SLACK_TOKEN,
+  type LocalSlackAppStack,
+  startLocalSlackAppStack,
+} from "./slack-app-stack";
 import { type LocalSns, startLocalSns } from "./sns";
 import { type LocalSsm, startLocalSsm } from "./ssm";
 
@@ -106,6 +116,13 @@ export function sandboxPolicyYaml(accountId: string): string {
   );
 }
 
+/** A `slack:` section naming these approvers (none: nothing). */
+function slackApproversYaml(approvers: readonly { id: string; name: string }[]): string {
+  if (approvers.length === 0) return "";
+  const entries = approvers.map((a) => `    - { id: ${a.id}, name: ${JSON.stringify(a.name)} }`);
+  return `\nslack:\n  approvers:\n${entries.join("\n")}\n`;
+}
+
 const SANDBOX_POLICY_SOURCE = "(default policy, with the sandbox's approver)";
 
 export const LOCAL_STAGE = "sandbox";
@@ -163,6 +180,15 @@ export interface LocalStackOptions {
   readonly seed?: number;
   /** Extra sandbox options (limits, clock). */
   readonly sandbox?: Omit<Ec2SandboxOptions, "accessKeys" | "defaultAccountId" | "defaultRegion">;
+  /**
+   * Run the Slack app: the notifier posts with a bot token, and presses reach the signed
+   * interaction endpoint (see `LocalStack.slackApp`). `userGroups`: Slack user group members.
+   */
+  readonly slackApp?: {
+    readonly userGroups?: Readonly<Record<string, readonly string[]>>;
+    /** Added to the default policy's `slack.approvers` (ignored when `policy` is given). */
+    readonly approvers?: readonly { readonly id: string; readonly name: string }[];
+  };
 }
 
 export interface LocalStack {
@@ -188,6 +214,8 @@ export interface LocalStack {
   readonly tableName: string;
   readonly ownRoleArns: readonly string[];
   readonly functions: Readonly<Record<Ec2Function, FunctionIdentity>>;
+  /** The Slack app (option `slackApp`): the local Slack's presses and the endpoint's URL. */
+  readonly slackApp?: { readonly slack: LocalSlackApp; readonly interactionsUrl: string };
   /** Where the policy came from: a file path, or the default policy with the approver. */
   readonly policySource: string;
   /** `policyId` of the policy the functions loaded. */
@@ -298,8 +326,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ];
     }),
   ) as Record<GuardrailFunction, FunctionIdentity>;
-  // As deployed: every function's role is an own principal, excluded by the patterns.
-  const ownRoleArns = GUARDRAIL_FUNCTIONS.map((fn) => identities[fn].roleArn);
+  // As deployed: every function's role is an own principal, excluded by the patterns. The Slack
+  // app's worker is the approver role that sets exemption tags: its own too.
+  const slackWorker = {
+    functionName: `network-guardrail-${LOCAL_STAGE}-slack-actions`,
+    accessKeyId: accessKeyFor("slack-actions"),
+  };
+  const ownRoleArns = [
+    ...GUARDRAIL_FUNCTIONS.map((fn) => identities[fn].roleArn),
+    ...(options.slackApp ? [`arn:aws:iam::${accountId}:role/${slackWorker.functionName}`] : []),
+  ];
   const accessKeys: Record<string, SandboxPrincipal> = {
     [DEVELOPER.accessKeyId]: { type: "IAMUser", accountId, userName: DEVELOPER.userName },
     [CLOUDFORMATION_ROLE.accessKeyId]: {
@@ -316,6 +352,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sessionName: APPROVER.sessionName,
     },
   };
+  if (options.slackApp) {
+    accessKeys[slackWorker.accessKeyId] = {
+      type: "AssumedRole",
+      accountId,
+      roleName: slackWorker.functionName,
+      sessionName: slackWorker.functionName,
+    };
+  }
   for (const fn of GUARDRAIL_FUNCTIONS) {
     const { accessKeyId, functionName } = identities[fn];
     // Lambda's session name is the function name.
@@ -352,7 +396,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       host,
       ...(ports.dynamo === undefined ? {} : { port: ports.dynamo }),
     }),
-    startSlackReceiver({ host, ...(ports.slack === undefined ? {} : { port: ports.slack }) }),
+    startSlackReceiver({
+      host,
+      ...(ports.slack === undefined ? {} : { port: ports.slack }),
+      ...(options.slackApp
+        ? {
+            app: {
+              token: LOCAL_SLACK_TOKEN,
+              signingSecret: LOCAL_SLACK_SIGNING_SECRET,
+              ...(options.slackApp.userGroups ? { userGroups: options.slackApp.userGroups } : {}),
+            },
+          }
+        : {}),
+    }),
     startLocalSsm({
       host,
       accountId,
@@ -391,7 +447,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   ssm.put({ name: webhookParameter, value: slack.url, type: "SecureString" });
 
   const policy = policyFiles(
-    options.policy ?? { text: sandboxPolicyYaml(accountId), source: SANDBOX_POLICY_SOURCE },
+    options.policy ?? {
+      text: `${sandboxPolicyYaml(accountId)}${slackApproversYaml(options.slackApp?.approvers ?? [])}`,
+      source: SANDBOX_POLICY_SOURCE,
+    },
   );
   const env: Env = {
     [FUNCTION_ENV.tableName]: LOCAL_TABLE_NAME,
@@ -454,6 +513,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
 
   let handlers: Record<GuardrailFunction, Handler>;
+  let slackApp: LocalSlackAppStack | undefined;
   try {
     const slackObservability = localObservability("slack-notifier", LOCAL_STAGE, logLevel);
     collected.push(slackObservability.metrics);
@@ -462,6 +522,45 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [FUNCTION_ENV.stage]: LOCAL_STAGE,
       [FUNCTION_ENV.version]: "sandbox",
     };
+    if (options.slackApp) {
+      const ssmClient = new SSMClient({
+        endpoint: ssm.endpoint,
+        region,
+        credentials: { accessKeyId: slackWorker.accessKeyId, secretAccessKey: "local" },
+        retryStrategy: retry(),
+      });
+      clients.push(ssmClient);
+      const ddb = new DynamoDBClient({
+        endpoint: dynamo.endpoint,
+        region,
+        credentials: { accessKeyId: slackWorker.accessKeyId, secretAccessKey: "local" },
+        retryStrategy: retry(),
+      });
+      clients.push(ddb);
+      slackApp = await startLocalSlackAppStack({
+        host,
+        stage: LOCAL_STAGE,
+        accountId,
+        region,
+        slack,
+        ssm,
+        ssmClient,
+        documentClient: DynamoDBDocumentClient.from(ddb, {
+          marshallOptions: { removeUndefinedValues: true },
+        }),
+        env,
+        files: policy.files,
+        webhookParameter,
+        workerDeps: () => remediationDeps("sweep"),
+        workerEc2: ec2As({ accessKeyId: slackWorker.accessKeyId, secretAccessKey: "local" }),
+        functionNames: {
+          "slack-interactions": `network-guardrail-${LOCAL_STAGE}-slack-interactions`,
+          "slack-actions": slackWorker.functionName,
+        },
+        logLevel,
+      });
+      closers.push(() => (slackApp as LocalSlackAppStack).close());
+    }
     handlers = {
       "security-group-change": createSecurityGroupChangeHandler(
         remediationDeps("security-group-change"),
@@ -473,12 +572,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         identity: async () => ({ account: accountId, region }),
         enabledRegions: enabledRegionsReader(awsFor("sweep")),
       }),
-      "slack-notifier": createSlackNotifierHandler(
-        defaultSlackNotifierDeps(slackEnv, {
+      "slack-notifier": createSlackNotifierHandler({
+        ...defaultSlackNotifierDeps(slackEnv, {
           aws: awsFor("slack-notifier"),
           observability: slackObservability,
         }),
-      ),
+        ...(slackApp ? slackApp.notifier : {}),
+      }),
     };
   } catch (error) {
     for (const c of clients) c.destroy();
@@ -555,6 +655,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     tableName: LOCAL_TABLE_NAME,
     ownRoleArns,
     functions,
+    ...(slackApp && slack.app
+      ? { slackApp: { slack: slack.app, interactionsUrl: slackApp.interactionsUrl } }
+      : {}),
     policySource,
     policyId,
     developerEc2(options = {}) {
@@ -611,6 +714,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     async idle(timeoutMs = 5000) {
       await sandbox.drainEvents();
       await sns.idle(timeoutMs);
+      if (slackApp) {
+        // The worker's jobs revoke and tag: their events and messages are waited for too.
+        await slackApp.idle();
+        await sandbox.drainEvents();
+        await sns.idle(timeoutMs);
+      }
     },
     async close() {
       await sandbox.drainEvents();

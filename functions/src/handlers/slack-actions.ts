@@ -1,0 +1,3 @@
+import { createSlackWorkerHandler, defaultSlackWorkerDeps } from "../slack-app-deps";
+
+export const handler = createSlackWorkerHandler(defaultSlackWorkerDeps());

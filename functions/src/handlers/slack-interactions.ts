@@ -1,0 +1,3 @@
+import { createSlackEndpointHandler, defaultSlackEndpointDeps } from "../slack-app-deps";
+
+export const handler = createSlackEndpointHandler(defaultSlackEndpointDeps());

@@ -1,0 +1,78 @@
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import {
+  AUDIT_KEY_PREFIX,
+  AUDIT_TABLE,
+  type InteractionRecord,
+  interactionAuditItem,
+  replayEntryKey,
+} from "@guardrail/core";
+import { AwsCallError, awsErrorCode, errorMessage } from "./errors";
+
+/** The Slack app's items in the audit table: replay keys and who pressed what. */
+export interface InteractionStore {
+  /**
+   * Keeps a request's replay key until `expiresAt` (epoch seconds, the table's TTL): true for
+   * the first request with this key, false for a replay.
+   * @throws AwsCallError (the endpoint then answers 500 and Slack shows an error; nothing acts)
+   */
+  claimReplayKey(key: string, expiresAt: number): Promise<boolean>;
+  /** Writes one audit record. @throws AwsCallError */
+  record(r: InteractionRecord): Promise<void>;
+  /** Every record of one interaction, oldest first. */
+  records(id: string): Promise<InteractionRecord[]>;
+}
+
+export function createInteractionStore(
+  tableName: string,
+  client: () => Promise<DynamoDBDocumentClient>,
+): InteractionStore {
+  const lib = () => import("@aws-sdk/lib-dynamodb");
+  const pk = AUDIT_TABLE.partitionKey;
+  const fail = (what: string, error: unknown) =>
+    new AwsCallError(what, awsErrorCode(error), errorMessage(error, 200), { cause: error });
+  return {
+    async claimReplayKey(key, expiresAt) {
+      const { PutCommand } = await lib();
+      try {
+        await (await client()).send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...replayEntryKey(key),
+              type: "slack-replay-key",
+              [AUDIT_TABLE.ttlAttribute]: expiresAt,
+            },
+            ConditionExpression: "attribute_not_exists(#pk)",
+            ExpressionAttributeNames: { "#pk": pk },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (awsErrorCode(error) === "ConditionalCheckFailedException") return false;
+        throw fail("dynamodb:PutItem", error);
+      }
+    },
+    async record(r) {
+      const { PutCommand } = await lib();
+      try {
+        await (await client()).send(
+          new PutCommand({ TableName: tableName, Item: interactionAuditItem(r) }),
+        );
+      } catch (error) {
+        throw fail("dynamodb:PutItem", error);
+      }
+    },
+    async records(id) {
+      const { QueryCommand } = await lib();
+      const out = await (await client()).send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: "#pk = :pk",
+          ExpressionAttributeNames: { "#pk": pk },
+          ExpressionAttributeValues: { ":pk": `${AUDIT_KEY_PREFIX.interaction}${id}` },
+        }),
+      );
+      return (out.Items ?? []) as InteractionRecord[];
+    },
+  };
+}

@@ -1,0 +1,5 @@
+export * from "./app";
+export * from "./audit";
+export * from "./blocks";
+export * from "./interaction";
+export * from "./signature";
