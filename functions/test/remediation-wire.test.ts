@@ -125,12 +125,14 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
       `Action=RevokeSecurityGroupIngress&Version=2016-11-15&GroupId=${GROUP}&SecurityGroupRuleId.1=${RULE}`,
     );
     expect(ec2.rules.has(RULE)).toBe(false);
-    // The one look-up before the revoke: the group's tags (the default policy has tag exemptions).
+    // tcp 22 from the world has a finding no tag may waive (admin-ports): revoked first, the
+    // group's tags read afterwards only to report each finding's exemption (issue 22's one-call
+    // path; the order changed on purpose).
     expect(ec2.requests.map((r) => r.action)).toEqual([
-      "DescribeSecurityGroups",
       "RevokeSecurityGroupIngress",
+      "DescribeSecurityGroups",
     ]);
-    expect(ec2.requests[0]?.params.get("GroupId.1")).toBe(GROUP);
+    expect(ec2.requests[1]?.params.get("GroupId.1")).toBe(GROUP);
 
     expect(sns.publishes).toHaveLength(1);
     const [publish] = sns.publishes;
@@ -331,7 +333,11 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     expect(ec2.calls("DescribeSecurityGroupRules")[0]?.body).toBe(
       `Action=DescribeSecurityGroupRules&Version=2016-11-15&SecurityGroupRuleId.1=${RULE}`,
     );
-    expect(ec2.requests.map((r) => r.action).slice(-1)).toEqual(["RevokeSecurityGroupIngress"]);
+    // The read-back, then the revoke; the tags are read after it (one-call path, on purpose).
+    expect(ec2.requests.map((r) => r.action).slice(-2)).toEqual([
+      "RevokeSecurityGroupIngress",
+      "DescribeSecurityGroups",
+    ]);
     expect(ec2.rules.has(RULE)).toBe(false);
   });
 

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   AUDIT_KEY_PREFIX,
+  AUDIT_TABLE,
   attemptKey,
   auditKey,
   ConfigurationError,
@@ -10,6 +11,8 @@ import {
   chainHeadKey,
   DEFAULT_POLICY_YAML,
   EVIDENCE_FUNCTIONS,
+  type ExemptionNotice,
+  exemptionAuditItem,
   FUNCTION_EC2_ACTIONS,
   flapCounterKey,
   GUARDRAIL_FUNCTIONS,
@@ -34,6 +37,7 @@ import {
   parameterArn,
   roleArn,
   roleName,
+  slackAppStatements,
 } from "@guardrail/templates";
 import { describe, expect, it } from "vitest";
 import { GENERATED_POLICY_FILE, preparePolicyFile } from "../../stacks/policy-file";
@@ -328,6 +332,7 @@ describe("function permissions", () => {
       "FLAP#*",
     );
     const attempts = prefixed(["dynamodb:UpdateItem"], "ATTEMPTS#*");
+    const exemptions = prefixed(["dynamodb:PutItem"], "EXEMPTION#*");
     const sightings = prefixed(["dynamodb:GetItem", "dynamodb:PutItem"], "SIGHTINGS#*");
     const posture = prefixed(["dynamodb:GetItem", "dynamodb:PutItem"], "POSTURE#*");
     const state = (actions: string[]) => ({
@@ -348,6 +353,7 @@ describe("function permissions", () => {
         state(["dynamodb:GetItem"]),
         tags,
         flaps,
+        exemptions,
         attempts,
         trail,
       ]);
@@ -359,6 +365,7 @@ describe("function permissions", () => {
       state(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchWriteItem"]),
       tags,
       flaps,
+      exemptions,
       attempts,
       trail,
     ]);
@@ -377,6 +384,14 @@ describe("function permissions", () => {
     expect(attemptKey("e-1").pk.startsWith(AUDIT_KEY_PREFIX.attempts)).toBe(true);
     expect(sightingsKey("1", "eu-west-1").pk.startsWith(AUDIT_KEY_PREFIX.sightings)).toBe(true);
     expect(slackWindowKey(60).pk.startsWith(AUDIT_KEY_PREFIX.slack)).toBe(true);
+    expect(
+      String(
+        exemptionAuditItem({
+          id: "x-1",
+          decidedAt: "2026-12-06T00:00:00Z",
+        } as unknown as ExemptionNotice)[AUDIT_TABLE.partitionKey],
+      ).startsWith(AUDIT_KEY_PREFIX.exemption),
+    ).toBe(true);
     // With every optional export on (Security Hub's records have a prefix of their own).
     const granted = (fn: GuardrailFunction) =>
       functionStatements(fn, scope, null, true).flatMap(
@@ -393,7 +408,16 @@ describe("function permissions", () => {
     expect(
       postureDayKey("1", "eu-west-1", "2026-12-06").pk.startsWith(AUDIT_KEY_PREFIX.posture),
     ).toBe(true);
-    const all = [...new Set([...GUARDRAIL_FUNCTIONS.flatMap(granted), ...evidence])];
+    const slackApp = (["slack-interactions", "slack-actions"] as const).flatMap((fn) =>
+      slackAppStatements(fn, {
+        ...scope,
+        slackTokenParameterArn: "arn:aws:ssm:eu-west-1:1:parameter/t",
+        slackSigningSecretParameterArn: "arn:aws:ssm:eu-west-1:1:parameter/s",
+        workerFunctionArn: "arn:aws:lambda:eu-west-1:1:function:worker",
+        exemptionTagKeys: ["guardrail-exempt"],
+      }).flatMap((st) => st.conditions?.flatMap((c) => c.values) ?? []),
+    );
+    const all = [...new Set([...GUARDRAIL_FUNCTIONS.flatMap(granted), ...evidence, ...slackApp])];
     for (const prefix of Object.values(AUDIT_KEY_PREFIX)) expect(all).toContain(`${prefix}*`);
     expect(granted("slack-notifier")).toEqual([`${AUDIT_KEY_PREFIX.slack}*`]);
   });

@@ -419,6 +419,8 @@ export const AUDIT_KEY_PREFIX = {
    * record of who pressed what, granted or refused.
    */
   interaction: "INTERACTION#",
+  /** Announcements of exemption grants and removals (who set or removed which value, when). */
+  exemption: "EXEMPTION#",
 } as const;
 
 /**

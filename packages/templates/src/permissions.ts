@@ -265,6 +265,13 @@ export function auditStatements(fn: GuardrailFunction, tableArn: string): Statem
         conditions: [leadingKeys(AUDIT_KEY_PREFIX.flap)],
       },
       {
+        // Exemption announcements: written once each (a condition on the key), never changed.
+        effect: "allow",
+        actions: ["dynamodb:PutItem"],
+        resources: [tableArn],
+        conditions: [leadingKeys(AUDIT_KEY_PREFIX.exemption)],
+      },
+      {
         effect: "allow",
         actions: ["dynamodb:UpdateItem"],
         resources: [tableArn],
@@ -536,7 +543,7 @@ export function slackAppStatements(
       effect: "allow",
       actions: ["dynamodb:PutItem"],
       resources: [scope.tableArn],
-      conditions: [leadingKeys("EXEMPTION#")],
+      conditions: [leadingKeys(AUDIT_KEY_PREFIX.exemption)],
     },
   ];
 }

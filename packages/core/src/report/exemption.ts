@@ -54,7 +54,7 @@ export function exemptionAuditItem(
 ): Record<string, unknown> {
   const time = n.event?.time ?? n.decidedAt;
   return {
-    [AUDIT_TABLE.partitionKey]: `EXEMPTION#${n.id}`,
+    [AUDIT_TABLE.partitionKey]: `${AUDIT_KEY_PREFIX.exemption}${n.id}`,
     [AUDIT_TABLE.sortKey]: "EXEMPTION",
     [AUDIT_TABLE.byAccount.partitionKey]: accountIndexKey(n.account),
     [AUDIT_TABLE.byAccount.sortKey]: timeIndexKey(time, n.id),

@@ -436,7 +436,7 @@ async function playScenario(
 }
 
 function ruleWord(change: ChangeCall): string {
-  return change.kind === "create-network-acl-entry" ? "entry" : "rule";
+  return change.kind === "create-network-acl-entry" ? "entry's access" : "rule";
 }
 
 async function playSweep(

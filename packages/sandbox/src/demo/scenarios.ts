@@ -449,6 +449,23 @@ interface DescribedPermission {
   readonly IpRanges?: readonly { readonly CidrIp?: string }[];
 }
 
+/** Whether IPv4 block `outer` contains block `inner` (false for anything that is not IPv4). */
+function ipv4Contains(outer: string, inner: string): boolean {
+  const parse = (cidr: string): [number, number] | null => {
+    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+    if (!m) return null;
+    const octets = m.slice(1, 5).map(Number);
+    const bits = Number(m[5]);
+    if (octets.some((o) => o > 255) || bits > 32) return null;
+    return [octets.reduce((a, o) => a * 256 + o, 0), bits];
+  };
+  const o = parse(outer);
+  const i = parse(inner);
+  if (o === null || i === null || o[1] > i[1]) return false;
+  const size = 2 ** (32 - o[1]);
+  return Math.floor(o[0] / size) === Math.floor(i[0] / size);
+}
+
 interface DescribedEntry {
   readonly RuleNumber?: number;
   readonly Egress?: boolean;
@@ -466,16 +483,35 @@ export function changePresent(change: ChangeCall, described: unknown): boolean {
   if (change.kind === "create-network-acl-entry") {
     const acl = (described as { NetworkAcls?: { Entries?: DescribedEntry[] }[] })?.NetworkAcls?.[0];
     if (acl === undefined) throw new ConfigurationError("describe-network-acls returned no ACL");
-    return (acl.Entries ?? []).some(
+    const entries = acl.Entries ?? [];
+    const protocol = PROTOCOL_NUMBER[change.protocol];
+    const there = entries.some(
       (e) =>
         e.RuleNumber === change.ruleNumber &&
         e.Egress === change.egress &&
-        e.Protocol === PROTOCOL_NUMBER[change.protocol] &&
+        e.Protocol === protocol &&
         e.CidrBlock === change.cidr &&
         e.RuleAction === change.ruleAction &&
         e.PortRange?.From === change.fromPort &&
         e.PortRange?.To === change.toPort,
     );
+    if (!there || change.ruleAction !== "allow") return there;
+    // An allow entry's access is gone when a deny placed before it (lower rule number, first
+    // match wins) takes all of its traffic: the guardrail may insert one instead of deleting
+    // an entry that also allows compliant traffic.
+    const deniedBefore = entries.some(
+      (e) =>
+        e.RuleAction === "deny" &&
+        e.Egress === change.egress &&
+        (e.RuleNumber ?? Number.POSITIVE_INFINITY) < change.ruleNumber &&
+        (e.Protocol === "-1" ||
+          (e.Protocol === protocol &&
+            (e.PortRange?.From ?? 0) <= change.fromPort &&
+            (e.PortRange?.To ?? 65535) >= change.toPort)) &&
+        e.CidrBlock !== undefined &&
+        ipv4Contains(e.CidrBlock, change.cidr),
+    );
+    return !deniedBefore;
   }
   const group = (
     described as {
