@@ -1,4 +1,4 @@
-import { GUARDRAIL_FUNCTIONS } from "@guardrail/core";
+import { EVIDENCE_FUNCTIONS, GUARDRAIL_FUNCTIONS } from "@guardrail/core";
 import { componentName } from "@guardrail/templates";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { SST_NODEJS } from "../../functions/build/esbuild.mjs";
@@ -17,7 +17,8 @@ beforeAll(async () => {
 describe("bundle settings", () => {
   it("asks SST to bundle every function as the benchmarks measure it (functions/build/esbuild.mjs)", () => {
     expect(stack.builds.map((b) => b.input.functionID).sort()).toEqual(
-      GUARDRAIL_FUNCTIONS.map(componentName).sort(),
+      // The evidence functions (chain writer, posture digest) are bundled the same way.
+      [...GUARDRAIL_FUNCTIONS, ...EVIDENCE_FUNCTIONS].map(componentName).sort(),
     );
     for (const build of stack.builds) {
       expect(build.input.properties, build.input.functionID).toMatchObject({

@@ -117,14 +117,17 @@ export async function startWorld() {
     return client;
   };
 
-  /** A developer opens SSH to the world on a new group; returns the event CloudTrail emits. */
-  const openSsh = async (name: string) => {
+  /**
+   * A developer opens SSH (or another tcp `port`) to the world on a new group; returns the
+   * event CloudTrail emits.
+   */
+  const openSsh = async (name: string, port = 22) => {
     const { groupId } = sandbox.seedSecurityGroup({ name });
     const out = await developer().send(
       new AuthorizeSecurityGroupIngressCommand({
         GroupId: groupId,
         IpPermissions: [
-          { IpProtocol: "tcp", FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: "0.0.0.0/0" }] },
+          { IpProtocol: "tcp", FromPort: port, ToPort: port, IpRanges: [{ CidrIp: "0.0.0.0/0" }] },
         ],
       }),
     );
