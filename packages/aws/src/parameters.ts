@@ -17,6 +17,61 @@ export interface WebhookSourceOptions {
 }
 
 /**
+ * A SecureString parameter through Powertools Parameters' cache: read when first asked, then
+ * again only after `maxAgeSeconds`, so a rotated secret is picked up without a deploy; one read
+ * at a time (the cold-start read and a first use racing it share the call). The value is
+ * trimmed and passed through `check`; errors name the parameter (`what`), never its value.
+ *
+ * @throws AwsCallError when SSM cannot be read or the parameter is empty.
+ */
+export function createSecureStringSource(
+  parameterName: string,
+  {
+    client,
+    maxAgeSeconds = SLACK_WEBHOOK_MAX_AGE_SECONDS,
+    what,
+    check = (value) => value,
+  }: {
+    readonly client?: SSMClient;
+    readonly maxAgeSeconds?: number;
+    /** How errors name it: "the <what> <parameterName>". */
+    readonly what: string;
+    readonly check?: (value: string) => string;
+  },
+): SecretSource {
+  const provider = new SSMProvider(client === undefined ? {} : { awsSdkV3Client: client });
+  let inFlight: Promise<string> | null = null;
+  const read = async (): Promise<string> => {
+    let value: string | undefined;
+    try {
+      value = await provider.get(parameterName, { decrypt: true, maxAge: maxAgeSeconds });
+    } catch (error) {
+      const cause = (error as { cause?: unknown }).cause ?? error;
+      throw new AwsCallError(
+        "ssm:GetParameter",
+        awsErrorCode(cause),
+        `cannot read the ${what} ${parameterName}: ${errorMessage(cause, 200)}`,
+        { cause: error },
+      );
+    }
+    if (typeof value !== "string" || value.trim() === "") {
+      throw new AwsCallError(
+        "ssm:GetParameter",
+        "EmptyParameter",
+        `the ${what} ${parameterName} is empty`,
+      );
+    }
+    return check(value.trim());
+  };
+  return () => {
+    inFlight ??= read().finally(() => {
+      inFlight = null;
+    });
+    return inFlight;
+  };
+}
+
+/**
  * The Slack webhook URL from an SSM SecureString parameter, through Powertools Parameters'
  * cache: read once and then again only after `maxAgeSeconds`, so a rotated URL is picked up
  * without a deploy. The value never leaves this closure except to the Slack adapter; errors
@@ -30,38 +85,12 @@ export function createWebhookSource(
   options: WebhookSourceOptions = {},
 ): SecretSource {
   const client = options.client ?? localClient(options.aws ?? {});
-  const provider = new SSMProvider(client === undefined ? {} : { awsSdkV3Client: client });
-  const maxAge = options.maxAgeSeconds ?? SLACK_WEBHOOK_MAX_AGE_SECONDS;
-  // One read at a time: the cold-start read and a first post racing it share the call.
-  let inFlight: Promise<string> | null = null;
-  const read = async (): Promise<string> => {
-    let value: string | undefined;
-    try {
-      value = await provider.get(parameterName, { decrypt: true, maxAge });
-    } catch (error) {
-      const cause = (error as { cause?: unknown }).cause ?? error;
-      throw new AwsCallError(
-        "ssm:GetParameter",
-        awsErrorCode(cause),
-        `cannot read the Slack webhook parameter ${parameterName}: ${errorMessage(cause, 200)}`,
-        { cause: error },
-      );
-    }
-    if (typeof value !== "string" || value.trim() === "") {
-      throw new AwsCallError(
-        "ssm:GetParameter",
-        "EmptyParameter",
-        `the Slack webhook parameter ${parameterName} is empty`,
-      );
-    }
-    return checkWebhook(value.trim(), `the parameter ${parameterName}`);
-  };
-  return () => {
-    inFlight ??= read().finally(() => {
-      inFlight = null;
-    });
-    return inFlight;
-  };
+  return createSecureStringSource(parameterName, {
+    ...(client === undefined ? {} : { client }),
+    ...(options.maxAgeSeconds === undefined ? {} : { maxAgeSeconds: options.maxAgeSeconds }),
+    what: "Slack webhook parameter",
+    check: (value) => checkWebhook(value, `the parameter ${parameterName}`),
+  });
 }
 
 function localClient(aws: AwsClientSettings): SSMClient | undefined {
