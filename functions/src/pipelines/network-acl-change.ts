@@ -16,7 +16,7 @@ import {
 import type { Context } from "aws-lambda";
 import type { RemediationDeps } from "../deps";
 import { withObservability } from "../middleware";
-import { act, begin, decide, type FlowResult } from "./decide";
+import { act, beginWith, decide, type FlowResult } from "./decide";
 import { exemptionsFromTrail } from "./trail";
 
 /** How often the ACL is read at most: the first read, then once per write the ACL outran. */
@@ -213,12 +213,13 @@ export async function networkAclChange(
   raw: unknown,
   hubDeps: RemediationDeps,
 ): Promise<FlowResult> {
-  const begun = await begin(raw, hubDeps);
-  if (begun.exit) return begun.exit;
-  const { event, deps } = begun;
-  const change = begun.changes.find(
+  const begun = await beginWith(
+    raw,
+    hubDeps,
     (c): c is AclEvent => c.kind === "network-acl-entry" || c.kind === "network-acl",
   );
+  if (begun.exit) return begun.exit;
+  const { event, deps, change } = begun;
   if (!change) return { status: "ignored", eventId: event.eventId, reason: "no-change" };
   const account = deps.directory ? await deps.directory.context(event.account) : {};
   const j: Judging = { event, networkAclId: change.networkAclId, account, deps };
