@@ -1,6 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { toolDocuments } from "@guardrail/aws";
 import { ConfigurationError, FUNCTION_ENV, STACK_OUTPUTS } from "@guardrail/core";
+import { type AwsFlags, awsClientConfig, awsError } from "./aws";
+import type { CliIo } from "./context";
 
 /** Where the table name came from, for messages. */
 export interface TableName {
@@ -43,4 +46,20 @@ export async function resolveTableName(
   throw new ConfigurationError(
     `no audit table: pass --table NAME, deploy the guardrail (its name is then read from .sst/outputs.json), or set ${FUNCTION_ENV.tableName}`,
   );
+}
+
+/** The audit table a command reads (`--table`, else the deployed stack's) and a client for it. */
+export async function openAuditTable(
+  opts: AwsFlags & { readonly table?: string },
+  io: CliIo,
+): Promise<{
+  table: Awaited<ReturnType<typeof resolveTableName>>;
+  client: ReturnType<typeof toolDocuments>;
+}> {
+  const table = await resolveTableName(opts.table, io.cwd, io.env);
+  try {
+    return { table, client: toolDocuments(awsClientConfig(opts, io, "DYNAMODB")) };
+  } catch (error) {
+    throw awsError("DynamoDB client", error);
+  }
 }

@@ -4,7 +4,7 @@ import { type AwsFlags, awsClientConfig, awsError } from "../aws";
 import { type CliIo, write } from "../context";
 import { EXIT, UsageError } from "../errors";
 import { withOutput } from "../output";
-import { resolveTableName } from "../table-name";
+import { openAuditTable } from "../table-name";
 
 export interface VerifyOptions extends AwsFlags {
   readonly table?: string;
@@ -46,13 +46,7 @@ export async function verifyCommand(opts: VerifyOptions, io: CliIo): Promise<num
       s3.destroy();
     }
   } else {
-    const table = await resolveTableName(opts.table, io.cwd, io.env);
-    let client: ReturnType<typeof toolDocuments>;
-    try {
-      client = toolDocuments(awsClientConfig(opts, io, "DYNAMODB"));
-    } catch (error) {
-      throw awsError("DynamoDB client", error);
-    }
+    const { table, client } = await openAuditTable(opts, io);
     const doc = client.documents;
     try {
       const store = createChainStore(table.name, async () => doc);

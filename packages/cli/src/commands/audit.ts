@@ -10,7 +10,7 @@ import { parseTime } from "../replay/filters";
 import { csvCell } from "../replay/formats/csv";
 import { shortActor } from "../replay/formats/html";
 import { fmt, plural, textTable } from "../replay/formats/table";
-import { resolveTableName } from "../table-name";
+import { openAuditTable } from "../table-name";
 import { verifyCommand } from "./audit-verify";
 
 export interface AuditOptions extends AwsFlags {
@@ -110,13 +110,7 @@ async function auditCommand(opts: AuditOptions, io: CliIo): Promise<number> {
   if (account !== undefined) checkAccounts("--account", [account]);
   const region = single("--region", opts.region, "the audit table lives in one Region");
   if (region !== undefined) checkRegions("--region", [region]);
-  const table = await resolveTableName(opts.table, io.cwd, io.env);
-  let client: ReturnType<typeof toolDocuments>;
-  try {
-    client = toolDocuments(awsClientConfig(opts, io, "DYNAMODB"));
-  } catch (error) {
-    throw awsError("DynamoDB client", error);
-  }
+  const { table, client } = await openAuditTable(opts, io);
   try {
     const answer = await queryAudit(client.documents, table.name, {
       since,

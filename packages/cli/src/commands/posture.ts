@@ -13,7 +13,7 @@ import { EXIT } from "../errors";
 import { checkAccounts } from "../flags";
 import { withOutput } from "../output";
 import { fmt, textTable } from "../replay/formats/table";
-import { resolveTableName } from "../table-name";
+import { openAuditTable } from "../table-name";
 
 export interface PostureOptions extends AwsFlags {
   format: "table" | "json" | "html";
@@ -65,13 +65,7 @@ Examples:
 
 async function postureCommand(opts: PostureOptions, io: CliIo): Promise<number> {
   if (opts.account) checkAccounts("--account", opts.account);
-  const table = await resolveTableName(opts.table, io.cwd, io.env);
-  let client: ReturnType<typeof toolDocuments>;
-  try {
-    client = toolDocuments(awsClientConfig(opts, io, "DYNAMODB"));
-  } catch (error) {
-    throw awsError("DynamoDB client", error);
-  }
+  const { table, client } = await openAuditTable(opts, io);
   const now = new Date();
   let report: PostureReport;
   try {
