@@ -10,6 +10,7 @@ import {
   METRICS,
   metricServiceName,
   ORG_FUNCTION_ENV,
+  policyNarrows,
   SECURITY_HUB_FUNCTION_ENV,
   SLACK_FUNCTION_ENV,
 } from "@guardrail/core";
@@ -166,6 +167,7 @@ export function createFunctions(
               accountId,
               settings.slackWebhookParameter,
             ),
+            narrowing: policyNarrows(inputs.policy.policy),
             // In organisation mode the hub's own role acts in its home Region only; the member
             // roles act everywhere else.
             ...(org === null ? { regions: inputs.regions } : {}),

@@ -4,6 +4,7 @@ import {
   type GuardrailFunction,
   METRICS,
   metricServiceName,
+  policyNarrows,
   SLACK_APP_ENV,
   SLACK_APP_SIZING,
   SLACK_FUNCTION_ENV,
@@ -99,6 +100,7 @@ export function createSlackApp(inputs: SlackAppInputs) {
       ),
       workerFunctionArn: worker,
       exemptionTagKeys: exemptionTagKeys(inputs.policy.policy),
+      narrowing: policyNarrows(inputs.policy.policy),
     }));
 
   const make = (

@@ -1,6 +1,7 @@
 import {
   ConfigurationError,
   FUNCTION_EC2_ACTIONS,
+  functionEc2Actions,
   GUARDRAIL_FUNCTIONS,
   HANDLED_EVENT_NAMES,
   TAG_EVENT_SPECS,
@@ -10,6 +11,7 @@ import {
   hubBusArn,
   MEMBER_ACTING_FUNCTIONS,
   MEMBER_ROLE_ACTIONS,
+  memberRoleActions,
   memberRoleName,
   renderSpokeTemplate,
   roleName,
@@ -282,6 +284,36 @@ describe("member role", () => {
     const create = statements.find((s) => actionsOf(s).includes("ec2:CreateNetworkAclEntry"));
     expect(create?.Resource).toEqual([memberArn("network-acl/*")]);
     expect(revoke?.Condition).toBeUndefined();
+  });
+
+  it("authorises the compliant remainder only when the hub's policy narrows, scoped like the revokes", () => {
+    const narrowing: Any = renderSpokeTemplate({ ...INPUT, narrowing: true });
+    const statements = narrowing.Resources.MemberRole.Properties.Policies[0].PolicyDocument
+      .Statement as Statement[];
+    const granted = statements.flatMap(actionsOf).sort();
+    // The union of the functions' actions with narrowing on: the Authorize pair added, nothing else.
+    const wanted = [
+      ...new Set(
+        MEMBER_ACTING_FUNCTIONS.flatMap((fn) => functionEc2Actions(fn, { narrowing: true })),
+      ),
+    ].sort();
+    expect(granted).toEqual(wanted);
+    expect(memberRoleActions({ narrowing: true })).toEqual(wanted);
+    expect(granted.filter((a) => !MEMBER_ROLE_ACTIONS.includes(a))).toEqual([
+      "ec2:AuthorizeSecurityGroupEgress",
+      "ec2:AuthorizeSecurityGroupIngress",
+    ]);
+    const authorize = statements.find((s) =>
+      actionsOf(s).includes("ec2:AuthorizeSecurityGroupIngress"),
+    );
+    expect(actionsOf(authorize as Statement)).toContain("ec2:RevokeSecurityGroupIngress");
+    expect(authorize?.Resource).toEqual([
+      memberArn("security-group/*"),
+      memberArn("security-group-rule/*"),
+    ]);
+    // Off (the default): no Authorize action at all.
+    const off = role.Properties.Policies[0].PolicyDocument.Statement as Statement[];
+    expect(off.flatMap(actionsOf).filter((a) => a.includes("Authorize"))).toEqual([]);
   });
 
   it("limits every EC2 statement to the given Regions when asked", () => {

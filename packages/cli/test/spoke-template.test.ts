@@ -33,6 +33,17 @@ describe("guardrail spoke-template", () => {
     );
   });
 
+  it("grants the member role Authorize with --narrow only (the hub's policy narrows)", async () => {
+    const { code, out } = await run([...FLAGS, "--external-id", "guardrail-3f9c", "--narrow"]);
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual(
+      renderSpokeTemplate({ ...INPUT, externalId: "guardrail-3f9c", narrowing: true }),
+    );
+    expect(out).toContain("ec2:AuthorizeSecurityGroupIngress");
+    const plain = await run([...FLAGS, "--external-id", "guardrail-3f9c"]);
+    expect(plain.out).not.toContain("ec2:Authorize");
+  });
+
   it("reads the external id from GUARDRAIL_EXTERNAL_ID, keeping it out of shell history", async () => {
     const { code, out } = await run(FLAGS, { env: { GUARDRAIL_EXTERNAL_ID: "from-env-1" } });
     expect(code).toBe(0);

@@ -1,4 +1,5 @@
 import type { ActionType } from "./model";
+import type { Policy } from "./policy/types";
 
 /**
  * The load-bearing facts of the product, in one place so that the functions, the infra, the
@@ -238,6 +239,39 @@ export const FUNCTION_EC2_ACTIONS: Record<GuardrailFunction, readonly string[]> 
   ],
   "slack-notifier": [],
 };
+
+/**
+ * The functions whose plans may narrow a security-group rule (`narrow-security-group-rule`):
+ * those that judge security-group rules by id. prefix-list-change judges rules whose peer is a
+ * prefix list, which are never narrowed; the NACL function judges no group.
+ */
+export const NARROWING_FUNCTIONS: readonly GuardrailFunction[] = ["security-group-change", "sweep"];
+
+/** Whether some rule of the policy narrows (`remediation.narrow`): the Authorize grant then exists. */
+export function policyNarrows(policy: Pick<Policy, "rules">): boolean {
+  return policy.rules.some((r) => r.remediation.narrow);
+}
+
+/**
+ * The EC2 actions of a function's role: `FUNCTION_EC2_ACTIONS`, and, when some rule of the
+ * policy narrows and the function is one that narrows, what narrowing needs besides
+ * (`ec2:AuthorizeSecurityGroupIngress/Egress`). With no rule narrowing, no role has any
+ * Authorize action.
+ *
+ * @example
+ * functionEc2Actions("sweep", { narrowing: false }).some((a) => a.includes("Authorize")) // false
+ */
+export function functionEc2Actions(
+  fn: GuardrailFunction,
+  { narrowing }: { readonly narrowing: boolean },
+): readonly string[] {
+  const base = FUNCTION_EC2_ACTIONS[fn];
+  if (!narrowing || !NARROWING_FUNCTIONS.includes(fn)) return base;
+  return [
+    ...base,
+    ...REMEDIATION_PERMISSIONS["narrow-security-group-rule"].filter((a) => !base.includes(a)),
+  ];
+}
 
 /** CloudWatch metric namespace and names the functions emit (EMF). */
 export const METRICS = {

@@ -18,6 +18,7 @@ import {
   type EvidenceFunction,
   FUNCTION_DATA_ACCESS,
   FUNCTION_EC2_ACTIONS,
+  functionEc2Actions,
   type GuardrailFunction,
   NOTIFY_ACTIONS,
   SECURITY_HUB_ACTIONS,
@@ -79,6 +80,11 @@ export interface PermissionScope {
   readonly regions?: readonly string[];
   /** The chain writer's FIFO queue: decision writers may send to it. */
   readonly chainQueueArn?: string;
+  /**
+   * Some rule of the shipped policy narrows (`remediation.narrow`, see `policyNarrows`): the
+   * functions that narrow get `ec2:AuthorizeSecurityGroupIngress/Egress`. Default false.
+   */
+  readonly narrowing?: boolean;
 }
 
 /**
@@ -124,7 +130,10 @@ export function ec2ResourcesFor(action: string, scope: PermissionScope): string[
   switch (action) {
     case "ec2:RevokeSecurityGroupIngress":
     case "ec2:RevokeSecurityGroupEgress":
-      // Revoking by rule id also names the security-group-rule resource.
+    case "ec2:AuthorizeSecurityGroupIngress":
+    case "ec2:AuthorizeSecurityGroupEgress":
+      // Revoking by rule id also names the security-group-rule resource; Authorize, which
+      // narrowing alone uses, is scoped like the revokes (the group, and the rules it creates).
       return [`${own}:security-group/*`, `${own}:security-group-rule/*`];
     case "ec2:DeleteNetworkAclEntry":
     case "ec2:CreateNetworkAclEntry":
@@ -364,7 +373,7 @@ export function functionStatements(
     variable: "aws:RequestedRegion",
     values: [...regions],
   };
-  for (const action of FUNCTION_EC2_ACTIONS[fn]) {
+  for (const action of functionEc2Actions(fn, { narrowing: scope.narrowing ?? false })) {
     const resources = [
       ...new Set(regions.flatMap((region) => ec2ResourcesFor(action, { ...scope, region }))),
     ];

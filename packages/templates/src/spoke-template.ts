@@ -4,6 +4,7 @@ import {
   EVENT_DRIVEN_FUNCTIONS,
   eventPatternFor,
   FUNCTION_EC2_ACTIONS,
+  functionEc2Actions,
   GUARDRAIL_FUNCTIONS,
   type GuardrailFunction,
   SECURITY_HUB_ACTIONS,
@@ -31,10 +32,19 @@ export const MEMBER_ACTING_FUNCTIONS: readonly GuardrailFunction[] = GUARDRAIL_F
   (fn) => FUNCTION_EC2_ACTIONS[fn].length > 0,
 );
 
-/** Every EC2 action any hub function needs in a member account, each once, sorted. */
-export const MEMBER_ROLE_ACTIONS: readonly string[] = [
-  ...new Set(MEMBER_ACTING_FUNCTIONS.flatMap((fn) => FUNCTION_EC2_ACTIONS[fn])),
-].sort();
+/**
+ * Every EC2 action any hub function needs in a member account, each once, sorted: the union of
+ * the functions' actions, with the Authorize actions of narrowing only when some rule of the
+ * hub's policy narrows (`policyNarrows`).
+ */
+export function memberRoleActions({ narrowing }: { readonly narrowing: boolean }): string[] {
+  return [
+    ...new Set(MEMBER_ACTING_FUNCTIONS.flatMap((fn) => functionEc2Actions(fn, { narrowing }))),
+  ].sort();
+}
+
+/** The member role's EC2 actions when no rule narrows (no Authorize action). */
+export const MEMBER_ROLE_ACTIONS: readonly string[] = memberRoleActions({ narrowing: false });
 
 /** `arn:aws:events:eu-west-1:111122223333:event-bus/network-guardrail-prod-hub`. */
 export function hubBusArn(
@@ -93,6 +103,12 @@ export interface SpokeTemplateInput {
    * and BatchUpdateFindings on its hub. Default false.
    */
   readonly securityHub?: boolean;
+  /**
+   * Some rule of the hub's policy narrows security-group rules (`remediation.narrow`): the member
+   * role may then also call `ec2:AuthorizeSecurityGroupIngress/Egress`, scoped like the revokes,
+   * to authorize a rule's compliant remainder before revoking it. Default false: no Authorize.
+   */
+  readonly narrowing?: boolean;
 }
 
 const {
@@ -143,6 +159,7 @@ export interface SpokeSettings {
   readonly roleRegion: string;
   readonly regions: readonly string[] | null;
   readonly securityHub: boolean;
+  readonly narrowing: boolean;
 }
 
 /**
@@ -169,6 +186,7 @@ export function spokeSettings(input: SpokeTemplateInput): SpokeSettings {
     roleRegion: check(input.roleRegion ?? hubRegion, REGION, "role region"),
     regions: regions === null ? null : [...new Set(regions)].sort(),
     securityHub: input.securityHub ?? false,
+    narrowing: input.narrowing ?? false,
   };
 }
 
@@ -206,7 +224,7 @@ function memberStatements(s: SpokeSettings): Json[] {
     slackWebhookParameterArn: "",
   };
   const byResources = new Map<string, { actions: string[]; resources: string[] }>();
-  for (const action of MEMBER_ROLE_ACTIONS) {
+  for (const action of memberRoleActions({ narrowing: s.narrowing })) {
     const resources = ec2ResourcesFor(action, placeholders);
     const key = resources.join("\n");
     const group = byResources.get(key) ?? { actions: [], resources };

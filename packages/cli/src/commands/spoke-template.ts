@@ -16,6 +16,7 @@ interface SpokeTemplateOptions {
   readonly partition?: string;
   readonly regions?: string;
   readonly securityHub?: boolean;
+  readonly narrow?: boolean;
   readonly output?: string;
 }
 
@@ -50,6 +51,10 @@ export function registerSpokeTemplate(program: Command, ctx: CommandContext): vo
     .option(
       "--security-hub",
       "the hub imports findings into Security Hub (GUARDRAIL_SECURITY_HUB=on): let the role do it",
+    )
+    .option(
+      "--narrow",
+      "the hub's policy narrows security-group rules (remediation.narrow): let the role authorize the compliant remainder",
     )
     .option("-o, --output <file>", "write the template to this file instead of stdout")
     .addHelpText(
@@ -86,6 +91,7 @@ Examples:
         ...(opts.roleRegion !== undefined ? { roleRegion: opts.roleRegion } : {}),
         ...(opts.partition !== undefined ? { partition: opts.partition } : {}),
         ...(opts.securityHub ? { securityHub: true } : {}),
+        ...(opts.narrow ? { narrowing: true } : {}),
         ...(opts.regions !== undefined
           ? {
               regions: opts.regions
