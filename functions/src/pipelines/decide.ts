@@ -9,6 +9,7 @@ import {
   type Evaluation,
   type EventMeta,
   type Finding,
+  groupsNarrowed,
   isOwnPrincipal,
   judge,
   type NormaliseResult,
@@ -16,6 +17,7 @@ import {
   type PolicyEvaluationContext,
   type PutDecisionResult,
   planRemediation,
+  type RemediationContext,
   type ResourceRef,
   type RuleChange,
   sameAction,
@@ -26,6 +28,7 @@ import { field } from "../field";
 import { judgeTagsAfterRevoke } from "./after-revoke";
 import { notCovered } from "./coverage";
 import { guardFlaps } from "./flap-guard";
+import { groupRuleCounts } from "./group-rule-counts";
 import { eventLookups, type Prefetched, prefetch, previousOf } from "./lookups";
 import { countFailures } from "./metrics";
 import { recordAndNotify } from "./record";
@@ -167,7 +170,7 @@ async function judgeEvent(
   deps: RemediationDeps,
 ): Promise<{
   evaluation: Evaluation;
-  ctx: PolicyEvaluationContext;
+  ctx: PolicyEvaluationContext & RemediationContext;
   actions: readonly Action[];
 }> {
   const { event } = input;
@@ -191,7 +194,15 @@ async function judgeEvent(
     ).evaluation;
   }
   // One planner for every path (event flows, sweep, scan --fix): see `planRemediation`.
-  const planned = planRemediation(evaluation, deps.config.policy, judged.ctx);
+  let ctx: PolicyEvaluationContext & RemediationContext = judged.ctx;
+  let planned = planRemediation(evaluation, deps.config.policy, ctx);
+  // A narrowing is planned again with its groups' rule counts: a remainder the group's rule
+  // quota would refuse is never authorized (nor the rule revoked), the finding notifies.
+  const narrowed = groupsNarrowed(planned.actions);
+  if (narrowed.length > 0) {
+    ctx = { ...ctx, groupRuleCounts: await groupRuleCounts(narrowed, deps) };
+    planned = planRemediation(evaluation, deps.config.policy, ctx);
+  }
   evaluation = planned.evaluation;
   if (input.extraFindings && input.extraFindings.length > 0) {
     evaluation = {
@@ -200,7 +211,7 @@ async function judgeEvent(
       waived: evaluation.waived,
     };
   }
-  return { evaluation, ctx: judged.ctx, actions: planned.actions };
+  return { evaluation, ctx, actions: planned.actions };
 }
 
 /**

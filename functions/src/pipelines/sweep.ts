@@ -15,6 +15,7 @@ import {
   type Action,
   buildSweepSummary,
   ConfigurationError,
+  countGroupRules,
   type Decision,
   diffStates,
   GuardrailError,
@@ -304,7 +305,11 @@ async function judgeRun(
   });
   for (const u of trail.unreadable) keep(`reading the audit trail of ${u.resourceId}`)(u.error);
   // The one planner the event path uses too: the sweep never does what the event refused.
-  const planned = planRemediation(trail.evaluation, deps.config.policy, judged.ctx);
+  // Every rule was read: the narrowing planner counts each group's rules against its quota.
+  const planned = planRemediation(trail.evaluation, deps.config.policy, {
+    ...judged.ctx,
+    groupRuleCounts: countGroupRules(read.changes),
+  });
   return { evaluation: planned.evaluation, actions: planned.actions, prefixLists };
 }
 

@@ -76,10 +76,28 @@ function toIpPermission(p: SecurityGroupPermission, ruleId: string): IpPermissio
 }
 
 /**
+ * EC2's answer when an Authorize would take a group over "Inbound or outbound rules per security
+ * group" (60 by default, counted separately for IPv4 and IPv6):
+ * https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups
+ */
+const QUOTA_REACHED = "RulesPerSecurityGroupLimitExceeded";
+
+function permissionWords(p: SecurityGroupPermission): string {
+  const ports =
+    p.fromPort === null
+      ? ""
+      : p.fromPort === p.toPort
+        ? ` ${p.fromPort}`
+        : ` ${p.fromPort}-${p.toPort}`;
+  return `${p.protocol === "-1" ? "all" : p.protocol}${ports} ${p.cidr ?? ""}`.trim();
+}
+
+/**
  * Narrows a security-group rule: authorizes each permission of the compliant remainder (one
  * call each, so that one already present, `InvalidPermission.Duplicate`, counts as done and
  * does not hold back the others), then revokes the rule by id. Any other failure stops before
- * the revoke: the rule is never revoked without its remainder in place.
+ * the revoke: the rule is never revoked without its remainder in place. The group's rule quota
+ * reached (`RulesPerSecurityGroupLimitExceeded`) is `not-taken`: the finding notifies.
  */
 export async function narrowSecurityGroupRule(
   client: EC2Client,
@@ -95,8 +113,20 @@ export async function narrowSecurityGroupRule(
         await client.send(new AuthorizeSecurityGroupEgressCommand(input));
       }
     } catch (error) {
-      if (awsErrorCode(error) === "InvalidPermission.Duplicate") continue;
-      return failed(action, error, `Authorize ${p.protocol} ${p.fromPort ?? ""} ${p.cidr}`);
+      const code = awsErrorCode(error);
+      if (code === "InvalidPermission.Duplicate") continue;
+      if (code === QUOTA_REACHED) {
+        // The remainder authorized so far lies inside the rule, which stays: no verdict changed.
+        return {
+          action,
+          status: "not-taken",
+          error: {
+            code,
+            message: `the group's ${action.direction} rule quota is reached (Authorize ${permissionWords(p)}); the rule was not revoked`,
+          },
+        };
+      }
+      return failed(action, error, `Authorize ${permissionWords(p)}`);
     }
   }
   const input = { GroupId: action.groupId, SecurityGroupRuleIds: [action.ruleId] };

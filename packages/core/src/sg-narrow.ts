@@ -2,6 +2,7 @@ import type {
   Action,
   Evaluation,
   Finding,
+  RuleChange,
   SecurityGroupPermission,
   SecurityGroupRuleChange,
 } from "./model";
@@ -20,7 +21,7 @@ import { type Cidr, parseCidr } from "./net/cidr";
 import { type Protocol, protocolNumber } from "./net/protocol";
 import { flaggedForEnforce, forbiddenSlices } from "./packet-classes";
 import type { Policy } from "./policy/types";
-import type { RemediationContext } from "./remediation";
+import type { GroupRuleCounts, RemediationContext } from "./remediation";
 
 /**
  * Security-group narrowing (opt-in per policy rule, `remediation.narrow`): a rule that allows
@@ -38,6 +39,45 @@ import type { RemediationContext } from "./remediation";
  * and IPv6 (https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups).
  */
 export const DEFAULT_GROUP_RULE_QUOTA = 60;
+
+/**
+ * How many rules each security group holds, per direction and IP version, as the quota counts
+ * them: a CIDR rule counts toward its own IP version, a rule whose peer is a group or a prefix
+ * list toward both. A customer-managed prefix list really counts as its maximum number of
+ * entries; it is counted as one here, and AWS's own `RulesPerSecurityGroupLimitExceeded`
+ * then stops the narrowing before the revoke (see `narrowSecurityGroupRule`).
+ *
+ * @example
+ * countGroupRules(changes)["sg-1"]?.ingress[4] // 3
+ */
+export function countGroupRules(changes: readonly RuleChange[]): Record<string, GroupRuleCounts> {
+  const out: Record<
+    string,
+    { ingress: { 4: number; 6: number }; egress: { 4: number; 6: number } }
+  > = {};
+  for (const c of changes) {
+    if (c.kind !== "security-group-rule" || c.groupId === null || c.direction === "unknown")
+      continue;
+    out[c.groupId] ??= { ingress: { 4: 0, 6: 0 }, egress: { 4: 0, 6: 0 } };
+    const side = out[c.groupId]?.[c.direction];
+    if (side === undefined) continue;
+    if (c.peer.kind === "cidr") side[c.peer.cidr.original?.family ?? c.peer.cidr.family] += 1;
+    else {
+      side[4] += 1;
+      side[6] += 1;
+    }
+  }
+  return out;
+}
+
+/** The groups whose rules an action list narrows: their rule counts decide the plan. */
+export function groupsNarrowed(actions: readonly Action[]): string[] {
+  return [
+    ...new Set(
+      actions.flatMap((a) => (a.type === "narrow-security-group-rule" ? [a.groupId] : [])),
+    ),
+  ];
+}
 
 type Concrete = SecurityGroupRuleChange & {
   readonly direction: "ingress" | "egress";

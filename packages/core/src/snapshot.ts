@@ -39,7 +39,9 @@ export function statesOf(
 ): Map<string, ResourceState> {
   // Inserted entries leave the entry they precede in place (the next sweep reads them).
   const removed = outcomes.filter(
-    (o) => o.status !== "failed" && o.action.type !== "insert-network-acl-entries",
+    (o) =>
+      (o.status === "revoked" || o.status === "already-gone") &&
+      o.action.type !== "insert-network-acl-entries",
   );
   const rules = new Map<string, Record<string, ChangeView>>();
   for (const id of resources.keys()) rules.set(id, {});

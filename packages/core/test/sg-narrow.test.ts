@@ -5,6 +5,7 @@ import { evaluate } from "../src/policy/evaluate";
 import { parsePolicy } from "../src/policy/schema";
 import type { Policy } from "../src/policy/types";
 import { planRemediation } from "../src/remediation";
+import { countGroupRules, groupsNarrowed } from "../src/sg-narrow";
 import {
   boundaryPackets,
   type OraclePacket,
@@ -14,7 +15,7 @@ import {
   V4_BLOCKS,
   V6_BLOCKS,
 } from "./nacl-oracle";
-import { NOW, sgRule } from "./policy-builders";
+import { GROUP, NOW, sgRule } from "./policy-builders";
 import { oracleForbidden, oraclePolicyArb, policyBounds, toPolicy } from "./policy-oracle";
 
 /** A security-group rule as raw data, and how the oracle reads one packet against it. */
@@ -241,5 +242,39 @@ describe("security-group narrowing", () => {
     expect(result.actions).toEqual([]);
     expect(result.evaluation.findings[0]?.mode).toBe("notify");
     expect(result.evaluation.findings[0]?.reason).toContain("over the group's quota of 60");
+  });
+
+  it("counts a group's rules as the quota does: per direction and IP version, group and list peers toward both", () => {
+    const counts = countGroupRules([
+      sgRule({ cidr: "0.0.0.0/0" }),
+      sgRule({ cidr: "10.0.0.0/8", ports: [443] }),
+      sgRule({ cidr: "::/0" }),
+      // An IPv4-mapped IPv6 block is stored, and counted, as IPv6.
+      sgRule({ cidr: "::ffff:192.0.2.0/120" }),
+      sgRule({ prefixListId: "pl-1" }),
+      sgRule({ referencedGroupId: "sg-2", direction: "egress" }),
+      sgRule({ groupId: "sg-other", cidr: "192.0.2.0/24", direction: "egress" }),
+      sgRule({ direction: "unknown" }),
+    ]);
+    expect(counts).toEqual({
+      [GROUP]: { ingress: { 4: 3, 6: 3 }, egress: { 4: 1, 6: 1 } },
+      "sg-other": { ingress: { 4: 0, 6: 0 }, egress: { 4: 1, 6: 0 } },
+    });
+  });
+
+  it("names the groups a plan narrows, once each", () => {
+    const policy = parsePolicy({ rules });
+    const rule = sgRule({ ports: [0, 1023] });
+    const evaluation = evaluate([rule, { ...rule, ruleId: "sgr-0aaaaaaaaaaaaaaa2" }], policy, {
+      now: NOW,
+      account: "123456789012",
+      region: "eu-west-1",
+    });
+    const { actions } = planRemediation(evaluation, policy, {});
+    expect(actions.map((a) => a.type)).toEqual([
+      "narrow-security-group-rule",
+      "narrow-security-group-rule",
+    ]);
+    expect(groupsNarrowed(actions)).toEqual([rule.groupId]);
   });
 });

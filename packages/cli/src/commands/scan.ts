@@ -542,5 +542,7 @@ function resultLine(o: ActionOutcome): string {
       return `already gone  ${what}`;
     case "failed":
       return `FAILED        ${what}: ${o.error?.code ?? "Error"}: ${o.error?.message ?? ""}`;
+    case "not-taken":
+      return `NOT TAKEN     ${what}: ${o.error?.code ?? "Error"}: ${o.error?.message ?? ""} (the rule is unchanged)`;
   }
 }

@@ -20,11 +20,19 @@ import {
   viewChange,
 } from "./view";
 
-/** What carrying out one action came to. `failed` means the exposure persists. */
+/**
+ * What carrying out one action came to. `failed` means the exposure persists. `not-taken`: AWS
+ * answered that the action cannot be taken as planned without collateral (a narrowing whose
+ * remainder the group's rule quota refuses: `RulesPerSecurityGroupLimitExceeded`); nothing was
+ * revoked, and the finding notifies, saying why, as when the planner itself refuses.
+ */
 export interface ActionOutcome {
   readonly action: Action;
-  readonly status: "revoked" | "already-gone" | "failed";
-  /** The AWS error code and message when `failed` (never credentials or request signatures). */
+  readonly status: "revoked" | "already-gone" | "failed" | "not-taken";
+  /**
+   * The AWS error code and message when `failed` or `not-taken` (never credentials or request
+   * signatures).
+   */
   readonly error?: ErrorView;
   /** ISO time the call returned: the revoke is confirmed (or the rule was found gone). */
   readonly confirmedAt?: string;
@@ -196,6 +204,15 @@ function findingView(
   const outcome = outcomes.find((o) => actionCovers(o.action, finding.change));
   // An enforce finding the plan did not act on (no rule id, unknown group) is reported, not guessed at.
   if (!outcome) return { ...base, result: "notify-only" };
+  if (outcome.status === "not-taken") {
+    return {
+      ...base,
+      reason: `${base.reason}; not narrowed: ${outcome.error?.message ?? "AWS refused the remainder"} (${outcome.error?.code ?? "error"}), and revoking it whole would remove compliant traffic, so notify`,
+      action: viewAction(outcome.action),
+      result: "notify-only",
+      ...(outcome.error ? { error: outcome.error } : {}),
+    };
+  }
   return {
     ...base,
     action: viewAction(outcome.action),
