@@ -155,6 +155,11 @@ describe("guardrail scan against the EC2 sandbox", () => {
       "<legacy-group>       <legacy-rdp-rule>      ingress tcp 8080 from 0.0.0.0/0                     internet-exposure               high      notify   notify  tcp 8080 open to 0.0.0.0/0 (public, wide) — internet exposure; unverified exemption: tag guardrail-exempt on <legacy-group>       has no approval on record; an approver must adopt it (guardrail exemptions adopt) or remove it, so notify",
       "<mail-group>         <mail-smtp-rule>       egress tcp 25 to 0.0.0.0/0                          smtp-egress                     medium    enforce  revoke  egress tcp 25 open to 0.0.0.0/0 (public, wide) — SMTP egress",
       "",
+      // The inserted entries with their rule numbers, and the plan's check.
+      "Planned so that compliant traffic keeps flowing (entries inserted, rules narrowed), each checked:",
+      "  insert <acl>                 ingress #94 allow tcp 22 10.0.0.0/8,#95 allow tcp 22 172.16.0.0/12,#96 allow tcp 22 192.168.0.0/16,#97 allow tcp 22 100.64.0.0/10,#98 allow tcp 22 203.0.113.0/24,#99 deny tcp 22 0.0.0.0/0 before #100",
+      "    checked: the forbidden traffic of 1 entry is denied and every other packet keeps its verdict (0 deletes, 6 inserted entries)",
+      "",
       "5 rules break the policy (3 enforce, 2 notify only), 0 exempt; 3 revocations planned.",
       "Run again with --fix to carry out the 3 revocations.",
       "",

@@ -411,6 +411,19 @@ function actionTargets(a: Action): string[] {
   }
 }
 
+/** The actions that change a rule's verdict only in part: inserted NACL entries, narrowings. */
+function keepingActions(actions: readonly Action[]): Action[] {
+  return actions.filter(
+    (a) => a.type === "insert-network-acl-entries" || a.type === "narrow-security-group-rule",
+  );
+}
+
+/** An action in a few words, and under it the planner's check when it has one. */
+function actionLines(a: Action): string[] {
+  const check = "check" in a ? [`    ${a.check}`] : [];
+  return [`  ${describeAction(a)}`, ...check];
+}
+
 function renderScan(r: ScanResult, fixing: boolean, policy: PolicyProvenance): string {
   const e = r.evaluation;
   const parts = [
@@ -422,6 +435,14 @@ function renderScan(r: ScanResult, fixing: boolean, policy: PolicyProvenance): s
     parts.push(
       "",
       textTable(["resource", "opened", "rules", "severity", "mode", "action", "reason"], rows),
+    );
+  }
+  const kept = keepingActions(r.actions);
+  if (kept.length > 0) {
+    parts.push(
+      "",
+      "Planned so that compliant traffic keeps flowing (entries inserted, rules narrowed), each checked:",
+      ...kept.flatMap(actionLines),
     );
   }
   // Counted per rule or entry, as the table shows them (one may break several policy rules).
@@ -511,7 +532,7 @@ async function applyFixes(
     return { declined: false, outcomes: [] };
   }
   if (!opts.yes) {
-    const list = r.actions.map((a) => `  ${describeAction(a)}`).join("\n");
+    const list = r.actions.flatMap(actionLines).join("\n");
     io.stderr.write(`\nAbout to carry out ${plural(r.actions.length, "revocation")}:\n${list}\n`);
     const ok = await io.confirm?.(`Revoke these in ${r.account ?? "this account"} ${r.region}?`);
     if (!ok) {

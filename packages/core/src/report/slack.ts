@@ -103,15 +103,35 @@ function formatSeconds(s: number): string {
   return `${m} min ${Math.round(s - m * 60)} s`;
 }
 
+/** What a remediation that changed the rule's verdict only in part did, with the plan's check. */
+function partialText(action: NonNullable<FindingView["action"]>): string | null {
+  const check = action.check ? `\n*Check:* ${escapeMrkdwn(action.check)}` : "";
+  if (action.type === "insert-network-acl-entries") {
+    const n = action.inserted?.length ?? 0;
+    return `${n} entr${n === 1 ? "y" : "ies"} inserted before entry #${action.ruleNumber ?? "?"}, which stays: ${(action.inserted ?? []).map(code).join(", ")}${check}`;
+  }
+  if (action.type === "narrow-security-group-rule") {
+    return `narrowed: authorized ${(action.remainder ?? []).map(code).join(", ") || "nothing"}, then revoked ${code(action.ruleIds?.[0] ?? "")}${check}`;
+  }
+  return null;
+}
+
 function actionText(f: FindingView): string {
   switch (f.result) {
     case "revoked":
-      return `revoked (${escapeMrkdwn(f.action?.text ?? "")})`;
+      return (
+        (f.action ? partialText(f.action) : null) ??
+        `revoked (${escapeMrkdwn(f.action?.text ?? "")})`
+      );
     case "already-gone":
       return `nothing to revoke: the rule was already gone (${escapeMrkdwn(f.action?.text ?? "")})`;
     case "failed":
       return `*revoke FAILED*: ${code(`${f.error?.code ?? "Error"}: ${f.error?.message ?? ""}`)}. The rule is still in place.`;
     case "notify-only":
+      // AWS refused the planned narrowing (the group's rule quota): nothing was revoked.
+      if (f.action && f.error) {
+        return `nothing: ${escapeMrkdwn(f.action.text)} was not taken (${code(`${f.error.code}: ${f.error.message}`)}). The rule is unchanged.`;
+      }
       return "notified only (the rule is in notify mode, or the change named no rule to revoke)";
     case "exempt":
       return `nothing: exempt (${escapeMrkdwn(f.exemption?.reason ?? "exemption")}${

@@ -65,7 +65,12 @@ export function csvRows(l: ReplayLine, policyId: string): string {
   const head = [l.eventTime, l.eventId, l.eventName, l.account, l.region, l.actor, l.outcome].map(
     csvCell,
   );
-  const actions = csvCell(l.actions.map(describeAction).join("; "));
+  // An insert or a narrowing carries the planner's check, in brackets after it.
+  const actions = csvCell(
+    l.actions
+      .map((a) => ("check" in a ? `${describeAction(a)} [${a.check}]` : describeAction(a)))
+      .join("; "),
+  );
   const source = csvCell(l.source);
   const policy = csvCell(policyId);
   if (l.findings.length === 0) {
