@@ -1,6 +1,7 @@
 import { DEVELOPER, type LocalStack, startLocalStack } from "@guardrail/sandbox/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsCli } from "./aws-cli";
+import { violations } from "./nacl-oracle";
 
 /** Each aws CLI call starts a Python process: several seconds per test on a busy machine. */
 const SLOW = 180_000;
@@ -179,12 +180,29 @@ describe("network ACLs with the aws CLI", () => {
       "99 deny 6 22",
       "100 allow 6 0",
     ]);
+    // The packet oracle: against entry 100 as replaced, no forbidden packet allowed, every
+    // other packet's verdict kept.
+    const made = [
+      {
+        RuleNumber: 100,
+        Egress: false,
+        RuleAction: "allow",
+        Protocol: "6",
+        CidrBlock: "0.0.0.0/0",
+        PortRange: { From: 0, To: 1023 },
+      },
+    ];
+    expect(violations(made, await entries(cli, acl))).toEqual({
+      allowedForbidden: [],
+      changedCompliant: [],
+    });
     const [decision] = decisions(stack).filter((d) => d.event?.name === "ReplaceNetworkAclEntry");
     expect(decision).toMatchObject({ result: "revoked" });
     // The sweep plans with the same planner on the same ACL: nothing more to do, entry 100 stays.
     await stack.runSweep();
     await stack.idle(20_000);
     expect(text(await entries(cli, acl))).toEqual(afterEvent);
+    expect(violations(made, await entries(cli, acl)).allowedForbidden).toEqual([]);
   });
 
   it("reports a subnet moved to an open ACL", { timeout: SLOW }, async () => {
