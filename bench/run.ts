@@ -21,6 +21,7 @@ import { NODE, ROOT } from "./lib/paths";
 import { printSection, resultsTable } from "./lib/report";
 import type { BenchResult, BenchSection } from "./lib/result";
 import { markdownTable } from "./lib/table";
+import { naclTimeToWrite } from "./nacl-time-to-write";
 import { sweepScale } from "./sweep-scale";
 import { timeToRevoke } from "./time-to-revoke";
 
@@ -87,6 +88,7 @@ async function replay(): Promise<BenchSection> {
 
 const SECTIONS: Record<string, () => Promise<BenchSection> | BenchSection> = {
   "time-to-revoke": () => timeToRevoke(),
+  "nacl-time-to-write": () => naclTimeToWrite(),
   "cold-start": () => coldStart(),
   "cold-start-quota": () => coldStartQuota(),
   "core-throughput": () => coreThroughput(),

@@ -11,6 +11,9 @@ import { pathToFileURL } from "node:url";
 // The channel of packages/aws/src/trace.ts (AWS_CALL_CHANNEL).
 const CHANNEL = "guardrail:aws-call";
 const REVOKE = /^(RevokeSecurityGroup(Ingress|Egress)|DeleteNetworkAclEntry)Command$/;
+// Every call a remediation writes with (a NACL plan inserts entries rather than deleting one).
+const WRITE =
+  /^(RevokeSecurityGroup(Ingress|Egress)|AuthorizeSecurityGroup(Ingress|Egress)|(Create|Delete)NetworkAclEntry)Command$/;
 
 const [file, exportName = "handler"] = process.argv.slice(2);
 if (!file || !process.send) {
@@ -95,12 +98,20 @@ process.on("message", async (message) => {
   const totalMs = performance.now() - t0;
   const revokeIndex = traces.findIndex((t) => REVOKE.test(t.command) && t.ok);
   const revoke = revokeIndex >= 0 ? traces[revokeIndex] : undefined;
+  const writes = traces.filter((t) => WRITE.test(t.command) && t.ok);
+  const firstWrite = writes.length > 0 ? Math.min(...writes.map((t) => t.startedAt)) : null;
   process.send?.({
     type: "result",
     id: msg.id,
     totalMs,
     toRevokeMs: revoke ? revoke.endedAt - t0 : null,
     callsBeforeRevoke: revoke ? traces.slice(0, revokeIndex).map((t) => t.command) : null,
+    toLastWriteMs: writes.length > 0 ? Math.max(...writes.map((t) => t.endedAt)) - t0 : null,
+    writes: writes.length,
+    callsBeforeWrite:
+      firstWrite === null
+        ? null
+        : traces.filter((t) => t.endedAt <= firstWrite).map((t) => t.command),
     attempts: traces.reduce((s, t) => s + (t.attempts ?? 1), 0),
     calls: traces.length,
     busyMs: busyByClient(),

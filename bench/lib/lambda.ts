@@ -12,6 +12,15 @@ export interface InvokeResult {
   readonly toRevokeMs: number | null;
   /** The AWS commands the handler sent before that revoke. */
   readonly callsBeforeRevoke: readonly string[] | null;
+  /**
+   * Handler entry to the last remediation write confirmed (revokes, authorizes, NACL entries
+   * created or deleted); null when nothing was written. Absent from older workers.
+   */
+  readonly toLastWriteMs?: number | null;
+  /** How many remediation writes succeeded. */
+  readonly writes?: number;
+  /** The AWS commands that returned before the first remediation write was sent. */
+  readonly callsBeforeWrite?: readonly string[] | null;
   /** HTTP attempts of every traced call (retries included), and the calls themselves. */
   readonly attempts: number;
   readonly calls: number;
