@@ -9,6 +9,7 @@ import {
   type GuardrailFunction,
   METRICS,
   metricServiceName,
+  notifierEnvironment,
   ORG_FUNCTION_ENV,
   SECURITY_HUB_FUNCTION_ENV,
 } from "@guardrail/core";
@@ -21,7 +22,7 @@ import {
 } from "@guardrail/templates";
 import { SST_NODEJS } from "../functions/build/esbuild.mjs";
 
-import { type NotifierParameters, notifierEnvironment, notifierParameterArns } from "./notifiers";
+import { type NotifierParameters, notifierParameterArns } from "./notifiers";
 import { ORGANIZATION_SWEEP_TIMEOUT_SECONDS, organizationEnvironment } from "./organization";
 import type { PreparedPolicy } from "./policy-file";
 import type { DeploySettings } from "./settings";

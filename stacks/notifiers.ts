@@ -2,9 +2,7 @@ import {
   channelsOf,
   type GuardrailFunction,
   isNotifierFunction,
-  NOTIFIERS,
   type NotifierChannel,
-  type NotifierSpec,
   notifierEnabled,
   notifierParameterName,
   topicNotifiers,
@@ -38,24 +36,6 @@ export function readNotifierParameters(stage: string, env: Env): NotifierParamet
       .filter(([, spec]) => notifierEnabled(spec, env))
       .map(([channel, spec]) => [channel, notifierParameterName(spec.secret, stage, env)]),
   );
-}
-
-/** Whether a channel is on at this deploy (after-record channels included). */
-export function channelOn(channel: NotifierChannel, env: Env): boolean {
-  return notifierEnabled(NOTIFIERS[channel] as NotifierSpec, env);
-}
-
-/** A notifier's environment: the names (never the values) of its channels' secret parameters. */
-export function notifierEnvironment(
-  fn: GuardrailFunction,
-  parameters: NotifierParameters,
-): Record<string, string> {
-  const environment: Record<string, string> = {};
-  for (const [channel, spec] of channelsOf(fn)) {
-    const name = parameters[channel];
-    if (name !== undefined) environment[spec.secret.env] = name;
-  }
-  return environment;
 }
 
 /** The ARNs of the channels' secret parameters, under their `PermissionScope` keys. */

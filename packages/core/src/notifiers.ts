@@ -169,3 +169,23 @@ export function notifierEnabled(
 ): boolean {
   return spec.switch === null || env[spec.switch]?.trim().toLowerCase() === "on";
 }
+
+/**
+ * A notifier's environment: the names (never the values) of the secret parameters of its
+ * channels that are on (`parameters`: channel → parameter name).
+ *
+ * @example
+ * notifierEnvironment("slack-notifier", { slack: "/network-guardrail/prod/slack-webhook-url" });
+ * // { GUARDRAIL_SLACK_WEBHOOK_PARAMETER: "/network-guardrail/prod/slack-webhook-url" }
+ */
+export function notifierEnvironment(
+  fn: string,
+  parameters: Partial<Record<NotifierChannel, string>>,
+): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const [channel, spec] of channelsOf(fn)) {
+    const name = parameters[channel];
+    if (name !== undefined) environment[spec.secret.env] = name;
+  }
+  return environment;
+}

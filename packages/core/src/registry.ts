@@ -116,12 +116,16 @@ export function tagEventNamesFor(fn: GuardrailFunction): TagEventName[] {
  * LOOKUP_PERMISSIONS). Its EC2 grants are exactly these (`FUNCTION_EC2_ACTIONS`); its handler
  * file is `functions/src/handlers/<name>.ts`.
  */
-export interface EventFunctionSpec {
+export interface EventFunctionSpec extends LambdaSizing {
   readonly remediations: readonly ActionType[];
   readonly lookups: readonly LookupName[];
+  readonly reservedConcurrency: number;
+}
+
+/** A Lambda's memory and timeout. */
+export interface LambdaSizing {
   readonly memoryMb: number;
   readonly timeoutSeconds: number;
-  readonly reservedConcurrency: number;
 }
 
 export const EVENT_FUNCTIONS = {
@@ -425,11 +429,7 @@ export const FUNCTION_ENV = {
  */
 export const FUNCTION_SIZING: Record<
   GuardrailFunction,
-  {
-    readonly memoryMb: number;
-    readonly timeoutSeconds: number;
-    readonly reservedConcurrency: number;
-  }
+  LambdaSizing & { readonly reservedConcurrency: number }
 > = {
   ...eventFunctionTable(({ memoryMb, timeoutSeconds, reservedConcurrency }) => ({
     memoryMb,
@@ -673,10 +673,7 @@ export const MEMBER_SESSION_SECONDS = 3600;
 export const EVIDENCE_FUNCTIONS = ["chain-writer", "posture-digest"] as const;
 export type EvidenceFunction = (typeof EVIDENCE_FUNCTIONS)[number];
 
-export const EVIDENCE_SIZING: Record<
-  EvidenceFunction,
-  { readonly memoryMb: number; readonly timeoutSeconds: number }
-> = {
+export const EVIDENCE_SIZING: Record<EvidenceFunction, LambdaSizing> = {
   "chain-writer": { memoryMb: 256, timeoutSeconds: 60 },
   "posture-digest": { memoryMb: 256, timeoutSeconds: 120 },
 };

@@ -1,4 +1,4 @@
-import { FUNCTION_EC2_ACTIONS, NOTIFIERS } from "../registry";
+import { FUNCTION_EC2_ACTIONS, type LambdaSizing, NOTIFIERS } from "../registry";
 
 /**
  * The Slack app's load-bearing facts, shared by the functions, the infra, the sandbox and the
@@ -58,10 +58,7 @@ export type SlackAppFunction = (typeof SLACK_APP_FUNCTIONS)[number];
  * (Slack: "Handling user interaction", acknowledgment response): it verifies, records the
  * nonce, opens a modal or hands over, and returns; the worker does the slow part.
  */
-export const SLACK_APP_SIZING: Record<
-  SlackAppFunction,
-  { readonly memoryMb: number; readonly timeoutSeconds: number }
-> = {
+export const SLACK_APP_SIZING: Record<SlackAppFunction, LambdaSizing> = {
   "slack-interactions": { memoryMb: 512, timeoutSeconds: 10 },
   "slack-actions": { memoryMb: 512, timeoutSeconds: 90 },
 };
