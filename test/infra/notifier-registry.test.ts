@@ -1,4 +1,5 @@
 import {
+  type AfterRecordNotifier,
   FUNCTION_DATA_ACCESS,
   GUARDRAIL_FUNCTIONS,
   NOTIFIERS,
@@ -139,7 +140,7 @@ describe("every topic channel of the notifier registry, deployed", () => {
 
 describe("every after-record channel of the notifier registry, deployed", () => {
   const channels = (Object.entries(NOTIFIERS) as [string, NotifierSpec][]).filter(
-    ([, spec]) => spec.delivery === "after-record",
+    (entry): entry is [string, AfterRecordNotifier] => entry[1].delivery === "after-record",
   );
 
   it.each(channels)("%s: every deciding function has its switch on, the others none", (_, spec) => {

@@ -63,7 +63,7 @@ export function forwardDeadLetterPolicy<Arn>(queueArn: Arn, ruleArn: Arn) {
         Condition: { ArnEquals: { "aws:SourceArn": ruleArn } },
       },
     ],
-  } as const;
+  };
 }
 
 /**
