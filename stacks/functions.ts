@@ -9,23 +9,21 @@ import {
   type GuardrailFunction,
   METRICS,
   metricServiceName,
+  notifierEnvironment,
   ORG_FUNCTION_ENV,
   policyNarrows,
   SECURITY_HUB_FUNCTION_ENV,
-  SLACK_FUNCTION_ENV,
 } from "@guardrail/core";
 import {
   APP_NAME,
   componentName,
   functionStatements,
-  parameterArn,
   roleName,
+  type Statement,
 } from "@guardrail/templates";
 import { SST_NODEJS } from "../functions/build/esbuild.mjs";
 
-/** The functions' esbuild settings, for the Slack app's functions (stacks/slack-app.ts). */
-export { SST_NODEJS };
-
+import { type NotifierParameters, notifierParameterArns } from "./notifiers";
 import { ORGANIZATION_SWEEP_TIMEOUT_SECONDS, organizationEnvironment } from "./organization";
 import type { PreparedPolicy } from "./policy-file";
 import type { DeploySettings } from "./settings";
@@ -51,7 +49,8 @@ export const LAMBDA_TRUST_POLICY = {
   ],
 } as const;
 
-export interface FunctionInputs {
+/** The account-wide resources every function's role and environment point at. */
+export interface AccountResources {
   readonly settings: DeploySettings;
   readonly policy: PreparedPolicy;
   readonly partition: $util.Output<string>;
@@ -61,6 +60,11 @@ export interface FunctionInputs {
   readonly topic: aws.sns.Topic;
   readonly topicKey: aws.kms.Key;
   readonly deadLetterQueue: aws.sqs.Queue;
+  /** The secret parameters of the notification channels on at this deploy (stacks/notifiers.ts). */
+  readonly notifierParameters: NotifierParameters;
+}
+
+export interface FunctionInputs extends AccountResources {
   /** The chain writer's FIFO queue: the decision writers send each record there. */
   readonly chainQueue?: aws.sqs.Queue;
   /** Organisation mode without an inline external id: linked to the functions that assume. */
@@ -81,8 +85,99 @@ export interface GuardrailLambda {
   readonly qualifier: $util.Output<string> | undefined;
 }
 
-export function handlerPath(fn: GuardrailFunction): string {
+export function handlerPath(fn: string): string {
   return `functions/src/handlers/${fn}.handler`;
+}
+
+/** The environment every function of the stack shares. */
+export function baseEnvironment(inputs: AccountResources) {
+  const { settings } = inputs;
+  return {
+    [FUNCTION_ENV.tableName]: inputs.table.name,
+    [FUNCTION_ENV.topicArn]: inputs.topic.arn,
+    [FUNCTION_ENV.ownRoleArns]: inputs.ownRoleArns.apply((arns) => arns.join(",")),
+    [FUNCTION_ENV.policyFile]: BUNDLED_POLICY_FILE,
+    [FUNCTION_ENV.stage]: settings.stage,
+    [FUNCTION_ENV.version]: settings.version,
+    POWERTOOLS_SERVICE_NAME: metricServiceName(settings.stage),
+    POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
+  };
+}
+
+/**
+ * Where every role's grants point (templates' `PermissionScope`), resolved, with `more` ARNs of
+ * the caller's own (resolved together).
+ */
+export function resolvedScope<const More extends Record<string, $util.Input<string>>>(
+  inputs: AccountResources,
+  more: More,
+) {
+  const { settings } = inputs;
+  const keys = Object.keys(more);
+  return $resolve([
+    inputs.partition,
+    inputs.accountId,
+    inputs.table.arn,
+    inputs.topic.arn,
+    inputs.topicKey.arn,
+    inputs.deadLetterQueue.arn,
+    ...keys.map((key) => more[key] as $util.Input<string>),
+  ]).apply(
+    ([partition, accountId, tableArn, topicArn, topicKeyArn, deadLetterQueueArn, ...rest]) => ({
+      partition,
+      region: settings.region,
+      accountId,
+      tableArn,
+      topicArn,
+      topicKeyArn,
+      deadLetterQueueArn,
+      slackWebhookParameterArn: "",
+      ...notifierParameterArns(partition, settings.region, accountId, inputs.notifierParameters),
+      ...(Object.fromEntries(keys.map((key, i) => [key, rest[i]])) as {
+        [K in keyof More]: string;
+      }),
+    }),
+  );
+}
+
+/** One Lambda as every function of the stack is built; `options` adds to SST's arguments. */
+export function guardrailFunction(
+  inputs: AccountResources,
+  name: string,
+  sizing: { readonly memoryMb: number; readonly timeoutSeconds: number },
+  options: {
+    readonly environment: Record<string, $util.Input<string>>;
+    readonly permissions: $util.Output<Statement[]>;
+    readonly roleName: string;
+  } & Omit<sst.aws.FunctionArgs, "environment" | "permissions" | "handler">,
+): sst.aws.Function {
+  const { settings } = inputs;
+  const { environment, permissions, roleName: role, ...more } = options;
+  return new sst.aws.Function(componentName(name as GuardrailFunction), {
+    description: `Network guardrail (${settings.stage}): ${name}`,
+    handler: handlerPath(name),
+    runtime: "nodejs22.x",
+    architecture: "arm64",
+    memory: `${sizing.memoryMb} MB`,
+    timeout: `${sizing.timeoutSeconds} seconds`,
+    environment,
+    permissions,
+    // Linking a Secret adds no IAM; linking the table, topic or queue would add wildcards.
+    link: [],
+    copyFiles: [{ from: inputs.policy.file, to: BUNDLED_POLICY_FILE }],
+    // Split chunks, the SDK schema-key rewrite and kept class names (docs/benchmarks.md).
+    nodejs: { ...SST_NODEJS, esbuild: { ...SST_NODEJS.esbuild } },
+    logging: { retention: settings.protection ? "1 year" : "1 month" },
+    ...more,
+    transform: {
+      role: {
+        name: role,
+        // SST's role also trusts the account root (for `sst dev`, which this app does not
+        // use). Only Lambda may assume a role that can revoke rules.
+        assumeRolePolicy: JSON.stringify(LAMBDA_TRUST_POLICY),
+      },
+    },
+  });
 }
 
 export function createFunctions(
@@ -91,16 +186,9 @@ export function createFunctions(
   const { settings } = inputs;
   const org = settings.organization;
   const shared = {
-    [FUNCTION_ENV.tableName]: inputs.table.name,
-    [FUNCTION_ENV.topicArn]: inputs.topic.arn,
-    [FUNCTION_ENV.ownRoleArns]: inputs.ownRoleArns.apply((arns) => arns.join(",")),
-    [FUNCTION_ENV.policyFile]: BUNDLED_POLICY_FILE,
-    [FUNCTION_ENV.stage]: settings.stage,
-    [FUNCTION_ENV.version]: settings.version,
+    ...baseEnvironment(inputs),
     [FUNCTION_ENV.sweepRateMinutes]: String(settings.sweepRateMinutes),
     [ORG_FUNCTION_ENV.regions]: inputs.regions.join(","),
-    POWERTOOLS_SERVICE_NAME: metricServiceName(settings.stage),
-    POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
   };
 
   const entries = GUARDRAIL_FUNCTIONS.map((name) => {
@@ -112,10 +200,8 @@ export function createFunctions(
         ? { [FUNCTION_ENV.chainQueueUrl]: inputs.chainQueue.url }
         : {}),
       ...organizationEnvironment(name, org),
-      // The parameter's name; the URL is read from SSM at cold start, never put here.
-      ...(name === "slack-notifier"
-        ? { [SLACK_FUNCTION_ENV.webhookParameter]: settings.slackWebhookParameter }
-        : {}),
+      // The parameters' names; the secrets are read from SSM at cold start, never put here.
+      ...notifierEnvironment(name, inputs.notifierParameters),
       ...(settings.securityHub && FUNCTION_DATA_ACCESS[name].audit
         ? { [SECURITY_HUB_FUNCTION_ENV.enabled]: "on" }
         : {}),
@@ -124,7 +210,6 @@ export function createFunctions(
     const manyTargets = org !== null || inputs.regions.length > 1;
     const timeoutSeconds =
       name === "sweep" && manyTargets ? ORGANIZATION_SWEEP_TIMEOUT_SECONDS : sizing.timeoutSeconds;
-    const links = acting && inputs.externalIdSecret ? [inputs.externalIdSecret] : [];
     const provisioned =
       name === "security-group-change" && settings.provisionedConcurrency > 0
         ? settings.provisionedConcurrency
@@ -132,85 +217,46 @@ export function createFunctions(
     const reserved = settings.reservedConcurrency
       ? Math.max(sizing.reservedConcurrency, provisioned ?? 0)
       : undefined;
-    const permissions = $resolve([
-      inputs.partition,
-      inputs.accountId,
-      inputs.table.arn,
-      inputs.topic.arn,
-      inputs.topicKey.arn,
-      inputs.deadLetterQueue.arn,
-      inputs.chainQueue?.arn ?? "",
-    ]).apply(
-      ([
-        partition,
-        accountId,
-        tableArn,
-        topicArn,
-        topicKeyArn,
-        deadLetterQueueArn,
-        chainQueueArn,
-      ]) =>
-        functionStatements(
-          name,
-          {
-            partition,
-            region: settings.region,
-            accountId,
-            tableArn,
-            topicArn,
-            topicKeyArn,
-            deadLetterQueueArn,
-            ...(chainQueueArn ? { chainQueueArn } : {}),
-            slackWebhookParameterArn: parameterArn(
-              partition,
-              settings.region,
-              accountId,
-              settings.slackWebhookParameter,
-            ),
-            narrowing: policyNarrows(inputs.policy.policy),
-            // In organisation mode the hub's own role acts in its home Region only; the member
-            // roles act everywhere else.
-            ...(org === null ? { regions: inputs.regions } : {}),
-          },
-          org === null
-            ? null
-            : {
-                orgId: org.orgId,
-                memberRoleName: org.memberRoleName,
-                organizationsRoleArn: org.organizationsRoleArn,
-                readsOrganization: inputs.readsOrganization,
-              },
-          settings.securityHub,
-        ),
+    const permissions = resolvedScope(inputs, {
+      chainQueueArn: inputs.chainQueue?.arn ?? "",
+    }).apply(({ chainQueueArn, ...scope }) =>
+      functionStatements(
+        name,
+        {
+          ...scope,
+          ...(chainQueueArn ? { chainQueueArn } : {}),
+          narrowing: policyNarrows(inputs.policy.policy),
+          // In organisation mode the hub's own role acts in its home Region only; the member
+          // roles act everywhere else.
+          ...(org === null ? { regions: inputs.regions } : {}),
+        },
+        org === null
+          ? null
+          : {
+              orgId: org.orgId,
+              memberRoleName: org.memberRoleName,
+              organizationsRoleArn: org.organizationsRoleArn,
+              readsOrganization: inputs.readsOrganization,
+            },
+        settings.securityHub,
+      ),
     );
 
-    const fn = new sst.aws.Function(componentName(name), {
-      description: `Network guardrail (${settings.stage}): ${name}`,
-      handler: handlerPath(name),
-      runtime: "nodejs22.x",
-      architecture: "arm64",
-      memory: `${sizing.memoryMb} MB`,
-      timeout: `${timeoutSeconds} seconds`,
-      environment,
-      permissions,
-      // Linking a Secret adds no IAM; linking the table, topic or queue would add wildcards.
-      // Only the external id secret is linked (organisation mode without GUARDRAIL_EXTERNAL_ID).
-      link: links,
-      copyFiles: [{ from: inputs.policy.file, to: BUNDLED_POLICY_FILE }],
-      // Split chunks, the SDK schema-key rewrite and kept class names (docs/benchmarks.md).
-      nodejs: { ...SST_NODEJS, esbuild: { ...SST_NODEJS.esbuild } },
-      concurrency: { reserved, provisioned },
-      versioning: provisioned !== undefined,
-      logging: { retention: settings.protection ? "1 year" : "1 month" },
-      transform: {
-        role: {
-          name: roleName(APP_NAME, settings.stage, settings.region, name),
-          // SST's role also trusts the account root (for `sst dev`, which this app does not
-          // use). Only Lambda may assume a role that can revoke rules.
-          assumeRolePolicy: JSON.stringify(LAMBDA_TRUST_POLICY),
-        },
+    const fn = guardrailFunction(
+      inputs,
+      name,
+      { memoryMb: sizing.memoryMb, timeoutSeconds },
+      {
+        environment,
+        permissions,
+        roleName: roleName(APP_NAME, settings.stage, settings.region, name),
+        // Only the external id secret is linked (organisation mode without
+        // GUARDRAIL_EXTERNAL_ID).
+        link: acting && inputs.externalIdSecret ? [inputs.externalIdSecret] : [],
+        concurrency: { reserved, provisioned },
+        versioning: provisioned !== undefined,
       },
-    });
+    );
 
     const lambda = fn.nodes.function;
     const qualifier = provisioned === undefined ? undefined : lambda.version;

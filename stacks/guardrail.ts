@@ -17,9 +17,10 @@ import { allowRulesToDeadLetter, createDeadLetterQueue } from "./dead-letter";
 import { createEventRules } from "./event-rules";
 import { createEvidence } from "./evidence";
 import { readEvidenceSettings } from "./evidence-settings";
-import { createFunctions } from "./functions";
+import { type AccountResources, createFunctions } from "./functions";
 import { createHubBus } from "./hub";
 import { createNotifications } from "./notifications";
+import { readNotifierParameters, wireNotifiers } from "./notifiers";
 import { preparePolicyFile } from "./policy-file";
 import { createRegionForwarding, resolveCoveredRegions } from "./regions";
 import { PUBLISHING_FUNCTIONS, topicPolicy } from "./resource-policies";
@@ -102,7 +103,7 @@ export async function deployGuardrail() {
     topic,
     topicKey: key,
   });
-  const lambdas = createFunctions({
+  const account: AccountResources = {
     settings,
     policy,
     partition,
@@ -112,6 +113,10 @@ export async function deployGuardrail() {
     topic,
     topicKey: key,
     deadLetterQueue,
+    notifierParameters: readNotifierParameters(settings.stage, process.env),
+  };
+  const lambdas = createFunctions({
+    ...account,
     chainQueue: evidence.chainQueue,
     ...(org !== null && org.externalId === null
       ? { externalIdSecret: new sst.Secret(EXTERNAL_ID_SECRET) }
@@ -131,43 +136,15 @@ export async function deployGuardrail() {
               ...(monitoring.slackMaxPerMinute
                 ? { [RELIABILITY_ENV.slackMaxPerMinute]: monitoring.slackMaxPerMinute }
                 : {}),
-              ...(slackApp ? slackNotifierEnvironment(slackApp, settings) : {}),
+              ...(slackApp ? slackNotifierEnvironment(slackApp) : {}),
             },
           }
         : {}),
     },
   });
+  wireNotifiers({ ...account, lambdas });
 
-  const notifier = lambdas["slack-notifier"];
-  const notifierPermission = new aws.lambda.Permission("SlackNotifierTopicPermission", {
-    action: "lambda:InvokeFunction",
-    function: notifier.fn.name,
-    qualifier: notifier.qualifier,
-    principal: "sns.amazonaws.com",
-    sourceArn: topic.arn,
-  });
-  new aws.sns.TopicSubscription(
-    "SlackNotifierSubscription",
-    { topic: topic.arn, protocol: "lambda", endpoint: notifier.invokeArn },
-    { dependsOn: [notifierPermission] },
-  );
-
-  const slack =
-    slackApp === null
-      ? null
-      : createSlackApp({
-          settings,
-          app: slackApp,
-          policy,
-          partition,
-          accountId,
-          ownRoleArns,
-          table,
-          topic,
-          topicKey: key,
-          deadLetterQueue,
-          notifier,
-        });
+  const slack = slackApp === null ? null : createSlackApp({ ...account, app: slackApp });
   if (slackApp !== null) {
     console.log(
       `network-guardrail: Slack app on (${slackApp.endpoint}); bot token and signing secret from the SSM SecureString parameters ${slackApp.tokenParameter} and ${slackApp.signingSecretParameter}`,

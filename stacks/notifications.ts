@@ -37,12 +37,18 @@ export function createNotifications(settings: DeploySettings, account: AccountSc
 
   if (settings.alertEmail) {
     // Alarms reach a person even when the Slack notifier itself is what is failing.
-    new aws.sns.TopicSubscription("AlertEmailSubscription", {
-      topic: topic.arn,
-      protocol: "email",
-      endpoint: settings.alertEmail,
-    });
+    subscribe("AlertEmailSubscription", topic, "email", settings.alertEmail);
   }
 
   return { key, topic };
+}
+
+/** An email or HTTPS subscription of a topic (the endpoint confirms it). */
+export function subscribe(
+  id: string,
+  topic: aws.sns.Topic,
+  protocol: "email" | "https",
+  endpoint: string,
+): aws.sns.TopicSubscription {
+  return new aws.sns.TopicSubscription(id, { topic: topic.arn, protocol, endpoint });
 }

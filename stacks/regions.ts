@@ -1,5 +1,5 @@
 import { coveredRegions } from "@guardrail/core";
-import { forwardedEventPattern, regionId } from "@guardrail/templates";
+import { forwardDeadLetterPolicy, forwardedEventPattern, regionId } from "@guardrail/templates";
 import type { DeploySettings } from "./settings";
 
 /**
@@ -83,19 +83,7 @@ export function createRegionForwarding(
       `ForwardDeadLetterQueuePolicy${id}`,
       {
         queueUrl: deadLetterQueue.url,
-        policy: $jsonStringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Sid: "ForwardRuleSendsFailedEvents",
-              Effect: "Allow",
-              Principal: { Service: "events.amazonaws.com" },
-              Action: "sqs:SendMessage",
-              Resource: deadLetterQueue.arn,
-              Condition: { ArnEquals: { "aws:SourceArn": rule.arn } },
-            },
-          ],
-        }),
+        policy: $jsonStringify(forwardDeadLetterPolicy(deadLetterQueue.arn, rule.arn)),
       },
       opts,
     );

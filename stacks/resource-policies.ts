@@ -64,25 +64,17 @@ export interface KeyPolicyInput {
  * nothing. https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
  */
 export function topicKeyPolicy(input: KeyPolicyInput): PolicyDocument {
-  const root = `arn:${input.partition}:iam::${input.accountId}:root`;
   return {
     Version: "2012-10-17",
     Statement: [
       {
         Sid: "AccountAdministersKey",
         Effect: "Allow",
-        Principal: { AWS: root },
+        Principal: { AWS: accountRoot(input) },
         Action: [...KEY_ADMIN_ACTIONS],
         Resource: "*",
       },
-      {
-        Sid: "GuardrailRolesEncryptMessages",
-        Effect: "Allow",
-        Principal: { AWS: root },
-        Action: [...TOPIC_KEY_ACTIONS],
-        Resource: "*",
-        Condition: { ArnEquals: { "aws:PrincipalArn": [...input.publisherRoleArns] } },
-      },
+      publishersMay("GuardrailRolesEncryptMessages", TOPIC_KEY_ACTIONS, "*", input),
       {
         Sid: "AlarmsEncryptMessages",
         Effect: "Allow",
@@ -94,11 +86,29 @@ export function topicKeyPolicy(input: KeyPolicyInput): PolicyDocument {
   };
 }
 
-export interface TopicPolicyInput {
+function accountRoot(input: KeyPolicyInput): string {
+  return `arn:${input.partition}:iam::${input.accountId}:root`;
+}
+
+/** The account principal, limited to the publishing roles (they may not exist yet). */
+function publishersMay(
+  sid: string,
+  actions: readonly string[],
+  resource: string,
+  input: KeyPolicyInput,
+): Record<string, unknown> {
+  return {
+    Sid: sid,
+    Effect: "Allow",
+    Principal: { AWS: accountRoot(input) },
+    Action: [...actions],
+    Resource: resource,
+    Condition: { ArnEquals: { "aws:PrincipalArn": [...input.publisherRoleArns] } },
+  };
+}
+
+export interface TopicPolicyInput extends KeyPolicyInput {
   readonly topicArn: string;
-  readonly partition: string;
-  readonly accountId: string;
-  readonly publisherRoleArns: readonly string[];
   /** Every alarm whose actions name the topic. */
   readonly alarmArns: readonly string[];
 }
@@ -112,18 +122,10 @@ export interface TopicPolicyInput {
  * https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger
  */
 export function topicPolicy(input: TopicPolicyInput): PolicyDocument {
-  const root = `arn:${input.partition}:iam::${input.accountId}:root`;
   return {
     Version: "2012-10-17",
     Statement: [
-      {
-        Sid: "GuardrailRolesPublish",
-        Effect: "Allow",
-        Principal: { AWS: root },
-        Action: [...NOTIFY_ACTIONS],
-        Resource: input.topicArn,
-        Condition: { ArnEquals: { "aws:PrincipalArn": [...input.publisherRoleArns] } },
-      },
+      publishersMay("GuardrailRolesPublish", NOTIFY_ACTIONS, input.topicArn, input),
       {
         Sid: "GuardrailAlarmsPublish",
         Effect: "Allow",

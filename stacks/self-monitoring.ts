@@ -6,8 +6,9 @@ import {
   METRICS,
   metricServiceName,
 } from "@guardrail/core";
-import { APP_NAME, alarmName } from "@guardrail/templates";
+import { APP_NAME, alarmName, componentName } from "@guardrail/templates";
 import type { GuardrailLambda } from "./functions";
+import { subscribe } from "./notifications";
 import type { SelfMonitoringSettings } from "./self-monitoring-settings";
 import type { DeploySettings } from "./settings";
 
@@ -21,19 +22,9 @@ export function createAlarmTopic(settings: DeploySettings, monitoring: SelfMonit
   const topic = new aws.sns.Topic("AlarmTopic", {
     displayName: `Network guardrail (${settings.stage}) alarms`,
   });
-  if (monitoring.email) {
-    new aws.sns.TopicSubscription("AlarmEmailSubscription", {
-      topic: topic.arn,
-      protocol: "email",
-      endpoint: monitoring.email,
-    });
-  }
+  if (monitoring.email) subscribe("AlarmEmailSubscription", topic, "email", monitoring.email);
   if (monitoring.httpsEndpoint) {
-    new aws.sns.TopicSubscription("AlarmHttpsSubscription", {
-      topic: topic.arn,
-      protocol: "https",
-      endpoint: monitoring.httpsEndpoint,
-    });
+    subscribe("AlarmHttpsSubscription", topic, "https", monitoring.httpsEndpoint);
   }
   return topic;
 }
@@ -52,6 +43,29 @@ export function createSelfMonitoringAlarms(
   const name = (what: string) => alarmName(APP_NAME, settings.stage, what);
   const guardrailMetric = { [METRIC_SERVICE_DIMENSION]: metricServiceName(settings.stage) };
   const alarms: aws.cloudwatch.MetricAlarm[] = [];
+  const alarm = (
+    id: string,
+    what: string,
+    description: string,
+    metric: {
+      namespace: string;
+      metricName: string;
+      dimensions: Record<string, $util.Input<string>>;
+      statistic: string;
+    },
+    spec: { threshold: number; periodSeconds: number; evaluationPeriods: number },
+  ) =>
+    new aws.cloudwatch.MetricAlarm(`${id}Alarm`, {
+      name: name(what),
+      alarmDescription: description,
+      ...metric,
+      period: spec.periodSeconds,
+      evaluationPeriods: spec.evaluationPeriods,
+      threshold: spec.threshold,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      treatMissingData: "notBreaching",
+      ...actions,
+    });
   const lambdaAlarm = (
     fn: GuardrailFunction,
     id: string,
@@ -60,25 +74,20 @@ export function createSelfMonitoringAlarms(
     spec: { threshold: number; periodSeconds: number; evaluationPeriods: number },
     description: string,
   ) =>
-    new aws.cloudwatch.MetricAlarm(`${id}Alarm`, {
-      name: name(`${fn}-${metricName.toLowerCase()}`),
-      alarmDescription: description,
-      namespace: "AWS/Lambda",
-      metricName,
-      dimensions: { FunctionName: lambdas[fn].fn.name },
-      statistic,
-      period: spec.periodSeconds,
-      evaluationPeriods: spec.evaluationPeriods,
-      threshold: spec.threshold,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      treatMissingData: "notBreaching",
-      ...actions,
-    });
+    alarm(
+      id,
+      `${fn}-${metricName.toLowerCase()}`,
+      description,
+      {
+        namespace: "AWS/Lambda",
+        metricName,
+        dimensions: { FunctionName: lambdas[fn].fn.name },
+        statistic,
+      },
+      spec,
+    );
   for (const fn of EVENT_DRIVEN_FUNCTIONS) {
-    const id = fn
-      .split("-")
-      .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
-      .join("");
+    const id = componentName(fn);
     alarms.push(
       lambdaAlarm(
         fn,
@@ -112,20 +121,13 @@ export function createSelfMonitoringAlarms(
     spec: { threshold: number; periodSeconds: number; evaluationPeriods: number },
     description: string,
   ) =>
-    new aws.cloudwatch.MetricAlarm(`${id}Alarm`, {
-      name: name(metricName.replace(/([a-z])([A-Z])/g, "$1-$2").toLowerCase()),
-      alarmDescription: description,
-      namespace: METRICS.namespace,
-      metricName,
-      dimensions: guardrailMetric,
-      statistic: "Sum",
-      period: spec.periodSeconds,
-      evaluationPeriods: spec.evaluationPeriods,
-      threshold: spec.threshold,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      treatMissingData: "notBreaching",
-      ...actions,
-    });
+    alarm(
+      id,
+      metricName.replace(/([a-z])([A-Z])/g, "$1-$2").toLowerCase(),
+      description,
+      { namespace: METRICS.namespace, metricName, dimensions: guardrailMetric, statistic: "Sum" },
+      spec,
+    );
   alarms.push(
     metricAlarm(
       "EventPathMisses",

@@ -5,9 +5,10 @@ import { ConfigurationError } from "@guardrail/core/errors";
 import {
   DEFAULT_SWEEP_RATE_MINUTES,
   EXTERNAL_ID_SECRET,
+  NOTIFIERS,
+  notifierParameterName,
   ORG_FUNCTION_ENV,
   SECURITY_HUB_FUNCTION_ENV,
-  slackWebhookParameterName,
 } from "@guardrail/core/registry";
 import { AWS_PATTERNS, readOrganizationEnv } from "@guardrail/core/settings";
 import { APP_NAME, DEFAULT_REGION } from "@guardrail/templates/naming";
@@ -44,7 +45,7 @@ export const DEPLOY_ENV = {
    */
   protection: "GUARDRAIL_PROTECTION",
   /** SecureString parameter with the Slack webhook URL (default `slackWebhookParameterName`). */
-  slackWebhookParameter: "GUARDRAIL_SLACK_WEBHOOK_PARAMETER",
+  slackWebhookParameter: NOTIFIERS.slack.secret.deployEnv,
 } as const;
 
 /**
@@ -139,8 +140,7 @@ export function readDeploySettings(
       `stage "${stage}": use letters, digits and hyphens, starting with a letter`,
     );
   }
-  const slackWebhookParameter =
-    nonEmpty(env[DEPLOY_ENV.slackWebhookParameter]) ?? slackWebhookParameterName(stage);
+  const slackWebhookParameter = notifierParameterName(NOTIFIERS.slack.secret, stage, env);
   if (!PARAMETER_NAME.test(slackWebhookParameter)) {
     // Not echoed: a URL pasted here by mistake is the secret itself.
     throw new ConfigurationError(

@@ -1,28 +1,25 @@
 import {
-  BUNDLED_POLICY_FILE,
-  FUNCTION_ENV,
   type GuardrailFunction,
-  METRICS,
-  metricServiceName,
   policyNarrows,
   SLACK_APP_ENV,
   SLACK_APP_SIZING,
-  SLACK_FUNCTION_ENV,
   SLACK_INTERACTIONS_PATH,
   type SlackAppFunction,
 } from "@guardrail/core";
 import {
   APP_NAME,
-  componentName,
   exemptionTagKeys,
   parameterArn,
   roleArn,
   roleName,
-  SLACK_SECRET_READ_ACTIONS,
   slackAppStatements,
 } from "@guardrail/templates";
-import { type GuardrailLambda, LAMBDA_TRUST_POLICY, SST_NODEJS } from "./functions";
-import type { PreparedPolicy } from "./policy-file";
+import {
+  type AccountResources,
+  baseEnvironment,
+  guardrailFunction,
+  resolvedScope,
+} from "./functions";
 import type { DeploySettings } from "./settings";
 import type { SlackAppSettings } from "./slack-app-settings";
 
@@ -31,106 +28,53 @@ export function slackAppRoleName(settings: DeploySettings, fn: SlackAppFunction)
   return roleName(APP_NAME, settings.stage, settings.region, fn as unknown as GuardrailFunction);
 }
 
-export interface SlackAppInputs {
-  readonly settings: DeploySettings;
+export interface SlackAppInputs extends AccountResources {
   readonly app: SlackAppSettings;
-  readonly policy: PreparedPolicy;
-  readonly partition: $util.Output<string>;
-  readonly accountId: $util.Output<string>;
-  readonly ownRoleArns: $util.Output<string[]>;
-  readonly table: aws.dynamodb.Table;
-  readonly topic: aws.sns.Topic;
-  readonly topicKey: aws.kms.Key;
-  readonly deadLetterQueue: aws.sqs.Queue;
-  readonly notifier: GuardrailLambda;
 }
 
 /**
- * The Slack app: the worker (the approver role), the signed interaction endpoint behind a
- * function URL or an API Gateway HTTP API, and the notifier's read of the bot token. The token
- * and the signing secret stay in Parameter Store: the functions get the parameters' names.
+ * The Slack app: the worker (the approver role) and the signed interaction endpoint behind a
+ * function URL or an API Gateway HTTP API. The signing secret stays in Parameter Store: the
+ * endpoint gets the parameter's name. The notifier's read of the bot token is the `slack-app`
+ * channel's (stacks/notifiers.ts).
  */
 export function createSlackApp(inputs: SlackAppInputs) {
   const { settings, app } = inputs;
   const shared = {
-    [FUNCTION_ENV.tableName]: inputs.table.name,
-    [FUNCTION_ENV.topicArn]: inputs.topic.arn,
-    [FUNCTION_ENV.ownRoleArns]: inputs.ownRoleArns.apply((arns) => arns.join(",")),
-    [FUNCTION_ENV.policyFile]: BUNDLED_POLICY_FILE,
-    [FUNCTION_ENV.stage]: settings.stage,
-    [FUNCTION_ENV.version]: settings.version,
+    ...baseEnvironment(inputs),
     [SLACK_APP_ENV.tokenParameter]: app.tokenParameter,
-    POWERTOOLS_SERVICE_NAME: metricServiceName(settings.stage),
-    POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
   };
-  const scopeOf = (workerArn: $util.Input<string>) =>
-    $resolve([
-      inputs.partition,
-      inputs.accountId,
-      inputs.table.arn,
-      inputs.topic.arn,
-      inputs.topicKey.arn,
-      inputs.deadLetterQueue.arn,
-      workerArn,
-    ]).apply(([partition, accountId, tableArn, topicArn, topicKeyArn, dlq, worker]) => ({
-      partition,
-      region: settings.region,
-      accountId,
-      tableArn,
-      topicArn,
-      topicKeyArn,
-      deadLetterQueueArn: dlq,
-      slackWebhookParameterArn: parameterArn(
-        partition,
-        settings.region,
-        accountId,
-        settings.slackWebhookParameter,
-      ),
-      slackTokenParameterArn: parameterArn(
-        partition,
-        settings.region,
-        accountId,
-        app.tokenParameter,
-      ),
-      slackSigningSecretParameterArn: parameterArn(
-        partition,
-        settings.region,
-        accountId,
-        app.signingSecretParameter,
-      ),
-      workerFunctionArn: worker,
-      exemptionTagKeys: exemptionTagKeys(inputs.policy.policy),
-      narrowing: policyNarrows(inputs.policy.policy),
-    }));
-
   const make = (
     fn: SlackAppFunction,
     environment: Record<string, $util.Input<string>>,
     workerArn: $util.Input<string>,
     url: boolean,
   ) =>
-    new sst.aws.Function(componentName(fn as unknown as GuardrailFunction), {
-      description: `Network guardrail (${settings.stage}): ${fn}`,
-      handler: `functions/src/handlers/${fn}.handler`,
-      runtime: "nodejs22.x",
-      architecture: "arm64",
-      memory: `${SLACK_APP_SIZING[fn].memoryMb} MB`,
-      timeout: `${SLACK_APP_SIZING[fn].timeoutSeconds} seconds`,
+    guardrailFunction(inputs, fn, SLACK_APP_SIZING[fn], {
       environment: { ...shared, ...environment },
-      permissions: scopeOf(workerArn).apply((scope) => slackAppStatements(fn, scope)),
-      link: [],
+      permissions: resolvedScope(inputs, { workerFunctionArn: workerArn }).apply((scope) =>
+        slackAppStatements(fn, {
+          ...scope,
+          slackTokenParameterArn: parameterArn(
+            scope.partition,
+            settings.region,
+            scope.accountId,
+            app.tokenParameter,
+          ),
+          slackSigningSecretParameterArn: parameterArn(
+            scope.partition,
+            settings.region,
+            scope.accountId,
+            app.signingSecretParameter,
+          ),
+          exemptionTagKeys: exemptionTagKeys(inputs.policy.policy),
+          narrowing: policyNarrows(inputs.policy.policy),
+        }),
+      ),
+      roleName: slackAppRoleName(settings, fn),
       // Slack signs the request; the endpoint verifies it before reading anything. IAM auth
       // would need Slack to sign with AWS credentials, which it cannot.
       ...(url ? { url: { authorization: "none" as const } } : {}),
-      copyFiles: [{ from: inputs.policy.file, to: BUNDLED_POLICY_FILE }],
-      nodejs: { ...SST_NODEJS, esbuild: { ...SST_NODEJS.esbuild } },
-      logging: { retention: settings.protection ? "1 year" : "1 month" },
-      transform: {
-        role: {
-          name: slackAppRoleName(settings, fn),
-          assumeRolePolicy: JSON.stringify(LAMBDA_TRUST_POLICY),
-        },
-      },
     });
 
   const worker = make("slack-actions", {}, "", false);
@@ -152,27 +96,6 @@ export function createSlackApp(inputs: SlackAppInputs) {
     app.endpoint === "function-url",
   );
 
-  // The notifier posts with the bot token: it may read that parameter too.
-  new aws.iam.RolePolicy(
-    "SlackNotifierTokenRead",
-    {
-      role: roleName(APP_NAME, settings.stage, settings.region, "slack-notifier"),
-      policy: $resolve([inputs.partition, inputs.accountId]).apply(([partition, accountId]) =>
-        JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Effect: "Allow",
-              Action: [...SLACK_SECRET_READ_ACTIONS],
-              Resource: [parameterArn(partition, settings.region, accountId, app.tokenParameter)],
-            },
-          ],
-        }),
-      ),
-    },
-    { dependsOn: [inputs.notifier.fn] },
-  );
-
   let url: $util.Output<string>;
   if (app.endpoint === "api-gateway") {
     const api = new sst.aws.ApiGatewayV2("SlackInteractionsApi");
@@ -187,11 +110,7 @@ export function createSlackApp(inputs: SlackAppInputs) {
   return { endpoint, worker, url, workerRoleArn };
 }
 
-/** The notifier's environment in app mode: the token parameter's name and the channel. */
-export function slackNotifierEnvironment(app: SlackAppSettings, settings: DeploySettings) {
-  return {
-    [SLACK_APP_ENV.tokenParameter]: app.tokenParameter,
-    [SLACK_APP_ENV.channel]: app.channel,
-    [SLACK_FUNCTION_ENV.webhookParameter]: settings.slackWebhookParameter,
-  };
+/** The notifier's environment in app mode besides its channels' parameters: the channel id. */
+export function slackNotifierEnvironment(app: SlackAppSettings) {
+  return { [SLACK_APP_ENV.channel]: app.channel };
 }

@@ -1,15 +1,24 @@
 import type { ActionType } from "./model";
 import type { Policy } from "./policy/types";
+import { NOTIFIER_FUNCTIONS, NOTIFIERS, type NotifierFunction } from "./notifiers";
+
+export * from "./notifiers";
 
 /**
  * The load-bearing facts of the product, in one place so that the functions, the infra, the
  * sandbox and their tests all read the same values.
  */
 
-/** What an event name means to the guardrail. One table, no scattered switches. */
+/**
+ * An event's route: what an event name means to the guardrail and which function handles it.
+ * One table, no scattered switches. The EventBridge rule of each function (`eventPatternFor`),
+ * its EC2 grants (`FUNCTION_EC2_ACTIONS`) and the set of functions follow from it; the parser is
+ * the event's entry in `EVENT_PARSERS` (cloudtrail/parsers.ts), typed over these names so that a
+ * route without a parser does not compile.
+ */
 export interface EventSpec {
   /** Which function handles it (`null` for restrictive calls, recognised but never evaluated). */
-  readonly handler: GuardrailFunction | null;
+  readonly handler: EventFunction | null;
   /** `permissive` calls can open access; `restrictive` ones only remove it. */
   readonly effect: "permissive" | "restrictive";
   readonly resource: "security-group" | "network-acl" | "prefix-list";
@@ -87,7 +96,7 @@ export const TAG_EVENT_SPECS = {
   UntagResources: { handler: "security-group-change", eventSource: "tagging.amazonaws.com" },
 } as const satisfies Record<
   string,
-  { readonly handler: GuardrailFunction; readonly eventSource: string }
+  { readonly handler: EventFunction; readonly eventSource: string }
 >;
 
 export type TagEventName = keyof typeof TAG_EVENT_SPECS;
@@ -102,15 +111,80 @@ export function tagEventNamesFor(fn: GuardrailFunction): TagEventName[] {
   );
 }
 
-/** The Lambdas of the product. Their handler files are `functions/src/handlers/<name>.ts`. */
-export const GUARDRAIL_FUNCTIONS = [
-  "security-group-change",
-  "network-acl-change",
-  "prefix-list-change",
+/**
+ * The functions CloudTrail events are routed to, and what each may do besides reading its
+ * events: the remediations it may plan and the look-ups it makes (read-only EC2 calls, names of
+ * LOOKUP_PERMISSIONS). Its EC2 grants are exactly these (`FUNCTION_EC2_ACTIONS`); its handler
+ * file is `functions/src/handlers/<name>.ts`.
+ */
+export interface EventFunctionSpec extends LambdaSizing {
+  readonly remediations: readonly ActionType[];
+  readonly lookups: readonly LookupName[];
+  readonly reservedConcurrency: number;
+}
+
+/** A Lambda's memory and timeout. */
+export interface LambdaSizing {
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+}
+
+export const EVENT_FUNCTIONS = {
+  // Timeouts leave room for EC2_RETRY.budgetMs (40 s) on the revoke after a look-up: a throttle
+  // is waited out inside the invocation (bench/burst.ts), not by Lambda's retry a minute later.
+  // The event functions revoke, and most of their invocations are cold: 1,769 MB is one full
+  // vCPU (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html), and init is
+  // CPU-bound, so it runs about 3x faster than at 512 MB for about the same GB-seconds per cold
+  // invocation (bench/cold-start-quota.ts; the reasoning is in docs/benchmarks.md).
+  "security-group-change": {
+    remediations: ["revoke-security-group-rules"],
+    lookups: [
+      "describeSecurityGroups",
+      "describeSecurityGroupRules",
+      "getManagedPrefixListEntries",
+    ],
+    memoryMb: 1769,
+    timeoutSeconds: 90,
+    reservedConcurrency: 25,
+  },
+  // The ACL is read before anything is planned (and again when a write finds it changed).
+  "network-acl-change": {
+    remediations: ["delete-network-acl-entry", "insert-network-acl-entries"],
+    lookups: ["describeNetworkAcls"],
+    memoryMb: 1769,
+    timeoutSeconds: 60,
+    reservedConcurrency: 10,
+  },
+  "prefix-list-change": {
+    remediations: ["revoke-security-group-rules"],
+    lookups: [
+      "describeSecurityGroupRules",
+      "describeSecurityGroups",
+      "getManagedPrefixListEntries",
+      "getManagedPrefixListAssociations",
+    ],
+    memoryMb: 1769,
+    timeoutSeconds: 120,
+    reservedConcurrency: 5,
+  },
+} as const satisfies Record<string, EventFunctionSpec>;
+export type EventFunction = keyof typeof EVENT_FUNCTIONS;
+
+/**
+ * The Lambdas of the product: the event functions, the sweep, then the notifiers
+ * (notifiers.ts). Their handler files are `functions/src/handlers/<name>.ts`.
+ */
+export type GuardrailFunction = EventFunction | "sweep" | NotifierFunction;
+export const GUARDRAIL_FUNCTIONS: readonly GuardrailFunction[] = [
+  ...(Object.keys(EVENT_FUNCTIONS) as EventFunction[]),
   "sweep",
-  "slack-notifier",
-] as const;
-export type GuardrailFunction = (typeof GUARDRAIL_FUNCTIONS)[number];
+  ...(Object.keys(NOTIFIER_FUNCTIONS) as NotifierFunction[]),
+];
+
+/** Whether a function is one of the notifiers subscribed to the topic. */
+export function isNotifierFunction(fn: GuardrailFunction): fn is NotifierFunction {
+  return Object.hasOwn(NOTIFIER_FUNCTIONS, fn);
+}
 
 /** Event names routed to one event-driven function. */
 export function eventNamesFor(fn: GuardrailFunction): string[] {
@@ -201,31 +275,36 @@ export const LOOKUP_PERMISSIONS = {
   /** The sweep compares the Regions enabled now with the covered ones (enabled since the deploy). */
   describeRegions: "ec2:DescribeRegions",
 } as const;
+export type LookupName = keyof typeof LOOKUP_PERMISSIONS;
+
+/** An event function's EC2 actions: its remediations' then its look-ups', each once, in order. */
+function eventFunctionEc2Actions(spec: EventFunctionSpec): string[] {
+  return [
+    ...new Set([
+      ...spec.remediations.flatMap((action) => REMEDIATION_PERMISSIONS[action]),
+      ...spec.lookups.map((name) => LOOKUP_PERMISSIONS[name]),
+    ]),
+  ];
+}
+
+function eventFunctionTable<T>(of: (spec: EventFunctionSpec, fn: EventFunction) => T) {
+  return Object.fromEntries(
+    Object.entries(EVENT_FUNCTIONS).map(([fn, spec]) => [fn, of(spec, fn as EventFunction)]),
+  ) as Record<EventFunction, T>;
+}
+
+function notifierFunctionTable<T>(of: (fn: NotifierFunction) => T) {
+  return Object.fromEntries(
+    (Object.keys(NOTIFIER_FUNCTIONS) as NotifierFunction[]).map((fn) => [fn, of(fn)]),
+  ) as Record<NotifierFunction, T>;
+}
 
 /**
  * Exactly the EC2 actions each function's role gets when no rule narrows. No wildcards, no
  * Authorize; the only Create is CreateNetworkAclEntry, for the NACL planner's inserted entries.
  */
 export const FUNCTION_EC2_ACTIONS: Record<GuardrailFunction, readonly string[]> = {
-  "security-group-change": [
-    ...REMEDIATION_PERMISSIONS["revoke-security-group-rules"],
-    LOOKUP_PERMISSIONS.describeSecurityGroups,
-    LOOKUP_PERMISSIONS.describeSecurityGroupRules,
-    LOOKUP_PERMISSIONS.getManagedPrefixListEntries,
-  ],
-  // The ACL is read before anything is planned (and again when a write finds it changed).
-  "network-acl-change": [
-    ...REMEDIATION_PERMISSIONS["delete-network-acl-entry"],
-    ...REMEDIATION_PERMISSIONS["insert-network-acl-entries"],
-    LOOKUP_PERMISSIONS.describeNetworkAcls,
-  ],
-  "prefix-list-change": [
-    ...REMEDIATION_PERMISSIONS["revoke-security-group-rules"],
-    LOOKUP_PERMISSIONS.describeSecurityGroupRules,
-    LOOKUP_PERMISSIONS.describeSecurityGroups,
-    LOOKUP_PERMISSIONS.getManagedPrefixListEntries,
-    LOOKUP_PERMISSIONS.getManagedPrefixListAssociations,
-  ],
+  ...eventFunctionTable((spec) => eventFunctionEc2Actions(spec)),
   sweep: [
     ...REMEDIATION_PERMISSIONS["revoke-security-group-rules"],
     ...REMEDIATION_PERMISSIONS["delete-network-acl-entry"],
@@ -237,7 +316,7 @@ export const FUNCTION_EC2_ACTIONS: Record<GuardrailFunction, readonly string[]> 
     LOOKUP_PERMISSIONS.describeManagedPrefixLists,
     LOOKUP_PERMISSIONS.describeRegions,
   ],
-  "slack-notifier": [],
+  ...notifierFunctionTable(() => []),
 };
 
 /**
@@ -384,25 +463,15 @@ export const FUNCTION_ENV = {
  */
 export const FUNCTION_SIZING: Record<
   GuardrailFunction,
-  {
-    readonly memoryMb: number;
-    readonly timeoutSeconds: number;
-    readonly reservedConcurrency: number;
-  }
+  LambdaSizing & { readonly reservedConcurrency: number }
 > = {
-  // Timeouts leave room for EC2_RETRY.budgetMs (40 s) on the revoke after a look-up: a throttle
-  // is waited out inside the invocation (bench/burst.ts), not by Lambda's retry a minute later.
-  // The event functions revoke, and most of their invocations are cold: 1,769 MB is one full
-  // vCPU (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html), and init is
-  // CPU-bound, so it runs about 3x faster than at 512 MB for about the same GB-seconds per cold
-  // invocation (bench/cold-start-quota.ts; the reasoning is in docs/benchmarks.md).
-  "security-group-change": { memoryMb: 1769, timeoutSeconds: 90, reservedConcurrency: 25 },
-  "network-acl-change": { memoryMb: 1769, timeoutSeconds: 60, reservedConcurrency: 10 },
-  "prefix-list-change": { memoryMb: 1769, timeoutSeconds: 120, reservedConcurrency: 5 },
+  ...eventFunctionTable(({ memoryMb, timeoutSeconds, reservedConcurrency }) => ({
+    memoryMb,
+    timeoutSeconds,
+    reservedConcurrency,
+  })),
   sweep: { memoryMb: 1024, timeoutSeconds: 300, reservedConcurrency: 1 },
-  // Slack's Retry-After waits (SLACK_DIGEST.maxRetryAfterWaitMs) and the digest's wait for the
-  // end of its window.
-  "slack-notifier": { memoryMb: 256, timeoutSeconds: 180, reservedConcurrency: 5 },
+  ...notifierFunctionTable((fn) => NOTIFIER_FUNCTIONS[fn]),
 };
 
 /**
@@ -418,11 +487,9 @@ export const FUNCTION_DATA_ACCESS: Record<
     readonly notify: boolean;
   }
 > = {
-  "security-group-change": { audit: true, state: "read", notify: true },
-  "network-acl-change": { audit: true, state: "read", notify: true },
-  "prefix-list-change": { audit: true, state: "read", notify: true },
+  ...eventFunctionTable(() => ({ audit: true, state: "read", notify: true }) as const),
   sweep: { audit: true, state: "write", notify: true },
-  "slack-notifier": { audit: false, state: "none", notify: false },
+  ...notifierFunctionTable(() => ({ audit: false, state: "none", notify: false }) as const),
 };
 
 /**
@@ -526,7 +593,7 @@ export function securityHubResources(partition: string, account: string) {
  * BatchImportFindings fails in an account or Region where Security Hub is not enabled, and
  * each finding ingested is billed.
  */
-export const SECURITY_HUB_FUNCTION_ENV = { enabled: "GUARDRAIL_SECURITY_HUB" } as const;
+export const SECURITY_HUB_FUNCTION_ENV = { enabled: NOTIFIERS["security-hub"].switch } as const;
 
 /** Actions granted on the topic and on its KMS key (to functions with `notify`). */
 export const NOTIFY_ACTIONS = ["sns:Publish"] as const;
@@ -548,24 +615,6 @@ export const METRIC_SERVICE_DIMENSION = "service";
  */
 export function metricServiceName(stage: string): string {
   return `network-guardrail-${stage}`;
-}
-
-/**
- * The Slack notifier's settings. The webhook URL itself is never in the environment: the
- * notifier reads it from this SSM parameter (SecureString) at cold start.
- */
-export const SLACK_FUNCTION_ENV = {
-  webhookParameter: "GUARDRAIL_SLACK_WEBHOOK_PARAMETER",
-} as const;
-
-/**
- * Default name of the SecureString parameter holding the Slack incoming-webhook URL.
- *
- * @example
- * slackWebhookParameterName("prod"); // "/network-guardrail/prod/slack-webhook-url"
- */
-export function slackWebhookParameterName(stage: string): string {
-  return `/network-guardrail/${stage}/slack-webhook-url`;
 }
 
 /** Seconds the notifier keeps the webhook URL before reading the parameter again (rotation). */
@@ -658,10 +707,7 @@ export const MEMBER_SESSION_SECONDS = 3600;
 export const EVIDENCE_FUNCTIONS = ["chain-writer", "posture-digest"] as const;
 export type EvidenceFunction = (typeof EVIDENCE_FUNCTIONS)[number];
 
-export const EVIDENCE_SIZING: Record<
-  EvidenceFunction,
-  { readonly memoryMb: number; readonly timeoutSeconds: number }
-> = {
+export const EVIDENCE_SIZING: Record<EvidenceFunction, LambdaSizing> = {
   "chain-writer": { memoryMb: 256, timeoutSeconds: 60 },
   "posture-digest": { memoryMb: 256, timeoutSeconds: 120 },
 };

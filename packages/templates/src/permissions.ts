@@ -14,6 +14,7 @@ import {
   CHAIN_CONSUME_ACTIONS,
   CHAIN_ENQUEUE_ACTIONS,
   ConfigurationError,
+  channelsOf,
   EVIDENCE_WRITE_ACTIONS,
   type EvidenceFunction,
   FUNCTION_DATA_ACCESS,
@@ -73,6 +74,8 @@ export interface PermissionScope {
   readonly deadLetterQueueArn: string;
   /** The SecureString parameter holding the Slack webhook URL (read by the notifier alone). */
   readonly slackWebhookParameterArn: string;
+  /** Each channel's secret parameter, by its `NOTIFIERS` entry's `secret.scopeKey`. */
+  readonly [secretParameterArn: `${string}ParameterArn`]: string | undefined;
   /**
    * The covered Regions (single-account mode), where the EC2 grants apply; `region` alone when
    * absent or empty.
@@ -88,11 +91,35 @@ export interface PermissionScope {
 }
 
 /**
- * What the notifier needs to read its webhook URL. No `kms:Decrypt`: the parameter is encrypted
- * with the AWS managed key `aws/ssm`, whose key policy already lets principals of the account
- * decrypt through SSM (`kms:ViaService`); a customer key would need its own grant.
+ * What a notifier needs to read its channel's secret (the Slack webhook URL, the bot token). No
+ * `kms:Decrypt`: the parameter is encrypted with the AWS managed key `aws/ssm`, whose key policy
+ * already lets principals of the account decrypt through SSM (`kms:ViaService`); a customer key
+ * would need its own grant.
  */
-export const SLACK_WEBHOOK_READ_ACTIONS = ["ssm:GetParameter"] as const;
+export const NOTIFIER_SECRET_READ_ACTIONS = ["ssm:GetParameter"] as const;
+export const SLACK_WEBHOOK_READ_ACTIONS = NOTIFIER_SECRET_READ_ACTIONS;
+
+/**
+ * The reads of the secrets of the always-on channels a notifier posts for (`NOTIFIERS`). A
+ * channel behind a deploy switch gets its read as a role policy of its own when it is on
+ * (stacks/notifiers.ts), so that turning it on adds a grant without rewriting this one.
+ *
+ * @throws ConfigurationError when the scope lacks a channel's parameter ARN.
+ */
+export function notifierSecretStatements(
+  fn: GuardrailFunction,
+  scope: PermissionScope,
+): Statement[] {
+  return channelsOf(fn)
+    .filter(([, spec]) => spec.switch === null)
+    .map(([channel, spec]) => {
+      const arn = scope[spec.secret.scopeKey];
+      if (!arn) {
+        throw new ConfigurationError(`no ${spec.secret.scopeKey} for the ${channel} channel`);
+      }
+      return { effect: "allow", actions: [...NOTIFIER_SECRET_READ_ACTIONS], resources: [arn] };
+    });
+}
 
 /**
  * `arn:aws:ssm:eu-west-1:111122223333:parameter/network-guardrail/prod/slack-webhook-url`.
@@ -408,13 +435,7 @@ export function functionStatements(
       resources: [scope.topicKeyArn],
     });
   }
-  if (fn === "slack-notifier") {
-    statements.push({
-      effect: "allow",
-      actions: [...SLACK_WEBHOOK_READ_ACTIONS],
-      resources: [scope.slackWebhookParameterArn],
-    });
-  }
+  statements.push(...notifierSecretStatements(fn, scope));
   statements.push({
     effect: "allow",
     actions: [...FAILURE_DESTINATION_ACTIONS],
@@ -482,7 +503,7 @@ export interface SlackAppScope extends PermissionScope {
 }
 
 /** Reading a SecureString parameter (aws/ssm key: no kms grant, as for the webhook). */
-export const SLACK_SECRET_READ_ACTIONS = ["ssm:GetParameter"] as const;
+export const SLACK_SECRET_READ_ACTIONS = NOTIFIER_SECRET_READ_ACTIONS;
 /** The endpoint records replay keys and who pressed what; the worker adds the outcome. */
 export const AUDIT_INTERACTION_ACTIONS = ["dynamodb:PutItem"] as const;
 

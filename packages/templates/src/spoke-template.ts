@@ -57,6 +57,26 @@ export function hubBusArn(
 }
 
 /**
+ * The policy of a forwarding rule's dead-letter queue: that rule alone may send its failed
+ * events there. The ARNs are strings for Pulumi, or CloudFormation intrinsics for the spoke.
+ */
+export function forwardDeadLetterPolicy<Arn>(queueArn: Arn, ruleArn: Arn) {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "ForwardRuleSendsFailedEvents",
+        Effect: "Allow",
+        Principal: { Service: "events.amazonaws.com" },
+        Action: "sqs:SendMessage",
+        Resource: queueArn,
+        Condition: { ArnEquals: { "aws:SourceArn": ruleArn } },
+      },
+    ],
+  };
+}
+
+/**
  * The EventBridge pattern a spoke forwards: every handled event of every event-driven function
  * in one rule. The own-role exclusion of `eventPatternFor` is left to the hub's rules, which
  * know the member role; a spoke forwards every successful call.
@@ -353,21 +373,10 @@ export function renderSpokeTemplate(input: SpokeTemplateInput): Record<string, J
         Condition: "Forward",
         Properties: {
           Queues: [{ Ref: "ForwardDeadLetterQueue" }],
-          PolicyDocument: {
-            Version: "2012-10-17",
-            Statement: [
-              {
-                Sid: "ForwardRuleSendsFailedEvents",
-                Effect: "Allow",
-                Principal: { Service: "events.amazonaws.com" },
-                Action: "sqs:SendMessage",
-                Resource: { "Fn::GetAtt": ["ForwardDeadLetterQueue", "Arn"] },
-                Condition: {
-                  ArnEquals: { "aws:SourceArn": { "Fn::GetAtt": ["ForwardRule", "Arn"] } },
-                },
-              },
-            ],
-          },
+          PolicyDocument: forwardDeadLetterPolicy(
+            { "Fn::GetAtt": ["ForwardDeadLetterQueue", "Arn"] },
+            { "Fn::GetAtt": ["ForwardRule", "Arn"] },
+          ),
         },
       },
       ForwardFailuresAlarm: {

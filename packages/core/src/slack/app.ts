@@ -1,4 +1,4 @@
-import { FUNCTION_EC2_ACTIONS } from "../registry";
+import { FUNCTION_EC2_ACTIONS, type LambdaSizing, NOTIFIERS } from "../registry";
 
 /**
  * The Slack app's load-bearing facts, shared by the functions, the infra, the sandbox and the
@@ -26,7 +26,7 @@ export function slackBotScopes(): string[] {
  * environment: these name the SSM SecureString parameters that hold them.
  */
 export const SLACK_APP_ENV = {
-  tokenParameter: "GUARDRAIL_SLACK_TOKEN_PARAMETER",
+  tokenParameter: NOTIFIERS["slack-app"].secret.env,
   signingSecretParameter: "GUARDRAIL_SLACK_SIGNING_SECRET_PARAMETER",
   /** The channel id the notifier posts to with the bot token. */
   channel: "GUARDRAIL_SLACK_CHANNEL",
@@ -39,15 +39,12 @@ export const SLACK_APP_ENV = {
 export const SLACK_API_URL = "https://slack.com/api";
 
 /**
- * Default names of the SecureString parameters of the app.
+ * Default name of the signing secret's SecureString parameter (the bot token's is the
+ * `slack-app` channel's, `slackTokenParameterName`).
  *
  * @example
- * slackTokenParameterName("prod") // "/network-guardrail/prod/slack-bot-token"
+ * slackSigningSecretParameterName("prod") // "/network-guardrail/prod/slack-signing-secret"
  */
-export function slackTokenParameterName(stage: string): string {
-  return `/network-guardrail/${stage}/slack-bot-token`;
-}
-
 export function slackSigningSecretParameterName(stage: string): string {
   return `/network-guardrail/${stage}/slack-signing-secret`;
 }
@@ -61,10 +58,7 @@ export type SlackAppFunction = (typeof SLACK_APP_FUNCTIONS)[number];
  * (Slack: "Handling user interaction", acknowledgment response): it verifies, records the
  * nonce, opens a modal or hands over, and returns; the worker does the slow part.
  */
-export const SLACK_APP_SIZING: Record<
-  SlackAppFunction,
-  { readonly memoryMb: number; readonly timeoutSeconds: number }
-> = {
+export const SLACK_APP_SIZING: Record<SlackAppFunction, LambdaSizing> = {
   "slack-interactions": { memoryMb: 512, timeoutSeconds: 10 },
   "slack-actions": { memoryMb: 512, timeoutSeconds: 90 },
 };

@@ -13,9 +13,10 @@ import {
   FUNCTION_ENV,
   GUARDRAIL_FUNCTIONS,
   type GuardrailFunction,
+  isNotifierFunction,
+  NOTIFIERS,
+  notifierEnvironment,
   ORG_FUNCTION_ENV,
-  SLACK_FUNCTION_ENV,
-  slackWebhookParameterName,
 } from "@guardrail/core";
 import {
   createCoveredSweepHandler,
@@ -443,7 +444,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const slack = slackStarted.value;
   const ssm = ssmStarted.value;
   // As deployed: the webhook URL lives in Parameter Store, not in the notifier's environment.
-  const webhookParameter = slackWebhookParameterName(LOCAL_STAGE);
+  const webhookParameter = NOTIFIERS.slack.secret.defaultName(LOCAL_STAGE);
   ssm.put({ name: webhookParameter, value: slack.url, type: "SecureString" });
 
   const policy = policyFiles(
@@ -518,7 +519,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const slackObservability = localObservability("slack-notifier", LOCAL_STAGE, logLevel);
     collected.push(slackObservability.metrics);
     const slackEnv: Env = {
-      [SLACK_FUNCTION_ENV.webhookParameter]: webhookParameter,
+      ...notifierEnvironment("slack-notifier", { slack: webhookParameter }),
       [FUNCTION_ENV.stage]: LOCAL_STAGE,
       [FUNCTION_ENV.version]: "sandbox",
     };
@@ -621,7 +622,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       for (const listener of notificationListeners) listener(n);
     };
     try {
-      await invoke("slack-notifier", event);
+      // Every notifier function is subscribed to the topic, as deployed (stacks/notifiers.ts).
+      for (const fn of GUARDRAIL_FUNCTIONS.filter(isNotifierFunction)) await invoke(fn, event);
       publish({ ...base, slack: slack.messages().slice(before), ok: true });
     } catch (error) {
       publish({ ...base, slack: slack.messages().slice(before), ok: false, error });
