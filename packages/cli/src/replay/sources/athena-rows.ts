@@ -124,7 +124,13 @@ export function athenaRecord(columns: readonly string[], row: readonly (string |
     const column = columns[i]!.toLowerCase();
     const value = row[i] ?? null;
     const spec = COLUMNS[column];
-    if (value === null || spec === undefined) continue;
+    if (spec === undefined) continue;
+    if (value === null) {
+      // CloudTrail writes these two on every record, null when there is nothing to show (a
+      // failed call, a request too large to log); Athena cannot tell that null from absent.
+      if (spec.kind === "json") record[spec.name] = null;
+      continue;
+    }
     if (spec.kind === "text") {
       record[spec.name] = value;
     } else if (spec.kind === "boolean") {
