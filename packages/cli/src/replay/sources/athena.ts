@@ -68,6 +68,7 @@ export function athenaSource(athena: ToolAthena, query: AthenaQuery, label: stri
       }
     },
     skipped: () => 0,
+    objects: () => 0,
     emptyReason: () => null,
     inProcess: true,
     summary: () =>

@@ -122,6 +122,7 @@ export function s3Source(
       while (pending.length > 0) yield await pending.shift()!;
     },
     skipped: () => skipped,
+    objects: () => read,
     emptyReason(records) {
       if (records > 0 || skipped > 0) return null;
       if (read === 0) return "no .json, .jsonl, .ndjson or .gz object under it";
