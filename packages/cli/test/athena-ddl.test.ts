@@ -109,6 +109,7 @@ describe("guardrail athena-ddl", () => {
     );
     const ddl = io.stdout.text();
     expect(ddl).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Athena's own ${...} placeholders.
       "'storage.location.template' = 's3://org-trail-logs/AWSLogs/o-exampleorgid/${account}/CloudTrail/${region}/${timestamp}'",
     );
     expect(ddl).toContain("'projection.account.values' = '111122223333,444455556666,777788889999'");

@@ -8,6 +8,7 @@
  * https://docs.aws.amazon.com/athena/latest/ug/create-cloudtrail-table-partition-projection.html
  * https://docs.aws.amazon.com/athena/latest/ug/create-cloudtrail-table-org-wide-trail.html
  * https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html
+ * https://docs.aws.amazon.com/athena/latest/ug/partition-projection-dynamic-id-partitioning.html
  */
 
 export interface AthenaTableSpec {
