@@ -301,11 +301,9 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
   const totalBytes = fromStdin || remote ? null : files.reduce((s, f) => s + f.size, 0);
   const threads =
     jobsFlag ??
-    (remote?.inProcess
-      ? 0
-      : fromStdin || remote || (totalBytes ?? 0) >= IN_PROCESS_BYTES
-        ? Math.min(availableParallelism(), 8)
-        : 0);
+    (fromStdin || remote || (totalBytes ?? 0) >= IN_PROCESS_BYTES
+      ? Math.min(availableParallelism(), 8)
+      : 0);
 
   let outputPath = opts.output;
   if (outputPath === undefined && format === "html" && io.stdoutIsTTY) {

@@ -70,7 +70,6 @@ export function athenaSource(athena: ToolAthena, query: AthenaQuery, label: stri
     skipped: () => 0,
     objects: () => 0,
     emptyReason: () => null,
-    inProcess: true,
     summary: () =>
       queryId === null
         ? null

@@ -128,7 +128,6 @@ export function s3Source(
       if (read === 0) return "no .json, .jsonl, .ndjson or .gz object under it";
       return `no CloudTrail record in its ${read === 1 ? "object" : `${read} objects`}`;
     },
-    inProcess: false,
     summary: () => null,
     close: () => s3.destroy(),
   };

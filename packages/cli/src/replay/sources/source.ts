@@ -21,11 +21,5 @@ export interface ReplaySource {
    * log file), or null when the result stands (an Athena query may rightly return no row).
    */
   emptyReason(records: number): string | null;
-  /**
-   * True when the records are judged on the calling thread: the source, not the evaluator, is
-   * the bottleneck (a page of 1,000 Athena rows takes a round trip, and a millisecond or two to
-   * judge).
-   */
-  readonly inProcess: boolean;
   close(): void;
 }
