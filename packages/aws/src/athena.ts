@@ -84,11 +84,10 @@ function reasonOf(q: QueryExecution | undefined): string {
 }
 
 /**
- * Results are read with GetQueryResults rather than from the CSV Athena writes to S3: the rows
- * come typed per column with NULL kept apart from "", there is no CSV quoting of JSON text to
- * undo, and the caller needs no S3 permission of its own beyond what GetQueryResults needs.
- * The guardrail's event names are a few per cent of a trail, so a page of 1,000 rows a call is
- * enough.
+ * Results are read with GetQueryResults rather than from the CSV Athena writes to S3: NULL comes
+ * back apart from "" (a Datum without VarCharValue), there is no CSV quoting of JSON text to
+ * undo, and no S3 client or bucket Region to deal with. The price is a round trip per 1,000
+ * rows, for a query that selects only the guardrail's few event names out of a whole trail.
  */
 export function toolAthena(
   config: ToolClientConfig,
