@@ -26,7 +26,7 @@ export interface AwsClientConfig {
 export function awsClientConfig(
   flags: AwsFlags,
   io: CliIo,
-  service: "EC2" | "DYNAMODB" | "STS" | "SNS" | "IAM" | "S3",
+  service: "EC2" | "DYNAMODB" | "STS" | "SNS" | "IAM" | "S3" | "ATHENA",
 ): AwsClientConfig {
   const env = io.env;
   const region = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;

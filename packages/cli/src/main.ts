@@ -1,5 +1,6 @@
 import { GuardrailError, PolicyValidationError } from "@guardrail/core";
 import { Command, CommanderError } from "commander";
+import { registerAthenaDdl } from "./commands/athena-ddl";
 import { registerAudit } from "./commands/audit";
 import { registerExemptions } from "./commands/exemptions";
 import { registerInit, registerSchema } from "./commands/init";
@@ -29,6 +30,7 @@ const COMMANDS: readonly ((program: Command, ctx: CommandContext) => void)[] = [
   registerInit,
   registerSchema,
   registerRedrive,
+  registerAthenaDdl,
 ];
 
 export { EXIT };

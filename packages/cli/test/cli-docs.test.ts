@@ -32,6 +32,7 @@ describe("docs/cli.md documents every flag and exit code", () => {
     [["posture"], "`guardrail posture`"],
     [["sandbox", "demo"], "`guardrail sandbox demo`"],
     [["spoke-template"], "`guardrail spoke-template`"],
+    [["athena-ddl"], "`guardrail athena-ddl`"],
     [[], "Global options"],
   ])("guardrail %j: each flag of its --help is in its section", async (argv, heading) => {
     const text = section(heading);

@@ -25,13 +25,17 @@ import {
 } from "../replay/process";
 import { ProgressBar } from "../replay/progress";
 import type { ReplayLine } from "../replay/record";
+import { addRemoteOptions, openRemoteSource, type RemoteOptions } from "../replay/sources/open";
+import type { ReplaySource } from "../replay/sources/source";
 
-export interface ReplayOptions {
+export interface ReplayOptions extends RemoteOptions {
   policy?: string;
   format: string;
   output?: string;
   since?: string;
   until?: string;
+  from?: string;
+  to?: string;
   account?: string[];
   region?: string[];
   rule?: string[];
@@ -48,7 +52,7 @@ const STDIN_JOB_CHARS = 4 * 1024 * 1024;
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function registerReplay(program: Command, ctx: CommandContext): void {
-  program
+  const command = program
     .command("replay")
     .summary("replay CloudTrail through the policy: what would the guardrail have done?")
     .description(
@@ -59,7 +63,10 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
         "and .gz files (other files and CloudTrail-Digest folders are skipped) holding one JSON " +
         'object, a JSON array, JSON Lines or a CloudTrail log file {"Records": [...]}. ' +
         "An S3 export (AWSLogs/<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>/*.json.gz) is read " +
-        "on all cores. Without PATH, or with -, stdin is read (plain or gzip).",
+        "on all cores. Without PATH, or with -, stdin is read (plain or gzip).\n\n" +
+        "s3://bucket/prefix reads such an export in S3 directly, skipping the objects whose key " +
+        "is outside the filters. --athena reads the guardrail's events from an Athena table over " +
+        "the organisation trail (guardrail athena-ddl prints one) instead.",
     )
     .argument("[paths...]", "files or directories; - or nothing for stdin")
     .option("-p, --policy <file>", POLICY_FLAG_HELP)
@@ -72,6 +79,8 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       "only events at or after TIME (2025-03-01, 2025-03-01T12:00Z, 7d, 12h)",
     )
     .option("--until <time>", "only events before TIME (same forms as --since)")
+    .option("--from <time>", "same as --since")
+    .option("--to <time>", "same as --until")
     .option("--account <id>", "only this account (repeat or comma-separate)", collect)
     .option("--region <name>", "only this region (repeat or comma-separate)", collect)
     .option(
@@ -84,7 +93,8 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       "exit 1 when an event has one of these outcomes (violation, exempt, invalid; comma-separated)",
     )
     .option("-j, --jobs <n>", "worker threads (default: one per core; 0 = none)")
-    .option("--no-progress", "never draw the progress bar (it is drawn only on a terminal)")
+    .option("--no-progress", "never draw the progress bar (it is drawn only on a terminal)");
+  addRemoteOptions(command)
     .addHelpText(
       "after",
       `
@@ -117,6 +127,8 @@ Examples:
   guardrail replay ./trail --fail-on violation --format json > findings.jsonl
   guardrail replay ./AWSLogs --since 30d --format ocsf > findings.ocsf.jsonl
   zcat 111122223333_CloudTrail_*.json.gz | guardrail replay --format csv -
+  guardrail replay s3://trail-bucket/AWSLogs/o-exampleorgid/ --since 7d --region eu-west-1
+  guardrail replay --athena --table cloudtrail_org --since 2025-01-01 --until 2025-04-01
 `,
     )
     .action(async (paths: string[], opts: ReplayOptions) => {
@@ -125,8 +137,16 @@ Examples:
 }
 
 function parseFilters(opts: ReplayOptions, now: Date): ReplayFilters {
-  const since = opts.since === undefined ? undefined : parseTime("--since", opts.since, now);
-  const until = opts.until === undefined ? undefined : parseTime("--until", opts.until, now);
+  if (opts.since !== undefined && opts.from !== undefined) {
+    throw new UsageError("give --since or --from, not both");
+  }
+  if (opts.until !== undefined && opts.to !== undefined) {
+    throw new UsageError("give --until or --to, not both");
+  }
+  const sinceText = opts.since ?? opts.from;
+  const untilText = opts.until ?? opts.to;
+  const since = sinceText === undefined ? undefined : parseTime("--since", sinceText, now);
+  const until = untilText === undefined ? undefined : parseTime("--until", untilText, now);
   if (since !== undefined && until !== undefined && since >= until) {
     throw new UsageError("--since must be before --until");
   }
@@ -165,8 +185,10 @@ function parseJobs(value: string | undefined): number | undefined {
 
 function describeFilters(opts: ReplayOptions): string[] {
   const out: string[] = [];
-  if (opts.since) out.push(`--since ${opts.since}`);
-  if (opts.until) out.push(`--until ${opts.until}`);
+  const since = opts.since ?? opts.from;
+  const until = opts.until ?? opts.to;
+  if (since) out.push(`--since ${since}`);
+  if (until) out.push(`--until ${until}`);
   for (const [flag, v] of [
     ["--account", opts.account],
     ["--region", opts.region],
@@ -263,7 +285,9 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
     const known = [...loaded.policy.rules.map((r) => r.id), UNRESOLVED_PREFIX_LIST_RULE];
     checkRuleIds("--rule", filters.rules, known);
   }
-  const fromStdin = paths.length === 0 || (paths.length === 1 && paths[0] === "-");
+  const remote = await openRemoteSource(paths, opts, filters, io);
+  const fromStdin =
+    remote === null && (paths.length === 0 || (paths.length === 1 && paths[0] === "-"));
   if (!fromStdin && paths.includes("-")) {
     throw new UsageError("- (stdin) cannot be mixed with file paths");
   }
@@ -273,11 +297,13 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
     );
   }
 
-  const files = fromStdin ? [] : await listInputFiles(paths);
-  const totalBytes = fromStdin ? null : files.reduce((s, f) => s + f.size, 0);
+  const files = fromStdin || remote ? [] : await listInputFiles(paths);
+  const totalBytes = fromStdin || remote ? null : files.reduce((s, f) => s + f.size, 0);
   const threads =
     jobsFlag ??
-    (fromStdin || (totalBytes ?? 0) >= IN_PROCESS_BYTES ? Math.min(availableParallelism(), 8) : 0);
+    (fromStdin || remote || (totalBytes ?? 0) >= IN_PROCESS_BYTES
+      ? Math.min(availableParallelism(), 8)
+      : 0);
 
   let outputPath = opts.output;
   if (outputPath === undefined && format === "html" && io.stdoutIsTTY) {
@@ -290,7 +316,7 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
   const progress =
     opts.progress && !io.quiet && io.stderrIsTTY && (io.stdoutIsTTY || outputPath !== undefined)
       ? new ProgressBar(io.stderr as NodeJS.WriteStream, {
-          files: fromStdin ? null : files.length,
+          files: fromStdin || remote ? null : files.length,
           bytes: totalBytes,
         })
       : null;
@@ -340,7 +366,18 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
       bytes: doneBytes,
     });
   };
-  await runJobs(fromStdin ? stdinJobs(io.stdin) : fileJobs(files), config, { threads }, onResult);
+  const jobs = remote ? remote.jobs() : fromStdin ? stdinJobs(io.stdin) : fileJobs(files);
+  try {
+    await runJobs(jobs, config, { threads }, onResult);
+  } finally {
+    remote?.close();
+  }
+  if (remote) {
+    total.files += remote.objects();
+    total.filesSkipped += remote.skipped();
+    const line = remote.summary();
+    if (line !== null) notice(io, line);
+  }
   progress?.update(
     { files: total.files + total.filesSkipped, records: total.records, bytes: doneBytes },
     true,
@@ -349,14 +386,16 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
   if (warned > 20) notice(io, `warning: ${warned - 20} more unreadable inputs (see the output)\n`);
 
   // An input that holds no record at all is a mistyped or empty path, not a clean result.
-  const empty = emptyInputs(paths, fromStdin, total, { recordsUnder, filesUnder, skippedUnder });
+  const empty = remote
+    ? remoteEmpty(remote, total)
+    : emptyInputs(paths, fromStdin, total, { recordsUnder, filesUnder, skippedUnder });
   for (const p of empty) {
     total.problems.push(p);
     notice(io, `warning: ${p.source}: ${p.message}\n`);
   }
   if (empty.length > 0 && total.records === 0 && total.unreadable === 0) {
     if (file !== null) await closeOutput(file);
-    const what = fromStdin ? "stdin" : paths.join(", ");
+    const what = remote ? remote.label : fromStdin ? "stdin" : paths.join(", ");
     throw new InputError(what, `no CloudTrail records in ${what}: ${empty[0]!.message}`);
   }
 
@@ -366,7 +405,7 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
       out,
       renderHtml(total, details, {
         generatedAt: new Date(),
-        inputs: fromStdin ? [] : paths,
+        inputs: remote ? [remote.label] : fromStdin ? [] : paths,
         policySource: loaded.source,
         policyId: loaded.id,
         filters: describeFilters(opts),
@@ -382,6 +421,15 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
   if (failed) return EXIT.violation;
   if (total.problems.length > 0) return EXIT.failure;
   return EXIT.ok;
+}
+
+function remoteEmpty(
+  remote: ReplaySource,
+  total: Aggregate,
+): { source: string; message: string }[] {
+  if (total.records > 0 || total.unreadable > 0) return [];
+  const message = remote.emptyReason(total.records);
+  return message === null ? [] : [{ source: remote.label, message }];
 }
 
 /**
