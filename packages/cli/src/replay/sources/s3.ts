@@ -43,6 +43,67 @@ function message(err: unknown): string {
     : (e.message ?? String(err));
 }
 
+const DAY_MS = 86_400_000;
+
+/** A prefix that ends at the export's root: `AWSLogs/` or `AWSLogs/o-xxxx/`. */
+const ROOT = /(?:^|\/)AWSLogs\/(?:o-[a-z0-9]+\/)?$/;
+const ORG_FOLDER = /\/o-[a-z0-9]+\/$/;
+const ACCOUNT_FOLDER = /\/\d{12}\/$/;
+
+const dayPrefix = (ms: number) => new Date(ms).toISOString().slice(0, 10).replace(/-/g, "/");
+
+/**
+ * The prefixes to list, in key order, for a PATH at the export's root: the filters pick the
+ * account and Region folders (listed with a delimiter when the filters leave them open) and, with
+ * `--since`, the day folders, so that a week of one Region is listed without walking the rest of
+ * a year-long, organisation-wide export. Any other prefix is listed as it is. Days get the same
+ * slack as {@link mayMatchPath}.
+ */
+export async function* listingPrefixes(
+  s3: Pick<ToolS3Objects, "folders">,
+  bucket: string,
+  prefix: string,
+  filters: ReplayFilters,
+  now: number = Date.now(),
+): AsyncGenerator<string> {
+  if (!ROOT.test(prefix)) {
+    yield prefix;
+    return;
+  }
+  const accounts: string[] = [];
+  if (filters.accounts && ORG_FOLDER.test(`/${prefix}`)) {
+    accounts.push(...[...filters.accounts].sort().map((a) => `${prefix}${a}/`));
+  } else {
+    for await (const folder of s3.folders(bucket, prefix)) {
+      if (ORG_FOLDER.test(`/${folder}`)) {
+        yield* listingPrefixes(s3, bucket, folder, filters, now);
+      } else if (ACCOUNT_FOLDER.test(`/${folder}`)) {
+        const account = folder.slice(-13, -1);
+        if (!filters.accounts || filters.accounts.includes(account)) accounts.push(folder);
+      }
+    }
+  }
+  for (const account of accounts) {
+    const trail = `${account}CloudTrail/`;
+    const regions: string[] = [];
+    if (filters.regions) {
+      regions.push(...[...filters.regions].sort().map((r) => `${trail}${r}/`));
+    } else {
+      for await (const folder of s3.folders(bucket, trail)) regions.push(folder);
+    }
+    for (const region of regions) {
+      if (filters.since === undefined) {
+        yield region;
+        continue;
+      }
+      const first = Math.floor(filters.since / DAY_MS) * DAY_MS - DAY_MS;
+      const end = Math.min(filters.until ?? now, now);
+      const last = Math.floor((end + DAY_MS - 1) / DAY_MS) * DAY_MS;
+      for (let day = first; day <= last; day += DAY_MS) yield `${region}${dayPrefix(day)}/`;
+    }
+  }
+}
+
 async function* listed<T>(objects: AsyncIterable<T>): AsyncGenerator<T> {
   try {
     yield* objects;
@@ -107,7 +168,12 @@ export function s3Source(
     async *jobs(): AsyncGenerator<Job> {
       const pending: Promise<Job>[] = [];
       let index = 0;
-      for await (const o of listed(s3.list(where.bucket, where.prefix))) {
+      const objects = async function* () {
+        for await (const prefix of listingPrefixes(s3, where.bucket, where.prefix, filters)) {
+          yield* s3.list(where.bucket, prefix);
+        }
+      };
+      for await (const o of listed(objects())) {
         if (o.key.includes("/CloudTrail-Digest/") || !READABLE.some((e) => o.key.endsWith(e))) {
           continue;
         }
