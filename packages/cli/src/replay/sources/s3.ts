@@ -70,37 +70,51 @@ export async function* listingPrefixes(
     yield prefix;
     return;
   }
-  const accounts: string[] = [];
   if (filters.accounts && ORG_FOLDER.test(`/${prefix}`)) {
-    accounts.push(...[...filters.accounts].sort().map((a) => `${prefix}${a}/`));
-  } else {
-    for await (const folder of s3.folders(bucket, prefix)) {
-      if (ORG_FOLDER.test(`/${folder}`)) {
-        yield* listingPrefixes(s3, bucket, folder, filters, now);
-      } else if (ACCOUNT_FOLDER.test(`/${folder}`)) {
-        const account = folder.slice(-13, -1);
-        if (!filters.accounts || filters.accounts.includes(account)) accounts.push(folder);
+    for (const account of [...filters.accounts].sort()) {
+      yield* accountPrefixes(s3, bucket, `${prefix}${account}/`, filters, now);
+    }
+    return;
+  }
+  // Collected first, so that the listing's key order is kept across organisation folders.
+  const folders: string[] = [];
+  for await (const folder of s3.folders(bucket, prefix)) folders.push(folder);
+  for (const folder of folders) {
+    if (ORG_FOLDER.test(`/${folder}`)) {
+      yield* listingPrefixes(s3, bucket, folder, filters, now);
+    } else if (ACCOUNT_FOLDER.test(`/${folder}`)) {
+      const account = folder.slice(-13, -1);
+      if (!filters.accounts || filters.accounts.includes(account)) {
+        yield* accountPrefixes(s3, bucket, folder, filters, now);
       }
     }
   }
-  for (const account of accounts) {
-    const trail = `${account}CloudTrail/`;
-    const regions: string[] = [];
-    if (filters.regions) {
-      regions.push(...[...filters.regions].sort().map((r) => `${trail}${r}/`));
-    } else {
-      for await (const folder of s3.folders(bucket, trail)) regions.push(folder);
+}
+
+/** The Region folders (or their day folders) of one account folder, in key order. */
+async function* accountPrefixes(
+  s3: Pick<ToolS3Objects, "folders">,
+  bucket: string,
+  account: string,
+  filters: ReplayFilters,
+  now: number,
+): AsyncGenerator<string> {
+  const trail = `${account}CloudTrail/`;
+  const regions: string[] = [];
+  if (filters.regions) {
+    regions.push(...[...filters.regions].sort().map((r) => `${trail}${r}/`));
+  } else {
+    for await (const folder of s3.folders(bucket, trail)) regions.push(folder);
+  }
+  for (const region of regions) {
+    if (filters.since === undefined) {
+      yield region;
+      continue;
     }
-    for (const region of regions) {
-      if (filters.since === undefined) {
-        yield region;
-        continue;
-      }
-      const first = Math.floor(filters.since / DAY_MS) * DAY_MS - DAY_MS;
-      const end = Math.min(filters.until ?? now, now);
-      const last = Math.floor((end + DAY_MS - 1) / DAY_MS) * DAY_MS;
-      for (let day = first; day <= last; day += DAY_MS) yield `${region}${dayPrefix(day)}/`;
-    }
+    const first = Math.floor(filters.since / DAY_MS) * DAY_MS - DAY_MS;
+    const end = Math.min(filters.until ?? now, now);
+    const last = Math.floor((end + DAY_MS - 1) / DAY_MS) * DAY_MS;
+    for (let day = first; day <= last; day += DAY_MS) yield `${region}${dayPrefix(day)}/`;
   }
 }
 
