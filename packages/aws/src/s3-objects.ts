@@ -10,6 +10,8 @@ export interface S3ObjectInfo {
 export interface ToolS3Objects {
   /** Every object under `prefix`, in key order, one ListObjectsV2 page (up to 1,000) at a time. */
   list(bucket: string, prefix: string): AsyncIterable<S3ObjectInfo>;
+  /** The "folders" right under `prefix` (ListObjectsV2 with `Delimiter: "/"`), in key order. */
+  folders(bucket: string, prefix: string): AsyncIterable<string>;
   /** The object's bytes, as stored (a `.json.gz` log file stays gzip). */
   get(bucket: string, key: string): Promise<Uint8Array>;
   destroy(): void;
@@ -43,6 +45,23 @@ export function toolS3Objects(config: ToolClientConfig): ToolS3Objects {
         );
         for (const o of out.Contents ?? []) {
           if (o.Key !== undefined) yield { key: o.Key, size: o.Size ?? 0 };
+        }
+        token = out.IsTruncated ? out.NextContinuationToken : undefined;
+      } while (token);
+    },
+    async *folders(bucket, prefix) {
+      let token: string | undefined;
+      do {
+        const out = await client.send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: prefix,
+            Delimiter: "/",
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        );
+        for (const p of out.CommonPrefixes ?? []) {
+          if (p.Prefix !== undefined) yield p.Prefix;
         }
         token = out.IsTruncated ? out.NextContinuationToken : undefined;
       } while (token);

@@ -107,6 +107,8 @@ describe("replay s3://bucket/prefix", () => {
       "us-east-1",
       "--since",
       "2025-03-03T00:00:00Z",
+      "--until",
+      "2025-03-05",
     ];
     const local = await run([
       "replay",
@@ -140,8 +142,40 @@ describe("replay s3://bucket/prefix", () => {
     }
     // 2 accounts x 2 Regions x 4 days x 3 files; only 444455556666/us-east-1 from 03-02 is read.
     expect(gets).toHaveLength(3 * 3);
+    // Only that account's, that Region's and those days' folders are listed: nothing else.
+    const lists = s3.requests.slice(before).filter((r) => r.query["list-type"] === "2");
+    expect(lists.map((r) => r.query.prefix)).toEqual(
+      ["02", "03", "04", "05"].map((d) => `${ORG}444455556666/CloudTrail/us-east-1/2025/03/${d}/`),
+    );
     const table = await run(["replay", ...filters, "--jobs", "0", `s3://${BUCKET}/${ORG}`]);
-    expect(table.out).toContain("from 9 files (39 skipped by path filters)");
+    expect(table.out).toMatch(/ from 9 files\./);
+  });
+
+  it("finds the organisation, account and Region folders with a delimiter when no filter names them", async () => {
+    const before = s3.requests.length;
+    const r = await run([
+      "replay",
+      "--jobs",
+      "0",
+      "--since",
+      "2025-03-04",
+      "--until",
+      "2025-03-05",
+      `s3://${BUCKET}/AWSLogs/`,
+    ]);
+    expect(r.code).toBe(0);
+    const lists = s3.requests.slice(before).filter((q) => q.query["list-type"] === "2");
+    const folders = lists.filter((q) => q.query.delimiter === "/").map((q) => q.query.prefix);
+    expect(folders).toEqual([
+      "AWSLogs/",
+      ORG,
+      `${ORG}111122223333/CloudTrail/`,
+      `${ORG}444455556666/CloudTrail/`,
+    ]);
+    // 2 accounts x 2 Regions x the days 03-03 to 03-05 (a day of slack before --since).
+    expect(lists.filter((q) => q.query.delimiter === undefined)).toHaveLength(2 * 2 * 3);
+    // Days 03-03 and 03-04 of every account and Region: 2 x 2 x 2 days x 3 files.
+    expect(r.out).toMatch(/ from 24 files\./);
   });
 
   it("lists past 1,000 keys, page by page", async () => {

@@ -35,13 +35,28 @@ export async function startS3ReadStub(bucket: string) {
       const max = Math.min(Number(url.searchParams.get("max-keys") ?? 1000), 1000);
       const token = url.searchParams.get("continuation-token");
       const after = token === null ? "" : Buffer.from(token, "base64").toString("utf8");
-      const keys = [...objects.keys()].filter((k) => k.startsWith(prefix) && k > after).sort();
-      const page = keys.slice(0, max);
-      const truncated = keys.length > max;
+      const delimiter = url.searchParams.get("delimiter");
+      // With a delimiter, the keys that have it after the prefix roll up into one CommonPrefix.
+      const entries = [
+        ...new Set(
+          [...objects.keys()]
+            .filter((k) => k.startsWith(prefix))
+            .map((k) => {
+              const cut = delimiter ? k.indexOf(delimiter, prefix.length) : -1;
+              return cut < 0 ? k : k.slice(0, cut + 1);
+            }),
+        ),
+      ]
+        .filter((k) => k > after)
+        .sort();
+      const page = entries.slice(0, max);
+      const truncated = entries.length > max;
       const next = truncated ? Buffer.from(page[page.length - 1]!).toString("base64") : null;
+      const folders = page.filter((k) => !objects.has(k));
       res.writeHead(200, { "content-type": "application/xml" });
       res.end(
-        `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${bucket}</Name><Prefix>${xml(prefix)}</Prefix><KeyCount>${page.length}</KeyCount><MaxKeys>${max}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${token === null ? "" : `<ContinuationToken>${token}</ContinuationToken>`}${next === null ? "" : `<NextContinuationToken>${next}</NextContinuationToken>`}${page
+        `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${bucket}</Name><Prefix>${xml(prefix)}</Prefix><KeyCount>${page.length}</KeyCount><MaxKeys>${max}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${token === null ? "" : `<ContinuationToken>${token}</ContinuationToken>`}${next === null ? "" : `<NextContinuationToken>${next}</NextContinuationToken>`}${folders.map((k) => `<CommonPrefixes><Prefix>${xml(k)}</Prefix></CommonPrefixes>`).join("")}${page
+          .filter((k) => objects.has(k))
           .map(
             (k) =>
               `<Contents><Key>${xml(k)}</Key><LastModified>2025-03-02T00:05:00.000Z</LastModified><ETag>"e"</ETag><Size>${objects.get(k)!.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`,

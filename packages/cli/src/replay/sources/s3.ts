@@ -43,6 +43,81 @@ function message(err: unknown): string {
     : (e.message ?? String(err));
 }
 
+const DAY_MS = 86_400_000;
+
+/** A prefix that ends at the export's root: `AWSLogs/` or `AWSLogs/o-xxxx/`. */
+const ROOT = /(?:^|\/)AWSLogs\/(?:o-[a-z0-9]+\/)?$/;
+const ORG_FOLDER = /\/o-[a-z0-9]+\/$/;
+const ACCOUNT_FOLDER = /\/\d{12}\/$/;
+
+const dayPrefix = (ms: number) => new Date(ms).toISOString().slice(0, 10).replace(/-/g, "/");
+
+/**
+ * The prefixes to list, in key order, for a PATH at the export's root: the filters pick the
+ * account and Region folders (listed with a delimiter when the filters leave them open) and, with
+ * `--since`, the day folders, so that a week of one Region is listed without walking the rest of
+ * a year-long, organisation-wide export. Any other prefix is listed as it is. Days get the same
+ * slack as {@link mayMatchPath}.
+ */
+export async function* listingPrefixes(
+  s3: Pick<ToolS3Objects, "folders">,
+  bucket: string,
+  prefix: string,
+  filters: ReplayFilters,
+  now: number = Date.now(),
+): AsyncGenerator<string> {
+  if (!ROOT.test(prefix)) {
+    yield prefix;
+    return;
+  }
+  if (filters.accounts && ORG_FOLDER.test(`/${prefix}`)) {
+    for (const account of [...filters.accounts].sort()) {
+      yield* accountPrefixes(s3, bucket, `${prefix}${account}/`, filters, now);
+    }
+    return;
+  }
+  // Collected first, so that the listing's key order is kept across organisation folders.
+  const folders: string[] = [];
+  for await (const folder of s3.folders(bucket, prefix)) folders.push(folder);
+  for (const folder of folders) {
+    if (ORG_FOLDER.test(`/${folder}`)) {
+      yield* listingPrefixes(s3, bucket, folder, filters, now);
+    } else if (ACCOUNT_FOLDER.test(`/${folder}`)) {
+      const account = folder.slice(-13, -1);
+      if (!filters.accounts || filters.accounts.includes(account)) {
+        yield* accountPrefixes(s3, bucket, folder, filters, now);
+      }
+    }
+  }
+}
+
+/** The Region folders (or their day folders) of one account folder, in key order. */
+async function* accountPrefixes(
+  s3: Pick<ToolS3Objects, "folders">,
+  bucket: string,
+  account: string,
+  filters: ReplayFilters,
+  now: number,
+): AsyncGenerator<string> {
+  const trail = `${account}CloudTrail/`;
+  const regions: string[] = [];
+  if (filters.regions) {
+    regions.push(...[...filters.regions].sort().map((r) => `${trail}${r}/`));
+  } else {
+    for await (const folder of s3.folders(bucket, trail)) regions.push(folder);
+  }
+  for (const region of regions) {
+    if (filters.since === undefined) {
+      yield region;
+      continue;
+    }
+    const first = Math.floor(filters.since / DAY_MS) * DAY_MS - DAY_MS;
+    const end = Math.min(filters.until ?? now, now);
+    const last = Math.floor((end + DAY_MS - 1) / DAY_MS) * DAY_MS;
+    for (let day = first; day <= last; day += DAY_MS) yield `${region}${dayPrefix(day)}/`;
+  }
+}
+
 async function* listed<T>(objects: AsyncIterable<T>): AsyncGenerator<T> {
   try {
     yield* objects;
@@ -107,7 +182,12 @@ export function s3Source(
     async *jobs(): AsyncGenerator<Job> {
       const pending: Promise<Job>[] = [];
       let index = 0;
-      for await (const o of listed(s3.list(where.bucket, where.prefix))) {
+      const objects = async function* () {
+        for await (const prefix of listingPrefixes(s3, where.bucket, where.prefix, filters)) {
+          yield* s3.list(where.bucket, prefix);
+        }
+      };
+      for await (const o of listed(objects())) {
         if (o.key.includes("/CloudTrail-Digest/") || !READABLE.some((e) => o.key.endsWith(e))) {
           continue;
         }
