@@ -67,3 +67,4 @@ export {
   type StsSandboxOptions,
 } from "./sts/sandbox";
 export { STS_VERSION } from "./sts/xml";
+export * from "./stepfunctions/distributed-map";
