@@ -68,3 +68,4 @@ export {
 } from "./sts/sandbox";
 export { STS_VERSION } from "./sts/xml";
 export * from "./stepfunctions/distributed-map";
+export * from "./stepfunctions/local-state-machine";
