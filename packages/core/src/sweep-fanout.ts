@@ -34,6 +34,12 @@ export const SWEEP_FANOUT = {
   toleratedFailurePercentage: 10,
   workerTimeoutSeconds: 120,
   summaryTimeoutSeconds: 300,
+  /**
+   * A run is stopped after this long (the state machine's TimeoutSeconds): a run still going
+   * blocks the next slots' runs, so a hung one must end. Several times the 1,000 × 17 fan-out's
+   * simulated wall time (docs/benchmarks.md).
+   */
+  runTimeoutSeconds: 3600,
   targetConcurrency: 4,
   /** Manifests and results are kept this long (the bucket's lifecycle rule). */
   retentionDays: 7,

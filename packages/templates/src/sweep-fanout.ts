@@ -59,6 +59,7 @@ export function sweepStateMachineDefinition(i: SweepMachineInputs) {
   return {
     Comment:
       "Network guardrail: the organisation sweep, one batch of (account, Region) targets per worker",
+    TimeoutSeconds: SWEEP_FANOUT.runTimeoutSeconds,
     StartAt: "SweepTargets",
     States: {
       SweepTargets: {
