@@ -21,6 +21,7 @@ import { NODE, ROOT } from "./lib/paths";
 import { printSection, resultsTable } from "./lib/report";
 import type { BenchResult, BenchSection } from "./lib/result";
 import { markdownTable } from "./lib/table";
+import { sweepFanOut } from "./sweep-fanout";
 import { sweepScale } from "./sweep-scale";
 import { timeToRevoke } from "./time-to-revoke";
 
@@ -91,6 +92,7 @@ const SECTIONS: Record<string, () => Promise<BenchSection> | BenchSection> = {
   "cold-start-quota": () => coldStartQuota(),
   "core-throughput": () => coreThroughput(),
   "sweep-scale": () => sweepScale(),
+  "sweep-fanout": () => sweepFanOut(),
   burst: () => burst(),
   replay: () => replay(),
 };
