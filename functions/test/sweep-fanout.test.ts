@@ -3,17 +3,24 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3
 import { ListExecutionsCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { AwsCallError, createSweepRuns, type SweepRuns } from "@guardrail/aws";
-import { ConfigurationError, SWEEP_RUN_MESSAGE_SCHEMA } from "@guardrail/core";
+import {
+  ConfigurationError,
+  METRICS,
+  SWEEP_FANOUT_METRICS,
+  SWEEP_RUN_MESSAGE_SCHEMA,
+} from "@guardrail/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { loadConfig } from "../src/config";
 import { SweepTargetsFailedError } from "../src/errors";
 import {
   parseBatchEvent,
+  planSweepRun,
   readRunResults,
   summariseRun,
   sweepBatch,
 } from "../src/pipelines/sweep-fanout";
-import { awsError, testDeps } from "./helpers";
+import { awsError, BASE_ENV, memoryFiles, testDeps } from "./helpers";
 
 const sfn = mockClient(SFNClient);
 const s3 = mockClient(S3Client);
@@ -282,5 +289,89 @@ describe("the sweep summary", () => {
     );
     expect(summary).toMatchObject({ swept: 1, missing: 0, failures: [], crashed: [] });
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 0);
+  });
+});
+
+describe("the sweep planner", () => {
+  const config = loadConfig(
+    "sweep",
+    {
+      ...BASE_ENV,
+      AWS_REGION: "eu-west-1",
+      GUARDRAIL_ORG_ID: "o-a1b2c3d4e5",
+      GUARDRAIL_MEMBER_ROLE_NAME: "network-guardrail-test-member",
+      GUARDRAIL_EXTERNAL_ID: "guardrail-3f9c1e",
+      GUARDRAIL_ACCOUNTS: "444455556666,777788889999",
+      GUARDRAIL_REGIONS: "eu-west-1,us-east-1",
+    },
+    memoryFiles(),
+  );
+  const disabledRule = {
+    trails: async () => [],
+    rules: async () => [
+      { rule: "network-guardrail-test-security-group-change", state: "DISABLED" },
+    ],
+  };
+
+  it("checks the event path once per slot and starts nothing while a run is still going", async () => {
+    const started: string[] = [];
+    const base = testDeps({ fn: "sweep", now: new Date("2026-12-06T10:20:00Z") });
+    const deps = {
+      ...base,
+      config,
+      identity: async () => t("hub"),
+      eventPath: disabledRule,
+      bucket: BUCKET,
+      runs: {
+        ...memoryRuns({}),
+        running: async () => "sweep-20261206T1000Z",
+        start: async (name: string) => {
+          started.push(name);
+          return "started" as const;
+        },
+      },
+    };
+    expect(await planSweepRun(deps)).toEqual({
+      status: "previous-run-still-going",
+      runId: "sweep-20261206T1015Z",
+      running: "sweep-20261206T1000Z",
+    });
+    expect(started).toEqual([]);
+    expect(base.addMetric).toHaveBeenCalledWith(METRICS.eventPathChecksFailed, "Count", 1);
+    expect(base.addMetric).toHaveBeenCalledWith(SWEEP_FANOUT_METRICS.runsSkipped, "Count", 1);
+  });
+
+  it("writes the manifest and starts the slot's run with it", async () => {
+    const manifests: Record<string, unknown> = {};
+    const starts: unknown[] = [];
+    const deps = {
+      ...testDeps({ fn: "sweep", now: new Date("2026-12-06T10:20:00Z") }),
+      config,
+      identity: async () => t("hub"),
+      bucket: BUCKET,
+      runs: {
+        ...memoryRuns({}),
+        putManifest: async (key: string, targets: readonly unknown[]) => {
+          manifests[key] = targets;
+        },
+        start: async (name: string, input: unknown) => {
+          starts.push({ name, input });
+          return "started" as const;
+        },
+      },
+    };
+    expect(await planSweepRun(deps)).toMatchObject({ status: "started", targets: 4 });
+    expect(Object.keys(manifests)).toEqual(["manifests/sweep-20261206T1015Z.json"]);
+    expect(starts).toEqual([
+      {
+        name: "sweep-20261206T1015Z",
+        input: {
+          runId: "sweep-20261206T1015Z",
+          manifest: { bucket: BUCKET, key: "manifests/sweep-20261206T1015Z.json" },
+          targets: 4,
+          skippedAccounts: 0,
+        },
+      },
+    ]);
   });
 });

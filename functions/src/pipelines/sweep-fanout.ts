@@ -26,6 +26,7 @@ import { forTarget } from "../deps";
 import { SweepTargetsFailedError } from "../errors";
 import { withObservability } from "../middleware";
 import { isNotDeployed, organizationSweepPlan } from "./coverage";
+import { checkEventPath } from "./event-path";
 import { type SweepDeps, sweepOne } from "./sweep";
 
 /*
@@ -60,7 +61,9 @@ export type PlanResult =
  * (the name alone would not see it: the next slot's name differs). Within a slot, the execution
  * name is the slot's, so a retried or repeated planner gets ExecutionAlreadyExists and starts
  * nothing either. The targets are every active account (read from AWS Organizations this run,
- * as `sweepOrganization` reads them) × covered Region, in the slot's rotated order.
+ * as `sweepOrganization` reads them) × covered Region, in the slot's rotated order. The event
+ * path (trails logging, event rules enabled) is checked once per schedule slot, here, whether
+ * a run starts or not.
  *
  * @throws the Organizations, S3 or Step Functions error: a run that cannot be planned fails
  *   the invocation (and its alarm), never starts empty.
@@ -71,6 +74,7 @@ export async function planSweepRun(deps: FanOutDeps): Promise<PlanResult> {
   const rate = deps.config.sweepRateMinutes;
   const slot = scheduleSlot(deps.clock(), rate);
   const runId = runName(slot, rate);
+  if (deps.eventPath) await checkEventPath(deps.eventPath, deps);
   const running = await deps.runs.running();
   if (running !== null) {
     deps.logger.warn("the previous sweep run is still going: this slot's run is not started", {
