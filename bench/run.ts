@@ -22,6 +22,7 @@ import { printSection, resultsTable } from "./lib/report";
 import type { BenchResult, BenchSection } from "./lib/result";
 import { markdownTable } from "./lib/table";
 import { naclTimeToWrite } from "./nacl-time-to-write";
+import { sweepFanOut } from "./sweep-fanout";
 import { sweepScale } from "./sweep-scale";
 import { timeToRevoke } from "./time-to-revoke";
 
@@ -93,6 +94,7 @@ const SECTIONS: Record<string, () => Promise<BenchSection> | BenchSection> = {
   "cold-start-quota": () => coldStartQuota(),
   "core-throughput": () => coreThroughput(),
   "sweep-scale": () => sweepScale(),
+  "sweep-fanout": () => sweepFanOut(),
   burst: () => burst(),
   replay: () => replay(),
 };

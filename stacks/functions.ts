@@ -74,7 +74,7 @@ export interface FunctionInputs extends AccountResources {
   /** The covered Regions, the home Region first (resolved at deploy: `coveredRegions`). */
   readonly regions: readonly string[];
   /** More environment per function (the self-monitoring's settings). */
-  readonly environment?: Partial<Record<GuardrailFunction, Record<string, string>>>;
+  readonly environment?: Partial<Record<GuardrailFunction, Record<string, $util.Input<string>>>>;
 }
 
 export interface GuardrailLambda {

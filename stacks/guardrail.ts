@@ -29,6 +29,12 @@ import { eventRuleName, readSelfMonitoring } from "./self-monitoring-settings";
 import { readDeploySettings } from "./settings";
 import { createSlackApp, slackAppRoleName, slackNotifierEnvironment } from "./slack-app";
 import { readSlackAppSettings } from "./slack-app-settings";
+import {
+  createSweepBucket,
+  createSweepFanOut,
+  sweepPlannerEnvironment,
+  sweepStateMachineArn,
+} from "./sweep-fanout";
 
 /** Everything the guardrail deploys. Returns the stack outputs (see STACK_OUTPUTS). */
 export async function deployGuardrail() {
@@ -103,6 +109,11 @@ export async function deployGuardrail() {
     topic,
     topicKey: key,
   });
+  // Organisation mode: the sweep function plans runs of the fan-out (stacks/sweep-fanout.ts).
+  const sweepBucket = org === null ? null : createSweepBucket(settings);
+  const sweepMachine = org === null ? null : sweepStateMachineArn(settings, partition, accountId);
+  const externalIdSecret =
+    org !== null && org.externalId === null ? new sst.Secret(EXTERNAL_ID_SECRET) : undefined;
   const account: AccountResources = {
     settings,
     policy,
@@ -118,9 +129,7 @@ export async function deployGuardrail() {
   const lambdas = createFunctions({
     ...account,
     chainQueue: evidence.chainQueue,
-    ...(org !== null && org.externalId === null
-      ? { externalIdSecret: new sst.Secret(EXTERNAL_ID_SECRET) }
-      : {}),
+    ...(externalIdSecret ? { externalIdSecret } : {}),
     readsOrganization,
     regions: covered,
     environment: {
@@ -129,6 +138,7 @@ export async function deployGuardrail() {
         [RELIABILITY_ENV.eventRules]: EVENT_DRIVEN_FUNCTIONS.map((fn) =>
           eventRuleName(settings.stage, fn),
         ).join(","),
+        ...(sweepBucket && sweepMachine ? sweepPlannerEnvironment(sweepBucket, sweepMachine) : {}),
       },
       ...(monitoring.slackMaxPerMinute || slackApp
         ? {
@@ -160,7 +170,22 @@ export async function deployGuardrail() {
     [...rules, ...(hub?.rules ?? [])].map((rule) => rule.arn),
   );
   const alarmTopic = createAlarmTopic(settings, monitoring);
+  const fanOut =
+    sweepBucket && sweepMachine
+      ? createSweepFanOut({
+          settings,
+          policy,
+          partition,
+          accountId,
+          bucket: sweepBucket,
+          machineArn: sweepMachine,
+          sweep: lambdas.sweep,
+          ...(externalIdSecret ? { externalIdSecret } : {}),
+          alarmActions: [topic.arn, alarmTopic.arn],
+        })
+      : null;
   const alarms = [
+    ...(fanOut?.alarms ?? []),
     ...createAlarms(settings, lambdas, deadLetterQueue, topic, [alarmTopic.arn]),
     ...createSelfMonitoringAlarms(settings, lambdas, [topic.arn, alarmTopic.arn]),
   ];

@@ -23,6 +23,7 @@ export * from "./pipelines/slack-digest";
 export * from "./pipelines/slack-interactions";
 export * from "./pipelines/slack-notifier";
 export * from "./pipelines/sweep";
+export * from "./pipelines/sweep-fanout";
 export * from "./pipelines/sweep-regions";
 export * from "./pipelines/sweep-verify";
 export * from "./pipelines/tag-exemption";

@@ -231,6 +231,11 @@ function fakeState(args: MockResourceArgs): Record<string, unknown> {
         arn: `${arnPrefix("sqs")}:${physical}`,
         url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT_ID}/${physical}`,
       };
+    case "aws:s3/bucket:Bucket": {
+      const bucket =
+        typeof inputs.bucket === "string" ? inputs.bucket : `${args.name.toLowerCase()}-abc1234`;
+      return { ...base, bucket, arn: `arn:aws:s3:::${bucket}` };
+    }
     case "aws:sns/topic:Topic":
       return { ...base, arn: `${arnPrefix("sns")}:${physical}` };
     case "aws:kms/key:Key":

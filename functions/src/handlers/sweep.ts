@@ -1,8 +1,16 @@
-import { awsEventPathProbe, enabledRegionsReader, stsIdentity } from "@guardrail/aws";
-import { RELIABILITY_ENV } from "@guardrail/core";
+import {
+  awsEventPathProbe,
+  createSweepRuns,
+  enabledRegionsReader,
+  s3Client,
+  sfnClient,
+  stsIdentity,
+} from "@guardrail/aws";
+import { RELIABILITY_ENV, SWEEP_FANOUT_ENV } from "@guardrail/core";
 import { defaultRemediationDeps } from "../deps";
 import { listOf } from "../pipelines/event-path";
 import { createOrganizationSweepHandler, type SweepDeps } from "../pipelines/sweep";
+import { createSweepPlannerHandler } from "../pipelines/sweep-fanout";
 import { createCoveredSweepHandler } from "../pipelines/sweep-regions";
 
 const trails = listOf(process.env[RELIABILITY_ENV.trails]);
@@ -13,8 +21,17 @@ const deps: SweepDeps = {
   enabledRegions: enabledRegionsReader(),
   ...(trails.length + rules.length > 0 ? { eventPath: awsEventPathProbe(trails, rules) } : {}),
 };
+// Organisation mode with the fan-out deployed: this function is the planner.
+const stateMachineArn = process.env[SWEEP_FANOUT_ENV.stateMachineArn]?.trim();
+const bucket = process.env[SWEEP_FANOUT_ENV.bucket]?.trim();
 
 export const handler =
   deps.config.organization === null
     ? createCoveredSweepHandler(deps)
-    : createOrganizationSweepHandler(deps);
+    : stateMachineArn && bucket
+      ? createSweepPlannerHandler({
+          ...deps,
+          bucket,
+          runs: createSweepRuns(stateMachineArn, bucket, { sfn: sfnClient(), s3: s3Client() }),
+        })
+      : createOrganizationSweepHandler(deps);

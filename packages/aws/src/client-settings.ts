@@ -1,7 +1,7 @@
 import type { RetryStrategyV2 } from "@smithy/types";
 
 /** The services the functions call, by the name their endpoint is configured under. */
-export type AwsService = "ec2" | "sns" | "dynamodb" | "ssm" | "sts";
+export type AwsService = "ec2" | "sns" | "dynamodb" | "ssm" | "sts" | "s3" | "sfn";
 
 /**
  * Where and as whom the functions' SDK clients call AWS. Empty in production (the SDK's

@@ -36,3 +36,4 @@ export * from "./sns";
 export * from "./tag-records";
 export * from "./tool-clients";
 export * from "./trace";
+export * from "./sweep-runs";

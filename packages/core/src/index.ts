@@ -26,3 +26,4 @@ export * from "./slack";
 export * from "./snapshot";
 export * from "./state";
 export * from "./trail";
+export * from "./sweep-fanout";

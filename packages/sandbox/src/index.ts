@@ -67,3 +67,5 @@ export {
   type StsSandboxOptions,
 } from "./sts/sandbox";
 export { STS_VERSION } from "./sts/xml";
+export * from "./stepfunctions/distributed-map";
+export * from "./stepfunctions/local-state-machine";

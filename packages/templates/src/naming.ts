@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { EvidenceFunction, GuardrailFunction } from "@guardrail/core";
+import type { EvidenceFunction, GuardrailFunction, SweepFanOutFunction } from "@guardrail/core";
 
 /** The application's name: the prefix of every resource it deploys. */
 export const APP_NAME = "network-guardrail";
@@ -37,7 +37,9 @@ export function roleArn(partition: string, accountId: string, name: string): str
 }
 
 /** PascalCase SST component name of a function: `security-group-change` → `SecurityGroupChange`. */
-export function componentName(fn: GuardrailFunction | EvidenceFunction): string {
+export function componentName(
+  fn: GuardrailFunction | EvidenceFunction | SweepFanOutFunction,
+): string {
   return fn
     .split("-")
     .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
