@@ -52,6 +52,30 @@ export function createSelfMonitoringAlarms(
   const name = (what: string) => alarmName(APP_NAME, settings.stage, what);
   const guardrailMetric = { [METRIC_SERVICE_DIMENSION]: metricServiceName(settings.stage) };
   const alarms: aws.cloudwatch.MetricAlarm[] = [];
+  /** An alarm when `metric` reaches the threshold of `spec`; missing data is not breaching. */
+  const alarm = (
+    id: string,
+    alarmNamePart: string,
+    metric: {
+      namespace: string;
+      metricName: string;
+      dimensions: Record<string, $util.Input<string>>;
+      statistic: string;
+    },
+    spec: { threshold: number; periodSeconds: number; evaluationPeriods: number },
+    description: string,
+  ) =>
+    new aws.cloudwatch.MetricAlarm(`${id}Alarm`, {
+      name: name(alarmNamePart),
+      alarmDescription: description,
+      ...metric,
+      period: spec.periodSeconds,
+      evaluationPeriods: spec.evaluationPeriods,
+      threshold: spec.threshold,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      treatMissingData: "notBreaching",
+      ...actions,
+    });
   const lambdaAlarm = (
     fn: GuardrailFunction,
     id: string,
@@ -60,20 +84,18 @@ export function createSelfMonitoringAlarms(
     spec: { threshold: number; periodSeconds: number; evaluationPeriods: number },
     description: string,
   ) =>
-    new aws.cloudwatch.MetricAlarm(`${id}Alarm`, {
-      name: name(`${fn}-${metricName.toLowerCase()}`),
-      alarmDescription: description,
-      namespace: "AWS/Lambda",
-      metricName,
-      dimensions: { FunctionName: lambdas[fn].fn.name },
-      statistic,
-      period: spec.periodSeconds,
-      evaluationPeriods: spec.evaluationPeriods,
-      threshold: spec.threshold,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      treatMissingData: "notBreaching",
-      ...actions,
-    });
+    alarm(
+      id,
+      `${fn}-${metricName.toLowerCase()}`,
+      {
+        namespace: "AWS/Lambda",
+        metricName,
+        dimensions: { FunctionName: lambdas[fn].fn.name },
+        statistic,
+      },
+      spec,
+      description,
+    );
   for (const fn of EVENT_DRIVEN_FUNCTIONS) {
     const id = fn
       .split("-")
@@ -112,20 +134,13 @@ export function createSelfMonitoringAlarms(
     spec: { threshold: number; periodSeconds: number; evaluationPeriods: number },
     description: string,
   ) =>
-    new aws.cloudwatch.MetricAlarm(`${id}Alarm`, {
-      name: name(metricName.replace(/([a-z])([A-Z])/g, "$1-$2").toLowerCase()),
-      alarmDescription: description,
-      namespace: METRICS.namespace,
-      metricName,
-      dimensions: guardrailMetric,
-      statistic: "Sum",
-      period: spec.periodSeconds,
-      evaluationPeriods: spec.evaluationPeriods,
-      threshold: spec.threshold,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      treatMissingData: "notBreaching",
-      ...actions,
-    });
+    alarm(
+      id,
+      metricName.replace(/([a-z])([A-Z])/g, "$1-$2").toLowerCase(),
+      { namespace: METRICS.namespace, metricName, dimensions: guardrailMetric, statistic: "Sum" },
+      spec,
+      description,
+    );
   alarms.push(
     metricAlarm(
       "EventPathMisses",
