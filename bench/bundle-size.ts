@@ -18,27 +18,12 @@ import { GUARDRAIL_FUNCTIONS, type GuardrailFunction } from "@guardrail/core";
 import { build } from "esbuild";
 import { lambdaBuildOptions } from "../functions/build/esbuild.mjs";
 import { staticGraph } from "./lib/bundle";
+import { INIT_ENV } from "./lib/cold";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, "bench", "out", "bundles", "by-function");
 /** Node 22 from the npm `node` package. */
 const NODE = join(root, "node_modules", ".bin", "node");
-
-/** What the functions need at cold start; dummy values, no network is touched by module init. */
-const ENV = {
-  GUARDRAIL_TABLE_NAME: "guardrail-audit",
-  GUARDRAIL_TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:guardrail-alerts",
-  GUARDRAIL_STAGE: "bench",
-  GUARDRAIL_VERSION: "bench",
-  GUARDRAIL_SLACK_WEBHOOK_PARAMETER: "/network-guardrail/bench/slack-webhook-url",
-  // The notifier starts reading its webhook at cold start: refused at once, not sent to AWS.
-  AWS_ENDPOINT_URL_SSM: "http://127.0.0.1:9",
-  AWS_REGION: "eu-west-1",
-  AWS_ACCESS_KEY_ID: "AKIDBENCH",
-  AWS_SECRET_ACCESS_KEY: "bench",
-  POWERTOOLS_LOG_LEVEL: "SILENT",
-  POWERTOOLS_METRICS_DISABLED: "true",
-};
 
 /**
  * Bundles `entry` into `outdir` as the deploy does; returns the entry module and the files
@@ -61,7 +46,7 @@ export function coldImportMs(files: readonly string[], runs = 9): number[] {
       const script = `const t=performance.now();await import(${JSON.stringify(file)});process.stdout.write(String(performance.now()-t));`;
       const ms = execFileSync(NODE, ["--input-type=module", "-e", script], {
         cwd: root,
-        env: { ...process.env, ...ENV },
+        env: { ...process.env, ...INIT_ENV },
         encoding: "utf8",
       });
       times[f]?.push(Number(ms));

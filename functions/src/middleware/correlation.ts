@@ -1,7 +1,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { MiddlewareObj } from "@middy/core";
 import { field } from "../field";
-import { isFunction, requireOption } from "./options";
+import { isFunction, requireLogger, requireOption } from "./options";
 
 export interface CorrelationOptions {
   readonly logger: Logger;
@@ -28,13 +28,7 @@ export function eventIdOf(event: unknown): string | undefined {
 
 /** Sets the logger's correlation id from the event, before the handler runs. */
 export function correlationId(options: CorrelationOptions): MiddlewareObj {
-  const logger = requireOption(
-    "correlationId",
-    "logger",
-    options.logger,
-    (l) => isFunction(l.setCorrelationId),
-    "a Powertools Logger",
-  );
+  const logger = requireLogger("correlationId", options.logger, "setCorrelationId");
   const from = options.from ?? eventIdOf;
   requireOption("correlationId", "from", from, isFunction, "a function");
   return {

@@ -1,7 +1,8 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { GuardrailError } from "@guardrail/core";
 import type { MiddlewareObj } from "@middy/core";
-import { isFunction, requireOption } from "./options";
+import errorLogger from "@middy/error-logger";
+import { requireLogger } from "./options";
 
 export interface ErrorReportingOptions {
   readonly logger: Logger;
@@ -23,20 +24,17 @@ function describe(error: unknown): Record<string, unknown> {
 
 /**
  * Logs an error that escapes the handler, with its stable code, and lets it propagate: the
- * invocation fails and EventBridge (or SNS) retries it. Nothing is swallowed here.
+ * invocation fails and EventBridge (or SNS) retries it. Nothing is swallowed here. middy's
+ * error logger calls the logger; what is ours is the line: the code and the cause, through
+ * the Powertools Logger.
  */
 export function errorReporting(options: ErrorReportingOptions): MiddlewareObj {
-  const logger = requireOption(
-    "errorReporting",
-    "logger",
-    options.logger,
-    (l) => isFunction(l.error),
-    "a Powertools Logger",
-  );
+  const logger = requireLogger("errorReporting", options.logger, "error");
   return {
     name: "errorReporting",
-    onError: (request) => {
-      logger.error("invocation failed; it will be retried", { error: describe(request.error) });
-    },
+    ...errorLogger({
+      logger: (request) =>
+        logger.error("invocation failed; it will be retried", { error: describe(request.error) }),
+    }),
   };
 }

@@ -1,3 +1,4 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
 import { ConfigurationError } from "@guardrail/core";
 
 /** Checks a middleware option at construction, so a wiring mistake fails at cold start. */
@@ -15,3 +16,14 @@ export function requireOption<T>(
 }
 
 export const isFunction = (v: unknown): boolean => typeof v === "function";
+
+/** The `logger` option of a middleware: a Powertools Logger with `method`. */
+export function requireLogger(middleware: string, logger: Logger, method: keyof Logger): Logger {
+  return requireOption(
+    middleware,
+    "logger",
+    logger,
+    (l) => isFunction(l[method]),
+    "a Powertools Logger",
+  );
+}

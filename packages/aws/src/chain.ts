@@ -19,6 +19,7 @@ import {
   type StoredEntry,
   seqOfKey,
 } from "@guardrail/core";
+import { allItems, lookupFailed, sender, sortKeyPrefix, writeIf } from "./dynamo";
 import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "./errors";
 import { lazy } from "./lazy";
 import type { ToolClientConfig } from "./tool-clients";
@@ -92,83 +93,58 @@ export function createChainStore(
   tableName: string,
   client: () => Promise<DynamoDBDocumentClient>,
 ): ChainStore {
-  const lib = lazy(() => import("@aws-sdk/lib-dynamodb"));
-  const wrap = (what: string, error: unknown) =>
-    new AuditWriteError(`${what}: ${awsErrorCode(error)}: ${errorMessage(error)}`, {
-      cause: error,
-    });
+  const send = sender(client);
+  const get = (label: string, Key: Record<string, unknown>) =>
+    send(
+      label,
+      async (ddb, { GetCommand }) =>
+        (await ddb.send(new GetCommand({ TableName: tableName, Key, ConsistentRead: true }))).Item,
+      { fail: lookupFailed },
+    );
   return {
     async head(account, region) {
-      const { GetCommand } = await lib();
-      try {
-        const out = await (await client()).send(
-          new GetCommand({
-            TableName: tableName,
-            Key: chainHeadKey(account, region),
-            ConsistentRead: true,
-          }),
-        );
-        const i = out.Item;
-        if (!i) return null;
-        return {
-          seq: Number(i.seq),
-          hash: String(i.hash),
-          recordedAt: String(i.recordedAt),
-          expiresAt: Number(i.headExpiresAt),
-          recordHash: String(i.recordHash),
-          decisionId: String(i.decisionId),
-        };
-      } catch (error) {
-        throw new LookupFailedError(`GetItem chain head: ${awsErrorCode(error)}`, { cause: error });
-      }
+      const i = await get("GetItem chain head", chainHeadKey(account, region));
+      if (!i) return null;
+      return {
+        seq: Number(i.seq),
+        hash: String(i.hash),
+        recordedAt: String(i.recordedAt),
+        expiresAt: Number(i.headExpiresAt),
+        recordHash: String(i.recordHash),
+        decisionId: String(i.decisionId),
+      };
     },
 
-    async putEntry(entry) {
-      const { PutCommand } = await lib();
+    putEntry(entry) {
       const [account = "", region = ""] = entry.chain.split("#");
-      try {
-        await (await client()).send(
-          new PutCommand({
-            TableName: tableName,
-            Item: {
-              ...chainEntryKey(account, region, entry.seq),
-              type: "chain-entry",
-              entry,
-              [AUDIT_TABLE.ttlAttribute]: entry.expiresAt,
-            },
-            ConditionExpression: "attribute_not_exists(#pk)",
-            ExpressionAttributeNames: { "#pk": AUDIT_TABLE.partitionKey },
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (awsErrorCode(error) === "ConditionalCheckFailedException") return false;
-        throw wrap(`PutItem chain entry ${entry.chain} #${entry.seq}`, error);
-      }
+      return writeIf(
+        send,
+        `PutItem chain entry ${entry.chain} #${entry.seq}`,
+        (ddb, { PutCommand }) =>
+          ddb.send(
+            new PutCommand({
+              TableName: tableName,
+              Item: {
+                ...chainEntryKey(account, region, entry.seq),
+                type: "chain-entry",
+                entry,
+                [AUDIT_TABLE.ttlAttribute]: entry.expiresAt,
+              },
+              ConditionExpression: "attribute_not_exists(#pk)",
+              ExpressionAttributeNames: { "#pk": AUDIT_TABLE.partitionKey },
+            }),
+          ),
+      );
     },
 
     async entry(account, region, seq) {
-      const { GetCommand } = await lib();
-      try {
-        const out = await (await client()).send(
-          new GetCommand({
-            TableName: tableName,
-            Key: chainEntryKey(account, region, seq),
-            ConsistentRead: true,
-          }),
-        );
-        return out.Item ? chainEntryOf(out.Item.entry) : null;
-      } catch (error) {
-        throw new LookupFailedError(`GetItem chain entry: ${awsErrorCode(error)}`, {
-          cause: error,
-        });
-      }
+      const i = await get("GetItem chain entry", chainEntryKey(account, region, seq));
+      return i ? chainEntryOf(i.entry) : null;
     },
 
-    async advanceHead(account, region, from, to) {
-      const { PutCommand } = await lib();
-      try {
-        await (await client()).send(
+    advanceHead(account, region, from, to) {
+      return writeIf(send, `PutItem chain head ${to.chain}`, (ddb, { PutCommand }) =>
+        ddb.send(
           new PutCommand({
             TableName: tableName,
             Item: {
@@ -188,77 +164,57 @@ export function createChainStore(
               from === null ? { "#pk": AUDIT_TABLE.partitionKey } : { "#seq": "seq" },
             ...(from === null ? {} : { ExpressionAttributeValues: { ":from": from } }),
           }),
-        );
-        return true;
-      } catch (error) {
-        if (awsErrorCode(error) === "ConditionalCheckFailedException") return false;
-        throw wrap(`PutItem chain head ${to.chain}`, error);
-      }
+        ),
+      );
     },
 
     async entries(account, region) {
-      const { QueryCommand } = await lib();
       const key = chainEntryKey(account, region, 0);
+      const items = await send(
+        `Query of the chain ${chainId(account, region)}`,
+        (ddb, { QueryCommand }) =>
+          allItems((start) =>
+            ddb.send(
+              new QueryCommand({
+                TableName: tableName,
+                ...sortKeyPrefix(key.pk, "SEQ#"),
+                ExclusiveStartKey: start,
+              }),
+            ),
+          ),
+        { fail: lookupFailed },
+      );
       const out: StoredEntry[] = [];
-      let start: Record<string, unknown> | undefined;
-      try {
-        do {
-          const page = await (await client()).send(
-            new QueryCommand({
-              TableName: tableName,
-              KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :seq)",
-              ExpressionAttributeNames: {
-                "#pk": AUDIT_TABLE.partitionKey,
-                "#sk": AUDIT_TABLE.sortKey,
-              },
-              ExpressionAttributeValues: { ":pk": key.pk, ":seq": "SEQ#" },
-              ExclusiveStartKey: start,
-            }),
-          );
-          for (const i of page.Items ?? []) {
-            const entry = chainEntryOf(i.entry);
-            const position = seqOfKey(String(i[AUDIT_TABLE.sortKey]));
-            if (entry && position !== null) out.push({ position, entry });
-          }
-          start = page.LastEvaluatedKey;
-        } while (start);
-      } catch (error) {
-        throw new LookupFailedError(
-          `Query of the chain ${chainId(account, region)}: ${awsErrorCode(error)}`,
-          {
-            cause: error,
-          },
-        );
+      for (const i of items) {
+        const entry = chainEntryOf(i.entry);
+        const position = seqOfKey(String(i[AUDIT_TABLE.sortKey]));
+        if (entry && position !== null) out.push({ position, entry });
       }
       return out;
     },
 
     async chains() {
-      const { ScanCommand } = await lib();
-      const found: string[] = [];
-      let start: Record<string, unknown> | undefined;
-      try {
-        do {
-          const page = await (await client()).send(
-            new ScanCommand({
-              TableName: tableName,
-              FilterExpression: "#sk = :head AND begins_with(#pk, :chain)",
-              ExpressionAttributeNames: {
-                "#pk": AUDIT_TABLE.partitionKey,
-                "#sk": AUDIT_TABLE.sortKey,
-              },
-              ExpressionAttributeValues: { ":head": "HEAD", ":chain": "CHAIN#" },
-              ProjectionExpression: "#pk",
-              ExclusiveStartKey: start,
-            }),
-          );
-          for (const i of page.Items ?? []) found.push(String(i.pk).slice("CHAIN#".length));
-          start = page.LastEvaluatedKey;
-        } while (start);
-      } catch (error) {
-        throw new LookupFailedError(`Scan for chains: ${awsErrorCode(error)}`, { cause: error });
-      }
-      return found.sort();
+      const items = await send(
+        "Scan for chains",
+        (ddb, { ScanCommand }) =>
+          allItems((start) =>
+            ddb.send(
+              new ScanCommand({
+                TableName: tableName,
+                FilterExpression: "#sk = :head AND begins_with(#pk, :chain)",
+                ExpressionAttributeNames: {
+                  "#pk": AUDIT_TABLE.partitionKey,
+                  "#sk": AUDIT_TABLE.sortKey,
+                },
+                ExpressionAttributeValues: { ":head": "HEAD", ":chain": "CHAIN#" },
+                ProjectionExpression: "#pk",
+                ExclusiveStartKey: start,
+              }),
+            ),
+          ),
+        { fail: lookupFailed },
+      );
+      return items.map((i) => String(i.pk).slice("CHAIN#".length)).sort();
     },
   };
 }
@@ -294,6 +250,21 @@ export function createChainArchive(
 ): ChainArchive {
   const client = lazy(async () => traceCalls(await untraced()));
   const s3 = lazy(() => import("@aws-sdk/client-s3"));
+  /** Every object key under `prefix`, page after page. */
+  async function listKeys(prefix: string): Promise<string[]> {
+    const { ListObjectsV2Command } = await s3();
+    const c = await client();
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await c.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
+  }
   return {
     async put(entry) {
       const { PutObjectCommand } = await s3();
@@ -320,50 +291,27 @@ export function createChainArchive(
     },
 
     async chains() {
-      const { ListObjectsV2Command } = await s3();
-      const c = await client();
-      const found = new Set<string>();
-      let token: string | undefined;
+      let keys: string[];
       try {
-        do {
-          const page = await c.send(
-            new ListObjectsV2Command({
-              Bucket: bucket,
-              Prefix: "chain/",
-              ContinuationToken: token,
-            }),
-          );
-          for (const o of page.Contents ?? []) {
-            const m = /^chain\/account=([^/]+)\/region=([^/]+)\//.exec(o.Key ?? "");
-            if (m) found.add(chainId(m[1] ?? "", m[2] ?? ""));
-          }
-          token = page.IsTruncated ? page.NextContinuationToken : undefined;
-        } while (token);
+        keys = await listKeys("chain/");
       } catch (error) {
         throw new LookupFailedError(`Listing s3://${bucket}/chain/: ${awsErrorCode(error)}`, {
           cause: error,
         });
       }
+      const found = new Set<string>();
+      for (const key of keys) {
+        const m = /^chain\/account=([^/]+)\/region=([^/]+)\//.exec(key);
+        if (m) found.add(chainId(m[1] ?? "", m[2] ?? ""));
+      }
       return [...found].sort();
     },
 
     async entries(account, region) {
-      const { ListObjectsV2Command, GetObjectCommand } = await s3();
+      const { GetObjectCommand } = await s3();
       const c = await client();
-      const keys: string[] = [];
-      let token: string | undefined;
       try {
-        do {
-          const page = await c.send(
-            new ListObjectsV2Command({
-              Bucket: bucket,
-              Prefix: chainObjectPrefix(account, region),
-              ContinuationToken: token,
-            }),
-          );
-          for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
-          token = page.IsTruncated ? page.NextContinuationToken : undefined;
-        } while (token);
+        const keys = await listKeys(chainObjectPrefix(account, region));
         // Keys sort by date then position; the position orders the chain.
         const positioned = keys
           .map((key) => ({ key, position: seqOfKey(key) }))

@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { AUDIT_TABLE } from "@guardrail/core";
 import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "./errors";
 
 /** The document client's module, loaded on first use (see `lazy`). */
@@ -67,4 +68,33 @@ export function writeIf(
     },
     { conditionFailed: () => false },
   );
+}
+
+/** One page of a Query or a Scan: its items and where the next page starts. */
+interface ItemPage {
+  readonly Items?: Record<string, unknown>[];
+  readonly LastEvaluatedKey?: Record<string, unknown>;
+}
+
+/** Every item of a paginated Query or Scan: `read(start)` from the start until no next page. */
+export async function allItems(
+  read: (start: Record<string, unknown> | undefined) => Promise<ItemPage>,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await read(start);
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+/** The key condition of a Query for one audit-table partition's sort keys under `prefix`. */
+export function sortKeyPrefix(pk: string, prefix: string) {
+  return {
+    KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+    ExpressionAttributeNames: { "#pk": AUDIT_TABLE.partitionKey, "#sk": AUDIT_TABLE.sortKey },
+    ExpressionAttributeValues: { ":pk": pk, ":prefix": prefix },
+  };
 }

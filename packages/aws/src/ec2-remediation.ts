@@ -1,11 +1,15 @@
 import {
   AuthorizeSecurityGroupEgressCommand,
+  type AuthorizeSecurityGroupEgressCommandInput,
   AuthorizeSecurityGroupIngressCommand,
   CreateNetworkAclEntryCommand,
   type EC2Client,
   type IpPermission,
   RevokeSecurityGroupEgressCommand,
+  type RevokeSecurityGroupEgressCommandInput,
+  type RevokeSecurityGroupEgressCommandOutput,
   RevokeSecurityGroupIngressCommand,
+  type RevokeSecurityGroupIngressCommandOutput,
 } from "@aws-sdk/client-ec2";
 import {
   type Action,
@@ -20,6 +24,30 @@ type Insert = Extract<Action, { type: "insert-network-acl-entries" }>;
 type Narrow = Extract<Action, { type: "narrow-security-group-rule" }>;
 
 const GONE: ReadonlySet<string> = new Set(ALREADY_GONE_ERROR_CODES);
+
+type Direction = "ingress" | "egress";
+
+/** AuthorizeSecurityGroupIngress or AuthorizeSecurityGroupEgress, by the rule's direction. */
+function authorize(
+  client: EC2Client,
+  direction: Direction,
+  input: AuthorizeSecurityGroupEgressCommandInput,
+) {
+  return direction === "ingress"
+    ? client.send(new AuthorizeSecurityGroupIngressCommand(input))
+    : client.send(new AuthorizeSecurityGroupEgressCommand(input));
+}
+
+/** RevokeSecurityGroupIngress or RevokeSecurityGroupEgress, by the rule's direction. */
+export function revoke(
+  client: EC2Client,
+  direction: Direction,
+  input: RevokeSecurityGroupEgressCommandInput,
+): Promise<RevokeSecurityGroupIngressCommandOutput | RevokeSecurityGroupEgressCommandOutput> {
+  return direction === "ingress"
+    ? client.send(new RevokeSecurityGroupIngressCommand(input))
+    : client.send(new RevokeSecurityGroupEgressCommand(input));
+}
 
 function failed(action: Action, error: unknown, what: string): ActionOutcome {
   return {
@@ -107,11 +135,7 @@ export async function narrowSecurityGroupRule(
   for (const p of action.remainder) {
     const input = { GroupId: action.groupId, IpPermissions: [toIpPermission(p, action.ruleId)] };
     try {
-      if (action.direction === "ingress") {
-        await client.send(new AuthorizeSecurityGroupIngressCommand(input));
-      } else {
-        await client.send(new AuthorizeSecurityGroupEgressCommand(input));
-      }
+      await authorize(client, action.direction, input);
     } catch (error) {
       const code = awsErrorCode(error);
       if (code === "InvalidPermission.Duplicate") continue;
@@ -131,11 +155,7 @@ export async function narrowSecurityGroupRule(
   }
   const input = { GroupId: action.groupId, SecurityGroupRuleIds: [action.ruleId] };
   try {
-    if (action.direction === "ingress") {
-      await client.send(new RevokeSecurityGroupIngressCommand(input));
-    } else {
-      await client.send(new RevokeSecurityGroupEgressCommand(input));
-    }
+    await revoke(client, action.direction, input);
   } catch (error) {
     if (GONE.has(awsErrorCode(error))) {
       return { action, status: "already-gone", confirmedAt: now().toISOString() };

@@ -10,8 +10,6 @@ import {
   GetManagedPrefixListEntriesCommand,
   type IpPermission,
   type NetworkAcl,
-  RevokeSecurityGroupEgressCommand,
-  RevokeSecurityGroupIngressCommand,
   type SecurityGroupRule,
 } from "@aws-sdk/client-ec2";
 import {
@@ -20,7 +18,7 @@ import {
   ALREADY_GONE_ERROR_CODES,
   type Direction,
 } from "@guardrail/core";
-import { insertNetworkAclEntries, narrowSecurityGroupRule } from "./ec2-remediation";
+import { insertNetworkAclEntries, narrowSecurityGroupRule, revoke } from "./ec2-remediation";
 import { AwsCallError, awsErrorCode, errorMessage, LookupFailedError } from "./errors";
 import { traceCalls } from "./trace";
 
@@ -154,10 +152,7 @@ export function createEc2Gateway(
     }
     const call = (ids: readonly string[]) => async () => {
       const input = { GroupId: action.groupId, SecurityGroupRuleIds: [...ids] };
-      const out =
-        direction === "ingress"
-          ? await client.send(new RevokeSecurityGroupIngressCommand(input))
-          : await client.send(new RevokeSecurityGroupEgressCommand(input));
+      const out = await revoke(client, direction, input);
       if (out.Return === false)
         throw Object.assign(new Error("EC2 returned false"), { name: "ReturnFalse" });
       return { unknown: 0 };
@@ -180,10 +175,7 @@ export function createEc2Gateway(
     };
     return [
       await attempt(action, async () => {
-        const out =
-          action.direction === "ingress"
-            ? await client.send(new RevokeSecurityGroupIngressCommand(input))
-            : await client.send(new RevokeSecurityGroupEgressCommand(input));
+        const out = await revoke(client, action.direction, input);
         return { unknown: out.UnknownIpPermissions?.length ?? 0 };
       }),
     ];

@@ -31,39 +31,50 @@ export function awsEventPathProbe(
   rules: readonly string[],
 ): EventPathProbe {
   return {
-    async trails() {
-      if (trails.length === 0) return [];
-      const { CloudTrailClient, GetTrailStatusCommand } = await import(
-        "@aws-sdk/client-cloudtrail"
-      );
-      const client = new CloudTrailClient({ retryMode: "standard" });
-      return Promise.all(
-        trails.map(async (trail) => {
-          const out = await client.send(new GetTrailStatusCommand({ Name: trail }));
-          return {
-            trail,
-            isLogging: out.IsLogging === true,
-            ...(out.LatestDeliveryTime ? { latestDeliveryTime: out.LatestDeliveryTime } : {}),
-            ...(out.LatestDeliveryError ? { latestDeliveryError: out.LatestDeliveryError } : {}),
-          };
-        }),
-      );
-    },
-    async rules() {
-      if (rules.length === 0) return [];
-      const { EventBridgeClient, DescribeRuleCommand } = await import(
-        "@aws-sdk/client-eventbridge"
-      );
-      const client = new EventBridgeClient({ retryMode: "standard" });
-      return Promise.all(
-        rules.map(async (spec) => {
-          const [bus, name] = spec.includes("|") ? spec.split("|", 2) : [undefined, spec];
-          const out = await client.send(
-            new DescribeRuleCommand({ Name: name, ...(bus ? { EventBusName: bus } : {}) }),
+    trails: () =>
+      askEach(
+        trails,
+        async () => {
+          const { CloudTrailClient, GetTrailStatusCommand } = await import(
+            "@aws-sdk/client-cloudtrail"
           );
-          return { rule: spec, state: out.State ?? "UNKNOWN" };
+          const client = new CloudTrailClient({ retryMode: "standard" });
+          return (trail: string) => client.send(new GetTrailStatusCommand({ Name: trail }));
+        },
+        (trail, out) => ({
+          trail,
+          isLogging: out.IsLogging === true,
+          ...(out.LatestDeliveryTime ? { latestDeliveryTime: out.LatestDeliveryTime } : {}),
+          ...(out.LatestDeliveryError ? { latestDeliveryError: out.LatestDeliveryError } : {}),
         }),
-      );
-    },
+      ),
+    rules: () =>
+      askEach(
+        rules,
+        async () => {
+          const { EventBridgeClient, DescribeRuleCommand } = await import(
+            "@aws-sdk/client-eventbridge"
+          );
+          const client = new EventBridgeClient({ retryMode: "standard" });
+          return (spec: string) => {
+            const [bus, name] = spec.includes("|") ? spec.split("|", 2) : [undefined, spec];
+            return client.send(
+              new DescribeRuleCommand({ Name: name, ...(bus ? { EventBusName: bus } : {}) }),
+            );
+          };
+        },
+        (rule, out) => ({ rule, state: out.State ?? "UNKNOWN" }),
+      ),
   };
+}
+
+/** Asks about each name at once, loading the client only when there is something to ask. */
+async function askEach<O, R>(
+  names: readonly string[],
+  load: () => Promise<(name: string) => Promise<O>>,
+  status: (name: string, out: O) => R,
+): Promise<R[]> {
+  if (names.length === 0) return [];
+  const ask = await load();
+  return Promise.all(names.map(async (name) => status(name, await ask(name))));
 }

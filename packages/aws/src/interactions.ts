@@ -6,6 +6,7 @@ import {
   interactionAuditItem,
   replayEntryKey,
 } from "@guardrail/core";
+import { sender } from "./dynamo";
 import { AwsCallError, awsErrorCode, errorMessage } from "./errors";
 
 /** The Slack app's items in the audit table: replay keys and who pressed what. */
@@ -26,44 +27,42 @@ export function createInteractionStore(
   tableName: string,
   client: () => Promise<DynamoDBDocumentClient>,
 ): InteractionStore {
-  const lib = () => import("@aws-sdk/lib-dynamodb");
+  const send = sender(client);
   const pk = AUDIT_TABLE.partitionKey;
   const fail = (what: string, error: unknown) =>
     new AwsCallError(what, awsErrorCode(error), errorMessage(error, 200), { cause: error });
   return {
-    async claimReplayKey(key, expiresAt) {
-      const { PutCommand } = await lib();
-      try {
-        await (await client()).send(
-          new PutCommand({
-            TableName: tableName,
-            Item: {
-              ...replayEntryKey(key),
-              type: "slack-replay-key",
-              [AUDIT_TABLE.ttlAttribute]: expiresAt,
-            },
-            ConditionExpression: "attribute_not_exists(#pk)",
-            ExpressionAttributeNames: { "#pk": pk },
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (awsErrorCode(error) === "ConditionalCheckFailedException") return false;
-        throw fail("dynamodb:PutItem", error);
-      }
+    claimReplayKey(key, expiresAt) {
+      return send(
+        "dynamodb:PutItem",
+        async (ddb, { PutCommand }) => {
+          await ddb.send(
+            new PutCommand({
+              TableName: tableName,
+              Item: {
+                ...replayEntryKey(key),
+                type: "slack-replay-key",
+                [AUDIT_TABLE.ttlAttribute]: expiresAt,
+              },
+              ConditionExpression: "attribute_not_exists(#pk)",
+              ExpressionAttributeNames: { "#pk": pk },
+            }),
+          );
+          return true;
+        },
+        { fail, conditionFailed: () => false },
+      );
     },
     async record(r) {
-      const { PutCommand } = await lib();
-      try {
-        await (await client()).send(
-          new PutCommand({ TableName: tableName, Item: interactionAuditItem(r) }),
-        );
-      } catch (error) {
-        throw fail("dynamodb:PutItem", error);
-      }
+      await send(
+        "dynamodb:PutItem",
+        (ddb, { PutCommand }) =>
+          ddb.send(new PutCommand({ TableName: tableName, Item: interactionAuditItem(r) })),
+        { fail },
+      );
     },
     async records(id) {
-      const { QueryCommand } = await lib();
+      const { QueryCommand } = await import("@aws-sdk/lib-dynamodb");
       const out = await (await client()).send(
         new QueryCommand({
           TableName: tableName,

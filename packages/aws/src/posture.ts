@@ -9,8 +9,7 @@ import {
   postureDayKey,
   postureKey,
 } from "@guardrail/core";
-import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "./errors";
-import { lazy } from "./lazy";
+import { allItems, lookupFailed, sender, sortKeyPrefix } from "./dynamo";
 
 /** The sweep's posture snapshots and daily summaries (`POSTURE#`, one partition). */
 export interface PostureStore {
@@ -27,54 +26,37 @@ export function createPostureStore(
   tableName: string,
   client: () => Promise<DynamoDBDocumentClient>,
 ): PostureStore {
-  const lib = lazy(() => import("@aws-sdk/lib-dynamodb"));
-  async function query(prefix: string): Promise<Record<string, unknown>[]> {
-    const { QueryCommand } = await lib();
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    try {
-      do {
-        const out = await (await client()).send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-            ExpressionAttributeNames: {
-              "#pk": AUDIT_TABLE.partitionKey,
-              "#sk": AUDIT_TABLE.sortKey,
-            },
-            ExpressionAttributeValues: { ":pk": AUDIT_KEY_PREFIX.posture, ":prefix": prefix },
-            ExclusiveStartKey: start,
-          }),
-        );
-        items.push(...(out.Items ?? []));
-        start = out.LastEvaluatedKey;
-      } while (start);
-    } catch (error) {
-      throw new LookupFailedError(`Query of posture ${prefix}: ${awsErrorCode(error)}`, {
-        cause: error,
-      });
-    }
-    return items;
-  }
+  const send = sender(client);
+  const query = (prefix: string) =>
+    send(
+      `Query of posture ${prefix}`,
+      (ddb, { QueryCommand }) =>
+        allItems((start) =>
+          ddb.send(
+            new QueryCommand({
+              TableName: tableName,
+              ...sortKeyPrefix(AUDIT_KEY_PREFIX.posture, prefix),
+              ExclusiveStartKey: start,
+            }),
+          ),
+        ),
+      { fail: lookupFailed },
+    );
   return {
     async current(account, region) {
-      const { GetCommand } = await lib();
-      try {
-        const out = await (await client()).send(
-          new GetCommand({ TableName: tableName, Key: postureKey(account, region) }),
-        );
-        return (out.Item?.snapshot as PostureSnapshot | undefined) ?? null;
-      } catch (error) {
-        throw new LookupFailedError(`GetItem posture: ${awsErrorCode(error)}`, { cause: error });
-      }
+      const out = await send(
+        "GetItem posture",
+        (ddb, { GetCommand }) =>
+          ddb.send(new GetCommand({ TableName: tableName, Key: postureKey(account, region) })),
+        { fail: lookupFailed },
+      );
+      return (out.Item?.snapshot as PostureSnapshot | undefined) ?? null;
     },
 
     async write(snapshot) {
-      const { PutCommand } = await lib();
-      const ddb = await client();
       const day = postureDay(snapshot);
-      try {
-        await Promise.all([
+      await send("PutItem posture", (ddb, { PutCommand }) =>
+        Promise.all([
           ddb.send(
             new PutCommand({
               TableName: tableName,
@@ -94,13 +76,8 @@ export function createPostureStore(
               },
             }),
           ),
-        ]);
-      } catch (error) {
-        throw new AuditWriteError(
-          `PutItem posture: ${awsErrorCode(error)}: ${errorMessage(error)}`,
-          { cause: error },
-        );
-      }
+        ]),
+      );
     },
 
     async all() {

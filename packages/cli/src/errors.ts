@@ -1,11 +1,9 @@
-import { GuardrailError } from "@guardrail/core";
+import { GuardrailError, PathError } from "@guardrail/core";
 
 /** A path given on the command line that cannot be opened at all (not a bad record inside it). */
-export class InputError extends GuardrailError {
-  readonly path: string;
+export class InputError extends PathError {
   constructor(path: string, message: string, options?: { cause?: unknown }) {
-    super("INPUT_UNREADABLE", message, options);
-    this.path = path;
+    super("INPUT_UNREADABLE", path, message, options);
   }
 }
 

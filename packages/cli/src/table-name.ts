@@ -63,3 +63,22 @@ export async function openAuditTable(
     throw awsError("DynamoDB client", error);
   }
 }
+
+/**
+ * Reads the audit table: `read` with its name and a document client, any failure reported as
+ * the table's, the client destroyed afterwards.
+ */
+export async function readAuditTable<T>(
+  opts: AwsFlags & { readonly table?: string },
+  io: CliIo,
+  read: (name: string, documents: ReturnType<typeof toolDocuments>["documents"]) => Promise<T>,
+): Promise<T> {
+  const { table, client } = await openAuditTable(opts, io);
+  try {
+    return await read(table.name, client.documents);
+  } catch (error) {
+    throw awsError(`reading ${table.name}`, error);
+  } finally {
+    client.destroy();
+  }
+}

@@ -14,22 +14,27 @@ export class GuardrailError extends Error {
   }
 }
 
-/** Input that is not a valid CIDR, port, protocol or event field. `path` names the JSON path. */
-export class InvalidInputError extends GuardrailError {
+/** An error about one place, kept as `path`: a JSON path in an input, or a file. */
+export class PathError extends GuardrailError {
   readonly path: string;
-  constructor(path: string, message: string, options?: { cause?: unknown }) {
-    super("INVALID_INPUT", `${path}: ${message}`, options);
+  constructor(code: string, path: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.path = path;
   }
 }
 
+/** Input that is not a valid CIDR, port, protocol or event field. `path` names the JSON path. */
+export class InvalidInputError extends PathError {
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super("INVALID_INPUT", path, `${path}: ${message}`, options);
+  }
+}
+
 /** A CloudTrail record or EventBridge event that cannot be read. `path` names the JSON path. */
-export class InvalidEventError extends GuardrailError {
-  readonly path: string;
+export class InvalidEventError extends PathError {
   readonly detail: string;
   constructor(path: string, detail: string, options?: { cause?: unknown }) {
-    super("INVALID_EVENT", `${path}: ${detail}`, options);
-    this.path = path;
+    super("INVALID_EVENT", path, `${path}: ${detail}`, options);
     this.detail = detail;
   }
 }
@@ -64,10 +69,8 @@ export class ConfigurationError extends GuardrailError {
 }
 
 /** A policy file that was named (flag, environment) or found but cannot be read. */
-export class PolicySourceError extends GuardrailError {
-  readonly path: string;
+export class PolicySourceError extends PathError {
   constructor(path: string, message: string, options?: { cause?: unknown }) {
-    super("POLICY_UNREADABLE", message, options);
-    this.path = path;
+    super("POLICY_UNREADABLE", path, message, options);
   }
 }

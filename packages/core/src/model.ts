@@ -166,14 +166,7 @@ export type Action =
       readonly type: "revoke-security-group-permissions";
       readonly groupId: string;
       readonly direction: Direction;
-      readonly permissions: readonly {
-        readonly protocol: string;
-        readonly fromPort: number | null;
-        readonly toPort: number | null;
-        readonly cidr?: string;
-        readonly prefixListId?: string;
-        readonly groupId?: string;
-      }[];
+      readonly permissions: readonly Omit<SecurityGroupPermission, "description">[];
     }
   | {
       readonly type: "delete-network-acl-entry";

@@ -1,10 +1,10 @@
-import { createChainStore, queryAudit, toolChainArchive, toolDocuments } from "@guardrail/aws";
+import { createChainStore, queryAudit, toolChainArchive } from "@guardrail/aws";
 import { type ChainVerification, verifyChain } from "@guardrail/core";
 import { type AwsFlags, awsClientConfig, awsError } from "../aws";
 import { type CliIo, write } from "../context";
 import { EXIT, UsageError } from "../errors";
 import { withOutput } from "../output";
-import { openAuditTable } from "../table-name";
+import { readAuditTable } from "../table-name";
 
 export interface VerifyOptions extends AwsFlags {
   readonly table?: string;
@@ -46,17 +46,15 @@ export async function verifyCommand(opts: VerifyOptions, io: CliIo): Promise<num
       s3.destroy();
     }
   } else {
-    const { table, client } = await openAuditTable(opts, io);
-    const doc = client.documents;
-    try {
-      const store = createChainStore(table.name, async () => doc);
+    await readAuditTable(opts, io, async (name, doc) => {
+      const store = createChainStore(name, async () => doc);
       for (const chain of await store.chains()) {
         const [account = "", region = ""] = chain.split("#");
         if (opts.account && account !== opts.account) continue;
         const [entries, head, decisions] = await Promise.all([
           store.entries(account, region),
           store.head(account, region),
-          queryAudit(doc, table.name, {
+          queryAudit(doc, name, {
             since: 0,
             until: now.getTime() + 1,
             account,
@@ -73,11 +71,7 @@ export async function verifyCommand(opts: VerifyOptions, io: CliIo): Promise<num
           }),
         );
       }
-    } catch (error) {
-      throw awsError(`reading ${table.name}`, error);
-    } finally {
-      client.destroy();
-    }
+    });
   }
   const text =
     opts.format === "json"

@@ -1,7 +1,7 @@
-import { type AuditAnswer, queryAudit, toolDocuments } from "@guardrail/aws";
+import { type AuditAnswer, queryAudit } from "@guardrail/aws";
 import type { AuditItem } from "@guardrail/core";
 import { type Command, Option } from "commander";
-import { type AwsFlags, awsClientConfig, awsError } from "../aws";
+import { type AwsFlags, awsError } from "../aws";
 import { type CliIo, type CommandContext, notice, write } from "../context";
 import { EXIT, UsageError } from "../errors";
 import { checkAccounts, checkRegions, single } from "../flags";

@@ -1,4 +1,4 @@
-import { createPostureStore, toolDocuments } from "@guardrail/aws";
+import { createPostureStore } from "@guardrail/aws";
 import {
   buildPostureReport,
   POSTURE_EXPIRING_DAYS,
@@ -7,13 +7,13 @@ import {
   weekAgoDate,
 } from "@guardrail/core";
 import { type Command, Option } from "commander";
-import { type AwsFlags, awsClientConfig, awsError } from "../aws";
+import type { AwsFlags } from "../aws";
 import { type CliIo, type CommandContext, write } from "../context";
 import { EXIT } from "../errors";
 import { checkAccounts } from "../flags";
 import { withOutput } from "../output";
 import { fmt, textTable } from "../replay/formats/table";
-import { openAuditTable } from "../table-name";
+import { readAuditTable } from "../table-name";
 
 export interface PostureOptions extends AwsFlags {
   format: "table" | "json" | "html";
@@ -65,20 +65,13 @@ Examples:
 
 async function postureCommand(opts: PostureOptions, io: CliIo): Promise<number> {
   if (opts.account) checkAccounts("--account", opts.account);
-  const { table, client } = await openAuditTable(opts, io);
   const now = new Date();
-  let report: PostureReport;
-  try {
-    const doc = client.documents;
-    const store = createPostureStore(table.name, async () => doc);
+  const report = await readAuditTable(opts, io, async (name, doc) => {
+    const store = createPostureStore(name, async () => doc);
     const wanted = (a: { account: string }) => !opts.account || opts.account.includes(a.account);
     const [snapshots, days] = await Promise.all([store.all(), store.days(weekAgoDate(now))]);
-    report = buildPostureReport(snapshots.filter(wanted), days.filter(wanted), now);
-  } catch (error) {
-    throw awsError(`reading ${table.name}`, error);
-  } finally {
-    client.destroy();
-  }
+    return buildPostureReport(snapshots.filter(wanted), days.filter(wanted), now);
+  });
   const text =
     opts.format === "json"
       ? `${JSON.stringify(report, null, 2)}\n`
@@ -89,32 +82,39 @@ async function postureCommand(opts: PostureOptions, io: CliIo): Promise<number> 
   return EXIT.ok;
 }
 
+/** The columns of the by-account, Region and rule rows, in the table and on the page. */
+const ROW_COLUMNS = [
+  "account",
+  "region",
+  "rule",
+  "open",
+  "notify-only",
+  "failed",
+  "oldest (days)",
+  "exemptions ending",
+];
+
+function rowCells(r: PostureReport["rows"][number], num: (n: number) => string): string[] {
+  return [
+    r.account,
+    r.region,
+    r.rule,
+    num(r.open),
+    num(r.notifyOnly),
+    num(r.failed),
+    r.oldestDays === null ? "-" : num(r.oldestDays),
+    num(r.expiringExemptions),
+  ];
+}
+
 /** The digest's text, then one row per account, Region and rule. */
 export function renderPostureTable(report: PostureReport): string {
   const lines = [postureDigestText(report, 20), ""];
   if (report.rows.length > 0) {
     lines.push(
       textTable(
-        [
-          "account",
-          "region",
-          "rule",
-          "open",
-          "notify-only",
-          "failed",
-          "oldest (days)",
-          "exemptions ending",
-        ],
-        report.rows.map((r) => [
-          r.account,
-          r.region,
-          r.rule,
-          fmt(r.open),
-          fmt(r.notifyOnly),
-          fmt(r.failed),
-          r.oldestDays === null ? "-" : fmt(r.oldestDays),
-          fmt(r.expiringExemptions),
-        ]),
+        ROW_COLUMNS,
+        report.rows.map((r) => rowCells(r, fmt)),
       ),
     );
   }
@@ -155,26 +155,8 @@ ${table(
 )}
 <h2>By account, Region and rule</h2>
 ${table(
-  [
-    "account",
-    "region",
-    "rule",
-    "open",
-    "notify-only",
-    "failed",
-    "oldest (days)",
-    "exemptions ending",
-  ],
-  report.rows.map((r) => [
-    r.account,
-    r.region,
-    r.rule,
-    String(r.open),
-    String(r.notifyOnly),
-    String(r.failed),
-    r.oldestDays === null ? "-" : String(r.oldestDays),
-    String(r.expiringExemptions),
-  ]),
+  ROW_COLUMNS,
+  report.rows.map((r) => rowCells(r, String)),
 )}
 <h2>Open findings</h2>
 ${table(

@@ -9,7 +9,8 @@ import { PEER_CLASSES, type PeerClass, type ServiceSpec } from "./types";
  * for the person editing the YAML file: they say what was expected and what was found.
  */
 
-function show(value: unknown): string {
+/** A value as the policy's author wrote it, for "expected …, found …" messages. */
+export function show(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";

@@ -103,16 +103,23 @@ const NAMES: Record<Target, { prefix: string; noun: string }> = {
   "network-acl-entry": { prefix: "network-acl", noun: "network-ACL allow entry" },
 };
 
+/** A kind's id (`<target prefix>-<name>`), target and example around its own parts. */
+function kind<O>(
+  target: Target,
+  name: string,
+  example: string,
+  { description, schema, evaluate }: Pick<RuleKind<O>, "description" | "schema" | "evaluate">,
+): RuleKind<O> {
+  return { id: `${NAMES[target].prefix}-${name}`, target, description, example, schema, evaluate };
+}
+
 function portsKind(target: Target, example: string): RuleKind<PortsOptions> {
-  const { prefix, noun } = NAMES[target];
-  return {
-    id: `${prefix}-ports`,
-    target,
+  const { noun } = NAMES[target];
+  return kind(target, "ports", example, {
     description:
       `Flags a ${noun} in \`direction\` whose peer is in one of \`peers\` and whose traffic reaches ` +
       "any of `ports` (the port range contains the port, or the ICMP type/code matches). " +
       "Protocol all (-1) reaches every port unless `includeProtocolAll: false`.",
-    example,
     schema: strict({
       direction: direction(),
       peers: v.optional(peerClasses(), ["public"]),
@@ -121,47 +128,40 @@ function portsKind(target: Target, example: string): RuleKind<PortsOptions> {
     }),
     evaluate(change, { options, peers, slices }) {
       if (!applies(change, target, options.direction)) return null;
-      if (slices !== undefined) {
-        // A NACL entry reaches a port only through the traffic it decides.
-        if (change.protocol === "all" && !options.includeProtocolAll) return null;
-        const parts = options.ports.map((s) => ({
-          service: s,
-          slices: slices.flatMap((x) => intersection(x, serviceSlice(s)) ?? []),
-        }));
-        const hit = parts.filter((p) => p.slices.length > 0);
-        if (hit.length === 0) return null;
-        const peer = firstPeerIn(peers, options.peers);
-        if (!peer) return null;
-        const offending = hit.flatMap((p) => p.slices);
-        const exact = hit.length === 1 && isExactly(change, hit[0]?.service as ServiceSpec);
-        return exact
-          ? { peer, slices: offending }
-          : {
-              peer,
-              detail: `covers ${hit.map((p) => p.service.text).join(", ")}`,
-              slices: offending,
-            };
+      // A NACL entry reaches a port only through the traffic it decides (its slices).
+      if (slices !== undefined && change.protocol === "all" && !options.includeProtocolAll) {
+        return null;
       }
-      const hit = options.ports.filter((s) => covers(change, s, options.includeProtocolAll));
+      const hit =
+        slices === undefined
+          ? options.ports
+              .filter((s) => covers(change, s, options.includeProtocolAll))
+              .map((service) => ({ service, slices: [] }))
+          : options.ports
+              .map((service) => ({
+                service,
+                slices: slices.flatMap((x) => intersection(x, serviceSlice(service)) ?? []),
+              }))
+              .filter((p) => p.slices.length > 0);
       if (hit.length === 0) return null;
       const peer = firstPeerIn(peers, options.peers);
       if (!peer) return null;
-      const exact = hit.length === 1 && isExactly(change, hit[0] as ServiceSpec);
-      return exact ? { peer } : { peer, detail: `covers ${hit.map((s) => s.text).join(", ")}` };
+      const offending = slices === undefined ? {} : { slices: hit.flatMap((p) => p.slices) };
+      const exact = hit.length === 1 && isExactly(change, hit[0]?.service as ServiceSpec);
+      return exact
+        ? { peer, ...offending }
+        : { peer, detail: `covers ${hit.map((p) => p.service.text).join(", ")}`, ...offending };
     },
-  };
+  });
 }
 
 function exposureKind(target: Target, example: string): RuleKind<ExposureOptions> {
-  const { prefix, noun } = NAMES[target];
-  return {
-    id: `${prefix}-exposure`,
-    target,
+  const { noun } = NAMES[target];
+  return kind(target, "exposure", example, {
     description:
       `Flags a ${noun} in \`direction\` whose peer is in one of \`peers\` and whose traffic reaches ` +
       "anything beyond the `allow` list. Traffic is allowed only when every port (or ICMP " +
       "type/code) it opens is listed: tcp 80-443 is not within tcp/80 and tcp/443.",
-    example,
     schema: strict({
       direction: direction(),
       peers: v.optional(peerClasses(), ["public-wide"]),
@@ -179,16 +179,13 @@ function exposureKind(target: Target, example: string): RuleKind<ExposureOptions
       const peer = firstPeerIn(peers, options.peers);
       return peer ? { peer } : null;
     },
-  };
+  });
 }
 
 function peersKind(target: Target, example: string): RuleKind<PeersOptions> {
-  const { prefix, noun } = NAMES[target];
-  return {
-    id: `${prefix}-peers`,
-    target,
+  const { noun } = NAMES[target];
+  return kind(target, "peers", example, {
     description: `Flags any ${noun} in \`direction\` whose peer is in one of \`peers\`, whatever the protocol and ports.`,
-    example,
     schema: strict({ direction: direction(), peers: peerClasses() }),
     evaluate(change, { options, peers, slices }) {
       if (!applies(change, target, options.direction)) return null;
@@ -199,7 +196,7 @@ function peersKind(target: Target, example: string): RuleKind<PeersOptions> {
         ? { peer, detail: describeTraffic(change) }
         : { peer, detail: describeTraffic(change), slices };
     },
-  };
+  });
 }
 
 /** Every rule kind the product knows, in documentation order. */

@@ -2,7 +2,13 @@ import type { NetworkAclEntryChange, SecurityGroupRuleChange } from "../model";
 import { type Cidr, cidrContains, parseCidr } from "../net/cidr";
 import type { IcmpTypeCode, PortRange } from "../net/ports";
 import type { Protocol } from "../net/protocol";
-import type { PeerClass, Policy, PolicyThresholds, ServiceSpec } from "./types";
+import {
+  PEER_CLASSES,
+  type PeerClass,
+  type Policy,
+  type PolicyThresholds,
+  type ServiceSpec,
+} from "./types";
 
 /** A security-group rule whose direction is known, or a network-ACL entry. */
 export type ConcreteChange =
@@ -124,14 +130,7 @@ export function classifyCidr(cidr: Cidr, policy: Policy, text = cidr.cidr): Clas
   return { text, label: parts.join("; "), classes, unresolved: false };
 }
 
-const EVERY_CLASS: ReadonlySet<PeerClass> = new Set<PeerClass>([
-  "any",
-  "public",
-  "public-wide",
-  "public-narrow",
-  "blocked",
-  "special-purpose",
-]);
+const EVERY_CLASS: ReadonlySet<PeerClass> = new Set(PEER_CLASSES);
 
 /** A prefix list whose entries nobody supplied: it could be anything. */
 export function unresolvedPeer(prefixListId: string): ClassifiedPeer {

@@ -16,6 +16,7 @@ import {
   nonEmptyText,
   RULE_ID,
   shaped,
+  show,
   strict,
 } from "./fields";
 import { getRuleKind, RULE_KIND_IDS } from "./kinds";
@@ -95,14 +96,6 @@ const tagKey = () =>
     v.maxLength(128, "expected a tag key of at most 128 characters"),
     v.check((k) => !k.toLowerCase().startsWith("aws:"), "tag keys starting with aws: are reserved"),
   );
-
-function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "a list";
-  if (typeof value === "object") return "a mapping";
-  return String(value);
-}
 
 type PathItem = NonNullable<v.BaseIssue<unknown>["path"]>[number];
 

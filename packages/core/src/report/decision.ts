@@ -70,17 +70,11 @@ export interface FindingView {
   readonly exemption?: Exemption;
 }
 
-/** The actor as shown in messages and audit records. No access key ids. */
-export interface ActorView {
-  readonly arn: string | null;
-  readonly type: string | null;
-  readonly accountId: string | null;
-  readonly sessionIssuerArn: string | null;
-  readonly invokedBy: string | null;
-  readonly sourceIp: string | null;
-  readonly userAgent: string | null;
-  readonly console: boolean;
-}
+/**
+ * The actor as shown in messages and audit records: the event's actor as read, which carries no
+ * access key ids. A field added to `Actor` is a field of the message.
+ */
+export type ActorView = Actor;
 
 export interface EventView {
   readonly id: string;

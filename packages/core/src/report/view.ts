@@ -274,6 +274,16 @@ export function viewAction(action: Action): ActionView {
   }
 }
 
+/** Whether `change` is the entry `ruleNumber` of one network ACL, in one direction. */
+function isEntry(change: RuleChange, aclId: string, ruleNumber: number, egress: boolean): boolean {
+  return (
+    change.kind === "network-acl-entry" &&
+    change.networkAclId === aclId &&
+    change.ruleNumber === ruleNumber &&
+    change.egress === egress
+  );
+}
+
 /**
  * True when carrying out `action` removes the rule `change` describes. Used to attach each
  * action's result to the findings it resolves.
@@ -306,19 +316,9 @@ export function actionCovers(action: Action, change: RuleChange): boolean {
       });
     }
     case "delete-network-acl-entry":
-      return (
-        change.kind === "network-acl-entry" &&
-        change.networkAclId === action.networkAclId &&
-        change.ruleNumber === action.ruleNumber &&
-        change.egress === action.egress
-      );
+      return isEntry(change, action.networkAclId, action.ruleNumber, action.egress);
     case "insert-network-acl-entries":
-      return (
-        change.kind === "network-acl-entry" &&
-        change.networkAclId === action.networkAclId &&
-        change.ruleNumber === action.before &&
-        change.egress === action.egress
-      );
+      return isEntry(change, action.networkAclId, action.before, action.egress);
     case "narrow-security-group-rule":
       return (
         change.kind === "security-group-rule" &&

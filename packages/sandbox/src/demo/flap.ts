@@ -4,7 +4,7 @@ import type { FlowResult } from "@guardrail/functions";
 import type { RoutedEvent } from "../local/router";
 import type { LocalNotification, LocalStack } from "../local/stack";
 import { clip, type Style } from "./render";
-import { cliCommand, sendCall } from "./scenarios";
+import { cliCommand, fromAnywhere, sendCall } from "./scenarios";
 
 /**
  * The user agent the demo's "Terraform" sends after the SDK's own: what the Terraform AWS
@@ -57,6 +57,14 @@ export async function playFlap(ctx: FlapContext): Promise<FlapReport> {
   const verdicts: string[] = [];
   let revoked = 0;
   let messages = 0;
+  const tally = () => ({
+    id: "flap" as const,
+    title,
+    applies: FLAP_APPLIES,
+    verdicts,
+    revoked,
+    messages,
+  });
   let escalation: DecisionMessage | undefined;
   try {
     const developer = stack.developerEc2();
@@ -68,13 +76,7 @@ export async function playFlap(ctx: FlapContext): Promise<FlapReport> {
       }),
     );
     const refs = { bastion: created.GroupId ?? "" };
-    const change = {
-      kind: "authorize-security-group-ingress",
-      group: "bastion",
-      protocol: "tcp",
-      port: 22,
-      cidr: "0.0.0.0/0",
-    } as const;
+    const change = fromAnywhere("bastion", 22);
     row("setup", s.dim(`a group ${refs.bastion} whose Terraform code declares SSH from anywhere`));
     row("change", `${cliCommand(change, refs)} ${s.dim(`× ${FLAP_APPLIES}, as terraform apply`)}`);
     row("", s.dim(`user agent ${clip(TERRAFORM_LIKE_AGENT, width - 30)}`));
@@ -118,12 +120,7 @@ export async function playFlap(ctx: FlapContext): Promise<FlapReport> {
         : s.red(`✘ got ${verdicts.join(", ")} (${revoked} revoked)`),
     );
     return {
-      id: "flap",
-      title,
-      applies: FLAP_APPLIES,
-      verdicts,
-      revoked,
-      messages,
+      ...tally(),
       through: flap?.attribution.label ?? null,
       fixAt: flap?.attribution.fixAt ?? null,
       ok,
@@ -131,17 +128,6 @@ export async function playFlap(ctx: FlapContext): Promise<FlapReport> {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     row("result", s.red(`✘ ${message}`));
-    return {
-      id: "flap",
-      title,
-      applies: FLAP_APPLIES,
-      verdicts,
-      revoked,
-      messages,
-      through: null,
-      fixAt: null,
-      ok: false,
-      error: message,
-    };
+    return { ...tally(), through: null, fixAt: null, ok: false, error: message };
   }
 }

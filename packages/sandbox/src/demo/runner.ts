@@ -16,6 +16,7 @@ import {
   changePresentSdk,
   cliCommand,
   demoScenarios,
+  fromAnywhere,
   type Refs,
   type Scenario,
   sendCall,
@@ -320,6 +321,28 @@ function printSlack(ctx: PlayContext, notification: LocalNotification | undefine
   return lines;
 }
 
+/** The report of a scenario that threw: what it was, and the error. */
+function failed(
+  ctx: PlayContext,
+  base: Pick<ScenarioReport, "id" | "title" | "expected" | "command">,
+  error: unknown,
+  what: string,
+): ScenarioReport {
+  const r = {
+    ...base,
+    got: "error" as const,
+    present: null,
+    eventId: null,
+    exposureMs: null,
+    handlerMs: null,
+    findings: [],
+    slack: [],
+    error: error instanceof Error ? error.message : String(error),
+  };
+  resultLine(ctx, r, false, what);
+  return { ...r, ok: false };
+}
+
 function resultLine(ctx: PlayContext, r: Omit<ScenarioReport, "ok">, ok: boolean, what: string) {
   const { row, s } = ctx;
   const state =
@@ -418,20 +441,7 @@ async function playScenario(
     resultLine(ctx, r, ok, ruleWord(scenario.change));
     return { ...r, ok };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const r = {
-      ...base,
-      got: "error" as const,
-      present: null,
-      eventId: null,
-      exposureMs: null,
-      handlerMs: null,
-      findings: [],
-      slack: [],
-      error: message,
-    };
-    resultLine(ctx, r, false, ruleWord(scenario.change));
-    return { ...r, ok: false };
+    return failed(ctx, base, error, ruleWord(scenario.change));
   }
 }
 
@@ -443,13 +453,7 @@ async function playSweep(
   ctx: PlayContext,
 ): Promise<{ report: ScenarioReport; result: SweepResult | null }> {
   const { stack, ec2, refs, row, s, timeoutMs } = ctx;
-  const change: ChangeCall = {
-    kind: "authorize-security-group-ingress",
-    group: "shop",
-    protocol: "tcp",
-    port: 3306,
-    cidr: "0.0.0.0/0",
-  };
+  const change = fromAnywhere("shop", 3306);
   const command = cliCommand(change, refs);
   const groupId = refs.shop ?? "";
   // Straight into the sandbox's state: no API call, so no CloudTrail event (a rule from before
@@ -524,20 +528,7 @@ async function playSweep(
     resultLine(ctx, r, ok, "rule");
     return { report: { ...r, ok }, result };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const r = {
-      ...base,
-      got: "error" as const,
-      present: null,
-      eventId: null,
-      exposureMs: null,
-      handlerMs: null,
-      findings: [],
-      slack: [],
-      error: message,
-    };
-    resultLine(ctx, r, false, "rule");
-    return { report: { ...r, ok: false }, result: null };
+    return { report: failed(ctx, base, error, "rule"), result: null };
   }
 }
 

@@ -85,6 +85,28 @@ export const OFFICE_RANGE = "203.0.113.0/24";
 export const MALICIOUS_RANGE = "198.51.100.0/24";
 export const EXEMPT_TAG_KEY = "guardrail-exempt";
 
+/** A change opening TCP `port` of a group (by its ref) to the whole internet. */
+export function fromAnywhere(group: string, port: number): ChangeCall {
+  return {
+    kind: "authorize-security-group-ingress",
+    group,
+    protocol: "tcp",
+    port,
+    cidr: "0.0.0.0/0",
+  };
+}
+
+/** A change letting a group (by its ref) reach TCP `port` anywhere on the internet. */
+function toAnywhere(group: string, port: number): ChangeCall {
+  return {
+    kind: "authorize-security-group-egress",
+    group,
+    protocol: "tcp",
+    port,
+    cidr: "0.0.0.0/0",
+  };
+}
+
 /** `YYYY-MM-DD`, `days` after `now` (UTC). */
 export function isoDay(now: Date, days: number): string {
   return new Date(now.getTime() + days * 86_400_000).toISOString().slice(0, 10);
@@ -108,13 +130,7 @@ export function demoScenarios(now: Date = new Date()): Scenario[] {
           description: "Security group for web server",
         },
       ],
-      change: {
-        kind: "authorize-security-group-ingress",
-        group: "web",
-        protocol: "tcp",
-        port: 22,
-        cidr: "0.0.0.0/0",
-      },
+      change: fromAnywhere("web", 22),
       expected: "revoked",
     },
     {
@@ -129,13 +145,7 @@ export function demoScenarios(now: Date = new Date()): Scenario[] {
           description: "Security group for Python app",
         },
       ],
-      change: {
-        kind: "authorize-security-group-ingress",
-        group: "python",
-        protocol: "tcp",
-        port: 8080,
-        cidr: "0.0.0.0/0",
-      },
+      change: fromAnywhere("python", 8080),
       expected: "revoked",
     },
     {
@@ -151,13 +161,7 @@ export function demoScenarios(now: Date = new Date()): Scenario[] {
           as: "approver",
         },
       ],
-      change: {
-        kind: "authorize-security-group-ingress",
-        group: "python",
-        protocol: "tcp",
-        port: 8080,
-        cidr: "0.0.0.0/0",
-      },
+      change: fromAnywhere("python", 8080),
       expected: "exempt",
     },
     {
@@ -172,13 +176,7 @@ export function demoScenarios(now: Date = new Date()): Scenario[] {
           description: "E-commerce web servers",
         },
       ],
-      change: {
-        kind: "authorize-security-group-ingress",
-        group: "shop",
-        protocol: "tcp",
-        port: 80,
-        cidr: "0.0.0.0/0",
-      },
+      change: fromAnywhere("shop", 80),
       expected: "compliant",
     },
     {
@@ -186,13 +184,7 @@ export function demoScenarios(now: Date = new Date()): Scenario[] {
       title: "Allow HTTPS (443) to the world",
       why: "web ports may face the internet",
       setup: [],
-      change: {
-        kind: "authorize-security-group-ingress",
-        group: "shop",
-        protocol: "tcp",
-        port: 443,
-        cidr: "0.0.0.0/0",
-      },
+      change: fromAnywhere("shop", 443),
       expected: "compliant",
     },
     {
@@ -214,13 +206,7 @@ export function demoScenarios(now: Date = new Date()): Scenario[] {
       title: "Egress SMTP (25) to the internet",
       why: "outbound port 25 is how spam leaves",
       setup: [],
-      change: {
-        kind: "authorize-security-group-egress",
-        group: "shop",
-        protocol: "tcp",
-        port: 25,
-        cidr: "0.0.0.0/0",
-      },
+      change: toAnywhere("shop", 25),
       expected: "revoked",
     },
     {
@@ -228,13 +214,7 @@ export function demoScenarios(now: Date = new Date()): Scenario[] {
       title: "Egress mail submission (587)",
       why: "587 is the sanctioned way to send mail",
       setup: [],
-      change: {
-        kind: "authorize-security-group-egress",
-        group: "shop",
-        protocol: "tcp",
-        port: 587,
-        cidr: "0.0.0.0/0",
-      },
+      change: toAnywhere("shop", 587),
       expected: "compliant",
     },
     {

@@ -26,23 +26,23 @@ export interface RuleContent {
   readonly description?: string;
 }
 
-export interface SgRule extends RuleContent {
+/** What every EC2 resource the sandbox keeps has: an id, its owner, tags, an insertion order. */
+interface Resource {
   readonly id: string;
-  readonly groupId: string;
-  readonly ownerId: string;
-  /** Insertion order, for stable pagination while rules come and go. */
+  /** Insertion order, for stable pagination while resources come and go. */
   readonly seq: number;
+  readonly ownerId: string;
   readonly tags: Map<string, string>;
 }
 
-export interface SecurityGroup {
-  readonly id: string;
-  readonly seq: number;
+export interface SgRule extends RuleContent, Resource {
+  readonly groupId: string;
+}
+
+export interface SecurityGroup extends Resource {
   readonly name: string;
   readonly description: string;
   readonly vpcId: string;
-  readonly ownerId: string;
-  readonly tags: Map<string, string>;
   /** Rules by id, in insertion order. */
   readonly rules: Map<string, SgRule>;
   /** Rule id by content key, for O(1) duplicate checks. */
@@ -61,52 +61,36 @@ export interface NaclEntry {
   readonly icmpTypeCode?: { readonly type: number; readonly code: number };
 }
 
-export interface NetworkAcl {
-  readonly id: string;
-  readonly seq: number;
+export interface NetworkAcl extends Resource {
   readonly vpcId: string;
-  readonly ownerId: string;
   readonly isDefault: boolean;
-  readonly tags: Map<string, string>;
   /** Entries keyed by `egress:ruleNumber`. */
   readonly entries: Map<string, NaclEntry>;
 }
 
 /** A subnet and its one network-ACL association (every subnet has exactly one). */
-export interface Subnet {
-  readonly id: string;
-  readonly seq: number;
+export interface Subnet extends Resource {
   readonly vpcId: string;
   readonly cidrBlock: string;
-  readonly ownerId: string;
-  readonly tags: Map<string, string>;
   /** `aclassoc-…`: a new id every time the subnet moves to another ACL. */
   networkAclAssociationId: string;
   networkAclId: string;
 }
 
-export interface PrefixList {
-  readonly id: string;
-  readonly seq: number;
+export interface PrefixList extends Resource {
   name: string;
   readonly addressFamily: "IPv4" | "IPv6";
   maxEntries: number;
   version: number;
-  readonly ownerId: string;
-  readonly tags: Map<string, string>;
   /** Current entries: CIDR → description. */
   entries: Map<string, string | undefined>;
   /** Entries of every version, for `TargetVersion`. */
   readonly history: Map<number, Map<string, string | undefined>>;
 }
 
-export interface Vpc {
-  readonly id: string;
-  readonly seq: number;
+export interface Vpc extends Resource {
   readonly cidrBlock: string;
   readonly isDefault: boolean;
-  readonly ownerId: string;
-  readonly tags: Map<string, string>;
   /** Set when the VPC has an IPv6 block: its ACLs then list the IPv6 `*` entry (32768) too. */
   readonly ipv6CidrBlock?: string;
   defaultGroupId: string;

@@ -80,7 +80,7 @@ import {
 } from "./permissions";
 import { QueryParams } from "./query";
 import { Rng } from "./random";
-import { type JsonRequest, type ServedEndpoint, serveEc2 } from "./server";
+import { type JsonRequest, QueryService } from "./server";
 import { renderError, renderResponse } from "./xml";
 
 /** `X-Amz-Target` prefix of the Resource Groups Tagging API's operations. */
@@ -282,7 +282,7 @@ export const MAX_NACL_ENTRIES = 40;
  * sandbox.onEvent((event) => console.log(event.detail.eventName));
  * const { groupId } = sandbox.seedSecurityGroup({ name: "web", ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidr: "0.0.0.0/0" }] });
  */
-export class Ec2Sandbox {
+export class Ec2Sandbox extends QueryService {
   /** Per-action fault injection (latency, throttling, server errors). */
   readonly faults: FaultInjector;
   readonly defaultAccountId: string;
@@ -297,9 +297,9 @@ export class Ec2Sandbox {
   private readonly recorded: EventBridgeEvent[] = [];
   private readonly sessionStarts = new Map<string, string>();
   private readonly pendingDeliveries = new Set<Promise<void>>();
-  private served: ServedEndpoint | undefined;
 
   constructor(options: Ec2SandboxOptions = {}) {
+    super("EC2");
     this.options = options;
     this.defaultAccountId = options.defaultAccountId ?? DEFAULT_ACCOUNT_ID;
     this.defaultRegion = options.defaultRegion ?? DEFAULT_REGION;
@@ -331,24 +331,9 @@ export class Ec2Sandbox {
 
   // ---- HTTP ---------------------------------------------------------------------------------
 
-  /** Starts the HTTP endpoint (port 0 picks a free port) and returns `http://host:port`. */
-  async listen(port = 0, host = "127.0.0.1"): Promise<string> {
-    if (this.served !== undefined) return this.served.endpoint;
-    this.served = await serveEc2(this, { port, host });
-    return this.served.endpoint;
-  }
-
-  /** The endpoint URL once `listen()` has resolved. */
-  get endpoint(): string {
-    if (this.served === undefined) throw new ConfigurationError("the EC2 sandbox is not listening");
-    return this.served.endpoint;
-  }
-
   /** Stops the endpoint and waits for pending event deliveries. */
-  async close(): Promise<void> {
-    const served = this.served;
-    this.served = undefined;
-    if (served !== undefined) await served.close();
+  override async close(): Promise<void> {
+    await super.close();
     await this.drainEvents();
   }
 
@@ -358,29 +343,14 @@ export class Ec2Sandbox {
     const action = params.str("Action") ?? "";
     const requestId = this.rng.uuid();
     this.callCountsByAction.set(action, (this.callCountsByAction.get(action) ?? 0) + 1);
-    const auth = parseAuthorization(request.authorization);
-    const accessKeyId = auth?.accessKeyId ?? "AKIASANDBOXANONYMOUS";
-    const region = auth?.region || this.defaultRegion;
-    const issued = this.options.resolveCredentials?.(accessKeyId);
-    const principal =
-      issued?.principal ??
-      resolvePrincipal(this.options.accessKeys ?? {}, accessKeyId, this.defaultAccountId);
+    const caller = this.caller(request);
+    const { accessKeyId, region, issued, principal } = caller;
     const spec = Object.hasOwn(EC2_ACTIONS, action) ? EC2_ACTIONS[action] : undefined;
 
     const decision = this.faults.decide(action);
     if (decision.delayMs > 0) await sleep(decision.delayMs);
     const time = this.now();
-    const facts = {
-      action,
-      requestId,
-      time,
-      region,
-      recipientAccountId: principal.accountId,
-      principal,
-      accessKeyId,
-      sourceIp: normaliseIp(request.sourceIp),
-      userAgent: request.userAgent ?? "",
-    };
+    const facts = this.callFacts(request, caller, action, requestId, time);
     const fail = (error: Ec2ApiError): SandboxResponse => {
       if (spec?.mutating && this.options.emitFailedCalls !== false) {
         this.emit({
@@ -500,13 +470,8 @@ export class Ec2Sandbox {
     } catch {
       return error("SerializationException", "the body is not JSON");
     }
-    const auth = parseAuthorization(request.authorization);
-    const accessKeyId = auth?.accessKeyId ?? "AKIASANDBOXANONYMOUS";
-    const region = auth?.region || this.defaultRegion;
-    const issued = this.options.resolveCredentials?.(accessKeyId);
-    const principal =
-      issued?.principal ??
-      resolvePrincipal(this.options.accessKeys ?? {}, accessKeyId, this.defaultAccountId);
+    const caller = this.caller(request);
+    const { accessKeyId, region, principal } = caller;
     const arns = input.ResourceARNList;
     if (!Array.isArray(arns) || arns.length === 0 || arns.some((a) => typeof a !== "string")) {
       return error("InvalidParameterException", "ResourceARNList is required");
@@ -551,15 +516,7 @@ export class Ec2Sandbox {
     }
     const time = this.now();
     this.emit({
-      action,
-      requestId,
-      time,
-      region,
-      recipientAccountId: principal.accountId,
-      principal,
-      accessKeyId,
-      sourceIp: normaliseIp(request.sourceIp),
-      userAgent: request.userAgent ?? "",
+      ...this.callFacts(request, caller, action, requestId, time),
       ...this.identityFacts(accessKeyId, time),
       requestParameters:
         action === "TagResources"
@@ -878,6 +835,39 @@ export class Ec2Sandbox {
       setTags(rule.tags, r.tags);
       return rule.id;
     });
+  }
+
+  /** The access key a request is signed with, the Region it is signed for, its principal. */
+  private caller(request: SandboxRequest | JsonRequest) {
+    const auth = parseAuthorization(request.authorization);
+    const accessKeyId = auth?.accessKeyId ?? "AKIASANDBOXANONYMOUS";
+    const region = auth?.region || this.defaultRegion;
+    const issued = this.options.resolveCredentials?.(accessKeyId);
+    const principal =
+      issued?.principal ??
+      resolvePrincipal(this.options.accessKeys ?? {}, accessKeyId, this.defaultAccountId);
+    return { accessKeyId, region, issued, principal };
+  }
+
+  /** What CloudTrail records of any call, before its identity facts and its outcome. */
+  private callFacts(
+    request: SandboxRequest | JsonRequest,
+    { accessKeyId, region, principal }: ReturnType<Ec2Sandbox["caller"]>,
+    action: string,
+    requestId: string,
+    time: Date,
+  ): Omit<CallFacts, "sessionCreated" | "eventId" | "requestParameters"> {
+    return {
+      action,
+      requestId,
+      time,
+      region,
+      recipientAccountId: principal.accountId,
+      principal,
+      accessKeyId,
+      sourceIp: normaliseIp(request.sourceIp),
+      userAgent: request.userAgent ?? "",
+    };
   }
 
   private identityFacts(

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { ConfigurationError } from "@guardrail/core";
 import { readBody } from "../http";
 import type { SandboxRequest } from "./sandbox";
 import { renderError } from "./xml";
@@ -119,4 +120,41 @@ export function serveEc2(
       });
     });
   });
+}
+
+/**
+ * A Query API sandbox with its HTTP endpoint: started on the first `listen()` (port 0 picks a
+ * free port), its URL once listening, stopped by `close()`.
+ */
+export abstract class QueryService implements QueryHandler {
+  private served: ServedEndpoint | undefined;
+
+  /** `name` for errors ("EC2"); `serverName` for the `Server` header. */
+  protected constructor(
+    private readonly name: string,
+    private readonly serverName = "AmazonEC2",
+  ) {}
+
+  abstract handle(request: SandboxRequest): ReturnType<QueryHandler["handle"]>;
+
+  /** Starts the HTTP endpoint (port 0 picks a free port) and returns `http://host:port`. */
+  async listen(port = 0, host = "127.0.0.1"): Promise<string> {
+    this.served ??= await serveEc2(this, { port, host, serverName: this.serverName });
+    return this.served.endpoint;
+  }
+
+  /** The endpoint URL once `listen()` has resolved. */
+  get endpoint(): string {
+    if (this.served === undefined) {
+      throw new ConfigurationError(`the ${this.name} sandbox is not listening`);
+    }
+    return this.served.endpoint;
+  }
+
+  /** Stops the endpoint. */
+  async close(): Promise<void> {
+    const served = this.served;
+    this.served = undefined;
+    if (served !== undefined) await served.close();
+  }
 }

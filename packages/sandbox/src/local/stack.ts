@@ -524,19 +524,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [FUNCTION_ENV.version]: "sandbox",
     };
     if (options.slackApp) {
-      const ssmClient = new SSMClient({
-        endpoint: ssm.endpoint,
+      const asSlackWorker = (endpoint: string) => ({
+        endpoint,
         region,
         credentials: { accessKeyId: slackWorker.accessKeyId, secretAccessKey: "local" },
         retryStrategy: retry(),
       });
+      const ssmClient = new SSMClient(asSlackWorker(ssm.endpoint));
       clients.push(ssmClient);
-      const ddb = new DynamoDBClient({
-        endpoint: dynamo.endpoint,
-        region,
-        credentials: { accessKeyId: slackWorker.accessKeyId, secretAccessKey: "local" },
-        retryStrategy: retry(),
-      });
+      const ddb = new DynamoDBClient(asSlackWorker(dynamo.endpoint));
       clients.push(ddb);
       slackApp = await startLocalSlackAppStack({
         host,

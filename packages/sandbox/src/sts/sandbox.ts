@@ -13,7 +13,7 @@ import {
 import { QueryParams } from "../ec2/query";
 import { Rng } from "../ec2/random";
 import type { SandboxRequest, SandboxResponse } from "../ec2/sandbox";
-import { type ServedEndpoint, serveEc2 } from "../ec2/server";
+import { QueryService } from "../ec2/server";
 import { evaluatePolicies, type Policy, parsePolicyDocument, type RequestContext } from "./policy";
 import { IAM_VERSION, IAM_XMLNS, renderStsError, renderStsResponse, STS_VERSION } from "./xml";
 
@@ -117,16 +117,16 @@ const stsTime = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
  *   roles: [{ accountId: MEMBER, roleName: "guardrail-member", trustPolicy }] });
  * const ec2 = new Ec2Sandbox({ resolveCredentials: (key) => sts.resolveCredentials(key) });
  */
-export class StsSandbox {
+export class StsSandbox extends QueryService {
   readonly defaultAccountId: string;
   private readonly options: StsSandboxOptions;
   private readonly rng: Rng;
   private readonly roles = new Map<string, DefinedRole>();
   private readonly sessions = new Map<string, Session>();
   private readonly callCounts = new Map<string, number>();
-  private served: ServedEndpoint | undefined;
 
   constructor(options: StsSandboxOptions = {}) {
+    super("STS", "AmazonSTS");
     this.options = options;
     this.defaultAccountId = options.defaultAccountId ?? DEFAULT_ACCOUNT_ID;
     this.rng = new Rng((options.seed ?? 1) + 0x575);
@@ -177,24 +177,6 @@ export class StsSandbox {
   }
 
   // ---- HTTP ---------------------------------------------------------------------------------
-
-  /** Starts the HTTP endpoint (port 0 picks a free port) and returns `http://host:port`. */
-  async listen(port = 0, host = "127.0.0.1"): Promise<string> {
-    if (this.served !== undefined) return this.served.endpoint;
-    this.served = await serveEc2(this, { port, host, serverName: "AmazonSTS" });
-    return this.served.endpoint;
-  }
-
-  get endpoint(): string {
-    if (this.served === undefined) throw new ConfigurationError("the STS sandbox is not listening");
-    return this.served.endpoint;
-  }
-
-  async close(): Promise<void> {
-    const served = this.served;
-    this.served = undefined;
-    if (served !== undefined) await served.close();
-  }
 
   /** Handles one Query API request. */
   async handle(request: SandboxRequest): Promise<SandboxResponse> {

@@ -143,6 +143,30 @@ export function lookup<T>(
   };
 }
 
+/** A Describe action's items from one map, selectable by the `param` ids (unknown: `notFound`). */
+export function byId<T>(
+  map: ReadonlyMap<string, T>,
+  param: string,
+  notFound: (id: string) => Ec2ApiError,
+): { all: Iterable<T>; ids: { param: string; resolve: (id: string) => T }[] } {
+  return { all: map.values(), ids: [{ param, resolve: lookup(map, notFound) }] };
+}
+
+/**
+ * Creates a resource carrying the call's `TagSpecification` tags. The tags are read (and
+ * checked) before `create` runs, so a bad tag fails the call without leaving the resource.
+ */
+export function createTagged<T extends { readonly tags: Map<string, string> }>(
+  params: QueryParams,
+  resourceType: string,
+  create: () => T,
+): T {
+  const tags = readTagSpecifications(params, resourceType);
+  const resource = create();
+  for (const [k, v] of tags) resource.tags.set(k, v);
+  return resource;
+}
+
 /** Anything a Describe call lists: ordered by insertion `seq`, maybe tagged. */
 interface Listed {
   readonly seq: number;

@@ -10,7 +10,7 @@ import { type NaclEntry, type NetworkAcl, naclEntryKey, type RegionState } from 
 import { canonicalCidr } from "../permissions";
 import type { QueryParams } from "../query";
 import { type XmlObject, xmlList } from "../xml";
-import { type ActionContext, describeItems, lookup, readTagSpecifications, tagSet } from "./common";
+import { type ActionContext, byId, createTagged, describeItems, lookup, tagSet } from "./common";
 
 export function naclEntryItem(e: NaclEntry): XmlObject {
   return {
@@ -55,22 +55,14 @@ export function createNetworkAcl(ctx: ActionContext): XmlObject {
   const { params, state } = ctx;
   const vpcId = params.requiredStr("VpcId");
   if (!state.vpcs.has(vpcId)) throw vpcNotFound(vpcId);
-  const tags = readTagSpecifications(params, "network-acl");
-  const acl = state.createNetworkAcl(vpcId, false);
-  for (const [k, v] of tags) acl.tags.set(k, v);
+  const acl = createTagged(params, "network-acl", () => state.createNetworkAcl(vpcId, false));
   return { networkAcl: naclItem(acl, state), clientToken: params.str("ClientToken") };
 }
 
 export function describeNetworkAcls(ctx: ActionContext): XmlObject {
   const { params, state } = ctx;
   const { page, nextToken } = describeItems<NetworkAcl>(params, {
-    all: state.nacls.values(),
-    ids: [
-      {
-        param: "NetworkAclId",
-        resolve: lookup(state.nacls, networkAclNotFound),
-      },
-    ],
+    ...byId(state.nacls, "NetworkAclId", networkAclNotFound),
     filters: {
       "network-acl-id": (a) => a.id,
       "vpc-id": (a) => a.vpcId,

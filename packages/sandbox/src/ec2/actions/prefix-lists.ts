@@ -5,6 +5,7 @@ import type { QueryParams } from "../query";
 import { type XmlObject, xmlList } from "../xml";
 import {
   type ActionContext,
+  byId,
   describeItems,
   lookup,
   paginate,
@@ -146,13 +147,7 @@ export function getManagedPrefixListEntries(ctx: ActionContext): XmlObject {
 export function describeManagedPrefixLists(ctx: ActionContext): XmlObject {
   const { params, state } = ctx;
   const { page, nextToken } = describeItems<PrefixList>(params, {
-    all: state.prefixLists.values(),
-    ids: [
-      {
-        param: "PrefixListId",
-        resolve: lookup(state.prefixLists, prefixListNotFound),
-      },
-    ],
+    ...byId(state.prefixLists, "PrefixListId", prefixListNotFound),
     filters: {
       "prefix-list-id": (pl) => pl.id,
       "prefix-list-name": (pl) => pl.name,

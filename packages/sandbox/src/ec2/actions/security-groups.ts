@@ -18,7 +18,14 @@ import {
   type SourceRequest,
 } from "../permissions";
 import { type XmlObject, xmlList } from "../xml";
-import { type ActionContext, describeItems, lookup, readTagSpecifications, tagSet } from "./common";
+import {
+  type ActionContext,
+  byId,
+  createTagged,
+  describeItems,
+  readTagSpecifications,
+  tagSet,
+} from "./common";
 
 export function groupArn(ctx: ActionContext, groupId: string): string {
   return `arn:aws:ec2:${ctx.state.region}:${ctx.state.accountId}:security-group/${groupId}`;
@@ -41,13 +48,13 @@ export function createSecurityGroup(ctx: ActionContext): XmlObject {
   }
   const vpcId = params.str("VpcId") ?? state.defaultVpcId;
   if (!state.vpcs.has(vpcId)) throw vpcNotFound(vpcId);
-  const tags = readTagSpecifications(params, "security-group");
-  const group = state.createGroup(vpcId, name, description);
-  for (const [k, v] of tags) group.tags.set(k, v);
+  const group = createTagged(params, "security-group", () =>
+    state.createGroup(vpcId, name, description),
+  );
   return {
     return: true,
     groupId: group.id,
-    tagSet: tags.size > 0 ? tagSet(group.tags) : undefined,
+    tagSet: group.tags.size > 0 ? tagSet(group.tags) : undefined,
     securityGroupArn: groupArn(ctx, group.id),
   };
 }
@@ -115,13 +122,7 @@ function groupItem(ctx: ActionContext, g: SecurityGroup): XmlObject {
 export function describeSecurityGroupRules(ctx: ActionContext): XmlObject {
   const { params, state } = ctx;
   const { page, nextToken } = describeItems<SgRule>(params, {
-    all: state.rules.values(),
-    ids: [
-      {
-        param: "SecurityGroupRuleId",
-        resolve: lookup(state.rules, ruleIdNotFound),
-      },
-    ],
+    ...byId(state.rules, "SecurityGroupRuleId", ruleIdNotFound),
     filters: {
       "group-id": (r) => r.groupId,
       "security-group-rule-id": (r) => r.id,

@@ -2,7 +2,7 @@ import { Ec2ApiError, invalidParameterValue, networkAclNotFound, vpcNotFound } f
 import type { Subnet } from "../model";
 import { canonicalCidr } from "../permissions";
 import { type XmlObject, xmlList } from "../xml";
-import { type ActionContext, describeItems, lookup, readTagSpecifications, tagSet } from "./common";
+import { type ActionContext, byId, createTagged, describeItems, tagSet } from "./common";
 
 function subnetItem(s: Subnet): XmlObject {
   return {
@@ -51,17 +51,14 @@ export function createSubnet(ctx: ActionContext): XmlObject {
       );
     }
   }
-  const tags = readTagSpecifications(params, "subnet");
-  const subnet = state.createSubnet(vpc, cidr);
-  for (const [k, v] of tags) subnet.tags.set(k, v);
+  const subnet = createTagged(params, "subnet", () => state.createSubnet(vpc, cidr));
   return { subnet: subnetItem(subnet) };
 }
 
 export function describeSubnets(ctx: ActionContext): XmlObject {
   const { params, state } = ctx;
   const { page, nextToken } = describeItems<Subnet>(params, {
-    all: state.subnets.values(),
-    ids: [{ param: "SubnetId", resolve: lookup(state.subnets, subnetNotFound) }],
+    ...byId(state.subnets, "SubnetId", subnetNotFound),
     filters: {
       "subnet-id": (s) => s.id,
       "vpc-id": (s) => s.vpcId,

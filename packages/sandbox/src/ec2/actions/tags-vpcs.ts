@@ -10,14 +10,7 @@ import {
 import type { RegionState, Vpc } from "../model";
 import { canonicalCidr } from "../permissions";
 import { type XmlObject, xmlList } from "../xml";
-import {
-  type ActionContext,
-  checkTag,
-  describeItems,
-  lookup,
-  readTagSpecifications,
-  tagSet,
-} from "./common";
+import { type ActionContext, byId, checkTag, createTagged, describeItems, tagSet } from "./common";
 
 interface Taggable {
   readonly id: string;
@@ -180,22 +173,14 @@ export function createVpc(ctx: ActionContext): XmlObject {
   if (prefix < 16 || prefix > 28) {
     throw new Ec2ApiError("InvalidVpc.Range", `The CIDR '${cidr}' is invalid.`);
   }
-  const tags = readTagSpecifications(params, "vpc");
-  const vpc = state.createVpc(cidr, false);
-  for (const [k, v] of tags) vpc.tags.set(k, v);
+  const vpc = createTagged(params, "vpc", () => state.createVpc(cidr, false));
   return { vpc: vpcItem(vpc) };
 }
 
 export function describeVpcs(ctx: ActionContext): XmlObject {
   const { params, state } = ctx;
   const { page, nextToken } = describeItems<Vpc>(params, {
-    all: state.vpcs.values(),
-    ids: [
-      {
-        param: "VpcId",
-        resolve: lookup(state.vpcs, vpcNotFound),
-      },
-    ],
+    ...byId(state.vpcs, "VpcId", vpcNotFound),
     filters: {
       "vpc-id": (v) => v.id,
       "is-default": (v) => String(v.isDefault),
