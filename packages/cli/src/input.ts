@@ -321,6 +321,14 @@ function fileError(file: string, message: string): InputItem & { kind: "error" }
 export function readInputText(
   file: string,
 ): { text: string } | { error: InputItem & { kind: "error" } } {
+  const read = readInputBytes(file);
+  return "error" in read ? read : { text: read.bytes.toString("utf8") };
+}
+
+/** Reads one file's bytes, gunzipped when it is gzip; an unreadable or corrupt file is an error item. */
+export function readInputBytes(
+  file: string,
+): { bytes: Buffer } | { error: InputItem & { kind: "error" } } {
   let buf: Buffer;
   try {
     // Synchronous on purpose: replay reads on worker threads, one file per job, and a sync read
@@ -329,14 +337,24 @@ export function readInputText(
   } catch (err) {
     return { error: fileError(file, `cannot read: ${(err as Error).message}`) };
   }
-  if (file.endsWith(".gz") || isGzip(buf)) {
-    try {
-      buf = gunzipSync(buf);
-    } catch (err) {
-      return { error: fileError(file, `bad gzip: ${(err as Error).message}`) };
-    }
+  return decompressInput(file, buf, file.endsWith(".gz"));
+}
+
+/**
+ * The bytes of one input, gunzipped when `gzipped` or when they start with gzip's magic number;
+ * a corrupt gzip is an error item named `source`.
+ */
+export function decompressInput(
+  source: string,
+  buf: Buffer,
+  gzipped = false,
+): { bytes: Buffer } | { error: InputItem & { kind: "error" } } {
+  if (!gzipped && !isGzip(buf)) return { bytes: buf };
+  try {
+    return { bytes: gunzipSync(buf) };
+  } catch (err) {
+    return { error: fileError(source, `bad gzip: ${(err as Error).message}`) };
   }
-  return { text: buf.toString("utf8") };
 }
 
 /** Reads one file into records; an unreadable or corrupt file becomes one error item. */
