@@ -313,6 +313,20 @@ function parseLine(
 
 const isGzip = (buf: Buffer) => buf[0] === 0x1f && buf[1] === 0x8b;
 
+/** The largest output buffer allocated up front for one gzip member (a trailer can lie). */
+const MAX_GUNZIP_CHUNK = 64 * 1024 * 1024;
+
+/**
+ * `gunzipSync` into one buffer sized from the gzip trailer's ISIZE (the uncompressed size modulo
+ * 2^32, RFC 1952 section 2.3.1), instead of 16 KiB pieces concatenated at the end: half the time
+ * on a CloudTrail log file, and one allocation. A wrong ISIZE (a truncated file, several members)
+ * only costs more pieces.
+ */
+export function gunzip(buf: Buffer): Buffer {
+  const isize = buf.length >= 18 ? buf.readUInt32LE(buf.length - 4) : 0;
+  return gunzipSync(buf, { chunkSize: Math.min(Math.max(64 * 1024, isize + 1), MAX_GUNZIP_CHUNK) });
+}
+
 function fileError(file: string, message: string): InputItem & { kind: "error" } {
   return { kind: "error", source: file, index: 0, message };
 }
@@ -351,7 +365,7 @@ export function decompressInput(
 ): { bytes: Buffer } | { error: InputItem & { kind: "error" } } {
   if (!gzipped && !isGzip(buf)) return { bytes: buf };
   try {
-    return { bytes: gunzipSync(buf) };
+    return { bytes: gunzip(buf) };
   } catch (err) {
     return { error: fileError(source, `bad gzip: ${(err as Error).message}`) };
   }
