@@ -1,27 +1,33 @@
 /**
  * Throughput of `guardrail replay` on a CloudTrail S3 export of ~1,000,000 records (4 accounts,
  * 2 regions, 10 days, 5% security-group / network-ACL calls among S3, STS, KMS, EC2 and Logs
- * traffic), next to the floor: one thread that only gunzips and `JSON.parse`s the same files
- * (bench/replay-floor.ts).
+ * traffic) and on its first day (~100,000 records), against the floor on two threads: worker
+ * threads that only read, gunzip and `JSON.parse` the same files (bench/replay-floor.ts).
  *
- * Each replay runs the real executable in a child process, as a user would (startup included),
- * with its output going to a file under bench/out. Targets: every output format within 1.5x the
- * floor's time, and the default table (both cores) faster than the floor.
+ * Each replay runs the packaged CLI (dist/, built first: what `npm pack` ships, no TypeScript to
+ * transpile) in a child process, startup included, its output going to a file under bench/out.
+ * The floor runs in a child process too (through tsx's import hook, whose memory its peak
+ * includes), timed from inside: worker start-up included, process start-up not. The machine is shared, so the runs are interleaved: each round times, per
+ * archive size, the floor, the table, the floor again and the JSON output, and each replay is
+ * judged by its ratio to the floor run just before it. Peak memory is the largest resident set
+ * of the process and its children, sampled from /proc. Target: the median ratio ≤ 1.0 for both
+ * sizes and both formats.
  *
  *   npx tsx bench/replay-throughput.ts [--out bench/out/replay-throughput.json] [--runs N]
  *
  * Prints a table on stderr and the JSON result list `{name, value, unit, target, met}` on stdout.
  */
 import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, stat, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BENCH_DIR, benchFiles, runFloor } from "./replay-floor";
+import { BENCH_DIR, benchFiles, type FloorResult } from "./replay-floor";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const NODE = join(ROOT, "node_modules", ".bin", "node");
-const BIN = join(ROOT, "packages", "cli", "bin", "guardrail.mjs");
+const CLI = join(ROOT, "packages", "cli", "dist", "guardrail.mjs");
 const OUT_DIR = join(ROOT, "bench", "out");
 
 export interface BenchResult {
@@ -37,102 +43,191 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-/** Runs the CLI and returns its wall time in seconds. */
-function timeReplay(args: readonly string[]): Promise<number> {
+/** Resident set of `pid` and its descendants, in bytes (0 once it has exited). */
+function treeRss(pid: number): number {
+  let total = 0;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").trim();
+      for (const c of children === "" ? [] : children.split(" ")) total += treeRss(Number(c));
+    }
+  } catch {
+    // Gone between two reads.
+  }
+  return total;
+}
+
+interface Run {
+  readonly seconds: number;
+  readonly peakRss: number;
+  readonly stdout: string;
+}
+
+/** Runs a child to its end: wall time, peak resident set of its tree (sampled every 10 ms). */
+function runChild(args: readonly string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn(NODE, [BIN, "replay", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(NODE, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let peak = 0;
+    const sample = setInterval(() => {
+      if (child.pid !== undefined) peak = Math.max(peak, treeRss(child.pid));
+    }, 10);
+    let out = "";
     let err = "";
+    child.stdout.on("data", (b: Buffer) => {
+      out += b.toString();
+    });
     child.stderr.on("data", (b: Buffer) => {
       err += b.toString();
     });
     child.on("error", reject);
     child.on("close", (code) => {
-      if (code !== 0) reject(new Error(`replay ${args.join(" ")} exited ${code}: ${err}`));
-      else resolve((performance.now() - start) / 1000);
+      clearInterval(sample);
+      const seconds = (performance.now() - start) / 1000;
+      if (code !== 0) reject(new Error(`${args.join(" ")} exited ${code}: ${err}`));
+      else resolve({ seconds, peakRss: peak, stdout: out });
     });
   });
 }
 
+async function floor(paths: readonly string[]): Promise<FloorResult & { peakRss: number }> {
+  // tsx as an import hook: one process, so that its resident set is the floor's own plus tsx's.
+  const run = await runChild([
+    "--import",
+    "tsx",
+    join(ROOT, "bench", "replay-floor.ts"),
+    "--threads",
+    "2",
+    "--json",
+    ...paths,
+  ]);
+  return { ...(JSON.parse(run.stdout) as FloorResult), peakRss: run.peakRss };
+}
+
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const r3 = (x: number) => Number(x.toFixed(3));
+const mb = (bytes: number) => Math.round(bytes / 1e6);
+
 async function main() {
-  const runs = Number(arg("--runs") ?? 1);
-  const files = await benchFiles();
-  const archive = join(BENCH_DIR, "AWSLogs");
-  await mkdir(OUT_DIR, { recursive: true });
-
-  // The machine is shared: load from elsewhere comes and goes. Each replay is therefore timed
-  // right after a floor run, and judged by the ratio of the pair; the best pair of N counts.
-  const floorRun = () => runFloor(files);
-  let records = 0;
-  let bestFloor = Number.POSITIVE_INFINITY;
-
-  const cases: { name: string; args: string[] }[] = [
-    { name: "table", args: ["--format", "table"] },
-    { name: "json", args: ["--format", "json"] },
-    { name: "csv", args: ["--format", "csv"] },
-    { name: "html", args: ["--format", "html"] },
-    { name: "table, 1 thread", args: ["--format", "table", "--jobs", "0"] },
+  const runs = Number(arg("--runs") ?? 3);
+  await benchFiles();
+  const root = join(BENCH_DIR, "AWSLogs");
+  // The first day of every account and Region: a tenth of the archive.
+  const firstDay = (await benchFiles([root]))
+    .map((f) => dirname(f))
+    .filter((d, i, all) => all.indexOf(d) === i && d.endsWith(join("2025", "03", "01")));
+  const sizes = [
+    { name: "100k", paths: firstDay },
+    { name: "1M", paths: [root] },
   ];
-  const pairs: Record<string, { replay: number; floor: number }> = {};
-  for (const c of cases) {
-    const out = join(OUT_DIR, `replay.${c.name.replace(/\W+/g, "-")}.out`);
-    for (let i = 0; i < runs; i++) {
-      const floor = floorRun();
-      records = floor.records;
-      bestFloor = Math.min(bestFloor, floor.seconds);
-      const replay = await timeReplay([...c.args, "--output", out, archive]);
-      const prev = pairs[c.name];
-      if (!prev || replay / floor.seconds < prev.replay / prev.floor) {
-        pairs[c.name] = { replay, floor: floor.seconds };
+  await mkdir(OUT_DIR, { recursive: true });
+  await runChild([join(ROOT, "packages", "cli", "scripts", "build.mjs")]);
+
+  const formats = ["table", "json"] as const;
+  type Key = `${(typeof sizes)[number]["name"]} ${(typeof formats)[number]}`;
+  const samples = new Map<Key, { replay: Run; floor: FloorResult & { peakRss: number } }[]>();
+  const records = new Map<string, number>();
+  for (let round = 0; round < runs; round++) {
+    for (const size of sizes) {
+      for (const format of formats) {
+        const f = await floor(size.paths);
+        records.set(size.name, f.records);
+        const out = join(OUT_DIR, `replay.${size.name}.${format}.out`);
+        const replay = await runChild([
+          CLI,
+          "replay",
+          "--format",
+          format,
+          "--output",
+          out,
+          ...size.paths,
+        ]);
+        const key: Key = `${size.name} ${format}`;
+        samples.set(key, [...(samples.get(key) ?? []), { replay, floor: f }]);
+        process.stderr.write(
+          `  (round ${round + 1}) ${key} in ${replay.seconds.toFixed(2)} s, the floor before it in ${f.seconds.toFixed(2)} s\n`,
+        );
       }
     }
-    const p = pairs[c.name]!;
-    const size = (await stat(out)).size;
-    process.stderr.write(
-      `  ${c.name}: ${p.replay.toFixed(2)} s (floor next to it ${p.floor.toFixed(2)} s), ${(size / 1e6).toFixed(1)} MB out\n`,
-    );
   }
-  const floorRate = records / bestFloor;
 
-  const results: BenchResult[] = [
-    {
-      name: "archive records",
-      value: records,
-      unit: "records",
-      target: 1_000_000,
-      met: records >= 1_000_000,
-    },
-    {
-      name: "floor (gunzip + JSON.parse, 1 thread)",
-      value: Math.round(floorRate),
-      unit: "records/s",
-      target: null,
-      met: null,
-    },
-  ];
-  for (const c of cases) {
-    const { replay: secs, floor } = pairs[c.name]!;
-    const ratio = secs / floor;
-    const single = c.name.includes("1 thread");
-    results.push({
-      name: `replay ${c.name}`,
-      value: Math.round(records / secs),
-      unit: "records/s",
-      target: null,
-      met: null,
-    });
-    results.push({
-      name: `replay ${c.name} time / floor time`,
-      value: Number(ratio.toFixed(3)),
-      unit: "x",
-      target: single ? null : c.name === "table" ? 1 : 1.5,
-      met: single ? null : c.name === "table" ? ratio < 1 : ratio <= 1.5,
-    });
+  const results: BenchResult[] = [];
+  const notes: string[] = [];
+  for (const size of sizes) {
+    const n = records.get(size.name) ?? 0;
+    const floors = formats.flatMap((fmt) =>
+      samples.get(`${size.name} ${fmt}`)!.map((s) => s.floor),
+    );
+    const floorSecs = median(floors.map((f) => f.seconds));
+    results.push(
+      {
+        name: `replay ${size.name}: records`,
+        value: n,
+        unit: "records",
+        target: null,
+        met: null,
+      },
+      {
+        name: `replay ${size.name}: floor (gunzip + JSON.parse, 2 threads)`,
+        value: Math.round(n / floorSecs),
+        unit: "records/s",
+        target: null,
+        met: null,
+      },
+      {
+        name: `replay ${size.name}: floor peak memory`,
+        value: mb(Math.max(...floors.map((f) => f.peakRss))),
+        unit: "MB",
+        target: null,
+        met: null,
+      },
+    );
+    for (const format of formats) {
+      const key: Key = `${size.name} ${format}`;
+      const s = samples.get(key)!;
+      const ratios = s.map((x) => x.replay.seconds / x.floor.seconds);
+      const ratio = median(ratios);
+      const secs = median(s.map((x) => x.replay.seconds));
+      const size_ = (await stat(join(OUT_DIR, `replay.${size.name}.${format}.out`))).size;
+      results.push(
+        {
+          name: `replay ${key}`,
+          value: Math.round(n / secs),
+          unit: "records/s",
+          target: null,
+          met: null,
+        },
+        {
+          name: `replay ${key}: time / 2-thread floor time (median)`,
+          value: r3(ratio),
+          unit: "x",
+          target: 1,
+          met: ratio <= 1,
+        },
+        {
+          name: `replay ${key}: peak memory`,
+          value: mb(Math.max(...s.map((x) => x.replay.peakRss))),
+          unit: "MB",
+          target: null,
+          met: null,
+        },
+      );
+      notes.push(
+        `${key}: ${secs.toFixed(2)} s median, ratio to the floor before it ${r3(Math.min(...ratios))}-${r3(Math.max(...ratios))} over ${s.length} runs (median ${r3(ratio)}); floor ${floorSecs.toFixed(2)} s median; peak RSS ${mb(Math.max(...s.map((x) => x.replay.peakRss)))} MB (floor ${mb(Math.max(...s.map((x) => x.floor.peakRss)))} MB); ${(size_ / 1e6).toFixed(1)} MB written`,
+      );
+    }
   }
 
   const w = Math.max(...results.map((r) => r.name.length));
   const lines = [
-    `replay throughput: ${records.toLocaleString("en-US")} records in ${files.length} files, ${availableParallelism()} cores, best of ${runs}`,
+    `replay throughput: ${availableParallelism()} cores, ${runs} interleaved rounds`,
+    ...notes.map((n) => `  ${n}`),
     `${"name".padEnd(w)}  ${"value".padStart(12)}  unit       target       met`,
     ...results.map(
       (r) =>

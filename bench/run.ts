@@ -7,9 +7,10 @@
  *   npm run bench -- --only cold-start   # some sections, printed only (files untouched)
  *   npm run bench -- --skip replay       # everything else, printed only
  *   npm run bench -- --only burst --write-to /tmp/b   # a partial report, written elsewhere
+ *   npm run bench -- --only replay --update           # those sections replaced in both files
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { burst } from "./burst";
@@ -63,18 +64,22 @@ async function replay(): Promise<BenchSection> {
   const reasons: Record<string, string> = {};
   for (const r of results.filter((x) => x.met === false)) {
     reasons[r.name] =
-      `Replay runs on both cores (a main thread and worker threads), the floor on one; with ` +
-      `other work on this 2-core machine (load average ${load} when the replay finished) the ` +
-      `second core is the first thing replay loses, so its ratio to the floor swings with the ` +
-      `load. docs/cli.md records 0.86-1.24 on a quiet machine.`;
+      `No reason was established. The load average was ${load} when the replay finished: ` +
+      `every run shares this 2-core machine with other work, so compare the spread of the ` +
+      `ratios in the section's notes.`;
   }
   return {
     id: "replay",
     title: "Replay throughput (guardrail replay)",
     method:
-      "bench/replay-throughput.ts, written with the CLI: `guardrail replay` over a generated " +
-      "CloudTrail S3 export of about a million records, per output format, each run next to the " +
-      "floor (one thread that only gunzips and parses the same files); see docs/cli.md.",
+      "bench/replay-throughput.ts: the packaged CLI (`dist/`, built first) runs `guardrail " +
+      "replay` (default: only handled event names listed, log files pre-filtered on their " +
+      "bytes) over a generated CloudTrail S3 export of about a million records and over its " +
+      "first day (about 100,000), as table and as JSON, each run right after the floor: two " +
+      "worker threads that only read, gunzip and `JSON.parse` the same files. Rounds " +
+      "interleave every case; each ratio is the replay's time over the floor run just before " +
+      "it, and the median of the rounds is judged. Peak memory is the largest resident set of " +
+      "the process tree, sampled every 10 ms; see docs/cli.md.",
     command: "npx tsx bench/replay-throughput.ts",
     results,
     table: resultsTable(results),
@@ -177,31 +182,118 @@ function markdown(machine: Machine, sections: readonly Ran[], totalSeconds: numb
   } else {
     lines.push("Every target was met in this run.", "");
   }
-  for (const s of sections) {
-    lines.push(
-      `## ${s.title}`,
-      "",
-      `\`${s.command}\` · ${s.seconds.toFixed(0)} s · load average ${s.loadBefore.toFixed(1)} at start`,
-      "",
-      s.method,
-      "",
-      markdownTable(s.table),
-      "",
-      ...s.notes.map((n) => `- ${n}`),
-      ...(s.notes.length > 0 ? [""] : []),
-    );
-    if (s.id !== "replay") {
-      lines.push(
-        "<details><summary>Every figure</summary>",
-        "",
-        markdownTable(resultsTable(s.results)),
-        "",
-        "</details>",
-        "",
-      );
-    }
-  }
+  for (const s of sections) lines.push(...sectionLines(s));
   return `${lines.join("\n").trimEnd()}\n`;
+}
+
+/** One section of docs/benchmarks.md; `updated` says when it was run alone (--update). */
+function sectionLines(s: Ran, updated?: Machine): string[] {
+  const alone = updated
+    ? ` · run alone (\`npm run bench -- --only ${s.id} --update\`) on ${updated.date}, commit ${updated.commit}`
+    : "";
+  const lines = [
+    `## ${s.title}`,
+    "",
+    `\`${s.command}\` · ${s.seconds.toFixed(0)} s · load average ${s.loadBefore.toFixed(1)} at start${alone}`,
+    "",
+    s.method,
+    "",
+    markdownTable(s.table),
+    "",
+    ...s.notes.map((n) => `- ${n}`),
+    ...(s.notes.length > 0 ? [""] : []),
+  ];
+  if (s.id !== "replay") {
+    lines.push(
+      "<details><summary>Every figure</summary>",
+      "",
+      markdownTable(resultsTable(s.results)),
+      "",
+      "</details>",
+      "",
+    );
+  }
+  return lines;
+}
+
+/** A row of the Targets table. */
+const targetRow = (r: BenchResult) =>
+  markdownTable({
+    header: ["", "", "", ""],
+    rows: [
+      [
+        r.name,
+        `${r.value.toLocaleString("en-US")} ${r.unit}`,
+        `${(r.target as number).toLocaleString("en-US")} ${r.unit}`,
+        r.met ? "yes" : "**no**",
+      ],
+    ],
+  })
+    .split("\n")
+    .at(-1) as string;
+
+/**
+ * Replaces the sections that ran in an existing docs/benchmarks.md and bench/results.json: each
+ * section's block, its rows of the Targets table and of "Missed targets and why", and its figures
+ * (the names that appear in the old block), leaving every other section as it was measured.
+ */
+function update(mdPath: string, jsonPath: string, machine: Machine, ran: readonly Ran[]) {
+  let md = readFileSync(mdPath, "utf8");
+  let results = JSON.parse(readFileSync(jsonPath, "utf8")) as BenchResult[];
+  for (const s of ran) {
+    const start = md.indexOf(`\n## ${s.title}\n`);
+    if (start < 0) throw new Error(`${mdPath} has no section "${s.title}": run the whole bench`);
+    const next = md.indexOf("\n## ", start + 1);
+    const block = md.slice(start, next < 0 ? undefined : next);
+    const old = new Set(results.map((r) => r.name).filter((n) => block.includes(`| ${n} |`)));
+    md = `${md.slice(0, start)}\n${sectionLines({ ...s }, machine)
+      .join("\n")
+      .trimEnd()}\n${next < 0 ? "" : md.slice(next)}`;
+    // Targets: the old rows out, the new ones where the first old one was.
+    const rows = md.split("\n");
+    const isOld = (l: string) => [...old].some((n) => l.startsWith(`| ${n} | `));
+    const targetsAt = rows.indexOf("## Targets");
+    const first = rows.findIndex((l, i) => i > targetsAt && isOld(l));
+    const fresh = s.results.filter((r) => r.target !== null).map(targetRow);
+    const kept = rows.filter((l, i) => !(i > targetsAt && i < targetsAt + 200 && isOld(l)));
+    const insertAt =
+      first >= 0 ? first : kept.indexOf("", kept.indexOf("| --- | ---: | ---: | ---: |"));
+    kept.splice(insertAt, 0, ...fresh);
+    // Missed targets: bullets naming an old figure out, one per reason of the new ones in.
+    let text = kept
+      .join("\n")
+      .split("\n")
+      .filter((l) => !(l.startsWith("- **") && [...old].some((n) => l.includes(`**${n}**`))))
+      .join("\n");
+    const missed = s.results.filter((r) => r.met === false);
+    if (missed.length > 0) {
+      const bullets = missed.map(
+        (r) =>
+          `- **${r.name}**: ${r.value.toLocaleString("en-US")} ${r.unit} (target ${(r.target as number).toLocaleString("en-US")}). ${s.reasons[r.name] ?? "No reason was established: see the section."}`,
+      );
+      if (text.includes("### Missed targets and why\n\n")) {
+        text = text.replace(
+          "### Missed targets and why\n\n",
+          `### Missed targets and why\n\n${bullets.join("\n")}\n`,
+        );
+      } else {
+        text = text.replace(
+          "Every target was met in this run.\n",
+          `### Missed targets and why\n\n${bullets.join("\n")}\n`,
+        );
+      }
+    }
+    text = text.replace(
+      "### Missed targets and why\n\n\n",
+      "Every target was met in this run.\n\n",
+    );
+    md = text;
+    const at = results.findIndex((r) => old.has(r.name));
+    results = results.filter((r) => !old.has(r.name));
+    results.splice(at >= 0 ? at : results.length, 0, ...s.results);
+  }
+  writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(mdPath, md);
 }
 
 async function main(): Promise<void> {
@@ -233,6 +325,13 @@ async function main(): Promise<void> {
       `${missed.length} missed, in ${(total / 60).toFixed(1)} min.`,
   );
   const writeTo = list("--write-to")?.[0];
+  if (!complete && process.argv.includes("--update")) {
+    const json = join(ROOT, "bench", "results.json");
+    const md = join(ROOT, "docs", "benchmarks.md");
+    update(md, json, machine, ran);
+    console.log(`Replaced ${names.join(", ")} in ${json} and ${md}.`);
+    return;
+  }
   if (!complete && writeTo === undefined) {
     console.log("Not every section ran: bench/results.json and docs/benchmarks.md are unchanged.");
     return;

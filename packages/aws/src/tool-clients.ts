@@ -2,7 +2,6 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DescribeSecurityGroupsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { partition } from "@aws-sdk/core/client";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createEc2Gateway, type Ec2Gateway } from "./ec2";
 import type { Invoke } from "./redrive";
@@ -112,13 +111,4 @@ export function toolRedrive(config: ToolClientConfig): {
   };
 }
 
-/**
- * Whether `name` is a Region the AWS SDK knows (commercial, GovCloud, China, ...). The SDK's
- * partition table describes each Region it knows; a mistyped name (`eu-westt-1`) still matches a
- * partition's pattern but has no description, and would select nothing or fail later on a host
- * name that does not resolve.
- */
-export function isKnownRegion(name: string): boolean {
-  const known = partition(name) as { description?: string };
-  return !name.endsWith("-global") && known.description !== undefined;
-}
+export { isKnownRegion } from "./known-region";

@@ -1,4 +1,4 @@
-import { main } from "./main";
+import { isReplay } from "./replay-main";
 
 // `guardrail replay --format json | head` closes the pipe early: that is the reader's choice,
 // not an error.
@@ -7,4 +7,7 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-process.exitCode = await main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+// Replay is run on whole archives, often from scripts: it starts without the other commands.
+const { main } = isReplay(argv) ? await import("./replay-main") : await import("./main");
+process.exitCode = await main(argv);

@@ -1,4 +1,4 @@
-import { isKnownRegion } from "@guardrail/aws";
+import { isKnownRegion } from "@guardrail/aws/known-region";
 import { AWS_PATTERNS } from "@guardrail/core";
 import { UsageError } from "./errors";
 

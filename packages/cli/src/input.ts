@@ -313,6 +313,20 @@ function parseLine(
 
 const isGzip = (buf: Buffer) => buf[0] === 0x1f && buf[1] === 0x8b;
 
+/** The largest output buffer allocated up front for one gzip member (a trailer can lie). */
+const MAX_GUNZIP_CHUNK = 64 * 1024 * 1024;
+
+/**
+ * `gunzipSync` into one buffer sized from the gzip trailer's ISIZE (the uncompressed size modulo
+ * 2^32, RFC 1952 section 2.3.1), instead of 16 KiB pieces concatenated at the end: half the time
+ * on a CloudTrail log file, and one allocation. A wrong ISIZE (a truncated file, several members)
+ * only costs more pieces.
+ */
+export function gunzip(buf: Buffer): Buffer {
+  const isize = buf.length >= 18 ? buf.readUInt32LE(buf.length - 4) : 0;
+  return gunzipSync(buf, { chunkSize: Math.min(Math.max(64 * 1024, isize + 1), MAX_GUNZIP_CHUNK) });
+}
+
 function fileError(file: string, message: string): InputItem & { kind: "error" } {
   return { kind: "error", source: file, index: 0, message };
 }
@@ -321,6 +335,14 @@ function fileError(file: string, message: string): InputItem & { kind: "error" }
 export function readInputText(
   file: string,
 ): { text: string } | { error: InputItem & { kind: "error" } } {
+  const read = readInputBytes(file);
+  return "error" in read ? read : { text: read.bytes.toString("utf8") };
+}
+
+/** Reads one file's bytes, gunzipped when it is gzip; an unreadable or corrupt file is an error item. */
+export function readInputBytes(
+  file: string,
+): { bytes: Buffer } | { error: InputItem & { kind: "error" } } {
   let buf: Buffer;
   try {
     // Synchronous on purpose: replay reads on worker threads, one file per job, and a sync read
@@ -329,14 +351,24 @@ export function readInputText(
   } catch (err) {
     return { error: fileError(file, `cannot read: ${(err as Error).message}`) };
   }
-  if (file.endsWith(".gz") || isGzip(buf)) {
-    try {
-      buf = gunzipSync(buf);
-    } catch (err) {
-      return { error: fileError(file, `bad gzip: ${(err as Error).message}`) };
-    }
+  return decompressInput(file, buf, file.endsWith(".gz"));
+}
+
+/**
+ * The bytes of one input, gunzipped when `gzipped` or when they start with gzip's magic number;
+ * a corrupt gzip is an error item named `source`.
+ */
+export function decompressInput(
+  source: string,
+  buf: Buffer,
+  gzipped = false,
+): { bytes: Buffer } | { error: InputItem & { kind: "error" } } {
+  if (!gzipped && !isGzip(buf)) return { bytes: buf };
+  try {
+    return { bytes: gunzip(buf) };
+  } catch (err) {
+    return { error: fileError(source, `bad gzip: ${(err as Error).message}`) };
   }
-  return { text: buf.toString("utf8") };
 }
 
 /** Reads one file into records; an unreadable or corrupt file becomes one error item. */

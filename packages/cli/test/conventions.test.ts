@@ -159,9 +159,10 @@ describe("replay input", () => {
     );
   });
 
-  it("counts filtered-out records so that the numbers add up", async () => {
+  it("counts filtered-out records so that the numbers add up, with --all-records", async () => {
     const { code, out } = await run([
       "replay",
+      "--all-records",
       "--account",
       "999999999999",
       "test/fixtures/cloudtrail",
@@ -175,6 +176,25 @@ describe("replay input", () => {
     const m = /^(\d+) selected \((\d+) filtered out\) = (\d+) events; /.exec(selected ?? "");
     expect(Number(m?.[1]) + Number(m?.[2])).toBe(records);
     expect(Number(m?.[3])).toBe(Number(m?.[1]));
+    expect(Number(m?.[2])).toBeGreaterThan(20);
+  });
+
+  it("counts records of events it does not handle apart, so that the numbers add up", async () => {
+    const { code, out } = await run([
+      "replay",
+      "--account",
+      "999999999999",
+      "test/fixtures/cloudtrail",
+    ]);
+    expect(code).toBe(0);
+    const [, read, unlisted, selected] = out.split("\n");
+    const records = Number(/^Read (\d+) records/.exec(read ?? "")?.[1]);
+    const u = /^(\d+) not a handled event: counted only \(--all-records lists them\)\.$/.exec(
+      unlisted ?? "",
+    );
+    expect(Number(u?.[1])).toBeGreaterThan(5);
+    const m = /^(\d+) selected \((\d+) filtered out\) = (\d+) events; /.exec(selected ?? "");
+    expect(Number(u?.[1]) + Number(m?.[1]) + Number(m?.[2])).toBe(records);
     expect(Number(m?.[2])).toBeGreaterThan(20);
   });
 });

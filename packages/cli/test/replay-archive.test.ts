@@ -17,6 +17,20 @@ import {
 import { memoryIo } from "./support/io";
 
 const ACCOUNTS = ["111122223333", "444455556666", "777788889999"];
+/** The templates of an event name the guardrail handles: what replay lists by default. */
+const HANDLED_TEMPLATES = new Set(
+  (Object.keys(TEMPLATES) as (keyof typeof TEMPLATES)[]).filter(
+    (t) =>
+      ![
+        "ec2-describe",
+        "ec2-create-tags",
+        "logs-create-stream",
+        "s3-get-object",
+        "sts-assume-role",
+        "kms-decrypt",
+      ].includes(t),
+  ),
+);
 const REGIONS = ["eu-west-1", "us-east-1"];
 
 let dir: string;
@@ -92,8 +106,16 @@ describe("replay of a CloudTrail S3 export", () => {
     expect(archive.byTemplate["s3-get-object"]).toBeGreaterThan(archive.byTemplate["sg-ssh-world"]);
   });
 
-  it("decides every record as its template says, in path order, reporting the corrupt files in place", async () => {
-    const { code, out, err } = await run(["replay", "--format", "json", "--jobs", "2", dir]);
+  it("decides every record as its template says with --all-records, in path order, reporting the corrupt files in place", async () => {
+    const { code, out, err } = await run([
+      "replay",
+      "--format",
+      "json",
+      "--all-records",
+      "--jobs",
+      "2",
+      dir,
+    ]);
     const lines = parseLines(out);
     // One line per readable record, plus one per corrupt file; digests are not read.
     expect(lines).toHaveLength(archive.totalRecords + 2);
@@ -111,33 +133,57 @@ describe("replay of a CloudTrail S3 export", () => {
     expect(err).toContain(`warning: ${corrupt[0]}: bad gzip`);
   });
 
-  it("writes the same JSON Lines on worker threads as on one thread", async () => {
-    const threaded = await run(["replay", "--format", "json", "--jobs", "2", dir]);
-    const single = await run(["replay", "--format", "json", "--jobs", "0", dir]);
-    expect(threaded.out).toBe(single.out);
+  it("lists by default only the handled event names, in path order, and counts the rest", async () => {
+    const { code, out } = await run(["replay", "--format", "json", "--jobs", "2", dir]);
+    const lines = parseLines(out).filter((l) => l.outcome !== "invalid");
+    const handled = records.filter((r) => HANDLED_TEMPLATES.has(r.template));
+    expect(handled.length).toBeGreaterThan(100);
+    expect(handled.length).toBeLessThan(records.length / 2);
+    expect(lines).toHaveLength(handled.length);
+    for (const [i, line] of lines.entries()) expectLine(line, handled[i]!);
+    expect(code).toBe(3);
+    const table = await run(["replay", dir]);
+    const unlisted = (records.length - handled.length).toLocaleString("en-US");
+    expect(table.out).toMatch(
+      new RegExp(
+        `\\n${unlisted} not a handled event \\(\\d[\\d,]* of them not parsed\\): counted only`,
+      ),
+    );
   });
 
-  it("totals the same whether each line is built (json) or only counted (table)", async () => {
-    const totals = async (format: "json" | "table") => {
-      const replayer = new Replayer({
-        policyText: DEFAULT_POLICY_YAML,
-        policyId: "3f2a9c81d0e4",
-        filters: {},
-        format,
-      });
-      const total = emptyAggregate();
-      for (const [index, f] of archive.files.entries()) {
-        mergeAggregate(
-          total,
-          (await replayer.run({ index, kind: "file", path: f.path, size: 0 })).agg,
-        );
-      }
-      return total;
-    };
-    const json = await totals("json");
-    expect(json.records).toBe(archive.totalRecords);
-    expect(await totals("table")).toEqual(json);
+  it("writes the same JSON Lines on worker threads as on one thread", async () => {
+    for (const flags of [[], ["--all-records"]]) {
+      const threaded = await run(["replay", "--format", "json", ...flags, "--jobs", "2", dir]);
+      const single = await run(["replay", "--format", "json", ...flags, "--jobs", "0", dir]);
+      expect(threaded.out).toBe(single.out);
+    }
   });
+
+  it.each([false, true])(
+    "totals the same whether each line is built (json) or only counted (table), all records: %s",
+    async (allRecords) => {
+      const totals = async (format: "json" | "table") => {
+        const replayer = new Replayer({
+          policyText: DEFAULT_POLICY_YAML,
+          policyId: "3f2a9c81d0e4",
+          filters: {},
+          format,
+          allRecords,
+        });
+        const total = emptyAggregate();
+        for (const [index, f] of archive.files.entries()) {
+          mergeAggregate(
+            total,
+            (await replayer.run({ index, kind: "file", path: f.path, size: 0 })).agg,
+          );
+        }
+        return total;
+      };
+      const json = await totals("json");
+      expect(json.records).toBe(archive.totalRecords);
+      expect(await totals("table")).toEqual(json);
+    },
+  );
 
   it("totals outcomes, rules and accounts in the table", async () => {
     const { code, out } = await run(["replay", dir]);
@@ -171,6 +217,7 @@ describe("replay of a CloudTrail S3 export", () => {
       "replay",
       "--format",
       "json",
+      "--all-records",
       "--account",
       ACCOUNTS[1]!,
       "--region",
@@ -224,7 +271,15 @@ describe("replay of a CloudTrail S3 export", () => {
   });
 
   it("writes CSV with one row per finding and one per event without findings", async () => {
-    const { out } = await run(["replay", "--format", "csv", "--account", ACCOUNTS[2]!, dir]);
+    const { out } = await run([
+      "replay",
+      "--format",
+      "csv",
+      "--all-records",
+      "--account",
+      ACCOUNTS[2]!,
+      dir,
+    ]);
     const rows = out.trimEnd().split("\n");
     expect(rows[0]).toBe(
       "eventTime,eventId,eventName,account,region,actor,outcome,rule,mode,severity,resource,reason,exemption,actions,source,policyId",
@@ -246,7 +301,7 @@ describe("replay of a CloudTrail S3 export", () => {
     const files = archive.files.filter((f) => !f.corrupt && f.account === ACCOUNTS[0]).slice(0, 5);
     const bodies = await Promise.all(files.map((f) => readFile(f.path)));
     const stdin = gzipSync(Buffer.concat(bodies.map((b) => gunzipSync(b))));
-    const { code, out } = await run(["replay", "--format", "json", "-"], stdin);
+    const { code, out } = await run(["replay", "--format", "json", "--all-records", "-"], stdin);
     expect(code).toBe(0);
     const lines = parseLines(out);
     const want = records.filter((r) => files.some((f) => archive.files[r.file]?.path === f.path));

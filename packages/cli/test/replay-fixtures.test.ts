@@ -360,11 +360,12 @@ const parse = (stdout: string) =>
     .map((l) => JSON.parse(l) as ReplayLine);
 
 describe("npx guardrail replay --format json on the CloudTrail fixtures", () => {
-  it("decides every fixture of test/fixtures/cloudtrail as expected, in path order", async () => {
+  it("decides every fixture of test/fixtures/cloudtrail as expected with --all-records, in path order", async () => {
     const { code, stdout, stderr } = await runBin([
       "replay",
       "--format",
       "json",
+      "--all-records",
       "test/fixtures/cloudtrail",
     ]);
     expect(stderr).toBe("");

@@ -42,6 +42,7 @@ export interface ReplayOptions extends RemoteOptions {
   failOn?: string;
   jobs?: string;
   progress: boolean;
+  allRecords?: boolean;
 }
 
 /** Below this much input, starting worker threads costs more than it saves. */
@@ -92,13 +93,20 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       "--fail-on <outcomes>",
       "exit 1 when an event has one of these outcomes (violation, exempt, invalid; comma-separated)",
     )
+    .option(
+      "--all-records",
+      "list every record, each parsed in full (default: only the event names the guardrail handles; the rest are counted)",
+    )
     .option("-j, --jobs <n>", "worker threads (default: one per core; 0 = none)")
     .option("--no-progress", "never draw the progress bar (it is drawn only on a terminal)");
   addRemoteOptions(command)
     .addHelpText(
       "after",
       `
-Output:
+Output (by default every format lists only records of an event the guardrail handles,
+AuthorizeSecurityGroupIngress and the like, and counts the rest without listing them; log
+files are scanned for those names before anything is parsed. --all-records lists every
+record, each parsed):
   table  the policy used, then totals by outcome, rule, account and top actors (default)
   json   one JSON object per event, in input order:
          {"eventId","eventName","eventTime","account","region","actor","outcome",
@@ -321,7 +329,13 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
         })
       : null;
 
-  const config: ReplayConfig = { policyText: loaded.text, policyId: loaded.id, filters, format };
+  const config: ReplayConfig = {
+    policyText: loaded.text,
+    policyId: loaded.id,
+    filters,
+    format,
+    allRecords: opts.allRecords === true,
+  };
   const total: Aggregate = emptyAggregate();
   const details: ReplayLine[] = [];
   let omittedDetails = 0;

@@ -49,6 +49,13 @@ export interface Aggregate {
   /** Records read, before filters. */
   records: number;
   /**
+   * Records not listed because their event name is not one the guardrail handles (replay
+   * without `--all-records`): counted here only, before filters, in no other total.
+   */
+  unlisted: number;
+  /** Of {@link unlisted}, those never parsed: the pre-filter showed from their bytes alone. */
+  unparsed: number;
+  /**
    * Output lines: the records that passed the filters, plus one `invalid` line per input that
    * could not be read (`unreadable`), so `events = selected records + unreadable`.
    */
@@ -84,6 +91,8 @@ export function emptyAggregate(): Aggregate {
     files: 0,
     filesSkipped: 0,
     records: 0,
+    unlisted: 0,
+    unparsed: 0,
     events: 0,
     unreadable: 0,
     byOutcome: Object.fromEntries(OUTCOMES.map((o) => [o, 0])),
@@ -236,6 +245,8 @@ export function mergeAggregate(into: Aggregate, from: Aggregate): void {
   into.files += from.files;
   into.filesSkipped += from.filesSkipped;
   into.records += from.records;
+  into.unlisted += from.unlisted;
+  into.unparsed += from.unparsed;
   into.events += from.events;
   into.unreadable += from.unreadable;
   mergeCounts(into.byOutcome, from.byOutcome);

@@ -1,11 +1,12 @@
 import { loadPolicy, type Policy } from "@guardrail/core";
 import { FINDING_FORMATS, findingLines, isFindingFormat, replayDecision } from "../finding-formats";
 import {
+  decompressInput,
   type InputItem,
   parseArchivePath,
   parsePieces,
   parseText,
-  readInputText,
+  readInputBytes,
   type TextPiece,
   unwrap,
 } from "../input";
@@ -13,6 +14,7 @@ import { type Aggregate, addLine, addUnrelated, emptyAggregate } from "./aggrega
 import { matchesRecord, matchesRules, mayMatchPath, type ReplayFilters } from "./filters";
 import { csvRows } from "./formats/csv";
 import { OutputBuffer } from "./output-buffer";
+import { isListed, type LogScan, scanLogFile } from "./prefilter";
 import {
   type Evaluated,
   isUnrelated,
@@ -34,9 +36,20 @@ export interface ReplayConfig {
   readonly policyId: string;
   readonly filters: ReplayFilters;
   readonly format: Format;
+  /**
+   * List every record (`--all-records`), each parsed in full. Otherwise only records of a handled
+   * event name are listed, and log files are scanned for them before anything is parsed
+   * (see prefilter.ts); the others are counted.
+   */
+  readonly allRecords: boolean;
 }
 
-/** A unit of work: one file, or a run of values cut from stdin. */
+/**
+ * A unit of work: one file, the bytes of one named input (an object fetched from elsewhere), or a
+ * run of values cut from stdin. A file and a named input are read alike: gunzipped when they are
+ * gzip, skipped whole when their S3-export path is outside the filters, pre-filtered when they
+ * are a CloudTrail log file.
+ */
 export type Job =
   | {
       readonly index: number;
@@ -44,6 +57,17 @@ export type Job =
       readonly path: string;
       readonly size: number;
       /** Set when the path could not even be listed (a directory, a broken link). */
+      readonly error?: string;
+    }
+  | {
+      readonly index: number;
+      readonly kind: "bytes";
+      /** The name records are reported under (`source#index`), such as an S3 URL. */
+      readonly source: string;
+      /** As stored: gzip is recognised by its magic number. */
+      readonly bytes: Uint8Array;
+      readonly size: number;
+      /** Set when the input could not be fetched: reported in place. */
       readonly error?: string;
     }
   | {
@@ -91,28 +115,41 @@ export class Replayer {
 
   private async runJob(job: Job): Promise<JobResult> {
     const agg = emptyAggregate();
-    if (job.kind === "file") {
-      if (!mayMatchPath(parseArchivePath(job.path), this.config.filters)) {
+    if (job.kind === "file" || job.kind === "bytes") {
+      const name = job.kind === "file" ? job.path : job.source;
+      if (!mayMatchPath(parseArchivePath(name), this.config.filters)) {
         agg.filesSkipped++;
         return { index: job.index, output: null, agg, details: [], size: job.size };
       }
       if (job.error !== undefined) {
-        const error = { kind: "error", source: job.path, index: 0, message: job.error } as const;
+        const error = { kind: "error", source: name, index: 0, message: job.error } as const;
         return this.process(job, [error], agg);
       }
       agg.files++;
-      const read = readInputText(job.path);
+      const read =
+        job.kind === "file"
+          ? readInputBytes(job.path)
+          : decompressInput(
+              job.source,
+              Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength),
+            );
       if ("error" in read) return this.process(job, [read.error], agg);
+      if (!this.config.allRecords) {
+        const scan = scanLogFile(read.bytes);
+        const done = scan && this.runCandidates(job, name, read.bytes, scan, agg);
+        if (done) return done;
+      }
+      const text = read.bytes.toString("utf8");
       // A CloudTrail log file is one document: parse it once and walk its records directly.
       let doc: unknown;
       try {
-        doc = JSON.parse(read.text);
+        doc = JSON.parse(text);
       } catch {
-        return this.process(job, parseText(read.text, job.path), agg);
+        return this.process(job, parseText(text, name), agg);
       }
       const sink = this.sink(agg);
       const records = unwrap(doc);
-      for (let i = 0; i < records.length; i++) this.record(records[i], job.path, i, agg, sink);
+      for (let i = 0; i < records.length; i++) this.record(records[i], name, i, agg, sink);
       return sink.result(job);
     }
     const items: InputItem[] = [];
@@ -121,6 +158,37 @@ export class Replayer {
       items.push({ kind: "error", source: job.source, index: items.length, message: job.error });
     }
     return this.process(job, items, agg);
+  }
+
+  /**
+   * Parses only the records the scan found could be listed; the others are counted as not
+   * listed and never parsed. Null when a candidate is not JSON after all: the caller then parses
+   * the whole file, which reports what is wrong exactly as without the pre-filter.
+   */
+  private runCandidates(
+    job: Job,
+    name: string,
+    bytes: Buffer,
+    scan: LogScan,
+    agg: Aggregate,
+  ): JobResult | null {
+    const values: unknown[] = [];
+    for (const c of scan.candidates) {
+      try {
+        values.push(JSON.parse(bytes.toString("utf8", c.start, c.end)));
+      } catch {
+        return null;
+      }
+    }
+    const unparsed = scan.total - scan.candidates.length;
+    agg.records += unparsed;
+    agg.unlisted += unparsed;
+    agg.unparsed += unparsed;
+    const sink = this.sink(agg);
+    for (const [k, c] of scan.candidates.entries()) {
+      this.record(values[k], name, c.index, agg, sink);
+    }
+    return sink.result(job);
   }
 
   private process(job: Job, items: readonly InputItem[], agg: Aggregate): JobResult {
@@ -180,6 +248,10 @@ export class Replayer {
   ) {
     const { filters } = this.config;
     agg.records++;
+    if (!this.config.allRecords && !isListed(value)) {
+      agg.unlisted++;
+      return;
+    }
     const p = peek(value);
     if (!matchesRecord(p, filters)) return;
     if (p !== null && isUnrelated(p)) {

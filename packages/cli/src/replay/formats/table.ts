@@ -36,24 +36,33 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 }
 
 /**
- * What was read and what was kept, in counts that add up: records read = selected + filtered
- * out, and events (output lines, the outcome table's total) = selected + unreadable inputs.
+ * What was read and what was kept, in counts that add up: records read = not handled + selected
+ * + filtered out, and events (output lines, the outcome table's total) = selected + unreadable
+ * inputs.
  */
 export function countLines(a: Aggregate): string[] {
   const skipped = a.filesSkipped > 0 ? ` (${fmt(a.filesSkipped)} skipped by path filters)` : "";
   const unreadable =
     a.unreadable > 0 ? `; ${plural(a.unreadable, "input")} could not be read (listed below)` : "";
   const selected = a.events - a.unreadable;
-  const filtered = a.records - selected;
+  const filtered = a.records - a.unlisted - selected;
   const read = `Read ${plural(a.records, "record")} from ${plural(a.files, "file")}${skipped}${unreadable}.`;
+  const unlisted =
+    a.unlisted > 0
+      ? [
+          `${fmt(a.unlisted)} not a handled event${a.unparsed > 0 ? ` (${fmt(a.unparsed)} of them not parsed)` : ""}: counted only (--all-records lists them).`,
+        ]
+      : [];
   if (filtered === 0 && a.unreadable === 0) {
     return [
       read,
+      ...unlisted,
       `All ${plural(a.events, "event")} selected; ${plural(a.actions, "planned action")}.`,
     ];
   }
   return [
     read,
+    ...unlisted,
     `${fmt(selected)} selected${filtered > 0 ? ` (${fmt(filtered)} filtered out)` : ""}${a.unreadable > 0 ? ` + ${fmt(a.unreadable)} unreadable` : ""} = ${plural(a.events, "event")}; ${plural(a.actions, "planned action")}.`,
   ];
 }
