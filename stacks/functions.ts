@@ -131,6 +131,8 @@ export function resolvedScope<const More extends Record<string, $util.Input<stri
       topicArn,
       topicKeyArn,
       deadLetterQueueArn,
+      // The `slack` channel is always on, so notifierParameterArns sets it; left empty,
+      // notifierSecretStatements refuses to grant it.
       slackWebhookParameterArn: "",
       ...notifierParameterArns(partition, settings.region, accountId, inputs.notifierParameters),
       ...(Object.fromEntries(keys.map((key, i) => [key, rest[i]])) as {

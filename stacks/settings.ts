@@ -5,6 +5,7 @@ import { ConfigurationError } from "@guardrail/core/errors";
 import {
   DEFAULT_SWEEP_RATE_MINUTES,
   EXTERNAL_ID_SECRET,
+  FUNCTION_ENV,
   NOTIFIERS,
   notifierParameterName,
   ORG_FUNCTION_ENV,
@@ -32,11 +33,12 @@ export const AWS_PROVIDER_VERSION = "7.20.0";
 /** The environment variables a deploy reads (all optional). */
 export const DEPLOY_ENV = {
   region: "GUARDRAIL_REGION",
-  sweepRateMinutes: "GUARDRAIL_SWEEP_RATE_MINUTES",
+  /** Passed on to the functions under the same name. */
+  sweepRateMinutes: FUNCTION_ENV.sweepRateMinutes,
   provisionedConcurrency: "GUARDRAIL_PROVISIONED_CONCURRENCY",
   reservedConcurrency: "GUARDRAIL_RESERVED_CONCURRENCY",
   alertEmail: "GUARDRAIL_ALERT_EMAIL",
-  version: "GUARDRAIL_VERSION",
+  version: FUNCTION_ENV.version,
   /** `on`/`off`: this stage is production (default: on for PRODUCTION_STAGES only). */
   production: "GUARDRAIL_PRODUCTION",
   /**

@@ -123,12 +123,6 @@ export interface EventFunctionSpec extends LambdaSizing {
   readonly reservedConcurrency: number;
 }
 
-/** A Lambda's memory and timeout. */
-export interface LambdaSizing {
-  readonly memoryMb: number;
-  readonly timeoutSeconds: number;
-}
-
 export const EVENT_FUNCTIONS = {
   // Timeouts leave room for EC2_RETRY.budgetMs (40 s) on the revoke after a look-up: a throttle
   // is waited out inside the invocation (bench/burst.ts), not by Lambda's retry a minute later.
@@ -447,6 +441,12 @@ export const FUNCTION_ENV = {
   /** The chain writer's FIFO queue (decision writers send each record there); unset: no chain. */
   chainQueueUrl: "GUARDRAIL_CHAIN_QUEUE_URL",
 } as const;
+
+/** A Lambda's memory and timeout. */
+export interface LambdaSizing {
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+}
 
 /**
  * How each Lambda is sized. The infra reads these; the benchmark reports against them.
