@@ -223,17 +223,7 @@ export function viewAction(action: Action): ActionView {
         direction: action.direction,
         permissions: action.permissions.length,
         text: `revoke ${action.direction} ${action.permissions
-          .map((p) => {
-            const proto = p.protocol === "-1" ? "all traffic" : p.protocol;
-            const ports =
-              p.fromPort === null || p.protocol === "-1"
-                ? ""
-                : p.fromPort === p.toPort
-                  ? ` ${p.fromPort}`
-                  : ` ${p.fromPort}-${p.toPort}`;
-            const peer = p.cidr ?? p.prefixListId ?? p.groupId ?? "?";
-            return `${proto}${ports} ${action.direction === "egress" ? "to" : "from"} ${peer}`;
-          })
+          .map((p) => permissionText(p, action.direction))
           .join(", ")} of ${action.groupId}`,
       };
     case "delete-network-acl-entry": {
