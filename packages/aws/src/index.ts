@@ -33,7 +33,7 @@ export * from "./slack-secrets";
 export * from "./slack-web";
 export * from "./slack-worker";
 export * from "./sns";
+export * from "./sweep-runs";
 export * from "./tag-records";
 export * from "./tool-clients";
 export * from "./trace";
-export * from "./sweep-runs";

@@ -25,5 +25,5 @@ export * from "./sg-narrow";
 export * from "./slack";
 export * from "./snapshot";
 export * from "./state";
-export * from "./trail";
 export * from "./sweep-fanout";
+export * from "./trail";

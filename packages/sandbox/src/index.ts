@@ -52,6 +52,8 @@ export {
   type SecurityHubSandboxOptions,
   type StoredFinding,
 } from "./securityhub/sandbox";
+export * from "./stepfunctions/distributed-map";
+export * from "./stepfunctions/local-state-machine";
 export {
   CONDITION_KEYS,
   evaluatePolicies,
@@ -67,5 +69,3 @@ export {
   type StsSandboxOptions,
 } from "./sts/sandbox";
 export { STS_VERSION } from "./sts/xml";
-export * from "./stepfunctions/distributed-map";
-export * from "./stepfunctions/local-state-machine";
