@@ -88,7 +88,10 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       "--all-records",
       "list every record, each parsed in full (default: only the event names the guardrail handles; the rest are counted)",
     )
-    .option("-j, --jobs <n>", "worker threads (default: one per core; 0 = none)")
+    .option(
+      "-j, --jobs <n>",
+      "worker threads besides the main thread, which replays too (default: one per other core; 0 = none)",
+    )
     .option("--no-progress", "never draw the progress bar (it is drawn only on a terminal)")
     .addHelpText(
       "after",
@@ -283,9 +286,12 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
 
   const files = fromStdin ? [] : await listInputFiles(paths);
   const totalBytes = fromStdin ? null : files.reduce((s, f) => s + f.size, 0);
+  // The main thread replays too, whenever no worker can take a job: one worker per other core.
   const threads =
     jobsFlag ??
-    (fromStdin || (totalBytes ?? 0) >= IN_PROCESS_BYTES ? Math.min(availableParallelism(), 8) : 0);
+    (fromStdin || (totalBytes ?? 0) >= IN_PROCESS_BYTES
+      ? Math.max(1, Math.min(availableParallelism(), 8) - 1)
+      : 0);
 
   let outputPath = opts.output;
   if (outputPath === undefined && format === "html" && io.stdoutIsTTY) {
@@ -354,7 +360,12 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
       bytes: doneBytes,
     });
   };
-  await runJobs(fromStdin ? stdinJobs(io.stdin) : fileJobs(files), config, { threads }, onResult);
+  await runJobs(
+    fromStdin ? stdinJobs(io.stdin) : fileJobs(files),
+    config,
+    { threads, policy: loaded.policy },
+    onResult,
+  );
   progress?.update(
     { files: total.files + total.filesSkipped, records: total.records, bytes: doneBytes },
     true,
