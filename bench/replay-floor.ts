@@ -30,8 +30,8 @@ export function runFloor(files: readonly string[]): FloorResult {
   const start = performance.now();
   let records = 0;
   for (const file of files) {
-    let buf = readFileSync(file);
-    if (file.endsWith(".gz")) buf = gunzip(buf);
+    const raw = readFileSync(file);
+    const buf = file.endsWith(".gz") ? gunzip(raw) : raw;
     const doc = JSON.parse(buf.toString("utf8")) as { Records?: unknown[] };
     records += Array.isArray(doc.Records) ? doc.Records.length : 1;
   }

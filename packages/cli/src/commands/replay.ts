@@ -97,7 +97,10 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       "--all-records",
       "list every record, each parsed in full (default: only the event names the guardrail handles; the rest are counted)",
     )
-    .option("-j, --jobs <n>", "worker threads (default: one per core; 0 = none)")
+    .option(
+      "-j, --jobs <n>",
+      "worker threads besides the main thread, which replays too (default: one per other core; 0 = none)",
+    )
     .option("--no-progress", "never draw the progress bar (it is drawn only on a terminal)");
   addRemoteOptions(command)
     .addHelpText(
@@ -307,10 +310,11 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
 
   const files = fromStdin || remote ? [] : await listInputFiles(paths);
   const totalBytes = fromStdin || remote ? null : files.reduce((s, f) => s + f.size, 0);
+  // The main thread replays too, whenever no worker can take a job: one worker per other core.
   const threads =
     jobsFlag ??
     (fromStdin || remote || (totalBytes ?? 0) >= IN_PROCESS_BYTES
-      ? Math.min(availableParallelism(), 8)
+      ? Math.max(1, Math.min(availableParallelism(), 8) - 1)
       : 0);
 
   let outputPath = opts.output;
@@ -382,7 +386,7 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
   };
   const jobs = remote ? remote.jobs() : fromStdin ? stdinJobs(io.stdin) : fileJobs(files);
   try {
-    await runJobs(jobs, config, { threads }, onResult);
+    await runJobs(jobs, config, { threads, policy: loaded.policy }, onResult);
   } finally {
     remote?.close();
   }

@@ -1,12 +1,15 @@
 import { Worker } from "node:worker_threads";
+import type { Policy } from "@guardrail/core";
 import type { Job, JobResult, ReplayConfig } from "./process";
-import { Replayer } from "./process";
+import { READY, Replayer } from "./process";
 
 export interface PoolOptions {
   /** Worker threads; 0 runs every job on the calling thread. */
   readonly threads: number;
   /** Jobs a worker holds at once: one running, one waiting, so no worker idles between jobs. */
   readonly perWorker?: number;
+  /** The policy of `config.policyText`, already loaded: the calling thread's replayer uses it. */
+  readonly policy?: Policy;
 }
 
 /** Set by the packaged build (packages/cli/scripts/build.mjs), where workers run bundled code. */
@@ -23,8 +26,11 @@ const ENTRY =
 
 /**
  * Runs `jobs` on worker threads and hands each result to `onResult` in job order, whatever order
- * the workers finish in. At most a few jobs per worker are outstanding, so memory stays bounded
- * and a slow `onResult` (a full pipe) slows the reading down instead of piling results up.
+ * the workers finish in. The calling thread replays a job itself whenever no worker can take one
+ * (from the first job on, while the workers load, and when they are all busy), so the work starts
+ * at once and no core waits for a worker to boot. At most a bounded number of jobs are
+ * outstanding, so memory stays bounded and a slow `onResult` (a full pipe) slows the reading down
+ * instead of piling results up.
  */
 export async function runJobs(
   jobs: AsyncIterable<Job> | Iterable<Job>,
@@ -32,9 +38,9 @@ export async function runJobs(
   options: PoolOptions,
   onResult: (result: JobResult) => void | Promise<void>,
 ): Promise<void> {
+  const local = new Replayer(config, options.policy);
   if (options.threads <= 0) {
-    const replayer = new Replayer(config);
-    for await (const job of jobs) await onResult(await replayer.run(job));
+    for await (const job of jobs) await onResult(await local.run(job));
     return;
   }
   const perWorker = options.perWorker ?? 2;
@@ -43,6 +49,7 @@ export async function runJobs(
     () => new Worker(ENTRY, { workerData: config }),
   );
   const load = new Map<Worker, number>(workers.map((w) => [w, 0]));
+  const ready = new Set<Worker>();
   const done = new Map<number, JobResult>();
   let next = 0;
   let failure: Error | null = null;
@@ -58,7 +65,12 @@ export async function runJobs(
     });
 
   for (const w of workers) {
-    w.on("message", (r: JobResult) => {
+    w.on("message", (r: JobResult | typeof READY) => {
+      if (r === READY) {
+        ready.add(w);
+        signal();
+        return;
+      }
       load.set(w, (load.get(w) ?? 1) - 1);
       done.set(r.index, r);
       signal();
@@ -86,25 +98,32 @@ export async function runJobs(
   const freeWorker = () => {
     let best: Worker | null = null;
     for (const [w, n] of load) {
+      if (!ready.has(w)) continue;
       if (n < perWorker && (best === null || n < (load.get(best) ?? 0))) best = w;
     }
     return best;
   };
 
   try {
-    const maxAhead = options.threads * perWorker * 2;
+    const maxAhead = (options.threads + 1) * perWorker * 2;
     for await (const job of jobs) {
       for (;;) {
         if (failure) throw failure;
         await flush();
-        const w = dispatched - next < maxAhead ? freeWorker() : null;
+        if (dispatched - next >= maxAhead) {
+          await wait();
+          continue;
+        }
+        const w = freeWorker();
         if (w) {
           load.set(w, (load.get(w) ?? 0) + 1);
           w.postMessage(job);
-          dispatched++;
-          break;
+        } else {
+          const r = await local.run(job);
+          done.set(r.index, r);
         }
-        await wait();
+        dispatched++;
+        break;
       }
     }
     while (next < dispatched) {

@@ -94,12 +94,19 @@ export interface JobResult {
   readonly size: number;
 }
 
+/** What a replay worker posts once it has loaded, before any result. */
+export const READY = "ready";
+
 /** Runs jobs against one loaded policy. One per worker thread (or one in-process). */
 export class Replayer {
   private readonly policy: Policy;
 
-  constructor(private readonly config: ReplayConfig) {
-    this.policy = loadPolicy(config.policyText);
+  /** `policy`: the policy of `config.policyText` when the caller has loaded it already. */
+  constructor(
+    private readonly config: ReplayConfig,
+    policy?: Policy,
+  ) {
+    this.policy = policy ?? loadPolicy(config.policyText);
   }
 
   /** Never rejects: whatever goes wrong with one job is reported as a problem of that job. */

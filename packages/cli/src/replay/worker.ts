@@ -1,5 +1,5 @@
 import { parentPort, workerData } from "node:worker_threads";
-import { type Job, type ReplayConfig, Replayer } from "./process";
+import { type Job, READY, type ReplayConfig, Replayer } from "./process";
 
 const port = parentPort;
 if (port === null) throw new Error("worker.ts runs only as a worker thread");
@@ -10,3 +10,5 @@ port.on("message", (job: Job) => {
     port.postMessage(result, result.output ? [result.output.buffer as ArrayBuffer] : []);
   });
 });
+// Loaded: the pool sends jobs from now on (until then the main thread replays them itself).
+port.postMessage(READY);
