@@ -391,7 +391,6 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
     remote?.close();
   }
   if (remote) {
-    total.files += remote.objects();
     total.filesSkipped += remote.skipped();
     const line = remote.summary();
     if (line !== null) notice(io, line);

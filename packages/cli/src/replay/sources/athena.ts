@@ -68,7 +68,6 @@ export function athenaSource(athena: ToolAthena, query: AthenaQuery, label: stri
       }
     },
     skipped: () => 0,
-    objects: () => 0,
     emptyReason: () => null,
     summary: () =>
       queryId === null

@@ -1,4 +1,3 @@
-import { gunzip } from "node:zlib";
 import type { ToolS3Objects } from "@guardrail/aws/s3-objects";
 import { awsError } from "../../aws";
 import { UsageError } from "../../errors";
@@ -30,11 +29,6 @@ export function parseS3Url(value: string): S3Location | null {
   }
   return { bucket, prefix: slash < 0 ? "" : rest.slice(slash + 1) };
 }
-
-const unzip = (buf: Uint8Array) =>
-  new Promise<Buffer>((resolve, reject) =>
-    gunzip(buf, (err, out) => (err ? reject(err) : resolve(out))),
-  );
 
 function message(err: unknown): string {
   const e = err as { name?: string; message?: string };
@@ -144,37 +138,21 @@ export function s3Source(
 
   async function fetch(index: number, key: string, size: number): Promise<Job> {
     const source = url(key);
-    let bytes: Uint8Array;
     try {
-      bytes = await s3.get(where.bucket, key);
+      const bytes = await s3.get(where.bucket, key);
+      // Bytes as a local file's: gunzipped on the replay thread (gzip by its magic number),
+      // pre-filtered, judged.
+      return { index, kind: "bytes", source, bytes, size: bytes.length };
     } catch (err) {
       return {
         index,
-        kind: "text",
+        kind: "bytes",
         source,
-        pieces: [],
+        bytes: new Uint8Array(0),
         size,
         error: `cannot read: ${message(err)}`,
       };
     }
-    let text: string;
-    if (key.endsWith(".gz") || (bytes[0] === 0x1f && bytes[1] === 0x8b)) {
-      try {
-        text = (await unzip(bytes)).toString("utf8");
-      } catch (err) {
-        return {
-          index,
-          kind: "text",
-          source,
-          pieces: [],
-          size,
-          error: `bad gzip: ${message(err)}`,
-        };
-      }
-    } else {
-      text = Buffer.from(bytes).toString("utf8");
-    }
-    return { index, kind: "text", source, pieces: [{ text, line: 1 }], size: bytes.length };
   }
 
   return {
@@ -202,7 +180,6 @@ export function s3Source(
       while (pending.length > 0) yield await pending.shift()!;
     },
     skipped: () => skipped,
-    objects: () => read,
     emptyReason(records) {
       if (records > 0 || skipped > 0) return null;
       if (read === 0) return "no .json, .jsonl, .ndjson or .gz object under it";

@@ -12,8 +12,6 @@ export interface ReplaySource {
   jobs(): AsyncIterable<Job>;
   /** Objects the filters skipped without reading them; complete once `jobs()` has ended. */
   skipped(): number;
-  /** Objects read (the report counts them as files); complete once `jobs()` has ended. */
-  objects(): number;
   /** A line for stderr once the jobs have ended (what the query scanned), or null. */
   summary(): string | null;
   /**
