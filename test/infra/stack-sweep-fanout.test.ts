@@ -29,7 +29,7 @@ beforeAll(async () => {
     GUARDRAIL_EXTERNAL_ID: "guardrail-3f9c1e7a",
     GUARDRAIL_REGIONS: REGION,
   });
-}, 240_000);
+}, 480_000);
 
 // biome-ignore lint/suspicious/noExplicitAny: resource inputs are arbitrary provider JSON.
 type Inputs = Record<string, any>;
