@@ -56,6 +56,7 @@ export function createSlackApp(inputs: SlackAppInputs) {
     [FUNCTION_ENV.topicArn]: inputs.topic.arn,
     [FUNCTION_ENV.ownRoleArns]: inputs.ownRoleArns.apply((arns) => arns.join(",")),
     [FUNCTION_ENV.policyFile]: BUNDLED_POLICY_FILE,
+    [FUNCTION_ENV.policySha256]: inputs.policy.sha256,
     [FUNCTION_ENV.stage]: settings.stage,
     [FUNCTION_ENV.version]: settings.version,
     [SLACK_APP_ENV.tokenParameter]: app.tokenParameter,
