@@ -7,9 +7,12 @@
  *   npm run bench -- --only cold-start   # some sections, printed only (files untouched)
  *   npm run bench -- --skip replay       # everything else, printed only
  *   npm run bench -- --only burst --write-to /tmp/b   # a partial report, written elsewhere
+ *   npm run bench -- --only cold-start-quota,time-to-revoke --update
+ *       # just these sections rewritten in docs/benchmarks.md and bench/results.json, the
+ *       # targets table and the missed targets rebuilt, the rest kept as it was
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { burst } from "./burst";
@@ -140,64 +143,147 @@ function markdown(machine: Machine, sections: readonly Ran[], totalSeconds: numb
     "",
     "## Targets",
     "",
-    markdownTable({
-      header: ["result", "value", "target", "met"],
-      rows: targeted.map((r) => [
+    targetsTable(targeted),
+    "",
+  ];
+  if (missed.length > 0) {
+    lines.push("### Missed targets and why", "", ...missedLines(missed), "");
+  } else {
+    lines.push("Every target was met in this run.", "");
+  }
+  for (const s of sections) lines.push(...sectionLines(s));
+  return `${lines.join("\n").trimEnd()}\n`;
+}
+
+/** One section of docs/benchmarks.md: its heading down to its figures. */
+function sectionLines(s: Ran): string[] {
+  const lines = [
+    `## ${s.title}`,
+    "",
+    `\`${s.command}\` · ${s.seconds.toFixed(0)} s · load average ${s.loadBefore.toFixed(1)} at start`,
+    "",
+    s.method,
+    "",
+    markdownTable(s.table),
+    "",
+    ...s.notes.map((n) => `- ${n}`),
+    ...(s.notes.length > 0 ? [""] : []),
+  ];
+  if (s.id !== "replay") {
+    lines.push(
+      "<details><summary>Every figure</summary>",
+      "",
+      markdownTable(resultsTable(s.results)),
+      "",
+      "</details>",
+      "",
+    );
+  }
+  return lines;
+}
+
+/** The targets table of docs/benchmarks.md. */
+function targetsTable(results: readonly BenchResult[]): string {
+  return markdownTable({
+    header: ["result", "value", "target", "met"],
+    rows: results
+      .filter((r) => r.target !== null)
+      .map((r) => [
         r.name,
         `${r.value.toLocaleString("en-US")} ${r.unit}`,
         `${(r.target as number).toLocaleString("en-US")} ${r.unit}`,
         r.met ? "yes" : "**no**",
       ]),
-    }),
+  });
+}
+
+/** One bullet per reason: several figures often miss for the same one. */
+function missedLines(missed: readonly { section: BenchSection; r: BenchResult }[]): string[] {
+  const byReason = new Map<string, BenchResult[]>();
+  for (const { section, r } of missed) {
+    const reason = section.reasons[r.name] ?? "No reason was established: see the section.";
+    byReason.set(reason, [...(byReason.get(reason) ?? []), r]);
+  }
+  return [...byReason].map(([reason, rs]) => {
+    const figures = rs
+      .map(
+        (r) =>
+          `**${r.name}**: ${r.value.toLocaleString("en-US")} ${r.unit} (target ` +
+          `${(r.target as number).toLocaleString("en-US")})`,
+      )
+      .join("; ");
+    return `- ${figures}. ${reason}`;
+  });
+}
+
+/** The figure names of a section as docs/benchmarks.md lists them (its "Every figure" table). */
+function figureNames(block: string): string[] {
+  const at = block.indexOf("<details>");
+  if (at < 0) return [];
+  return block
+    .slice(at)
+    .split("\n")
+    .filter((l) => l.startsWith("| ") && !/^\| (result|-)/.test(l))
+    .map((l) => (l.split(" | ")[0] ?? "").slice(2).trim());
+}
+
+const UPDATED = "Regenerated alone since:";
+
+/**
+ * Rewrites only the sections that ran in an existing docs/benchmarks.md and bench/results.json:
+ * each section's block and figures are replaced, the targets table is rebuilt from the merged
+ * figures, the missed targets of the other sections are kept, and a line under the machine
+ * table says which sections were regenerated when.
+ */
+function update(machine: Machine, ran: readonly Ran[], mdPath: string, jsonPath: string): void {
+  let md = readFileSync(mdPath, "utf8");
+  let results = JSON.parse(readFileSync(jsonPath, "utf8")) as BenchResult[];
+  const blockOf = (title: string): { start: number; end: number } => {
+    const start = md.indexOf(`\n## ${title}\n`);
+    if (start < 0) throw new Error(`docs/benchmarks.md has no section "${title}"`);
+    const next = md.indexOf("\n## ", start + 1);
+    return { start: start + 1, end: next < 0 ? md.length : next + 1 };
+  };
+  const replaced = new Set<string>();
+  for (const s of ran) {
+    const { start, end } = blockOf(s.title);
+    const old = figureNames(md.slice(start, end));
+    for (const n of old) replaced.add(n);
+    const at = results.findIndex((r) => old.includes(r.name));
+    results = results.filter((r) => !old.includes(r.name));
+    results.splice(at < 0 ? results.length : at, 0, ...s.results);
+    md = `${md.slice(0, start)}${sectionLines(s).join("\n")}\n${md.slice(end)}`;
+  }
+  // Targets and missed targets: the other sections' bullets are kept as they were.
+  const targets = blockOf("Targets");
+  const keptBullets = md
+    .slice(targets.start, targets.end)
+    .split("\n")
+    .filter((l) => l.startsWith("- **"))
+    .filter((l) => ![...l.matchAll(/\*\*(.+?)\*\*:/g)].some((m) => replaced.has(m[1] ?? "")));
+  const missed = ran.flatMap((s) =>
+    s.results.filter((r) => r.met === false).map((r) => ({ section: s, r })),
+  );
+  const bullets = [...keptBullets, ...missedLines(missed)];
+  const targetsBlock = [
+    "## Targets",
     "",
-  ];
-  if (missed.length > 0) {
-    lines.push("### Missed targets and why", "");
-    // One paragraph per reason: several figures often miss for the same one.
-    const byReason = new Map<string, BenchResult[]>();
-    for (const { section, r } of missed) {
-      const reason = section.reasons[r.name] ?? "No reason was established: see the section.";
-      byReason.set(reason, [...(byReason.get(reason) ?? []), r]);
-    }
-    for (const [reason, rs] of byReason) {
-      const figures = rs
-        .map(
-          (r) =>
-            `**${r.name}**: ${r.value.toLocaleString("en-US")} ${r.unit} (target ` +
-            `${(r.target as number).toLocaleString("en-US")})`,
-        )
-        .join("; ");
-      lines.push(`- ${figures}. ${reason}`);
-    }
-    lines.push("");
-  } else {
-    lines.push("Every target was met in this run.", "");
-  }
-  for (const s of sections) {
-    lines.push(
-      `## ${s.title}`,
-      "",
-      `\`${s.command}\` · ${s.seconds.toFixed(0)} s · load average ${s.loadBefore.toFixed(1)} at start`,
-      "",
-      s.method,
-      "",
-      markdownTable(s.table),
-      "",
-      ...s.notes.map((n) => `- ${n}`),
-      ...(s.notes.length > 0 ? [""] : []),
-    );
-    if (s.id !== "replay") {
-      lines.push(
-        "<details><summary>Every figure</summary>",
-        "",
-        markdownTable(resultsTable(s.results)),
-        "",
-        "</details>",
-        "",
-      );
-    }
-  }
-  return `${lines.join("\n").trimEnd()}\n`;
+    targetsTable(results),
+    "",
+    ...(bullets.length > 0
+      ? ["### Missed targets and why", "", ...bullets, ""]
+      : ["Every target was met in this run.", ""]),
+  ].join("\n");
+  md = `${md.slice(0, targets.start)}${targetsBlock}\n${md.slice(targets.end)}`;
+  const note =
+    `${UPDATED} ${ran.map((s) => `${s.title}`).join(", ")} (\`npm run bench -- --only ` +
+    `${ran.map((s) => s.id).join(",")} --update\`, ${machine.date}, commit ${machine.commit}, ` +
+    `load average ${machine.loadAverage.join(", ")}); the other sections are from the run above.`;
+  const lines = md.split("\n").filter((l) => !l.startsWith(UPDATED));
+  const machineEnd = lines.findIndex((l, i) => i > lines.indexOf("## Machine") + 2 && l === "");
+  lines.splice(machineEnd + 1, 0, note, "");
+  writeFileSync(mdPath, lines.join("\n"));
+  writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
 }
 
 async function main(): Promise<void> {
@@ -229,6 +315,14 @@ async function main(): Promise<void> {
       `${missed.length} missed, in ${(total / 60).toFixed(1)} min.`,
   );
   const writeTo = list("--write-to")?.[0];
+  if (process.argv.includes("--update")) {
+    if (complete) throw new Error("--update rewrites some sections: name them with --only");
+    const md = join(ROOT, "docs", "benchmarks.md");
+    const json = join(ROOT, "bench", "results.json");
+    update(machine, ran, md, json);
+    console.log(`Rewrote ${names.join(", ")} in ${md} and ${json}.`);
+    return;
+  }
   if (!complete && writeTo === undefined) {
     console.log("Not every section ran: bench/results.json and docs/benchmarks.md are unchanged.");
     return;
