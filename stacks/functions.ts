@@ -97,6 +97,7 @@ export function baseEnvironment(inputs: AccountResources) {
     [FUNCTION_ENV.topicArn]: inputs.topic.arn,
     [FUNCTION_ENV.ownRoleArns]: inputs.ownRoleArns.apply((arns) => arns.join(",")),
     [FUNCTION_ENV.policyFile]: BUNDLED_POLICY_FILE,
+    [FUNCTION_ENV.policySha256]: inputs.policy.sha256,
     [FUNCTION_ENV.stage]: settings.stage,
     [FUNCTION_ENV.version]: settings.version,
     POWERTOOLS_SERVICE_NAME: metricServiceName(settings.stage),

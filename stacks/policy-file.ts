@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import {
   BUNDLED_POLICY_FILE,
   ConfigurationError,
+  compilePolicy,
   loadPolicy,
   type Policy,
   PolicySourceError,
@@ -12,7 +13,7 @@ import {
   resolvePolicy,
 } from "@guardrail/core";
 
-/** Where the validated copy is written for `copyFiles` (relative to the root; gitignored). */
+/** Where the compiled policy is written for `copyFiles` (relative to the root; gitignored). */
 export const GENERATED_POLICY_FILE = join(".sst", "guardrail", BUNDLED_POLICY_FILE);
 
 export interface PreparedPolicy {
@@ -20,9 +21,12 @@ export interface PreparedPolicy {
   readonly source: string;
   /** `policyId` of the shipped text: the id the functions record and the CLI prints. */
   readonly id: string;
-  /** Path of the validated copy, relative to `root`, for SST's `copyFiles`. */
+  /** Path of the compiled policy, relative to `root`, for SST's `copyFiles`. */
   readonly file: string;
-  /** sha256 of the shipped text: changes whenever the bundled policy changes. */
+  /**
+   * sha256 of the policy's source text: changes whenever the bundled policy changes. The
+   * functions get it as GUARDRAIL_POLICY_SHA256 and refuse a compiled policy of another text.
+   */
   readonly sha256: string;
   /** The validated policy, for deploy decisions that depend on it (Organizations grants). */
   readonly policy: Policy;
@@ -31,9 +35,11 @@ export interface PreparedPolicy {
 /**
  * Picks the policy to ship with the CLI's resolution (core's `resolvePolicy`): GUARDRAIL_POLICY,
  * else `guardrail.policy.yaml` beside `sst.config.ts`, else the built-in default. Validates it
- * with core's `loadPolicy` and writes the copy that every function bundle carries as
- * `policy.yaml`, byte for byte, so the functions compute the same policy id. Validation at
- * deploy means a bad policy fails `sst deploy` instead of every cold start.
+ * with core's `loadPolicy` and writes what every function bundle carries as
+ * `policy.compiled.json` (core's `compilePolicy`): the validated policy as JSON, with the source
+ * text's sha256 and policy id, so the functions record the same policy id as the CLI and load it
+ * with `JSON.parse` alone (neither the YAML parser nor the schema is in their bundles' cold
+ * path). Validation at deploy means a bad policy fails `sst deploy` instead of every cold start.
  *
  * @throws ConfigurationError naming the file and each offending field, or why it cannot be read.
  */
@@ -60,9 +66,10 @@ export function preparePolicyFile(
     }
     throw error;
   }
+  const compiled = compilePolicy(text, policy);
   const out = join(root, GENERATED_POLICY_FILE);
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, text);
+  writeFileSync(out, compiled);
   return {
     source,
     id: resolved.id,

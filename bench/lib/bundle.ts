@@ -1,6 +1,12 @@
-import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
+import {
+  BUNDLED_POLICY_FILE,
+  compilePolicy,
+  DEFAULT_POLICY_YAML,
+  loadPolicy,
+} from "@guardrail/core";
 import { build } from "esbuild";
 import { lambdaBuildOptions } from "../../functions/build/esbuild.mjs";
 import { BENCH_OUT, ROOT } from "./paths";
@@ -62,7 +68,18 @@ export function staticGraph(main: string): string[] {
   return [...seen];
 }
 
-/** Bundles `entry` (a path from the repository root) into bench/out/bundles/<tag>. */
+/**
+ * Writes `text` (policy source) compiled as the deploy compiles it (stacks/policy-file.ts) to
+ * `path`: what a function reads at cold start.
+ */
+export function writeCompiledPolicy(path: string, text: string = DEFAULT_POLICY_YAML): void {
+  writeFileSync(path, compilePolicy(text, loadPolicy(text)));
+}
+
+/**
+ * Bundles `entry` (a path from the repository root) into bench/out/bundles/<tag>, with the
+ * shipped policy compiled beside it, where the deploy's `copyFiles` puts it (the task root).
+ */
 export async function bundle(entry: string, tag: string, variant: BundleVariant): Promise<Bundle> {
   const dir = join(BENCH_OUT, "bundles", tag);
   rmSync(dir, { recursive: true, force: true });
@@ -71,10 +88,12 @@ export async function bundle(entry: string, tag: string, variant: BundleVariant)
     absWorkingDir: ROOT,
     metafile: true,
   });
+  // Not counted in the sizes below: SST copies it into the zip beside the bundle.
+  const files = readdirSync(dir);
+  writeCompiledPolicy(join(dir, BUNDLED_POLICY_FILE));
   const name = entry.replace(/^.*\//, "").replace(/\.[cm]?[jt]s$/, "");
   const main = join(dir, `${name}.mjs`);
   const graph = staticGraph(main);
-  const files = readdirSync(dir);
   const initByPackage = new Map<string, number>();
   for (const [output, meta] of Object.entries(metafile.outputs)) {
     if (!graph.includes(resolve(ROOT, output))) continue;

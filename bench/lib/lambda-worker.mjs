@@ -112,6 +112,18 @@ process.on("message", async (message) => {
       firstWrite === null
         ? null
         : traces.filter((t) => t.endedAt <= firstWrite).map((t) => t.command),
+    // Every AWS call (EC2, DynamoDB, Organizations, …) sent before the revoke was, with its span
+    // from handler entry: what the revoke waited for, and whether those calls overlapped.
+    spansBeforeRevoke: revoke
+      ? traces
+          .filter((t) => t !== revoke && t.startedAt < revoke.startedAt)
+          .map((t) => ({
+            client: t.client,
+            command: t.command,
+            startMs: t.startedAt - t0,
+            endMs: t.endedAt - t0,
+          }))
+      : null,
     attempts: traces.reduce((s, t) => s + (t.attempts ?? 1), 0),
     calls: traces.length,
     busyMs: busyByClient(),

@@ -5,6 +5,26 @@ import { BENCH_OUT, NODE, ROOT } from "./paths";
 
 const WORKER = join(ROOT, "bench", "lib", "lambda-worker.mjs");
 
+/** One AWS call, in milliseconds from handler entry. */
+export interface CallSpan {
+  readonly client: string;
+  readonly command: string;
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
+/** The most calls in flight at once among `spans`: 1 when they ran one after another. */
+export function maxInFlight(spans: readonly CallSpan[]): number {
+  let best = 0;
+  for (const s of spans) {
+    best = Math.max(
+      best,
+      spans.filter((o) => o.startMs <= s.startMs && s.startMs < o.endMs).length,
+    );
+  }
+  return best;
+}
+
 /** What the worker reports for one invocation (see lambda-worker.mjs). */
 export interface InvokeResult {
   readonly totalMs: number;
@@ -21,6 +41,8 @@ export interface InvokeResult {
   readonly writes?: number;
   /** The AWS commands that returned before the first remediation write was sent. */
   readonly callsBeforeWrite?: readonly string[] | null;
+  /** Every AWS call sent before the revoke was (any client), with its span from handler entry. */
+  readonly spansBeforeRevoke: readonly CallSpan[] | null;
   /** HTTP attempts of every traced call (retries included), and the calls themselves. */
   readonly attempts: number;
   readonly calls: number;
@@ -51,14 +73,27 @@ export class LambdaProcess {
   private nextId = 0;
   private readonly ready: Promise<void>;
 
-  /** `name` names the log file, bench/out/logs/<name>.log. */
-  constructor(bundle: string, env: Readonly<Record<string, string>>, name: string) {
+  /**
+   * `name` names the log file, bench/out/logs/<name>.log. With `cgroup` (a cgroup v1 directory),
+   * the process is placed in that cgroup before Node starts: a shell moves itself there, then
+   * execs Node, so the whole init runs under the cgroup's CPU quota.
+   */
+  constructor(
+    bundle: string,
+    env: Readonly<Record<string, string>>,
+    name: string,
+    options: { readonly cgroup?: string } = {},
+  ) {
     mkdirSync(join(BENCH_OUT, "logs"), { recursive: true });
     this.logFile = join(BENCH_OUT, "logs", `${name}.log`);
     const log = openSync(this.logFile, "w");
+    const { cgroup } = options;
     this.child = fork(WORKER, [bundle], {
-      execPath: NODE,
-      execArgv: [],
+      execPath: cgroup === undefined ? NODE : "/bin/sh",
+      execArgv:
+        cgroup === undefined
+          ? []
+          : ["-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, NODE],
       // The Lambda runtime has no AWS profile files and no ambient settings of this machine.
       env: { PATH: process.env.PATH ?? "", HOME: "/tmp", ...env },
       stdio: ["ignore", log, log, "ipc"],

@@ -113,13 +113,15 @@ export interface Violation {
 }
 
 /**
- * Seeds `count` empty groups and has the developer open SSH to the world on each, through the
- * SDK: the sandbox emits the CloudTrail events, exactly as EventBridge would deliver them.
+ * Seeds `count` empty groups and has the developer open SSH (or tcp `port`) to the world on
+ * each, through the SDK: the sandbox emits the CloudTrail events, exactly as EventBridge would
+ * deliver them.
  */
 export async function openSshToTheWorld(
   local: LocalAws,
   count: number,
   prefix: string,
+  port = 22,
 ): Promise<Violation[]> {
   const groups = local.sandbox.seedSecurityGroups(
     Array.from({ length: count }, (_, i) => ({ name: `${prefix}-${i}` })),
@@ -142,7 +144,12 @@ export async function openSshToTheWorld(
           new AuthorizeSecurityGroupIngressCommand({
             GroupId: g.groupId,
             IpPermissions: [
-              { IpProtocol: "tcp", FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: "0.0.0.0/0" }] },
+              {
+                IpProtocol: "tcp",
+                FromPort: port,
+                ToPort: port,
+                IpRanges: [{ CidrIp: "0.0.0.0/0" }],
+              },
             ],
           }),
         ),

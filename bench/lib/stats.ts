@@ -29,3 +29,13 @@ export function mode(samples: readonly number[]): number {
 
 export const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
 export const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
+
+/** The 10th to 90th percentile of `samples`, for reporting the spread beside a median. */
+export function spread(samples: readonly number[], digits = 1): string {
+  return `${percentile(samples, 10).toFixed(digits)}–${percentile(samples, 90).toFixed(digits)}`;
+}
+
+/** Ratios of samples taken in turns (`a[i]` beside `b[i]`), one per turn. */
+export function pairedRatios(a: readonly number[], b: readonly number[]): number[] {
+  return a.map((x, i) => x / (b[i] ?? Number.NaN));
+}

@@ -12,13 +12,14 @@ import {
   FUNCTION_ENV,
   FUNCTION_SIZING,
   type GuardrailFunction,
-  loadPolicy,
   ORG_FUNCTION_ENV,
   type OrganizationConfig,
   type Policy,
+  PolicyArtefactError,
   PolicyValidationError,
   parseRegionSetting,
   policyId,
+  readCompiledPolicy,
   readOrganizationEnv,
   SECURITY_HUB_FUNCTION_ENV,
   SLACK_FUNCTION_ENV,
@@ -45,7 +46,10 @@ export interface GuardrailConfig {
   readonly policy: Policy;
   /** Where the policy came from: a file path, or `built-in default`. */
   readonly policySource: string;
-  /** `policyId` of the policy text: the same id the deploy printed and the CLI shows. */
+  /**
+   * `policyId` of the policy's source text: the same id the deploy printed and the CLI shows
+   * (a compiled policy carries it).
+   */
   readonly policyId: string;
   /** Organisation (hub) mode settings; null in single-account mode. */
   readonly organization: OrganizationConfig | null;
@@ -74,8 +78,15 @@ export interface SlackConfig {
 export interface PolicyFiles {
   readonly exists: (path: string) => boolean;
   readonly read: (path: string) => string;
-  /** Directories searched for `policy.yaml` when GUARDRAIL_POLICY_FILE is unset. */
+  /** Directories searched for `policy.compiled.json` when GUARDRAIL_POLICY_FILE is unset. */
   readonly handlerDirs: readonly string[];
+  /**
+   * How to read a policy given as source text (YAML or JSON): core's `loadPolicy`. Tests and
+   * the sandbox pass it. The functions' bundles do not: they load only the policy compiled at
+   * deploy, so the YAML parser and the schema stay out of their cold start, and a bundle that
+   * carries source text instead fails its init, naming the file.
+   */
+  readonly parseSource?: (text: string) => Policy;
 }
 
 /** The Lambda task root, then the directory of this module (the bundle's). */
@@ -214,9 +225,13 @@ function sweepRate(env: Env): number {
   return n;
 }
 
+/** Policy source text next to the handler: read only with `PolicyFiles.parseSource`. */
+const SOURCE_POLICY_FILE = "policy.yaml";
+
 /**
- * Finds the policy: GUARDRAIL_POLICY_FILE when set (it must exist); otherwise `policy.yaml` next
- * to the handler; core's default policy only when neither is set nor present.
+ * Finds the policy: GUARDRAIL_POLICY_FILE when set (it must exist); otherwise
+ * `policy.compiled.json`, then `policy.yaml`, next to the handler; core's default policy
+ * (source text) only when none is set nor present.
  */
 export function readPolicy(env: Env, files: PolicyFiles): { text: string; source: string } {
   const configured = env[FUNCTION_ENV.policyFile]?.trim();
@@ -230,17 +245,63 @@ export function readPolicy(env: Env, files: PolicyFiles): { text: string; source
     }
     return { text: files.read(path), source: path };
   }
-  for (const dir of files.handlerDirs) {
-    const path = join(dir, BUNDLED_POLICY_FILE);
-    if (files.exists(path)) return { text: files.read(path), source: path };
+  for (const name of [BUNDLED_POLICY_FILE, SOURCE_POLICY_FILE]) {
+    for (const dir of files.handlerDirs) {
+      const path = join(dir, name);
+      if (files.exists(path)) return { text: files.read(path), source: path };
+    }
   }
   return { text: DEFAULT_POLICY_YAML, source: BUILT_IN_POLICY_SOURCE };
+}
+
+/** A policy file's name when it holds a compiled policy (core's `compilePolicy`). */
+const COMPILED = ".compiled.json";
+
+/**
+ * The policy in `text`. A compiled policy is verified (format, payload hash, source hash against
+ * GUARDRAIL_POLICY_SHA256) and used as is. Source text is validated only through
+ * `files.parseSource`; without it (the functions' bundles) it is refused rather than parsed.
+ *
+ * @throws PolicyArtefactError for a corrupt or mismatched compiled policy, or source text
+ *   where only a compiled policy is read.
+ * @throws PolicyValidationError (paths prefixed with `source`) for invalid source text.
+ */
+function policyOf(
+  text: string,
+  source: string,
+  env: Env,
+  files: PolicyFiles,
+): { policy: Policy; id: string } {
+  if (source.endsWith(COMPILED)) {
+    const compiled = readCompiledPolicy(text, source, {
+      sourceSha256: env[FUNCTION_ENV.policySha256],
+    });
+    return { policy: compiled.policy, id: compiled.policyId };
+  }
+  if (files.parseSource === undefined) {
+    throw new PolicyArtefactError(
+      source,
+      `this function loads only a policy compiled at deploy (${BUNDLED_POLICY_FILE}, which \`sst deploy\` writes into every bundle), and does not parse policy source text at cold start`,
+    );
+  }
+  try {
+    return { policy: files.parseSource(text), id: policyId(text) };
+  } catch (error) {
+    if (error instanceof PolicyValidationError) {
+      throw new PolicyValidationError(
+        error.issues.map((i) => ({ ...i, path: `${source}: ${i.path}` })),
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }
 
 /**
  * Reads and checks every setting of a remediation function or the sweep.
  *
  * @throws ConfigurationError for a missing or malformed setting.
+ * @throws PolicyArtefactError for a corrupt or mismatched compiled policy (see `policyOf`).
  * @throws PolicyValidationError (message prefixed with the policy's source) for a bad policy.
  */
 export function loadConfig(
@@ -260,18 +321,7 @@ export function loadConfig(
   }
   const ownRoleArns = roleArns(env);
   const { text, source } = readPolicy(env, files);
-  let policy: Policy;
-  try {
-    policy = loadPolicy(text);
-  } catch (error) {
-    if (error instanceof PolicyValidationError) {
-      throw new PolicyValidationError(
-        error.issues.map((i) => ({ ...i, path: `${source}: ${i.path}` })),
-        { cause: error },
-      );
-    }
-    throw error;
-  }
+  const { policy, id } = policyOf(text, source, env, files);
   const organization = readOrganization(fn, env, ownRoleArns);
   const own = organization ? [...ownRoleArns, memberRolePattern(organization)] : ownRoleArns;
   return {
@@ -285,7 +335,7 @@ export function loadConfig(
     functionTimeoutMs: FUNCTION_SIZING[fn].timeoutSeconds * 1000,
     policy: withOwnPrincipals(policy, own),
     policySource: source,
-    policyId: policyId(text),
+    policyId: id,
     organization,
     securityHub: securityHubSetting(env),
     regions: coveredRegionsOf(env),

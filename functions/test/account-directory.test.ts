@@ -22,7 +22,7 @@ import { loadFixture } from "../../test/fixtures/load";
 import { type Env, loadConfig } from "../src/config";
 import { defaultRemediationDeps } from "../src/deps";
 import { securityGroupChange } from "../src/pipelines/security-group-change";
-import { awsError, BASE_ENV, memoryFiles, testDeps } from "./helpers";
+import { awsError, BASE_ENV, deployedPolicyEnv, memoryFiles, testDeps } from "./helpers";
 
 const orgs = mockClient(OrganizationsClient);
 const sts = mockClient(STSClient);
@@ -244,6 +244,7 @@ describe("account directory wiring", () => {
   it("builds the production directory without calling AWS", () => {
     const deps = defaultRemediationDeps("security-group-change", {
       ...ORG_ENV,
+      ...deployedPolicyEnv(),
       POWERTOOLS_LOG_LEVEL: "SILENT",
     });
     expect(deps.members).toBeDefined();

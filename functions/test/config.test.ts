@@ -1,11 +1,16 @@
 import "./setup";
-import { createCipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createHash, randomBytes } from "node:crypto";
 import { readSstLinkedValue } from "@guardrail/aws";
 import {
   ConfigurationError,
   checkWebhook,
+  compilePolicy,
   DEFAULT_POLICY_YAML,
+  loadPolicy,
+  PolicyArtefactError,
   PolicyValidationError,
+  policyId,
+  withOwnPrincipals,
 } from "@guardrail/core";
 import { describe, expect, it } from "vitest";
 import { loadConfig, loadSlackConfig, readPolicy } from "../src/config";
@@ -53,7 +58,12 @@ describe("configuration at cold start", () => {
     ]);
   });
 
-  it("uses policy.yaml next to the handler before the default policy", () => {
+  it("uses policy.compiled.json, then policy.yaml, next to the handler before the default policy", () => {
+    const both = memoryFiles({
+      "/var/task/policy.yaml": DEFAULT_POLICY_YAML,
+      "/var/task/policy.compiled.json": compiled(DEFAULT_POLICY_YAML),
+    });
+    expect(readPolicy(BASE_ENV, both).source).toBe("/var/task/policy.compiled.json");
     const files = memoryFiles({ "/var/task/policy.yaml": DEFAULT_POLICY_YAML });
     expect(readPolicy(BASE_ENV, files).source).toBe("/var/task/policy.yaml");
     expect(readPolicy(BASE_ENV, memoryFiles()).source).toBe("built-in default");
@@ -78,6 +88,69 @@ describe("configuration at cold start", () => {
     expect(() => loadConfig("security-group-change", BASE_ENV, files)).toThrow(
       /\/var\/task\/policy\.yaml: rules\[0\]/,
     );
+  });
+});
+
+/** What the deploy writes into each bundle (stacks/policy-file.ts). */
+function compiled(text: string): string {
+  return compilePolicy(text, loadPolicy(text));
+}
+
+const STRICT = DEFAULT_POLICY_YAML.replace("- 10.0.0.0/8 # RFC 1918", "- 10.0.0.0/9");
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** The files of a deployed bundle: the compiled policy only, and no YAML reader. */
+function bundleFiles(text: string): ReturnType<typeof memoryFiles> {
+  const { parseSource: _, ...files } = memoryFiles({ "/var/task/policy.compiled.json": text });
+  return files;
+}
+
+describe("the compiled policy at cold start", () => {
+  const env = { ...BASE_ENV, GUARDRAIL_POLICY_SHA256: sha256(STRICT) };
+
+  it("loads the policy compiled at deploy, with the source's policy id, without a YAML reader", () => {
+    const config = loadConfig("security-group-change", env, bundleFiles(compiled(STRICT)));
+    expect(config.policySource).toBe("/var/task/policy.compiled.json");
+    expect(config.policyId).toBe(policyId(STRICT));
+    expect(config.policy).toEqual(withOwnPrincipals(loadPolicy(STRICT), [OWN_ROLE]));
+    expect(config.policy.networks.trusted.map((c) => c.cidr)).toContain("10.0.0.0/9");
+  });
+
+  it("fails the init on a payload that does not match its hash", () => {
+    const file = JSON.parse(compiled(STRICT));
+    file.payload = file.payload.replace("10.0.0.0/9", "10.0.0.0/8");
+    const run = () => loadConfig("security-group-change", env, bundleFiles(JSON.stringify(file)));
+    expect(run).toThrow(PolicyArtefactError);
+    expect(run).toThrow(/policy\.compiled\.json: the payload does not match its sha256/);
+  });
+
+  it("fails the init on an artefact of another policy than the stack shipped", () => {
+    const run = () =>
+      loadConfig("security-group-change", env, bundleFiles(compiled(DEFAULT_POLICY_YAML)));
+    expect(run).toThrow(PolicyArtefactError);
+    expect(run).toThrow(`but the stack shipped ${sha256(STRICT)}`);
+  });
+
+  it("fails the init on truncated JSON and on another format version", () => {
+    const text = compiled(STRICT);
+    const truncated = () =>
+      loadConfig("security-group-change", env, bundleFiles(text.slice(0, 100)));
+    expect(truncated).toThrow(PolicyArtefactError);
+    expect(truncated).toThrow("the compiled policy is not JSON");
+    const other = text.replace("guardrail.compiled-policy/v1", "guardrail.compiled-policy/v2");
+    const versioned = () => loadConfig("security-group-change", env, bundleFiles(other));
+    expect(versioned).toThrow(PolicyArtefactError);
+    expect(versioned).toThrow(/format "guardrail\.compiled-policy\/v2" is not/);
+  });
+
+  it("refuses policy source text in a bundle rather than parse YAML at cold start", () => {
+    const { parseSource: _, ...files } = memoryFiles({ "/var/task/policy.yaml": STRICT });
+    const run = () => loadConfig("security-group-change", BASE_ENV, files);
+    expect(run).toThrow(PolicyArtefactError);
+    expect(run).toThrow(/\/var\/task\/policy\.yaml: this function loads only a policy compiled/);
+    const none = () =>
+      loadConfig("security-group-change", BASE_ENV, { ...files, exists: () => false });
+    expect(none).toThrow(/built-in default: this function loads only a policy compiled/);
   });
 });
 

@@ -6,9 +6,9 @@ import { mockClient } from "aws-sdk-client-mock";
 import { describe, expect, it, vi } from "vitest";
 import { createObservability, DEFAULT_SETTLE_MS, defaultRemediationDeps } from "../src/deps";
 import { defaultSlackNotifierDeps } from "../src/pipelines/slack-notifier";
-import { BASE_ENV } from "./helpers";
+import { BASE_ENV, deployedPolicyEnv } from "./helpers";
 
-const quiet = { POWERTOOLS_LOG_LEVEL: "SILENT" };
+const quiet = { POWERTOOLS_LOG_LEVEL: "SILENT", ...deployedPolicyEnv() };
 
 describe("production wiring", () => {
   it("builds every dependency from the environment without calling AWS", () => {

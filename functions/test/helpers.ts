@@ -1,10 +1,21 @@
+import { createHash } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { DEFAULT_POLICY_YAML, type GuardrailFunction, METRICS } from "@guardrail/core";
+import {
+  BUNDLED_POLICY_FILE,
+  compilePolicy,
+  DEFAULT_POLICY_YAML,
+  type GuardrailFunction,
+  loadPolicy,
+  METRICS,
+} from "@guardrail/core";
 import type { Context } from "aws-lambda";
 import { type MockInstance, vi } from "vitest";
 import { createAuditStore } from "../../packages/aws/src/audit";
@@ -28,7 +39,7 @@ export const BASE_ENV: Env = {
   GUARDRAIL_VERSION: "1.2.3",
 };
 
-/** Policy files held in memory: `files` maps path → text. */
+/** Policy files held in memory: `files` maps path → text; source text is read with `loadPolicy`. */
 export function memoryFiles(
   files: Record<string, string> = {},
   handlerDirs = ["/var/task"],
@@ -41,6 +52,20 @@ export function memoryFiles(
       return text;
     },
     handlerDirs,
+    parseSource: loadPolicy,
+  };
+}
+
+/**
+ * What a deployed function finds: the policy compiled as the deploy compiles it
+ * (stacks/policy-file.ts), in a file named by GUARDRAIL_POLICY_FILE, and the source's sha256.
+ */
+export function deployedPolicyEnv(text: string = DEFAULT_POLICY_YAML): Env {
+  const path = join(mkdtempSync(join(tmpdir(), "guardrail-policy-")), BUNDLED_POLICY_FILE);
+  writeFileSync(path, compilePolicy(text, loadPolicy(text)));
+  return {
+    GUARDRAIL_POLICY_FILE: path,
+    GUARDRAIL_POLICY_SHA256: createHash("sha256").update(text).digest("hex"),
   };
 }
 

@@ -1,7 +1,16 @@
+import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigurationError, DEFAULT_POLICY_YAML, POLICY_ENV, policyId } from "@guardrail/core";
+import {
+  ConfigurationError,
+  DEFAULT_POLICY_YAML,
+  loadPolicy,
+  POLICY_ENV,
+  policyId,
+  readCompiledPolicy,
+  withOwnPrincipals,
+} from "@guardrail/core";
 import { defaultPolicyFiles, loadConfig } from "@guardrail/functions";
 import { describe, expect, it } from "vitest";
 import { main } from "../../packages/cli/src/main";
@@ -36,13 +45,19 @@ describe("one policy, one id: the deploy, the functions and the CLI", () => {
     const bundled = join(dir, deployed.file);
     const config = loadConfig(
       "security-group-change",
-      { ...FUNCTION_ENV, GUARDRAIL_POLICY_FILE: bundled },
+      { ...FUNCTION_ENV, GUARDRAIL_POLICY_FILE: bundled, GUARDRAIL_POLICY_SHA256: deployed.sha256 },
       defaultPolicyFiles({}),
     );
     const cli = readPolicySource(undefined, { cwd: dir, env: {} });
 
     expect(deployed.id).toBe(policyId(Buffer.from(text)));
-    expect(readFileSync(bundled)).toEqual(Buffer.from(text));
+    // The bundle carries the compiled policy, naming the source text's hash byte for byte.
+    const compiled = readCompiledPolicy(readFileSync(bundled, "utf8"), bundled);
+    expect(compiled.sourceSha256).toBe(
+      createHash("sha256").update(Buffer.from(text)).digest("hex"),
+    );
+    expect(deployed.sha256).toBe(compiled.sourceSha256);
+    expect(config.policy).toEqual(withOwnPrincipals(loadPolicy(text), []));
     expect(config.policyId).toBe(deployed.id);
     expect(cli.id).toBe(deployed.id);
     expect(await cliId(dir)).toBe(deployed.id);
@@ -53,7 +68,11 @@ describe("one policy, one id: the deploy, the functions and the CLI", () => {
     const dir = root();
     const deployed = preparePolicyFile(dir, {});
     expect(deployed.source).toBe("built-in default");
-    const config = loadConfig("sweep", FUNCTION_ENV, defaultPolicyFiles({}));
+    const config = loadConfig(
+      "sweep",
+      { ...FUNCTION_ENV, GUARDRAIL_POLICY_FILE: join(dir, deployed.file) },
+      defaultPolicyFiles({}),
+    );
     expect(deployed.id).toBe(policyId(DEFAULT_POLICY_YAML));
     expect(config.policyId).toBe(deployed.id);
     expect(await cliId(dir)).toBe(deployed.id);
@@ -68,7 +87,8 @@ describe("one policy, one id: the deploy, the functions and the CLI", () => {
     const deployed = preparePolicyFile(dir, { [POLICY_ENV]: "policies/prod.yaml" });
     expect(deployed.source).toBe("policies/prod.yaml");
     expect(deployed.id).toBe(policyId(prod));
-    expect(readFileSync(join(dir, deployed.file), "utf8")).toBe(prod);
+    const shipped = readCompiledPolicy(readFileSync(join(dir, deployed.file), "utf8"), "shipped");
+    expect(shipped.policyId).toBe(policyId(prod));
     expect(preparePolicyFile(dir, {}).id).toBe(policyId(`# local\n${DEFAULT_POLICY_YAML}`));
   });
 

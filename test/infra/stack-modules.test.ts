@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,9 +18,12 @@ import {
   flapCounterKey,
   GUARDRAIL_FUNCTIONS,
   type GuardrailFunction,
+  loadPolicy,
   PolicyValidationError,
+  policyId,
   postureDayKey,
   postureKey,
+  readCompiledPolicy,
   sightingsKey,
   slackWindowKey,
   stateKey,
@@ -469,17 +473,23 @@ describe("policy file", () => {
     const prepared = preparePolicyFile(root);
     expect(prepared.source).toBe("built-in default");
     expect(prepared.file).toBe(GENERATED_POLICY_FILE);
-    expect(readFileSync(join(root, prepared.file), "utf8")).toBe(DEFAULT_POLICY_YAML);
+    const compiled = readCompiledPolicy(readFileSync(join(root, prepared.file), "utf8"), "shipped");
+    expect(compiled.policy).toEqual(loadPolicy(DEFAULT_POLICY_YAML));
+    expect(compiled.policyId).toBe(prepared.id);
     expect(prepared.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(compiled.sourceSha256).toBe(prepared.sha256);
   });
 
-  it("ships the user's guardrail.policy.yaml verbatim when it is valid", () => {
+  it("ships the user's guardrail.policy.yaml, compiled, with its text's hash and id", () => {
     const root = tmpRoot();
-    const text = `# ours\n${DEFAULT_POLICY_YAML}`;
+    const text = `# ours\n${DEFAULT_POLICY_YAML.replace("- 10.0.0.0/8 # RFC 1918", "- 10.0.0.0/9")}`;
     writeFileSync(join(root, "guardrail.policy.yaml"), text);
     const prepared = preparePolicyFile(root);
     expect(prepared.source).toBe("guardrail.policy.yaml");
-    expect(readFileSync(join(root, prepared.file), "utf8")).toBe(text);
+    const compiled = readCompiledPolicy(readFileSync(join(root, prepared.file), "utf8"), "shipped");
+    expect(compiled.policy).toEqual(loadPolicy(text));
+    expect(compiled.policyId).toBe(policyId(text));
+    expect(compiled.sourceSha256).toBe(createHash("sha256").update(text).digest("hex"));
   });
 
   it("fails the deploy with an error naming the file and the offending field", () => {

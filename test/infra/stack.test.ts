@@ -1,4 +1,4 @@
-import { createDecipheriv } from "node:crypto";
+import { createDecipheriv, createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import {
@@ -6,6 +6,7 @@ import {
   AUDIT_KEY_PREFIX,
   AUDIT_TABLE,
   BUNDLED_POLICY_FILE,
+  DEFAULT_POLICY_YAML,
   DEFAULT_SWEEP_RATE_MINUTES,
   DELIVERY,
   EVENT_DRIVEN_FUNCTIONS,
@@ -19,11 +20,12 @@ import {
   GUARDRAIL_FUNCTIONS,
   type GuardrailFunction,
   HANDLED_EVENT_NAMES,
-  loadPolicy,
   METRIC_SERVICE_DIMENSION,
   METRICS,
   metricServiceName,
   NOTIFY_ACTIONS,
+  policyId,
+  readCompiledPolicy,
   SLACK_FUNCTION_ENV,
   STACK_OUTPUTS,
   TAG_EVENT_SPECS,
@@ -129,6 +131,7 @@ describe("functions", () => {
         [FUNCTION_ENV.topicArn]: arnOf(topic()),
         [FUNCTION_ENV.ownRoleArns]: ownRoleArns().join(","),
         [FUNCTION_ENV.policyFile]: BUNDLED_POLICY_FILE,
+        [FUNCTION_ENV.policySha256]: createHash("sha256").update(DEFAULT_POLICY_YAML).digest("hex"),
         [FUNCTION_ENV.stage]: STAGE,
         [FUNCTION_ENV.version]: JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"))
           .version,
@@ -148,7 +151,7 @@ describe("functions", () => {
     }
   });
 
-  it("bundles every handler with esbuild and ships the validated policy as policy.yaml", () => {
+  it("bundles every handler with esbuild and ships the policy compiled at deploy", () => {
     expect(stack.builds.map((b) => b.input.functionID).sort()).toEqual(
       [...GUARDRAIL_FUNCTIONS, ...EVIDENCE_FUNCTIONS].map(componentName).sort(),
     );
@@ -160,8 +163,8 @@ describe("functions", () => {
         expect.objectContaining({ to: BUNDLED_POLICY_FILE, isDir: false }),
       ]);
       const shipped = readFileSync(build.input.copyFiles[0]?.from as string, "utf8");
-      expect(shipped.length).toBeGreaterThan(0);
-      // The zip SST uploads holds the bundle and policy.yaml (names are stored uncompressed).
+      expect(readCompiledPolicy(shipped, "shipped").policyId).toBe(policyId(DEFAULT_POLICY_YAML));
+      // The zip SST uploads holds the bundle and the policy (names are stored uncompressed).
       const zip = readFileSync(
         join(stack.workDir, "artifacts", build.input.functionID, "code.zip"),
       );
@@ -859,7 +862,7 @@ describe("contract with the functions", () => {
       const variables = (inputs(lambdaOf(fn)).environment as { variables: Record<string, string> })
         .variables;
       const build = stack.builds.find((b) => b.input.functionID === componentName(fn));
-      // The zip's root (LAMBDA_TASK_ROOT) holds policy.yaml, copied from this file.
+      // The zip's root (LAMBDA_TASK_ROOT) holds policy.compiled.json, copied from this file.
       const taskRoot = dirname(build?.input.copyFiles[0]?.from as string);
       const env = { ...variables, LAMBDA_TASK_ROOT: taskRoot };
       const config = loadConfig(fn, env, defaultPolicyFiles(env));
@@ -902,7 +905,10 @@ describe("guardrail scp against this stack", () => {
     }
     // The tag key is the one in the policy the functions are bundled with.
     const build = stack.builds.find((b) => b.input.copyFiles.length > 0);
-    const shipped = loadPolicy(readFileSync(build?.input.copyFiles[0]?.from as string, "utf8"));
+    const shipped = readCompiledPolicy(
+      readFileSync(build?.input.copyFiles[0]?.from as string, "utf8"),
+      "shipped",
+    ).policy;
     expect(shipped.exemptions.tagKey).not.toBeNull();
     expect(scp.Statement[1]?.Condition?.["ForAnyValue:StringEqualsIgnoreCase"]).toEqual({
       "aws:TagKeys": exemptionTagKeys(shipped),

@@ -7,7 +7,7 @@ import {
   memberAccessFor,
   organizationAccountsFor,
 } from "@guardrail/aws";
-import { DEFAULT_POLICY_YAML, type GuardrailFunction } from "@guardrail/core";
+import { DEFAULT_POLICY_YAML, type GuardrailFunction, loadPolicy } from "@guardrail/core";
 import {
   createObservability,
   createOrganizationSweepHandler,
@@ -131,6 +131,7 @@ function sweepDeps(): SweepDeps {
     exists: () => false,
     read: () => DEFAULT_POLICY_YAML,
     handlerDirs: ["/var/task"],
+    parseSource: loadPolicy,
   });
   const org = config.organization;
   if (org === null) throw new Error("organisation mode expected");

@@ -15,6 +15,7 @@ import {
   EVENT_DRIVEN_FUNCTIONS,
   eventPatternFor,
   type GuardrailFunction,
+  loadPolicy,
 } from "@guardrail/core";
 import {
   createNetworkAclChangeHandler,
@@ -164,6 +165,7 @@ const noFiles = {
   exists: () => false,
   read: () => DEFAULT_POLICY_YAML,
   handlerDirs: ["/var/task"],
+  parseSource: loadPolicy,
 };
 
 /** The hub's deps for one function, wired as production wires them, at the sandboxes. */

@@ -1,10 +1,16 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { DEFAULT_POLICY_YAML } from "@guardrail/core";
-import { build } from "esbuild";
+import {
+  BUNDLED_POLICY_FILE,
+  compilePolicy,
+  DEFAULT_POLICY_YAML,
+  loadPolicy,
+} from "@guardrail/core";
+import { build, type Metafile } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lambdaBuildOptions } from "../../functions/build/esbuild.mjs";
 import { BASE_ENV } from "../../functions/test/helpers";
@@ -33,8 +39,73 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A cold start: a fresh Node 22 process importing the bundle, as the Lambda runtime does. */
-async function coldStart(policyYaml: string | null) {
+/** Modules that read policy source text: the deploy and the CLI run them, no function's init. */
+const POLICY_SOURCE_READERS =
+  /node_modules\/(yaml|valibot|@valibot)\/|packages\/core\/src\/policy\/(load|schema|fields|kind-options|json-schema)\.ts$/;
+
+/** The inputs of every output file an entry loads through static imports: its init. */
+function initInputs(metafile: Metafile, entry: string): string[] {
+  const start = Object.keys(metafile.outputs).find(
+    (o) => metafile.outputs[o]?.entryPoint === entry,
+  );
+  const seen = new Set<string>();
+  const stack = start === undefined ? [] : [start];
+  while (stack.length > 0) {
+    const out = stack.pop() as string;
+    if (seen.has(out)) continue;
+    seen.add(out);
+    for (const i of metafile.outputs[out]?.imports ?? []) {
+      if (i.kind === "import-statement" && !i.external) stack.push(i.path);
+    }
+  }
+  return [...seen].flatMap((o) => Object.keys(metafile.outputs[o]?.inputs ?? {}));
+}
+
+describe("the handler bundles' cold path", () => {
+  it("holds neither the YAML parser nor the policy schema, in any handler, even lazily", async () => {
+    const handlers = readdirSync(join(ROOT, "functions/src/handlers")).map(
+      (f) => `functions/src/handlers/${f}`,
+    );
+    const { metafile } = await build({
+      ...lambdaBuildOptions({ entry: join(ROOT, handlers[0] as string), outdir: join(dir, "all") }),
+      entryPoints: handlers.map((h) => join(ROOT, h)),
+      absWorkingDir: ROOT,
+      metafile: true,
+      write: false,
+    });
+    for (const handler of handlers) {
+      const init = initInputs(metafile, handler);
+      // The walk sees the init: the handler's own module and core's evaluation are on it.
+      expect(init, handler).toContain(handler);
+      expect(
+        init.filter((i) => POLICY_SOURCE_READERS.test(i)),
+        handler,
+      ).toEqual([]);
+    }
+    expect(initInputs(metafile, "functions/src/handlers/security-group-change.ts")).toEqual(
+      expect.arrayContaining([
+        "packages/core/src/policy/evaluate.ts",
+        "packages/core/src/policy/compiled.ts",
+      ]),
+    );
+    const anywhere = Object.values(metafile.outputs).flatMap((o) => Object.keys(o.inputs));
+    expect(anywhere.filter((i) => POLICY_SOURCE_READERS.test(i))).toEqual([]);
+  }, 120_000);
+});
+
+/** What the deploy writes into the bundle (stacks/policy-file.ts). */
+function compiled(text: string): string {
+  return compilePolicy(text, loadPolicy(text));
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/**
+ * A cold start: a fresh Node 22 process importing the bundle, as the Lambda runtime does, with
+ * `file` (a name ending in `.compiled.json` for a compiled policy) as GUARDRAIL_POLICY_FILE and
+ * `shipped` as the source hash the stack passes.
+ */
+async function coldStart(file: { name: string; text: string } | null, shipped?: string) {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "",
     AWS_REGION: "eu-west-1",
@@ -42,13 +113,14 @@ async function coldStart(policyYaml: string | null) {
     AWS_SECRET_ACCESS_KEY: "cold",
     POWERTOOLS_METRICS_DISABLED: "true",
     ...(BASE_ENV as Record<string, string>),
+    ...(shipped ? { GUARDRAIL_POLICY_SHA256: shipped } : {}),
   };
-  if (policyYaml !== null) {
-    const file = join(dir, `policy-${Math.random().toString(36).slice(2)}.yaml`);
-    writeFileSync(file, policyYaml);
-    env.GUARDRAIL_POLICY_FILE = file;
+  if (file !== null) {
+    const path = join(dir, `${Math.random().toString(36).slice(2)}-${file.name}`);
+    writeFileSync(path, file.text);
+    env.GUARDRAIL_POLICY_FILE = path;
   } else {
-    env.GUARDRAIL_POLICY_FILE = join(dir, "no-such-policy.yaml");
+    env.GUARDRAIL_POLICY_FILE = join(dir, "no-such-policy.compiled.json");
   }
   try {
     const out = await run(
@@ -63,38 +135,64 @@ async function coldStart(policyYaml: string | null) {
   }
 }
 
-describe("a policy file that fails validation", () => {
-  it("lets a valid policy file through (the control)", async () => {
-    const { code, stderr } = await coldStart(DEFAULT_POLICY_YAML);
+// A policy that fails validation now fails the deploy (test/infra/stack-modules.test.ts): the
+// bundle only ever reads the compiled policy, and refuses one that is not the deployed one.
+describe("the compiled policy at cold start", () => {
+  const artefact = compiled(DEFAULT_POLICY_YAML);
+  const shipped = sha256(DEFAULT_POLICY_YAML);
+
+  it("lets the compiled policy the stack shipped through (the control)", async () => {
+    const { code, stderr } = await coldStart(
+      { name: BUNDLED_POLICY_FILE, text: artefact },
+      shipped,
+    );
     expect(stderr).toBe("");
     expect(code).toBe(0);
   });
 
-  it("stops the cold start, naming the file and the field", async () => {
-    const bad = DEFAULT_POLICY_YAML.replace("- 10.0.0.0/8 # RFC 1918", "- 10.0.0.0/33");
-    const { code, stderr, file } = await coldStart(bad);
+  it("stops the cold start on a corrupt artefact, naming the file", async () => {
+    const file = JSON.parse(artefact);
+    file.payload = file.payload.replace("10.0.0.0/8", "10.0.0.0/9");
+    const {
+      code,
+      stderr,
+      file: path,
+    } = await coldStart({ name: BUNDLED_POLICY_FILE, text: JSON.stringify(file) }, shipped);
     expect(code).not.toBe(0);
-    expect(stderr).toContain("PolicyValidationError");
-    expect(stderr).toContain(file);
-    expect(stderr).toContain("networks.trusted[0]");
-    expect(stderr).toContain("10.0.0.0/33");
+    expect(stderr).toContain("PolicyArtefactError");
+    expect(stderr).toContain(path);
+    expect(stderr).toContain("the payload does not match its sha256");
   });
 
-  it("stops the cold start on a rule of an unknown kind", async () => {
-    const bad = DEFAULT_POLICY_YAML.replace(
-      "kind: security-group-ports",
-      "kind: security-group-portz",
+  it("stops the cold start on the artefact of another policy than the stack shipped", async () => {
+    const other = DEFAULT_POLICY_YAML.replace("- 10.0.0.0/8 # RFC 1918", "- 10.0.0.0/9");
+    const { code, stderr } = await coldStart(
+      { name: BUNDLED_POLICY_FILE, text: compiled(other) },
+      shipped,
     );
-    const { code, stderr } = await coldStart(bad);
     expect(code).not.toBe(0);
-    expect(stderr).toContain("PolicyValidationError");
-    expect(stderr).toContain("security-group-portz");
+    expect(stderr).toContain("PolicyArtefactError");
+    expect(stderr).toContain(`but the stack shipped ${shipped}`);
   });
 
-  it("stops the cold start on YAML that does not parse", async () => {
-    const { code, stderr } = await coldStart("version: 1\nrules: [\n  - id: x\n");
+  it("stops the cold start on a truncated artefact", async () => {
+    const { code, stderr } = await coldStart(
+      { name: BUNDLED_POLICY_FILE, text: artefact.slice(0, 200) },
+      shipped,
+    );
     expect(code).not.toBe(0);
-    expect(stderr).toMatch(/PolicyValidationError|ConfigurationError/);
+    expect(stderr).toContain("PolicyArtefactError");
+    expect(stderr).toContain("the compiled policy is not JSON");
+  });
+
+  it("refuses policy source text instead of parsing YAML at cold start", async () => {
+    const { code, stderr, file } = await coldStart({
+      name: "policy.yaml",
+      text: DEFAULT_POLICY_YAML,
+    });
+    expect(code).not.toBe(0);
+    expect(stderr).toContain("PolicyArtefactError");
+    expect(stderr).toContain(`${file}: this function loads only a policy compiled at deploy`);
   });
 
   it("stops the cold start when the configured file does not exist", async () => {

@@ -435,6 +435,8 @@ export const FUNCTION_ENV = {
   topicArn: "GUARDRAIL_TOPIC_ARN",
   ownRoleArns: "GUARDRAIL_OWN_ROLE_ARNS",
   policyFile: "GUARDRAIL_POLICY_FILE",
+  /** sha256 of the policy's source text the stack shipped: the compiled policy must carry it. */
+  policySha256: "GUARDRAIL_POLICY_SHA256",
   stage: "GUARDRAIL_STAGE",
   version: "GUARDRAIL_VERSION",
   sweepRateMinutes: "GUARDRAIL_SWEEP_RATE_MINUTES",
@@ -620,8 +622,12 @@ export function metricServiceName(stage: string): string {
 /** Seconds the notifier keeps the webhook URL before reading the parameter again (rotation). */
 export const SLACK_WEBHOOK_MAX_AGE_SECONDS = 300;
 
-/** File name of the policy inside each function bundle (default of GUARDRAIL_POLICY_FILE). */
-export const BUNDLED_POLICY_FILE = "policy.yaml";
+/**
+ * File name of the policy inside each function bundle (default of GUARDRAIL_POLICY_FILE): the
+ * policy compiled at deploy (core's `compilePolicy`), so that no function parses YAML or runs
+ * the policy schema at cold start.
+ */
+export const BUNDLED_POLICY_FILE = "policy.compiled.json";
 
 /**
  * Keys of the deploy outputs (`.sst/outputs.json` after `sst deploy`). `functionNames` maps each

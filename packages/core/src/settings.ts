@@ -1,4 +1,3 @@
-import * as v from "valibot";
 import { ConfigurationError } from "./errors";
 import { ORG_FUNCTION_ENV } from "./registry";
 
@@ -79,7 +78,7 @@ function parseUrl(url: string, from: string) {
 /**
  * The organisation-mode variables (ORG_FUNCTION_ENV) as set, each checked. The deploy
  * (`stacks/settings.ts`) and the functions (`functions/src/config.ts`) read them with this one
- * schema and add only their own defaults: the deploy names the member role after the stage and
+ * reader and add only their own defaults: the deploy names the member role after the stage and
  * may take the external id from a secret; the functions need both set.
  */
 export interface OrganizationEnv {
@@ -94,70 +93,52 @@ export interface OrganizationEnv {
   readonly organizationsRoleArn: string | null;
 }
 
-const setting = v.pipe(v.optional(v.string(), ""), v.trim());
+/** A setting, trimmed; blank or unset reads as "". */
+function setting(env: EnvRecord, name: string): string {
+  return env[name]?.trim() ?? "";
+}
 
-function matching(name: string, pattern: RegExp, what: string) {
-  return v.pipe(
-    setting,
-    v.check(
-      (value) => value === "" || pattern.test(value),
-      (issue) => `${name}="${String(issue.input).trim()}" is not ${what}`,
-    ),
-  );
+function matching(env: EnvRecord, name: string, pattern: RegExp, what: string): string {
+  const value = setting(env, name);
+  if (value !== "" && !pattern.test(value)) {
+    throw new ConfigurationError(`${name}="${value}" is not ${what}`);
+  }
+  return value;
 }
 
 /**
  * A comma-separated or JSON list, trimmed, without blanks and repeats, each matching `pattern`.
  * With `all`, the word `all` reads as the empty list (every Region, resolved by the deploy).
  */
-function list(name: string, pattern: RegExp, what: string, { all = false } = {}) {
-  return v.pipe(
-    setting,
-    v.rawTransform(({ dataset, addIssue, NEVER }) => {
-      const raw = dataset.value;
-      if (raw === "" || (all && raw.toLowerCase() === "all")) return [] as string[];
-      let items: unknown;
-      if (raw.startsWith("[")) {
-        try {
-          items = JSON.parse(raw);
-        } catch {
-          addIssue({ message: `${name} is not valid JSON` });
-          return NEVER;
-        }
-      } else {
-        items = raw.split(",");
-      }
-      if (!Array.isArray(items) || !items.every((a) => typeof a === "string")) {
-        addIssue({ message: `${name} must be a list of ${what}s` });
-        return NEVER;
-      }
-      const values = [...new Set(items.map((a) => a.trim()).filter((a) => a !== ""))];
-      const bad = values.find((a) => !pattern.test(a));
-      if (bad !== undefined) {
-        addIssue({ message: `${name}: "${bad}" is not ${what}` });
-        return NEVER;
-      }
-      return values;
-    }),
-  );
+function list(
+  env: EnvRecord,
+  name: string,
+  pattern: RegExp,
+  what: string,
+  { all = false } = {},
+): string[] {
+  const raw = setting(env, name);
+  if (raw === "" || (all && raw.toLowerCase() === "all")) return [];
+  let items: unknown;
+  if (raw.startsWith("[")) {
+    try {
+      items = JSON.parse(raw);
+    } catch {
+      throw new ConfigurationError(`${name} is not valid JSON`);
+    }
+  } else {
+    items = raw.split(",");
+  }
+  if (!Array.isArray(items) || !items.every((a) => typeof a === "string")) {
+    throw new ConfigurationError(`${name} must be a list of ${what}s`);
+  }
+  const values = [...new Set(items.map((a) => a.trim()).filter((a) => a !== ""))];
+  const bad = values.find((a) => !pattern.test(a));
+  if (bad !== undefined) throw new ConfigurationError(`${name}: "${bad}" is not ${what}`);
+  return values;
 }
 
 const E = ORG_FUNCTION_ENV;
-
-/** The organisation variables, in the order their errors are reported. */
-const ORGANIZATION_ENV = v.object({
-  [E.orgId]: matching(E.orgId, AWS_PATTERNS.orgId, "an organisation id (o-a1b2c3d4e5)"),
-  [E.memberRoleName]: matching(E.memberRoleName, AWS_PATTERNS.roleName, "an IAM role name"),
-  [E.externalId]: setting,
-  [E.accounts]: list(E.accounts, AWS_PATTERNS.accountId, "a 12-digit account id"),
-  [E.denyAccounts]: list(E.denyAccounts, AWS_PATTERNS.accountId, "a 12-digit account id"),
-  [E.organizationsRoleArn]: matching(
-    E.organizationsRoleArn,
-    AWS_PATTERNS.roleArn,
-    "an IAM role ARN",
-  ),
-  [E.regions]: list(E.regions, AWS_PATTERNS.region, "a region name", { all: true }),
-});
 
 /**
  * Reads the organisation-mode variables from `env`; null without GUARDRAIL_ORG_ID (single-account
@@ -170,16 +151,26 @@ const ORGANIZATION_ENV = v.object({
  */
 export function readOrganizationEnv(env: EnvRecord): OrganizationEnv | null {
   if (!env[E.orgId]?.trim()) return null;
-  const read = v.safeParse(ORGANIZATION_ENV, { ...env }, { abortEarly: true });
-  if (!read.success) throw new ConfigurationError(read.issues[0].message);
-  const out = read.output;
+  // Checked in this order, so the first bad variable is the one reported.
+  const orgId = matching(env, E.orgId, AWS_PATTERNS.orgId, "an organisation id (o-a1b2c3d4e5)");
+  const memberRoleName = matching(env, E.memberRoleName, AWS_PATTERNS.roleName, "an IAM role name");
+  const externalId = setting(env, E.externalId);
+  const accounts = list(env, E.accounts, AWS_PATTERNS.accountId, "a 12-digit account id");
+  const denyAccounts = list(env, E.denyAccounts, AWS_PATTERNS.accountId, "a 12-digit account id");
+  const organizationsRoleArn = matching(
+    env,
+    E.organizationsRoleArn,
+    AWS_PATTERNS.roleArn,
+    "an IAM role ARN",
+  );
+  const regions = list(env, E.regions, AWS_PATTERNS.region, "a region name", { all: true });
   return {
-    orgId: out[E.orgId],
-    memberRoleName: out[E.memberRoleName] || undefined,
-    externalId: out[E.externalId] || undefined,
-    accounts: out[E.accounts],
-    denyAccounts: out[E.denyAccounts],
-    regions: out[E.regions],
-    organizationsRoleArn: out[E.organizationsRoleArn] || null,
+    orgId,
+    memberRoleName: memberRoleName || undefined,
+    externalId: externalId || undefined,
+    accounts,
+    denyAccounts,
+    regions,
+    organizationsRoleArn: organizationsRoleArn || null,
   };
 }

@@ -1,10 +1,10 @@
 import type { EvaluationContext, EventMeta, Exemption, RuleChange } from "../model";
 import { arnMatches, principalMatches } from "./arn";
-import { expiryInstant } from "./fields";
 import { describeTags, effectiveOuTags, matchScope, type ScopeSubject, tagsMatch } from "./scope";
 import { isSlackApproval } from "./slack-approvers";
 import { checkExemptionTag, hashTagValue } from "./tag-exemptions";
 import type { ExemptionEntry, ExemptionSet, Policy, Scope, TagExemptionEntry } from "./types";
+import { expiryInstant } from "./values";
 
 export interface ExemptionInput {
   readonly ruleId: string;

@@ -3,6 +3,7 @@ import { InvalidInputError } from "../errors";
 import { type Cidr, parseCidr } from "../net/cidr";
 import { parseProtocol } from "../net/protocol";
 import { PEER_CLASSES, type PeerClass, type ServiceSpec } from "./types";
+import { isCalendarDate } from "./values";
 
 /*
  * Valibot building blocks shared by the policy schema and the rule kinds. Messages are written
@@ -173,20 +174,7 @@ function stripPath(error: InvalidInputError): string {
   return error.message.slice(error.path.length + 2);
 }
 
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-
-/** True for a real calendar date written `YYYY-MM-DD`. */
-export function isCalendarDate(value: string): boolean {
-  const m = DATE.exec(value);
-  if (!m) return false;
-  const d = new Date(`${value}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
-}
-
-/** The first instant after an expiry date: the exemption holds through the whole day, UTC. */
-export function expiryInstant(date: string): number {
-  return Date.parse(`${date}T00:00:00Z`) + 86_400_000;
-}
+export { RULE_ID } from "./values";
 
 export const date = () =>
   v.pipe(
@@ -194,9 +182,6 @@ export const date = () =>
     text("a date YYYY-MM-DD"),
     v.check(isCalendarDate, (issue) => `expected a date YYYY-MM-DD, got ${show(issue.input)}`),
   );
-
-/** Rule ids: lower-case words joined by dashes, so they fit in tags and metric dimensions. */
-export const RULE_ID = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
 export const peerClasses = () =>
   v.pipe(

@@ -1,4 +1,13 @@
 export { arnMatches, arnParts, arnPatternProblem, principalMatches } from "./arn";
+export {
+  COMPILED_POLICY_FORMAT,
+  type CompiledPolicy,
+  type CompiledPolicyExpectation,
+  type CompiledPolicyFile,
+  compilePolicy,
+  PolicyArtefactError,
+  readCompiledPolicy,
+} from "./compiled";
 export { DEFAULT_POLICY_YAML, defaultPolicy } from "./default-policy";
 export { RuleDirectionUnknownError } from "./errors";
 export {
@@ -21,6 +30,7 @@ export {
   policyId,
 } from "./id";
 export { POLICY_SCHEMA_FILE_NAME, policyJsonSchema } from "./json-schema";
+export { kindOptionsSchema } from "./kind-options";
 export {
   type ExposureOptions,
   getRuleKind,

@@ -1,6 +1,7 @@
 import { type ConversionConfig, type JsonSchema, toJsonSchema } from "@valibot/to-json-schema";
 import type * as v from "valibot";
 import { jsonShapeOf } from "./fields";
+import { kindOptionsSchema } from "./kind-options";
 import { RULE_KINDS } from "./kinds";
 import { policySchema } from "./schema";
 
@@ -50,7 +51,9 @@ export function policyJsonSchema(): JsonSchema {
   rule.allOf = RULE_KINDS.map((k) => ({
     if: { properties: { kind: { const: k.id } }, required: ["kind"] },
     // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword, not a thenable.
-    then: { properties: { options: { ...convert(k.schema), description: k.description } } },
+    then: {
+      properties: { options: { ...convert(kindOptionsSchema(k)), description: k.description } },
+    },
   }));
   return {
     $schema: root.$schema,

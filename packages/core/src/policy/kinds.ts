@@ -1,8 +1,6 @@
-import * as v from "valibot";
 import type { Direction } from "../model";
 import { intersection, type Slice, subtractAll } from "../nacl";
 import { protocolNumber } from "../net/protocol";
-import { boolean, choice, peerClasses, services, strict } from "./fields";
 import {
   type ClassifiedPeer,
   type ConcreteChange,
@@ -26,7 +24,7 @@ export interface RuleMatch {
 }
 
 export interface RuleKindContext<O> {
-  /** The rule's options, already validated by the kind's schema. */
+  /** The rule's options, already validated by the kind's options schema (`kind-options.ts`). */
   readonly options: O;
   /** The change's peer, classified. A resolved prefix list gives one entry per CIDR. */
   readonly peers: readonly ClassifiedPeer[];
@@ -38,8 +36,10 @@ export interface RuleKindContext<O> {
 }
 
 /**
- * A registered kind of policy rule: an id, a schema for its options, a pure `evaluate`, a
- * description and a documented example. Policies configure kinds; they never add code.
+ * A registered kind of policy rule: an id, a pure `evaluate`, a description and a documented
+ * example; the schema of its options is registered under the same id in `kind-options.ts`, so
+ * that evaluating a compiled policy does not load the validator. Policies configure kinds; they
+ * never add code.
  */
 export interface RuleKind<O = unknown> {
   readonly id: string;
@@ -48,7 +48,6 @@ export interface RuleKind<O = unknown> {
   readonly description: string;
   /** A rule using the kind, as YAML (one list item of `rules:`). */
   readonly example: string;
-  readonly schema: v.GenericSchema<unknown, O>;
   /** Pure: the match, or null when the change does not break the rule. */
   evaluate(change: ConcreteChange, ctx: RuleKindContext<O>): RuleMatch | null;
 }
@@ -89,8 +88,6 @@ export function serviceSlice(s: ServiceSpec): Slice {
   };
 }
 
-const direction = () => v.optional(choice(["ingress", "egress"], "a direction"), "ingress");
-
 /** The change is of the kind's target, goes the rule's way, and (NACL) allows traffic. */
 function applies(change: ConcreteChange, target: Target, dir: Direction): boolean {
   if (change.kind !== target || directionOf(change) !== dir) return false;
@@ -108,9 +105,9 @@ function kind<O>(
   target: Target,
   name: string,
   example: string,
-  { description, schema, evaluate }: Pick<RuleKind<O>, "description" | "schema" | "evaluate">,
+  { description, evaluate }: Pick<RuleKind<O>, "description" | "evaluate">,
 ): RuleKind<O> {
-  return { id: `${NAMES[target].prefix}-${name}`, target, description, example, schema, evaluate };
+  return { id: `${NAMES[target].prefix}-${name}`, target, description, example, evaluate };
 }
 
 function portsKind(target: Target, example: string): RuleKind<PortsOptions> {
@@ -120,12 +117,6 @@ function portsKind(target: Target, example: string): RuleKind<PortsOptions> {
       `Flags a ${noun} in \`direction\` whose peer is in one of \`peers\` and whose traffic reaches ` +
       "any of `ports` (the port range contains the port, or the ICMP type/code matches). " +
       "Protocol all (-1) reaches every port unless `includeProtocolAll: false`.",
-    schema: strict({
-      direction: direction(),
-      peers: v.optional(peerClasses(), ["public"]),
-      ports: services(),
-      includeProtocolAll: v.optional(boolean(), true),
-    }),
     evaluate(change, { options, peers, slices }) {
       if (!applies(change, target, options.direction)) return null;
       // A NACL entry reaches a port only through the traffic it decides (its slices).
@@ -162,11 +153,6 @@ function exposureKind(target: Target, example: string): RuleKind<ExposureOptions
       `Flags a ${noun} in \`direction\` whose peer is in one of \`peers\` and whose traffic reaches ` +
       "anything beyond the `allow` list. Traffic is allowed only when every port (or ICMP " +
       "type/code) it opens is listed: tcp 80-443 is not within tcp/80 and tcp/443.",
-    schema: strict({
-      direction: direction(),
-      peers: v.optional(peerClasses(), ["public-wide"]),
-      allow: services(),
-    }),
     evaluate(change, { options, peers, slices }) {
       if (!applies(change, target, options.direction)) return null;
       if (slices !== undefined) {
@@ -186,7 +172,6 @@ function peersKind(target: Target, example: string): RuleKind<PeersOptions> {
   const { noun } = NAMES[target];
   return kind(target, "peers", example, {
     description: `Flags any ${noun} in \`direction\` whose peer is in one of \`peers\`, whatever the protocol and ports.`,
-    schema: strict({ direction: direction(), peers: peerClasses() }),
     evaluate(change, { options, peers, slices }) {
       if (!applies(change, target, options.direction)) return null;
       if (slices !== undefined && slices.length === 0) return null;

@@ -19,6 +19,7 @@ import {
   show,
   strict,
 } from "./fields";
+import { kindOptionsSchema } from "./kind-options";
 import { getRuleKind, RULE_KIND_IDS } from "./kinds";
 import type {
   ExemptionEntry,
@@ -474,7 +475,10 @@ export function parsePolicy(input: unknown): Policy {
       });
       return;
     }
-    const options = v.safeParse(kind.schema, (raw as { options?: unknown }).options ?? {});
+    const options = v.safeParse(
+      kindOptionsSchema(kind),
+      (raw as { options?: unknown }).options ?? {},
+    );
     if (!options.success) {
       issues.push(...issuesOf(options.issues, ["rules", index, "options"]));
       return;

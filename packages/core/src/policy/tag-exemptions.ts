@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import type { Actor, EventMeta, TagRecord } from "../model";
 import { principalMatches } from "./arn";
-import { expiryInstant, isCalendarDate, RULE_ID } from "./fields";
 import type { Policy, Severity } from "./types";
+import { expiryInstant, isCalendarDate, RULE_ID } from "./values";
 
 /** A parsed `guardrail-exempt` tag value. */
 export type TagExemption =

@@ -16,6 +16,7 @@ import {
   isNotifierFunction,
   NOTIFIERS,
   notifierEnvironment,
+  loadPolicy,
   ORG_FUNCTION_ENV,
 } from "@guardrail/core";
 import {
@@ -278,15 +279,27 @@ export interface PolicyInput {
   readonly source: string;
 }
 
-/** What loadConfig reads the policy through: the given text, or nothing (the default policy). */
+/**
+ * What loadConfig reads the policy through: the given text, or nothing (the default policy).
+ * The sandbox validates the source text as the deploy does, where the bundles read the
+ * compiled policy.
+ */
 function policyFiles(policy: PolicyInput | undefined): { env: Env; files: PolicyFiles } {
   if (policy === undefined) {
-    return { env: {}, files: { exists: () => false, read: () => "", handlerDirs: [] } };
+    return {
+      env: {},
+      files: { exists: () => false, read: () => "", handlerDirs: [], parseSource: loadPolicy },
+    };
   }
   const path = resolve(policy.source);
   return {
     env: { [FUNCTION_ENV.policyFile]: path },
-    files: { exists: (p) => p === path, read: () => policy.text, handlerDirs: [] },
+    files: {
+      exists: (p) => p === path,
+      read: () => policy.text,
+      handlerDirs: [],
+      parseSource: loadPolicy,
+    },
   };
 }
 
