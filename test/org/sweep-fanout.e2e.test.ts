@@ -11,6 +11,7 @@ import {
 import {
   DEFAULT_POLICY_YAML,
   type GuardrailFunction,
+  loadPolicy,
   rotatedTargets,
   runName,
   type SnsPublication,
@@ -147,6 +148,8 @@ function sweepDeps(): SweepDeps {
     exists: () => false,
     read: () => DEFAULT_POLICY_YAML,
     handlerDirs: ["/var/task"],
+    // In process, as the sandbox does: the source text, not a deployed bundle's compiled artefact.
+    parseSource: loadPolicy,
   });
   const org = config.organization;
   if (org === null) throw new Error("organisation mode expected");
