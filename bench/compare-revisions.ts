@@ -13,6 +13,7 @@
  *   npx tsx bench/compare-revisions.ts --before HEAD~3 --rounds 3 --only cold-start
  *   npx tsx bench/compare-revisions.ts --events 300 --no-write   # printed only
  *   npx tsx bench/compare-revisions.ts --before HEAD~1 --after HEAD --only cold-start
+ *   npx tsx bench/compare-revisions.ts --resume   # keeps the figures of runs that finished
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -98,6 +99,10 @@ async function measure(
   const runner = join(outDir, "compare-runner.ts");
   writeFileSync(runner, RUNNER);
   const out = join(outDir, `compare-${benchmark}-${round}.json`);
+  if (process.argv.includes("--resume") && existsSync(out)) {
+    console.error(`  ${benchmark}, ${revision.label} (${revision.commit}), round ${round}: kept`);
+    return JSON.parse(readFileSync(out, "utf8")) as BenchResult[];
+  }
   const { module, fn } = BENCHMARKS[benchmark];
   const tsx = join(revision.root, "node_modules", "tsx", "dist", "cli.mjs");
   const started = performance.now();
@@ -226,6 +231,7 @@ async function main(): Promise<void> {
     `--rounds ${rounds}`,
     `--events ${events}`,
     ...(only ? [`--only ${only.join(",")}`] : []),
+    ...(process.argv.includes("--resume") ? ["--resume"] : []),
   ].join(" ");
   writeSection(
     [
