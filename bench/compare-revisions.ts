@@ -13,6 +13,7 @@
  *   npx tsx bench/compare-revisions.ts --before HEAD~3 --rounds 3 --only cold-start
  *   npx tsx bench/compare-revisions.ts --events 300 --no-write   # printed only
  *   npx tsx bench/compare-revisions.ts --before HEAD~1 --after HEAD --only cold-start
+ *   npx tsx bench/compare-revisions.ts --resume   # keeps the figures of runs that finished
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -98,6 +99,10 @@ async function measure(
   const runner = join(outDir, "compare-runner.ts");
   writeFileSync(runner, RUNNER);
   const out = join(outDir, `compare-${benchmark}-${round}.json`);
+  if (process.argv.includes("--resume") && existsSync(out)) {
+    console.error(`  ${benchmark}, ${revision.label} (${revision.commit}), round ${round}: kept`);
+    return JSON.parse(readFileSync(out, "utf8")) as BenchResult[];
+  }
   const { module, fn } = BENCHMARKS[benchmark];
   const tsx = join(revision.root, "node_modules", "tsx", "dist", "cli.mjs");
   const started = performance.now();
@@ -111,9 +116,10 @@ async function measure(
   return JSON.parse(readFileSync(out, "utf8")) as BenchResult[];
 }
 
-/** Figures where more is better (throughput, work done); everything else is a cost. */
-function higherIsBetter(r: BenchResult): boolean {
-  return /\/s$/.test(r.unit) || /remediated|scanned|removed/.test(r.name);
+/** Figures where more is better (throughput); counts of work (scanned, removed) are neither. */
+function direction(r: BenchResult): "higher" | "lower" | "neither" {
+  if (/remediated|scanned|removed/.test(r.name)) return "neither";
+  return /\/s$/.test(r.unit) ? "higher" : "lower";
 }
 
 export interface Comparison {
@@ -122,9 +128,11 @@ export interface Comparison {
   readonly unit: string;
   readonly before: number;
   readonly after: number;
-  /** How much worse after is than before (>1 worse), whichever way the figure points. */
+  /** How much worse after is than before (>1 worse), whichever way the figure points; after /
+   * before for a count of work, which is not judged. */
   readonly ratio: number;
-  readonly within: boolean;
+  /** Null for a count of work (a change of behaviour, not of speed, moves it). */
+  readonly within: boolean | null;
 }
 
 export function compare(
@@ -138,7 +146,8 @@ export function compare(
   return names.map((r) => {
     const b = med(before, r.name);
     const a = med(after, r.name);
-    const worse = higherIsBetter(r) ? b / a : a / b;
+    const way = direction(r);
+    const worse = way === "higher" ? b / a : a / b;
     const ratio = b === a ? 1 : Number.isFinite(worse) ? worse : Number.POSITIVE_INFINITY;
     return {
       section,
@@ -147,7 +156,7 @@ export function compare(
       before: b,
       after: a,
       ratio,
-      within: ratio <= WORSE_LIMIT,
+      within: way === "neither" ? null : ratio <= WORSE_LIMIT,
     };
   });
 }
@@ -163,7 +172,7 @@ function table(rows: readonly Comparison[]) {
       num(c.before),
       num(c.after),
       c.ratio.toFixed(3),
-      c.within ? "yes" : "**no**",
+      c.within === null ? "-" : c.within ? "yes" : "**no**",
     ]),
   };
 }
@@ -209,7 +218,7 @@ async function main(): Promise<void> {
   }
   const minutes = (performance.now() - started) / 60000;
   console.log(`\n${textTable(table(rows))}`);
-  const worse = rows.filter((r) => !r.within);
+  const worse = rows.filter((r) => r.within === false);
   console.log(
     `\n${rows.length} figures, ${worse.length} worse by more than ${Math.round((WORSE_LIMIT - 1) * 100)}%, ` +
       `in ${minutes.toFixed(1)} min.`,
@@ -226,6 +235,7 @@ async function main(): Promise<void> {
     `--rounds ${rounds}`,
     `--events ${events}`,
     ...(only ? [`--only ${only.join(",")}`] : []),
+    ...(process.argv.includes("--resume") ? ["--resume"] : []),
   ].join(" ");
   writeSection(
     [
@@ -240,7 +250,8 @@ async function main(): Promise<void> {
         "swapped each round) so that load from elsewhere on the shared machine hits both " +
         "alike. Each value is the median over the rounds; the ratio is how much worse after " +
         "is than before (after / before for a time or a size, before / after for a rate), " +
-        `and a figure passes at ${WORSE_LIMIT.toFixed(2)} or below.`,
+        `and a figure passes at ${WORSE_LIMIT.toFixed(2)} or below; a count of work (rules ` +
+        "scanned or removed) is shown, not judged: a change of behaviour moves it.",
       "",
       markdownTable(table(rows)),
       "",
