@@ -22,9 +22,9 @@ import { NODE, ROOT } from "./lib/paths";
 import { printSection, resultsTable } from "./lib/report";
 import type { BenchResult, BenchSection } from "./lib/result";
 import { markdownTable } from "./lib/table";
+import { type Ran, sectionLines, update } from "./lib/update-report";
 import { naclTimeToWrite } from "./nacl-time-to-write";
 import { sweepFanOut } from "./sweep-fanout";
-import { type Ran, sectionLines, update } from "./lib/update-report";
 import { sweepScale } from "./sweep-scale";
 import { timeToRevoke } from "./time-to-revoke";
 

@@ -1,6 +1,6 @@
 import type { ActionType } from "./model";
-import type { Policy } from "./policy/types";
 import { NOTIFIER_FUNCTIONS, NOTIFIERS, type NotifierFunction } from "./notifiers";
+import type { Policy } from "./policy/types";
 
 export * from "./notifiers";
 

@@ -14,9 +14,9 @@ import {
   GUARDRAIL_FUNCTIONS,
   type GuardrailFunction,
   isNotifierFunction,
+  loadPolicy,
   NOTIFIERS,
   notifierEnvironment,
-  loadPolicy,
   ORG_FUNCTION_ENV,
 } from "@guardrail/core";
 import {
