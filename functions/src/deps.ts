@@ -166,7 +166,7 @@ export function defaultRemediationDeps(
   const ddb = documentClient(aws);
   // The adapters used only after the revoke (and the report code they need) load on first use.
   const hub = lazy(async () =>
-    (await import("@guardrail/aws/security-hub")).securityHubExportFor(fn, config, {
+    (await import("./later")).securityHubExportFor(fn, config, {
       sts: stsClient(aws),
       ddb,
     }),
@@ -191,18 +191,13 @@ export function defaultRemediationDeps(
     ...observability,
     config,
     ec2: hubGateway,
-    audit: deferred(async () =>
-      (await import("@guardrail/aws/audit")).createAuditStore(config.tableName, ddb),
-    ),
+    audit: deferred(async () => (await import("./later")).createAuditStore(config.tableName, ddb)),
     ...(securityHub ? { securityHub } : {}),
     notifier: createNotifier(config.topicArn, snsClient(aws)),
     clock: () => new Date(),
     settleMs: DEFAULT_SETTLE_MS,
     posture: deferred(async () =>
-      (await import("@guardrail/aws/posture")).createPostureStore(
-        config.tableName,
-        documentClient(aws),
-      ),
+      (await import("./later")).createPostureStore(config.tableName, documentClient(aws)),
     ),
     ...(chainQueueUrl ? { chain: createChainQueue(chainQueueUrl, chainQueueClient()) } : {}),
     ...(members ? { members } : {}),

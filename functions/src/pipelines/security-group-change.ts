@@ -135,7 +135,7 @@ export async function securityGroupChange(
 ): Promise<FlowResult> {
   // Tagging calls (an exemption granted or withdrawn) come through the same rule.
   if (isTaggingEvent(eventNameOf(raw))) {
-    return (await import("./tag-exemption")).tagExemptionChange(raw, hubDeps);
+    return (await import("../later")).tagExemptionChange(raw, hubDeps);
   }
   const begun = await begin(raw, hubDeps);
   if (begun.exit) return begun.exit;
