@@ -256,7 +256,10 @@ export async function coldStartQuota(options: { runs?: number } = {}): Promise<B
           `CPU work (${(guardrail.initBytes / 1024).toFixed(0)} KB loaded against the floor's ` +
           `${(floor.initBytes / 1024).toFixed(0)} KB: the guardrail's core, middy, Powertools ` +
           `logging and metrics); it scales with the quota as the SDK's does. The policy is no ` +
-          `longer parsed or validated at init (a compiled artefact, JSON.parse only).`;
+          `longer parsed or validated at init (a compiled artefact, JSON.parse only), and what ` +
+          `runs after the revoke (the decision, its record and message, the flap guard, Security ` +
+          `Hub, the audit adapters) is a chunk of its own, loaded while EC2 answers the revoke; ` +
+          `the rest is what normalises, judges and plans before it.`;
       }
       rows.push([
         `${mb} MB`,

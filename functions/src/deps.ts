@@ -8,15 +8,15 @@ import {
   accountDirectoryFor,
   type ChainQueue,
   chainQueueClient,
-  createAuditStore,
   createChainQueue,
   createEc2Gateway,
   createNotifier,
-  createPostureStore,
   createRegionalAccess,
+  deferred,
   documentClient,
   type Ec2Gateway,
   ec2Client,
+  lazy,
   type MemberAccess,
   memberAccessFor,
   type Notifier,
@@ -25,7 +25,6 @@ import {
   type PostureStore,
   type RegionalAccess,
   type SecurityHubExport,
-  securityHubExportFor,
   snsClient,
   stsClient,
 } from "@guardrail/aws";
@@ -165,8 +164,18 @@ export function defaultRemediationDeps(
       fn === "sweep" ? organizationAccountsFor(fn, config, { sts }) : undefined;
   }
   const ddb = documentClient(aws);
-  const securityHub = config.securityHub
-    ? securityHubExportFor(fn, config, { sts: stsClient(aws), ddb })
+  // The adapters used only after the revoke (and the report code they need) load on first use.
+  const hub = lazy(async () =>
+    (await import("./later")).securityHubExportFor(fn, config, {
+      sts: stsClient(aws),
+      ddb,
+    }),
+  );
+  const securityHub: SecurityHubExport | undefined = config.securityHub
+    ? {
+        gateway: deferred(async () => (await hub()).gateway),
+        ledger: deferred(async () => (await hub()).ledger),
+      }
     : undefined;
   // Single-account mode: a client per covered Region, each made on first use.
   const home = config.regions[0];
@@ -182,12 +191,14 @@ export function defaultRemediationDeps(
     ...observability,
     config,
     ec2: hubGateway,
-    audit: createAuditStore(config.tableName, ddb),
+    audit: deferred(async () => (await import("./later")).createAuditStore(config.tableName, ddb)),
     ...(securityHub ? { securityHub } : {}),
     notifier: createNotifier(config.topicArn, snsClient(aws)),
     clock: () => new Date(),
     settleMs: DEFAULT_SETTLE_MS,
-    posture: createPostureStore(config.tableName, documentClient(aws)),
+    posture: deferred(async () =>
+      (await import("./later")).createPostureStore(config.tableName, documentClient(aws)),
+    ),
     ...(chainQueueUrl ? { chain: createChainQueue(chainQueueUrl, chainQueueClient()) } : {}),
     ...(members ? { members } : {}),
     ...(directory ? { directory } : {}),

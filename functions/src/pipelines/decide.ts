@@ -1,10 +1,6 @@
-import { createHash } from "node:crypto";
 import {
   type Action,
   type ActionOutcome,
-  buildDecision,
-  buildInvalidDecision,
-  DELIVERY_ATTEMPTS,
   type DecisionResult,
   type Evaluation,
   type EventMeta,
@@ -23,17 +19,9 @@ import {
   sameAction,
 } from "@guardrail/core";
 import { forTarget, type RemediationDeps } from "../deps";
-import { RemediationFailedError } from "../errors";
-import { field } from "../field";
-import { judgeTagsAfterRevoke } from "./after-revoke";
 import { notCovered } from "./coverage";
-import { guardFlaps } from "./flap-guard";
 import { groupRuleCounts } from "./group-rule-counts";
-import { eventLookups, type Prefetched, prefetch, previousOf } from "./lookups";
-import { countFailures } from "./metrics";
-import { recordAndNotify } from "./record";
-import { reportToSecurityHub } from "./security-hub";
-import { exemptionsFromTrail } from "./trail";
+import { eventLookups, type Prefetched, prefetch } from "./lookups";
 
 /** What one invocation came to (the Lambda return value; EventBridge ignores it, tests read it). */
 export interface FlowResult {
@@ -47,23 +35,6 @@ export interface FlowResult {
   readonly actions?: number;
   /** The flap guard's verdict when it escalated or folded the decision. */
   readonly flap?: "escalate" | "fold";
-}
-
-/**
- * The id of an unreadable event: its CloudTrail eventID if that much could be read, else the
- * EventBridge envelope id (the same on redelivery), else a digest of the payload.
- */
-export function invalidEventId(raw: unknown, event: Partial<EventMeta>): string {
-  if (event.eventId) return event.eventId;
-  const envelope = field(raw, "id");
-  if (typeof envelope === "string" && envelope !== "") return `envelope:${envelope}`;
-  let text: string;
-  try {
-    text = typeof raw === "string" ? raw : (JSON.stringify(raw) ?? String(raw));
-  } catch {
-    text = String(raw);
-  }
-  return `sha256:${createHash("sha256").update(text).digest("hex")}`;
 }
 
 /** Outcomes a flow already knows, so that its actions are not carried out again. */
@@ -110,33 +81,16 @@ export async function act(
   return results.flat();
 }
 
-/** An unreadable event: logged, counted, recorded and sent as a `high` alert; never dropped. */
+/**
+ * An unreadable event: logged, counted, recorded and sent as a `high` alert; never dropped
+ * (see `report-invalid.ts`, loaded only when an event is unreadable).
+ */
 export async function reportInvalid(
   raw: unknown,
   result: Extract<NormaliseResult, { status: "invalid" }>,
   deps: RemediationDeps,
 ): Promise<FlowResult> {
-  const id = invalidEventId(raw, result.event);
-  deps.logger.error("unreadable event", {
-    decisionId: id,
-    error: { code: result.error.code, path: result.error.path, detail: result.error.detail },
-  });
-  const decision = buildInvalidDecision({
-    id,
-    event: result.event,
-    error: { code: result.error.code, message: result.error.message, path: result.error.path },
-    decidedAt: deps.clock(),
-    guardrailVersion: deps.config.version,
-    policyId: deps.config.policyId,
-  });
-  const settled = await recordAndNotify(decision, deps);
-  return {
-    status: "invalid",
-    eventId: id,
-    reason: result.error.message,
-    result: "invalid",
-    ...settled,
-  };
+  return (await import("../later")).reportInvalid(raw, result, deps);
 }
 
 /** One event-driven run after normalising: what to judge, and what the pipeline already knows. */
@@ -175,6 +129,8 @@ async function judgeEvent(
 }> {
   const { event } = input;
   const early = input.prefetched ?? prefetch(event, input.changes, deps, { tags: false });
+  // The audit trail's principal exemptions are read only without the actor (prefix lists).
+  const trail = input.withoutActor ? import("../later") : undefined;
   // Tags and OUs of the account, when the policy scopes by them (organisation mode).
   const account = await early.account;
   const who = input.withoutActor ? { account: event.account, region: event.region } : { event };
@@ -188,7 +144,8 @@ async function judgeEvent(
     { only: input.withoutActor ? "all" : "deciding" },
   );
   let evaluation = judged.evaluation;
-  if (input.withoutActor) {
+  if (trail) {
+    const { exemptionsFromTrail } = await trail;
     evaluation = (
       await exemptionsFromTrail(evaluation, judged.ctx, deps, { onUnreadable: "throw" })
     ).evaluation;
@@ -222,7 +179,7 @@ export async function decide(input: DecideInput, deps: RemediationDeps): Promise
   const { event } = input;
   const { logger } = deps;
   const judged = await judgeEvent(input, deps);
-  let evaluation = judged.evaluation;
+  const evaluation = judged.evaluation;
   if (evaluation.outcome === "ignored") {
     logger.info("change by the guardrail's own principal: not evaluated", {
       eventId: event.eventId,
@@ -238,94 +195,11 @@ export async function decide(input: DecideInput, deps: RemediationDeps): Promise
     return { status: "compliant", eventId: event.eventId };
   }
   const actions = judged.actions;
-  const outcomes = [...(input.outcomes ?? []), ...(await act(actions, deps, input))];
-  if (!input.withoutActor) {
-    // Tags no revoke depended on, read now only to report each finding's exemption (planned
-    // again for the report only: the actions are taken).
-    const after = await judgeTagsAfterRevoke(input.changes, judged.ctx, deps);
-    if (after) {
-      const view = planRemediation(after, deps.config.policy, judged.ctx).evaluation;
-      evaluation = {
-        ...view,
-        findings: [...view.findings, ...(input.extraFindings ?? [])],
-        ...((input.extraFindings?.length ?? 0) > 0 ? { outcome: "violation" as const } : {}),
-      };
-    }
-  }
-  const previous =
-    input.previous === "from-state" ? await previousOf(input.changes, event, deps) : undefined;
-  const decision = buildDecision({
-    source: "event",
-    event,
-    evaluation,
-    outcomes,
-    ...(input.resource ? { resource: input.resource } : {}),
-    ...(previous ? { previous } : {}),
-    decidedAt: deps.clock(),
-    guardrailVersion: deps.config.version,
-    policyId: deps.config.policyId,
-  });
-  if (!decision) return { status: "compliant", eventId: event.eventId };
-  const failed = outcomes.filter((o) => o.status === "failed");
-  const attempt = decision.result === "failed" ? await failedAttempt(decision.id, deps) : null;
-  const final = attempt === null || attempt >= DELIVERY_ATTEMPTS;
-  // Only a failure no retry will follow is one: a throttle the next attempt absorbs is not.
-  if (final) countFailures(failed, deps);
-  const log =
-    decision.result === "failed" && final ? logger.error.bind(logger) : logger.warn.bind(logger);
-  log("policy violation", {
-    eventId: event.eventId,
-    eventName: event.eventName,
-    result: decision.result,
-    findings: decision.findings.map((f) => ({
-      rule: f.rule,
-      mode: f.mode,
-      result: f.result,
-      change: f.change.text,
-    })),
-    exposureSeconds: decision.exposureSeconds,
-    ...(attempt !== null ? { attempt, attempts: DELIVERY_ATTEMPTS } : {}),
-  });
-  // After the revokes: the flap guard only decides how the decision is announced.
-  const guarded = await guardFlaps(decision, deps);
-  const settled = await recordAndNotify(guarded.decision, deps, {
-    publish: guarded.verdict !== "fold",
-    defer: !final,
-  });
-  await reportToSecurityHub([guarded.decision], event, "event", deps);
-  if (decision.result === "failed") {
-    const codes = failed.map((f) => f.error?.code).join(", ");
-    throw new RemediationFailedError(
-      decision.id,
-      final
-        ? `revoke failed for ${decision.resource.id} (${codes}): the exposure persists`
-        : `revoke failed for ${decision.resource.id} (${codes}) on attempt ${attempt} of ${DELIVERY_ATTEMPTS}: Lambda retries it`,
-    );
-  }
-  return {
-    status: "decided",
-    eventId: event.eventId,
-    result: decision.result,
-    actions: actions.length,
-    ...(guarded.verdict !== "alert" ? { flap: guarded.verdict } : {}),
-    ...settled,
-  };
-}
-
-/**
- * Which attempt of this event failed to remediate (1 for the first), from its counter in the
- * audit table. A counter that cannot be written answers "last": when unsure, alert.
- */
-async function failedAttempt(id: string, deps: RemediationDeps): Promise<number> {
-  try {
-    return await deps.audit.countAttempt(id);
-  } catch (error) {
-    deps.logger.error("could not count the failed attempt; alerting as if it were the last", {
-      decisionId: id,
-      error,
-    });
-    return DELIVERY_ATTEMPTS;
-  }
+  const acting = act(actions, deps, input);
+  // What follows the revoke loads while EC2 answers it, not at init nor after the answer.
+  const reporting = import("../later");
+  const outcomes = [...(input.outcomes ?? []), ...(await acting)];
+  return (await reporting).reportDecision(input, { ...judged, outcomes }, deps);
 }
 
 /** A handled event, ready to judge, with the deps of the account and Region it happened in. */

@@ -1,5 +1,4 @@
 import {
-  type ChangeView,
   type Evaluation,
   type EventMeta,
   evaluate,
@@ -9,8 +8,6 @@ import {
   needsGroupTags,
   type PolicyEvaluationContext,
   type RuleChange,
-  ruleResourceId,
-  ruleStateKey,
   UNRESOLVED_PREFIX_LIST_RULE,
 } from "@guardrail/core";
 import type { RemediationDeps } from "../deps";
@@ -100,62 +97,4 @@ export function eventLookups(
 /** `judge`'s look-ups for current state (the sweep, `scan`): tags in batches. */
 export function stateLookups(deps: RemediationDeps): JudgeLookups {
   return { groupTags: (ids) => deps.ec2.tagsByGroup(ids), tagRecords: tagRecordsOf(deps) };
-}
-
-/**
- * The sweep's last state of one resource, as a `previous` function for the alert. A failed
- * look-up says "unknown" rather than failing an alert that is already late.
- */
-export async function previousFromState(
-  deps: RemediationDeps,
-  event: EventMeta,
-  resourceId: string,
-): Promise<(c: RuleChange) => ChangeView | "unknown"> {
-  let rules: Readonly<Record<string, ChangeView>> = {};
-  try {
-    rules = (await deps.audit.resourceState(event.account, event.region, resourceId))?.rules ?? {};
-  } catch (error) {
-    deps.logger.warn("could not read the last state; previous shown as unknown", {
-      resourceId,
-      error,
-    });
-  }
-  return (c) => {
-    const key = ruleStateKey(c);
-    return (key !== null ? rules[key] : undefined) ?? "unknown";
-  };
-}
-
-/**
- * A change that replaced a rule in place: every security-group rule of a
- * ModifySecurityGroupRules event, a ReplaceNetworkAclEntry's entry. Only these show what they
- * replaced.
- */
-function replacesRule(change: RuleChange): boolean {
-  if (ruleResourceId(change) === null) return false;
-  return (
-    change.kind === "security-group-rule" ||
-    (change.kind === "network-acl-entry" && change.operation === "replace")
-  );
-}
-
-/**
- * `previous: "from-state"`: the prior content of each replaced rule, from the sweep's last
- * state of its resource (each resource read once, in parallel).
- */
-export async function previousOf(
-  changes: readonly RuleChange[],
-  event: EventMeta,
-  deps: RemediationDeps,
-): Promise<(c: RuleChange) => ChangeView | "unknown" | undefined> {
-  const ids = [...new Set(changes.filter(replacesRule).map((c) => ruleResourceId(c) as string))];
-  const states = new Map(
-    await Promise.all(
-      ids.map(async (id) => [id, await previousFromState(deps, event, id)] as const),
-    ),
-  );
-  return (c) => {
-    const id = ruleResourceId(c);
-    return replacesRule(c) && id !== null ? states.get(id)?.(c) : undefined;
-  };
 }

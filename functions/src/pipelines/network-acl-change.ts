@@ -17,7 +17,6 @@ import type { Context } from "aws-lambda";
 import type { RemediationDeps } from "../deps";
 import { withObservability } from "../middleware";
 import { act, beginWith, decide, type FlowResult } from "./decide";
-import { exemptionsFromTrail } from "./trail";
 
 /** How often the ACL is read at most: the first read, then once per write the ACL outran. */
 export const MAX_ACL_READS = 3;
@@ -170,7 +169,9 @@ async function judgeRound(
   const ctx = contextFor(j, acl, withoutActor);
   const evaluation = evaluate(changes, j.deps.config.policy, ctx);
   if (!withoutActor) return evaluation;
-  // Someone else made these entries: principal exemptions come from the audit trail.
+  // Someone else made these entries: principal exemptions come from the audit trail (its reader
+  // loads with what follows the write, `later.ts`, since the trail's read waits on DynamoDB).
+  const { exemptionsFromTrail } = await import("../later");
   return (await exemptionsFromTrail(evaluation, ctx, j.deps, { onUnreadable: "throw" })).evaluation;
 }
 

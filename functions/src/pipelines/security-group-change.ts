@@ -15,7 +15,6 @@ import type { RemediationDeps } from "../deps";
 import { withObservability } from "../middleware";
 import { begin, decide, type FlowResult } from "./decide";
 import { prefetch } from "./lookups";
-import { tagExemptionChange } from "./tag-exemption";
 
 function sgChanges(changes: readonly RuleChange[]): SecurityGroupRuleChange[] {
   return changes.filter((c): c is SecurityGroupRuleChange => c.kind === "security-group-rule");
@@ -135,7 +134,9 @@ export async function securityGroupChange(
   hubDeps: RemediationDeps,
 ): Promise<FlowResult> {
   // Tagging calls (an exemption granted or withdrawn) come through the same rule.
-  if (isTaggingEvent(eventNameOf(raw))) return tagExemptionChange(raw, hubDeps);
+  if (isTaggingEvent(eventNameOf(raw))) {
+    return (await import("../later")).tagExemptionChange(raw, hubDeps);
+  }
   const begun = await begin(raw, hubDeps);
   if (begun.exit) return begun.exit;
   const { event, deps } = begun;

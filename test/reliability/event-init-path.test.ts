@@ -1,0 +1,143 @@
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build, type Metafile } from "esbuild";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lambdaBuildOptions } from "../../functions/build/esbuild.mjs";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const CACHE = join(ROOT, "node_modules", ".cache");
+mkdirSync(CACHE, { recursive: true });
+const dir = mkdtempSync(join(CACHE, "guardrail-init-path-"));
+
+const EVENT_FUNCTIONS = ["security-group-change", "network-acl-change", "prefix-list-change"];
+
+/** Modules that run only after the revoke (or for rarer events): never on an event function's init. */
+const AFTER_REVOKE = [
+  "functions/src/later.ts",
+  "functions/src/pipelines/after-revoke.ts",
+  "functions/src/pipelines/record.ts",
+  "functions/src/pipelines/flap-guard.ts",
+  "functions/src/pipelines/security-hub.ts",
+  "functions/src/pipelines/chain-writer.ts",
+  "functions/src/pipelines/metrics.ts",
+  "functions/src/pipelines/report-invalid.ts",
+  "functions/src/pipelines/tag-exemption.ts",
+  "functions/src/pipelines/trail.ts",
+  "packages/aws/src/audit.ts",
+  "packages/aws/src/flap-counter.ts",
+  "packages/aws/src/ledger.ts",
+  "packages/aws/src/posture.ts",
+  "packages/aws/src/security-hub.ts",
+];
+
+/**
+ * Core's report code (the decision, its audit item, the message, the Security Hub finding):
+ * built after the revoke. network-acl-change still loads it at init through core's NACL code.
+ */
+const REPORT = [
+  "packages/core/src/report/decision.ts",
+  "packages/core/src/report/audit.ts",
+  "packages/core/src/report/message.ts",
+  "packages/core/src/report/security-hub.ts",
+];
+
+/**
+ * Bytes of the guardrail's own code (packages/*, functions/src) each event function parses at
+ * init, at most (minified; about 7% above what they parse now). At 1,769 MB each KB costs about
+ * 0.1 ms of init (docs/benchmarks.md, "Cold start at Lambda's CPU share"); security-group-change
+ * parsed 190 KB before what follows the revoke left its init.
+ */
+const OWN_INIT_BYTES_MAX: Record<string, number> = {
+  "security-group-change": 145_000,
+  "network-acl-change": 170_000,
+  "prefix-list-change": 137_000,
+};
+/** Files (entry and chunks) an event function's init loads, at most: each is a module load. */
+const INIT_FILES_MAX = 12;
+
+interface InitPath {
+  readonly outputs: string[];
+  readonly inputs: Map<string, number>;
+  readonly everywhere: Set<string>;
+}
+
+/** The output files an entry loads through static imports (its init), and their inputs' bytes. */
+function initPath(metafile: Metafile, entry: string): InitPath {
+  const start = Object.keys(metafile.outputs).find(
+    (o) => metafile.outputs[o]?.entryPoint === entry,
+  );
+  const seen = new Set<string>();
+  const stack = start === undefined ? [] : [start];
+  while (stack.length > 0) {
+    const out = stack.pop() as string;
+    if (seen.has(out)) continue;
+    seen.add(out);
+    for (const i of metafile.outputs[out]?.imports ?? []) {
+      if (i.kind === "import-statement" && !i.external) stack.push(i.path);
+    }
+  }
+  const inputs = new Map<string, number>();
+  for (const o of seen) {
+    for (const [input, { bytesInOutput }] of Object.entries(metafile.outputs[o]?.inputs ?? {})) {
+      inputs.set(input, (inputs.get(input) ?? 0) + bytesInOutput);
+    }
+  }
+  const everywhere = new Set(Object.values(metafile.outputs).flatMap((o) => Object.keys(o.inputs)));
+  return { outputs: [...seen], inputs, everywhere };
+}
+
+const paths = new Map<string, InitPath>();
+
+beforeAll(async () => {
+  // Each function as the deploy bundles it: one entry per build, so its chunks are its own.
+  for (const fn of EVENT_FUNCTIONS) {
+    const entry = `functions/src/handlers/${fn}.ts`;
+    const { metafile } = await build({
+      ...lambdaBuildOptions({ entry: join(ROOT, entry), outdir: join(dir, fn) }),
+      absWorkingDir: ROOT,
+      metafile: true,
+      write: false,
+    });
+    paths.set(fn, initPath(metafile, entry));
+  }
+}, 180_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("an event function's init path", () => {
+  it.each(EVENT_FUNCTIONS)("%s loads nothing that only runs after the revoke", (fn) => {
+    const path = paths.get(fn) as InitPath;
+    // The walk sees the init: the handler, the pipeline and core's evaluation are on it.
+    expect([...path.inputs.keys()]).toEqual(
+      expect.arrayContaining([
+        `functions/src/handlers/${fn}.ts`,
+        `functions/src/pipelines/${fn}.ts`,
+        "functions/src/pipelines/decide.ts",
+        "packages/core/src/policy/evaluate.ts",
+      ]),
+    );
+    expect(AFTER_REVOKE.filter((m) => path.inputs.has(m))).toEqual([]);
+    if (fn !== "network-acl-change") expect(REPORT.filter((m) => path.inputs.has(m))).toEqual([]);
+    // They are in the bundle, loaded on first use.
+    expect([...path.everywhere]).toEqual(
+      expect.arrayContaining([
+        "functions/src/later.ts",
+        "functions/src/pipelines/after-revoke.ts",
+        "functions/src/pipelines/record.ts",
+        "packages/aws/src/audit.ts",
+        ...REPORT,
+      ]),
+    );
+  });
+
+  it.each(EVENT_FUNCTIONS)("%s parses a bounded amount of the guardrail's own code", (fn) => {
+    const path = paths.get(fn) as InitPath;
+    const own = [...path.inputs]
+      .filter(([input]) => /^(packages|functions)\//.test(input))
+      .reduce((sum, [, bytes]) => sum + bytes, 0);
+    expect(own).toBeGreaterThan(50_000);
+    expect(own).toBeLessThanOrEqual(OWN_INIT_BYTES_MAX[fn] as number);
+    expect(path.outputs.length).toBeLessThanOrEqual(INIT_FILES_MAX);
+  });
+});
