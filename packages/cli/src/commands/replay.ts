@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import { pipeline, Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { createGunzip } from "node:zlib";
-import { UNRESOLVED_PREFIX_LIST_RULE } from "@guardrail/core";
+import { compilePolicy, UNRESOLVED_PREFIX_LIST_RULE } from "@guardrail/core";
 import { type Command, Option } from "commander";
 import { type CliIo, type CommandContext, notice, write } from "../context";
 import { EXIT, InputError, UsageError } from "../errors";
@@ -334,7 +334,7 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
       : null;
 
   const config: ReplayConfig = {
-    policyText: loaded.text,
+    compiledPolicy: compilePolicy(loaded.text, loaded.policy),
     policyId: loaded.id,
     filters,
     format,
