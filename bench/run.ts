@@ -63,11 +63,13 @@ async function replay(): Promise<BenchSection> {
     reasons[r.name] = r.name.includes("100k")
       ? `At 100,000 records the floor is about 1.2 s of CPU (gunzip 0.2 s, \`JSON.parse\` 1.0 s, ` +
         `measured with process.cpuUsage); replay does about half of that work per record (gunzip, the byte scan and the 5% it parses and judges), ` +
-        `but pays a fixed start-up the floor does not: a Node process, the CLI and one worker ` +
-        `thread loading the core and the policy, about 0.4-0.5 s of CPU measured with /usr/bin/time. That start-up is what ` +
+        `but pays a fixed start-up the floor does not: a Node process with the CLI and the policy, ` +
+        `about 0.25 s of CPU for a one-file replay (/usr/bin/time; bare Node 0.07 s), and one ` +
+        `worker thread, about 0.09 s of CPU until it takes its first file (an empty worker ` +
+        `thread 0.065 s). That start-up is what ` +
         `keeps the ratio near 1 at this size, and on this 2-core machine shared with other work ` +
         `(load average ${load} when the replay finished) the rounds spread on both sides of it ` +
-        `(see the notes); at 1,000,000 records the same replay is well below the floor.`
+        `(see the notes); at 1,000,000 records the same replay is below the floor.`
       : `No reason was established. The load average was ${load} when the replay finished: ` +
         `every run shares this 2-core machine with other work, so compare the spread of the ` +
         `ratios in the section's notes.`;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Builds the packable CLI: dist/guardrail.mjs (the whole CLI) and dist/replay-worker.mjs (the
-// replay worker thread), each one ES module with every dependency bundled in, the unpublished
-// workspace packages (@guardrail/core, functions, sandbox) included. The tarball that
+// Builds the packable CLI: dist/guardrail.mjs (the whole CLI, in chunks loaded as a command needs
+// them) and dist/replay-worker.mjs (the replay worker thread, one file), every dependency bundled
+// in, the unpublished workspace packages (@guardrail/core, functions, sandbox) included. The tarball that
 // `npm pack` makes from packages/cli then has no runtime dependency at all: it installs offline
 // and starts without transpiling TypeScript.
 //
@@ -50,21 +50,11 @@ const dynaliteActions = {
   },
 };
 
-await rm(outdir, { recursive: true, force: true });
-await build({
-  entryPoints: {
-    guardrail: join(pkgDir, "src", "entry.ts"),
-    // The library (`main(argv, io)`), for tools that run the CLI in-process.
-    index: join(pkgDir, "src", "index.ts"),
-    "replay-worker": join(pkgDir, "src", "replay", "worker.ts"),
-  },
+/** What both builds share: one ES module per output, for Node 22, every dependency bundled. */
+const common = {
   outdir,
   outExtension: { ".js": ".mjs" },
   bundle: true,
-  // Chunks: the sandbox (fauxqs, dynalite) loads only for `guardrail sandbox`.
-  splitting: true,
-  // One folder: a chunk finds dist/replay-worker.mjs next to itself (see replay/pool.ts).
-  chunkNames: "[name]-[hash]",
   format: "esm",
   platform: "node",
   target: "node22",
@@ -77,10 +67,34 @@ await build({
   banner: {
     js: "import { createRequire as __guardrailRequire } from 'node:module'; const require = __guardrailRequire(import.meta.url);",
   },
-  plugins: [noDiskLevel, dynaliteActions],
   legalComments: "linked",
   logLevel: "warning",
   metafile: false,
-});
+};
+
+await rm(outdir, { recursive: true, force: true });
+await Promise.all([
+  build({
+    ...common,
+    entryPoints: {
+      guardrail: join(pkgDir, "src", "entry.ts"),
+      // The library (`main(argv, io)`), for tools that run the CLI in-process.
+      index: join(pkgDir, "src", "index.ts"),
+    },
+    // Chunks: the sandbox (fauxqs, dynalite) loads only for `guardrail sandbox`.
+    splitting: true,
+    // One folder: a chunk finds dist/replay-worker.mjs next to itself (see replay/pool.ts).
+    chunkNames: "[name]-[hash]",
+    plugins: [noDiskLevel, dynaliteActions],
+  }),
+  // The replay worker on its own, without the CLI's shared chunks: a chunk shared with the CLI
+  // holds whatever the CLI uses beside the worker's code (the YAML parser, the policy schema),
+  // and every worker thread would load it. Alone, the worker's file holds only what replaying
+  // runs: the policy arrives compiled (see replay/process.ts).
+  build({
+    ...common,
+    entryPoints: { "replay-worker": join(pkgDir, "src", "replay", "worker.ts") },
+  }),
+]);
 // stderr: `npm pack --json` prints its report on stdout.
 console.error(`[build] ${outdir}`);

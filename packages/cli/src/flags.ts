@@ -1,9 +1,14 @@
-import { isKnownRegion } from "@guardrail/aws/known-region";
 import { AWS_PATTERNS } from "@guardrail/core";
 import { UsageError } from "./errors";
 
-/** Exit-2 unless every value is a Region the SDK knows. */
-export function checkRegions(flag: string, values: readonly string[]): void {
+/**
+ * Exit-2 unless every value is a Region the SDK knows. The SDK's partition table loads only when
+ * there is a value to check: it comes with the SDK's client core, which a command that calls no
+ * AWS (`guardrail replay` of local files) would otherwise load at every start.
+ */
+export async function checkRegions(flag: string, values: readonly string[]): Promise<void> {
+  if (values.length === 0) return;
+  const { isKnownRegion } = await import("@guardrail/aws/known-region");
   for (const r of values) {
     if (!isKnownRegion(r)) {
       throw new UsageError(`${flag} "${r}" is not an AWS Region (such as us-east-1, eu-west-1)`);

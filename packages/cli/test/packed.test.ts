@@ -135,6 +135,31 @@ describe("the packed CLI, installed from its tarball outside the repository", ()
     }
   });
 
+  it("starts each replay worker from one file, without the YAML parser or the schema validator", async () => {
+    const worker = await readFile(
+      join(
+        work,
+        "app",
+        "node_modules",
+        "@aws-network-guardrail",
+        "cli",
+        "dist",
+        "replay-worker.mjs",
+      ),
+      "utf8",
+    );
+    // Only Node's own modules: no chunk shared with the CLI comes along.
+    const imports = [...worker.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]);
+    expect(imports.length).toBeGreaterThan(0);
+    expect(imports.filter((i) => !i?.startsWith("node:"))).toEqual([]);
+    // esbuild names each bundled file in a comment: the evaluation is there, YAML and the schema not.
+    const bundled = [...worker.matchAll(/^\/\/ (\S+)$/gm)].map((m) => m[1]);
+    expect(bundled).toContain("../core/src/policy/evaluate.ts");
+    expect(
+      bundled.filter((f) => /node_modules\/(yaml|valibot)\/|policy\/schema\.ts/.test(f!)),
+    ).toEqual([]);
+  });
+
   it("guardrail sandbox demo: the whole stack runs from the bundle", async () => {
     const { code, stdout } = await cli(["sandbox", "demo"]);
     expect(stdout).toMatch(/All \d+ scenarios got their expected verdict/);

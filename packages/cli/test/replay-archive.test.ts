@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { DEFAULT_POLICY_YAML } from "@guardrail/core";
+import { compilePolicy, DEFAULT_POLICY_YAML, defaultPolicy } from "@guardrail/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../src/main";
 import { emptyAggregate, mergeAggregate } from "../src/replay/aggregate";
@@ -164,7 +164,7 @@ describe("replay of a CloudTrail S3 export", () => {
     async (allRecords) => {
       const totals = async (format: "json" | "table") => {
         const replayer = new Replayer({
-          policyText: DEFAULT_POLICY_YAML,
+          compiledPolicy: compilePolicy(DEFAULT_POLICY_YAML, defaultPolicy()),
           policyId: "3f2a9c81d0e4",
           filters: {},
           format,

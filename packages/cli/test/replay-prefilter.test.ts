@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { DEFAULT_POLICY_YAML, EVENT_SPECS } from "@guardrail/core";
+import { compilePolicy, DEFAULT_POLICY_YAML, defaultPolicy, EVENT_SPECS } from "@guardrail/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadFixture } from "../../../test/fixtures/load";
 import { listInputFiles, parseText } from "../src/input";
@@ -82,7 +82,7 @@ async function sameAsFull(paths: readonly string[], jobs = "0") {
 
 async function totals(allRecords: boolean, jobs: Job[]): Promise<Aggregate> {
   const replayer = new Replayer({
-    policyText: DEFAULT_POLICY_YAML,
+    compiledPolicy: compilePolicy(DEFAULT_POLICY_YAML, defaultPolicy()),
     policyId: "3f2a9c81d0e4",
     filters: {},
     format: "table",

@@ -63,8 +63,8 @@ Examples:
     --region us-east-1 --start 2024-01-01
 `,
     )
-    .action((opts: AthenaDdlOptions) => {
-      ctx.io.stdout.write(athenaDdl(opts, ctx.io));
+    .action(async (opts: AthenaDdlOptions) => {
+      ctx.io.stdout.write(await athenaDdl(opts, ctx.io));
       ctx.exit(EXIT.ok);
     });
 }
@@ -102,7 +102,7 @@ export function readAccountsFile(path: string, io: CliIo): string[] {
 }
 
 /** The statement for the flags. @throws UsageError for a missing or malformed flag. */
-export function athenaDdl(opts: AthenaDdlOptions, io: CliIo): string {
+export async function athenaDdl(opts: AthenaDdlOptions, io: CliIo): Promise<string> {
   if (!opts.bucket) throw new UsageError("--bucket is required");
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(opts.bucket)) {
     throw new UsageError(`--bucket "${opts.bucket}" is not an S3 bucket name`);
@@ -137,7 +137,7 @@ export function athenaDdl(opts: AthenaDdlOptions, io: CliIo): string {
   }
   const regions = listFlag(opts.region);
   if (!regions) throw new UsageError("--region is required: the Regions the trail logs");
-  checkRegions("--region", regions);
+  await checkRegions("--region", regions);
   if (
     !opts.start ||
     !/^\d{4}-\d{2}-\d{2}$/.test(opts.start) ||

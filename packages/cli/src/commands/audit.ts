@@ -109,7 +109,7 @@ async function auditCommand(opts: AuditOptions, io: CliIo): Promise<number> {
   const account = single("--account", opts.account, "the by-account index reads one account");
   if (account !== undefined) checkAccounts("--account", [account]);
   const region = single("--region", opts.region, "the audit table lives in one Region");
-  if (region !== undefined) checkRegions("--region", [region]);
+  if (region !== undefined) await checkRegions("--region", [region]);
   const { table, client } = await openAuditTable(opts, io);
   try {
     const answer = await queryAudit(client.documents, table.name, {

@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import { pipeline, Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { createGunzip } from "node:zlib";
-import { UNRESOLVED_PREFIX_LIST_RULE } from "@guardrail/core";
+import { compilePolicy, UNRESOLVED_PREFIX_LIST_RULE } from "@guardrail/core";
 import { type Command, Option } from "commander";
 import { type CliIo, type CommandContext, notice, write } from "../context";
 import { EXIT, InputError, UsageError } from "../errors";
@@ -147,7 +147,7 @@ Examples:
     });
 }
 
-function parseFilters(opts: ReplayOptions, now: Date): ReplayFilters {
+async function parseFilters(opts: ReplayOptions, now: Date): Promise<ReplayFilters> {
   if (opts.since !== undefined && opts.from !== undefined) {
     throw new UsageError("give --since or --from, not both");
   }
@@ -164,7 +164,7 @@ function parseFilters(opts: ReplayOptions, now: Date): ReplayFilters {
   const accounts = listFlag(opts.account);
   checkAccounts("--account", accounts ?? []);
   const regions = listFlag(opts.region);
-  checkRegions("--region", regions ?? []);
+  await checkRegions("--region", regions ?? []);
   const rules = listFlag(opts.rule);
   return {
     ...(since === undefined ? {} : { since }),
@@ -288,7 +288,7 @@ async function* stdinJobs(stdin: NodeJS.ReadableStream): AsyncGenerator<Job> {
 /** Runs one replay; returns the exit code. */
 export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): Promise<number> {
   const format = opts.format as Format;
-  const filters = parseFilters(opts, new Date());
+  const filters = await parseFilters(opts, new Date());
   const failOn = parseFailOn(opts.failOn);
   const jobsFlag = parseJobs(opts.jobs);
   const loaded = loadPolicyFile(opts.policy, io);
@@ -334,7 +334,7 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
       : null;
 
   const config: ReplayConfig = {
-    policyText: loaded.text,
+    compiledPolicy: compilePolicy(loaded.text, loaded.policy),
     policyId: loaded.id,
     filters,
     format,

@@ -148,7 +148,7 @@ async function scanCommand(opts: ScanOptions, io: CliIo): Promise<number> {
   const account = single("--account", opts.account, "scan reads one account at a time");
   if (account !== undefined) checkAccounts("--account", [account]);
   const region = single("--region", opts.region, "scan reads one Region: run it once per Region");
-  if (region !== undefined) checkRegions("--region", [region]);
+  if (region !== undefined) await checkRegions("--region", [region]);
   if (opts.fix && !opts.yes && io.confirm === undefined) {
     throw new UsageError("--fix needs --yes when there is no terminal to confirm on");
   }

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
 import type { Policy } from "@guardrail/core";
 import type { Job, JobResult, ReplayConfig } from "./process";
@@ -8,7 +9,7 @@ export interface PoolOptions {
   readonly threads: number;
   /** Jobs a worker holds at once: one running, one waiting, so no worker idles between jobs. */
   readonly perWorker?: number;
-  /** The policy of `config.policyText`, already loaded: the calling thread's replayer uses it. */
+  /** The policy of `config.compiledPolicy`, as loaded: the calling thread's replayer uses it. */
   readonly policy?: Policy;
 }
 
@@ -28,7 +29,9 @@ const ENTRY =
  * Runs `jobs` on worker threads and hands each result to `onResult` in job order, whatever order
  * the workers finish in. The calling thread replays a job itself whenever no worker can take one
  * (from the first job on, while the workers load, and when they are all busy), so the work starts
- * at once and no core waits for a worker to boot. At most a bounded number of jobs are
+ * at once and no core waits for a worker to boot. Before replaying a job itself, it gives the event
+ * loop a turn: a worker's messages (ready, a result) are events, and a calling thread that only
+ * ever awaited its own work would never see a worker become ready. At most a bounded number of jobs are
  * outstanding, so memory stays bounded and a slow `onResult` (a full pipe) slows the reading down
  * instead of piling results up.
  */
@@ -107,7 +110,7 @@ export async function runJobs(
   try {
     const maxAhead = (options.threads + 1) * perWorker * 2;
     for await (const job of jobs) {
-      for (;;) {
+      for (let turned = false; ; ) {
         if (failure) throw failure;
         await flush();
         if (dispatched - next >= maxAhead) {
@@ -118,6 +121,10 @@ export async function runJobs(
         if (w) {
           load.set(w, (load.get(w) ?? 0) + 1);
           w.postMessage(job);
+        } else if (!turned) {
+          turned = true;
+          await nextTurn();
+          continue;
         } else {
           const r = await local.run(job);
           done.set(r.index, r);

@@ -1,4 +1,4 @@
-import { loadPolicy, type Policy } from "@guardrail/core";
+import { type Policy, readCompiledPolicy } from "@guardrail/core";
 import { FINDING_FORMATS, findingLines, isFindingFormat, replayDecision } from "../finding-formats";
 import {
   decompressInput,
@@ -30,8 +30,11 @@ export type Format = (typeof FORMATS)[number];
 
 /** Everything a replay worker needs. Plain data: it is handed to worker threads as is. */
 export interface ReplayConfig {
-  /** The policy's YAML: each worker loads its own copy. */
-  readonly policyText: string;
+  /**
+   * The policy, validated once by the calling thread and compiled (`compilePolicy`): a worker
+   * reads it with `readCompiledPolicy`, JSON only, so no worker parses YAML or runs the schema.
+   */
+  readonly compiledPolicy: string;
   /** `policyId` of that text: every JSON line and CSV row names the policy that judged it. */
   readonly policyId: string;
   readonly filters: ReplayFilters;
@@ -101,12 +104,12 @@ export const READY = "ready";
 export class Replayer {
   private readonly policy: Policy;
 
-  /** `policy`: the policy of `config.policyText` when the caller has loaded it already. */
+  /** `policy`: the policy of `config.compiledPolicy` when the caller holds it already. */
   constructor(
     private readonly config: ReplayConfig,
     policy?: Policy,
   ) {
-    this.policy = policy ?? loadPolicy(config.policyText);
+    this.policy = policy ?? readCompiledPolicy(config.compiledPolicy, "the replay policy").policy;
   }
 
   /** Never rejects: whatever goes wrong with one job is reported as a problem of that job. */
