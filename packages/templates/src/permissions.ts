@@ -97,7 +97,6 @@ export interface PermissionScope {
  * would need its own grant.
  */
 export const NOTIFIER_SECRET_READ_ACTIONS = ["ssm:GetParameter"] as const;
-export const SLACK_WEBHOOK_READ_ACTIONS = NOTIFIER_SECRET_READ_ACTIONS;
 
 /**
  * The reads of the secrets of the always-on channels a notifier posts for (`NOTIFIERS`). A
@@ -502,8 +501,6 @@ export interface SlackAppScope extends PermissionScope {
   readonly exemptionTagKeys: readonly string[];
 }
 
-/** Reading a SecureString parameter (aws/ssm key: no kms grant, as for the webhook). */
-export const SLACK_SECRET_READ_ACTIONS = NOTIFIER_SECRET_READ_ACTIONS;
 /** The endpoint records replay keys and who pressed what; the worker adds the outcome. */
 export const AUDIT_INTERACTION_ACTIONS = ["dynamodb:PutItem"] as const;
 
@@ -530,7 +527,7 @@ export function slackAppStatements(
     return [
       {
         effect: "allow",
-        actions: [...SLACK_SECRET_READ_ACTIONS],
+        actions: [...NOTIFIER_SECRET_READ_ACTIONS],
         resources: [scope.slackSigningSecretParameterArn, scope.slackTokenParameterArn],
       },
       interactions,
@@ -565,7 +562,7 @@ export function slackAppStatements(
     },
     {
       effect: "allow",
-      actions: [...SLACK_SECRET_READ_ACTIONS],
+      actions: [...NOTIFIER_SECRET_READ_ACTIONS],
       resources: [scope.slackTokenParameterArn],
     },
     { ...interactions, actions: [...AUDIT_INTERACTION_ACTIONS, "dynamodb:Query"] },

@@ -100,7 +100,7 @@ export interface CompiledPolicyExpectation {
  * @throws PolicyArtefactError naming `source` and what does not match.
  * @example
  * const { policy, policyId } = readCompiledPolicy(text, "/var/task/policy.compiled.json", {
- *   sourceSha256: process.env.GUARDRAIL_POLICY_SHA256,
+ *   sourceSha256: deployedSourceSha256, // the hash the stack passed to the function
  * });
  */
 export function readCompiledPolicy(
