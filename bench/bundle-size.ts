@@ -14,10 +14,10 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { GUARDRAIL_FUNCTIONS, type GuardrailFunction } from "@guardrail/core";
+import { BUNDLED_POLICY_FILE, GUARDRAIL_FUNCTIONS, type GuardrailFunction } from "@guardrail/core";
 import { build } from "esbuild";
 import { lambdaBuildOptions } from "../functions/build/esbuild.mjs";
-import { staticGraph } from "./lib/bundle";
+import { staticGraph, writeCompiledPolicy } from "./lib/bundle";
 import { INIT_ENV } from "./lib/cold";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -31,6 +31,8 @@ const NODE = join(root, "node_modules", ".bin", "node");
  */
 async function bundle(entry: string, outdir: string): Promise<{ file: string; init: string[] }> {
   await build({ ...lambdaBuildOptions({ entry, outdir }), absWorkingDir: root });
+  // The deploy copies the compiled policy beside the bundle; the functions load it at init.
+  writeCompiledPolicy(join(outdir, BUNDLED_POLICY_FILE));
   const file = join(outdir, `${entry.replace(/^.*\//, "").replace(/\.ts$/, "")}.mjs`);
   return { file, init: staticGraph(file) };
 }
@@ -78,7 +80,9 @@ export async function measure(): Promise<BundleRow[]> {
     const { file, init } = await bundle(entry, dir);
     const bytes = init.reduce((sum, f) => sum + statSync(f).size, 0);
     const gzip = init.reduce((sum, f) => sum + gzipSync(readFileSync(f)).length, 0);
-    const totalBytes = readdirSync(dir).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
+    const totalBytes = readdirSync(dir)
+      .filter((f) => f !== BUNDLED_POLICY_FILE)
+      .reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
     let eagerFile: string | undefined;
     if (fn !== "slack-notifier") {
       const eagerEntry = join(out, `${fn}.eager.ts`);
