@@ -10,6 +10,59 @@ import { APP_NAME, alarmName, componentName } from "@guardrail/templates";
 import type { GuardrailLambda } from "./functions";
 import type { DeploySettings } from "./settings";
 
+/** What an alarm watches. */
+export interface AlarmMetric {
+  readonly namespace: string;
+  readonly metricName: string;
+  readonly dimensions: Record<string, $util.Input<string>>;
+  readonly statistic: string;
+}
+
+/** An alarm's entry in the registry's ALARMS. */
+export interface AlarmLimits {
+  readonly threshold: number;
+  readonly periodSeconds: number;
+  readonly evaluationPeriods: number;
+}
+
+/**
+ * An alarm that fires when `metric` reaches the threshold of `limits` (no datapoint is no
+ * breach), and notifies `actions` when it fires and when it clears.
+ */
+export function thresholdAlarm(
+  id: string,
+  alarm: {
+    readonly name: string;
+    readonly description: string;
+    readonly metric: AlarmMetric;
+    readonly limits: AlarmLimits;
+    readonly actions: $util.Input<string>[];
+  },
+): aws.cloudwatch.MetricAlarm {
+  const { metric, limits, actions } = alarm;
+  return new aws.cloudwatch.MetricAlarm(id, {
+    name: alarm.name,
+    alarmDescription: alarm.description,
+    ...metric,
+    period: limits.periodSeconds,
+    evaluationPeriods: limits.evaluationPeriods,
+    threshold: limits.threshold,
+    comparisonOperator: "GreaterThanOrEqualToThreshold",
+    treatMissingData: "notBreaching",
+    alarmActions: actions,
+    okActions: actions,
+  });
+}
+
+/** The sum of one of the guardrail's own metrics (set `metricName`), as its functions emit them. */
+export function guardrailSumMetric(settings: DeploySettings) {
+  return {
+    namespace: METRICS.namespace,
+    dimensions: { [METRIC_SERVICE_DIMENSION]: metricServiceName(settings.stage) },
+    statistic: "Sum",
+  };
+}
+
 /**
  * The alarms. Each one notifies the topic when it fires and when it clears (OK action), so the
  * on-call sees both edges. Thresholds and periods come from the registry's ALARMS.
@@ -23,83 +76,62 @@ export function createAlarms(
   alsoTo: $util.Input<string>[] = [],
 ): aws.cloudwatch.MetricAlarm[] {
   const to = [topic.arn, ...alsoTo];
-  const actions = { alarmActions: to, okActions: to };
   const name = (what: string) => alarmName(APP_NAME, settings.stage, what);
-  const guardrailMetric = { [METRIC_SERVICE_DIMENSION]: metricServiceName(settings.stage) };
+  const guardrailMetric = guardrailSumMetric(settings);
   const alarms: aws.cloudwatch.MetricAlarm[] = [];
 
   for (const fn of GUARDRAIL_FUNCTIONS) {
     alarms.push(
-      new aws.cloudwatch.MetricAlarm(`${componentName(fn)}ErrorsAlarm`, {
+      thresholdAlarm(`${componentName(fn)}ErrorsAlarm`, {
         name: name(`${fn}-errors`),
-        alarmDescription: `${fn} threw: an invocation failed and will be retried, then dead-lettered.`,
-        namespace: "AWS/Lambda",
-        metricName: "Errors",
-        dimensions: { FunctionName: lambdas[fn].fn.name },
-        statistic: "Sum",
-        period: ALARMS.functionErrors.periodSeconds,
-        evaluationPeriods: ALARMS.functionErrors.evaluationPeriods,
-        threshold: ALARMS.functionErrors.threshold,
-        comparisonOperator: "GreaterThanOrEqualToThreshold",
-        treatMissingData: "notBreaching",
-        ...actions,
+        description: `${fn} threw: an invocation failed and will be retried, then dead-lettered.`,
+        metric: {
+          namespace: "AWS/Lambda",
+          metricName: "Errors",
+          dimensions: { FunctionName: lambdas[fn].fn.name },
+          statistic: "Sum",
+        },
+        limits: ALARMS.functionErrors,
+        actions: to,
       }),
     );
   }
 
   alarms.push(
-    new aws.cloudwatch.MetricAlarm("DeadLetterQueueAlarm", {
+    thresholdAlarm("DeadLetterQueueAlarm", {
       name: name("dead-letter-queue"),
-      alarmDescription:
+      description:
         "An event or invocation was dead-lettered: a change was NOT evaluated. Inspect the queue and replay it.",
-      namespace: "AWS/SQS",
-      metricName: "ApproximateNumberOfMessagesVisible",
-      dimensions: { QueueName: deadLetterQueue.name },
-      statistic: "Maximum",
-      period: ALARMS.dlqDepth.periodSeconds,
-      evaluationPeriods: ALARMS.dlqDepth.evaluationPeriods,
-      threshold: ALARMS.dlqDepth.threshold,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      treatMissingData: "notBreaching",
-      ...actions,
+      metric: {
+        namespace: "AWS/SQS",
+        metricName: "ApproximateNumberOfMessagesVisible",
+        dimensions: { QueueName: deadLetterQueue.name },
+        statistic: "Maximum",
+      },
+      limits: ALARMS.dlqDepth,
+      actions: to,
     }),
-    new aws.cloudwatch.MetricAlarm("RemediationFailuresAlarm", {
+    thresholdAlarm("RemediationFailuresAlarm", {
       name: name("remediation-failures"),
-      alarmDescription:
+      description:
         "A violating rule was found but could not be revoked: it is still open. See the audit table.",
-      namespace: METRICS.namespace,
-      metricName: METRICS.remediationFailures,
-      dimensions: guardrailMetric,
-      statistic: "Sum",
-      period: ALARMS.remediationFailures.periodSeconds,
-      evaluationPeriods: ALARMS.remediationFailures.evaluationPeriods,
-      threshold: ALARMS.remediationFailures.threshold,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      treatMissingData: "notBreaching",
-      ...actions,
+      metric: { ...guardrailMetric, metricName: METRICS.remediationFailures },
+      limits: ALARMS.remediationFailures,
+      actions: to,
     }),
-    new aws.cloudwatch.MetricAlarm("InvalidEventsAlarm", {
+    thresholdAlarm("InvalidEventsAlarm", {
       name: name("invalid-events"),
-      alarmDescription:
+      description:
         "An event could not be read (unknown CloudTrail shape): it was notified, not evaluated.",
-      namespace: METRICS.namespace,
-      metricName: METRICS.invalidEvents,
-      dimensions: guardrailMetric,
-      statistic: "Sum",
-      period: ALARMS.invalidEvents.periodSeconds,
-      evaluationPeriods: ALARMS.invalidEvents.evaluationPeriods,
-      threshold: ALARMS.invalidEvents.threshold,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      treatMissingData: "notBreaching",
-      ...actions,
+      metric: { ...guardrailMetric, metricName: METRICS.invalidEvents },
+      limits: ALARMS.invalidEvents,
+      actions: to,
     }),
     new aws.cloudwatch.MetricAlarm("SweepNotRunAlarm", {
       name: name("sweep-not-run"),
       alarmDescription: `No successful sweep in ${ALARMS.sweepMissedIntervals} intervals of ${settings.sweepRateMinutes} minutes: drift is not being caught.`,
-      namespace: METRICS.namespace,
+      ...guardrailMetric,
       metricName: METRICS.sweepRuns,
-      dimensions: guardrailMetric,
-      statistic: "Sum",
       period: settings.sweepRateMinutes * 60,
       evaluationPeriods: ALARMS.sweepMissedIntervals,
       datapointsToAlarm: ALARMS.sweepMissedIntervals,
@@ -107,7 +139,8 @@ export function createAlarms(
       comparisonOperator: "LessThanThreshold",
       // No datapoint at all is exactly the failure this alarm exists for.
       treatMissingData: "breaching",
-      ...actions,
+      alarmActions: to,
+      okActions: to,
     }),
   );
   return alarms;

@@ -9,10 +9,10 @@ import {
   metricServiceName,
   POSTURE_DIGEST_SCHEDULE,
 } from "@guardrail/core";
-import { componentName, evidenceStatements } from "@guardrail/templates";
-import { SST_NODEJS } from "../functions/build/esbuild.mjs";
+import { evidenceStatements } from "@guardrail/templates";
+import { privateBucket } from "./buckets";
 import type { EvidenceSettings } from "./evidence-settings";
-import { LAMBDA_TRUST_POLICY } from "./functions";
+import { appFunction, lambdaRole } from "./functions";
 import type { DeploySettings } from "./settings";
 
 /** SQS FIFO: Lambda's visibility timeout should be at least six times the function's timeout. */
@@ -56,21 +56,10 @@ export function createEvidence(inputs: EvidenceInputs) {
     }),
   });
 
-  const bucket = new aws.s3.Bucket("EvidenceBucket", {
+  const bucket = privateBucket("EvidenceBucket", {
     objectLockEnabled: locked,
     // Development stages without a lock can be removed with their objects.
     forceDestroy: !locked && !settings.protection,
-  });
-  new aws.s3.BucketPublicAccessBlock("EvidenceBucketPublicAccess", {
-    bucket: bucket.id,
-    blockPublicAcls: true,
-    blockPublicPolicy: true,
-    ignorePublicAcls: true,
-    restrictPublicBuckets: true,
-  });
-  new aws.s3.BucketServerSideEncryptionConfiguration("EvidenceBucketEncryption", {
-    bucket: bucket.id,
-    rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
   });
   if (locked) {
     // The default retention covers any object put without its own (the writer always sends it).
@@ -122,14 +111,7 @@ export function createEvidence(inputs: EvidenceInputs) {
 
   const functions = Object.fromEntries(
     EVIDENCE_FUNCTIONS.map((fn) => {
-      const sizing = EVIDENCE_SIZING[fn];
-      const f = new sst.aws.Function(componentName(fn), {
-        description: `Network guardrail (${settings.stage}): ${fn}`,
-        handler: `functions/src/handlers/${fn}.handler`,
-        runtime: "nodejs22.x",
-        architecture: "arm64",
-        memory: `${sizing.memoryMb} MB`,
-        timeout: `${sizing.timeoutSeconds} seconds`,
+      const f = appFunction(settings, fn, EVIDENCE_SIZING[fn], {
         environment: {
           [FUNCTION_ENV.tableName]: inputs.table.name,
           [FUNCTION_ENV.topicArn]: inputs.topic.arn,
@@ -142,9 +124,7 @@ export function createEvidence(inputs: EvidenceInputs) {
         },
         permissions: statementsFor(fn),
         link: [],
-        nodejs: { ...SST_NODEJS, esbuild: { ...SST_NODEJS.esbuild } },
-        logging: { retention: settings.protection ? "1 year" : "1 month" },
-        transform: { role: { assumeRolePolicy: JSON.stringify(LAMBDA_TRUST_POLICY) } },
+        transform: { role: lambdaRole() },
       });
       return [fn, f] as const;
     }),

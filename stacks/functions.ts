@@ -1,6 +1,7 @@
 import {
   BUNDLED_POLICY_FILE,
   DELIVERY,
+  type EvidenceFunction,
   FUNCTION_DATA_ACCESS,
   FUNCTION_EC2_ACTIONS,
   FUNCTION_ENV,
@@ -13,6 +14,8 @@ import {
   ORG_FUNCTION_ENV,
   policyNarrows,
   SECURITY_HUB_FUNCTION_ENV,
+  type SlackAppFunction,
+  type SweepFanOutFunction,
 } from "@guardrail/core";
 import {
   APP_NAME,
@@ -27,6 +30,7 @@ import { type NotifierParameters, notifierParameterArns } from "./notifiers";
 import { ORGANIZATION_SWEEP_TIMEOUT_SECONDS, organizationEnvironment } from "./organization";
 import type { PreparedPolicy } from "./policy-file";
 import type { DeploySettings } from "./settings";
+import type { DeployTarget } from "./target";
 
 /** Lambda's own async retries of a failed invocation before the on-failure destination. */
 export const ASYNC_RETRY_ATTEMPTS = DELIVERY.asyncRetryAttempts;
@@ -50,11 +54,8 @@ export const LAMBDA_TRUST_POLICY = {
 } as const;
 
 /** The account-wide resources every function's role and environment point at. */
-export interface AccountResources {
-  readonly settings: DeploySettings;
+export interface AccountResources extends DeployTarget {
   readonly policy: PreparedPolicy;
-  readonly partition: $util.Output<string>;
-  readonly accountId: $util.Output<string>;
   readonly ownRoleArns: $util.Output<string[]>;
   readonly table: aws.dynamodb.Table;
   readonly topic: aws.sns.Topic;
@@ -143,10 +144,56 @@ export function resolvedScope<const More extends Record<string, $util.Input<stri
   );
 }
 
-/** One Lambda as every function of the stack is built; `options` adds to SST's arguments. */
+/** A function of the app: its handler by name, and what `sizing` gives it. */
+export type AppFunction =
+  | GuardrailFunction
+  | EvidenceFunction
+  | SweepFanOutFunction
+  | SlackAppFunction;
+
+/**
+ * The arguments every Lambda of the app shares (handler, runtime, size, bundling, log
+ * retention); `args` adds its environment, grants or role.
+ */
+export function appFunction(
+  settings: DeploySettings,
+  name: AppFunction,
+  sizing: { readonly memoryMb: number; readonly timeoutSeconds: number },
+  args: Omit<sst.aws.FunctionArgs, "handler">,
+): sst.aws.Function {
+  return new sst.aws.Function(componentName(name), {
+    description: `Network guardrail (${settings.stage}): ${name}`,
+    handler: handlerPath(name),
+    runtime: "nodejs22.x",
+    architecture: "arm64",
+    memory: `${sizing.memoryMb} MB`,
+    timeout: `${sizing.timeoutSeconds} seconds`,
+    // Split chunks, the SDK schema-key rewrite and kept class names (docs/benchmarks.md).
+    nodejs: { ...SST_NODEJS, esbuild: { ...SST_NODEJS.esbuild } },
+    logging: { retention: settings.protection ? "1 year" : "1 month" },
+    ...args,
+  });
+}
+
+/**
+ * SST's role also trusts the account root (for `sst dev`, which this app does not use). Only
+ * Lambda may assume a role that can revoke rules: the role transform of every function that has
+ * a role of its own, named `name` when given.
+ */
+export function lambdaRole(name?: string) {
+  return {
+    ...(name === undefined ? {} : { name }),
+    assumeRolePolicy: JSON.stringify(LAMBDA_TRUST_POLICY),
+  };
+}
+
+/**
+ * One Lambda with a role of its own, loading the shipped policy, as every function of the
+ * stack is built; `options` adds to SST's arguments.
+ */
 export function guardrailFunction(
   inputs: AccountResources,
-  name: string,
+  name: AppFunction,
   sizing: { readonly memoryMb: number; readonly timeoutSeconds: number },
   options: {
     readonly environment: Record<string, $util.Input<string>>;
@@ -154,32 +201,15 @@ export function guardrailFunction(
     readonly roleName: string;
   } & Omit<sst.aws.FunctionArgs, "environment" | "permissions" | "handler">,
 ): sst.aws.Function {
-  const { settings } = inputs;
   const { environment, permissions, roleName: role, ...more } = options;
-  return new sst.aws.Function(componentName(name as GuardrailFunction), {
-    description: `Network guardrail (${settings.stage}): ${name}`,
-    handler: handlerPath(name),
-    runtime: "nodejs22.x",
-    architecture: "arm64",
-    memory: `${sizing.memoryMb} MB`,
-    timeout: `${sizing.timeoutSeconds} seconds`,
+  return appFunction(inputs.settings, name, sizing, {
     environment,
     permissions,
     // Linking a Secret adds no IAM; linking the table, topic or queue would add wildcards.
     link: [],
     copyFiles: [{ from: inputs.policy.file, to: BUNDLED_POLICY_FILE }],
-    // Split chunks, the SDK schema-key rewrite and kept class names (docs/benchmarks.md).
-    nodejs: { ...SST_NODEJS, esbuild: { ...SST_NODEJS.esbuild } },
-    logging: { retention: settings.protection ? "1 year" : "1 month" },
     ...more,
-    transform: {
-      role: {
-        name: role,
-        // SST's role also trusts the account root (for `sst dev`, which this app does not
-        // use). Only Lambda may assume a role that can revoke rules.
-        assumeRolePolicy: JSON.stringify(LAMBDA_TRUST_POLICY),
-      },
-    },
+    transform: { role: lambdaRole(role) },
   });
 }
 

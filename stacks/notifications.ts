@@ -1,9 +1,8 @@
 import { topicKeyPolicy } from "./resource-policies";
 import type { DeploySettings } from "./settings";
+import type { DeployAccount } from "./target";
 
-export interface AccountScope {
-  readonly partition: $util.Output<string>;
-  readonly accountId: $util.Output<string>;
+export interface AccountScope extends DeployAccount {
   /** The roles of the functions that publish (known before the roles exist). */
   readonly publisherRoleArns: $util.Output<string[]>;
 }

@@ -15,7 +15,7 @@ import {
   roleName,
 } from "@guardrail/templates";
 import type { GuardrailLambda } from "./functions";
-import type { DeploySettings } from "./settings";
+import type { DeployTarget } from "./target";
 
 /*
  * The notification channels of NOTIFIERS (core/notifiers.ts) as infrastructure: each topic
@@ -55,11 +55,8 @@ export function notifierParameterArns(
   return arns;
 }
 
-export interface NotifierWiringInputs {
-  readonly settings: DeploySettings;
+export interface NotifierWiringInputs extends DeployTarget {
   readonly notifierParameters: NotifierParameters;
-  readonly partition: $util.Output<string>;
-  readonly accountId: $util.Output<string>;
   readonly topic: aws.sns.Topic;
   readonly lambdas: Record<GuardrailFunction, GuardrailLambda>;
 }

@@ -1,5 +1,10 @@
 import { coveredRegions } from "@guardrail/core";
-import { forwardDeadLetterPolicy, forwardedEventPattern, regionId } from "@guardrail/templates";
+import {
+  forwardDeadLetterPolicy,
+  forwardedEventPattern,
+  regionId,
+  serviceTrustPolicy,
+} from "@guardrail/templates";
 import type { DeploySettings } from "./settings";
 
 /**
@@ -39,17 +44,7 @@ export function createRegionForwarding(
   // IAM is global: one role lets every Region's rule put events on the home bus, and nothing else.
   const role = new aws.iam.Role("ForwarderRole", {
     description: `Network guardrail (${settings.stage}): forwards CloudTrail events to ${settings.region}`,
-    assumeRolePolicy: $jsonStringify({
-      Version: "2012-10-17",
-      Statement: [
-        {
-          Effect: "Allow",
-          Principal: { Service: "events.amazonaws.com" },
-          Action: "sts:AssumeRole",
-          Condition: { StringEquals: { "aws:SourceAccount": accountId } },
-        },
-      ],
-    }),
+    assumeRolePolicy: $jsonStringify(serviceTrustPolicy("events.amazonaws.com", accountId)),
     inlinePolicies: [
       {
         name: "put-events-to-home-bus",

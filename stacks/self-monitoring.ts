@@ -1,12 +1,6 @@
-import {
-  ALARMS,
-  EVENT_DRIVEN_FUNCTIONS,
-  type GuardrailFunction,
-  METRIC_SERVICE_DIMENSION,
-  METRICS,
-  metricServiceName,
-} from "@guardrail/core";
+import { ALARMS, EVENT_DRIVEN_FUNCTIONS, type GuardrailFunction, METRICS } from "@guardrail/core";
 import { APP_NAME, alarmName, componentName } from "@guardrail/templates";
+import { type AlarmLimits, type AlarmMetric, guardrailSumMetric, thresholdAlarm } from "./alarms";
 import type { GuardrailLambda } from "./functions";
 import { subscribe } from "./notifications";
 import type { SelfMonitoringSettings } from "./self-monitoring-settings";
@@ -39,39 +33,28 @@ export function createSelfMonitoringAlarms(
   lambdas: Record<GuardrailFunction, GuardrailLambda>,
   actionArns: $util.Input<string>[],
 ): aws.cloudwatch.MetricAlarm[] {
-  const actions = { alarmActions: actionArns, okActions: actionArns };
   const name = (what: string) => alarmName(APP_NAME, settings.stage, what);
-  const guardrailMetric = { [METRIC_SERVICE_DIMENSION]: metricServiceName(settings.stage) };
   const alarms: aws.cloudwatch.MetricAlarm[] = [];
   const alarm = (
     id: string,
     what: string,
     description: string,
-    metric: {
-      namespace: string;
-      metricName: string;
-      dimensions: Record<string, $util.Input<string>>;
-      statistic: string;
-    },
-    spec: { threshold: number; periodSeconds: number; evaluationPeriods: number },
+    metric: AlarmMetric,
+    limits: AlarmLimits,
   ) =>
-    new aws.cloudwatch.MetricAlarm(`${id}Alarm`, {
+    thresholdAlarm(`${id}Alarm`, {
       name: name(what),
-      alarmDescription: description,
-      ...metric,
-      period: spec.periodSeconds,
-      evaluationPeriods: spec.evaluationPeriods,
-      threshold: spec.threshold,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      treatMissingData: "notBreaching",
-      ...actions,
+      description,
+      metric,
+      limits,
+      actions: actionArns,
     });
   const lambdaAlarm = (
     fn: GuardrailFunction,
     id: string,
     metricName: string,
     statistic: string,
-    spec: { threshold: number; periodSeconds: number; evaluationPeriods: number },
+    limits: AlarmLimits,
     description: string,
   ) =>
     alarm(
@@ -84,7 +67,7 @@ export function createSelfMonitoringAlarms(
         dimensions: { FunctionName: lambdas[fn].fn.name },
         statistic,
       },
-      spec,
+      limits,
     );
   for (const fn of EVENT_DRIVEN_FUNCTIONS) {
     const id = componentName(fn);
@@ -115,18 +98,13 @@ export function createSelfMonitoringAlarms(
       ),
     );
   }
-  const metricAlarm = (
-    id: string,
-    metricName: string,
-    spec: { threshold: number; periodSeconds: number; evaluationPeriods: number },
-    description: string,
-  ) =>
+  const metricAlarm = (id: string, metricName: string, limits: AlarmLimits, description: string) =>
     alarm(
       id,
       metricName.replace(/([a-z])([A-Z])/g, "$1-$2").toLowerCase(),
       description,
-      { namespace: METRICS.namespace, metricName, dimensions: guardrailMetric, statistic: "Sum" },
-      spec,
+      { ...guardrailSumMetric(settings), metricName },
+      limits,
     );
   alarms.push(
     metricAlarm(

@@ -10,18 +10,19 @@ import {
 import {
   APP_NAME,
   alarmName,
-  componentName,
+  serviceTrustPolicy,
   stateMachineArn,
-  statesTrustPolicy,
   sweepFanOutRoleStatements,
   sweepMachineStatements,
   sweepStateMachineDefinition,
   sweepStateMachineName,
 } from "@guardrail/templates";
-import { SST_NODEJS } from "../functions/build/esbuild.mjs";
-import type { GuardrailLambda } from "./functions";
+import { thresholdAlarm } from "./alarms";
+import { privateBucket } from "./buckets";
+import { appFunction, type GuardrailLambda } from "./functions";
 import type { PreparedPolicy } from "./policy-file";
 import type { DeploySettings } from "./settings";
+import type { DeployTarget } from "./target";
 
 /*
  * Organisation mode: the sweep as planner + workers on a Step Functions Distributed Map
@@ -34,20 +35,9 @@ import type { DeploySettings } from "./settings";
 
 /** The manifest bucket: encrypted, never public, everything expired after a few days. */
 export function createSweepBucket(settings: DeploySettings): aws.s3.Bucket {
-  const bucket = new aws.s3.Bucket("SweepBucket", {
+  const bucket = privateBucket("SweepBucket", {
     // Manifests and results only: nothing to keep when the stage is removed.
     forceDestroy: !settings.protection,
-  });
-  new aws.s3.BucketPublicAccessBlock("SweepBucketPublicAccess", {
-    bucket: bucket.id,
-    blockPublicAcls: true,
-    blockPublicPolicy: true,
-    ignorePublicAcls: true,
-    restrictPublicBuckets: true,
-  });
-  new aws.s3.BucketServerSideEncryptionConfiguration("SweepBucketEncryption", {
-    bucket: bucket.id,
-    rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
   });
   new aws.s3.BucketLifecycleConfiguration("SweepBucketLifecycle", {
     bucket: bucket.id,
@@ -86,11 +76,8 @@ export function sweepPlannerEnvironment(
   };
 }
 
-export interface SweepFanOutInputs {
-  readonly settings: DeploySettings;
+export interface SweepFanOutInputs extends DeployTarget {
   readonly policy: PreparedPolicy;
-  readonly partition: $util.Output<string>;
-  readonly accountId: $util.Output<string>;
   readonly bucket: aws.s3.Bucket;
   readonly machineArn: $util.Output<string>;
   /** The sweep function: the planner, whose role and settings the worker and summary share. */
@@ -112,14 +99,7 @@ export function createSweepFanOut(inputs: SweepFanOutInputs) {
 
   const functions = Object.fromEntries(
     SWEEP_FANOUT_FUNCTIONS.map((fn) => {
-      const sizing = SWEEP_FANOUT_SIZING[fn];
-      const f = new sst.aws.Function(componentName(fn), {
-        description: `Network guardrail (${settings.stage}): ${fn}`,
-        handler: `functions/src/handlers/${fn}.handler`,
-        runtime: "nodejs22.x",
-        architecture: "arm64",
-        memory: `${sizing.memoryMb} MB`,
-        timeout: `${sizing.timeoutSeconds} seconds`,
+      const f = appFunction(settings, fn, SWEEP_FANOUT_SIZING[fn], {
         environment: $util.all([environment, inputs.bucket.bucket, inputs.machineArn]).apply(
           ([env, bucket, machineArn]): Record<string, string> => ({
             ...env,
@@ -130,8 +110,6 @@ export function createSweepFanOut(inputs: SweepFanOutInputs) {
         role: sweepRole.arn,
         link: inputs.externalIdSecret ? [inputs.externalIdSecret] : [],
         copyFiles: [{ from: inputs.policy.file, to: BUNDLED_POLICY_FILE }],
-        nodejs: { ...SST_NODEJS, esbuild: { ...SST_NODEJS.esbuild } },
-        logging: { retention: settings.protection ? "1 year" : "1 month" },
       });
       return [fn, f] as const;
     }),
@@ -153,7 +131,7 @@ export function createSweepFanOut(inputs: SweepFanOutInputs) {
   const summary = functions["sweep-summary"].nodes.function;
   const machineRole = new aws.iam.Role("SweepStateMachineRole", {
     assumeRolePolicy: inputs.accountId.apply((account) =>
-      JSON.stringify(statesTrustPolicy(account)),
+      JSON.stringify(serviceTrustPolicy("states.amazonaws.com", account)),
     ),
     inlinePolicies: [
       {
@@ -193,20 +171,17 @@ export function createSweepFanOut(inputs: SweepFanOutInputs) {
   });
 
   const runAlarm = (id: string, metricName: string, what: string, description: string) =>
-    new aws.cloudwatch.MetricAlarm(id, {
+    thresholdAlarm(id, {
       name: alarmName(APP_NAME, settings.stage, what),
-      alarmDescription: description,
-      namespace: "AWS/States",
-      metricName,
-      dimensions: { StateMachineArn: machine.arn },
-      statistic: "Sum",
-      period: ALARMS.functionErrors.periodSeconds,
-      evaluationPeriods: ALARMS.functionErrors.evaluationPeriods,
-      threshold: ALARMS.functionErrors.threshold,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      treatMissingData: "notBreaching",
-      alarmActions: inputs.alarmActions,
-      okActions: inputs.alarmActions,
+      description,
+      metric: {
+        namespace: "AWS/States",
+        metricName,
+        dimensions: { StateMachineArn: machine.arn },
+        statistic: "Sum",
+      },
+      limits: ALARMS.functionErrors,
+      actions: inputs.alarmActions,
     });
   const alarms = [
     runAlarm(

@@ -1,5 +1,10 @@
 import { createHash } from "node:crypto";
-import type { EvidenceFunction, GuardrailFunction, SweepFanOutFunction } from "@guardrail/core";
+import type {
+  EvidenceFunction,
+  GuardrailFunction,
+  SlackAppFunction,
+  SweepFanOutFunction,
+} from "@guardrail/core";
 
 /** The application's name: the prefix of every resource it deploys. */
 export const APP_NAME = "network-guardrail";
@@ -38,7 +43,7 @@ export function roleArn(partition: string, accountId: string, name: string): str
 
 /** PascalCase SST component name of a function: `security-group-change` → `SecurityGroupChange`. */
 export function componentName(
-  fn: GuardrailFunction | EvidenceFunction | SweepFanOutFunction,
+  fn: GuardrailFunction | EvidenceFunction | SweepFanOutFunction | SlackAppFunction,
 ): string {
   return fn
     .split("-")
