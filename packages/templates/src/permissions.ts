@@ -63,6 +63,40 @@ export function leadingKeys(prefix: string): Condition {
   };
 }
 
+/**
+ * The trust policy of a role that only `service` acting for `accountId` may assume (the
+ * confused-deputy guard). The account is a string for Pulumi, or a CloudFormation intrinsic for
+ * the spoke.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html
+ */
+export function serviceTrustPolicy<Account>(service: string, accountId: Account) {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { Service: service },
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+      },
+    ],
+  };
+}
+
+/** `actions` on the items of the table whose partition key starts with `prefix`. */
+export function tableItems(
+  actions: readonly string[],
+  tableArn: string,
+  prefix: string,
+): Statement {
+  return {
+    effect: "allow",
+    actions: [...actions],
+    resources: [tableArn],
+    conditions: [leadingKeys(prefix)],
+  };
+}
+
 /** Where the grants point. All values are full ARNs except the account/Region/partition. */
 export interface PermissionScope {
   readonly partition: string;
@@ -249,69 +283,35 @@ export function auditStatements(fn: GuardrailFunction, tableArn: string): Statem
   const access = FUNCTION_DATA_ACCESS[fn];
   const statements: Statement[] = [];
   if (access.audit) {
-    statements.push({
-      effect: "allow",
-      actions: [...AUDIT_DECISION_ACTIONS],
-      resources: [tableArn],
-      conditions: [leadingKeys(AUDIT_KEY_PREFIX.decision)],
-    });
+    statements.push(tableItems(AUDIT_DECISION_ACTIONS, tableArn, AUDIT_KEY_PREFIX.decision));
   }
   if (access.state === "write") {
-    statements.push({
-      effect: "allow",
-      actions: ["dynamodb:GetItem", "dynamodb:PutItem"],
-      resources: [tableArn],
-      conditions: [leadingKeys(AUDIT_KEY_PREFIX.sightings)],
-    });
+    statements.push(
+      tableItems(["dynamodb:GetItem", "dynamodb:PutItem"], tableArn, AUDIT_KEY_PREFIX.sightings),
+    );
   }
   if (access.state === "write") {
     // What is exposed now: the last snapshot read, the new one written (see recordPosture).
-    statements.push({
-      effect: "allow",
-      actions: [...AUDIT_POSTURE_WRITE_ACTIONS],
-      resources: [tableArn],
-      conditions: [leadingKeys(AUDIT_KEY_PREFIX.posture)],
-    });
+    statements.push(tableItems(AUDIT_POSTURE_WRITE_ACTIONS, tableArn, AUDIT_KEY_PREFIX.posture));
   }
   if (access.state !== "none") {
-    statements.push({
-      effect: "allow",
-      actions: [
-        ...(access.state === "write" ? AUDIT_STATE_WRITE_ACTIONS : AUDIT_STATE_READ_ACTIONS),
-      ],
-      resources: [tableArn],
-      conditions: [leadingKeys(AUDIT_KEY_PREFIX.state)],
-    });
+    statements.push(
+      tableItems(
+        access.state === "write" ? AUDIT_STATE_WRITE_ACTIONS : AUDIT_STATE_READ_ACTIONS,
+        tableArn,
+        AUDIT_KEY_PREFIX.state,
+      ),
+    );
   }
   if (access.audit) {
     // Exemption-tag records (read to honour a tag, written when tagging is seen) and the flap
     // guard's counters, each under its own key prefix.
     statements.push(
-      {
-        effect: "allow",
-        actions: [...AUDIT_TAG_ACTIONS],
-        resources: [tableArn],
-        conditions: [leadingKeys(AUDIT_KEY_PREFIX.tag)],
-      },
-      {
-        effect: "allow",
-        actions: [...AUDIT_FLAP_ACTIONS],
-        resources: [tableArn],
-        conditions: [leadingKeys(AUDIT_KEY_PREFIX.flap)],
-      },
-      {
-        // Exemption announcements: written once each (a condition on the key), never changed.
-        effect: "allow",
-        actions: ["dynamodb:PutItem"],
-        resources: [tableArn],
-        conditions: [leadingKeys(AUDIT_KEY_PREFIX.exemption)],
-      },
-      {
-        effect: "allow",
-        actions: ["dynamodb:UpdateItem"],
-        resources: [tableArn],
-        conditions: [leadingKeys(AUDIT_KEY_PREFIX.attempts)],
-      },
+      tableItems(AUDIT_TAG_ACTIONS, tableArn, AUDIT_KEY_PREFIX.tag),
+      tableItems(AUDIT_FLAP_ACTIONS, tableArn, AUDIT_KEY_PREFIX.flap),
+      // Exemption announcements: written once each (a condition on the key), never changed.
+      tableItems(["dynamodb:PutItem"], tableArn, AUDIT_KEY_PREFIX.exemption),
+      tableItems(["dynamodb:UpdateItem"], tableArn, AUDIT_KEY_PREFIX.attempts),
     );
     statements.push({
       effect: "allow",
@@ -348,12 +348,7 @@ export function selfMonitoringStatements(
   }
   if (fn === "slack-notifier") {
     return [
-      {
-        effect: "allow",
-        actions: [...SELF_MONITORING_ACTIONS["slack-notifier"]],
-        resources: [scope.tableArn],
-        conditions: [leadingKeys(AUDIT_KEY_PREFIX.slack)],
-      },
+      tableItems(SELF_MONITORING_ACTIONS["slack-notifier"], scope.tableArn, AUDIT_KEY_PREFIX.slack),
     ];
   }
   return [];
@@ -374,12 +369,11 @@ export function securityHubStatements(fn: GuardrailFunction, scope: PermissionSc
   return [
     { effect: "allow", actions: [importFindings], resources: [inRegion(own.importFindings)] },
     { effect: "allow", actions: [updateFindings], resources: [inRegion(own.updateFindings)] },
-    {
-      effect: "allow",
-      actions: [...AUDIT_SECURITY_HUB_ACTIONS[fn === "sweep" ? "sweep" : "event"]],
-      resources: [scope.tableArn],
-      conditions: [leadingKeys(AUDIT_KEY_PREFIX.securityHub)],
-    },
+    tableItems(
+      AUDIT_SECURITY_HUB_ACTIONS[fn === "sweep" ? "sweep" : "event"],
+      scope.tableArn,
+      AUDIT_KEY_PREFIX.securityHub,
+    ),
   ];
 }
 
@@ -465,12 +459,7 @@ export interface EvidenceScope {
 export function evidenceStatements(fn: EvidenceFunction, scope: EvidenceScope): Statement[] {
   if (fn === "chain-writer") {
     return [
-      {
-        effect: "allow",
-        actions: [...AUDIT_CHAIN_ACTIONS],
-        resources: [scope.tableArn],
-        conditions: [leadingKeys(AUDIT_KEY_PREFIX.chain)],
-      },
+      tableItems(AUDIT_CHAIN_ACTIONS, scope.tableArn, AUDIT_KEY_PREFIX.chain),
       { effect: "allow", actions: [...CHAIN_CONSUME_ACTIONS], resources: [scope.chainQueueArn] },
       {
         effect: "allow",
@@ -480,12 +469,7 @@ export function evidenceStatements(fn: EvidenceFunction, scope: EvidenceScope): 
     ];
   }
   return [
-    {
-      effect: "allow",
-      actions: [...AUDIT_POSTURE_READ_ACTIONS],
-      resources: [scope.tableArn],
-      conditions: [leadingKeys(AUDIT_KEY_PREFIX.posture)],
-    },
+    tableItems(AUDIT_POSTURE_READ_ACTIONS, scope.tableArn, AUDIT_KEY_PREFIX.posture),
     { effect: "allow", actions: [...NOTIFY_ACTIONS], resources: [scope.topicArn] },
     { effect: "allow", actions: [...TOPIC_KEY_ACTIONS], resources: [scope.topicKeyArn] },
   ];
@@ -517,12 +501,11 @@ export function slackAppStatements(
   fn: "slack-interactions" | "slack-actions",
   scope: SlackAppScope,
 ): Statement[] {
-  const interactions: Statement = {
-    effect: "allow",
-    actions: [...AUDIT_INTERACTION_ACTIONS],
-    resources: [scope.tableArn],
-    conditions: [leadingKeys(AUDIT_KEY_PREFIX.interaction)],
-  };
+  const interactions = tableItems(
+    AUDIT_INTERACTION_ACTIONS,
+    scope.tableArn,
+    AUDIT_KEY_PREFIX.interaction,
+  );
   if (fn === "slack-interactions") {
     return [
       {
@@ -566,11 +549,6 @@ export function slackAppStatements(
       resources: [scope.slackTokenParameterArn],
     },
     { ...interactions, actions: [...AUDIT_INTERACTION_ACTIONS, "dynamodb:Query"] },
-    {
-      effect: "allow",
-      actions: ["dynamodb:PutItem"],
-      resources: [scope.tableArn],
-      conditions: [leadingKeys(AUDIT_KEY_PREFIX.exemption)],
-    },
+    tableItems(["dynamodb:PutItem"], scope.tableArn, AUDIT_KEY_PREFIX.exemption),
   ];
 }

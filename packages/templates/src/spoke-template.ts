@@ -11,7 +11,7 @@ import {
   securityHubResources,
 } from "@guardrail/core";
 import { APP_NAME, hubBusName, memberRoleName, roleArn, roleName } from "./naming";
-import { ec2ResourcesFor } from "./permissions";
+import { ec2ResourcesFor, serviceTrustPolicy } from "./permissions";
 
 /**
  * The spoke of a multi-account deployment, as a plain CloudFormation template that the hub
@@ -319,17 +319,9 @@ export function renderSpokeTemplate(input: SpokeTemplateInput): Record<string, J
         Condition: "Forward",
         Properties: {
           Description: "Lets this account's EventBridge put guardrail events on the hub bus.",
-          AssumeRolePolicyDocument: {
-            Version: "2012-10-17",
-            Statement: [
-              {
-                Effect: "Allow",
-                Principal: { Service: "events.amazonaws.com" },
-                Action: "sts:AssumeRole",
-                Condition: { StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } } },
-              },
-            ],
-          },
+          AssumeRolePolicyDocument: serviceTrustPolicy("events.amazonaws.com", {
+            Ref: "AWS::AccountId",
+          }),
           Policies: [
             {
               PolicyName: "put-events-to-hub",

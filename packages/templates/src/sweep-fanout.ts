@@ -104,21 +104,6 @@ export interface PolicyStatement {
   readonly Condition?: Record<string, Record<string, string>>;
 }
 
-/** Only Step Functions of this account may assume the state machine's role (confused deputy). */
-export function statesTrustPolicy(accountId: string) {
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Allow",
-        Principal: { Service: "states.amazonaws.com" },
-        Action: "sts:AssumeRole",
-        Condition: { StringEquals: { "aws:SourceAccount": accountId } },
-      },
-    ],
-  };
-}
-
 export interface SweepMachineScope {
   readonly partition: string;
   readonly region: string;
@@ -138,37 +123,33 @@ export interface SweepMachineScope {
 export function sweepMachineStatements(s: SweepMachineScope): PolicyStatement[] {
   const base = `arn:${s.partition}:states:${s.region}:${s.accountId}`;
   return [
-    {
-      Effect: "Allow",
-      Action: [...SWEEP_FANOUT_ACTIONS.machineInvoke],
-      Resource: [s.workerArn, `${s.workerArn}:*`, s.summaryArn, `${s.summaryArn}:*`],
-    },
-    {
-      Effect: "Allow",
-      Action: [...SWEEP_FANOUT_ACTIONS.machineReadManifest],
-      Resource: [`${s.bucketArn}/${SWEEP_FANOUT.manifestPrefix}*`],
-    },
-    {
-      Effect: "Allow",
-      Action: [...SWEEP_FANOUT_ACTIONS.machineWriteResults],
-      Resource: [`${s.bucketArn}/${SWEEP_FANOUT.resultsPrefix}*`],
-    },
-    {
-      Effect: "Allow",
-      Action: ["states:StartExecution"],
-      Resource: [`${base}:stateMachine:${s.stateMachineName}`],
-    },
-    {
-      Effect: "Allow",
-      Action: ["states:DescribeExecution", "states:StopExecution"],
-      Resource: [`${base}:execution:${s.stateMachineName}/*`],
-    },
-    {
-      Effect: "Allow",
-      Action: [...SWEEP_FANOUT_ACTIONS.machineMapRun],
-      Resource: [`${base}:mapRun:${s.stateMachineName}/*`],
-    },
+    allow(SWEEP_FANOUT_ACTIONS.machineInvoke, [
+      s.workerArn,
+      `${s.workerArn}:*`,
+      s.summaryArn,
+      `${s.summaryArn}:*`,
+    ]),
+    allow(SWEEP_FANOUT_ACTIONS.machineReadManifest, [manifests(s.bucketArn)]),
+    allow(SWEEP_FANOUT_ACTIONS.machineWriteResults, [results(s.bucketArn)]),
+    allow(["states:StartExecution"], [`${base}:stateMachine:${s.stateMachineName}`]),
+    allow(
+      ["states:DescribeExecution", "states:StopExecution"],
+      [`${base}:execution:${s.stateMachineName}/*`],
+    ),
+    allow(SWEEP_FANOUT_ACTIONS.machineMapRun, [`${base}:mapRun:${s.stateMachineName}/*`]),
   ];
+}
+
+function allow(actions: readonly string[], resources: string[]): PolicyStatement {
+  return { Effect: "Allow", Action: [...actions], Resource: resources };
+}
+
+function manifests(bucketArn: string): string {
+  return `${bucketArn}/${SWEEP_FANOUT.manifestPrefix}*`;
+}
+
+function results(bucketArn: string): string {
+  return `${bucketArn}/${SWEEP_FANOUT.resultsPrefix}*`;
 }
 
 export interface SweepRoleScope {
@@ -185,20 +166,8 @@ export interface SweepRoleScope {
  */
 export function sweepFanOutRoleStatements(s: SweepRoleScope): PolicyStatement[] {
   return [
-    {
-      Effect: "Allow",
-      Action: [...SWEEP_FANOUT_ACTIONS.writeManifest],
-      Resource: [`${s.bucketArn}/${SWEEP_FANOUT.manifestPrefix}*`],
-    },
-    {
-      Effect: "Allow",
-      Action: [...SWEEP_FANOUT_ACTIONS.readResults],
-      Resource: [`${s.bucketArn}/${SWEEP_FANOUT.resultsPrefix}*`],
-    },
-    {
-      Effect: "Allow",
-      Action: [...SWEEP_FANOUT_ACTIONS.startRun],
-      Resource: [s.stateMachineArn],
-    },
+    allow(SWEEP_FANOUT_ACTIONS.writeManifest, [manifests(s.bucketArn)]),
+    allow(SWEEP_FANOUT_ACTIONS.readResults, [results(s.bucketArn)]),
+    allow(SWEEP_FANOUT_ACTIONS.startRun, [s.stateMachineArn]),
   ];
 }
