@@ -331,6 +331,25 @@ export function ruleItem(state: RegionState, rule: SgRule): XmlObject {
 }
 
 function peerFields(peer: RulePeer): XmlObject {
+  if (peer.kind !== "group") return flatPeerFields(peer);
+  return {
+    referencedGroupInfo: {
+      userId: peer.userId,
+      groupId: peer.groupId,
+      vpcId: peer.vpcId,
+      vpcPeeringConnectionId: peer.vpcPeeringConnectionId,
+    },
+  };
+}
+
+/** A rule's peer as a `RevokedSecurityGroupRule` names it: one flat field, no group owner. */
+export function flatPeerFields(
+  peer: RulePeer,
+):
+  | { readonly cidrIpv4: string }
+  | { readonly cidrIpv6: string }
+  | { readonly prefixListId: string }
+  | { readonly referencedGroupId: string } {
   switch (peer.kind) {
     case "cidr4":
       return { cidrIpv4: peer.cidr };
@@ -339,20 +358,12 @@ function peerFields(peer: RulePeer): XmlObject {
     case "prefix-list":
       return { prefixListId: peer.prefixListId };
     case "group":
-      return {
-        referencedGroupInfo: {
-          userId: peer.userId,
-          groupId: peer.groupId,
-          vpcId: peer.vpcId,
-          vpcPeeringConnectionId: peer.vpcPeeringConnectionId,
-        },
-      };
+      return { referencedGroupId: peer.groupId };
   }
 }
 
 /** A `RevokedSecurityGroupRule` item: flat `referencedGroupId`, no owner, no ARN. */
 export function revokedRuleItem(rule: SgRule): XmlObject {
-  const peer = rule.peer;
   return {
     securityGroupRuleId: rule.id,
     groupId: rule.groupId,
@@ -360,10 +371,7 @@ export function revokedRuleItem(rule: SgRule): XmlObject {
     ipProtocol: rule.ipProtocol,
     fromPort: rule.fromPort,
     toPort: rule.toPort,
-    cidrIpv4: peer.kind === "cidr4" ? peer.cidr : undefined,
-    cidrIpv6: peer.kind === "cidr6" ? peer.cidr : undefined,
-    prefixListId: peer.kind === "prefix-list" ? peer.prefixListId : undefined,
-    referencedGroupId: peer.kind === "group" ? peer.groupId : undefined,
+    ...flatPeerFields(rule.peer),
     description: rule.description,
   };
 }

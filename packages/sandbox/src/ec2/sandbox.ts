@@ -75,6 +75,7 @@ import {
   canonicalCidr,
   canonicalProtocolAndPorts,
   describeRuleForMessage,
+  flatPeerFields,
   resolvePeer,
   type SourceRequest,
 } from "./permissions";
@@ -740,7 +741,7 @@ export class Ec2Sandbox extends QueryService {
       ipProtocol: r.ipProtocol,
       fromPort: r.fromPort,
       toPort: r.toPort,
-      ...snapshotPeer(r.peer),
+      ...flatPeerFields(r.peer),
       ...(r.description === undefined ? {} : { description: r.description }),
     }));
   }
@@ -961,17 +962,4 @@ function seedEntry(e: SeedNaclEntry): NaclEntry {
       ["Icmp.Code", String(e.icmpCode ?? -1)],
     ]),
   );
-}
-
-function snapshotPeer(peer: RulePeer): Partial<SecurityGroupRuleSnapshot> {
-  switch (peer.kind) {
-    case "cidr4":
-      return { cidrIpv4: peer.cidr };
-    case "cidr6":
-      return { cidrIpv6: peer.cidr };
-    case "prefix-list":
-      return { prefixListId: peer.prefixListId };
-    case "group":
-      return { referencedGroupId: peer.groupId };
-  }
 }

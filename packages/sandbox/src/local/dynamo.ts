@@ -5,7 +5,7 @@ import { createLocalAuditTable } from "@guardrail/aws";
 import { AUDIT_TABLE, type AuditItem, accountIndexKey, auditKey } from "@guardrail/core";
 // A static import (not createRequire), so that the packaged CLI's bundler sees and bundles it.
 import dynalite from "dynalite";
-import { listen } from "./listen";
+import { type LocalServiceOptions, listen } from "./listen";
 
 export interface LocalDynamo {
   readonly endpoint: string;
@@ -22,12 +22,9 @@ export interface LocalDynamo {
   close(): Promise<void>;
 }
 
-export interface LocalDynamoOptions {
+export interface LocalDynamoOptions
+  extends LocalServiceOptions<DynamoDBClientConfig["credentials"]> {
   readonly tableName: string;
-  readonly region: string;
-  readonly credentials: DynamoDBClientConfig["credentials"];
-  readonly port?: number;
-  readonly host?: string;
 }
 
 /**

@@ -10,6 +10,7 @@ import {
 import { ConfigurationError } from "@guardrail/core";
 import type { SNSEvent, SNSEventRecord } from "aws-lambda";
 import type { FauxqsServer } from "fauxqs";
+import type { LocalServiceOptions } from "./listen";
 
 /** What one delivery of a topic message to the subscriber came to. */
 export interface SnsDelivery {
@@ -44,12 +45,8 @@ export interface LocalSns {
   close(): Promise<void>;
 }
 
-export interface LocalSnsOptions {
+export interface LocalSnsOptions extends LocalServiceOptions<SQSClientConfig["credentials"]> {
   readonly topicName: string;
-  readonly region: string;
-  readonly credentials: SQSClientConfig["credentials"];
-  readonly port?: number;
-  readonly host?: string;
   /** Default 3 (one delivery and two retries, as Lambda's asynchronous invocation). */
   readonly maxAttempts?: number;
   /** Default 200 ms. */

@@ -228,3 +228,18 @@ export function describeItems<T extends Listed>(
   }
   return paginate(matching(), (item) => item.seq, params, maxResults);
 }
+
+/**
+ * A Describe action: `spec` selects, filters and pages the call Region's items, and the reply
+ * lists the page under `set`, each item as `render` writes it.
+ */
+export function describeAction<T extends Listed>(
+  set: string,
+  spec: (ctx: ActionContext) => DescribeSpec<T>,
+  render: (item: T, ctx: ActionContext) => XmlObject,
+): ActionHandler {
+  return (ctx) => {
+    const { page, nextToken } = describeItems(ctx.params, spec(ctx));
+    return { [set]: xmlList(page.map((item) => render(item, ctx))), nextToken };
+  };
+}

@@ -10,7 +10,7 @@ import { type NaclEntry, type NetworkAcl, naclEntryKey, type RegionState } from 
 import { canonicalCidr } from "../permissions";
 import type { QueryParams } from "../query";
 import { type XmlObject, xmlList } from "../xml";
-import { type ActionContext, byId, createTagged, describeItems, lookup, tagSet } from "./common";
+import { type ActionContext, byId, createTagged, describeAction, lookup, tagSet } from "./common";
 
 export function naclEntryItem(e: NaclEntry): XmlObject {
   return {
@@ -59,9 +59,9 @@ export function createNetworkAcl(ctx: ActionContext): XmlObject {
   return { networkAcl: naclItem(acl, state), clientToken: params.str("ClientToken") };
 }
 
-export function describeNetworkAcls(ctx: ActionContext): XmlObject {
-  const { params, state } = ctx;
-  const { page, nextToken } = describeItems<NetworkAcl>(params, {
+export const describeNetworkAcls = describeAction<NetworkAcl>(
+  "networkAclSet",
+  ({ state }) => ({
     ...byId(state.nacls, "NetworkAclId", networkAclNotFound),
     filters: {
       "network-acl-id": (a) => a.id,
@@ -71,9 +71,9 @@ export function describeNetworkAcls(ctx: ActionContext): XmlObject {
     },
     tagged: true,
     maxResults: [5, 1000],
-  });
-  return { networkAclSet: xmlList(page.map((a) => naclItem(a, state))), nextToken };
-}
+  }),
+  (a, { state }) => naclItem(a, state),
+);
 
 function readAcl(ctx: ActionContext): NetworkAcl {
   return lookup(ctx.state.nacls, networkAclNotFound)(ctx.params.requiredStr("NetworkAclId"));

@@ -1,12 +1,12 @@
 import { Ec2ApiError, invalidParameterValue, prefixListNotFound } from "../errors";
-import type { PrefixList, SecurityGroup } from "../model";
+import type { PrefixList, RegionState, SecurityGroup } from "../model";
 import { canonicalCidr } from "../permissions";
 import type { QueryParams } from "../query";
 import { type XmlObject, xmlList } from "../xml";
 import {
   type ActionContext,
   byId,
-  describeItems,
+  describeAction,
   lookup,
   paginate,
   readMaxResults,
@@ -144,9 +144,9 @@ export function getManagedPrefixListEntries(ctx: ActionContext): XmlObject {
   };
 }
 
-export function describeManagedPrefixLists(ctx: ActionContext): XmlObject {
-  const { params, state } = ctx;
-  const { page, nextToken } = describeItems<PrefixList>(params, {
+export const describeManagedPrefixLists = describeAction<PrefixList>(
+  "prefixListSet",
+  ({ state }) => ({
     ...byId(state.prefixLists, "PrefixListId", prefixListNotFound),
     filters: {
       "prefix-list-id": (pl) => pl.id,
@@ -155,21 +155,27 @@ export function describeManagedPrefixLists(ctx: ActionContext): XmlObject {
     },
     tagged: true,
     maxResults: [1, 100],
-  });
-  return {
-    prefixListSet: xmlList(page.map((pl) => prefixListItem(ctx, pl, settledState(pl)))),
-    nextToken,
-  };
-}
+  }),
+  (pl, ctx) => prefixListItem(ctx, pl, settledState(pl)),
+);
 
 function settledState(pl: PrefixList): string {
   return pl.version > 1 ? "modify-complete" : "create-complete";
 }
 
 /** The security groups whose rules reference the list (what the prefix-list function revokes from). */
-export function getManagedPrefixListAssociations(ctx: ActionContext): XmlObject {
-  const { params, state } = ctx;
-  const pl = readPrefixList(ctx);
+export const getManagedPrefixListAssociations = describeAction<SecurityGroup>(
+  "prefixListAssociationSet",
+  (ctx) => ({
+    all: groupsReferencing(ctx.state, readPrefixList(ctx)),
+    filters: {},
+    tagged: false,
+    maxResults: [5, 255],
+  }),
+  (g) => ({ resourceId: g.id, resourceOwner: g.ownerId }),
+);
+
+function groupsReferencing(state: RegionState, pl: PrefixList): SecurityGroup[] {
   const groups: SecurityGroup[] = [];
   for (const group of state.groups.values()) {
     for (const rule of group.rules.values()) {
@@ -179,16 +185,5 @@ export function getManagedPrefixListAssociations(ctx: ActionContext): XmlObject 
       }
     }
   }
-  const { page, nextToken } = describeItems(params, {
-    all: groups,
-    filters: {},
-    tagged: false,
-    maxResults: [5, 255],
-  });
-  return {
-    prefixListAssociationSet: xmlList(
-      page.map((g) => ({ resourceId: g.id, resourceOwner: g.ownerId })),
-    ),
-    nextToken,
-  };
+  return groups;
 }

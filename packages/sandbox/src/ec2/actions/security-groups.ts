@@ -22,7 +22,7 @@ import {
   type ActionContext,
   byId,
   createTagged,
-  describeItems,
+  describeAction,
   readTagSpecifications,
   tagSet,
 } from "./common";
@@ -77,9 +77,9 @@ export function deleteSecurityGroup(ctx: ActionContext): XmlObject {
   return { return: true, groupId: group.id };
 }
 
-export function describeSecurityGroups(ctx: ActionContext): XmlObject {
-  const { params, state } = ctx;
-  const { page, nextToken } = describeItems<SecurityGroup>(params, {
+export const describeSecurityGroups = describeAction<SecurityGroup>(
+  "securityGroupInfo",
+  ({ state }) => ({
     all: state.groups.values(),
     ids: [
       { param: "GroupId", resolve: (id) => state.resolveGroup(id, undefined) },
@@ -95,12 +95,9 @@ export function describeSecurityGroups(ctx: ActionContext): XmlObject {
     },
     tagged: true,
     maxResults: [5, 1000],
-  });
-  return {
-    securityGroupInfo: xmlList(page.map((g) => groupItem(ctx, g))),
-    nextToken,
-  };
-}
+  }),
+  (g, ctx) => groupItem(ctx, g),
+);
 
 function groupItem(ctx: ActionContext, g: SecurityGroup): XmlObject {
   const ingress: SgRule[] = [];
@@ -119,9 +116,9 @@ function groupItem(ctx: ActionContext, g: SecurityGroup): XmlObject {
   };
 }
 
-export function describeSecurityGroupRules(ctx: ActionContext): XmlObject {
-  const { params, state } = ctx;
-  const { page, nextToken } = describeItems<SgRule>(params, {
+export const describeSecurityGroupRules = describeAction<SgRule>(
+  "securityGroupRuleSet",
+  ({ state }) => ({
     ...byId(state.rules, "SecurityGroupRuleId", ruleIdNotFound),
     filters: {
       "group-id": (r) => r.groupId,
@@ -140,12 +137,9 @@ export function describeSecurityGroupRules(ctx: ActionContext): XmlObject {
       }
       return rules.sort((a, b) => a.seq - b.seq);
     },
-  });
-  return {
-    securityGroupRuleSet: xmlList(page.map((r) => ruleItem(state, r))),
-    nextToken,
-  };
-}
+  }),
+  (r, { state }) => ruleItem(state, r),
+);
 
 /**
  * Rule counts of one direction against the quota, which EC2 applies to IPv4 and IPv6 rules

@@ -1,8 +1,8 @@
 import { Ec2ApiError, invalidParameterValue, networkAclNotFound, vpcNotFound } from "../errors";
 import type { Subnet } from "../model";
 import { canonicalCidr } from "../permissions";
-import { type XmlObject, xmlList } from "../xml";
-import { type ActionContext, byId, createTagged, describeItems, tagSet } from "./common";
+import type { XmlObject } from "../xml";
+import { type ActionContext, byId, createTagged, describeAction, tagSet } from "./common";
 
 function subnetItem(s: Subnet): XmlObject {
   return {
@@ -55,9 +55,9 @@ export function createSubnet(ctx: ActionContext): XmlObject {
   return { subnet: subnetItem(subnet) };
 }
 
-export function describeSubnets(ctx: ActionContext): XmlObject {
-  const { params, state } = ctx;
-  const { page, nextToken } = describeItems<Subnet>(params, {
+export const describeSubnets = describeAction<Subnet>(
+  "subnetSet",
+  ({ state }) => ({
     ...byId(state.subnets, "SubnetId", subnetNotFound),
     filters: {
       "subnet-id": (s) => s.id,
@@ -67,9 +67,9 @@ export function describeSubnets(ctx: ActionContext): XmlObject {
     },
     tagged: true,
     maxResults: [5, 1000],
-  });
-  return { subnetSet: xmlList(page.map(subnetItem)), nextToken };
-}
+  }),
+  subnetItem,
+);
 
 /**
  * ReplaceNetworkAclAssociation: moves the subnet of `AssociationId` to `NetworkAclId` (same VPC)

@@ -10,7 +10,7 @@ import {
 import type { RegionState, Vpc } from "../model";
 import { canonicalCidr } from "../permissions";
 import { type XmlObject, xmlList } from "../xml";
-import { type ActionContext, byId, checkTag, createTagged, describeItems, tagSet } from "./common";
+import { type ActionContext, byId, checkTag, createTagged, describeAction, tagSet } from "./common";
 
 interface Taggable {
   readonly id: string;
@@ -107,23 +107,30 @@ export function taggableByArn(
   }
 }
 
-export function describeTags(ctx: ActionContext): XmlObject {
-  const { params, state } = ctx;
-  const rows: {
-    resourceId: string;
-    resourceType: string;
-    key: string;
-    value: string;
-    seq: number;
-  }[] = [];
+interface TagRow {
+  readonly resourceId: string;
+  readonly resourceType: string;
+  readonly key: string;
+  readonly value: string;
+  readonly seq: number;
+}
+
+/** One row per tag of every taggable resource, in the resources' order. */
+function tagRows(state: RegionState): TagRow[] {
+  const rows: TagRow[] = [];
   const resources = [...allTaggables(state)].sort((a, b) => a.seq - b.seq);
   for (const r of resources) {
     for (const [key, value] of r.tags) {
       rows.push({ resourceId: r.id, resourceType: r.type, key, value, seq: rows.length + 1 });
     }
   }
-  const { page, nextToken } = describeItems(params, {
-    all: rows,
+  return rows;
+}
+
+export const describeTags = describeAction<TagRow>(
+  "tagSet",
+  ({ state }) => ({
+    all: tagRows(state),
     filters: {
       "resource-id": (t) => t.resourceId,
       "resource-type": (t) => t.resourceType,
@@ -132,19 +139,9 @@ export function describeTags(ctx: ActionContext): XmlObject {
     },
     tagged: false,
     maxResults: [5, 1000],
-  });
-  return {
-    tagSet: xmlList(
-      page.map((t) => ({
-        resourceId: t.resourceId,
-        resourceType: t.resourceType,
-        key: t.key,
-        value: t.value,
-      })),
-    ),
-    nextToken,
-  };
-}
+  }),
+  (t) => ({ resourceId: t.resourceId, resourceType: t.resourceType, key: t.key, value: t.value }),
+);
 
 function vpcItem(v: Vpc): XmlObject {
   return {
@@ -177,9 +174,9 @@ export function createVpc(ctx: ActionContext): XmlObject {
   return { vpc: vpcItem(vpc) };
 }
 
-export function describeVpcs(ctx: ActionContext): XmlObject {
-  const { params, state } = ctx;
-  const { page, nextToken } = describeItems<Vpc>(params, {
+export const describeVpcs = describeAction<Vpc>(
+  "vpcSet",
+  ({ state }) => ({
     ...byId(state.vpcs, "VpcId", vpcNotFound),
     filters: {
       "vpc-id": (v) => v.id,
@@ -190,6 +187,6 @@ export function describeVpcs(ctx: ActionContext): XmlObject {
     },
     tagged: true,
     maxResults: [5, 1000],
-  });
-  return { vpcSet: xmlList(page.map(vpcItem)), nextToken };
-}
+  }),
+  vpcItem,
+);
