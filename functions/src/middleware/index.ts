@@ -31,3 +31,11 @@ export function withObservability<E, R>(
     .use(errorReporting({ logger }))
     .handler(handler);
 }
+
+/** The Lambda handler of a flow that takes the event and its dependencies. */
+export function flowHandler<E, D extends Observability, R>(
+  flow: (event: E, deps: D) => Promise<R>,
+  deps: D,
+) {
+  return withObservability((event: E, _context: Context) => flow(event, deps), deps);
+}

@@ -242,13 +242,17 @@ export async function begin(
   return { event: result.event, changes: result.changes, deps };
 }
 
-/** `begin`, and the first change of the kind the pipeline handles (undefined when none). */
-export async function beginWith<C extends RuleChange>(
-  raw: unknown,
-  hubDeps: RemediationDeps,
+/**
+ * The flow of a pipeline that handles one kind of change: `begin`, then `flow` with the event's
+ * first change of that kind (undefined when none).
+ */
+export function changeFlow<C extends RuleChange>(
   is: (change: RuleChange) => change is C,
-): Promise<{ readonly exit: FlowResult } | (Begun & { readonly change: C | undefined })> {
-  const begun = await begin(raw, hubDeps);
-  if (begun.exit) return begun;
-  return { ...begun, change: begun.changes.find(is) };
+  flow: (begun: Begun & { readonly change: C | undefined }) => Promise<FlowResult>,
+): (raw: unknown, hubDeps: RemediationDeps) => Promise<FlowResult> {
+  return async (raw, hubDeps) => {
+    const begun = await begin(raw, hubDeps);
+    if (begun.exit) return begun.exit;
+    return flow({ ...begun, change: begun.changes.find(is) });
+  };
 }

@@ -13,10 +13,9 @@ import {
   type PolicyEvaluationContext,
   planRemediation,
 } from "@guardrail/core";
-import type { Context } from "aws-lambda";
 import type { RemediationDeps } from "../deps";
-import { withObservability } from "../middleware";
-import { act, beginWith, decide, type FlowResult } from "./decide";
+import { flowHandler } from "../middleware";
+import { act, changeFlow, decide } from "./decide";
 
 /** How often the ACL is read at most: the first read, then once per write the ACL outran. */
 export const MAX_ACL_READS = 3;
@@ -210,106 +209,96 @@ function unreadableFinding(change: AclEvent, why: string, deps: RemediationDeps)
  * the decision. An ACL with an entry that cannot be read is not judged (notify). For a Replace,
  * the sweep's last state of the entry is read afterwards for the alert.
  */
-export async function networkAclChange(
-  raw: unknown,
-  hubDeps: RemediationDeps,
-): Promise<FlowResult> {
-  const begun = await beginWith(
-    raw,
-    hubDeps,
-    (c): c is AclEvent => c.kind === "network-acl-entry" || c.kind === "network-acl",
-  );
-  if (begun.exit) return begun.exit;
-  const { event, deps, change } = begun;
-  if (!change) return { status: "ignored", eventId: event.eventId, reason: "no-change" };
-  const account = deps.directory ? await deps.directory.context(event.account) : {};
-  const j: Judging = { event, networkAclId: change.networkAclId, account, deps };
-  const prefetched = { account: Promise.resolve(account), tags: new Map() };
-  const policy = deps.config.policy;
-  // Writes that went through before a re-read: never undone, always in the decision.
-  const done: { findings: readonly Finding[]; outcome: ActionOutcome }[] = [];
-  const doneEntries: NetworkAclEntryChange[] = [];
-  let current: Read = await read(change, deps);
-  let judged: NetworkAclEntryChange[] = [];
-  let outcomes: ActionOutcome[] = [];
-  let withoutActor = change.kind === "network-acl";
-  for (let reads = 1; ; reads++) {
-    if (current.unreadable !== undefined) break;
-    // After a write went through, the allows of its list may decide more: judge them too.
-    const grown = current.entries.filter(
-      (e) =>
-        e.ruleAction === "allow" &&
-        doneEntries.some((d) => sameList(d, e)) &&
-        !current.changes.some((c) => keyOf(c) === keyOf(e)),
-    );
-    judged = [...current.changes, ...grown];
-    if (judged.length === 0) break;
-    withoutActor ||= done.length > 0;
-    const evaluation = await judgeRound(j, judged, current.entries, withoutActor);
-    const planned = planRemediation(evaluation, policy, {
-      networkAcls: { [change.networkAclId]: current.entries },
-    });
-    outcomes = await act(planned.actions, deps);
-    const outran = outcomes.filter(outranByTheAcl);
-    if (outran.length === 0 || reads >= MAX_ACL_READS) break;
-    deps.logger.info("the network ACL changed between the read and the write; reading it again", {
-      eventId: event.eventId,
-      networkAclId: change.networkAclId,
-      outcomes: outran.map((o) => ({ status: o.status, code: o.error?.code })),
-    });
-    for (const o of outcomes) {
-      if (o.status !== "revoked") continue;
-      const covered = planned.evaluation.findings.filter(
-        (f) => f.mode === "enforce" && actionCovers(o.action, f.change),
+export const networkAclChange = changeFlow(
+  (c): c is AclEvent => c.kind === "network-acl-entry" || c.kind === "network-acl",
+  async ({ event, deps, change }) => {
+    if (!change) return { status: "ignored", eventId: event.eventId, reason: "no-change" };
+    const account = deps.directory ? await deps.directory.context(event.account) : {};
+    const j: Judging = { event, networkAclId: change.networkAclId, account, deps };
+    const prefetched = { account: Promise.resolve(account), tags: new Map() };
+    const policy = deps.config.policy;
+    // Writes that went through before a re-read: never undone, always in the decision.
+    const done: { findings: readonly Finding[]; outcome: ActionOutcome }[] = [];
+    const doneEntries: NetworkAclEntryChange[] = [];
+    let current: Read = await read(change, deps);
+    let judged: NetworkAclEntryChange[] = [];
+    let outcomes: ActionOutcome[] = [];
+    let withoutActor = change.kind === "network-acl";
+    for (let reads = 1; ; reads++) {
+      if (current.unreadable !== undefined) break;
+      // After a write went through, the allows of its list may decide more: judge them too.
+      const grown = current.entries.filter(
+        (e) =>
+          e.ruleAction === "allow" &&
+          doneEntries.some((d) => sameList(d, e)) &&
+          !current.changes.some((c) => keyOf(c) === keyOf(e)),
       );
-      done.push({ findings: covered, outcome: o });
-      doneEntries.push(...covered.map((f) => f.change as NetworkAclEntryChange));
+      judged = [...current.changes, ...grown];
+      if (judged.length === 0) break;
+      withoutActor ||= done.length > 0;
+      const evaluation = await judgeRound(j, judged, current.entries, withoutActor);
+      const planned = planRemediation(evaluation, policy, {
+        networkAcls: { [change.networkAclId]: current.entries },
+      });
+      outcomes = await act(planned.actions, deps);
+      const outran = outcomes.filter(outranByTheAcl);
+      if (outran.length === 0 || reads >= MAX_ACL_READS) break;
+      deps.logger.info("the network ACL changed between the read and the write; reading it again", {
+        eventId: event.eventId,
+        networkAclId: change.networkAclId,
+        outcomes: outran.map((o) => ({ status: o.status, code: o.error?.code })),
+      });
+      for (const o of outcomes) {
+        if (o.status !== "revoked") continue;
+        const covered = planned.evaluation.findings.filter(
+          (f) => f.mode === "enforce" && actionCovers(o.action, f.change),
+        );
+        done.push({ findings: covered, outcome: o });
+        doneEntries.push(...covered.map((f) => f.change as NetworkAclEntryChange));
+      }
+      current = await read(change, deps);
     }
-    current = await read(change, deps);
-  }
-  const doneFindings = done.flatMap((d) => d.findings);
-  if (current.unreadable !== undefined) {
+    const doneFindings = done.flatMap((d) => d.findings);
+    if (current.unreadable !== undefined) {
+      return decide(
+        {
+          event,
+          changes: [],
+          withoutActor: true,
+          prefetched,
+          extraFindings: [...doneFindings, unreadableFinding(change, current.unreadable, deps)],
+          outcomes: done.map((d) => d.outcome),
+        },
+        deps,
+      );
+    }
+    if (judged.length === 0 && doneFindings.length === 0) {
+      deps.logger.info("nothing to judge in the network ACL", {
+        eventId: event.eventId,
+        reason: current.reason,
+      });
+      return { status: "compliant", eventId: event.eventId, reason: current.reason };
+    }
     return decide(
       {
         event,
-        changes: [],
-        withoutActor: true,
+        changes: judged,
+        ctx: { networkAcls: { [change.networkAclId]: current.entries }, naclPlanned: true },
+        withoutActor,
         prefetched,
-        extraFindings: [...doneFindings, unreadableFinding(change, current.unreadable, deps)],
+        extraFindings: doneFindings,
         outcomes: done.map((d) => d.outcome),
+        known: outcomes,
+        ...(change.kind === "network-acl-entry" && change.operation === "replace"
+          ? { previous: "from-state" as const }
+          : {}),
       },
       deps,
     );
-  }
-  if (judged.length === 0 && doneFindings.length === 0) {
-    deps.logger.info("nothing to judge in the network ACL", {
-      eventId: event.eventId,
-      reason: current.reason,
-    });
-    return { status: "compliant", eventId: event.eventId, reason: current.reason };
-  }
-  return decide(
-    {
-      event,
-      changes: judged,
-      ctx: { networkAcls: { [change.networkAclId]: current.entries }, naclPlanned: true },
-      withoutActor,
-      prefetched,
-      extraFindings: doneFindings,
-      outcomes: done.map((d) => d.outcome),
-      known: outcomes,
-      ...(change.kind === "network-acl-entry" && change.operation === "replace"
-        ? { previous: "from-state" as const }
-        : {}),
-    },
-    deps,
-  );
-}
+  },
+);
 
 /** The network-acl-change Lambda handler, built from its dependencies. */
 export function createNetworkAclChangeHandler(deps: RemediationDeps) {
-  return withObservability(
-    (event: unknown, _context: Context) => networkAclChange(event, deps),
-    deps,
-  );
+  return flowHandler(networkAclChange, deps);
 }

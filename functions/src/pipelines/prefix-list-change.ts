@@ -7,10 +7,9 @@ import {
   parseCidr,
   type SecurityGroupRuleChange,
 } from "@guardrail/core";
-import type { Context } from "aws-lambda";
 import type { RemediationDeps } from "../deps";
-import { withObservability } from "../middleware";
-import { beginWith, decide, type FlowResult } from "./decide";
+import { flowHandler } from "../middleware";
+import { changeFlow, decide } from "./decide";
 
 /**
  * The rules that reference the list, read as current state.
@@ -96,71 +95,61 @@ function sharedListFinding(
  * touched (other teams may own it). The rules are judged without the list's editor (see
  * `DecideInput.withoutActor`).
  */
-export async function prefixListChange(
-  raw: unknown,
-  hubDeps: RemediationDeps,
-): Promise<FlowResult> {
-  const begun = await beginWith(
-    raw,
-    hubDeps,
-    (c): c is PrefixListChange => c.kind === "prefix-list",
-  );
-  if (begun.exit) return begun.exit;
-  const { event, deps, change } = begun;
-  const restored = change?.restoredVersion;
-  if (!change || (change.added.length === 0 && restored === undefined)) {
-    deps.logger.info("prefix list only lost entries: nothing can be more open", {
-      eventId: event.eventId,
-    });
-    return { status: "compliant", eventId: event.eventId };
-  }
-  const id = change.prefixListId;
-  // Both the modification and the restore are asynchronous (state modify-in-progress): the
-  // current version read back may still be the previous one. A restore puts back the entries
-  // of `restoredVersion`, so those are read; for a modification the event's added CIDRs always
-  // count.
-  const [associations, current] = await Promise.all([
-    deps.ec2.prefixListAssociations(id),
-    deps.ec2.prefixListEntries(id, restored),
-  ]);
-  const own = associations.filter((a) => a.owner === null || a.owner === event.account);
-  const foreign = associations.filter((a) => a.owner !== null && a.owner !== event.account);
-  const removed = new Set(change.removed.map((c) => c.cidr));
-  const entries = [
-    ...new Set([...current.filter((c) => !removed.has(c)), ...change.added.map((c) => c.cidr)]),
-  ];
-  const brought = restored !== undefined ? entries : change.added.map((c) => c.cidr);
-  const shared = sharedListFinding(change, brought, foreign, event.account, deps);
-  const rules = await referencingRules(
-    id,
-    own.map((a) => a.groupId),
-    deps,
-  );
-  if (rules.length === 0 && shared === null) {
-    deps.logger.info("no security-group rule of this account references the prefix list", {
-      prefixListId: id,
-    });
-    return { status: "compliant", eventId: event.eventId };
-  }
-  return decide(
-    {
-      event,
-      changes: rules,
-      ctx: { prefixLists: { [id]: entries } },
-      resource: { type: "prefix-list", id },
-      // The editor of the list did not make the rules: their principal exemptions do not
-      // extend to them (the rules' own authors' do, from the audit trail).
-      withoutActor: true,
-      ...(shared ? { extraFindings: [shared] } : {}),
-    },
-    deps,
-  );
-}
+export const prefixListChange = changeFlow(
+  (c): c is PrefixListChange => c.kind === "prefix-list",
+  async ({ event, deps, change }) => {
+    const restored = change?.restoredVersion;
+    if (!change || (change.added.length === 0 && restored === undefined)) {
+      deps.logger.info("prefix list only lost entries: nothing can be more open", {
+        eventId: event.eventId,
+      });
+      return { status: "compliant", eventId: event.eventId };
+    }
+    const id = change.prefixListId;
+    // Both the modification and the restore are asynchronous (state modify-in-progress): the
+    // current version read back may still be the previous one. A restore puts back the entries
+    // of `restoredVersion`, so those are read; for a modification the event's added CIDRs always
+    // count.
+    const [associations, current] = await Promise.all([
+      deps.ec2.prefixListAssociations(id),
+      deps.ec2.prefixListEntries(id, restored),
+    ]);
+    const own = associations.filter((a) => a.owner === null || a.owner === event.account);
+    const foreign = associations.filter((a) => a.owner !== null && a.owner !== event.account);
+    const removed = new Set(change.removed.map((c) => c.cidr));
+    const entries = [
+      ...new Set([...current.filter((c) => !removed.has(c)), ...change.added.map((c) => c.cidr)]),
+    ];
+    const brought = restored !== undefined ? entries : change.added.map((c) => c.cidr);
+    const shared = sharedListFinding(change, brought, foreign, event.account, deps);
+    const rules = await referencingRules(
+      id,
+      own.map((a) => a.groupId),
+      deps,
+    );
+    if (rules.length === 0 && shared === null) {
+      deps.logger.info("no security-group rule of this account references the prefix list", {
+        prefixListId: id,
+      });
+      return { status: "compliant", eventId: event.eventId };
+    }
+    return decide(
+      {
+        event,
+        changes: rules,
+        ctx: { prefixLists: { [id]: entries } },
+        resource: { type: "prefix-list", id },
+        // The editor of the list did not make the rules: their principal exemptions do not
+        // extend to them (the rules' own authors' do, from the audit trail).
+        withoutActor: true,
+        ...(shared ? { extraFindings: [shared] } : {}),
+      },
+      deps,
+    );
+  },
+);
 
 /** The prefix-list-change Lambda handler, built from its dependencies. */
 export function createPrefixListChangeHandler(deps: RemediationDeps) {
-  return withObservability(
-    (event: unknown, _context: Context) => prefixListChange(event, deps),
-    deps,
-  );
+  return flowHandler(prefixListChange, deps);
 }

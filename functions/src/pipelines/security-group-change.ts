@@ -10,9 +10,8 @@ import {
   type SecurityGroupRuleChange,
   viewChange,
 } from "@guardrail/core";
-import type { Context } from "aws-lambda";
 import type { RemediationDeps } from "../deps";
-import { withObservability } from "../middleware";
+import { flowHandler } from "../middleware";
 import { begin, decide, type FlowResult } from "./decide";
 import { prefetch } from "./lookups";
 
@@ -162,8 +161,5 @@ export async function securityGroupChange(
 
 /** The security-group-change Lambda handler, built from its dependencies. */
 export function createSecurityGroupChangeHandler(deps: RemediationDeps) {
-  return withObservability(
-    (event: unknown, _context: Context) => securityGroupChange(event, deps),
-    deps,
-  );
+  return flowHandler(securityGroupChange, deps);
 }
