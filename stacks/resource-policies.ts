@@ -75,13 +75,7 @@ export function topicKeyPolicy(input: KeyPolicyInput): PolicyDocument {
         Resource: "*",
       },
       publishersMay("GuardrailRolesEncryptMessages", TOPIC_KEY_ACTIONS, "*", input),
-      {
-        Sid: "AlarmsEncryptMessages",
-        Effect: "Allow",
-        Principal: { Service: "cloudwatch.amazonaws.com" },
-        Action: [...TOPIC_KEY_ACTIONS],
-        Resource: "*",
-      },
+      alarmsMay("AlarmsEncryptMessages", TOPIC_KEY_ACTIONS, "*"),
     ],
   };
 }
@@ -107,6 +101,23 @@ function publishersMay(
   };
 }
 
+/** CloudWatch alarms (the service principal), limited by `condition` when given. */
+function alarmsMay(
+  sid: string,
+  actions: readonly string[],
+  resource: string,
+  condition?: Record<string, unknown>,
+): Record<string, unknown> {
+  return {
+    Sid: sid,
+    Effect: "Allow",
+    Principal: { Service: "cloudwatch.amazonaws.com" },
+    Action: [...actions],
+    Resource: resource,
+    ...(condition === undefined ? {} : { Condition: condition }),
+  };
+}
+
 export interface TopicPolicyInput extends KeyPolicyInput {
   readonly topicArn: string;
   /** Every alarm whose actions name the topic. */
@@ -126,17 +137,10 @@ export function topicPolicy(input: TopicPolicyInput): PolicyDocument {
     Version: "2012-10-17",
     Statement: [
       publishersMay("GuardrailRolesPublish", NOTIFY_ACTIONS, input.topicArn, input),
-      {
-        Sid: "GuardrailAlarmsPublish",
-        Effect: "Allow",
-        Principal: { Service: "cloudwatch.amazonaws.com" },
-        Action: [...NOTIFY_ACTIONS],
-        Resource: input.topicArn,
-        Condition: {
-          ArnEquals: { "aws:SourceArn": [...input.alarmArns].sort() },
-          StringEquals: { "aws:SourceAccount": input.accountId },
-        },
-      },
+      alarmsMay("GuardrailAlarmsPublish", NOTIFY_ACTIONS, input.topicArn, {
+        ArnEquals: { "aws:SourceArn": [...input.alarmArns].sort() },
+        StringEquals: { "aws:SourceAccount": input.accountId },
+      }),
       {
         Sid: "NobodyElsePublishes",
         Effect: "Deny",
