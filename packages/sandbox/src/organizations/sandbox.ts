@@ -110,7 +110,10 @@ export class OrganizationsSandbox {
   readonly rootId: string;
   private readonly options: OrganizationsSandboxOptions;
   private readonly accounts = new Map<string, Held>();
-  private readonly ous = new Map<string, SandboxOu & { tags: Record<string, string> }>();
+  private readonly ous = new Map<
+    string,
+    SandboxOu & { parent: string; tags: Record<string, string> }
+  >();
   private readonly rng = new Rng(0x0465);
   private readonly counts = new Map<string, number>();
   private served: ServedEndpoint | undefined;
@@ -276,26 +279,20 @@ export class OrganizationsSandbox {
         );
       }
       case "ListParents": {
-        const child = String(input.ChildId ?? "");
-        const parent = this.accounts.get(child)?.parent ?? this.ous.get(child)?.parent;
-        if (parent === undefined) {
-          throw new OrganizationsApiError(
-            "ChildNotFoundException",
-            "We can't find an organizational unit (OU) or AWS account with the ChildId that you specified.",
-          );
-        }
+        const { parent } = this.accountOrOu(
+          input.ChildId,
+          "ChildNotFoundException",
+          "We can't find an organizational unit (OU) or AWS account with the ChildId that you specified.",
+        );
         const type = parent === this.rootId ? "ROOT" : "ORGANIZATIONAL_UNIT";
         return this.page("Parents", [{ Id: parent, Type: type }], input);
       }
       case "ListTagsForResource": {
-        const id = String(input.ResourceId ?? "");
-        const tags = this.accounts.get(id)?.tags ?? this.ous.get(id)?.tags;
-        if (tags === undefined) {
-          throw new OrganizationsApiError(
-            "TargetNotFoundException",
-            "We can't find a resource with the ResourceId that you specified.",
-          );
-        }
+        const { tags } = this.accountOrOu(
+          input.ResourceId,
+          "TargetNotFoundException",
+          "We can't find a resource with the ResourceId that you specified.",
+        );
         return this.page(
           "Tags",
           Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
@@ -317,6 +314,18 @@ export class OrganizationsSandbox {
           `The sandbox does not serve ${operation || "this operation"}`,
         );
     }
+  }
+
+  /** The account or OU whose id is `id`; the operation's own not-found error when neither. */
+  private accountOrOu(
+    id: unknown,
+    code: string,
+    message: string,
+  ): { readonly parent: string; readonly tags: Readonly<Record<string, string>> } {
+    const key = String(id ?? "");
+    const found = this.accounts.get(key) ?? this.ous.get(key);
+    if (found === undefined) throw new OrganizationsApiError(code, message);
+    return found;
   }
 
   private parentId(input: Record<string, unknown>): string {
