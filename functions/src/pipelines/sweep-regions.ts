@@ -13,18 +13,19 @@ import { forTarget } from "../deps";
 import { SweepTargetsFailedError } from "../errors";
 import { stringField } from "../field";
 import { withObservability } from "../middleware";
-import { runIdOf, type SweepDeps, type SweepResult, sweepOne } from "./sweep";
+import {
+  type MultiTargetSweepResult,
+  runIdOf,
+  type SweepDeps,
+  type SweepResult,
+  sweepOne,
+} from "./sweep";
 
-/** A single-account sweep over every covered Region. */
-export interface RegionsSweepResult {
-  readonly runId: string;
+/** A single-account sweep over every covered Region; `targets`: one per Region, the home Region first. */
+export interface RegionsSweepResult extends MultiTargetSweepResult {
   readonly account: string;
-  /** One result per covered Region swept, the home Region first. */
-  readonly targets: readonly SweepResult[];
-  readonly failures: readonly FailedTarget[];
   /** Regions enabled in the account now that the deploy does not cover (enabled since). */
   readonly notCovered: readonly string[];
-  readonly durationMs: number;
 }
 
 /**

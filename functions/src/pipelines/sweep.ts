@@ -126,16 +126,20 @@ export function runIdOf(event: unknown): string {
   return stringField(event, "id") ?? randomUUID();
 }
 
-export interface OrganizationSweepResult {
+/** A sweep over several targets: what each target swept came to, and those that failed. */
+export interface MultiTargetSweepResult {
   readonly runId: string;
-  /** One result per target swept, in the order AWS Organizations listed the accounts, then Regions. */
   readonly targets: readonly SweepResult[];
   readonly failures: readonly FailedTarget[];
+  readonly durationMs: number;
+}
+
+/** `targets`: one per target swept, in the order AWS Organizations listed the accounts, then Regions. */
+export interface OrganizationSweepResult extends MultiTargetSweepResult {
   /** Accounts listed but not swept (suspended, closed, denied, not allowed), with why. */
   readonly skippedAccounts: readonly SkippedAccount[];
   /** Accounts whose member role could not be assumed (AccessDenied): not deployed there. */
   readonly notDeployed: readonly string[];
-  readonly durationMs: number;
 }
 
 /** Every (account, Region) to sweep: the accounts given (or the configured list), then Regions. */

@@ -12,7 +12,7 @@ import {
   type TagRecord,
   tagRecordKey,
 } from "@guardrail/core";
-import { type Failure, lookupFailed, sender, writeIf } from "./dynamo";
+import { type Failure, lookupFailed, lookupItem, sender, writeIf } from "./dynamo";
 import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "./errors";
 import { createFlapCounter, type ReopeningCount, type ReopeningInput } from "./flap-counter";
 import { lazy } from "./lazy";
@@ -241,15 +241,12 @@ export function createAuditStore(
     },
 
     async resourceState(account, region, resourceId) {
-      const out = await send(
+      const i = await lookupItem(
+        send,
         `GetItem state of ${resourceId}`,
-        (ddb, { GetCommand }) =>
-          ddb.send(
-            new GetCommand({ TableName: tableName, Key: stateKey(account, region, resourceId) }),
-          ),
-        { fail: lookupFailed },
+        tableName,
+        stateKey(account, region, resourceId),
       );
-      const i = out.Item;
       if (!i) return null;
       return {
         resource: { type: i.resourceType, id: i.resourceId },
@@ -278,13 +275,13 @@ export function createAuditStore(
     },
 
     async sightings(account, region) {
-      const out = await send(
+      const item = await lookupItem(
+        send,
         "GetItem sightings",
-        (ddb, { GetCommand }) =>
-          ddb.send(new GetCommand({ TableName: tableName, Key: sightingsKey(account, region) })),
-        { fail: lookupFailed },
+        tableName,
+        sightingsKey(account, region),
       );
-      return (out.Item?.sightings ?? []) as Sighting[];
+      return (item?.sightings ?? []) as Sighting[];
     },
 
     async writeSightings(account, region, list) {

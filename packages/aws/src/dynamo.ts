@@ -1,4 +1,4 @@
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient, GetCommandOutput } from "@aws-sdk/lib-dynamodb";
 import { AUDIT_TABLE } from "@guardrail/core";
 import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "./errors";
 
@@ -52,6 +52,23 @@ export function sender(client: () => Promise<DynamoDBDocumentClient>): Send {
       throw fail(label, error);
     }
   };
+}
+
+/**
+ * One item by its key (eventually consistent), or undefined; a failure is a `LookupFailedError`.
+ */
+export async function lookupItem(
+  send: Send,
+  label: string,
+  tableName: string,
+  key: Record<string, unknown>,
+): Promise<GetCommandOutput["Item"]> {
+  const out = await send(
+    label,
+    (ddb, { GetCommand }) => ddb.send(new GetCommand({ TableName: tableName, Key: key })),
+    { fail: lookupFailed },
+  );
+  return out.Item;
 }
 
 /** A conditional write: true when it was written, false when its condition did not hold. */

@@ -9,7 +9,7 @@ import {
   postureDayKey,
   postureKey,
 } from "@guardrail/core";
-import { allItems, lookupFailed, sender, sortKeyPrefix } from "./dynamo";
+import { allItems, lookupFailed, lookupItem, sender, sortKeyPrefix } from "./dynamo";
 
 /** The sweep's posture snapshots and daily summaries (`POSTURE#`, one partition). */
 export interface PostureStore {
@@ -44,13 +44,13 @@ export function createPostureStore(
     );
   return {
     async current(account, region) {
-      const out = await send(
+      const item = await lookupItem(
+        send,
         "GetItem posture",
-        (ddb, { GetCommand }) =>
-          ddb.send(new GetCommand({ TableName: tableName, Key: postureKey(account, region) })),
-        { fail: lookupFailed },
+        tableName,
+        postureKey(account, region),
       );
-      return (out.Item?.snapshot as PostureSnapshot | undefined) ?? null;
+      return (item?.snapshot as PostureSnapshot | undefined) ?? null;
     },
 
     async write(snapshot) {

@@ -79,14 +79,15 @@ export async function recordTagging(
     guardrailVersion: deps.config.version,
   };
   const item = exemptionAuditItem(notice);
+  const outcome = (published: boolean): TagOutcome => ({
+    ...pick(change),
+    status: judged.status,
+    rules: judged.record.rules,
+    recorded,
+    published,
+  });
   if (recorded === "duplicate" && !(await deps.audit.putExemptionNotice(item))) {
-    return {
-      ...pick(change),
-      status: judged.status,
-      rules: judged.record.rules,
-      recorded,
-      published: false,
-    };
+    return outcome(false);
   }
   await deps.notifier.publish(exemptionPublication(notice));
   if (recorded !== "duplicate") await deps.audit.putExemptionNotice(item);
@@ -99,13 +100,7 @@ export async function recordTagging(
     by: judged.record.by,
     recorded,
   });
-  return {
-    ...pick(change),
-    status: judged.status,
-    rules: judged.record.rules,
-    recorded,
-    published: true,
-  };
+  return outcome(true);
 }
 
 const pick = (c: TagChange) => ({ groupId: c.groupId, key: c.key });
