@@ -12,7 +12,7 @@ import {
   type TagRecord,
   tagRecordKey,
 } from "@guardrail/core";
-import { type Failure, lookupFailed, lookupItem, sender, writeIf } from "./dynamo";
+import { type Failure, itemReader, lookupFailed, sender, writeIf } from "./dynamo";
 import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "./errors";
 import { createFlapCounter, type ReopeningCount, type ReopeningInput } from "./flap-counter";
 import { lazy } from "./lazy";
@@ -151,6 +151,7 @@ export function createAuditStore(
 ): AuditStore {
   const client = lazy(async () => traceCalls(await untraced()));
   const send = sender(client);
+  const getItem = itemReader(send, tableName);
   const pk = AUDIT_TABLE.partitionKey;
 
   /** The pages of a query, at most `pages`, while `more` says so. */
@@ -241,10 +242,8 @@ export function createAuditStore(
     },
 
     async resourceState(account, region, resourceId) {
-      const i = await lookupItem(
-        send,
+      const i = await getItem(
         `GetItem state of ${resourceId}`,
-        tableName,
         stateKey(account, region, resourceId),
       );
       if (!i) return null;
@@ -275,12 +274,7 @@ export function createAuditStore(
     },
 
     async sightings(account, region) {
-      const item = await lookupItem(
-        send,
-        "GetItem sightings",
-        tableName,
-        sightingsKey(account, region),
-      );
+      const item = await getItem("GetItem sightings", sightingsKey(account, region));
       return (item?.sightings ?? []) as Sighting[];
     },
 

@@ -55,20 +55,21 @@ export function sender(client: () => Promise<DynamoDBDocumentClient>): Send {
 }
 
 /**
- * One item by its key (eventually consistent), or undefined; a failure is a `LookupFailedError`.
+ * Reads one item of `tableName` by its key (eventually consistent), or undefined; a failure is
+ * a `LookupFailedError` named by `label` ("GetItem posture").
  */
-export async function lookupItem(
+export function itemReader(
   send: Send,
-  label: string,
   tableName: string,
-  key: Record<string, unknown>,
-): Promise<GetCommandOutput["Item"]> {
-  const out = await send(
-    label,
-    (ddb, { GetCommand }) => ddb.send(new GetCommand({ TableName: tableName, Key: key })),
-    { fail: lookupFailed },
-  );
-  return out.Item;
+): (label: string, key: Record<string, unknown>) => Promise<GetCommandOutput["Item"]> {
+  return async (label, key) => {
+    const out = await send(
+      label,
+      (ddb, { GetCommand }) => ddb.send(new GetCommand({ TableName: tableName, Key: key })),
+      { fail: lookupFailed },
+    );
+    return out.Item;
+  };
 }
 
 /** A conditional write: true when it was written, false when its condition did not hold. */
