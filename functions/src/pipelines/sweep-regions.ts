@@ -3,6 +3,7 @@ import { awsErrorCode, errorMessage, mapLimit } from "@guardrail/aws";
 import {
   ConfigurationError,
   enabledNotCovered,
+  type FailedTarget,
   GuardrailError,
   METRICS,
   SWEEP_TARGET_CONCURRENCY,
@@ -13,23 +14,18 @@ import { SweepTargetsFailedError } from "../errors";
 import { stringField } from "../field";
 import { withObservability } from "../middleware";
 import {
+  type MultiTargetSweepResult,
   runIdOf,
   type SweepDeps,
   type SweepResult,
-  type SweepTargetFailure,
   sweepOne,
 } from "./sweep";
 
-/** A single-account sweep over every covered Region. */
-export interface RegionsSweepResult {
-  readonly runId: string;
+/** A single-account sweep over every covered Region; `targets`: one per Region, the home Region first. */
+export interface RegionsSweepResult extends MultiTargetSweepResult {
   readonly account: string;
-  /** One result per covered Region swept, the home Region first. */
-  readonly targets: readonly SweepResult[];
-  readonly failures: readonly SweepTargetFailure[];
   /** Regions enabled in the account now that the deploy does not cover (enabled since). */
   readonly notCovered: readonly string[];
-  readonly durationMs: number;
 }
 
 /**
@@ -55,7 +51,7 @@ export async function sweepCoveredRegions(
   const outcomes = await mapLimit(
     targets,
     SWEEP_TARGET_CONCURRENCY,
-    async (target): Promise<SweepResult | SweepTargetFailure> => {
+    async (target): Promise<SweepResult | FailedTarget> => {
       try {
         const id = covered.length === 1 ? runId : `${runId}:${target.region}`;
         return await sweepOne(target, id, await forTarget(deps, target));
@@ -67,7 +63,7 @@ export async function sweepCoveredRegions(
     },
   );
   const swept = outcomes.filter((o): o is SweepResult => "runId" in o);
-  const failures = outcomes.filter((o): o is SweepTargetFailure => "code" in o);
+  const failures = outcomes.filter((o): o is FailedTarget => "code" in o);
   let notCovered: string[] = [];
   if (deps.enabledRegions !== undefined) {
     try {

@@ -12,12 +12,14 @@ import {
   resolvePrefixLists,
 } from "@guardrail/aws";
 import {
+  type AccountRegion,
   type Action,
   buildSweepSummary,
   ConfigurationError,
   countGroupRules,
   type Decision,
   diffStates,
+  type FailedTarget,
   GuardrailError,
   judge,
   METRICS,
@@ -48,10 +50,7 @@ import { reportExpiredTags } from "./tag-exemption";
 import { exemptionsFromTrail } from "./trail";
 
 /** Where the sweep runs. The scheduled event carries both; a manual run may not. */
-export interface SweepIdentity {
-  readonly account: string;
-  readonly region: string;
-}
+export type SweepIdentity = AccountRegion;
 
 export interface SweepDeps extends RemediationDeps {
   /** Account and Region when the event does not say (STS GetCallerIdentity and AWS_REGION). */
@@ -62,10 +61,8 @@ export interface SweepDeps extends RemediationDeps {
   readonly enabledRegions?: () => Promise<readonly string[]>;
 }
 
-export interface SweepResult {
+export interface SweepResult extends AccountRegion {
   readonly runId: string;
-  readonly account: string;
-  readonly region: string;
   readonly scanned: { securityGroupRules: number; networkAclEntries: number; prefixLists: number };
   readonly unreadable: number;
   readonly counts: Record<string, number>;
@@ -129,24 +126,20 @@ export function runIdOf(event: unknown): string {
   return stringField(event, "id") ?? randomUUID();
 }
 
-/** One (account, Region) that could not be swept, and why. */
-export interface SweepTargetFailure {
-  readonly account: string;
-  readonly region: string;
-  readonly code: string;
-  readonly message: string;
+/** A sweep over several targets: what each target swept came to, and those that failed. */
+export interface MultiTargetSweepResult {
+  readonly runId: string;
+  readonly targets: readonly SweepResult[];
+  readonly failures: readonly FailedTarget[];
+  readonly durationMs: number;
 }
 
-export interface OrganizationSweepResult {
-  readonly runId: string;
-  /** One result per target swept, in the order AWS Organizations listed the accounts, then Regions. */
-  readonly targets: readonly SweepResult[];
-  readonly failures: readonly SweepTargetFailure[];
+/** `targets`: one per target swept, in the order AWS Organizations listed the accounts, then Regions. */
+export interface OrganizationSweepResult extends MultiTargetSweepResult {
   /** Accounts listed but not swept (suspended, closed, denied, not allowed), with why. */
   readonly skippedAccounts: readonly SkippedAccount[];
   /** Accounts whose member role could not be assumed (AccessDenied): not deployed there. */
   readonly notDeployed: readonly string[];
-  readonly durationMs: number;
 }
 
 /** Every (account, Region) to sweep: the accounts given (or the configured list), then Regions. */
@@ -182,7 +175,7 @@ export async function sweepOrganization(
   const outcomes = await mapLimit(
     targets,
     SWEEP_TARGET_CONCURRENCY,
-    async (target): Promise<SweepResult | SweepTargetFailure | null> => {
+    async (target): Promise<SweepResult | FailedTarget | null> => {
       try {
         const targetDeps = await forTarget(deps, target);
         return await sweepOne(target, `${runId}:${target.account}:${target.region}`, targetDeps);
@@ -199,7 +192,7 @@ export async function sweepOrganization(
   );
   // In the configuration's order, whatever order the targets finished in.
   const swept = outcomes.filter((o): o is SweepResult => o !== null && "runId" in o);
-  const failures = outcomes.filter((o): o is SweepTargetFailure => o !== null && "code" in o);
+  const failures = outcomes.filter((o): o is FailedTarget => o !== null && "code" in o);
   if (notDeployed.size > 0) {
     deps.logger.warn(
       "member role not deployed (or refusing the hub) in these accounts: not swept",

@@ -1,7 +1,7 @@
 import {
   AthenaClient,
   GetQueryExecutionCommand,
-  GetQueryResultsCommand,
+  paginateGetQueryResults,
   type QueryExecution,
   StartQueryExecutionCommand,
 } from "@aws-sdk/client-athena";
@@ -131,16 +131,12 @@ export function toolAthena(
   };
 
   async function* pages(id: string): AsyncGenerator<AthenaPage> {
-    let token: string | undefined;
     let first = true;
-    do {
-      const out = await client.send(
-        new GetQueryResultsCommand({
-          QueryExecutionId: id,
-          MaxResults: ATHENA_PAGE_ROWS,
-          ...(token ? { NextToken: token } : {}),
-        }),
-      );
+    const results = paginateGetQueryResults(
+      { client, pageSize: ATHENA_PAGE_ROWS },
+      { QueryExecutionId: id },
+    );
+    for await (const out of results) {
       const columns = (out.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((c) => c.Name ?? "");
       let rows = (out.ResultSet?.Rows ?? []).map((r) =>
         (r.Data ?? []).map((d) => (d.VarCharValue === undefined ? null : d.VarCharValue)),
@@ -149,7 +145,6 @@ export function toolAthena(
       if (first && rows[0]?.every((v, i) => v === columns[i])) rows = rows.slice(1);
       first = false;
       yield { columns, rows };
-      token = out.NextToken;
-    } while (token);
+    }
   }
 }

@@ -12,7 +12,7 @@ import {
   type TagRecord,
   tagRecordKey,
 } from "@guardrail/core";
-import { type Failure, lookupFailed, sender, writeIf } from "./dynamo";
+import { type Failure, itemReader, lookupFailed, sender, writeIf } from "./dynamo";
 import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "./errors";
 import { createFlapCounter, type ReopeningCount, type ReopeningInput } from "./flap-counter";
 import { lazy } from "./lazy";
@@ -151,6 +151,7 @@ export function createAuditStore(
 ): AuditStore {
   const client = lazy(async () => traceCalls(await untraced()));
   const send = sender(client);
+  const getItem = itemReader(send, tableName);
   const pk = AUDIT_TABLE.partitionKey;
 
   /** The pages of a query, at most `pages`, while `more` says so. */
@@ -241,15 +242,10 @@ export function createAuditStore(
     },
 
     async resourceState(account, region, resourceId) {
-      const out = await send(
+      const i = await getItem(
         `GetItem state of ${resourceId}`,
-        (ddb, { GetCommand }) =>
-          ddb.send(
-            new GetCommand({ TableName: tableName, Key: stateKey(account, region, resourceId) }),
-          ),
-        { fail: lookupFailed },
+        stateKey(account, region, resourceId),
       );
-      const i = out.Item;
       if (!i) return null;
       return {
         resource: { type: i.resourceType, id: i.resourceId },
@@ -278,13 +274,8 @@ export function createAuditStore(
     },
 
     async sightings(account, region) {
-      const out = await send(
-        "GetItem sightings",
-        (ddb, { GetCommand }) =>
-          ddb.send(new GetCommand({ TableName: tableName, Key: sightingsKey(account, region) })),
-        { fail: lookupFailed },
-      );
-      return (out.Item?.sightings ?? []) as Sighting[];
+      const item = await getItem("GetItem sightings", sightingsKey(account, region));
+      return (item?.sightings ?? []) as Sighting[];
     },
 
     async writeSightings(account, region, list) {

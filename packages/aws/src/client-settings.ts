@@ -1,4 +1,5 @@
 import type { RetryStrategyV2 } from "@smithy/types";
+import { lazy } from "./lazy";
 
 /** The services the functions call, by the name their endpoint is configured under. */
 export type AwsService = "ec2" | "sns" | "dynamodb" | "ssm" | "sts" | "s3" | "sfn";
@@ -31,4 +32,16 @@ export function clientOverrides(settings: AwsClientSettings, service: AwsService
 export function tracked<C extends { destroy(): void }>(settings: AwsClientSettings, client: C): C {
   settings.track?.(client);
   return client;
+}
+
+/**
+ * A client of `service`, made on first use: `make` imports the client's module then (not during
+ * a cold start) and builds it with the settings' overrides.
+ */
+export function lazyClient<C extends { destroy(): void }>(
+  settings: AwsClientSettings,
+  service: AwsService,
+  make: (overrides: ReturnType<typeof clientOverrides>) => Promise<C>,
+): () => Promise<C> {
+  return lazy(async () => tracked(settings, await make(clientOverrides(settings, service))));
 }

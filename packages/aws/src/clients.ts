@@ -2,7 +2,7 @@ import { EC2Client } from "@aws-sdk/client-ec2";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import type { STSClient } from "@aws-sdk/client-sts";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { type AwsClientSettings, clientOverrides, tracked } from "./client-settings";
+import { type AwsClientSettings, clientOverrides, lazyClient, tracked } from "./client-settings";
 import { ec2RetryStrategy } from "./ec2-retry";
 import { lazy } from "./lazy";
 
@@ -38,12 +38,9 @@ export function notifyClientOptions(requestTimeout = NOTIFY_REQUEST_TIMEOUT_MS) 
 
 /** The SNS client, made on first use (its module loads then, not during a cold start). */
 export function snsClient(settings: AwsClientSettings = {}): () => Promise<SNSClient> {
-  return lazy(async () => {
+  return lazyClient(settings, "sns", async (overrides) => {
     const { SNSClient } = await import("@aws-sdk/client-sns");
-    return tracked(
-      settings,
-      new SNSClient({ ...notifyClientOptions(), ...clientOverrides(settings, "sns") }),
-    );
+    return new SNSClient({ ...notifyClientOptions(), ...overrides });
   });
 }
 
@@ -68,11 +65,8 @@ export function documentClient(
 
 /** The STS client that assumes member and Organizations roles, made on first use. */
 export function stsClient(settings: AwsClientSettings = {}): () => Promise<STSClient> {
-  return lazy(async () => {
+  return lazyClient(settings, "sts", async (overrides) => {
     const { STSClient } = await import("@aws-sdk/client-sts");
-    return tracked(
-      settings,
-      new STSClient({ retryMode: "standard", maxAttempts: 5, ...clientOverrides(settings, "sts") }),
-    );
+    return new STSClient({ retryMode: "standard", maxAttempts: 5, ...overrides });
   });
 }

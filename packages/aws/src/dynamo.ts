@@ -1,4 +1,4 @@
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient, GetCommandOutput } from "@aws-sdk/lib-dynamodb";
 import { AUDIT_TABLE } from "@guardrail/core";
 import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "./errors";
 
@@ -51,6 +51,24 @@ export function sender(client: () => Promise<DynamoDBDocumentClient>): Send {
       if (error instanceof AuditWriteError || error instanceof LookupFailedError) throw error;
       throw fail(label, error);
     }
+  };
+}
+
+/**
+ * Reads one item of `tableName` by its key (eventually consistent), or undefined; a failure is
+ * a `LookupFailedError` named by `label` ("GetItem posture").
+ */
+export function itemReader(
+  send: Send,
+  tableName: string,
+): (label: string, key: Record<string, unknown>) => Promise<GetCommandOutput["Item"]> {
+  return async (label, key) => {
+    const out = await send(
+      label,
+      (ddb, { GetCommand }) => ddb.send(new GetCommand({ TableName: tableName, Key: key })),
+      { fail: lookupFailed },
+    );
+    return out.Item;
   };
 }
 

@@ -6,10 +6,10 @@ import {
   type DescribeSecurityGroupRulesCommandOutput,
   DescribeSecurityGroupsCommand,
   type EC2Client,
-  GetManagedPrefixListAssociationsCommand,
-  GetManagedPrefixListEntriesCommand,
   type IpPermission,
   type NetworkAcl,
+  paginateGetManagedPrefixListAssociations,
+  paginateGetManagedPrefixListEntries,
   type SecurityGroupRule,
 } from "@aws-sdk/client-ec2";
 import {
@@ -183,22 +183,17 @@ export function createEc2Gateway(
 
   async function associations(prefixListId: string): Promise<PrefixListAssociation[]> {
     const groups = new Map<string, string | null>();
-    let token: string | undefined;
+    const pages = paginateGetManagedPrefixListAssociations(
+      { client, pageSize: 255 },
+      { PrefixListId: prefixListId },
+    );
     try {
-      do {
-        const out = await client.send(
-          new GetManagedPrefixListAssociationsCommand({
-            PrefixListId: prefixListId,
-            MaxResults: 255,
-            NextToken: token,
-          }),
-        );
+      for await (const out of pages) {
         for (const a of out.PrefixListAssociations ?? []) {
           // Route tables reference prefix lists too; only security groups have rules to revoke.
           if (a.ResourceId?.startsWith("sg-")) groups.set(a.ResourceId, a.ResourceOwner ?? null);
         }
-        token = out.NextToken || undefined;
-      } while (token);
+      }
     } catch (error) {
       throw lookupError(`GetManagedPrefixListAssociations ${prefixListId}`, error);
     }
@@ -325,20 +320,17 @@ export function createEc2Gateway(
 
     async prefixListEntries(prefixListId, version) {
       const cidrs: string[] = [];
-      let token: string | undefined;
+      const pages = paginateGetManagedPrefixListEntries(
+        { client, pageSize: 100 },
+        {
+          PrefixListId: prefixListId,
+          ...(version !== undefined ? { TargetVersion: version } : {}),
+        },
+      );
       try {
-        do {
-          const out = await client.send(
-            new GetManagedPrefixListEntriesCommand({
-              PrefixListId: prefixListId,
-              ...(version !== undefined ? { TargetVersion: version } : {}),
-              MaxResults: 100,
-              NextToken: token,
-            }),
-          );
+        for await (const out of pages) {
           for (const e of out.Entries ?? []) if (e.Cidr) cidrs.push(e.Cidr);
-          token = out.NextToken || undefined;
-        } while (token);
+        }
       } catch (error) {
         const which = version !== undefined ? ` version ${version}` : "";
         throw lookupError(`GetManagedPrefixListEntries ${prefixListId}${which}`, error);

@@ -9,7 +9,7 @@ import {
   postureDayKey,
   postureKey,
 } from "@guardrail/core";
-import { allItems, lookupFailed, sender, sortKeyPrefix } from "./dynamo";
+import { allItems, itemReader, lookupFailed, sender, sortKeyPrefix } from "./dynamo";
 
 /** The sweep's posture snapshots and daily summaries (`POSTURE#`, one partition). */
 export interface PostureStore {
@@ -27,6 +27,7 @@ export function createPostureStore(
   client: () => Promise<DynamoDBDocumentClient>,
 ): PostureStore {
   const send = sender(client);
+  const getItem = itemReader(send, tableName);
   const query = (prefix: string) =>
     send(
       `Query of posture ${prefix}`,
@@ -44,13 +45,8 @@ export function createPostureStore(
     );
   return {
     async current(account, region) {
-      const out = await send(
-        "GetItem posture",
-        (ddb, { GetCommand }) =>
-          ddb.send(new GetCommand({ TableName: tableName, Key: postureKey(account, region) })),
-        { fail: lookupFailed },
-      );
-      return (out.Item?.snapshot as PostureSnapshot | undefined) ?? null;
+      const item = await getItem("GetItem posture", postureKey(account, region));
+      return (item?.snapshot as PostureSnapshot | undefined) ?? null;
     },
 
     async write(snapshot) {

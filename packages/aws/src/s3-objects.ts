@@ -1,4 +1,4 @@
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
 import type { ToolClientConfig } from "./tool-clients";
 
 export interface S3ObjectInfo {
@@ -34,37 +34,22 @@ export function toolS3Objects(config: ToolClientConfig): ToolS3Objects {
   });
   return {
     async *list(bucket, prefix) {
-      let token: string | undefined;
-      do {
-        const out = await client.send(
-          new ListObjectsV2Command({
-            Bucket: bucket,
-            Prefix: prefix,
-            ...(token ? { ContinuationToken: token } : {}),
-          }),
-        );
+      for await (const out of paginateListObjectsV2(
+        { client },
+        { Bucket: bucket, Prefix: prefix },
+      )) {
         for (const o of out.Contents ?? []) {
           if (o.Key !== undefined) yield { key: o.Key, size: o.Size ?? 0 };
         }
-        token = out.IsTruncated ? out.NextContinuationToken : undefined;
-      } while (token);
+      }
     },
     async *folders(bucket, prefix) {
-      let token: string | undefined;
-      do {
-        const out = await client.send(
-          new ListObjectsV2Command({
-            Bucket: bucket,
-            Prefix: prefix,
-            Delimiter: "/",
-            ...(token ? { ContinuationToken: token } : {}),
-          }),
-        );
+      const input = { Bucket: bucket, Prefix: prefix, Delimiter: "/" };
+      for await (const out of paginateListObjectsV2({ client }, input)) {
         for (const p of out.CommonPrefixes ?? []) {
           if (p.Prefix !== undefined) yield p.Prefix;
         }
-        token = out.IsTruncated ? out.NextContinuationToken : undefined;
-      } while (token);
+      }
     },
     async get(bucket, key) {
       const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));

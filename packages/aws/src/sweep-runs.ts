@@ -1,7 +1,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import type { SweepRunInput, SweepTarget } from "@guardrail/core";
-import { type AwsClientSettings, clientOverrides, tracked } from "./client-settings";
+import { type AwsClientSettings, lazyClient } from "./client-settings";
 import { AwsCallError, awsErrorCode, errorMessage } from "./errors";
 import { lazy } from "./lazy";
 import { traceCalls } from "./trace";
@@ -25,22 +25,16 @@ export interface SweepRuns {
 }
 
 export function sfnClient(settings: AwsClientSettings = {}): () => Promise<SFNClient> {
-  return lazy(async () => {
+  return lazyClient(settings, "sfn", async (overrides) => {
     const { SFNClient } = await import("@aws-sdk/client-sfn");
-    return tracked(
-      settings,
-      new SFNClient({ retryMode: "standard", ...clientOverrides(settings, "sfn") }),
-    );
+    return new SFNClient({ retryMode: "standard", ...overrides });
   });
 }
 
 export function s3Client(settings: AwsClientSettings = {}): () => Promise<S3Client> {
-  return lazy(async () => {
+  return lazyClient(settings, "s3", async (overrides) => {
     const { S3Client } = await import("@aws-sdk/client-s3");
-    return tracked(
-      settings,
-      new S3Client({ retryMode: "standard", ...clientOverrides(settings, "s3") }),
-    );
+    return new S3Client({ retryMode: "standard", ...overrides });
   });
 }
 

@@ -4,6 +4,7 @@ import {
   exemptionAuditItem,
   exemptionPublication,
   exemptionTagKeys,
+  groupTagRecords,
   hashTagValue,
   judgeTagging,
   type MessageSeverity,
@@ -78,14 +79,15 @@ export async function recordTagging(
     guardrailVersion: deps.config.version,
   };
   const item = exemptionAuditItem(notice);
+  const outcome = (published: boolean): TagOutcome => ({
+    ...pick(change),
+    status: judged.status,
+    rules: judged.record.rules,
+    recorded,
+    published,
+  });
   if (recorded === "duplicate" && !(await deps.audit.putExemptionNotice(item))) {
-    return {
-      ...pick(change),
-      status: judged.status,
-      rules: judged.record.rules,
-      recorded,
-      published: false,
-    };
+    return outcome(false);
   }
   await deps.notifier.publish(exemptionPublication(notice));
   if (recorded !== "duplicate") await deps.audit.putExemptionNotice(item);
@@ -98,13 +100,7 @@ export async function recordTagging(
     by: judged.record.by,
     recorded,
   });
-  return {
-    ...pick(change),
-    status: judged.status,
-    rules: judged.record.rules,
-    recorded,
-    published: true,
-  };
+  return outcome(true);
 }
 
 const pick = (c: TagChange) => ({ groupId: c.groupId, key: c.key });
@@ -179,7 +175,7 @@ export async function adoptExemptionTags(
  * against its record. Read only when such a tag exists (one consistent Query per group), so a
  * group without one costs nothing more. The functions and `guardrail scan` judge tags with it.
  */
-export async function recordsOf(
+export function recordsOf(
   groupTags: Readonly<Record<string, Readonly<Record<string, string>>>>,
   ctx: {
     readonly event?: Pick<EventMeta, "account" | "region">;
@@ -191,19 +187,8 @@ export async function recordsOf(
     readonly config: { readonly policy: Policy };
   },
 ): Promise<Record<string, Record<string, TagRecord | null>> | undefined> {
-  const account = ctx.event?.account ?? ctx.account;
-  const region = ctx.event?.region ?? ctx.region;
-  if (account === undefined || region === undefined) return undefined;
-  const keys = exemptionTagKeys(deps.config.policy);
-  const tagged = Object.entries(groupTags)
-    .filter(([, t]) => keys.some((k) => t[k] !== undefined))
-    .map(([id]) => id);
-  if (tagged.length === 0) return undefined;
-  const read = await Promise.all(
-    tagged.map(async (id) => {
-      const found = (await deps.audit.tagRecords(account, region, id))[id] ?? {};
-      return [id, Object.fromEntries(keys.map((k) => [k, found[k] ?? null]))] as const;
-    }),
-  );
-  return Object.fromEntries(read);
+  return groupTagRecords(groupTags, deps.config.policy, ctx, {
+    tagRecords: async (account, region, id) =>
+      (await deps.audit.tagRecords(account, region, id))[id] ?? {},
+  });
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listFixtures, loadFixture } from "../../../test/fixtures/load";
 import { main } from "../src/main";
 import type { ReplayLine } from "../src/replay/record";
+import { ATHENA_COLUMNS } from "../src/replay/sources/athena-query";
 import { type StubAnswer, type StubQuery, startAthenaStub } from "./support/athena-stub";
 import { memoryIo } from "./support/io";
 
@@ -70,31 +71,10 @@ function text(v: unknown): string | null {
   return typeof v === "object" ? JSON.stringify(v) : String(v);
 }
 
-const COLUMNS = [
-  "eventversion",
-  "useridentity",
-  "eventtime",
-  "eventsource",
-  "eventname",
-  "awsregion",
-  "sourceipaddress",
-  "useragent",
-  "errorcode",
-  "errormessage",
-  "requestparameters",
-  "responseelements",
-  "requestid",
-  "eventid",
-  "readonly",
-  "eventtype",
-  "recipientaccountid",
-  "sessioncredentialfromconsole",
-];
-
 /** One CloudTrail record as a row of the query's result. */
 function athenaRow(record: Obj): (string | null)[] {
   const byLower = new Map(Object.entries(record).map(([k, v]) => [k.toLowerCase(), v]));
-  return COLUMNS.map((c) => {
+  return ATHENA_COLUMNS.map((c) => {
     const v = byLower.get(c);
     if (c === "useridentity") {
       return isObj(v) ? JSON.stringify(structJson(v, USER_IDENTITY)) : null;
@@ -122,7 +102,7 @@ const ENV = {
 
 let stub: Awaited<ReturnType<typeof startAthenaStub>>;
 let answer: (q: StubQuery) => StubAnswer | { fail: string } = () => ({
-  columns: COLUMNS,
+  columns: ATHENA_COLUMNS,
   rows: [],
 });
 
@@ -163,7 +143,7 @@ describe("replay --athena: Athena rows give the verdicts of the original records
     const fromFile = await run(["replay", "--format", "json", "--jobs", "0", file]);
     expect(fromFile.code).toBe(0);
 
-    answer = () => ({ columns: COLUMNS, rows: records.map(athenaRow) });
+    answer = () => ({ columns: ATHENA_COLUMNS, rows: records.map(athenaRow) });
     const fromAthena = await run([...ATHENA, "--since", "2000-01-01", "--format", "json"]);
     expect(fromAthena.err).toMatch(/Athena query [0-9a-f-]+ scanned 5\.0 MiB/);
     expect(fromAthena.code).toBe(0);
@@ -187,7 +167,7 @@ describe("replay --athena: Athena rows give the verdicts of the original records
     const rows = Array.from({ length: 2500 }, (_, i) =>
       athenaRow({ ...base, eventID: `00000000-0000-4000-8000-${String(i).padStart(12, "0")}` }),
     );
-    answer = () => ({ columns: COLUMNS, rows });
+    answer = () => ({ columns: ATHENA_COLUMNS, rows });
     const before = stub.calls.length;
     const r = await run([...ATHENA, "--since", "2000-01-01", "--format", "json"]);
     expect(r.code).toBe(0);
@@ -226,7 +206,7 @@ describe("replay --athena: the query", () => {
     let sql = "";
     answer = (q) => {
       sql = q.sql;
-      return { columns: COLUMNS, rows: [] };
+      return { columns: ATHENA_COLUMNS, rows: [] };
     };
     const r = await run([...ATHENA, ...args, "--format", "json"]);
     expect(r.code).toBe(0);
@@ -239,7 +219,7 @@ describe("replay --athena: the query", () => {
     let sql = "";
     answer = (q) => {
       sql = q.sql;
-      return { columns: COLUMNS, rows: [] };
+      return { columns: ATHENA_COLUMNS, rows: [] };
     };
     await run([...ATHENA, "--since", "7d"]);
     const names = /eventname IN \(([^)]*)\)/.exec(sql)![1]!.split(", ");
@@ -248,7 +228,7 @@ describe("replay --athena: the query", () => {
 
   it("runs in the workgroup and database given, with the output location asked for", async () => {
     const local = await startAthenaStub({
-      answer: () => ({ columns: COLUMNS, rows: [] }),
+      answer: () => ({ columns: ATHENA_COLUMNS, rows: [] }),
       workgroups: { analysts: {} },
     });
     try {
@@ -303,7 +283,10 @@ describe("replay --athena: what Athena really returns", () => {
   it("reports a row whose struct has no field names (engine version 2) in place, and judges the rest", async () => {
     const legacy = athenaRow(record);
     legacy[1] = JSON.stringify(["AssumedRole", "AROA", "arn:aws:sts::1:assumed-role/x/y"]);
-    answer = () => ({ columns: COLUMNS, rows: [athenaRow(record), legacy, athenaRow(record)] });
+    answer = () => ({
+      columns: ATHENA_COLUMNS,
+      rows: [athenaRow(record), legacy, athenaRow(record)],
+    });
     const r = await run([...ATHENA, "--since", "2000-01-01", "--format", "json"]);
     expect(r.code).toBe(3);
     const got = lines(r.out);
@@ -315,14 +298,14 @@ describe("replay --athena: what Athena really returns", () => {
 
   it("keeps NULL apart from text: a NULL errorcode is a successful call", async () => {
     const row = athenaRow(record);
-    expect(row[COLUMNS.indexOf("errorcode")]).toBeNull();
-    answer = () => ({ columns: COLUMNS, rows: [row] });
+    expect(row[ATHENA_COLUMNS.indexOf("errorcode")]).toBeNull();
+    answer = () => ({ columns: ATHENA_COLUMNS, rows: [row] });
     const r = await run([...ATHENA, "--since", "2000-01-01", "--format", "json"]);
     expect(lines(r.out)[0]!.outcome).toBe("violation");
   });
 
   it("retries a throttled call (TooManyRequestsException) and goes on", async () => {
-    answer = () => ({ columns: COLUMNS, rows: [athenaRow(record)] });
+    answer = () => ({ columns: ATHENA_COLUMNS, rows: [athenaRow(record)] });
     stub.throttleNext(2);
     const r = await run([...ATHENA, "--since", "2000-01-01", "--format", "json"]);
     expect(r.code).toBe(0);
@@ -331,7 +314,7 @@ describe("replay --athena: what Athena really returns", () => {
 
   it("polls a running query with a doubling delay, capped", async () => {
     const slow = await startAthenaStub({
-      answer: () => ({ columns: COLUMNS, rows: [athenaRow(record)] }),
+      answer: () => ({ columns: ATHENA_COLUMNS, rows: [athenaRow(record)] }),
       pollsBeforeDone: 6,
     });
     const waits: number[] = [];
@@ -354,7 +337,7 @@ describe("replay --athena: what Athena really returns", () => {
       for await (const p of result.pages) pages.push(p);
       expect(pages).toHaveLength(1);
       expect(pages[0]!.rows).toHaveLength(1);
-      expect(pages[0]!.columns).toEqual(COLUMNS);
+      expect(pages[0]!.columns).toEqual(ATHENA_COLUMNS);
     } finally {
       athena.destroy();
       await slow.close();

@@ -1,4 +1,4 @@
-import type { Evaluation, RuleChange, TagRecord } from "./model";
+import type { Evaluation, EventMeta, RuleChange, TagRecord } from "./model";
 import {
   evaluate,
   groupsNeedingTags,
@@ -69,7 +69,7 @@ export async function judge(
     only === "deciding" ? groupsDecidingRevoke(first, policy) : groupsNeedingTags(first, policy);
   if (ids.length === 0) return { evaluation: first, ctx };
   const groupTags = await lookups.groupTags(ids);
-  const tagRecords = await recordsOf(groupTags, policy, ctx, lookups);
+  const tagRecords = await groupTagRecords(groupTags, policy, ctx, lookups);
   const tagged = { ...ctx, groupTags, ...(tagRecords ? { tagRecords } : {}) };
   return { evaluation: evaluate(changes, policy, tagged), ctx: tagged };
 }
@@ -77,13 +77,22 @@ export async function judge(
 /**
  * The recorded taggings of the groups that carry an exemption tag, by group and exemption key
  * (null: no record). Read only when such a tag exists (one look-up per group), so a group
- * without one costs nothing more.
+ * without one costs nothing more; undefined where there is nothing to read (no account or
+ * Region, no `tagRecords` look-up, no group with an exemption tag).
+ *
+ * @example
+ * await groupTagRecords({ "sg-1": { "guardrail:exempt": "admin-ports" } }, policy, { event }, lookups)
+ * // { "sg-1": { "guardrail:exempt": { value: "admin-ports", … } } }
  */
-async function recordsOf(
+export async function groupTagRecords(
   groupTags: GroupTags,
   policy: Policy,
-  ctx: PolicyEvaluationContext,
-  lookups: JudgeLookups,
+  ctx: {
+    readonly event?: Pick<EventMeta, "account" | "region">;
+    readonly account?: string;
+    readonly region?: string;
+  },
+  lookups: Pick<JudgeLookups, "tagRecords">,
 ): Promise<PolicyEvaluationContext["tagRecords"]> {
   const account = ctx.event?.account ?? ctx.account;
   const region = ctx.event?.region ?? ctx.region;

@@ -22,6 +22,12 @@ export interface Actor {
   readonly console: boolean;
 }
 
+/** One account and Region: where an event happened, a resource lives or a sweep runs. */
+export interface AccountRegion {
+  readonly account: string;
+  readonly region: string;
+}
+
 /** What every handled event says about itself. */
 export interface EventMeta {
   /** CloudTrail `eventID` (not the EventBridge envelope id): the idempotency key. */

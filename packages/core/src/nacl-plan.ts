@@ -5,6 +5,7 @@ import {
   ALL_PROTOCOLS,
   aclLists,
   addressRangeOf,
+  disjointSlices,
   effectiveEntries,
   entrySlice,
   familyOf,
@@ -261,7 +262,7 @@ function candidates(
   const family = familyOf(entry.cidr);
   const box = entrySlice(entry);
   const out: Candidate[] = [];
-  const bad = disjoint(forbiddenPart);
+  const bad = disjointSlices(forbiddenPart);
   const exact = shapesForAll(mergeSlices(bad), family);
   if (exact !== null) out.push({ allows: [], denies: exact });
   const hulls = [mergeSlices(bad.map((s) => ({ ...s, addresses: box.addresses }))), [box]];
@@ -438,12 +439,6 @@ function allowedOf(entries: readonly NetworkAclEntryChange[]): Map<string, Slice
   return out;
 }
 
-function disjoint(slices: readonly Slice[]): Slice[] {
-  const out: Slice[] = [];
-  for (const s of slices) out.push(...subtractAll([s], out));
-  return out;
-}
-
 /**
  * The plan's own check, by the slice algebra of `nacl.ts`: in every list, the packets allowed
  * after the plan are exactly those allowed before minus the forbidden packets of the entries
@@ -481,8 +476,8 @@ export function checkNaclPlan(
   for (const key of new Set([...before.keys(), ...now.keys()])) {
     const want = subtractAll(before.get(key) ?? [], closing.get(key) ?? []);
     const got = now.get(key) ?? [];
-    const lost = subtractAll(disjoint(want), got);
-    const gained = subtractAll(disjoint(got), want);
+    const lost = subtractAll(disjointSlices(want), got);
+    const gained = subtractAll(disjointSlices(got), want);
     if (lost.length > 0 || gained.length > 0) {
       return {
         exact: false,

@@ -187,6 +187,18 @@ export function subtractAll(pieces: readonly Slice[], minus: readonly Slice[]): 
   return left;
 }
 
+/**
+ * The same packets as `slices` (which may overlap), as disjoint boxes.
+ *
+ * @example
+ * disjointSlices([tcp0to100, tcp50to200]) // [tcp 0-100, tcp 101-200]
+ */
+export function disjointSlices(slices: readonly Slice[]): Slice[] {
+  const out: Slice[] = [];
+  for (const s of slices) out.push(...subtractAll([s], out));
+  return out;
+}
+
 /** True when the packet lies in the box. */
 export function contains(slice: Slice, p: Packet): boolean {
   const inside = (r: Interval, v: number) => r.lo <= v && v <= r.hi;

@@ -2,12 +2,12 @@ import type { Action, Evaluation, Finding, NaclEntrySpec, NetworkAclEntryChange 
 import {
   addressRangeOf,
   describeSlices,
+  disjointSlices,
   effectiveEntries,
   entrySlice,
   familyOf,
   rangeToCidrs,
   type Slice,
-  subtractAll,
 } from "./nacl";
 import { mergeSlices, type NaclPlan, type NaclRefusal, planNetworkAcl } from "./nacl-plan";
 import { parseCidr } from "./net/cidr";
@@ -32,12 +32,6 @@ import { planNarrowing } from "./sg-narrow";
 
 const sameEntry = (a: NetworkAclEntryChange, b: NetworkAclEntryChange) =>
   a.networkAclId === b.networkAclId && a.egress === b.egress && a.ruleNumber === b.ruleNumber;
-
-function disjoint(slices: readonly Slice[]): Slice[] {
-  const out: Slice[] = [];
-  for (const s of slices) out.push(...subtractAll([s], out));
-  return out;
-}
 
 /**
  * The forbidden part of each allow entry of one ACL (as disjoint boxes), from the enforce
@@ -69,7 +63,7 @@ export function forbiddenTraffic(
     if (rules.length === 0) continue;
     const own = effective.get(entry) ?? [];
     const bad = forbiddenSlices(entry, entry.cidr, own, rules, policy);
-    if (bad.length > 0) out.set(entry, disjoint(bad));
+    if (bad.length > 0) out.set(entry, disjointSlices(bad));
   }
   return out;
 }

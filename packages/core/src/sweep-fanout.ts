@@ -1,3 +1,4 @@
+import type { AccountRegion } from "./model";
 import type { SnsPublication } from "./report/message";
 
 /*
@@ -8,10 +9,7 @@ import type { SnsPublication } from "./report/message";
  */
 
 /** One (account, Region) the organisation sweep visits. */
-export interface SweepTarget {
-  readonly account: string;
-  readonly region: string;
-}
+export type SweepTarget = AccountRegion;
 
 /**
  * The Distributed Map's settings (see docs/multi-account.md for the arithmetic behind them).

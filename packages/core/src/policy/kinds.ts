@@ -52,22 +52,19 @@ export interface RuleKind<O = unknown> {
   evaluate(change: ConcreteChange, ctx: RuleKindContext<O>): RuleMatch | null;
 }
 
-export interface PortsOptions {
+/** What every kind's options say: the way of the traffic, and the peers the rule is about. */
+export interface PeersOptions {
   readonly direction: Direction;
   readonly peers: readonly PeerClass[];
+}
+
+export interface PortsOptions extends PeersOptions {
   readonly ports: readonly ServiceSpec[];
   readonly includeProtocolAll: boolean;
 }
 
-export interface ExposureOptions {
-  readonly direction: Direction;
-  readonly peers: readonly PeerClass[];
+export interface ExposureOptions extends PeersOptions {
   readonly allow: readonly ServiceSpec[];
-}
-
-export interface PeersOptions {
-  readonly direction: Direction;
-  readonly peers: readonly PeerClass[];
 }
 
 type Target = RuleKind["target"];
@@ -100,25 +97,41 @@ const NAMES: Record<Target, { prefix: string; noun: string }> = {
   "network-acl-entry": { prefix: "network-acl", noun: "network-ACL allow entry" },
 };
 
-/** A kind's id (`<target prefix>-<name>`), target and example around its own parts. */
-function kind<O>(
+/**
+ * A kind's id (`<target prefix>-<name>`), target and example around its own parts. Its
+ * `evaluate` sees only the changes the kind applies to (see `applies`).
+ */
+function kind<O extends PeersOptions>(
   target: Target,
   name: string,
   example: string,
-  { description, evaluate }: Pick<RuleKind<O>, "description" | "evaluate">,
+  describe: (noun: string) => string,
+  evaluate: RuleKind<O>["evaluate"],
 ): RuleKind<O> {
-  return { id: `${NAMES[target].prefix}-${name}`, target, description, example, evaluate };
+  return {
+    id: `${NAMES[target].prefix}-${name}`,
+    target,
+    description: describe(NAMES[target].noun),
+    example,
+    evaluate: (change, ctx) =>
+      applies(change, target, ctx.options.direction) ? evaluate(change, ctx) : null,
+  };
 }
 
+/** The start of the description of a kind that looks at the traffic a peer reaches. */
+const reaching = (noun: string) =>
+  `Flags a ${noun} in \`direction\` whose peer is in one of \`peers\` and whose traffic reaches `;
+
 function portsKind(target: Target, example: string): RuleKind<PortsOptions> {
-  const { noun } = NAMES[target];
-  return kind(target, "ports", example, {
-    description:
-      `Flags a ${noun} in \`direction\` whose peer is in one of \`peers\` and whose traffic reaches ` +
+  return kind<PortsOptions>(
+    target,
+    "ports",
+    example,
+    (noun) =>
+      reaching(noun) +
       "any of `ports` (the port range contains the port, or the ICMP type/code matches). " +
       "Protocol all (-1) reaches every port unless `includeProtocolAll: false`.",
-    evaluate(change, { options, peers, slices }) {
-      if (!applies(change, target, options.direction)) return null;
+    (change, { options, peers, slices }) => {
       // A NACL entry reaches a port only through the traffic it decides (its slices).
       if (slices !== undefined && change.protocol === "all" && !options.includeProtocolAll) {
         return null;
@@ -143,18 +156,19 @@ function portsKind(target: Target, example: string): RuleKind<PortsOptions> {
         ? { peer, ...offending }
         : { peer, detail: `covers ${hit.map((p) => p.service.text).join(", ")}`, ...offending };
     },
-  });
+  );
 }
 
 function exposureKind(target: Target, example: string): RuleKind<ExposureOptions> {
-  const { noun } = NAMES[target];
-  return kind(target, "exposure", example, {
-    description:
-      `Flags a ${noun} in \`direction\` whose peer is in one of \`peers\` and whose traffic reaches ` +
+  return kind<ExposureOptions>(
+    target,
+    "exposure",
+    example,
+    (noun) =>
+      reaching(noun) +
       "anything beyond the `allow` list. Traffic is allowed only when every port (or ICMP " +
       "type/code) it opens is listed: tcp 80-443 is not within tcp/80 and tcp/443.",
-    evaluate(change, { options, peers, slices }) {
-      if (!applies(change, target, options.direction)) return null;
+    (change, { options, peers, slices }) => {
       if (slices !== undefined) {
         const beyond = subtractAll(slices, options.allow.map(serviceSlice));
         if (beyond.length === 0) return null;
@@ -165,15 +179,17 @@ function exposureKind(target: Target, example: string): RuleKind<ExposureOptions
       const peer = firstPeerIn(peers, options.peers);
       return peer ? { peer } : null;
     },
-  });
+  );
 }
 
 function peersKind(target: Target, example: string): RuleKind<PeersOptions> {
-  const { noun } = NAMES[target];
-  return kind(target, "peers", example, {
-    description: `Flags any ${noun} in \`direction\` whose peer is in one of \`peers\`, whatever the protocol and ports.`,
-    evaluate(change, { options, peers, slices }) {
-      if (!applies(change, target, options.direction)) return null;
+  return kind<PeersOptions>(
+    target,
+    "peers",
+    example,
+    (noun) =>
+      `Flags any ${noun} in \`direction\` whose peer is in one of \`peers\`, whatever the protocol and ports.`,
+    (change, { options, peers, slices }) => {
       if (slices !== undefined && slices.length === 0) return null;
       const peer = firstPeerIn(peers, options.peers);
       if (!peer) return null;
@@ -181,7 +197,7 @@ function peersKind(target: Target, example: string): RuleKind<PeersOptions> {
         ? { peer, detail: describeTraffic(change) }
         : { peer, detail: describeTraffic(change), slices };
     },
-  });
+  );
 }
 
 /** Every rule kind the product knows, in documentation order. */

@@ -1,3 +1,4 @@
+import type { AccountRegion } from "../model";
 import { AUDIT_KEY_PREFIX } from "../registry";
 import type { Decision, FindingView } from "./decision";
 import type { SnsPublication } from "./message";
@@ -46,10 +47,8 @@ export interface PostureExemption {
   readonly approvedBy: string | null;
 }
 
-export interface PostureSnapshot {
+export interface PostureSnapshot extends AccountRegion {
   readonly schema: typeof POSTURE_SCHEMA;
-  readonly account: string;
-  readonly region: string;
   readonly runId: string;
   readonly sweptAt: string;
   readonly findings: readonly PostureFinding[];

@@ -1,4 +1,5 @@
 import { GuardrailError } from "../errors";
+import type { AccountRegion } from "../model";
 import type { ResourceRef } from "../report/view";
 
 /** The buttons the guardrail's messages carry, by `action_id`. */
@@ -17,11 +18,9 @@ export const EXEMPT_MODAL = {
 } as const;
 
 /** Which finding a button is about: enough to find it again, and nothing secret. */
-export interface FindingRef {
+export interface FindingRef extends AccountRegion {
   /** The decision id (CloudTrail eventID or `sweep:…`). */
   readonly decision: string;
-  readonly account: string;
-  readonly region: string;
   readonly resource: ResourceRef;
   /** The policy rule ids of the decision's findings the button acts on. */
   readonly rules: readonly string[];
@@ -91,6 +90,17 @@ function obj(value: unknown, path: string): Json {
     throw new InteractionPayloadError(path, "expected an object");
   }
   return value as Json;
+}
+
+/** `text` read as a JSON object; at `path`, the error names the field the text came from. */
+function jsonObject(text: string, path: string): Json {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (cause) {
+    throw new InteractionPayloadError(path, "not JSON", { cause });
+  }
+  return obj(raw, path);
 }
 
 function str(o: Json, key: string, path: string): string {
@@ -204,13 +214,7 @@ export function encodeModalMetadata(m: ModalMetadata): string {
 }
 
 function decodeModalMetadata(text: string): ModalMetadata {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (cause) {
-    throw new InteractionPayloadError("view.private_metadata", "not JSON", { cause });
-  }
-  const o = obj(raw, "view.private_metadata");
+  const o = jsonObject(text, "view.private_metadata");
   const ref = decodeFindingRef(str(o, "ref", "view.private_metadata"), "view.private_metadata.ref");
   let message: SlackMessageRef | null = null;
   if (o.message !== null && o.message !== undefined) {
@@ -247,13 +251,7 @@ export function parseInteraction(body: string): Interaction {
   const payload = new URLSearchParams(body).get("payload");
   if (payload === null)
     throw new InteractionPayloadError("payload", "the form has no payload field");
-  let raw: unknown;
-  try {
-    raw = JSON.parse(payload);
-  } catch (cause) {
-    throw new InteractionPayloadError("payload", "not JSON", { cause });
-  }
-  const p = obj(raw, "payload");
+  const p = jsonObject(payload, "payload");
   const type = optStr(p, "type");
   if (type === "block_actions") {
     const actions = p.actions;

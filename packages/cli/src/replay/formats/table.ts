@@ -72,6 +72,11 @@ export function countLines(a: Aggregate): string[] {
   ];
 }
 
+/** The entries of `counts`, the largest `count` first, ties in key order. */
+function mostFirst<T>(counts: Readonly<Record<string, T>>, count: (c: T) => number): [string, T][] {
+  return Object.entries(counts).sort((x, y) => count(y[1]) - count(x[1]) || (x[0] < y[0] ? -1 : 1));
+}
+
 /** `--format table`: totals by outcome, rule, account and the actors with most violations. */
 export function renderTable(a: Aggregate, policy: PolicyProvenance): string {
   const parts: string[] = [`Policy: ${describePolicy(policy)}`];
@@ -84,53 +89,42 @@ export function renderTable(a: Aggregate, policy: PolicyProvenance): string {
       OUTCOMES.map((o) => [o, a.byOutcome[o] ?? 0]),
     ),
   );
-  const ignored = Object.entries(a.ignored).sort((x, y) => y[1] - x[1]);
-  if (ignored.length > 0) {
-    parts.push("", textTable(["ignored because", "events"], ignored));
-  }
-  const rules = Object.entries(a.byRule).sort(
-    (x, y) => y[1].violations - x[1].violations || (x[0] < y[0] ? -1 : 1),
+  /** A table after a blank line, left out when it has no rows. */
+  const section = (headers: readonly string[], rows: readonly (string | number)[][]) => {
+    if (rows.length > 0) parts.push("", textTable(headers, rows));
+  };
+  section(
+    ["ignored because", "events"],
+    Object.entries(a.ignored).sort((x, y) => y[1] - x[1]),
   );
-  if (rules.length > 0) {
-    parts.push(
-      "",
-      textTable(
-        ["rule", "severity", "violations", "enforce", "notify", "waived"],
-        rules.map(([r, c]) => [r, c.severity, c.violations, c.enforce, c.notify, c.waived]),
-      ),
-    );
-  }
-  const accounts = Object.entries(a.byAccount).sort(
-    (x, y) => y[1].violation - x[1].violation || (x[0] < y[0] ? -1 : 1),
+  section(
+    ["rule", "severity", "violations", "enforce", "notify", "waived"],
+    mostFirst(a.byRule, (c) => c.violations).map(([r, c]) => [
+      r,
+      c.severity,
+      c.violations,
+      c.enforce,
+      c.notify,
+      c.waived,
+    ]),
   );
-  if (accounts.length > 0) {
-    parts.push(
-      "",
-      textTable(
-        ["account", "handled", "violation", "exempt", "compliant", "ignored", "invalid", "actions"],
-        accounts.map(([k, c]) => [
-          k,
-          c.events,
-          c.violation,
-          c.exempt,
-          c.compliant,
-          c.ignored,
-          c.invalid,
-          c.actions,
-        ]),
-      ),
-    );
-  }
-  const actors = topActors(a);
-  if (actors.length > 0) {
-    parts.push(
-      "",
-      textTable(
-        ["top actors", "violations", "exempt", "accounts"],
-        actors.map(([k, c]) => [k, c.violations, c.exempt, Object.keys(c.accounts).length]),
-      ),
-    );
-  }
+  section(
+    ["account", "handled", "violation", "exempt", "compliant", "ignored", "invalid", "actions"],
+    mostFirst(a.byAccount, (c) => c.violation).map(([k, c]) => [
+      k,
+      c.events,
+      c.violation,
+      c.exempt,
+      c.compliant,
+      c.ignored,
+      c.invalid,
+      c.actions,
+    ]),
+  );
+  section(
+    ["top actors", "violations", "exempt", "accounts"],
+    topActors(a).map(([k, c]) => [k, c.violations, c.exempt, Object.keys(c.accounts).length]),
+  );
   if (a.problems.length > 0) {
     parts.push("", `Unreadable input (${fmt(a.problems.length)}), the rest was processed:`);
     for (const p of a.problems.slice(0, 20)) parts.push(`  ${p.source}: ${p.message}`);
