@@ -74,6 +74,31 @@ export function policyWith(edit: (yaml: string) => string): string {
   return edit(DEFAULT_POLICY_YAML);
 }
 
+/** The shipped policy with admin-ports and internet-exposure narrowing. */
+export const NARROWING = policyWith((y) =>
+  y
+    .replace("  - id: admin-ports\n", "  - id: admin-ports\n    remediation:\n      narrow: true\n")
+    .replace(
+      "  - id: internet-exposure\n",
+      "  - id: internet-exposure\n    remediation:\n      narrow: true\n",
+    ),
+);
+
+/** The EventBridge Scheduler event that starts a sweep of ACCOUNT in eu-west-1. */
+export function scheduledEvent(id = "run-1", time = "2025-01-01T00:00:00Z") {
+  return {
+    version: "0",
+    id,
+    "detail-type": "Scheduled Event",
+    source: "aws.events",
+    account: ACCOUNT,
+    time,
+    region: "eu-west-1",
+    resources: [],
+    detail: {},
+  };
+}
+
 const credentials = { accessKeyId: "AKIDTEST", secretAccessKey: "secret" };
 
 export interface TestDepsOptions {

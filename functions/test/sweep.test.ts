@@ -5,39 +5,18 @@ import {
   DescribeNetworkAclsCommand,
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
-  EC2Client,
   GetManagedPrefixListEntriesCommand,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import {
-  BatchWriteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { PublishCommand } from "@aws-sdk/client-sns";
+import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { METRICS } from "@guardrail/core";
-import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createSweepHandler, type SweepDeps, sweep } from "../src/pipelines/sweep";
-import { awsError, lambdaContext, metricValues, TABLE, testDeps } from "./helpers";
+import { awsError, lambdaContext, metricValues, scheduledEvent, TABLE, testDeps } from "./helpers";
+import { acceptWrites, ddb, ec2, resetAwsMocks, sns } from "./support/aws-mocks";
 
-const ec2 = mockClient(EC2Client);
-const sns = mockClient(SNSClient);
-const ddb = mockClient(DynamoDBDocumentClient);
-
-const scheduled = {
-  version: "0",
-  id: "run-1",
-  "detail-type": "Scheduled Event",
-  source: "aws.events",
-  account: "123456789012",
-  time: "2025-01-01T00:00:00Z",
-  region: "eu-west-1",
-  resources: [],
-  detail: {},
-};
+const scheduled = scheduledEvent();
 
 function sweepDeps(): SweepDeps & { addMetric: ReturnType<typeof testDeps>["addMetric"] } {
   return {
@@ -49,9 +28,7 @@ function sweepDeps(): SweepDeps & { addMetric: ReturnType<typeof testDeps>["addM
 }
 
 beforeEach(() => {
-  ec2.reset();
-  sns.reset();
-  ddb.reset();
+  resetAwsMocks();
   ec2
     .on(DescribeSecurityGroupRulesCommand, { NextToken: undefined })
     .resolves({
@@ -146,18 +123,10 @@ beforeEach(() => {
   ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
   ec2.on(DeleteNetworkAclEntryCommand).resolves({});
   ec2.on(CreateNetworkAclEntryCommand).resolves({});
-  ddb.on(QueryCommand).resolves({ Items: [] });
-  ddb.on(BatchWriteCommand).resolves({});
-  ddb.on(PutCommand).resolves({});
-  ddb.on(GetCommand).resolves({});
-  sns.on(PublishCommand).resolves({ MessageId: "m" });
+  acceptWrites();
 });
 
-afterEach(() => {
-  ec2.reset();
-  sns.reset();
-  ddb.reset();
-});
+afterEach(resetAwsMocks);
 
 describe("sweep", () => {
   it("reads every page, resolves each prefix list once, revokes, and publishes one summary", async () => {
