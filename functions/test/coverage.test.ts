@@ -3,7 +3,6 @@ import {
   DescribeNetworkAclsCommand,
   DescribeRegionsCommand,
   DescribeSecurityGroupRulesCommand,
-  DescribeSecurityGroupsCommand,
   EC2Client,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
@@ -13,16 +12,7 @@ import {
   ListOrganizationalUnitsForParentCommand,
   OrganizationsClient,
 } from "@aws-sdk/client-organizations";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import {
-  BatchWriteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
 import {
   createCredentialCache,
   createMemberAccess,
@@ -48,12 +38,10 @@ import {
   memoryFiles,
   testDeps,
 } from "./helpers";
+import { acceptWrites, ddb, ec2, sns, untaggedGroups } from "./support/aws-mocks";
 
-const ec2 = mockClient(EC2Client);
 const orgs = mockClient(OrganizationsClient);
 const sts = mockClient(STSClient);
-const sns = mockClient(SNSClient);
-const ddb = mockClient(DynamoDBDocumentClient);
 const MOCKS = [ec2, orgs, sts, sns, ddb];
 
 const credentials = { accessKeyId: "AKIDTEST", secretAccessKey: "secret" };
@@ -100,9 +88,7 @@ async function regionsOf(command: typeof RevokeSecurityGroupIngressCommand) {
 
 beforeEach(() => {
   for (const m of MOCKS) m.reset();
-  ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds?: string[] }) => ({
-    SecurityGroups: (input.GroupIds ?? []).map((id) => ({ GroupId: id, Tags: [] })),
-  }));
+  untaggedGroups();
   ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
   ec2.on(DescribeSecurityGroupRulesCommand).resolves({
     SecurityGroupRules: [
@@ -118,12 +104,7 @@ beforeEach(() => {
     ],
   });
   ec2.on(DescribeNetworkAclsCommand).resolves({ NetworkAcls: [] });
-  sns.on(PublishCommand).resolves({ MessageId: "m" });
-  ddb.on(PutCommand).resolves({});
-  ddb.on(UpdateCommand).resolves({});
-  ddb.on(GetCommand).resolves({});
-  ddb.on(QueryCommand).resolves({ Items: [] });
-  ddb.on(BatchWriteCommand).resolves({});
+  acceptWrites();
 });
 
 afterEach(() => {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EC2Client } from "@aws-sdk/client-ec2";
+import { EC2Client, type NetworkAcl, type NetworkAclEntry } from "@aws-sdk/client-ec2";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
@@ -96,6 +96,25 @@ export function scheduledEvent(id = "run-1", time = "2025-01-01T00:00:00Z") {
     region: "eu-west-1",
     resources: [],
     detail: {},
+  };
+}
+
+/** Entry 100 of the ReplaceNetworkAclEntry fixture's ACL: tcp 22 from anywhere, inbound. */
+export const SSH_FROM_WORLD_ENTRY: NetworkAclEntry = {
+  RuleNumber: 100,
+  Protocol: "6",
+  RuleAction: "allow",
+  Egress: false,
+  CidrBlock: "0.0.0.0/0",
+  PortRange: { From: 22, To: 22 },
+};
+
+/** What DescribeNetworkAcls answers once that entry is in its ACL (and no other is). */
+export function aclWithSshFromWorld(): { NetworkAcls: NetworkAcl[] } {
+  return {
+    NetworkAcls: [
+      { NetworkAclId: "acl-0a1b2c3d4e5f60001", Entries: [{ ...SSH_FROM_WORLD_ENTRY }] },
+    ],
   };
 }
 

@@ -5,20 +5,12 @@ import {
   DeleteNetworkAclEntryCommand,
   DescribeNetworkAclsCommand,
   DescribeSecurityGroupRulesCommand,
-  DescribeSecurityGroupsCommand,
   EC2Client,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { PublishCommand } from "@aws-sdk/client-sns";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import {
-  BatchWriteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ConfigurationError, DEFAULT_POLICY_YAML, isOwnPrincipal } from "@guardrail/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -36,6 +28,7 @@ import {
   sweepTargets,
 } from "../src/pipelines/sweep";
 import {
+  aclWithSshFromWorld,
   awsError,
   BASE_ENV,
   ACCOUNT as HUB,
@@ -43,11 +36,9 @@ import {
   memoryFiles,
   testDeps,
 } from "./helpers";
+import { acceptWrites, ddb, ec2, resetAwsMocks, sns, untaggedGroups } from "./support/aws-mocks";
 
-const ec2 = mockClient(EC2Client);
 const sts = mockClient(STSClient);
-const sns = mockClient(SNSClient);
-const ddb = mockClient(DynamoDBDocumentClient);
 
 const MEMBER_A = "444455556666";
 const MEMBER_B = "777788889999";
@@ -149,7 +140,8 @@ async function whereCalled(
 let issued = 0;
 
 beforeEach(() => {
-  for (const m of [ec2, sts, sns, ddb]) m.reset();
+  resetAwsMocks();
+  sts.reset();
   issued = 0;
   sts.on(AssumeRoleCommand).callsFake((input: { RoleArn: string }) => {
     issued++;
@@ -162,21 +154,15 @@ beforeEach(() => {
       },
     };
   });
-  ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds?: string[] }) => ({
-    SecurityGroups: (input.GroupIds ?? []).map((id) => ({ GroupId: id, Tags: [] })),
-  }));
+  untaggedGroups();
   ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
   ec2.on(DeleteNetworkAclEntryCommand).resolves({});
-  sns.on(PublishCommand).resolves({ MessageId: "m" });
-  ddb.on(PutCommand).resolves({});
-  ddb.on(UpdateCommand).resolves({});
-  ddb.on(GetCommand).resolves({});
-  ddb.on(QueryCommand).resolves({ Items: [] });
-  ddb.on(BatchWriteCommand).resolves({});
+  acceptWrites();
 });
 
 afterEach(() => {
-  for (const m of [ec2, sts, sns, ddb]) m.reset();
+  resetAwsMocks();
+  sts.reset();
 });
 
 describe("organisation mode settings", () => {
@@ -365,23 +351,7 @@ describe("organisation mode: event-driven remediation", () => {
       awsRegion: "us-east-1",
       eventName: "CreateNetworkAclEntry",
     });
-    ec2.on(DescribeNetworkAclsCommand).resolves({
-      NetworkAcls: [
-        {
-          NetworkAclId: "acl-0a1b2c3d4e5f60001",
-          Entries: [
-            {
-              RuleNumber: 100,
-              Protocol: "6",
-              RuleAction: "allow",
-              Egress: false,
-              CidrBlock: "0.0.0.0/0",
-              PortRange: { From: 22, To: 22 },
-            },
-          ],
-        },
-      ],
-    });
+    ec2.on(DescribeNetworkAclsCommand).resolves(aclWithSshFromWorld());
     const result = await networkAclChange(event, orgDeps("network-acl-change"));
     expect(result.status).toBe("decided");
     // The ACL is read where the entry is, with the member role, like the delete.

@@ -25,7 +25,7 @@ import { networkAclChange } from "../src/pipelines/network-acl-change";
 import { prefixListChange } from "../src/pipelines/prefix-list-change";
 import { securityGroupChange } from "../src/pipelines/security-group-change";
 import { type SweepDeps, sweep } from "../src/pipelines/sweep";
-import { awsError, testDeps } from "./helpers";
+import { aclWithSshFromWorld, awsError, testDeps } from "./helpers";
 import { acceptWrites, ddb, ec2, resetAwsMocks, sns, untaggedGroups } from "./support/aws-mocks";
 
 const GROUP = "sg-0a1b2c3d4e5f60001";
@@ -136,25 +136,8 @@ describe("sweep: principal exemptions from the audit trail", () => {
     const event = loadFixture("ReplaceNetworkAclEntry", "tcp-6_ssh-from-world_replaces-rule-100");
     event.detail.eventName = "CreateNetworkAclEntry";
     event.detail.userIdentity = breakGlassOpensSsh().userIdentity;
-    const acl = {
-      NetworkAcls: [
-        {
-          NetworkAclId: "acl-0a1b2c3d4e5f60001",
-          Entries: [
-            {
-              RuleNumber: 100,
-              Protocol: "6",
-              RuleAction: "allow" as const,
-              Egress: false,
-              CidrBlock: "0.0.0.0/0",
-              PortRange: { From: 22, To: 22 },
-            },
-          ],
-        },
-      ],
-    };
     // The function reads the ACL the event left before it judges.
-    ec2.on(DescribeNetworkAclsCommand).resolves(acl);
+    ec2.on(DescribeNetworkAclsCommand).resolves(aclWithSshFromWorld());
     const created = await networkAclChange(
       event,
       testDeps({ fn: "network-acl-change", policyYaml: POLICY }),
@@ -164,39 +147,14 @@ describe("sweep: principal exemptions from the audit trail", () => {
     ddb.resetHistory();
     trail(item);
     ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [] });
-    ec2.on(DescribeNetworkAclsCommand).resolves({
-      NetworkAcls: [
-        {
-          NetworkAclId: "acl-0a1b2c3d4e5f60001",
-          Entries: [
-            {
-              RuleNumber: 100,
-              Protocol: "6",
-              RuleAction: "allow",
-              Egress: false,
-              CidrBlock: "0.0.0.0/0",
-              PortRange: { From: 22, To: 22 },
-            },
-          ],
-        },
-      ],
-    });
+    ec2.on(DescribeNetworkAclsCommand).resolves(aclWithSshFromWorld());
     const result = await sweep(scheduled, sweepDeps());
     expect(ec2).not.toHaveReceivedCommand(DeleteNetworkAclEntryCommand);
     expect(result.counts).toMatchObject({ exempt: 1, revoked: 0 });
   });
 
   it("keeps that entry when someone else deletes another entry of the ACL", async () => {
-    const ssh = {
-      RuleNumber: 100,
-      Protocol: "6",
-      RuleAction: "allow" as const,
-      Egress: false,
-      CidrBlock: "0.0.0.0/0",
-      PortRange: { From: 22, To: 22 },
-    };
-    const acl = { NetworkAcls: [{ NetworkAclId: "acl-0a1b2c3d4e5f60001", Entries: [ssh] }] };
-    ec2.on(DescribeNetworkAclsCommand).resolves(acl);
+    ec2.on(DescribeNetworkAclsCommand).resolves(aclWithSshFromWorld());
     const create = loadFixture("ReplaceNetworkAclEntry", "tcp-6_ssh-from-world_replaces-rule-100");
     create.detail.eventName = "CreateNetworkAclEntry";
     create.detail.userIdentity = breakGlassOpensSsh().userIdentity;
@@ -224,23 +182,7 @@ describe("sweep: principal exemptions from the audit trail", () => {
   });
 
   it("does not exempt an entry because the break-glass role deleted the deny before it", async () => {
-    ec2.on(DescribeNetworkAclsCommand).resolves({
-      NetworkAcls: [
-        {
-          NetworkAclId: "acl-0a1b2c3d4e5f60001",
-          Entries: [
-            {
-              RuleNumber: 100,
-              Protocol: "6",
-              RuleAction: "allow",
-              Egress: false,
-              CidrBlock: "0.0.0.0/0",
-              PortRange: { From: 22, To: 22 },
-            },
-          ],
-        },
-      ],
-    });
+    ec2.on(DescribeNetworkAclsCommand).resolves(aclWithSshFromWorld());
     trail();
     const deleted = loadFixture("DeleteNetworkAclEntry", "detail_iamuser-cli_elastic");
     deleted.requestParameters = {
