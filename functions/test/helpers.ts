@@ -99,6 +99,26 @@ export function scheduledEvent(id = "run-1", time = "2025-01-01T00:00:00Z") {
   };
 }
 
+export const BREAK_GLASS = `arn:aws:iam::${ACCOUNT}:role/break-glass`;
+
+/** The default policy, plus: changes made through the break-glass role are exempt. */
+export const BREAK_GLASS_POLICY = policyWith((y) =>
+  y.replace(
+    "exemptions:\n  tagKey: guardrail-exempt",
+    `exemptions:\n  tagKey: guardrail-exempt\n  principals:\n    - pattern: "${BREAK_GLASS}"\n      reason: break-glass role, paged on use`,
+  ),
+);
+
+/** The CloudTrail userIdentity of an on-call session of the break-glass role. */
+export function breakGlassIdentity() {
+  return {
+    type: "AssumedRole",
+    arn: `arn:aws:sts::${ACCOUNT}:assumed-role/break-glass/oncall`,
+    accountId: ACCOUNT,
+    sessionContext: { sessionIssuer: { type: "Role", arn: BREAK_GLASS } },
+  };
+}
+
 /** Entry 100 of the ReplaceNetworkAclEntry fixture's ACL: tcp 22 from anywhere, inbound. */
 export const SSH_FROM_WORLD_ENTRY: NetworkAclEntry = {
   RuleNumber: 100,

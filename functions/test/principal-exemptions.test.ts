@@ -25,19 +25,19 @@ import { networkAclChange } from "../src/pipelines/network-acl-change";
 import { prefixListChange } from "../src/pipelines/prefix-list-change";
 import { securityGroupChange } from "../src/pipelines/security-group-change";
 import { type SweepDeps, sweep } from "../src/pipelines/sweep";
-import { aclWithSshFromWorld, awsError, testDeps } from "./helpers";
+import {
+  aclWithSshFromWorld,
+  awsError,
+  BREAK_GLASS,
+  breakGlassIdentity,
+  BREAK_GLASS_POLICY as POLICY,
+  testDeps,
+} from "./helpers";
 import { acceptWrites, ddb, ec2, resetAwsMocks, sns, untaggedGroups } from "./support/aws-mocks";
 
 const GROUP = "sg-0a1b2c3d4e5f60001";
 const RULE = "sgr-0a00000000same01";
 const LIST = "pl-0123456789abcdef0";
-const BREAK_GLASS = "arn:aws:iam::123456789012:role/break-glass";
-
-/** The default policy, plus: changes made through the break-glass role are exempt. */
-const POLICY = DEFAULT_POLICY_YAML.replace(
-  "exemptions:\n  tagKey: guardrail-exempt",
-  `exemptions:\n  tagKey: guardrail-exempt\n  principals:\n    - pattern: "${BREAK_GLASS}"\n      reason: break-glass role, paged on use`,
-);
 
 /** tcp 22 from 0.0.0.0/0 on GROUP (rule RULE), opened through the break-glass role. */
 function breakGlassOpensSsh() {
@@ -45,12 +45,7 @@ function breakGlassOpensSsh() {
     "AuthorizeSecurityGroupIngress",
     "items-form_tcp-22_same-rule-as-legacy-flat",
   );
-  event.userIdentity = {
-    type: "AssumedRole",
-    arn: `arn:aws:sts::123456789012:assumed-role/break-glass/oncall`,
-    accountId: "123456789012",
-    sessionContext: { sessionIssuer: { type: "Role", arn: BREAK_GLASS } },
-  };
+  event.userIdentity = breakGlassIdentity();
   return event;
 }
 

@@ -1,5 +1,4 @@
 import "./setup";
-import { DEFAULT_POLICY_YAML } from "@guardrail/core";
 import {
   createSecurityGroupChangeHandler,
   createSweepHandler,
@@ -8,14 +7,9 @@ import {
 import { beforeEach, describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
 import { endpointsOf, SSH_FROM_WORLD_RULE, type WireOptions, wireDeps, wireStubs } from "./harness";
-import { lambdaContext } from "./helpers";
+import { breakGlassIdentity, lambdaContext, BREAK_GLASS_POLICY as POLICY } from "./helpers";
 
 const RULE = "sgr-0a00000000same01";
-const BREAK_GLASS = "arn:aws:iam::123456789012:role/break-glass";
-const POLICY = DEFAULT_POLICY_YAML.replace(
-  "exemptions:\n  tagKey: guardrail-exempt",
-  `exemptions:\n  tagKey: guardrail-exempt\n  principals:\n    - pattern: "${BREAK_GLASS}"\n      reason: break-glass role, paged on use`,
-);
 
 const wire = wireStubs();
 
@@ -48,12 +42,7 @@ function opensSsh(eventId: string, breakGlass: boolean) {
   );
   event.eventID = eventId;
   if (breakGlass) {
-    event.userIdentity = {
-      type: "AssumedRole",
-      arn: "arn:aws:sts::123456789012:assumed-role/break-glass/oncall",
-      accountId: "123456789012",
-      sessionContext: { sessionIssuer: { type: "Role", arn: BREAK_GLASS } },
-    };
+    event.userIdentity = breakGlassIdentity();
   }
   return event;
 }
