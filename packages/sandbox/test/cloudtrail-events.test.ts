@@ -9,7 +9,6 @@ import {
   DescribeSecurityGroupsCommand,
   type EC2Client,
   ModifyManagedPrefixListCommand,
-  ModifySecurityGroupRulesCommand,
   ReplaceNetworkAclEntryCommand,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
@@ -17,7 +16,14 @@ import { normalise } from "@guardrail/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadFixture } from "../../../test/fixtures/load";
 import type { Ec2Sandbox, EventBridgeEvent } from "../src/index";
-import { authorizeIngress, ec2Client, ec2Error, startSandbox } from "./helpers";
+import {
+  authorizeIngress,
+  ec2Client,
+  ec2Error,
+  modifyRules,
+  startSandbox,
+  tcpFromWorld,
+} from "./helpers";
 
 const ALICE_KEY = "AKIAALICE00000000001";
 const ROLE_KEY = "ASIAGUARDRAIL0000001";
@@ -291,22 +297,12 @@ describe("CloudTrail records of security-group calls", () => {
       { IpProtocol: "tcp", FromPort: 81, ToPort: 81, IpRanges: [{ CidrIp: "10.0.0.0/8" }] },
     ]);
     const [a, b] = (added.SecurityGroupRules ?? []).map((r) => r.SecurityGroupRuleId ?? "");
-    await alice.send(
-      new ModifySecurityGroupRulesCommand({
-        GroupId: groupId,
-        SecurityGroupRules: [
-          {
-            SecurityGroupRuleId: a,
-            SecurityGroupRule: {
-              IpProtocol: "tcp",
-              FromPort: 443,
-              ToPort: 443,
-              CidrIpv4: "0.0.0.0/0",
-            },
-          },
-        ],
-      }),
-    );
+    await modifyRules(alice, groupId, [
+      {
+        SecurityGroupRuleId: a,
+        SecurityGroupRule: tcpFromWorld(443),
+      },
+    ]);
     const one = (await lastEvent("ModifySecurityGroupRules")).detail;
     const live = loadFixture(
       "ModifySecurityGroupRules",
@@ -336,23 +332,13 @@ describe("CloudTrail records of security-group calls", () => {
       },
     });
 
-    await alice.send(
-      new ModifySecurityGroupRulesCommand({
-        GroupId: groupId,
-        SecurityGroupRules: [
-          {
-            SecurityGroupRuleId: a,
-            SecurityGroupRule: {
-              IpProtocol: "tcp",
-              FromPort: 22,
-              ToPort: 22,
-              CidrIpv4: "0.0.0.0/0",
-            },
-          },
-          { SecurityGroupRuleId: b, SecurityGroupRule: { IpProtocol: "-1", CidrIpv6: "::/0" } },
-        ],
-      }),
-    );
+    await modifyRules(alice, groupId, [
+      {
+        SecurityGroupRuleId: a,
+        SecurityGroupRule: tcpFromWorld(22),
+      },
+      { SecurityGroupRuleId: b, SecurityGroupRule: { IpProtocol: "-1", CidrIpv6: "::/0" } },
+    ]);
     const two = (await lastEvent("ModifySecurityGroupRules")).detail;
     const rules = at(
       two.requestParameters,
@@ -582,22 +568,12 @@ describe("emitted events read by the core normaliser", () => {
     }
 
     const ruleId = flat.SecurityGroupRules?.[0]?.SecurityGroupRuleId ?? "";
-    await alice.send(
-      new ModifySecurityGroupRulesCommand({
-        GroupId: groupId,
-        SecurityGroupRules: [
-          {
-            SecurityGroupRuleId: ruleId,
-            SecurityGroupRule: {
-              IpProtocol: "tcp",
-              FromPort: 22,
-              ToPort: 22,
-              CidrIpv4: "0.0.0.0/0",
-            },
-          },
-        ],
-      }),
-    );
+    await modifyRules(alice, groupId, [
+      {
+        SecurityGroupRuleId: ruleId,
+        SecurityGroupRule: tcpFromWorld(22),
+      },
+    ]);
     const modResult = normalise(await lastEvent("ModifySecurityGroupRules"));
     expect(modResult.status).toBe("handled");
     if (modResult.status === "handled") {

@@ -11,14 +11,20 @@ import {
   type EC2Client,
   type IpPermission,
   ModifyManagedPrefixListCommand,
-  ModifySecurityGroupRulesCommand,
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
 import { ConfigurationError } from "@guardrail/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Ec2ApiError, Ec2Sandbox } from "../src/index";
-import { authorizeIngress, ec2Client, ec2Error, startSandbox } from "./helpers";
+import {
+  authorizeIngress,
+  ec2Client,
+  ec2Error,
+  modifyRules,
+  startSandbox,
+  tcpFromWorld,
+} from "./helpers";
 
 let sandbox: Ec2Sandbox;
 let ec2: EC2Client;
@@ -257,49 +263,24 @@ describe("ModifySecurityGroupRules", () => {
     const added = await authorizeIngress(ec2, groupId, [tcp(80), tcp(443)]);
     const [a, b] = (added.SecurityGroupRules ?? []).map((r) => r.SecurityGroupRuleId ?? "");
     const dup = await ec2Error(
-      ec2.send(
-        new ModifySecurityGroupRulesCommand({
-          GroupId: groupId,
-          SecurityGroupRules: [
-            {
-              SecurityGroupRuleId: a,
-              SecurityGroupRule: {
-                IpProtocol: "tcp",
-                FromPort: 443,
-                ToPort: 443,
-                CidrIpv4: "0.0.0.0/0",
-              },
-            },
-          ],
-        }),
-      ),
+      modifyRules(ec2, groupId, [
+        {
+          SecurityGroupRuleId: a,
+          SecurityGroupRule: tcpFromWorld(443),
+        },
+      ]),
     );
     expect(dup.name).toBe("InvalidPermission.Duplicate");
-    await ec2.send(
-      new ModifySecurityGroupRulesCommand({
-        GroupId: groupId,
-        SecurityGroupRules: [
-          {
-            SecurityGroupRuleId: a,
-            SecurityGroupRule: {
-              IpProtocol: "tcp",
-              FromPort: 443,
-              ToPort: 443,
-              CidrIpv4: "0.0.0.0/0",
-            },
-          },
-          {
-            SecurityGroupRuleId: b,
-            SecurityGroupRule: {
-              IpProtocol: "tcp",
-              FromPort: 80,
-              ToPort: 80,
-              CidrIpv4: "0.0.0.0/0",
-            },
-          },
-        ],
-      }),
-    );
+    await modifyRules(ec2, groupId, [
+      {
+        SecurityGroupRuleId: a,
+        SecurityGroupRule: tcpFromWorld(443),
+      },
+      {
+        SecurityGroupRuleId: b,
+        SecurityGroupRule: tcpFromWorld(80),
+      },
+    ]);
     const rules = sandbox.securityGroupRules(groupId) ?? [];
     expect(rules.find((r) => r.securityGroupRuleId === a)?.fromPort).toBe(443);
     expect(rules.find((r) => r.securityGroupRuleId === b)?.fromPort).toBe(80);
@@ -315,17 +296,12 @@ describe("ModifySecurityGroupRules", () => {
     const groupB = group();
     const ruleOfA = sandbox.securityGroupRules(groupA)?.[0]?.securityGroupRuleId ?? "";
     const err = await ec2Error(
-      ec2.send(
-        new ModifySecurityGroupRulesCommand({
-          GroupId: groupB,
-          SecurityGroupRules: [
-            {
-              SecurityGroupRuleId: ruleOfA,
-              SecurityGroupRule: { IpProtocol: "-1", CidrIpv4: "10.0.0.0/8" },
-            },
-          ],
-        }),
-      ),
+      modifyRules(ec2, groupB, [
+        {
+          SecurityGroupRuleId: ruleOfA,
+          SecurityGroupRule: { IpProtocol: "-1", CidrIpv4: "10.0.0.0/8" },
+        },
+      ]),
     );
     expect(err.name).toBe("InvalidSecurityGroupRuleId.NotFound");
   });

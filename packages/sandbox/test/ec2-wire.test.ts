@@ -23,7 +23,6 @@ import {
   GetManagedPrefixListAssociationsCommand,
   GetManagedPrefixListEntriesCommand,
   ModifyManagedPrefixListCommand,
-  ModifySecurityGroupRulesCommand,
   ReplaceNetworkAclAssociationCommand,
   ReplaceNetworkAclEntryCommand,
   RevokeSecurityGroupEgressCommand,
@@ -31,7 +30,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EC2_ACTIONS, type Ec2Sandbox } from "../src/index";
-import { authorizeIngress, ec2Client, ec2Error, startSandbox } from "./helpers";
+import { authorizeIngress, ec2Client, ec2Error, modifyRules, startSandbox } from "./helpers";
 
 // Every assertion reads a parsed member: the SDK's XML parser silently drops misnamed elements,
 // so a reply with a wrong element name shows up here as `undefined`, never as a pass.
@@ -278,23 +277,18 @@ describe("security groups over the SDK", () => {
       { IpProtocol: "tcp", FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: "10.0.0.0/8" }] },
     ]);
     const ruleId = added.SecurityGroupRules?.[0]?.SecurityGroupRuleId ?? "";
-    const reply = await ec2.send(
-      new ModifySecurityGroupRulesCommand({
-        GroupId: groupId,
-        SecurityGroupRules: [
-          {
-            SecurityGroupRuleId: ruleId,
-            SecurityGroupRule: {
-              IpProtocol: "tcp",
-              FromPort: 22,
-              ToPort: 22,
-              CidrIpv4: "0.0.0.0/0",
-              Description: "ssh",
-            },
-          },
-        ],
-      }),
-    );
+    const reply = await modifyRules(ec2, groupId, [
+      {
+        SecurityGroupRuleId: ruleId,
+        SecurityGroupRule: {
+          IpProtocol: "tcp",
+          FromPort: 22,
+          ToPort: 22,
+          CidrIpv4: "0.0.0.0/0",
+          Description: "ssh",
+        },
+      },
+    ]);
     expect(reply.Return).toBe(true);
     const after = await ec2.send(
       new DescribeSecurityGroupRulesCommand({ SecurityGroupRuleIds: [ruleId] }),

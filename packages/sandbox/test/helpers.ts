@@ -4,6 +4,9 @@ import {
   type EC2ClientConfig,
   type EC2ServiceException,
   type IpPermission,
+  ModifySecurityGroupRulesCommand,
+  type SecurityGroupRuleRequest,
+  type SecurityGroupRuleUpdate,
 } from "@aws-sdk/client-ec2";
 import { Ec2Sandbox, type Ec2SandboxOptions } from "../src/index";
 
@@ -53,4 +56,20 @@ export function authorizeIngress(client: EC2Client, groupId: string, permissions
   return client.send(
     new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: permissions }),
   );
+}
+
+/** ModifySecurityGroupRules of `updates` in `groupId`, through `client`. */
+export function modifyRules(
+  client: EC2Client,
+  groupId: string,
+  updates: SecurityGroupRuleUpdate[],
+) {
+  return client.send(
+    new ModifySecurityGroupRulesCommand({ GroupId: groupId, SecurityGroupRules: updates }),
+  );
+}
+
+/** A rule's new content: tcp `port` from anywhere over IPv4. */
+export function tcpFromWorld(port: number): SecurityGroupRuleRequest {
+  return { IpProtocol: "tcp", FromPort: port, ToPort: port, CidrIpv4: "0.0.0.0/0" };
 }
