@@ -34,6 +34,7 @@ import {
   awsError,
   BASE_ENV,
   ACCOUNT as HUB,
+  ingressRule,
   lambdaContext,
   memoryFiles,
   testDeps,
@@ -91,17 +92,7 @@ beforeEach(() => {
   untaggedGroups();
   ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
   ec2.on(DescribeSecurityGroupRulesCommand).resolves({
-    SecurityGroupRules: [
-      {
-        SecurityGroupRuleId: "sgr-rdp",
-        GroupId: "sg-a",
-        IsEgress: false,
-        IpProtocol: "tcp",
-        FromPort: 3389,
-        ToPort: 3389,
-        CidrIpv4: "0.0.0.0/1",
-      },
-    ],
+    SecurityGroupRules: [ingressRule("sgr-rdp", "sg-a", 3389, { CidrIpv4: "0.0.0.0/1" })],
   });
   ec2.on(DescribeNetworkAclsCommand).resolves({ NetworkAcls: [] });
   acceptWrites();

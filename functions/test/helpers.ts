@@ -5,7 +5,12 @@ import { join } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EC2Client, type NetworkAcl, type NetworkAclEntry } from "@aws-sdk/client-ec2";
+import {
+  EC2Client,
+  type NetworkAcl,
+  type NetworkAclEntry,
+  type SecurityGroupRule,
+} from "@aws-sdk/client-ec2";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
@@ -116,6 +121,24 @@ export function breakGlassIdentity() {
     arn: `arn:aws:sts::${ACCOUNT}:assumed-role/break-glass/oncall`,
     accountId: ACCOUNT,
     sessionContext: { sessionIssuer: { type: "Role", arn: BREAK_GLASS } },
+  };
+}
+
+/** An inbound tcp rule on one port, as DescribeSecurityGroupRules lists it (from anywhere by default). */
+export function ingressRule(
+  id: string,
+  group: string,
+  port: number,
+  peer: Partial<SecurityGroupRule> = { CidrIpv4: "0.0.0.0/0" },
+): SecurityGroupRule {
+  return {
+    SecurityGroupRuleId: id,
+    GroupId: group,
+    IsEgress: false,
+    IpProtocol: "tcp",
+    FromPort: port,
+    ToPort: port,
+    ...peer,
   };
 }
 

@@ -32,6 +32,7 @@ import {
   awsError,
   BASE_ENV,
   ACCOUNT as HUB,
+  ingressRule,
   lambdaContext,
   memoryFiles,
   testDeps,
@@ -412,17 +413,7 @@ describe("organisation mode: event-driven remediation", () => {
 describe("organisation mode: sweep over accounts and Regions", () => {
   beforeEach(() => {
     ec2.on(DescribeSecurityGroupRulesCommand).resolves({
-      SecurityGroupRules: [
-        {
-          SecurityGroupRuleId: "sgr-ssh",
-          GroupId: "sg-a",
-          IsEgress: false,
-          IpProtocol: "tcp",
-          FromPort: 22,
-          ToPort: 22,
-          CidrIpv4: "0.0.0.0/0",
-        },
-      ],
+      SecurityGroupRules: [ingressRule("sgr-ssh", "sg-a", 22)],
     });
     ec2.on(DescribeNetworkAclsCommand).resolves({ NetworkAcls: [] });
   });

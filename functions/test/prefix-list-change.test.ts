@@ -5,14 +5,13 @@ import {
   GetManagedPrefixListAssociationsCommand,
   GetManagedPrefixListEntriesCommand,
   RevokeSecurityGroupIngressCommand,
-  type SecurityGroupRule,
 } from "@aws-sdk/client-ec2";
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
 import { prefixListChange } from "../src/pipelines/prefix-list-change";
-import { awsError, testDeps } from "./helpers";
+import { awsError, ingressRule, testDeps } from "./helpers";
 import { ddb, ec2, resetAwsMocks, sns, untaggedGroups } from "./support/aws-mocks";
 
 const LIST = "pl-0123456789abcdef0";
@@ -26,21 +25,6 @@ function widenedToWorld() {
   return event;
 }
 
-const rule = (
-  id: string,
-  group: string,
-  port: number,
-  peer: Partial<SecurityGroupRule>,
-): SecurityGroupRule => ({
-  SecurityGroupRuleId: id,
-  GroupId: group,
-  IsEgress: false,
-  IpProtocol: "tcp",
-  FromPort: port,
-  ToPort: port,
-  ...peer,
-});
-
 beforeEach(() => {
   resetAwsMocks();
   ec2.on(GetManagedPrefixListAssociationsCommand).resolves({
@@ -52,11 +36,11 @@ beforeEach(() => {
   });
   ec2.on(DescribeSecurityGroupRulesCommand).resolves({
     SecurityGroupRules: [
-      rule("sgr-ssh", WEB, 22, { PrefixListId: LIST }),
-      rule("sgr-https", WEB, 443, { PrefixListId: LIST }),
-      rule("sgr-pg", DB, 5432, { PrefixListId: LIST }),
-      rule("sgr-other-list", DB, 22, { PrefixListId: "pl-00000000000other" }),
-      rule("sgr-cidr", DB, 22, { CidrIpv4: "10.0.0.0/8" }),
+      ingressRule("sgr-ssh", WEB, 22, { PrefixListId: LIST }),
+      ingressRule("sgr-https", WEB, 443, { PrefixListId: LIST }),
+      ingressRule("sgr-pg", DB, 5432, { PrefixListId: LIST }),
+      ingressRule("sgr-other-list", DB, 22, { PrefixListId: "pl-00000000000other" }),
+      ingressRule("sgr-cidr", DB, 22, { CidrIpv4: "10.0.0.0/8" }),
     ],
   });
   // Read back before the modification settled: the old version, without the new entry.

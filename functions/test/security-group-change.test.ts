@@ -25,7 +25,16 @@ import {
   createSecurityGroupChangeHandler,
   securityGroupChange,
 } from "../src/pipelines/security-group-change";
-import { awsError, lambdaContext, metricValues, OWN_ROLE, TABLE, TOPIC, testDeps } from "./helpers";
+import {
+  awsError,
+  ingressRule,
+  lambdaContext,
+  metricValues,
+  OWN_ROLE,
+  TABLE,
+  TOPIC,
+  testDeps,
+} from "./helpers";
 import {
   acceptWrites,
   auditItems,
@@ -896,15 +905,7 @@ describe("security-group-change: ModifySecurityGroupRules", () => {
 
 describe("security-group-change: look-ups in parallel", () => {
   const modify = () => loadFixture("ModifySecurityGroupRules", "wrapper_object-form_single-rule");
-  const rule: SecurityGroupRule = {
-    SecurityGroupRuleId: "sgr-0c0000000mod0001",
-    GroupId: GROUP,
-    IsEgress: false,
-    IpProtocol: "tcp",
-    FromPort: 22,
-    ToPort: 22,
-    CidrIpv4: "0.0.0.0/0",
-  };
+  const rule: SecurityGroupRule = ingressRule("sgr-0c0000000mod0001", GROUP, 22);
 
   it("reads the group's tags while the rule is read back, not after, when they decide the revoke", async () => {
     // tcp 8080 from the world: internet-exposure only, which a tag may waive.

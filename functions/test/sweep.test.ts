@@ -13,7 +13,15 @@ import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand } from "@aws-sd
 import { METRICS } from "@guardrail/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createSweepHandler, type SweepDeps, sweep } from "../src/pipelines/sweep";
-import { awsError, lambdaContext, metricValues, scheduledEvent, TABLE, testDeps } from "./helpers";
+import {
+  awsError,
+  ingressRule,
+  lambdaContext,
+  metricValues,
+  scheduledEvent,
+  TABLE,
+  testDeps,
+} from "./helpers";
 import { acceptWrites, ddb, ec2, resetAwsMocks, sns } from "./support/aws-mocks";
 
 const scheduled = scheduledEvent();
@@ -32,49 +40,14 @@ beforeEach(() => {
   ec2
     .on(DescribeSecurityGroupRulesCommand, { NextToken: undefined })
     .resolves({
-      SecurityGroupRules: [
-        {
-          SecurityGroupRuleId: "sgr-ssh",
-          GroupId: "sg-a",
-          IsEgress: false,
-          IpProtocol: "tcp",
-          FromPort: 22,
-          ToPort: 22,
-          CidrIpv4: "0.0.0.0/0",
-        },
-        {
-          SecurityGroupRuleId: "sgr-web",
-          GroupId: "sg-a",
-          IsEgress: false,
-          IpProtocol: "tcp",
-          FromPort: 443,
-          ToPort: 443,
-          CidrIpv4: "0.0.0.0/0",
-        },
-      ],
+      SecurityGroupRules: [ingressRule("sgr-ssh", "sg-a", 22), ingressRule("sgr-web", "sg-a", 443)],
       NextToken: "page-2",
     })
     .on(DescribeSecurityGroupRulesCommand, { NextToken: "page-2" })
     .resolves({
       SecurityGroupRules: [
-        {
-          SecurityGroupRuleId: "sgr-pl",
-          GroupId: "sg-b",
-          IsEgress: false,
-          IpProtocol: "tcp",
-          FromPort: 5432,
-          ToPort: 5432,
-          PrefixListId: "pl-1",
-        },
-        {
-          SecurityGroupRuleId: "sgr-pl2",
-          GroupId: "sg-b",
-          IsEgress: false,
-          IpProtocol: "tcp",
-          FromPort: 5433,
-          ToPort: 5433,
-          PrefixListId: "pl-1",
-        },
+        ingressRule("sgr-pl", "sg-b", 5432, { PrefixListId: "pl-1" }),
+        ingressRule("sgr-pl2", "sg-b", 5433, { PrefixListId: "pl-1" }),
         {
           SecurityGroupRuleId: "sgr-out",
           GroupId: "sg-b",
@@ -230,17 +203,7 @@ describe("sweep", () => {
     ddb.on(GetCommand).resolves({});
     // The revokes of the first run happened: EC2 no longer lists those rules.
     ec2.on(DescribeSecurityGroupRulesCommand, { NextToken: undefined }).resolves({
-      SecurityGroupRules: [
-        {
-          SecurityGroupRuleId: "sgr-web",
-          GroupId: "sg-a",
-          IsEgress: false,
-          IpProtocol: "tcp",
-          FromPort: 443,
-          ToPort: 443,
-          CidrIpv4: "0.0.0.0/0",
-        },
-      ],
+      SecurityGroupRules: [ingressRule("sgr-web", "sg-a", 443)],
       NextToken: "page-2",
     });
     // The entries the first run inserted before 110 are in the ACL now, as EC2 lists them.
