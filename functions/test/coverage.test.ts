@@ -36,7 +36,11 @@ import {
   ACCOUNT as HUB,
   ingressRule,
   lambdaContext,
+  MEMBER_A,
+  MEMBER_B,
+  MEMBER_ROLE,
   memoryFiles,
+  ORG_ENV,
   testDeps,
 } from "./helpers";
 import { acceptWrites, ddb, ec2, sns, untaggedGroups } from "./support/aws-mocks";
@@ -222,18 +226,8 @@ describe("the sweep over every covered Region", () => {
   });
 });
 
-const MEMBER_A = "444455556666";
-const MEMBER_B = "777788889999";
 const NEW_MEMBER = "222233334444";
 const SUSPENDED = "555566667777";
-const ROLE = "network-guardrail-prod-member";
-const ORG_ENV: Env = {
-  ...BASE_ENV,
-  AWS_REGION: "eu-west-1",
-  GUARDRAIL_ORG_ID: "o-a1b2c3d4e5",
-  GUARDRAIL_MEMBER_ROLE_NAME: ROLE,
-  GUARDRAIL_EXTERNAL_ID: "guardrail-3f9c1e",
-};
 
 /** Organisation sweep deps, the accounts from (mocked) AWS Organizations. */
 function orgSweepDeps(env: Env = ORG_ENV, policyYaml?: string): SweepDeps {
@@ -258,7 +252,7 @@ function orgSweepDeps(env: Env = ORG_ENV, policyYaml?: string): SweepDeps {
       hubGateway: base.ec2,
       credentials: createCredentialCache({
         sts: async () => stsClient,
-        roleArnFor: (a) => `arn:aws:iam::${a}:role/${ROLE}`,
+        roleArnFor: (a) => `arn:aws:iam::${a}:role/${MEMBER_ROLE}`,
         sessionName: "guardrail-sweep",
         now: base.clock,
       }),
@@ -341,7 +335,7 @@ describe("the organisation sweep's accounts from AWS Organizations", () => {
 
   it("reports an account without the member role as not deployed, not as a failure", async () => {
     sts
-      .on(AssumeRoleCommand, { RoleArn: `arn:aws:iam::${NEW_MEMBER}:role/${ROLE}` })
+      .on(AssumeRoleCommand, { RoleArn: `arn:aws:iam::${NEW_MEMBER}:role/${MEMBER_ROLE}` })
       .rejects(awsError("AccessDenied"));
     const deps = orgSweepDeps() as SweepDeps & ReturnType<typeof testDeps>;
     const result = await sweepOrganization({ id: "run-n" }, deps);

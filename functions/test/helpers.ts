@@ -74,6 +74,20 @@ export function deployedPolicyEnv(text: string = DEFAULT_POLICY_YAML): Env {
   };
 }
 
+export const MEMBER_A = "444455556666";
+export const MEMBER_B = "777788889999";
+export const MEMBER_ROLE = "network-guardrail-prod-member";
+export const EXTERNAL_ID = "guardrail-3f9c1e";
+
+/** Organisation mode in eu-west-1: the organisation, the member role and its external id. */
+export const ORG_ENV: Env = {
+  ...BASE_ENV,
+  AWS_REGION: "eu-west-1",
+  GUARDRAIL_ORG_ID: "o-a1b2c3d4e5",
+  GUARDRAIL_MEMBER_ROLE_NAME: MEMBER_ROLE,
+  GUARDRAIL_EXTERNAL_ID: EXTERNAL_ID,
+};
+
 /** The default policy with a different tag key line or extra YAML appended to a rule list. */
 export function policyWith(edit: (yaml: string) => string): string {
   return edit(DEFAULT_POLICY_YAML);

@@ -31,27 +31,23 @@ import {
   aclWithSshFromWorld,
   awsError,
   BASE_ENV,
+  EXTERNAL_ID,
   ACCOUNT as HUB,
   ingressRule,
   lambdaContext,
+  MEMBER_A,
+  MEMBER_B,
+  MEMBER_ROLE,
   memoryFiles,
+  ORG_ENV as ORG_MODE_ENV,
   testDeps,
 } from "./helpers";
 import { acceptWrites, ddb, ec2, resetAwsMocks, sns, untaggedGroups } from "./support/aws-mocks";
 
 const sts = mockClient(STSClient);
 
-const MEMBER_A = "444455556666";
-const MEMBER_B = "777788889999";
-const ROLE = "network-guardrail-prod-member";
-const EXTERNAL_ID = "guardrail-3f9c1e";
-
 const ORG_ENV: Env = {
-  ...BASE_ENV,
-  AWS_REGION: "eu-west-1",
-  GUARDRAIL_ORG_ID: "o-a1b2c3d4e5",
-  GUARDRAIL_MEMBER_ROLE_NAME: ROLE,
-  GUARDRAIL_EXTERNAL_ID: EXTERNAL_ID,
+  ...ORG_MODE_ENV,
   GUARDRAIL_ACCOUNTS: `${MEMBER_A},${MEMBER_B}`,
   GUARDRAIL_REGIONS: "eu-west-1,us-east-1",
 };
@@ -171,7 +167,7 @@ describe("organisation mode settings", () => {
     const config = loadConfig("sweep", ORG_ENV, memoryFiles());
     expect(config.organization).toEqual({
       orgId: "o-a1b2c3d4e5",
-      memberRoleName: ROLE,
+      memberRoleName: MEMBER_ROLE,
       externalId: EXTERNAL_ID,
       externalIdSource: "GUARDRAIL_EXTERNAL_ID",
       partition: "aws",
@@ -199,10 +195,10 @@ describe("organisation mode settings", () => {
   it("never evaluates the member role's own changes, in any account (loop guard)", () => {
     const { policy } = loadConfig("security-group-change", ORG_ENV, memoryFiles());
     const actor = {
-      arn: `arn:aws:sts::${MEMBER_B}:assumed-role/${ROLE}/guardrail-security-group-change`,
+      arn: `arn:aws:sts::${MEMBER_B}:assumed-role/${MEMBER_ROLE}/guardrail-security-group-change`,
       type: "AssumedRole",
       accountId: MEMBER_B,
-      sessionIssuerArn: `arn:aws:iam::${MEMBER_B}:role/${ROLE}`,
+      sessionIssuerArn: `arn:aws:iam::${MEMBER_B}:role/${MEMBER_ROLE}`,
       invokedBy: null,
       sourceIp: null,
       userAgent: null,
@@ -211,7 +207,7 @@ describe("organisation mode settings", () => {
     expect(isOwnPrincipal(actor, policy)).toBe(true);
     expect(
       isOwnPrincipal(
-        { ...actor, sessionIssuerArn: `arn:aws:iam::${MEMBER_B}:role/${ROLE}-x` },
+        { ...actor, sessionIssuerArn: `arn:aws:iam::${MEMBER_B}:role/${MEMBER_ROLE}-x` },
         policy,
       ),
     ).toBe(false);
@@ -308,7 +304,7 @@ describe("organisation mode: event-driven remediation", () => {
     const result = await securityGroupChange(sshFromWorldIn(MEMBER_A, "us-east-1"), orgDeps());
     expect(result).toMatchObject({ status: "decided", result: "revoked" });
     expect(sts).toHaveReceivedCommandExactlyOnceWith(AssumeRoleCommand, {
-      RoleArn: `arn:aws:iam::${MEMBER_A}:role/${ROLE}`,
+      RoleArn: `arn:aws:iam::${MEMBER_A}:role/${MEMBER_ROLE}`,
       ExternalId: EXTERNAL_ID,
       RoleSessionName: "guardrail-security-group-change",
     });
@@ -381,10 +377,10 @@ describe("organisation mode: event-driven remediation", () => {
     const event = sshFromWorldIn(MEMBER_A, "eu-west-1");
     event.userIdentity = {
       type: "AssumedRole",
-      arn: `arn:aws:sts::${MEMBER_A}:assumed-role/${ROLE}/guardrail-sweep`,
+      arn: `arn:aws:sts::${MEMBER_A}:assumed-role/${MEMBER_ROLE}/guardrail-sweep`,
       accountId: MEMBER_A,
       sessionContext: {
-        sessionIssuer: { type: "Role", arn: `arn:aws:iam::${MEMBER_A}:role/${ROLE}` },
+        sessionIssuer: { type: "Role", arn: `arn:aws:iam::${MEMBER_A}:role/${MEMBER_ROLE}` },
       },
     };
     const result = await securityGroupChange(event, orgDeps());
@@ -478,7 +474,7 @@ describe("organisation mode: sweep over accounts and Regions", () => {
 
   it("sweeps the other targets when STS fails for one account, then fails naming it", async () => {
     sts
-      .on(AssumeRoleCommand, { RoleArn: `arn:aws:iam::${MEMBER_B}:role/${ROLE}` })
+      .on(AssumeRoleCommand, { RoleArn: `arn:aws:iam::${MEMBER_B}:role/${MEMBER_ROLE}` })
       .rejects(awsError("RegionDisabledException"));
     const error = await sweepOrganization({ id: "run-3" }, orgDeps("sweep")).catch(
       (e: unknown) => e,
