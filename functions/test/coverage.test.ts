@@ -3,7 +3,6 @@ import {
   DescribeNetworkAclsCommand,
   DescribeRegionsCommand,
   DescribeSecurityGroupRulesCommand,
-  DescribeSecurityGroupsCommand,
   EC2Client,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
@@ -13,16 +12,7 @@ import {
   ListOrganizationalUnitsForParentCommand,
   OrganizationsClient,
 } from "@aws-sdk/client-organizations";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import {
-  BatchWriteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
 import {
   createCredentialCache,
   createMemberAccess,
@@ -44,16 +34,19 @@ import {
   awsError,
   BASE_ENV,
   ACCOUNT as HUB,
+  ingressRule,
   lambdaContext,
+  MEMBER_A,
+  MEMBER_B,
+  MEMBER_ROLE,
   memoryFiles,
+  ORG_ENV,
   testDeps,
 } from "./helpers";
+import { acceptWrites, ddb, ec2, sns, untaggedGroups } from "./support/aws-mocks";
 
-const ec2 = mockClient(EC2Client);
 const orgs = mockClient(OrganizationsClient);
 const sts = mockClient(STSClient);
-const sns = mockClient(SNSClient);
-const ddb = mockClient(DynamoDBDocumentClient);
 const MOCKS = [ec2, orgs, sts, sns, ddb];
 
 const credentials = { accessKeyId: "AKIDTEST", secretAccessKey: "secret" };
@@ -100,30 +93,13 @@ async function regionsOf(command: typeof RevokeSecurityGroupIngressCommand) {
 
 beforeEach(() => {
   for (const m of MOCKS) m.reset();
-  ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds?: string[] }) => ({
-    SecurityGroups: (input.GroupIds ?? []).map((id) => ({ GroupId: id, Tags: [] })),
-  }));
+  untaggedGroups();
   ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
   ec2.on(DescribeSecurityGroupRulesCommand).resolves({
-    SecurityGroupRules: [
-      {
-        SecurityGroupRuleId: "sgr-rdp",
-        GroupId: "sg-a",
-        IsEgress: false,
-        IpProtocol: "tcp",
-        FromPort: 3389,
-        ToPort: 3389,
-        CidrIpv4: "0.0.0.0/1",
-      },
-    ],
+    SecurityGroupRules: [ingressRule("sgr-rdp", "sg-a", 3389, { CidrIpv4: "0.0.0.0/1" })],
   });
   ec2.on(DescribeNetworkAclsCommand).resolves({ NetworkAcls: [] });
-  sns.on(PublishCommand).resolves({ MessageId: "m" });
-  ddb.on(PutCommand).resolves({});
-  ddb.on(UpdateCommand).resolves({});
-  ddb.on(GetCommand).resolves({});
-  ddb.on(QueryCommand).resolves({ Items: [] });
-  ddb.on(BatchWriteCommand).resolves({});
+  acceptWrites();
 });
 
 afterEach(() => {
@@ -250,18 +226,8 @@ describe("the sweep over every covered Region", () => {
   });
 });
 
-const MEMBER_A = "444455556666";
-const MEMBER_B = "777788889999";
 const NEW_MEMBER = "222233334444";
 const SUSPENDED = "555566667777";
-const ROLE = "network-guardrail-prod-member";
-const ORG_ENV: Env = {
-  ...BASE_ENV,
-  AWS_REGION: "eu-west-1",
-  GUARDRAIL_ORG_ID: "o-a1b2c3d4e5",
-  GUARDRAIL_MEMBER_ROLE_NAME: ROLE,
-  GUARDRAIL_EXTERNAL_ID: "guardrail-3f9c1e",
-};
 
 /** Organisation sweep deps, the accounts from (mocked) AWS Organizations. */
 function orgSweepDeps(env: Env = ORG_ENV, policyYaml?: string): SweepDeps {
@@ -286,7 +252,7 @@ function orgSweepDeps(env: Env = ORG_ENV, policyYaml?: string): SweepDeps {
       hubGateway: base.ec2,
       credentials: createCredentialCache({
         sts: async () => stsClient,
-        roleArnFor: (a) => `arn:aws:iam::${a}:role/${ROLE}`,
+        roleArnFor: (a) => `arn:aws:iam::${a}:role/${MEMBER_ROLE}`,
         sessionName: "guardrail-sweep",
         now: base.clock,
       }),
@@ -369,7 +335,7 @@ describe("the organisation sweep's accounts from AWS Organizations", () => {
 
   it("reports an account without the member role as not deployed, not as a failure", async () => {
     sts
-      .on(AssumeRoleCommand, { RoleArn: `arn:aws:iam::${NEW_MEMBER}:role/${ROLE}` })
+      .on(AssumeRoleCommand, { RoleArn: `arn:aws:iam::${NEW_MEMBER}:role/${MEMBER_ROLE}` })
       .rejects(awsError("AccessDenied"));
     const deps = orgSweepDeps() as SweepDeps & ReturnType<typeof testDeps>;
     const result = await sweepOrganization({ id: "run-n" }, deps);

@@ -2,10 +2,9 @@ import "./setup";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { AUDIT_TABLE, flapCounterKey } from "@guardrail/core";
 import { createSecurityGroupChangeHandler, type RemediationDeps } from "@guardrail/functions";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
-import { Ec2Stub } from "./ec2-stub";
-import { startDynamo, startSnsStub, wireDeps } from "./harness";
+import { endpointsOf, wireDeps, wireStubs } from "./harness";
 import { lambdaContext, TABLE } from "./helpers";
 
 const GROUP = "sg-0a1b2c3d4e5f60001";
@@ -13,40 +12,19 @@ const RULE = "sgr-0a00000000same01";
 const TERRAFORM =
   "APN/1.0 HashiCorp/1.0 Terraform/1.9.5 (+https://www.terraform.io) terraform-provider-aws/5.70.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.30.5 os/linux lang/go#1.22.7";
 
-let ec2: Ec2Stub;
-let sns: Awaited<ReturnType<typeof startSnsStub>>;
-let dynamo: Awaited<ReturnType<typeof startDynamo>>;
-
-beforeAll(async () => {
-  [sns, dynamo] = await Promise.all([startSnsStub(), startDynamo()]);
-});
-
-afterAll(async () => {
-  await Promise.all([sns.close(), dynamo.close()]);
-});
+const wire = wireStubs();
 
 beforeEach(async () => {
-  await dynamo.resetFlapCounters();
-  ec2 = new Ec2Stub();
-  await ec2.listen();
-  sns.publishes.length = 0;
-});
-
-afterEach(async () => {
-  await ec2.close();
+  await wire.dynamo.resetFlapCounters();
 });
 
 function deps(): RemediationDeps {
-  return wireDeps({
-    ec2Endpoint: ec2.endpoint,
-    snsEndpoint: sns.endpoint,
-    dynamoEndpoint: dynamo.endpoint,
-  });
+  return wireDeps(endpointsOf(wire));
 }
 
 /** The rule Terraform re-applies: the same content every time. */
 function reapply(eventId: string, eventTime = "2024-11-05T10:15:00Z") {
-  ec2.addRules({
+  wire.ec2.addRules({
     id: RULE,
     groupId: GROUP,
     egress: false,
@@ -66,7 +44,7 @@ function reapply(eventId: string, eventTime = "2024-11-05T10:15:00Z") {
 }
 
 async function decisionItem(eventId: string) {
-  const out = await dynamo.doc.send(
+  const out = await wire.dynamo.doc.send(
     new QueryCommand({
       TableName: TABLE,
       KeyConditionExpression: "#pk = :pk",
@@ -103,7 +81,7 @@ describe("wire: the flap guard's counter in the audit table", () => {
     }
     expect([...byEvent.values()].sort((a, b) => a - b)).toEqual(ids.map((_, i) => i + 1));
     expect(results.filter((r) => r.duplicate)).toHaveLength(12);
-    const item = await dynamo.doc.send(
+    const item = await wire.dynamo.doc.send(
       new QueryCommand({
         TableName: TABLE,
         KeyConditionExpression: "#pk = :pk",
@@ -163,7 +141,7 @@ describe("wire: security-group-change with a rule Terraform keeps re-applying", 
         await handler(reapply(`tf-apply-${i}`, `2024-11-05T1${i}:00:00Z`), lambdaContext),
       );
     }
-    expect(ec2.calls("RevokeSecurityGroupIngress")).toHaveLength(5);
+    expect(wire.ec2.calls("RevokeSecurityGroupIngress")).toHaveLength(5);
     expect(results.map((r) => r.result)).toEqual(Array(5).fill("revoked"));
     expect(results.map((r) => r.flap ?? "alert")).toEqual([
       "alert",
@@ -172,14 +150,14 @@ describe("wire: security-group-change with a rule Terraform keeps re-applying", 
       "escalate",
       "fold",
     ]);
-    expect(sns.publishes).toHaveLength(4);
-    expect(sns.publishes.map((p) => p.attributes.flap?.value ?? "none")).toEqual([
+    expect(wire.sns.publishes).toHaveLength(4);
+    expect(wire.sns.publishes.map((p) => p.attributes.flap?.value ?? "none")).toEqual([
       "none",
       "none",
       "none",
       "escalated",
     ]);
-    const escalation = JSON.parse(sns.publishes[3]?.message ?? "{}");
+    const escalation = JSON.parse(wire.sns.publishes[3]?.message ?? "{}");
     expect(escalation.flap).toMatchObject({
       state: "escalated",
       count: 4,
@@ -200,18 +178,18 @@ describe("wire: security-group-change with a rule Terraform keeps re-applying", 
     // A redelivery of the escalation counts nothing more and sends nothing more.
     const again = await handler(reapply("tf-apply-4", "2024-11-05T14:00:00Z"), lambdaContext);
     expect(again).toMatchObject({ flap: "escalate", recorded: "duplicate", published: false });
-    expect(sns.publishes).toHaveLength(4);
+    expect(wire.sns.publishes).toHaveLength(4);
     // The guardrail never stops revoking: a 6th re-opening is revoked, and folded.
     const sixth = await handler(reapply("tf-apply-6", "2024-11-05T16:00:00Z"), lambdaContext);
     expect(sixth).toMatchObject({ result: "revoked", flap: "fold", published: false });
-    expect(ec2.rules.has(RULE)).toBe(false);
+    expect(wire.ec2.rules.has(RULE)).toBe(false);
   });
 
   it("reads the workspace and the stack only from the group's tags", async () => {
-    ec2.tags.set(GROUP, { Workspace: "network-prod", git_repo: "acme/network" });
+    wire.ec2.tags.set(GROUP, { Workspace: "network-prod", git_repo: "acme/network" });
     const handler = createSecurityGroupChangeHandler(deps());
     for (let i = 1; i <= 4; i++) await handler(reapply(`tags-${i}`), lambdaContext);
-    const escalation = JSON.parse(sns.publishes[3]?.message ?? "{}");
+    const escalation = JSON.parse(wire.sns.publishes[3]?.message ?? "{}");
     expect(escalation.flap.attribution).toMatchObject({
       workspace: "network-prod",
       repository: "acme/network",

@@ -13,8 +13,10 @@ import { DEFAULT_SETTLE_MS, loadConfig, type RemediationDeps } from "@guardrail/
 import type { RetryStrategyV2 } from "@smithy/types";
 import { ConfiguredRetryStrategy } from "@smithy/util-retry";
 import type { SNSEvent } from "aws-lambda";
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import { createLocalAuditTable } from "../../packages/aws/src/audit-table";
 import { readBody } from "../../packages/sandbox/src/http";
+import { Ec2Stub, type StubRule } from "./ec2-stub";
 import { BASE_ENV, memoryFiles, TABLE, TOPIC } from "./helpers";
 
 export const credentials = { accessKeyId: "AKIDWIRETEST", secretAccessKey: "wire-secret" };
@@ -148,6 +150,56 @@ export async function startDynamo() {
     }
   };
   return { endpoint, client, doc, resetFlapCounters, close: () => close(server) };
+}
+
+/** The rule of the ssh-from-world fixture as EC2 holds it: tcp 22 from 0.0.0.0/0, inbound. */
+export const SSH_FROM_WORLD_RULE: StubRule = {
+  id: "sgr-0a00000000same01",
+  groupId: "sg-0a1b2c3d4e5f60001",
+  egress: false,
+  protocol: "tcp",
+  from: 22,
+  to: 22,
+  cidr: "0.0.0.0/0",
+};
+
+/** The servers a wire test file talks to; set once the hooks `wireStubs` registers have run. */
+export interface WireStubs {
+  ec2: Ec2Stub;
+  sns: Awaited<ReturnType<typeof startSnsStub>>;
+  dynamo: Awaited<ReturnType<typeof startDynamo>>;
+}
+
+/**
+ * Registers the hooks of a wire test file: the SNS stub and dynalite start once for the file and
+ * close after it; each test gets a fresh EC2 stub and an empty record of SNS publishes.
+ */
+export function wireStubs(): WireStubs {
+  const stubs = {} as WireStubs;
+  beforeAll(async () => {
+    [stubs.sns, stubs.dynamo] = await Promise.all([startSnsStub(), startDynamo()]);
+  });
+  afterAll(async () => {
+    await Promise.all([stubs.sns.close(), stubs.dynamo.close()]);
+  });
+  beforeEach(async () => {
+    stubs.ec2 = new Ec2Stub();
+    await stubs.ec2.listen();
+    stubs.sns.publishes.length = 0;
+  });
+  afterEach(async () => {
+    await stubs.ec2.close();
+  });
+  return stubs;
+}
+
+/** The endpoints of a file's stubs, as `wireDeps` takes them. */
+export function endpointsOf(stubs: WireStubs) {
+  return {
+    ec2Endpoint: stubs.ec2.endpoint,
+    snsEndpoint: stubs.sns.endpoint,
+    dynamoEndpoint: stubs.dynamo.endpoint,
+  };
 }
 
 export interface WireOptions {

@@ -5,7 +5,12 @@ import { join } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EC2Client } from "@aws-sdk/client-ec2";
+import {
+  EC2Client,
+  type NetworkAcl,
+  type NetworkAclEntry,
+  type SecurityGroupRule,
+} from "@aws-sdk/client-ec2";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
@@ -69,9 +74,105 @@ export function deployedPolicyEnv(text: string = DEFAULT_POLICY_YAML): Env {
   };
 }
 
+export const MEMBER_A = "444455556666";
+export const MEMBER_B = "777788889999";
+export const MEMBER_ROLE = "network-guardrail-prod-member";
+export const EXTERNAL_ID = "guardrail-3f9c1e";
+
+/** Organisation mode in eu-west-1: the organisation, the member role and its external id. */
+export const ORG_ENV: Env = {
+  ...BASE_ENV,
+  AWS_REGION: "eu-west-1",
+  GUARDRAIL_ORG_ID: "o-a1b2c3d4e5",
+  GUARDRAIL_MEMBER_ROLE_NAME: MEMBER_ROLE,
+  GUARDRAIL_EXTERNAL_ID: EXTERNAL_ID,
+};
+
 /** The default policy with a different tag key line or extra YAML appended to a rule list. */
 export function policyWith(edit: (yaml: string) => string): string {
   return edit(DEFAULT_POLICY_YAML);
+}
+
+/** The shipped policy with admin-ports and internet-exposure narrowing. */
+export const NARROWING = policyWith((y) =>
+  y
+    .replace("  - id: admin-ports\n", "  - id: admin-ports\n    remediation:\n      narrow: true\n")
+    .replace(
+      "  - id: internet-exposure\n",
+      "  - id: internet-exposure\n    remediation:\n      narrow: true\n",
+    ),
+);
+
+/** The EventBridge Scheduler event that starts a sweep of ACCOUNT in eu-west-1. */
+export function scheduledEvent(id = "run-1", time = "2025-01-01T00:00:00Z") {
+  return {
+    version: "0",
+    id,
+    "detail-type": "Scheduled Event",
+    source: "aws.events",
+    account: ACCOUNT,
+    time,
+    region: "eu-west-1",
+    resources: [],
+    detail: {},
+  };
+}
+
+export const BREAK_GLASS = `arn:aws:iam::${ACCOUNT}:role/break-glass`;
+
+/** The default policy, plus: changes made through the break-glass role are exempt. */
+export const BREAK_GLASS_POLICY = policyWith((y) =>
+  y.replace(
+    "exemptions:\n  tagKey: guardrail-exempt",
+    `exemptions:\n  tagKey: guardrail-exempt\n  principals:\n    - pattern: "${BREAK_GLASS}"\n      reason: break-glass role, paged on use`,
+  ),
+);
+
+/** The CloudTrail userIdentity of an on-call session of the break-glass role. */
+export function breakGlassIdentity() {
+  return {
+    type: "AssumedRole",
+    arn: `arn:aws:sts::${ACCOUNT}:assumed-role/break-glass/oncall`,
+    accountId: ACCOUNT,
+    sessionContext: { sessionIssuer: { type: "Role", arn: BREAK_GLASS } },
+  };
+}
+
+/** An inbound tcp rule on one port, as DescribeSecurityGroupRules lists it (from anywhere by default). */
+export function ingressRule(
+  id: string,
+  group: string,
+  port: number,
+  peer: Partial<SecurityGroupRule> = { CidrIpv4: "0.0.0.0/0" },
+): SecurityGroupRule {
+  return {
+    SecurityGroupRuleId: id,
+    GroupId: group,
+    IsEgress: false,
+    IpProtocol: "tcp",
+    FromPort: port,
+    ToPort: port,
+    ...peer,
+  };
+}
+
+/** Entry 100 of the ReplaceNetworkAclEntry fixture's ACL: tcp 22 from anywhere, inbound. */
+export const SSH_FROM_WORLD_ENTRY: NetworkAclEntry = {
+  RuleNumber: 100,
+  Protocol: "6",
+  RuleAction: "allow",
+  Egress: false,
+  CidrBlock: "0.0.0.0/0",
+  PortRange: { From: 22, To: 22 },
+};
+
+/** What DescribeNetworkAcls answers once that entry is in its ACL (and no other is). */
+export function aclWithSshFromWorld(): { NetworkAcls: NetworkAcl[] } {
+  return {
+    NetworkAcls: [
+      { NetworkAclId: "acl-0a1b2c3d4e5f60001", Entries: [{ ...SSH_FROM_WORLD_ENTRY }] },
+    ],
+  };
 }
 
 const credentials = { accessKeyId: "AKIDTEST", secretAccessKey: "secret" };

@@ -3,13 +3,11 @@ import {
   CreateNetworkAclEntryCommand,
   DeleteNetworkAclEntryCommand,
   DescribeNetworkAclsCommand,
-  EC2Client,
   type NetworkAclEntry,
 } from "@aws-sdk/client-ec2";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { PublishCommand } from "@aws-sdk/client-sns";
+import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { METRICS } from "@guardrail/core";
-import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
 import { RemediationFailedError } from "../src/errors";
@@ -20,10 +18,7 @@ import {
   UNREADABLE_ACL_RULE,
 } from "../src/pipelines/network-acl-change";
 import { awsError, lambdaContext, metricValues, policyWith, testDeps } from "./helpers";
-
-const ec2 = mockClient(EC2Client);
-const sns = mockClient(SNSClient);
-const ddb = mockClient(DynamoDBDocumentClient);
+import { ddb, ec2, resetAwsMocks, sns } from "./support/aws-mocks";
 
 const ACL = "acl-0a1b2c3d4e5f60001";
 
@@ -95,9 +90,7 @@ function message() {
 }
 
 beforeEach(() => {
-  ec2.reset();
-  sns.reset();
-  ddb.reset();
+  resetAwsMocks();
   acls.clear();
   ec2.on(DescribeNetworkAclsCommand).callsFake((input) => {
     const id = input.Filters?.[0]?.Values?.[0] as string;
@@ -134,11 +127,7 @@ beforeEach(() => {
   ddb.on(GetCommand).resolves({});
 });
 
-afterEach(() => {
-  ec2.reset();
-  sns.reset();
-  ddb.reset();
-});
+afterEach(resetAwsMocks);
 
 describe("network-acl-change", () => {
   it("reads the ACL once, then inserts entries that deny SSH from anywhere but the trusted and office ranges", async () => {

@@ -5,20 +5,12 @@ import {
   DeleteNetworkAclEntryCommand,
   DescribeNetworkAclsCommand,
   DescribeSecurityGroupRulesCommand,
-  DescribeSecurityGroupsCommand,
   EC2Client,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { PublishCommand } from "@aws-sdk/client-sns";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import {
-  BatchWriteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ConfigurationError, DEFAULT_POLICY_YAML, isOwnPrincipal } from "@guardrail/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -36,30 +28,26 @@ import {
   sweepTargets,
 } from "../src/pipelines/sweep";
 import {
+  aclWithSshFromWorld,
   awsError,
   BASE_ENV,
+  EXTERNAL_ID,
   ACCOUNT as HUB,
+  ingressRule,
   lambdaContext,
+  MEMBER_A,
+  MEMBER_B,
+  MEMBER_ROLE,
   memoryFiles,
+  ORG_ENV as ORG_MODE_ENV,
   testDeps,
 } from "./helpers";
+import { acceptWrites, ddb, ec2, resetAwsMocks, sns, untaggedGroups } from "./support/aws-mocks";
 
-const ec2 = mockClient(EC2Client);
 const sts = mockClient(STSClient);
-const sns = mockClient(SNSClient);
-const ddb = mockClient(DynamoDBDocumentClient);
-
-const MEMBER_A = "444455556666";
-const MEMBER_B = "777788889999";
-const ROLE = "network-guardrail-prod-member";
-const EXTERNAL_ID = "guardrail-3f9c1e";
 
 const ORG_ENV: Env = {
-  ...BASE_ENV,
-  AWS_REGION: "eu-west-1",
-  GUARDRAIL_ORG_ID: "o-a1b2c3d4e5",
-  GUARDRAIL_MEMBER_ROLE_NAME: ROLE,
-  GUARDRAIL_EXTERNAL_ID: EXTERNAL_ID,
+  ...ORG_MODE_ENV,
   GUARDRAIL_ACCOUNTS: `${MEMBER_A},${MEMBER_B}`,
   GUARDRAIL_REGIONS: "eu-west-1,us-east-1",
 };
@@ -149,7 +137,8 @@ async function whereCalled(
 let issued = 0;
 
 beforeEach(() => {
-  for (const m of [ec2, sts, sns, ddb]) m.reset();
+  resetAwsMocks();
+  sts.reset();
   issued = 0;
   sts.on(AssumeRoleCommand).callsFake((input: { RoleArn: string }) => {
     issued++;
@@ -162,21 +151,15 @@ beforeEach(() => {
       },
     };
   });
-  ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds?: string[] }) => ({
-    SecurityGroups: (input.GroupIds ?? []).map((id) => ({ GroupId: id, Tags: [] })),
-  }));
+  untaggedGroups();
   ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
   ec2.on(DeleteNetworkAclEntryCommand).resolves({});
-  sns.on(PublishCommand).resolves({ MessageId: "m" });
-  ddb.on(PutCommand).resolves({});
-  ddb.on(UpdateCommand).resolves({});
-  ddb.on(GetCommand).resolves({});
-  ddb.on(QueryCommand).resolves({ Items: [] });
-  ddb.on(BatchWriteCommand).resolves({});
+  acceptWrites();
 });
 
 afterEach(() => {
-  for (const m of [ec2, sts, sns, ddb]) m.reset();
+  resetAwsMocks();
+  sts.reset();
 });
 
 describe("organisation mode settings", () => {
@@ -184,7 +167,7 @@ describe("organisation mode settings", () => {
     const config = loadConfig("sweep", ORG_ENV, memoryFiles());
     expect(config.organization).toEqual({
       orgId: "o-a1b2c3d4e5",
-      memberRoleName: ROLE,
+      memberRoleName: MEMBER_ROLE,
       externalId: EXTERNAL_ID,
       externalIdSource: "GUARDRAIL_EXTERNAL_ID",
       partition: "aws",
@@ -212,10 +195,10 @@ describe("organisation mode settings", () => {
   it("never evaluates the member role's own changes, in any account (loop guard)", () => {
     const { policy } = loadConfig("security-group-change", ORG_ENV, memoryFiles());
     const actor = {
-      arn: `arn:aws:sts::${MEMBER_B}:assumed-role/${ROLE}/guardrail-security-group-change`,
+      arn: `arn:aws:sts::${MEMBER_B}:assumed-role/${MEMBER_ROLE}/guardrail-security-group-change`,
       type: "AssumedRole",
       accountId: MEMBER_B,
-      sessionIssuerArn: `arn:aws:iam::${MEMBER_B}:role/${ROLE}`,
+      sessionIssuerArn: `arn:aws:iam::${MEMBER_B}:role/${MEMBER_ROLE}`,
       invokedBy: null,
       sourceIp: null,
       userAgent: null,
@@ -224,7 +207,7 @@ describe("organisation mode settings", () => {
     expect(isOwnPrincipal(actor, policy)).toBe(true);
     expect(
       isOwnPrincipal(
-        { ...actor, sessionIssuerArn: `arn:aws:iam::${MEMBER_B}:role/${ROLE}-x` },
+        { ...actor, sessionIssuerArn: `arn:aws:iam::${MEMBER_B}:role/${MEMBER_ROLE}-x` },
         policy,
       ),
     ).toBe(false);
@@ -321,7 +304,7 @@ describe("organisation mode: event-driven remediation", () => {
     const result = await securityGroupChange(sshFromWorldIn(MEMBER_A, "us-east-1"), orgDeps());
     expect(result).toMatchObject({ status: "decided", result: "revoked" });
     expect(sts).toHaveReceivedCommandExactlyOnceWith(AssumeRoleCommand, {
-      RoleArn: `arn:aws:iam::${MEMBER_A}:role/${ROLE}`,
+      RoleArn: `arn:aws:iam::${MEMBER_A}:role/${MEMBER_ROLE}`,
       ExternalId: EXTERNAL_ID,
       RoleSessionName: "guardrail-security-group-change",
     });
@@ -365,23 +348,7 @@ describe("organisation mode: event-driven remediation", () => {
       awsRegion: "us-east-1",
       eventName: "CreateNetworkAclEntry",
     });
-    ec2.on(DescribeNetworkAclsCommand).resolves({
-      NetworkAcls: [
-        {
-          NetworkAclId: "acl-0a1b2c3d4e5f60001",
-          Entries: [
-            {
-              RuleNumber: 100,
-              Protocol: "6",
-              RuleAction: "allow",
-              Egress: false,
-              CidrBlock: "0.0.0.0/0",
-              PortRange: { From: 22, To: 22 },
-            },
-          ],
-        },
-      ],
-    });
+    ec2.on(DescribeNetworkAclsCommand).resolves(aclWithSshFromWorld());
     const result = await networkAclChange(event, orgDeps("network-acl-change"));
     expect(result.status).toBe("decided");
     // The ACL is read where the entry is, with the member role, like the delete.
@@ -410,10 +377,10 @@ describe("organisation mode: event-driven remediation", () => {
     const event = sshFromWorldIn(MEMBER_A, "eu-west-1");
     event.userIdentity = {
       type: "AssumedRole",
-      arn: `arn:aws:sts::${MEMBER_A}:assumed-role/${ROLE}/guardrail-sweep`,
+      arn: `arn:aws:sts::${MEMBER_A}:assumed-role/${MEMBER_ROLE}/guardrail-sweep`,
       accountId: MEMBER_A,
       sessionContext: {
-        sessionIssuer: { type: "Role", arn: `arn:aws:iam::${MEMBER_A}:role/${ROLE}` },
+        sessionIssuer: { type: "Role", arn: `arn:aws:iam::${MEMBER_A}:role/${MEMBER_ROLE}` },
       },
     };
     const result = await securityGroupChange(event, orgDeps());
@@ -442,17 +409,7 @@ describe("organisation mode: event-driven remediation", () => {
 describe("organisation mode: sweep over accounts and Regions", () => {
   beforeEach(() => {
     ec2.on(DescribeSecurityGroupRulesCommand).resolves({
-      SecurityGroupRules: [
-        {
-          SecurityGroupRuleId: "sgr-ssh",
-          GroupId: "sg-a",
-          IsEgress: false,
-          IpProtocol: "tcp",
-          FromPort: 22,
-          ToPort: 22,
-          CidrIpv4: "0.0.0.0/0",
-        },
-      ],
+      SecurityGroupRules: [ingressRule("sgr-ssh", "sg-a", 22)],
     });
     ec2.on(DescribeNetworkAclsCommand).resolves({ NetworkAcls: [] });
   });
@@ -517,7 +474,7 @@ describe("organisation mode: sweep over accounts and Regions", () => {
 
   it("sweeps the other targets when STS fails for one account, then fails naming it", async () => {
     sts
-      .on(AssumeRoleCommand, { RoleArn: `arn:aws:iam::${MEMBER_B}:role/${ROLE}` })
+      .on(AssumeRoleCommand, { RoleArn: `arn:aws:iam::${MEMBER_B}:role/${MEMBER_ROLE}` })
       .rejects(awsError("RegionDisabledException"));
     const error = await sweepOrganization({ id: "run-3" }, orgDeps("sweep")).catch(
       (e: unknown) => e,

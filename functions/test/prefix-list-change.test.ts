@@ -2,24 +2,17 @@ import { LookupFailedError } from "@guardrail/aws";
 import "./setup";
 import {
   DescribeSecurityGroupRulesCommand,
-  DescribeSecurityGroupsCommand,
-  EC2Client,
   GetManagedPrefixListAssociationsCommand,
   GetManagedPrefixListEntriesCommand,
   RevokeSecurityGroupIngressCommand,
-  type SecurityGroupRule,
 } from "@aws-sdk/client-ec2";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { mockClient } from "aws-sdk-client-mock";
+import { PublishCommand } from "@aws-sdk/client-sns";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
 import { prefixListChange } from "../src/pipelines/prefix-list-change";
-import { awsError, testDeps } from "./helpers";
-
-const ec2 = mockClient(EC2Client);
-const sns = mockClient(SNSClient);
-const ddb = mockClient(DynamoDBDocumentClient);
+import { awsError, ingressRule, testDeps } from "./helpers";
+import { ddb, ec2, resetAwsMocks, sns, untaggedGroups } from "./support/aws-mocks";
 
 const LIST = "pl-0123456789abcdef0";
 const WEB = "sg-0000000000000web1";
@@ -32,25 +25,8 @@ function widenedToWorld() {
   return event;
 }
 
-const rule = (
-  id: string,
-  group: string,
-  port: number,
-  peer: Partial<SecurityGroupRule>,
-): SecurityGroupRule => ({
-  SecurityGroupRuleId: id,
-  GroupId: group,
-  IsEgress: false,
-  IpProtocol: "tcp",
-  FromPort: port,
-  ToPort: port,
-  ...peer,
-});
-
 beforeEach(() => {
-  ec2.reset();
-  sns.reset();
-  ddb.reset();
+  resetAwsMocks();
   ec2.on(GetManagedPrefixListAssociationsCommand).resolves({
     PrefixListAssociations: [
       { ResourceId: WEB, ResourceOwner: "123456789012" },
@@ -60,30 +36,24 @@ beforeEach(() => {
   });
   ec2.on(DescribeSecurityGroupRulesCommand).resolves({
     SecurityGroupRules: [
-      rule("sgr-ssh", WEB, 22, { PrefixListId: LIST }),
-      rule("sgr-https", WEB, 443, { PrefixListId: LIST }),
-      rule("sgr-pg", DB, 5432, { PrefixListId: LIST }),
-      rule("sgr-other-list", DB, 22, { PrefixListId: "pl-00000000000other" }),
-      rule("sgr-cidr", DB, 22, { CidrIpv4: "10.0.0.0/8" }),
+      ingressRule("sgr-ssh", WEB, 22, { PrefixListId: LIST }),
+      ingressRule("sgr-https", WEB, 443, { PrefixListId: LIST }),
+      ingressRule("sgr-pg", DB, 5432, { PrefixListId: LIST }),
+      ingressRule("sgr-other-list", DB, 22, { PrefixListId: "pl-00000000000other" }),
+      ingressRule("sgr-cidr", DB, 22, { CidrIpv4: "10.0.0.0/8" }),
     ],
   });
   // Read back before the modification settled: the old version, without the new entry.
   ec2
     .on(GetManagedPrefixListEntriesCommand)
     .resolves({ Entries: [{ Cidr: "203.0.113.0/24" }, { Cidr: "10.0.0.0/8" }] });
-  ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds: string[] }) => ({
-    SecurityGroups: input.GroupIds.map((id) => ({ GroupId: id, Tags: [] })),
-  }));
+  untaggedGroups();
   ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
   sns.on(PublishCommand).resolves({ MessageId: "m" });
   ddb.on(PutCommand).resolves({});
 });
 
-afterEach(() => {
-  ec2.reset();
-  sns.reset();
-  ddb.reset();
-});
+afterEach(resetAwsMocks);
 
 describe("prefix-list-change", () => {
   it("revokes the rules that reference a list widened to 0.0.0.0/0, never the list", async () => {

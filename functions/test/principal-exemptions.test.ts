@@ -5,22 +5,13 @@ import {
   DeleteNetworkAclEntryCommand,
   DescribeNetworkAclsCommand,
   DescribeSecurityGroupRulesCommand,
-  DescribeSecurityGroupsCommand,
-  EC2Client,
   GetManagedPrefixListAssociationsCommand,
   GetManagedPrefixListEntriesCommand,
   RevokeSecurityGroupIngressCommand,
   type SecurityGroupRule,
 } from "@aws-sdk/client-ec2";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import {
-  BatchWriteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { PublishCommand } from "@aws-sdk/client-sns";
+import { PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import {
   AUDIT_TABLE,
   AUDIT_TRAIL_ACTIONS,
@@ -28,29 +19,25 @@ import {
   FUNCTION_DATA_ACCESS,
 } from "@guardrail/core";
 import { functionStatements } from "@guardrail/templates";
-import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
 import { networkAclChange } from "../src/pipelines/network-acl-change";
 import { prefixListChange } from "../src/pipelines/prefix-list-change";
 import { securityGroupChange } from "../src/pipelines/security-group-change";
 import { type SweepDeps, sweep } from "../src/pipelines/sweep";
-import { awsError, testDeps } from "./helpers";
-
-const ec2 = mockClient(EC2Client);
-const sns = mockClient(SNSClient);
-const ddb = mockClient(DynamoDBDocumentClient);
+import {
+  aclWithSshFromWorld,
+  awsError,
+  BREAK_GLASS,
+  breakGlassIdentity,
+  BREAK_GLASS_POLICY as POLICY,
+  testDeps,
+} from "./helpers";
+import { acceptWrites, ddb, ec2, resetAwsMocks, sns, untaggedGroups } from "./support/aws-mocks";
 
 const GROUP = "sg-0a1b2c3d4e5f60001";
 const RULE = "sgr-0a00000000same01";
 const LIST = "pl-0123456789abcdef0";
-const BREAK_GLASS = "arn:aws:iam::123456789012:role/break-glass";
-
-/** The default policy, plus: changes made through the break-glass role are exempt. */
-const POLICY = DEFAULT_POLICY_YAML.replace(
-  "exemptions:\n  tagKey: guardrail-exempt",
-  `exemptions:\n  tagKey: guardrail-exempt\n  principals:\n    - pattern: "${BREAK_GLASS}"\n      reason: break-glass role, paged on use`,
-);
 
 /** tcp 22 from 0.0.0.0/0 on GROUP (rule RULE), opened through the break-glass role. */
 function breakGlassOpensSsh() {
@@ -58,12 +45,7 @@ function breakGlassOpensSsh() {
     "AuthorizeSecurityGroupIngress",
     "items-form_tcp-22_same-rule-as-legacy-flat",
   );
-  event.userIdentity = {
-    type: "AssumedRole",
-    arn: `arn:aws:sts::123456789012:assumed-role/break-glass/oncall`,
-    accountId: "123456789012",
-    sessionContext: { sessionIssuer: { type: "Role", arn: BREAK_GLASS } },
-  };
+  event.userIdentity = breakGlassIdentity();
   return event;
 }
 
@@ -116,29 +98,16 @@ function summary() {
 }
 
 beforeEach(() => {
-  ec2.reset();
-  sns.reset();
-  ddb.reset();
+  resetAwsMocks();
   ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [sshRule()] });
   ec2.on(DescribeNetworkAclsCommand).resolves({ NetworkAcls: [] });
-  ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds?: string[] }) => ({
-    SecurityGroups: (input.GroupIds ?? [GROUP]).map((id) => ({ GroupId: id, Tags: [] })),
-  }));
+  untaggedGroups([GROUP]);
   ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
   ec2.on(DeleteNetworkAclEntryCommand).resolves({});
-  sns.on(PublishCommand).resolves({ MessageId: "m" });
-  ddb.on(PutCommand).resolves({});
-  ddb.on(UpdateCommand).resolves({});
-  ddb.on(BatchWriteCommand).resolves({});
-  ddb.on(QueryCommand).resolves({ Items: [] });
-  ddb.on(GetCommand).resolves({});
+  acceptWrites();
 });
 
-afterEach(() => {
-  ec2.reset();
-  sns.reset();
-  ddb.reset();
-});
+afterEach(resetAwsMocks);
 
 describe("sweep: principal exemptions from the audit trail", () => {
   it("keeps a rule the break-glass role opened, as the event path did", async () => {
@@ -162,25 +131,8 @@ describe("sweep: principal exemptions from the audit trail", () => {
     const event = loadFixture("ReplaceNetworkAclEntry", "tcp-6_ssh-from-world_replaces-rule-100");
     event.detail.eventName = "CreateNetworkAclEntry";
     event.detail.userIdentity = breakGlassOpensSsh().userIdentity;
-    const acl = {
-      NetworkAcls: [
-        {
-          NetworkAclId: "acl-0a1b2c3d4e5f60001",
-          Entries: [
-            {
-              RuleNumber: 100,
-              Protocol: "6",
-              RuleAction: "allow" as const,
-              Egress: false,
-              CidrBlock: "0.0.0.0/0",
-              PortRange: { From: 22, To: 22 },
-            },
-          ],
-        },
-      ],
-    };
     // The function reads the ACL the event left before it judges.
-    ec2.on(DescribeNetworkAclsCommand).resolves(acl);
+    ec2.on(DescribeNetworkAclsCommand).resolves(aclWithSshFromWorld());
     const created = await networkAclChange(
       event,
       testDeps({ fn: "network-acl-change", policyYaml: POLICY }),
@@ -190,39 +142,14 @@ describe("sweep: principal exemptions from the audit trail", () => {
     ddb.resetHistory();
     trail(item);
     ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [] });
-    ec2.on(DescribeNetworkAclsCommand).resolves({
-      NetworkAcls: [
-        {
-          NetworkAclId: "acl-0a1b2c3d4e5f60001",
-          Entries: [
-            {
-              RuleNumber: 100,
-              Protocol: "6",
-              RuleAction: "allow",
-              Egress: false,
-              CidrBlock: "0.0.0.0/0",
-              PortRange: { From: 22, To: 22 },
-            },
-          ],
-        },
-      ],
-    });
+    ec2.on(DescribeNetworkAclsCommand).resolves(aclWithSshFromWorld());
     const result = await sweep(scheduled, sweepDeps());
     expect(ec2).not.toHaveReceivedCommand(DeleteNetworkAclEntryCommand);
     expect(result.counts).toMatchObject({ exempt: 1, revoked: 0 });
   });
 
   it("keeps that entry when someone else deletes another entry of the ACL", async () => {
-    const ssh = {
-      RuleNumber: 100,
-      Protocol: "6",
-      RuleAction: "allow" as const,
-      Egress: false,
-      CidrBlock: "0.0.0.0/0",
-      PortRange: { From: 22, To: 22 },
-    };
-    const acl = { NetworkAcls: [{ NetworkAclId: "acl-0a1b2c3d4e5f60001", Entries: [ssh] }] };
-    ec2.on(DescribeNetworkAclsCommand).resolves(acl);
+    ec2.on(DescribeNetworkAclsCommand).resolves(aclWithSshFromWorld());
     const create = loadFixture("ReplaceNetworkAclEntry", "tcp-6_ssh-from-world_replaces-rule-100");
     create.detail.eventName = "CreateNetworkAclEntry";
     create.detail.userIdentity = breakGlassOpensSsh().userIdentity;
@@ -250,23 +177,7 @@ describe("sweep: principal exemptions from the audit trail", () => {
   });
 
   it("does not exempt an entry because the break-glass role deleted the deny before it", async () => {
-    ec2.on(DescribeNetworkAclsCommand).resolves({
-      NetworkAcls: [
-        {
-          NetworkAclId: "acl-0a1b2c3d4e5f60001",
-          Entries: [
-            {
-              RuleNumber: 100,
-              Protocol: "6",
-              RuleAction: "allow",
-              Egress: false,
-              CidrBlock: "0.0.0.0/0",
-              PortRange: { From: 22, To: 22 },
-            },
-          ],
-        },
-      ],
-    });
+    ec2.on(DescribeNetworkAclsCommand).resolves(aclWithSshFromWorld());
     trail();
     const deleted = loadFixture("DeleteNetworkAclEntry", "detail_iamuser-cli_elastic");
     deleted.requestParameters = {

@@ -19,17 +19,17 @@ import {
   type RemediationDeps,
   RemediationFailedError,
 } from "@guardrail/functions";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
-import { Ec2Stub } from "./ec2-stub";
 import {
   credentials,
+  endpointsOf,
   REGION,
+  SSH_FROM_WORLD_RULE,
   snsEventOf,
-  startDynamo,
-  startSnsStub,
   startWebhook,
   wireDeps,
+  wireStubs,
 } from "./harness";
 import { lambdaContext, TABLE } from "./helpers";
 
@@ -37,50 +37,28 @@ const GROUP = "sg-0a1b2c3d4e5f60001";
 const RULE = "sgr-0a00000000same01";
 const EVENT_ID = "085b5347-9517-55da-aa2c-3435181ff2a7";
 
-let ec2: Ec2Stub;
-let sns: Awaited<ReturnType<typeof startSnsStub>>;
-let dynamo: Awaited<ReturnType<typeof startDynamo>>;
+const wire = wireStubs();
 let slack: Awaited<ReturnType<typeof startWebhook>>;
 
 beforeAll(async () => {
-  [sns, dynamo, slack] = await Promise.all([startSnsStub(), startDynamo(), startWebhook()]);
+  slack = await startWebhook();
 });
 
 afterAll(async () => {
-  await Promise.all([sns.close(), dynamo.close(), slack.close()]);
+  await slack.close();
 });
 
 beforeEach(async () => {
   // Every test here re-opens the same rule; the flap guard's own wire tests count across events.
-  await dynamo.resetFlapCounters();
-  ec2 = new Ec2Stub();
-  await ec2.listen();
-  ec2.addRules({
-    id: RULE,
-    groupId: GROUP,
-    egress: false,
-    protocol: "tcp",
-    from: 22,
-    to: 22,
-    cidr: "0.0.0.0/0",
-  });
-  sns.publishes.length = 0;
+  await wire.dynamo.resetFlapCounters();
+  wire.ec2.addRules(SSH_FROM_WORLD_RULE);
   slack.posts.length = 0;
   slack.answer(200);
 });
 
-afterEach(async () => {
-  await ec2.close();
-});
-
 /** A fresh set of clients per test (the SDK's retry capacity is per client). */
 function deps(over: Partial<Parameters<typeof wireDeps>[0]> = {}): RemediationDeps {
-  return wireDeps({
-    ec2Endpoint: ec2.endpoint,
-    snsEndpoint: sns.endpoint,
-    dynamoEndpoint: dynamo.endpoint,
-    ...over,
-  });
+  return wireDeps({ ...endpointsOf(wire), ...over });
 }
 
 /** A unique event id per test, since dynalite lives across tests. */
@@ -94,7 +72,7 @@ function sshFromWorld(eventId: string) {
 }
 
 async function auditItems(eventId: string) {
-  const out = await dynamo.doc.send(
+  const out = await wire.dynamo.doc.send(
     new QueryCommand({
       TableName: TABLE,
       KeyConditionExpression: "#pk = :pk",
@@ -120,22 +98,22 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     );
     expect(result).toMatchObject({ status: "decided", result: "revoked", published: true });
 
-    const [revoke] = ec2.calls("RevokeSecurityGroupIngress");
+    const [revoke] = wire.ec2.calls("RevokeSecurityGroupIngress");
     expect(revoke?.body).toBe(
       `Action=RevokeSecurityGroupIngress&Version=2016-11-15&GroupId=${GROUP}&SecurityGroupRuleId.1=${RULE}`,
     );
-    expect(ec2.rules.has(RULE)).toBe(false);
+    expect(wire.ec2.rules.has(RULE)).toBe(false);
     // tcp 22 from the world has a finding no tag may waive (admin-ports): revoked first, the
     // group's tags read afterwards only to report each finding's exemption (issue 22's one-call
     // path; the order changed on purpose).
-    expect(ec2.requests.map((r) => r.action)).toEqual([
+    expect(wire.ec2.requests.map((r) => r.action)).toEqual([
       "RevokeSecurityGroupIngress",
       "DescribeSecurityGroups",
     ]);
-    expect(ec2.requests[1]?.params.get("GroupId.1")).toBe(GROUP);
+    expect(wire.ec2.requests[1]?.params.get("GroupId.1")).toBe(GROUP);
 
-    expect(sns.publishes).toHaveLength(1);
-    const [publish] = sns.publishes;
+    expect(wire.sns.publishes).toHaveLength(1);
+    const [publish] = wire.sns.publishes;
     expect(publish?.params.get("TopicArn")).toBe(
       "arn:aws:sns:eu-west-1:123456789012:guardrail-alerts",
     );
@@ -156,7 +134,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     const [item] = await auditItems(`${EVENT_ID}-a`);
     expect(item).toMatchObject({ result: "revoked", resourceId: GROUP, account: "123456789012" });
     for (const index of [AUDIT_TABLE.byAccount, AUDIT_TABLE.byResource]) {
-      const out = await dynamo.doc.send(
+      const out = await wire.dynamo.doc.send(
         new QueryCommand({
           TableName: TABLE,
           IndexName: index.indexName,
@@ -174,7 +152,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
 
   it("revokes by permission with the IpPermissions form members", async () => {
     const event = loadFixture("AuthorizeSecurityGroupIngress", "detail_panther_go-sdk");
-    ec2.addRules({
+    wire.ec2.addRules({
       id: "sgr-x",
       groupId: "sg-0d921df5d84f7270a",
       egress: false,
@@ -185,7 +163,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     });
     const result = await createSecurityGroupChangeHandler(deps())(event, lambdaContext);
     expect(result.result).toBe("revoked");
-    const body = new URLSearchParams(ec2.calls("RevokeSecurityGroupIngress")[0]?.body);
+    const body = new URLSearchParams(wire.ec2.calls("RevokeSecurityGroupIngress")[0]?.body);
     expect(Object.fromEntries(body)).toEqual({
       Action: "RevokeSecurityGroupIngress",
       Version: "2016-11-15",
@@ -195,7 +173,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
       "IpPermissions.1.ToPort": "22",
       "IpPermissions.1.IpRanges.1.CidrIp": "0.0.0.0/0",
     });
-    expect(ec2.rules.has("sgr-x")).toBe(false);
+    expect(wire.ec2.rules.has("sgr-x")).toBe(false);
   });
 
   it("revokes an IPv4-mapped IPv6 rule as Ipv6Ranges ::ffff:0:0/96, leaving the group's IPv4 rule", async () => {
@@ -203,7 +181,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
       "AuthorizeSecurityGroupIngress",
       "ipv4-mapped-ipv6-world_no-ruleset_tcp-22",
     );
-    ec2.addRules({
+    wire.ec2.addRules({
       id: "sgr-mapped",
       groupId: GROUP,
       egress: false,
@@ -213,7 +191,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
       cidrV6: "::ffff:0:0/96",
     });
     await createSecurityGroupChangeHandler(deps())(event, lambdaContext);
-    const body = new URLSearchParams(ec2.calls("RevokeSecurityGroupIngress")[0]?.body);
+    const body = new URLSearchParams(wire.ec2.calls("RevokeSecurityGroupIngress")[0]?.body);
     expect(Object.fromEntries(body)).toEqual({
       Action: "RevokeSecurityGroupIngress",
       Version: "2016-11-15",
@@ -223,13 +201,13 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
       "IpPermissions.1.ToPort": "22",
       "IpPermissions.1.Ipv6Ranges.1.CidrIpv6": "::ffff:0:0/96",
     });
-    expect(ec2.rules.has("sgr-mapped")).toBe(false);
+    expect(wire.ec2.rules.has("sgr-mapped")).toBe(false);
     // tcp 22 from 0.0.0.0/0 (IpRanges), seeded for every test, is another rule: untouched.
-    expect(ec2.rules.has(RULE)).toBe(true);
+    expect(wire.ec2.rules.has(RULE)).toBe(true);
   });
 
   it("retries RequestLimitExceeded (503) and a 500, then revokes", async () => {
-    ec2.failNext(
+    wire.ec2.failNext(
       "RevokeSecurityGroupIngress",
       { status: 503, code: "RequestLimitExceeded", message: "Request limit exceeded." },
       { status: 500, code: "InternalError" },
@@ -239,18 +217,18 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
       lambdaContext,
     );
     expect(result.result).toBe("revoked");
-    expect(ec2.calls("RevokeSecurityGroupIngress")).toHaveLength(3);
-    expect(ec2.rules.has(RULE)).toBe(false);
+    expect(wire.ec2.calls("RevokeSecurityGroupIngress")).toHaveLength(3);
+    expect(wire.ec2.rules.has(RULE)).toBe(false);
   });
 
   it("retries RequestLimitExceeded even when it comes with HTTP 400", async () => {
-    ec2.failNext("RevokeSecurityGroupIngress", { status: 400, code: "RequestLimitExceeded" });
+    wire.ec2.failNext("RevokeSecurityGroupIngress", { status: 400, code: "RequestLimitExceeded" });
     const result = await createSecurityGroupChangeHandler(deps())(
       sshFromWorld(`${EVENT_ID}-400`),
       lambdaContext,
     );
     expect(result.result).toBe("revoked");
-    expect(ec2.calls("RevokeSecurityGroupIngress")).toHaveLength(2);
+    expect(wire.ec2.calls("RevokeSecurityGroupIngress")).toHaveLength(2);
   });
 
   it("does not retry a permanent error; alerts critical on Lambda's last attempt only", async () => {
@@ -259,19 +237,19 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
       code: "UnauthorizedOperation",
       message: "You are not authorized to perform this operation.",
     };
-    ec2.failNext("RevokeSecurityGroupIngress", denied, denied, denied);
+    wire.ec2.failNext("RevokeSecurityGroupIngress", denied, denied, denied);
     const handler = createSecurityGroupChangeHandler(deps());
     // Lambda's three attempts of the event (the first and its two retries).
     for (let attempt = 1; attempt <= 3; attempt++) {
       await expect(
         handler(sshFromWorld(`${EVENT_ID}-denied`), lambdaContext),
       ).rejects.toBeInstanceOf(RemediationFailedError);
-      expect(ec2.calls("RevokeSecurityGroupIngress")).toHaveLength(attempt);
-      expect(sns.publishes).toHaveLength(attempt < 3 ? 0 : 1);
+      expect(wire.ec2.calls("RevokeSecurityGroupIngress")).toHaveLength(attempt);
+      expect(wire.sns.publishes).toHaveLength(attempt < 3 ? 0 : 1);
     }
-    expect(ec2.rules.has(RULE)).toBe(true);
-    expect(sns.publishes[0]?.attributes.severity?.value).toBe("critical");
-    expect(sns.publishes[0]?.attributes.result?.value).toBe("failed");
+    expect(wire.ec2.rules.has(RULE)).toBe(true);
+    expect(wire.sns.publishes[0]?.attributes.severity?.value).toBe("critical");
+    expect(wire.sns.publishes[0]?.attributes.result?.value).toBe("failed");
     const [item] = await auditItems(`${EVENT_ID}-denied`);
     expect(item).toMatchObject({ result: "failed", error: { code: "UnauthorizedOperation" } });
   });
@@ -281,13 +259,13 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     const handlers = Array.from({ length: 10 }, () => createSecurityGroupChangeHandler(deps()));
     const results = await Promise.all(handlers.map((h) => h(sshFromWorld(eventId), lambdaContext)));
 
-    const revokes = ec2.calls("RevokeSecurityGroupIngress");
+    const revokes = wire.ec2.calls("RevokeSecurityGroupIngress");
     expect(revokes.length).toBeGreaterThanOrEqual(1);
     // One call removed the rule; every other call found it gone.
     expect(results.filter((r) => r.result === "revoked")).toHaveLength(1);
     expect(results.filter((r) => r.result === "already-gone")).toHaveLength(9);
-    expect(ec2.rules.has(RULE)).toBe(false);
-    expect(sns.publishes).toHaveLength(1);
+    expect(wire.ec2.rules.has(RULE)).toBe(false);
+    expect(wire.sns.publishes).toHaveLength(1);
     expect(results.filter((r) => r.published)).toHaveLength(1);
     const items = await auditItems(eventId);
     expect(items).toHaveLength(1);
@@ -303,7 +281,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     );
     const results = await Promise.all(handlers.map((h) => h(sshFromWorld(eventId), lambdaContext)));
     expect(results.filter((r) => r.result === "revoked")).toHaveLength(1);
-    expect(sns.publishes).toHaveLength(1);
+    expect(wire.sns.publishes).toHaveLength(1);
     const items = await auditItems(eventId);
     expect(items).toHaveLength(1);
     expect(items[0]).toMatchObject({ result: "revoked" });
@@ -316,7 +294,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     );
     const result = await createSecurityGroupChangeHandler(deps())(event, lambdaContext);
     expect(result.status).toBe("invalid");
-    expect(sns.publishes[0]?.attributes).toMatchObject({
+    expect(wire.sns.publishes[0]?.attributes).toMatchObject({
       severity: { type: "String", value: "high" },
       outcome: { type: "String", value: "invalid" },
     });
@@ -330,34 +308,34 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
       lambdaContext,
     );
     expect(result.result).toBe("revoked");
-    expect(ec2.calls("DescribeSecurityGroupRules")[0]?.body).toBe(
+    expect(wire.ec2.calls("DescribeSecurityGroupRules")[0]?.body).toBe(
       `Action=DescribeSecurityGroupRules&Version=2016-11-15&SecurityGroupRuleId.1=${RULE}`,
     );
     // The read-back, then the revoke; the tags are read after it (one-call path, on purpose).
-    expect(ec2.requests.map((r) => r.action).slice(-2)).toEqual([
+    expect(wire.ec2.requests.map((r) => r.action).slice(-2)).toEqual([
       "RevokeSecurityGroupIngress",
       "DescribeSecurityGroups",
     ]);
-    expect(ec2.rules.has(RULE)).toBe(false);
+    expect(wire.ec2.rules.has(RULE)).toBe(false);
   });
 
   it("leaves a late event's rule alone when it was modified since to something compliant", async () => {
-    const rule = ec2.rules.get(RULE);
+    const rule = wire.ec2.rules.get(RULE);
     if (!rule) throw new Error("seeded rule missing");
-    ec2.rules.set(RULE, { ...rule, cidr: "10.0.0.0/8" });
+    wire.ec2.rules.set(RULE, { ...rule, cidr: "10.0.0.0/8" });
     const result = await createSecurityGroupChangeHandler(deps())(
       sshFromWorld(`${EVENT_ID}-late-modified`),
       lambdaContext,
     );
     expect(result.status).toBe("compliant");
-    expect(ec2.calls("RevokeSecurityGroupIngress")).toEqual([]);
-    expect(ec2.rules.has(RULE)).toBe(true);
-    expect(sns.publishes).toEqual([]);
+    expect(wire.ec2.calls("RevokeSecurityGroupIngress")).toEqual([]);
+    expect(wire.ec2.rules.has(RULE)).toBe(true);
+    expect(wire.sns.publishes).toEqual([]);
   });
 
   it("looks a ModifySecurityGroupRules direction up with SecurityGroupRuleId.1, then revokes", async () => {
     const event = loadFixture("ModifySecurityGroupRules", "wrapper_object-form_single-rule");
-    ec2.addRules({
+    wire.ec2.addRules({
       id: "sgr-0c0000000mod0001",
       groupId: GROUP,
       egress: false,
@@ -368,12 +346,12 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     });
     const result = await createSecurityGroupChangeHandler(deps())(event, lambdaContext);
     expect(result.result).toBe("revoked");
-    expect(ec2.calls("DescribeSecurityGroupRules")[0]?.body).toBe(
+    expect(wire.ec2.calls("DescribeSecurityGroupRules")[0]?.body).toBe(
       "Action=DescribeSecurityGroupRules&Version=2016-11-15&SecurityGroupRuleId.1=sgr-0c0000000mod0001",
     );
-    expect(ec2.calls("RevokeSecurityGroupIngress")[0]?.params.get("SecurityGroupRuleId.1")).toBe(
-      "sgr-0c0000000mod0001",
-    );
+    expect(
+      wire.ec2.calls("RevokeSecurityGroupIngress")[0]?.params.get("SecurityGroupRuleId.1"),
+    ).toBe("sgr-0c0000000mod0001");
   });
 });
 
@@ -392,7 +370,7 @@ describe("wire: a delivery that dies between the audit write and the publish", (
     await expect
       .poll(async () => (await auditItems(id))[0]?.notification, { timeout: 5_000 })
       .toBe("claimed");
-    expect(ec2.rules.has(RULE)).toBe(false);
+    expect(wire.ec2.rules.has(RULE)).toBe(false);
 
     // A duplicate delivery while that invocation may still be running: it leaves the claim.
     const early = await createSecurityGroupChangeHandler(deps({ now: at(20_000) }))(
@@ -400,7 +378,7 @@ describe("wire: a delivery that dies between the audit write and the publish", (
       lambdaContext,
     );
     expect(early).toMatchObject({ recorded: "duplicate", published: false });
-    expect(sns.publishes).toEqual([]);
+    expect(wire.sns.publishes).toEqual([]);
 
     // EventBridge's retry, past the 30 s timeout: the rule is gone, the claim is stale.
     const retry = await createSecurityGroupChangeHandler(deps({ now: at(95_000) }))(
@@ -408,7 +386,7 @@ describe("wire: a delivery that dies between the audit write and the publish", (
       lambdaContext,
     );
     expect(retry).toMatchObject({ recorded: "taken-over", published: true });
-    expect(sns.publishes.map((p) => p.attributes.result?.value)).toEqual(["revoked"]);
+    expect(wire.sns.publishes.map((p) => p.attributes.result?.value)).toEqual(["revoked"]);
     const [item] = await auditItems(id);
     expect(item).toMatchObject({ result: "revoked", notification: "published" });
 
@@ -417,17 +395,17 @@ describe("wire: a delivery that dies between the audit write and the publish", (
       sshFromWorld(id),
       lambdaContext,
     );
-    expect(sns.publishes).toHaveLength(1);
+    expect(wire.sns.publishes).toHaveLength(1);
   });
 
   it("turns an SNS connection that hangs into a NotifyError within the request timeout", async () => {
-    sns.hangNext(1);
+    wire.sns.hangNext(1);
     const notifier = createNotifier(
       "arn:aws:sns:eu-west-1:123456789012:guardrail-alerts",
       async () =>
         new SNSClient({
           ...notifyClientOptions(300),
-          endpoint: sns.endpoint,
+          endpoint: wire.sns.endpoint,
           region: REGION,
           credentials,
           maxAttempts: 1,
@@ -458,7 +436,7 @@ describe("wire: network-acl-change", () => {
   };
 
   it("inserts the planned entries in order: allows for the trusted and office ranges, then the deny", async () => {
-    ec2.nacls.set(ACL, [sshEntry]);
+    wire.ec2.nacls.set(ACL, [sshEntry]);
     // The same entry, as CreateNetworkAclEntry would have made it.
     const event = loadFixture("ReplaceNetworkAclEntry", "tcp-6_ssh-from-world_replaces-rule-100");
     event.detail.eventName = "CreateNetworkAclEntry";
@@ -468,8 +446,8 @@ describe("wire: network-acl-change", () => {
       lambdaContext,
     );
     expect(result.result).toBe("revoked");
-    expect(ec2.calls("DeleteNetworkAclEntry")).toEqual([]);
-    const creates = ec2.calls("CreateNetworkAclEntry");
+    expect(wire.ec2.calls("DeleteNetworkAclEntry")).toEqual([]);
+    const creates = wire.ec2.calls("CreateNetworkAclEntry");
     expect(creates.map((c) => c.params.get("RuleNumber"))).toEqual([
       "94",
       "95",
@@ -483,26 +461,29 @@ describe("wire: network-acl-change", () => {
     );
     expect(creates[0]?.params.get("RuleAction")).toBe("allow");
     expect(creates[0]?.params.get("CidrBlock")).toBe("10.0.0.0/8");
-    expect(ec2.nacls.get(ACL)).toHaveLength(7);
+    expect(wire.ec2.nacls.get(ACL)).toHaveLength(7);
   });
 
   it("remediates a replaced entry the same way, showing what was there as unknown", async () => {
-    ec2.nacls.set(ACL, [sshEntry]);
+    wire.ec2.nacls.set(ACL, [sshEntry]);
     const result = await createNetworkAclChangeHandler(deps({ fn: "network-acl-change" }))(
       loadFixture("ReplaceNetworkAclEntry", "tcp-6_ssh-from-world_replaces-rule-100"),
       lambdaContext,
     );
     expect(result.result).toBe("revoked");
-    expect(ec2.calls("DeleteNetworkAclEntry")).toEqual([]);
-    expect(ec2.calls("CreateNetworkAclEntry")).toHaveLength(6);
-    expect(JSON.parse(sns.publishes[0]?.message ?? "{}").findings[0].previous).toBe("unknown");
+    expect(wire.ec2.calls("DeleteNetworkAclEntry")).toEqual([]);
+    expect(wire.ec2.calls("CreateNetworkAclEntry")).toHaveLength(6);
+    expect(JSON.parse(wire.sns.publishes[0]?.message ?? "{}").findings[0].previous).toBe("unknown");
   });
 });
 
 describe("wire: prefix-list-change", () => {
   it("finds the referencing groups, reads their rules by group-id filter, and revokes the rules", async () => {
-    ec2.prefixLists.set("pl-0123456789abcdef0", { entries: ["10.0.0.0/8"], groups: ["sg-web"] });
-    ec2.addRules(
+    wire.ec2.prefixLists.set("pl-0123456789abcdef0", {
+      entries: ["10.0.0.0/8"],
+      groups: ["sg-web"],
+    });
+    wire.ec2.addRules(
       {
         id: "sgr-pl-ssh",
         groupId: "sg-web",
@@ -529,18 +510,18 @@ describe("wire: prefix-list-change", () => {
       lambdaContext,
     );
     expect(result.result).toBe("revoked");
-    expect(ec2.calls("GetManagedPrefixListAssociations")[0]?.params.get("PrefixListId")).toBe(
+    expect(wire.ec2.calls("GetManagedPrefixListAssociations")[0]?.params.get("PrefixListId")).toBe(
       "pl-0123456789abcdef0",
     );
-    const describe = ec2.calls("DescribeSecurityGroupRules")[0]?.params;
+    const describe = wire.ec2.calls("DescribeSecurityGroupRules")[0]?.params;
     expect([
       describe?.get("Filter.1.Name"),
       describe?.get("Filter.1.Value.1"),
       describe?.get("MaxResults"),
     ]).toEqual(["group-id", "sg-web", "1000"]);
-    expect(ec2.rules.has("sgr-pl-ssh")).toBe(false);
-    expect(ec2.rules.has("sgr-other")).toBe(true);
-    expect(ec2.prefixLists.get("pl-0123456789abcdef0")?.entries).toEqual(["10.0.0.0/8"]);
+    expect(wire.ec2.rules.has("sgr-pl-ssh")).toBe(false);
+    expect(wire.ec2.rules.has("sgr-other")).toBe(true);
+    expect(wire.ec2.prefixLists.get("pl-0123456789abcdef0")?.entries).toEqual(["10.0.0.0/8"]);
   });
 });
 
@@ -561,7 +542,7 @@ describe("wire: Slack", () => {
       sshFromWorld(`${EVENT_ID}-slack`),
       lambdaContext,
     );
-    const [publish] = sns.publishes;
+    const [publish] = wire.sns.publishes;
     expect(publish).toBeDefined();
     await createSlackNotifierHandler(slackDeps(slack.url))(
       snsEventOf(publish as NonNullable<typeof publish>),
@@ -582,7 +563,7 @@ describe("wire: Slack", () => {
       lambdaContext,
     );
     expect(result).toMatchObject({ result: "revoked", published: true });
-    const [publish] = sns.publishes;
+    const [publish] = wire.sns.publishes;
     await expect(
       createSlackNotifierHandler(slackDeps(slack.url))(
         snsEventOf(publish as NonNullable<typeof publish>),

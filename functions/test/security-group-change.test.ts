@@ -3,20 +3,13 @@ import "./setup";
 import {
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
-  EC2Client,
   GetManagedPrefixListEntriesCommand,
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
   type SecurityGroupRule,
 } from "@aws-sdk/client-ec2";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { PublishCommand } from "@aws-sdk/client-sns";
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import {
   DEFAULT_POLICY_YAML,
   judgeTagging,
@@ -25,7 +18,6 @@ import {
   policyId,
   renderSlack,
 } from "@guardrail/core";
-import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
 import { RemediationFailedError } from "../src/errors";
@@ -33,11 +25,26 @@ import {
   createSecurityGroupChangeHandler,
   securityGroupChange,
 } from "../src/pipelines/security-group-change";
-import { awsError, lambdaContext, metricValues, OWN_ROLE, TABLE, TOPIC, testDeps } from "./helpers";
-
-const ec2 = mockClient(EC2Client);
-const sns = mockClient(SNSClient);
-const ddb = mockClient(DynamoDBDocumentClient);
+import {
+  awsError,
+  ingressRule,
+  lambdaContext,
+  metricValues,
+  OWN_ROLE,
+  TABLE,
+  TOPIC,
+  testDeps,
+} from "./helpers";
+import {
+  acceptWrites,
+  auditItems,
+  ddb,
+  ec2,
+  publishedMessages,
+  resetAwsMocks,
+  sns,
+  untaggedGroups,
+} from "./support/aws-mocks";
 
 const GROUP = "sg-0a1b2c3d4e5f60001";
 
@@ -55,38 +62,15 @@ function sshFromWorldTwice() {
   return e;
 }
 
-function publishedMessages() {
-  return sns.commandCalls(PublishCommand).map((c) => ({
-    body: JSON.parse(c.args[0].input.Message ?? "{}"),
-    attributes: c.args[0].input.MessageAttributes ?? {},
-    subject: c.args[0].input.Subject,
-  }));
-}
-
-function auditItems() {
-  return ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item as Record<string, unknown>);
-}
-
 beforeEach(() => {
-  ec2.reset();
-  sns.reset();
-  ddb.reset();
-  ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds: string[] }) => ({
-    SecurityGroups: input.GroupIds.map((id) => ({ GroupId: id, Tags: [] })),
-  }));
+  resetAwsMocks();
+  untaggedGroups();
   ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
   ec2.on(RevokeSecurityGroupEgressCommand).resolves({ Return: true });
-  sns.on(PublishCommand).resolves({ MessageId: "msg-1" });
-  ddb.on(PutCommand).resolves({});
-  ddb.on(UpdateCommand).resolves({});
-  ddb.on(GetCommand).resolves({});
+  acceptWrites("msg-1");
 });
 
-afterEach(() => {
-  ec2.reset();
-  sns.reset();
-  ddb.reset();
-});
+afterEach(resetAwsMocks);
 
 describe("security-group-change: revoking", () => {
   it("revokes the offending rule by id in one call, records it and publishes once", async () => {
@@ -921,15 +905,7 @@ describe("security-group-change: ModifySecurityGroupRules", () => {
 
 describe("security-group-change: look-ups in parallel", () => {
   const modify = () => loadFixture("ModifySecurityGroupRules", "wrapper_object-form_single-rule");
-  const rule: SecurityGroupRule = {
-    SecurityGroupRuleId: "sgr-0c0000000mod0001",
-    GroupId: GROUP,
-    IsEgress: false,
-    IpProtocol: "tcp",
-    FromPort: 22,
-    ToPort: 22,
-    CidrIpv4: "0.0.0.0/0",
-  };
+  const rule: SecurityGroupRule = ingressRule("sgr-0c0000000mod0001", GROUP, 22);
 
   it("reads the group's tags while the rule is read back, not after, when they decide the revoke", async () => {
     // tcp 8080 from the world: internet-exposure only, which a tag may waive.

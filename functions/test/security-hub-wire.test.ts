@@ -17,8 +17,14 @@ import { type AccessKeyEntry, SecurityHubSandbox, StsSandbox } from "@guardrail/
 import { ConfiguredRetryStrategy } from "@smithy/util-retry";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
-import { Ec2Stub } from "./ec2-stub";
-import { credentials, REGION, startDynamo, startSnsStub, wireDeps } from "./harness";
+import {
+  credentials,
+  endpointsOf,
+  REGION,
+  SSH_FROM_WORLD_RULE,
+  wireDeps,
+  wireStubs,
+} from "./harness";
 import { BASE_ENV, lambdaContext, memoryFiles, TABLE } from "./helpers";
 
 const ACCOUNT = "123456789012";
@@ -45,39 +51,20 @@ rules:
 `;
 }
 
-let ec2: Ec2Stub;
-let sns: Awaited<ReturnType<typeof startSnsStub>>;
-let dynamo: Awaited<ReturnType<typeof startDynamo>>;
+const wire = wireStubs();
 let hub: SecurityHubSandbox;
 let hubEndpoint: string;
 let clock: Date;
 
-beforeAll(async () => {
-  [sns, dynamo] = await Promise.all([startSnsStub(), startDynamo()]);
-});
-afterAll(async () => {
-  await Promise.all([sns.close(), dynamo.close()]);
-});
-
 beforeEach(async () => {
-  ec2 = new Ec2Stub();
-  await ec2.listen();
-  ec2.addRules({
-    id: RULE,
-    groupId: GROUP,
-    egress: false,
-    protocol: "tcp",
-    from: 22,
-    to: 22,
-    cidr: "0.0.0.0/0",
-  });
+  wire.ec2.addRules(SSH_FROM_WORLD_RULE);
   await clearLedger();
   hub = new SecurityHubSandbox();
   hubEndpoint = await hub.listen(0);
   clock = new Date("2024-11-05T10:15:02Z");
 });
 afterEach(async () => {
-  await Promise.all([ec2.close(), hub.close()]);
+  await hub.close();
 });
 
 /** dynalite lives across tests: each starts with no record of what was sent. */
@@ -97,7 +84,7 @@ async function clearLedger() {
 
 const ddb = lazy(async () =>
   DynamoDBDocumentClient.from(
-    new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION, credentials }),
+    new DynamoDBClient({ endpoint: wire.dynamo.endpoint, region: REGION, credentials }),
     { marshallOptions: { removeUndefinedValues: true } },
   ),
 );
@@ -116,9 +103,7 @@ function hubClient(target: { region: string }, creds?: () => Promise<unknown>) {
 function deps(policyYaml: string, fn: "sweep" | "security-group-change" = "sweep"): SweepDeps {
   const base = wireDeps({
     fn,
-    ec2Endpoint: ec2.endpoint,
-    snsEndpoint: sns.endpoint,
-    dynamoEndpoint: dynamo.endpoint,
+    ...endpointsOf(wire),
     now: () => new Date(clock),
     settleMs: 0,
     policyYaml,
@@ -166,7 +151,7 @@ describe("wire: Security Hub lifecycle against a local Security Hub", () => {
 
     clock = new Date("2024-11-05T10:30:02Z");
     await sweep(policy("enforce"));
-    expect(ec2.rules.has(RULE)).toBe(false);
+    expect(wire.ec2.rules.has(RULE)).toBe(false);
     const passed = hub.finding(ADMIN);
     expect(passed?.finding.Compliance).toEqual({ Status: "PASSED" });
     expect(passed?.workflow).toBe("RESOLVED");
@@ -347,9 +332,7 @@ describe("wire: organisation mode imports through the member role", () => {
     });
     const base = wireDeps({
       fn: "sweep",
-      ec2Endpoint: ec2.endpoint,
-      snsEndpoint: sns.endpoint,
-      dynamoEndpoint: dynamo.endpoint,
+      ...endpointsOf(wire),
     });
     const d: RemediationDeps = { ...base, config, securityHub: exporter };
     const decisionIn = (account: string) =>

@@ -2,40 +2,18 @@ import "./setup";
 import {
   AuthorizeSecurityGroupIngressCommand,
   DescribeSecurityGroupRulesCommand,
-  DescribeSecurityGroupsCommand,
-  EC2Client,
   RevokeSecurityGroupIngressCommand,
   type SecurityGroupRule,
 } from "@aws-sdk/client-ec2";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
-import { DEFAULT_POLICY_YAML } from "@guardrail/core";
-import { mockClient } from "aws-sdk-client-mock";
+import { PublishCommand } from "@aws-sdk/client-sns";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
 import { securityGroupChange } from "../src/pipelines/security-group-change";
-import { awsError, testDeps } from "./helpers";
-
-const ec2 = mockClient(EC2Client);
-const sns = mockClient(SNSClient);
-const ddb = mockClient(DynamoDBDocumentClient);
+import { awsError, NARROWING, testDeps } from "./helpers";
+import { acceptWrites, ec2, resetAwsMocks, sns, untaggedGroups } from "./support/aws-mocks";
 
 const GROUP = "sg-0a1b2c3d4e5f60001";
 const RULE = "sgr-0a00000000same01";
-
-/** The shipped policy with admin-ports and internet-exposure narrowing. */
-const NARROWING = DEFAULT_POLICY_YAML.replace(
-  "  - id: admin-ports\n",
-  "  - id: admin-ports\n    remediation:\n      narrow: true\n",
-).replace(
-  "  - id: internet-exposure\n",
-  "  - id: internet-exposure\n    remediation:\n      narrow: true\n",
-);
 
 /**
  * tcp 0-1023 from 52.0.0.0/8 (public and wide, no trusted or office range inside): forbidden
@@ -76,22 +54,15 @@ function published() {
 }
 
 beforeEach(() => {
-  for (const m of [ec2, sns, ddb]) m.reset();
-  ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds: string[] }) => ({
-    SecurityGroups: input.GroupIds.map((id) => ({ GroupId: id, Tags: [] })),
-  }));
+  resetAwsMocks();
+  untaggedGroups();
   ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: groupRules(3) });
   ec2.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
   ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-  sns.on(PublishCommand).resolves({ MessageId: "msg-1" });
-  ddb.on(PutCommand).resolves({});
-  ddb.on(UpdateCommand).resolves({});
-  ddb.on(GetCommand).resolves({});
+  acceptWrites("msg-1");
 });
 
-afterEach(() => {
-  for (const m of [ec2, sns, ddb]) m.reset();
-});
+afterEach(resetAwsMocks);
 
 describe("security-group-change: narrowing a mixed rule", () => {
   it("authorizes tcp 80 and 443 from the range first, then revokes the rule by id", async () => {

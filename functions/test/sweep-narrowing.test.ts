@@ -4,52 +4,18 @@ import {
   DescribeNetworkAclsCommand,
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
-  EC2Client,
   RevokeSecurityGroupIngressCommand,
   type SecurityGroupRule,
 } from "@aws-sdk/client-ec2";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import {
-  BatchWriteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
-import { DEFAULT_POLICY_YAML } from "@guardrail/core";
-import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type SweepDeps, sweep } from "../src/pipelines/sweep";
-import { testDeps } from "./helpers";
-
-const ec2 = mockClient(EC2Client);
-const sns = mockClient(SNSClient);
-const ddb = mockClient(DynamoDBDocumentClient);
+import { NARROWING, scheduledEvent, testDeps } from "./helpers";
+import { acceptWrites, ec2, resetAwsMocks } from "./support/aws-mocks";
 
 const GROUP = "sg-q";
 const RULE = "sgr-wide";
 
-/** The shipped policy with admin-ports and internet-exposure narrowing. */
-const NARROWING = DEFAULT_POLICY_YAML.replace(
-  "  - id: admin-ports\n",
-  "  - id: admin-ports\n    remediation:\n      narrow: true\n",
-).replace(
-  "  - id: internet-exposure\n",
-  "  - id: internet-exposure\n    remediation:\n      narrow: true\n",
-);
-
-const scheduled = {
-  version: "0",
-  id: "run-1",
-  "detail-type": "Scheduled Event",
-  source: "aws.events",
-  account: "123456789012",
-  time: "2025-01-01T00:00:00Z",
-  region: "eu-west-1",
-  resources: [],
-  detail: {},
-};
+const scheduled = scheduledEvent();
 
 /** tcp 0-1023 from 52.0.0.0/8 and `n - 1` compliant ingress IPv4 rules, in one group. */
 function groupRules(n: number): SecurityGroupRule[] {
@@ -74,7 +40,7 @@ function deps(): SweepDeps {
 }
 
 beforeEach(() => {
-  for (const m of [ec2, sns, ddb]) m.reset();
+  resetAwsMocks();
   ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: groupRules(3) });
   ec2.on(DescribeNetworkAclsCommand).resolves({ NetworkAcls: [] });
   ec2
@@ -82,17 +48,10 @@ beforeEach(() => {
     .resolves({ SecurityGroups: [{ GroupId: GROUP, Tags: [] }] });
   ec2.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
   ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-  ddb.on(QueryCommand).resolves({ Items: [] });
-  ddb.on(BatchWriteCommand).resolves({});
-  ddb.on(PutCommand).resolves({});
-  ddb.on(GetCommand).resolves({});
-  ddb.on(UpdateCommand).resolves({});
-  sns.on(PublishCommand).resolves({ MessageId: "m" });
+  acceptWrites();
 });
 
-afterEach(() => {
-  for (const m of [ec2, sns, ddb]) m.reset();
-});
+afterEach(resetAwsMocks);
 
 describe("sweep: narrowing against the group's rule quota", () => {
   it("narrows a mixed rule when the group has room: the remainder first, then the revoke", async () => {

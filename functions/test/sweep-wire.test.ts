@@ -5,7 +5,7 @@ import { createSweepHandler, type SweepDeps } from "@guardrail/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Ec2Stub, type StubRule } from "./ec2-stub";
 import { startDynamo, startSnsStub, wireDeps } from "./harness";
-import { lambdaContext, TABLE } from "./helpers";
+import { lambdaContext, scheduledEvent, TABLE } from "./helpers";
 
 const GROUPS = 10_000;
 const RULES_PER_GROUP = 5;
@@ -98,17 +98,7 @@ function deps(): SweepDeps {
   };
 }
 
-const scheduled = (id: string) => ({
-  version: "0",
-  id,
-  "detail-type": "Scheduled Event",
-  source: "aws.events",
-  account: "123456789012",
-  time: new Date().toISOString(),
-  region: "eu-west-1",
-  resources: [],
-  detail: {},
-});
+const scheduled = (id: string) => scheduledEvent(id, new Date().toISOString());
 
 beforeAll(async () => {
   ec2 = new Ec2Stub();

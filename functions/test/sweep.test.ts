@@ -5,39 +5,26 @@ import {
   DescribeNetworkAclsCommand,
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
-  EC2Client,
   GetManagedPrefixListEntriesCommand,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import {
-  BatchWriteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { PublishCommand } from "@aws-sdk/client-sns";
+import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { METRICS } from "@guardrail/core";
-import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createSweepHandler, type SweepDeps, sweep } from "../src/pipelines/sweep";
-import { awsError, lambdaContext, metricValues, TABLE, testDeps } from "./helpers";
+import {
+  awsError,
+  ingressRule,
+  lambdaContext,
+  metricValues,
+  scheduledEvent,
+  TABLE,
+  testDeps,
+} from "./helpers";
+import { acceptWrites, ddb, ec2, resetAwsMocks, sns } from "./support/aws-mocks";
 
-const ec2 = mockClient(EC2Client);
-const sns = mockClient(SNSClient);
-const ddb = mockClient(DynamoDBDocumentClient);
-
-const scheduled = {
-  version: "0",
-  id: "run-1",
-  "detail-type": "Scheduled Event",
-  source: "aws.events",
-  account: "123456789012",
-  time: "2025-01-01T00:00:00Z",
-  region: "eu-west-1",
-  resources: [],
-  detail: {},
-};
+const scheduled = scheduledEvent();
 
 function sweepDeps(): SweepDeps & { addMetric: ReturnType<typeof testDeps>["addMetric"] } {
   return {
@@ -49,55 +36,18 @@ function sweepDeps(): SweepDeps & { addMetric: ReturnType<typeof testDeps>["addM
 }
 
 beforeEach(() => {
-  ec2.reset();
-  sns.reset();
-  ddb.reset();
+  resetAwsMocks();
   ec2
     .on(DescribeSecurityGroupRulesCommand, { NextToken: undefined })
     .resolves({
-      SecurityGroupRules: [
-        {
-          SecurityGroupRuleId: "sgr-ssh",
-          GroupId: "sg-a",
-          IsEgress: false,
-          IpProtocol: "tcp",
-          FromPort: 22,
-          ToPort: 22,
-          CidrIpv4: "0.0.0.0/0",
-        },
-        {
-          SecurityGroupRuleId: "sgr-web",
-          GroupId: "sg-a",
-          IsEgress: false,
-          IpProtocol: "tcp",
-          FromPort: 443,
-          ToPort: 443,
-          CidrIpv4: "0.0.0.0/0",
-        },
-      ],
+      SecurityGroupRules: [ingressRule("sgr-ssh", "sg-a", 22), ingressRule("sgr-web", "sg-a", 443)],
       NextToken: "page-2",
     })
     .on(DescribeSecurityGroupRulesCommand, { NextToken: "page-2" })
     .resolves({
       SecurityGroupRules: [
-        {
-          SecurityGroupRuleId: "sgr-pl",
-          GroupId: "sg-b",
-          IsEgress: false,
-          IpProtocol: "tcp",
-          FromPort: 5432,
-          ToPort: 5432,
-          PrefixListId: "pl-1",
-        },
-        {
-          SecurityGroupRuleId: "sgr-pl2",
-          GroupId: "sg-b",
-          IsEgress: false,
-          IpProtocol: "tcp",
-          FromPort: 5433,
-          ToPort: 5433,
-          PrefixListId: "pl-1",
-        },
+        ingressRule("sgr-pl", "sg-b", 5432, { PrefixListId: "pl-1" }),
+        ingressRule("sgr-pl2", "sg-b", 5433, { PrefixListId: "pl-1" }),
         {
           SecurityGroupRuleId: "sgr-out",
           GroupId: "sg-b",
@@ -146,18 +96,10 @@ beforeEach(() => {
   ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
   ec2.on(DeleteNetworkAclEntryCommand).resolves({});
   ec2.on(CreateNetworkAclEntryCommand).resolves({});
-  ddb.on(QueryCommand).resolves({ Items: [] });
-  ddb.on(BatchWriteCommand).resolves({});
-  ddb.on(PutCommand).resolves({});
-  ddb.on(GetCommand).resolves({});
-  sns.on(PublishCommand).resolves({ MessageId: "m" });
+  acceptWrites();
 });
 
-afterEach(() => {
-  ec2.reset();
-  sns.reset();
-  ddb.reset();
-});
+afterEach(resetAwsMocks);
 
 describe("sweep", () => {
   it("reads every page, resolves each prefix list once, revokes, and publishes one summary", async () => {
@@ -261,17 +203,7 @@ describe("sweep", () => {
     ddb.on(GetCommand).resolves({});
     // The revokes of the first run happened: EC2 no longer lists those rules.
     ec2.on(DescribeSecurityGroupRulesCommand, { NextToken: undefined }).resolves({
-      SecurityGroupRules: [
-        {
-          SecurityGroupRuleId: "sgr-web",
-          GroupId: "sg-a",
-          IsEgress: false,
-          IpProtocol: "tcp",
-          FromPort: 443,
-          ToPort: 443,
-          CidrIpv4: "0.0.0.0/0",
-        },
-      ],
+      SecurityGroupRules: [ingressRule("sgr-web", "sg-a", 443)],
       NextToken: "page-2",
     });
     // The entries the first run inserted before 110 are in the ACL now, as EC2 lists them.

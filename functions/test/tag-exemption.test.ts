@@ -2,28 +2,17 @@ import "./setup";
 import {
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
-  EC2Client,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { PublishCommand } from "@aws-sdk/client-sns";
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { DEFAULT_POLICY_YAML, hashTagValue, judgeTagging, loadPolicy } from "@guardrail/core";
-import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
 import { securityGroupChange } from "../src/pipelines/security-group-change";
 import { reportExpiredTags } from "../src/pipelines/tag-exemption";
 import { awsError, OWN_ROLE, testDeps } from "./helpers";
-
-const ec2 = mockClient(EC2Client);
-const sns = mockClient(SNSClient);
-const ddb = mockClient(DynamoDBDocumentClient);
+import { ddb, ec2, resetAwsMocks, sns } from "./support/aws-mocks";
 
 const APPROVER = "arn:aws:iam::123456789012:role/security-approver";
 const approving = DEFAULT_POLICY_YAML.replace("approvers: []", `approvers: ["${APPROVER}"]`);
@@ -40,9 +29,7 @@ function published() {
 const puts = () => ddb.commandCalls(PutCommand).map((c) => c.args[0].input);
 
 beforeEach(() => {
-  ec2.reset();
-  sns.reset();
-  ddb.reset();
+  resetAwsMocks();
   sns.on(PublishCommand).resolves({ MessageId: "m-1" });
   ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [] });
 });

@@ -1,60 +1,25 @@
 import "./setup";
-import { DEFAULT_POLICY_YAML } from "@guardrail/core";
 import {
   createSecurityGroupChangeHandler,
   createSweepHandler,
   type SweepDeps,
 } from "@guardrail/functions";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
-import { Ec2Stub } from "./ec2-stub";
-import { startDynamo, startSnsStub, type WireOptions, wireDeps } from "./harness";
-import { lambdaContext } from "./helpers";
+import { endpointsOf, SSH_FROM_WORLD_RULE, type WireOptions, wireDeps, wireStubs } from "./harness";
+import { breakGlassIdentity, lambdaContext, BREAK_GLASS_POLICY as POLICY } from "./helpers";
 
-const GROUP = "sg-0a1b2c3d4e5f60001";
 const RULE = "sgr-0a00000000same01";
-const BREAK_GLASS = "arn:aws:iam::123456789012:role/break-glass";
-const POLICY = DEFAULT_POLICY_YAML.replace(
-  "exemptions:\n  tagKey: guardrail-exempt",
-  `exemptions:\n  tagKey: guardrail-exempt\n  principals:\n    - pattern: "${BREAK_GLASS}"\n      reason: break-glass role, paged on use`,
-);
 
-let ec2: Ec2Stub;
-let sns: Awaited<ReturnType<typeof startSnsStub>>;
-let dynamo: Awaited<ReturnType<typeof startDynamo>>;
+const wire = wireStubs();
 
-beforeAll(async () => {
-  [sns, dynamo] = await Promise.all([startSnsStub(), startDynamo()]);
-});
-
-afterAll(async () => {
-  await Promise.all([sns.close(), dynamo.close()]);
-});
-
-beforeEach(async () => {
-  ec2 = new Ec2Stub();
-  await ec2.listen();
-  ec2.addRules({
-    id: RULE,
-    groupId: GROUP,
-    egress: false,
-    protocol: "tcp",
-    from: 22,
-    to: 22,
-    cidr: "0.0.0.0/0",
-  });
-  sns.publishes.length = 0;
-});
-
-afterEach(async () => {
-  await ec2.close();
+beforeEach(() => {
+  wire.ec2.addRules(SSH_FROM_WORLD_RULE);
 });
 
 function options(over: Partial<WireOptions> = {}): WireOptions {
   return {
-    ec2Endpoint: ec2.endpoint,
-    snsEndpoint: sns.endpoint,
-    dynamoEndpoint: dynamo.endpoint,
+    ...endpointsOf(wire),
     policyYaml: POLICY,
     // Handled two seconds after the fixture's event.
     now: () => new Date("2024-11-05T10:15:02.000Z"),
@@ -69,7 +34,7 @@ function sweepDeps(): SweepDeps {
   };
 }
 
-/** SSH to the world on GROUP, through the break-glass role (or by alice). */
+/** SSH to the world on the fixture's group, through the break-glass role (or by alice). */
 function opensSsh(eventId: string, breakGlass: boolean) {
   const event = loadFixture(
     "AuthorizeSecurityGroupIngress",
@@ -77,12 +42,7 @@ function opensSsh(eventId: string, breakGlass: boolean) {
   );
   event.eventID = eventId;
   if (breakGlass) {
-    event.userIdentity = {
-      type: "AssumedRole",
-      arn: "arn:aws:sts::123456789012:assumed-role/break-glass/oncall",
-      accountId: "123456789012",
-      sessionContext: { sessionIssuer: { type: "Role", arn: BREAK_GLASS } },
-    };
+    event.userIdentity = breakGlassIdentity();
   }
   return event;
 }
@@ -98,8 +58,8 @@ describe("wire: principal exemptions survive the sweep through the audit trail",
       { id: "trail-run-1", account: "123456789012", region: "eu-west-1" },
       lambdaContext,
     );
-    expect(ec2.calls("RevokeSecurityGroupIngress")).toEqual([]);
-    expect(ec2.rules.has(RULE)).toBe(true);
+    expect(wire.ec2.calls("RevokeSecurityGroupIngress")).toEqual([]);
+    expect(wire.ec2.rules.has(RULE)).toBe(true);
     expect(result.counts).toMatchObject({ exempt: 2, revoked: 0 });
   });
 });

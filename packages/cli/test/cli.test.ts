@@ -9,15 +9,10 @@ import { csvCell } from "../src/replay/formats/csv";
 import { progressLine } from "../src/replay/progress";
 import { BIN, NODE, REPO_ROOT } from "./bin";
 import { memoryIo } from "./support/io";
+import { runCli as run } from "./support/run";
 
 const FIXTURE =
   "test/fixtures/cloudtrail/AuthorizeSecurityGroupIngress/detail_assumedrole-console_cidrIp_2025.json";
-
-async function run(argv: string[], options: Parameters<typeof memoryIo>[0] = {}) {
-  const io = memoryIo(options);
-  const code = await main(argv, io);
-  return { code, out: io.stdout.text(), err: io.stderr.text() };
-}
 
 describe("help", () => {
   it.each(["validate", "replay", "scan", "audit"])(

@@ -3,20 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultPolicy } from "@guardrail/core";
 import { describe, expect, it } from "vitest";
-import { main } from "../src/main";
 import { progressLine } from "../src/replay/progress";
 import { VERSION } from "../src/version";
 import { REPO_ROOT } from "./bin";
 import { memoryIo } from "./support/io";
+import { runCli as run } from "./support/run";
 
 const FIXTURE =
   "test/fixtures/cloudtrail/AuthorizeSecurityGroupIngress/detail_assumedrole-console_cidrIp_2025.json";
-
-async function run(argv: string[], options: Parameters<typeof memoryIo>[0] = {}) {
-  const io = memoryIo(options);
-  const code = await main(argv, io);
-  return { code, out: io.stdout.text(), err: io.stderr.text() };
-}
 
 describe("global flags", () => {
   it("--version and -V print the package's version", async () => {

@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { compilePolicy, DEFAULT_POLICY_YAML, defaultPolicy } from "@guardrail/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../src/main";
 import { emptyAggregate, mergeAggregate } from "../src/replay/aggregate";
 import { Replayer } from "../src/replay/process";
 import type { ReplayLine } from "../src/replay/record";
@@ -14,7 +13,7 @@ import {
   TEMPLATES,
   writeArchive,
 } from "./support/archive";
-import { memoryIo } from "./support/io";
+import { runCli } from "./support/run";
 
 const ACCOUNTS = ["111122223333", "444455556666", "777788889999"];
 /** The templates of an event name the guardrail handles: what replay lists by default. */
@@ -60,11 +59,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(argv: string[], stdin?: Buffer) {
-  const io = memoryIo(stdin === undefined ? {} : { stdin });
-  const code = await main(argv, io);
-  return { code, out: io.stdout.text(), err: io.stderr.text() };
-}
+const run = (argv: string[], stdin?: Buffer) => runCli(argv, stdin === undefined ? {} : { stdin });
 
 const parseLines = (text: string): ReplayLine[] =>
   text

@@ -5,11 +5,10 @@ import { toolAthena } from "@guardrail/aws/athena";
 import { EVENT_SPECS } from "@guardrail/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listFixtures, loadFixture } from "../../../test/fixtures/load";
-import { main } from "../src/main";
 import type { ReplayLine } from "../src/replay/record";
 import { ATHENA_COLUMNS } from "../src/replay/sources/athena-query";
 import { type StubAnswer, type StubQuery, startAthenaStub } from "./support/athena-stub";
-import { memoryIo } from "./support/io";
+import { runCli } from "./support/run";
 
 /*
  * `guardrail replay --athena` end to end, with the real Athena SDK client against a wire stub.
@@ -113,11 +112,8 @@ afterAll(async () => {
   await stub.close();
 });
 
-async function run(argv: string[], env: Record<string, string> = {}) {
-  const io = memoryIo({ env: { ...ENV, AWS_ENDPOINT_URL_ATHENA: stub.endpoint, ...env } });
-  const code = await main(argv, io);
-  return { code, out: io.stdout.text(), err: io.stderr.text() };
-}
+const run = (argv: string[], env: Record<string, string> = {}) =>
+  runCli(argv, { env: { ...ENV, AWS_ENDPOINT_URL_ATHENA: stub.endpoint, ...env } });
 
 const lines = (out: string): ReplayLine[] =>
   out

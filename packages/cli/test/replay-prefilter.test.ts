@@ -6,13 +6,12 @@ import { compilePolicy, DEFAULT_POLICY_YAML, defaultPolicy, EVENT_SPECS } from "
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadFixture } from "../../../test/fixtures/load";
 import { listInputFiles, parseText } from "../src/input";
-import { main } from "../src/main";
 import { type Aggregate, emptyAggregate, mergeAggregate } from "../src/replay/aggregate";
 import { HANDLED_EVENT_NAMES, isListed, scanLogFile } from "../src/replay/prefilter";
 import { type Job, Replayer } from "../src/replay/process";
 import type { ReplayLine } from "../src/replay/record";
 import { BENCH_ARCHIVE, writeArchive } from "./support/archive";
-import { memoryIo } from "./support/io";
+import { runCli as run } from "./support/run";
 
 /**
  * The pre-filter must not change what replay says: without `--all-records`, the output is
@@ -29,12 +28,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function run(argv: string[]) {
-  const io = memoryIo();
-  const code = await main(argv, io);
-  return { code, out: io.stdout.text(), err: io.stderr.text() };
-}
 
 const lines = (text: string): ReplayLine[] =>
   text

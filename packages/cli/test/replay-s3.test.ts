@@ -8,6 +8,7 @@ import { main } from "../src/main";
 import type { ReplayLine } from "../src/replay/record";
 import { type ArchiveManifest, writeArchive } from "./support/archive";
 import { memoryIo } from "./support/io";
+import { runCli } from "./support/run";
 import { startS3ReadStub } from "./support/s3-read-stub";
 
 /*
@@ -55,11 +56,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(argv: string[]) {
-  const io = memoryIo({ env: { ...ENV, AWS_ENDPOINT_URL_S3: s3.endpoint } });
-  const code = await main(argv, io);
-  return { code, out: io.stdout.text(), err: io.stderr.text() };
-}
+const run = (argv: string[]) => runCli(argv, { env: { ...ENV, AWS_ENDPOINT_URL_S3: s3.endpoint } });
 
 const lines = (out: string): ReplayLine[] =>
   out

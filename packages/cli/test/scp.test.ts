@@ -9,17 +9,17 @@ import {
   TAG_POLICY_MAX_CHARACTERS,
 } from "@guardrail/templates";
 import { describe, expect, it } from "vitest";
-import { main } from "../src/main";
-import { memoryIo } from "./support/io";
+import { type IoOptions, runCli } from "./support/run";
 
 const DEPLOYER = "arn:aws:iam::111122223333:role/guardrail-deploy";
 const APPROVER = "arn:aws:iam::*:role/security-exemption-approver";
 const FLAGS = ["--deployer", DEPLOYER, "--approver", APPROVER];
 
-async function run(argv: string[], options: Parameters<typeof memoryIo>[0] = {}) {
-  const io = memoryIo({ cwd: await mkdtemp(join(tmpdir(), "guardrail-scp-")), ...options });
-  const code = await main(["scp", ...argv], io);
-  return { code, out: io.stdout.text(), err: io.stderr.text() };
+async function run(argv: string[], options: IoOptions = {}) {
+  return runCli(["scp", ...argv], {
+    cwd: await mkdtemp(join(tmpdir(), "guardrail-scp-")),
+    ...options,
+  });
 }
 
 interface Statement {

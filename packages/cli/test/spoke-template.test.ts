@@ -3,9 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderSpokeTemplate } from "@guardrail/templates";
 import { describe, expect, it } from "vitest";
-import { main } from "../src/main";
 import { runBin } from "./bin";
-import { memoryIo } from "./support/io";
+import { type IoOptions, runCli } from "./support/run";
 
 const FLAGS = [
   "--hub-account",
@@ -17,11 +16,8 @@ const FLAGS = [
 ];
 const INPUT = { hubAccount: "111122223333", hubRegion: "eu-west-1", orgId: "o-a1b2c3d4e5" };
 
-async function run(argv: string[], options: Parameters<typeof memoryIo>[0] = {}) {
-  const io = memoryIo(options);
-  const code = await main(["spoke-template", ...argv], io);
-  return { code, out: io.stdout.text(), err: io.stderr.text() };
-}
+const run = (argv: string[], options: IoOptions = {}) =>
+  runCli(["spoke-template", ...argv], options);
 
 describe("guardrail spoke-template", () => {
   it("prints the template the stacks module renders", async () => {

@@ -9,7 +9,6 @@ import {
   DescribeSecurityGroupsCommand,
   type EC2Client,
   ModifyManagedPrefixListCommand,
-  ModifySecurityGroupRulesCommand,
   ReplaceNetworkAclEntryCommand,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
@@ -17,7 +16,14 @@ import { normalise } from "@guardrail/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadFixture } from "../../../test/fixtures/load";
 import type { Ec2Sandbox, EventBridgeEvent } from "../src/index";
-import { ec2Client, ec2Error, startSandbox } from "./helpers";
+import {
+  authorizeIngress,
+  ec2Client,
+  ec2Error,
+  modifyRules,
+  startSandbox,
+  tcpFromWorld,
+} from "./helpers";
 
 const ALICE_KEY = "AKIAALICE00000000001";
 const ROLE_KEY = "ASIAGUARDRAIL0000001";
@@ -107,14 +113,9 @@ async function newGroup(client: EC2Client, name: string): Promise<string> {
 describe("CloudTrail records of security-group calls", () => {
   it("wraps an Authorize record in the EventBridge envelope, shaped like a real capture", async () => {
     const groupId = await newGroup(alice, "ct-authorize");
-    const reply = await alice.send(
-      new AuthorizeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: [
-          { IpProtocol: "tcp", FromPort: 25, ToPort: 25, IpRanges: [{ CidrIp: "0.0.0.0/0" }] },
-        ],
-      }),
-    );
+    const reply = await authorizeIngress(alice, groupId, [
+      { IpProtocol: "tcp", FromPort: 25, ToPort: 25, IpRanges: [{ CidrIp: "0.0.0.0/0" }] },
+    ]);
     const event = await lastEvent("AuthorizeSecurityGroupIngress");
     const real = loadFixture("AuthorizeSecurityGroupIngress", "eventbridge_root-console_cidrIp");
 
@@ -269,14 +270,9 @@ describe("CloudTrail records of security-group calls", () => {
 
   it("renders revoke-by-id with securityGroupRuleIds and the revoked rule set", async () => {
     const groupId = await newGroup(alice, "ct-revoke");
-    const added = await alice.send(
-      new AuthorizeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: [
-          { IpProtocol: "tcp", FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: "203.0.113.0/24" }] },
-        ],
-      }),
-    );
+    const added = await authorizeIngress(alice, groupId, [
+      { IpProtocol: "tcp", FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: "203.0.113.0/24" }] },
+    ]);
     const ruleId = added.SecurityGroupRules?.[0]?.SecurityGroupRuleId ?? "";
     await alice.send(
       new RevokeSecurityGroupIngressCommand({ GroupId: groupId, SecurityGroupRuleIds: [ruleId] }),
@@ -296,32 +292,17 @@ describe("CloudTrail records of security-group calls", () => {
 
   it("renders ModifySecurityGroupRules in its PascalCase wrapper: one rule an object, two an array", async () => {
     const groupId = await newGroup(alice, "ct-modify");
-    const added = await alice.send(
-      new AuthorizeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: [
-          { IpProtocol: "tcp", FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: "10.0.0.0/8" }] },
-          { IpProtocol: "tcp", FromPort: 81, ToPort: 81, IpRanges: [{ CidrIp: "10.0.0.0/8" }] },
-        ],
-      }),
-    );
+    const added = await authorizeIngress(alice, groupId, [
+      { IpProtocol: "tcp", FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: "10.0.0.0/8" }] },
+      { IpProtocol: "tcp", FromPort: 81, ToPort: 81, IpRanges: [{ CidrIp: "10.0.0.0/8" }] },
+    ]);
     const [a, b] = (added.SecurityGroupRules ?? []).map((r) => r.SecurityGroupRuleId ?? "");
-    await alice.send(
-      new ModifySecurityGroupRulesCommand({
-        GroupId: groupId,
-        SecurityGroupRules: [
-          {
-            SecurityGroupRuleId: a,
-            SecurityGroupRule: {
-              IpProtocol: "tcp",
-              FromPort: 443,
-              ToPort: 443,
-              CidrIpv4: "0.0.0.0/0",
-            },
-          },
-        ],
-      }),
-    );
+    await modifyRules(alice, groupId, [
+      {
+        SecurityGroupRuleId: a,
+        SecurityGroupRule: tcpFromWorld(443),
+      },
+    ]);
     const one = (await lastEvent("ModifySecurityGroupRules")).detail;
     const live = loadFixture(
       "ModifySecurityGroupRules",
@@ -351,23 +332,13 @@ describe("CloudTrail records of security-group calls", () => {
       },
     });
 
-    await alice.send(
-      new ModifySecurityGroupRulesCommand({
-        GroupId: groupId,
-        SecurityGroupRules: [
-          {
-            SecurityGroupRuleId: a,
-            SecurityGroupRule: {
-              IpProtocol: "tcp",
-              FromPort: 22,
-              ToPort: 22,
-              CidrIpv4: "0.0.0.0/0",
-            },
-          },
-          { SecurityGroupRuleId: b, SecurityGroupRule: { IpProtocol: "-1", CidrIpv6: "::/0" } },
-        ],
-      }),
-    );
+    await modifyRules(alice, groupId, [
+      {
+        SecurityGroupRuleId: a,
+        SecurityGroupRule: tcpFromWorld(22),
+      },
+      { SecurityGroupRuleId: b, SecurityGroupRule: { IpProtocol: "-1", CidrIpv6: "::/0" } },
+    ]);
     const two = (await lastEvent("ModifySecurityGroupRules")).detail;
     const rules = at(
       two.requestParameters,
@@ -388,14 +359,8 @@ describe("CloudTrail records of security-group calls", () => {
       ToPort: 22,
       IpRanges: [{ CidrIp: "0.0.0.0/0" }],
     };
-    await alice.send(
-      new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [permission] }),
-    );
-    await ec2Error(
-      alice.send(
-        new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [permission] }),
-      ),
-    );
+    await authorizeIngress(alice, groupId, [permission]);
+    await ec2Error(authorizeIngress(alice, groupId, [permission]));
     const d = (await lastEvent("AuthorizeSecurityGroupIngress")).detail;
     const real = loadFixture(
       "AuthorizeSecurityGroupIngress",
@@ -536,20 +501,15 @@ describe("CloudTrail records of network-ACL and prefix-list calls", () => {
 describe("emitted events read by the core normaliser", () => {
   it("normalises an Authorize event to handled changes carrying the new rule ids", async () => {
     const groupId = await newGroup(alice, "norm-authorize");
-    const reply = await alice.send(
-      new AuthorizeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: [
-          {
-            IpProtocol: "tcp",
-            FromPort: 22,
-            ToPort: 22,
-            IpRanges: [{ CidrIp: "0.0.0.0/0" }],
-            Ipv6Ranges: [{ CidrIpv6: "::/0" }],
-          },
-        ],
-      }),
-    );
+    const reply = await authorizeIngress(alice, groupId, [
+      {
+        IpProtocol: "tcp",
+        FromPort: 22,
+        ToPort: 22,
+        IpRanges: [{ CidrIp: "0.0.0.0/0" }],
+        Ipv6Ranges: [{ CidrIpv6: "::/0" }],
+      },
+    ]);
     const result = normalise(await lastEvent("AuthorizeSecurityGroupIngress"));
     expect(result.status).toBe("handled");
     if (result.status !== "handled") return;
@@ -608,22 +568,12 @@ describe("emitted events read by the core normaliser", () => {
     }
 
     const ruleId = flat.SecurityGroupRules?.[0]?.SecurityGroupRuleId ?? "";
-    await alice.send(
-      new ModifySecurityGroupRulesCommand({
-        GroupId: groupId,
-        SecurityGroupRules: [
-          {
-            SecurityGroupRuleId: ruleId,
-            SecurityGroupRule: {
-              IpProtocol: "tcp",
-              FromPort: 22,
-              ToPort: 22,
-              CidrIpv4: "0.0.0.0/0",
-            },
-          },
-        ],
-      }),
-    );
+    await modifyRules(alice, groupId, [
+      {
+        SecurityGroupRuleId: ruleId,
+        SecurityGroupRule: tcpFromWorld(22),
+      },
+    ]);
     const modResult = normalise(await lastEvent("ModifySecurityGroupRules"));
     expect(modResult.status).toBe("handled");
     if (modResult.status === "handled") {
@@ -760,12 +710,9 @@ describe("event delivery", () => {
       client.send(new DescribeSecurityGroupsCommand({ GroupIds: ["sg-0000000000000000a"] })),
     );
     await ec2Error(
-      client.send(
-        new AuthorizeSecurityGroupIngressCommand({
-          GroupId: "sg-0000000000000000a",
-          IpPermissions: [{ IpProtocol: "-1", IpRanges: [{ CidrIp: "0.0.0.0/0" }] }],
-        }),
-      ),
+      authorizeIngress(client, "sg-0000000000000000a", [
+        { IpProtocol: "-1", IpRanges: [{ CidrIp: "0.0.0.0/0" }] },
+      ]),
     );
     await quiet.sandbox.drainEvents();
     expect(quiet.sandbox.recordedEvents()).toEqual([]);

@@ -11,14 +11,20 @@ import {
   type EC2Client,
   type IpPermission,
   ModifyManagedPrefixListCommand,
-  ModifySecurityGroupRulesCommand,
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
 import { ConfigurationError } from "@guardrail/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Ec2ApiError, Ec2Sandbox } from "../src/index";
-import { ec2Client, ec2Error, startSandbox } from "./helpers";
+import {
+  authorizeIngress,
+  ec2Client,
+  ec2Error,
+  modifyRules,
+  startSandbox,
+  tcpFromWorld,
+} from "./helpers";
 
 let sandbox: Ec2Sandbox;
 let ec2: EC2Client;
@@ -50,21 +56,16 @@ function group(vpcId?: string): string {
 describe("security-group rules as EC2 stores them", () => {
   it("canonicalises IPv6 CIDRs and protocol numbers", async () => {
     const groupId = group();
-    const reply = await ec2.send(
-      new AuthorizeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: [
-          {
-            IpProtocol: "6",
-            FromPort: 443,
-            ToPort: 443,
-            Ipv6Ranges: [{ CidrIpv6: "2001:DB8:0:0::1/64" }],
-          },
-          { IpProtocol: "50", IpRanges: [{ CidrIp: "192.0.2.1/32" }] },
-          { IpProtocol: "icmp", FromPort: 8, ToPort: -1, IpRanges: [{ CidrIp: "0.0.0.0/0" }] },
-        ],
-      }),
-    );
+    const reply = await authorizeIngress(ec2, groupId, [
+      {
+        IpProtocol: "6",
+        FromPort: 443,
+        ToPort: 443,
+        Ipv6Ranges: [{ CidrIpv6: "2001:DB8:0:0::1/64" }],
+      },
+      { IpProtocol: "50", IpRanges: [{ CidrIp: "192.0.2.1/32" }] },
+      { IpProtocol: "icmp", FromPort: 8, ToPort: -1, IpRanges: [{ CidrIp: "0.0.0.0/0" }] },
+    ]);
     expect(
       reply.SecurityGroupRules?.map(
         (r) => `${r.IpProtocol} ${r.FromPort} ${r.ToPort} ${r.CidrIpv4 ?? r.CidrIpv6}`,
@@ -75,12 +76,9 @@ describe("security-group rules as EC2 stores them", () => {
   it("escapes XML in descriptions and tag values", async () => {
     const groupId = group();
     const text = `a<b & "c" 'd'>`;
-    await ec2.send(
-      new AuthorizeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: [{ ...tcp(8443), IpRanges: [{ CidrIp: "0.0.0.0/0", Description: text }] }],
-      }),
-    );
+    await authorizeIngress(ec2, groupId, [
+      { ...tcp(8443), IpRanges: [{ CidrIp: "0.0.0.0/0", Description: text }] },
+    ]);
     const rules = await ec2.send(
       new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: "group-id", Values: [groupId] }] }),
     );
@@ -89,12 +87,7 @@ describe("security-group rules as EC2 stores them", () => {
 
   it("rejects tcp without ports, an unknown protocol, a malformed CIDR and a permission without a source", async () => {
     const groupId = group();
-    const send = (p: IpPermission) =>
-      ec2Error(
-        ec2.send(
-          new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [p] }),
-        ),
-      );
+    const send = (p: IpPermission) => ec2Error(authorizeIngress(ec2, groupId, [p]));
     const noPorts = await send({ IpProtocol: "tcp", IpRanges: [{ CidrIp: "0.0.0.0/0" }] });
     expect(noPorts.name).toBe("InvalidParameterValue");
     expect((await send({ ...tcp(22), IpProtocol: "tcpp" })).name).toBe("InvalidParameterValue");
@@ -107,31 +100,15 @@ describe("security-group rules as EC2 stores them", () => {
 
   it("rejects the same permission twice in one request", async () => {
     const groupId = group();
-    const err = await ec2Error(
-      ec2.send(
-        new AuthorizeSecurityGroupIngressCommand({
-          GroupId: groupId,
-          IpPermissions: [tcp(22), tcp(22)],
-        }),
-      ),
-    );
+    const err = await ec2Error(authorizeIngress(ec2, groupId, [tcp(22), tcp(22)]));
     expect(err.name).toBe("InvalidParameterValue");
     expect(err.message).toBe("The same permission must not appear multiple times");
   });
 
   it("enforces the rules-per-group quota per direction and IP family", async () => {
     const groupId = group();
-    await ec2.send(
-      new AuthorizeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: [tcp(1), tcp(2), tcp(3), tcp(4)],
-      }),
-    );
-    const err = await ec2Error(
-      ec2.send(
-        new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [tcp(5)] }),
-      ),
-    );
+    await authorizeIngress(ec2, groupId, [tcp(1), tcp(2), tcp(3), tcp(4)]);
+    const err = await ec2Error(authorizeIngress(ec2, groupId, [tcp(5)]));
     expect(err.name).toBe("RulesPerSecurityGroupLimitExceeded");
     // Egress has its own quota, and so have IPv6 rules.
     await ec2.send(
@@ -143,20 +120,12 @@ describe("security-group rules as EC2 stores them", () => {
       ToPort: port,
       Ipv6Ranges: [{ CidrIpv6: "::/0" }],
     });
-    await ec2.send(
-      new AuthorizeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: [v6(1), v6(2), v6(3), v6(4)],
-      }),
-    );
+    await authorizeIngress(ec2, groupId, [v6(1), v6(2), v6(3), v6(4)]);
     // A group reference counts against both families, and IPv4 is full.
     const both = await ec2Error(
-      ec2.send(
-        new AuthorizeSecurityGroupIngressCommand({
-          GroupId: groupId,
-          IpPermissions: [{ IpProtocol: "-1", UserIdGroupPairs: [{ GroupId: groupId }] }],
-        }),
-      ),
+      authorizeIngress(ec2, groupId, [
+        { IpProtocol: "-1", UserIdGroupPairs: [{ GroupId: groupId }] },
+      ]),
     );
     expect(both.name).toBe("RulesPerSecurityGroupLimitExceeded");
   });
@@ -164,44 +133,29 @@ describe("security-group rules as EC2 stores them", () => {
   it("rejects references to groups and prefix lists that do not exist", async () => {
     const groupId = group();
     const missingGroup = await ec2Error(
-      ec2.send(
-        new AuthorizeSecurityGroupIngressCommand({
-          GroupId: groupId,
-          IpPermissions: [
-            { IpProtocol: "-1", UserIdGroupPairs: [{ GroupId: "sg-0000000000000000b" }] },
-          ],
-        }),
-      ),
+      authorizeIngress(ec2, groupId, [
+        { IpProtocol: "-1", UserIdGroupPairs: [{ GroupId: "sg-0000000000000000b" }] },
+      ]),
     );
     expect(missingGroup.name).toBe("InvalidGroup.NotFound");
     const missingList = await ec2Error(
-      ec2.send(
-        new AuthorizeSecurityGroupIngressCommand({
-          GroupId: groupId,
-          IpPermissions: [
-            { IpProtocol: "-1", PrefixListIds: [{ PrefixListId: "pl-0000000000000000c" }] },
-          ],
-        }),
-      ),
+      authorizeIngress(ec2, groupId, [
+        { IpProtocol: "-1", PrefixListIds: [{ PrefixListId: "pl-0000000000000000c" }] },
+      ]),
     );
     expect(missingList.name).toBe("InvalidPrefixListID.NotFound");
   });
 
   it("accepts a cross-account group reference as named", async () => {
     const groupId = group();
-    const reply = await ec2.send(
-      new AuthorizeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: [
-          {
-            IpProtocol: "tcp",
-            FromPort: 5432,
-            ToPort: 5432,
-            UserIdGroupPairs: [{ GroupId: "sg-0aaaaaaaaaaaaaaa1", UserId: "210987654321" }],
-          },
-        ],
-      }),
-    );
+    const reply = await authorizeIngress(ec2, groupId, [
+      {
+        IpProtocol: "tcp",
+        FromPort: 5432,
+        ToPort: 5432,
+        UserIdGroupPairs: [{ GroupId: "sg-0aaaaaaaaaaaaaaa1", UserId: "210987654321" }],
+      },
+    ]);
     expect(reply.SecurityGroupRules?.[0]?.ReferencedGroupInfo).toEqual({
       GroupId: "sg-0aaaaaaaaaaaaaaa1",
       UserId: "210987654321",
@@ -229,9 +183,7 @@ describe("revoking", () => {
   it("outside the default VPC, one unmatched permission fails the whole call and revokes nothing", async () => {
     const { vpcId } = sandbox.seedVpc({ cidrBlock: "10.50.0.0/16" });
     const groupId = group(vpcId);
-    await ec2.send(
-      new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [tcp(22)] }),
-    );
+    await authorizeIngress(ec2, groupId, [tcp(22)]);
     const err = await ec2Error(
       ec2.send(
         new RevokeSecurityGroupIngressCommand({
@@ -246,9 +198,7 @@ describe("revoking", () => {
 
   it("in the default VPC, revokes what matches and lists the rest as unknown", async () => {
     const groupId = group();
-    await ec2.send(
-      new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [tcp(22)] }),
-    );
+    await authorizeIngress(ec2, groupId, [tcp(22)]);
     const reply = await ec2.send(
       new RevokeSecurityGroupIngressCommand({
         GroupId: groupId,
@@ -263,12 +213,7 @@ describe("revoking", () => {
 
   it("matches a revoke on canonical content, whatever host bits the caller sends", async () => {
     const groupId = group();
-    await ec2.send(
-      new AuthorizeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: [tcp(22, "10.0.0.0/8")],
-      }),
-    );
+    await authorizeIngress(ec2, groupId, [tcp(22, "10.0.0.0/8")]);
     const reply = await ec2.send(
       new RevokeSecurityGroupIngressCommand({
         GroupId: groupId,
@@ -315,57 +260,27 @@ describe("revoking", () => {
 describe("ModifySecurityGroupRules", () => {
   it("refuses to make a rule a duplicate of another, and accepts two rules swapping contents", async () => {
     const groupId = group();
-    const added = await ec2.send(
-      new AuthorizeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: [tcp(80), tcp(443)],
-      }),
-    );
+    const added = await authorizeIngress(ec2, groupId, [tcp(80), tcp(443)]);
     const [a, b] = (added.SecurityGroupRules ?? []).map((r) => r.SecurityGroupRuleId ?? "");
     const dup = await ec2Error(
-      ec2.send(
-        new ModifySecurityGroupRulesCommand({
-          GroupId: groupId,
-          SecurityGroupRules: [
-            {
-              SecurityGroupRuleId: a,
-              SecurityGroupRule: {
-                IpProtocol: "tcp",
-                FromPort: 443,
-                ToPort: 443,
-                CidrIpv4: "0.0.0.0/0",
-              },
-            },
-          ],
-        }),
-      ),
+      modifyRules(ec2, groupId, [
+        {
+          SecurityGroupRuleId: a,
+          SecurityGroupRule: tcpFromWorld(443),
+        },
+      ]),
     );
     expect(dup.name).toBe("InvalidPermission.Duplicate");
-    await ec2.send(
-      new ModifySecurityGroupRulesCommand({
-        GroupId: groupId,
-        SecurityGroupRules: [
-          {
-            SecurityGroupRuleId: a,
-            SecurityGroupRule: {
-              IpProtocol: "tcp",
-              FromPort: 443,
-              ToPort: 443,
-              CidrIpv4: "0.0.0.0/0",
-            },
-          },
-          {
-            SecurityGroupRuleId: b,
-            SecurityGroupRule: {
-              IpProtocol: "tcp",
-              FromPort: 80,
-              ToPort: 80,
-              CidrIpv4: "0.0.0.0/0",
-            },
-          },
-        ],
-      }),
-    );
+    await modifyRules(ec2, groupId, [
+      {
+        SecurityGroupRuleId: a,
+        SecurityGroupRule: tcpFromWorld(443),
+      },
+      {
+        SecurityGroupRuleId: b,
+        SecurityGroupRule: tcpFromWorld(80),
+      },
+    ]);
     const rules = sandbox.securityGroupRules(groupId) ?? [];
     expect(rules.find((r) => r.securityGroupRuleId === a)?.fromPort).toBe(443);
     expect(rules.find((r) => r.securityGroupRuleId === b)?.fromPort).toBe(80);
@@ -381,17 +296,12 @@ describe("ModifySecurityGroupRules", () => {
     const groupB = group();
     const ruleOfA = sandbox.securityGroupRules(groupA)?.[0]?.securityGroupRuleId ?? "";
     const err = await ec2Error(
-      ec2.send(
-        new ModifySecurityGroupRulesCommand({
-          GroupId: groupB,
-          SecurityGroupRules: [
-            {
-              SecurityGroupRuleId: ruleOfA,
-              SecurityGroupRule: { IpProtocol: "-1", CidrIpv4: "10.0.0.0/8" },
-            },
-          ],
-        }),
-      ),
+      modifyRules(ec2, groupB, [
+        {
+          SecurityGroupRuleId: ruleOfA,
+          SecurityGroupRule: { IpProtocol: "-1", CidrIpv4: "10.0.0.0/8" },
+        },
+      ]),
     );
     expect(err.name).toBe("InvalidSecurityGroupRuleId.NotFound");
   });

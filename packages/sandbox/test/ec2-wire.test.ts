@@ -23,7 +23,6 @@ import {
   GetManagedPrefixListAssociationsCommand,
   GetManagedPrefixListEntriesCommand,
   ModifyManagedPrefixListCommand,
-  ModifySecurityGroupRulesCommand,
   ReplaceNetworkAclAssociationCommand,
   ReplaceNetworkAclEntryCommand,
   RevokeSecurityGroupEgressCommand,
@@ -31,7 +30,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EC2_ACTIONS, type Ec2Sandbox } from "../src/index";
-import { ec2Client, ec2Error, startSandbox } from "./helpers";
+import { authorizeIngress, ec2Client, ec2Error, modifyRules, startSandbox } from "./helpers";
 
 // Every assertion reads a parsed member: the SDK's XML parser silently drops misnamed elements,
 // so a reply with a wrong element name shows up here as `undefined`, never as a pass.
@@ -86,19 +85,14 @@ describe("security groups over the SDK", () => {
 
   it("authorizes ingress and answers with the new rule ids, CIDRs canonicalised", async () => {
     const groupId = await newGroup("wire-ingress");
-    const reply = await ec2.send(
-      new AuthorizeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: [
-          {
-            IpProtocol: "tcp",
-            FromPort: 22,
-            ToPort: 22,
-            IpRanges: [{ CidrIp: "203.0.113.77/24", Description: "office" }],
-          },
-        ],
-      }),
-    );
+    const reply = await authorizeIngress(ec2, groupId, [
+      {
+        IpProtocol: "tcp",
+        FromPort: 22,
+        ToPort: 22,
+        IpRanges: [{ CidrIp: "203.0.113.77/24", Description: "office" }],
+      },
+    ]);
     expect(reply.Return).toBe(true);
     const rule = reply.SecurityGroupRules?.[0];
     expect(rule?.SecurityGroupRuleId).toMatch(/^sgr-[0-9a-f]{17}$/);
@@ -224,14 +218,9 @@ describe("security groups over the SDK", () => {
 
   it("revokes ingress by rule id and reports the revoked rule", async () => {
     const groupId = await newGroup("wire-revoke-id");
-    const added = await ec2.send(
-      new AuthorizeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: [
-          { IpProtocol: "tcp", FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: "0.0.0.0/0" }] },
-        ],
-      }),
-    );
+    const added = await authorizeIngress(ec2, groupId, [
+      { IpProtocol: "tcp", FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: "0.0.0.0/0" }] },
+    ]);
     const ruleId = added.SecurityGroupRules?.[0]?.SecurityGroupRuleId ?? "";
     const reply = await ec2.send(
       new RevokeSecurityGroupIngressCommand({ GroupId: groupId, SecurityGroupRuleIds: [ruleId] }),
@@ -284,32 +273,22 @@ describe("security groups over the SDK", () => {
 
   it("modifies a rule in place: same id, new content", async () => {
     const groupId = await newGroup("wire-modify");
-    const added = await ec2.send(
-      new AuthorizeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: [
-          { IpProtocol: "tcp", FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: "10.0.0.0/8" }] },
-        ],
-      }),
-    );
+    const added = await authorizeIngress(ec2, groupId, [
+      { IpProtocol: "tcp", FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: "10.0.0.0/8" }] },
+    ]);
     const ruleId = added.SecurityGroupRules?.[0]?.SecurityGroupRuleId ?? "";
-    const reply = await ec2.send(
-      new ModifySecurityGroupRulesCommand({
-        GroupId: groupId,
-        SecurityGroupRules: [
-          {
-            SecurityGroupRuleId: ruleId,
-            SecurityGroupRule: {
-              IpProtocol: "tcp",
-              FromPort: 22,
-              ToPort: 22,
-              CidrIpv4: "0.0.0.0/0",
-              Description: "ssh",
-            },
-          },
-        ],
-      }),
-    );
+    const reply = await modifyRules(ec2, groupId, [
+      {
+        SecurityGroupRuleId: ruleId,
+        SecurityGroupRule: {
+          IpProtocol: "tcp",
+          FromPort: 22,
+          ToPort: 22,
+          CidrIpv4: "0.0.0.0/0",
+          Description: "ssh",
+        },
+      },
+    ]);
     expect(reply.Return).toBe(true);
     const after = await ec2.send(
       new DescribeSecurityGroupRulesCommand({ SecurityGroupRuleIds: [ruleId] }),
@@ -698,16 +677,9 @@ describe("EC2 errors over the SDK", () => {
       ToPort: 22,
       IpRanges: [{ CidrIp: "10.0.0.0/8" }],
     };
-    await ec2.send(
-      new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [permission] }),
-    );
+    await authorizeIngress(ec2, groupId, [permission]);
     const err = await ec2Error(
-      ec2.send(
-        new AuthorizeSecurityGroupIngressCommand({
-          GroupId: groupId,
-          IpPermissions: [{ ...permission, IpRanges: [{ CidrIp: "10.9.9.9/8" }] }],
-        }),
-      ),
+      authorizeIngress(ec2, groupId, [{ ...permission, IpRanges: [{ CidrIp: "10.9.9.9/8" }] }]),
     );
     expect(err.name).toBe("InvalidPermission.Duplicate");
     expect(err.$metadata.httpStatusCode).toBe(400);
@@ -716,12 +688,9 @@ describe("EC2 errors over the SDK", () => {
 
   it("answers InvalidGroup.NotFound for an unknown group", async () => {
     const err = await ec2Error(
-      ec2.send(
-        new AuthorizeSecurityGroupIngressCommand({
-          GroupId: "sg-0123456789abcdef0",
-          IpPermissions: [{ IpProtocol: "-1", IpRanges: [{ CidrIp: "0.0.0.0/0" }] }],
-        }),
-      ),
+      authorizeIngress(ec2, "sg-0123456789abcdef0", [
+        { IpProtocol: "-1", IpRanges: [{ CidrIp: "0.0.0.0/0" }] },
+      ]),
     );
     expect(err.name).toBe("InvalidGroup.NotFound");
     expect(err.message).toBe("The security group 'sg-0123456789abcdef0' does not exist");

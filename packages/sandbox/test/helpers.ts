@@ -1,4 +1,13 @@
-import { EC2Client, type EC2ClientConfig, type EC2ServiceException } from "@aws-sdk/client-ec2";
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  EC2Client,
+  type EC2ClientConfig,
+  type EC2ServiceException,
+  type IpPermission,
+  ModifySecurityGroupRulesCommand,
+  type SecurityGroupRuleRequest,
+  type SecurityGroupRuleUpdate,
+} from "@aws-sdk/client-ec2";
 import { Ec2Sandbox, type Ec2SandboxOptions } from "../src/index";
 
 export interface ClientOptions {
@@ -40,4 +49,27 @@ export async function ec2Error(call: Promise<unknown>): Promise<EC2ServiceExcept
     return e as EC2ServiceException;
   }
   throw new Error("expected the EC2 call to fail, but it succeeded");
+}
+
+/** AuthorizeSecurityGroupIngress of `permissions` on `groupId`, through `client`. */
+export function authorizeIngress(client: EC2Client, groupId: string, permissions: IpPermission[]) {
+  return client.send(
+    new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: permissions }),
+  );
+}
+
+/** ModifySecurityGroupRules of `updates` in `groupId`, through `client`. */
+export function modifyRules(
+  client: EC2Client,
+  groupId: string,
+  updates: SecurityGroupRuleUpdate[],
+) {
+  return client.send(
+    new ModifySecurityGroupRulesCommand({ GroupId: groupId, SecurityGroupRules: updates }),
+  );
+}
+
+/** A rule's new content: tcp `port` from anywhere over IPv4. */
+export function tcpFromWorld(port: number): SecurityGroupRuleRequest {
+  return { IpProtocol: "tcp", FromPort: port, ToPort: port, CidrIpv4: "0.0.0.0/0" };
 }

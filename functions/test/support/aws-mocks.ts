@@ -1,0 +1,56 @@
+import { DescribeSecurityGroupsCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { mockClient } from "aws-sdk-client-mock";
+
+/**
+ * The clients the function tests mock: aws-sdk-client-mock patches every instance of a class,
+ * so the real adapters `testDeps` builds talk to these. Each test file gets its own module
+ * instance (vitest isolates files), so the mocks are per file.
+ */
+export const ec2 = mockClient(EC2Client);
+export const sns = mockClient(SNSClient);
+export const ddb = mockClient(DynamoDBDocumentClient);
+
+/** Forgets the calls and answers of the three mocks. */
+export function resetAwsMocks(): void {
+  for (const m of [ec2, sns, ddb]) m.reset();
+}
+
+/** An audit table that takes every write and holds nothing yet; SNS takes every publish. */
+export function acceptWrites(messageId = "m"): void {
+  sns.on(PublishCommand).resolves({ MessageId: messageId });
+  ddb.on(PutCommand).resolves({});
+  ddb.on(UpdateCommand).resolves({});
+  ddb.on(BatchWriteCommand).resolves({});
+  ddb.on(QueryCommand).resolves({ Items: [] });
+  ddb.on(GetCommand).resolves({});
+}
+
+/** DescribeSecurityGroups answers each group asked for (or `all` when none is named), untagged. */
+export function untaggedGroups(all: string[] = []): void {
+  ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds?: string[] }) => ({
+    SecurityGroups: (input.GroupIds ?? all).map((id) => ({ GroupId: id, Tags: [] })),
+  }));
+}
+
+/** The messages published to SNS, parsed, with their attributes and subject. */
+export function publishedMessages() {
+  return sns.commandCalls(PublishCommand).map((c) => ({
+    body: JSON.parse(c.args[0].input.Message ?? "{}"),
+    attributes: c.args[0].input.MessageAttributes ?? {},
+    subject: c.args[0].input.Subject,
+  }));
+}
+
+/** The items written to the audit table with PutCommand, in order. */
+export function auditItems(): Record<string, unknown>[] {
+  return ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item as Record<string, unknown>);
+}
