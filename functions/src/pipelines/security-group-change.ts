@@ -1,4 +1,5 @@
-import { LookupFailedError, type RuleDirections } from "@guardrail/aws";
+import type { RuleDirections } from "@guardrail/aws/ec2";
+import { LookupFailedError } from "@guardrail/aws/errors";
 import {
   type Direction,
   type EventMeta,
