@@ -15,6 +15,7 @@ import {
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
 import type { RemediationDeps } from "../deps";
+import { loadLater } from "../load-later";
 import { withObservability } from "../middleware";
 import { act, beginWith, decide, type FlowResult } from "./decide";
 
@@ -171,7 +172,7 @@ async function judgeRound(
   if (!withoutActor) return evaluation;
   // Someone else made these entries: principal exemptions come from the audit trail (its reader
   // loads with what follows the write, `later.ts`, since the trail's read waits on DynamoDB).
-  const { exemptionsFromTrail } = await import("../later");
+  const { exemptionsFromTrail } = await loadLater();
   return (await exemptionsFromTrail(evaluation, ctx, j.deps, { onUnreadable: "throw" })).evaluation;
 }
 

@@ -13,6 +13,7 @@ import {
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
 import type { RemediationDeps } from "../deps";
+import { loadLater } from "../load-later";
 import { withObservability } from "../middleware";
 import { begin, decide, type FlowResult } from "./decide";
 import { prefetch } from "./lookups";
@@ -136,7 +137,7 @@ export async function securityGroupChange(
 ): Promise<FlowResult> {
   // Tagging calls (an exemption granted or withdrawn) come through the same rule.
   if (isTaggingEvent(eventNameOf(raw))) {
-    return (await import("../later")).tagExemptionChange(raw, hubDeps);
+    return (await loadLater()).tagExemptionChange(raw, hubDeps);
   }
   const begun = await begin(raw, hubDeps);
   if (begun.exit) return begun.exit;
