@@ -1,7 +1,7 @@
-import type { InteractionStore } from "@guardrail/aws/interactions";
-import type { SlackWebApi } from "@guardrail/aws/slack-web";
 import { errorMessage } from "@guardrail/aws/errors";
 import type { ExemptionTagger } from "@guardrail/aws/exemption-tagger";
+import type { InteractionStore } from "@guardrail/aws/interactions";
+import type { SlackWebApi } from "@guardrail/aws/slack-web";
 import {
   type Actor,
   checkExemptionRequest,
