@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { readExternalId } from "@guardrail/aws";
+import { readExternalId } from "@guardrail/aws/secrets";
 import {
   AWS_PATTERNS,
   BUILT_IN_POLICY_SOURCE,
@@ -112,7 +112,8 @@ const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.
 const ROLE_ARN =
   /^arn:aws[a-z-]*:(iam::\d{12}:role\/[\w+=,.@/-]+|sts::\d{12}:assumed-role\/[\w+=,.@/-]+)$/;
 
-function required(env: Env, name: string): string {
+/** @throws ConfigurationError when `name` is unset or blank. */
+export function required(env: Env, name: string): string {
   const value = env[name]?.trim();
   if (!value) throw new ConfigurationError(`${name} is not set`);
   return value;

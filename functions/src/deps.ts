@@ -1,43 +1,27 @@
-import { Logger } from "@aws-lambda-powertools/logger";
-import type { LogLevel } from "@aws-lambda-powertools/logger/types";
-import { Metrics } from "@aws-lambda-powertools/metrics";
+import type { MemberAccess } from "@guardrail/aws/accounts";
+import type { AuditStore } from "@guardrail/aws/audit";
+import { type ChainQueue, chainQueueClient, createChainQueue } from "@guardrail/aws/chain-queue";
+import type { AwsClientSettings } from "@guardrail/aws/client-settings";
+import { documentClient, ec2Client, snsClient, stsClient } from "@guardrail/aws/clients";
+import { createEc2Gateway, type Ec2Gateway } from "@guardrail/aws/ec2";
+import { deferred, lazy } from "@guardrail/aws/lazy";
+import type { AccountDirectory } from "@guardrail/aws/organization";
 import {
-  type AccountDirectory,
-  type AuditStore,
-  type AwsClientSettings,
   accountDirectoryFor,
-  type ChainQueue,
-  chainQueueClient,
-  createChainQueue,
-  createEc2Gateway,
-  createNotifier,
-  createRegionalAccess,
-  deferred,
-  documentClient,
-  type Ec2Gateway,
-  ec2Client,
-  lazy,
-  type MemberAccess,
   memberAccessFor,
-  type Notifier,
-  type OrganizationAccounts,
   organizationAccountsFor,
-  type PostureStore,
-  type RegionalAccess,
-  type SecurityHubExport,
-  snsClient,
-  stsClient,
-} from "@guardrail/aws";
-import {
-  type AccountTarget,
-  type EvidenceFunction,
-  FUNCTION_ENV,
-  type GuardrailFunction,
-  METRICS,
-  metricServiceName,
-} from "@guardrail/core";
+} from "@guardrail/aws/organization-access";
+import type { OrganizationAccounts } from "@guardrail/aws/organization-accounts";
+import type { PostureStore } from "@guardrail/aws/posture";
+import { createRegionalAccess, type RegionalAccess } from "@guardrail/aws/regions";
+import type { SecurityHubExport } from "@guardrail/aws/security-hub";
+import { createNotifier, type Notifier } from "@guardrail/aws/sns";
+import { type AccountTarget, FUNCTION_ENV, type GuardrailFunction } from "@guardrail/core";
 import { type Env, type GuardrailConfig, loadConfig, type PolicyFiles } from "./config";
 import type { Observability } from "./middleware";
+import { createObservability } from "./observability";
+
+export { createObservability };
 
 /** What every remediation handler (and the sweep) is built from. Tests pass their own. */
 export interface RemediationDeps extends Observability {
@@ -93,24 +77,6 @@ export async function forTarget<D extends RemediationDeps>(
 
 /** Default wait of an already-gone result before the audit write (see `RemediationDeps`). */
 export const DEFAULT_SETTLE_MS = 250;
-
-/** Logger and metrics of one function. The metric `service` dimension is the stage's. */
-export function createObservability(
-  fn: GuardrailFunction | EvidenceFunction,
-  env: Env = process.env,
-): Observability {
-  const serviceName =
-    env.POWERTOOLS_SERVICE_NAME?.trim() ||
-    metricServiceName(env.GUARDRAIL_STAGE?.trim() || "default");
-  return {
-    logger: new Logger({
-      serviceName,
-      persistentKeys: { function: fn },
-      ...(env.POWERTOOLS_LOG_LEVEL ? { logLevel: env.POWERTOOLS_LOG_LEVEL as LogLevel } : {}),
-    }),
-    metrics: new Metrics({ namespace: METRICS.namespace, serviceName }),
-  };
-}
 
 /** What a run outside Lambda changes in the production wiring; nothing in production. */
 export interface DepsOptions {

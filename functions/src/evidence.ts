@@ -1,31 +1,21 @@
 import {
   createChainArchive,
   createChainStore,
-  createNotifier,
-  createPostureStore,
-  documentClient,
   evidenceS3Client,
   type ObjectLockSettings,
-  snsClient,
-} from "@guardrail/aws";
+} from "@guardrail/aws/chain";
+import { documentClient } from "@guardrail/aws/dynamo-client";
 import {
   AUDIT_RETENTION_DAYS,
   ConfigurationError,
   EVIDENCE_ENV,
   FUNCTION_ENV,
 } from "@guardrail/core";
-import type { Env } from "./config";
-import { createObservability } from "./deps";
+import { type Env, required } from "./config";
+import { createObservability } from "./observability";
 import type { ChainWriterDeps } from "./pipelines/chain-writer";
-import type { PostureDigestDeps } from "./pipelines/posture";
 
 const LOCK_MODES = ["COMPLIANCE", "GOVERNANCE", "NONE"] as const;
-
-function required(env: Env, name: string): string {
-  const value = env[name]?.trim();
-  if (!value) throw new ConfigurationError(`${name} is not set`);
-  return value;
-}
 
 /** The S3 copy's lock settings from the environment. @throws ConfigurationError */
 export function objectLockFromEnv(env: Env): ObjectLockSettings {
@@ -60,17 +50,5 @@ export function defaultChainWriterDeps(env: Env = process.env): ChainWriterDeps 
       : {}),
     clock: () => new Date(),
     retentionDays: lock.retentionDays,
-  };
-}
-
-/** The weekly digest's production wiring. @throws ConfigurationError at cold start */
-export function defaultPostureDigestDeps(env: Env = process.env): PostureDigestDeps {
-  const tableName = required(env, FUNCTION_ENV.tableName);
-  const topicArn = required(env, FUNCTION_ENV.topicArn);
-  return {
-    ...createObservability("posture-digest", env),
-    posture: createPostureStore(tableName, documentClient()),
-    notifier: createNotifier(topicArn, snsClient()),
-    clock: () => new Date(),
   };
 }

@@ -1,16 +1,15 @@
-import {
-  createExemptionTagger,
-  createInteractionStore,
-  createSlackSecretSource,
-  createSlackWebApi,
-  createWorkerDispatch,
-  documentClient,
-} from "@guardrail/aws";
+import { documentClient } from "@guardrail/aws/dynamo-client";
+import { createExemptionTagger } from "@guardrail/aws/exemption-tagger";
+import { createInteractionStore } from "@guardrail/aws/interactions";
+import { createSlackSecretSource } from "@guardrail/aws/slack-secrets";
+import { createSlackWebApi } from "@guardrail/aws/slack-web";
+import { createWorkerDispatch } from "@guardrail/aws/slack-worker";
 import { ConfigurationError, type GuardrailFunction, SLACK_APP_ENV } from "@guardrail/core";
 import type { Context } from "aws-lambda";
 import { type Env, loadConfig } from "./config";
-import { createObservability, defaultRemediationDeps } from "./deps";
+import { defaultRemediationDeps } from "./deps";
 import { withObservability } from "./middleware";
+import { createObservability } from "./observability";
 import { runSlackJob, type SlackWorkerDeps } from "./pipelines/slack-actions";
 import {
   type HttpRequest,

@@ -1,4 +1,4 @@
-import { defaultPostureDigestDeps } from "../evidence";
 import { createPostureDigestHandler } from "../pipelines/posture";
+import { defaultPostureDigestDeps } from "../posture-digest-deps";
 
 export const handler = createPostureDigestHandler(defaultPostureDigestDeps());

@@ -1,4 +1,5 @@
-import { createSweepRuns, s3Client, sfnClient, stsIdentity } from "@guardrail/aws";
+import { stsIdentity } from "@guardrail/aws/identity";
+import { createSweepRuns, s3Client, sfnClient } from "@guardrail/aws/sweep-runs";
 import { ConfigurationError, SWEEP_FANOUT_ENV } from "@guardrail/core";
 import { defaultRemediationDeps } from "../deps";
 import { createSweepSummaryHandler } from "../pipelines/sweep-fanout";

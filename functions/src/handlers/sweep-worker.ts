@@ -1,4 +1,4 @@
-import { stsIdentity } from "@guardrail/aws";
+import { stsIdentity } from "@guardrail/aws/identity";
 import { defaultRemediationDeps } from "../deps";
 import { createSweepWorkerHandler } from "../pipelines/sweep-fanout";
 

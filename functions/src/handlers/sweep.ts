@@ -1,11 +1,7 @@
-import {
-  awsEventPathProbe,
-  createSweepRuns,
-  enabledRegionsReader,
-  s3Client,
-  sfnClient,
-  stsIdentity,
-} from "@guardrail/aws";
+import { awsEventPathProbe } from "@guardrail/aws/event-path-probe";
+import { stsIdentity } from "@guardrail/aws/identity";
+import { enabledRegionsReader } from "@guardrail/aws/regions";
+import { createSweepRuns, s3Client, sfnClient } from "@guardrail/aws/sweep-runs";
 import { RELIABILITY_ENV, SWEEP_FANOUT_ENV } from "@guardrail/core";
 import { defaultRemediationDeps } from "../deps";
 import { listOf } from "../pipelines/event-path";

@@ -1,4 +1,4 @@
-import { recordsOf } from "@guardrail/aws";
+import { recordsOf } from "@guardrail/aws/tag-records";
 import {
   type Action,
   type ActionOutcome,

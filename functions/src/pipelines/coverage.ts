@@ -1,5 +1,5 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { MemberRoleError } from "@guardrail/aws";
+import { MemberRoleError } from "@guardrail/aws/errors";
 import {
   type AccountSkipReason,
   accountTargets,

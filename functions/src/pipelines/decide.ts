@@ -19,6 +19,7 @@ import {
   sameAction,
 } from "@guardrail/core";
 import { forTarget, type RemediationDeps } from "../deps";
+import { loadLater } from "../load-later";
 import { notCovered } from "./coverage";
 import { groupRuleCounts } from "./group-rule-counts";
 import { eventLookups, type Prefetched, prefetch } from "./lookups";
@@ -90,7 +91,7 @@ export async function reportInvalid(
   result: Extract<NormaliseResult, { status: "invalid" }>,
   deps: RemediationDeps,
 ): Promise<FlowResult> {
-  return (await import("../later")).reportInvalid(raw, result, deps);
+  return (await loadLater()).reportInvalid(raw, result, deps);
 }
 
 /** One event-driven run after normalising: what to judge, and what the pipeline already knows. */
@@ -130,7 +131,7 @@ async function judgeEvent(
   const { event } = input;
   const early = input.prefetched ?? prefetch(event, input.changes, deps, { tags: false });
   // The audit trail's principal exemptions are read only without the actor (prefix lists).
-  const trail = input.withoutActor ? import("../later") : undefined;
+  const trail = input.withoutActor ? loadLater() : undefined;
   // Tags and OUs of the account, when the policy scopes by them (organisation mode).
   const account = await early.account;
   const who = input.withoutActor ? { account: event.account, region: event.region } : { event };
@@ -197,7 +198,7 @@ export async function decide(input: DecideInput, deps: RemediationDeps): Promise
   const actions = judged.actions;
   const acting = act(actions, deps, input);
   // What follows the revoke loads while EC2 answers it, not at init nor after the answer.
-  const reporting = import("../later");
+  const reporting = loadLater();
   const outcomes = [...(input.outcomes ?? []), ...(await acting)];
   return (await reporting).reportDecision(input, { ...judged, outcomes }, deps);
 }

@@ -1,10 +1,6 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import {
-  type EventPathProbe,
-  errorMessage,
-  type RuleStatus,
-  type TrailStatus,
-} from "@guardrail/aws";
+import { errorMessage } from "@guardrail/aws/errors";
+import type { EventPathProbe, RuleStatus, TrailStatus } from "@guardrail/aws/event-path-probe";
 import { METRICS, TRAIL_DELIVERY_MAX_AGE_SECONDS } from "@guardrail/core";
 import type { RemediationDeps } from "../deps";
 

@@ -14,6 +14,7 @@ import {
   planRemediation,
 } from "@guardrail/core";
 import type { RemediationDeps } from "../deps";
+import { loadLater } from "../load-later";
 import { flowHandler } from "../middleware";
 import { act, changeFlow, decide } from "./decide";
 
@@ -170,7 +171,7 @@ async function judgeRound(
   if (!withoutActor) return evaluation;
   // Someone else made these entries: principal exemptions come from the audit trail (its reader
   // loads with what follows the write, `later.ts`, since the trail's read waits on DynamoDB).
-  const { exemptionsFromTrail } = await import("../later");
+  const { exemptionsFromTrail } = await loadLater();
   return (await exemptionsFromTrail(evaluation, ctx, j.deps, { onUnreadable: "throw" })).evaluation;
 }
 

@@ -1,4 +1,5 @@
-import { LookupFailedError, type RuleDirections } from "@guardrail/aws";
+import type { RuleDirections } from "@guardrail/aws/ec2";
+import { LookupFailedError } from "@guardrail/aws/errors";
 import {
   type Direction,
   type EventMeta,
@@ -11,6 +12,7 @@ import {
   viewChange,
 } from "@guardrail/core";
 import type { RemediationDeps } from "../deps";
+import { loadLater } from "../load-later";
 import { flowHandler } from "../middleware";
 import { begin, decide, type FlowResult } from "./decide";
 import { prefetch } from "./lookups";
@@ -134,7 +136,7 @@ export async function securityGroupChange(
 ): Promise<FlowResult> {
   // Tagging calls (an exemption granted or withdrawn) come through the same rule.
   if (isTaggingEvent(eventNameOf(raw))) {
-    return (await import("../later")).tagExemptionChange(raw, hubDeps);
+    return (await loadLater()).tagExemptionChange(raw, hubDeps);
   }
   const begun = await begin(raw, hubDeps);
   if (begun.exit) return begun.exit;

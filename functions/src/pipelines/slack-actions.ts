@@ -1,5 +1,7 @@
-import type { InteractionStore, SlackWebApi } from "@guardrail/aws";
-import { type ExemptionTagger, errorMessage } from "@guardrail/aws";
+import { errorMessage } from "@guardrail/aws/errors";
+import type { ExemptionTagger } from "@guardrail/aws/exemption-tagger";
+import type { InteractionStore } from "@guardrail/aws/interactions";
+import type { SlackWebApi } from "@guardrail/aws/slack-web";
 import {
   type Actor,
   checkExemptionRequest,

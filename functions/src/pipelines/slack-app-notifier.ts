@@ -1,12 +1,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
-import type { SecretSource } from "@guardrail/aws";
-import {
-  createSlackPoster,
-  createSlackWebApi,
-  SlackApiError,
-  type SlackPoster,
-  type SlackWebApi,
-} from "@guardrail/aws";
+import type { SecretSource } from "@guardrail/aws/parameters";
+import { createSlackPoster, type SlackPoster } from "@guardrail/aws/slack";
+import { createSlackWebApi, SlackApiError, type SlackWebApi } from "@guardrail/aws/slack-web";
 import { ConfigurationError, renderInteractiveSlack, SLACK_APP_ENV } from "@guardrail/core";
 import type { Env, SlackConfig } from "../config";
 import { loadSlackAppConfig } from "../slack-app-config";
@@ -93,7 +88,7 @@ export function slackAppNotifier(
   const token = lazySource(async () =>
     sources.secret
       ? sources.secret(app.tokenParameter)
-      : (await import("@guardrail/aws")).createSlackSecretSource(app.tokenParameter),
+      : (await import("@guardrail/aws/slack-secrets")).createSlackSecretSource(app.tokenParameter),
   );
   const webhookParameter = app.webhookParameter;
   const fallback =
@@ -103,7 +98,7 @@ export function slackAppNotifier(
           lazySource(async () =>
             sources.webhook
               ? sources.webhook(webhookParameter)
-              : (await import("@guardrail/aws")).createWebhookSource(webhookParameter),
+              : (await import("@guardrail/aws/parameters")).createWebhookSource(webhookParameter),
           ),
         );
   const api = createSlackWebApi({ token, apiUrl: app.apiUrl });

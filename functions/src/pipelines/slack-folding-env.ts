@@ -1,4 +1,5 @@
-import { createSlackWindowCounter, documentClient } from "@guardrail/aws";
+import { documentClient } from "@guardrail/aws/dynamo-client";
+import { createSlackWindowCounter } from "@guardrail/aws/slack-counter";
 import { FUNCTION_ENV, RELIABILITY_ENV } from "@guardrail/core";
 import type { Env } from "../config";
 import { type SlackFolding, slackFoldingSettings } from "./slack-digest";

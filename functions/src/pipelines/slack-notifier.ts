@@ -1,9 +1,10 @@
-import { createSlackPoster, type SlackPoster } from "@guardrail/aws";
+import { createSlackPoster, type SlackPoster } from "@guardrail/aws/slack";
 import { InvalidEventError, renderSlack, type SlackMessage } from "@guardrail/core";
 import type { Context, SNSEvent } from "aws-lambda";
 import { type Env, loadSlackConfig, type SlackConfig } from "../config";
-import { createObservability, type DepsOptions } from "../deps";
+import type { DepsOptions } from "../deps";
 import { type Observability, withObservability } from "../middleware";
+import { createObservability } from "../observability";
 import { slackAppNotifier } from "./slack-app-notifier";
 import { deliver, type SlackFolding } from "./slack-digest";
 import { slackFoldingFromEnv } from "./slack-folding-env";

@@ -1,5 +1,7 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { awsErrorCode, errorMessage, mapLimit, type SweepRuns } from "@guardrail/aws";
+import { awsErrorCode, errorMessage } from "@guardrail/aws/errors";
+import { mapLimit } from "@guardrail/aws/limit";
+import type { SweepRuns } from "@guardrail/aws/sweep-runs";
 import {
   ConfigurationError,
   type CrashedBatch,

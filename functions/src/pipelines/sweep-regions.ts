@@ -1,5 +1,6 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { awsErrorCode, errorMessage, mapLimit } from "@guardrail/aws";
+import { awsErrorCode, errorMessage } from "@guardrail/aws/errors";
+import { mapLimit } from "@guardrail/aws/limit";
 import {
   ConfigurationError,
   enabledNotCovered,

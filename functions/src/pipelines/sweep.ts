@@ -1,16 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import {
-  AuditWriteError,
-  awsErrorCode,
   type CurrentState,
-  type EventPathProbe,
-  errorMessage,
-  mapLimit,
   readCurrentState,
   referencedPrefixLists,
   resolvePrefixLists,
-} from "@guardrail/aws";
+} from "@guardrail/aws/current-state";
+import { AuditWriteError, awsErrorCode, errorMessage } from "@guardrail/aws/errors";
+import type { EventPathProbe } from "@guardrail/aws/event-path-probe";
+import { mapLimit } from "@guardrail/aws/limit";
 import {
   type AccountRegion,
   type Action,

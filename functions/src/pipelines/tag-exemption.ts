@@ -1,4 +1,4 @@
-import { recordTagging, type TagOutcome } from "@guardrail/aws";
+import { recordTagging, type TagOutcome } from "@guardrail/aws/tag-records";
 import {
   type EventMeta,
   type ExemptionNotice,

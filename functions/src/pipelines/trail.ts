@@ -1,4 +1,5 @@
-import { LookupFailedError, mapLimit } from "@guardrail/aws";
+import { LookupFailedError } from "@guardrail/aws/errors";
+import { mapLimit } from "@guardrail/aws/limit";
 import {
   type Decision,
   type Evaluation,

@@ -1,21 +1,16 @@
 import type { S3Client } from "@aws-sdk/client-s3";
-import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
   AUDIT_TABLE,
-  type AuditItem,
   type ChainEntry,
   type ChainHead,
-  canonicalJson,
   chainEntryKey,
   chainEntryOf,
-  chainedRecord,
   chainHeadKey,
   chainId,
   chainObjectBody,
   chainObjectKey,
   chainObjectPrefix,
-  recordHash,
   type StoredEntry,
   seqOfKey,
 } from "@guardrail/core";
@@ -24,45 +19,6 @@ import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "
 import { lazy } from "./lazy";
 import type { ToolClientConfig } from "./tool-clients";
 import { traceCalls } from "./trace";
-
-/** Hands decision records to the chain writer, in the order they were written. */
-export interface ChainQueue {
-  /** @throws AuditWriteError */
-  send(item: AuditItem): Promise<void>;
-}
-
-/**
- * The FIFO queue in front of the chain writer. One message group per account and Region: SQS
- * hands a group's messages to one consumer at a time and in order, so the chain has a single
- * writer per account and Region while the decision writers never wait for each other. The
- * deduplication id is the record's hash: a redelivery within SQS's 5-minute deduplication
- * interval is dropped by SQS.
- * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/using-messagegroupid-property.html
- */
-export function createChainQueue(queueUrl: string, untraced: () => Promise<SQSClient>): ChainQueue {
-  const client = lazy(async () => traceCalls(await untraced()));
-  return {
-    async send(item) {
-      const { SendMessageCommand } = await import("@aws-sdk/client-sqs");
-      const record = chainedRecord(item);
-      try {
-        await (await client()).send(
-          new SendMessageCommand({
-            QueueUrl: queueUrl,
-            MessageBody: canonicalJson(record),
-            MessageGroupId: chainId(item.account, item.region),
-            MessageDeduplicationId: recordHash(record),
-          }),
-        );
-      } catch (error) {
-        throw new AuditWriteError(
-          `SendMessage of ${item.id} to the chain queue: ${awsErrorCode(error)}: ${errorMessage(error)}`,
-          { cause: error },
-        );
-      }
-    },
-  };
-}
 
 /** The head item as stored: the last entry's position and hashes. */
 export interface StoredHead extends ChainHead {
@@ -333,14 +289,6 @@ export function createChainArchive(
       }
     },
   };
-}
-
-/** The chain queue's SQS client, made on first use (its module loads then). */
-export function chainQueueClient(): () => Promise<SQSClient> {
-  return lazy(async () => {
-    const { SQSClient } = await import("@aws-sdk/client-sqs");
-    return new SQSClient({ retryMode: "standard" });
-  });
 }
 
 /** The evidence bucket's S3 client, made on first use. */

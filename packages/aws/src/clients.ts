@@ -1,10 +1,12 @@
 import { EC2Client } from "@aws-sdk/client-ec2";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import type { STSClient } from "@aws-sdk/client-sts";
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { type AwsClientSettings, clientOverrides, lazyClient, tracked } from "./client-settings";
 import { ec2RetryStrategy } from "./ec2-retry";
 import { lazy } from "./lazy";
+
+// Its own module, so that a function that uses only DynamoDB bundles no other client.
+export { documentClient } from "./dynamo-client";
 
 /**
  * The EC2 client, made at once: it is on the path to the revoke. Throttles are absorbed inside
@@ -41,25 +43,6 @@ export function snsClient(settings: AwsClientSettings = {}): () => Promise<SNSCl
   return lazyClient(settings, "sns", async (overrides) => {
     const { SNSClient } = await import("@aws-sdk/client-sns");
     return new SNSClient({ ...notifyClientOptions(), ...overrides });
-  });
-}
-
-/** The DynamoDB document client of the audit table, made on first use. */
-export function documentClient(
-  settings: AwsClientSettings = {},
-): () => Promise<DynamoDBDocumentClient> {
-  return lazy(async () => {
-    const [{ DynamoDBClient }, { DynamoDBDocumentClient }] = await Promise.all([
-      import("@aws-sdk/client-dynamodb"),
-      import("@aws-sdk/lib-dynamodb"),
-    ]);
-    const client = tracked(
-      settings,
-      new DynamoDBClient({ retryMode: "standard", ...clientOverrides(settings, "dynamodb") }),
-    );
-    return DynamoDBDocumentClient.from(client, {
-      marshallOptions: { removeUndefinedValues: true },
-    });
   });
 }
 

@@ -4,6 +4,7 @@ export * from "./audit-query";
 export * from "./audit-table";
 export * from "./caller";
 export * from "./chain";
+export * from "./chain-queue";
 export * from "./client-settings";
 export * from "./clients";
 export * from "./current-state";
