@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -48,6 +49,22 @@ describe("the compiled policy", () => {
     const v6 = policy.networks.trusted.find((c) => c.family === 6);
     expect(typeof v6?.network).toBe("bigint");
     expect(v6?.network).toBe(0x20010db8n << 96n);
+  });
+
+  it("reads a bigint under any key as a data property, __proto__ included", () => {
+    const policy = loadPolicy(DEFAULT_POLICY_YAML);
+    const payload = JSON.stringify(policy, (_k, v) =>
+      typeof v === "bigint" ? { $bigint: v.toString() } : v,
+    ).replace(/^\{/, '{"odd":{"__proto__":{"$bigint":"7"},"list":[{"$bigint":"8"}]},');
+    const file = JSON.parse(compilePolicy(DEFAULT_POLICY_YAML, policy));
+    const sha = createHash("sha256").update(payload).digest("hex");
+    const read = readCompiledPolicy(
+      JSON.stringify({ ...file, payload, payloadSha256: sha }),
+      "x",
+    ).policy as unknown as { odd: Record<string, unknown> };
+    expect(Object.getPrototypeOf(read.odd)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(read.odd, "__proto__")?.value).toBe(7n);
+    expect(read.odd.list).toEqual([8n]);
   });
 
   it("refuses any change to one character of the payload", () => {

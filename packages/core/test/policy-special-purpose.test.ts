@@ -40,6 +40,10 @@ describe("special-purpose peer class", () => {
     }
   });
 
+  it("writes each range exactly as parseCidr reads its text", () => {
+    for (const { cidr } of SPECIAL_PURPOSE_NETWORKS) expect(cidr).toEqual(parseCidr(cidr.cidr));
+  });
+
   it.each([
     ["169.254.169.254/32", "link-local (RFC 3927)"],
     ["127.0.0.1/32", "loopback (RFC 1122)"],

@@ -1,5 +1,5 @@
 import type { NetworkAclEntryChange, SecurityGroupRuleChange } from "../model";
-import { type Cidr, cidrContains, parseCidr } from "../net/cidr";
+import { type Cidr, cidrContains } from "../net/cidr";
 import type { IcmpTypeCode, PortRange } from "../net/ports";
 import type { Protocol } from "../net/protocol";
 import {
@@ -55,25 +55,35 @@ export function isBroad(
   return range.to - range.from + 1 > thresholds.broadPortCount;
 }
 
+/** A CIDR written out as `parseCidr` would return it (a test holds each to `parseCidr`). */
+const block = (family: 4 | 6, cidr: string, network: bigint): Cidr => ({
+  family,
+  cidr,
+  prefixLength: Number(cidr.slice(cidr.indexOf("/") + 1)),
+  network,
+});
+
 /**
  * IANA special-purpose ranges that cannot be a peer on the internet: a packet from or to them
  * never crosses a router to the public side. The documentation ranges (192.0.2.0/24,
  * 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) are special-purpose too, but are left out on
  * purpose: the shipped policy and its examples use them as office and blocked networks.
  * Sources: the IANA IPv4 and IPv6 Special-Purpose Address Registries (RFC 6890).
+ *
+ * Written parsed, not parsed at module load: the table is on every event function's cold start.
  */
 export const SPECIAL_PURPOSE_NETWORKS: readonly { readonly cidr: Cidr; readonly name: string }[] = [
-  ["0.0.0.0/8", "this network (RFC 791)"],
-  ["127.0.0.0/8", "loopback (RFC 1122)"],
-  ["169.254.0.0/16", "link-local (RFC 3927)"],
-  ["224.0.0.0/4", "multicast (RFC 5771)"],
-  ["240.0.0.0/4", "reserved (RFC 1112)"],
-  ["255.255.255.255/32", "limited broadcast (RFC 919)"],
-  ["::/128", "unspecified address (RFC 4291)"],
-  ["::1/128", "loopback (RFC 4291)"],
-  ["fe80::/10", "link-local unicast (RFC 4291)"],
-  ["ff00::/8", "multicast (RFC 4291)"],
-].map(([cidr, name]) => ({ cidr: parseCidr(cidr), name: name as string }));
+  { cidr: block(4, "0.0.0.0/8", 0x00000000n), name: "this network (RFC 791)" },
+  { cidr: block(4, "127.0.0.0/8", 0x7f000000n), name: "loopback (RFC 1122)" },
+  { cidr: block(4, "169.254.0.0/16", 0xa9fe0000n), name: "link-local (RFC 3927)" },
+  { cidr: block(4, "224.0.0.0/4", 0xe0000000n), name: "multicast (RFC 5771)" },
+  { cidr: block(4, "240.0.0.0/4", 0xf0000000n), name: "reserved (RFC 1112)" },
+  { cidr: block(4, "255.255.255.255/32", 0xffffffffn), name: "limited broadcast (RFC 919)" },
+  { cidr: block(6, "::/128", 0n), name: "unspecified address (RFC 4291)" },
+  { cidr: block(6, "::1/128", 1n), name: "loopback (RFC 4291)" },
+  { cidr: block(6, "fe80::/10", 0xfe80n << 112n), name: "link-local unicast (RFC 4291)" },
+  { cidr: block(6, "ff00::/8", 0xff00n << 112n), name: "multicast (RFC 4291)" },
+];
 
 /**
  * The special-purpose range holding the whole of `cidr`, if any. A CIDR only partly inside
