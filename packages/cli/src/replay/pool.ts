@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
-import type { Policy } from "@guardrail/core";
+import type { Policy } from "@guardrail/core/runtime";
 import { takePrestartedWorker, WORKER_ENTRY } from "./prestart";
 import type { Job, JobResult, ReplayConfig } from "./process";
 import { READY, Replayer } from "./process";
