@@ -3,13 +3,16 @@
 // them) and dist/replay-worker.mjs (the replay worker thread, one file), every dependency bundled
 // in, the unpublished workspace packages (@guardrail/core, functions, sandbox) included. The tarball that
 // `npm pack` makes from packages/cli then has no runtime dependency at all: it installs offline
-// and starts without transpiling TypeScript.
+// and starts without transpiling TypeScript. dist/default-policy.compiled.json is the built-in
+// default policy, validated here and compiled (core's compilePolicy): the CLI loads it without
+// the YAML parser or the schema (see src/built-in-policy.ts).
 //
 // Usage: node packages/cli/scripts/build.mjs
-import { readFile, rm } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { tsImport } from "tsx/esm/api";
 
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outdir = join(pkgDir, "dist");
@@ -96,5 +99,14 @@ await Promise.all([
     entryPoints: { "replay-worker": join(pkgDir, "src", "replay", "worker.ts") },
   }),
 ]);
+const { DEFAULT_POLICY_YAML, compilePolicy, loadPolicy } = await tsImport(
+  "@guardrail/core",
+  import.meta.url,
+);
+const { BUILT_IN_POLICY_FILE } = await tsImport("../src/built-in-policy.ts", import.meta.url);
+await writeFile(
+  join(outdir, BUILT_IN_POLICY_FILE),
+  compilePolicy(DEFAULT_POLICY_YAML, loadPolicy(DEFAULT_POLICY_YAML)),
+);
 // stderr: `npm pack --json` prints its report on stdout.
 console.error(`[build] ${outdir}`);

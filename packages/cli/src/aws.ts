@@ -1,4 +1,4 @@
-import { ConfigurationError, GuardrailError } from "@guardrail/core";
+import { ConfigurationError, GuardrailError } from "@guardrail/core/runtime";
 import type { CliIo } from "./context";
 import { AwsCommandError, MissingCredentialsError } from "./errors";
 

@@ -1,4 +1,4 @@
-import { isReplay } from "./replay-main";
+import { isReplay, prestartReplayWorker } from "./replay/prestart";
 
 // `guardrail replay --format json | head` closes the pipe early: that is the reader's choice,
 // not an error.
@@ -8,6 +8,8 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
 });
 
 const argv = process.argv.slice(2);
-// Replay is run on whole archives, often from scripts: it starts without the other commands.
+// Replay is run on whole archives, often from scripts: it starts without the other commands, and
+// its first worker thread loads while the CLI does.
+prestartReplayWorker(argv);
 const { main } = isReplay(argv) ? await import("./replay-main") : await import("./main");
 process.exitCode = await main(argv);

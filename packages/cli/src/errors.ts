@@ -1,4 +1,4 @@
-import { GuardrailError, PathError } from "@guardrail/core";
+import { GuardrailError, PathError } from "@guardrail/core/runtime";
 
 /** A path given on the command line that cannot be opened at all (not a bad record inside it). */
 export class InputError extends PathError {

@@ -9,7 +9,7 @@ import {
   ocsfComplianceFindings,
   resourceOf,
   securityHubEntries,
-} from "@guardrail/core";
+} from "@guardrail/core/runtime";
 import { VERSION } from "./version";
 
 /**

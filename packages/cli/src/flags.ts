@@ -1,4 +1,4 @@
-import { AWS_PATTERNS } from "@guardrail/core";
+import { AWS_PATTERNS } from "@guardrail/core/runtime";
 import { UsageError } from "./errors";
 
 /**

@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import {
-  loadPolicy,
   type Policy,
   PolicySourceError,
   type ResolvedPolicy,
   resolvePolicy,
-} from "@guardrail/core";
+} from "@guardrail/core/runtime";
+import { builtInPolicy } from "./built-in-policy";
 import type { CliIo } from "./context";
 import { InputError } from "./errors";
 
@@ -16,6 +16,11 @@ export const POLICY_FLAG_HELP =
 /** A resolved policy, validated. */
 export interface LoadedPolicy extends ResolvedPolicy {
   readonly policy: Policy;
+  /**
+   * The policy compiled (core's `compilePolicy`) when it came so: the built-in default of the
+   * packaged CLI. Replay hands it to its workers as is.
+   */
+  readonly compiled?: string;
 }
 
 /**
@@ -40,14 +45,18 @@ export function readPolicySource(
 }
 
 /**
- * {@link readPolicySource}, then validates it.
+ * {@link readPolicySource}, then validates it. The YAML parser and the schema load only when a
+ * file was given or found: the built-in default comes compiled with the packaged CLI.
  *
- * @throws InputError when the file cannot be read; PolicyValidationError when it is not valid.
+ * @throws InputError when the file cannot be read; PolicyValidationError when it is not valid;
+ *   PolicyArtefactError when the packaged built-in policy is corrupt.
  */
-export function loadPolicyFile(
+export async function loadPolicyFile(
   flag: string | undefined,
   io: Pick<CliIo, "cwd" | "env">,
-): LoadedPolicy {
+): Promise<LoadedPolicy> {
   const src = readPolicySource(flag, io);
+  if (src.origin === "built-in") return { ...src, ...(await builtInPolicy(src.text)) };
+  const { loadPolicy } = await import("./policy-parse");
   return { ...src, policy: loadPolicy(src.text, { format: src.format }) };
 }

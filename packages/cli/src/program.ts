@@ -1,4 +1,4 @@
-import { GuardrailError, PolicyValidationError } from "@guardrail/core";
+import { GuardrailError, PolicyValidationError } from "@guardrail/core/runtime";
 import { Command, CommanderError } from "commander";
 import { type CliIo, type CommandContext, withGlobalFlags } from "./context";
 import { EXIT, InputError, UsageError } from "./errors";

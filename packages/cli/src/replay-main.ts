@@ -9,12 +9,3 @@ import { runProgram } from "./program";
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   return runProgram(argv, io, [registerReplay]);
 }
-
-/** Global flags that may come before the command name. */
-const GLOBAL_FLAGS = new Set(["-q", "--quiet", "--no-color"]);
-
-/** True when `argv` runs `guardrail replay` (global flags may come first). */
-export function isReplay(argv: readonly string[]): boolean {
-  const at = argv.indexOf("replay");
-  return at >= 0 && argv.slice(0, at).every((a) => GLOBAL_FLAGS.has(a));
-}

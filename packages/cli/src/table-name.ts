@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { toolDocuments } from "@guardrail/aws";
-import { ConfigurationError, FUNCTION_ENV, STACK_OUTPUTS } from "@guardrail/core";
+import { ConfigurationError, FUNCTION_ENV, STACK_OUTPUTS } from "@guardrail/core/runtime";
 import { type AwsFlags, awsClientConfig, awsError } from "./aws";
 import type { CliIo } from "./context";
 

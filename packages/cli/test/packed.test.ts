@@ -12,6 +12,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { DEFAULT_POLICY_YAML, policyId } from "@guardrail/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VERSION } from "../src/version";
 import { NODE, REPO_ROOT } from "./bin";
@@ -158,6 +159,69 @@ describe("the packed CLI, installed from its tarball outside the repository", ()
     expect(
       bundled.filter((f) => /node_modules\/(yaml|valibot)\/|policy\/schema\.ts/.test(f!)),
     ).toEqual([]);
+  });
+
+  it("replays with the built-in default compiled at build, without the YAML parser or the schema", async () => {
+    const dist = join(work, "app", "node_modules", "@aws-network-guardrail", "cli", "dist");
+    const text = (file: string) => readFile(join(dist, file), "utf8");
+    // What `guardrail replay` loads: the entry, the replay chunk it imports, and every chunk those
+    // import statically (a chunk reached only by `import()` loads when that call runs).
+    const entry = await text("guardrail.mjs");
+    const replayMain = entry.match(/import\("\.\/(replay-main-[^"]+)"\)/)?.[1];
+    expect(replayMain).toBeDefined();
+    const loaded = new Set<string>();
+    const visit = async (file: string) => {
+      if (loaded.has(file)) return;
+      loaded.add(file);
+      const code = await text(file);
+      for (const m of code.matchAll(/^(?:import|export)\b[^;]*?from\s*"\.\/([^"]+)";/gm)) {
+        await visit(m[1]!);
+      }
+      for (const m of code.matchAll(/^import\s*"\.\/([^"]+)";/gm)) await visit(m[1]!);
+    };
+    await visit("guardrail.mjs");
+    await visit(replayMain!);
+    const bundledIn = async (files: Iterable<string>) => {
+      const inputs: string[] = [];
+      for (const f of files) {
+        inputs.push(...[...(await text(f)).matchAll(/^\/\/ (\S+)$/gm)].map((m) => m[1]!));
+      }
+      return inputs;
+    };
+    const parser = /node_modules\/(yaml|valibot|@valibot\/[^/]+)\/|policy\/(schema|load)\.ts$/;
+    const onReplay = await bundledIn(loaded);
+    expect(onReplay).toContain("../core/src/policy/compiled.ts");
+    expect(onReplay.filter((f) => parser.test(f))).toEqual([]);
+    // The parser is in the package still, for a policy file, in a chunk loaded on demand.
+    const everything = await bundledIn((await readdir(dist)).filter((f) => f.endsWith(".mjs")));
+    expect(everything.filter((f) => /node_modules\/yaml\//.test(f)).length).toBeGreaterThan(0);
+
+    // The compiled default judges as the default's YAML does when given as a file: the same bytes,
+    // the same policy id, the same output.
+    const trail = join(work, "app", "trail-default");
+    await mkdir(trail);
+    await copyFile(FIXTURE, join(trail, "0.json"));
+    const copy = join(work, "app", "default.policy.yaml");
+    await writeFile(copy, DEFAULT_POLICY_YAML);
+    const compiled = await cli(["replay", "-j", "0", "--format", "json", trail]);
+    const parsed = await cli(["replay", "-j", "0", "--format", "json", "--policy", copy, trail]);
+    expect(compiled).toMatchObject({ code: 0, stderr: "" });
+    expect(compiled.stdout).toContain(`"policyId":"${policyId(DEFAULT_POLICY_YAML)}"`);
+    expect(parsed).toEqual(compiled);
+
+    // A corrupt artefact fails the command loudly instead of judging with something else.
+    const artefact = join(dist, "default-policy.compiled.json");
+    const good = await text("default-policy.compiled.json");
+    await writeFile(artefact, good.replace('\\"mode\\":\\"enforce\\"', '\\"mode\\":\\"monitor\\"'));
+    try {
+      const corrupt = await cli(["replay", "-j", "0", "--format", "json", trail]);
+      expect(corrupt.code).toBe(3);
+      expect(corrupt.stdout).toBe("");
+      expect(corrupt.stderr).toContain("error [POLICY_ARTEFACT_INVALID]: ");
+      expect(corrupt.stderr).toContain("the artefact is corrupt");
+    } finally {
+      await writeFile(artefact, good);
+    }
   });
 
   it("guardrail sandbox demo: the whole stack runs from the bundle", async () => {

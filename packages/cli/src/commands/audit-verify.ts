@@ -1,5 +1,5 @@
 import { createChainStore, queryAudit, toolChainArchive } from "@guardrail/aws";
-import { type ChainVerification, verifyChain } from "@guardrail/core";
+import { type ChainVerification, verifyChain } from "@guardrail/core/runtime";
 import { type AwsFlags, awsClientConfig, awsError } from "../aws";
 import { type CliIo, write } from "../context";
 import { EXIT, UsageError } from "../errors";

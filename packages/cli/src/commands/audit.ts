@@ -1,5 +1,5 @@
 import { type AuditAnswer, queryAudit } from "@guardrail/aws";
-import type { AuditItem } from "@guardrail/core";
+import type { AuditItem } from "@guardrail/core/runtime";
 import { type Command, Option } from "commander";
 import { type AwsFlags, awsError } from "../aws";
 import { type CliIo, type CommandContext, notice, write } from "../context";

@@ -9,7 +9,7 @@ import {
   toolEc2,
   topicNotifier,
 } from "@guardrail/aws";
-import { exemptionTagKeys } from "@guardrail/core";
+import { exemptionTagKeys } from "@guardrail/core/runtime";
 import type { Command } from "commander";
 import { type AwsFlags, awsClientConfig, awsError } from "../aws";
 import type { CliIo, CommandContext } from "../context";
@@ -80,7 +80,7 @@ async function adoptCommand(opts: AdoptOptions, io: CliIo): Promise<number> {
   const groups = opts.group ?? [];
   const bad = groups.find((g) => !/^sg-[0-9a-f]{8,17}$/.test(g));
   if (bad !== undefined) throw new UsageError(`--group takes security-group ids, not "${bad}"`);
-  const { policy } = loadPolicyFile(opts.policy, io);
+  const { policy } = await loadPolicyFile(opts.policy, io);
   const keys = exemptionTagKeys(policy);
   if (keys.length === 0) throw new UsageError("the policy has no exemption tag key (tagKey)");
   const table = await resolveTableName(opts.table, io.cwd, io.env);

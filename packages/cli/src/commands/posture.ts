@@ -5,7 +5,7 @@ import {
   type PostureReport,
   postureDigestText,
   weekAgoDate,
-} from "@guardrail/core";
+} from "@guardrail/core/runtime";
 import { type Command, Option } from "commander";
 import type { AwsFlags } from "../aws";
 import { type CliIo, type CommandContext, write } from "../context";

@@ -1,5 +1,5 @@
 import { redrive, toolRedrive } from "@guardrail/aws";
-import { STACK_OUTPUTS } from "@guardrail/core";
+import { STACK_OUTPUTS } from "@guardrail/core/runtime";
 import type { Command } from "commander";
 import { type AwsFlags, awsClientConfig, awsError } from "../aws";
 import { type CommandContext, write } from "../context";

@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import { pipeline, Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { createGunzip } from "node:zlib";
-import { compilePolicy, UNRESOLVED_PREFIX_LIST_RULE } from "@guardrail/core";
+import { compilePolicy, UNRESOLVED_PREFIX_LIST_RULE } from "@guardrail/core/runtime";
 import { type Command, Option } from "commander";
 import { type CliIo, type CommandContext, notice, write } from "../context";
 import { EXIT, InputError, UsageError } from "../errors";
@@ -291,7 +291,7 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
   const filters = await parseFilters(opts, new Date());
   const failOn = parseFailOn(opts.failOn);
   const jobsFlag = parseJobs(opts.jobs);
-  const loaded = loadPolicyFile(opts.policy, io);
+  const loaded = await loadPolicyFile(opts.policy, io);
   if (filters.rules) {
     const known = [...loaded.policy.rules.map((r) => r.id), UNRESOLVED_PREFIX_LIST_RULE];
     checkRuleIds("--rule", filters.rules, known);
@@ -334,7 +334,7 @@ export async function replay(paths: string[], opts: ReplayOptions, io: CliIo): P
       : null;
 
   const config: ReplayConfig = {
-    compiledPolicy: compilePolicy(loaded.text, loaded.policy),
+    compiledPolicy: loaded.compiled ?? compilePolicy(loaded.text, loaded.policy),
     policyId: loaded.id,
     filters,
     format,

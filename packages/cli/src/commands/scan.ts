@@ -26,7 +26,7 @@ import {
   planRemediation,
   type RuleChange,
   viewChange,
-} from "@guardrail/core";
+} from "@guardrail/core/runtime";
 import { type Command, Option } from "commander";
 import { type AwsFlags, awsClientConfig, awsError } from "../aws";
 import { type CliIo, type CommandContext, write } from "../context";
@@ -152,7 +152,7 @@ async function scanCommand(opts: ScanOptions, io: CliIo): Promise<number> {
   if (opts.fix && !opts.yes && io.confirm === undefined) {
     throw new UsageError("--fix needs --yes when there is no terminal to confirm on");
   }
-  const loaded = loadPolicyFile(opts.policy, io);
+  const loaded = await loadPolicyFile(opts.policy, io);
   const { policy } = loaded;
   const provenance: PolicyProvenance = { source: loaded.source, id: loaded.id };
   const config = awsClientConfig(opts, io, "EC2");

@@ -76,7 +76,7 @@ Examples:
     )
     .action(async (opts: ScpOptions) => {
       const { io } = ctx;
-      const loaded = loadPolicyFile(opts.policy, io);
+      const loaded = await loadPolicyFile(opts.policy, io);
       const tagKeys = exemptionTagKeys(loaded.policy);
       const regions = (opts.regions ?? io.env.GUARDRAIL_REGION ?? DEFAULT_REGION)
         .split(",")

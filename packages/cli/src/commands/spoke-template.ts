@@ -1,4 +1,4 @@
-import { ORG_FUNCTION_ENV } from "@guardrail/core";
+import { ORG_FUNCTION_ENV } from "@guardrail/core/runtime";
 import { renderSpokeTemplate, type SpokeTemplateInput } from "@guardrail/templates";
 import type { Command } from "commander";
 import type { CommandContext } from "../context";

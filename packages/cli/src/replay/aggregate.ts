@@ -1,4 +1,4 @@
-import { EVENT_SPECS } from "@guardrail/core";
+import { EVENT_SPECS } from "@guardrail/core/runtime";
 import { type Peek, type ReplayLine, unrelatedCategory } from "./record";
 
 export const OUTCOMES = ["violation", "compliant", "exempt", "ignored", "invalid"] as const;

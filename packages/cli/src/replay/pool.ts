@@ -1,6 +1,7 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
-import type { Policy } from "@guardrail/core";
+import type { Policy } from "@guardrail/core/runtime";
+import { takePrestartedWorker, WORKER_ENTRY } from "./prestart";
 import type { Job, JobResult, ReplayConfig } from "./process";
 import { READY, Replayer } from "./process";
 
@@ -12,18 +13,6 @@ export interface PoolOptions {
   /** The policy of `config.compiledPolicy`, as loaded: the calling thread's replayer uses it. */
   readonly policy?: Policy;
 }
-
-/** Set by the packaged build (packages/cli/scripts/build.mjs), where workers run bundled code. */
-declare const __GUARDRAIL_BUNDLE__: boolean | undefined;
-
-/**
- * The worker's entry: in the repository, a module that registers tsx and loads worker.ts; in the
- * packaged CLI, the bundled dist/replay-worker.mjs next to dist/guardrail.mjs.
- */
-const ENTRY =
-  typeof __GUARDRAIL_BUNDLE__ !== "undefined" && __GUARDRAIL_BUNDLE__
-    ? new URL("./replay-worker.mjs", import.meta.url)
-    : new URL("./worker-entry.mjs", import.meta.url);
 
 /**
  * Runs `jobs` on worker threads and hands each result to `onResult` in job order, whatever order
@@ -42,15 +31,20 @@ export async function runJobs(
   onResult: (result: JobResult) => void | Promise<void>,
 ): Promise<void> {
   const local = new Replayer(config, options.policy);
+  const prestarted = takePrestartedWorker();
   if (options.threads <= 0) {
+    await prestarted?.terminate();
     for await (const job of jobs) await onResult(await local.run(job));
     return;
   }
   const perWorker = options.perWorker ?? 2;
-  const workers = Array.from(
-    { length: options.threads },
-    () => new Worker(ENTRY, { workerData: config }),
-  );
+  const workers = Array.from({ length: options.threads }, (_, i) => {
+    if (i > 0 || prestarted === null) return new Worker(WORKER_ENTRY, { workerData: config });
+    // Started before the CLI loaded, without a configuration: it waits for this one.
+    prestarted.ref();
+    prestarted.postMessage(config);
+    return prestarted;
+  });
   const load = new Map<Worker, number>(workers.map((w) => [w, 0]));
   const ready = new Set<Worker>();
   const done = new Map<number, JobResult>();

@@ -1,4 +1,4 @@
-import { EVENT_SPECS } from "@guardrail/core";
+import { EVENT_SPECS } from "@guardrail/core/runtime";
 
 /**
  * The pre-filter of `guardrail replay`: most of a CloudTrail trail is traffic the guardrail never

@@ -1,4 +1,4 @@
-import { type Policy, readCompiledPolicy } from "@guardrail/core";
+import { type Policy, readCompiledPolicy } from "@guardrail/core/runtime";
 import { FINDING_FORMATS, findingLines, isFindingFormat, replayDecision } from "../finding-formats";
 import {
   decompressInput,

@@ -11,7 +11,7 @@ import {
   type Outcome,
   type Policy,
   planActions,
-} from "@guardrail/core";
+} from "@guardrail/core/runtime";
 
 /** One line of `guardrail replay --format json`: the contract other tools read. */
 export interface ReplayLine {

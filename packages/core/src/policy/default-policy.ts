@@ -1,6 +1,3 @@
-import { loadPolicy } from "./load";
-import type { Policy } from "./types";
-
 /**
  * The policy the product ships with, as commented YAML a user can copy and edit.
  * Every field is documented in docs/policy.md.
@@ -139,16 +136,3 @@ rules:
       direction: ingress
       peers: [blocked]
 `;
-
-let cached: Policy | undefined;
-
-/**
- * The shipped default policy, parsed once.
- *
- * @example
- * evaluate(changes, defaultPolicy(), { now: new Date() });
- */
-export function defaultPolicy(): Policy {
-  cached ??= loadPolicy(DEFAULT_POLICY_YAML);
-  return cached;
-}

@@ -1,5 +1,6 @@
 import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument } from "yaml";
 import { type PolicyIssue, PolicyValidationError } from "../errors";
+import { DEFAULT_POLICY_YAML } from "./default-policy";
 import { parsePolicy } from "./schema";
 import type { Policy } from "./types";
 
@@ -152,4 +153,17 @@ function parsePath(path: string): (string | number)[] {
     out.push(m[2] !== undefined ? Number(m[2]) : (m[1] as string));
   }
   return out;
+}
+
+let cached: Policy | undefined;
+
+/**
+ * The shipped default policy, parsed once.
+ *
+ * @example
+ * evaluate(changes, defaultPolicy(), { now: new Date() });
+ */
+export function defaultPolicy(): Policy {
+  cached ??= loadPolicy(DEFAULT_POLICY_YAML);
+  return cached;
 }

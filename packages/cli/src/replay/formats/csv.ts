@@ -1,4 +1,4 @@
-import { type Action, insertedEntryText } from "@guardrail/core";
+import { type Action, insertedEntryText } from "@guardrail/core/runtime";
 import type { ReplayLine } from "../record";
 
 export const CSV_COLUMNS = [

@@ -1,4 +1,4 @@
-import { type Action, insertedEntryText } from "@guardrail/core";
+import { type Action, insertedEntryText } from "@guardrail/core/runtime";
 import { type Aggregate, mainRule, topActors } from "../aggregate";
 import type { ReplayLine } from "../record";
 import { describeAction } from "./csv";

@@ -1,4 +1,4 @@
-import { describePolicy, type PolicyProvenance } from "@guardrail/core";
+import { describePolicy, type PolicyProvenance } from "@guardrail/core/runtime";
 import { type Aggregate, OUTCOMES, topActors } from "../aggregate";
 
 /** A plain text table: left-aligned text, right-aligned numbers. */

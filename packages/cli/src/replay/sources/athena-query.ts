@@ -1,4 +1,4 @@
-import { EVENT_SPECS } from "@guardrail/core";
+import { EVENT_SPECS } from "@guardrail/core/runtime";
 import { UsageError } from "../../errors";
 import type { ReplayFilters } from "../filters";
 
