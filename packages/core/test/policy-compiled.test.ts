@@ -58,10 +58,8 @@ describe("the compiled policy", () => {
     ).replace(/^\{/, '{"odd":{"__proto__":{"$bigint":"7"},"list":[{"$bigint":"8"}]},');
     const file = JSON.parse(compilePolicy(DEFAULT_POLICY_YAML, policy));
     const sha = createHash("sha256").update(payload).digest("hex");
-    const read = readCompiledPolicy(
-      JSON.stringify({ ...file, payload, payloadSha256: sha }),
-      "x",
-    ).policy as unknown as { odd: Record<string, unknown> };
+    const read = readCompiledPolicy(JSON.stringify({ ...file, payload, payloadSha256: sha }), "x")
+      .policy as unknown as { odd: Record<string, unknown> };
     expect(Object.getPrototypeOf(read.odd)).toBe(Object.prototype);
     expect(Object.getOwnPropertyDescriptor(read.odd, "__proto__")?.value).toBe(7n);
     expect(read.odd.list).toEqual([8n]);
