@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { build, type Metafile } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lambdaBuildOptions } from "../../functions/build/esbuild.mjs";
+import { initOutputs } from "./support/init-graph";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CACHE = join(ROOT, "node_modules", ".cache");
@@ -78,19 +79,7 @@ interface InitPath {
 
 /** The output files an entry loads through static imports (its init), and their inputs' bytes. */
 function initPath(metafile: Metafile, entry: string): InitPath {
-  const start = Object.keys(metafile.outputs).find(
-    (o) => metafile.outputs[o]?.entryPoint === entry,
-  );
-  const seen = new Set<string>();
-  const stack = start === undefined ? [] : [start];
-  while (stack.length > 0) {
-    const out = stack.pop() as string;
-    if (seen.has(out)) continue;
-    seen.add(out);
-    for (const i of metafile.outputs[out]?.imports ?? []) {
-      if (i.kind === "import-statement" && !i.external) stack.push(i.path);
-    }
-  }
+  const seen = initOutputs(metafile, entry);
   const inputs = new Map<string, number>();
   for (const o of seen) {
     for (const [input, { bytesInOutput }] of Object.entries(metafile.outputs[o]?.inputs ?? {})) {

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { build, type Metafile } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lambdaBuildOptions } from "../../functions/build/esbuild.mjs";
+import { initOutputs } from "./support/init-graph";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CACHE = join(ROOT, "node_modules", ".cache");
@@ -56,23 +57,6 @@ interface Bundle {
   readonly metafile: Metafile;
   /** Output files loaded through static imports from the entry. */
   readonly init: ReadonlySet<string>;
-}
-
-function initOutputs(metafile: Metafile, entry: string): Set<string> {
-  const start = Object.keys(metafile.outputs).find(
-    (o) => metafile.outputs[o]?.entryPoint === entry,
-  );
-  const seen = new Set<string>();
-  const stack = start === undefined ? [] : [start];
-  while (stack.length > 0) {
-    const out = stack.pop() as string;
-    if (seen.has(out)) continue;
-    seen.add(out);
-    for (const i of metafile.outputs[out]?.imports ?? []) {
-      if (i.kind === "import-statement" && !i.external) stack.push(i.path);
-    }
-  }
-  return seen;
 }
 
 const SDK_CLIENT = /node_modules\/@aws-sdk\/(client-[a-z0-9-]+|lib-dynamodb)\//;

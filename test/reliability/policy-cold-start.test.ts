@@ -14,6 +14,7 @@ import { build, type Metafile } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lambdaBuildOptions } from "../../functions/build/esbuild.mjs";
 import { BASE_ENV } from "../../functions/test/helpers";
+import { initOutputs } from "./support/init-graph";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const NODE = join(ROOT, "node_modules", ".bin", "node");
@@ -45,19 +46,7 @@ const POLICY_SOURCE_READERS =
 
 /** The inputs of every output file an entry loads through static imports: its init. */
 function initInputs(metafile: Metafile, entry: string): string[] {
-  const start = Object.keys(metafile.outputs).find(
-    (o) => metafile.outputs[o]?.entryPoint === entry,
-  );
-  const seen = new Set<string>();
-  const stack = start === undefined ? [] : [start];
-  while (stack.length > 0) {
-    const out = stack.pop() as string;
-    if (seen.has(out)) continue;
-    seen.add(out);
-    for (const i of metafile.outputs[out]?.imports ?? []) {
-      if (i.kind === "import-statement" && !i.external) stack.push(i.path);
-    }
-  }
+  const seen = initOutputs(metafile, entry);
   return [...seen].flatMap((o) => Object.keys(metafile.outputs[o]?.inputs ?? {}));
 }
 
