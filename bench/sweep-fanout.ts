@@ -35,7 +35,12 @@ import {
   memberAccessFor,
   type SweepRuns,
 } from "@guardrail/aws";
-import { DEFAULT_POLICY_YAML, SWEEP_FANOUT, SWEEP_FANOUT_SIZING } from "@guardrail/core";
+import {
+  DEFAULT_POLICY_YAML,
+  loadPolicy,
+  SWEEP_FANOUT,
+  SWEEP_FANOUT_SIZING,
+} from "@guardrail/core";
 import {
   createObservability,
   type FanOutDeps,
@@ -45,7 +50,7 @@ import {
   summariseRun,
   sweepBatch,
 } from "@guardrail/functions";
-import { LocalStateMachine } from "@guardrail/sandbox";
+import { DEFAULT_SANDBOX_REGIONS, LocalStateMachine } from "@guardrail/sandbox";
 import { sweepStateMachineDefinition } from "@guardrail/templates";
 import { mockClient } from "aws-sdk-client-mock";
 import { isMain } from "./lib/paths";
@@ -54,25 +59,10 @@ import { atMost, type BenchResult, type BenchSection, info, round } from "./lib/
 import { PRICES, REGIONS_PER_ACCOUNT, WORKER_SECONDS_PER_BATCH } from "./lib/sweep-cost";
 import { VirtualClock } from "./lib/virtual-clock";
 
-const REGIONS = [
-  "us-east-1",
-  "us-east-2",
-  "us-west-1",
-  "us-west-2",
-  "ca-central-1",
-  "eu-west-1",
-  "eu-west-2",
-  "eu-west-3",
-  "eu-central-1",
-  "eu-north-1",
-  "ap-south-1",
-  "ap-southeast-1",
-  "ap-southeast-2",
-  "ap-northeast-1",
-  "ap-northeast-2",
-  "ap-northeast-3",
-  "sa-east-1",
-];
+/** The Regions every account has enabled by default (opt-in not required), as the sandbox lists them. */
+const REGIONS = DEFAULT_SANDBOX_REGIONS.filter((r) => r.optInStatus === "opt-in-not-required").map(
+  (r) => r.name,
+);
 const HUB = "111122223333";
 const LATENCIES_MS = [100, 250] as const;
 const DYNAMO_MS = 10;
@@ -132,6 +122,8 @@ async function simulate(accounts: number, latencyMs: number): Promise<Simulation
     exists: () => false,
     read: () => DEFAULT_POLICY_YAML,
     handlerDirs: ["/var/task"],
+    // In process: the source text, as the sandbox does (a deployed bundle loads the compiled artefact).
+    parseSource: loadPolicy,
   });
   const org = config.organization;
   if (org === null) throw new Error("organisation mode expected");
