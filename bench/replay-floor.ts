@@ -13,7 +13,6 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { gunzip, listInputFiles } from "../packages/cli/src/input";
-import { BENCH_ARCHIVE, ensureArchive } from "../packages/cli/test/support/archive";
 
 export interface FloorResult {
   readonly files: number;
@@ -91,14 +90,20 @@ export async function runFloorThreads(
   return { files: files.length, records, seconds, recordsPerSecond: records / seconds };
 }
 
-export const BENCH_DIR = join(fileURLToPath(new URL(".", import.meta.url)), "out", "archive");
+/** Set when bench/replay-throughput.ts bundles this file (it then runs from bench/out). */
+declare const __BENCH_DIR__: string | undefined;
+
+export const BENCH_DIR =
+  typeof __BENCH_DIR__ === "string"
+    ? __BENCH_DIR__
+    : join(fileURLToPath(new URL(".", import.meta.url)), "out", "archive");
 
 /** The benchmark archive's event log files (or those under `paths`), in the order replay reads them. */
 export async function benchFiles(paths?: readonly string[]): Promise<string[]> {
-  const roots =
-    paths && paths.length > 0
-      ? paths
-      : [(await ensureArchive({ ...BENCH_ARCHIVE, dir: BENCH_DIR })).root];
+  if (paths && paths.length > 0) return (await listInputFiles(paths)).map((f) => f.path);
+  // Only without paths: the archive's generator stays out of the floor's start-up.
+  const { BENCH_ARCHIVE, ensureArchive } = await import("../packages/cli/test/support/archive");
+  const roots = [(await ensureArchive({ ...BENCH_ARCHIVE, dir: BENCH_DIR })).root];
   return (await listInputFiles(roots)).map((f) => f.path);
 }
 

@@ -6,8 +6,9 @@
  *
  * Each replay runs the packaged CLI (dist/, built first: what `npm pack` ships, no TypeScript to
  * transpile) in a child process, startup included, its output going to a file under bench/out.
- * The floor runs in a child process too (through tsx's import hook, whose memory its peak
- * includes), timed from inside: worker start-up included, process start-up not. The machine is shared, so the runs are interleaved: each round times, per
+ * The floor runs in a child process too, bundled into plain JavaScript as the CLI is (no
+ * TypeScript loader), and both are timed the same way: from spawning the process to its exit,
+ * Node's start-up, listing the files and starting the worker threads included. The machine is shared, so the runs are interleaved: each round times, per
  * archive size, the floor, the table, the floor again and the JSON output, and each replay is
  * judged by its ratio to the floor run just before it. Peak memory is the largest resident set
  * of the process and its children, sampled from /proc. Target: the median ratio ≤ 1.0 for both
@@ -23,12 +24,35 @@ import { mkdir, stat, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 import { BENCH_DIR, benchFiles, type FloorResult } from "./replay-floor";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const NODE = join(ROOT, "node_modules", ".bin", "node");
 const CLI = join(ROOT, "packages", "cli", "dist", "guardrail.mjs");
 const OUT_DIR = join(ROOT, "bench", "out");
+/** bench/replay-floor.ts bundled (see `buildFloor`). */
+const FLOOR = join(OUT_DIR, "replay-floor.mjs");
+
+/**
+ * Bundles the floor into one plain-JavaScript file, as the CLI's build does (packages/cli/scripts/
+ * build.mjs): both then start the way a packaged program starts, without a TypeScript loader.
+ */
+async function buildFloor(): Promise<void> {
+  await build({
+    entryPoints: [join(ROOT, "bench", "replay-floor.ts")],
+    outfile: FLOOR,
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node22",
+    define: { __BENCH_DIR__: JSON.stringify(BENCH_DIR) },
+    banner: {
+      js: "import { createRequire as __floorRequire } from 'node:module'; const require = __floorRequire(import.meta.url);",
+    },
+    logLevel: "warning",
+  });
+}
 
 export interface BenchResult {
   readonly name: string;
@@ -93,17 +117,9 @@ function runChild(args: readonly string[]): Promise<Run> {
 }
 
 async function floor(paths: readonly string[]): Promise<FloorResult & { peakRss: number }> {
-  // tsx as an import hook: one process, so that its resident set is the floor's own plus tsx's.
-  const run = await runChild([
-    "--import",
-    "tsx",
-    join(ROOT, "bench", "replay-floor.ts"),
-    "--threads",
-    "2",
-    "--json",
-    ...paths,
-  ]);
-  return { ...(JSON.parse(run.stdout) as FloorResult), peakRss: run.peakRss };
+  const run = await runChild([FLOOR, "--threads", "2", "--json", ...paths]);
+  // The process's wall time, as for replay (the floor's own figure leaves out Node's start-up).
+  return { ...(JSON.parse(run.stdout) as FloorResult), seconds: run.seconds, peakRss: run.peakRss };
 }
 
 const median = (xs: readonly number[]) => {
@@ -128,6 +144,7 @@ async function main() {
   ];
   await mkdir(OUT_DIR, { recursive: true });
   await runChild([join(ROOT, "packages", "cli", "scripts", "build.mjs")]);
+  await buildFloor();
 
   const formats = ["table", "json"] as const;
   type Key = `${(typeof sizes)[number]["name"]} ${(typeof formats)[number]}`;

@@ -1,3 +1,4 @@
+import { enableCompileCache } from "./compile-cache";
 import { isReplay, prestartReplayWorker } from "./replay/prestart";
 
 // `guardrail replay --format json | head` closes the pipe early: that is the reader's choice,
@@ -6,6 +7,9 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
   if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
   throw err;
 });
+
+// Before anything else loads: the commands and replay's worker then load from the code cache.
+enableCompileCache();
 
 const argv = process.argv.slice(2);
 // Replay is run on whole archives, often from scripts: it starts without the other commands, and
