@@ -82,7 +82,10 @@ async function replay(): Promise<BenchSection> {
       "replay` (default: only handled event names listed, log files pre-filtered on their " +
       "bytes) over a generated CloudTrail S3 export of about a million records and over its " +
       "first day (about 100,000), as table and as JSON, each run right after the floor: two " +
-      "worker threads that only read, gunzip and `JSON.parse` the same files. Rounds " +
+      "worker threads that only read, gunzip and `JSON.parse` the same files, bundled into " +
+      "one JavaScript file as the CLI is. Both are timed alike, from spawning the process to " +
+      "its exit (Node's start-up, listing the files and starting the workers included). The " +
+      "CLI keeps Node's compile cache, so every run after the first loads its bytecode. Rounds " +
       "interleave every case; each ratio is the replay's time over the floor run just before " +
       "it, and the median of the rounds is judged. Peak memory is the largest resident set of " +
       "the process tree, sampled every 10 ms; see docs/cli.md.",
