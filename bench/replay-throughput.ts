@@ -90,10 +90,10 @@ interface Run {
 }
 
 /** Runs a child to its end: wall time, peak resident set of its tree (sampled every 10 ms). */
-function runChild(args: readonly string[]): Promise<Run> {
+function runChild(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn(NODE, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(NODE, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     let peak = 0;
     const sample = setInterval(() => {
       if (child.pid !== undefined) peak = Math.max(peak, treeRss(child.pid));
@@ -117,7 +117,11 @@ function runChild(args: readonly string[]): Promise<Run> {
 }
 
 async function floor(paths: readonly string[]): Promise<FloorResult & { peakRss: number }> {
-  const run = await runChild([FLOOR, "--threads", "2", "--json", ...paths]);
+  // With a compile cache as the CLI has (packages/cli/src/compile-cache.ts), for the same start.
+  const run = await runChild([FLOOR, "--threads", "2", "--json", ...paths], {
+    ...process.env,
+    NODE_COMPILE_CACHE: join(OUT_DIR, "floor-compile-cache"),
+  });
   // The process's wall time, as for replay (the floor's own figure leaves out Node's start-up).
   return { ...(JSON.parse(run.stdout) as FloorResult), seconds: run.seconds, peakRss: run.peakRss };
 }
