@@ -178,13 +178,15 @@ export async function coldStartQuota(options: { runs?: number } = {}): Promise<B
         guardrail: await openSshToTheWorld(local, runs * groups.length, "cold-quota-guardrail"),
         floor: await openSshToTheWorld(local, runs * groups.length, "cold-quota-floor"),
       };
-      // Every case takes turns, run after run, so load from elsewhere hits them alike.
+      // Every case takes turns, run after run, so load from elsewhere hits them alike; which of
+      // the two goes first swaps every run, so neither always follows the other's cold path.
       for (let i = 0; i < runs; i++) {
         for (const [g, { mb, group }] of groups.entries()) {
-          for (const [which, b, handler] of [
+          const pair = [
             ["guardrail", guardrail, guardrail],
             ["floor", floor, floorHandler],
-          ] as const) {
+          ] as const;
+          for (const [which, b, handler] of i % 2 === 0 ? pair : [...pair].reverse()) {
             const t = importUnderQuota(b.main, group?.path ?? null);
             const s = samples.get(key(mb, which));
             s?.init.push(t.init);
@@ -303,7 +305,7 @@ export async function coldStartQuota(options: { runs?: number } = {}): Promise<B
         `in a cgroup v1 CPU quota of memory/1769 of one CPU (cpu.cfs_quota_us over a ` +
         `${PERIOD_US / 1000} ms period) before Node starts, with the largest cpu.shares so that ` +
         `the quota, not other work on the shared machine, is what limits it; median of ${runs} ` +
-        `runs per case, every case taking turns.`,
+        `runs per case, every case taking turns (guardrail and floor swap which goes first every run).`,
       command: "npx tsx bench/cold-start-quota.ts",
       results,
       table: {
