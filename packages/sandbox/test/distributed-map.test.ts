@@ -29,7 +29,7 @@ function setup(
   const run = (
     worker: (payload: unknown) => Promise<unknown>,
     summary: (payload: unknown) => unknown = (payload) => payload,
-    runInput: { runId: string } = input,
+    runInput: { runId: string; manifest: { bucket: string; key: string } } = input,
   ) =>
     runLocalStateMachine({
       definition,

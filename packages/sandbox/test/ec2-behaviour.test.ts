@@ -10,7 +10,6 @@ import {
   DescribeVpcsCommand,
   type EC2Client,
   type IpPermission,
-  ModifyManagedPrefixListCommand,
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
@@ -21,6 +20,7 @@ import {
   authorizeIngress,
   ec2Client,
   ec2Error,
+  modifyPrefixList,
   modifyRules,
   startSandbox,
   tcpFromWorld,
@@ -40,11 +40,15 @@ afterAll(async () => {
   await sandbox.close();
 });
 
-const tcp = (port: number, cidr = "0.0.0.0/0"): IpPermission => ({
+/** tcp `port` from `from`: an IPv4 CIDR, or the permission's peer fields (IPv6, groups, lists). */
+const tcp = (
+  port: number,
+  from: string | Omit<IpPermission, "IpProtocol" | "FromPort" | "ToPort"> = "0.0.0.0/0",
+): IpPermission => ({
   IpProtocol: "tcp",
   FromPort: port,
   ToPort: port,
-  IpRanges: [{ CidrIp: cidr }],
+  ...(typeof from === "string" ? { IpRanges: [{ CidrIp: from }] } : from),
 });
 
 let counter = 0;
@@ -114,12 +118,7 @@ describe("security-group rules as EC2 stores them", () => {
     await ec2.send(
       new AuthorizeSecurityGroupEgressCommand({ GroupId: groupId, IpPermissions: [tcp(5)] }),
     );
-    const v6 = (port: number): IpPermission => ({
-      IpProtocol: "tcp",
-      FromPort: port,
-      ToPort: port,
-      Ipv6Ranges: [{ CidrIpv6: "::/0" }],
-    });
+    const v6 = (port: number) => tcp(port, { Ipv6Ranges: [{ CidrIpv6: "::/0" }] });
     await authorizeIngress(ec2, groupId, [v6(1), v6(2), v6(3), v6(4)]);
     // A group reference counts against both families, and IPv4 is full.
     const both = await ec2Error(
@@ -149,12 +148,9 @@ describe("security-group rules as EC2 stores them", () => {
   it("accepts a cross-account group reference as named", async () => {
     const groupId = group();
     const reply = await authorizeIngress(ec2, groupId, [
-      {
-        IpProtocol: "tcp",
-        FromPort: 5432,
-        ToPort: 5432,
+      tcp(5432, {
         UserIdGroupPairs: [{ GroupId: "sg-0aaaaaaaaaaaaaaa1", UserId: "210987654321" }],
-      },
+      }),
     ]);
     expect(reply.SecurityGroupRules?.[0]?.ReferencedGroupInfo).toEqual({
       GroupId: "sg-0aaaaaaaaaaaaaaa1",
@@ -514,13 +510,7 @@ describe("prefix lists", () => {
   it("refuses a modification against a stale version", async () => {
     const id = sandbox.seedPrefixList({ name: "stale", entries: ["192.0.2.0/24"] });
     const err = await ec2Error(
-      ec2.send(
-        new ModifyManagedPrefixListCommand({
-          PrefixListId: id,
-          CurrentVersion: 7,
-          AddEntries: [{ Cidr: "10.0.0.0/8" }],
-        }),
-      ),
+      modifyPrefixList(ec2, id, { CurrentVersion: 7, AddEntries: [{ Cidr: "10.0.0.0/8" }] }),
     );
     expect(err.name).toBe("PrefixListVersionMismatch");
     expect(sandbox.prefixListEntries(id)).toEqual(["192.0.2.0/24"]);

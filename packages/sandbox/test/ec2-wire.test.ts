@@ -1,7 +1,6 @@
 import {
   AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
-  CreateManagedPrefixListCommand,
   CreateNetworkAclCommand,
   CreateNetworkAclEntryCommand,
   CreateSecurityGroupCommand,
@@ -22,7 +21,6 @@ import {
   type EC2Client,
   GetManagedPrefixListAssociationsCommand,
   GetManagedPrefixListEntriesCommand,
-  ModifyManagedPrefixListCommand,
   ReplaceNetworkAclAssociationCommand,
   ReplaceNetworkAclEntryCommand,
   RevokeSecurityGroupEgressCommand,
@@ -30,7 +28,15 @@ import {
 } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EC2_ACTIONS, type Ec2Sandbox } from "../src/index";
-import { authorizeIngress, ec2Client, ec2Error, modifyRules, startSandbox } from "./helpers";
+import {
+  authorizeIngress,
+  createPrefixList,
+  ec2Client,
+  ec2Error,
+  modifyPrefixList,
+  modifyRules,
+  startSandbox,
+} from "./helpers";
 
 // Every assertion reads a parsed member: the SDK's XML parser silently drops misnamed elements,
 // so a reply with a wrong element name shows up here as `undefined`, never as a pass.
@@ -112,14 +118,7 @@ describe("security groups over the SDK", () => {
   it("authorizes egress to IPv6, prefix-list and group peers, one rule per source", async () => {
     const groupId = await newGroup("wire-egress");
     const peerId = await newGroup("wire-egress-peer");
-    const pl = await ec2.send(
-      new CreateManagedPrefixListCommand({
-        PrefixListName: "wire-egress-pl",
-        MaxEntries: 5,
-        AddressFamily: "IPv4",
-        Entries: [{ Cidr: "198.51.100.0/24" }],
-      }),
-    );
+    const pl = await createPrefixList(ec2, "wire-egress-pl", [{ Cidr: "198.51.100.0/24" }]);
     const prefixListId = pl.PrefixList?.PrefixListId ?? "";
     const reply = await ec2.send(
       new AuthorizeSecurityGroupEgressCommand({
@@ -440,17 +439,15 @@ describe("VPCs and network ACLs over the SDK", () => {
     expect(created.NetworkAcl?.Entries?.map((e) => e.RuleNumber)).toEqual([32767, 32767]);
     expect(created.NetworkAcl?.Entries?.every((e) => e.RuleAction === "deny")).toBe(true);
 
-    await ec2.send(
-      new CreateNetworkAclEntryCommand({
-        NetworkAclId: aclId,
-        RuleNumber: 100,
-        Protocol: "6",
-        RuleAction: "allow",
-        Egress: false,
-        CidrBlock: "0.0.0.0/0",
-        PortRange: { From: 22, To: 22 },
-      }),
-    );
+    const sshFromWorld = {
+      NetworkAclId: aclId,
+      RuleNumber: 100,
+      Protocol: "6",
+      Egress: false,
+      CidrBlock: "0.0.0.0/0",
+      PortRange: { From: 22, To: 22 },
+    };
+    await ec2.send(new CreateNetworkAclEntryCommand({ ...sshFromWorld, RuleAction: "allow" }));
     await ec2.send(
       new CreateNetworkAclEntryCommand({
         NetworkAclId: aclId,
@@ -474,17 +471,7 @@ describe("VPCs and network ACLs over the SDK", () => {
     expect(ping?.IcmpTypeCode?.Code).toBe(-1);
     expect(ping?.CidrBlock).toBe("192.0.2.0/24");
 
-    await ec2.send(
-      new ReplaceNetworkAclEntryCommand({
-        NetworkAclId: aclId,
-        RuleNumber: 100,
-        Protocol: "6",
-        RuleAction: "deny",
-        Egress: false,
-        CidrBlock: "0.0.0.0/0",
-        PortRange: { From: 22, To: 22 },
-      }),
-    );
+    await ec2.send(new ReplaceNetworkAclEntryCommand({ ...sshFromWorld, RuleAction: "deny" }));
     await ec2.send(
       new DeleteNetworkAclEntryCommand({ NetworkAclId: aclId, RuleNumber: 110, Egress: false }),
     );
@@ -581,16 +568,14 @@ describe("VPCs and network ACLs over the SDK", () => {
 
 describe("managed prefix lists over the SDK", () => {
   it("creates, modifies, describes and reads entries of a prefix list", async () => {
-    const created = await ec2.send(
-      new CreateManagedPrefixListCommand({
-        PrefixListName: "wire-offices",
-        MaxEntries: 10,
-        AddressFamily: "IPv4",
-        Entries: [
-          { Cidr: "198.51.100.0/24", Description: "hq" },
-          { Cidr: "203.0.113.0/24", Description: "lab" },
-        ],
-      }),
+    const created = await createPrefixList(
+      ec2,
+      "wire-offices",
+      [
+        { Cidr: "198.51.100.0/24", Description: "hq" },
+        { Cidr: "203.0.113.0/24", Description: "lab" },
+      ],
+      10,
     );
     const id = created.PrefixList?.PrefixListId ?? "";
     expect(id).toMatch(/^pl-[0-9a-f]{17}$/);
@@ -598,14 +583,11 @@ describe("managed prefix lists over the SDK", () => {
     expect(created.PrefixList?.State).toBe("create-in-progress");
     expect(created.PrefixList?.MaxEntries).toBe(10);
 
-    const modified = await ec2.send(
-      new ModifyManagedPrefixListCommand({
-        PrefixListId: id,
-        CurrentVersion: 1,
-        AddEntries: [{ Cidr: "0.0.0.0/0", Description: "oops" }],
-        RemoveEntries: [{ Cidr: "203.0.113.0/24" }],
-      }),
-    );
+    const modified = await modifyPrefixList(ec2, id, {
+      CurrentVersion: 1,
+      AddEntries: [{ Cidr: "0.0.0.0/0", Description: "oops" }],
+      RemoveEntries: [{ Cidr: "203.0.113.0/24" }],
+    });
     expect(modified.PrefixList?.Version).toBe(2);
 
     const entries = await ec2.send(new GetManagedPrefixListEntriesCommand({ PrefixListId: id }));

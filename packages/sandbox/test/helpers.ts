@@ -1,14 +1,18 @@
 import {
+  type AddPrefixListEntry,
   AuthorizeSecurityGroupIngressCommand,
+  CreateManagedPrefixListCommand,
   EC2Client,
   type EC2ClientConfig,
   type EC2ServiceException,
   type IpPermission,
+  ModifyManagedPrefixListCommand,
+  type ModifyManagedPrefixListRequest,
   ModifySecurityGroupRulesCommand,
   type SecurityGroupRuleRequest,
   type SecurityGroupRuleUpdate,
 } from "@aws-sdk/client-ec2";
-import { Ec2Sandbox, type Ec2SandboxOptions } from "../src/index";
+import { Ec2Sandbox, type Ec2SandboxOptions, type SeedNaclEntry } from "../src/index";
 
 export interface ClientOptions {
   readonly region?: string;
@@ -69,7 +73,44 @@ export function modifyRules(
   );
 }
 
+/** CreateManagedPrefixList of an IPv4 list named `name` holding `entries`, through `client`. */
+export function createPrefixList(
+  client: EC2Client,
+  name: string,
+  entries: AddPrefixListEntry[],
+  maxEntries = 5,
+) {
+  return client.send(
+    new CreateManagedPrefixListCommand({
+      PrefixListName: name,
+      MaxEntries: maxEntries,
+      AddressFamily: "IPv4",
+      Entries: entries,
+    }),
+  );
+}
+
+/** ModifyManagedPrefixList of `prefixListId` (its version and entry changes in `change`). */
+export function modifyPrefixList(
+  client: EC2Client,
+  prefixListId: string,
+  change: Omit<ModifyManagedPrefixListRequest, "PrefixListId">,
+) {
+  return client.send(new ModifyManagedPrefixListCommand({ PrefixListId: prefixListId, ...change }));
+}
+
 /** A rule's new content: tcp `port` from anywhere over IPv4. */
 export function tcpFromWorld(port: number): SecurityGroupRuleRequest {
   return { IpProtocol: "tcp", FromPort: port, ToPort: port, CidrIpv4: "0.0.0.0/0" };
 }
+
+/** A network-ACL entry to seed: rule 100 allows tcp 443 in from anywhere. */
+export const HTTPS_IN_FROM_WORLD: SeedNaclEntry = {
+  ruleNumber: 100,
+  egress: false,
+  protocol: "tcp",
+  fromPort: 443,
+  toPort: 443,
+  ruleAction: "allow",
+  cidr: "0.0.0.0/0",
+};
