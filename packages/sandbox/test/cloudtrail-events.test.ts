@@ -16,13 +16,13 @@ import { loadFixture } from "../../../test/fixtures/load";
 import type { CloudTrailRecord, Ec2Sandbox, EventBridgeEvent } from "../src/index";
 import {
   authorizeIngress,
-  createPrefixList,
   ec2Client,
   ec2Error,
   modifyPrefixList,
   modifyRules,
   startSandbox,
   tcpFromWorld,
+  tcpPermission,
 } from "./helpers";
 
 const ALICE_KEY = "AKIAALICE00000000001";
@@ -378,12 +378,7 @@ describe("CloudTrail records of security-group calls", () => {
 
   it("emits failed calls with a Client.-prefixed errorCode and null responseElements", async () => {
     const groupId = await newGroup(alice, "ct-failed");
-    const permission = {
-      IpProtocol: "tcp",
-      FromPort: 22,
-      ToPort: 22,
-      IpRanges: [{ CidrIp: "0.0.0.0/0" }],
-    };
+    const permission = tcpPermission(22);
     await authorizeIngress(alice, groupId, [permission]);
     await ec2Error(authorizeIngress(alice, groupId, [permission]));
     const d = (await lastEvent("AuthorizeSecurityGroupIngress")).detail;
@@ -479,8 +474,12 @@ describe("CloudTrail records of network-ACL and prefix-list calls", () => {
   });
 
   it("renders ModifyManagedPrefixList in its wrapper, entries as in the captured console event", async () => {
-    const created = await createPrefixList(alice, "ct-offices", [{ Cidr: "203.0.113.0/24" }]);
-    const id = created.PrefixList?.PrefixListId ?? "";
+    const id = sandbox.seedPrefixList({
+      accountId: "123456789012",
+      region: "eu-west-1",
+      name: "ct-offices",
+      entries: ["203.0.113.0/24"],
+    });
     await modifyPrefixList(alice, id, {
       CurrentVersion: 1,
       AddEntries: [{ Cidr: "71.131.0.0/16", Description: "My IP Range" }],

@@ -1,6 +1,7 @@
 import {
   AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
+  CreateManagedPrefixListCommand,
   CreateNetworkAclCommand,
   CreateNetworkAclEntryCommand,
   CreateSecurityGroupCommand,
@@ -21,6 +22,7 @@ import {
   type EC2Client,
   GetManagedPrefixListAssociationsCommand,
   GetManagedPrefixListEntriesCommand,
+  ModifyManagedPrefixListCommand,
   ReplaceNetworkAclAssociationCommand,
   ReplaceNetworkAclEntryCommand,
   RevokeSecurityGroupEgressCommand,
@@ -30,12 +32,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EC2_ACTIONS, type Ec2Sandbox } from "../src/index";
 import {
   authorizeIngress,
-  createPrefixList,
   ec2Client,
   ec2Error,
-  modifyPrefixList,
   modifyRules,
   startSandbox,
+  tcpPermission,
 } from "./helpers";
 
 // Every assertion reads a parsed member: the SDK's XML parser silently drops misnamed elements,
@@ -118,8 +119,10 @@ describe("security groups over the SDK", () => {
   it("authorizes egress to IPv6, prefix-list and group peers, one rule per source", async () => {
     const groupId = await newGroup("wire-egress");
     const peerId = await newGroup("wire-egress-peer");
-    const pl = await createPrefixList(ec2, "wire-egress-pl", [{ Cidr: "198.51.100.0/24" }]);
-    const prefixListId = pl.PrefixList?.PrefixListId ?? "";
+    const prefixListId = sandbox.seedPrefixList({
+      name: "wire-egress-pl",
+      entries: ["198.51.100.0/24"],
+    });
     const reply = await ec2.send(
       new AuthorizeSecurityGroupEgressCommand({
         GroupId: groupId,
@@ -568,14 +571,16 @@ describe("VPCs and network ACLs over the SDK", () => {
 
 describe("managed prefix lists over the SDK", () => {
   it("creates, modifies, describes and reads entries of a prefix list", async () => {
-    const created = await createPrefixList(
-      ec2,
-      "wire-offices",
-      [
-        { Cidr: "198.51.100.0/24", Description: "hq" },
-        { Cidr: "203.0.113.0/24", Description: "lab" },
-      ],
-      10,
+    const created = await ec2.send(
+      new CreateManagedPrefixListCommand({
+        PrefixListName: "wire-offices",
+        MaxEntries: 10,
+        AddressFamily: "IPv4",
+        Entries: [
+          { Cidr: "198.51.100.0/24", Description: "hq" },
+          { Cidr: "203.0.113.0/24", Description: "lab" },
+        ],
+      }),
     );
     const id = created.PrefixList?.PrefixListId ?? "";
     expect(id).toMatch(/^pl-[0-9a-f]{17}$/);
@@ -583,11 +588,14 @@ describe("managed prefix lists over the SDK", () => {
     expect(created.PrefixList?.State).toBe("create-in-progress");
     expect(created.PrefixList?.MaxEntries).toBe(10);
 
-    const modified = await modifyPrefixList(ec2, id, {
-      CurrentVersion: 1,
-      AddEntries: [{ Cidr: "0.0.0.0/0", Description: "oops" }],
-      RemoveEntries: [{ Cidr: "203.0.113.0/24" }],
-    });
+    const modified = await ec2.send(
+      new ModifyManagedPrefixListCommand({
+        PrefixListId: id,
+        CurrentVersion: 1,
+        AddEntries: [{ Cidr: "0.0.0.0/0", Description: "oops" }],
+        RemoveEntries: [{ Cidr: "203.0.113.0/24" }],
+      }),
+    );
     expect(modified.PrefixList?.Version).toBe(2);
 
     const entries = await ec2.send(new GetManagedPrefixListEntriesCommand({ PrefixListId: id }));
@@ -653,12 +661,7 @@ describe("EC2 errors over the SDK", () => {
 
   it("answers InvalidPermission.Duplicate for a rule that exists, whatever the CIDR's host bits", async () => {
     const groupId = await newGroup("wire-err-dup");
-    const permission = {
-      IpProtocol: "tcp",
-      FromPort: 22,
-      ToPort: 22,
-      IpRanges: [{ CidrIp: "10.0.0.0/8" }],
-    };
+    const permission = tcpPermission(22, "10.0.0.0/8");
     await authorizeIngress(ec2, groupId, [permission]);
     const err = await ec2Error(
       authorizeIngress(ec2, groupId, [{ ...permission, IpRanges: [{ CidrIp: "10.9.9.9/8" }] }]),

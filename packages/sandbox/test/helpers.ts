@@ -1,7 +1,5 @@
 import {
-  type AddPrefixListEntry,
   AuthorizeSecurityGroupIngressCommand,
-  CreateManagedPrefixListCommand,
   EC2Client,
   type EC2ClientConfig,
   type EC2ServiceException,
@@ -73,23 +71,6 @@ export function modifyRules(
   );
 }
 
-/** CreateManagedPrefixList of an IPv4 list named `name` holding `entries`, through `client`. */
-export function createPrefixList(
-  client: EC2Client,
-  name: string,
-  entries: AddPrefixListEntry[],
-  maxEntries = 5,
-) {
-  return client.send(
-    new CreateManagedPrefixListCommand({
-      PrefixListName: name,
-      MaxEntries: maxEntries,
-      AddressFamily: "IPv4",
-      Entries: entries,
-    }),
-  );
-}
-
 /** ModifyManagedPrefixList of `prefixListId` (its version and entry changes in `change`). */
 export function modifyPrefixList(
   client: EC2Client,
@@ -97,6 +78,19 @@ export function modifyPrefixList(
   change: Omit<ModifyManagedPrefixListRequest, "PrefixListId">,
 ) {
   return client.send(new ModifyManagedPrefixListCommand({ PrefixListId: prefixListId, ...change }));
+}
+
+/** tcp `port` from `from`: an IPv4 CIDR, or the permission's peer fields (IPv6, groups, lists). */
+export function tcpPermission(
+  port: number,
+  from: string | Omit<IpPermission, "IpProtocol" | "FromPort" | "ToPort"> = "0.0.0.0/0",
+): IpPermission {
+  return {
+    IpProtocol: "tcp",
+    FromPort: port,
+    ToPort: port,
+    ...(typeof from === "string" ? { IpRanges: [{ CidrIp: from }] } : from),
+  };
 }
 
 /** A rule's new content: tcp `port` from anywhere over IPv4. */
