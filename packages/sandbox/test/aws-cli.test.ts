@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Ec2Sandbox } from "../src/index";
-import { startSandbox } from "./helpers";
+import { HTTPS_IN_FROM_WORLD, startSandbox } from "./helpers";
 
 // The aws CLI (botocore) parses EC2 XML independently of the JS SDK: a second opinion on every
 // element name. Debian's awscli lives at /usr/bin/aws; another `aws` may shadow it on PATH.
@@ -108,17 +108,7 @@ describe("replies read by the aws CLI", () => {
   it(`authorizes and reads NACL entries and prefix-list entries`, async () => {
     const { groupId } = sandbox.seedSecurityGroup({ name: "cli-authorize" });
     const aclId = sandbox.seedNetworkAcl({
-      entries: [
-        {
-          ruleNumber: 100,
-          egress: false,
-          protocol: "tcp",
-          fromPort: 443,
-          toPort: 443,
-          ruleAction: "allow",
-          cidr: "0.0.0.0/0",
-        },
-      ],
+      entries: [HTTPS_IN_FROM_WORLD],
     });
     const plId = sandbox.seedPrefixList({
       name: "cli-pl",

@@ -1,28 +1,28 @@
 import {
   AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
-  CreateManagedPrefixListCommand,
   CreateNetworkAclEntryCommand,
   CreateSecurityGroupCommand,
   CreateTagsCommand,
   DeleteNetworkAclEntryCommand,
   DescribeSecurityGroupsCommand,
   type EC2Client,
-  ModifyManagedPrefixListCommand,
   ReplaceNetworkAclEntryCommand,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
 import { normalise } from "@guardrail/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadFixture } from "../../../test/fixtures/load";
-import type { Ec2Sandbox, EventBridgeEvent } from "../src/index";
+import type { CloudTrailRecord, Ec2Sandbox, EventBridgeEvent } from "../src/index";
 import {
   authorizeIngress,
   ec2Client,
   ec2Error,
+  modifyPrefixList,
   modifyRules,
   startSandbox,
   tcpFromWorld,
+  tcpPermission,
 } from "./helpers";
 
 const ALICE_KEY = "AKIAALICE00000000001";
@@ -70,6 +70,35 @@ function shape(value: unknown): unknown {
     );
   }
   return value === null ? "null" : typeof value;
+}
+
+/** A captured CloudTrail record, out of its EventBridge envelope when it was captured in one. */
+// biome-ignore lint/suspicious/noExplicitAny: fixtures are arbitrary JSON, read as loadFixture types them.
+function captured(eventName: string, caseName: string): any {
+  const json = loadFixture(eventName, caseName);
+  return json.detail ?? json;
+}
+
+type RecordPart = "userIdentity" | "requestParameters" | "responseElements";
+
+/** Checks that each of `parts` of an emitted record has the structure the captured record has. */
+function expectShapedLike(
+  emitted: CloudTrailRecord,
+  capture: Record<RecordPart, unknown>,
+  parts: readonly RecordPart[],
+): void {
+  for (const part of parts) expect(shape(emitted[part]), part).toEqual(shape(capture[part]));
+}
+
+/** The last `eventName` record, checked part by part against the same event's capture `caseName`. */
+async function lastRecordShapedLike(
+  eventName: string,
+  caseName: string,
+  ...parts: RecordPart[]
+): Promise<CloudTrailRecord> {
+  const record = (await lastEvent(eventName)).detail;
+  expectShapedLike(record, captured(eventName, caseName), parts);
+  return record;
 }
 
 /** A nested member of an event's JSON; throws (failing the test) when the path is missing. */
@@ -131,8 +160,7 @@ describe("CloudTrail records of security-group calls", () => {
 
     const d = event.detail;
     expect(detailKeys(d as unknown as Record<string, unknown>)).toEqual(detailKeys(real.detail));
-    expect(shape(d.requestParameters)).toEqual(shape(real.detail.requestParameters));
-    expect(shape(d.responseElements)).toEqual(shape(real.detail.responseElements));
+    expectShapedLike(d, real.detail, ["requestParameters", "responseElements"]);
     expect(d.requestParameters).toEqual({
       groupId,
       ipPermissions: {
@@ -184,8 +212,8 @@ describe("CloudTrail records of security-group calls", () => {
   it("writes an IAM user's identity from the access key used", async () => {
     await newGroup(alice, "ct-iam-user");
     const event = await lastEvent("CreateSecurityGroup");
-    const real = loadFixture("AuthorizeSecurityGroupIngress", "detail_iamuser-cli_cidrIp_elastic");
-    expect(shape(event.detail.userIdentity)).toEqual(shape(real.userIdentity));
+    const real = captured("AuthorizeSecurityGroupIngress", "detail_iamuser-cli_cidrIp_elastic");
+    expectShapedLike(event.detail, real, ["userIdentity"]);
     expect(event.detail.userIdentity).toMatchObject({
       type: "IAMUser",
       arn: "arn:aws:iam::123456789012:user/alice",
@@ -201,11 +229,11 @@ describe("CloudTrail records of security-group calls", () => {
     await newGroup(role, "ct-role");
     role.destroy();
     const event = await lastEvent("CreateSecurityGroup");
-    const real = loadFixture(
+    const real = captured(
       "AuthorizeSecurityGroupIngress",
       "detail_assumedrole-console_cidrIp_2025",
     );
-    expect(shape(event.detail.userIdentity)).toEqual(shape(real.userIdentity));
+    expectShapedLike(event.detail, real, ["userIdentity"]);
     expect(event.detail.userIdentity).toMatchObject({
       type: "AssumedRole",
       arn: "arn:aws:sts::123456789012:assumed-role/guardrail-remediator/remediate",
@@ -248,12 +276,11 @@ describe("CloudTrail records of security-group calls", () => {
         CidrIp: "208.236.235.254/0",
       }),
     );
-    const d = (await lastEvent("AuthorizeSecurityGroupIngress")).detail;
-    const real = loadFixture(
+    const d = await lastRecordShapedLike(
       "AuthorizeSecurityGroupIngress",
       "detail_iamuser_LEGACY-FLAT-cidrIp-ipProtocol-ports_ipPermissions-empty_stratus",
+      "requestParameters",
     );
-    expect(shape(d.requestParameters)).toEqual(shape(real.requestParameters));
     // The request is echoed as sent; the rule set says what AWS stored (host bits cleared).
     expect(d.requestParameters).toEqual({
       groupId,
@@ -277,17 +304,16 @@ describe("CloudTrail records of security-group calls", () => {
     await alice.send(
       new RevokeSecurityGroupIngressCommand({ GroupId: groupId, SecurityGroupRuleIds: [ruleId] }),
     );
-    const d = (await lastEvent("RevokeSecurityGroupIngress")).detail;
-    const expected = loadFixture(
+    const d = await lastRecordShapedLike(
       "RevokeSecurityGroupIngress",
       "rule-ids-only_securityGroupRuleIds",
+      "responseElements",
     );
     expect(d.requestParameters).toEqual({
       groupId,
       ipPermissions: {},
       securityGroupRuleIds: { items: [{ securityGroupRuleId: ruleId }] },
     });
-    expect(shape(d.responseElements)).toEqual(shape(expected.responseElements));
   });
 
   it("renders ModifySecurityGroupRules in its PascalCase wrapper: one rule an object, two an array", async () => {
@@ -303,12 +329,11 @@ describe("CloudTrail records of security-group calls", () => {
         SecurityGroupRule: tcpFromWorld(443),
       },
     ]);
-    const one = (await lastEvent("ModifySecurityGroupRules")).detail;
-    const live = loadFixture(
+    const one = await lastRecordShapedLike(
       "ModifySecurityGroupRules",
       "requestParameters-only_live-shape_placeholder-ids",
+      "requestParameters",
     );
-    expect(shape(one.requestParameters)).toEqual(shape(live.requestParameters));
     expect(one.requestParameters).toEqual({
       ModifySecurityGroupRulesRequest: {
         SecurityGroupRule: {
@@ -353,24 +378,19 @@ describe("CloudTrail records of security-group calls", () => {
 
   it("emits failed calls with a Client.-prefixed errorCode and null responseElements", async () => {
     const groupId = await newGroup(alice, "ct-failed");
-    const permission = {
-      IpProtocol: "tcp",
-      FromPort: 22,
-      ToPort: 22,
-      IpRanges: [{ CidrIp: "0.0.0.0/0" }],
-    };
+    const permission = tcpPermission(22);
     await authorizeIngress(alice, groupId, [permission]);
     await ec2Error(authorizeIngress(alice, groupId, [permission]));
     const d = (await lastEvent("AuthorizeSecurityGroupIngress")).detail;
-    const real = loadFixture(
+    const real = captured(
       "AuthorizeSecurityGroupIngress",
       "failed_client-invalid-permission-duplicate_response-null",
     );
-    expect(detailKeys(d as unknown as Record<string, unknown>)).toEqual(detailKeys(real.detail));
+    expect(detailKeys(d as unknown as Record<string, unknown>)).toEqual(detailKeys(real));
     expect(d.errorCode).toBe("Client.InvalidPermission.Duplicate");
     expect(d.errorMessage).toContain("already exists");
     expect(d.responseElements).toBeNull();
-    expect(shape(d.requestParameters)).toEqual(shape(real.detail.requestParameters));
+    expectShapedLike(d, real, ["requestParameters"]);
   });
 
   it("emits nothing for Describe calls", async () => {
@@ -394,9 +414,11 @@ describe("CloudTrail records of network-ACL and prefix-list calls", () => {
         PortRange: { From: 700, To: 702 },
       }),
     );
-    const d = (await lastEvent("CreateNetworkAclEntry")).detail;
-    const fixture = loadFixture("CreateNetworkAclEntry", "detail_panther_tcp-6_portRange_ingress");
-    expect(shape(d.requestParameters)).toEqual(shape(fixture.requestParameters));
+    const d = await lastRecordShapedLike(
+      "CreateNetworkAclEntry",
+      "detail_panther_tcp-6_portRange_ingress",
+      "requestParameters",
+    );
     expect(d.requestParameters).toEqual({
       networkAclId: aclId,
       ruleNumber: 12,
@@ -438,10 +460,12 @@ describe("CloudTrail records of network-ACL and prefix-list calls", () => {
     await alice.send(
       new DeleteNetworkAclEntryCommand({ NetworkAclId: aclId, RuleNumber: 100, Egress: false }),
     );
-    const deleted = (await lastEvent("DeleteNetworkAclEntry")).detail;
-    const real = loadFixture("DeleteNetworkAclEntry", "detail_iamuser-cli_elastic");
-    expect(shape(deleted.requestParameters)).toEqual(shape(real.requestParameters));
-    expect(shape(deleted.responseElements)).toEqual(shape(real.responseElements));
+    const deleted = await lastRecordShapedLike(
+      "DeleteNetworkAclEntry",
+      "detail_iamuser-cli_elastic",
+      "requestParameters",
+      "responseElements",
+    );
     expect(deleted.requestParameters).toEqual({
       networkAclId: aclId,
       ruleNumber: 100,
@@ -450,23 +474,17 @@ describe("CloudTrail records of network-ACL and prefix-list calls", () => {
   });
 
   it("renders ModifyManagedPrefixList in its wrapper, entries as in the captured console event", async () => {
-    const created = await alice.send(
-      new CreateManagedPrefixListCommand({
-        PrefixListName: "ct-offices",
-        MaxEntries: 5,
-        AddressFamily: "IPv4",
-        Entries: [{ Cidr: "203.0.113.0/24" }],
-      }),
-    );
-    const id = created.PrefixList?.PrefixListId ?? "";
-    await alice.send(
-      new ModifyManagedPrefixListCommand({
-        PrefixListId: id,
-        CurrentVersion: 1,
-        AddEntries: [{ Cidr: "71.131.0.0/16", Description: "My IP Range" }],
-        RemoveEntries: [{ Cidr: "203.0.113.0/24" }],
-      }),
-    );
+    const id = sandbox.seedPrefixList({
+      accountId: "123456789012",
+      region: "eu-west-1",
+      name: "ct-offices",
+      entries: ["203.0.113.0/24"],
+    });
+    await modifyPrefixList(alice, id, {
+      CurrentVersion: 1,
+      AddEntries: [{ Cidr: "71.131.0.0/16", Description: "My IP Range" }],
+      RemoveEntries: [{ Cidr: "203.0.113.0/24" }],
+    });
     const d = (await lastEvent("ModifyManagedPrefixList")).detail;
     expect(d.requestParameters).toEqual({
       ModifyManagedPrefixListRequest: {
@@ -624,13 +642,10 @@ describe("emitted events read by the core normaliser", () => {
       name: "norm-pl",
       entries: ["192.0.2.0/24"],
     });
-    await role.send(
-      new ModifyManagedPrefixListCommand({
-        PrefixListId: plId,
-        AddEntries: [{ Cidr: "0.0.0.0/0" }, { Cidr: "10.0.0.0/8" }],
-        RemoveEntries: [{ Cidr: "192.0.2.0/24" }],
-      }),
-    );
+    await modifyPrefixList(role, plId, {
+      AddEntries: [{ Cidr: "0.0.0.0/0" }, { Cidr: "10.0.0.0/8" }],
+      RemoveEntries: [{ Cidr: "192.0.2.0/24" }],
+    });
     const pl = normalise(await lastEvent("ModifyManagedPrefixList"));
     expect(pl.status).toBe("handled");
     if (pl.status === "handled") {

@@ -25,22 +25,30 @@ function setup(
     manifest: { bucket: BUCKET, key: "manifests/run-1.json" },
     targets: n,
   };
-  return { objects, definition, input };
+  /** Runs the sweep: `worker` answers each batch, `summary` (default: echo) the summary task. */
+  const run = (
+    worker: (payload: unknown) => Promise<unknown>,
+    summary: (payload: unknown) => unknown = (payload) => payload,
+    runInput: { runId: string; manifest: { bucket: string; key: string } } = input,
+  ) =>
+    runLocalStateMachine({
+      definition,
+      input: runInput,
+      objects,
+      name: runInput.runId,
+      invoke: async (fn, payload) => (fn === "summary" ? summary(payload) : worker(payload)),
+    });
+  return { objects, run };
 }
 
 describe("local Distributed Map runner", () => {
   it("reads the manifest, batches it with the run id and never exceeds MaxConcurrency", async () => {
-    const { objects, definition, input } = setup(50, { batchSize: 7, maxConcurrency: 3 });
+    const { objects, run } = setup(50, { batchSize: 7, maxConcurrency: 3 });
     const seen: unknown[] = [];
     let inFlight = 0;
     let most = 0;
-    const result = await runLocalStateMachine({
-      definition,
-      input,
-      objects,
-      name: "run-1",
-      invoke: async (fn, payload) => {
-        if (fn === "summary") return { summarised: payload };
+    const result = await run(
+      async (payload) => {
         inFlight++;
         most = Math.max(most, inFlight);
         await new Promise((r) => setTimeout(r, 2));
@@ -48,7 +56,8 @@ describe("local Distributed Map runner", () => {
         seen.push(payload);
         return { ok: (payload as { Items: unknown[] }).Items.length };
       },
-    });
+      (payload) => ({ summarised: payload }),
+    );
     expect(result.status).toBe("SUCCEEDED");
     expect(most).toBe(3);
     expect(seen).toHaveLength(8); // ceil(50 / 7)
@@ -73,23 +82,11 @@ describe("local Distributed Map runner", () => {
   });
 
   it("records failed batches and goes on while under ToleratedFailurePercentage", async () => {
-    const { objects, definition, input } = setup(20, {
-      batchSize: 1,
-      maxConcurrency: 4,
-      tolerated: 10,
-    });
-    const result = await runLocalStateMachine({
-      definition,
-      input,
-      objects,
-      name: "run-1",
-      invoke: async (fn, payload) => {
-        if (fn === "summary") return payload;
-        const [t] = (payload as { Items: { account: string }[] }).Items;
-        if (t?.account === "100000000003")
-          throw Object.assign(new Error("boom"), { name: "Crash" });
-        return {};
-      },
+    const { objects, run } = setup(20, { batchSize: 1, maxConcurrency: 4, tolerated: 10 });
+    const result = await run(async (payload) => {
+      const [t] = (payload as { Items: { account: string }[] }).Items;
+      if (t?.account === "100000000003") throw Object.assign(new Error("boom"), { name: "Crash" });
+      return {};
     });
     expect(result.status).toBe("SUCCEEDED");
     expect(result.mapRuns[0]).toMatchObject({
@@ -110,22 +107,11 @@ describe("local Distributed Map runner", () => {
   });
 
   it("stops the Map Run past the tolerated percentage and hands the error to the summary", async () => {
-    const { objects, definition, input } = setup(20, {
-      batchSize: 1,
-      maxConcurrency: 1,
-      tolerated: 10,
-    });
+    const { run } = setup(20, { batchSize: 1, maxConcurrency: 1, tolerated: 10 });
     let calls = 0;
-    const result = await runLocalStateMachine({
-      definition,
-      input,
-      objects,
-      name: "run-1",
-      invoke: async (fn, payload) => {
-        if (fn === "summary") return payload;
-        calls++;
-        throw Object.assign(new Error("down"), { name: "Crash" });
-      },
+    const result = await run(async () => {
+      calls++;
+      throw Object.assign(new Error("down"), { name: "Crash" });
     });
     // 3 of 20 items failed is 15% > 10%: nothing more is started after the third failure.
     expect(calls).toBe(3);
@@ -138,33 +124,26 @@ describe("local Distributed Map runner", () => {
   });
 
   it("retries a worker throttled by Lambda, as the task's Retry says", async () => {
-    const { objects, definition, input } = setup(3, { batchSize: 3 });
+    const { run } = setup(3, { batchSize: 3 });
     let attempts = 0;
-    const result = await runLocalStateMachine({
-      definition,
-      input,
-      objects,
-      name: "run-1",
-      invoke: async (fn) => {
-        if (fn === "summary") return "done";
+    const result = await run(
+      async () => {
         attempts++;
         if (attempts < 3)
           throw Object.assign(new Error("rate"), { name: "Lambda.TooManyRequestsException" });
         return {};
       },
-    });
+      () => "done",
+    );
     expect(attempts).toBe(3);
     expect(result).toMatchObject({ status: "SUCCEEDED", output: "done" });
   });
 
   it("fails the Map state when the manifest is missing", async () => {
-    const { objects, definition } = setup(1, {});
-    const result = await runLocalStateMachine({
-      definition,
-      input: { runId: "x", manifest: { bucket: BUCKET, key: "manifests/none.json" } },
-      objects,
-      name: "x",
-      invoke: async (_fn, payload) => payload,
+    const { run } = setup(1, {});
+    const result = await run(async (payload) => payload, undefined, {
+      runId: "x",
+      manifest: { bucket: BUCKET, key: "manifests/none.json" },
     });
     expect((result.output as { mapError: { Error: string } }).mapError.Error).toBe(
       "States.ItemReaderFailed",

@@ -10,7 +10,6 @@ import {
   DescribeVpcsCommand,
   type EC2Client,
   type IpPermission,
-  ModifyManagedPrefixListCommand,
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
@@ -21,9 +20,11 @@ import {
   authorizeIngress,
   ec2Client,
   ec2Error,
+  modifyPrefixList,
   modifyRules,
   startSandbox,
   tcpFromWorld,
+  tcpPermission,
 } from "./helpers";
 
 let sandbox: Ec2Sandbox;
@@ -38,13 +39,6 @@ beforeAll(async () => {
 afterAll(async () => {
   ec2.destroy();
   await sandbox.close();
-});
-
-const tcp = (port: number, cidr = "0.0.0.0/0"): IpPermission => ({
-  IpProtocol: "tcp",
-  FromPort: port,
-  ToPort: port,
-  IpRanges: [{ CidrIp: cidr }],
 });
 
 let counter = 0;
@@ -77,7 +71,7 @@ describe("security-group rules as EC2 stores them", () => {
     const groupId = group();
     const text = `a<b & "c" 'd'>`;
     await authorizeIngress(ec2, groupId, [
-      { ...tcp(8443), IpRanges: [{ CidrIp: "0.0.0.0/0", Description: text }] },
+      { ...tcpPermission(8443), IpRanges: [{ CidrIp: "0.0.0.0/0", Description: text }] },
     ]);
     const rules = await ec2.send(
       new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: "group-id", Values: [groupId] }] }),
@@ -90,8 +84,12 @@ describe("security-group rules as EC2 stores them", () => {
     const send = (p: IpPermission) => ec2Error(authorizeIngress(ec2, groupId, [p]));
     const noPorts = await send({ IpProtocol: "tcp", IpRanges: [{ CidrIp: "0.0.0.0/0" }] });
     expect(noPorts.name).toBe("InvalidParameterValue");
-    expect((await send({ ...tcp(22), IpProtocol: "tcpp" })).name).toBe("InvalidParameterValue");
-    expect((await send(tcp(22, "10.1/16"))).message).toBe("CIDR block 10.1/16 is malformed");
+    expect((await send({ ...tcpPermission(22), IpProtocol: "tcpp" })).name).toBe(
+      "InvalidParameterValue",
+    );
+    expect((await send(tcpPermission(22, "10.1/16"))).message).toBe(
+      "CIDR block 10.1/16 is malformed",
+    );
     expect((await send({ IpProtocol: "tcp", FromPort: 22, ToPort: 22 })).name).toBe(
       "InvalidParameterValue",
     );
@@ -100,26 +98,31 @@ describe("security-group rules as EC2 stores them", () => {
 
   it("rejects the same permission twice in one request", async () => {
     const groupId = group();
-    const err = await ec2Error(authorizeIngress(ec2, groupId, [tcp(22), tcp(22)]));
+    const err = await ec2Error(
+      authorizeIngress(ec2, groupId, [tcpPermission(22), tcpPermission(22)]),
+    );
     expect(err.name).toBe("InvalidParameterValue");
     expect(err.message).toBe("The same permission must not appear multiple times");
   });
 
   it("enforces the rules-per-group quota per direction and IP family", async () => {
     const groupId = group();
-    await authorizeIngress(ec2, groupId, [tcp(1), tcp(2), tcp(3), tcp(4)]);
-    const err = await ec2Error(authorizeIngress(ec2, groupId, [tcp(5)]));
+    await authorizeIngress(ec2, groupId, [
+      tcpPermission(1),
+      tcpPermission(2),
+      tcpPermission(3),
+      tcpPermission(4),
+    ]);
+    const err = await ec2Error(authorizeIngress(ec2, groupId, [tcpPermission(5)]));
     expect(err.name).toBe("RulesPerSecurityGroupLimitExceeded");
     // Egress has its own quota, and so have IPv6 rules.
     await ec2.send(
-      new AuthorizeSecurityGroupEgressCommand({ GroupId: groupId, IpPermissions: [tcp(5)] }),
+      new AuthorizeSecurityGroupEgressCommand({
+        GroupId: groupId,
+        IpPermissions: [tcpPermission(5)],
+      }),
     );
-    const v6 = (port: number): IpPermission => ({
-      IpProtocol: "tcp",
-      FromPort: port,
-      ToPort: port,
-      Ipv6Ranges: [{ CidrIpv6: "::/0" }],
-    });
+    const v6 = (port: number) => tcpPermission(port, { Ipv6Ranges: [{ CidrIpv6: "::/0" }] });
     await authorizeIngress(ec2, groupId, [v6(1), v6(2), v6(3), v6(4)]);
     // A group reference counts against both families, and IPv4 is full.
     const both = await ec2Error(
@@ -149,12 +152,9 @@ describe("security-group rules as EC2 stores them", () => {
   it("accepts a cross-account group reference as named", async () => {
     const groupId = group();
     const reply = await authorizeIngress(ec2, groupId, [
-      {
-        IpProtocol: "tcp",
-        FromPort: 5432,
-        ToPort: 5432,
+      tcpPermission(5432, {
         UserIdGroupPairs: [{ GroupId: "sg-0aaaaaaaaaaaaaaa1", UserId: "210987654321" }],
-      },
+      }),
     ]);
     expect(reply.SecurityGroupRules?.[0]?.ReferencedGroupInfo).toEqual({
       GroupId: "sg-0aaaaaaaaaaaaaaa1",
@@ -167,12 +167,18 @@ describe("security-group rules as EC2 stores them", () => {
     const name = `behaviour-${counter}`;
     const { groupId } = sandbox.seedSecurityGroup({ name });
     const reply = await ec2.send(
-      new AuthorizeSecurityGroupIngressCommand({ GroupName: name, IpPermissions: [tcp(80)] }),
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupName: name,
+        IpPermissions: [tcpPermission(80)],
+      }),
     );
     expect(reply.SecurityGroupRules?.[0]?.GroupId).toBe(groupId);
     const err = await ec2Error(
       ec2.send(
-        new AuthorizeSecurityGroupEgressCommand({ GroupId: undefined, IpPermissions: [tcp(80)] }),
+        new AuthorizeSecurityGroupEgressCommand({
+          GroupId: undefined,
+          IpPermissions: [tcpPermission(80)],
+        }),
       ),
     );
     expect(err.name).toBe("MissingParameter");
@@ -183,12 +189,12 @@ describe("revoking", () => {
   it("outside the default VPC, one unmatched permission fails the whole call and revokes nothing", async () => {
     const { vpcId } = sandbox.seedVpc({ cidrBlock: "10.50.0.0/16" });
     const groupId = group(vpcId);
-    await authorizeIngress(ec2, groupId, [tcp(22)]);
+    await authorizeIngress(ec2, groupId, [tcpPermission(22)]);
     const err = await ec2Error(
       ec2.send(
         new RevokeSecurityGroupIngressCommand({
           GroupId: groupId,
-          IpPermissions: [tcp(22), tcp(23)],
+          IpPermissions: [tcpPermission(22), tcpPermission(23)],
         }),
       ),
     );
@@ -198,11 +204,11 @@ describe("revoking", () => {
 
   it("in the default VPC, revokes what matches and lists the rest as unknown", async () => {
     const groupId = group();
-    await authorizeIngress(ec2, groupId, [tcp(22)]);
+    await authorizeIngress(ec2, groupId, [tcpPermission(22)]);
     const reply = await ec2.send(
       new RevokeSecurityGroupIngressCommand({
         GroupId: groupId,
-        IpPermissions: [tcp(22), tcp(23)],
+        IpPermissions: [tcpPermission(22), tcpPermission(23)],
       }),
     );
     expect(reply.Return).toBe(true);
@@ -213,11 +219,11 @@ describe("revoking", () => {
 
   it("matches a revoke on canonical content, whatever host bits the caller sends", async () => {
     const groupId = group();
-    await authorizeIngress(ec2, groupId, [tcp(22, "10.0.0.0/8")]);
+    await authorizeIngress(ec2, groupId, [tcpPermission(22, "10.0.0.0/8")]);
     const reply = await ec2.send(
       new RevokeSecurityGroupIngressCommand({
         GroupId: groupId,
-        IpPermissions: [tcp(22, "10.1.2.3/8")],
+        IpPermissions: [tcpPermission(22, "10.1.2.3/8")],
       }),
     );
     expect(reply.RevokedSecurityGroupRules?.[0]?.CidrIpv4).toBe("10.0.0.0/8");
@@ -249,7 +255,7 @@ describe("revoking", () => {
         new RevokeSecurityGroupIngressCommand({
           GroupId: groupId,
           SecurityGroupRuleIds: ["sgr-0000000000000000d"],
-          IpPermissions: [tcp(22)],
+          IpPermissions: [tcpPermission(22)],
         }),
       ),
     );
@@ -260,7 +266,7 @@ describe("revoking", () => {
 describe("ModifySecurityGroupRules", () => {
   it("refuses to make a rule a duplicate of another, and accepts two rules swapping contents", async () => {
     const groupId = group();
-    const added = await authorizeIngress(ec2, groupId, [tcp(80), tcp(443)]);
+    const added = await authorizeIngress(ec2, groupId, [tcpPermission(80), tcpPermission(443)]);
     const [a, b] = (added.SecurityGroupRules ?? []).map((r) => r.SecurityGroupRuleId ?? "");
     const dup = await ec2Error(
       modifyRules(ec2, groupId, [
@@ -286,7 +292,10 @@ describe("ModifySecurityGroupRules", () => {
     expect(rules.find((r) => r.securityGroupRuleId === b)?.fromPort).toBe(80);
     // And the swapped rules are still found by content.
     const revoked = await ec2.send(
-      new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [tcp(80)] }),
+      new RevokeSecurityGroupIngressCommand({
+        GroupId: groupId,
+        IpPermissions: [tcpPermission(80)],
+      }),
     );
     expect(revoked.RevokedSecurityGroupRules?.[0]?.SecurityGroupRuleId).toBe(b);
   });
@@ -514,13 +523,7 @@ describe("prefix lists", () => {
   it("refuses a modification against a stale version", async () => {
     const id = sandbox.seedPrefixList({ name: "stale", entries: ["192.0.2.0/24"] });
     const err = await ec2Error(
-      ec2.send(
-        new ModifyManagedPrefixListCommand({
-          PrefixListId: id,
-          CurrentVersion: 7,
-          AddEntries: [{ Cidr: "10.0.0.0/8" }],
-        }),
-      ),
+      modifyPrefixList(ec2, id, { CurrentVersion: 7, AddEntries: [{ Cidr: "10.0.0.0/8" }] }),
     );
     expect(err.name).toBe("PrefixListVersionMismatch");
     expect(sandbox.prefixListEntries(id)).toEqual(["192.0.2.0/24"]);

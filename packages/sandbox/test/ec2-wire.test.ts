@@ -30,7 +30,14 @@ import {
 } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EC2_ACTIONS, type Ec2Sandbox } from "../src/index";
-import { authorizeIngress, ec2Client, ec2Error, modifyRules, startSandbox } from "./helpers";
+import {
+  authorizeIngress,
+  ec2Client,
+  ec2Error,
+  modifyRules,
+  startSandbox,
+  tcpPermission,
+} from "./helpers";
 
 // Every assertion reads a parsed member: the SDK's XML parser silently drops misnamed elements,
 // so a reply with a wrong element name shows up here as `undefined`, never as a pass.
@@ -112,15 +119,10 @@ describe("security groups over the SDK", () => {
   it("authorizes egress to IPv6, prefix-list and group peers, one rule per source", async () => {
     const groupId = await newGroup("wire-egress");
     const peerId = await newGroup("wire-egress-peer");
-    const pl = await ec2.send(
-      new CreateManagedPrefixListCommand({
-        PrefixListName: "wire-egress-pl",
-        MaxEntries: 5,
-        AddressFamily: "IPv4",
-        Entries: [{ Cidr: "198.51.100.0/24" }],
-      }),
-    );
-    const prefixListId = pl.PrefixList?.PrefixListId ?? "";
+    const prefixListId = sandbox.seedPrefixList({
+      name: "wire-egress-pl",
+      entries: ["198.51.100.0/24"],
+    });
     const reply = await ec2.send(
       new AuthorizeSecurityGroupEgressCommand({
         GroupId: groupId,
@@ -440,17 +442,15 @@ describe("VPCs and network ACLs over the SDK", () => {
     expect(created.NetworkAcl?.Entries?.map((e) => e.RuleNumber)).toEqual([32767, 32767]);
     expect(created.NetworkAcl?.Entries?.every((e) => e.RuleAction === "deny")).toBe(true);
 
-    await ec2.send(
-      new CreateNetworkAclEntryCommand({
-        NetworkAclId: aclId,
-        RuleNumber: 100,
-        Protocol: "6",
-        RuleAction: "allow",
-        Egress: false,
-        CidrBlock: "0.0.0.0/0",
-        PortRange: { From: 22, To: 22 },
-      }),
-    );
+    const sshFromWorld = {
+      NetworkAclId: aclId,
+      RuleNumber: 100,
+      Protocol: "6",
+      Egress: false,
+      CidrBlock: "0.0.0.0/0",
+      PortRange: { From: 22, To: 22 },
+    };
+    await ec2.send(new CreateNetworkAclEntryCommand({ ...sshFromWorld, RuleAction: "allow" }));
     await ec2.send(
       new CreateNetworkAclEntryCommand({
         NetworkAclId: aclId,
@@ -474,17 +474,7 @@ describe("VPCs and network ACLs over the SDK", () => {
     expect(ping?.IcmpTypeCode?.Code).toBe(-1);
     expect(ping?.CidrBlock).toBe("192.0.2.0/24");
 
-    await ec2.send(
-      new ReplaceNetworkAclEntryCommand({
-        NetworkAclId: aclId,
-        RuleNumber: 100,
-        Protocol: "6",
-        RuleAction: "deny",
-        Egress: false,
-        CidrBlock: "0.0.0.0/0",
-        PortRange: { From: 22, To: 22 },
-      }),
-    );
+    await ec2.send(new ReplaceNetworkAclEntryCommand({ ...sshFromWorld, RuleAction: "deny" }));
     await ec2.send(
       new DeleteNetworkAclEntryCommand({ NetworkAclId: aclId, RuleNumber: 110, Egress: false }),
     );
@@ -671,12 +661,7 @@ describe("EC2 errors over the SDK", () => {
 
   it("answers InvalidPermission.Duplicate for a rule that exists, whatever the CIDR's host bits", async () => {
     const groupId = await newGroup("wire-err-dup");
-    const permission = {
-      IpProtocol: "tcp",
-      FromPort: 22,
-      ToPort: 22,
-      IpRanges: [{ CidrIp: "10.0.0.0/8" }],
-    };
+    const permission = tcpPermission(22, "10.0.0.0/8");
     await authorizeIngress(ec2, groupId, [permission]);
     const err = await ec2Error(
       authorizeIngress(ec2, groupId, [{ ...permission, IpRanges: [{ CidrIp: "10.9.9.9/8" }] }]),

@@ -9,7 +9,7 @@ import { ConfiguredRetryStrategy } from "@smithy/util-retry";
 import { afterEach, describe, expect, it } from "vitest";
 import { FaultInjector } from "../src/ec2/faults";
 import { Ec2Sandbox } from "../src/index";
-import { ec2Client, ec2Error, startSandbox } from "./helpers";
+import { ec2Client, ec2Error, startSandbox, tcpPermission } from "./helpers";
 
 const opened: Ec2Sandbox[] = [];
 async function open(options: ConstructorParameters<typeof Ec2Sandbox>[0] = {}) {
@@ -22,12 +22,7 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((s) => s.close()));
 });
 
-const ssh = {
-  IpProtocol: "tcp",
-  FromPort: 22,
-  ToPort: 22,
-  IpRanges: [{ CidrIp: "0.0.0.0/0" }],
-};
+const ssh = tcpPermission(22);
 
 describe("throttling", () => {
   it("lets a client with ConfiguredRetryStrategy(4, 0) succeed after two throttled attempts", async () => {

@@ -4,11 +4,13 @@ import {
   type EC2ClientConfig,
   type EC2ServiceException,
   type IpPermission,
+  ModifyManagedPrefixListCommand,
+  type ModifyManagedPrefixListRequest,
   ModifySecurityGroupRulesCommand,
   type SecurityGroupRuleRequest,
   type SecurityGroupRuleUpdate,
 } from "@aws-sdk/client-ec2";
-import { Ec2Sandbox, type Ec2SandboxOptions } from "../src/index";
+import { Ec2Sandbox, type Ec2SandboxOptions, type SeedNaclEntry } from "../src/index";
 
 export interface ClientOptions {
   readonly region?: string;
@@ -69,7 +71,40 @@ export function modifyRules(
   );
 }
 
+/** ModifyManagedPrefixList of `prefixListId` (its version and entry changes in `change`). */
+export function modifyPrefixList(
+  client: EC2Client,
+  prefixListId: string,
+  change: Omit<ModifyManagedPrefixListRequest, "PrefixListId">,
+) {
+  return client.send(new ModifyManagedPrefixListCommand({ PrefixListId: prefixListId, ...change }));
+}
+
+/** tcp `port` from `from`: an IPv4 CIDR, or the permission's peer fields (IPv6, groups, lists). */
+export function tcpPermission(
+  port: number,
+  from: string | Omit<IpPermission, "IpProtocol" | "FromPort" | "ToPort"> = "0.0.0.0/0",
+): IpPermission {
+  return {
+    IpProtocol: "tcp",
+    FromPort: port,
+    ToPort: port,
+    ...(typeof from === "string" ? { IpRanges: [{ CidrIp: from }] } : from),
+  };
+}
+
 /** A rule's new content: tcp `port` from anywhere over IPv4. */
 export function tcpFromWorld(port: number): SecurityGroupRuleRequest {
   return { IpProtocol: "tcp", FromPort: port, ToPort: port, CidrIpv4: "0.0.0.0/0" };
 }
+
+/** A network-ACL entry to seed: rule 100 allows tcp 443 in from anywhere. */
+export const HTTPS_IN_FROM_WORLD: SeedNaclEntry = {
+  ruleNumber: 100,
+  egress: false,
+  protocol: "tcp",
+  fromPort: 443,
+  toPort: 443,
+  ruleAction: "allow",
+  cidr: "0.0.0.0/0",
+};

@@ -3,7 +3,7 @@ import type { GuardrailFunction } from "@guardrail/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Ec2Sandbox, type EventBridgeEvent, roleArn } from "../src/index";
 import { EventBridgeRouter, unroutedReason } from "../src/local/index";
-import { ec2Client, startSandbox } from "./helpers";
+import { ec2Client, startSandbox, tcpPermission } from "./helpers";
 
 const OWN = {
   type: "AssumedRole",
@@ -37,9 +37,7 @@ async function eventOf(
     .send(
       new AuthorizeSecurityGroupIngressCommand({
         GroupId: groupId,
-        IpPermissions: [
-          { IpProtocol: "tcp", FromPort: port, ToPort: port, IpRanges: [{ CidrIp: cidr }] },
-        ],
+        IpPermissions: [tcpPermission(port, cidr)],
       }),
     )
     .catch((e: { $metadata: { requestId?: string } }) => e);

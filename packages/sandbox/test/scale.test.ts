@@ -5,7 +5,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Ec2Sandbox, SeedSecurityGroup } from "../src/index";
-import { ec2Client, startSandbox } from "./helpers";
+import { ec2Client, HTTPS_IN_FROM_WORLD, startSandbox } from "./helpers";
 
 // The sweep benchmark's estate: 10,000 groups holding 50,000 rules, and 2,000 network ACLs.
 const GROUPS = 10_000;
@@ -36,15 +36,7 @@ beforeAll(async () => {
   for (let n = 0; n < NACLS; n++) {
     sandbox.seedNetworkAcl({
       entries: [
-        {
-          ruleNumber: 100,
-          egress: false,
-          protocol: "tcp",
-          fromPort: 443,
-          toPort: 443,
-          ruleAction: "allow",
-          cidr: "0.0.0.0/0",
-        },
+        HTTPS_IN_FROM_WORLD,
         { ruleNumber: 100, egress: true, protocol: -1, ruleAction: "allow", cidr: "0.0.0.0/0" },
       ],
     });
