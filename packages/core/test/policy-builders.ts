@@ -1,3 +1,5 @@
+import { expect } from "vitest";
+import { PolicyValidationError } from "../src/errors";
 import type {
   Actor,
   EventMeta,
@@ -129,4 +131,25 @@ export function eventMeta(
     ...input,
     actor: actor(input.actor),
   };
+}
+
+/** The admin-ports rule as a policy file writes it: tcp 22 from the internet, enforced. */
+export const ADMIN_PORTS_RULE = {
+  id: "admin-ports",
+  kind: "security-group-ports",
+  description: "No SSH from the internet.",
+  label: "admin port",
+  mode: "enforce",
+  options: { ports: ["tcp/22"] },
+};
+
+/** The issues of the PolicyValidationError that `run` throws (fails the test if it throws none). */
+export function issuesOf(run: () => unknown): PolicyValidationError["issues"] {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(PolicyValidationError);
+    return (error as PolicyValidationError).issues;
+  }
+  throw new Error("expected a PolicyValidationError");
 }
