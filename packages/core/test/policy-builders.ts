@@ -1,7 +1,9 @@
 import { expect } from "vitest";
 import { PolicyValidationError } from "../src/errors";
 import type {
+  Action,
   Actor,
+  Direction,
   EventMeta,
   NetworkAclEntryChange,
   Peer,
@@ -93,10 +95,16 @@ export function naclEntry(input: NaclInput = {}): NetworkAclEntryChange {
   };
 }
 
-export function prefixListChange(
-  id = "pl-0123456789abcdef0",
-  added: string[] = [],
-): PrefixListChange {
+/** The action that revokes these rules of a group by their ids. */
+export function revokeRules(
+  direction: Direction | null,
+  ruleIds: string[],
+  groupId = GROUP,
+): Extract<Action, { type: "revoke-security-group-rules" }> {
+  return { type: "revoke-security-group-rules", groupId, direction, ruleIds };
+}
+
+export function prefixListChange(id = PREFIX_LIST, added: string[] = []): PrefixListChange {
   return {
     kind: "prefix-list",
     prefixListId: id,
@@ -116,6 +124,18 @@ export function actor(input: Partial<Actor> = {}): Actor {
     userAgent: "aws-cli/2.15.0",
     console: false,
     ...input,
+  };
+}
+
+/** The caller fields of a session `session` of the IAM role `role` in `account`. */
+export function roleSession(
+  role: string,
+  session: string,
+  account = "111122223333",
+): Partial<Actor> {
+  return {
+    arn: `arn:aws:sts::${account}:assumed-role/${role}/${session}`,
+    sessionIssuerArn: `arn:aws:iam::${account}:role/${role}`,
   };
 }
 

@@ -15,7 +15,15 @@ import {
   tagsMatch,
 } from "../src/policy";
 import { evaluate } from "../src/policy/evaluate";
-import { ADMIN_PORTS_RULE, eventMeta, issuesOf, NOW, naclEntry, sgRule } from "./policy-builders";
+import {
+  ADMIN_PORTS_RULE,
+  eventMeta,
+  issuesOf,
+  NOW,
+  naclEntry,
+  roleSession,
+  sgRule,
+} from "./policy-builders";
 
 const PROD = "111122223333";
 const DEV = "444455556666";
@@ -533,10 +541,7 @@ describe("scoped exemption entries", () => {
   it("waives a principal only in accounts with the scoped tags", () => {
     const deployer = {
       account: DEV,
-      actor: {
-        arn: "arn:aws:sts::444455556666:assumed-role/deployer/ci",
-        sessionIssuerArn: "arn:aws:iam::444455556666:role/deployer",
-      },
+      actor: roleSession("deployer", "ci", DEV),
     };
     const ctx = { event: eventMeta(deployer) };
     const change = sgRule({ groupId: "sg-0fedcba9876543210" });
