@@ -104,7 +104,10 @@ export function revokeRules(
   return { type: "revoke-security-group-rules", groupId, direction, ruleIds };
 }
 
-export function prefixListChange(id = PREFIX_LIST, added: string[] = []): PrefixListChange {
+export function prefixListChange(
+  id = "pl-0123456789abcdef0",
+  added: string[] = [],
+): PrefixListChange {
   return {
     kind: "prefix-list",
     prefixListId: id,
