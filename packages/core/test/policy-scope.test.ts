@@ -31,14 +31,8 @@ const PROD_OU = "ou-ab12-34cd56ef";
 const WORKLOADS_OU = "ou-ab12-11112222";
 const SANDBOX_OU = "ou-ab12-99998888";
 
-/** A network-ACL rule against tcp 22, enforced. */
-const NACL_SSH = {
-  id: "nacl-ssh",
-  kind: "network-acl-ports",
-  description: "d",
-  mode: "enforce",
-  options: { ports: ["tcp/22"] },
-};
+/** The admin-ports rule over network-ACL entries. */
+const NACL_SSH = { ...ADMIN_PORTS_RULE, id: "nacl-ssh", kind: "network-acl-ports" };
 
 /** A one-rule policy (admin-ports, enforce) whose rule carries `scope`. */
 function scoped(scope: unknown, rule: Record<string, unknown> = {}) {
