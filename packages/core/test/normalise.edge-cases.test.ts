@@ -18,8 +18,9 @@ const CNAE = "CreateNetworkAclEntry";
 const MMPL = "ModifyManagedPrefixList";
 const RMPLV = "RestoreManagedPrefixListVersion";
 
-/** A whole, plain bare record to graft request/response shapes onto. */
 const BASE = "items-form_tcp-22_same-rule-as-legacy-flat";
+
+/** A whole, plain bare record to graft request/response shapes onto. */
 function baseRecord() {
   return loadFixture(ASGI, BASE);
 }
