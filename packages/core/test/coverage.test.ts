@@ -11,16 +11,10 @@ import {
 } from "../src/coverage";
 import { ConfigurationError } from "../src/errors";
 import { parsePolicy } from "../src/policy";
+import { ADMIN_PORTS_RULE } from "./policy-builders";
 
 const OU_A = "ou-ab12-34cd56ef";
 const OU_B = "ou-ab12-11112222";
-const RULE = {
-  id: "admin-ports",
-  kind: "security-group-ports",
-  description: "No SSH from the internet.",
-  mode: "enforce",
-  options: { ports: ["tcp/22"] },
-};
 
 describe("the covered-Region setting", () => {
   it("covers every enabled Region when unset, empty or `all`", () => {
@@ -181,9 +175,9 @@ describe("the OUs the sweep lists", () => {
   it("is the union of the OUs when every enabled rule is scoped to OUs", () => {
     const policy = parsePolicy({
       rules: [
-        { ...RULE, scope: { organizationalUnits: [OU_B] } },
-        { ...RULE, id: "b", scope: { organizationalUnits: [OU_A, OU_B] } },
-        { ...RULE, id: "off", mode: "off" },
+        { ...ADMIN_PORTS_RULE, scope: { organizationalUnits: [OU_B] } },
+        { ...ADMIN_PORTS_RULE, id: "b", scope: { organizationalUnits: [OU_A, OU_B] } },
+        { ...ADMIN_PORTS_RULE, id: "off", mode: "off" },
       ],
     });
     expect(sweptOrganizationalUnits(policy)).toEqual([OU_B, OU_A].sort());
@@ -192,11 +186,11 @@ describe("the OUs the sweep lists", () => {
   it("is every account when one enabled rule applies outside OU scopes", () => {
     const policy = parsePolicy({
       rules: [
-        { ...RULE, scope: { organizationalUnits: [OU_A] } },
-        { ...RULE, id: "b", scope: { regions: ["eu-west-1"] } },
+        { ...ADMIN_PORTS_RULE, scope: { organizationalUnits: [OU_A] } },
+        { ...ADMIN_PORTS_RULE, id: "b", scope: { regions: ["eu-west-1"] } },
       ],
     });
     expect(sweptOrganizationalUnits(policy)).toBeNull();
-    expect(sweptOrganizationalUnits(parsePolicy({ rules: [RULE] }))).toBeNull();
+    expect(sweptOrganizationalUnits(parsePolicy({ rules: [ADMIN_PORTS_RULE] }))).toBeNull();
   });
 });

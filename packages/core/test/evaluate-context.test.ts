@@ -8,7 +8,16 @@ import {
   UNRESOLVED_PREFIX_LIST_RULE,
 } from "../src/policy";
 import { evaluate, isOwnPrincipal, withOwnPrincipals } from "../src/policy/evaluate";
-import { actor, eventMeta, GROUP, NOW, prefixListChange, sgRule } from "./policy-builders";
+import {
+  actor,
+  eventMeta,
+  GROUP,
+  NOW,
+  prefixListChange,
+  revokeRules,
+  roleSession,
+  sgRule,
+} from "./policy-builders";
 
 const PL = "pl-0123456789abcdef0";
 
@@ -25,14 +34,7 @@ describe("ModifySecurityGroupRules (direction unknown)", () => {
       direction: "egress",
       ruleId: "sgr-0ccccccccccccccc3",
     });
-    expect(planActions(result)).toEqual([
-      {
-        type: "revoke-security-group-rules",
-        groupId: GROUP,
-        direction: "egress",
-        ruleIds: ["sgr-0ccccccccccccccc3"],
-      },
-    ]);
+    expect(planActions(result)).toEqual([revokeRules("egress", ["sgr-0ccccccccccccccc3"])]);
   });
 
   it("finds nothing for the same rule looked up as ingress from a narrow range", () => {
@@ -86,14 +88,7 @@ describe("ModifySecurityGroupRules (direction unknown)", () => {
     expect(result.findings.find((f) => f.rule === "smtp-egress")?.reason).toContain(
       "direction unknown, read as egress",
     );
-    expect(planActions(result)).toEqual([
-      {
-        type: "revoke-security-group-rules",
-        groupId: GROUP,
-        direction: null,
-        ruleIds: ["sgr-0ccccccccccccccc3"],
-      },
-    ]);
+    expect(planActions(result)).toEqual([revokeRules(null, ["sgr-0ccccccccccccccc3"])]);
   });
 
   it("keeps the stricter reading when one rule matches both ways", () => {
@@ -144,7 +139,11 @@ rules:
 });
 
 describe("prefix lists", () => {
-  const viaList = sgRule({ prefixListId: PL, ports: [22], ruleId: "sgr-0ddddddddddddddd4" });
+  const viaList = sgRule({
+    prefixListId: PL,
+    ports: [22],
+    ruleId: "sgr-0ddddddddddddddd4",
+  });
 
   it("gives one notify finding, and no action, when the list was not resolved", () => {
     const result = evaluate([viaList], defaultPolicy(), { now: NOW });
@@ -174,14 +173,7 @@ describe("prefix lists", () => {
     expect(result.findings[0]?.reason).toBe(
       `tcp 22 open to prefix list ${PL} entry 0.0.0.0/0 (public, wide) — admin port`,
     );
-    expect(planActions(result)).toEqual([
-      {
-        type: "revoke-security-group-rules",
-        groupId: GROUP,
-        direction: "ingress",
-        ruleIds: ["sgr-0ddddddddddddddd4"],
-      },
-    ]);
+    expect(planActions(result)).toEqual([revokeRules("ingress", ["sgr-0ddddddddddddddd4"])]);
   });
 
   it("revokes the referencing permission, never the list, when the rule id is unknown", () => {
@@ -210,14 +202,19 @@ describe("prefix lists", () => {
 
   it("rejects a malformed CIDR in the supplied entries with its path", () => {
     expect(() =>
-      evaluate([viaList], defaultPolicy(), { now: NOW, prefixLists: { [PL]: ["10.0.0.0/33"] } }),
+      evaluate([viaList], defaultPolicy(), {
+        now: NOW,
+        prefixLists: { [PL]: ["10.0.0.0/33"] },
+      }),
     ).toThrow(
       new InvalidInputError(`prefixLists.${PL}[0]`, '"10.0.0.0/33" has a prefix longer than 32'),
     );
   });
 
   it("gives a PrefixListChange itself no findings", () => {
-    const result = evaluate([prefixListChange(PL, ["0.0.0.0/0"])], defaultPolicy(), { now: NOW });
+    const result = evaluate([prefixListChange(PL, ["0.0.0.0/0"])], defaultPolicy(), {
+      now: NOW,
+    });
     expect(result).toEqual({ outcome: "compliant", findings: [], waived: [] });
   });
 });
@@ -229,10 +226,7 @@ describe("own principals (loop guard)", () => {
 
   it("ignores changes made by the guardrail's own role session", () => {
     const event = eventMeta({
-      actor: {
-        arn: "arn:aws:sts::111122223333:assumed-role/guardrail-remediator/1700000000000",
-        sessionIssuerArn: "arn:aws:iam::111122223333:role/guardrail-remediator",
-      },
+      actor: roleSession("guardrail-remediator", "1700000000000"),
     });
     expect(evaluate([sgRule()], policy, { now: NOW, event })).toEqual({
       outcome: "ignored",

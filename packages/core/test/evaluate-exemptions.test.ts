@@ -3,7 +3,7 @@ import type { RuleChange } from "../src/model";
 import { planActions } from "../src/plan";
 import { DEFAULT_POLICY_YAML, defaultPolicy, judgeTagging, loadPolicy } from "../src/policy";
 import { evaluate, groupsNeedingTags, needsGroupTags } from "../src/policy/evaluate";
-import { eventMeta, GROUP, NOW, naclEntry, sgRule } from "./policy-builders";
+import { eventMeta, GROUP, NOW, naclEntry, roleSession, sgRule } from "./policy-builders";
 
 const TAG = "guardrail-exempt";
 const OTHER_GROUP = "sg-0fedcba9876543210";
@@ -74,10 +74,7 @@ describe("exemptions by group, principal, account and region", () => {
 
   it("waives a change made by the break-glass role (principal glob on the session issuer)", () => {
     const event = eventMeta({
-      actor: {
-        arn: "arn:aws:sts::111122223333:assumed-role/break-glass-ops/bob",
-        sessionIssuerArn: "arn:aws:iam::111122223333:role/break-glass-ops",
-      },
+      actor: roleSession("break-glass-ops", "bob"),
     });
     const result = run(sgRule(), { event });
     expect(result.outcome).toBe("exempt");
@@ -102,10 +99,7 @@ describe("exemptions by group, principal, account and region", () => {
 
   it("does not waive a role whose name only contains break-glass", () => {
     const event = eventMeta({
-      actor: {
-        arn: "arn:aws:sts::111122223333:assumed-role/not-break-glass/bob",
-        sessionIssuerArn: "arn:aws:iam::111122223333:role/not-break-glass",
-      },
+      actor: roleSession("not-break-glass", "bob"),
     });
     expect(run(sgRule(), { event }).outcome).toBe("violation");
   });

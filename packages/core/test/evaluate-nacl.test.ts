@@ -21,15 +21,35 @@ describe("network-acl rule kinds judge the traffic an entry decides", () => {
     expect(planActions(result)).toEqual([]);
   });
 
-  it("flags the same allow once the deny is gone", () => {
-    const allow = naclEntry({ ruleNumber: 100, ports: [22] });
-    expect(verdicts(judge([allow]))).toEqual(["nacl-admin-ports:enforce:100"]);
-  });
-
-  it("does not shadow by a deny numbered after the allow", () => {
-    const deny = naclEntry({ ruleNumber: 110, ruleAction: "deny", ports: [22] });
-    const allow = naclEntry({ ruleNumber: 100, ports: [22] });
-    expect(verdicts(judge([deny, allow]))).toEqual(["nacl-admin-ports:enforce:100"]);
+  it.each<[string, NetworkAclEntryChange[], string[]]>([
+    [
+      "flags the same allow once the deny is gone",
+      [naclEntry({ ruleNumber: 100, ports: [22] })],
+      ["nacl-admin-ports:enforce:100"],
+    ],
+    [
+      "does not shadow by a deny numbered after the allow",
+      [
+        naclEntry({ ruleNumber: 110, ruleAction: "deny", ports: [22] }),
+        naclEntry({ ruleNumber: 100, ports: [22] }),
+      ],
+      ["nacl-admin-ports:enforce:100"],
+    ],
+    [
+      "keeps whenBroad: the default ACL's 100 allow all is only notified",
+      [naclEntry({ ruleNumber: 100, protocol: "all" })],
+      ["nacl-admin-ports:notify:100"],
+    ],
+    [
+      "keeps whenTargeted: a targeted allow behind unrelated entries is enforced",
+      [
+        naclEntry({ ruleNumber: 50, ruleAction: "deny", ports: [443] }),
+        naclEntry({ ruleNumber: 100, ports: [3389] }),
+      ],
+      ["nacl-admin-ports:enforce:100"],
+    ],
+  ])("%s", (_name, entries, expected) => {
+    expect(verdicts(judge(entries))).toEqual(expected);
   });
 
   it("names the exact slice that breaks the rule when earlier entries decide part", () => {
@@ -64,17 +84,6 @@ describe("network-acl rule kinds judge the traffic an entry decides", () => {
     const allow = naclEntry({ ruleNumber: 100, cidr: "0.0.0.0/0", ports: [22] });
     const [finding] = judge([deny, allow]).findings;
     expect(finding?.reason).toContain("breaks it with tcp 22 for 128.0.0.0/1");
-  });
-
-  it("keeps whenBroad: the default ACL's 100 allow all is only notified", () => {
-    const allowAll = naclEntry({ ruleNumber: 100, protocol: "all" });
-    expect(verdicts(judge([allowAll]))).toEqual(["nacl-admin-ports:notify:100"]);
-  });
-
-  it("keeps whenTargeted: a targeted allow behind unrelated entries is enforced", () => {
-    const other = naclEntry({ ruleNumber: 50, ruleAction: "deny", ports: [443] });
-    const allow = naclEntry({ ruleNumber: 100, ports: [3389] });
-    expect(verdicts(judge([other, allow]))).toEqual(["nacl-admin-ports:enforce:100"]);
   });
 
   it("judges the peer class on the entry's CIDR, not on the slice", () => {

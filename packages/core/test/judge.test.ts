@@ -3,7 +3,7 @@ import { type GroupTags, type JudgeLookups, judge } from "../src/judge";
 import type { TagRecord } from "../src/model";
 import { defaultPolicy } from "../src/policy";
 import { diffStates, stateFingerprint, statesOf } from "../src/snapshot";
-import { GROUP, NOW, sgRule } from "./policy-builders";
+import { GROUP, NOW, revokeRules, sgRule } from "./policy-builders";
 
 const ACCOUNT = "123456789012";
 const REGION = "eu-west-1";
@@ -74,12 +74,7 @@ describe("the sweep's state", () => {
   });
 
   it("leaves out a rule the run removed, not one whose removal failed", () => {
-    const action = {
-      type: "revoke-security-group-rules" as const,
-      groupId: GROUP,
-      direction: "ingress" as const,
-      ruleIds: ["sgr-0aaaaaaaaaaaaaaa1"],
-    };
+    const action = revokeRules("ingress", ["sgr-0aaaaaaaaaaaaaaa1"]);
     const removed = statesOf([a, b], resources, [{ action, status: "revoked" }], "t");
     expect(Object.keys(removed.get(GROUP)?.rules ?? {})).toEqual(["rule#sgr-0aaaaaaaaaaaaaaa2"]);
     const failed = statesOf([a, b], resources, [{ action, status: "failed" }], "t");

@@ -3,6 +3,7 @@ import { InvalidInputError } from "../src/errors";
 import { cidrContains, cidrOverlaps, insideAny, parseCidr } from "../src/net/cidr";
 import invalid from "./data/cidrs-invalid.json";
 import valid from "./data/cidrs-valid.json";
+import { MAPPED_WORLD } from "./net-fixtures";
 
 describe("parseCidr on the valid corpus", () => {
   it.each(valid)("reads $input as $cidr ($note)", ({ input, cidr, family, prefixLength }) => {
@@ -44,50 +45,50 @@ describe("parseCidr on the invalid corpus", () => {
   });
 });
 
+/** A relation between two blocks: its name, the pairs of CIDR texts it holds for, the answer. */
+type PairCase = [name: string, pairs: [string, string][], expected: boolean];
+const c = (s: string) => parseCidr(s);
+
 describe("cidrContains", () => {
-  const c = (s: string) => parseCidr(s);
-
-  it("contains itself", () => {
-    expect(cidrContains(c("10.0.0.0/8"), c("10.0.0.0/8"))).toBe(true);
-  });
-
-  it("contains a longer prefix inside it", () => {
-    expect(cidrContains(c("10.0.0.0/8"), c("10.20.30.0/24"))).toBe(true);
-    expect(cidrContains(c("2001:db8::/32"), c("2001:db8:1::/48"))).toBe(true);
-  });
-
-  it("does not contain a shorter prefix", () => {
-    expect(cidrContains(c("10.20.0.0/16"), c("10.0.0.0/8"))).toBe(false);
-  });
-
-  it("does not contain a sibling block", () => {
-    expect(cidrContains(c("10.0.0.0/9"), c("10.128.0.0/9"))).toBe(false);
-  });
-
-  it("never mixes families, even for the world", () => {
-    expect(cidrContains(c("0.0.0.0/0"), c("::/0"))).toBe(false);
-    expect(cidrContains(c("::/0"), c("10.0.0.0/8"))).toBe(false);
-  });
-
-  it("treats an IPv4-mapped block as IPv4", () => {
-    expect(cidrContains(c("10.0.0.0/8"), c("::ffff:10.1.2.3/128"))).toBe(true);
-  });
-
-  it("puts everything of a family inside its /0", () => {
-    expect(cidrContains(c("0.0.0.0/0"), c("198.51.100.7/32"))).toBe(true);
-    expect(cidrContains(c("::/0"), c("2001:db8::1/128"))).toBe(true);
+  it.each<PairCase>([
+    ["contains itself", [["10.0.0.0/8", "10.0.0.0/8"]], true],
+    [
+      "contains a longer prefix inside it",
+      [
+        ["10.0.0.0/8", "10.20.30.0/24"],
+        ["2001:db8::/32", "2001:db8:1::/48"],
+      ],
+      true,
+    ],
+    ["does not contain a shorter prefix", [["10.20.0.0/16", "10.0.0.0/8"]], false],
+    ["does not contain a sibling block", [["10.0.0.0/9", "10.128.0.0/9"]], false],
+    [
+      "never mixes families, even for the world",
+      [
+        ["0.0.0.0/0", "::/0"],
+        ["::/0", "10.0.0.0/8"],
+      ],
+      false,
+    ],
+    ["treats an IPv4-mapped block as IPv4", [["10.0.0.0/8", "::ffff:10.1.2.3/128"]], true],
+    [
+      "puts everything of a family inside its /0",
+      [
+        ["0.0.0.0/0", "198.51.100.7/32"],
+        ["::/0", "2001:db8::1/128"],
+      ],
+      true,
+    ],
+  ])("%s", (_name, pairs, expected) => {
+    for (const [outer, inner] of pairs) {
+      expect(cidrContains(c(outer), c(inner)), `${outer} contains ${inner}`).toBe(expected);
+    }
   });
 });
 
 describe("IPv4-mapped IPv6 blocks", () => {
   it("are evaluated as IPv4 but keep the IPv6 text AWS stores them under", () => {
-    expect(parseCidr("::ffff:0:0/96")).toEqual({
-      family: 4,
-      cidr: "0.0.0.0/0",
-      prefixLength: 0,
-      network: 0n,
-      original: { family: 6, cidr: "::ffff:0:0/96" },
-    });
+    expect(parseCidr("::ffff:0:0/96")).toEqual(MAPPED_WORLD);
   });
 
   it("canonicalise the original text: dotted tails, long forms and host bits", () => {
@@ -106,15 +107,19 @@ describe("IPv4-mapped IPv6 blocks", () => {
 });
 
 describe("cidrOverlaps", () => {
-  const c = (s: string) => parseCidr(s);
-
-  it("overlaps when either contains the other", () => {
-    expect(cidrOverlaps(c("10.0.0.0/8"), c("10.1.0.0/16"))).toBe(true);
-    expect(cidrOverlaps(c("10.1.0.0/16"), c("10.0.0.0/8"))).toBe(true);
-  });
-
-  it("does not overlap disjoint blocks", () => {
-    expect(cidrOverlaps(c("10.0.0.0/16"), c("10.1.0.0/16"))).toBe(false);
+  it.each<PairCase>([
+    [
+      "overlaps when either contains the other",
+      [
+        ["10.0.0.0/8", "10.1.0.0/16"],
+        ["10.1.0.0/16", "10.0.0.0/8"],
+      ],
+      true,
+    ],
+    ["does not overlap disjoint blocks", [["10.0.0.0/16", "10.1.0.0/16"]], false],
+  ])("%s", (_name, pairs, expected) => {
+    for (const [a, b] of pairs)
+      expect(cidrOverlaps(c(a), c(b)), `${a} overlaps ${b}`).toBe(expected);
   });
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { Step } from "../../../test/fixtures/json-paths";
 import { loadFixture, loadFixtureText } from "../../../test/fixtures/load";
 import { summariseChange, summariseResult } from "../../../test/fixtures/summarise";
 import { errorCodeWithoutPrefix, normalise } from "../src/cloudtrail/normalise";
@@ -6,6 +7,7 @@ import { EVENT_PARSERS } from "../src/cloudtrail/parsers";
 import { InvalidEventError } from "../src/errors";
 import type { NormaliseResult, RuleChange, SecurityGroupRuleChange } from "../src/model";
 import { EVENT_SPECS, HANDLED_EVENT_NAMES } from "../src/registry";
+import { MAPPED_WORLD } from "./net-fixtures";
 
 // `§N`: sections of docs/cloudtrail-shapes.md, the CloudTrail shapes read here.
 
@@ -16,9 +18,22 @@ const CNAE = "CreateNetworkAclEntry";
 const MMPL = "ModifyManagedPrefixList";
 const RMPLV = "RestoreManagedPrefixListVersion";
 
+const BASE = "items-form_tcp-22_same-rule-as-legacy-flat";
+
 /** A whole, plain bare record to graft request/response shapes onto. */
 function baseRecord() {
-  return loadFixture(ASGI, "items-form_tcp-22_same-rule-as-legacy-flat");
+  return loadFixture(ASGI, BASE);
+}
+
+/** The object that holds the value at `steps` inside `record`, and the last step. */
+function slot(
+  record: Record<string, unknown>,
+  steps: readonly Step[],
+): [Record<Step, unknown>, Step] {
+  const parent = steps
+    .slice(0, -1)
+    .reduce<unknown>((value, step) => (value as Record<Step, unknown>)[step], record);
+  return [parent as Record<Step, unknown>, steps[steps.length - 1] as Step];
 }
 
 function handled(result: NormaliseResult) {
@@ -131,21 +146,9 @@ describe("§2 common fields and §12.14 optional top-level fields", () => {
     expect(result.changes).toHaveLength(1);
   });
 
-  it("§2 eventID is required for a handled event: it is the idempotency key", () => {
-    const event = loadFixture(ASGI, "eventbridge_root-console_cidrIp");
-    delete event.detail.eventID;
-    expect(invalid(event).path).toBe("detail.eventID");
-  });
-
   it("§12.18 eventTime is kept as written, even when a SIEM reformatted it", () => {
     const event = loadFixture(ASGI, "detail_panther_console_ports-as-strings_NORMALIZED");
     expect(handled(normalise(event)).event.eventTime).toBe("2021-01-24 04:55:45.000");
-  });
-
-  it("§2 a recipientAccountId of the wrong type is invalid, not silently replaced", () => {
-    const event = loadFixture(ASGI, "eventbridge_root-console_cidrIp");
-    event.detail.recipientAccountId = 245221346334;
-    expect(invalid(event).path).toBe("detail.recipientAccountId");
   });
 });
 
@@ -243,12 +246,6 @@ describe("§3 userIdentity and §12.15 callers", () => {
     expect(result.event.actor.arn).toBeNull();
     expect(result.changes).toHaveLength(1);
   });
-
-  it("§3 a userIdentity that is not an object is invalid at its path", () => {
-    const record = baseRecord();
-    record.userIdentity = "root";
-    expect(invalid(record).path).toBe("userIdentity");
-  });
 });
 
 describe("§4 AuthorizeSecurityGroupIngress/Egress", () => {
@@ -274,25 +271,9 @@ describe("§4 AuthorizeSecurityGroupIngress/Egress", () => {
     });
   });
 
-  it("§12.8 IPv4 and IPv6 in one item, with a rule set listing IPv6 first", () => {
-    expect(lines(loadFixture(ASGI, "ipv4-and-ipv6-same-item_with-ruleset"))).toEqual([
-      "ingress sg-0a1b2c3d4e5f60001 tcp 443-443 cidr:0.0.0.0/0 sgr-0c0000000000ipv4",
-      "ingress sg-0a1b2c3d4e5f60001 tcp 443-443 cidr:::/0 sgr-0c0000000000ipv6",
-    ]);
-  });
-
   it("§12.9 an IPv4-mapped IPv6 peer reads as IPv4 and keeps the IPv6 text it was written in", () => {
     const [change] = sgChanges(loadFixture(ASGI, "ipv4-mapped-ipv6-world_no-ruleset_tcp-22"));
-    expect(change?.peer).toEqual({
-      kind: "cidr",
-      cidr: {
-        family: 4,
-        cidr: "0.0.0.0/0",
-        prefixLength: 0,
-        network: 0n,
-        original: { family: 6, cidr: "::ffff:0:0/96" },
-      },
-    });
+    expect(change?.peer).toEqual({ kind: "cidr", cidr: MAPPED_WORLD });
   });
 
   it("§12.9 an IPv4 request rule never pairs with an IPv4-mapped IPv6 rule of the rule set", () => {
@@ -338,24 +319,23 @@ describe("§4 AuthorizeSecurityGroupIngress/Egress", () => {
     });
   });
 
-  it("§12.10 referenced group cross-account: the owner comes from userId", () => {
-    const [change] = sgChanges(loadFixture(ASGI, "referenced-group_cross-account"));
-    expect(change?.peer).toEqual({
-      kind: "security-group",
-      groupId: "sg-0fedcba9876540001",
-      ownerId: "210987654321",
-    });
-    expect(change?.ruleId).toBe("sgr-0e000000000xacc1");
-  });
-
-  it("§12.10 referenced group of the same account (CloudFormation capture): owner from the response", () => {
-    const [change] = sgChanges(loadFixture(ASGI, "eventbridge_cfn-invokedBy_referenced-group_2"));
-    expect(change?.peer).toEqual({
-      kind: "security-group",
-      groupId: "sg-0e4d6b8a99395a608",
-      ownerId: "770203350335",
-    });
-    expect(change?.description).toMatch(/^Allows ingress/);
+  it.each([
+    [
+      "§12.10 referenced group cross-account: the owner comes from userId",
+      "referenced-group_cross-account",
+      { groupId: "sg-0fedcba9876540001", ownerId: "210987654321" },
+      { ruleId: "sgr-0e000000000xacc1" },
+    ],
+    [
+      "§12.10 referenced group of the same account (CloudFormation capture): owner from the response",
+      "eventbridge_cfn-invokedBy_referenced-group_2",
+      { groupId: "sg-0e4d6b8a99395a608", ownerId: "770203350335" },
+      { description: expect.stringMatching(/^Allows ingress/) },
+    ],
+  ])("%s", (_name, caseName, owner, detail) => {
+    const [change] = sgChanges(loadFixture(ASGI, caseName));
+    expect(change?.peer).toEqual({ kind: "security-group", ...owner });
+    expect(change).toMatchObject(detail);
   });
 
   it("§4b/§12.5 legacy flat form and items form of the same rule normalise identically", () => {
@@ -377,18 +357,6 @@ describe("§4 AuthorizeSecurityGroupIngress/Egress", () => {
     expect(change?.ruleId).toBe("sgr-09b3e3d2ca1edf2a2");
   });
 
-  it("§4b/§12.5 flat sourceSecurityGroupName without a protocol: full TCP, UDP and ICMP, as AWS documents", () => {
-    const changes = sgChanges(
-      loadFixture(ASGI, "legacy-flat_source-security-group-name_full-tcp-udp-icmp"),
-    );
-    expect(changes.map(summariseChange)).toEqual([
-      "ingress sg-0a1b2c3d4e5f60001 tcp 0-65535 sg:sg-0a1b2c3d4e5f6app1@123456789012 sgr-010000000flat0t1",
-      "ingress sg-0a1b2c3d4e5f60001 udp 0-65535 sg:sg-0a1b2c3d4e5f6app1@123456789012 sgr-010000000flat0u1",
-      "ingress sg-0a1b2c3d4e5f60001 icmp icmp:-1/-1 sg:sg-0a1b2c3d4e5f6app1@123456789012 sgr-010000000flat0i1",
-    ]);
-    expect(changes.every((c) => c.groupName === "web")).toBe(true);
-  });
-
   it("§4b flat sourceSecurityGroupName with a protocol: one rule", () => {
     const record = baseRecord();
     record.requestParameters = {
@@ -401,29 +369,6 @@ describe("§4 AuthorizeSecurityGroupIngress/Egress", () => {
     };
     record.responseElements = { _return: true };
     expect(lines(record)).toEqual(["ingress sg-0a1b2c3d4e5f60001 tcp 22-22 sg:name=bastion -"]);
-  });
-
-  it("§4b flat form with cidrIp but no ipProtocol is invalid at requestParameters.ipProtocol", () => {
-    const record = loadFixture(ASGI, "legacy-flat_tcp-22_same-rule-as-items-form");
-    delete record.requestParameters.ipProtocol;
-    expect(invalid(record).path).toBe("requestParameters.ipProtocol");
-  });
-
-  it("§4b flat form with a protocol but no peer is invalid at requestParameters.cidrIp", () => {
-    const record = loadFixture(ASGI, "legacy-flat_tcp-22_same-rule-as-items-form");
-    delete record.requestParameters.cidrIp;
-    expect(invalid(record).path).toBe("requestParameters.cidrIp");
-  });
-
-  it("§4c/§12.5 groupName form: the group id comes from the rule set; a name-only peer from its only candidate", () => {
-    const changes = sgChanges(
-      loadFixture(ASGI, "group-name-form_default-vpc_groupId-only-in-ruleset"),
-    );
-    expect(changes.map(summariseChange)).toEqual([
-      "ingress sg-0a1b2c3d4e5f60001 tcp 80-80 cidr:192.0.2.0/24 sgr-0f00000000name01",
-      "ingress sg-0a1b2c3d4e5f60001 tcp 8080-8080 sg:sg-0a1b2c3d4e5f6app1@123456789012 sgr-0f00000000name02",
-    ]);
-    expect(changes[1]?.peer).toMatchObject({ groupName: "app" });
   });
 
   it("§4c groupName form without a rule set: groupId stays null, names are kept", () => {
@@ -571,12 +516,6 @@ describe("§4 AuthorizeSecurityGroupIngress/Egress", () => {
     expect(invalid(record).path).toBe("requestParameters.ipPermissions.items[0].ipRanges.items");
   });
 
-  it("§12.4 a permission whose four lists are all {} is invalid at the permission", () => {
-    const record = baseRecord();
-    record.requestParameters.ipPermissions.items[0].ipRanges = {};
-    expect(invalid(record).path).toBe("requestParameters.ipPermissions.items[0]");
-  });
-
   it("§12.4 ipPermissions {} with no flat fields and no rule set is invalid: no permission", () => {
     const record = baseRecord();
     record.requestParameters.ipPermissions = {};
@@ -599,15 +538,6 @@ describe("§4 AuthorizeSecurityGroupIngress/Egress", () => {
     );
     expect(error.message).toContain("010.0.0.0/8");
     expect(error.cause).toBeInstanceOf(Error);
-  });
-
-  it("§4 a request with neither groupId nor groupName is invalid at groupId", () => {
-    const record = loadFixture(
-      ASGI,
-      "eventbridge_root-console_ipv4+ipv6-same-item_2021_no-ruleset",
-    );
-    delete record.detail.requestParameters.groupId;
-    expect(invalid(record).path).toBe("detail.requestParameters.groupId");
   });
 
   it('§12.6 protocol "6" is tcp and pairs with a rule set that says tcp', () => {
@@ -678,30 +608,6 @@ describe("§4 AuthorizeSecurityGroupIngress/Egress", () => {
     expect(sgChanges(record)[0]?.icmp).toEqual({ type: -1, code: -1 });
   });
 
-  it("§12.7 stringified ports equal numeric ports and pair with a numeric rule set", () => {
-    expect(lines(loadFixture(ASGI, "ports-as-strings_ruleset-numbers"))).toEqual([
-      "ingress sg-0a1b2c3d4e5f60001 tcp 8080-8081 cidr:198.51.100.0/24 sgr-0200000000str001",
-    ]);
-  });
-
-  it("§12.7 tcp without ports is invalid at fromPort", () => {
-    const record = baseRecord();
-    delete record.requestParameters.ipPermissions.items[0].fromPort;
-    expect(invalid(record).path).toBe("requestParameters.ipPermissions.items[0].fromPort");
-  });
-
-  it("§12.7 a port range that ends before it starts is invalid at toPort", () => {
-    const record = baseRecord();
-    record.requestParameters.ipPermissions.items[0].toPort = 21;
-    expect(invalid(record).path).toBe("requestParameters.ipPermissions.items[0].toPort");
-  });
-
-  it("§12.7 an ICMP type above 255 is invalid at fromPort", () => {
-    const record = loadFixture(ASGI, "icmp-echo-request_type8-any-code");
-    record.requestParameters.ipPermissions.items[0].fromPort = 300;
-    expect(invalid(record).path).toBe("requestParameters.ipPermissions.items[0].fromPort");
-  });
-
   it("§12.9 host bits set in the request still pair with the canonical CIDR of the response", () => {
     const changes = sgChanges(loadFixture(ASGI, "host-bits-set_ruleset-canonicalised"));
     expect(changes.map((c) => [c.peer.kind === "cidr" && c.peer.cidr.cidr, c.ruleId])).toEqual([
@@ -722,28 +628,6 @@ describe("§4 AuthorizeSecurityGroupIngress/Egress", () => {
     const noResponse = loadFixture(ASGI, "request-parameters-omitted_oversize");
     noResponse.responseElements = null;
     expect(invalid(noResponse).path).toBe("requestParameters");
-  });
-
-  it("§12.16 requestParameters omitted above 100 KB: the rules are read from the response rule set", () => {
-    const changes = sgChanges(
-      loadFixture(ASGI, "request-parameters-omitted_oversize_ruleset-holds-the-rules"),
-    );
-    expect(changes.map(summariseChange)).toEqual([
-      "ingress sg-0a1b2c3d4e5f60001 tcp 22-22 cidr:0.0.0.0/0 sgr-0900000000big001",
-      "ingress sg-0a1b2c3d4e5f60001 tcp 443-443 cidr:::/0 sgr-0900000000big002",
-      "ingress sg-0a1b2c3d4e5f60001 tcp 5432-5432 pl:pl-0123456789abcdef0 sgr-0900000000big003",
-      "ingress sg-0a1b2c3d4e5f60001 tcp 8443-8443 sg:sg-0fedcba9876540001@210987654321 sgr-0900000000big004",
-    ]);
-    expect(changes[0]?.description).toBe("bastion (one of many)");
-  });
-
-  it("§12.16 an oversized AuthorizeSecurityGroupEgress reads its egress rules from the rule set", () => {
-    expect(
-      lines(loadFixture(ASGE, "request-parameters-omitted_oversize_ruleset-holds-the-rules")),
-    ).toEqual([
-      "egress sg-0a1b2c3d4e5f60001 tcp 25-25 cidr:0.0.0.0/0 sgr-0900000000bige25",
-      "egress sg-0a1b2c3d4e5f60001 udp 53-53 cidr:0.0.0.0/0 sgr-0900000000bige53",
-    ]);
   });
 
   it("§12.16 a rule-set item whose isEgress contradicts the event name is invalid at isEgress", () => {
@@ -774,12 +658,6 @@ describe("§4 AuthorizeSecurityGroupIngress/Egress", () => {
     );
     delete noGroup.responseElements.securityGroupRuleSet.items[3].groupId;
     expect(invalid(noGroup).path).toBe("responseElements.securityGroupRuleSet.items[3].groupId");
-  });
-
-  it("§12.16 an unreadable rule-set item without the request is invalid at its own path", () => {
-    const record = loadFixture(ASGI, "request-parameters-omitted_oversize_ruleset-holds-the-rules");
-    record.responseElements.securityGroupRuleSet.items[0].cidrIpv4 = "0.0.0.0/33";
-    expect(invalid(record).path).toBe("responseElements.securityGroupRuleSet.items[0].cidrIpv4");
   });
 
   it("§12.13 _return:false — nothing changed — is ignored as no-change", () => {
@@ -822,21 +700,6 @@ describe("§6 and §12.11 ModifySecurityGroupRules", () => {
     });
   });
 
-  it("§12.11 Modify with array form: two rules with their tags, IPv6 and a referenced group", () => {
-    expect(
-      lines(loadFixture(MSR, "wrapper_array-form_two-rules_ipv6-and-referenced-group")),
-    ).toEqual([
-      "unknown sg-0a1b2c3d4e5f60001 tcp 443-443 cidr:::/0 sgr-0c0000000mod0002",
-      "unknown sg-0a1b2c3d4e5f60001 -1 all sg:sg-0a1b2c3d4e5f6app1 sgr-0c0000000mod0003",
-    ]);
-  });
-
-  it("§6 prefix-list peer with stringified ports", () => {
-    expect(lines(loadFixture(MSR, "wrapper_prefix-list_ports-as-strings"))).toEqual([
-      "unknown sg-0a1b2c3d4e5f60001 udp 5000-5010 pl:pl-0123456789abcdef0 sgr-0c0000000mod0004",
-    ]);
-  });
-
   it("§6 the live-shape requestParameters grafted onto a whole event", () => {
     const record = baseRecord();
     record.eventName = MSR;
@@ -854,12 +717,6 @@ describe("§6 and §12.11 ModifySecurityGroupRules", () => {
     const record = loadFixture(MSR, "wrapper_prefix-list_ports-as-strings");
     record.requestParameters = record.requestParameters.ModifySecurityGroupRulesRequest;
     expect(sgChanges(record)[0]?.ruleId).toBe("sgr-0c0000000mod0004");
-  });
-
-  it("§6 a missing wrapper is invalid at requestParameters.ModifySecurityGroupRulesRequest", () => {
-    const record = loadFixture(MSR, "wrapper_prefix-list_ports-as-strings");
-    record.requestParameters = { groupId: "sg-0a1b2c3d4e5f60001" };
-    expect(invalid(record).path).toBe("requestParameters.ModifySecurityGroupRulesRequest");
   });
 
   it("§6 a rule without SecurityGroupRuleId is invalid at its path, object or array form", () => {
@@ -1031,12 +888,6 @@ describe("§8 CreateNetworkAclEntry / ReplaceNetworkAclEntry", () => {
     expect(invalid(record).path).toBe("requestParameters.egress");
   });
 
-  it("§8 tcp with portRange {} is invalid at portRange.from", () => {
-    const record = loadFixture(CNAE, "deny_udp-17_port-range-as-strings");
-    record.requestParameters.portRange = {};
-    expect(invalid(record).path).toBe("requestParameters.portRange.from");
-  });
-
   it("§12.6 the protocol key is aclProtocol; the API's own name protocol is accepted too", () => {
     const record = loadFixture(CNAE, "deny_udp-17_port-range-as-strings");
     record.requestParameters.protocol = record.requestParameters.aclProtocol;
@@ -1171,12 +1022,6 @@ describe("read-only, unhandled and unknown events", () => {
     record.eventSource = "iam.amazonaws.com";
     expect(ignoredReason(record).reason).toBe("unhandled-event");
   });
-
-  it("a missing event name is invalid at detail.eventName", () => {
-    const event = loadFixture(ASGI, "eventbridge_root-console_cidrIp");
-    delete event.detail.eventName;
-    expect(invalid(event).path).toBe("detail.eventName");
-  });
 });
 
 describe("ModifyManagedPrefixList", () => {
@@ -1188,18 +1033,6 @@ describe("ModifyManagedPrefixList", () => {
         added: [expect.objectContaining({ cidr: "198.51.100.0/24" })],
         removed: [expect.objectContaining({ cidr: "203.0.113.0/24" })],
       },
-    ]);
-  });
-
-  it("ModifyManagedPrefixList add: array form with IPv6 entries", () => {
-    expect(lines(loadFixture(MMPL, "wrapper_add-array_two-entries_ipv6"))).toEqual([
-      "prefix-list pl-0fedcba9876543210 +2001:db8:1::/48 +::/0",
-    ]);
-  });
-
-  it("ModifyManagedPrefixList camelCase variant with {items: [...]} lists", () => {
-    expect(lines(loadFixture(MMPL, "camelCase-variant_addEntry-items_removeEntry-items"))).toEqual([
-      "prefix-list pl-0123456789abcdef0 +192.0.2.0/25 -192.0.2.128/25",
     ]);
   });
 
@@ -1289,23 +1122,220 @@ describe("RestoreManagedPrefixListVersion", () => {
     },
   );
 
-  it("is invalid without a prefix list id", () => {
-    const record = loadFixture(RMPLV, "camelCase-variant_previousVersion-number");
-    delete record.requestParameters.prefixListId;
-    expect(invalid(record).path).toBe("requestParameters.PrefixListId");
-  });
-
-  it("is invalid when CloudTrail omitted the request", () => {
-    const record = loadFixture(RMPLV, "camelCase-variant_previousVersion-number");
-    record.requestParameters = null;
-    expect(invalid(record).path).toBe("requestParameters");
-  });
-
   it("a failed restore changed nothing: ignored before the request is read", () => {
     const record = loadFixture(RMPLV, "camelCase-variant_previousVersion-number");
     record.errorCode = "Client.InvalidPrefixListModification";
     record.requestParameters = null;
     expect(ignoredReason(record).reason).toBe("failed-call");
+  });
+});
+
+describe("captured shapes read as these changes", () => {
+  it.each<[name: string, fixture: [string, string], changes: string[], details?: object[]]>([
+    [
+      "§4b/§12.5 flat sourceSecurityGroupName without a protocol: full TCP, UDP and ICMP, as AWS documents",
+      [ASGI, "legacy-flat_source-security-group-name_full-tcp-udp-icmp"],
+      [
+        "ingress sg-0a1b2c3d4e5f60001 tcp 0-65535 sg:sg-0a1b2c3d4e5f6app1@123456789012 sgr-010000000flat0t1",
+        "ingress sg-0a1b2c3d4e5f60001 udp 0-65535 sg:sg-0a1b2c3d4e5f6app1@123456789012 sgr-010000000flat0u1",
+        "ingress sg-0a1b2c3d4e5f60001 icmp icmp:-1/-1 sg:sg-0a1b2c3d4e5f6app1@123456789012 sgr-010000000flat0i1",
+      ],
+      [{ groupName: "web" }, { groupName: "web" }, { groupName: "web" }],
+    ],
+    [
+      "§4c/§12.5 groupName form: the group id comes from the rule set; a name-only peer from its only candidate",
+      [ASGI, "group-name-form_default-vpc_groupId-only-in-ruleset"],
+      [
+        "ingress sg-0a1b2c3d4e5f60001 tcp 80-80 cidr:192.0.2.0/24 sgr-0f00000000name01",
+        "ingress sg-0a1b2c3d4e5f60001 tcp 8080-8080 sg:sg-0a1b2c3d4e5f6app1@123456789012 sgr-0f00000000name02",
+      ],
+      [{}, { peer: { groupName: "app" } }],
+    ],
+    [
+      "§12.16 requestParameters omitted above 100 KB: the rules are read from the response rule set",
+      [ASGI, "request-parameters-omitted_oversize_ruleset-holds-the-rules"],
+      [
+        "ingress sg-0a1b2c3d4e5f60001 tcp 22-22 cidr:0.0.0.0/0 sgr-0900000000big001",
+        "ingress sg-0a1b2c3d4e5f60001 tcp 443-443 cidr:::/0 sgr-0900000000big002",
+        "ingress sg-0a1b2c3d4e5f60001 tcp 5432-5432 pl:pl-0123456789abcdef0 sgr-0900000000big003",
+        "ingress sg-0a1b2c3d4e5f60001 tcp 8443-8443 sg:sg-0fedcba9876540001@210987654321 sgr-0900000000big004",
+      ],
+      [{ description: "bastion (one of many)" }, {}, {}, {}],
+    ],
+    [
+      "§12.8 IPv4 and IPv6 in one item, with a rule set listing IPv6 first",
+      [ASGI, "ipv4-and-ipv6-same-item_with-ruleset"],
+      [
+        "ingress sg-0a1b2c3d4e5f60001 tcp 443-443 cidr:0.0.0.0/0 sgr-0c0000000000ipv4",
+        "ingress sg-0a1b2c3d4e5f60001 tcp 443-443 cidr:::/0 sgr-0c0000000000ipv6",
+      ],
+    ],
+    [
+      "§12.7 stringified ports equal numeric ports and pair with a numeric rule set",
+      [ASGI, "ports-as-strings_ruleset-numbers"],
+      ["ingress sg-0a1b2c3d4e5f60001 tcp 8080-8081 cidr:198.51.100.0/24 sgr-0200000000str001"],
+    ],
+    [
+      "§12.16 an oversized AuthorizeSecurityGroupEgress reads its egress rules from the rule set",
+      [ASGE, "request-parameters-omitted_oversize_ruleset-holds-the-rules"],
+      [
+        "egress sg-0a1b2c3d4e5f60001 tcp 25-25 cidr:0.0.0.0/0 sgr-0900000000bige25",
+        "egress sg-0a1b2c3d4e5f60001 udp 53-53 cidr:0.0.0.0/0 sgr-0900000000bige53",
+      ],
+    ],
+    [
+      "§12.11 Modify with array form: two rules with their tags, IPv6 and a referenced group",
+      [MSR, "wrapper_array-form_two-rules_ipv6-and-referenced-group"],
+      [
+        "unknown sg-0a1b2c3d4e5f60001 tcp 443-443 cidr:::/0 sgr-0c0000000mod0002",
+        "unknown sg-0a1b2c3d4e5f60001 -1 all sg:sg-0a1b2c3d4e5f6app1 sgr-0c0000000mod0003",
+      ],
+    ],
+    [
+      "§6 prefix-list peer with stringified ports",
+      [MSR, "wrapper_prefix-list_ports-as-strings"],
+      ["unknown sg-0a1b2c3d4e5f60001 udp 5000-5010 pl:pl-0123456789abcdef0 sgr-0c0000000mod0004"],
+    ],
+    [
+      "ModifyManagedPrefixList add: array form with IPv6 entries",
+      [MMPL, "wrapper_add-array_two-entries_ipv6"],
+      ["prefix-list pl-0fedcba9876543210 +2001:db8:1::/48 +::/0"],
+    ],
+    [
+      "ModifyManagedPrefixList camelCase variant with {items: [...]} lists",
+      [MMPL, "camelCase-variant_addEntry-items_removeEntry-items"],
+      ["prefix-list pl-0123456789abcdef0 +192.0.2.0/25 -192.0.2.128/25"],
+    ],
+  ])("%s", (_name, [eventName, caseName], changes, details) => {
+    const record = loadFixture(eventName, caseName);
+    expect(lines(record)).toEqual(changes);
+    if (details) expect(changesOf(record)).toMatchObject(details);
+  });
+});
+
+describe("a record without a field the normaliser needs is invalid at that field", () => {
+  const FLAT = "legacy-flat_tcp-22_same-rule-as-items-form";
+  it.each<[name: string, fixture: [string, string], missing: Step[], path: string]>([
+    [
+      "§2 eventID is required for a handled event: it is the idempotency key",
+      [ASGI, "eventbridge_root-console_cidrIp"],
+      ["detail", "eventID"],
+      "detail.eventID",
+    ],
+    [
+      "§4 a request with neither groupId nor groupName is invalid at groupId",
+      [ASGI, "eventbridge_root-console_ipv4+ipv6-same-item_2021_no-ruleset"],
+      ["detail", "requestParameters", "groupId"],
+      "detail.requestParameters.groupId",
+    ],
+    [
+      "§4b flat form with cidrIp but no ipProtocol is invalid at requestParameters.ipProtocol",
+      [ASGI, FLAT],
+      ["requestParameters", "ipProtocol"],
+      "requestParameters.ipProtocol",
+    ],
+    [
+      "§4b flat form with a protocol but no peer is invalid at requestParameters.cidrIp",
+      [ASGI, FLAT],
+      ["requestParameters", "cidrIp"],
+      "requestParameters.cidrIp",
+    ],
+    [
+      "§12.7 tcp without ports is invalid at fromPort",
+      [ASGI, BASE],
+      ["requestParameters", "ipPermissions", "items", 0, "fromPort"],
+      "requestParameters.ipPermissions.items[0].fromPort",
+    ],
+    [
+      "a missing event name is invalid at detail.eventName",
+      [ASGI, "eventbridge_root-console_cidrIp"],
+      ["detail", "eventName"],
+      "detail.eventName",
+    ],
+    [
+      "RestoreManagedPrefixListVersion is invalid without a prefix list id",
+      [RMPLV, "camelCase-variant_previousVersion-number"],
+      ["requestParameters", "prefixListId"],
+      "requestParameters.PrefixListId",
+    ],
+  ])("%s", (_name, [eventName, caseName], missing, path) => {
+    const record = loadFixture(eventName, caseName);
+    const [parent, key] = slot(record, missing);
+    delete parent[key];
+    expect(invalid(record).path).toBe(path);
+  });
+});
+
+describe("a record with a field of the wrong shape is invalid at that field", () => {
+  it.each<[name: string, fixture: [string, string], at: Step[], value: unknown, path: string]>([
+    [
+      "§2 a recipientAccountId of the wrong type is invalid, not silently replaced",
+      [ASGI, "eventbridge_root-console_cidrIp"],
+      ["detail", "recipientAccountId"],
+      245221346334,
+      "detail.recipientAccountId",
+    ],
+    [
+      "§3 a userIdentity that is not an object is invalid at its path",
+      [ASGI, BASE],
+      ["userIdentity"],
+      "root",
+      "userIdentity",
+    ],
+    [
+      "§12.4 a permission whose four lists are all {} is invalid at the permission",
+      [ASGI, BASE],
+      ["requestParameters", "ipPermissions", "items", 0, "ipRanges"],
+      {},
+      "requestParameters.ipPermissions.items[0]",
+    ],
+    [
+      "§12.7 a port range that ends before it starts is invalid at toPort",
+      [ASGI, BASE],
+      ["requestParameters", "ipPermissions", "items", 0, "toPort"],
+      21,
+      "requestParameters.ipPermissions.items[0].toPort",
+    ],
+    [
+      "§12.7 an ICMP type above 255 is invalid at fromPort",
+      [ASGI, "icmp-echo-request_type8-any-code"],
+      ["requestParameters", "ipPermissions", "items", 0, "fromPort"],
+      300,
+      "requestParameters.ipPermissions.items[0].fromPort",
+    ],
+    [
+      "§12.16 an unreadable rule-set item without the request is invalid at its own path",
+      [ASGI, "request-parameters-omitted_oversize_ruleset-holds-the-rules"],
+      ["responseElements", "securityGroupRuleSet", "items", 0, "cidrIpv4"],
+      "0.0.0.0/33",
+      "responseElements.securityGroupRuleSet.items[0].cidrIpv4",
+    ],
+    [
+      "§6 a missing wrapper is invalid at requestParameters.ModifySecurityGroupRulesRequest",
+      [MSR, "wrapper_prefix-list_ports-as-strings"],
+      ["requestParameters"],
+      { groupId: "sg-0a1b2c3d4e5f60001" },
+      "requestParameters.ModifySecurityGroupRulesRequest",
+    ],
+    [
+      "§8 tcp with portRange {} is invalid at portRange.from",
+      [CNAE, "deny_udp-17_port-range-as-strings"],
+      ["requestParameters", "portRange"],
+      {},
+      "requestParameters.portRange.from",
+    ],
+    [
+      "RestoreManagedPrefixListVersion is invalid when CloudTrail omitted the request",
+      [RMPLV, "camelCase-variant_previousVersion-number"],
+      ["requestParameters"],
+      null,
+      "requestParameters",
+    ],
+  ])("%s", (_name, [eventName, caseName], at, value, path) => {
+    const record = loadFixture(eventName, caseName);
+    const [parent, key] = slot(record, at);
+    parent[key] = value;
+    expect(invalid(record).path).toBe(path);
   });
 });
 

@@ -9,6 +9,16 @@ import { ACL, GROUP, NOW, naclEntry, prefixListChange, sgRule } from "./policy-b
 
 const OTHER = "sg-0fedcba9876543210";
 
+/** Telnet (tcp 23) from any peer, enforced: it reaches referenced-group peers too. */
+const NO_TELNET = loadPolicy(`
+rules:
+  - id: no-telnet
+    kind: security-group-ports
+    description: no telnet from anywhere
+    mode: enforce
+    options: { peers: [any], ports: [tcp/23] }
+`);
+
 function plan(changes: RuleChange[], policy = defaultPolicy()) {
   return planActions(evaluate(changes, policy, { now: NOW }));
 }
@@ -113,15 +123,10 @@ describe("planActions for rules without ids (events before rule ids existed)", (
   });
 
   it("revokes a referenced-group permission by group id", () => {
-    const policy = loadPolicy(`
-rules:
-  - id: no-telnet
-    kind: security-group-ports
-    description: no telnet from anywhere
-    mode: enforce
-    options: { peers: [any], ports: [tcp/23] }
-`);
-    const actions = plan([sgRule({ ports: [23], ruleId: null, referencedGroupId: OTHER })], policy);
+    const actions = plan(
+      [sgRule({ ports: [23], ruleId: null, referencedGroupId: OTHER })],
+      NO_TELNET,
+    );
     expect(actions).toEqual([
       {
         type: "revoke-security-group-permissions",
@@ -185,15 +190,6 @@ describe("planActions for IPv4-mapped IPv6 rules without ids", () => {
 });
 
 describe("planActions for findings that cannot be remediated safely", () => {
-  const noTelnet = loadPolicy(`
-rules:
-  - id: no-telnet
-    kind: security-group-ports
-    description: no telnet from anywhere
-    mode: enforce
-    options: { peers: [any], ports: [tcp/23] }
-`);
-
   it("notifies instead when the event named the group only by name", () => {
     const result = evaluate([sgRule({ groupId: null })], defaultPolicy(), { now: NOW });
     expect(result.findings.map((f) => f.mode)).toEqual(["notify", "notify"]);
@@ -213,14 +209,14 @@ rules:
 
   it("notifies instead when a referenced group has no id and the rule has none either", () => {
     const change = sgRule({ ports: [23], ruleId: null, referencedGroupId: null });
-    const result = evaluate([change], noTelnet, { now: NOW });
+    const result = evaluate([change], NO_TELNET, { now: NOW });
     expect(result.findings[0]?.reason).toContain("(the referenced group has no id)");
     expect(planActions(result)).toEqual([]);
   });
 
   it("notifies instead for a replayed change with neither direction nor rule id", () => {
     const change = sgRule({ direction: "unknown", ports: [23], ruleId: null });
-    const result = evaluate([change], noTelnet, { now: NOW, unknownDirection: "evaluate-both" });
+    const result = evaluate([change], NO_TELNET, { now: NOW, unknownDirection: "evaluate-both" });
     expect(result.findings[0]?.mode).toBe("notify");
     expect(result.findings[0]?.reason).toContain(
       "(neither the direction nor the rule id is known)",

@@ -1,5 +1,9 @@
+import { expect } from "vitest";
+import { PolicyValidationError } from "../src/errors";
 import type {
+  Action,
   Actor,
+  Direction,
   EventMeta,
   NetworkAclEntryChange,
   Peer,
@@ -91,6 +95,15 @@ export function naclEntry(input: NaclInput = {}): NetworkAclEntryChange {
   };
 }
 
+/** The action that revokes these rules of a group by their ids. */
+export function revokeRules(
+  direction: Direction | null,
+  ruleIds: string[],
+  groupId = GROUP,
+): Extract<Action, { type: "revoke-security-group-rules" }> {
+  return { type: "revoke-security-group-rules", groupId, direction, ruleIds };
+}
+
 export function prefixListChange(
   id = "pl-0123456789abcdef0",
   added: string[] = [],
@@ -117,6 +130,18 @@ export function actor(input: Partial<Actor> = {}): Actor {
   };
 }
 
+/** The caller fields of a session `session` of the IAM role `role` in `account`. */
+export function roleSession(
+  role: string,
+  session: string,
+  account = "111122223333",
+): Partial<Actor> {
+  return {
+    arn: `arn:aws:sts::${account}:assumed-role/${role}/${session}`,
+    sessionIssuerArn: `arn:aws:iam::${account}:role/${role}`,
+  };
+}
+
 export function eventMeta(
   input: Partial<Omit<EventMeta, "actor">> & { actor?: Partial<Actor> } = {},
 ): EventMeta {
@@ -129,4 +154,25 @@ export function eventMeta(
     ...input,
     actor: actor(input.actor),
   };
+}
+
+/** The admin-ports rule as a policy file writes it: tcp 22 from the internet, enforced. */
+export const ADMIN_PORTS_RULE = {
+  id: "admin-ports",
+  kind: "security-group-ports",
+  description: "No SSH from the internet.",
+  label: "admin port",
+  mode: "enforce",
+  options: { ports: ["tcp/22"] },
+};
+
+/** The issues of the PolicyValidationError that `run` throws (fails the test if it throws none). */
+export function issuesOf(run: () => unknown): PolicyValidationError["issues"] {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(PolicyValidationError);
+    return (error as PolicyValidationError).issues;
+  }
+  throw new Error("expected a PolicyValidationError");
 }

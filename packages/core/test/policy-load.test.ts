@@ -2,7 +2,6 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { PolicyValidationError } from "../src/errors";
 import {
   DEFAULT_POLICY_YAML,
   defaultPolicy,
@@ -12,18 +11,9 @@ import {
   parsePolicy,
   RULE_KINDS,
 } from "../src/policy";
+import { issuesOf } from "./policy-builders";
 
 const DIR = join(import.meta.dirname, "data", "policies");
-
-function issuesOf(run: () => unknown) {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PolicyValidationError);
-    return (error as PolicyValidationError).issues;
-  }
-  throw new Error("expected a PolicyValidationError");
-}
 
 describe("broken policy files", () => {
   // Files that are not even YAML end in .broken-yaml so that the formatter leaves them alone.

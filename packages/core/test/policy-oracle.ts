@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { parsePolicy } from "../src/policy/schema";
 import type { Policy } from "../src/policy/types";
-import { oracleFamily, oracleRange } from "./nacl-oracle";
+import { type OraclePacket, oracleFamily, oracleRange } from "./nacl-oracle";
 
 /**
  * Random policies, stated twice: as a policy file for the product, and as plain data the
@@ -140,15 +140,8 @@ export interface OracleAllow {
   readonly cidr: string;
 }
 
-/** One packet, as far as the policy is concerned. */
-export interface PolicyPacket {
-  readonly family: 4 | 6;
-  readonly protocol: number;
-  readonly port: number;
-  readonly icmpType: number;
-  readonly icmpCode: number;
-  readonly address: bigint;
-}
+/** One packet, as far as the policy is concerned: the ACL oracle's packet without a direction. */
+export type PolicyPacket = Omit<OraclePacket, "egress">;
 
 function classesOf(p: OraclePolicy, cidr: string): Set<string> {
   const trusted = [...p.trusted, ...p.office].some((t) => inside(cidr, t));

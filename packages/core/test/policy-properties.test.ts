@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type {
+  Evaluation,
   Mode,
   NetworkAclEntryChange,
   RuleChange,
@@ -154,6 +155,32 @@ const remoded = fc
     }),
   );
 
+/** Every rule of the default policy in one mode, with no broad/targeted override. */
+const allRules = (mode: Mode): Policy => ({
+  ...defaultPolicy(),
+  rules: defaultPolicy().rules.map((r) => ({ ...r, mode, whenBroad: null, whenTargeted: null })),
+});
+
+/**
+ * Asserts `check` on the evaluation of random changes (at most `maxLength`, prefix lists resolved
+ * or not) under each policy `policies` draws.
+ */
+function forAnyEvaluation(
+  policies: fc.Arbitrary<Policy>,
+  maxLength: number,
+  check: (result: Evaluation, changes: RuleChange[], policy: Policy) => void,
+): void {
+  fc.assert(
+    fc.property(
+      policies,
+      fc.array(change(anyCidr), { maxLength }),
+      prefixLists,
+      (policy, changes, lists) => check(evaluate(changes, policy, ctx(lists)), changes, policy),
+    ),
+    RUNS,
+  );
+}
+
 describe("policy properties", () => {
   it("never flags a CIDR inside a trusted or office network", () => {
     fc.assert(
@@ -180,164 +207,104 @@ describe("policy properties", () => {
   });
 
   it("never plans a rule id, group or NACL entry absent from the input changes", () => {
-    fc.assert(
-      fc.property(fc.array(change(anyCidr), { maxLength: 8 }), prefixLists, (changes, lists) => {
-        const actions = planActions(evaluate(changes, defaultPolicy(), ctx(lists)));
-        const sg = changes.filter(
-          (c): c is SecurityGroupRuleChange => c.kind === "security-group-rule",
-        );
-        for (const a of actions) {
-          if (a.type === "revoke-security-group-rules") {
-            for (const id of a.ruleIds) {
-              expect(sg.some((c) => c.ruleId === id && c.groupId === a.groupId)).toBe(true);
-            }
-          } else if (a.type === "revoke-security-group-permissions") {
-            expect(a.permissions).toHaveLength(1);
-            expect(
-              sg.some(
-                (c) => c.groupId === a.groupId && c.ruleId === null && c.direction === a.direction,
-              ),
-            ).toBe(true);
-          } else if (a.type === "delete-network-acl-entry") {
-            expect(
-              changes.some(
-                (c) =>
-                  c.kind === "network-acl-entry" &&
-                  c.ruleAction === "allow" &&
-                  c.networkAclId === a.networkAclId &&
-                  c.ruleNumber === a.ruleNumber &&
-                  c.egress === a.egress,
-              ),
-            ).toBe(true);
+    forAnyEvaluation(fc.constant(defaultPolicy()), 8, (result, changes) => {
+      const sg = changes.filter(
+        (c): c is SecurityGroupRuleChange => c.kind === "security-group-rule",
+      );
+      for (const a of planActions(result)) {
+        if (a.type === "revoke-security-group-rules") {
+          for (const id of a.ruleIds) {
+            expect(sg.some((c) => c.ruleId === id && c.groupId === a.groupId)).toBe(true);
           }
-        }
-      }),
-      RUNS,
-    );
-  });
-
-  it("never plans the delete of an entry that ReplaceNetworkAclEntry replaced", () => {
-    fc.assert(
-      fc.property(
-        remoded,
-        fc.array(change(anyCidr), { maxLength: 8 }),
-        prefixLists,
-        (policy, changes, lists) => {
-          const result = evaluate(changes, policy, ctx(lists));
-          for (const f of result.findings) {
-            if (f.change.kind === "network-acl-entry" && f.change.operation === "replace") {
-              expect(f.mode).toBe("notify");
-            }
-          }
-          const deletable = (a: { networkAclId: string; ruleNumber: number; egress: boolean }) =>
+        } else if (a.type === "revoke-security-group-permissions") {
+          expect(a.permissions).toHaveLength(1);
+          expect(
+            sg.some(
+              (c) => c.groupId === a.groupId && c.ruleId === null && c.direction === a.direction,
+            ),
+          ).toBe(true);
+        } else if (a.type === "delete-network-acl-entry") {
+          expect(
             changes.some(
               (c) =>
                 c.kind === "network-acl-entry" &&
-                c.operation !== "replace" &&
+                c.ruleAction === "allow" &&
                 c.networkAclId === a.networkAclId &&
                 c.ruleNumber === a.ruleNumber &&
                 c.egress === a.egress,
-            );
-          for (const a of planActions(result)) {
-            if (a.type === "delete-network-acl-entry") expect(deletable(a)).toBe(true);
-          }
-        },
-      ),
-      RUNS,
-    );
+            ),
+          ).toBe(true);
+        }
+      }
+    });
+  });
+
+  it("never plans the delete of an entry that ReplaceNetworkAclEntry replaced", () => {
+    forAnyEvaluation(remoded, 8, (result, changes) => {
+      for (const f of result.findings) {
+        if (f.change.kind === "network-acl-entry" && f.change.operation === "replace") {
+          expect(f.mode).toBe("notify");
+        }
+      }
+      const deletable = (a: { networkAclId: string; ruleNumber: number; egress: boolean }) =>
+        changes.some(
+          (c) =>
+            c.kind === "network-acl-entry" &&
+            c.operation !== "replace" &&
+            c.networkAclId === a.networkAclId &&
+            c.ruleNumber === a.ruleNumber &&
+            c.egress === a.egress,
+        );
+      for (const a of planActions(result)) {
+        if (a.type === "delete-network-acl-entry") expect(deletable(a)).toBe(true);
+      }
+    });
   });
 
   it("never gives a finding for a rule that is off for that change", () => {
-    fc.assert(
-      fc.property(
-        remoded,
-        fc.array(change(anyCidr), { maxLength: 6 }),
-        prefixLists,
-        (policy, changes, lists) => {
-          const result = evaluate(changes, policy, ctx(lists));
-          for (const f of [...result.findings, ...result.waived]) {
-            const rule = policy.rules.find((r) => r.id === f.rule);
-            if (!rule) continue; // the unresolved-prefix-list finding
-            const c = f.change as {
-              protocol: Protocol;
-              ports: { from: number; to: number } | null;
-            };
-            const effective =
-              (isBroad(c, policy.thresholds) ? rule.whenBroad : rule.whenTargeted) ?? rule.mode;
-            expect(effective).not.toBe("off");
-            // A finding is never stricter than its rule says.
-            if (effective === "notify") expect(f.mode).toBe("notify");
-          }
-        },
-      ),
-      RUNS,
-    );
+    forAnyEvaluation(remoded, 6, (result, _changes, policy) => {
+      for (const f of [...result.findings, ...result.waived]) {
+        const rule = policy.rules.find((r) => r.id === f.rule);
+        if (!rule) continue; // the unresolved-prefix-list finding
+        const c = f.change as {
+          protocol: Protocol;
+          ports: { from: number; to: number } | null;
+        };
+        const effective =
+          (isBroad(c, policy.thresholds) ? rule.whenBroad : rule.whenTargeted) ?? rule.mode;
+        expect(effective).not.toBe("off");
+        // A finding is never stricter than its rule says.
+        if (effective === "notify") expect(f.mode).toBe("notify");
+      }
+    });
   });
 
   it("gives no findings at all when every rule is off", () => {
-    const off: Policy = {
-      ...defaultPolicy(),
-      rules: defaultPolicy().rules.map((r) => ({
-        ...r,
-        mode: "off",
-        whenBroad: null,
-        whenTargeted: null,
-      })),
-    };
-    fc.assert(
-      fc.property(fc.array(change(anyCidr), { maxLength: 6 }), prefixLists, (changes, lists) => {
-        expect(evaluate(changes, off, ctx(lists))).toEqual({
-          outcome: "compliant",
-          findings: [],
-          waived: [],
-        });
-      }),
-      RUNS,
-    );
+    forAnyEvaluation(fc.constant(allRules("off")), 6, (result) => {
+      expect(result).toEqual({ outcome: "compliant", findings: [], waived: [] });
+    });
   });
 
   it("never turns a notify finding into an action", () => {
-    const notify: Policy = {
-      ...defaultPolicy(),
-      rules: defaultPolicy().rules.map((r) => ({
-        ...r,
-        mode: "notify",
-        whenBroad: null,
-        whenTargeted: null,
-      })),
-    };
-    fc.assert(
-      fc.property(fc.array(change(anyCidr), { maxLength: 6 }), prefixLists, (changes, lists) => {
-        const result = evaluate(changes, notify, ctx(lists));
-        expect(result.findings.every((f) => f.mode === "notify")).toBe(true);
-        expect(planActions(result)).toEqual([]);
-      }),
-      RUNS,
-    );
+    forAnyEvaluation(fc.constant(allRules("notify")), 6, (result) => {
+      expect(result.findings.every((f) => f.mode === "notify")).toBe(true);
+      expect(planActions(result)).toEqual([]);
+    });
   });
 
   it("plans actions only for changes with an enforce finding, under any modes", () => {
-    fc.assert(
-      fc.property(
-        remoded,
-        fc.array(change(anyCidr), { maxLength: 6 }),
-        prefixLists,
-        (policy, changes, lists) => {
-          const result = evaluate(changes, policy, ctx(lists));
-          const enforced = result.findings.filter((f) => f.mode === "enforce").map((f) => f.change);
-          for (const a of planActions(result)) {
-            const backed = enforced.some((c) =>
-              a.type === "delete-network-acl-entry"
-                ? c.kind === "network-acl-entry" &&
-                  c.networkAclId === a.networkAclId &&
-                  c.ruleNumber === a.ruleNumber
-                : "groupId" in a && c.kind === "security-group-rule" && c.groupId === a.groupId,
-            );
-            expect(backed).toBe(true);
-          }
-        },
-      ),
-      RUNS,
-    );
+    forAnyEvaluation(remoded, 6, (result) => {
+      const enforced = result.findings.filter((f) => f.mode === "enforce").map((f) => f.change);
+      for (const a of planActions(result)) {
+        const backed = enforced.some((c) =>
+          a.type === "delete-network-acl-entry"
+            ? c.kind === "network-acl-entry" &&
+              c.networkAclId === a.networkAclId &&
+              c.ruleNumber === a.ruleNumber
+            : "groupId" in a && c.kind === "security-group-rule" && c.groupId === a.groupId,
+        );
+        expect(backed).toBe(true);
+      }
+    });
   });
 });

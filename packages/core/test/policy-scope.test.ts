@@ -1,6 +1,5 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { PolicyValidationError } from "../src/errors";
 import type { RuleChange } from "../src/model";
 import { planActions } from "../src/plan";
 import {
@@ -16,7 +15,15 @@ import {
   tagsMatch,
 } from "../src/policy";
 import { evaluate } from "../src/policy/evaluate";
-import { eventMeta, NOW, naclEntry, sgRule } from "./policy-builders";
+import {
+  ADMIN_PORTS_RULE,
+  eventMeta,
+  issuesOf,
+  NOW,
+  naclEntry,
+  roleSession,
+  sgRule,
+} from "./policy-builders";
 
 const PROD = "111122223333";
 const DEV = "444455556666";
@@ -24,23 +31,17 @@ const PROD_OU = "ou-ab12-34cd56ef";
 const WORKLOADS_OU = "ou-ab12-11112222";
 const SANDBOX_OU = "ou-ab12-99998888";
 
-const ADMIN_PORTS = {
-  id: "admin-ports",
-  kind: "security-group-ports",
-  description: "No SSH from the internet.",
-  label: "admin port",
-  mode: "enforce",
-  options: { ports: ["tcp/22"] },
-};
+/** The admin-ports rule over network-ACL entries. */
+const NACL_SSH = { ...ADMIN_PORTS_RULE, id: "nacl-ssh", kind: "network-acl-ports" };
 
 /** A one-rule policy (admin-ports, enforce) whose rule carries `scope`. */
 function scoped(scope: unknown, rule: Record<string, unknown> = {}) {
-  return parsePolicy({ rules: [{ ...ADMIN_PORTS, ...rule, scope }] });
+  return parsePolicy({ rules: [{ ...ADMIN_PORTS_RULE, ...rule, scope }] });
 }
 
 /** A one-rule policy with these global exemptions. */
 function exempting(exemptions: unknown) {
-  return parsePolicy({ exemptions, rules: [ADMIN_PORTS] });
+  return parsePolicy({ exemptions, rules: [ADMIN_PORTS_RULE] });
 }
 
 function run(
@@ -52,16 +53,6 @@ function run(
 }
 
 const at = (account: string, region = "eu-west-1") => ({ event: eventMeta({ account, region }) });
-
-function issuesOf(fn: () => unknown) {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PolicyValidationError);
-    return (error as PolicyValidationError).issues;
-  }
-  throw new Error("expected a PolicyValidationError");
-}
 
 const ous = (...units: [string, Record<string, string>?][]): OrganizationalUnit[] =>
   units.map(([id, tags]) => (tags ? { id, tags } : { id }));
@@ -92,7 +83,7 @@ describe("scope in the policy file", () => {
   });
 
   it("leaves a rule without scope unscoped", () => {
-    expect(parsePolicy({ rules: [ADMIN_PORTS] }).rules[0]).not.toHaveProperty("scope");
+    expect(parsePolicy({ rules: [ADMIN_PORTS_RULE] }).rules[0]).not.toHaveProperty("scope");
   });
 
   it("rejects an empty scope, an empty list and an unknown key", () => {
@@ -283,18 +274,7 @@ describe("rule scope by region", () => {
   });
 
   it("scopes network-ACL rules as well", () => {
-    const nacl = parsePolicy({
-      rules: [
-        {
-          id: "nacl-ssh",
-          kind: "network-acl-ports",
-          description: "d",
-          mode: "enforce",
-          options: { ports: ["tcp/22"] },
-          scope: { regions: ["eu-west-1"] },
-        },
-      ],
-    });
+    const nacl = parsePolicy({ rules: [{ ...NACL_SSH, scope: { regions: ["eu-west-1"] } }] });
     expect(run(nacl, at(PROD, "eu-west-1"), naclEntry()).outcome).toBe("violation");
     expect(run(nacl, at(PROD, "us-west-2"), naclEntry()).outcome).toBe("compliant");
   });
@@ -353,11 +333,17 @@ describe("rule scope by account tag", () => {
 
   it("only notifies, never revokes, when the account's tags were not supplied", () => {
     const result = run(policy, at(PROD));
-    expect(result.outcome).toBe("violation");
-    expect(result.findings[0]?.mode).toBe("notify");
-    expect(result.findings[0]?.reason).toContain(
-      "may be outside the rule's scope (the account's tags not known), so notify",
-    );
+    expect(result).toMatchObject({
+      outcome: "violation",
+      findings: [
+        {
+          mode: "notify",
+          reason: expect.stringContaining(
+            "may be outside the rule's scope (the account's tags not known), so notify",
+          ),
+        },
+      ],
+    });
     expect(planActions(result)).toEqual([]);
   });
 
@@ -427,8 +413,8 @@ describe("rule scope with several fields", () => {
   it("leaves other rules alone: each rule has its own scope", () => {
     const two = parsePolicy({
       rules: [
-        { ...ADMIN_PORTS, scope: { accounts: [PROD] } },
-        { ...ADMIN_PORTS, id: "admin-ports-dev", mode: "notify", scope: { accounts: [DEV] } },
+        { ...ADMIN_PORTS_RULE, scope: { accounts: [PROD] } },
+        { ...ADMIN_PORTS_RULE, id: "admin-ports-dev", mode: "notify", scope: { accounts: [DEV] } },
       ],
     });
     expect(run(two, at(PROD)).findings.map((f) => [f.rule, f.mode])).toEqual([
@@ -507,18 +493,21 @@ describe("exemptions by OU, account tag and OU tag", () => {
   });
 
   it("never waives on tags or OUs the caller did not supply, and says so", () => {
-    const result = run(policy, at(DEV));
-    expect(result.outcome).toBe("violation");
-    expect(result.findings[0]?.mode).toBe("enforce");
-    expect(result.findings[0]?.reason).toBe(
-      [
-        "tcp 22 open to 0.0.0.0/0 (public, wide) — admin port",
-        `organizational-unit exemption "accounts in OU ${SANDBOX_OU} are exempt" not applied: the account's OUs not known`,
-        'account-tag exemption "accounts tagged env=sandbox are exempt" not applied: the account\'s tags not known',
-        'account-tag exemption "lab account" not applied: the account\'s tags not known',
-        'ou-tag exemption "accounts in OUs tagged lifecycle=retiring are exempt" not applied: the OU tags not known',
-      ].join("; "),
-    );
+    expect(run(policy, at(DEV))).toMatchObject({
+      outcome: "violation",
+      findings: [
+        {
+          mode: "enforce",
+          reason: [
+            "tcp 22 open to 0.0.0.0/0 (public, wide) — admin port",
+            `organizational-unit exemption "accounts in OU ${SANDBOX_OU} are exempt" not applied: the account's OUs not known`,
+            'account-tag exemption "accounts tagged env=sandbox are exempt" not applied: the account\'s tags not known',
+            'account-tag exemption "lab account" not applied: the account\'s tags not known',
+            'ou-tag exemption "accounts in OUs tagged lifecycle=retiring are exempt" not applied: the OU tags not known',
+          ].join("; "),
+        },
+      ],
+    });
   });
 });
 
@@ -546,10 +535,7 @@ describe("scoped exemption entries", () => {
   it("waives a principal only in accounts with the scoped tags", () => {
     const deployer = {
       account: DEV,
-      actor: {
-        arn: "arn:aws:sts::444455556666:assumed-role/deployer/ci",
-        sessionIssuerArn: "arn:aws:iam::444455556666:role/deployer",
-      },
+      actor: roleSession("deployer", "ci", DEV),
     };
     const ctx = { event: eventMeta(deployer) };
     const change = sgRule({ groupId: "sg-0fedcba9876543210" });
@@ -573,15 +559,7 @@ describe("scoped exemption entries", () => {
   it("exempts network-ACL entries by scoped OU tag as well", () => {
     const nacl = parsePolicy({
       exemptions: { ouTags: [{ tags: { env: "sandbox" } }] },
-      rules: [
-        {
-          id: "nacl-ssh",
-          kind: "network-acl-ports",
-          description: "d",
-          mode: "enforce",
-          options: { ports: ["tcp/22"] },
-        },
-      ],
+      rules: [NACL_SSH],
     });
     const ctx = { ...at(DEV), organizationalUnits: ous([SANDBOX_OU, { env: "sandbox" }]) };
     expect(run(nacl, ctx, naclEntry()).outcome).toBe("exempt");
@@ -629,7 +607,7 @@ describe("organizationContextNeeded", () => {
     const perRule = parsePolicy({
       rules: [
         {
-          ...ADMIN_PORTS,
+          ...ADMIN_PORTS_RULE,
           exemptions: { groups: [{ id: "sg-01234567", scope: { accountTags: { env: "x" } } }] },
         },
       ],

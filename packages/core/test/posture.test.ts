@@ -1,35 +1,26 @@
 import { describe, expect, it } from "vitest";
 import {
-  buildDecision,
+  type Action,
+  type ActionOutcome,
   buildPostureReport,
   type Decision,
   type Finding,
   POSTURE_MAX_FINDINGS,
-  parseCidr,
+  type PostureSnapshot,
   postureCounts,
   postureDay,
   postureDigestText,
   postureKey,
   postureSnapshot,
-  type SecurityGroupRuleChange,
   weekAgoDate,
 } from "../src/index";
+import { decisionOf, evaluation, sgRule } from "./report-builders";
 
 const account = "111122223333";
 const region = "eu-west-1";
 
-function rule(port: number, groupId = "sg-0a"): SecurityGroupRuleChange {
-  return {
-    kind: "security-group-rule",
-    groupId,
-    direction: "ingress",
-    protocol: "tcp",
-    ports: { from: port, to: port },
-    icmp: null,
-    peer: { kind: "cidr", cidr: parseCidr("0.0.0.0/0") },
-    ruleId: `sgr-${port}`,
-  };
-}
+const rule = (port: number, groupId = "sg-0a") =>
+  sgRule({ groupId, ports: { from: port, to: port }, ruleId: `sgr-${port}` });
 
 function finding(port: number, over: Partial<Finding> = {}, groupId = "sg-0a"): Finding {
   return {
@@ -42,32 +33,34 @@ function finding(port: number, over: Partial<Finding> = {}, groupId = "sg-0a"): 
   };
 }
 
-function sweepDecision(findings: Finding[], waived: Finding[] = [], groupId = "sg-0a"): Decision {
-  const d = buildDecision({
+function sweepDecision(
+  findings: Finding[],
+  waived: Finding[] = [],
+  outcomes: ActionOutcome[] = [],
+  groupId = "sg-0a",
+): Decision {
+  return decisionOf({
     source: "sweep",
     id: `sweep:run:${groupId}`,
     account,
     region,
-    evaluation: { outcome: findings.length > 0 ? "violation" : "exempt", findings, waived },
-    outcomes: [],
+    evaluation: evaluation(findings, waived),
+    outcomes,
     decidedAt: new Date("2026-12-01T00:00:00Z"),
-    guardrailVersion: "0.1.0",
-    policyId: "abc",
   });
-  if (!d) throw new Error("expected a decision");
-  return d;
 }
+
+/** The snapshot of a sweep run over these decisions. */
+const snapshotOf = (
+  runId: string,
+  sweptAt: string,
+  decisions: Decision[],
+  previous: PostureSnapshot | null = null,
+) => postureSnapshot({ account, region, runId, sweptAt: new Date(sweptAt), decisions, previous });
 
 describe("posture snapshot", () => {
   it("keeps notify-only findings with the time first seen, carried over from the last run", () => {
-    const first = postureSnapshot({
-      account,
-      region,
-      runId: "r1",
-      sweptAt: new Date("2026-11-01T00:00:00Z"),
-      decisions: [sweepDecision([finding(22)])],
-      previous: null,
-    });
+    const first = snapshotOf("r1", "2026-11-01T00:00:00Z", [sweepDecision([finding(22)])]);
     expect(first.findings).toEqual([
       expect.objectContaining({
         resourceId: "sg-0a",
@@ -77,79 +70,47 @@ describe("posture snapshot", () => {
         firstSeen: "2026-11-01T00:00:00.000Z",
       }),
     ]);
-    const second = postureSnapshot({
-      account,
-      region,
-      runId: "r2",
-      sweptAt: new Date("2026-11-02T00:00:00Z"),
-      decisions: [sweepDecision([finding(22), finding(3389)])],
-      previous: first,
-    });
+    const second = snapshotOf(
+      "r2",
+      "2026-11-02T00:00:00Z",
+      [sweepDecision([finding(22), finding(3389)])],
+      first,
+    );
     expect(second.findings.map((f) => [f.text, f.firstSeen])).toEqual([
       ["ingress tcp 22 from 0.0.0.0/0", "2026-11-01T00:00:00.000Z"],
       ["ingress tcp 3389 from 0.0.0.0/0", "2026-11-02T00:00:00.000Z"],
     ]);
     // Fixed since: gone from the next snapshot.
-    const third = postureSnapshot({
-      account,
-      region,
-      runId: "r3",
-      sweptAt: new Date("2026-11-03T00:00:00Z"),
-      decisions: [sweepDecision([finding(3389)])],
-      previous: second,
-    });
+    const third = snapshotOf(
+      "r3",
+      "2026-11-03T00:00:00Z",
+      [sweepDecision([finding(3389)])],
+      second,
+    );
     expect(third.findings.map((f) => f.text)).toEqual(["ingress tcp 3389 from 0.0.0.0/0"]);
   });
 
   it("leaves revoked findings out, keeps failed revokes, and lists exemptions with their end", () => {
     const enforce = finding(22, { mode: "enforce" });
-    const d = buildDecision({
-      source: "sweep",
-      id: "sweep:run:sg-0a",
-      account,
-      region,
-      evaluation: {
-        outcome: "violation",
-        findings: [enforce, finding(3389, { mode: "enforce" })],
-        waived: [
-          finding(443, {
-            exemption: { kind: "tag", reason: "load test", expires: "2026-12-05" },
-          }),
-        ],
-      },
-      outcomes: [
+    const revoke = (port: number): Action => ({
+      type: "revoke-security-group-rules",
+      groupId: "sg-0a",
+      direction: "ingress",
+      ruleIds: [`sgr-${port}`],
+    });
+    const d = sweepDecision(
+      [enforce, finding(3389, { mode: "enforce" })],
+      [finding(443, { exemption: { kind: "tag", reason: "load test", expires: "2026-12-05" } })],
+      [
+        { action: revoke(22), status: "revoked" },
         {
-          action: {
-            type: "revoke-security-group-rules",
-            groupId: "sg-0a",
-            direction: "ingress",
-            ruleIds: ["sgr-22"],
-          },
-          status: "revoked",
-        },
-        {
-          action: {
-            type: "revoke-security-group-rules",
-            groupId: "sg-0a",
-            direction: "ingress",
-            ruleIds: ["sgr-3389"],
-          },
+          action: revoke(3389),
           status: "failed",
           error: { code: "UnauthorizedOperation", message: "denied" },
         },
       ],
-      decidedAt: new Date("2026-12-01T00:00:00Z"),
-      guardrailVersion: "0.1.0",
-      policyId: "abc",
-    })!;
-    const s = postureSnapshot({
-      account,
-      region,
-      runId: "r",
-      sweptAt: new Date("2026-12-01T00:00:00Z"),
-      decisions: [d],
-      previous: null,
-    });
+    );
+    const s = snapshotOf("r", "2026-12-01T00:00:00Z", [d]);
     expect(s.findings.map((f) => [f.text, f.status])).toEqual([
       ["ingress tcp 3389 from 0.0.0.0/0", "failed"],
     ]);
@@ -161,14 +122,7 @@ describe("posture snapshot", () => {
 
   it("caps the stored findings and still counts the ones left out", () => {
     const many = Array.from({ length: POSTURE_MAX_FINDINGS + 5 }, (_, i) => finding(1000 + i));
-    const s = postureSnapshot({
-      account,
-      region,
-      runId: "r",
-      sweptAt: new Date("2026-12-01T00:00:00Z"),
-      decisions: [sweepDecision(many)],
-      previous: null,
-    });
+    const s = snapshotOf("r", "2026-12-01T00:00:00Z", [sweepDecision(many)]);
     expect(s.findings).toHaveLength(POSTURE_MAX_FINDINGS);
     expect(postureCounts(s).open).toBe(POSTURE_MAX_FINDINGS + 5);
   });
@@ -183,12 +137,10 @@ describe("posture snapshot", () => {
 
 describe("posture report", () => {
   const now = new Date("2026-12-06T12:00:00Z");
-  const snapshot = postureSnapshot({
-    account,
-    region,
-    runId: "r",
-    sweptAt: new Date("2026-12-06T11:45:00Z"),
-    decisions: [
+  const snapshot = snapshotOf(
+    "r",
+    "2026-12-06T11:45:00Z",
+    [
       sweepDecision(
         [finding(22)],
         [
@@ -198,7 +150,7 @@ describe("posture report", () => {
         ],
       ),
     ],
-    previous: {
+    {
       schema: "guardrail.posture/v1",
       account,
       region,
@@ -219,7 +171,7 @@ describe("posture report", () => {
       exemptions: [],
       omitted: 0,
     },
-  });
+  );
 
   it("counts per account, Region and rule, with ages, expiring exemptions and the trend", () => {
     const weekAgo = postureDay({

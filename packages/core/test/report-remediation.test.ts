@@ -1,9 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   type Action,
-  type ActionOutcome,
   auditItem,
-  buildDecision,
   type Decision,
   decisionPublication,
   type EventMeta,
@@ -11,6 +9,18 @@ import {
   parseCidr,
   renderSlack,
 } from "../src/index";
+import {
+  ACL,
+  aclEvent,
+  DECIDED_AT,
+  decide,
+  event,
+  finding,
+  GROUP,
+  naclEntry,
+  RULE_ID,
+  sgRule,
+} from "./report-builders";
 
 /**
  * How the remediations that keep compliant traffic (entries inserted before a NACL entry, a
@@ -18,46 +28,13 @@ import {
  * audit record, the SNS message and Slack.
  */
 
-const event: EventMeta = {
-  eventId: "6b3e2a1f-4c5d-4e6f-8a9b-0c1d2e3f4a5b",
-  eventName: "ReplaceNetworkAclEntry",
-  eventTime: "2025-06-15T10:51:12.000Z",
-  account: "123456789012",
-  region: "us-east-1",
-  actor: {
-    arn: "arn:aws:sts::123456789012:assumed-role/dev/alice",
-    type: "AssumedRole",
-    accountId: "123456789012",
-    sessionIssuerArn: null,
-    invokedBy: null,
-    sourceIp: "198.51.100.7",
-    userAgent: null,
-    console: false,
-  },
-};
-
-const ACL = "acl-0af9cb843511d66d4";
 const CHECK =
   "checked: every forbidden packet is denied, every other packet keeps its verdict, and planning again finds nothing";
 
-const naclFinding: Finding = {
+const naclFinding = finding(naclEntry({ ports: { from: 0, to: 1023 } }), {
   rule: "nacl-admin-ports",
-  mode: "enforce",
-  severity: "critical",
   reason: "entry 100 allows ingress tcp 0-1023 from 0.0.0.0/0 (public, wide) — admin port",
-  change: {
-    kind: "network-acl-entry",
-    networkAclId: ACL,
-    ruleNumber: 100,
-    egress: false,
-    ruleAction: "allow",
-    protocol: "tcp",
-    ports: { from: 0, to: 1023 },
-    icmp: null,
-    cidr: parseCidr("0.0.0.0/0"),
-    operation: "replace",
-  },
-};
+});
 
 const insert: Action = {
   type: "insert-network-acl-entries",
@@ -89,28 +66,20 @@ const insert: Action = {
   check: CHECK,
 };
 
-const sgFinding: Finding = {
-  rule: "internet-exposure",
-  mode: "enforce",
-  severity: "high",
-  reason: "tcp 0-1023 open to 52.0.0.0/8 (public, wide) — internet exposure",
-  change: {
-    kind: "security-group-rule",
-    groupId: "sg-0632fa4ee8a8468a4",
-    direction: "ingress",
-    protocol: "tcp",
-    ports: { from: 0, to: 1023 },
-    icmp: null,
-    peer: { kind: "cidr", cidr: parseCidr("52.0.0.0/8") },
-    ruleId: "sgr-09be5c962afdc06ed",
+const sgFinding = finding(
+  sgRule({ ports: { from: 0, to: 1023 }, peer: { kind: "cidr", cidr: parseCidr("52.0.0.0/8") } }),
+  {
+    rule: "internet-exposure",
+    severity: "high",
+    reason: "tcp 0-1023 open to 52.0.0.0/8 (public, wide) — internet exposure",
   },
-};
+);
 
 const narrow: Action = {
   type: "narrow-security-group-rule",
-  groupId: "sg-0632fa4ee8a8468a4",
+  groupId: GROUP,
   direction: "ingress",
-  ruleId: "sgr-09be5c962afdc06ed",
+  ruleId: RULE_ID,
   remainder: [
     { protocol: "tcp", fromPort: 80, toPort: 80, cidr: "52.0.0.0/8" },
     { protocol: "tcp", fromPort: 443, toPort: 443, cidr: "52.0.0.0/8" },
@@ -119,29 +88,15 @@ const narrow: Action = {
     "checked: the 2 rules authorized allow exactly what the rule allowed except tcp 0-79, 81-442, 444-1023",
 };
 
-function decide(finding: Finding, outcome: ActionOutcome): Decision {
-  const d = buildDecision({
-    source: "event",
-    event,
-    evaluation: { outcome: "violation", findings: [finding], waived: [] },
-    outcomes: [outcome],
-    decidedAt: new Date("2025-06-15T10:51:14.250Z"),
-    guardrailVersion: "0.1.0",
-    policyId: "3f2a9c81d0e4",
-  });
-  if (!d) throw new Error("expected a decision");
-  return d;
-}
+/** The decision on one finding whose remediation AWS confirmed. */
+const remediated = (f: Finding, action: Action, on: EventMeta) =>
+  decide([f], [{ action, status: "revoked", confirmedAt: DECIDED_AT.toISOString() }], [], on);
 
 const slackText = (d: Decision) =>
   JSON.stringify(renderSlack(JSON.parse(decisionPublication(d).message)).blocks);
 
 describe("inserted NACL entries", () => {
-  const d = decide(naclFinding, {
-    action: insert,
-    status: "revoked",
-    confirmedAt: "2025-06-15T10:51:14.250Z",
-  });
+  const d = remediated(naclFinding, insert, aclEvent);
 
   it("are in the SNS message and the audit record, each with its rule number, with the check", () => {
     const message = JSON.parse(decisionPublication(d).message);
@@ -165,11 +120,7 @@ describe("inserted NACL entries", () => {
 });
 
 describe("a narrowed security-group rule", () => {
-  const d = decide(sgFinding, {
-    action: narrow,
-    status: "revoked",
-    confirmedAt: "2025-06-15T10:51:14.250Z",
-  });
+  const d = remediated(sgFinding, narrow, event);
 
   it("is in the SNS message and the audit record with its remainder and check", () => {
     for (const record of [JSON.parse(decisionPublication(d).message), auditItem(d)]) {
@@ -191,15 +142,20 @@ describe("a narrowed security-group rule", () => {
   });
 
   it("notifies, saying AWS refused the remainder and the rule is unchanged, when the quota is reached", () => {
-    const refused = decide(sgFinding, {
-      action: narrow,
-      status: "not-taken",
-      error: {
-        code: "RulesPerSecurityGroupLimitExceeded",
-        message:
-          "the group's ingress rule quota is reached (Authorize tcp 80 52.0.0.0/8); the rule was not revoked",
-      },
-    });
+    const refused = decide(
+      [sgFinding],
+      [
+        {
+          action: narrow,
+          status: "not-taken",
+          error: {
+            code: "RulesPerSecurityGroupLimitExceeded",
+            message:
+              "the group's ingress rule quota is reached (Authorize tcp 80 52.0.0.0/8); the rule was not revoked",
+          },
+        },
+      ],
+    );
     expect(refused.result).toBe("notify-only");
     expect(refused.exposureSeconds).toBeNull();
     expect(refused.findings[0]).toMatchObject({

@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 import {
   type Action,
   type ActionOutcome,
-  type Actor,
   AUDIT_TABLE,
   actionCovers,
   auditItem,
@@ -14,107 +13,42 @@ import {
   consoleLinks,
   type Decision,
   decisionPublication,
-  type Evaluation,
   type EventMeta,
   exposureSeconds,
   type Finding,
-  type NetworkAclEntryChange,
   type PrefixListChange,
   parseCidr,
   RESULT_RANK,
   renderSlack,
   ruleStateKey,
-  type SecurityGroupRuleChange,
   sweepPublication,
   viewAction,
   viewChange,
 } from "../src/index";
-
-const actor: Actor = {
-  arn: "arn:aws:sts::776520358045:assumed-role/voclabs/user289515=Jia_Jia",
-  type: "AssumedRole",
-  accountId: "776520358045",
-  sessionIssuerArn: "arn:aws:iam::776520358045:role/voclabs",
-  invokedBy: null,
-  sourceIp: "112.119.155.35",
-  userAgent: "Mozilla/5.0",
-  console: true,
-};
-
-const event: EventMeta = {
-  eventId: "2aae5c69-4eaf-490d-b022-fd622c12a717",
-  eventName: "AuthorizeSecurityGroupIngress",
-  eventTime: "2025-06-15T10:51:12Z",
-  account: "776520358045",
-  region: "us-east-1",
+import {
+  aclEvent,
   actor,
-};
+  DECIDED_AT,
+  decide,
+  decisionOf,
+  evaluation,
+  event,
+  finding,
+  naclEntry,
+  revokeById,
+  sgRule,
+} from "./report-builders";
 
-function sgRule(over: Partial<SecurityGroupRuleChange> = {}): SecurityGroupRuleChange {
-  return {
-    kind: "security-group-rule",
-    groupId: "sg-0632fa4ee8a8468a4",
-    direction: "ingress",
-    protocol: "tcp",
-    ports: { from: 22, to: 22 },
-    icmp: null,
-    peer: { kind: "cidr", cidr: parseCidr("0.0.0.0/0") },
-    ruleId: "sgr-09be5c962afdc06ed",
-    ...over,
-  };
-}
-
-function naclEntry(over: Partial<NetworkAclEntryChange> = {}): NetworkAclEntryChange {
-  return {
-    kind: "network-acl-entry",
-    networkAclId: "acl-0af9cb843511d66d4",
-    ruleNumber: 100,
-    egress: false,
-    ruleAction: "allow",
-    protocol: "tcp",
-    ports: { from: 3389, to: 3389 },
-    icmp: null,
-    cidr: parseCidr("0.0.0.0/0"),
-    operation: "replace",
-    ...over,
-  };
-}
-
-function finding(change: Finding["change"], over: Partial<Finding> = {}): Finding {
-  return {
-    rule: "admin-ports",
-    mode: "enforce",
-    severity: "critical",
-    reason: "tcp 22 open to 0.0.0.0/0 (public, wide)",
-    change,
-    ...over,
-  };
-}
-
-const revokeById: Action = {
-  type: "revoke-security-group-rules",
-  groupId: "sg-0632fa4ee8a8468a4",
-  direction: "ingress",
-  ruleIds: ["sgr-09be5c962afdc06ed"],
-};
-
-function evaluation(findings: Finding[], waived: Finding[] = []): Evaluation {
-  return { outcome: findings.length > 0 ? "violation" : "exempt", findings, waived };
-}
-
-function decide(findings: Finding[], outcomes: ActionOutcome[], waived: Finding[] = []): Decision {
-  const d = buildDecision({
-    source: "event",
-    event,
-    evaluation: evaluation(findings, waived),
-    outcomes,
-    decidedAt: new Date("2025-06-15T10:51:14.250Z"),
+/** The decision on an event that could not be read, with its parse error. */
+const unreadable = (message: string, readable: Partial<EventMeta> = {}) =>
+  buildInvalidDecision({
+    id: "evt-1",
+    event: readable,
+    error: { code: "INVALID_EVENT", message },
+    decidedAt: DECIDED_AT,
     guardrailVersion: "0.1.0",
     policyId: "3f2a9c81d0e4",
   });
-  if (!d) throw new Error("expected a decision");
-  return d;
-}
 
 describe("change views", () => {
   it("reads an ingress security-group rule as one line", () => {
@@ -348,21 +282,16 @@ describe("decisions", () => {
   });
 
   it("attaches the previous state of a replaced entry, or says unknown", () => {
-    const d = buildDecision({
-      source: "event",
-      event: { ...event, eventName: "ReplaceNetworkAclEntry" },
+    const d = decisionOf({
+      event: aclEvent,
       evaluation: evaluation([finding(naclEntry()), finding(naclEntry({ ruleNumber: 200 }))]),
-      outcomes: [],
       previous: (c) =>
         c.kind === "network-acl-entry" && c.ruleNumber === 100
           ? viewChange(naclEntry({ ruleAction: "deny", operation: "state" }))
           : "unknown",
-      decidedAt: new Date(),
-      guardrailVersion: "1",
-      policyId: "3f2a9c81d0e4",
     });
-    expect(d?.findings[0]?.previous).toMatchObject({ ruleAction: "deny" });
-    expect(d?.findings[1]?.previous).toBe("unknown");
+    expect(d.findings[0]?.previous).toMatchObject({ ruleAction: "deny" });
+    expect(d.findings[1]?.previous).toBe("unknown");
   });
 
   it("returns null when there is nothing to report", () => {
@@ -399,13 +328,10 @@ describe("decisions", () => {
   });
 
   it("reports an unreadable event with high severity and the parse error", () => {
-    const d = buildInvalidDecision({
-      id: "evt-1",
-      event: { eventName: "AuthorizeSecurityGroupIngress", account: "1", region: "eu-west-1" },
-      error: { code: "INVALID_EVENT", message: "detail.requestParameters: missing" },
-      decidedAt: new Date("2025-01-01T00:00:00Z"),
-      guardrailVersion: "1",
-      policyId: "3f2a9c81d0e4",
+    const d = unreadable("detail.requestParameters: missing", {
+      eventName: "AuthorizeSecurityGroupIngress",
+      account: "1",
+      region: "eu-west-1",
     });
     expect(d).toMatchObject({ outcome: "invalid", result: "invalid", severity: "high" });
     expect(d.resource.type).toBe("security-group");
@@ -492,15 +418,7 @@ describe("SNS publication", () => {
   });
 
   it("marks an unreadable event as outcome invalid, severity high", () => {
-    const d = buildInvalidDecision({
-      id: "evt-1",
-      event: {},
-      error: { code: "INVALID_EVENT", message: "detail: missing" },
-      decidedAt: new Date(),
-      guardrailVersion: "1",
-      policyId: "3f2a9c81d0e4",
-    });
-    const p = decisionPublication(d);
+    const p = decisionPublication(unreadable("detail: missing"));
     expect(p.attributes).toMatchObject({
       severity: "high",
       outcome: "invalid",
@@ -555,17 +473,14 @@ describe("audit item", () => {
 
 describe("sweep summary", () => {
   const decision = (id: string, f: Finding, outcomes: ActionOutcome[] = []) =>
-    buildDecision({
+    decisionOf({
       source: "sweep",
       id,
       account: "1",
       region: "eu-west-1",
       evaluation: evaluation([f]),
       outcomes,
-      decidedAt: new Date(),
-      guardrailVersion: "1",
-      policyId: "3f2a9c81d0e4",
-    })!;
+    });
 
   it("counts results and sorts failures and revokes first", () => {
     const s = buildSweepSummary({
@@ -668,30 +583,18 @@ describe("Slack rendering", () => {
   });
 
   it("shows the previous state or says it is unknown", () => {
-    const d = buildDecision({
-      source: "event",
-      event: { ...event, eventName: "ReplaceNetworkAclEntry" },
+    const d = decisionOf({
+      event: aclEvent,
       evaluation: evaluation([finding(naclEntry())]),
-      outcomes: [],
       previous: () => "unknown",
-      decidedAt: new Date(),
-      guardrailVersion: "1",
-      policyId: "3f2a9c81d0e4",
-    })!;
+    });
     const text = JSON.stringify(renderSlack(JSON.parse(decisionPublication(d).message)).blocks);
     expect(text).toContain("*Before the change:* unknown");
     expect(text).toContain("network ACL");
   });
 
   it("renders an unreadable event, a sweep summary and a CloudWatch alarm", () => {
-    const invalid = buildInvalidDecision({
-      id: "e",
-      event: {},
-      error: { code: "INVALID_EVENT", message: "bad" },
-      decidedAt: new Date(),
-      guardrailVersion: "1",
-      policyId: "3f2a9c81d0e4",
-    });
+    const invalid = unreadable("bad");
     expect(JSON.stringify(renderSlack(JSON.parse(decisionPublication(invalid).message)))).toContain(
       "could not read an event",
     );
@@ -753,22 +656,16 @@ describe("Slack rendering of results and summaries", () => {
   });
 
   it("summarises a sweep: counts, the first findings with links, and how many are hidden", () => {
-    const decisions = Array.from(
-      { length: 25 },
-      (_, i) =>
-        buildDecision({
-          source: "sweep",
-          id: `sweep:r:sg-${i}`,
-          account: "1",
-          region: "eu-west-1",
-          evaluation: evaluation([
-            finding(sgRule({ groupId: `sg-${i}`, ruleId: `sgr-${i}` }), { mode: "notify" }),
-          ]),
-          outcomes: [],
-          decidedAt: new Date(),
-          guardrailVersion: "1",
-          policyId: "3f2a9c81d0e4",
-        })!,
+    const decisions = Array.from({ length: 25 }, (_, i) =>
+      decisionOf({
+        source: "sweep",
+        id: `sweep:r:sg-${i}`,
+        account: "1",
+        region: "eu-west-1",
+        evaluation: evaluation([
+          finding(sgRule({ groupId: `sg-${i}`, ruleId: `sgr-${i}` }), { mode: "notify" }),
+        ]),
+      }),
     );
     const summary = buildSweepSummary({
       runId: "r",

@@ -9,7 +9,7 @@ import {
   loadPolicy,
 } from "../src/policy";
 import { evaluate, groupsNeedingTags } from "../src/policy/evaluate";
-import { GROUP, NOW, sgRule } from "./policy-builders";
+import { actor, GROUP, NOW, sgRule } from "./policy-builders";
 
 const OTHER_GROUP = "sg-0fedcba9876543210";
 
@@ -49,16 +49,13 @@ describe("groupsDecidingRevoke", () => {
         {
           eventId: `tag-${groupId}`,
           eventTime: new Date(NOW.getTime() - 3_600_000).toISOString(),
-          actor: {
+          actor: actor({
             arn: approver,
-            type: "AssumedRole",
             accountId: "123456789012",
             sessionIssuerArn: null,
-            invokedBy: null,
             sourceIp: null,
             userAgent: null,
-            console: false,
-          },
+          }),
         },
         policy,
       ).record;

@@ -1,115 +1,25 @@
 import { describe, expect, it } from "vitest";
 import {
-  type Action,
-  type ActionOutcome,
   ASFF_REQUIRED_FIELDS,
   batchesOf,
-  buildDecision,
   type Decision,
   defaultProductArn,
-  type EventMeta,
-  type Finding,
   missingAsffFields,
-  type NetworkAclEntryChange,
   OCSF_VERSION,
   ocsfComplianceFindings,
-  parseCidr,
   planSecurityHub,
-  type SecurityGroupRuleChange,
+  type SecurityHubEntry,
   type SecurityHubRecord,
   securityHubEntries,
   securityHubFindingId,
 } from "../src/index";
 import { ocsfValidator } from "./ocsf-schema";
-
-const event: EventMeta = {
-  eventId: "2aae5c69-4eaf-490d-b022-fd622c12a717",
-  eventName: "AuthorizeSecurityGroupIngress",
-  eventTime: "2025-06-15T10:51:12Z",
-  account: "776520358045",
-  region: "us-east-1",
-  actor: {
-    arn: "arn:aws:sts::776520358045:assumed-role/dev/alice",
-    type: "AssumedRole",
-    accountId: "776520358045",
-    sessionIssuerArn: "arn:aws:iam::776520358045:role/dev",
-    invokedBy: null,
-    sourceIp: "203.0.113.9",
-    userAgent: "aws-cli/2",
-    console: false,
-  },
-};
-
-const GROUP = "sg-0632fa4ee8a8468a4";
-
-function sgRule(over: Partial<SecurityGroupRuleChange> = {}): SecurityGroupRuleChange {
-  return {
-    kind: "security-group-rule",
-    groupId: GROUP,
-    direction: "ingress",
-    protocol: "tcp",
-    ports: { from: 22, to: 22 },
-    icmp: null,
-    peer: { kind: "cidr", cidr: parseCidr("0.0.0.0/0") },
-    ruleId: "sgr-09be5c962afdc06ed",
-    ...over,
-  };
-}
-
-const nacl: NetworkAclEntryChange = {
-  kind: "network-acl-entry",
-  networkAclId: "acl-0af9cb843511d66d4",
-  ruleNumber: 100,
-  egress: false,
-  ruleAction: "allow",
-  protocol: "tcp",
-  ports: { from: 3389, to: 3389 },
-  icmp: null,
-  cidr: parseCidr("0.0.0.0/0"),
-  operation: "state",
-};
-
-function finding(change: Finding["change"], over: Partial<Finding> = {}): Finding {
-  return {
-    rule: "admin-ports",
-    mode: "enforce",
-    severity: "critical",
-    reason: "tcp 22 open to 0.0.0.0/0 (public, wide)",
-    change,
-    ...over,
-  };
-}
-
-const revoke: Action = {
-  type: "revoke-security-group-rules",
-  groupId: GROUP,
-  direction: "ingress",
-  ruleIds: ["sgr-09be5c962afdc06ed"],
-};
-
-function decide(
-  findings: Finding[],
-  outcomes: ActionOutcome[] = [],
-  waived: Finding[] = [],
-  at = "2025-06-15T10:51:14.250Z",
-): Decision {
-  const d = buildDecision({
-    source: "event",
-    event,
-    evaluation: { outcome: findings.length > 0 ? "violation" : "exempt", findings, waived },
-    outcomes,
-    decidedAt: new Date(at),
-    guardrailVersion: "0.1.0",
-    policyId: "3f2a9c81d0e4",
-  });
-  if (!d) throw new Error("expected a decision");
-  return d;
-}
+import { decide, finding, GROUP, naclEntry, revokeById, sgRule } from "./report-builders";
 
 const revoked = () =>
   decide(
     [finding(sgRule())],
-    [{ action: revoke, status: "revoked", confirmedAt: "2025-06-15T10:51:14Z" }],
+    [{ action: revokeById, status: "revoked", confirmedAt: "2025-06-15T10:51:14Z" }],
   );
 const notifyOnly = () => decide([finding(sgRule(), { mode: "notify", severity: "high" })]);
 const exempt = (expires = "2025-07-01") =>
@@ -129,7 +39,7 @@ const exempt = (expires = "2025-07-01") =>
     ],
   );
 
-function record(e: ReturnType<typeof securityHubEntries>[number], at: string): SecurityHubRecord {
+function record(e: SecurityHubEntry, at: string): SecurityHubRecord {
   return {
     id: e.id,
     account: e.account,
@@ -195,9 +105,9 @@ describe("ASFF findings of a decision", () => {
     const d = decide(
       [finding(sgRule()), finding(sgRule({ ruleId: "sgr-2", ports: { from: 3389, to: 3389 } }))],
       [
-        { action: revoke, status: "revoked", confirmedAt: "2025-06-15T10:51:14Z" },
+        { action: revokeById, status: "revoked", confirmedAt: "2025-06-15T10:51:14Z" },
         {
-          action: { ...revoke, ruleIds: ["sgr-2"] },
+          action: { ...revokeById, ruleIds: ["sgr-2"] },
           status: "failed",
           error: { code: "UnauthorizedOperation", message: "denied" },
         },
@@ -213,7 +123,7 @@ describe("ASFF findings of a decision", () => {
     const d = decide([
       finding(sgRule(), { mode: "notify" }),
       finding(sgRule(), { rule: "public-ingress", mode: "notify" }),
-      finding(nacl, { mode: "notify" }),
+      finding(naclEntry({ operation: "state" }), { mode: "notify" }),
     ]);
     const ids = securityHubEntries(d).map((e) => e.id.split("/").slice(3).join("/"));
     expect(ids).toEqual([
@@ -235,13 +145,23 @@ describe("ASFF findings of a decision", () => {
 describe("Security Hub lifecycle", () => {
   const t0 = new Date("2025-06-15T10:52:00Z");
 
+  /** The one entry of a decision with one finding. */
+  const onlyEntry = (d: Decision): SecurityHubEntry => {
+    const [e] = securityHubEntries(d);
+    if (!e) throw new Error("entry");
+    return e;
+  };
+  /** What the store holds for an entry sent at `at`. */
+  const sent = (e: SecurityHubEntry, at = t0.toISOString()) => new Map([[e.id, record(e, at)]]);
+  const planRun = (
+    entries: readonly SecurityHubEntry[],
+    previous: ReadonlyMap<string, SecurityHubRecord> = new Map(),
+    scope: "event" | "sweep" = "event",
+    now = t0,
+  ) => planSecurityHub({ entries, previous, scope, now });
+
   it("creates a new finding with its workflow and note in the import", () => {
-    const plan = planSecurityHub({
-      entries: securityHubEntries(notifyOnly()),
-      previous: new Map(),
-      scope: "event",
-      now: t0,
-    });
+    const plan = planRun(securityHubEntries(notifyOnly()));
     expect(plan.imports).toHaveLength(1);
     expect(plan.imports[0]?.Workflow).toEqual({ Status: "NEW" });
     expect(plan.imports[0]?.Note?.Text).toContain("Not remediated");
@@ -250,15 +170,12 @@ describe("Security Hub lifecycle", () => {
   });
 
   it("FAILED → PASSED: imports PASSED, keeps the creation time, resolves with a note", () => {
-    const [before] = securityHubEntries(notifyOnly());
-    if (!before) throw new Error("entry");
-    const previous = new Map([[before.id, record(before, "2025-06-15T10:51:20Z")]]);
-    const plan = planSecurityHub({
-      entries: securityHubEntries(revoked()),
-      previous,
-      scope: "sweep",
-      now: t0,
-    });
+    const before = onlyEntry(notifyOnly());
+    const plan = planRun(
+      securityHubEntries(revoked()),
+      sent(before, "2025-06-15T10:51:20Z"),
+      "sweep",
+    );
     expect(plan.imports[0]?.Compliance.Status).toBe("PASSED");
     expect(plan.imports[0]?.CreatedAt).toBe(before.finding.CreatedAt);
     expect(plan.imports[0]?.Workflow).toBeUndefined();
@@ -268,21 +185,10 @@ describe("Security Hub lifecycle", () => {
   });
 
   it("suppresses an exempt finding at creation, and an existing one with BatchUpdateFindings", () => {
-    const created = planSecurityHub({
-      entries: securityHubEntries(exempt()),
-      previous: new Map(),
-      scope: "event",
-      now: t0,
-    });
+    const created = planRun(securityHubEntries(exempt()));
     expect(created.imports[0]?.Workflow).toEqual({ Status: "SUPPRESSED" });
-    const [failed] = securityHubEntries(notifyOnly());
-    if (!failed) throw new Error("entry");
-    const later = planSecurityHub({
-      entries: securityHubEntries(exempt()),
-      previous: new Map([[failed.id, record(failed, t0.toISOString())]]),
-      scope: "event",
-      now: t0,
-    });
+    const failed = onlyEntry(notifyOnly());
+    const later = planRun(securityHubEntries(exempt()), sent(failed));
     expect(later.updates).toEqual([
       {
         FindingIdentifiers: [{ Id: failed.id, ProductArn: failed.finding.ProductArn }],
@@ -296,24 +202,21 @@ describe("Security Hub lifecycle", () => {
   });
 
   it("re-opens (NOTIFIED) a suppressed finding whose exemption ended", () => {
-    const [sup] = securityHubEntries(exempt());
-    if (!sup) throw new Error("entry");
-    const plan = planSecurityHub({
-      entries: securityHubEntries(notifyOnly()),
-      previous: new Map([[sup.id, record(sup, t0.toISOString())]]),
-      scope: "sweep",
-      now: new Date("2025-07-02T00:00:00Z"),
-    });
+    const plan = planRun(
+      securityHubEntries(notifyOnly()),
+      sent(onlyEntry(exempt())),
+      "sweep",
+      new Date("2025-07-02T00:00:00Z"),
+    );
     expect(plan.imports[0]?.Compliance.Status).toBe("FAILED");
     expect(plan.updates[0]?.Workflow).toEqual({ Status: "NOTIFIED" });
     expect(plan.updates[0]?.Note.Text).toMatch(/^Exemption ended \(expired 2025-07-01\)/);
   });
 
   it("archives on the sweep what it no longer finds; the event path never archives", () => {
-    const [gone] = securityHubEntries(notifyOnly());
-    if (!gone) throw new Error("entry");
-    const previous = new Map([[gone.id, record(gone, t0.toISOString())]]);
-    const sweep = planSecurityHub({ entries: [], previous, scope: "sweep", now: t0 });
+    const gone = onlyEntry(notifyOnly());
+    const previous = sent(gone);
+    const sweep = planRun([], previous, "sweep");
     expect(sweep.imports).toHaveLength(1);
     expect(sweep.imports[0]).toMatchObject({
       Id: gone.id,
@@ -322,42 +225,30 @@ describe("Security Hub lifecycle", () => {
     });
     expect(missingAsffFields(sweep.imports[0])).toEqual([]);
     expect(sweep.remove).toEqual([gone.id]);
-    const ev = planSecurityHub({ entries: [], previous, scope: "event", now: t0 });
+    const ev = planRun([], previous, "event");
     expect(ev.imports).toEqual([]);
     expect(ev.remove).toEqual([]);
   });
 
   it("sends nothing for an unchanged finding until it is due a refresh", () => {
-    const [e] = securityHubEntries(notifyOnly());
-    if (!e) throw new Error("entry");
-    const previous = new Map([[e.id, record(e, "2025-06-01T00:00:00Z")]]);
-    const same = planSecurityHub({
-      entries: [e],
-      previous,
-      scope: "sweep",
-      now: new Date("2025-06-20T00:00:00Z"),
-    });
+    const e = onlyEntry(notifyOnly());
+    const previous = sent(e, "2025-06-01T00:00:00Z");
+    const same = planRun([e], previous, "sweep", new Date("2025-06-20T00:00:00Z"));
     expect(same).toEqual({ imports: [], updates: [], put: [], remove: [] });
-    const due = planSecurityHub({
-      entries: [e],
-      previous,
-      scope: "sweep",
-      now: new Date("2025-07-02T00:00:00Z"),
-    });
+    const due = planRun([e], previous, "sweep", new Date("2025-07-02T00:00:00Z"));
     expect(due.imports).toHaveLength(1);
     expect(due.updates).toEqual([]);
   });
 
   it("groups identical notes into BatchUpdateFindings calls of at most 100", () => {
     const entries = Array.from({ length: 230 }, (_, i) => {
-      const [e] = securityHubEntries(exempt());
-      if (!e) throw new Error("entry");
+      const e = onlyEntry(exempt());
       return { ...e, id: `${e.id}-${i}` };
     });
     const previous = new Map(
       entries.map((e) => [e.id, { ...record(e, t0.toISOString()), state: "FAILED" as const }]),
     );
-    const plan = planSecurityHub({ entries, previous, scope: "event", now: t0 });
+    const plan = planRun(entries, previous);
     expect(plan.updates.map((u) => u.FindingIdentifiers.length)).toEqual([100, 100, 30]);
     expect(batchesOf(plan.imports).map((b) => b.length)).toEqual([100, 100, 30]);
   });

@@ -15,7 +15,7 @@ import {
   V4_BLOCKS,
   V6_BLOCKS,
 } from "./nacl-oracle";
-import { GROUP, NOW, sgRule } from "./policy-builders";
+import { ADMIN_PORTS_RULE, GROUP, NOW, sgRule } from "./policy-builders";
 import { oracleForbidden, oraclePolicyArb, policyBounds, toPolicy } from "./policy-oracle";
 
 /** A security-group rule as raw data, and how the oracle reads one packet against it. */
@@ -49,22 +49,23 @@ function holds(
 
 const NAMES: Record<number, string> = { [-1]: "-1", 6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6" };
 
-const asPermission = (r: RawRule) => ({
-  protocol: NAMES[r.protocol] ?? String(r.protocol),
-  fromPort:
-    r.protocol === 6 || r.protocol === 17
-      ? r.ports[0]
-      : r.protocol === 1 || r.protocol === 58
-        ? r.icmp[0]
-        : null,
-  toPort:
-    r.protocol === 6 || r.protocol === 17
-      ? r.ports[1]
-      : r.protocol === 1 || r.protocol === 58
-        ? r.icmp[1]
-        : null,
-  cidr: r.cidr,
-});
+/** What a permission's fromPort and toPort hold: the ports, the ICMP type and code, or nothing. */
+const bounds = (r: RawRule): readonly [number, number] | null =>
+  r.protocol === 6 || r.protocol === 17
+    ? r.ports
+    : r.protocol === 1 || r.protocol === 58
+      ? r.icmp
+      : null;
+
+const asPermission = (r: RawRule) => {
+  const b = bounds(r);
+  return {
+    protocol: NAMES[r.protocol] ?? String(r.protocol),
+    fromPort: b ? b[0] : null,
+    toPort: b ? b[1] : null,
+    cidr: r.cidr,
+  };
+};
 
 function toChange(r: RawRule, ruleId = "sgr-0aaaaaaaaaaaaaaa1"): SecurityGroupRuleChange {
   const protocol =
@@ -185,16 +186,7 @@ describe("security-group narrowing", () => {
     );
   }, 600_000);
 
-  const rules = [
-    {
-      id: "admin-ports",
-      kind: "security-group-ports",
-      description: "No SSH from the internet",
-      mode: "enforce",
-      remediation: { narrow: true },
-      options: { ports: ["tcp/22"] },
-    },
-  ];
+  const rules = [{ ...ADMIN_PORTS_RULE, remediation: { narrow: true } }];
 
   it("narrows tcp 0-1023 from the world to tcp 0-21 and 23-1023, keeping tcp 22 for the office", () => {
     const policy = parsePolicy({ networks: { office: ["192.0.2.0/24"] }, rules });

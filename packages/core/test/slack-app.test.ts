@@ -10,7 +10,6 @@ import {
   slackExemptionValue,
 } from "../src/policy";
 import { evaluate } from "../src/policy/evaluate";
-import { buildDecision } from "../src/report/decision";
 import type { DecisionMessage } from "../src/report/message";
 import { decisionPublication } from "../src/report/message";
 import {
@@ -32,6 +31,7 @@ import {
   UnsupportedInteractionError,
 } from "../src/slack";
 import { eventMeta, GROUP, NOW, naclEntry, sgRule } from "./policy-builders";
+import { decisionOf } from "./report-builders";
 
 const policy = loadPolicy(
   `${DEFAULT_POLICY_YAML}
@@ -73,16 +73,12 @@ function decision(
           confirmedAt: NOW.toISOString(),
         }))
       : [];
-  const d = buildDecision({
-    source: "event",
+  const d = decisionOf({
     event: eventMeta({ eventId: REF.decision, account: REF.account, region: REF.region }),
     evaluation,
     outcomes,
     decidedAt: NOW,
-    guardrailVersion: "test",
-    policyId: "abc",
   });
-  if (d === null) throw new Error("no decision");
   return JSON.parse(decisionPublication(d).message) as DecisionMessage;
 }
 
