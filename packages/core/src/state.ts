@@ -1,6 +1,6 @@
 import { ruleAction } from "./cloudtrail/network-acl";
 import {
-  groupPeer,
+  groupInfoOption,
   icmpFor,
   portsFor,
   securityGroupRuleChange,
@@ -128,7 +128,6 @@ export function fromSecurityGroupRule(
   return convert(() => {
     const r = fields(rule, path);
     const at = (key: string) => ({ value: own(r, key), path: `${path}.${key}` });
-    const ref = at("ReferencedGroupInfo");
     return securityGroupRuleChange({
       groupId: text(r, "GroupId", path),
       direction: flag(r, "IsEgress", path) ? "egress" : "ingress",
@@ -136,21 +135,7 @@ export function fromSecurityGroupRule(
       peer: securityGroupRulePeer(
         at,
         "PascalCase",
-        [
-          {
-            name: "ReferencedGroupInfo",
-            value: ref.value,
-            read: () => {
-              const g = fields(ref.value, ref.path);
-              return groupPeer(
-                optText(g, "GroupId", ref.path),
-                null,
-                optText(g, "UserId", ref.path),
-                ref.path,
-              );
-            },
-          },
-        ],
+        [groupInfoOption("ReferencedGroupInfo", at("ReferencedGroupInfo"), "PascalCase")],
         path,
       ),
       ruleId: text(r, "SecurityGroupRuleId", path),

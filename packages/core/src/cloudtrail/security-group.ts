@@ -22,6 +22,7 @@ import {
 import {
   cidrPeer,
   groupIdOption,
+  groupInfoOption,
   groupPeer,
   prefixListPeer,
   type RuleShape,
@@ -147,7 +148,6 @@ function flatRules(req: JsonObject, path: string): RequestedRule[] {
 function createdRule(item: At): CreatedRule {
   const o = asObject(item.value, item.path);
   const ruleField = (key: string) => at(o, key, item.path);
-  const ref = ruleField("referencedGroupInfo");
   const isEgress = optBoolean(field(o, "isEgress"), join(item.path, "isEgress"));
   return {
     path: item.path,
@@ -163,19 +163,7 @@ function createdRule(item: At): CreatedRule {
       ruleField,
       "camelCase",
       [
-        {
-          name: "referencedGroupInfo",
-          value: ref.value,
-          read: () => {
-            const r = asObject(ref.value, ref.path);
-            return groupPeer(
-              optString(field(r, "groupId"), join(ref.path, "groupId")),
-              optString(field(r, "groupName"), join(ref.path, "groupName")),
-              optString(field(r, "userId"), join(ref.path, "userId")),
-              ref.path,
-            );
-          },
-        },
+        groupInfoOption("referencedGroupInfo", ruleField("referencedGroupInfo"), "camelCase"),
         // Revoke responses flatten the reference to a string (§12.10); accept it here too.
         groupIdOption("referencedGroupId", ruleField("referencedGroupId")),
       ],
