@@ -45,6 +45,11 @@ export interface PolicyDocument {
   readonly Statement: readonly Record<string, unknown>[];
 }
 
+/** A policy of these statements, in the current policy language version. */
+function policyDocument(statements: readonly Record<string, unknown>[]): PolicyDocument {
+  return { Version: "2012-10-17", Statement: statements };
+}
+
 export interface KeyPolicyInput {
   readonly partition: string;
   readonly accountId: string;
@@ -64,20 +69,17 @@ export interface KeyPolicyInput {
  * nothing. https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
  */
 export function topicKeyPolicy(input: KeyPolicyInput): PolicyDocument {
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Sid: "AccountAdministersKey",
-        Effect: "Allow",
-        Principal: { AWS: accountRoot(input) },
-        Action: [...KEY_ADMIN_ACTIONS],
-        Resource: "*",
-      },
-      publishersMay("GuardrailRolesEncryptMessages", TOPIC_KEY_ACTIONS, "*", input),
-      alarmsMay("AlarmsEncryptMessages", TOPIC_KEY_ACTIONS, "*"),
-    ],
-  };
+  return policyDocument([
+    {
+      Sid: "AccountAdministersKey",
+      Effect: "Allow",
+      Principal: { AWS: accountRoot(input) },
+      Action: [...KEY_ADMIN_ACTIONS],
+      Resource: "*",
+    },
+    publishersMay("GuardrailRolesEncryptMessages", TOPIC_KEY_ACTIONS, "*", input),
+    alarmsMay("AlarmsEncryptMessages", TOPIC_KEY_ACTIONS, "*"),
+  ]);
 }
 
 function accountRoot(input: KeyPolicyInput): string {
@@ -133,25 +135,22 @@ export interface TopicPolicyInput extends KeyPolicyInput {
  * https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger
  */
 export function topicPolicy(input: TopicPolicyInput): PolicyDocument {
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      publishersMay("GuardrailRolesPublish", NOTIFY_ACTIONS, input.topicArn, input),
-      alarmsMay("GuardrailAlarmsPublish", NOTIFY_ACTIONS, input.topicArn, {
-        ArnEquals: { "aws:SourceArn": [...input.alarmArns].sort() },
-        StringEquals: { "aws:SourceAccount": input.accountId },
-      }),
-      {
-        Sid: "NobodyElsePublishes",
-        Effect: "Deny",
-        Principal: "*",
-        Action: [...NOTIFY_ACTIONS],
-        Resource: input.topicArn,
-        Condition: {
-          ArnNotEquals: { "aws:PrincipalArn": [...input.publisherRoleArns] },
-          BoolIfExists: { "aws:PrincipalIsAWSService": "false" },
-        },
+  return policyDocument([
+    publishersMay("GuardrailRolesPublish", NOTIFY_ACTIONS, input.topicArn, input),
+    alarmsMay("GuardrailAlarmsPublish", NOTIFY_ACTIONS, input.topicArn, {
+      ArnEquals: { "aws:SourceArn": [...input.alarmArns].sort() },
+      StringEquals: { "aws:SourceAccount": input.accountId },
+    }),
+    {
+      Sid: "NobodyElsePublishes",
+      Effect: "Deny",
+      Principal: "*",
+      Action: [...NOTIFY_ACTIONS],
+      Resource: input.topicArn,
+      Condition: {
+        ArnNotEquals: { "aws:PrincipalArn": [...input.publisherRoleArns] },
+        BoolIfExists: { "aws:PrincipalIsAWSService": "false" },
       },
-    ],
-  };
+    },
+  ]);
 }

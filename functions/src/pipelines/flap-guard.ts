@@ -9,6 +9,7 @@ import {
   flapVerdict,
   METRICS,
   reopenedRules,
+  UNKNOWN_CALLER,
 } from "@guardrail/core";
 import type { RemediationDeps } from "../deps";
 
@@ -77,7 +78,7 @@ export async function guardFlaps(decision: Decision, deps: RemediationDeps): Pro
     threshold: settings.threshold,
     windowHours: settings.windowHours,
     windowStart: top.windowStart,
-    attribution: attributeCaller(event.actor ?? UNKNOWN_ACTOR, tags, settings),
+    attribution: attributeCaller(event.actor ?? UNKNOWN_CALLER, tags, settings),
     ...(verdict === "fold" && top.escalatedBy !== null ? { escalationId: top.escalatedBy } : {}),
   };
   const details = {
@@ -95,16 +96,6 @@ export async function guardFlaps(decision: Decision, deps: RemediationDeps): Pro
   );
   return { decision: { ...decision, flap }, verdict };
 }
-
-const UNKNOWN_ACTOR = {
-  arn: null,
-  type: null,
-  sessionIssuerArn: null,
-  invokedBy: null,
-  sourceIp: null,
-  userAgent: null,
-  console: false,
-} as const;
 
 /**
  * The security group's tags, for the stack or workspace they name. Only for the escalation (one

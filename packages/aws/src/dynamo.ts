@@ -72,11 +72,15 @@ export function itemReader(
   };
 }
 
-/** A conditional write: true when it was written, false when its condition did not hold. */
+/**
+ * A conditional write: true when it was written, false when its condition did not hold. Any
+ * other failure is reported by `fail` (default: `writeFailed`).
+ */
 export function writeIf(
   send: Send,
   label: string,
   call: (ddb: DynamoDBDocumentClient, lib: DocLib) => Promise<unknown>,
+  fail?: Failure,
 ): Promise<boolean> {
   return send(
     label,
@@ -84,7 +88,7 @@ export function writeIf(
       await call(ddb, lib);
       return true;
     },
-    { conditionFailed: () => false },
+    { conditionFailed: () => false, ...(fail ? { fail } : {}) },
   );
 }
 

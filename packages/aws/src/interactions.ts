@@ -6,7 +6,7 @@ import {
   interactionAuditItem,
   replayEntryKey,
 } from "@guardrail/core";
-import { sender } from "./dynamo";
+import { sender, writeIf } from "./dynamo";
 import { AwsCallError, awsErrorCode, errorMessage } from "./errors";
 
 /** The Slack app's items in the audit table: replay keys and who pressed what. */
@@ -33,10 +33,11 @@ export function createInteractionStore(
     new AwsCallError(what, awsErrorCode(error), errorMessage(error, 200), { cause: error });
   return {
     claimReplayKey(key, expiresAt) {
-      return send(
+      return writeIf(
+        send,
         "dynamodb:PutItem",
-        async (ddb, { PutCommand }) => {
-          await ddb.send(
+        (ddb, { PutCommand }) =>
+          ddb.send(
             new PutCommand({
               TableName: tableName,
               Item: {
@@ -47,10 +48,8 @@ export function createInteractionStore(
               ConditionExpression: "attribute_not_exists(#pk)",
               ExpressionAttributeNames: { "#pk": pk },
             }),
-          );
-          return true;
-        },
-        { fail, conditionFailed: () => false },
+          ),
+        fail,
       );
     },
     async record(r) {

@@ -2,22 +2,18 @@ import {
   SLACK_API_URL,
   SLACK_DIGEST,
   type SlackMessage,
+  type SlackMessageRef,
   type SlackModalView,
   type SlackWebApiMethod,
 } from "@guardrail/core";
 import { errorMessage, SlackDeliveryError } from "./errors";
 import { type Fetch, retryAfterMs, type SlackRetryOptions } from "./slack";
 
-/** A message the bot posted: where it is, so that it can be updated later. */
-export interface PostedMessage {
-  readonly channel: string;
-  readonly ts: string;
-}
-
 /** The Slack Web API methods the guardrail calls with its bot token, and nothing else. */
 export interface SlackWebApi {
-  postMessage(channel: string, message: SlackMessage): Promise<PostedMessage>;
-  update(at: PostedMessage, message: SlackMessage): Promise<void>;
+  /** @returns where the message is, so that it can be updated later. */
+  postMessage(channel: string, message: SlackMessage): Promise<SlackMessageRef>;
+  update(at: SlackMessageRef, message: SlackMessage): Promise<void>;
   /** Opens a modal; the trigger id of a press is valid for 3 seconds and for one view. */
   openView(triggerId: string, view: SlackModalView): Promise<void>;
   /** Member ids of a user group (to match `slack.approvers` group entries). */

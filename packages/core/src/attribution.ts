@@ -25,6 +25,17 @@ export type CallerFields = Pick<
   "arn" | "type" | "sessionIssuerArn" | "invokedBy" | "sourceIp" | "userAgent" | "console"
 >;
 
+/** A caller of whom nothing is known (a decision whose event names no actor). */
+export const UNKNOWN_CALLER: CallerFields = {
+  arn: null,
+  type: null,
+  sessionIssuerArn: null,
+  invokedBy: null,
+  sourceIp: null,
+  userAgent: null,
+  console: false,
+};
+
 /** The CloudFormation stack a resource belongs to, from the tags CloudFormation puts on it. */
 export interface StackRef {
   readonly name: string;

@@ -1,11 +1,10 @@
 import { ruleAction } from "./cloudtrail/network-acl";
 import {
-  cidrPeer,
-  groupPeer,
+  groupInfoOption,
   icmpFor,
   portsFor,
-  prefixListPeer,
   securityGroupRuleChange,
+  securityGroupRulePeer,
   securityGroupRuleShape,
   singlePeer,
 } from "./cloudtrail/rule";
@@ -129,33 +128,14 @@ export function fromSecurityGroupRule(
   return convert(() => {
     const r = fields(rule, path);
     const at = (key: string) => ({ value: own(r, key), path: `${path}.${key}` });
-    const ref = at("ReferencedGroupInfo");
-    const v4 = at("CidrIpv4");
-    const v6 = at("CidrIpv6");
-    const pl = at("PrefixListId");
     return securityGroupRuleChange({
       groupId: text(r, "GroupId", path),
       direction: flag(r, "IsEgress", path) ? "egress" : "ingress",
       shape: securityGroupRuleShape(at("IpProtocol"), at("FromPort"), at("ToPort")),
-      peer: singlePeer(
-        [
-          { name: "CidrIpv4", value: v4.value, read: () => cidrPeer(v4) },
-          { name: "CidrIpv6", value: v6.value, read: () => cidrPeer(v6) },
-          { name: "PrefixListId", value: pl.value, read: () => prefixListPeer(pl) },
-          {
-            name: "ReferencedGroupInfo",
-            value: ref.value,
-            read: () => {
-              const g = fields(ref.value, ref.path);
-              return groupPeer(
-                optText(g, "GroupId", ref.path),
-                null,
-                optText(g, "UserId", ref.path),
-                ref.path,
-              );
-            },
-          },
-        ],
+      peer: securityGroupRulePeer(
+        at,
+        "PascalCase",
+        [groupInfoOption("ReferencedGroupInfo", at("ReferencedGroupInfo"), "PascalCase")],
         path,
       ),
       ruleId: text(r, "SecurityGroupRuleId", path),

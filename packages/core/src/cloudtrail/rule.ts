@@ -3,7 +3,7 @@ import type { Direction, Peer, SecurityGroupRuleChange } from "../model";
 import { parseCidr } from "../net/cidr";
 import { type IcmpTypeCode, type PortRange, parsePort } from "../net/ports";
 import { hasPorts, isIcmp, type Protocol, parseProtocol, protocolApiName } from "../net/protocol";
-import { type At, missing } from "./json";
+import { type At, asObject, asString, field, join, missing, optString } from "./json";
 
 /**
  * The protocol/ports/ICMP part of a rule, read the same way from every source (CloudTrail
@@ -83,6 +83,70 @@ export function prefixListPeer(at: At): Peer {
     throw new InvalidInputError(at.path, "expected a prefix list id");
   }
   return { kind: "prefix-list", prefixListId: at.value };
+}
+
+/**
+ * The address fields of a security-group rule, as each source spells them: CloudTrail's
+ * responses in camelCase, the EC2 API (and ModifySecurityGroupRules' request) in PascalCase.
+ */
+export const RULE_ADDRESS_FIELDS = {
+  camelCase: ["cidrIpv4", "cidrIpv6", "prefixListId"],
+  PascalCase: ["CidrIpv4", "CidrIpv6", "PrefixListId"],
+} as const;
+
+/** The fields of a referenced group (`referencedGroupInfo`): its id, its name and its owner. */
+const GROUP_INFO_FIELDS = {
+  camelCase: ["groupId", "groupName", "userId"],
+  PascalCase: ["GroupId", "GroupName", "UserId"],
+} as const;
+
+/**
+ * The peer of a security-group rule (`SecurityGroupRule`, or its request form): its IPv4 CIDR,
+ * IPv6 CIDR or prefix list, read by `field` under the names of `casing`, or one of `groups`,
+ * the ways this source names a referenced group.
+ */
+export function securityGroupRulePeer(
+  field: (key: string) => At,
+  casing: keyof typeof RULE_ADDRESS_FIELDS,
+  groups: readonly PeerOption[],
+  path: string,
+): Peer {
+  const [v4, v6, prefixList] = RULE_ADDRESS_FIELDS[casing];
+  const address = (key: string, read: (at: At) => Peer): PeerOption => {
+    const at = field(key);
+    return { name: key, value: at.value, read: () => read(at) };
+  };
+  return singlePeer(
+    [address(v4, cidrPeer), address(v6, cidrPeer), address(prefixList, prefixListPeer), ...groups],
+    path,
+  );
+}
+
+/** A referenced group given as an object (`ReferencedGroupInfo`), its fields as `casing` spells them. */
+export function groupInfoOption(
+  name: string,
+  at: At,
+  casing: keyof typeof GROUP_INFO_FIELDS,
+): PeerOption {
+  return {
+    name,
+    value: at.value,
+    read: () => {
+      const info = asObject(at.value, at.path);
+      const read = (key: string) => optString(field(info, key), join(at.path, key));
+      const [groupId, groupName, owner] = GROUP_INFO_FIELDS[casing];
+      return groupPeer(read(groupId), read(groupName), read(owner), at.path);
+    },
+  };
+}
+
+/** A referenced group named by its id alone (`ReferencedGroupId`, a string). */
+export function groupIdOption(name: string, at: At): PeerOption {
+  return {
+    name,
+    value: at.value,
+    read: () => groupPeer(asString(at.value, at.path), null, null, at.path),
+  };
 }
 
 export function groupPeer(

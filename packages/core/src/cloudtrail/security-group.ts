@@ -21,10 +21,13 @@ import {
 } from "./json";
 import {
   cidrPeer,
+  groupIdOption,
+  groupInfoOption,
   groupPeer,
   prefixListPeer,
   type RuleShape,
   securityGroupRuleChange,
+  securityGroupRulePeer,
   securityGroupRuleShape,
   shapeKey,
   singlePeer,
@@ -144,11 +147,7 @@ function flatRules(req: JsonObject, path: string): RequestedRule[] {
 
 function createdRule(item: At): CreatedRule {
   const o = asObject(item.value, item.path);
-  const ref = at(o, "referencedGroupInfo", item.path);
-  const refId = at(o, "referencedGroupId", item.path);
-  const v4 = at(o, "cidrIpv4", item.path);
-  const v6 = at(o, "cidrIpv6", item.path);
-  const pl = at(o, "prefixListId", item.path);
+  const ruleField = (key: string) => at(o, key, item.path);
   const isEgress = optBoolean(field(o, "isEgress"), join(item.path, "isEgress"));
   return {
     path: item.path,
@@ -156,34 +155,17 @@ function createdRule(item: At): CreatedRule {
     groupId: optString(field(o, "groupId"), join(item.path, "groupId")),
     direction: isEgress === null ? null : isEgress ? "egress" : "ingress",
     shape: securityGroupRuleShape(
-      at(o, "ipProtocol", item.path),
-      at(o, "fromPort", item.path),
-      at(o, "toPort", item.path),
+      ruleField("ipProtocol"),
+      ruleField("fromPort"),
+      ruleField("toPort"),
     ),
-    peer: singlePeer(
+    peer: securityGroupRulePeer(
+      ruleField,
+      "camelCase",
       [
-        { name: "cidrIpv4", value: v4.value, read: () => cidrPeer(v4) },
-        { name: "cidrIpv6", value: v6.value, read: () => cidrPeer(v6) },
-        { name: "prefixListId", value: pl.value, read: () => prefixListPeer(pl) },
-        {
-          name: "referencedGroupInfo",
-          value: ref.value,
-          read: () => {
-            const r = asObject(ref.value, ref.path);
-            return groupPeer(
-              optString(field(r, "groupId"), join(ref.path, "groupId")),
-              optString(field(r, "groupName"), join(ref.path, "groupName")),
-              optString(field(r, "userId"), join(ref.path, "userId")),
-              ref.path,
-            );
-          },
-        },
+        groupInfoOption("referencedGroupInfo", ruleField("referencedGroupInfo"), "camelCase"),
         // Revoke responses flatten the reference to a string (§12.10); accept it here too.
-        {
-          name: "referencedGroupId",
-          value: refId.value,
-          read: () => groupPeer(asString(refId.value, refId.path), null, null, refId.path),
-        },
+        groupIdOption("referencedGroupId", ruleField("referencedGroupId")),
       ],
       item.path,
     ),
@@ -408,29 +390,19 @@ export function parseModifySecurityGroupRules(ctx: ParseContext): SecurityGroupR
     );
     const innerPath = join(entry.path, "SecurityGroupRule");
     const inner = asObject(field(o, "SecurityGroupRule"), innerPath);
-    const v4 = at(inner, "CidrIpv4", innerPath);
-    const v6 = at(inner, "CidrIpv6", innerPath);
-    const pl = at(inner, "PrefixListId", innerPath);
-    const ref = at(inner, "ReferencedGroupId", innerPath);
+    const ruleField = (key: string) => at(inner, key, innerPath);
     return securityGroupRuleChange({
       groupId,
       direction: "unknown",
       shape: securityGroupRuleShape(
-        at(inner, "IpProtocol", innerPath),
-        at(inner, "FromPort", innerPath),
-        at(inner, "ToPort", innerPath),
+        ruleField("IpProtocol"),
+        ruleField("FromPort"),
+        ruleField("ToPort"),
       ),
-      peer: singlePeer(
-        [
-          { name: "CidrIpv4", value: v4.value, read: () => cidrPeer(v4) },
-          { name: "CidrIpv6", value: v6.value, read: () => cidrPeer(v6) },
-          { name: "PrefixListId", value: pl.value, read: () => prefixListPeer(pl) },
-          {
-            name: "ReferencedGroupId",
-            value: ref.value,
-            read: () => groupPeer(asString(ref.value, ref.path), null, null, ref.path),
-          },
-        ],
+      peer: securityGroupRulePeer(
+        ruleField,
+        "PascalCase",
+        [groupIdOption("ReferencedGroupId", ruleField("ReferencedGroupId"))],
         innerPath,
       ),
       ruleId,

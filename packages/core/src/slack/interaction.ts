@@ -1,4 +1,4 @@
-import { GuardrailError } from "../errors";
+import { GuardrailError, PathError } from "../errors";
 import type { AccountRegion } from "../model";
 import type { ResourceRef } from "../report/view";
 
@@ -68,11 +68,9 @@ export type Interaction =
     };
 
 /** A Slack interaction payload the guardrail cannot read. `path` names the field. */
-export class InteractionPayloadError extends GuardrailError {
-  readonly path: string;
+export class InteractionPayloadError extends PathError {
   constructor(path: string, message: string, options?: { cause?: unknown }) {
-    super("SLACK_INTERACTION_INVALID", `${path}: ${message}`, options);
-    this.path = path;
+    super("SLACK_INTERACTION_INVALID", path, `${path}: ${message}`, options);
   }
 }
 
