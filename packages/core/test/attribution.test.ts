@@ -7,6 +7,7 @@ import {
   attributeCaller,
   type CallerFields,
   DEFAULT_ATTRIBUTION_TAGS,
+  UNKNOWN_CALLER,
 } from "../src/attribution";
 import { normalise } from "../src/cloudtrail/normalise";
 
@@ -23,15 +24,8 @@ const SAMPLES = (
   }
 ).samples;
 
-const NOBODY: CallerFields = {
-  arn: null,
-  type: null,
-  sessionIssuerArn: null,
-  invokedBy: null,
-  sourceIp: null,
-  userAgent: null,
-  console: false,
-};
+/** A caller of whom nothing is known: every field absent. */
+const NOBODY: CallerFields = UNKNOWN_CALLER;
 
 const TERRAFORM =
   "APN/1.0 HashiCorp/1.0 Terraform/1.9.5 (+https://www.terraform.io) terraform-provider-aws/5.70.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.30.5";
