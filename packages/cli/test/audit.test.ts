@@ -21,7 +21,7 @@ import { loadFixture } from "../../../test/fixtures/load";
 import { renderAuditTable } from "../src/commands/audit";
 import { main } from "../src/main";
 import { runBin } from "./bin";
-import { memoryIo } from "./support/io";
+import { jsonLines, memoryIo } from "./support/io";
 
 const dynalite = createRequire(import.meta.url)("dynalite") as (options: {
   createTableMs?: number;
@@ -116,12 +116,7 @@ async function audit(args: string[], cwd?: string) {
   return { code, out: io.stdout.text(), err: io.stderr.text() };
 }
 
-const ids = (jsonl: string) =>
-  jsonl
-    .trim()
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => (JSON.parse(l) as { id: string }).id);
+const ids = (jsonl: string) => jsonLines<{ id: string }>(jsonl).map((d) => d.id);
 
 describe("guardrail audit against dynalite, items written by the functions' audit adapter", () => {
   it("lists the last 7 days by default, newest first", async () => {

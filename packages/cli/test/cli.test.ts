@@ -8,7 +8,7 @@ import { listFlag, parseTime } from "../src/replay/filters";
 import { csvCell } from "../src/replay/formats/csv";
 import { progressLine } from "../src/replay/progress";
 import { BIN, NODE, REPO_ROOT } from "./bin";
-import { memoryIo } from "./support/io";
+import { jsonLines, memoryIo } from "./support/io";
 import { runCli as run } from "./support/run";
 
 const FIXTURE =
@@ -67,10 +67,7 @@ describe("replay input errors", () => {
       FIXTURE,
     ]);
     expect(code).toBe(3);
-    const lines = out
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
+    const lines = jsonLines(out);
     expect(lines[0]).toMatchObject({
       outcome: "invalid",
       source: "/nonexistent.json",

@@ -11,7 +11,8 @@ import {
   TEMPLATES,
   writeArchive,
 } from "./support/archive";
-import { jsonLines, replayConfig, replayTotals } from "./support/replay";
+import { jsonLines } from "./support/io";
+import { replayConfig, replayTotals } from "./support/replay";
 import { runCli } from "./support/run";
 
 const ACCOUNTS = ["111122223333", "444455556666", "777788889999"];

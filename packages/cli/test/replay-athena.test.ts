@@ -8,7 +8,7 @@ import { listFixtures, loadFixture } from "../../../test/fixtures/load";
 import type { ReplayLine } from "../src/replay/record";
 import { ATHENA_COLUMNS } from "../src/replay/sources/athena-query";
 import { type StubAnswer, type StubQuery, startAthenaStub } from "./support/athena-stub";
-import { jsonLines } from "./support/replay";
+import { jsonLines } from "./support/io";
 import { runCli, STUB_AWS_ENV } from "./support/run";
 
 /*

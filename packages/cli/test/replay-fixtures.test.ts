@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { listFixtures } from "../../../test/fixtures/load";
 import type { ReplayLine } from "../src/replay/record";
 import { runBin } from "./bin";
-import { jsonLines } from "./support/replay";
+import { jsonLines } from "./support/io";
 
 const rules = (groupId: string, direction: "ingress" | "egress" | null, ...ruleIds: string[]) =>
   ({ type: "revoke-security-group-rules", groupId, direction, ruleIds }) as const;

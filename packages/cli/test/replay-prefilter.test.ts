@@ -9,7 +9,8 @@ import { listInputFiles, parseText } from "../src/input";
 import { HANDLED_EVENT_NAMES, isListed, scanLogFile } from "../src/replay/prefilter";
 import type { Job } from "../src/replay/process";
 import { BENCH_ARCHIVE, writeArchive } from "./support/archive";
-import { jsonLines, replayConfig, replayTotals } from "./support/replay";
+import { jsonLines } from "./support/io";
+import { replayConfig, replayTotals } from "./support/replay";
 import { runCli as run } from "./support/run";
 
 /**

@@ -7,8 +7,7 @@ import { parseArchivePath } from "../src/input";
 import { main } from "../src/main";
 import type { ReplayLine } from "../src/replay/record";
 import { type ArchiveManifest, writeArchive } from "./support/archive";
-import { memoryIo } from "./support/io";
-import { jsonLines } from "./support/replay";
+import { jsonLines, memoryIo } from "./support/io";
 import { runCli, STUB_AWS_ENV } from "./support/run";
 import { startS3ReadStub } from "./support/s3-read-stub";
 

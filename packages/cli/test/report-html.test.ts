@@ -10,8 +10,7 @@ import { GROUPS_PER_PAGE, renderHtml, ruleColour } from "../src/replay/formats/h
 import type { ReplayLine } from "../src/replay/record";
 import { type ArchiveManifest, writeArchive } from "./support/archive";
 import { openBrowser } from "./support/browser";
-import { memoryIo } from "./support/io";
-import { jsonLines } from "./support/replay";
+import { jsonLines, memoryIo } from "./support/io";
 
 let dir: string;
 let archive: ArchiveManifest;

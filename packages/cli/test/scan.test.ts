@@ -12,6 +12,16 @@ import { memoryIo } from "./support/io";
 
 const ACCOUNT = "111122223333";
 const REGION = "us-east-1";
+/** NACL entry 100: allow ingress SSH (tcp 22) from 0.0.0.0/0. */
+const SSH_FROM_ANYWHERE = {
+  ruleNumber: 100,
+  egress: false,
+  protocol: "6",
+  ruleAction: "allow",
+  cidr: "0.0.0.0/0",
+  fromPort: 22,
+  toPort: 22,
+} as const;
 const CREDENTIALS = { AWS_ACCESS_KEY_ID: "AKIASCANTEST0000001", AWS_SECRET_ACCESS_KEY: "sandbox" };
 
 let dynamo: LocalDynamo;
@@ -64,19 +74,7 @@ beforeEach(async () => {
     ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, prefixListId: corp }],
   });
   office = { groupId: o.groupId, ssh: o.ingressRuleIds[0]! };
-  acl = sandbox.seedNetworkAcl({
-    entries: [
-      {
-        ruleNumber: 100,
-        egress: false,
-        protocol: "6",
-        ruleAction: "allow",
-        cidr: "0.0.0.0/0",
-        fromPort: 22,
-        toPort: 22,
-      },
-    ],
-  });
+  acl = sandbox.seedNetworkAcl({ entries: [SSH_FROM_ANYWHERE] });
   defaultAcl = sandbox.defaultVpc().defaultNetworkAclId;
 });
 
@@ -182,15 +180,7 @@ describe("guardrail scan against the EC2 sandbox", () => {
           fromPort: 0,
           toPort: 1023,
         },
-        {
-          ruleNumber: 100,
-          egress: false,
-          protocol: "6",
-          ruleAction: "allow",
-          cidr: "0.0.0.0/0",
-          fromPort: 22,
-          toPort: 22,
-        },
+        SSH_FROM_ANYWHERE,
       ],
     });
     const { code, stdout } = await runBin(

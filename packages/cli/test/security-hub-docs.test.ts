@@ -6,7 +6,8 @@ import { SecurityHubSandbox } from "@guardrail/sandbox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsCli } from "../../../test/e2e/aws-cli";
 import { REPO_ROOT } from "./bin";
-import { jsonLines, SSH_WORLD_FIXTURE } from "./support/replay";
+import { jsonLines } from "./support/io";
+import { SSH_WORLD_FIXTURE } from "./support/replay";
 import { runCli } from "./support/run";
 
 const DOC = await import("node:fs").then((fs) =>

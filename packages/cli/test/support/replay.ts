@@ -2,7 +2,6 @@ import { join } from "node:path";
 import { compilePolicy, DEFAULT_POLICY_YAML, defaultPolicy } from "@guardrail/core";
 import { type Aggregate, emptyAggregate, mergeAggregate } from "../../src/replay/aggregate";
 import { type Job, type ReplayConfig, Replayer } from "../../src/replay/process";
-import type { ReplayLine } from "../../src/replay/record";
 import { REPO_ROOT } from "../bin";
 
 /** A captured console `AuthorizeSecurityGroupIngress` of SSH from 0.0.0.0/0: one violation. */
@@ -10,14 +9,6 @@ export const SSH_WORLD_FIXTURE = join(
   REPO_ROOT,
   "test/fixtures/cloudtrail/AuthorizeSecurityGroupIngress/detail_assumedrole-console_cidrIp_2025.json",
 );
-
-/** The JSON Lines of `--format json|asff|ocsf` output, one value a non-empty line. */
-export const jsonLines = <T = ReplayLine>(out: string): T[] =>
-  out
-    .trim()
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as T);
 
 /** What `guardrail replay` hands its replayers for the built-in policy, no filter, JSON out. */
 export const replayConfig = (over: Partial<ReplayConfig> = {}): ReplayConfig => ({
