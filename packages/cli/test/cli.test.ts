@@ -1,6 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../src/main";
@@ -10,6 +9,7 @@ import { progressLine } from "../src/replay/progress";
 import { BIN, NODE, REPO_ROOT } from "./bin";
 import { jsonLines, memoryIo } from "./support/io";
 import { runCli as run } from "./support/run";
+import { tempDir } from "./support/temp-dir";
 
 const FIXTURE =
   "test/fixtures/cloudtrail/AuthorizeSecurityGroupIngress/detail_assumedrole-console_cidrIp_2025.json";
@@ -78,7 +78,7 @@ describe("replay input errors", () => {
   });
 
   it("reports a gzip that is not gzip, and a line that is not JSON", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-bad-"));
+    const dir = await tempDir("guardrail-bad-");
     await writeFile(join(dir, "a.json.gz"), "plain text, not gzip");
     await writeFile(
       join(dir, "b.jsonl"),
@@ -165,7 +165,7 @@ describe("progress", () => {
   });
 
   it("is drawn on a terminal when the output goes to a file, and cleared at the end", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-progress-"));
+    const dir = await tempDir("guardrail-progress-");
     const { code, err } = await run(
       ["replay", "-o", join(dir, "out.json"), "--format", "json", "test/fixtures/cloudtrail"],
       {

@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, readFile, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { defaultPolicy } from "@guardrail/core";
 import { describe, expect, it } from "vitest";
@@ -8,6 +7,7 @@ import { VERSION } from "../src/version";
 import { REPO_ROOT } from "./bin";
 import { memoryIo } from "./support/io";
 import { runCli as run } from "./support/run";
+import { tempDir } from "./support/temp-dir";
 
 const FIXTURE =
   "test/fixtures/cloudtrail/AuthorizeSecurityGroupIngress/detail_assumedrole-console_cidrIp_2025.json";
@@ -24,7 +24,7 @@ describe("global flags", () => {
   });
 
   it("--quiet drops warnings and notices, before or after the command, but not errors", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-quiet-"));
+    const dir = await tempDir("guardrail-quiet-");
     const args = ["replay", "--format", "json", "-o", join(dir, "o.jsonl"), "/nonexistent.json"];
     const loud = await run([...args, FIXTURE]);
     expect(loud.err).toMatch(/^warning: \/nonexistent\.json: cannot read: ENOENT/);
@@ -85,7 +85,7 @@ describe("usage errors (exit 2)", () => {
 
 describe("replay input", () => {
   it("an empty directory is exit 3 naming it, not a clean result", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-empty-"));
+    const dir = await tempDir("guardrail-empty-");
     await writeFile(join(dir, "notes.txt"), "not a trail");
     const { code, out, err } = await run(["replay", dir]);
     expect(code).toBe(3);
@@ -107,7 +107,7 @@ describe("replay input", () => {
       3,
       "error: no CloudTrail records in stdin: stdin held no JSON value",
     ]);
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-norecords-"));
+    const dir = await tempDir("guardrail-norecords-");
     await writeFile(join(dir, "a.json"), '{"Records": []}');
     const empty = await run(["replay", dir]);
     expect(empty.code).toBe(3);
@@ -124,7 +124,7 @@ describe("replay input", () => {
   });
 
   it("reports each unreadable path in place and reads all the rest (golden counts)", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-partial-"));
+    const dir = await tempDir("guardrail-partial-");
     const text = await readFile(FIXTURE, "utf8");
     await mkdir(join(dir, "a"));
     await writeFile(join(dir, "a", "1.json"), text);

@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
@@ -13,6 +12,7 @@ import {
   splitValues,
   ValueSplitter,
 } from "../src/input";
+import { tempDir } from "./support/temp-dir";
 
 const rec = (id: string) => ({ eventID: id, eventName: "AuthorizeSecurityGroupIngress" });
 
@@ -44,7 +44,7 @@ describe("replay input reading", () => {
   });
 
   it("lists directories recursively in path order and skips other extensions", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-input-"));
+    const dir = await tempDir("guardrail-input-");
     await mkdir(join(dir, "b"));
     await writeFile(join(dir, "b", "2.json"), "{}");
     await writeFile(join(dir, "a.jsonl"), "{}");
@@ -61,7 +61,7 @@ describe("replay input reading", () => {
   });
 
   it("gunzips .gz files and reports a corrupt gzip as one error item", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-gz-"));
+    const dir = await tempDir("guardrail-gz-");
     await writeFile(join(dir, "ok.json.gz"), gzipSync(JSON.stringify({ Records: [rec("a")] })));
     await writeFile(join(dir, "bad.json.gz"), Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3]));
     expect(await readInputFile(join(dir, "ok.json.gz"))).toMatchObject([
@@ -79,7 +79,7 @@ describe("replay input reading", () => {
   });
 
   it("lists a path that does not exist with its error, after the readable ones", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-missing-"));
+    const dir = await tempDir("guardrail-missing-");
     await writeFile(join(dir, "a.json"), "{}");
     const files = await listInputFiles([dir, "/nonexistent/dir"]);
     expect(files).toEqual([
@@ -94,7 +94,7 @@ describe("replay input reading", () => {
   });
 
   it("reports each broken or looping link in place and lists everything else", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-links-"));
+    const dir = await tempDir("guardrail-links-");
     await mkdir(join(dir, "a"));
     await writeFile(join(dir, "a", "1.json"), "{}");
     await symlink(join(dir, "gone.json"), join(dir, "a", "2.json"));
@@ -117,7 +117,7 @@ describe("replay input reading", () => {
   });
 
   it("skips CloudTrail-Digest folders of an S3 export", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-digest-"));
+    const dir = await tempDir("guardrail-digest-");
     await mkdir(join(dir, "AWSLogs", "1", "CloudTrail-Digest"), { recursive: true });
     await mkdir(join(dir, "AWSLogs", "1", "CloudTrail"), { recursive: true });
     await writeFile(join(dir, "AWSLogs", "1", "CloudTrail-Digest", "d.json.gz"), gzipSync("{}"));

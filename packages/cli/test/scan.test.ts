@@ -1,5 +1,4 @@
-import { mkdtemp, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createAuditStore } from "@guardrail/aws";
 import { DEFAULT_POLICY_YAML, judgeTagging, loadPolicy, policyId } from "@guardrail/core";
@@ -9,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main } from "../src/main";
 import { runBin } from "./bin";
 import { memoryIo } from "./support/io";
+import { tempDir } from "./support/temp-dir";
 
 const ACCOUNT = "111122223333";
 const REGION = "us-east-1";
@@ -197,7 +197,7 @@ describe("guardrail scan against the EC2 sandbox", () => {
   });
 
   it("writes the report to -o FILE, and says so on stderr unless --quiet", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-scan-o-"));
+    const dir = await tempDir("guardrail-scan-o-");
     const file = join(dir, "scan.txt");
     const { code, stdout, stderr } = await runBin(
       ["scan", "--endpoint-url", endpoint, "-o", file],
@@ -343,7 +343,7 @@ describe("guardrail scan against the EC2 sandbox", () => {
 
   it("--fix honours an approver's recorded tag", async () => {
     await recordLegacyTag(APPROVER);
-    const dir = await mkdtemp(join(tmpdir(), "scan-policy-"));
+    const dir = await tempDir("scan-policy-");
     const { writeFile } = await import("node:fs/promises");
     await writeFile(join(dir, "policy.yaml"), APPROVING);
     const io = memoryIo({ env });
@@ -373,7 +373,7 @@ describe("guardrail scan against the EC2 sandbox", () => {
   });
 
   it("says clearly when there are no credentials", async () => {
-    const home = await mkdtemp(join(tmpdir(), "guardrail-nocreds-"));
+    const home = await tempDir("guardrail-nocreds-");
     const { code, stdout, stderr } = await runBin(
       ["scan", "--endpoint-url", endpoint, "--region", REGION],
       {
@@ -401,7 +401,7 @@ describe("guardrail scan against the EC2 sandbox", () => {
   });
 
   it("says clearly when there is no Region", async () => {
-    const home = await mkdtemp(join(tmpdir(), "guardrail-noregion-"));
+    const home = await tempDir("guardrail-noregion-");
     const { code, stderr } = await runBin(["scan", "--endpoint-url", endpoint], {
       env: {
         ...CREDENTIALS,

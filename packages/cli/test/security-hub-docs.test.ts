@@ -1,5 +1,4 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SECURITY_HUB_ACTIONS, SECURITY_HUB_FUNCTION_ENV } from "@guardrail/core";
 import { SecurityHubSandbox } from "@guardrail/sandbox";
@@ -9,6 +8,7 @@ import { REPO_ROOT } from "./bin";
 import { jsonLines } from "./support/io";
 import { SSH_WORLD_FIXTURE } from "./support/replay";
 import { runCli } from "./support/run";
+import { tempDir } from "./support/temp-dir";
 
 const DOC = await import("node:fs").then((fs) =>
   fs.readFileSync(join(REPO_ROOT, "docs", "security-hub.md"), "utf8"),
@@ -62,7 +62,7 @@ describe("replay --format asff into Security Hub with the aws CLI", () => {
 
   it("imports the lines as they are, wrapped in {Findings: [...]}", async () => {
     const findings = await replayFindings("asff");
-    const dir = await mkdtemp(join(tmpdir(), "asff-"));
+    const dir = await tempDir("asff-");
     const file = join(dir, "batch.json");
     await writeFile(file, JSON.stringify({ Findings: findings }));
     const out = (await awsCli(

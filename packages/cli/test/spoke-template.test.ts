@@ -1,10 +1,10 @@
-import { mkdtemp, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { renderSpokeTemplate } from "@guardrail/templates";
 import { describe, expect, it } from "vitest";
 import { runBin } from "./bin";
 import { type IoOptions, runCli } from "./support/run";
+import { tempDir } from "./support/temp-dir";
 
 const FLAGS = [
   "--hub-account",
@@ -78,7 +78,7 @@ describe("guardrail spoke-template", () => {
   });
 
   it("writes the template to --output, relative to the working directory", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-spoke-"));
+    const dir = await tempDir("guardrail-spoke-");
     const { code, out, err } = await run([...RENDERS, "-o", "spoke.json"], {
       cwd: dir,
     });
