@@ -137,18 +137,35 @@ describe("replay input errors", () => {
 });
 
 describe("progress", () => {
+  const snapshot = {
+    files: 1_500,
+    totalFiles: 20_000,
+    records: 1_250_000,
+    bytes: 25e6,
+    totalBytes: 100e6,
+    elapsedMs: 10_000,
+  };
+  it.each([
+    [
+      120,
+      "[########----------------------]  25% 1,500/20,000 files  1,250,000 records  125,000/s  ETA 0:30",
+    ],
+    [80, "[####----------]  25% 1,500/20,000 files  1,250,000 records  125,000/s  ETA 0:30"],
+    [70, " 25% 1,500/20,000 files  1,250,000 records  125,000/s  ETA 0:30"],
+    [60, " 25% 1,500/20,000 files  1,250,000 records  ETA 0:30"],
+    [40, " 25% 1,250,000 records  ETA 0:30"],
+    [24, " 25% 1,250,000 records"],
+  ])("fits %i columns without cutting a word", (width, line) => {
+    expect(progressLine(snapshot, width)).toBe(line);
+    expect(progressLine(snapshot, width).length).toBeLessThanOrEqual(width);
+  });
+
   it("draws a bar with files, records, rate and ETA", () => {
-    const snapshot = {
-      files: 500,
-      totalFiles: 2000,
-      records: 250_000,
-      bytes: 25e6,
-      totalBytes: 100e6,
-      elapsedMs: 2_000,
-    };
+    // The same quarter of the bytes, read sooner: 500 of 2,000 files after 2 s.
+    const early = { ...snapshot, files: 500, totalFiles: 2000, records: 250_000, elapsedMs: 2_000 };
     const text = "500/2,000 files  250,000 records  125,000/s  ETA 0:06";
-    expect(progressLine(snapshot, 80)).toBe(`[#####--------------]  25% ${text}`);
-    expect(progressLine(snapshot, 120)).toBe(`[########----------------------]  25% ${text}`);
+    expect(progressLine(early, 80)).toBe(`[#####--------------]  25% ${text}`);
+    expect(progressLine(early, 120)).toBe(`[########----------------------]  25% ${text}`);
   });
 
   it("has no bar or ETA when the total is unknown (stdin)", () => {

@@ -2,7 +2,6 @@ import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { defaultPolicy } from "@guardrail/core";
 import { describe, expect, it } from "vitest";
-import { progressLine } from "../src/replay/progress";
 import { VERSION } from "../src/version";
 import { REPO_ROOT } from "./bin";
 import { memoryIo } from "./support/io";
@@ -181,30 +180,5 @@ describe("replay input", () => {
     const m = /^(\d+) selected \((\d+) filtered out\) = (\d+) events; /.exec(selected ?? "");
     expect(Number(u?.[1]) + Number(m?.[1]) + Number(m?.[2])).toBe(records);
     expect(Number(m?.[2])).toBeGreaterThan(20);
-  });
-});
-
-describe("progress line", () => {
-  const snapshot = {
-    files: 1_500,
-    totalFiles: 20_000,
-    records: 1_250_000,
-    bytes: 25e6,
-    totalBytes: 100e6,
-    elapsedMs: 10_000,
-  };
-  it.each([
-    [
-      120,
-      "[########----------------------]  25% 1,500/20,000 files  1,250,000 records  125,000/s  ETA 0:30",
-    ],
-    [80, "[####----------]  25% 1,500/20,000 files  1,250,000 records  125,000/s  ETA 0:30"],
-    [70, " 25% 1,500/20,000 files  1,250,000 records  125,000/s  ETA 0:30"],
-    [60, " 25% 1,500/20,000 files  1,250,000 records  ETA 0:30"],
-    [40, " 25% 1,250,000 records  ETA 0:30"],
-    [24, " 25% 1,250,000 records"],
-  ])("fits %i columns without cutting a word", (width, line) => {
-    expect(progressLine(snapshot, width)).toBe(line);
-    expect(progressLine(snapshot, width).length).toBeLessThanOrEqual(width);
   });
 });

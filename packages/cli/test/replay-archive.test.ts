@@ -60,6 +60,8 @@ afterAll(async () => {
 });
 
 const run = (argv: string[], stdin?: Buffer) => runCli(argv, stdin === undefined ? {} : { stdin });
+/** `guardrail replay …flags` of the generated archive. */
+const replayArchive = (...flags: string[]) => run(["replay", ...flags, dir]);
 
 /** What replay must say about one generated record, from its template's expectation. */
 function expectLine(line: ReplayLine, rec: ArchiveRecord) {
@@ -95,15 +97,13 @@ describe("replay of a CloudTrail S3 export", () => {
   });
 
   it("decides every record as its template says with --all-records, in path order, reporting the corrupt files in place", async () => {
-    const { code, out, err } = await run([
-      "replay",
+    const { code, out, err } = await replayArchive(
       "--format",
       "json",
       "--all-records",
       "--jobs",
       "2",
-      dir,
-    ]);
+    );
     const lines = jsonLines(out);
     // One line per readable record, plus one per corrupt file; digests are not read.
     expect(lines).toHaveLength(archive.totalRecords + 2);
@@ -122,7 +122,7 @@ describe("replay of a CloudTrail S3 export", () => {
   });
 
   it("lists by default only the handled event names, in path order, and counts the rest", async () => {
-    const { code, out } = await run(["replay", "--format", "json", "--jobs", "2", dir]);
+    const { code, out } = await replayArchive("--format", "json", "--jobs", "2");
     const lines = jsonLines(out).filter((l) => l.outcome !== "invalid");
     const handled = records.filter((r) => HANDLED_TEMPLATES.has(r.template));
     expect(handled.length).toBeGreaterThan(100);
@@ -130,7 +130,7 @@ describe("replay of a CloudTrail S3 export", () => {
     expect(lines).toHaveLength(handled.length);
     for (const [i, line] of lines.entries()) expectLine(line, handled[i]!);
     expect(code).toBe(3);
-    const table = await run(["replay", dir]);
+    const table = await replayArchive();
     const unlisted = (records.length - handled.length).toLocaleString("en-US");
     expect(table.out).toMatch(
       new RegExp(
@@ -141,8 +141,8 @@ describe("replay of a CloudTrail S3 export", () => {
 
   it("writes the same JSON Lines on worker threads as on one thread", async () => {
     for (const flags of [[], ["--all-records"]]) {
-      const threaded = await run(["replay", "--format", "json", ...flags, "--jobs", "2", dir]);
-      const single = await run(["replay", "--format", "json", ...flags, "--jobs", "0", dir]);
+      const threaded = await replayArchive("--format", "json", ...flags, "--jobs", "2");
+      const single = await replayArchive("--format", "json", ...flags, "--jobs", "0");
       expect(threaded.out).toBe(single.out);
     }
   });
@@ -162,7 +162,7 @@ describe("replay of a CloudTrail S3 export", () => {
   );
 
   it("totals outcomes, rules and accounts in the table", async () => {
-    const { code, out } = await run(["replay", dir]);
+    const { code, out } = await replayArchive();
     expect(code).toBe(3);
     const count = (pred: (r: ArchiveRecord) => boolean) => records.filter(pred).length;
     const outcome = (o: string) => count((r) => TEMPLATES[r.template].expect.outcome === o);
@@ -199,7 +199,7 @@ describe("replay of a CloudTrail S3 export", () => {
       "--until",
       "2025-03-03",
     ];
-    const { out } = await run(["replay", "--format", "json", "--all-records", ...filters, dir]);
+    const { out } = await replayArchive("--format", "json", "--all-records", ...filters);
     const lines = jsonLines(out);
     const want = records.filter(
       (r) =>
@@ -210,7 +210,7 @@ describe("replay of a CloudTrail S3 export", () => {
     );
     expect(want.length).toBeGreaterThan(50);
     expect(lines.map((l) => l.eventId)).toEqual(want.map((r) => r.eventId));
-    const table = await run(["replay", ...filters, dir]);
+    const table = await replayArchive(...filters);
     // Only that account's us-east-1 files from 1 to 3 March are opened (one day of slack).
     const opened = archive.files.filter(
       (f) =>
@@ -225,22 +225,20 @@ describe("replay of a CloudTrail S3 export", () => {
   });
 
   it("keeps only events with a finding of --rule", async () => {
-    const { out } = await run(["replay", "--format", "json", "--rule", "smtp-egress", dir]);
+    const { out } = await replayArchive("--format", "json", "--rule", "smtp-egress");
     const lines = jsonLines(out).filter((l) => l.outcome !== "invalid");
     const want = records.filter((r) => r.template === "sg-smtp-egress");
     expect(lines.map((l) => l.eventId)).toEqual(want.map((r) => r.eventId));
   });
 
   it("writes CSV with one row per finding and one per event without findings", async () => {
-    const { out } = await run([
-      "replay",
+    const { out } = await replayArchive(
       "--format",
       "csv",
       "--all-records",
       "--account",
       ACCOUNTS[2]!,
-      dir,
-    ]);
+    );
     const rows = out.trimEnd().split("\n");
     expect(rows[0]).toBe(
       "eventTime,eventId,eventName,account,region,actor,outcome,rule,mode,severity,resource,reason,exemption,actions,source,policyId",
