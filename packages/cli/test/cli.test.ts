@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../src/main";
@@ -9,7 +9,7 @@ import { progressLine } from "../src/replay/progress";
 import { BIN, NODE, REPO_ROOT } from "./bin";
 import { jsonLines, memoryIo } from "./support/io";
 import { runCli as run } from "./support/run";
-import { tempDir } from "./support/temp-dir";
+import { tempDir, tempTree } from "./support/temp-dir";
 
 const FIXTURE =
   "test/fixtures/cloudtrail/AuthorizeSecurityGroupIngress/detail_assumedrole-console_cidrIp_2025.json";
@@ -78,12 +78,11 @@ describe("replay input errors", () => {
   });
 
   it("reports a gzip that is not gzip, and a line that is not JSON", async () => {
-    const dir = await tempDir("guardrail-bad-");
-    await writeFile(join(dir, "a.json.gz"), "plain text, not gzip");
-    await writeFile(
-      join(dir, "b.jsonl"),
-      `${await readFile(FIXTURE, "utf8").then((t) => JSON.stringify(JSON.parse(t)))}\nnot json\n`,
-    );
+    const record = JSON.stringify(JSON.parse(await readFile(FIXTURE, "utf8")));
+    const dir = await tempTree("guardrail-bad-", {
+      "a.json.gz": "plain text, not gzip",
+      "b.jsonl": `${record}\nnot json\n`,
+    });
     const { code, out } = await run(["replay", dir]);
     expect(code).toBe(3);
     expect(out).toContain(`${join(dir, "a.json.gz")}: bad gzip: incorrect header check`);

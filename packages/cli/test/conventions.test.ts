@@ -6,7 +6,7 @@ import { VERSION } from "../src/version";
 import { REPO_ROOT } from "./bin";
 import { memoryIo } from "./support/io";
 import { runCli as run } from "./support/run";
-import { tempDir } from "./support/temp-dir";
+import { tempDir, tempTree } from "./support/temp-dir";
 
 const FIXTURE =
   "test/fixtures/cloudtrail/AuthorizeSecurityGroupIngress/detail_assumedrole-console_cidrIp_2025.json";
@@ -84,8 +84,7 @@ describe("usage errors (exit 2)", () => {
 
 describe("replay input", () => {
   it("an empty directory is exit 3 naming it, not a clean result", async () => {
-    const dir = await tempDir("guardrail-empty-");
-    await writeFile(join(dir, "notes.txt"), "not a trail");
+    const dir = await tempTree("guardrail-empty-", { "notes.txt": "not a trail" });
     const { code, out, err } = await run(["replay", dir]);
     expect(code).toBe(3);
     expect(out).toBe("");
@@ -106,8 +105,7 @@ describe("replay input", () => {
       3,
       "error: no CloudTrail records in stdin: stdin held no JSON value",
     ]);
-    const dir = await tempDir("guardrail-norecords-");
-    await writeFile(join(dir, "a.json"), '{"Records": []}');
+    const dir = await tempTree("guardrail-norecords-", { "a.json": '{"Records": []}' });
     const empty = await run(["replay", dir]);
     expect(empty.code).toBe(3);
     expect(empty.err).toContain(
