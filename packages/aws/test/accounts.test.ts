@@ -1,7 +1,7 @@
 import "./setup";
 import { DescribeSecurityGroupsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import type { OrganizationConfig } from "@guardrail/core";
+import type { AccountTarget, OrganizationConfig } from "@guardrail/core";
 import { InvalidInputError } from "@guardrail/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -183,26 +183,27 @@ describe("member access: one EC2 gateway per account and Region", () => {
     return { members, made };
   }
 
-  it("acts with the function's own role in the hub's account and Region, without STS", async () => {
+  /** The EC2 client a gateway of `target` reads a group's tags with, and the clients made. */
+  async function clientActingIn(target: AccountTarget) {
     const { members, made } = access();
     ec2
       .on(DescribeSecurityGroupsCommand)
       .resolves({ SecurityGroups: [{ GroupId: "sg-0123456789abcdef0", Tags: [] }] });
-    const gateway = await members.gateway({ account: HUB, region: "eu-west-1" });
+    const gateway = await members.gateway(target);
     await gateway.tagsOf("sg-0123456789abcdef0");
+    const client = ec2.commandCalls(DescribeSecurityGroupsCommand)[0]?.thisValue as EC2Client;
+    return { client, made };
+  }
+
+  it("acts with the function's own role in the hub's account and Region, without STS", async () => {
+    const { client, made } = await clientActingIn({ account: HUB, region: "eu-west-1" });
     expect(sts).not.toHaveReceivedCommand(AssumeRoleCommand);
     expect(made).toEqual([]);
-    expect(ec2.commandCalls(DescribeSecurityGroupsCommand)[0]?.thisValue).toBe(hubClient);
+    expect(client).toBe(hubClient);
   });
 
   it("acts in a member account and Region with that account's member-role session", async () => {
-    const { members, made } = access();
-    ec2
-      .on(DescribeSecurityGroupsCommand)
-      .resolves({ SecurityGroups: [{ GroupId: "sg-0123456789abcdef0", Tags: [] }] });
-    const gateway = await members.gateway({ account: MEMBER_B, region: "us-east-1" });
-    await gateway.tagsOf("sg-0123456789abcdef0");
-    const client = ec2.commandCalls(DescribeSecurityGroupsCommand)[0]?.thisValue as EC2Client;
+    const { client, made } = await clientActingIn({ account: MEMBER_B, region: "us-east-1" });
     expect(client).toBe(made[0]);
     expect(await client.config.region()).toBe("us-east-1");
     expect(await client.config.credentials()).toMatchObject({

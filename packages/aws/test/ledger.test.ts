@@ -5,7 +5,13 @@ import {
   PutCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { type AuditItem, auditKey, NOTIFICATION, RESULT_RANK } from "@guardrail/core";
+import {
+  type AuditItem,
+  auditKey,
+  NOTIFICATION,
+  type NotificationState,
+  RESULT_RANK,
+} from "@guardrail/core";
 import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-vitest/extend";
 import { afterEach, describe, expect, it } from "vitest";
@@ -45,6 +51,10 @@ function failedWith(kept: Record<string, string | number>) {
   });
 }
 
+/** The put failed: the record kept is a revoke, its notification at `notification`. */
+const keptRevoke = (notification: NotificationState, more: Record<string, string> = {}) =>
+  failedWith({ resultRank: RESULT_RANK.revoked, result: "revoked", notification, ...more });
+
 describe("the ledger's claim writes", () => {
   it("asks DynamoDB for the item that failed the condition, and names the condition", async () => {
     ddb.on(PutCommand).resolves({});
@@ -59,13 +69,7 @@ describe("the ledger's claim writes", () => {
   });
 
   it("answers a duplicate from the item DynamoDB sent back, without a take-over write", async () => {
-    ddb.on(PutCommand).rejects(
-      failedWith({
-        resultRank: RESULT_RANK.revoked,
-        result: "revoked",
-        notification: NOTIFICATION.published,
-      }),
-    );
+    ddb.on(PutCommand).rejects(keptRevoke(NOTIFICATION.published));
     const put = await ledger.putDecision(item("already-gone"), "writer-2", {
       takeOver: true,
       staleBefore: STALE,
@@ -76,13 +80,7 @@ describe("the ledger's claim writes", () => {
   });
 
   it("takes over a better record whose publish failed, as the item sent back shows", async () => {
-    ddb.on(PutCommand).rejects(
-      failedWith({
-        resultRank: RESULT_RANK.revoked,
-        result: "revoked",
-        notification: NOTIFICATION.failed,
-      }),
-    );
+    ddb.on(PutCommand).rejects(keptRevoke(NOTIFICATION.failed));
     ddb.on(UpdateCommand).resolves({
       Attributes: { ...item("revoked"), source: "event", notification: NOTIFICATION.claimed },
     });
@@ -94,14 +92,9 @@ describe("the ledger's claim writes", () => {
   });
 
   it("takes a stale claim over, as the item sent back shows", async () => {
-    ddb.on(PutCommand).rejects(
-      failedWith({
-        resultRank: RESULT_RANK.revoked,
-        result: "revoked",
-        notification: NOTIFICATION.claimed,
-        claimedAt: "2026-01-01T00:00:00.000Z",
-      }),
-    );
+    ddb
+      .on(PutCommand)
+      .rejects(keptRevoke(NOTIFICATION.claimed, { claimedAt: "2026-01-01T00:00:00.000Z" }));
     ddb.on(UpdateCommand).resolves({ Attributes: { ...item("revoked"), source: "event" } });
     const put = await ledger.putDecision(item("already-gone"), "writer-2", {
       takeOver: true,

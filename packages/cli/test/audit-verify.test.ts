@@ -15,7 +15,7 @@ import { credentials, REGION, startDynamo } from "../../../functions/test/harnes
 import { TABLE } from "../../../functions/test/helpers";
 import { startS3Stub } from "../../../functions/test/s3-stub";
 import { main } from "../src/main";
-import { memoryIo } from "./support/io";
+import { jsonLines, memoryIo } from "./support/io";
 
 const ACCOUNT = "111122223333";
 const BUCKET = "evidence";
@@ -157,11 +157,8 @@ describe("guardrail audit --verify", () => {
     );
     const { code, out } = await verify(["--format", "json"]);
     expect(code).toBe(1);
-    const [result] = out
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
-    expect(result.problems).toEqual([
+    const [result] = jsonLines<{ problems: unknown }>(out);
+    expect(result?.problems).toEqual([
       expect.objectContaining({ kind: "decision-altered", decisionId: "e-5" }),
     ]);
     // The writer of a decision cannot fix the chain, but suppose the table itself is rewritten:

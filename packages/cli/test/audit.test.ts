@@ -1,8 +1,7 @@
-import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
@@ -21,7 +20,8 @@ import { loadFixture } from "../../../test/fixtures/load";
 import { renderAuditTable } from "../src/commands/audit";
 import { main } from "../src/main";
 import { runBin } from "./bin";
-import { memoryIo } from "./support/io";
+import { jsonLines, memoryIo } from "./support/io";
+import { tempDir } from "./support/temp-dir";
 
 const dynalite = createRequire(import.meta.url)("dynalite") as (options: {
   createTableMs?: number;
@@ -116,12 +116,7 @@ async function audit(args: string[], cwd?: string) {
   return { code, out: io.stdout.text(), err: io.stderr.text() };
 }
 
-const ids = (jsonl: string) =>
-  jsonl
-    .trim()
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => (JSON.parse(l) as { id: string }).id);
+const ids = (jsonl: string) => jsonLines<{ id: string }>(jsonl).map((d) => d.id);
 
 describe("guardrail audit against dynalite, items written by the functions' audit adapter", () => {
   it("lists the last 7 days by default, newest first", async () => {
@@ -225,7 +220,7 @@ describe("guardrail audit against dynalite, items written by the functions' audi
   });
 
   it("writes the table to -o FILE", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-audit-o-"));
+    const dir = await tempDir("guardrail-audit-o-");
     const { code, out, err } = await audit(["--table", TABLE, "-o", join(dir, "a.txt")]);
     expect([code, out, err]).toEqual([0, "", `wrote ${join(dir, "a.txt")}\n`]);
     expect(await readFile(join(dir, "a.txt"), "utf8")).toMatch(/^7 decisions in /);
@@ -273,7 +268,7 @@ describe("guardrail audit against dynalite, items written by the functions' audi
   });
 
   it("reads the table name from the deployed stage's .sst/outputs.json", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-outputs-"));
+    const dir = await tempDir("guardrail-outputs-");
     await mkdir(join(dir, ".sst"));
     await writeFile(join(dir, ".sst", "outputs.json"), JSON.stringify({ auditTableName: TABLE }));
     await mkdir(join(dir, "sub"));
@@ -283,7 +278,7 @@ describe("guardrail audit against dynalite, items written by the functions' audi
   });
 
   it("says how to name the table when nothing does", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-notable-"));
+    const dir = await tempDir("guardrail-notable-");
     const { code, err } = await audit([], dir);
     expect(code).toBe(2);
     expect(err).toMatch(/no audit table: pass --table NAME, deploy the guardrail/);

@@ -1,6 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../src/main";
@@ -8,8 +7,9 @@ import { listFlag, parseTime } from "../src/replay/filters";
 import { csvCell } from "../src/replay/formats/csv";
 import { progressLine } from "../src/replay/progress";
 import { BIN, NODE, REPO_ROOT } from "./bin";
-import { memoryIo } from "./support/io";
+import { jsonLines, memoryIo } from "./support/io";
 import { runCli as run } from "./support/run";
+import { tempDir, tempTree } from "./support/temp-dir";
 
 const FIXTURE =
   "test/fixtures/cloudtrail/AuthorizeSecurityGroupIngress/detail_assumedrole-console_cidrIp_2025.json";
@@ -67,10 +67,7 @@ describe("replay input errors", () => {
       FIXTURE,
     ]);
     expect(code).toBe(3);
-    const lines = out
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
+    const lines = jsonLines(out);
     expect(lines[0]).toMatchObject({
       outcome: "invalid",
       source: "/nonexistent.json",
@@ -81,12 +78,11 @@ describe("replay input errors", () => {
   });
 
   it("reports a gzip that is not gzip, and a line that is not JSON", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-bad-"));
-    await writeFile(join(dir, "a.json.gz"), "plain text, not gzip");
-    await writeFile(
-      join(dir, "b.jsonl"),
-      `${await readFile(FIXTURE, "utf8").then((t) => JSON.stringify(JSON.parse(t)))}\nnot json\n`,
-    );
+    const record = JSON.stringify(JSON.parse(await readFile(FIXTURE, "utf8")));
+    const dir = await tempTree("guardrail-bad-", {
+      "a.json.gz": "plain text, not gzip",
+      "b.jsonl": `${record}\nnot json\n`,
+    });
     const { code, out } = await run(["replay", dir]);
     expect(code).toBe(3);
     expect(out).toContain(`${join(dir, "a.json.gz")}: bad gzip: incorrect header check`);
@@ -140,18 +136,35 @@ describe("replay input errors", () => {
 });
 
 describe("progress", () => {
+  const snapshot = {
+    files: 1_500,
+    totalFiles: 20_000,
+    records: 1_250_000,
+    bytes: 25e6,
+    totalBytes: 100e6,
+    elapsedMs: 10_000,
+  };
+  it.each([
+    [
+      120,
+      "[########----------------------]  25% 1,500/20,000 files  1,250,000 records  125,000/s  ETA 0:30",
+    ],
+    [80, "[####----------]  25% 1,500/20,000 files  1,250,000 records  125,000/s  ETA 0:30"],
+    [70, " 25% 1,500/20,000 files  1,250,000 records  125,000/s  ETA 0:30"],
+    [60, " 25% 1,500/20,000 files  1,250,000 records  ETA 0:30"],
+    [40, " 25% 1,250,000 records  ETA 0:30"],
+    [24, " 25% 1,250,000 records"],
+  ])("fits %i columns without cutting a word", (width, line) => {
+    expect(progressLine(snapshot, width)).toBe(line);
+    expect(progressLine(snapshot, width).length).toBeLessThanOrEqual(width);
+  });
+
   it("draws a bar with files, records, rate and ETA", () => {
-    const snapshot = {
-      files: 500,
-      totalFiles: 2000,
-      records: 250_000,
-      bytes: 25e6,
-      totalBytes: 100e6,
-      elapsedMs: 2_000,
-    };
+    // The same quarter of the bytes, read sooner: 500 of 2,000 files after 2 s.
+    const early = { ...snapshot, files: 500, totalFiles: 2000, records: 250_000, elapsedMs: 2_000 };
     const text = "500/2,000 files  250,000 records  125,000/s  ETA 0:06";
-    expect(progressLine(snapshot, 80)).toBe(`[#####--------------]  25% ${text}`);
-    expect(progressLine(snapshot, 120)).toBe(`[########----------------------]  25% ${text}`);
+    expect(progressLine(early, 80)).toBe(`[#####--------------]  25% ${text}`);
+    expect(progressLine(early, 120)).toBe(`[########----------------------]  25% ${text}`);
   });
 
   it("has no bar or ETA when the total is unknown (stdin)", () => {
@@ -168,7 +181,7 @@ describe("progress", () => {
   });
 
   it("is drawn on a terminal when the output goes to a file, and cleared at the end", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-progress-"));
+    const dir = await tempDir("guardrail-progress-");
     const { code, err } = await run(
       ["replay", "-o", join(dir, "out.json"), "--format", "json", "test/fixtures/cloudtrail"],
       {

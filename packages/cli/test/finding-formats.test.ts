@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ocsfValidator } from "../../core/test/ocsf-schema";
 import { main } from "../src/main";
 import { REPO_ROOT } from "./bin";
-import { memoryIo } from "./support/io";
+import { jsonLines, memoryIo } from "./support/io";
 
 const FIXTURES = join(REPO_ROOT, "test", "fixtures", "cloudtrail");
 const SSH_FROM_WORLD = join(
@@ -15,11 +15,7 @@ const SSH_FROM_WORLD = join(
 );
 const validateOcsf = ocsfValidator();
 
-const lines = (text: string) =>
-  text
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = (text: string) => jsonLines<Record<string, unknown>>(text);
 
 describe("replay --format asff|ocsf", () => {
   it("writes one ASFF finding per resource and rule, with every required field", async () => {

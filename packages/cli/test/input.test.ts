@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
@@ -13,6 +12,7 @@ import {
   splitValues,
   ValueSplitter,
 } from "../src/input";
+import { tempDir, tempTree } from "./support/temp-dir";
 
 const rec = (id: string) => ({ eventID: id, eventName: "AuthorizeSecurityGroupIngress" });
 
@@ -44,13 +44,13 @@ describe("replay input reading", () => {
   });
 
   it("lists directories recursively in path order and skips other extensions", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-input-"));
-    await mkdir(join(dir, "b"));
-    await writeFile(join(dir, "b", "2.json"), "{}");
-    await writeFile(join(dir, "a.jsonl"), "{}");
-    await writeFile(join(dir, "notes.txt"), "skip me");
-    await writeFile(join(dir, "c.json.gz"), gzipSync("{}"));
-    await writeFile(join(dir, "d.ndjson"), "{}");
+    const dir = await tempTree("guardrail-input-", {
+      "b/2.json": "{}",
+      "a.jsonl": "{}",
+      "notes.txt": "skip me",
+      "c.json.gz": gzipSync("{}"),
+      "d.ndjson": "{}",
+    });
     const files = await listInputFiles([dir]);
     expect(files.map((f) => f.path.slice(dir.length + 1))).toEqual([
       "a.jsonl",
@@ -61,9 +61,10 @@ describe("replay input reading", () => {
   });
 
   it("gunzips .gz files and reports a corrupt gzip as one error item", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-gz-"));
-    await writeFile(join(dir, "ok.json.gz"), gzipSync(JSON.stringify({ Records: [rec("a")] })));
-    await writeFile(join(dir, "bad.json.gz"), Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3]));
+    const dir = await tempTree("guardrail-gz-", {
+      "ok.json.gz": gzipSync(JSON.stringify({ Records: [rec("a")] })),
+      "bad.json.gz": Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3]),
+    });
     expect(await readInputFile(join(dir, "ok.json.gz"))).toMatchObject([
       { kind: "record", value: rec("a") },
     ]);
@@ -79,8 +80,7 @@ describe("replay input reading", () => {
   });
 
   it("lists a path that does not exist with its error, after the readable ones", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-missing-"));
-    await writeFile(join(dir, "a.json"), "{}");
+    const dir = await tempTree("guardrail-missing-", { "a.json": "{}" });
     const files = await listInputFiles([dir, "/nonexistent/dir"]);
     expect(files).toEqual([
       { path: join(dir, "a.json"), size: 2, root: 0 },
@@ -94,7 +94,7 @@ describe("replay input reading", () => {
   });
 
   it("reports each broken or looping link in place and lists everything else", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-links-"));
+    const dir = await tempDir("guardrail-links-");
     await mkdir(join(dir, "a"));
     await writeFile(join(dir, "a", "1.json"), "{}");
     await symlink(join(dir, "gone.json"), join(dir, "a", "2.json"));
@@ -117,11 +117,10 @@ describe("replay input reading", () => {
   });
 
   it("skips CloudTrail-Digest folders of an S3 export", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-digest-"));
-    await mkdir(join(dir, "AWSLogs", "1", "CloudTrail-Digest"), { recursive: true });
-    await mkdir(join(dir, "AWSLogs", "1", "CloudTrail"), { recursive: true });
-    await writeFile(join(dir, "AWSLogs", "1", "CloudTrail-Digest", "d.json.gz"), gzipSync("{}"));
-    await writeFile(join(dir, "AWSLogs", "1", "CloudTrail", "t.json.gz"), gzipSync("{}"));
+    const dir = await tempTree("guardrail-digest-", {
+      "AWSLogs/1/CloudTrail-Digest/d.json.gz": gzipSync("{}"),
+      "AWSLogs/1/CloudTrail/t.json.gz": gzipSync("{}"),
+    });
     const files = await listInputFiles([dir]);
     expect(files.map((f) => f.path.slice(dir.length + 1))).toEqual([
       "AWSLogs/1/CloudTrail/t.json.gz",

@@ -2,10 +2,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { compilePolicy, DEFAULT_POLICY_YAML, defaultPolicy } from "@guardrail/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { emptyAggregate, mergeAggregate } from "../src/replay/aggregate";
-import { Replayer } from "../src/replay/process";
+import type { Job } from "../src/replay/process";
 import type { ReplayLine } from "../src/replay/record";
 import {
   type ArchiveManifest,
@@ -13,6 +11,8 @@ import {
   TEMPLATES,
   writeArchive,
 } from "./support/archive";
+import { jsonLines } from "./support/io";
+import { replayConfig, replayTotals } from "./support/replay";
 import { runCli } from "./support/run";
 
 const ACCOUNTS = ["111122223333", "444455556666", "777788889999"];
@@ -60,13 +60,8 @@ afterAll(async () => {
 });
 
 const run = (argv: string[], stdin?: Buffer) => runCli(argv, stdin === undefined ? {} : { stdin });
-
-const parseLines = (text: string): ReplayLine[] =>
-  text
-    .trim()
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as ReplayLine);
+/** `guardrail replay …flags` of the generated archive. */
+const replayArchive = (...flags: string[]) => run(["replay", ...flags, dir]);
 
 /** What replay must say about one generated record, from its template's expectation. */
 function expectLine(line: ReplayLine, rec: ArchiveRecord) {
@@ -102,16 +97,14 @@ describe("replay of a CloudTrail S3 export", () => {
   });
 
   it("decides every record as its template says with --all-records, in path order, reporting the corrupt files in place", async () => {
-    const { code, out, err } = await run([
-      "replay",
+    const { code, out, err } = await replayArchive(
       "--format",
       "json",
       "--all-records",
       "--jobs",
       "2",
-      dir,
-    ]);
-    const lines = parseLines(out);
+    );
+    const lines = jsonLines(out);
     // One line per readable record, plus one per corrupt file; digests are not read.
     expect(lines).toHaveLength(archive.totalRecords + 2);
     const corrupt = archive.files.filter((f) => f.corrupt).map((f) => f.path);
@@ -129,15 +122,15 @@ describe("replay of a CloudTrail S3 export", () => {
   });
 
   it("lists by default only the handled event names, in path order, and counts the rest", async () => {
-    const { code, out } = await run(["replay", "--format", "json", "--jobs", "2", dir]);
-    const lines = parseLines(out).filter((l) => l.outcome !== "invalid");
+    const { code, out } = await replayArchive("--format", "json", "--jobs", "2");
+    const lines = jsonLines(out).filter((l) => l.outcome !== "invalid");
     const handled = records.filter((r) => HANDLED_TEMPLATES.has(r.template));
     expect(handled.length).toBeGreaterThan(100);
     expect(handled.length).toBeLessThan(records.length / 2);
     expect(lines).toHaveLength(handled.length);
     for (const [i, line] of lines.entries()) expectLine(line, handled[i]!);
     expect(code).toBe(3);
-    const table = await run(["replay", dir]);
+    const table = await replayArchive();
     const unlisted = (records.length - handled.length).toLocaleString("en-US");
     expect(table.out).toMatch(
       new RegExp(
@@ -148,8 +141,8 @@ describe("replay of a CloudTrail S3 export", () => {
 
   it("writes the same JSON Lines on worker threads as on one thread", async () => {
     for (const flags of [[], ["--all-records"]]) {
-      const threaded = await run(["replay", "--format", "json", ...flags, "--jobs", "2", dir]);
-      const single = await run(["replay", "--format", "json", ...flags, "--jobs", "0", dir]);
+      const threaded = await replayArchive("--format", "json", ...flags, "--jobs", "2");
+      const single = await replayArchive("--format", "json", ...flags, "--jobs", "0");
       expect(threaded.out).toBe(single.out);
     }
   });
@@ -157,23 +150,11 @@ describe("replay of a CloudTrail S3 export", () => {
   it.each([false, true])(
     "totals the same whether each line is built (json) or only counted (table), all records: %s",
     async (allRecords) => {
-      const totals = async (format: "json" | "table") => {
-        const replayer = new Replayer({
-          compiledPolicy: compilePolicy(DEFAULT_POLICY_YAML, defaultPolicy()),
-          policyId: "3f2a9c81d0e4",
-          filters: {},
-          format,
-          allRecords,
-        });
-        const total = emptyAggregate();
-        for (const [index, f] of archive.files.entries()) {
-          mergeAggregate(
-            total,
-            (await replayer.run({ index, kind: "file", path: f.path, size: 0 })).agg,
-          );
-        }
-        return total;
-      };
+      const jobs = archive.files.map(
+        (f, index): Job => ({ index, kind: "file", path: f.path, size: 0 }),
+      );
+      const totals = (format: "json" | "table") =>
+        replayTotals(replayConfig({ format, allRecords }), jobs);
       const json = await totals("json");
       expect(json.records).toBe(archive.totalRecords);
       expect(await totals("table")).toEqual(json);
@@ -181,7 +162,7 @@ describe("replay of a CloudTrail S3 export", () => {
   );
 
   it("totals outcomes, rules and accounts in the table", async () => {
-    const { code, out } = await run(["replay", dir]);
+    const { code, out } = await replayArchive();
     expect(code).toBe(3);
     const count = (pred: (r: ArchiveRecord) => boolean) => records.filter(pred).length;
     const outcome = (o: string) => count((r) => TEMPLATES[r.template].expect.outcome === o);
@@ -208,11 +189,7 @@ describe("replay of a CloudTrail S3 export", () => {
   });
 
   it("selects by account, region and time, and skips files whose path is outside", async () => {
-    const { out } = await run([
-      "replay",
-      "--format",
-      "json",
-      "--all-records",
+    const filters = [
       "--account",
       ACCOUNTS[1]!,
       "--region",
@@ -221,9 +198,9 @@ describe("replay of a CloudTrail S3 export", () => {
       "2025-03-02T06:00:00Z",
       "--until",
       "2025-03-03",
-      dir,
-    ]);
-    const lines = parseLines(out);
+    ];
+    const { out } = await replayArchive("--format", "json", "--all-records", ...filters);
+    const lines = jsonLines(out);
     const want = records.filter(
       (r) =>
         r.account === ACCOUNTS[1] &&
@@ -233,18 +210,7 @@ describe("replay of a CloudTrail S3 export", () => {
     );
     expect(want.length).toBeGreaterThan(50);
     expect(lines.map((l) => l.eventId)).toEqual(want.map((r) => r.eventId));
-    const table = await run([
-      "replay",
-      "--account",
-      ACCOUNTS[1]!,
-      "--region",
-      "us-east-1",
-      "--since",
-      "2025-03-02T06:00:00Z",
-      "--until",
-      "2025-03-03",
-      dir,
-    ]);
+    const table = await replayArchive(...filters);
     // Only that account's us-east-1 files from 1 to 3 March are opened (one day of slack).
     const opened = archive.files.filter(
       (f) =>
@@ -259,22 +225,20 @@ describe("replay of a CloudTrail S3 export", () => {
   });
 
   it("keeps only events with a finding of --rule", async () => {
-    const { out } = await run(["replay", "--format", "json", "--rule", "smtp-egress", dir]);
-    const lines = parseLines(out).filter((l) => l.outcome !== "invalid");
+    const { out } = await replayArchive("--format", "json", "--rule", "smtp-egress");
+    const lines = jsonLines(out).filter((l) => l.outcome !== "invalid");
     const want = records.filter((r) => r.template === "sg-smtp-egress");
     expect(lines.map((l) => l.eventId)).toEqual(want.map((r) => r.eventId));
   });
 
   it("writes CSV with one row per finding and one per event without findings", async () => {
-    const { out } = await run([
-      "replay",
+    const { out } = await replayArchive(
       "--format",
       "csv",
       "--all-records",
       "--account",
       ACCOUNTS[2]!,
-      dir,
-    ]);
+    );
     const rows = out.trimEnd().split("\n");
     expect(rows[0]).toBe(
       "eventTime,eventId,eventName,account,region,actor,outcome,rule,mode,severity,resource,reason,exemption,actions,source,policyId",
@@ -298,7 +262,7 @@ describe("replay of a CloudTrail S3 export", () => {
     const stdin = gzipSync(Buffer.concat(bodies.map((b) => gunzipSync(b))));
     const { code, out } = await run(["replay", "--format", "json", "--all-records", "-"], stdin);
     expect(code).toBe(0);
-    const lines = parseLines(out);
+    const lines = jsonLines(out);
     const want = records.filter((r) => files.some((f) => archive.files[r.file]?.path === f.path));
     expect(lines.map((l) => l.eventId)).toEqual(want.map((r) => r.eventId));
     expect(lines[0]?.source).toBe("-:1#0");

@@ -8,7 +8,8 @@ import { listFixtures, loadFixture } from "../../../test/fixtures/load";
 import type { ReplayLine } from "../src/replay/record";
 import { ATHENA_COLUMNS } from "../src/replay/sources/athena-query";
 import { type StubAnswer, type StubQuery, startAthenaStub } from "./support/athena-stub";
-import { runCli } from "./support/run";
+import { jsonLines } from "./support/io";
+import { runCli, STUB_AWS_ENV } from "./support/run";
 
 /*
  * `guardrail replay --athena` end to end, with the real Athena SDK client against a wire stub.
@@ -93,12 +94,6 @@ const selected = (r: Obj) =>
   typeof r.eventName === "string" &&
   Object.hasOwn(EVENT_SPECS, r.eventName);
 
-const ENV = {
-  AWS_REGION: "us-east-1",
-  AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
-  AWS_SECRET_ACCESS_KEY: "secret",
-};
-
 let stub: Awaited<ReturnType<typeof startAthenaStub>>;
 let answer: (q: StubQuery) => StubAnswer | { fail: string } = () => ({
   columns: ATHENA_COLUMNS,
@@ -113,14 +108,7 @@ afterAll(async () => {
 });
 
 const run = (argv: string[], env: Record<string, string> = {}) =>
-  runCli(argv, { env: { ...ENV, AWS_ENDPOINT_URL_ATHENA: stub.endpoint, ...env } });
-
-const lines = (out: string): ReplayLine[] =>
-  out
-    .trim()
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as ReplayLine);
+  runCli(argv, { env: { ...STUB_AWS_ENV, AWS_ENDPOINT_URL_ATHENA: stub.endpoint, ...env } });
 
 const withoutSource = ({ source: _, ...rest }: ReplayLine & { policyId?: string }) => rest;
 
@@ -144,8 +132,8 @@ describe("replay --athena: Athena rows give the verdicts of the original records
     expect(fromAthena.err).toMatch(/Athena query [0-9a-f-]+ scanned 5\.0 MiB/);
     expect(fromAthena.code).toBe(0);
 
-    const expected = lines(fromFile.out);
-    const got = lines(fromAthena.out);
+    const expected = jsonLines(fromFile.out);
+    const got = jsonLines(fromAthena.out);
     expect(got).toHaveLength(records.length);
     expect(got.map(withoutSource)).toEqual(expected.map(withoutSource));
     // Real verdicts, not a pile of invalid lines that happen to agree.
@@ -167,7 +155,7 @@ describe("replay --athena: Athena rows give the verdicts of the original records
     const before = stub.calls.length;
     const r = await run([...ATHENA, "--since", "2000-01-01", "--format", "json"]);
     expect(r.code).toBe(0);
-    const got = lines(r.out);
+    const got = jsonLines(r.out);
     expect(got).toHaveLength(2500);
     expect(got[2499]!.eventId).toBe("00000000-0000-4000-8000-000000002499");
     const pages = stub.calls.slice(before).filter((c) => c.operation === "GetQueryResults");
@@ -285,7 +273,7 @@ describe("replay --athena: what Athena really returns", () => {
     });
     const r = await run([...ATHENA, "--since", "2000-01-01", "--format", "json"]);
     expect(r.code).toBe(3);
-    const got = lines(r.out);
+    const got = jsonLines(r.out);
     expect(got.map((l) => l.outcome)).toEqual(["violation", "invalid", "violation"]);
     expect(got[1]!.reason).toContain("Athena engine version 2");
     expect(got[1]!.source).toMatch(/^athena:[0-9a-f-]+:2$/);
@@ -297,7 +285,7 @@ describe("replay --athena: what Athena really returns", () => {
     expect(row[ATHENA_COLUMNS.indexOf("errorcode")]).toBeNull();
     answer = () => ({ columns: ATHENA_COLUMNS, rows: [row] });
     const r = await run([...ATHENA, "--since", "2000-01-01", "--format", "json"]);
-    expect(lines(r.out)[0]!.outcome).toBe("violation");
+    expect(jsonLines(r.out)[0]!.outcome).toBe("violation");
   });
 
   it("retries a throttled call (TooManyRequestsException) and goes on", async () => {
@@ -305,7 +293,7 @@ describe("replay --athena: what Athena really returns", () => {
     stub.throttleNext(2);
     const r = await run([...ATHENA, "--since", "2000-01-01", "--format", "json"]);
     expect(r.code).toBe(0);
-    expect(lines(r.out)).toHaveLength(1);
+    expect(jsonLines(r.out)).toHaveLength(1);
   });
 
   it("polls a running query with a doubling delay, capped", async () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { listFixtures } from "../../../test/fixtures/load";
 import type { ReplayLine } from "../src/replay/record";
 import { runBin } from "./bin";
+import { jsonLines } from "./support/io";
 
 const rules = (groupId: string, direction: "ingress" | "egress" | null, ...ruleIds: string[]) =>
   ({ type: "revoke-security-group-rules", groupId, direction, ruleIds }) as const;
@@ -353,12 +354,6 @@ function check(id: string, line: ReplayLine) {
   else expect(line.reason, id).toBeUndefined();
 }
 
-const parse = (stdout: string) =>
-  stdout
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as ReplayLine);
-
 describe("npx guardrail replay --format json on the CloudTrail fixtures", () => {
   it("decides every fixture of test/fixtures/cloudtrail as expected with --all-records, in path order", async () => {
     const { code, stdout, stderr } = await runBin([
@@ -370,7 +365,7 @@ describe("npx guardrail replay --format json on the CloudTrail fixtures", () => 
     ]);
     expect(stderr).toBe("");
     expect(code).toBe(0);
-    const lines = parse(stdout);
+    const lines = jsonLines(stdout);
     const fixtures = listFixtures();
     expect(lines.map((l) => l.source)).toEqual(
       fixtures.map((f) => `test/fixtures/cloudtrail/${f.id}.json#0`),

@@ -1,23 +1,11 @@
-import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { compilePolicy, DEFAULT_POLICY_YAML, defaultPolicy } from "@guardrail/core";
+import { defaultPolicy } from "@guardrail/core";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { runJobs } from "../src/replay/pool";
-import type { Job, JobResult, ReplayConfig } from "../src/replay/process";
-import { REPO_ROOT } from "./bin";
+import type { Job, JobResult } from "../src/replay/process";
+import { replayConfig, SSH_WORLD_FIXTURE } from "./support/replay";
 
-const FIXTURE = join(
-  REPO_ROOT,
-  "test/fixtures/cloudtrail/AuthorizeSecurityGroupIngress/detail_assumedrole-console_cidrIp_2025.json",
-);
-
-const config: ReplayConfig = {
-  compiledPolicy: compilePolicy(DEFAULT_POLICY_YAML, defaultPolicy()),
-  policyId: "3f2a9c81d0e4",
-  filters: {},
-  format: "json",
-  allRecords: false,
-};
+const config = replayConfig();
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -32,7 +20,7 @@ describe("replay's worker pool", () => {
     async function* jobs(): AsyncGenerator<Job> {
       let index = 0;
       while (index < 10 || (posted.mock.calls.length < 3 && Date.now() < deadline)) {
-        yield { index: index++, kind: "file", path: FIXTURE, size: 1 };
+        yield { index: index++, kind: "file", path: SSH_WORLD_FIXTURE, size: 1 };
       }
     }
     const results: JobResult[] = [];

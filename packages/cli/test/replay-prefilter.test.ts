@@ -2,15 +2,15 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { compilePolicy, DEFAULT_POLICY_YAML, defaultPolicy, EVENT_SPECS } from "@guardrail/core";
+import { EVENT_SPECS } from "@guardrail/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadFixture } from "../../../test/fixtures/load";
 import { listInputFiles, parseText } from "../src/input";
-import { type Aggregate, emptyAggregate, mergeAggregate } from "../src/replay/aggregate";
 import { HANDLED_EVENT_NAMES, isListed, scanLogFile } from "../src/replay/prefilter";
-import { type Job, Replayer } from "../src/replay/process";
-import type { ReplayLine } from "../src/replay/record";
+import type { Job } from "../src/replay/process";
 import { BENCH_ARCHIVE, writeArchive } from "./support/archive";
+import { jsonLines } from "./support/io";
+import { replayConfig, replayTotals } from "./support/replay";
 import { runCli as run } from "./support/run";
 
 /**
@@ -28,12 +28,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-const lines = (text: string): ReplayLine[] =>
-  text
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as ReplayLine);
 
 /** The oracle: every record of every input, parsed in full, and its `eventName`. */
 async function listedSources(paths: readonly string[]): Promise<Set<string>> {
@@ -64,27 +58,17 @@ async function sameAsFull(paths: readonly string[], jobs = "0") {
   expect(filtered.code).toBe(full.code);
   expect(filtered.err).toBe(full.err);
   const listed = await listedSources(paths);
-  const want = lines(full.out).filter(
+  const want = jsonLines(full.out).filter(
     // Input that could not be read is always listed (its source has no `#index`).
     (l) => listed.has(l.source) || !l.source.includes("#"),
   );
   expect(want.length).toBeGreaterThan(0);
-  expect(lines(filtered.out)).toEqual(want);
-  return { full: lines(full.out), filtered: lines(filtered.out), listed };
+  expect(jsonLines(filtered.out)).toEqual(want);
+  return { full: jsonLines(full.out), filtered: jsonLines(filtered.out), listed };
 }
 
-async function totals(allRecords: boolean, jobs: Job[]): Promise<Aggregate> {
-  const replayer = new Replayer({
-    compiledPolicy: compilePolicy(DEFAULT_POLICY_YAML, defaultPolicy()),
-    policyId: "3f2a9c81d0e4",
-    filters: {},
-    format: "table",
-    allRecords,
-  });
-  const total = emptyAggregate();
-  for (const job of jobs) mergeAggregate(total, (await replayer.run(job)).agg);
-  return total;
-}
+const totals = (allRecords: boolean, jobs: Job[]) =>
+  replayTotals(replayConfig({ format: "table", allRecords }), jobs);
 
 const logFile = (records: readonly unknown[]) => Buffer.from(JSON.stringify({ Records: records }));
 

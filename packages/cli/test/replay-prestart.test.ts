@@ -1,6 +1,5 @@
-import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { compilePolicy, DEFAULT_POLICY_YAML, defaultPolicy } from "@guardrail/core";
+import { defaultPolicy } from "@guardrail/core";
 import { describe, expect, it } from "vitest";
 import {
   isReplay,
@@ -8,33 +7,17 @@ import {
   takePrestartedWorker,
   WORKER_ENTRY,
 } from "../src/replay/prestart";
-import {
-  type Job,
-  type JobResult,
-  READY,
-  type ReplayConfig,
-  Replayer,
-} from "../src/replay/process";
+import { type Job, type JobResult, READY, Replayer } from "../src/replay/process";
 import { REPO_ROOT } from "./bin";
+import { replayConfig, SSH_WORLD_FIXTURE } from "./support/replay";
 
-const FIXTURE = join(
-  REPO_ROOT,
-  "test/fixtures/cloudtrail/AuthorizeSecurityGroupIngress/detail_assumedrole-console_cidrIp_2025.json",
-);
-
-const config: ReplayConfig = {
-  compiledPolicy: compilePolicy(DEFAULT_POLICY_YAML, defaultPolicy()),
-  policyId: "3f2a9c81d0e4",
-  filters: {},
-  format: "json",
-  allRecords: false,
-};
+const config = replayConfig();
 
 describe("a replay worker started before the CLI loads", () => {
   it("waits for its configuration as its first message, then replays as the calling thread does", async () => {
     const w = new Worker(WORKER_ENTRY, { workerData: null });
     try {
-      const job: Job = { index: 0, kind: "file", path: FIXTURE, size: 1 };
+      const job: Job = { index: 0, kind: "file", path: SSH_WORLD_FIXTURE, size: 1 };
       const result = await new Promise<JobResult>((resolve, reject) => {
         w.on("message", (m: JobResult | typeof READY) => {
           if (m === READY) w.postMessage(job);

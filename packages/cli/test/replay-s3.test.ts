@@ -7,8 +7,8 @@ import { parseArchivePath } from "../src/input";
 import { main } from "../src/main";
 import type { ReplayLine } from "../src/replay/record";
 import { type ArchiveManifest, writeArchive } from "./support/archive";
-import { memoryIo } from "./support/io";
-import { runCli } from "./support/run";
+import { jsonLines, memoryIo } from "./support/io";
+import { runCli, STUB_AWS_ENV } from "./support/run";
 import { startS3ReadStub } from "./support/s3-read-stub";
 
 /*
@@ -18,11 +18,8 @@ import { startS3ReadStub } from "./support/s3-read-stub";
 
 const BUCKET = "org-trail-logs";
 const ORG = "AWSLogs/o-exampleorgid/";
-const ENV = {
-  AWS_REGION: "us-east-1",
-  AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
-  AWS_SECRET_ACCESS_KEY: "secret",
-};
+/** The organisation trail's export, as `guardrail replay` is given it. */
+const ORG_EXPORT = `s3://${BUCKET}/${ORG}`;
 
 let dir: string;
 let archive: ArchiveManifest;
@@ -56,33 +53,23 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const run = (argv: string[]) => runCli(argv, { env: { ...ENV, AWS_ENDPOINT_URL_S3: s3.endpoint } });
+const run = (argv: string[]) =>
+  runCli(argv, { env: { ...STUB_AWS_ENV, AWS_ENDPOINT_URL_S3: s3.endpoint } });
 
-const lines = (out: string): ReplayLine[] =>
-  out
-    .trim()
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as ReplayLine);
+/** `guardrail replay --format json …argv`, against the S3 stub. */
+const replayJson = (...argv: string[]) => run(["replay", "--format", "json", ...argv]);
 
 const withoutSource = ({ source: _, ...rest }: ReplayLine) => rest;
 
 describe("replay s3://bucket/prefix", () => {
   it("gives the lines a replay of the same export on disk gives, in the same order", async () => {
-    const local = await run(["replay", "--format", "json", "--jobs", "0", join(dir, "AWSLogs")]);
-    const remote = await run([
-      "replay",
-      "--format",
-      "json",
-      "--jobs",
-      "2",
-      `s3://${BUCKET}/${ORG}`,
-    ]);
+    const local = await replayJson("--jobs", "0", join(dir, "AWSLogs"));
+    const remote = await replayJson("--jobs", "2", ORG_EXPORT);
     // One corrupt log file: reported in both, the rest judged.
     expect(local.code).toBe(3);
     expect(remote.code).toBe(3);
-    const want = lines(local.out);
-    const got = lines(remote.out);
+    const want = jsonLines(local.out);
+    const got = jsonLines(remote.out);
     expect(want.length).toBeGreaterThan(500);
     expect(got.map(withoutSource)).toEqual(want.map(withoutSource));
     expect(got.filter((l) => l.outcome === "violation").length).toBeGreaterThan(0);
@@ -107,27 +94,13 @@ describe("replay s3://bucket/prefix", () => {
       "--until",
       "2025-03-05",
     ];
-    const local = await run([
-      "replay",
-      "--format",
-      "json",
-      "--jobs",
-      "0",
-      ...filters,
-      join(dir, "AWSLogs"),
-    ]);
+    const local = await replayJson("--jobs", "0", ...filters, join(dir, "AWSLogs"));
     const before = s3.requests.length;
-    const remote = await run([
-      "replay",
-      "--format",
-      "json",
-      "--jobs",
-      "0",
-      ...filters,
-      `s3://${BUCKET}/${ORG}`,
-    ]);
-    expect(lines(remote.out).map(withoutSource)).toEqual(lines(local.out).map(withoutSource));
-    expect(lines(remote.out).length).toBeGreaterThan(0);
+    const remote = await replayJson("--jobs", "0", ...filters, ORG_EXPORT);
+    expect(jsonLines(remote.out).map(withoutSource)).toEqual(
+      jsonLines(local.out).map(withoutSource),
+    );
+    expect(jsonLines(remote.out).length).toBeGreaterThan(0);
     const gets = s3.requests.slice(before).filter((r) => r.key !== "");
     expect(gets.length).toBeGreaterThan(0);
     for (const g of gets) {
@@ -144,7 +117,7 @@ describe("replay s3://bucket/prefix", () => {
     expect(lists.map((r) => r.query.prefix)).toEqual(
       ["02", "03", "04", "05"].map((d) => `${ORG}444455556666/CloudTrail/us-east-1/2025/03/${d}/`),
     );
-    const table = await run(["replay", ...filters, "--jobs", "0", `s3://${BUCKET}/${ORG}`]);
+    const table = await run(["replay", ...filters, "--jobs", "0", ORG_EXPORT]);
     expect(table.out).toMatch(/ from 9 files\./);
   });
 
@@ -192,14 +165,14 @@ describe("replay s3://bucket/prefix", () => {
       for (let i = 0; i < 1205; i++) {
         other.objects.set(`exports/part-${String(i).padStart(5, "0")}.json.gz`, body);
       }
-      const io = memoryIo({ env: { ...ENV, AWS_ENDPOINT_URL_S3: other.endpoint } });
+      const io = memoryIo({ env: { ...STUB_AWS_ENV, AWS_ENDPOINT_URL_S3: other.endpoint } });
       expect(
         await main(
           ["replay", "--jobs", "0", "--all-records", "--format", "json", "s3://many-logs/exports/"],
           io,
         ),
       ).toBe(0);
-      expect(lines(io.stdout.text())).toHaveLength(2410);
+      expect(jsonLines(io.stdout.text())).toHaveLength(2410);
       const lists = other.requests.filter((r) => r.query["list-type"] === "2");
       expect(lists).toHaveLength(2);
       expect(lists[1]!.query["continuation-token"]).toBeTruthy();
@@ -212,22 +185,13 @@ describe("replay s3://bucket/prefix", () => {
     const key = [...s3.objects.keys()].find((k) => k.includes("/eu-west-1/2025/03/02/"))!;
     s3.denied.add(key);
     try {
-      const r = await run([
-        "replay",
-        "--format",
-        "json",
-        "--jobs",
-        "0",
-        "--region",
-        "eu-west-1",
-        `s3://${BUCKET}/${ORG}`,
-      ]);
+      const r = await replayJson("--jobs", "0", "--region", "eu-west-1", ORG_EXPORT);
       expect(r.code).toBe(3);
-      const denied = lines(r.out).find((l) => l.source === `s3://${BUCKET}/${key}`)!;
+      const denied = jsonLines(r.out).find((l) => l.source === `s3://${BUCKET}/${key}`)!;
       expect(denied.outcome).toBe("invalid");
       expect(denied.reason).toMatch(/^cannot read: AccessDenied/);
       expect(r.err).toContain(`warning: s3://${BUCKET}/${key}: cannot read: AccessDenied`);
-      expect(lines(r.out).filter((l) => l.outcome !== "invalid").length).toBeGreaterThan(100);
+      expect(jsonLines(r.out).filter((l) => l.outcome !== "invalid").length).toBeGreaterThan(100);
     } finally {
       s3.denied.delete(key);
     }

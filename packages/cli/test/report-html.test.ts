@@ -10,7 +10,7 @@ import { GROUPS_PER_PAGE, renderHtml, ruleColour } from "../src/replay/formats/h
 import type { ReplayLine } from "../src/replay/record";
 import { type ArchiveManifest, writeArchive } from "./support/archive";
 import { openBrowser } from "./support/browser";
-import { memoryIo } from "./support/io";
+import { jsonLines, memoryIo } from "./support/io";
 
 let dir: string;
 let archive: ArchiveManifest;
@@ -36,11 +36,7 @@ beforeAll(async () => {
   expect(await main(["replay", "--format", "html", "-o", html, archive.root], io)).toBe(3);
   const json = memoryIo();
   await main(["replay", "--format", "json", archive.root], json);
-  lines = json.stdout
-    .text()
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as ReplayLine);
+  lines = jsonLines(json.stdout.text());
 });
 
 afterAll(async () => {

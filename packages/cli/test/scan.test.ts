@@ -1,5 +1,4 @@
-import { mkdtemp, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createAuditStore } from "@guardrail/aws";
 import { DEFAULT_POLICY_YAML, judgeTagging, loadPolicy, policyId } from "@guardrail/core";
@@ -9,9 +8,20 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main } from "../src/main";
 import { runBin } from "./bin";
 import { memoryIo } from "./support/io";
+import { tempDir } from "./support/temp-dir";
 
 const ACCOUNT = "111122223333";
 const REGION = "us-east-1";
+/** NACL entry 100: allow ingress SSH (tcp 22) from 0.0.0.0/0. */
+const SSH_FROM_ANYWHERE = {
+  ruleNumber: 100,
+  egress: false,
+  protocol: "6",
+  ruleAction: "allow",
+  cidr: "0.0.0.0/0",
+  fromPort: 22,
+  toPort: 22,
+} as const;
 const CREDENTIALS = { AWS_ACCESS_KEY_ID: "AKIASCANTEST0000001", AWS_SECRET_ACCESS_KEY: "sandbox" };
 
 let dynamo: LocalDynamo;
@@ -64,19 +74,7 @@ beforeEach(async () => {
     ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, prefixListId: corp }],
   });
   office = { groupId: o.groupId, ssh: o.ingressRuleIds[0]! };
-  acl = sandbox.seedNetworkAcl({
-    entries: [
-      {
-        ruleNumber: 100,
-        egress: false,
-        protocol: "6",
-        ruleAction: "allow",
-        cidr: "0.0.0.0/0",
-        fromPort: 22,
-        toPort: 22,
-      },
-    ],
-  });
+  acl = sandbox.seedNetworkAcl({ entries: [SSH_FROM_ANYWHERE] });
   defaultAcl = sandbox.defaultVpc().defaultNetworkAclId;
 });
 
@@ -182,15 +180,7 @@ describe("guardrail scan against the EC2 sandbox", () => {
           fromPort: 0,
           toPort: 1023,
         },
-        {
-          ruleNumber: 100,
-          egress: false,
-          protocol: "6",
-          ruleAction: "allow",
-          cidr: "0.0.0.0/0",
-          fromPort: 22,
-          toPort: 22,
-        },
+        SSH_FROM_ANYWHERE,
       ],
     });
     const { code, stdout } = await runBin(
@@ -207,7 +197,7 @@ describe("guardrail scan against the EC2 sandbox", () => {
   });
 
   it("writes the report to -o FILE, and says so on stderr unless --quiet", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-scan-o-"));
+    const dir = await tempDir("guardrail-scan-o-");
     const file = join(dir, "scan.txt");
     const { code, stdout, stderr } = await runBin(
       ["scan", "--endpoint-url", endpoint, "-o", file],
@@ -353,7 +343,7 @@ describe("guardrail scan against the EC2 sandbox", () => {
 
   it("--fix honours an approver's recorded tag", async () => {
     await recordLegacyTag(APPROVER);
-    const dir = await mkdtemp(join(tmpdir(), "scan-policy-"));
+    const dir = await tempDir("scan-policy-");
     const { writeFile } = await import("node:fs/promises");
     await writeFile(join(dir, "policy.yaml"), APPROVING);
     const io = memoryIo({ env });
@@ -383,7 +373,7 @@ describe("guardrail scan against the EC2 sandbox", () => {
   });
 
   it("says clearly when there are no credentials", async () => {
-    const home = await mkdtemp(join(tmpdir(), "guardrail-nocreds-"));
+    const home = await tempDir("guardrail-nocreds-");
     const { code, stdout, stderr } = await runBin(
       ["scan", "--endpoint-url", endpoint, "--region", REGION],
       {
@@ -411,7 +401,7 @@ describe("guardrail scan against the EC2 sandbox", () => {
   });
 
   it("says clearly when there is no Region", async () => {
-    const home = await mkdtemp(join(tmpdir(), "guardrail-noregion-"));
+    const home = await tempDir("guardrail-noregion-");
     const { code, stderr } = await runBin(["scan", "--endpoint-url", endpoint], {
       env: {
         ...CREDENTIALS,

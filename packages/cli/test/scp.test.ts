@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DEFAULT_POLICY_YAML, GUARDRAIL_FUNCTIONS, loadPolicy } from "@guardrail/core";
 import {
@@ -10,6 +9,7 @@ import {
 } from "@guardrail/templates";
 import { describe, expect, it } from "vitest";
 import { type IoOptions, runCli } from "./support/run";
+import { tempDir } from "./support/temp-dir";
 
 const DEPLOYER = "arn:aws:iam::111122223333:role/guardrail-deploy";
 const APPROVER = "arn:aws:iam::*:role/security-exemption-approver";
@@ -17,7 +17,7 @@ const FLAGS = ["--deployer", DEPLOYER, "--approver", APPROVER];
 
 async function run(argv: string[], options: IoOptions = {}) {
   return runCli(["scp", ...argv], {
-    cwd: await mkdtemp(join(tmpdir(), "guardrail-scp-")),
+    cwd: await tempDir("guardrail-scp-"),
     ...options,
   });
 }
@@ -110,7 +110,7 @@ describe("guardrail scp", () => {
   });
 
   it("reads the tag key from --policy, or ./guardrail.policy.yaml as the stack does", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-scp-policy-"));
+    const dir = await tempDir("guardrail-scp-policy-");
     const custom = DEFAULT_POLICY_YAML.replace(/tagKey: guardrail-exempt/, "tagKey: SecOpsWaiver");
     expect(custom).not.toBe(DEFAULT_POLICY_YAML);
     await writeFile(join(dir, "guardrail.policy.yaml"), custom);
@@ -139,7 +139,7 @@ describe("guardrail scp", () => {
   });
 
   it("writes the document to --output", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-scp-out-"));
+    const dir = await tempDir("guardrail-scp-out-");
     const { code, out } = await run([...FLAGS, "-o", "scp.json"], { cwd: dir });
     expect(code).toBe(0);
     expect(out).toBe("");

@@ -1,20 +1,14 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  buildDecision,
-  ocsfComplianceFindings,
-  parseCidr,
-  SECURITY_HUB_ACTIONS,
-  SECURITY_HUB_FUNCTION_ENV,
-  securityHubEntries,
-} from "@guardrail/core";
+import { SECURITY_HUB_ACTIONS, SECURITY_HUB_FUNCTION_ENV } from "@guardrail/core";
 import { SecurityHubSandbox } from "@guardrail/sandbox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsCli } from "../../../test/e2e/aws-cli";
-import { main } from "../src/main";
 import { REPO_ROOT } from "./bin";
-import { memoryIo } from "./support/io";
+import { jsonLines } from "./support/io";
+import { SSH_WORLD_FIXTURE } from "./support/replay";
+import { runCli } from "./support/run";
+import { tempDir } from "./support/temp-dir";
 
 const DOC = await import("node:fs").then((fs) =>
   fs.readFileSync(join(REPO_ROOT, "docs", "security-hub.md"), "utf8"),
@@ -28,66 +22,23 @@ function section(heading: string): string {
   return DOC.slice(start, end < 0 ? undefined : end);
 }
 
-const decision = buildDecision({
-  source: "event",
-  event: {
-    eventId: "e-docs",
-    eventName: "AuthorizeSecurityGroupIngress",
-    eventTime: "2025-06-15T10:51:12Z",
-    account: "776520358045",
-    region: "us-east-1",
-    actor: {
-      arn: "arn:aws:sts::776520358045:assumed-role/dev/alice",
-      type: "AssumedRole",
-      accountId: "776520358045",
-      sessionIssuerArn: null,
-      invokedBy: null,
-      sourceIp: null,
-      userAgent: null,
-      console: false,
-    },
-  },
-  evaluation: {
-    outcome: "violation",
-    findings: [
-      {
-        rule: "admin-ports",
-        mode: "notify",
-        severity: "critical",
-        reason: "tcp 22 open to 0.0.0.0/0",
-        change: {
-          kind: "security-group-rule",
-          groupId: "sg-0632fa4ee8a8468a4",
-          direction: "ingress",
-          protocol: "tcp",
-          ports: { from: 22, to: 22 },
-          icmp: null,
-          peer: { kind: "cidr", cidr: parseCidr("0.0.0.0/0") },
-          ruleId: "sgr-1",
-        },
-      },
-    ],
-    waived: [],
-  },
-  outcomes: [],
-  decidedAt: new Date("2025-06-15T10:51:14Z"),
-  guardrailVersion: "0.1.0",
-  policyId: "p",
-});
-if (!decision) throw new Error("decision");
+/** What `guardrail replay --format <format>` writes for a captured SSH-from-anywhere event. */
+async function replayFindings(format: "asff" | "ocsf"): Promise<Record<string, unknown>[]> {
+  const { code, out } = await runCli(["replay", "--format", format, SSH_WORLD_FIXTURE]);
+  expect(code).toBe(0);
+  return jsonLines(out);
+}
 
 describe("docs/security-hub.md", () => {
-  it("maps every ASFF attribute the guardrail sets", () => {
+  it("maps every ASFF attribute the guardrail sets", async () => {
     const table = section("ASFF mapping");
-    const [entry] = securityHubEntries(decision);
-    for (const key of Object.keys(entry?.finding ?? {})) {
-      expect(table, key).toContain(`\`${key}`);
-    }
+    const [finding] = await replayFindings("asff");
+    for (const key of Object.keys(finding ?? {})) expect(table, key).toContain(`\`${key}`);
   });
 
-  it("maps every OCSF attribute the guardrail sets", () => {
+  it("maps every OCSF attribute the guardrail sets", async () => {
     const table = section("OCSF mapping (Compliance Finding, class 2003, OCSF 1.8.0)");
-    const [f] = ocsfComplianceFindings(decision);
+    const [f] = await replayFindings("ocsf");
     for (const key of Object.keys(f ?? {})) expect(table, key).toContain(`\`${key}`);
   });
 
@@ -110,18 +61,8 @@ describe("replay --format asff into Security Hub with the aws CLI", () => {
   });
 
   it("imports the lines as they are, wrapped in {Findings: [...]}", async () => {
-    const io = memoryIo();
-    const fixture = join(
-      REPO_ROOT,
-      "test/fixtures/cloudtrail/AuthorizeSecurityGroupIngress/detail_assumedrole-console_cidrIp_2025.json",
-    );
-    expect(await main(["replay", "--format", "asff", fixture], io)).toBe(0);
-    const findings = io.stdout
-      .text()
-      .split("\n")
-      .filter((l) => l !== "")
-      .map((l) => JSON.parse(l) as unknown);
-    const dir = await mkdtemp(join(tmpdir(), "asff-"));
+    const findings = await replayFindings("asff");
+    const dir = await tempDir("asff-");
     const file = join(dir, "batch.json");
     await writeFile(file, JSON.stringify({ Findings: findings }));
     const out = (await awsCli(

@@ -1,10 +1,10 @@
-import { mkdtemp, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { renderSpokeTemplate } from "@guardrail/templates";
 import { describe, expect, it } from "vitest";
 import { runBin } from "./bin";
 import { type IoOptions, runCli } from "./support/run";
+import { tempDir } from "./support/temp-dir";
 
 const FLAGS = [
   "--hub-account",
@@ -14,6 +14,8 @@ const FLAGS = [
   "--org-id",
   "o-a1b2c3d4e5",
 ];
+/** The required flags and an external id: a command line that renders. */
+const RENDERS = [...FLAGS, "--external-id", "x1"];
 const INPUT = { hubAccount: "111122223333", hubRegion: "eu-west-1", orgId: "o-a1b2c3d4e5" };
 
 const run = (argv: string[], options: IoOptions = {}) =>
@@ -49,9 +51,7 @@ describe("guardrail spoke-template", () => {
 
   it("passes stage, role name, role Region, partition and Regions through", async () => {
     const { code, out } = await run([
-      ...FLAGS,
-      "--external-id",
-      "x1",
+      ...RENDERS,
       "--stage",
       "staging",
       "--member-role-name",
@@ -78,8 +78,8 @@ describe("guardrail spoke-template", () => {
   });
 
   it("writes the template to --output, relative to the working directory", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "guardrail-spoke-"));
-    const { code, out, err } = await run([...FLAGS, "--external-id", "x1", "-o", "spoke.json"], {
+    const dir = await tempDir("guardrail-spoke-");
+    const { code, out, err } = await run([...RENDERS, "-o", "spoke.json"], {
       cwd: dir,
     });
     expect(code).toBe(0);
@@ -91,13 +91,7 @@ describe("guardrail spoke-template", () => {
   });
 
   it("fails with exit 3 when the output cannot be written", async () => {
-    const { code, err } = await run([
-      ...FLAGS,
-      "--external-id",
-      "x1",
-      "-o",
-      "/nonexistent/dir/x.json",
-    ]);
+    const { code, err } = await run([...RENDERS, "-o", "/nonexistent/dir/x.json"]);
     expect(code).toBe(3);
     expect(err).toContain("cannot write /nonexistent/dir/x.json");
   });
@@ -112,13 +106,7 @@ describe("guardrail spoke-template", () => {
   });
 
   it("refuses a malformed value with the field it came from (exit 2)", async () => {
-    const { code, err } = await run([
-      ...FLAGS,
-      "--external-id",
-      "x1",
-      "--regions",
-      "eu-west-1,Mars",
-    ]);
+    const { code, err } = await run([...RENDERS, "--regions", "eu-west-1,Mars"]);
     expect(code).toBe(2);
     expect(err).toBe(
       'error [CONFIGURATION_INVALID]: region: expected a Region name such as eu-west-1, got "Mars"\n',
@@ -137,7 +125,7 @@ describe("guardrail spoke-template", () => {
     expect(stdout).toMatch(/^Usage: guardrail spoke-template /);
     expect(stdout).toMatch(/\nExit codes:\n {2}0 /);
     expect(stdout).toMatch(/\nExamples:\n {2}guardrail spoke-template/);
-    const rendered = await runBin([...["spoke-template"], ...FLAGS, "--external-id", "x1"]);
+    const rendered = await runBin(["spoke-template", ...RENDERS]);
     expect(rendered.code).toBe(0);
     expect(JSON.parse(rendered.stdout).Resources.MemberRole.Type).toBe("AWS::IAM::Role");
   });

@@ -1,9 +1,9 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DEFAULT_POLICY_YAML } from "@guardrail/core";
 import { describe, expect, it } from "vitest";
 import { runBin } from "./bin";
+import { tempDir } from "./support/temp-dir";
 
 const BROKEN = `version: 1
 networks:
@@ -25,20 +25,18 @@ rules:
     severity: low
 `;
 
-async function tempDir() {
-  return mkdtemp(join(tmpdir(), "guardrail-validate-"));
-}
-
 describe("guardrail validate (real executable)", () => {
   it("accepts the default policy and lists its rules", async () => {
-    const { code, stdout } = await runBin(["validate"], { cwd: await tempDir() });
+    const { code, stdout } = await runBin(["validate"], {
+      cwd: await tempDir("guardrail-validate-"),
+    });
     expect(code).toBe(0);
     expect(stdout).toMatch(/^built-in default: valid, \d+ rules \(policy id [0-9a-f]{12}\)/);
     expect(stdout).toMatch(/admin-ports\s+enforce\s+critical/);
   });
 
   it("rejects a broken policy with the path of each error, exit 2", async () => {
-    const dir = await tempDir();
+    const dir = await tempDir("guardrail-validate-");
     const file = join(dir, "broken.yaml");
     await writeFile(file, BROKEN);
     const { code, stdout, stderr } = await runBin(["validate", "--policy", file]);
@@ -52,7 +50,7 @@ describe("guardrail validate (real executable)", () => {
   });
 
   it("reads the file named as an argument, relative to the working directory", async () => {
-    const dir = await tempDir();
+    const dir = await tempDir("guardrail-validate-");
     await writeFile(
       join(dir, "p.yaml"),
       BROKEN.replace("10.0.0.0/33", "10.0.0.0/8")
@@ -65,7 +63,7 @@ describe("guardrail validate (real executable)", () => {
   });
 
   it("reports a YAML syntax error as invalid, not as a crash", async () => {
-    const dir = await tempDir();
+    const dir = await tempDir("guardrail-validate-");
     await writeFile(join(dir, "p.yaml"), "version: 1\nrules: [\n");
     const { code, stderr } = await runBin(["validate", "--policy", "p.yaml"], { cwd: dir });
     expect(code).toBe(2);
@@ -73,7 +71,7 @@ describe("guardrail validate (real executable)", () => {
   });
 
   it("validates ./guardrail.policy.yaml when no file is given", async () => {
-    const dir = await tempDir();
+    const dir = await tempDir("guardrail-validate-");
     await writeFile(join(dir, "guardrail.policy.yaml"), DEFAULT_POLICY_YAML);
     const { code, stdout } = await runBin(["validate"], { cwd: dir });
     expect(code).toBe(0);

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { AthenaPage } from "@guardrail/aws/athena";
 import { readBody } from "../../../sandbox/src/http";
 
 /**
@@ -16,10 +17,8 @@ import { readBody } from "../../../sandbox/src/http";
  * https://docs.aws.amazon.com/athena/latest/APIReference/API_GetQueryResults.html
  */
 
-export interface StubAnswer {
-  readonly columns: readonly string[];
-  readonly rows: readonly (readonly (string | null)[])[];
-}
+/** A query's whole result, in the adapter's page shape: the stub hands it out page by page. */
+export type StubAnswer = AthenaPage;
 
 export interface StubQuery {
   readonly sql: string;

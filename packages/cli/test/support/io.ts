@@ -1,5 +1,6 @@
 import { Readable, Writable } from "node:stream";
 import type { CliIo } from "../../src/context";
+import type { ReplayLine } from "../../src/replay/record";
 
 /** A stream that keeps what is written to it. */
 export class Collector extends Writable {
@@ -54,3 +55,11 @@ export function memoryIo(
       : {}),
   };
 }
+
+/** The values of JSON Lines output (`--format json|asff|ocsf`), one a non-empty line. */
+export const jsonLines = <T = ReplayLine>(out: string): T[] =>
+  out
+    .trim()
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as T);
