@@ -17,7 +17,7 @@ import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import { createLocalAuditTable } from "../../packages/aws/src/audit-table";
 import { readBody } from "../../packages/sandbox/src/http";
 import { Ec2Stub, type StubRule } from "./ec2-stub";
-import { BASE_ENV, memoryFiles, TABLE, TOPIC } from "./helpers";
+import { BASE_ENV, policyFiles, TABLE, TOPIC } from "./helpers";
 
 export const credentials = { accessKeyId: "AKIDWIRETEST", secretAccessKey: "wire-secret" };
 export const REGION = "eu-west-1";
@@ -222,11 +222,7 @@ export function wireDeps(o: WireOptions): RemediationDeps {
   const retry = o.fastRetries === false ? {} : { retryStrategy: new ConfiguredRetryStrategy(4, 0) };
   const clock = o.now ?? (() => new Date());
   return {
-    config: loadConfig(
-      o.fn ?? "security-group-change",
-      BASE_ENV,
-      memoryFiles(o.policyYaml ? { "/var/task/policy.yaml": o.policyYaml } : {}),
-    ),
+    config: loadConfig(o.fn ?? "security-group-change", BASE_ENV, policyFiles(o.policyYaml)),
     logger: new Logger({ serviceName: "wire", logLevel: "SILENT" }),
     metrics: new Metrics({ namespace: METRICS.namespace, serviceName: "wire" }),
     clock,

@@ -26,6 +26,7 @@ import { type MockInstance, vi } from "vitest";
 import { createAuditStore } from "../../packages/aws/src/audit";
 import { createEc2Gateway } from "../../packages/aws/src/ec2";
 import { createNotifier } from "../../packages/aws/src/sns";
+import { loadFixture } from "../../test/fixtures/load";
 import { type Env, loadConfig, type PolicyFiles } from "../src/config";
 import type { RemediationDeps } from "../src/deps";
 
@@ -59,6 +60,11 @@ export function memoryFiles(
     handlerDirs,
     parseSource: loadPolicy,
   };
+}
+
+/** The handler's policy files: `policy.yaml` holding `yaml` when given, none otherwise (the default). */
+export function policyFiles(yaml?: string): PolicyFiles {
+  return memoryFiles(yaml ? { "/var/task/policy.yaml": yaml } : {});
 }
 
 /**
@@ -138,6 +144,24 @@ export function breakGlassIdentity() {
   };
 }
 
+/**
+ * The ssh-from-world fixture, a bare CloudTrail record: alice opens tcp 22 to 0.0.0.0/0 on
+ * sg-0a1b2c3d4e5f60001, the rule's id (sgr-0a00000000same01) in the response.
+ */
+export function sshFromWorld() {
+  return loadFixture("AuthorizeSecurityGroupIngress", "items-form_tcp-22_same-rule-as-legacy-flat");
+}
+
+/** The same change, as alice made it in `account` and `region`. */
+export function sshFromWorldIn(account: string, region = "eu-west-1") {
+  const e = sshFromWorld();
+  e.recipientAccountId = account;
+  e.awsRegion = region;
+  e.userIdentity.accountId = account;
+  e.userIdentity.arn = `arn:aws:iam::${account}:user/alice`;
+  return e;
+}
+
 /** An inbound tcp rule on one port, as DescribeSecurityGroupRules lists it (from anywhere by default). */
 export function ingressRule(
   id: string,
@@ -193,10 +217,7 @@ export function testDeps(options: TestDepsOptions = {}): RemediationDeps & {
   addMetric: MockInstance<Metrics["addMetric"]>;
 } {
   const fn = options.fn ?? "security-group-change";
-  const files = memoryFiles(
-    options.policyYaml ? { "/var/task/policy.yaml": options.policyYaml } : {},
-  );
-  const config = loadConfig(fn, BASE_ENV, files);
+  const config = loadConfig(fn, BASE_ENV, policyFiles(options.policyYaml));
   const now = options.now ?? new Date("2024-11-05T10:15:02.500Z");
   const clock = () => new Date(now);
   const logger = new Logger({ serviceName: "test", logLevel: "SILENT" });

@@ -31,6 +31,7 @@ import {
   lambdaContext,
   metricValues,
   OWN_ROLE,
+  sshFromWorld,
   TABLE,
   TOPIC,
   testDeps,
@@ -47,10 +48,6 @@ import {
 } from "./support/aws-mocks";
 
 const GROUP = "sg-0a1b2c3d4e5f60001";
-
-/** tcp 22 from 0.0.0.0/0 with its rule id in the response (bare CloudTrail record). */
-const sshFromWorld = () =>
-  loadFixture("AuthorizeSecurityGroupIngress", "items-form_tcp-22_same-rule-as-legacy-flat");
 
 /** A ModifySecurityGroupRules event that sets sgr-0c0000000mod0001 to tcp 22 from 0.0.0.0/0. */
 const modify = () => loadFixture("ModifySecurityGroupRules", "wrapper_object-form_single-rule");
@@ -754,15 +751,25 @@ describe("security-group-change: exemptions and loop guard", () => {
  * not say the direction) and any event handled late (the rule may have changed since).
  */
 const READ_BACK = [
-  { events: "ModifySecurityGroupRules events", event: modify, deps: testDeps, rule: described },
-  { events: "events handled late", event: sshFromWorld, deps: late, rule: sshRule },
+  {
+    events: "ModifySecurityGroupRules events",
+    event: modify,
+    deps: testDeps,
+    rule: described,
+    id: "sgr-0c0000000mod0001",
+  },
+  {
+    events: "events handled late",
+    event: sshFromWorld,
+    deps: late,
+    rule: sshRule,
+    id: "sgr-0a00000000same01",
+  },
 ];
 
 describe.each(READ_BACK)(
   "security-group-change: reading back the rules of $events",
-  ({ event, deps, rule }) => {
-    const id = rule().SecurityGroupRuleId;
-
+  ({ event, deps, rule, id }) => {
     it("reads the rule back by id, then revokes it when it is still open", async () => {
       describes(rule());
       const result = await securityGroupChange(event(), deps());
