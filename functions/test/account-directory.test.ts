@@ -24,13 +24,7 @@ import {
   sshFromWorldIn,
   testDeps,
 } from "./helpers";
-import {
-  acceptWrites,
-  ec2,
-  publishedMessages,
-  resetAwsMocks,
-  untaggedGroups,
-} from "./support/aws-mocks";
+import { acceptRemediation, ec2, publishedMessages, resetAwsMocks } from "./support/aws-mocks";
 import { assumedRole, memberAccessOf, orgs, sts } from "./support/organisation";
 
 const PROD = "444455556666";
@@ -257,9 +251,7 @@ describe("remediation with account tags from Organizations", () => {
 
   beforeEach(() => {
     sts.on(AssumeRoleCommand).resolves(assumedRole("ASIAM"));
-    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-    untaggedGroups();
-    acceptWrites();
+    acceptRemediation();
   });
 
   it("revokes in an account tagged env=prod", async () => {

@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { createRegionalAccess, describeEnabledRegions } from "@guardrail/aws";
 import { ConfigurationError, METRICS } from "@guardrail/core";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type Env, loadConfig } from "../src/config";
 import { SweepTargetsFailedError } from "../src/errors";
 import { securityGroupChange } from "../src/pipelines/security-group-change";
@@ -24,7 +24,7 @@ import {
   sshFromWorldIn,
   testDeps,
 } from "./helpers";
-import { acceptWrites, ec2, resetAwsMocks, sns, untaggedGroups } from "./support/aws-mocks";
+import { acceptRemediation, ec2, mockAwsPerTest, sns } from "./support/aws-mocks";
 
 const credentials = { accessKeyId: "AKIDTEST", secretAccessKey: "secret" };
 const COVERED_ENV: Env = {
@@ -56,18 +56,13 @@ async function regionsOf(command: typeof RevokeSecurityGroupIngressCommand) {
   );
 }
 
-beforeEach(() => {
-  resetAwsMocks();
-  untaggedGroups();
-  ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+mockAwsPerTest(() => {
+  acceptRemediation();
   ec2.on(DescribeSecurityGroupRulesCommand).resolves({
     SecurityGroupRules: [ingressRule("sgr-rdp", "sg-a", 3389, { CidrIpv4: "0.0.0.0/1" })],
   });
   ec2.on(DescribeNetworkAclsCommand).resolves({ NetworkAcls: [] });
-  acceptWrites();
 });
-
-afterEach(resetAwsMocks);
 
 describe("events from every covered Region", () => {
   it("reads GUARDRAIL_REGIONS with the function's own Region first", () => {

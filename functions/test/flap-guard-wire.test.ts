@@ -3,9 +3,8 @@ import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { AUDIT_TABLE, flapCounterKey } from "@guardrail/core";
 import { createSecurityGroupChangeHandler, type RemediationDeps } from "@guardrail/functions";
 import { beforeEach, describe, expect, it } from "vitest";
-import { loadFixture } from "../../test/fixtures/load";
-import { endpointsOf, wireDeps, wireStubs } from "./harness";
-import { lambdaContext, TABLE } from "./helpers";
+import { endpointsOf, SSH_FROM_WORLD_RULE, wireDeps, wireStubs } from "./harness";
+import { lambdaContext, sshFromWorld, TABLE } from "./helpers";
 
 const GROUP = "sg-0a1b2c3d4e5f60001";
 const RULE = "sgr-0a00000000same01";
@@ -24,23 +23,8 @@ function deps(): RemediationDeps {
 
 /** The rule Terraform re-applies: the same content every time. */
 function reapply(eventId: string, eventTime = "2024-11-05T10:15:00Z") {
-  wire.ec2.addRules({
-    id: RULE,
-    groupId: GROUP,
-    egress: false,
-    protocol: "tcp",
-    from: 22,
-    to: 22,
-    cidr: "0.0.0.0/0",
-  });
-  const event = loadFixture(
-    "AuthorizeSecurityGroupIngress",
-    "items-form_tcp-22_same-rule-as-legacy-flat",
-  );
-  event.eventID = eventId;
-  event.eventTime = eventTime;
-  event.userAgent = TERRAFORM;
-  return event;
+  wire.ec2.addRules(SSH_FROM_WORLD_RULE);
+  return sshFromWorld({ eventID: eventId, eventTime, userAgent: TERRAFORM });
 }
 
 async function decisionItem(eventId: string) {

@@ -152,16 +152,17 @@ export async function startDynamo() {
   return { endpoint, client, doc, resetFlapCounters, close: () => close(server) };
 }
 
+/** An inbound tcp 22 rule as the EC2 stub holds it, from `peer` (0.0.0.0/0 by default). */
+export function sshRule(
+  id: string,
+  groupId: string,
+  peer: Pick<StubRule, "cidr" | "cidrV6"> = { cidr: "0.0.0.0/0" },
+): StubRule {
+  return { id, groupId, egress: false, protocol: "tcp", from: 22, to: 22, ...peer };
+}
+
 /** The rule of the ssh-from-world fixture as EC2 holds it: tcp 22 from 0.0.0.0/0, inbound. */
-export const SSH_FROM_WORLD_RULE: StubRule = {
-  id: "sgr-0a00000000same01",
-  groupId: "sg-0a1b2c3d4e5f60001",
-  egress: false,
-  protocol: "tcp",
-  from: 22,
-  to: 22,
-  cidr: "0.0.0.0/0",
-};
+export const SSH_FROM_WORLD_RULE = sshRule("sgr-0a00000000same01", "sg-0a1b2c3d4e5f60001");
 
 /** The servers a wire test file talks to; set once the hooks `wireStubs` registers have run. */
 export interface WireStubs {

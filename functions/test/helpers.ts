@@ -144,12 +144,24 @@ export function breakGlassIdentity() {
   };
 }
 
+/** Top-level fields of a CloudTrail record that tests set on a fixture. */
+export interface RecordFields {
+  readonly eventID?: string;
+  readonly eventTime?: string;
+  readonly userAgent?: string;
+  readonly userIdentity?: Record<string, unknown>;
+}
+
 /**
  * The ssh-from-world fixture, a bare CloudTrail record: alice opens tcp 22 to 0.0.0.0/0 on
- * sg-0a1b2c3d4e5f60001, the rule's id (sgr-0a00000000same01) in the response.
+ * sg-0a1b2c3d4e5f60001, the rule's id (sgr-0a00000000same01) in the response; `fields` replace
+ * the record's own.
  */
-export function sshFromWorld() {
-  return loadFixture("AuthorizeSecurityGroupIngress", "items-form_tcp-22_same-rule-as-legacy-flat");
+export function sshFromWorld(fields: RecordFields = {}) {
+  return Object.assign(
+    loadFixture("AuthorizeSecurityGroupIngress", "items-form_tcp-22_same-rule-as-legacy-flat"),
+    fields,
+  );
 }
 
 /** The same change, as alice made it in `account` and `region`. */
@@ -178,6 +190,11 @@ export function ingressRule(
     ToPort: port,
     ...peer,
   };
+}
+
+/** The rule sshFromWorld opens, as DescribeSecurityGroupRules lists it, with `over` changed. */
+export function sshFromWorldRule(over: Partial<SecurityGroupRule> = {}): SecurityGroupRule {
+  return { ...ingressRule("sgr-0a00000000same01", "sg-0a1b2c3d4e5f60001", 22), ...over };
 }
 
 /** Entry 100 of the ReplaceNetworkAclEntry fixture's ACL: tcp 22 from anywhere, inbound. */

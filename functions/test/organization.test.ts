@@ -52,7 +52,7 @@ import {
   sshFromWorldIn,
   testDeps,
 } from "./helpers";
-import { acceptWrites, ddb, ec2, resetAwsMocks, sns, untaggedGroups } from "./support/aws-mocks";
+import { acceptRemediation, ddb, ec2, resetAwsMocks, sns } from "./support/aws-mocks";
 import { credentialsPerAccount, memberAccessOf, orgs, sts } from "./support/organisation";
 
 const ORG_ENV: Env = {
@@ -113,10 +113,7 @@ beforeEach(() => {
   orgs.reset();
   sts.reset();
   credentialsPerAccount();
-  untaggedGroups();
-  ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-  ec2.on(DeleteNetworkAclEntryCommand).resolves({});
-  acceptWrites();
+  acceptRemediation();
 });
 
 afterEach(() => {

@@ -7,12 +7,11 @@ import {
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
 import { PublishCommand } from "@aws-sdk/client-sns";
-import { PutCommand } from "@aws-sdk/lib-dynamodb";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
 import { prefixListChange } from "../src/pipelines/prefix-list-change";
 import { awsError, ingressRule, testDeps } from "./helpers";
-import { ddb, ec2, resetAwsMocks, sns, untaggedGroups } from "./support/aws-mocks";
+import { acceptRemediation, ec2, mockAwsPerTest, sns } from "./support/aws-mocks";
 
 const LIST = "pl-0123456789abcdef0";
 const WEB = "sg-0000000000000web1";
@@ -25,8 +24,7 @@ function widenedToWorld() {
   return event;
 }
 
-beforeEach(() => {
-  resetAwsMocks();
+mockAwsPerTest(() => {
   ec2.on(GetManagedPrefixListAssociationsCommand).resolves({
     PrefixListAssociations: [
       { ResourceId: WEB, ResourceOwner: "123456789012" },
@@ -47,13 +45,8 @@ beforeEach(() => {
   ec2
     .on(GetManagedPrefixListEntriesCommand)
     .resolves({ Entries: [{ Cidr: "203.0.113.0/24" }, { Cidr: "10.0.0.0/8" }] });
-  untaggedGroups();
-  ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-  sns.on(PublishCommand).resolves({ MessageId: "m" });
-  ddb.on(PutCommand).resolves({});
+  acceptRemediation();
 });
-
-afterEach(resetAwsMocks);
 
 describe("prefix-list-change", () => {
   it("revokes the rules that reference a list widened to 0.0.0.0/0, never the list", async () => {

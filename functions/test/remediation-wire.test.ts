@@ -27,11 +27,12 @@ import {
   REGION,
   SSH_FROM_WORLD_RULE,
   snsEventOf,
+  sshRule,
   startWebhook,
   wireDeps,
   wireStubs,
 } from "./harness";
-import { lambdaContext, TABLE } from "./helpers";
+import { lambdaContext, sshFromWorld, TABLE } from "./helpers";
 
 const GROUP = "sg-0a1b2c3d4e5f60001";
 const RULE = "sgr-0a00000000same01";
@@ -61,16 +62,6 @@ function deps(over: Partial<Parameters<typeof wireDeps>[0]> = {}): RemediationDe
   return wireDeps({ ...endpointsOf(wire), ...over });
 }
 
-/** A unique event id per test, since dynalite lives across tests. */
-function sshFromWorld(eventId: string) {
-  const event = loadFixture(
-    "AuthorizeSecurityGroupIngress",
-    "items-form_tcp-22_same-rule-as-legacy-flat",
-  );
-  event.eventID = eventId;
-  return event;
-}
-
 async function auditItems(eventId: string) {
   const out = await wire.dynamo.doc.send(
     new QueryCommand({
@@ -93,7 +84,7 @@ function freshClock(eventTime = "2024-11-05T10:15:00Z"): () => Date {
 describe("wire: security-group-change against local EC2, SNS and DynamoDB", () => {
   it("sends the exact revoke, publishes with attributes, and records a queryable audit item", async () => {
     const result = await createSecurityGroupChangeHandler(deps({ now: freshClock() }))(
-      sshFromWorld(`${EVENT_ID}-a`),
+      sshFromWorld({ eventID: `${EVENT_ID}-a` }),
       lambdaContext,
     );
     expect(result).toMatchObject({ status: "decided", result: "revoked", published: true });
@@ -152,15 +143,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
 
   it("revokes by permission with the IpPermissions form members", async () => {
     const event = loadFixture("AuthorizeSecurityGroupIngress", "detail_panther_go-sdk");
-    wire.ec2.addRules({
-      id: "sgr-x",
-      groupId: "sg-0d921df5d84f7270a",
-      egress: false,
-      protocol: "tcp",
-      from: 22,
-      to: 22,
-      cidr: "0.0.0.0/0",
-    });
+    wire.ec2.addRules(sshRule("sgr-x", "sg-0d921df5d84f7270a"));
     const result = await createSecurityGroupChangeHandler(deps())(event, lambdaContext);
     expect(result.result).toBe("revoked");
     const body = new URLSearchParams(wire.ec2.calls("RevokeSecurityGroupIngress")[0]?.body);
@@ -181,15 +164,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
       "AuthorizeSecurityGroupIngress",
       "ipv4-mapped-ipv6-world_no-ruleset_tcp-22",
     );
-    wire.ec2.addRules({
-      id: "sgr-mapped",
-      groupId: GROUP,
-      egress: false,
-      protocol: "tcp",
-      from: 22,
-      to: 22,
-      cidrV6: "::ffff:0:0/96",
-    });
+    wire.ec2.addRules(sshRule("sgr-mapped", GROUP, { cidrV6: "::ffff:0:0/96" }));
     await createSecurityGroupChangeHandler(deps())(event, lambdaContext);
     const body = new URLSearchParams(wire.ec2.calls("RevokeSecurityGroupIngress")[0]?.body);
     expect(Object.fromEntries(body)).toEqual({
@@ -213,7 +188,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
       { status: 500, code: "InternalError" },
     );
     const result = await createSecurityGroupChangeHandler(deps())(
-      sshFromWorld(`${EVENT_ID}-retry`),
+      sshFromWorld({ eventID: `${EVENT_ID}-retry` }),
       lambdaContext,
     );
     expect(result.result).toBe("revoked");
@@ -224,7 +199,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
   it("retries RequestLimitExceeded even when it comes with HTTP 400", async () => {
     wire.ec2.failNext("RevokeSecurityGroupIngress", { status: 400, code: "RequestLimitExceeded" });
     const result = await createSecurityGroupChangeHandler(deps())(
-      sshFromWorld(`${EVENT_ID}-400`),
+      sshFromWorld({ eventID: `${EVENT_ID}-400` }),
       lambdaContext,
     );
     expect(result.result).toBe("revoked");
@@ -242,7 +217,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     // Lambda's three attempts of the event (the first and its two retries).
     for (let attempt = 1; attempt <= 3; attempt++) {
       await expect(
-        handler(sshFromWorld(`${EVENT_ID}-denied`), lambdaContext),
+        handler(sshFromWorld({ eventID: `${EVENT_ID}-denied` }), lambdaContext),
       ).rejects.toBeInstanceOf(RemediationFailedError);
       expect(wire.ec2.calls("RevokeSecurityGroupIngress")).toHaveLength(attempt);
       expect(wire.sns.publishes).toHaveLength(attempt < 3 ? 0 : 1);
@@ -257,7 +232,9 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
   it("makes ONE revoke effect, ONE publish and ONE audit record from ten concurrent deliveries", async () => {
     const eventId = `${EVENT_ID}-ten`;
     const handlers = Array.from({ length: 10 }, () => createSecurityGroupChangeHandler(deps()));
-    const results = await Promise.all(handlers.map((h) => h(sshFromWorld(eventId), lambdaContext)));
+    const results = await Promise.all(
+      handlers.map((h) => h(sshFromWorld({ eventID: eventId }), lambdaContext)),
+    );
 
     const revokes = wire.ec2.calls("RevokeSecurityGroupIngress");
     expect(revokes.length).toBeGreaterThanOrEqual(1);
@@ -279,7 +256,9 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     const handlers = Array.from({ length: 10 }, () =>
       createSecurityGroupChangeHandler(deps({ settleMs: 0 })),
     );
-    const results = await Promise.all(handlers.map((h) => h(sshFromWorld(eventId), lambdaContext)));
+    const results = await Promise.all(
+      handlers.map((h) => h(sshFromWorld({ eventID: eventId }), lambdaContext)),
+    );
     expect(results.filter((r) => r.result === "revoked")).toHaveLength(1);
     expect(wire.sns.publishes).toHaveLength(1);
     const items = await auditItems(eventId);
@@ -304,7 +283,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
   it("reads a late event's rule back with SecurityGroupRuleId.1 before revoking it", async () => {
     // Handled long after it happened (the fixture is from 2024): what is there now decides.
     const result = await createSecurityGroupChangeHandler(deps())(
-      sshFromWorld(`${EVENT_ID}-late`),
+      sshFromWorld({ eventID: `${EVENT_ID}-late` }),
       lambdaContext,
     );
     expect(result.result).toBe("revoked");
@@ -324,7 +303,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     if (!rule) throw new Error("seeded rule missing");
     wire.ec2.rules.set(RULE, { ...rule, cidr: "10.0.0.0/8" });
     const result = await createSecurityGroupChangeHandler(deps())(
-      sshFromWorld(`${EVENT_ID}-late-modified`),
+      sshFromWorld({ eventID: `${EVENT_ID}-late-modified` }),
       lambdaContext,
     );
     expect(result.status).toBe("compliant");
@@ -335,15 +314,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
 
   it("looks a ModifySecurityGroupRules direction up with SecurityGroupRuleId.1, then revokes", async () => {
     const event = loadFixture("ModifySecurityGroupRules", "wrapper_object-form_single-rule");
-    wire.ec2.addRules({
-      id: "sgr-0c0000000mod0001",
-      groupId: GROUP,
-      egress: false,
-      protocol: "tcp",
-      from: 22,
-      to: 22,
-      cidr: "0.0.0.0/0",
-    });
+    wire.ec2.addRules(sshRule("sgr-0c0000000mod0001", GROUP));
     const result = await createSecurityGroupChangeHandler(deps())(event, lambdaContext);
     expect(result.result).toBe("revoked");
     expect(wire.ec2.calls("DescribeSecurityGroupRules")[0]?.body).toBe(
@@ -366,7 +337,7 @@ describe("wire: a delivery that dies between the audit write and the publish", (
       ...deps({ now: at(2_000) }),
       notifier: { publish: () => new Promise<string>(() => {}) },
     };
-    void createSecurityGroupChangeHandler(dying)(sshFromWorld(id), lambdaContext);
+    void createSecurityGroupChangeHandler(dying)(sshFromWorld({ eventID: id }), lambdaContext);
     await expect
       .poll(async () => (await auditItems(id))[0]?.notification, { timeout: 5_000 })
       .toBe("claimed");
@@ -374,7 +345,7 @@ describe("wire: a delivery that dies between the audit write and the publish", (
 
     // A duplicate delivery while that invocation may still be running: it leaves the claim.
     const early = await createSecurityGroupChangeHandler(deps({ now: at(20_000) }))(
-      sshFromWorld(id),
+      sshFromWorld({ eventID: id }),
       lambdaContext,
     );
     expect(early).toMatchObject({ recorded: "duplicate", published: false });
@@ -382,7 +353,7 @@ describe("wire: a delivery that dies between the audit write and the publish", (
 
     // EventBridge's retry, past the 30 s timeout: the rule is gone, the claim is stale.
     const retry = await createSecurityGroupChangeHandler(deps({ now: at(95_000) }))(
-      sshFromWorld(id),
+      sshFromWorld({ eventID: id }),
       lambdaContext,
     );
     expect(retry).toMatchObject({ recorded: "taken-over", published: true });
@@ -392,7 +363,7 @@ describe("wire: a delivery that dies between the audit write and the publish", (
 
     // And a delivery after that finds nothing left to announce.
     await createSecurityGroupChangeHandler(deps({ now: at(200_000) }))(
-      sshFromWorld(id),
+      sshFromWorld({ eventID: id }),
       lambdaContext,
     );
     expect(wire.sns.publishes).toHaveLength(1);
@@ -539,7 +510,7 @@ describe("wire: Slack", () => {
 
   it("posts the Block Kit message of a published decision to the webhook", async () => {
     await createSecurityGroupChangeHandler(deps())(
-      sshFromWorld(`${EVENT_ID}-slack`),
+      sshFromWorld({ eventID: `${EVENT_ID}-slack` }),
       lambdaContext,
     );
     const [publish] = wire.sns.publishes;
@@ -559,7 +530,7 @@ describe("wire: Slack", () => {
   it("throws when Slack is down (SNS retries), while remediation does not depend on it", async () => {
     slack.answer(503);
     const result = await createSecurityGroupChangeHandler(deps())(
-      sshFromWorld(`${EVENT_ID}-down`),
+      sshFromWorld({ eventID: `${EVENT_ID}-down` }),
       lambdaContext,
     );
     expect(result).toMatchObject({ result: "revoked", published: true });

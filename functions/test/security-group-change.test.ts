@@ -18,7 +18,7 @@ import {
   policyId,
   renderSlack,
 } from "@guardrail/core";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
 import { RemediationFailedError } from "../src/errors";
 import {
@@ -32,19 +32,19 @@ import {
   metricValues,
   OWN_ROLE,
   sshFromWorld,
+  sshFromWorldRule,
   TABLE,
   TOPIC,
   testDeps,
 } from "./helpers";
 import {
-  acceptWrites,
+  acceptRemediation,
   auditItems,
   ddb,
   ec2,
+  mockAwsPerTest,
   publishedMessages,
-  resetAwsMocks,
   sns,
-  untaggedGroups,
 } from "./support/aws-mocks";
 
 const GROUP = "sg-0a1b2c3d4e5f60001";
@@ -56,12 +56,6 @@ const modify = () => loadFixture("ModifySecurityGroupRules", "wrapper_object-for
 const described = (over: Partial<SecurityGroupRule> = {}): SecurityGroupRule => ({
   ...ingressRule("sgr-0c0000000mod0001", GROUP, 22),
   Description: "temporary",
-  ...over,
-});
-
-/** The rule of sshFromWorld as EC2 describes it. */
-const sshRule = (over: Partial<SecurityGroupRule> = {}): SecurityGroupRule => ({
-  ...ingressRule("sgr-0a00000000same01", GROUP, 22),
   ...over,
 });
 
@@ -82,15 +76,7 @@ function sshFromWorldTwice() {
   return e;
 }
 
-beforeEach(() => {
-  resetAwsMocks();
-  untaggedGroups();
-  ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-  ec2.on(RevokeSecurityGroupEgressCommand).resolves({ Return: true });
-  acceptWrites("msg-1");
-});
-
-afterEach(resetAwsMocks);
+mockAwsPerTest(() => acceptRemediation({ messageId: "msg-1" }));
 
 describe("security-group-change: revoking", () => {
   it("revokes the offending rule by id in one call, records it and publishes once", async () => {
@@ -762,7 +748,7 @@ const READ_BACK = [
     events: "events handled late",
     event: sshFromWorld,
     deps: late,
-    rule: sshRule,
+    rule: sshFromWorldRule,
     id: "sgr-0a00000000same01",
   },
 ];

@@ -16,7 +16,6 @@ import {
 import { type AccessKeyEntry, SecurityHubSandbox, StsSandbox } from "@guardrail/sandbox";
 import { ConfiguredRetryStrategy } from "@smithy/util-retry";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { loadFixture } from "../../test/fixtures/load";
 import {
   credentials,
   endpointsOf,
@@ -25,7 +24,7 @@ import {
   wireDeps,
   wireStubs,
 } from "./harness";
-import { BASE_ENV, lambdaContext, memoryFiles, TABLE } from "./helpers";
+import { BASE_ENV, lambdaContext, memoryFiles, sshFromWorld, TABLE } from "./helpers";
 
 const ACCOUNT = "123456789012";
 const GROUP = "sg-0a1b2c3d4e5f60001";
@@ -189,11 +188,7 @@ describe("wire: Security Hub lifecycle against a local Security Hub", () => {
   });
 
   it("imports the event path's remediation as PASSED and RESOLVED at creation", async () => {
-    const event = loadFixture(
-      "AuthorizeSecurityGroupIngress",
-      "items-form_tcp-22_same-rule-as-legacy-flat",
-    );
-    event.eventID = "shub-event-1";
+    const event = sshFromWorld({ eventID: "shub-event-1" });
     const result = await createSecurityGroupChangeHandler(
       deps(policy("enforce"), "security-group-change"),
     )(event, lambdaContext);

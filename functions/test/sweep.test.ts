@@ -11,7 +11,7 @@ import {
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { METRICS } from "@guardrail/core";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createSweepHandler, type SweepDeps, sweep } from "../src/pipelines/sweep";
 import {
   awsError,
@@ -22,7 +22,7 @@ import {
   TABLE,
   testDeps,
 } from "./helpers";
-import { acceptWrites, ddb, ec2, resetAwsMocks, sns } from "./support/aws-mocks";
+import { acceptRemediation, ddb, ec2, mockAwsPerTest, sns } from "./support/aws-mocks";
 
 const scheduled = scheduledEvent();
 
@@ -35,8 +35,8 @@ function sweepDeps(): SweepDeps & { addMetric: ReturnType<typeof testDeps>["addM
   };
 }
 
-beforeEach(() => {
-  resetAwsMocks();
+mockAwsPerTest(() => {
+  acceptRemediation();
   ec2
     .on(DescribeSecurityGroupRulesCommand, { NextToken: undefined })
     .resolves({
@@ -93,13 +93,8 @@ beforeEach(() => {
   ec2
     .on(DescribeSecurityGroupsCommand)
     .resolves({ SecurityGroups: [{ GroupId: "sg-a", Tags: [] }] });
-  ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-  ec2.on(DeleteNetworkAclEntryCommand).resolves({});
   ec2.on(CreateNetworkAclEntryCommand).resolves({});
-  acceptWrites();
 });
-
-afterEach(resetAwsMocks);
 
 describe("sweep", () => {
   it("reads every page, resolves each prefix list once, revokes, and publishes one summary", async () => {
