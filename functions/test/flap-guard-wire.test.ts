@@ -1,6 +1,6 @@
 import "./setup";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { AUDIT_TABLE, flapCounterKey } from "@guardrail/core";
+import { flapCounterKey } from "@guardrail/core";
 import { createSecurityGroupChangeHandler, type RemediationDeps } from "@guardrail/functions";
 import { beforeEach, describe, expect, it } from "vitest";
 import { endpointsOf, SSH_FROM_WORLD_RULE, wireDeps, wireStubs } from "./harness";
@@ -28,15 +28,7 @@ function reapply(eventId: string, eventTime = "2024-11-05T10:15:00Z") {
 }
 
 async function decisionItem(eventId: string) {
-  const out = await wire.dynamo.doc.send(
-    new QueryCommand({
-      TableName: TABLE,
-      KeyConditionExpression: "#pk = :pk",
-      ExpressionAttributeNames: { "#pk": AUDIT_TABLE.partitionKey },
-      ExpressionAttributeValues: { ":pk": `DECISION#${eventId}` },
-    }),
-  );
-  return out.Items?.[0];
+  return (await wire.dynamo.decisionItems(eventId))[0];
 }
 
 const KEY = `123456789012#eu-west-1#${GROUP}#ingress#tcp#22#0.0.0.0/0`;

@@ -6,9 +6,9 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { createAuditStore, createEc2Gateway, createNotifier, lazy } from "@guardrail/aws";
-import { type GuardrailFunction, METRICS } from "@guardrail/core";
+import { AUDIT_TABLE, type GuardrailFunction, METRICS } from "@guardrail/core";
 import { DEFAULT_SETTLE_MS, loadConfig, type RemediationDeps } from "@guardrail/functions";
 import type { RetryStrategyV2 } from "@smithy/types";
 import { ConfiguredRetryStrategy } from "@smithy/util-retry";
@@ -35,6 +35,15 @@ export interface PublishRecord {
   readonly message: string;
   readonly subject: string | null;
   readonly attributes: Record<string, { type: string; value: string }>;
+}
+
+/** String message attributes as the SNS stub records them from the form params. */
+export function recordedStringAttributes(
+  values: Readonly<Record<string, string>>,
+): PublishRecord["attributes"] {
+  return Object.fromEntries(
+    Object.entries(values).map(([name, value]) => [name, { type: "String", value }]),
+  );
 }
 
 /** A minimal SNS Query endpoint (Version=2010-03-31) that records Publish calls. */
@@ -149,7 +158,19 @@ export async function startDynamo() {
       await doc.send(new DeleteCommand({ TableName: TABLE, Key: { pk: item.pk, sk: item.sk } }));
     }
   };
-  return { endpoint, client, doc, resetFlapCounters, close: () => close(server) };
+  /** The audit items stored under one event's decision key. */
+  const decisionItems = async (eventId: string) => {
+    const out = await doc.send(
+      new QueryCommand({
+        TableName: TABLE,
+        KeyConditionExpression: "#pk = :pk",
+        ExpressionAttributeNames: { "#pk": AUDIT_TABLE.partitionKey },
+        ExpressionAttributeValues: { ":pk": `DECISION#${eventId}` },
+      }),
+    );
+    return out.Items ?? [];
+  };
+  return { endpoint, client, doc, resetFlapCounters, decisionItems, close: () => close(server) };
 }
 
 /** An inbound tcp 22 rule as the EC2 stub holds it, from `peer` (0.0.0.0/0 by default). */

@@ -192,6 +192,18 @@ export function ingressRule(
   };
 }
 
+/** The message attributes (all of type String) of the alert that sshFromWorld's rule was revoked. */
+export const SSH_REVOKED_ATTRIBUTES: Readonly<Record<string, string>> = {
+  severity: "critical",
+  outcome: "violation",
+  result: "revoked",
+  rule: "admin-ports",
+  account: ACCOUNT,
+  region: "eu-west-1",
+  eventName: "AuthorizeSecurityGroupIngress",
+  source: "event",
+};
+
 /** The rule sshFromWorld opens, as DescribeSecurityGroupRules lists it, with `over` changed. */
 export function sshFromWorldRule(over: Partial<SecurityGroupRule> = {}): SecurityGroupRule {
   return { ...ingressRule("sgr-0a00000000same01", "sg-0a1b2c3d4e5f60001", 22), ...over };

@@ -11,7 +11,13 @@ import { describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
 import { prefixListChange } from "../src/pipelines/prefix-list-change";
 import { awsError, ingressRule, testDeps } from "./helpers";
-import { acceptRemediation, ec2, mockAwsPerTest, sns } from "./support/aws-mocks";
+import {
+  acceptRemediation,
+  ec2,
+  mockAwsPerTest,
+  publishedMessages,
+  sns,
+} from "./support/aws-mocks";
 
 const LIST = "pl-0123456789abcdef0";
 const WEB = "sg-0000000000000web1";
@@ -71,7 +77,7 @@ describe("prefix-list-change", () => {
     expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 2);
     const names = ec2.calls().map((c) => c.args[0].constructor.name);
     expect(names.some((n) => n.includes("ManagedPrefixList") && !n.startsWith("Get"))).toBe(false);
-    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    const body = publishedMessages()[0]?.body;
     expect(body.resource).toEqual({ type: "prefix-list", id: LIST });
     expect(body.links.resource).toContain(`#PrefixListDetails:prefixListId=${LIST}`);
     expect(
@@ -130,7 +136,7 @@ describe("prefix-list-change: RestoreManagedPrefixListVersion", () => {
       GroupId: WEB,
       SecurityGroupRuleIds: ["sgr-ssh"],
     });
-    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    const body = publishedMessages()[0]?.body;
     expect(body.event.name).toBe("RestoreManagedPrefixListVersion");
   });
 
@@ -160,7 +166,7 @@ describe("prefix-list-change: lists shared with other accounts", () => {
     expect(result).toMatchObject({ status: "decided", result: "notify-only", published: true });
     expect(ec2).not.toHaveReceivedCommand(DescribeSecurityGroupRulesCommand);
     expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
-    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    const body = publishedMessages()[0]?.body;
     expect(body.findings).toHaveLength(1);
     expect(body.findings[0]).toMatchObject({
       rule: "shared-prefix-list",
@@ -180,7 +186,7 @@ describe("prefix-list-change: lists shared with other accounts", () => {
       MaxResults: 1000,
       Filters: [{ Name: "group-id", Values: [WEB] }],
     });
-    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    const body = publishedMessages()[0]?.body;
     expect(body.findings.map((f: { rule: string }) => f.rule)).toContain("shared-prefix-list");
   });
 

@@ -25,6 +25,7 @@ import {
   credentials,
   endpointsOf,
   REGION,
+  recordedStringAttributes,
   SSH_FROM_WORLD_RULE,
   snsEventOf,
   sshRule,
@@ -32,7 +33,7 @@ import {
   wireDeps,
   wireStubs,
 } from "./harness";
-import { lambdaContext, sshFromWorld, TABLE } from "./helpers";
+import { lambdaContext, SSH_REVOKED_ATTRIBUTES, sshFromWorld, TABLE } from "./helpers";
 
 const GROUP = "sg-0a1b2c3d4e5f60001";
 const RULE = "sgr-0a00000000same01";
@@ -60,18 +61,6 @@ beforeEach(async () => {
 /** A fresh set of clients per test (the SDK's retry capacity is per client). */
 function deps(over: Partial<Parameters<typeof wireDeps>[0]> = {}): RemediationDeps {
   return wireDeps({ ...endpointsOf(wire), ...over });
-}
-
-async function auditItems(eventId: string) {
-  const out = await wire.dynamo.doc.send(
-    new QueryCommand({
-      TableName: TABLE,
-      KeyConditionExpression: "#pk = :pk",
-      ExpressionAttributeNames: { "#pk": AUDIT_TABLE.partitionKey },
-      ExpressionAttributeValues: { ":pk": `DECISION#${eventId}` },
-    }),
-  );
-  return out.Items ?? [];
 }
 
 /** A clock running from two seconds after the fixture's event: EventBridge's usual delay. */
@@ -108,21 +97,12 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     expect(publish?.params.get("TopicArn")).toBe(
       "arn:aws:sns:eu-west-1:123456789012:guardrail-alerts",
     );
-    expect(publish?.attributes).toEqual({
-      severity: { type: "String", value: "critical" },
-      outcome: { type: "String", value: "violation" },
-      result: { type: "String", value: "revoked" },
-      rule: { type: "String", value: "admin-ports" },
-      account: { type: "String", value: "123456789012" },
-      region: { type: "String", value: "eu-west-1" },
-      eventName: { type: "String", value: "AuthorizeSecurityGroupIngress" },
-      source: { type: "String", value: "event" },
-    });
+    expect(publish?.attributes).toEqual(recordedStringAttributes(SSH_REVOKED_ATTRIBUTES));
     const body = JSON.parse(publish?.message ?? "{}");
     expect(body.findings.length).toBeGreaterThan(0);
     expect(body.exposureSeconds).toBeGreaterThan(0);
 
-    const [item] = await auditItems(`${EVENT_ID}-a`);
+    const [item] = await wire.dynamo.decisionItems(`${EVENT_ID}-a`);
     expect(item).toMatchObject({ result: "revoked", resourceId: GROUP, account: "123456789012" });
     for (const index of [AUDIT_TABLE.byAccount, AUDIT_TABLE.byResource]) {
       const out = await wire.dynamo.doc.send(
@@ -225,7 +205,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     expect(wire.ec2.rules.has(RULE)).toBe(true);
     expect(wire.sns.publishes[0]?.attributes.severity?.value).toBe("critical");
     expect(wire.sns.publishes[0]?.attributes.result?.value).toBe("failed");
-    const [item] = await auditItems(`${EVENT_ID}-denied`);
+    const [item] = await wire.dynamo.decisionItems(`${EVENT_ID}-denied`);
     expect(item).toMatchObject({ result: "failed", error: { code: "UnauthorizedOperation" } });
   });
 
@@ -244,7 +224,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     expect(wire.ec2.rules.has(RULE)).toBe(false);
     expect(wire.sns.publishes).toHaveLength(1);
     expect(results.filter((r) => r.published)).toHaveLength(1);
-    const items = await auditItems(eventId);
+    const items = await wire.dynamo.decisionItems(eventId);
     expect(items).toHaveLength(1);
     // Whoever won the write, the record ends up telling the truth: the guardrail revoked it.
     expect(items[0]).toMatchObject({ result: "revoked" });
@@ -261,7 +241,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     );
     expect(results.filter((r) => r.result === "revoked")).toHaveLength(1);
     expect(wire.sns.publishes).toHaveLength(1);
-    const items = await auditItems(eventId);
+    const items = await wire.dynamo.decisionItems(eventId);
     expect(items).toHaveLength(1);
     expect(items[0]).toMatchObject({ result: "revoked" });
   });
@@ -277,7 +257,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
       severity: { type: "String", value: "high" },
       outcome: { type: "String", value: "invalid" },
     });
-    expect(await auditItems(result.eventId as string)).toHaveLength(1);
+    expect(await wire.dynamo.decisionItems(result.eventId as string)).toHaveLength(1);
   });
 
   it("reads a late event's rule back with SecurityGroupRuleId.1 before revoking it", async () => {
@@ -339,7 +319,7 @@ describe("wire: a delivery that dies between the audit write and the publish", (
     };
     void createSecurityGroupChangeHandler(dying)(sshFromWorld({ eventID: id }), lambdaContext);
     await expect
-      .poll(async () => (await auditItems(id))[0]?.notification, { timeout: 5_000 })
+      .poll(async () => (await wire.dynamo.decisionItems(id))[0]?.notification, { timeout: 5_000 })
       .toBe("claimed");
     expect(wire.ec2.rules.has(RULE)).toBe(false);
 
@@ -358,7 +338,7 @@ describe("wire: a delivery that dies between the audit write and the publish", (
     );
     expect(retry).toMatchObject({ recorded: "taken-over", published: true });
     expect(wire.sns.publishes.map((p) => p.attributes.result?.value)).toEqual(["revoked"]);
-    const [item] = await auditItems(id);
+    const [item] = await wire.dynamo.decisionItems(id);
     expect(item).toMatchObject({ result: "revoked", notification: "published" });
 
     // And a delivery after that finds nothing left to announce.

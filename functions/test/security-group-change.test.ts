@@ -31,6 +31,7 @@ import {
   lambdaContext,
   metricValues,
   OWN_ROLE,
+  SSH_REVOKED_ATTRIBUTES,
   sshFromWorld,
   sshFromWorldRule,
   TABLE,
@@ -45,6 +46,7 @@ import {
   mockAwsPerTest,
   publishedMessages,
   sns,
+  stringAttributes,
 } from "./support/aws-mocks";
 
 const GROUP = "sg-0a1b2c3d4e5f60001";
@@ -108,14 +110,7 @@ describe("security-group-change: revoking", () => {
       mode: "enforce",
       result: "revoked",
     });
-    expect(message?.attributes).toMatchObject({
-      severity: { DataType: "String", StringValue: "critical" },
-      outcome: { DataType: "String", StringValue: "violation" },
-      rule: { DataType: "String", StringValue: "admin-ports" },
-      account: { DataType: "String", StringValue: "123456789012" },
-      region: { DataType: "String", StringValue: "eu-west-1" },
-      eventName: { DataType: "String", StringValue: "AuthorizeSecurityGroupIngress" },
-    });
+    expect(message?.attributes).toEqual(stringAttributes(SSH_REVOKED_ATTRIBUTES));
     expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: TOPIC });
     const [item] = auditItems();
     expect(item).toMatchObject({

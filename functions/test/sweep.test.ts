@@ -19,12 +19,26 @@ import {
   lambdaContext,
   metricValues,
   scheduledEvent,
-  TABLE,
   testDeps,
 } from "./helpers";
-import { acceptRemediation, ddb, ec2, mockAwsPerTest, sns } from "./support/aws-mocks";
+import {
+  acceptRemediation,
+  batchWriteRequests,
+  ddb,
+  ec2,
+  mockAwsPerTest,
+  publishedMessages,
+  sns,
+} from "./support/aws-mocks";
 
 const scheduled = scheduledEvent();
+
+/** What the sweep stored of each resource: its id and its state's fingerprint. */
+const storedStates = () =>
+  batchWriteRequests().map((w) => ({
+    resourceId: w.PutRequest?.Item?.resourceId,
+    fingerprint: w.PutRequest?.Item?.fingerprint,
+  }));
 
 function sweepDeps(): SweepDeps & { addMetric: ReturnType<typeof testDeps>["addMetric"] } {
   return {
@@ -136,7 +150,7 @@ describe("sweep", () => {
     });
     expect(result.counts.revoked).toBeGreaterThanOrEqual(2);
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
-    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    const body = publishedMessages()[0]?.body;
     expect(body.schema).toBe("guardrail.sweep/v1");
     expect(body.severity).toBe("critical");
     expect(metricValues(deps.addMetric, METRICS.sweepRuns)).toEqual([1]);
@@ -144,14 +158,8 @@ describe("sweep", () => {
 
   it("keeps the last state of each resource, minus what it just revoked, plus what it inserted", async () => {
     await sweep(scheduled, sweepDeps());
-    const writes = ddb.commandCalls(BatchWriteCommand).flatMap(
-      (c) =>
-        (c.args[0].input.RequestItems?.[TABLE] ?? []) as {
-          PutRequest?: { Item: Record<string, unknown> };
-        }[],
-    );
     const items = Object.fromEntries(
-      writes.map((w) => [w.PutRequest?.Item.resourceId, w.PutRequest?.Item]),
+      batchWriteRequests().map((w) => [w.PutRequest?.Item?.resourceId, w.PutRequest?.Item]),
     );
     expect(Object.keys(items).sort()).toEqual(["acl-1", "sg-a", "sg-b"]);
     expect(Object.keys(items["sg-a"]?.rules as object)).toEqual(["rule#sgr-web"]);
@@ -177,18 +185,7 @@ describe("sweep", () => {
   it("writes nothing when the state did not change, and deletes resources that vanished", async () => {
     const first = sweepDeps();
     await sweep(scheduled, first);
-    const stored = ddb
-      .commandCalls(BatchWriteCommand)
-      .flatMap(
-        (c) =>
-          (c.args[0].input.RequestItems?.[TABLE] ?? []) as {
-            PutRequest: { Item: Record<string, unknown> };
-          }[],
-      )
-      .map((w) => ({
-        resourceId: w.PutRequest.Item.resourceId,
-        fingerprint: w.PutRequest.Item.fingerprint,
-      }));
+    const stored = storedStates();
     ddb.reset();
     ddb
       .on(QueryCommand)
@@ -243,10 +240,7 @@ describe("sweep", () => {
     expect(second.published).toBe(false);
     expect(sns).not.toHaveReceivedCommand(PublishCommand);
     expect(metricValues(deps.addMetric, METRICS.sweepRuns)).toEqual([1]);
-    const requests = ddb
-      .commandCalls(BatchWriteCommand)
-      .flatMap((c) => c.args[0].input.RequestItems?.[TABLE] ?? []);
-    expect(requests).toEqual([
+    expect(batchWriteRequests()).toEqual([
       { DeleteRequest: { Key: { pk: "STATE#123456789012#eu-west-1", sk: "RESOURCE#sg-deleted" } } },
     ]);
   });
@@ -254,19 +248,9 @@ describe("sweep", () => {
   it("announces a standing finding again once its resource changes", async () => {
     // The last run saw acl-1 with a different set of entries; sg-a and sg-b are unchanged.
     await sweep(scheduled, sweepDeps());
-    const stored = ddb
-      .commandCalls(BatchWriteCommand)
-      .flatMap(
-        (c) =>
-          (c.args[0].input.RequestItems?.[TABLE] ?? []) as {
-            PutRequest: { Item: Record<string, unknown> };
-          }[],
-      )
-      .map((w) => ({
-        resourceId: w.PutRequest.Item.resourceId,
-        fingerprint:
-          w.PutRequest.Item.resourceId === "acl-1" ? "before" : w.PutRequest.Item.fingerprint,
-      }));
+    const stored = storedStates().map((state) =>
+      state.resourceId === "acl-1" ? { ...state, fingerprint: "before" } : state,
+    );
     ddb.on(QueryCommand).resolves({ Items: stored });
     sns.reset();
     sns.on(PublishCommand).resolves({ MessageId: "m" });
@@ -275,7 +259,7 @@ describe("sweep", () => {
       .rejects(awsError("InvalidSecurityGroupRuleId.NotFound"));
     const result = await sweep(scheduled, sweepDeps());
     expect(result.published).toBe(true);
-    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    const body = publishedMessages()[0]?.body;
     const resources = [
       ...new Set(body.findings.map((f: { resource: { id: string } }) => f.resource.id)),
     ];
@@ -302,14 +286,14 @@ describe("sweep", () => {
     const result = await createSweepHandler(deps)(scheduled, lambdaContext);
     expect(result.counts.failed).toBeGreaterThan(0);
     expect(metricValues(deps.addMetric, METRICS.remediationFailures)).toEqual([1]);
-    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    const body = publishedMessages()[0]?.body;
     expect(body.findings[0]).toMatchObject({ result: "failed", resource: { id: "sg-a" } });
   });
 
   it("leaves a prefix list it cannot read unresolved: reported, not revoked", async () => {
     ec2.on(GetManagedPrefixListEntriesCommand).rejects(awsError("UnauthorizedOperation"));
     const result = await sweep(scheduled, sweepDeps());
-    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    const body = publishedMessages()[0]?.body;
     const pl = body.findings.filter((f: { change: { peer?: string } }) => f.change.peer === "pl-1");
     expect(pl.length).toBeGreaterThan(0);
     expect(

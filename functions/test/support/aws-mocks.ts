@@ -72,6 +72,16 @@ export function untaggedGroups(all: string[] = []): void {
   }));
 }
 
+/** String message attributes as a Publish input carries them. */
+export function stringAttributes(values: Readonly<Record<string, string>>) {
+  return Object.fromEntries(
+    Object.entries(values).map(([name, value]) => [
+      name,
+      { DataType: "String", StringValue: value },
+    ]),
+  );
+}
+
 /** The messages published to SNS, parsed, with their attributes and subject. */
 export function publishedMessages() {
   return sns.commandCalls(PublishCommand).map((c) => ({
@@ -79,6 +89,13 @@ export function publishedMessages() {
     attributes: c.args[0].input.MessageAttributes ?? {},
     subject: c.args[0].input.Subject,
   }));
+}
+
+/** The requests written to the audit table with BatchWriteCommand, in order. */
+export function batchWriteRequests() {
+  return ddb
+    .commandCalls(BatchWriteCommand)
+    .flatMap((c) => Object.values(c.args[0].input.RequestItems ?? {}).flat());
 }
 
 /** The items written to the audit table with PutCommand, in order. */
