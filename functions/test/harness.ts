@@ -6,7 +6,12 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  QueryCommand,
+  ScanCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { createAuditStore, createEc2Gateway, createNotifier, lazy } from "@guardrail/aws";
 import { AUDIT_TABLE, type GuardrailFunction, METRICS } from "@guardrail/core";
 import { DEFAULT_SETTLE_MS, loadConfig, type RemediationDeps } from "@guardrail/functions";
@@ -144,20 +149,21 @@ export async function startDynamo() {
   const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
   });
-  /** Forgets every rule the flap guard counted, so that a test's re-openings start from none. */
-  const resetFlapCounters = async () => {
-    const { ScanCommand, DeleteCommand } = await import("@aws-sdk/lib-dynamodb");
+  /** Deletes every item whose partition key starts with `prefix` (dynalite lives across tests). */
+  const deleteItems = async (prefix: string) => {
     const out = await doc.send(
       new ScanCommand({
         TableName: TABLE,
-        FilterExpression: "begins_with(pk, :flap)",
-        ExpressionAttributeValues: { ":flap": "FLAP#" },
+        FilterExpression: "begins_with(pk, :prefix)",
+        ExpressionAttributeValues: { ":prefix": prefix },
       }),
     );
     for (const item of out.Items ?? []) {
       await doc.send(new DeleteCommand({ TableName: TABLE, Key: { pk: item.pk, sk: item.sk } }));
     }
   };
+  /** Forgets every rule the flap guard counted, so that a test's re-openings start from none. */
+  const resetFlapCounters = () => deleteItems("FLAP#");
   /** The audit items stored under one event's decision key. */
   const decisionItems = async (eventId: string) => {
     const out = await doc.send(
@@ -170,7 +176,15 @@ export async function startDynamo() {
     );
     return out.Items ?? [];
   };
-  return { endpoint, client, doc, resetFlapCounters, decisionItems, close: () => close(server) };
+  return {
+    endpoint,
+    client,
+    doc,
+    deleteItems,
+    resetFlapCounters,
+    decisionItems,
+    close: () => close(server),
+  };
 }
 
 /** An inbound tcp 22 rule as the EC2 stub holds it, from `peer` (0.0.0.0/0 by default). */

@@ -14,12 +14,15 @@ import {
 import { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
+  type Actor,
   BUNDLED_POLICY_FILE,
   compilePolicy,
   DEFAULT_POLICY_YAML,
   type GuardrailFunction,
+  judgeTagging,
   loadPolicy,
   METRICS,
+  type TagRecord,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
 import { type MockInstance, vi } from "vitest";
@@ -172,6 +175,40 @@ export function sshFromWorldIn(account: string, region = "eu-west-1") {
   e.userIdentity.accountId = account;
   e.userIdentity.arn = `arn:aws:iam::${account}:user/alice`;
   return e;
+}
+
+/** The actor core reads from a CloudTrail userIdentity that names only `arn` in ACCOUNT. */
+export function actorOf(arn: string, type = "AssumedRole"): Actor {
+  return {
+    arn,
+    type,
+    accountId: ACCOUNT,
+    sessionIssuerArn: null,
+    invokedBy: null,
+    sourceIp: null,
+    userAgent: null,
+    console: false,
+  };
+}
+
+/** A tagging of sg-0a1b2c3d4e5f60001's exemption tag: `by` set it to `value`. */
+export interface Tagging {
+  readonly value: string;
+  readonly by: string;
+  readonly byType?: string;
+  readonly eventId: string;
+  readonly eventTime: string;
+  /** The policy that judged it (its approvers). */
+  readonly policyYaml: string;
+}
+
+/** The record the audit table keeps of a tagging, as core judges it. */
+export function tagRecord(t: Tagging): TagRecord {
+  return judgeTagging(
+    { groupId: "sg-0a1b2c3d4e5f60001", key: "guardrail-exempt", value: t.value },
+    { eventId: t.eventId, eventTime: t.eventTime, actor: actorOf(t.by, t.byType) },
+    loadPolicy(t.policyYaml),
+  ).record;
 }
 
 /** An inbound tcp rule on one port, as DescribeSecurityGroupRules lists it (from anywhere by default). */

@@ -10,14 +10,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import {
-  DEFAULT_POLICY_YAML,
-  judgeTagging,
-  loadPolicy,
-  METRICS,
-  policyId,
-  renderSlack,
-} from "@guardrail/core";
+import { DEFAULT_POLICY_YAML, METRICS, policyId, renderSlack } from "@guardrail/core";
 import { describe, expect, it, vi } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
 import { RemediationFailedError } from "../src/errors";
@@ -36,6 +29,7 @@ import {
   sshFromWorldRule,
   TABLE,
   TOPIC,
+  tagRecord,
   testDeps,
 } from "./helpers";
 import {
@@ -583,27 +577,15 @@ describe("security-group-change: exemptions and loop guard", () => {
   };
   /** The audit table holds the record of `value` set by `by` an hour before the event. */
   const recorded = (value: string, by = APPROVER) => {
-    const { record } = judgeTagging(
-      { groupId: GROUP, key: "guardrail-exempt", value },
-      eventMeta(by),
-      loadPolicy(approving),
-    );
+    const record = tagRecord({
+      value,
+      by,
+      eventId: "tag-event-1",
+      eventTime: "2024-11-05T09:15:00Z",
+      policyYaml: approving,
+    });
     ddb.on(QueryCommand).resolves({ Items: [{ ...record, type: "tag-record" }] });
   };
-  const eventMeta = (arn: string) => ({
-    eventId: "tag-event-1",
-    eventTime: "2024-11-05T09:15:00Z",
-    actor: {
-      arn,
-      type: "AssumedRole",
-      accountId: "123456789012",
-      sessionIssuerArn: null,
-      invokedBy: null,
-      sourceIp: null,
-      userAgent: null,
-      console: false,
-    },
-  });
 
   it("keeps a rule an approver's recorded tag waives, announced at the waived severity", async () => {
     tagged(VALUE);

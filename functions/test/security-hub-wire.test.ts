@@ -2,7 +2,7 @@ import "./setup";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { STSClient } from "@aws-sdk/client-sts";
-import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { lazy, securityHubExportFor } from "@guardrail/aws";
 import { buildDecision, missingAsffFields, parseCidr, securityHubFindingId } from "@guardrail/core";
 import {
@@ -24,7 +24,7 @@ import {
   wireDeps,
   wireStubs,
 } from "./harness";
-import { BASE_ENV, lambdaContext, memoryFiles, sshFromWorld, TABLE } from "./helpers";
+import { BASE_ENV, lambdaContext, memoryFiles, sshFromWorld } from "./helpers";
 
 const ACCOUNT = "123456789012";
 const GROUP = "sg-0a1b2c3d4e5f60001";
@@ -57,7 +57,8 @@ let clock: Date;
 
 beforeEach(async () => {
   wire.ec2.addRules(SSH_FROM_WORLD_RULE);
-  await clearLedger();
+  // dynalite lives across tests: each starts with no record of what was sent.
+  await wire.dynamo.deleteItems("SECURITYHUB#");
   hub = new SecurityHubSandbox();
   hubEndpoint = await hub.listen(0);
   clock = new Date("2024-11-05T10:15:02Z");
@@ -65,21 +66,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await hub.close();
 });
-
-/** dynalite lives across tests: each starts with no record of what was sent. */
-async function clearLedger() {
-  const doc = await ddb();
-  const out = await doc.send(
-    new ScanCommand({
-      TableName: TABLE,
-      FilterExpression: "begins_with(pk, :p)",
-      ExpressionAttributeValues: { ":p": "SECURITYHUB#" },
-    }),
-  );
-  for (const item of out.Items ?? []) {
-    await doc.send(new DeleteCommand({ TableName: TABLE, Key: { pk: item.pk, sk: item.sk } }));
-  }
-}
 
 const ddb = lazy(async () =>
   DynamoDBDocumentClient.from(

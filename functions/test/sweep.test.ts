@@ -6,6 +6,7 @@ import {
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
   GetManagedPrefixListEntriesCommand,
+  type NetworkAclEntry,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
 import { PublishCommand } from "@aws-sdk/client-sns";
@@ -32,6 +33,25 @@ import {
 } from "./support/aws-mocks";
 
 const scheduled = scheduledEvent();
+
+/** Entry 110 of acl-1: rdp from anywhere, inbound. */
+const RDP_FROM_WORLD_ENTRY: NetworkAclEntry = {
+  RuleNumber: 110,
+  Protocol: "6",
+  RuleAction: "allow",
+  Egress: false,
+  CidrBlock: "0.0.0.0/0",
+  PortRange: { From: 3389, To: 3389 },
+};
+
+/** Entry 120 of acl-1: everything from anywhere, inbound. */
+const ALLOW_ALL_ENTRY: NetworkAclEntry = {
+  RuleNumber: 120,
+  Protocol: "-1",
+  RuleAction: "allow",
+  Egress: false,
+  CidrBlock: "0.0.0.0/0",
+};
 
 /** What the sweep stored of each resource: its id and its state's fingerprint. */
 const storedStates = () =>
@@ -77,21 +97,8 @@ mockAwsPerTest(() => {
         NetworkAclId: "acl-1",
         // The allow-all comes after 110: numbered first, it would shadow 110 whole (no finding).
         Entries: [
-          {
-            RuleNumber: 120,
-            Protocol: "-1",
-            RuleAction: "allow",
-            Egress: false,
-            CidrBlock: "0.0.0.0/0",
-          },
-          {
-            RuleNumber: 110,
-            Protocol: "6",
-            RuleAction: "allow",
-            Egress: false,
-            CidrBlock: "0.0.0.0/0",
-            PortRange: { From: 3389, To: 3389 },
-          },
+          ALLOW_ALL_ENTRY,
+          RDP_FROM_WORLD_ENTRY,
           {
             RuleNumber: 32767,
             Protocol: "-1",
@@ -208,24 +215,7 @@ describe("sweep", () => {
       NetworkAcls: [
         {
           NetworkAclId: "acl-1",
-          Entries: [
-            ...inserted,
-            {
-              RuleNumber: 110,
-              Protocol: "6",
-              RuleAction: "allow",
-              Egress: false,
-              CidrBlock: "0.0.0.0/0",
-              PortRange: { From: 3389, To: 3389 },
-            },
-            {
-              RuleNumber: 120,
-              Protocol: "-1",
-              RuleAction: "allow",
-              Egress: false,
-              CidrBlock: "0.0.0.0/0",
-            },
-          ],
+          Entries: [...inserted, RDP_FROM_WORLD_ENTRY, ALLOW_ALL_ENTRY],
         },
       ],
     });
