@@ -14,7 +14,6 @@ import {
 import { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
-  type Actor,
   BUNDLED_POLICY_FILE,
   compilePolicy,
   DEFAULT_POLICY_YAML,
@@ -29,6 +28,7 @@ import { type MockInstance, vi } from "vitest";
 import { createAuditStore } from "../../packages/aws/src/audit";
 import { createEc2Gateway } from "../../packages/aws/src/ec2";
 import { createNotifier } from "../../packages/aws/src/sns";
+import { actor } from "../../packages/core/test/policy-builders";
 import { loadFixture } from "../../test/fixtures/load";
 import { type Env, loadConfig, type PolicyFiles } from "../src/config";
 import type { RemediationDeps } from "../src/deps";
@@ -177,20 +177,6 @@ export function sshFromWorldIn(account: string, region = "eu-west-1") {
   return e;
 }
 
-/** The actor core reads from a CloudTrail userIdentity that names only `arn` in ACCOUNT. */
-export function actorOf(arn: string, type = "AssumedRole"): Actor {
-  return {
-    arn,
-    type,
-    accountId: ACCOUNT,
-    sessionIssuerArn: null,
-    invokedBy: null,
-    sourceIp: null,
-    userAgent: null,
-    console: false,
-  };
-}
-
 /** A tagging of sg-0a1b2c3d4e5f60001's exemption tag: `by` set it to `value`. */
 export interface Tagging {
   readonly value: string;
@@ -206,7 +192,11 @@ export interface Tagging {
 export function tagRecord(t: Tagging): TagRecord {
   return judgeTagging(
     { groupId: "sg-0a1b2c3d4e5f60001", key: "guardrail-exempt", value: t.value },
-    { eventId: t.eventId, eventTime: t.eventTime, actor: actorOf(t.by, t.byType) },
+    {
+      eventId: t.eventId,
+      eventTime: t.eventTime,
+      actor: actor({ arn: t.by, type: t.byType ?? "AssumedRole", sessionIssuerArn: null }),
+    },
     loadPolicy(t.policyYaml),
   ).record;
 }

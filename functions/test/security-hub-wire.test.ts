@@ -4,7 +4,7 @@ import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { STSClient } from "@aws-sdk/client-sts";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { lazy, securityHubExportFor } from "@guardrail/aws";
-import { buildDecision, missingAsffFields, parseCidr, securityHubFindingId } from "@guardrail/core";
+import { buildDecision, missingAsffFields, securityHubFindingId } from "@guardrail/core";
 import {
   createSecurityGroupChangeHandler,
   createSweepHandler,
@@ -16,6 +16,7 @@ import {
 import { type AccessKeyEntry, SecurityHubSandbox, StsSandbox } from "@guardrail/sandbox";
 import { ConfiguredRetryStrategy } from "@smithy/util-retry";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { sgRule } from "../../packages/core/test/policy-builders";
 import {
   credentials,
   endpointsOf,
@@ -330,16 +331,7 @@ describe("wire: organisation mode imports through the member role", () => {
               mode: "notify",
               severity: "critical",
               reason: "tcp 22 open to 0.0.0.0/0",
-              change: {
-                kind: "security-group-rule",
-                groupId: GROUP,
-                direction: "ingress",
-                protocol: "tcp",
-                ports: { from: 22, to: 22 },
-                icmp: null,
-                peer: { kind: "cidr", cidr: parseCidr("0.0.0.0/0") },
-                ruleId: RULE,
-              },
+              change: sgRule({ groupId: GROUP, ruleId: RULE }),
             },
           ],
           waived: [],
