@@ -4,10 +4,8 @@ import { flapCounterKey } from "@guardrail/core";
 import { createSecurityGroupChangeHandler, type RemediationDeps } from "@guardrail/functions";
 import { beforeEach, describe, expect, it } from "vitest";
 import { endpointsOf, SSH_FROM_WORLD_RULE, wireDeps, wireStubs } from "./harness";
-import { lambdaContext, sshFromWorld, TABLE } from "./helpers";
+import { GROUP, lambdaContext, RULE, sshFromWorld, TABLE } from "./helpers";
 
-const GROUP = "sg-0a1b2c3d4e5f60001";
-const RULE = "sgr-0a00000000same01";
 const TERRAFORM =
   "APN/1.0 HashiCorp/1.0 Terraform/1.9.5 (+https://www.terraform.io) terraform-provider-aws/5.70.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.30.5 os/linux lang/go#1.22.7";
 

@@ -22,7 +22,7 @@ import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import { createLocalAuditTable } from "../../packages/aws/src/audit-table";
 import { readBody } from "../../packages/sandbox/src/http";
 import { Ec2Stub, type StubRule } from "./ec2-stub";
-import { BASE_ENV, policyFiles, TABLE, TOPIC } from "./helpers";
+import { BASE_ENV, GROUP, policyFiles, RULE, TABLE, TOPIC } from "./helpers";
 
 export const credentials = { accessKeyId: "AKIDWIRETEST", secretAccessKey: "wire-secret" };
 export const REGION = "eu-west-1";
@@ -197,7 +197,7 @@ export function sshRule(
 }
 
 /** The rule of the ssh-from-world fixture as EC2 holds it: tcp 22 from 0.0.0.0/0, inbound. */
-export const SSH_FROM_WORLD_RULE = sshRule("sgr-0a00000000same01", "sg-0a1b2c3d4e5f60001");
+export const SSH_FROM_WORLD_RULE = sshRule(RULE, GROUP);
 
 /** The servers a wire test file talks to; set once the hooks `wireStubs` registers have run. */
 export interface WireStubs {

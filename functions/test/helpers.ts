@@ -36,6 +36,12 @@ import type { RemediationDeps } from "../src/deps";
 export { awsError } from "../../packages/aws/test/helpers";
 
 export const ACCOUNT = "123456789012";
+/** The security group of most CloudTrail fixtures here, ssh-from-world's among them. */
+export const GROUP = "sg-0a1b2c3d4e5f60001";
+/** The id of the rule ssh-from-world opens. */
+export const RULE = "sgr-0a00000000same01";
+/** The managed prefix list of the prefix-list fixtures. */
+export const LIST = "pl-0123456789abcdef0";
 export const TABLE = "guardrail-audit";
 export const TOPIC = `arn:aws:sns:eu-west-1:${ACCOUNT}:guardrail-alerts`;
 export const OWN_ROLE = `arn:aws:iam::${ACCOUNT}:role/guardrail-security-group-change`;
@@ -191,7 +197,7 @@ export interface Tagging {
 /** The record the audit table keeps of a tagging, as core judges it. */
 export function tagRecord(t: Tagging): TagRecord {
   return judgeTagging(
-    { groupId: "sg-0a1b2c3d4e5f60001", key: "guardrail-exempt", value: t.value },
+    { groupId: GROUP, key: "guardrail-exempt", value: t.value },
     {
       eventId: t.eventId,
       eventTime: t.eventTime,
@@ -233,7 +239,7 @@ export const SSH_REVOKED_ATTRIBUTES: Readonly<Record<string, string>> = {
 
 /** The rule sshFromWorld opens, as DescribeSecurityGroupRules lists it, with `over` changed. */
 export function sshFromWorldRule(over: Partial<SecurityGroupRule> = {}): SecurityGroupRule {
-  return { ...ingressRule("sgr-0a00000000same01", "sg-0a1b2c3d4e5f60001", 22), ...over };
+  return { ...ingressRule(RULE, GROUP, 22), ...over };
 }
 
 /** Entry 100 of the ReplaceNetworkAclEntry fixture's ACL: tcp 22 from anywhere, inbound. */

@@ -10,7 +10,7 @@ import { PublishCommand } from "@aws-sdk/client-sns";
 import { describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
 import { prefixListChange } from "../src/pipelines/prefix-list-change";
-import { awsError, ingressRule, testDeps } from "./helpers";
+import { awsError, ingressRule, LIST, testDeps } from "./helpers";
 import {
   acceptRemediation,
   ec2,
@@ -19,7 +19,6 @@ import {
   sns,
 } from "./support/aws-mocks";
 
-const LIST = "pl-0123456789abcdef0";
 const WEB = "sg-0000000000000web1";
 const DB = "sg-00000000000000db1";
 

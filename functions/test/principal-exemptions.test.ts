@@ -29,16 +29,15 @@ import {
   awsError,
   BREAK_GLASS,
   breakGlassIdentity,
+  GROUP,
+  LIST,
   BREAK_GLASS_POLICY as POLICY,
+  RULE,
   sshFromWorld,
   sshFromWorldRule,
   testDeps,
 } from "./helpers";
 import { acceptRemediation, ddb, ec2, mockAwsPerTest, sns } from "./support/aws-mocks";
-
-const GROUP = "sg-0a1b2c3d4e5f60001";
-const RULE = "sgr-0a00000000same01";
-const LIST = "pl-0123456789abcdef0";
 
 /** tcp 22 from 0.0.0.0/0 on GROUP (rule RULE), opened through the break-glass role. */
 function breakGlassOpensSsh() {

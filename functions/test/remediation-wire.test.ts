@@ -33,10 +33,8 @@ import {
   wireDeps,
   wireStubs,
 } from "./harness";
-import { lambdaContext, SSH_REVOKED_ATTRIBUTES, sshFromWorld, TABLE } from "./helpers";
+import { GROUP, lambdaContext, RULE, SSH_REVOKED_ATTRIBUTES, sshFromWorld, TABLE } from "./helpers";
 
-const GROUP = "sg-0a1b2c3d4e5f60001";
-const RULE = "sgr-0a00000000same01";
 const EVENT_ID = "085b5347-9517-55da-aa2c-3435181ff2a7";
 
 const wire = wireStubs();

@@ -20,6 +20,7 @@ import {
 } from "../src/pipelines/security-group-change";
 import {
   awsError,
+  GROUP,
   ingressRule,
   lambdaContext,
   metricValues,
@@ -42,8 +43,6 @@ import {
   sns,
   stringAttributes,
 } from "./support/aws-mocks";
-
-const GROUP = "sg-0a1b2c3d4e5f60001";
 
 /** A ModifySecurityGroupRules event that sets sgr-0c0000000mod0001 to tcp 22 from 0.0.0.0/0. */
 const modify = () => loadFixture("ModifySecurityGroupRules", "wrapper_object-form_single-rule");

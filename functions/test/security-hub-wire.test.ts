@@ -25,11 +25,9 @@ import {
   wireDeps,
   wireStubs,
 } from "./harness";
-import { BASE_ENV, lambdaContext, memoryFiles, sshFromWorld } from "./helpers";
+import { BASE_ENV, GROUP, lambdaContext, memoryFiles, RULE, sshFromWorld } from "./helpers";
 
 const ACCOUNT = "123456789012";
-const GROUP = "sg-0a1b2c3d4e5f60001";
-const RULE = "sgr-0a00000000same01";
 const ADMIN = securityHubFindingId(ACCOUNT, REGION, GROUP, "admin-ports");
 const EXPOSURE = securityHubFindingId(ACCOUNT, REGION, GROUP, "internet-exposure");
 

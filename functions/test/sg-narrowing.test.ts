@@ -8,11 +8,8 @@ import {
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { describe, expect, it } from "vitest";
 import { securityGroupChange } from "../src/pipelines/security-group-change";
-import { awsError, NARROWING, sshFromWorld, testDeps } from "./helpers";
+import { awsError, GROUP, NARROWING, RULE, sshFromWorld, testDeps } from "./helpers";
 import { acceptRemediation, ec2, mockAwsPerTest, sns } from "./support/aws-mocks";
-
-const GROUP = "sg-0a1b2c3d4e5f60001";
-const RULE = "sgr-0a00000000same01";
 
 /**
  * tcp 0-1023 from 52.0.0.0/8 (public and wide, no trusted or office range inside): forbidden

@@ -11,12 +11,11 @@ import { describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
 import { securityGroupChange } from "../src/pipelines/security-group-change";
 import { reportExpiredTags } from "../src/pipelines/tag-exemption";
-import { awsError, OWN_ROLE, tagRecord, testDeps } from "./helpers";
+import { awsError, GROUP, OWN_ROLE, tagRecord, testDeps } from "./helpers";
 import { ddb, ec2, mockAwsPerTest, sns } from "./support/aws-mocks";
 
 const APPROVER = "arn:aws:iam::123456789012:role/security-approver";
 const approving = DEFAULT_POLICY_YAML.replace("approvers: []", `approvers: ["${APPROVER}"]`);
-const GROUP = "sg-0a1b2c3d4e5f60001";
 const deps = () => testDeps({ policyYaml: approving, now: new Date("2026-06-14T09:00:05Z") });
 
 function published() {

@@ -10,10 +10,9 @@ import {
   breakGlassIdentity,
   lambdaContext,
   BREAK_GLASS_POLICY as POLICY,
+  RULE,
   sshFromWorld,
 } from "./helpers";
-
-const RULE = "sgr-0a00000000same01";
 
 const wire = wireStubs();
 
