@@ -4,7 +4,13 @@ import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { STSClient } from "@aws-sdk/client-sts";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { lazy, securityHubExportFor } from "@guardrail/aws";
-import { buildDecision, missingAsffFields, securityHubFindingId } from "@guardrail/core";
+import {
+  buildDecision,
+  evaluate,
+  loadPolicy,
+  missingAsffFields,
+  securityHubFindingId,
+} from "@guardrail/core";
 import {
   createSecurityGroupChangeHandler,
   createSweepHandler,
@@ -321,19 +327,16 @@ describe("wire: organisation mode imports through the member role", () => {
         id: `sweep:org:${account}`,
         account,
         region: REGION,
-        evaluation: {
-          outcome: "violation",
-          findings: [
-            {
-              rule: "admin-ports",
-              mode: "notify",
-              severity: "critical",
-              reason: "tcp 22 open to 0.0.0.0/0",
-              change: sgRule({ groupId: GROUP, ruleId: RULE }),
-            },
-          ],
-          waived: [],
-        },
+        // What the sweep finds in the account: ssh open to the world, which the policy flags.
+        evaluation: evaluate(
+          [sgRule({ groupId: GROUP, ruleId: RULE })],
+          loadPolicy(policy("notify")),
+          {
+            now: new Date(),
+            account,
+            region: REGION,
+          },
+        ),
         outcomes: [],
         decidedAt: new Date(),
         guardrailVersion: "1.2.3",
