@@ -1,34 +1,31 @@
-import { accountDirectoryFor, memberAccessFor } from "@guardrail/aws";
+import { accountDirectoryFor } from "@guardrail/aws";
 import "./setup";
 import { Logger } from "@aws-lambda-powertools/logger";
-import {
-  DescribeSecurityGroupsCommand,
-  EC2Client,
-  RevokeSecurityGroupIngressCommand,
-} from "@aws-sdk/client-ec2";
+import { RevokeSecurityGroupIngressCommand } from "@aws-sdk/client-ec2";
 import {
   ListParentsCommand,
   ListTagsForResourceCommand,
   OrganizationsClient,
 } from "@aws-sdk/client-organizations";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ConfigurationError, DEFAULT_POLICY_YAML } from "@guardrail/core";
-import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createAccountDirectory } from "../../packages/aws/src/organization";
-import { loadFixture } from "../../test/fixtures/load";
-import { type Env, loadConfig } from "../src/config";
+import { loadConfig } from "../src/config";
 import { defaultRemediationDeps } from "../src/deps";
 import { securityGroupChange } from "../src/pipelines/security-group-change";
-import { awsError, BASE_ENV, deployedPolicyEnv, memoryFiles, testDeps } from "./helpers";
-
-const orgs = mockClient(OrganizationsClient);
-const sts = mockClient(STSClient);
-const ec2 = mockClient(EC2Client);
-const sns = mockClient(SNSClient);
-const ddb = mockClient(DynamoDBDocumentClient);
+import {
+  awsError,
+  BASE_ENV,
+  deployedPolicyEnv,
+  memoryFiles,
+  ORG_ENV,
+  policyFiles,
+  sshFromWorldIn,
+  testDeps,
+} from "./helpers";
+import { acceptRemediation, ec2, publishedMessages, resetAwsMocks } from "./support/aws-mocks";
+import { assumedRole, memberAccessOf, orgs, sts } from "./support/organisation";
 
 const PROD = "444455556666";
 const DEV = "777788889999";
@@ -82,12 +79,16 @@ function directory(needs = all, errors: string[] = []) {
 }
 
 beforeEach(() => {
-  for (const m of [orgs, sts, ec2, sns, ddb]) m.reset();
+  resetAwsMocks();
+  orgs.reset();
+  sts.reset();
   now = T0;
   organisation();
 });
 afterEach(() => {
-  for (const m of [orgs, sts, ec2, sns, ddb]) m.reset();
+  resetAwsMocks();
+  orgs.reset();
+  sts.reset();
 });
 
 describe("account directory (AWS Organizations)", () => {
@@ -155,14 +156,6 @@ describe("account directory (AWS Organizations)", () => {
   });
 });
 
-const ORG_ENV: Env = {
-  ...BASE_ENV,
-  AWS_REGION: "eu-west-1",
-  GUARDRAIL_ORG_ID: "o-a1b2c3d4e5",
-  GUARDRAIL_MEMBER_ROLE_NAME: "network-guardrail-prod-member",
-  GUARDRAIL_EXTERNAL_ID: "guardrail-3f9c1e",
-};
-
 /** The security-group rules that flag ssh from the world apply only in accounts tagged env=prod. */
 const PROD_ONLY = DEFAULT_POLICY_YAML.replace(
   "  - id: admin-ports\n",
@@ -181,37 +174,22 @@ describe("account directory wiring", () => {
     expect(
       accountDirectoryFor("sweep", plain, { sts: async () => stsClient, logger }),
     ).toBeUndefined();
-    const single = loadConfig(
-      "security-group-change",
-      BASE_ENV,
-      memoryFiles({ "/var/task/policy.yaml": PROD_ONLY }),
-    );
+    const single = loadConfig("security-group-change", BASE_ENV, policyFiles(PROD_ONLY));
     expect(
       accountDirectoryFor("security-group-change", single, { sts: async () => stsClient, logger }),
     ).toBeUndefined();
-    const scoped = loadConfig(
-      "security-group-change",
-      ORG_ENV,
-      memoryFiles({ "/var/task/policy.yaml": PROD_ONLY }),
-    );
+    const scoped = loadConfig("security-group-change", ORG_ENV, policyFiles(PROD_ONLY));
     expect(
       accountDirectoryFor("security-group-change", scoped, { sts: async () => stsClient, logger }),
     ).toBeDefined();
   });
 
   it("reads Organizations through GUARDRAIL_ORGANIZATIONS_ROLE_ARN when set", async () => {
-    sts.on(AssumeRoleCommand).resolves({
-      Credentials: {
-        AccessKeyId: "ASIAORG",
-        SecretAccessKey: "s",
-        SessionToken: "t",
-        Expiration: new Date("2099-01-01T00:00:00Z"),
-      },
-    });
+    sts.on(AssumeRoleCommand).resolves(assumedRole("ASIAORG"));
     const config = loadConfig(
       "security-group-change",
       { ...ORG_ENV, GUARDRAIL_ORGANIZATIONS_ROLE_ARN: "arn:aws:iam::999999999999:role/org-reader" },
-      memoryFiles({ "/var/task/policy.yaml": PROD_ONLY }),
+      policyFiles(PROD_ONLY),
     );
     const made: { region: string; accessKeyId: string | undefined }[] = [];
     const d = accountDirectoryFor("security-group-change", config, {
@@ -258,21 +236,11 @@ describe("remediation with account tags from Organizations", () => {
     if (failOrganizations)
       orgs.on(ListTagsForResourceCommand).rejects(awsError("AccessDeniedException"));
     const base = testDeps({ policyYaml: PROD_ONLY });
-    const config = loadConfig(
-      "security-group-change",
-      ORG_ENV,
-      memoryFiles({ "/var/task/policy.yaml": PROD_ONLY }),
-    );
-    const org = config.organization;
-    if (org === null) throw new Error("organisation mode expected");
-    const stsClient = new STSClient({ region: "eu-west-1" });
+    const config = loadConfig("security-group-change", ORG_ENV, policyFiles(PROD_ONLY));
     return {
       ...base,
       config,
-      members: memberAccessFor("security-group-change", org, base.ec2, {
-        sts: async () => stsClient,
-        makeClient: (t, c) => new EC2Client({ region: t.region, credentials: c, maxAttempts: 1 }),
-      }),
+      members: memberAccessOf("security-group-change", config, base),
       directory: createAccountDirectory({
         client: async () => client,
         needs: { accountTags: true, organizationalUnits: false, ouTags: false },
@@ -281,31 +249,9 @@ describe("remediation with account tags from Organizations", () => {
     };
   }
 
-  function sshFromWorldIn(account: string) {
-    const e = loadFixture(
-      "AuthorizeSecurityGroupIngress",
-      "items-form_tcp-22_same-rule-as-legacy-flat",
-    );
-    e.recipientAccountId = account;
-    return e;
-  }
-
   beforeEach(() => {
-    sts.on(AssumeRoleCommand).resolves({
-      Credentials: {
-        AccessKeyId: "ASIAM",
-        SecretAccessKey: "s",
-        SessionToken: "t",
-        Expiration: new Date("2099-01-01T00:00:00Z"),
-      },
-    });
-    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-    ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds: string[] }) => ({
-      SecurityGroups: input.GroupIds.map((id) => ({ GroupId: id, Tags: [] })),
-    }));
-    sns.on(PublishCommand).resolves({ MessageId: "m" });
-    ddb.on(PutCommand).resolves({});
-    ddb.on(GetCommand).resolves({});
+    sts.on(AssumeRoleCommand).resolves(assumedRole("ASIAM"));
+    acceptRemediation();
   });
 
   it("revokes in an account tagged env=prod", async () => {
@@ -323,7 +269,6 @@ describe("remediation with account tags from Organizations", () => {
     const result = await securityGroupChange(sshFromWorldIn(PROD), deps(true));
     expect(result).toMatchObject({ status: "decided", result: "notify-only" });
     expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
-    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
-    expect(JSON.stringify(body)).toContain("the account's tags not known");
+    expect(JSON.stringify(publishedMessages()[0]?.body)).toContain("the account's tags not known");
   });
 });

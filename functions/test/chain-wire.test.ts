@@ -15,13 +15,13 @@ import {
   chainEntryOf,
   chainObjectKey,
   METRICS,
-  parseCidr,
   verifyChain,
 } from "@guardrail/core";
 import { type ChainWriterDeps, writeChain } from "@guardrail/functions";
 import type { SQSEvent } from "aws-lambda";
 import type { FauxqsServer } from "fauxqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventMeta, sgRule } from "../../packages/core/test/policy-builders";
 import { credentials, REGION, startDynamo } from "./harness";
 import { TABLE } from "./helpers";
 import { startS3Stub } from "./s3-stub";
@@ -69,23 +69,19 @@ function decisionItem(account: string, region = REGION): AuditItem {
   n++;
   const d = buildDecision({
     source: "event",
-    event: {
+    event: eventMeta({
       eventId: `evt-${n}`,
-      eventName: "AuthorizeSecurityGroupIngress",
       eventTime: "2026-12-06T07:00:00Z",
       account,
       region,
+      // An IAM user: no session issuer.
       actor: {
         arn: `arn:aws:iam::${account}:user/dev`,
         type: "IAMUser",
         accountId: account,
         sessionIssuerArn: null,
-        invokedBy: null,
-        sourceIp: "198.51.100.7",
-        userAgent: "aws-cli/2",
-        console: false,
       },
-    },
+    }),
     evaluation: {
       outcome: "violation",
       findings: [
@@ -94,16 +90,7 @@ function decisionItem(account: string, region = REGION): AuditItem {
           mode: "enforce",
           severity: "critical",
           reason: "open to the internet",
-          change: {
-            kind: "security-group-rule",
-            groupId: "sg-0a",
-            direction: "ingress",
-            protocol: "tcp",
-            ports: { from: 22, to: 22 },
-            icmp: null,
-            peer: { kind: "cidr", cidr: parseCidr("0.0.0.0/0") },
-            ruleId: `sgr-${n}`,
-          },
+          change: sgRule({ groupId: "sg-0a", ruleId: `sgr-${n}` }),
         },
       ],
       waived: [],

@@ -6,29 +6,13 @@ import {
   EC2Client,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
-import {
-  ListAccountsCommand,
-  ListAccountsForParentCommand,
-  ListOrganizationalUnitsForParentCommand,
-  OrganizationsClient,
-} from "@aws-sdk/client-organizations";
-import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import {
-  createCredentialCache,
-  createMemberAccess,
-  createOrganizationAccounts,
-  createRegionalAccess,
-  describeEnabledRegions,
-  organizationAccountsFor,
-} from "@guardrail/aws";
+import { createRegionalAccess, describeEnabledRegions } from "@guardrail/aws";
 import { ConfigurationError, METRICS } from "@guardrail/core";
-import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { loadFixture } from "../../test/fixtures/load";
+import { describe, expect, it } from "vitest";
 import { type Env, loadConfig } from "../src/config";
 import { SweepTargetsFailedError } from "../src/errors";
 import { securityGroupChange } from "../src/pipelines/security-group-change";
-import { type SweepDeps, sweepOrganization } from "../src/pipelines/sweep";
+import type { SweepDeps } from "../src/pipelines/sweep";
 import { createCoveredSweepHandler, sweepCoveredRegions } from "../src/pipelines/sweep-regions";
 import {
   awsError,
@@ -36,18 +20,11 @@ import {
   ACCOUNT as HUB,
   ingressRule,
   lambdaContext,
-  MEMBER_A,
-  MEMBER_B,
-  MEMBER_ROLE,
   memoryFiles,
-  ORG_ENV,
+  sshFromWorldIn,
   testDeps,
 } from "./helpers";
-import { acceptWrites, ddb, ec2, sns, untaggedGroups } from "./support/aws-mocks";
-
-const orgs = mockClient(OrganizationsClient);
-const sts = mockClient(STSClient);
-const MOCKS = [ec2, orgs, sts, sns, ddb];
+import { acceptRemediation, ec2, mockAwsPerTest, sns } from "./support/aws-mocks";
 
 const credentials = { accessKeyId: "AKIDTEST", secretAccessKey: "secret" };
 const COVERED_ENV: Env = {
@@ -72,18 +49,6 @@ function coveredDeps(env: Env = COVERED_ENV): SweepDeps & ReturnType<typeof test
   };
 }
 
-/** The ssh-from-world fixture, as made in `region`. */
-function sshFromWorldIn(region: string) {
-  const e = loadFixture(
-    "AuthorizeSecurityGroupIngress",
-    "items-form_tcp-22_same-rule-as-legacy-flat",
-  );
-  e.recipientAccountId = HUB;
-  e.awsRegion = region;
-  e.userIdentity.accountId = HUB;
-  return e;
-}
-
 /** The Region each recorded call of `command` went to. */
 async function regionsOf(command: typeof RevokeSecurityGroupIngressCommand) {
   return Promise.all(
@@ -91,19 +56,12 @@ async function regionsOf(command: typeof RevokeSecurityGroupIngressCommand) {
   );
 }
 
-beforeEach(() => {
-  for (const m of MOCKS) m.reset();
-  untaggedGroups();
-  ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+mockAwsPerTest(() => {
+  acceptRemediation();
   ec2.on(DescribeSecurityGroupRulesCommand).resolves({
     SecurityGroupRules: [ingressRule("sgr-rdp", "sg-a", 3389, { CidrIpv4: "0.0.0.0/1" })],
   });
   ec2.on(DescribeNetworkAclsCommand).resolves({ NetworkAcls: [] });
-  acceptWrites();
-});
-
-afterEach(() => {
-  for (const m of MOCKS) m.reset();
 });
 
 describe("events from every covered Region", () => {
@@ -122,7 +80,7 @@ describe("events from every covered Region", () => {
   });
 
   it("revokes in the event's own Region, with that Region's client", async () => {
-    const result = await securityGroupChange(sshFromWorldIn("eu-west-1"), coveredDeps());
+    const result = await securityGroupChange(sshFromWorldIn(HUB, "eu-west-1"), coveredDeps());
     expect(result).toMatchObject({ status: "decided", result: "revoked" });
     expect(await regionsOf(RevokeSecurityGroupIngressCommand)).toEqual(["eu-west-1"]);
   });
@@ -137,7 +95,7 @@ describe("events from every covered Region", () => {
 
   it("reports an uncovered Region's event as not covered: no call, no failure, counted", async () => {
     const deps = coveredDeps();
-    const result = await securityGroupChange(sshFromWorldIn("ap-south-2"), deps);
+    const result = await securityGroupChange(sshFromWorldIn(HUB, "ap-south-2"), deps);
     expect(result).toEqual({
       status: "not-covered",
       eventId: expect.any(String),
@@ -223,178 +181,5 @@ describe("the sweep over every covered Region", () => {
     expect(ec2).toHaveReceivedCommandWith(DescribeRegionsCommand, {});
     ec2.on(DescribeRegionsCommand).resolves({ Regions: [] });
     await expect(describeEnabledRegions(client)).rejects.toThrow(/no Region/);
-  });
-});
-
-const NEW_MEMBER = "222233334444";
-const SUSPENDED = "555566667777";
-
-/** Organisation sweep deps, the accounts from (mocked) AWS Organizations. */
-function orgSweepDeps(env: Env = ORG_ENV, policyYaml?: string): SweepDeps {
-  const base = testDeps({ fn: "sweep" });
-  const config = loadConfig(
-    "sweep",
-    env,
-    memoryFiles(policyYaml ? { "/var/task/policy.yaml": policyYaml } : {}),
-  );
-  const org = config.organization;
-  if (org === null) throw new Error("organisation mode expected");
-  const stsClient = new STSClient({ region: "eu-west-1", credentials });
-  const organizationAccounts = organizationAccountsFor("sweep", config, {
-    sts: async () => stsClient,
-    makeClient: async (region) => new OrganizationsClient({ region, credentials }),
-  });
-  return {
-    ...base,
-    config,
-    members: createMemberAccess({
-      organization: org,
-      hubGateway: base.ec2,
-      credentials: createCredentialCache({
-        sts: async () => stsClient,
-        roleArnFor: (a) => `arn:aws:iam::${a}:role/${MEMBER_ROLE}`,
-        sessionName: "guardrail-sweep",
-        now: base.clock,
-      }),
-      makeClient: (t, c) => new EC2Client({ region: t.region, credentials: c }),
-    }),
-    ...(organizationAccounts ? { organizationAccounts } : {}),
-    identity: async () => {
-      throw new Error("organisation mode names its targets");
-    },
-  };
-}
-
-describe("the organisation sweep's accounts from AWS Organizations", () => {
-  beforeEach(() => {
-    sts.on(AssumeRoleCommand).callsFake((input: { RoleArn: string }) => ({
-      Credentials: {
-        AccessKeyId: `ASIA${input.RoleArn.split(":")[4]}`,
-        SecretAccessKey: "s",
-        SessionToken: "t",
-        Expiration: new Date("2099-01-01T00:00:00Z"),
-      },
-    }));
-    orgs
-      .on(ListAccountsCommand, { NextToken: undefined })
-      .resolves({
-        Accounts: [
-          { Id: MEMBER_A, State: "ACTIVE" },
-          { Id: SUSPENDED, State: "SUSPENDED", Status: "SUSPENDED" },
-        ],
-        NextToken: "page-2",
-      })
-      .on(ListAccountsCommand, { NextToken: "page-2" })
-      .resolves({
-        Accounts: [
-          { Id: MEMBER_B, Status: "ACTIVE" },
-          { Id: NEW_MEMBER, State: "ACTIVE" },
-        ],
-      });
-  });
-
-  it("sweeps every active account Organizations lists, every page, and skips the suspended one", async () => {
-    const result = await sweepOrganization({ id: "run-o" }, orgSweepDeps());
-    expect(result.targets.map((t) => t.account)).toEqual([MEMBER_A, MEMBER_B, NEW_MEMBER]);
-    expect(result.skippedAccounts).toEqual([
-      { account: SUSPENDED, reason: "not-active", state: "SUSPENDED" },
-    ]);
-    expect(
-      sts.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input.RoleArn?.split(":")[4]),
-    ).not.toContain(SUSPENDED);
-    expect(orgs).toHaveReceivedCommandTimes(ListAccountsCommand, 2);
-  });
-
-  it("reads Organizations again on the next run: an account that joined is swept", async () => {
-    const deps = orgSweepDeps();
-    orgs.on(ListAccountsCommand).resolvesOnce({ Accounts: [{ Id: MEMBER_A, State: "ACTIVE" }] });
-    expect((await sweepOrganization({ id: "r1" }, deps)).targets.map((t) => t.account)).toEqual([
-      MEMBER_A,
-    ]);
-    orgs.on(ListAccountsCommand).resolves({
-      Accounts: [
-        { Id: MEMBER_A, State: "ACTIVE" },
-        { Id: NEW_MEMBER, State: "ACTIVE" },
-      ],
-    });
-    expect((await sweepOrganization({ id: "r2" }, deps)).targets.map((t) => t.account)).toEqual([
-      MEMBER_A,
-      NEW_MEMBER,
-    ]);
-  });
-
-  it("narrows to the allow list and leaves out the deny list", async () => {
-    const deps = orgSweepDeps({
-      ...ORG_ENV,
-      GUARDRAIL_ACCOUNTS: `${MEMBER_A},${MEMBER_B}`,
-      GUARDRAIL_DENY_ACCOUNTS: MEMBER_B,
-    });
-    const result = await sweepOrganization({ id: "run-l" }, deps);
-    expect(result.targets.map((t) => t.account)).toEqual([MEMBER_A]);
-  });
-
-  it("reports an account without the member role as not deployed, not as a failure", async () => {
-    sts
-      .on(AssumeRoleCommand, { RoleArn: `arn:aws:iam::${NEW_MEMBER}:role/${MEMBER_ROLE}` })
-      .rejects(awsError("AccessDenied"));
-    const deps = orgSweepDeps() as SweepDeps & ReturnType<typeof testDeps>;
-    const result = await sweepOrganization({ id: "run-n" }, deps);
-    expect(result.failures).toEqual([]);
-    expect(result.notDeployed).toEqual([NEW_MEMBER]);
-    expect(result.targets.map((t) => t.account)).toEqual([MEMBER_A, MEMBER_B]);
-    expect(deps.addMetric).toHaveBeenCalledWith(METRICS.accountsNotDeployed, "Count", 1);
-  });
-
-  it("fails the run when Organizations cannot be read: it would otherwise sweep nothing", async () => {
-    orgs.on(ListAccountsCommand).rejects(awsError("AccessDeniedException"));
-    await expect(sweepOrganization({ id: "run-e" }, orgSweepDeps())).rejects.toMatchObject({
-      name: "AccessDeniedException",
-    });
-    expect(ec2.calls()).toHaveLength(0);
-  });
-
-  it("lists only the accounts below the OUs every rule is scoped to, sub-OUs included", async () => {
-    const OU = "ou-ab12-34cd56ef";
-    const CHILD = "ou-ab12-11112222";
-    orgs
-      .on(ListAccountsForParentCommand, { ParentId: OU })
-      .resolves({ Accounts: [{ Id: MEMBER_A, State: "ACTIVE" }] })
-      .on(ListAccountsForParentCommand, { ParentId: CHILD })
-      .resolves({ Accounts: [{ Id: MEMBER_B, State: "ACTIVE" }] })
-      .on(ListOrganizationalUnitsForParentCommand, { ParentId: OU })
-      .resolves({ OrganizationalUnits: [{ Id: CHILD }] })
-      .on(ListOrganizationalUnitsForParentCommand, { ParentId: CHILD })
-      .resolves({ OrganizationalUnits: [] });
-    const policy = [
-      "version: 1",
-      "rules:",
-      "  - id: admin-ports",
-      "    kind: security-group-ports",
-      "    description: No RDP from the internet.",
-      "    mode: enforce",
-      "    options:",
-      "      ports: [tcp/3389]",
-      "    scope:",
-      `      organizationalUnits: [${OU}]`,
-      "",
-    ].join("\n");
-    const deps = orgSweepDeps(ORG_ENV, policy);
-    const listed = await deps.organizationAccounts?.list();
-    expect(listed?.map((a) => a.id)).toEqual([MEMBER_A, MEMBER_B]);
-    expect(orgs).not.toHaveReceivedCommand(ListAccountsCommand);
-  });
-
-  it("reads the account's State, then the retiring Status", async () => {
-    orgs.on(ListAccountsCommand).resolves({
-      Accounts: [{ Id: MEMBER_A, Status: "SUSPENDED" }, { Id: MEMBER_B }, { Name: "no id" }],
-    });
-    const reader = createOrganizationAccounts({
-      client: async () => new OrganizationsClient({ region: "us-east-1", credentials }),
-      organizationalUnits: null,
-    });
-    expect(await reader.list()).toEqual([
-      { id: MEMBER_A, state: "SUSPENDED" },
-      { id: MEMBER_B, state: "UNKNOWN" },
-    ]);
   });
 });

@@ -185,16 +185,7 @@ export class Ec2Stub {
       case "RevokeSecurityGroupEgress":
         return this.revoke(p, action === "RevokeSecurityGroupEgress");
       case "CreateNetworkAclEntry": {
-        const acl = p.get("NetworkAclId") ?? "";
-        const entries = this.nacls.get(acl);
-        if (!entries)
-          throw new ApiError(
-            400,
-            "InvalidNetworkAclID.NotFound",
-            `The networkAcl ID '${acl}' does not exist`,
-          );
-        const egress = p.get("Egress") === "true";
-        const n = Number(p.get("RuleNumber"));
+        const { entries, egress, n } = this.aclEntryParams(p);
         if (entries.some((e) => e.ruleNumber === n && e.egress === egress))
           throw new ApiError(
             400,
@@ -214,16 +205,7 @@ export class Ec2Stub {
         return el("return", true);
       }
       case "DeleteNetworkAclEntry": {
-        const acl = p.get("NetworkAclId") ?? "";
-        const entries = this.nacls.get(acl);
-        if (!entries)
-          throw new ApiError(
-            400,
-            "InvalidNetworkAclID.NotFound",
-            `The networkAcl ID '${acl}' does not exist`,
-          );
-        const egress = p.get("Egress") === "true";
-        const n = Number(p.get("RuleNumber"));
+        const { entries, egress, n } = this.aclEntryParams(p);
         const i = entries.findIndex((e) => e.ruleNumber === n && e.egress === egress);
         if (i < 0)
           throw new ApiError(
@@ -288,24 +270,12 @@ export class Ec2Stub {
         return `<networkAclSet>${items.join("")}</networkAclSet>${el("nextToken", next)}`;
       }
       case "GetManagedPrefixListEntries": {
-        const list = this.prefixLists.get(p.get("PrefixListId") ?? "");
-        if (!list)
-          throw new ApiError(
-            400,
-            "InvalidPrefixListID.NotFound",
-            "The prefix list ID does not exist",
-          );
+        const list = this.prefixList(p);
         const { slice, next } = page(list.entries, p, 100);
         return `<entrySet>${slice.map((c) => `<item>${el("cidr", c)}</item>`).join("")}</entrySet>${el("nextToken", next)}`;
       }
       case "GetManagedPrefixListAssociations": {
-        const list = this.prefixLists.get(p.get("PrefixListId") ?? "");
-        if (!list)
-          throw new ApiError(
-            400,
-            "InvalidPrefixListID.NotFound",
-            "The prefix list ID does not exist",
-          );
+        const list = this.prefixList(p);
         const { slice, next } = page(list.groups, p, 255);
         return `<prefixListAssociationSet>${slice
           .map((g) => `<item>${el("resourceId", g)}${el("resourceOwner", "123456789012")}</item>`)
@@ -318,6 +288,31 @@ export class Ec2Stub {
           `The action ${action} is not valid for this web service.`,
         );
     }
+  }
+
+  /** The ACL a NACL entry call names (InvalidNetworkAclID.NotFound when unknown), its direction and number. */
+  private aclEntryParams(p: URLSearchParams): {
+    entries: StubNaclEntry[];
+    egress: boolean;
+    n: number;
+  } {
+    const acl = p.get("NetworkAclId") ?? "";
+    const entries = this.nacls.get(acl);
+    if (!entries)
+      throw new ApiError(
+        400,
+        "InvalidNetworkAclID.NotFound",
+        `The networkAcl ID '${acl}' does not exist`,
+      );
+    return { entries, egress: p.get("Egress") === "true", n: Number(p.get("RuleNumber")) };
+  }
+
+  /** The prefix list a call names; InvalidPrefixListID.NotFound when unknown. */
+  private prefixList(p: URLSearchParams): { entries: string[]; groups: string[] } {
+    const list = this.prefixLists.get(p.get("PrefixListId") ?? "");
+    if (!list)
+      throw new ApiError(400, "InvalidPrefixListID.NotFound", "The prefix list ID does not exist");
+    return list;
   }
 
   private revoke(p: URLSearchParams, egress: boolean): string {

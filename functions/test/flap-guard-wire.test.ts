@@ -1,14 +1,11 @@
 import "./setup";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { AUDIT_TABLE, flapCounterKey } from "@guardrail/core";
+import { flapCounterKey } from "@guardrail/core";
 import { createSecurityGroupChangeHandler, type RemediationDeps } from "@guardrail/functions";
 import { beforeEach, describe, expect, it } from "vitest";
-import { loadFixture } from "../../test/fixtures/load";
-import { endpointsOf, wireDeps, wireStubs } from "./harness";
-import { lambdaContext, TABLE } from "./helpers";
+import { endpointsOf, SSH_FROM_WORLD_RULE, wireDeps, wireStubs } from "./harness";
+import { GROUP, lambdaContext, RULE, sshFromWorld, TABLE } from "./helpers";
 
-const GROUP = "sg-0a1b2c3d4e5f60001";
-const RULE = "sgr-0a00000000same01";
 const TERRAFORM =
   "APN/1.0 HashiCorp/1.0 Terraform/1.9.5 (+https://www.terraform.io) terraform-provider-aws/5.70.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.30.5 os/linux lang/go#1.22.7";
 
@@ -24,35 +21,12 @@ function deps(): RemediationDeps {
 
 /** The rule Terraform re-applies: the same content every time. */
 function reapply(eventId: string, eventTime = "2024-11-05T10:15:00Z") {
-  wire.ec2.addRules({
-    id: RULE,
-    groupId: GROUP,
-    egress: false,
-    protocol: "tcp",
-    from: 22,
-    to: 22,
-    cidr: "0.0.0.0/0",
-  });
-  const event = loadFixture(
-    "AuthorizeSecurityGroupIngress",
-    "items-form_tcp-22_same-rule-as-legacy-flat",
-  );
-  event.eventID = eventId;
-  event.eventTime = eventTime;
-  event.userAgent = TERRAFORM;
-  return event;
+  wire.ec2.addRules(SSH_FROM_WORLD_RULE);
+  return sshFromWorld({ eventID: eventId, eventTime, userAgent: TERRAFORM });
 }
 
 async function decisionItem(eventId: string) {
-  const out = await wire.dynamo.doc.send(
-    new QueryCommand({
-      TableName: TABLE,
-      KeyConditionExpression: "#pk = :pk",
-      ExpressionAttributeNames: { "#pk": AUDIT_TABLE.partitionKey },
-      ExpressionAttributeValues: { ":pk": `DECISION#${eventId}` },
-    }),
-  );
-  return out.Items?.[0];
+  return (await wire.dynamo.decisionItems(eventId))[0];
 }
 
 const KEY = `123456789012#eu-west-1#${GROUP}#ingress#tcp#22#0.0.0.0/0`;

@@ -6,9 +6,14 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  QueryCommand,
+  ScanCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { createAuditStore, createEc2Gateway, createNotifier, lazy } from "@guardrail/aws";
-import { type GuardrailFunction, METRICS } from "@guardrail/core";
+import { AUDIT_TABLE, type GuardrailFunction, METRICS } from "@guardrail/core";
 import { DEFAULT_SETTLE_MS, loadConfig, type RemediationDeps } from "@guardrail/functions";
 import type { RetryStrategyV2 } from "@smithy/types";
 import { ConfiguredRetryStrategy } from "@smithy/util-retry";
@@ -17,7 +22,7 @@ import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import { createLocalAuditTable } from "../../packages/aws/src/audit-table";
 import { readBody } from "../../packages/sandbox/src/http";
 import { Ec2Stub, type StubRule } from "./ec2-stub";
-import { BASE_ENV, memoryFiles, TABLE, TOPIC } from "./helpers";
+import { BASE_ENV, GROUP, policyFiles, RULE, TABLE, TOPIC } from "./helpers";
 
 export const credentials = { accessKeyId: "AKIDWIRETEST", secretAccessKey: "wire-secret" };
 export const REGION = "eu-west-1";
@@ -35,6 +40,15 @@ export interface PublishRecord {
   readonly message: string;
   readonly subject: string | null;
   readonly attributes: Record<string, { type: string; value: string }>;
+}
+
+/** String message attributes as the SNS stub records them from the form params. */
+export function recordedStringAttributes(
+  values: Readonly<Record<string, string>>,
+): PublishRecord["attributes"] {
+  return Object.fromEntries(
+    Object.entries(values).map(([name, value]) => [name, { type: "String", value }]),
+  );
 }
 
 /** A minimal SNS Query endpoint (Version=2010-03-31) that records Publish calls. */
@@ -135,33 +149,55 @@ export async function startDynamo() {
   const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
   });
-  /** Forgets every rule the flap guard counted, so that a test's re-openings start from none. */
-  const resetFlapCounters = async () => {
-    const { ScanCommand, DeleteCommand } = await import("@aws-sdk/lib-dynamodb");
+  /** Deletes every item whose partition key starts with `prefix` (dynalite lives across tests). */
+  const deleteItems = async (prefix: string) => {
     const out = await doc.send(
       new ScanCommand({
         TableName: TABLE,
-        FilterExpression: "begins_with(pk, :flap)",
-        ExpressionAttributeValues: { ":flap": "FLAP#" },
+        FilterExpression: "begins_with(pk, :prefix)",
+        ExpressionAttributeValues: { ":prefix": prefix },
       }),
     );
     for (const item of out.Items ?? []) {
       await doc.send(new DeleteCommand({ TableName: TABLE, Key: { pk: item.pk, sk: item.sk } }));
     }
   };
-  return { endpoint, client, doc, resetFlapCounters, close: () => close(server) };
+  /** Forgets every rule the flap guard counted, so that a test's re-openings start from none. */
+  const resetFlapCounters = () => deleteItems("FLAP#");
+  /** The audit items stored under one event's decision key. */
+  const decisionItems = async (eventId: string) => {
+    const out = await doc.send(
+      new QueryCommand({
+        TableName: TABLE,
+        KeyConditionExpression: "#pk = :pk",
+        ExpressionAttributeNames: { "#pk": AUDIT_TABLE.partitionKey },
+        ExpressionAttributeValues: { ":pk": `DECISION#${eventId}` },
+      }),
+    );
+    return out.Items ?? [];
+  };
+  return {
+    endpoint,
+    client,
+    doc,
+    deleteItems,
+    resetFlapCounters,
+    decisionItems,
+    close: () => close(server),
+  };
+}
+
+/** An inbound tcp 22 rule as the EC2 stub holds it, from `peer` (0.0.0.0/0 by default). */
+export function sshRule(
+  id: string,
+  groupId: string,
+  peer: Pick<StubRule, "cidr" | "cidrV6"> = { cidr: "0.0.0.0/0" },
+): StubRule {
+  return { id, groupId, egress: false, protocol: "tcp", from: 22, to: 22, ...peer };
 }
 
 /** The rule of the ssh-from-world fixture as EC2 holds it: tcp 22 from 0.0.0.0/0, inbound. */
-export const SSH_FROM_WORLD_RULE: StubRule = {
-  id: "sgr-0a00000000same01",
-  groupId: "sg-0a1b2c3d4e5f60001",
-  egress: false,
-  protocol: "tcp",
-  from: 22,
-  to: 22,
-  cidr: "0.0.0.0/0",
-};
+export const SSH_FROM_WORLD_RULE = sshRule(RULE, GROUP);
 
 /** The servers a wire test file talks to; set once the hooks `wireStubs` registers have run. */
 export interface WireStubs {
@@ -222,11 +258,7 @@ export function wireDeps(o: WireOptions): RemediationDeps {
   const retry = o.fastRetries === false ? {} : { retryStrategy: new ConfiguredRetryStrategy(4, 0) };
   const clock = o.now ?? (() => new Date());
   return {
-    config: loadConfig(
-      o.fn ?? "security-group-change",
-      BASE_ENV,
-      memoryFiles(o.policyYaml ? { "/var/task/policy.yaml": o.policyYaml } : {}),
-    ),
+    config: loadConfig(o.fn ?? "security-group-change", BASE_ENV, policyFiles(o.policyYaml)),
     logger: new Logger({ serviceName: "wire", logLevel: "SILENT" }),
     metrics: new Metrics({ namespace: METRICS.namespace, serviceName: "wire" }),
     clock,

@@ -18,20 +18,30 @@ import {
   compilePolicy,
   DEFAULT_POLICY_YAML,
   type GuardrailFunction,
+  judgeTagging,
   loadPolicy,
   METRICS,
+  type TagRecord,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
 import { type MockInstance, vi } from "vitest";
 import { createAuditStore } from "../../packages/aws/src/audit";
 import { createEc2Gateway } from "../../packages/aws/src/ec2";
 import { createNotifier } from "../../packages/aws/src/sns";
+import { actor } from "../../packages/core/test/policy-builders";
+import { loadFixture } from "../../test/fixtures/load";
 import { type Env, loadConfig, type PolicyFiles } from "../src/config";
 import type { RemediationDeps } from "../src/deps";
 
 export { awsError } from "../../packages/aws/test/helpers";
 
 export const ACCOUNT = "123456789012";
+/** The security group of most CloudTrail fixtures here, ssh-from-world's among them. */
+export const GROUP = "sg-0a1b2c3d4e5f60001";
+/** The id of the rule ssh-from-world opens. */
+export const RULE = "sgr-0a00000000same01";
+/** The managed prefix list of the prefix-list fixtures. */
+export const LIST = "pl-0123456789abcdef0";
 export const TABLE = "guardrail-audit";
 export const TOPIC = `arn:aws:sns:eu-west-1:${ACCOUNT}:guardrail-alerts`;
 export const OWN_ROLE = `arn:aws:iam::${ACCOUNT}:role/guardrail-security-group-change`;
@@ -59,6 +69,11 @@ export function memoryFiles(
     handlerDirs,
     parseSource: loadPolicy,
   };
+}
+
+/** The handler's policy files: `policy.yaml` holding `yaml` when given, none otherwise (the default). */
+export function policyFiles(yaml?: string): PolicyFiles {
+  return memoryFiles(yaml ? { "/var/task/policy.yaml": yaml } : {});
 }
 
 /**
@@ -138,6 +153,60 @@ export function breakGlassIdentity() {
   };
 }
 
+/** Top-level fields of a CloudTrail record that tests set on a fixture. */
+export interface RecordFields {
+  readonly eventID?: string;
+  readonly eventTime?: string;
+  readonly userAgent?: string;
+  readonly userIdentity?: Record<string, unknown>;
+}
+
+/**
+ * The ssh-from-world fixture, a bare CloudTrail record: alice opens tcp 22 to 0.0.0.0/0 on
+ * sg-0a1b2c3d4e5f60001, the rule's id (sgr-0a00000000same01) in the response; `fields` replace
+ * the record's own.
+ */
+export function sshFromWorld(fields: RecordFields = {}) {
+  return Object.assign(
+    loadFixture("AuthorizeSecurityGroupIngress", "items-form_tcp-22_same-rule-as-legacy-flat"),
+    fields,
+  );
+}
+
+/** The same change, as alice made it in `account` and `region`. */
+export function sshFromWorldIn(account: string, region = "eu-west-1") {
+  const e = sshFromWorld();
+  e.recipientAccountId = account;
+  e.awsRegion = region;
+  e.userIdentity.accountId = account;
+  e.userIdentity.arn = `arn:aws:iam::${account}:user/alice`;
+  return e;
+}
+
+/** A tagging of sg-0a1b2c3d4e5f60001's exemption tag: `by` set it to `value`. */
+export interface Tagging {
+  readonly value: string;
+  readonly by: string;
+  readonly byType?: string;
+  readonly eventId: string;
+  readonly eventTime: string;
+  /** The policy that judged it (its approvers). */
+  readonly policyYaml: string;
+}
+
+/** The record the audit table keeps of a tagging, as core judges it. */
+export function tagRecord(t: Tagging): TagRecord {
+  return judgeTagging(
+    { groupId: GROUP, key: "guardrail-exempt", value: t.value },
+    {
+      eventId: t.eventId,
+      eventTime: t.eventTime,
+      actor: actor({ arn: t.by, type: t.byType ?? "AssumedRole", sessionIssuerArn: null }),
+    },
+    loadPolicy(t.policyYaml),
+  ).record;
+}
+
 /** An inbound tcp rule on one port, as DescribeSecurityGroupRules lists it (from anywhere by default). */
 export function ingressRule(
   id: string,
@@ -154,6 +223,23 @@ export function ingressRule(
     ToPort: port,
     ...peer,
   };
+}
+
+/** The message attributes (all of type String) of the alert that sshFromWorld's rule was revoked. */
+export const SSH_REVOKED_ATTRIBUTES: Readonly<Record<string, string>> = {
+  severity: "critical",
+  outcome: "violation",
+  result: "revoked",
+  rule: "admin-ports",
+  account: ACCOUNT,
+  region: "eu-west-1",
+  eventName: "AuthorizeSecurityGroupIngress",
+  source: "event",
+};
+
+/** The rule sshFromWorld opens, as DescribeSecurityGroupRules lists it, with `over` changed. */
+export function sshFromWorldRule(over: Partial<SecurityGroupRule> = {}): SecurityGroupRule {
+  return { ...ingressRule(RULE, GROUP, 22), ...over };
 }
 
 /** Entry 100 of the ReplaceNetworkAclEntry fixture's ACL: tcp 22 from anywhere, inbound. */
@@ -193,10 +279,7 @@ export function testDeps(options: TestDepsOptions = {}): RemediationDeps & {
   addMetric: MockInstance<Metrics["addMetric"]>;
 } {
   const fn = options.fn ?? "security-group-change";
-  const files = memoryFiles(
-    options.policyYaml ? { "/var/task/policy.yaml": options.policyYaml } : {},
-  );
-  const config = loadConfig(fn, BASE_ENV, files);
+  const config = loadConfig(fn, BASE_ENV, policyFiles(options.policyYaml));
   const now = options.now ?? new Date("2024-11-05T10:15:02.500Z");
   const clock = () => new Date(now);
   const logger = new Logger({ serviceName: "test", logLevel: "SILENT" });

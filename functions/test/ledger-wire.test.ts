@@ -1,12 +1,15 @@
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { createAuditStore } from "@guardrail/aws";
-import { type AuditItem, auditKey, NOTIFICATION, RESULT_RANK } from "@guardrail/core";
+import {
+  type AuditItem,
+  auditKey,
+  DEFAULT_POLICY_YAML,
+  NOTIFICATION,
+  RESULT_RANK,
+} from "@guardrail/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDynamo } from "./harness";
-
-const TABLE = "guardrail-audit";
-const ACCOUNT = "123456789012";
-const REGION = "eu-west-1";
+import { REGION, startDynamo } from "./harness";
+import { ACCOUNT, TABLE, tagRecord } from "./helpers";
 
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;
 
@@ -85,21 +88,13 @@ describe("wire: the claim's writes on a store that does not send the failed item
 
   it("tells a redelivered tagging from a stale one by reading the record back", async () => {
     const store = createAuditStore(TABLE, async () => dynamo.doc);
-    const record = {
-      groupId: "sg-0123456789abcdef0",
-      key: "guardrail-exempt",
-      action: "set" as const,
-      valueHash: null,
-      by: null,
-      approver: null,
-      problem: null,
-      rules: [],
-      expires: null,
-      reason: null,
-      at: "2026-01-02T00:00:00.000Z",
+    const record = tagRecord({
+      value: "reason=demo;expires=2026-01-30;rules=internet-exposure",
+      by: "arn:aws:iam::123456789012:user/developer",
       eventId: "evt-tag-2",
-      via: "event" as const,
-    };
+      eventTime: "2026-01-02T00:00:00.000Z",
+      policyYaml: DEFAULT_POLICY_YAML,
+    });
     expect(await store.putTagRecord(ACCOUNT, REGION, record)).toBe("written");
     expect(await store.putTagRecord(ACCOUNT, REGION, record)).toBe("duplicate");
     const older = { ...record, at: "2026-01-01T00:00:00.000Z", eventId: "evt-tag-1" };

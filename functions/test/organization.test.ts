@@ -1,4 +1,8 @@
-import { MemberRoleError } from "@guardrail/aws";
+import {
+  createOrganizationAccounts,
+  MemberRoleError,
+  organizationAccountsFor,
+} from "@guardrail/aws";
 import "./setup";
 import {
   CreateNetworkAclEntryCommand,
@@ -8,13 +12,17 @@ import {
   EC2Client,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
+import {
+  ListAccountsCommand,
+  ListAccountsForParentCommand,
+  ListOrganizationalUnitsForParentCommand,
+  OrganizationsClient,
+} from "@aws-sdk/client-organizations";
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
-import { ConfigurationError, DEFAULT_POLICY_YAML, isOwnPrincipal } from "@guardrail/core";
-import { mockClient } from "aws-sdk-client-mock";
+import { ConfigurationError, DEFAULT_POLICY_YAML, isOwnPrincipal, METRICS } from "@guardrail/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createCredentialCache, createMemberAccess } from "../../packages/aws/src/accounts";
 import { loadFixture } from "../../test/fixtures/load";
 import { type Env, loadConfig, readOrganization } from "../src/config";
 import { SweepTargetsFailedError } from "../src/errors";
@@ -40,11 +48,12 @@ import {
   MEMBER_ROLE,
   memoryFiles,
   ORG_ENV as ORG_MODE_ENV,
+  policyFiles,
+  sshFromWorldIn,
   testDeps,
 } from "./helpers";
-import { acceptWrites, ddb, ec2, resetAwsMocks, sns, untaggedGroups } from "./support/aws-mocks";
-
-const sts = mockClient(STSClient);
+import { acceptRemediation, ddb, ec2, resetAwsMocks, sns } from "./support/aws-mocks";
+import { credentialsPerAccount, memberAccessOf, orgs, sts } from "./support/organisation";
 
 const ORG_ENV: Env = {
   ...ORG_MODE_ENV,
@@ -52,10 +61,9 @@ const ORG_ENV: Env = {
   GUARDRAIL_REGIONS: "eu-west-1,us-east-1",
 };
 
-const hubClient = new EC2Client({
-  region: "eu-west-1",
-  credentials: { accessKeyId: "AKIAHUB", secretAccessKey: "hub" },
-});
+/** The hub's own credentials: its function role's. */
+const credentials = { accessKeyId: "AKIAHUB", secretAccessKey: "hub" };
+const hubClient = new EC2Client({ region: "eu-west-1", credentials });
 
 /** Test deps in organisation mode: real member access over mocked STS and EC2 clients. */
 function orgDeps(
@@ -64,49 +72,15 @@ function orgDeps(
   policyYaml?: string,
 ): SweepDeps {
   const base = testDeps({ fn, ec2Client: hubClient });
-  const config = loadConfig(
-    fn,
-    env,
-    memoryFiles(policyYaml ? { "/var/task/policy.yaml": policyYaml } : {}),
-  );
-  const org = config.organization;
-  if (org === null) throw new Error("organisation mode expected");
-  const stsClient = new STSClient({ region: "eu-west-1" });
-  const members = createMemberAccess({
-    organization: org,
-    hubGateway: base.ec2,
-    now: base.clock,
-    credentials: createCredentialCache({
-      sts: async () => stsClient,
-      roleArnFor: (account) => `arn:aws:iam::${account}:role/${org.memberRoleName}`,
-      externalId: org.externalId,
-      sessionName: `guardrail-${fn}`,
-      now: base.clock,
-    }),
-    makeClient: (target, credentials) =>
-      new EC2Client({ region: target.region, credentials, maxAttempts: 1 }),
-  });
+  const config = loadConfig(fn, env, policyFiles(policyYaml));
   return {
     ...base,
     config,
-    members,
+    members: memberAccessOf(fn, config, base),
     identity: async () => {
       throw new Error("organisation mode names its targets");
     },
   } satisfies SweepDeps;
-}
-
-/** The ssh-from-world fixture, as made in `account` and `region`. */
-function sshFromWorldIn(account: string, region: string) {
-  const e = loadFixture(
-    "AuthorizeSecurityGroupIngress",
-    "items-form_tcp-22_same-rule-as-legacy-flat",
-  );
-  e.recipientAccountId = account;
-  e.awsRegion = region;
-  e.userIdentity.accountId = account;
-  e.userIdentity.arn = `arn:aws:iam::${account}:user/alice`;
-  return e;
 }
 
 /** Where a recorded EC2 call went: its client's Region and the access key it signed with. */
@@ -134,31 +108,17 @@ async function whereCalled(
   );
 }
 
-let issued = 0;
-
 beforeEach(() => {
   resetAwsMocks();
+  orgs.reset();
   sts.reset();
-  issued = 0;
-  sts.on(AssumeRoleCommand).callsFake((input: { RoleArn: string }) => {
-    issued++;
-    return {
-      Credentials: {
-        AccessKeyId: `ASIA${input.RoleArn.split(":")[4]}`,
-        SecretAccessKey: "s",
-        SessionToken: `t${issued}`,
-        Expiration: new Date("2099-01-01T00:00:00Z"),
-      },
-    };
-  });
-  untaggedGroups();
-  ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-  ec2.on(DeleteNetworkAclEntryCommand).resolves({});
-  acceptWrites();
+  credentialsPerAccount();
+  acceptRemediation();
 });
 
 afterEach(() => {
   resetAwsMocks();
+  orgs.reset();
   sts.reset();
 });
 
@@ -406,13 +366,16 @@ describe("organisation mode: event-driven remediation", () => {
   });
 });
 
-describe("organisation mode: sweep over accounts and Regions", () => {
-  beforeEach(() => {
-    ec2.on(DescribeSecurityGroupRulesCommand).resolves({
-      SecurityGroupRules: [ingressRule("sgr-ssh", "sg-a", 22)],
-    });
-    ec2.on(DescribeNetworkAclsCommand).resolves({ NetworkAcls: [] });
+/** What each swept target's EC2 holds: one group with ssh open to the world, no NACL. */
+function sshOpenInEveryTarget() {
+  ec2.on(DescribeSecurityGroupRulesCommand).resolves({
+    SecurityGroupRules: [ingressRule("sgr-ssh", "sg-a", 22)],
   });
+  ec2.on(DescribeNetworkAclsCommand).resolves({ NetworkAcls: [] });
+}
+
+describe("organisation mode: sweep over accounts and Regions", () => {
+  beforeEach(sshOpenInEveryTarget);
 
   it("lists every configured account × Region", () => {
     const org = loadConfig("sweep", ORG_ENV, memoryFiles()).organization;
@@ -506,5 +469,146 @@ describe("organisation mode: sweep over accounts and Regions", () => {
         identity: async () => ({ account: HUB, region: "eu-west-1" }),
       }),
     ).toThrow("the organisation sweep needs organisation mode");
+  });
+});
+
+const NEW_MEMBER = "222233334444";
+const SUSPENDED = "555566667777";
+
+/** The organisation sweep's deps, its accounts from (mocked) AWS Organizations. */
+function orgSweepDeps(env: Env = ORG_MODE_ENV, policyYaml?: string): SweepDeps {
+  const deps = orgDeps("sweep", env, policyYaml);
+  const stsClient = new STSClient({ region: "eu-west-1", credentials });
+  const organizationAccounts = organizationAccountsFor("sweep", deps.config, {
+    sts: async () => stsClient,
+    makeClient: async (region) => new OrganizationsClient({ region, credentials }),
+  });
+  return { ...deps, ...(organizationAccounts ? { organizationAccounts } : {}) };
+}
+
+describe("the organisation sweep's accounts from AWS Organizations", () => {
+  beforeEach(() => {
+    sshOpenInEveryTarget();
+    orgs
+      .on(ListAccountsCommand, { NextToken: undefined })
+      .resolves({
+        Accounts: [
+          { Id: MEMBER_A, State: "ACTIVE" },
+          { Id: SUSPENDED, State: "SUSPENDED", Status: "SUSPENDED" },
+        ],
+        NextToken: "page-2",
+      })
+      .on(ListAccountsCommand, { NextToken: "page-2" })
+      .resolves({
+        Accounts: [
+          { Id: MEMBER_B, Status: "ACTIVE" },
+          { Id: NEW_MEMBER, State: "ACTIVE" },
+        ],
+      });
+  });
+
+  it("sweeps every active account Organizations lists, every page, and skips the suspended one", async () => {
+    const result = await sweepOrganization({ id: "run-o" }, orgSweepDeps());
+    expect(result.targets.map((t) => t.account)).toEqual([MEMBER_A, MEMBER_B, NEW_MEMBER]);
+    expect(result.skippedAccounts).toEqual([
+      { account: SUSPENDED, reason: "not-active", state: "SUSPENDED" },
+    ]);
+    expect(
+      sts.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input.RoleArn?.split(":")[4]),
+    ).not.toContain(SUSPENDED);
+    expect(orgs).toHaveReceivedCommandTimes(ListAccountsCommand, 2);
+  });
+
+  it("reads Organizations again on the next run: an account that joined is swept", async () => {
+    const deps = orgSweepDeps();
+    orgs.on(ListAccountsCommand).resolvesOnce({ Accounts: [{ Id: MEMBER_A, State: "ACTIVE" }] });
+    expect((await sweepOrganization({ id: "r1" }, deps)).targets.map((t) => t.account)).toEqual([
+      MEMBER_A,
+    ]);
+    orgs.on(ListAccountsCommand).resolves({
+      Accounts: [
+        { Id: MEMBER_A, State: "ACTIVE" },
+        { Id: NEW_MEMBER, State: "ACTIVE" },
+      ],
+    });
+    expect((await sweepOrganization({ id: "r2" }, deps)).targets.map((t) => t.account)).toEqual([
+      MEMBER_A,
+      NEW_MEMBER,
+    ]);
+  });
+
+  it("narrows to the allow list and leaves out the deny list", async () => {
+    const deps = orgSweepDeps({
+      ...ORG_MODE_ENV,
+      GUARDRAIL_ACCOUNTS: `${MEMBER_A},${MEMBER_B}`,
+      GUARDRAIL_DENY_ACCOUNTS: MEMBER_B,
+    });
+    const result = await sweepOrganization({ id: "run-l" }, deps);
+    expect(result.targets.map((t) => t.account)).toEqual([MEMBER_A]);
+  });
+
+  it("reports an account without the member role as not deployed, not as a failure", async () => {
+    sts
+      .on(AssumeRoleCommand, { RoleArn: `arn:aws:iam::${NEW_MEMBER}:role/${MEMBER_ROLE}` })
+      .rejects(awsError("AccessDenied"));
+    const deps = orgSweepDeps() as SweepDeps & ReturnType<typeof testDeps>;
+    const result = await sweepOrganization({ id: "run-n" }, deps);
+    expect(result.failures).toEqual([]);
+    expect(result.notDeployed).toEqual([NEW_MEMBER]);
+    expect(result.targets.map((t) => t.account)).toEqual([MEMBER_A, MEMBER_B]);
+    expect(deps.addMetric).toHaveBeenCalledWith(METRICS.accountsNotDeployed, "Count", 1);
+  });
+
+  it("fails the run when Organizations cannot be read: it would otherwise sweep nothing", async () => {
+    orgs.on(ListAccountsCommand).rejects(awsError("AccessDeniedException"));
+    await expect(sweepOrganization({ id: "run-e" }, orgSweepDeps())).rejects.toMatchObject({
+      name: "AccessDeniedException",
+    });
+    expect(ec2.calls()).toHaveLength(0);
+  });
+
+  it("lists only the accounts below the OUs every rule is scoped to, sub-OUs included", async () => {
+    const OU = "ou-ab12-34cd56ef";
+    const CHILD = "ou-ab12-11112222";
+    orgs
+      .on(ListAccountsForParentCommand, { ParentId: OU })
+      .resolves({ Accounts: [{ Id: MEMBER_A, State: "ACTIVE" }] })
+      .on(ListAccountsForParentCommand, { ParentId: CHILD })
+      .resolves({ Accounts: [{ Id: MEMBER_B, State: "ACTIVE" }] })
+      .on(ListOrganizationalUnitsForParentCommand, { ParentId: OU })
+      .resolves({ OrganizationalUnits: [{ Id: CHILD }] })
+      .on(ListOrganizationalUnitsForParentCommand, { ParentId: CHILD })
+      .resolves({ OrganizationalUnits: [] });
+    const policy = [
+      "version: 1",
+      "rules:",
+      "  - id: admin-ports",
+      "    kind: security-group-ports",
+      "    description: No RDP from the internet.",
+      "    mode: enforce",
+      "    options:",
+      "      ports: [tcp/3389]",
+      "    scope:",
+      `      organizationalUnits: [${OU}]`,
+      "",
+    ].join("\n");
+    const deps = orgSweepDeps(ORG_MODE_ENV, policy);
+    const listed = await deps.organizationAccounts?.list();
+    expect(listed?.map((a) => a.id)).toEqual([MEMBER_A, MEMBER_B]);
+    expect(orgs).not.toHaveReceivedCommand(ListAccountsCommand);
+  });
+
+  it("reads the account's State, then the retiring Status", async () => {
+    orgs.on(ListAccountsCommand).resolves({
+      Accounts: [{ Id: MEMBER_A, Status: "SUSPENDED" }, { Id: MEMBER_B }, { Name: "no id" }],
+    });
+    const reader = createOrganizationAccounts({
+      client: async () => new OrganizationsClient({ region: "us-east-1", credentials }),
+      organizationalUnits: null,
+    });
+    expect(await reader.list()).toEqual([
+      { id: MEMBER_A, state: "SUSPENDED" },
+      { id: MEMBER_B, state: "UNKNOWN" },
+    ]);
   });
 });

@@ -7,14 +7,18 @@ import {
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
 import { PublishCommand } from "@aws-sdk/client-sns";
-import { PutCommand } from "@aws-sdk/lib-dynamodb";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
 import { prefixListChange } from "../src/pipelines/prefix-list-change";
-import { awsError, ingressRule, testDeps } from "./helpers";
-import { ddb, ec2, resetAwsMocks, sns, untaggedGroups } from "./support/aws-mocks";
+import { awsError, ingressRule, LIST, testDeps } from "./helpers";
+import {
+  acceptRemediation,
+  ec2,
+  mockAwsPerTest,
+  publishedMessages,
+  sns,
+} from "./support/aws-mocks";
 
-const LIST = "pl-0123456789abcdef0";
 const WEB = "sg-0000000000000web1";
 const DB = "sg-00000000000000db1";
 
@@ -25,8 +29,7 @@ function widenedToWorld() {
   return event;
 }
 
-beforeEach(() => {
-  resetAwsMocks();
+mockAwsPerTest(() => {
   ec2.on(GetManagedPrefixListAssociationsCommand).resolves({
     PrefixListAssociations: [
       { ResourceId: WEB, ResourceOwner: "123456789012" },
@@ -47,13 +50,8 @@ beforeEach(() => {
   ec2
     .on(GetManagedPrefixListEntriesCommand)
     .resolves({ Entries: [{ Cidr: "203.0.113.0/24" }, { Cidr: "10.0.0.0/8" }] });
-  untaggedGroups();
-  ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-  sns.on(PublishCommand).resolves({ MessageId: "m" });
-  ddb.on(PutCommand).resolves({});
+  acceptRemediation();
 });
-
-afterEach(resetAwsMocks);
 
 describe("prefix-list-change", () => {
   it("revokes the rules that reference a list widened to 0.0.0.0/0, never the list", async () => {
@@ -78,7 +76,7 @@ describe("prefix-list-change", () => {
     expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 2);
     const names = ec2.calls().map((c) => c.args[0].constructor.name);
     expect(names.some((n) => n.includes("ManagedPrefixList") && !n.startsWith("Get"))).toBe(false);
-    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    const body = publishedMessages()[0]?.body;
     expect(body.resource).toEqual({ type: "prefix-list", id: LIST });
     expect(body.links.resource).toContain(`#PrefixListDetails:prefixListId=${LIST}`);
     expect(
@@ -137,7 +135,7 @@ describe("prefix-list-change: RestoreManagedPrefixListVersion", () => {
       GroupId: WEB,
       SecurityGroupRuleIds: ["sgr-ssh"],
     });
-    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    const body = publishedMessages()[0]?.body;
     expect(body.event.name).toBe("RestoreManagedPrefixListVersion");
   });
 
@@ -167,7 +165,7 @@ describe("prefix-list-change: lists shared with other accounts", () => {
     expect(result).toMatchObject({ status: "decided", result: "notify-only", published: true });
     expect(ec2).not.toHaveReceivedCommand(DescribeSecurityGroupRulesCommand);
     expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
-    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    const body = publishedMessages()[0]?.body;
     expect(body.findings).toHaveLength(1);
     expect(body.findings[0]).toMatchObject({
       rule: "shared-prefix-list",
@@ -187,7 +185,7 @@ describe("prefix-list-change: lists shared with other accounts", () => {
       MaxResults: 1000,
       Filters: [{ Name: "group-id", Values: [WEB] }],
     });
-    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    const body = publishedMessages()[0]?.body;
     expect(body.findings.map((f: { rule: string }) => f.rule)).toContain("shared-prefix-list");
   });
 

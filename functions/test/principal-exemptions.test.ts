@@ -8,7 +8,6 @@ import {
   GetManagedPrefixListAssociationsCommand,
   GetManagedPrefixListEntriesCommand,
   RevokeSecurityGroupIngressCommand,
-  type SecurityGroupRule,
 } from "@aws-sdk/client-ec2";
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
@@ -19,7 +18,7 @@ import {
   FUNCTION_DATA_ACCESS,
 } from "@guardrail/core";
 import { functionStatements } from "@guardrail/templates";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
 import { networkAclChange } from "../src/pipelines/network-acl-change";
 import { prefixListChange } from "../src/pipelines/prefix-list-change";
@@ -30,35 +29,20 @@ import {
   awsError,
   BREAK_GLASS,
   breakGlassIdentity,
+  GROUP,
+  LIST,
   BREAK_GLASS_POLICY as POLICY,
+  RULE,
+  sshFromWorld,
+  sshFromWorldRule,
   testDeps,
 } from "./helpers";
-import { acceptWrites, ddb, ec2, resetAwsMocks, sns, untaggedGroups } from "./support/aws-mocks";
-
-const GROUP = "sg-0a1b2c3d4e5f60001";
-const RULE = "sgr-0a00000000same01";
-const LIST = "pl-0123456789abcdef0";
+import { acceptRemediation, ddb, ec2, mockAwsPerTest, sns } from "./support/aws-mocks";
 
 /** tcp 22 from 0.0.0.0/0 on GROUP (rule RULE), opened through the break-glass role. */
 function breakGlassOpensSsh() {
-  const event = loadFixture(
-    "AuthorizeSecurityGroupIngress",
-    "items-form_tcp-22_same-rule-as-legacy-flat",
-  );
-  event.userIdentity = breakGlassIdentity();
-  return event;
+  return sshFromWorld({ userIdentity: breakGlassIdentity() });
 }
-
-const sshRule = (over: Partial<SecurityGroupRule> = {}): SecurityGroupRule => ({
-  SecurityGroupRuleId: RULE,
-  GroupId: GROUP,
-  IsEgress: false,
-  IpProtocol: "tcp",
-  FromPort: 22,
-  ToPort: 22,
-  CidrIpv4: "0.0.0.0/0",
-  ...over,
-});
 
 const scheduled = {
   id: "run-1",
@@ -97,17 +81,11 @@ function summary() {
   return JSON.parse(call?.args[0].input.Message ?? "null");
 }
 
-beforeEach(() => {
-  resetAwsMocks();
-  ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [sshRule()] });
+mockAwsPerTest(() => {
+  acceptRemediation({ groups: [GROUP] });
+  ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [sshFromWorldRule()] });
   ec2.on(DescribeNetworkAclsCommand).resolves({ NetworkAcls: [] });
-  untaggedGroups([GROUP]);
-  ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-  ec2.on(DeleteNetworkAclEntryCommand).resolves({});
-  acceptWrites();
 });
-
-afterEach(resetAwsMocks);
 
 describe("sweep: principal exemptions from the audit trail", () => {
   it("keeps a rule the break-glass role opened, as the event path did", async () => {
@@ -225,7 +203,7 @@ describe("sweep: principal exemptions from the audit trail", () => {
     trail(await recordedByEventPath());
     ec2
       .on(DescribeSecurityGroupRulesCommand)
-      .resolves({ SecurityGroupRules: [sshRule({ FromPort: 3389, ToPort: 3389 })] });
+      .resolves({ SecurityGroupRules: [sshFromWorldRule({ FromPort: 3389, ToPort: 3389 })] });
     await sweep(scheduled, sweepDeps());
     expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 1);
   });
@@ -268,8 +246,8 @@ describe("sweep: principal exemptions from the audit trail", () => {
   it("reads each resource's trail once, however many of its rules are in question", async () => {
     ec2.on(DescribeSecurityGroupRulesCommand).resolves({
       SecurityGroupRules: [
-        sshRule(),
-        sshRule({ SecurityGroupRuleId: "sgr-rdp", FromPort: 3389, ToPort: 3389 }),
+        sshFromWorldRule(),
+        sshFromWorldRule({ SecurityGroupRuleId: "sgr-rdp", FromPort: 3389, ToPort: 3389 }),
       ],
     });
     await sweep(scheduled, sweepDeps());
@@ -301,9 +279,9 @@ describe("prefix-list-change: whose principal exemption counts", () => {
     ec2.on(GetManagedPrefixListAssociationsCommand).resolves({
       PrefixListAssociations: [{ ResourceId: GROUP, ResourceOwner: "123456789012" }],
     });
-    ec2
-      .on(DescribeSecurityGroupRulesCommand)
-      .resolves({ SecurityGroupRules: [sshRule({ CidrIpv4: undefined, PrefixListId: LIST })] });
+    ec2.on(DescribeSecurityGroupRulesCommand).resolves({
+      SecurityGroupRules: [sshFromWorldRule({ CidrIpv4: undefined, PrefixListId: LIST })],
+    });
     ec2.on(GetManagedPrefixListEntriesCommand).resolves({ Entries: [{ Cidr: "10.0.0.0/8" }] });
   });
 

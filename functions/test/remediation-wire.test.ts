@@ -25,16 +25,16 @@ import {
   credentials,
   endpointsOf,
   REGION,
+  recordedStringAttributes,
   SSH_FROM_WORLD_RULE,
   snsEventOf,
+  sshRule,
   startWebhook,
   wireDeps,
   wireStubs,
 } from "./harness";
-import { lambdaContext, TABLE } from "./helpers";
+import { GROUP, lambdaContext, RULE, SSH_REVOKED_ATTRIBUTES, sshFromWorld, TABLE } from "./helpers";
 
-const GROUP = "sg-0a1b2c3d4e5f60001";
-const RULE = "sgr-0a00000000same01";
 const EVENT_ID = "085b5347-9517-55da-aa2c-3435181ff2a7";
 
 const wire = wireStubs();
@@ -61,28 +61,6 @@ function deps(over: Partial<Parameters<typeof wireDeps>[0]> = {}): RemediationDe
   return wireDeps({ ...endpointsOf(wire), ...over });
 }
 
-/** A unique event id per test, since dynalite lives across tests. */
-function sshFromWorld(eventId: string) {
-  const event = loadFixture(
-    "AuthorizeSecurityGroupIngress",
-    "items-form_tcp-22_same-rule-as-legacy-flat",
-  );
-  event.eventID = eventId;
-  return event;
-}
-
-async function auditItems(eventId: string) {
-  const out = await wire.dynamo.doc.send(
-    new QueryCommand({
-      TableName: TABLE,
-      KeyConditionExpression: "#pk = :pk",
-      ExpressionAttributeNames: { "#pk": AUDIT_TABLE.partitionKey },
-      ExpressionAttributeValues: { ":pk": `DECISION#${eventId}` },
-    }),
-  );
-  return out.Items ?? [];
-}
-
 /** A clock running from two seconds after the fixture's event: EventBridge's usual delay. */
 function freshClock(eventTime = "2024-11-05T10:15:00Z"): () => Date {
   const started = Date.now();
@@ -93,7 +71,7 @@ function freshClock(eventTime = "2024-11-05T10:15:00Z"): () => Date {
 describe("wire: security-group-change against local EC2, SNS and DynamoDB", () => {
   it("sends the exact revoke, publishes with attributes, and records a queryable audit item", async () => {
     const result = await createSecurityGroupChangeHandler(deps({ now: freshClock() }))(
-      sshFromWorld(`${EVENT_ID}-a`),
+      sshFromWorld({ eventID: `${EVENT_ID}-a` }),
       lambdaContext,
     );
     expect(result).toMatchObject({ status: "decided", result: "revoked", published: true });
@@ -117,21 +95,12 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     expect(publish?.params.get("TopicArn")).toBe(
       "arn:aws:sns:eu-west-1:123456789012:guardrail-alerts",
     );
-    expect(publish?.attributes).toEqual({
-      severity: { type: "String", value: "critical" },
-      outcome: { type: "String", value: "violation" },
-      result: { type: "String", value: "revoked" },
-      rule: { type: "String", value: "admin-ports" },
-      account: { type: "String", value: "123456789012" },
-      region: { type: "String", value: "eu-west-1" },
-      eventName: { type: "String", value: "AuthorizeSecurityGroupIngress" },
-      source: { type: "String", value: "event" },
-    });
+    expect(publish?.attributes).toEqual(recordedStringAttributes(SSH_REVOKED_ATTRIBUTES));
     const body = JSON.parse(publish?.message ?? "{}");
     expect(body.findings.length).toBeGreaterThan(0);
     expect(body.exposureSeconds).toBeGreaterThan(0);
 
-    const [item] = await auditItems(`${EVENT_ID}-a`);
+    const [item] = await wire.dynamo.decisionItems(`${EVENT_ID}-a`);
     expect(item).toMatchObject({ result: "revoked", resourceId: GROUP, account: "123456789012" });
     for (const index of [AUDIT_TABLE.byAccount, AUDIT_TABLE.byResource]) {
       const out = await wire.dynamo.doc.send(
@@ -152,15 +121,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
 
   it("revokes by permission with the IpPermissions form members", async () => {
     const event = loadFixture("AuthorizeSecurityGroupIngress", "detail_panther_go-sdk");
-    wire.ec2.addRules({
-      id: "sgr-x",
-      groupId: "sg-0d921df5d84f7270a",
-      egress: false,
-      protocol: "tcp",
-      from: 22,
-      to: 22,
-      cidr: "0.0.0.0/0",
-    });
+    wire.ec2.addRules(sshRule("sgr-x", "sg-0d921df5d84f7270a"));
     const result = await createSecurityGroupChangeHandler(deps())(event, lambdaContext);
     expect(result.result).toBe("revoked");
     const body = new URLSearchParams(wire.ec2.calls("RevokeSecurityGroupIngress")[0]?.body);
@@ -181,15 +142,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
       "AuthorizeSecurityGroupIngress",
       "ipv4-mapped-ipv6-world_no-ruleset_tcp-22",
     );
-    wire.ec2.addRules({
-      id: "sgr-mapped",
-      groupId: GROUP,
-      egress: false,
-      protocol: "tcp",
-      from: 22,
-      to: 22,
-      cidrV6: "::ffff:0:0/96",
-    });
+    wire.ec2.addRules(sshRule("sgr-mapped", GROUP, { cidrV6: "::ffff:0:0/96" }));
     await createSecurityGroupChangeHandler(deps())(event, lambdaContext);
     const body = new URLSearchParams(wire.ec2.calls("RevokeSecurityGroupIngress")[0]?.body);
     expect(Object.fromEntries(body)).toEqual({
@@ -213,7 +166,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
       { status: 500, code: "InternalError" },
     );
     const result = await createSecurityGroupChangeHandler(deps())(
-      sshFromWorld(`${EVENT_ID}-retry`),
+      sshFromWorld({ eventID: `${EVENT_ID}-retry` }),
       lambdaContext,
     );
     expect(result.result).toBe("revoked");
@@ -224,7 +177,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
   it("retries RequestLimitExceeded even when it comes with HTTP 400", async () => {
     wire.ec2.failNext("RevokeSecurityGroupIngress", { status: 400, code: "RequestLimitExceeded" });
     const result = await createSecurityGroupChangeHandler(deps())(
-      sshFromWorld(`${EVENT_ID}-400`),
+      sshFromWorld({ eventID: `${EVENT_ID}-400` }),
       lambdaContext,
     );
     expect(result.result).toBe("revoked");
@@ -242,7 +195,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     // Lambda's three attempts of the event (the first and its two retries).
     for (let attempt = 1; attempt <= 3; attempt++) {
       await expect(
-        handler(sshFromWorld(`${EVENT_ID}-denied`), lambdaContext),
+        handler(sshFromWorld({ eventID: `${EVENT_ID}-denied` }), lambdaContext),
       ).rejects.toBeInstanceOf(RemediationFailedError);
       expect(wire.ec2.calls("RevokeSecurityGroupIngress")).toHaveLength(attempt);
       expect(wire.sns.publishes).toHaveLength(attempt < 3 ? 0 : 1);
@@ -250,14 +203,16 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     expect(wire.ec2.rules.has(RULE)).toBe(true);
     expect(wire.sns.publishes[0]?.attributes.severity?.value).toBe("critical");
     expect(wire.sns.publishes[0]?.attributes.result?.value).toBe("failed");
-    const [item] = await auditItems(`${EVENT_ID}-denied`);
+    const [item] = await wire.dynamo.decisionItems(`${EVENT_ID}-denied`);
     expect(item).toMatchObject({ result: "failed", error: { code: "UnauthorizedOperation" } });
   });
 
   it("makes ONE revoke effect, ONE publish and ONE audit record from ten concurrent deliveries", async () => {
     const eventId = `${EVENT_ID}-ten`;
     const handlers = Array.from({ length: 10 }, () => createSecurityGroupChangeHandler(deps()));
-    const results = await Promise.all(handlers.map((h) => h(sshFromWorld(eventId), lambdaContext)));
+    const results = await Promise.all(
+      handlers.map((h) => h(sshFromWorld({ eventID: eventId }), lambdaContext)),
+    );
 
     const revokes = wire.ec2.calls("RevokeSecurityGroupIngress");
     expect(revokes.length).toBeGreaterThanOrEqual(1);
@@ -267,7 +222,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     expect(wire.ec2.rules.has(RULE)).toBe(false);
     expect(wire.sns.publishes).toHaveLength(1);
     expect(results.filter((r) => r.published)).toHaveLength(1);
-    const items = await auditItems(eventId);
+    const items = await wire.dynamo.decisionItems(eventId);
     expect(items).toHaveLength(1);
     // Whoever won the write, the record ends up telling the truth: the guardrail revoked it.
     expect(items[0]).toMatchObject({ result: "revoked" });
@@ -279,10 +234,12 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     const handlers = Array.from({ length: 10 }, () =>
       createSecurityGroupChangeHandler(deps({ settleMs: 0 })),
     );
-    const results = await Promise.all(handlers.map((h) => h(sshFromWorld(eventId), lambdaContext)));
+    const results = await Promise.all(
+      handlers.map((h) => h(sshFromWorld({ eventID: eventId }), lambdaContext)),
+    );
     expect(results.filter((r) => r.result === "revoked")).toHaveLength(1);
     expect(wire.sns.publishes).toHaveLength(1);
-    const items = await auditItems(eventId);
+    const items = await wire.dynamo.decisionItems(eventId);
     expect(items).toHaveLength(1);
     expect(items[0]).toMatchObject({ result: "revoked" });
   });
@@ -298,13 +255,13 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
       severity: { type: "String", value: "high" },
       outcome: { type: "String", value: "invalid" },
     });
-    expect(await auditItems(result.eventId as string)).toHaveLength(1);
+    expect(await wire.dynamo.decisionItems(result.eventId as string)).toHaveLength(1);
   });
 
   it("reads a late event's rule back with SecurityGroupRuleId.1 before revoking it", async () => {
     // Handled long after it happened (the fixture is from 2024): what is there now decides.
     const result = await createSecurityGroupChangeHandler(deps())(
-      sshFromWorld(`${EVENT_ID}-late`),
+      sshFromWorld({ eventID: `${EVENT_ID}-late` }),
       lambdaContext,
     );
     expect(result.result).toBe("revoked");
@@ -324,7 +281,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
     if (!rule) throw new Error("seeded rule missing");
     wire.ec2.rules.set(RULE, { ...rule, cidr: "10.0.0.0/8" });
     const result = await createSecurityGroupChangeHandler(deps())(
-      sshFromWorld(`${EVENT_ID}-late-modified`),
+      sshFromWorld({ eventID: `${EVENT_ID}-late-modified` }),
       lambdaContext,
     );
     expect(result.status).toBe("compliant");
@@ -335,15 +292,7 @@ describe("wire: security-group-change against local EC2, SNS and DynamoDB", () =
 
   it("looks a ModifySecurityGroupRules direction up with SecurityGroupRuleId.1, then revokes", async () => {
     const event = loadFixture("ModifySecurityGroupRules", "wrapper_object-form_single-rule");
-    wire.ec2.addRules({
-      id: "sgr-0c0000000mod0001",
-      groupId: GROUP,
-      egress: false,
-      protocol: "tcp",
-      from: 22,
-      to: 22,
-      cidr: "0.0.0.0/0",
-    });
+    wire.ec2.addRules(sshRule("sgr-0c0000000mod0001", GROUP));
     const result = await createSecurityGroupChangeHandler(deps())(event, lambdaContext);
     expect(result.result).toBe("revoked");
     expect(wire.ec2.calls("DescribeSecurityGroupRules")[0]?.body).toBe(
@@ -366,15 +315,15 @@ describe("wire: a delivery that dies between the audit write and the publish", (
       ...deps({ now: at(2_000) }),
       notifier: { publish: () => new Promise<string>(() => {}) },
     };
-    void createSecurityGroupChangeHandler(dying)(sshFromWorld(id), lambdaContext);
+    void createSecurityGroupChangeHandler(dying)(sshFromWorld({ eventID: id }), lambdaContext);
     await expect
-      .poll(async () => (await auditItems(id))[0]?.notification, { timeout: 5_000 })
+      .poll(async () => (await wire.dynamo.decisionItems(id))[0]?.notification, { timeout: 5_000 })
       .toBe("claimed");
     expect(wire.ec2.rules.has(RULE)).toBe(false);
 
     // A duplicate delivery while that invocation may still be running: it leaves the claim.
     const early = await createSecurityGroupChangeHandler(deps({ now: at(20_000) }))(
-      sshFromWorld(id),
+      sshFromWorld({ eventID: id }),
       lambdaContext,
     );
     expect(early).toMatchObject({ recorded: "duplicate", published: false });
@@ -382,17 +331,17 @@ describe("wire: a delivery that dies between the audit write and the publish", (
 
     // EventBridge's retry, past the 30 s timeout: the rule is gone, the claim is stale.
     const retry = await createSecurityGroupChangeHandler(deps({ now: at(95_000) }))(
-      sshFromWorld(id),
+      sshFromWorld({ eventID: id }),
       lambdaContext,
     );
     expect(retry).toMatchObject({ recorded: "taken-over", published: true });
     expect(wire.sns.publishes.map((p) => p.attributes.result?.value)).toEqual(["revoked"]);
-    const [item] = await auditItems(id);
+    const [item] = await wire.dynamo.decisionItems(id);
     expect(item).toMatchObject({ result: "revoked", notification: "published" });
 
     // And a delivery after that finds nothing left to announce.
     await createSecurityGroupChangeHandler(deps({ now: at(200_000) }))(
-      sshFromWorld(id),
+      sshFromWorld({ eventID: id }),
       lambdaContext,
     );
     expect(wire.sns.publishes).toHaveLength(1);
@@ -539,7 +488,7 @@ describe("wire: Slack", () => {
 
   it("posts the Block Kit message of a published decision to the webhook", async () => {
     await createSecurityGroupChangeHandler(deps())(
-      sshFromWorld(`${EVENT_ID}-slack`),
+      sshFromWorld({ eventID: `${EVENT_ID}-slack` }),
       lambdaContext,
     );
     const [publish] = wire.sns.publishes;
@@ -559,7 +508,7 @@ describe("wire: Slack", () => {
   it("throws when Slack is down (SNS retries), while remediation does not depend on it", async () => {
     slack.answer(503);
     const result = await createSecurityGroupChangeHandler(deps())(
-      sshFromWorld(`${EVENT_ID}-down`),
+      sshFromWorld({ eventID: `${EVENT_ID}-down` }),
       lambdaContext,
     );
     expect(result).toMatchObject({ result: "revoked", published: true });

@@ -10,15 +10,8 @@ import {
 } from "@aws-sdk/client-ec2";
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import {
-  DEFAULT_POLICY_YAML,
-  judgeTagging,
-  loadPolicy,
-  METRICS,
-  policyId,
-  renderSlack,
-} from "@guardrail/core";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { DEFAULT_POLICY_YAML, METRICS, policyId, renderSlack } from "@guardrail/core";
+import { describe, expect, it, vi } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
 import { RemediationFailedError } from "../src/errors";
 import {
@@ -27,30 +20,46 @@ import {
 } from "../src/pipelines/security-group-change";
 import {
   awsError,
+  GROUP,
   ingressRule,
   lambdaContext,
   metricValues,
   OWN_ROLE,
+  SSH_REVOKED_ATTRIBUTES,
+  sshFromWorld,
+  sshFromWorldRule,
   TABLE,
   TOPIC,
+  tagRecord,
   testDeps,
 } from "./helpers";
 import {
-  acceptWrites,
+  acceptRemediation,
   auditItems,
   ddb,
   ec2,
+  mockAwsPerTest,
   publishedMessages,
-  resetAwsMocks,
   sns,
-  untaggedGroups,
+  stringAttributes,
 } from "./support/aws-mocks";
 
-const GROUP = "sg-0a1b2c3d4e5f60001";
+/** A ModifySecurityGroupRules event that sets sgr-0c0000000mod0001 to tcp 22 from 0.0.0.0/0. */
+const modify = () => loadFixture("ModifySecurityGroupRules", "wrapper_object-form_single-rule");
 
-/** tcp 22 from 0.0.0.0/0 with its rule id in the response (bare CloudTrail record). */
-const sshFromWorld = () =>
-  loadFixture("AuthorizeSecurityGroupIngress", "items-form_tcp-22_same-rule-as-legacy-flat");
+/** sgr-0c0000000mod0001 as EC2 describes it after that event. */
+const described = (over: Partial<SecurityGroupRule> = {}): SecurityGroupRule => ({
+  ...ingressRule("sgr-0c0000000mod0001", GROUP, 22),
+  Description: "temporary",
+  ...over,
+});
+
+/** DescribeSecurityGroupRules answers with these rules. */
+const describes = (...rules: SecurityGroupRule[]) =>
+  ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: rules });
+
+/** The event handled ten minutes after it happened (a retry, a backlog). */
+const late = () => testDeps({ now: new Date("2024-11-05T10:25:00.000Z") });
 
 /** tcp 443 from 0.0.0.0/0 and ::/0, turned into port 22 (two rule ids, one call). */
 function sshFromWorldTwice() {
@@ -62,15 +71,7 @@ function sshFromWorldTwice() {
   return e;
 }
 
-beforeEach(() => {
-  resetAwsMocks();
-  untaggedGroups();
-  ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-  ec2.on(RevokeSecurityGroupEgressCommand).resolves({ Return: true });
-  acceptWrites("msg-1");
-});
-
-afterEach(resetAwsMocks);
+mockAwsPerTest(() => acceptRemediation({ messageId: "msg-1" }));
 
 describe("security-group-change: revoking", () => {
   it("revokes the offending rule by id in one call, records it and publishes once", async () => {
@@ -102,14 +103,7 @@ describe("security-group-change: revoking", () => {
       mode: "enforce",
       result: "revoked",
     });
-    expect(message?.attributes).toMatchObject({
-      severity: { DataType: "String", StringValue: "critical" },
-      outcome: { DataType: "String", StringValue: "violation" },
-      rule: { DataType: "String", StringValue: "admin-ports" },
-      account: { DataType: "String", StringValue: "123456789012" },
-      region: { DataType: "String", StringValue: "eu-west-1" },
-      eventName: { DataType: "String", StringValue: "AuthorizeSecurityGroupIngress" },
-    });
+    expect(message?.attributes).toEqual(stringAttributes(SSH_REVOKED_ATTRIBUTES));
     expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: TOPIC });
     const [item] = auditItems();
     expect(item).toMatchObject({
@@ -333,10 +327,14 @@ describe("security-group-change: revoking", () => {
 });
 
 describe("security-group-change: permanent failure", () => {
-  it("records the first failed attempt without an alert or a failure count, and throws so that Lambda retries", async () => {
+  /** EC2 refuses the revoke: a failure that retrying the call at once would not fix. */
+  const revokeDenied = () =>
     ec2
       .on(RevokeSecurityGroupIngressCommand)
       .rejects(awsError("UnauthorizedOperation", "You are not authorized"));
+
+  it("records the first failed attempt without an alert or a failure count, and throws so that Lambda retries", async () => {
+    revokeDenied();
     ddb.on(UpdateCommand).resolves({ Attributes: { attempts: 1 } });
     const deps = testDeps();
     await expect(securityGroupChange(sshFromWorld(), deps)).rejects.toThrow(/attempt 1 of 3/);
@@ -350,9 +348,7 @@ describe("security-group-change: permanent failure", () => {
   });
 
   it("alerts critical on the last attempt, records the error, counts the failure, then throws", async () => {
-    ec2
-      .on(RevokeSecurityGroupIngressCommand)
-      .rejects(awsError("UnauthorizedOperation", "You are not authorized"));
+    revokeDenied();
     ddb.on(UpdateCommand).resolves({ Attributes: { attempts: 3 } });
     const deps = testDeps();
     await expect(securityGroupChange(sshFromWorld(), deps)).rejects.toBeInstanceOf(
@@ -371,7 +367,7 @@ describe("security-group-change: permanent failure", () => {
   });
 
   it("alerts when the attempt counter cannot be written (when unsure, alert)", async () => {
-    ec2.on(RevokeSecurityGroupIngressCommand).rejects(awsError("UnauthorizedOperation"));
+    revokeDenied();
     ddb.on(UpdateCommand).rejects(awsError("InternalServerError", "down", "server"));
     await expect(securityGroupChange(sshFromWorld(), testDeps())).rejects.toThrow(
       /exposure persists/,
@@ -380,7 +376,7 @@ describe("security-group-change: permanent failure", () => {
   });
 
   it("does not alert twice when the retried delivery fails again", async () => {
-    ec2.on(RevokeSecurityGroupIngressCommand).rejects(awsError("UnauthorizedOperation"));
+    revokeDenied();
     ddb.on(PutCommand).rejects(awsError("ConditionalCheckFailedException"));
     ddb.on(UpdateCommand).rejects(awsError("ConditionalCheckFailedException"));
     ddb
@@ -392,13 +388,6 @@ describe("security-group-change: permanent failure", () => {
     );
     expect(sns).not.toHaveReceivedCommand(PublishCommand);
     expect(metricValues(deps.addMetric, METRICS.remediationFailures)).toEqual([1]);
-  });
-
-  it("publishes the resolution when a retry revokes what an earlier attempt failed to", async () => {
-    ddb.on(PutCommand).resolves({ Attributes: { result: "failed", notification: "claimed" } });
-    const result = await securityGroupChange(sshFromWorld(), testDeps());
-    expect(result).toMatchObject({ result: "revoked", recorded: "replaced", published: true });
-    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
   });
 });
 
@@ -412,13 +401,68 @@ describe("security-group-change: idempotency", () => {
     expect(metricValues(deps.addMetric, METRICS.violations)).toEqual([]);
   });
 
-  it("corrects an already-gone record with the revoke, without a second message", async () => {
-    ddb
-      .on(PutCommand)
-      .resolves({ Attributes: { result: "already-gone", notification: "claimed" } });
+  /**
+   * An earlier delivery left a record (PutItem answers with it); this delivery revokes. A
+   * claim is stale 90 s (the function's timeout) after it was taken: 10:13:32.5 for an event
+   * handled at 10:15:02.5.
+   */
+  it.each([
+    {
+      name: "publishes the resolution when a retry revokes what an earlier attempt failed to",
+      before: { result: "failed", notification: "claimed" },
+      published: true,
+      markedPublished: true,
+    },
+    {
+      name: "corrects an already-gone record with the revoke, without a second message",
+      before: { result: "already-gone", notification: "claimed" },
+      published: false,
+      markedPublished: false,
+    },
+    {
+      name: "lets the next delivery publish after a failed notification",
+      before: { result: "revoked", notification: "failed" },
+      published: true,
+      markedPublished: true,
+    },
+    {
+      name: "publishes its own better result over a record abandoned before its publish",
+      before: {
+        result: "already-gone",
+        notification: "claimed",
+        claimedAt: "2024-11-05T10:13:00.000Z",
+      },
+      published: true,
+      markedPublished: true,
+    },
+    {
+      // Not marked published either: the delivery that holds the claim does that.
+      name: "leaves a claim younger than the function timeout to the delivery publishing it",
+      before: {
+        result: "already-gone",
+        notification: "claimed",
+        claimedAt: "2024-11-05T10:15:02.000Z",
+      },
+      published: false,
+      markedPublished: false,
+    },
+    {
+      name: "keeps a corrected record marked published when the first message already went out",
+      before: { result: "already-gone", notification: "published" },
+      published: false,
+      markedPublished: true,
+    },
+  ])("$name", async ({ before, published, markedPublished }) => {
+    ddb.on(PutCommand).resolves({ Attributes: before });
     const result = await securityGroupChange(sshFromWorld(), testDeps());
-    expect(result).toMatchObject({ recorded: "replaced", published: false });
-    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+    expect(result).toMatchObject({ result: "revoked", recorded: "replaced", published });
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      ExpressionAttributeValues: expect.objectContaining({ ":stale": "2024-11-05T10:13:32.500Z" }),
+    });
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, published ? 1 : 0);
+    const marking = { UpdateExpression: "SET #notification = :published" };
+    if (markedPublished) expect(ddb).toHaveReceivedCommandWith(UpdateCommand, marking);
+    else expect(ddb).not.toHaveReceivedCommandWith(UpdateCommand, marking);
   });
 
   it("gives the turn back when the publish fails, and fails the invocation", async () => {
@@ -431,12 +475,6 @@ describe("security-group-change: idempotency", () => {
       Key: { pk: "DECISION#085b5347-9517-55da-aa2c-3435181ff2a7", sk: "DECISION" },
       ExpressionAttributeValues: { ":failed": "failed", ":claim": claim },
     });
-  });
-
-  it("lets the next delivery publish after a failed notification", async () => {
-    ddb.on(PutCommand).resolves({ Attributes: { result: "revoked", notification: "failed" } });
-    const result = await securityGroupChange(sshFromWorld(), testDeps());
-    expect(result).toMatchObject({ recorded: "replaced", published: true });
   });
 
   it("announces the revoke an earlier delivery recorded but could not publish, not its own 'already gone'", async () => {
@@ -506,51 +544,6 @@ describe("security-group-change: idempotency", () => {
     });
   });
 
-  it("publishes its own better result over a record abandoned before its publish", async () => {
-    ddb.on(PutCommand).resolves({
-      Attributes: {
-        result: "already-gone",
-        notification: "claimed",
-        claimedAt: "2024-11-05T10:13:00.000Z",
-      },
-    });
-    const result = await securityGroupChange(sshFromWorld(), testDeps());
-    expect(result).toMatchObject({ result: "revoked", recorded: "replaced", published: true });
-    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
-      ExpressionAttributeValues: expect.objectContaining({ ":stale": "2024-11-05T10:13:32.500Z" }),
-    });
-    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
-  });
-
-  it("leaves a claim younger than the function timeout to the delivery publishing it", async () => {
-    ddb.on(PutCommand).resolves({
-      Attributes: {
-        result: "already-gone",
-        notification: "claimed",
-        claimedAt: "2024-11-05T10:15:02.000Z",
-      },
-    });
-    const result = await securityGroupChange(sshFromWorld(), testDeps());
-    expect(result).toMatchObject({ recorded: "replaced", published: false });
-    expect(sns).not.toHaveReceivedCommand(PublishCommand);
-    // Not marked published either: the delivery that holds the claim does that.
-    expect(ddb).not.toHaveReceivedCommandWith(UpdateCommand, {
-      UpdateExpression: "SET #notification = :published",
-    });
-  });
-
-  it("keeps a corrected record marked published when the first message already went out", async () => {
-    ddb
-      .on(PutCommand)
-      .resolves({ Attributes: { result: "already-gone", notification: "published" } });
-    const result = await securityGroupChange(sshFromWorld(), testDeps());
-    expect(result).toMatchObject({ recorded: "replaced", published: false });
-    expect(sns).not.toHaveReceivedCommand(PublishCommand);
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
-      UpdateExpression: "SET #notification = :published",
-    });
-  });
-
   it("still notifies when the audit table is down, then fails for a retry", async () => {
     ddb.on(PutCommand).rejects(awsError("InternalServerError", "down", "server"));
     await expect(securityGroupChange(sshFromWorld(), testDeps())).rejects.toMatchObject({
@@ -583,27 +576,15 @@ describe("security-group-change: exemptions and loop guard", () => {
   };
   /** The audit table holds the record of `value` set by `by` an hour before the event. */
   const recorded = (value: string, by = APPROVER) => {
-    const { record } = judgeTagging(
-      { groupId: GROUP, key: "guardrail-exempt", value },
-      eventMeta(by),
-      loadPolicy(approving),
-    );
+    const record = tagRecord({
+      value,
+      by,
+      eventId: "tag-event-1",
+      eventTime: "2024-11-05T09:15:00Z",
+      policyYaml: approving,
+    });
     ddb.on(QueryCommand).resolves({ Items: [{ ...record, type: "tag-record" }] });
   };
-  const eventMeta = (arn: string) => ({
-    eventId: "tag-event-1",
-    eventTime: "2024-11-05T09:15:00Z",
-    actor: {
-      arn,
-      type: "AssumedRole",
-      accountId: "123456789012",
-      sessionIssuerArn: null,
-      invokedBy: null,
-      sourceIp: null,
-      userAgent: null,
-      console: false,
-    },
-  });
 
   it("keeps a rule an approver's recorded tag waives, announced at the waived severity", async () => {
     tagged(VALUE);
@@ -694,68 +675,102 @@ describe("security-group-change: exemptions and loop guard", () => {
     expect(auditItems()[0]).toMatchObject({ result: "revoked" });
   });
 
-  it("ignores a change made by its own role without any AWS call", async () => {
-    const event = loadFixture("ModifySecurityGroupRules", "wrapper_object-form_single-rule");
-    event.detail.userIdentity.sessionContext.sessionIssuer.arn = OWN_ROLE;
-    const result = await securityGroupChange(event, testDeps());
-    expect(result).toMatchObject({ status: "ignored", reason: "own-principal" });
+  it.each([
+    {
+      name: "ignores a change made by its own role without any AWS call",
+      event: () => {
+        const event = modify();
+        event.detail.userIdentity.sessionContext.sessionIssuer.arn = OWN_ROLE;
+        return event;
+      },
+      outcome: { status: "ignored", reason: "own-principal" },
+    },
+    {
+      name: "does nothing for a compliant change",
+      event: () =>
+        loadFixture("AuthorizeSecurityGroupIngress", "ipv4-and-ipv6-same-item_with-ruleset"),
+      outcome: { status: "compliant" },
+    },
+    {
+      name: "ignores failed calls",
+      event: () =>
+        loadFixture(
+          "AuthorizeSecurityGroupIngress",
+          "failed_client-invalid-permission-duplicate_response-null",
+        ),
+      outcome: { status: "ignored", reason: "failed-call" },
+    },
+  ])("$name", async ({ event, outcome }) => {
+    expect(await securityGroupChange(event(), testDeps())).toMatchObject(outcome);
     expect(ec2.calls()).toHaveLength(0);
     expect(sns.calls()).toHaveLength(0);
     expect(ddb.calls()).toHaveLength(0);
   });
-
-  it("does nothing for a compliant change", async () => {
-    const event = loadFixture(
-      "AuthorizeSecurityGroupIngress",
-      "ipv4-and-ipv6-same-item_with-ruleset",
-    );
-    const result = await securityGroupChange(event, testDeps());
-    expect(result.status).toBe("compliant");
-    expect(ec2.calls()).toHaveLength(0);
-    expect(sns.calls()).toHaveLength(0);
-  });
-
-  it("ignores failed calls", async () => {
-    const event = loadFixture(
-      "AuthorizeSecurityGroupIngress",
-      "failed_client-invalid-permission-duplicate_response-null",
-    );
-    expect(await securityGroupChange(event, testDeps())).toMatchObject({
-      status: "ignored",
-      reason: "failed-call",
-    });
-  });
 });
 
-describe("security-group-change: ModifySecurityGroupRules", () => {
-  const modify = () => loadFixture("ModifySecurityGroupRules", "wrapper_object-form_single-rule");
-  /** sgr-0c0000000mod0001 as EC2 describes it; the event set it to tcp 22 from 0.0.0.0/0. */
-  const described = (over: Partial<SecurityGroupRule> = {}): SecurityGroupRule => ({
-    SecurityGroupRuleId: "sgr-0c0000000mod0001",
-    GroupId: GROUP,
-    IsEgress: false,
-    IpProtocol: "tcp",
-    FromPort: 22,
-    ToPort: 22,
-    CidrIpv4: "0.0.0.0/0",
-    Description: "temporary",
-    ...over,
-  });
-  const describes = (...rules: SecurityGroupRule[]) =>
-    ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: rules });
+/**
+ * The events whose rules are read back from EC2 before they are judged: a Modify (the event does
+ * not say the direction) and any event handled late (the rule may have changed since).
+ */
+const READ_BACK = [
+  {
+    events: "ModifySecurityGroupRules events",
+    event: modify,
+    deps: testDeps,
+    rule: described,
+    id: "sgr-0c0000000mod0001",
+  },
+  {
+    events: "events handled late",
+    event: sshFromWorld,
+    deps: late,
+    rule: sshFromWorldRule,
+    id: "sgr-0a00000000same01",
+  },
+];
 
-  it("looks the rule up, then revokes it in the direction EC2 gives", async () => {
+describe.each(READ_BACK)(
+  "security-group-change: reading back the rules of $events",
+  ({ event, deps, rule, id }) => {
+    it("reads the rule back by id, then revokes it when it is still open", async () => {
+      describes(rule());
+      const result = await securityGroupChange(event(), deps());
+      expect(ec2).toHaveReceivedCommandExactlyOnceWith(DescribeSecurityGroupRulesCommand, {
+        SecurityGroupRuleIds: [id],
+      });
+      expect(result.result).toBe("revoked");
+      expect(ec2).toHaveReceivedCommandExactlyOnceWith(RevokeSecurityGroupIngressCommand, {
+        GroupId: GROUP,
+        SecurityGroupRuleIds: [id],
+      });
+    });
+
+    it("leaves alone a rule that was modified again since, to something compliant", async () => {
+      describes(rule({ CidrIpv4: "10.20.0.0/16" }));
+      const result = await securityGroupChange(event(), deps());
+      expect(result.status).toBe("compliant");
+      expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+      expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupEgressCommand);
+      expect(sns).not.toHaveReceivedCommand(PublishCommand);
+    });
+
+    it("reports a rule EC2 no longer knows as already gone, without a revoke", async () => {
+      ec2
+        .on(DescribeSecurityGroupRulesCommand)
+        .rejects(awsError("InvalidSecurityGroupRuleId.NotFound"));
+      const result = await securityGroupChange(event(), deps());
+      expect(result.result).toBe("already-gone");
+      expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
+      expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupEgressCommand);
+    });
+  },
+);
+
+describe("security-group-change: ModifySecurityGroupRules", () => {
+  it("says the previous state is unknown when the sweep never saw the rule it revokes", async () => {
     describes(described());
     const result = await securityGroupChange(modify(), testDeps());
-    expect(ec2).toHaveReceivedCommandExactlyOnceWith(DescribeSecurityGroupRulesCommand, {
-      SecurityGroupRuleIds: ["sgr-0c0000000mod0001"],
-    });
     expect(result.result).toBe("revoked");
-    expect(ec2).toHaveReceivedCommandWith(RevokeSecurityGroupIngressCommand, {
-      GroupId: GROUP,
-      SecurityGroupRuleIds: ["sgr-0c0000000mod0001"],
-    });
-    // The sweep never saw the rule: the alert says the previous state is unknown.
     expect(publishedMessages()[0]?.body.findings[0].previous).toBe("unknown");
   });
 
@@ -768,16 +783,6 @@ describe("security-group-change: ModifySecurityGroupRules", () => {
       "RevokeSecurityGroupIngressCommand",
       "DescribeSecurityGroupsCommand",
     ]);
-  });
-
-  it("leaves alone a rule that was modified again since, to something compliant", async () => {
-    // A later Modify narrowed the rule to the office network before this event was handled.
-    describes(described({ CidrIpv4: "10.20.0.0/16" }));
-    const result = await securityGroupChange(modify(), testDeps());
-    expect(result.status).toBe("compliant");
-    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
-    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupEgressCommand);
-    expect(sns).not.toHaveReceivedCommand(PublishCommand);
   });
 
   it("judges the rule as it is now when the event shows less than EC2 holds", async () => {
@@ -857,16 +862,6 @@ describe("security-group-change: ModifySecurityGroupRules", () => {
     expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
   });
 
-  it("reports a rule EC2 no longer knows as already gone, without a revoke", async () => {
-    ec2
-      .on(DescribeSecurityGroupRulesCommand)
-      .rejects(awsError("InvalidSecurityGroupRuleId.NotFound"));
-    const result = await securityGroupChange(modify(), testDeps());
-    expect(result.result).toBe("already-gone");
-    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
-    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupEgressCommand);
-  });
-
   it("asks for each rule alone when one of several ids is unknown", async () => {
     const event = loadFixture(
       "ModifySecurityGroupRules",
@@ -879,17 +874,7 @@ describe("security-group-change: ModifySecurityGroupRules", () => {
       .rejects(awsError("InvalidSecurityGroupRuleId.NotFound"))
       .on(DescribeSecurityGroupRulesCommand, { SecurityGroupRuleIds: ["sgr-0c0000000mod0002"] })
       .resolves({
-        SecurityGroupRules: [
-          {
-            SecurityGroupRuleId: "sgr-0c0000000mod0002",
-            GroupId: GROUP,
-            IsEgress: false,
-            IpProtocol: "tcp",
-            FromPort: 22,
-            ToPort: 22,
-            CidrIpv6: "::/0",
-          },
-        ],
+        SecurityGroupRules: [ingressRule("sgr-0c0000000mod0002", GROUP, 22, { CidrIpv6: "::/0" })],
       })
       .on(DescribeSecurityGroupRulesCommand, { SecurityGroupRuleIds: ["sgr-0c0000000mod0003"] })
       .rejects(awsError("InvalidSecurityGroupRuleId.NotFound"));
@@ -904,7 +889,6 @@ describe("security-group-change: ModifySecurityGroupRules", () => {
 });
 
 describe("security-group-change: look-ups in parallel", () => {
-  const modify = () => loadFixture("ModifySecurityGroupRules", "wrapper_object-form_single-rule");
   const rule: SecurityGroupRule = ingressRule("sgr-0c0000000mod0001", GROUP, 22);
 
   it("reads the group's tags while the rule is read back, not after, when they decide the revoke", async () => {
@@ -960,47 +944,6 @@ describe("security-group-change: look-ups in parallel", () => {
 });
 
 describe("security-group-change: late events", () => {
-  /** The event handled ten minutes after it happened (a retry, a backlog). */
-  const late = () => testDeps({ now: new Date("2024-11-05T10:25:00.000Z") });
-  const sshRule = (over: Partial<SecurityGroupRule> = {}): SecurityGroupRule => ({
-    SecurityGroupRuleId: "sgr-0a00000000same01",
-    GroupId: GROUP,
-    IsEgress: false,
-    IpProtocol: "tcp",
-    FromPort: 22,
-    ToPort: 22,
-    CidrIpv4: "0.0.0.0/0",
-    ...over,
-  });
-
-  it("reads a late event's rules back, and revokes them when they are still open", async () => {
-    ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [sshRule()] });
-    const result = await securityGroupChange(sshFromWorld(), late());
-    expect(ec2).toHaveReceivedCommandExactlyOnceWith(DescribeSecurityGroupRulesCommand, {
-      SecurityGroupRuleIds: ["sgr-0a00000000same01"],
-    });
-    expect(result.result).toBe("revoked");
-    expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 1);
-  });
-
-  it("does not revoke a rule modified since to something compliant", async () => {
-    ec2
-      .on(DescribeSecurityGroupRulesCommand)
-      .resolves({ SecurityGroupRules: [sshRule({ CidrIpv4: "10.0.0.0/8" })] });
-    const result = await securityGroupChange(sshFromWorld(), late());
-    expect(result.status).toBe("compliant");
-    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
-  });
-
-  it("reports a late event's rule that no longer exists as already gone, without a revoke", async () => {
-    ec2
-      .on(DescribeSecurityGroupRulesCommand)
-      .rejects(awsError("InvalidSecurityGroupRuleId.NotFound"));
-    const result = await securityGroupChange(sshFromWorld(), late());
-    expect(result.result).toBe("already-gone");
-    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
-  });
-
   it("does not read back a fresh event's rules: the revoke comes first", async () => {
     await securityGroupChange(sshFromWorld(), testDeps());
     expect(ec2).not.toHaveReceivedCommand(DescribeSecurityGroupRulesCommand);

@@ -2,9 +2,15 @@ import "./setup";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { STSClient } from "@aws-sdk/client-sts";
-import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { lazy, securityHubExportFor } from "@guardrail/aws";
-import { buildDecision, missingAsffFields, parseCidr, securityHubFindingId } from "@guardrail/core";
+import {
+  buildDecision,
+  evaluate,
+  loadPolicy,
+  missingAsffFields,
+  securityHubFindingId,
+} from "@guardrail/core";
 import {
   createSecurityGroupChangeHandler,
   createSweepHandler,
@@ -16,7 +22,7 @@ import {
 import { type AccessKeyEntry, SecurityHubSandbox, StsSandbox } from "@guardrail/sandbox";
 import { ConfiguredRetryStrategy } from "@smithy/util-retry";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { loadFixture } from "../../test/fixtures/load";
+import { sgRule } from "../../packages/core/test/policy-builders";
 import {
   credentials,
   endpointsOf,
@@ -25,11 +31,9 @@ import {
   wireDeps,
   wireStubs,
 } from "./harness";
-import { BASE_ENV, lambdaContext, memoryFiles, TABLE } from "./helpers";
+import { BASE_ENV, GROUP, lambdaContext, memoryFiles, RULE, sshFromWorld } from "./helpers";
 
 const ACCOUNT = "123456789012";
-const GROUP = "sg-0a1b2c3d4e5f60001";
-const RULE = "sgr-0a00000000same01";
 const ADMIN = securityHubFindingId(ACCOUNT, REGION, GROUP, "admin-ports");
 const EXPOSURE = securityHubFindingId(ACCOUNT, REGION, GROUP, "internet-exposure");
 
@@ -58,7 +62,8 @@ let clock: Date;
 
 beforeEach(async () => {
   wire.ec2.addRules(SSH_FROM_WORLD_RULE);
-  await clearLedger();
+  // dynalite lives across tests: each starts with no record of what was sent.
+  await wire.dynamo.deleteItems("SECURITYHUB#");
   hub = new SecurityHubSandbox();
   hubEndpoint = await hub.listen(0);
   clock = new Date("2024-11-05T10:15:02Z");
@@ -66,21 +71,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await hub.close();
 });
-
-/** dynalite lives across tests: each starts with no record of what was sent. */
-async function clearLedger() {
-  const doc = await ddb();
-  const out = await doc.send(
-    new ScanCommand({
-      TableName: TABLE,
-      FilterExpression: "begins_with(pk, :p)",
-      ExpressionAttributeValues: { ":p": "SECURITYHUB#" },
-    }),
-  );
-  for (const item of out.Items ?? []) {
-    await doc.send(new DeleteCommand({ TableName: TABLE, Key: { pk: item.pk, sk: item.sk } }));
-  }
-}
 
 const ddb = lazy(async () =>
   DynamoDBDocumentClient.from(
@@ -189,11 +179,7 @@ describe("wire: Security Hub lifecycle against a local Security Hub", () => {
   });
 
   it("imports the event path's remediation as PASSED and RESOLVED at creation", async () => {
-    const event = loadFixture(
-      "AuthorizeSecurityGroupIngress",
-      "items-form_tcp-22_same-rule-as-legacy-flat",
-    );
-    event.eventID = "shub-event-1";
+    const event = sshFromWorld({ eventID: "shub-event-1" });
     const result = await createSecurityGroupChangeHandler(
       deps(policy("enforce"), "security-group-change"),
     )(event, lambdaContext);
@@ -341,28 +327,16 @@ describe("wire: organisation mode imports through the member role", () => {
         id: `sweep:org:${account}`,
         account,
         region: REGION,
-        evaluation: {
-          outcome: "violation",
-          findings: [
-            {
-              rule: "admin-ports",
-              mode: "notify",
-              severity: "critical",
-              reason: "tcp 22 open to 0.0.0.0/0",
-              change: {
-                kind: "security-group-rule",
-                groupId: GROUP,
-                direction: "ingress",
-                protocol: "tcp",
-                ports: { from: 22, to: 22 },
-                icmp: null,
-                peer: { kind: "cidr", cidr: parseCidr("0.0.0.0/0") },
-                ruleId: RULE,
-              },
-            },
-          ],
-          waived: [],
-        },
+        // What the sweep finds in the account: ssh open to the world, which the policy flags.
+        evaluation: evaluate(
+          [sgRule({ groupId: GROUP, ruleId: RULE })],
+          loadPolicy(policy("notify")),
+          {
+            now: new Date(),
+            account,
+            region: REGION,
+          },
+        ),
         outcomes: [],
         decidedAt: new Date(),
         guardrailVersion: "1.2.3",

@@ -6,32 +6,24 @@ import {
   type SecurityGroupRule,
 } from "@aws-sdk/client-ec2";
 import { PublishCommand } from "@aws-sdk/client-sns";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { loadFixture } from "../../test/fixtures/load";
+import { describe, expect, it } from "vitest";
 import { securityGroupChange } from "../src/pipelines/security-group-change";
-import { awsError, NARROWING, testDeps } from "./helpers";
-import { acceptWrites, ec2, resetAwsMocks, sns, untaggedGroups } from "./support/aws-mocks";
-
-const GROUP = "sg-0a1b2c3d4e5f60001";
-const RULE = "sgr-0a00000000same01";
+import { awsError, GROUP, NARROWING, RULE, sshFromWorld, testDeps } from "./helpers";
+import { acceptRemediation, ec2, mockAwsPerTest, sns } from "./support/aws-mocks";
 
 /**
  * tcp 0-1023 from 52.0.0.0/8 (public and wide, no trusted or office range inside): forbidden
  * but for 80 and 443, which stay open.
  */
 function lowPortsFromWorld() {
-  const e = loadFixture(
-    "AuthorizeSecurityGroupIngress",
-    "items-form_tcp-22_same-rule-as-legacy-flat",
-  );
-  const d = e.detail ?? e;
-  for (const p of d.requestParameters.ipPermissions.items)
+  const e = sshFromWorld();
+  for (const p of e.requestParameters.ipPermissions.items)
     Object.assign(p, {
       fromPort: 0,
       toPort: 1023,
       ipRanges: { items: [{ cidrIp: "52.0.0.0/8" }] },
     });
-  for (const r of d.responseElements.securityGroupRuleSet.items)
+  for (const r of e.responseElements.securityGroupRuleSet.items)
     Object.assign(r, { fromPort: 0, toPort: 1023, cidrIpv4: "52.0.0.0/8" });
   return e;
 }
@@ -53,16 +45,11 @@ function published() {
   return sns.commandCalls(PublishCommand).map((c) => JSON.parse(c.args[0].input.Message ?? "{}"));
 }
 
-beforeEach(() => {
-  resetAwsMocks();
-  untaggedGroups();
+mockAwsPerTest(() => {
+  acceptRemediation({ messageId: "msg-1" });
   ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: groupRules(3) });
   ec2.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
-  ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-  acceptWrites("msg-1");
 });
-
-afterEach(resetAwsMocks);
 
 describe("security-group-change: narrowing a mixed rule", () => {
   it("authorizes tcp 80 and 443 from the range first, then revokes the rule by id", async () => {

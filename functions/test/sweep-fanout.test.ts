@@ -17,6 +17,7 @@ import {
   parseBatchEvent,
   planSweepRun,
   readRunResults,
+  type SummaryEvent,
   summariseRun,
   sweepBatch,
 } from "../src/pipelines/sweep-fanout";
@@ -152,6 +153,31 @@ const swept = (account: string) => ({
   published: true,
   durationMs: 40,
 });
+/** A batch ResultWriter files as SUCCEEDED: the worker swept `account` in run "run". */
+const succeededBatch = (account: string) => ({
+  Status: "SUCCEEDED",
+  Output: JSON.stringify({ runId: "run", swept: [swept(account)], failures: [], notDeployed: [] }),
+});
+
+/** The hub's sweep dependencies, its runs in `runs`. */
+const hubDeps = (runs: SweepRuns, now?: Date) => ({
+  ...testDeps({ fn: "sweep", now }),
+  identity: async () => t("hub"),
+  bucket: BUCKET,
+  runs,
+});
+
+/** What the state machine hands the summary step of run "run" that planned `targets` targets. */
+const summaryInput = (
+  targets: number,
+  end: Pick<SummaryEvent, "results" | "mapError">,
+): SummaryEvent => ({
+  runId: "run",
+  manifest: { bucket: BUCKET, key: "manifests/run.json" },
+  targets,
+  skippedAccounts: 0,
+  ...end,
+});
 
 describe("the sweep summary", () => {
   const objects = {
@@ -162,17 +188,7 @@ describe("the sweep summary", () => {
         FAILED: [{ Key: "results/run/FAILED_0.json" }],
       },
     },
-    [`${BUCKET}/results/run/SUCCEEDED_0.json`]: [
-      {
-        Status: "SUCCEEDED",
-        Output: JSON.stringify({
-          runId: "run",
-          swept: [swept("a")],
-          failures: [],
-          notDeployed: [],
-        }),
-      },
-    ],
+    [`${BUCKET}/results/run/SUCCEEDED_0.json`]: [succeededBatch("a")],
     [`${BUCKET}/results/run/FAILED_0.json`]: [
       {
         Status: "FAILED",
@@ -202,21 +218,11 @@ describe("the sweep summary", () => {
   });
 
   it("publishes the run's summary once and fails the run naming the targets not swept", async () => {
-    const deps = {
-      ...testDeps({ fn: "sweep" }),
-      identity: async () => t("hub"),
-      bucket: BUCKET,
-      runs: memoryRuns(objects),
-    };
     const error = await summariseRun(
-      {
-        runId: "run",
-        manifest: { bucket: BUCKET, key: "manifests/run.json" },
-        targets: 3,
-        skippedAccounts: 0,
+      summaryInput(3, {
         results: { ResultWriterDetails: { Bucket: BUCKET, Key: "results/run/manifest.json" } },
-      },
-      deps,
+      }),
+      hubDeps(memoryRuns(objects)),
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SweepTargetsFailedError);
     expect((error as Error).message).toBe(
@@ -233,22 +239,12 @@ describe("the sweep summary", () => {
   });
 
   it("reports every target as not swept when the Map Run stopped before writing results", async () => {
-    const deps = {
-      ...testDeps({ fn: "sweep" }),
-      identity: async () => t("hub"),
-      bucket: BUCKET,
-      runs: memoryRuns({}),
-    };
     await expect(
       summariseRun(
-        {
-          runId: "run",
-          manifest: { bucket: BUCKET, key: "k" },
-          targets: 5,
-          skippedAccounts: 0,
+        summaryInput(5, {
           mapError: { Error: "States.ExceedToleratedFailureThreshold", Cause: "too many" },
-        },
-        deps,
+        }),
+        hubDeps(memoryRuns({})),
       ),
     ).rejects.toThrow(
       "5 of 5 sweep target(s) not swept (States.ExceedToleratedFailureThreshold: too many)",
@@ -259,33 +255,11 @@ describe("the sweep summary", () => {
   it("publishes nothing and succeeds when every target was swept and nothing needs attention", async () => {
     const quiet = {
       [`${BUCKET}/m.json`]: { ResultFiles: { SUCCEEDED: [{ Key: "s.json" }] } },
-      [`${BUCKET}/s.json`]: [
-        {
-          Status: "SUCCEEDED",
-          Output: JSON.stringify({
-            runId: "run",
-            swept: [swept("a")],
-            failures: [],
-            notDeployed: [],
-          }),
-        },
-      ],
-    };
-    const deps = {
-      ...testDeps({ fn: "sweep" }),
-      identity: async () => t("hub"),
-      bucket: BUCKET,
-      runs: memoryRuns(quiet),
+      [`${BUCKET}/s.json`]: [succeededBatch("a")],
     };
     const summary = await summariseRun(
-      {
-        runId: "run",
-        manifest: { bucket: BUCKET, key: "k" },
-        targets: 1,
-        skippedAccounts: 0,
-        results: { ResultWriterDetails: { Bucket: BUCKET, Key: "m.json" } },
-      },
-      deps,
+      summaryInput(1, { results: { ResultWriterDetails: { Bucket: BUCKET, Key: "m.json" } } }),
+      hubDeps(memoryRuns(quiet)),
     );
     expect(summary).toMatchObject({ swept: 1, missing: 0, failures: [], crashed: [] });
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 0);
@@ -293,6 +267,8 @@ describe("the sweep summary", () => {
 });
 
 describe("the sweep planner", () => {
+  /** Five minutes into the 10:15 slot. */
+  const SLOT_TIME = new Date("2026-12-06T10:20:00Z");
   const config = loadConfig(
     "sweep",
     {
@@ -315,21 +291,20 @@ describe("the sweep planner", () => {
 
   it("checks the event path once per slot and starts nothing while a run is still going", async () => {
     const started: string[] = [];
-    const base = testDeps({ fn: "sweep", now: new Date("2026-12-06T10:20:00Z") });
     const deps = {
-      ...base,
-      config,
-      identity: async () => t("hub"),
-      eventPath: disabledRule,
-      bucket: BUCKET,
-      runs: {
-        ...memoryRuns({}),
-        running: async () => "sweep-20261206T1000Z",
-        start: async (name: string) => {
-          started.push(name);
-          return "started" as const;
+      ...hubDeps(
+        {
+          ...memoryRuns({}),
+          running: async () => "sweep-20261206T1000Z",
+          start: async (name: string) => {
+            started.push(name);
+            return "started" as const;
+          },
         },
-      },
+        SLOT_TIME,
+      ),
+      config,
+      eventPath: disabledRule,
     };
     expect(await planSweepRun(deps)).toEqual({
       status: "previous-run-still-going",
@@ -337,28 +312,28 @@ describe("the sweep planner", () => {
       running: "sweep-20261206T1000Z",
     });
     expect(started).toEqual([]);
-    expect(base.addMetric).toHaveBeenCalledWith(METRICS.eventPathChecksFailed, "Count", 1);
-    expect(base.addMetric).toHaveBeenCalledWith(SWEEP_FANOUT_METRICS.runsSkipped, "Count", 1);
+    expect(deps.addMetric).toHaveBeenCalledWith(METRICS.eventPathChecksFailed, "Count", 1);
+    expect(deps.addMetric).toHaveBeenCalledWith(SWEEP_FANOUT_METRICS.runsSkipped, "Count", 1);
   });
 
   it("writes the manifest and starts the slot's run with it", async () => {
     const manifests: Record<string, unknown> = {};
     const starts: unknown[] = [];
     const deps = {
-      ...testDeps({ fn: "sweep", now: new Date("2026-12-06T10:20:00Z") }),
+      ...hubDeps(
+        {
+          ...memoryRuns({}),
+          putManifest: async (key: string, targets: readonly unknown[]) => {
+            manifests[key] = targets;
+          },
+          start: async (name: string, input: unknown) => {
+            starts.push({ name, input });
+            return "started" as const;
+          },
+        },
+        SLOT_TIME,
+      ),
       config,
-      identity: async () => t("hub"),
-      bucket: BUCKET,
-      runs: {
-        ...memoryRuns({}),
-        putManifest: async (key: string, targets: readonly unknown[]) => {
-          manifests[key] = targets;
-        },
-        start: async (name: string, input: unknown) => {
-          starts.push({ name, input });
-          return "started" as const;
-        },
-      },
     };
     expect(await planSweepRun(deps)).toMatchObject({ status: "started", targets: 4 });
     expect(Object.keys(manifests)).toEqual(["manifests/sweep-20261206T1015Z.json"]);

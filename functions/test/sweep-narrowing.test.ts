@@ -7,10 +7,10 @@ import {
   RevokeSecurityGroupIngressCommand,
   type SecurityGroupRule,
 } from "@aws-sdk/client-ec2";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type SweepDeps, sweep } from "../src/pipelines/sweep";
 import { NARROWING, scheduledEvent, testDeps } from "./helpers";
-import { acceptWrites, ec2, resetAwsMocks } from "./support/aws-mocks";
+import { acceptRemediation, ec2, mockAwsPerTest } from "./support/aws-mocks";
 
 const GROUP = "sg-q";
 const RULE = "sgr-wide";
@@ -39,19 +39,15 @@ function deps(): SweepDeps {
   };
 }
 
-beforeEach(() => {
-  resetAwsMocks();
+mockAwsPerTest(() => {
+  acceptRemediation();
   ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: groupRules(3) });
   ec2.on(DescribeNetworkAclsCommand).resolves({ NetworkAcls: [] });
   ec2
     .on(DescribeSecurityGroupsCommand)
     .resolves({ SecurityGroups: [{ GroupId: GROUP, Tags: [] }] });
   ec2.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
-  ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-  acceptWrites();
 });
-
-afterEach(resetAwsMocks);
 
 describe("sweep: narrowing against the group's rule quota", () => {
   it("narrows a mixed rule when the group has room: the remainder first, then the revoke", async () => {

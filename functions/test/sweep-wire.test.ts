@@ -4,7 +4,7 @@ import { AUDIT_TABLE } from "@guardrail/core";
 import { createSweepHandler, type SweepDeps } from "@guardrail/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Ec2Stub, type StubRule } from "./ec2-stub";
-import { startDynamo, startSnsStub, wireDeps } from "./harness";
+import { sshRule, startDynamo, startSnsStub, wireDeps } from "./harness";
 import { lambdaContext, scheduledEvent, TABLE } from "./helpers";
 
 const GROUPS = 10_000;
@@ -25,15 +25,7 @@ function seed(stub: Ec2Stub): void {
     for (let r = 0; r < RULES_PER_GROUP; r++) {
       const id = `sgr-${(g * RULES_PER_GROUP + r).toString(16).padStart(17, "0")}`;
       if (r === 0 && g % 1000 === 0) {
-        rules.push({
-          id,
-          groupId,
-          egress: false,
-          protocol: "tcp",
-          from: 22,
-          to: 22,
-          cidr: "0.0.0.0/0",
-        });
+        rules.push(sshRule(id, groupId));
       } else if (r === 1) {
         rules.push({
           id,

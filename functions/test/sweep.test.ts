@@ -6,12 +6,13 @@ import {
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
   GetManagedPrefixListEntriesCommand,
+  type NetworkAclEntry,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { METRICS } from "@guardrail/core";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createSweepHandler, type SweepDeps, sweep } from "../src/pipelines/sweep";
 import {
   awsError,
@@ -19,12 +20,45 @@ import {
   lambdaContext,
   metricValues,
   scheduledEvent,
-  TABLE,
   testDeps,
 } from "./helpers";
-import { acceptWrites, ddb, ec2, resetAwsMocks, sns } from "./support/aws-mocks";
+import {
+  acceptRemediation,
+  batchWriteRequests,
+  ddb,
+  ec2,
+  mockAwsPerTest,
+  publishedMessages,
+  sns,
+} from "./support/aws-mocks";
 
 const scheduled = scheduledEvent();
+
+/** Entry 110 of acl-1: rdp from anywhere, inbound. */
+const RDP_FROM_WORLD_ENTRY: NetworkAclEntry = {
+  RuleNumber: 110,
+  Protocol: "6",
+  RuleAction: "allow",
+  Egress: false,
+  CidrBlock: "0.0.0.0/0",
+  PortRange: { From: 3389, To: 3389 },
+};
+
+/** Entry 120 of acl-1: everything from anywhere, inbound. */
+const ALLOW_ALL_ENTRY: NetworkAclEntry = {
+  RuleNumber: 120,
+  Protocol: "-1",
+  RuleAction: "allow",
+  Egress: false,
+  CidrBlock: "0.0.0.0/0",
+};
+
+/** What the sweep stored of each resource: its id and its state's fingerprint. */
+const storedStates = () =>
+  batchWriteRequests().map((w) => ({
+    resourceId: w.PutRequest?.Item?.resourceId,
+    fingerprint: w.PutRequest?.Item?.fingerprint,
+  }));
 
 function sweepDeps(): SweepDeps & { addMetric: ReturnType<typeof testDeps>["addMetric"] } {
   return {
@@ -35,8 +69,8 @@ function sweepDeps(): SweepDeps & { addMetric: ReturnType<typeof testDeps>["addM
   };
 }
 
-beforeEach(() => {
-  resetAwsMocks();
+mockAwsPerTest(() => {
+  acceptRemediation();
   ec2
     .on(DescribeSecurityGroupRulesCommand, { NextToken: undefined })
     .resolves({
@@ -63,21 +97,8 @@ beforeEach(() => {
         NetworkAclId: "acl-1",
         // The allow-all comes after 110: numbered first, it would shadow 110 whole (no finding).
         Entries: [
-          {
-            RuleNumber: 120,
-            Protocol: "-1",
-            RuleAction: "allow",
-            Egress: false,
-            CidrBlock: "0.0.0.0/0",
-          },
-          {
-            RuleNumber: 110,
-            Protocol: "6",
-            RuleAction: "allow",
-            Egress: false,
-            CidrBlock: "0.0.0.0/0",
-            PortRange: { From: 3389, To: 3389 },
-          },
+          ALLOW_ALL_ENTRY,
+          RDP_FROM_WORLD_ENTRY,
           {
             RuleNumber: 32767,
             Protocol: "-1",
@@ -93,13 +114,8 @@ beforeEach(() => {
   ec2
     .on(DescribeSecurityGroupsCommand)
     .resolves({ SecurityGroups: [{ GroupId: "sg-a", Tags: [] }] });
-  ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-  ec2.on(DeleteNetworkAclEntryCommand).resolves({});
   ec2.on(CreateNetworkAclEntryCommand).resolves({});
-  acceptWrites();
 });
-
-afterEach(resetAwsMocks);
 
 describe("sweep", () => {
   it("reads every page, resolves each prefix list once, revokes, and publishes one summary", async () => {
@@ -141,7 +157,7 @@ describe("sweep", () => {
     });
     expect(result.counts.revoked).toBeGreaterThanOrEqual(2);
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
-    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    const body = publishedMessages()[0]?.body;
     expect(body.schema).toBe("guardrail.sweep/v1");
     expect(body.severity).toBe("critical");
     expect(metricValues(deps.addMetric, METRICS.sweepRuns)).toEqual([1]);
@@ -149,14 +165,8 @@ describe("sweep", () => {
 
   it("keeps the last state of each resource, minus what it just revoked, plus what it inserted", async () => {
     await sweep(scheduled, sweepDeps());
-    const writes = ddb.commandCalls(BatchWriteCommand).flatMap(
-      (c) =>
-        (c.args[0].input.RequestItems?.[TABLE] ?? []) as {
-          PutRequest?: { Item: Record<string, unknown> };
-        }[],
-    );
     const items = Object.fromEntries(
-      writes.map((w) => [w.PutRequest?.Item.resourceId, w.PutRequest?.Item]),
+      batchWriteRequests().map((w) => [w.PutRequest?.Item?.resourceId, w.PutRequest?.Item]),
     );
     expect(Object.keys(items).sort()).toEqual(["acl-1", "sg-a", "sg-b"]);
     expect(Object.keys(items["sg-a"]?.rules as object)).toEqual(["rule#sgr-web"]);
@@ -182,18 +192,7 @@ describe("sweep", () => {
   it("writes nothing when the state did not change, and deletes resources that vanished", async () => {
     const first = sweepDeps();
     await sweep(scheduled, first);
-    const stored = ddb
-      .commandCalls(BatchWriteCommand)
-      .flatMap(
-        (c) =>
-          (c.args[0].input.RequestItems?.[TABLE] ?? []) as {
-            PutRequest: { Item: Record<string, unknown> };
-          }[],
-      )
-      .map((w) => ({
-        resourceId: w.PutRequest.Item.resourceId,
-        fingerprint: w.PutRequest.Item.fingerprint,
-      }));
+    const stored = storedStates();
     ddb.reset();
     ddb
       .on(QueryCommand)
@@ -216,24 +215,7 @@ describe("sweep", () => {
       NetworkAcls: [
         {
           NetworkAclId: "acl-1",
-          Entries: [
-            ...inserted,
-            {
-              RuleNumber: 110,
-              Protocol: "6",
-              RuleAction: "allow",
-              Egress: false,
-              CidrBlock: "0.0.0.0/0",
-              PortRange: { From: 3389, To: 3389 },
-            },
-            {
-              RuleNumber: 120,
-              Protocol: "-1",
-              RuleAction: "allow",
-              Egress: false,
-              CidrBlock: "0.0.0.0/0",
-            },
-          ],
+          Entries: [...inserted, RDP_FROM_WORLD_ENTRY, ALLOW_ALL_ENTRY],
         },
       ],
     });
@@ -248,10 +230,7 @@ describe("sweep", () => {
     expect(second.published).toBe(false);
     expect(sns).not.toHaveReceivedCommand(PublishCommand);
     expect(metricValues(deps.addMetric, METRICS.sweepRuns)).toEqual([1]);
-    const requests = ddb
-      .commandCalls(BatchWriteCommand)
-      .flatMap((c) => c.args[0].input.RequestItems?.[TABLE] ?? []);
-    expect(requests).toEqual([
+    expect(batchWriteRequests()).toEqual([
       { DeleteRequest: { Key: { pk: "STATE#123456789012#eu-west-1", sk: "RESOURCE#sg-deleted" } } },
     ]);
   });
@@ -259,19 +238,9 @@ describe("sweep", () => {
   it("announces a standing finding again once its resource changes", async () => {
     // The last run saw acl-1 with a different set of entries; sg-a and sg-b are unchanged.
     await sweep(scheduled, sweepDeps());
-    const stored = ddb
-      .commandCalls(BatchWriteCommand)
-      .flatMap(
-        (c) =>
-          (c.args[0].input.RequestItems?.[TABLE] ?? []) as {
-            PutRequest: { Item: Record<string, unknown> };
-          }[],
-      )
-      .map((w) => ({
-        resourceId: w.PutRequest.Item.resourceId,
-        fingerprint:
-          w.PutRequest.Item.resourceId === "acl-1" ? "before" : w.PutRequest.Item.fingerprint,
-      }));
+    const stored = storedStates().map((state) =>
+      state.resourceId === "acl-1" ? { ...state, fingerprint: "before" } : state,
+    );
     ddb.on(QueryCommand).resolves({ Items: stored });
     sns.reset();
     sns.on(PublishCommand).resolves({ MessageId: "m" });
@@ -280,7 +249,7 @@ describe("sweep", () => {
       .rejects(awsError("InvalidSecurityGroupRuleId.NotFound"));
     const result = await sweep(scheduled, sweepDeps());
     expect(result.published).toBe(true);
-    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    const body = publishedMessages()[0]?.body;
     const resources = [
       ...new Set(body.findings.map((f: { resource: { id: string } }) => f.resource.id)),
     ];
@@ -307,14 +276,14 @@ describe("sweep", () => {
     const result = await createSweepHandler(deps)(scheduled, lambdaContext);
     expect(result.counts.failed).toBeGreaterThan(0);
     expect(metricValues(deps.addMetric, METRICS.remediationFailures)).toEqual([1]);
-    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    const body = publishedMessages()[0]?.body;
     expect(body.findings[0]).toMatchObject({ result: "failed", resource: { id: "sg-a" } });
   });
 
   it("leaves a prefix list it cannot read unresolved: reported, not revoked", async () => {
     ec2.on(GetManagedPrefixListEntriesCommand).rejects(awsError("UnauthorizedOperation"));
     const result = await sweep(scheduled, sweepDeps());
-    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? "{}");
+    const body = publishedMessages()[0]?.body;
     const pl = body.findings.filter((f: { change: { peer?: string } }) => f.change.peer === "pl-1");
     expect(pl.length).toBeGreaterThan(0);
     expect(

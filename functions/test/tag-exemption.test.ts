@@ -6,17 +6,16 @@ import {
 } from "@aws-sdk/client-ec2";
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { DEFAULT_POLICY_YAML, hashTagValue, judgeTagging, loadPolicy } from "@guardrail/core";
-import { beforeEach, describe, expect, it } from "vitest";
+import { DEFAULT_POLICY_YAML, hashTagValue } from "@guardrail/core";
+import { describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
 import { securityGroupChange } from "../src/pipelines/security-group-change";
 import { reportExpiredTags } from "../src/pipelines/tag-exemption";
-import { awsError, OWN_ROLE, testDeps } from "./helpers";
-import { ddb, ec2, resetAwsMocks, sns } from "./support/aws-mocks";
+import { awsError, GROUP, OWN_ROLE, tagRecord, testDeps } from "./helpers";
+import { ddb, ec2, mockAwsPerTest, sns } from "./support/aws-mocks";
 
 const APPROVER = "arn:aws:iam::123456789012:role/security-approver";
 const approving = DEFAULT_POLICY_YAML.replace("approvers: []", `approvers: ["${APPROVER}"]`);
-const GROUP = "sg-0a1b2c3d4e5f60001";
 const deps = () => testDeps({ policyYaml: approving, now: new Date("2026-06-14T09:00:05Z") });
 
 function published() {
@@ -28,15 +27,15 @@ function published() {
 }
 const puts = () => ddb.commandCalls(PutCommand).map((c) => c.args[0].input);
 
-beforeEach(() => {
-  resetAwsMocks();
+mockAwsPerTest(() => {
   sns.on(PublishCommand).resolves({ MessageId: "m-1" });
   ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [] });
+  // No tagging recorded yet.
+  ddb.on(QueryCommand).resolves({ Items: [] });
 });
 
 describe("security-group-change: tagging events", () => {
   it("records an approver's grant with the value's hash and announces it at the rule's severity", async () => {
-    ddb.on(QueryCommand).resolves({ Items: [] });
     const event = loadFixture("CreateTags", "assumed-role-approver_exemption-tag_two-groups");
     const result = await securityGroupChange(event, deps());
     expect(result).toMatchObject({ status: "decided" });
@@ -62,31 +61,25 @@ describe("security-group-change: tagging events", () => {
     expect(puts().filter((p) => p.Item?.type === "exemption")).toHaveLength(2);
   });
 
-  it("alerts on a developer's tag that names no rule, at the severity of everything it asks to waive", async () => {
-    ddb.on(QueryCommand).resolves({ Items: [] });
-    await securityGroupChange(
-      loadFixture("CreateTags", "iamuser-cli_exemption-tag_no-rules"),
-      deps(),
-    );
+  it.each([
+    {
+      name: "a developer's tag that names no rule, at the severity of everything it asks to waive",
+      event: () => loadFixture("CreateTags", "iamuser-cli_exemption-tag_no-rules"),
+      groupId: GROUP,
+      problem: "rules is missing",
+    },
+    {
+      name: "a tag set at creation that waives admin ports",
+      event: () => loadFixture("CreateSecurityGroup", "tag-specifications_exemption-tag"),
+      groupId: "sg-0a1b2c3d4e5f60004",
+      problem: expect.stringContaining("tagExemptable is false"),
+    },
+  ])("alerts (critical) on $name", async ({ event, groupId, problem }) => {
+    await securityGroupChange(event(), deps());
     const [m] = published();
     expect(m?.severity).toBe("critical");
-    expect(m?.body).toMatchObject({ status: "not-approved" });
-    expect(m?.body.record.problem).toBe("rules is missing");
-    expect(m?.subject).toContain(
-      "UNAPPROVED exemption tag: guardrail-exempt on sg-0a1b2c3d4e5f60001",
-    );
-  });
-
-  it("alerts on a tag set at creation that waives admin ports", async () => {
-    ddb.on(QueryCommand).resolves({ Items: [] });
-    await securityGroupChange(
-      loadFixture("CreateSecurityGroup", "tag-specifications_exemption-tag"),
-      deps(),
-    );
-    const [m] = published();
-    expect(m?.body).toMatchObject({ status: "not-approved", groupId: "sg-0a1b2c3d4e5f60004" });
-    expect(m?.body.record.problem).toContain("tagExemptable is false");
-    expect(m?.severity).toBe("critical");
+    expect(m?.body).toMatchObject({ status: "not-approved", groupId, record: { problem } });
+    expect(m?.subject).toContain(`UNAPPROVED exemption tag: guardrail-exempt on ${groupId}`);
   });
 
   describe("a developer's tag whose event arrives after the rule's", () => {
@@ -108,24 +101,14 @@ describe("security-group-change: tagging events", () => {
     });
     /** What the audit table holds once the tagging is recorded: the developer's record. */
     const developerRecord = () =>
-      judgeTagging(
-        { groupId: GROUP, key: "guardrail-exempt", value: VALUE },
-        {
-          eventId: "e1a00000-0000-4000-8000-000000000001",
-          eventTime: "2026-06-14T09:00:00Z",
-          actor: {
-            arn: "arn:aws:iam::123456789012:user/developer",
-            type: "IAMUser",
-            accountId: "123456789012",
-            sessionIssuerArn: null,
-            invokedBy: null,
-            sourceIp: null,
-            userAgent: null,
-            console: false,
-          },
-        },
-        loadPolicy(approving),
-      ).record;
+      tagRecord({
+        value: VALUE,
+        by: "arn:aws:iam::123456789012:user/developer",
+        byType: "IAMUser",
+        eventId: "e1a00000-0000-4000-8000-000000000001",
+        eventTime: "2026-06-14T09:00:00Z",
+        policyYaml: approving,
+      });
 
     it("revokes the rule the unverified tag kept, and only that one", async () => {
       ddb
@@ -166,7 +149,6 @@ describe("security-group-change: tagging events", () => {
     });
 
     it("touches nothing when the group has no rule the tag names", async () => {
-      ddb.on(QueryCommand).resolves({ Items: [] });
       ec2.on(DescribeSecurityGroupRulesCommand).resolves({
         SecurityGroupRules: [rule("sgr-0a0000000000web80", 443)],
       });
@@ -178,7 +160,6 @@ describe("security-group-change: tagging events", () => {
   });
 
   it("records a removal through the Tagging API", async () => {
-    ddb.on(QueryCommand).resolves({ Items: [] });
     await securityGroupChange(
       loadFixture("UntagResources", "iamuser-cli_security-group-arn"),
       deps(),
@@ -188,7 +169,6 @@ describe("security-group-change: tagging events", () => {
   });
 
   it("announces a redelivered tagging once", async () => {
-    ddb.on(QueryCommand).resolves({ Items: [] });
     ddb.on(PutCommand).rejects(awsError("ConditionalCheckFailedException", "exists", "client"));
     ddb.on(GetCommand).resolves({ Item: { eventId: "e1a00000-0000-4000-8000-000000000003" } });
     const result = await securityGroupChange(
@@ -215,24 +195,13 @@ describe("security-group-change: tagging events", () => {
 
 describe("the sweep's expired tags", () => {
   const value = "reason=demo;expires=2026-06-20;rules=internet-exposure";
-  const { record } = judgeTagging(
-    { groupId: GROUP, key: "guardrail-exempt", value },
-    {
-      eventId: "tag-1",
-      eventTime: "2026-06-14T09:00:00Z",
-      actor: {
-        arn: APPROVER,
-        type: "AssumedRole",
-        accountId: "123456789012",
-        sessionIssuerArn: null,
-        invokedBy: null,
-        sourceIp: null,
-        userAgent: null,
-        console: false,
-      },
-    },
-    loadPolicy(approving),
-  );
+  const record = tagRecord({
+    value,
+    by: APPROVER,
+    eventId: "tag-1",
+    eventTime: "2026-06-14T09:00:00Z",
+    policyYaml: approving,
+  });
   const later = () => testDeps({ policyYaml: approving, now: new Date("2026-06-21T00:00:01Z") });
 
   it("announces an approved tag that ran out once, at the severity of what it waived", async () => {

@@ -5,11 +5,14 @@ import {
   type SweepDeps,
 } from "@guardrail/functions";
 import { beforeEach, describe, expect, it } from "vitest";
-import { loadFixture } from "../../test/fixtures/load";
 import { endpointsOf, SSH_FROM_WORLD_RULE, type WireOptions, wireDeps, wireStubs } from "./harness";
-import { breakGlassIdentity, lambdaContext, BREAK_GLASS_POLICY as POLICY } from "./helpers";
-
-const RULE = "sgr-0a00000000same01";
+import {
+  breakGlassIdentity,
+  lambdaContext,
+  BREAK_GLASS_POLICY as POLICY,
+  RULE,
+  sshFromWorld,
+} from "./helpers";
 
 const wire = wireStubs();
 
@@ -36,15 +39,10 @@ function sweepDeps(): SweepDeps {
 
 /** SSH to the world on the fixture's group, through the break-glass role (or by alice). */
 function opensSsh(eventId: string, breakGlass: boolean) {
-  const event = loadFixture(
-    "AuthorizeSecurityGroupIngress",
-    "items-form_tcp-22_same-rule-as-legacy-flat",
-  );
-  event.eventID = eventId;
-  if (breakGlass) {
-    event.userIdentity = breakGlassIdentity();
-  }
-  return event;
+  return sshFromWorld({
+    eventID: eventId,
+    ...(breakGlass ? { userIdentity: breakGlassIdentity() } : {}),
+  });
 }
 
 describe("wire: principal exemptions survive the sweep through the audit trail", () => {
