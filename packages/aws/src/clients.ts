@@ -3,7 +3,6 @@ import type { SNSClient } from "@aws-sdk/client-sns";
 import type { STSClient } from "@aws-sdk/client-sts";
 import { type AwsClientSettings, clientOverrides, lazyClient, tracked } from "./client-settings";
 import { ec2RetryStrategy } from "./ec2-retry";
-import { lazy } from "./lazy";
 
 // Its own module, so that a function that uses only DynamoDB bundles no other client.
 export { documentClient } from "./dynamo-client";
