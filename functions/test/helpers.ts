@@ -30,6 +30,7 @@ import { createEc2Gateway } from "../../packages/aws/src/ec2";
 import { createNotifier } from "../../packages/aws/src/sns";
 import { actor } from "../../packages/core/test/policy-builders";
 import { loadFixture } from "../../test/fixtures/load";
+import { SSH_FROM_WORLD_NACL_ENTRY } from "../../test/fixtures/network-acl-entries";
 import { type Env, loadConfig, type PolicyFiles } from "../src/config";
 import type { RemediationDeps } from "../src/deps";
 
@@ -244,12 +245,8 @@ export function sshFromWorldRule(over: Partial<SecurityGroupRule> = {}): Securit
 
 /** Entry 100 of the ReplaceNetworkAclEntry fixture's ACL: tcp 22 from anywhere, inbound. */
 export const SSH_FROM_WORLD_ENTRY: NetworkAclEntry = {
-  RuleNumber: 100,
-  Protocol: "6",
-  RuleAction: "allow",
-  Egress: false,
-  CidrBlock: "0.0.0.0/0",
-  PortRange: { From: 22, To: 22 },
+  ...SSH_FROM_WORLD_NACL_ENTRY,
+  PortRange: { ...SSH_FROM_WORLD_NACL_ENTRY.PortRange },
 };
 
 /** What DescribeNetworkAcls answers once that entry is in its ACL (and no other is). */

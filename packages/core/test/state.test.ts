@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadFixture } from "../../../test/fixtures/load";
+import { SSH_FROM_WORLD_NACL_ENTRY } from "../../../test/fixtures/network-acl-entries";
 import { summariseChange } from "../../../test/fixtures/summarise";
 import { normalise } from "../src/cloudtrail/normalise";
 import { InvalidInputError } from "../src/errors";
@@ -161,15 +162,7 @@ describe("fromSecurityGroupRule", () => {
 
 /** What DescribeNetworkAcls returns for an entry (SDK field names). */
 function entry(overrides: Partial<Record<keyof NetworkAclEntryState, unknown>> = {}) {
-  return {
-    RuleNumber: 100,
-    Protocol: "6",
-    RuleAction: "allow",
-    Egress: false,
-    CidrBlock: "0.0.0.0/0",
-    PortRange: { From: 22, To: 22 },
-    ...overrides,
-  } as NetworkAclEntryState;
+  return { ...SSH_FROM_WORLD_NACL_ENTRY, ...overrides } as NetworkAclEntryState;
 }
 
 describe("fromNetworkAclEntry", () => {
