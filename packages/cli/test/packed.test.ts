@@ -136,15 +136,14 @@ describe("the packed CLI, installed from its tarball outside the repository", ()
     }
   });
 
-  it("keeps Node's compile cache, for the CLI and for replay's worker threads, unless turned off", async () => {
-    // Enough files that the worker threads take some (with a few, this thread replays them all).
+  it("keeps Node's compile cache unless it is turned off, with the same output", async () => {
     const trail = join(work, "app", "trail-cache");
     await mkdir(trail);
-    for (let n = 0; n < 30; n++) await copyFile(FIXTURE, join(trail, `${n}.json`));
+    for (let n = 0; n < 3; n++) await copyFile(FIXTURE, join(trail, `${n}.json`));
     // Node's default directory is under the OS temporary directory (TMPDIR).
-    const replayIn = async (tmp: string, jobs: string, extra: NodeJS.ProcessEnv = {}) => {
+    const replayIn = async (tmp: string, extra: NodeJS.ProcessEnv = {}) => {
       await mkdir(tmp, { recursive: true });
-      const r = await run(guardrail, ["replay", "-j", jobs, "--format", "json", trail], {
+      const r = await run(guardrail, ["replay", "-j", "0", "--format", "json", trail], {
         cwd: join(work, "app"),
         env: { ...env, TMPDIR: tmp, ...extra },
       });
@@ -153,16 +152,14 @@ describe("the packed CLI, installed from its tarball outside the repository", ()
       );
       return { stdout: r.stdout, cached: entries.length };
     };
-    const inProcess = await replayIn(join(work, "tmp-j0"), "0");
-    const threads = await replayIn(join(work, "tmp-j2"), "2");
-    const again = await replayIn(join(work, "tmp-j2"), "2");
-    const off = await replayIn(join(work, "tmp-off"), "2", { NODE_DISABLE_COMPILE_CACHE: "1" });
-    expect(inProcess.cached).toBeGreaterThan(0);
-    // The worker's file is cached too: the worker thread found the directory.
-    expect(threads.cached).toBeGreaterThan(inProcess.cached);
-    expect(again).toEqual(threads);
+    const first = await replayIn(join(work, "tmp-cache"));
+    const again = await replayIn(join(work, "tmp-cache"));
+    const off = await replayIn(join(work, "tmp-off"), { NODE_DISABLE_COMPILE_CACHE: "1" });
+    // The commands' chunks, compiled after the cache was turned on, are kept.
+    expect(first.cached).toBeGreaterThan(0);
+    expect(again.cached).toBe(first.cached);
     expect(off.cached).toBe(0);
-    expect(new Set([inProcess.stdout, threads.stdout, off.stdout]).size).toBe(1);
+    expect(new Set([first.stdout, again.stdout, off.stdout]).size).toBe(1);
   });
 
   it("starts each replay worker from one file, without the YAML parser or the schema validator", async () => {
