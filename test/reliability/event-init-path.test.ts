@@ -1,10 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build, type Metafile } from "esbuild";
+import type { Metafile } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lambdaBuildOptions } from "../../functions/build/esbuild.mjs";
-import { initOutputs } from "./support/init-graph";
+import { buildHandler, initOutputs } from "./support/init-graph";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CACHE = join(ROOT, "node_modules", ".cache");
@@ -93,15 +92,8 @@ function initPath(metafile: Metafile, entry: string): InitPath {
 const paths = new Map<string, InitPath>();
 
 beforeAll(async () => {
-  // Each function as the deploy bundles it: one entry per build, so its chunks are its own.
   for (const fn of EVENT_FUNCTIONS) {
-    const entry = `functions/src/handlers/${fn}.ts`;
-    const { metafile } = await build({
-      ...lambdaBuildOptions({ entry: join(ROOT, entry), outdir: join(dir, fn) }),
-      absWorkingDir: ROOT,
-      metafile: true,
-      write: false,
-    });
+    const { entry, metafile } = await buildHandler(ROOT, fn, join(dir, fn));
     paths.set(fn, initPath(metafile, entry));
   }
 }, 180_000);

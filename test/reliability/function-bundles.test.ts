@@ -1,10 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build, type Metafile } from "esbuild";
+import type { Metafile } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lambdaBuildOptions } from "../../functions/build/esbuild.mjs";
-import { initOutputs } from "./support/init-graph";
+import { buildHandler, initOutputs } from "./support/init-graph";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CACHE = join(ROOT, "node_modules", ".cache");
@@ -77,15 +76,8 @@ function clientsIn(bundle: Bundle, outputs?: ReadonlySet<string>): string[] {
 const bundles = new Map<string, Bundle>();
 
 beforeAll(async () => {
-  // One entry per build, as the deploy bundles each function.
   for (const fn of Object.keys(CLIENTS)) {
-    const entry = `functions/src/handlers/${fn}.ts`;
-    const { metafile } = await build({
-      ...lambdaBuildOptions({ entry: join(ROOT, entry), outdir: join(dir, fn) }),
-      absWorkingDir: ROOT,
-      metafile: true,
-      write: false,
-    });
+    const { entry, metafile } = await buildHandler(ROOT, fn, join(dir, fn));
     bundles.set(fn, { metafile, init: initOutputs(metafile, entry) });
   }
 }, 240_000);

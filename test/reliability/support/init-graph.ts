@@ -1,4 +1,25 @@
-import type { Metafile } from "esbuild";
+import { join } from "node:path";
+import { build, type Metafile } from "esbuild";
+import { lambdaBuildOptions } from "../../../functions/build/esbuild.mjs";
+
+/**
+ * Builds one function's handler as the deploy bundles it (one entry per build, so its chunks
+ * are its own) into `outdir`, in memory, and returns its entry and esbuild's metafile.
+ */
+export async function buildHandler(
+  root: string,
+  fn: string,
+  outdir: string,
+): Promise<{ entry: string; metafile: Metafile }> {
+  const entry = `functions/src/handlers/${fn}.ts`;
+  const { metafile } = await build({
+    ...lambdaBuildOptions({ entry: join(root, entry), outdir }),
+    absWorkingDir: root,
+    metafile: true,
+    write: false,
+  });
+  return { entry, metafile };
+}
 
 /**
  * The output files `entry` loads through static imports (its init: what runs at cold start),
