@@ -10,13 +10,7 @@ import {
   MemberRoleError,
   memberAccessFor,
 } from "@guardrail/aws";
-import {
-  DEFAULT_POLICY_YAML,
-  EVENT_DRIVEN_FUNCTIONS,
-  eventPatternFor,
-  type GuardrailFunction,
-  loadPolicy,
-} from "@guardrail/core";
+import { EVENT_DRIVEN_FUNCTIONS, eventPatternFor, type GuardrailFunction } from "@guardrail/core";
 import {
   createNetworkAclChangeHandler,
   createObservability,
@@ -37,17 +31,28 @@ import {
 } from "@guardrail/sandbox";
 import { type LocalDynamo, lambdaContext, startLocalDynamo } from "@guardrail/sandbox/local";
 import {
-  APP_NAME,
   hubBusArn,
   MEMBER_ACTING_FUNCTIONS,
-  memberRoleName,
   renderSpokeTemplate,
   roleArn,
-  roleName,
 } from "@guardrail/templates";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { hubBusPolicy, hubEventPatternFor } from "../../stacks/hub-bus";
 import { matchesPattern } from "../infra/pattern-matcher";
+import {
+  EXTERNAL_ID,
+  HUB,
+  HUB_REGION,
+  hubEnvFor,
+  hubRole,
+  MEMBER_A,
+  MEMBER_ROLE,
+  ORG_ID,
+  OWN_ROLE_ARNS,
+  REGIONS,
+  SOURCE_POLICY_FILES,
+  STAGE,
+} from "./support/org-hub";
 
 /*
  * The multi-account flow end to end, locally: real SDK clients against the EC2 and STS
@@ -57,16 +62,8 @@ import { matchesPattern } from "../infra/pattern-matcher";
  * a real (dynalite) audit table.
  */
 
-const ORG_ID = "o-a1b2c3d4e5";
-const HUB = "111122223333";
-const HUB_REGION = "eu-west-1";
-const MEMBER_A = "444455556666";
 const MEMBER_B = "777788889999";
 const OUTSIDER = "999900001111";
-const STAGE = "prod";
-const EXTERNAL_ID = "guardrail-3f9c1e7a";
-const MEMBER_ROLE = memberRoleName(STAGE);
-const REGIONS = ["eu-west-1", "us-east-1"] as const;
 
 const template = renderSpokeTemplate({
   hubAccount: HUB,
@@ -81,9 +78,7 @@ const forwardPattern = resources.ForwardRule.Properties.EventPattern;
 const busArn = hubBusArn("aws", HUB_REGION, HUB, STAGE);
 const busPolicy = parsePolicyDocument(hubBusPolicy({ busArn, orgId: ORG_ID }), "hub bus policy");
 
-const hubRole = (fn: GuardrailFunction) => roleName(APP_NAME, STAGE, HUB_REGION, fn);
 const hubKey = (fn: GuardrailFunction) => `AKIAHUB${fn.replace(/-/g, "").toUpperCase()}`;
-const OWN_ROLE_ARNS = MEMBER_ACTING_FUNCTIONS.map((fn) => roleArn("aws", HUB, hubRole(fn)));
 
 /** Developers who make changes, one per account; and hub roles, as their access keys. */
 const KEYS: Record<string, AccessKeyEntry> = {
@@ -146,32 +141,16 @@ const log = {
 let hubExternalId = EXTERNAL_ID;
 
 function hubEnv(): Env {
-  return {
-    GUARDRAIL_TABLE_NAME: dynamo.tableName,
-    GUARDRAIL_TOPIC_ARN: `arn:aws:sns:${HUB_REGION}:${HUB}:network-guardrail-prod`,
-    GUARDRAIL_OWN_ROLE_ARNS: OWN_ROLE_ARNS.join(","),
-    GUARDRAIL_STAGE: STAGE,
-    AWS_REGION: HUB_REGION,
-    POWERTOOLS_LOG_LEVEL: "SILENT",
-    GUARDRAIL_ORG_ID: ORG_ID,
-    GUARDRAIL_MEMBER_ROLE_NAME: MEMBER_ROLE,
+  return hubEnvFor(dynamo.tableName, {
     GUARDRAIL_EXTERNAL_ID: hubExternalId,
     GUARDRAIL_ACCOUNTS: `${MEMBER_A},${MEMBER_B}`,
-    GUARDRAIL_REGIONS: REGIONS.join(","),
-  };
+  });
 }
-
-const noFiles = {
-  exists: () => false,
-  read: () => DEFAULT_POLICY_YAML,
-  handlerDirs: ["/var/task"],
-  parseSource: loadPolicy,
-};
 
 /** The hub's deps for one function, wired as production wires them, at the sandboxes. */
 function hubDeps(fn: GuardrailFunction): SweepDeps {
   const env = hubEnv();
-  const config = loadConfig(fn, env, noFiles);
+  const config = loadConfig(fn, env, SOURCE_POLICY_FILES);
   const org = config.organization;
   if (org === null) throw new Error("organisation mode expected");
   const credentials = { accessKeyId: hubKey(fn), secretAccessKey: "hub-secret" };

@@ -64,7 +64,32 @@ const KEYS: Record<string, AccessKeyEntry> = {
     sessionName: "sweep",
   },
 };
-const OWN_ROLE_ARNS = MEMBER_ACTING_FUNCTIONS.map((fn) => roleArn("aws", HUB, hubRole(fn)));
+export const OWN_ROLE_ARNS = MEMBER_ACTING_FUNCTIONS.map((fn) => roleArn("aws", HUB, hubRole(fn)));
+
+/** The hub functions' settings in organisation mode, with the audit table and `overrides`. */
+export function hubEnvFor(tableName: string, overrides: Env = {}): Env {
+  return {
+    GUARDRAIL_TABLE_NAME: tableName,
+    GUARDRAIL_TOPIC_ARN: `arn:aws:sns:${HUB_REGION}:${HUB}:network-guardrail-prod`,
+    GUARDRAIL_OWN_ROLE_ARNS: OWN_ROLE_ARNS.join(","),
+    GUARDRAIL_STAGE: STAGE,
+    AWS_REGION: HUB_REGION,
+    POWERTOOLS_LOG_LEVEL: "SILENT",
+    GUARDRAIL_ORG_ID: ORG_ID,
+    GUARDRAIL_MEMBER_ROLE_NAME: MEMBER_ROLE,
+    GUARDRAIL_EXTERNAL_ID: EXTERNAL_ID,
+    GUARDRAIL_REGIONS: REGIONS.join(","),
+    ...overrides,
+  };
+}
+
+/** In process, as the sandbox runs: the default policy's source text, not a deployed bundle's artefact. */
+export const SOURCE_POLICY_FILES = {
+  exists: () => false,
+  read: () => DEFAULT_POLICY_YAML,
+  handlerDirs: ["/var/task"],
+  parseSource: loadPolicy,
+};
 
 /** The sweep's Lambda context in the hub. */
 export const sweepContext = lambdaContext("sweep", hubRole("sweep"), {
@@ -113,31 +138,10 @@ export function useOrganization(clock: () => Date) {
   const endpoints = { ec2: "", sts: "", orgs: "" };
   const published: unknown[] = [];
 
-  function hubEnv(): Env {
-    return {
-      GUARDRAIL_TABLE_NAME: dynamo.tableName,
-      GUARDRAIL_TOPIC_ARN: `arn:aws:sns:${HUB_REGION}:${HUB}:network-guardrail-prod`,
-      GUARDRAIL_OWN_ROLE_ARNS: OWN_ROLE_ARNS.join(","),
-      GUARDRAIL_STAGE: STAGE,
-      AWS_REGION: HUB_REGION,
-      POWERTOOLS_LOG_LEVEL: "SILENT",
-      GUARDRAIL_ORG_ID: ORG_ID,
-      GUARDRAIL_MEMBER_ROLE_NAME: MEMBER_ROLE,
-      GUARDRAIL_EXTERNAL_ID: EXTERNAL_ID,
-      GUARDRAIL_REGIONS: REGIONS.join(","),
-    };
-  }
-
   /** The sweep's deps as production wires them (member access, Organizations), at the sandboxes. */
   function sweepDeps(): SweepDeps {
-    const env = hubEnv();
-    const config = loadConfig("sweep", env, {
-      exists: () => false,
-      read: () => DEFAULT_POLICY_YAML,
-      handlerDirs: ["/var/task"],
-      // In process, as the sandbox does: the source text, not a deployed bundle's compiled artefact.
-      parseSource: loadPolicy,
-    });
+    const env = hubEnvFor(dynamo.tableName);
+    const config = loadConfig("sweep", env, SOURCE_POLICY_FILES);
     const org = config.organization;
     if (org === null) throw new Error("organisation mode expected");
     const credentials = { accessKeyId: HUB_KEY, secretAccessKey: "hub" };
