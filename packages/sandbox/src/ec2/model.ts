@@ -27,7 +27,7 @@ export interface RuleContent {
 }
 
 /** What every EC2 resource the sandbox keeps has: an id, its owner, tags, an insertion order. */
-interface Resource {
+export interface Resource {
   readonly id: string;
   /** Insertion order, for stable pagination while resources come and go. */
   readonly seq: number;

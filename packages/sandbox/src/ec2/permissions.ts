@@ -295,14 +295,8 @@ export function resolvePeer(
 
 /** The text EC2 puts in `InvalidPermission.Duplicate` messages. */
 export function describeRuleForMessage(rule: RuleContent): string {
-  const peer =
-    rule.peer.kind === "group"
-      ? rule.peer.groupId
-      : rule.peer.kind === "prefix-list"
-        ? rule.peer.prefixListId
-        : rule.peer.cidr;
   const protocol = rule.ipProtocol === "-1" ? "ALL" : rule.ipProtocol.toUpperCase();
-  return `peer: ${peer}, ${protocol}, from port: ${rule.fromPort}, to port: ${rule.toPort}, ALLOW`;
+  return `peer: ${peerName(rule.peer)}, ${protocol}, from port: ${rule.fromPort}, to port: ${rule.toPort}, ALLOW`;
 }
 
 export function ruleArn(state: RegionState, ruleId: string): string {
@@ -342,28 +336,44 @@ function peerFields(peer: RulePeer): XmlObject {
   };
 }
 
-/** A rule's peer as a `RevokedSecurityGroupRule` names it: one flat field, no group owner. */
-export function flatPeerFields(
-  peer: RulePeer,
-):
-  | { readonly cidrIpv4: string }
-  | { readonly cidrIpv6: string }
-  | { readonly prefixListId: string }
-  | { readonly referencedGroupId: string } {
+/** What EC2 names a rule's peer by: its CIDR, prefix-list id or group id. */
+function peerName(peer: RulePeer): string {
   switch (peer.kind) {
-    case "cidr4":
-      return { cidrIpv4: peer.cidr };
-    case "cidr6":
-      return { cidrIpv6: peer.cidr };
-    case "prefix-list":
-      return { prefixListId: peer.prefixListId };
     case "group":
-      return { referencedGroupId: peer.groupId };
+      return peer.groupId;
+    case "prefix-list":
+      return peer.prefixListId;
+    default:
+      return peer.cidr;
   }
 }
 
-/** A `RevokedSecurityGroupRule` item: flat `referencedGroupId`, no owner, no ARN. */
-export function revokedRuleItem(rule: SgRule): XmlObject {
+/** The one field a flat rule item names each kind of peer in (a group without its owner). */
+const FLAT_PEER_FIELD = {
+  cidr4: "cidrIpv4",
+  cidr6: "cidrIpv6",
+  "prefix-list": "prefixListId",
+  group: "referencedGroupId",
+} as const satisfies Record<RulePeer["kind"], string>;
+
+type FlatPeerFields = { readonly [F in (typeof FLAT_PEER_FIELD)[RulePeer["kind"]]]?: string };
+
+function flatPeerFields(peer: RulePeer): FlatPeerFields {
+  return { [FLAT_PEER_FIELD[peer.kind]]: peerName(peer) };
+}
+
+/** A rule as a `RevokedSecurityGroupRule` item lists it: its peer in one flat field, no owner, no ARN. */
+export interface FlatRule extends FlatPeerFields {
+  readonly securityGroupRuleId: string;
+  readonly groupId: string;
+  readonly isEgress: boolean;
+  readonly ipProtocol: string;
+  readonly fromPort: number;
+  readonly toPort: number;
+  readonly description?: string;
+}
+
+export function flatRule(rule: SgRule): FlatRule {
   return {
     securityGroupRuleId: rule.id,
     groupId: rule.groupId,
@@ -372,8 +382,13 @@ export function revokedRuleItem(rule: SgRule): XmlObject {
     fromPort: rule.fromPort,
     toPort: rule.toPort,
     ...flatPeerFields(rule.peer),
-    description: rule.description,
+    ...(rule.description === undefined ? {} : { description: rule.description }),
   };
+}
+
+/** A `RevokedSecurityGroupRule` item. */
+export function revokedRuleItem(rule: SgRule): XmlObject {
+  return { ...flatRule(rule) };
 }
 
 /**

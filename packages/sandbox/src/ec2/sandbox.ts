@@ -75,7 +75,8 @@ import {
   canonicalCidr,
   canonicalProtocolAndPorts,
   describeRuleForMessage,
-  flatPeerFields,
+  type FlatRule,
+  flatRule,
   resolvePeer,
   type SourceRequest,
 } from "./permissions";
@@ -249,20 +250,8 @@ export interface VpcHandle {
   readonly defaultNetworkAclId: string;
 }
 
-/** A rule as the sandbox holds it, in DescribeSecurityGroupRules terms. */
-export interface SecurityGroupRuleSnapshot {
-  readonly securityGroupRuleId: string;
-  readonly groupId: string;
-  readonly isEgress: boolean;
-  readonly ipProtocol: string;
-  readonly fromPort: number;
-  readonly toPort: number;
-  readonly cidrIpv4?: string;
-  readonly cidrIpv6?: string;
-  readonly prefixListId?: string;
-  readonly referencedGroupId?: string;
-  readonly description?: string;
-}
+/** A rule as the sandbox holds it, in the flat terms of a revoked rule in EC2's replies. */
+export type SecurityGroupRuleSnapshot = FlatRule;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -734,16 +723,7 @@ export class Ec2Sandbox extends QueryService {
   ): SecurityGroupRuleSnapshot[] | undefined {
     const group = this.scope(scope).groups.get(groupId);
     if (group === undefined) return undefined;
-    return [...group.rules.values()].map((r) => ({
-      securityGroupRuleId: r.id,
-      groupId: r.groupId,
-      isEgress: r.isEgress,
-      ipProtocol: r.ipProtocol,
-      fromPort: r.fromPort,
-      toPort: r.toPort,
-      ...flatPeerFields(r.peer),
-      ...(r.description === undefined ? {} : { description: r.description }),
-    }));
+    return [...group.rules.values()].map(flatRule);
   }
 
   /** The ACL's entries (egress first, by rule number), or undefined when it does not exist. */

@@ -1,5 +1,5 @@
 import { Ec2ApiError, invalidParameterValue } from "../errors";
-import type { RegionState } from "../model";
+import type { RegionState, Resource } from "../model";
 import { type Filter, filterMatches, type QueryParams, readFilters } from "../query";
 import { type XmlObject, type XmlValue, xmlList } from "../xml";
 import type { SandboxRegion } from "./regions";
@@ -242,4 +242,39 @@ export function describeAction<T extends Listed>(
     const { page, nextToken } = describeItems(ctx.params, spec(ctx));
     return { [set]: xmlList(page.map((item) => render(item, ctx))), nextToken };
   };
+}
+
+/** How a Describe action picks one kind of resource the account owns out of the call's Region. */
+export interface OwnedKind<T extends Resource> {
+  readonly map: (state: RegionState) => ReadonlyMap<string, T>;
+  /** The `Name.N` parameter of its ids (`SubnetId`) and the filter on its id (`subnet-id`). */
+  readonly id: readonly [param: string, filter: string];
+  /** The action's error for an unknown id. */
+  readonly notFound: (id: string) => Ec2ApiError;
+  /** `MaxResults` range of the action (default 5 to 1000). */
+  readonly maxResults?: readonly [min: number, max: number];
+}
+
+/**
+ * A Describe action over one kind of resource the account owns: beside the kind's own
+ * `filters`, the filters EC2 accepts for every such kind (the id filter, `owner-id`, `tag:<key>`
+ * and `tag-key`).
+ */
+export function describeOwned<T extends Resource>(
+  set: string,
+  kind: OwnedKind<T>,
+  filters: Readonly<Record<string, (item: T) => string>>,
+  render: (item: T, ctx: ActionContext) => XmlObject,
+): ActionHandler {
+  const [param, idFilter] = kind.id;
+  return describeAction<T>(
+    set,
+    ({ state }) => ({
+      ...byId(kind.map(state), param, kind.notFound),
+      filters: { [idFilter]: (r) => r.id, "owner-id": (r) => r.ownerId, ...filters },
+      tagged: true,
+      maxResults: kind.maxResults ?? [5, 1000],
+    }),
+    render,
+  );
 }

@@ -10,7 +10,7 @@ import { type NaclEntry, type NetworkAcl, naclEntryKey, type RegionState } from 
 import { canonicalCidr } from "../permissions";
 import type { QueryParams } from "../query";
 import { type XmlObject, xmlList } from "../xml";
-import { type ActionContext, byId, createTagged, describeAction, lookup, tagSet } from "./common";
+import { type ActionContext, createTagged, describeOwned, lookup, tagSet } from "./common";
 
 export function naclEntryItem(e: NaclEntry): XmlObject {
   return {
@@ -59,19 +59,14 @@ export function createNetworkAcl(ctx: ActionContext): XmlObject {
   return { networkAcl: naclItem(acl, state), clientToken: params.str("ClientToken") };
 }
 
-export const describeNetworkAcls = describeAction<NetworkAcl>(
+export const describeNetworkAcls = describeOwned<NetworkAcl>(
   "networkAclSet",
-  ({ state }) => ({
-    ...byId(state.nacls, "NetworkAclId", networkAclNotFound),
-    filters: {
-      "network-acl-id": (a) => a.id,
-      "vpc-id": (a) => a.vpcId,
-      default: (a) => String(a.isDefault),
-      "owner-id": (a) => a.ownerId,
-    },
-    tagged: true,
-    maxResults: [5, 1000],
-  }),
+  {
+    map: (state) => state.nacls,
+    id: ["NetworkAclId", "network-acl-id"],
+    notFound: networkAclNotFound,
+  },
+  { "vpc-id": (a) => a.vpcId, default: (a) => String(a.isDefault) },
   (a, { state }) => naclItem(a, state),
 );
 

@@ -5,8 +5,8 @@ import type { QueryParams } from "../query";
 import { type XmlObject, xmlList } from "../xml";
 import {
   type ActionContext,
-  byId,
   describeAction,
+  describeOwned,
   lookup,
   paginate,
   readMaxResults,
@@ -144,18 +144,15 @@ export function getManagedPrefixListEntries(ctx: ActionContext): XmlObject {
   };
 }
 
-export const describeManagedPrefixLists = describeAction<PrefixList>(
+export const describeManagedPrefixLists = describeOwned<PrefixList>(
   "prefixListSet",
-  ({ state }) => ({
-    ...byId(state.prefixLists, "PrefixListId", prefixListNotFound),
-    filters: {
-      "prefix-list-id": (pl) => pl.id,
-      "prefix-list-name": (pl) => pl.name,
-      "owner-id": (pl) => pl.ownerId,
-    },
-    tagged: true,
+  {
+    map: (state) => state.prefixLists,
+    id: ["PrefixListId", "prefix-list-id"],
+    notFound: prefixListNotFound,
     maxResults: [1, 100],
-  }),
+  },
+  { "prefix-list-name": (pl) => pl.name },
   (pl, ctx) => prefixListItem(ctx, pl, settledState(pl)),
 );
 

@@ -2,7 +2,7 @@ import { Ec2ApiError, invalidParameterValue, networkAclNotFound, vpcNotFound } f
 import type { Subnet } from "../model";
 import { canonicalCidr } from "../permissions";
 import type { XmlObject } from "../xml";
-import { type ActionContext, byId, createTagged, describeAction, tagSet } from "./common";
+import { type ActionContext, createTagged, describeOwned, tagSet } from "./common";
 
 function subnetItem(s: Subnet): XmlObject {
   return {
@@ -55,19 +55,10 @@ export function createSubnet(ctx: ActionContext): XmlObject {
   return { subnet: subnetItem(subnet) };
 }
 
-export const describeSubnets = describeAction<Subnet>(
+export const describeSubnets = describeOwned<Subnet>(
   "subnetSet",
-  ({ state }) => ({
-    ...byId(state.subnets, "SubnetId", subnetNotFound),
-    filters: {
-      "subnet-id": (s) => s.id,
-      "vpc-id": (s) => s.vpcId,
-      "cidr-block": (s) => s.cidrBlock,
-      "owner-id": (s) => s.ownerId,
-    },
-    tagged: true,
-    maxResults: [5, 1000],
-  }),
+  { map: (state) => state.subnets, id: ["SubnetId", "subnet-id"], notFound: subnetNotFound },
+  { "vpc-id": (s) => s.vpcId, "cidr-block": (s) => s.cidrBlock },
   subnetItem,
 );
 

@@ -10,7 +10,14 @@ import {
 import type { RegionState, Vpc } from "../model";
 import { canonicalCidr } from "../permissions";
 import { type XmlObject, xmlList } from "../xml";
-import { type ActionContext, byId, checkTag, createTagged, describeAction, tagSet } from "./common";
+import {
+  type ActionContext,
+  checkTag,
+  createTagged,
+  describeAction,
+  describeOwned,
+  tagSet,
+} from "./common";
 
 interface Taggable {
   readonly id: string;
@@ -174,19 +181,13 @@ export function createVpc(ctx: ActionContext): XmlObject {
   return { vpc: vpcItem(vpc) };
 }
 
-export const describeVpcs = describeAction<Vpc>(
+export const describeVpcs = describeOwned<Vpc>(
   "vpcSet",
-  ({ state }) => ({
-    ...byId(state.vpcs, "VpcId", vpcNotFound),
-    filters: {
-      "vpc-id": (v) => v.id,
-      "is-default": (v) => String(v.isDefault),
-      cidr: (v) => v.cidrBlock,
-      "owner-id": (v) => v.ownerId,
-      state: () => "available",
-    },
-    tagged: true,
-    maxResults: [5, 1000],
-  }),
+  { map: (state) => state.vpcs, id: ["VpcId", "vpc-id"], notFound: vpcNotFound },
+  {
+    "is-default": (v) => String(v.isDefault),
+    cidr: (v) => v.cidrBlock,
+    state: () => "available",
+  },
   vpcItem,
 );
