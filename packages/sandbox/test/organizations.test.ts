@@ -12,28 +12,21 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsCli } from "../../../test/e2e/aws-cli";
 import { Ec2Sandbox, OrganizationsSandbox } from "../src/index";
-
-const ORG = "o-a1b2c3d4e5";
-const MGMT = "111111111111";
-const DELEGATED = "222222222222";
-const MEMBER = "333333333333";
-const LATE = "444444444444";
-const PROD_OU = "ou-a1b2-11111111";
-const TEAM_OU = "ou-a1b2-22222222";
+import { ORG } from "./organisation";
 
 const orgs = new OrganizationsSandbox({
-  id: ORG,
-  managementAccountId: MGMT,
+  id: ORG.id,
+  managementAccountId: ORG.management,
   ous: [
-    { id: PROD_OU, name: "prod", tags: { env: "prod" } },
-    { id: TEAM_OU, name: "team", parent: PROD_OU },
+    { id: ORG.prodOu, name: "prod", tags: { env: "prod" } },
+    { id: ORG.teamOu, name: "team", parent: ORG.prodOu },
   ],
   accounts: [
-    { id: DELEGATED, name: "security" },
-    { id: MEMBER, name: "payments", parent: TEAM_OU, tags: { team: "payments" } },
+    { id: ORG.hub, name: "security" },
+    { id: ORG.memberA, name: "payments", parent: ORG.teamOu, tags: { team: "payments" } },
   ],
-  delegatedAdministrators: [DELEGATED],
-  accessKeys: { AKIAMGMT: MGMT, AKIADELEGATED: DELEGATED, AKIAMEMBER: MEMBER },
+  delegatedAdministrators: [ORG.hub],
+  accessKeys: { AKIAMGMT: ORG.management, AKIADELEGATED: ORG.hub, AKIAMEMBER: ORG.memberA },
   pageSize: 2,
 });
 let endpoint = "";
@@ -62,47 +55,47 @@ describe("the Organizations sandbox", () => {
     }
     expect(pages).toEqual([2, 1]);
     expect(ids).toEqual([
-      `${MGMT} ACTIVE ACTIVE`,
-      `${DELEGATED} ACTIVE ACTIVE`,
-      `${MEMBER} ACTIVE ACTIVE`,
+      `${ORG.management} ACTIVE ACTIVE`,
+      `${ORG.hub} ACTIVE ACTIVE`,
+      `${ORG.memberA} ACTIVE ACTIVE`,
     ]);
   });
 
   it("lists an account that joins, and a suspended or closed one with its state", async () => {
-    orgs.addAccount({ id: LATE, parent: PROD_OU });
-    orgs.setAccountState(MEMBER, "SUSPENDED");
+    orgs.addAccount({ id: ORG.memberB, parent: ORG.prodOu });
+    orgs.setAccountState(ORG.memberA, "SUSPENDED");
     const out = await client("AKIAMGMT").send(new ListAccountsCommand({ MaxResults: 20 }));
     expect(out.Accounts?.map((a) => [a.Id, a.State])).toEqual([
-      [MGMT, "ACTIVE"],
-      [DELEGATED, "ACTIVE"],
-      [MEMBER, "SUSPENDED"],
-      [LATE, "ACTIVE"],
+      [ORG.management, "ACTIVE"],
+      [ORG.hub, "ACTIVE"],
+      [ORG.memberA, "SUSPENDED"],
+      [ORG.memberB, "ACTIVE"],
     ]);
-    orgs.setAccountState(MEMBER, "CLOSED");
+    orgs.setAccountState(ORG.memberA, "CLOSED");
     const closed = await client("AKIAMGMT").send(new ListAccountsCommand({ MaxResults: 20 }));
-    expect(closed.Accounts?.find((a) => a.Id === MEMBER)).toMatchObject({
+    expect(closed.Accounts?.find((a) => a.Id === ORG.memberA)).toMatchObject({
       State: "CLOSED",
       Status: "SUSPENDED",
     });
-    expect(orgs.organization.accounts).toContain(LATE);
-    orgs.setAccountState(MEMBER, "ACTIVE");
-    orgs.removeAccount(LATE);
+    expect(orgs.organization.accounts).toContain(ORG.memberB);
+    orgs.setAccountState(ORG.memberA, "ACTIVE");
+    orgs.removeAccount(ORG.memberB);
   });
 
   it("walks OUs, parents and tags", async () => {
     const c = client("AKIAMGMT");
     const [ous, below, parents, tags, org] = await Promise.all([
-      c.send(new ListOrganizationalUnitsForParentCommand({ ParentId: PROD_OU })),
-      c.send(new ListAccountsForParentCommand({ ParentId: TEAM_OU })),
-      c.send(new ListParentsCommand({ ChildId: TEAM_OU })),
-      c.send(new ListTagsForResourceCommand({ ResourceId: MEMBER })),
+      c.send(new ListOrganizationalUnitsForParentCommand({ ParentId: ORG.prodOu })),
+      c.send(new ListAccountsForParentCommand({ ParentId: ORG.teamOu })),
+      c.send(new ListParentsCommand({ ChildId: ORG.teamOu })),
+      c.send(new ListTagsForResourceCommand({ ResourceId: ORG.memberA })),
       c.send(new DescribeOrganizationCommand({})),
     ]);
-    expect(ous.OrganizationalUnits?.map((o) => o.Id)).toEqual([TEAM_OU]);
-    expect(below.Accounts?.map((a) => a.Id)).toEqual([MEMBER]);
-    expect(parents.Parents).toEqual([{ Id: PROD_OU, Type: "ORGANIZATIONAL_UNIT" }]);
+    expect(ous.OrganizationalUnits?.map((o) => o.Id)).toEqual([ORG.teamOu]);
+    expect(below.Accounts?.map((a) => a.Id)).toEqual([ORG.memberA]);
+    expect(parents.Parents).toEqual([{ Id: ORG.prodOu, Type: "ORGANIZATIONAL_UNIT" }]);
     expect(tags.Tags).toEqual([{ Key: "team", Value: "payments" }]);
-    expect(org.Organization).toMatchObject({ Id: ORG, MasterAccountId: MGMT });
+    expect(org.Organization).toMatchObject({ Id: ORG.id, MasterAccountId: ORG.management });
   });
 
   it("answers with Organizations' errors", async () => {
@@ -126,7 +119,7 @@ describe("the Organizations sandbox", () => {
       { endpoint, accessKeyId: "AKIAMGMT", secretAccessKey: "x", region: "us-east-1" },
       ["organizations", "list-accounts"],
     )) as { Accounts: { Id: string; State: string }[] };
-    expect(out.Accounts.map((a) => a.Id)).toEqual([MGMT, DELEGATED, MEMBER]);
+    expect(out.Accounts.map((a) => a.Id)).toEqual([ORG.management, ORG.hub, ORG.memberA]);
   }, 60_000);
 });
 

@@ -20,34 +20,30 @@ import {
   StsSandbox,
 } from "../src/index";
 import { ec2Error } from "./helpers";
+import { ORG } from "./organisation";
 
-const ORG = "o-a1b2c3d4e5";
-const HUB = "111122223333";
-const MEMBER_A = "444455556666";
-const MEMBER_B = "777788889999";
-const OUTSIDER = "999900001111";
 const HUB_ROLE = "network-guardrail-prod-eu-west-1-security-group-change";
-const HUB_ROLE_ARN = `arn:aws:iam::${HUB}:role/${HUB_ROLE}`;
+const HUB_ROLE_ARN = `arn:aws:iam::${ORG.hub}:role/${HUB_ROLE}`;
 const MEMBER_ROLE = "network-guardrail-prod-member";
 const EXTERNAL_ID = "guardrail-3f9c1e";
 
 const KEYS: Record<string, AccessKeyEntry> = {
   AKIAHUBFUNCTION00001: {
     type: "AssumedRole",
-    accountId: HUB,
+    accountId: ORG.hub,
     roleName: HUB_ROLE,
     sessionName: "security-group-change",
   },
   AKIAHUBSLACK00000001: {
     type: "AssumedRole",
-    accountId: HUB,
+    accountId: ORG.hub,
     roleName: "network-guardrail-prod-eu-west-1-slack-notifier",
     sessionName: "slack-notifier",
   },
   // The same role name, in an account outside the organisation.
   AKIAOUTSIDER00000001: {
     type: "AssumedRole",
-    accountId: OUTSIDER,
+    accountId: ORG.outsider,
     roleName: HUB_ROLE,
     sessionName: "security-group-change",
   },
@@ -59,9 +55,9 @@ const TRUST = {
   Statement: [
     {
       Effect: "Allow",
-      Principal: { AWS: [HUB_ROLE_ARN, `arn:aws:iam::${OUTSIDER}:role/${HUB_ROLE}`] },
+      Principal: { AWS: [HUB_ROLE_ARN, `arn:aws:iam::${ORG.outsider}:role/${HUB_ROLE}`] },
       Action: "sts:AssumeRole",
-      Condition: { StringEquals: { "sts:ExternalId": EXTERNAL_ID, "aws:PrincipalOrgID": ORG } },
+      Condition: { StringEquals: { "sts:ExternalId": EXTERNAL_ID, "aws:PrincipalOrgID": ORG.id } },
     },
   ],
 };
@@ -82,12 +78,12 @@ let now = new Date("2026-06-15T12:00:00Z");
 const clock = () => now;
 
 const sts = new StsSandbox({
-  organization: { id: ORG, accounts: [HUB, MEMBER_A, MEMBER_B] },
+  organization: { id: ORG.id, accounts: [ORG.hub, ORG.memberA, ORG.memberB] },
   accessKeys: KEYS,
   clock,
   roles: [
-    { accountId: MEMBER_A, roleName: MEMBER_ROLE, trustPolicy: TRUST, policies: [REMEDIATION] },
-    { accountId: MEMBER_B, roleName: MEMBER_ROLE, trustPolicy: JSON.stringify(TRUST) },
+    { accountId: ORG.memberA, roleName: MEMBER_ROLE, trustPolicy: TRUST, policies: [REMEDIATION] },
+    { accountId: ORG.memberB, roleName: MEMBER_ROLE, trustPolicy: JSON.stringify(TRUST) },
   ],
 });
 const ec2 = new Ec2Sandbox({
@@ -153,17 +149,17 @@ async function stsError(call: Promise<unknown>): Promise<STSServiceException> {
 
 describe("STS AssumeRole over the wire", () => {
   it("issues session credentials for the member role, valid for an hour by default", async () => {
-    const { out } = await assume(MEMBER_A);
+    const { out } = await assume(ORG.memberA);
     expect(out.Credentials?.AccessKeyId).toMatch(/^ASIA[A-Z2-7]{16}$/);
     expect(out.Credentials?.SecretAccessKey).toHaveLength(40);
     expect(out.Credentials?.Expiration?.toISOString()).toBe("2026-06-15T13:00:00.000Z");
     expect(out.AssumedRoleUser?.Arn).toBe(
-      `arn:aws:sts::${MEMBER_A}:assumed-role/${MEMBER_ROLE}/guardrail-remediation`,
+      `arn:aws:sts::${ORG.memberA}:assumed-role/${MEMBER_ROLE}/guardrail-remediation`,
     );
     expect(out.AssumedRoleUser?.AssumedRoleId).toMatch(/^AROA[A-Z2-7]{17}:guardrail-remediation$/);
     expect(sts.issuedSessions().at(-1)).toMatchObject({
-      roleArn: roleIn(MEMBER_A),
-      callerArn: `arn:aws:sts::${HUB}:assumed-role/${HUB_ROLE}/security-group-change`,
+      roleArn: roleIn(ORG.memberA),
+      callerArn: `arn:aws:sts::${ORG.hub}:assumed-role/${HUB_ROLE}/security-group-change`,
       externalId: EXTERNAL_ID,
     });
   });
@@ -171,7 +167,7 @@ describe("STS AssumeRole over the wire", () => {
   it("honours DurationSeconds up to the role's maximum", async () => {
     const out = await stsClient().send(
       new AssumeRoleCommand({
-        RoleArn: roleIn(MEMBER_B),
+        RoleArn: roleIn(ORG.memberB),
         RoleSessionName: "short",
         ExternalId: EXTERNAL_ID,
         DurationSeconds: 900,
@@ -181,7 +177,7 @@ describe("STS AssumeRole over the wire", () => {
     const tooLong = await stsError(
       stsClient().send(
         new AssumeRoleCommand({
-          RoleArn: roleIn(MEMBER_B),
+          RoleArn: roleIn(ORG.memberB),
           RoleSessionName: "long",
           ExternalId: EXTERNAL_ID,
           DurationSeconds: 7200,
@@ -195,26 +191,26 @@ describe("STS AssumeRole over the wire", () => {
   });
 
   it("tells who the issued keys are (GetCallerIdentity)", async () => {
-    const { credentials } = await assume(MEMBER_B);
+    const { credentials } = await assume(ORG.memberB);
     const me = await new STSClient({
       endpoint: stsEndpoint,
       region: "us-east-1",
       credentials,
     }).send(new GetCallerIdentityCommand({}));
     expect(me).toMatchObject({
-      Account: MEMBER_B,
-      Arn: `arn:aws:sts::${MEMBER_B}:assumed-role/${MEMBER_ROLE}/guardrail-remediation`,
+      Account: ORG.memberB,
+      Arn: `arn:aws:sts::${ORG.memberB}:assumed-role/${MEMBER_ROLE}/guardrail-remediation`,
     });
   });
 });
 
 describe("STS AssumeRole refusals", () => {
   it.each([
-    ["a wrong external id", MEMBER_A, "guardrail-wrong", "AKIAHUBFUNCTION00001"],
-    ["no external id", MEMBER_A, null, "AKIAHUBFUNCTION00001"],
-    ["a caller outside the organisation", MEMBER_A, EXTERNAL_ID, "AKIAOUTSIDER00000001"],
-    ["a hub role the trust policy does not name", MEMBER_A, EXTERNAL_ID, "AKIAHUBSLACK00000001"],
-    ["a role that does not exist", HUB, EXTERNAL_ID, "AKIAHUBFUNCTION00001"],
+    ["a wrong external id", ORG.memberA, "guardrail-wrong", "AKIAHUBFUNCTION00001"],
+    ["no external id", ORG.memberA, null, "AKIAHUBFUNCTION00001"],
+    ["a caller outside the organisation", ORG.memberA, EXTERNAL_ID, "AKIAOUTSIDER00000001"],
+    ["a hub role the trust policy does not name", ORG.memberA, EXTERNAL_ID, "AKIAHUBSLACK00000001"],
+    ["a role that does not exist", ORG.hub, EXTERNAL_ID, "AKIAHUBFUNCTION00001"],
   ])("refuses %s with AccessDenied (403)", async (_, account, externalId, key) => {
     const before = sts.issuedSessions().length;
     const error = await stsError(assume(account, externalId, key));
@@ -229,7 +225,7 @@ describe("STS AssumeRole refusals", () => {
   it("rejects malformed requests with ValidationError (400)", async () => {
     const bad = await stsError(
       stsClient().send(
-        new AssumeRoleCommand({ RoleArn: roleIn(MEMBER_A), RoleSessionName: "has space" }),
+        new AssumeRoleCommand({ RoleArn: roleIn(ORG.memberA), RoleSessionName: "has space" }),
       ),
     );
     expect(bad.name).toBe("ValidationError");
@@ -241,7 +237,7 @@ describe("STS AssumeRole refusals", () => {
     const short = await stsError(
       stsClient().send(
         new AssumeRoleCommand({
-          RoleArn: roleIn(MEMBER_A),
+          RoleArn: roleIn(ORG.memberA),
           RoleSessionName: "x1",
           ExternalId: EXTERNAL_ID,
           DurationSeconds: 60,
@@ -277,13 +273,13 @@ describe("issued keys at the EC2 endpoint", () => {
 
   it("act in the role's account and the client's Region, as the assumed role", async () => {
     const { groupId } = ec2.seedSecurityGroup({
-      accountId: MEMBER_A,
+      accountId: ORG.memberA,
       region: "eu-west-1",
       name: "web",
       ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidr: "0.0.0.0/0" }],
     });
     // The same group id may exist elsewhere; it must stay untouched.
-    const { credentials } = await assume(MEMBER_A);
+    const { credentials } = await assume(ORG.memberA);
     await ec2With(credentials, "eu-west-1").send(
       new RevokeSecurityGroupIngressCommand({
         GroupId: groupId,
@@ -294,19 +290,19 @@ describe("issued keys at the EC2 endpoint", () => {
     );
     expect(
       ec2
-        .securityGroupRules(groupId, { accountId: MEMBER_A, region: "eu-west-1" })
+        .securityGroupRules(groupId, { accountId: ORG.memberA, region: "eu-west-1" })
         ?.filter((r) => !r.isEgress),
     ).toEqual([]);
     const event = await ec2.waitForEvent(
-      (e) => e.detail.eventName === "RevokeSecurityGroupIngress" && e.account === MEMBER_A,
+      (e) => e.detail.eventName === "RevokeSecurityGroupIngress" && e.account === ORG.memberA,
     );
     expect(event.region).toBe("eu-west-1");
-    expect(event.detail.recipientAccountId).toBe(MEMBER_A);
+    expect(event.detail.recipientAccountId).toBe(ORG.memberA);
     expect(event.detail.userIdentity).toMatchObject({
       type: "AssumedRole",
-      arn: `arn:aws:sts::${MEMBER_A}:assumed-role/${MEMBER_ROLE}/guardrail-remediation`,
+      arn: `arn:aws:sts::${ORG.memberA}:assumed-role/${MEMBER_ROLE}/guardrail-remediation`,
       accessKeyId: credentials.accessKeyId,
-      sessionContext: { sessionIssuer: { arn: roleIn(MEMBER_A), accountId: MEMBER_A } },
+      sessionContext: { sessionIssuer: { arn: roleIn(ORG.memberA), accountId: ORG.memberA } },
     });
     // Groups of the member in another Region are another state.
     const other = await ec2With(credentials, "us-east-1").send(
@@ -316,9 +312,9 @@ describe("issued keys at the EC2 endpoint", () => {
   });
 
   it("may do only what the role's policies allow, only in the allowed Regions", async () => {
-    const { credentials } = await assume(MEMBER_A);
+    const { credentials } = await assume(ORG.memberA);
     const { groupId } = ec2.seedSecurityGroup({
-      accountId: MEMBER_A,
+      accountId: ORG.memberA,
       region: "eu-west-1",
       name: "db",
     });
@@ -344,13 +340,13 @@ describe("issued keys at the EC2 endpoint", () => {
     );
     expect(elsewhere.name).toBe("UnauthorizedOperation");
     const failed = await ec2.waitForEvent(
-      (e) => e.detail.eventName === "AuthorizeSecurityGroupIngress" && e.account === MEMBER_A,
+      (e) => e.detail.eventName === "AuthorizeSecurityGroupIngress" && e.account === ORG.memberA,
     );
     expect(failed.detail.errorCode).toBe("Client.UnauthorizedOperation");
   });
 
   it("expire: EC2 and STS refuse them with ExpiredToken once the session is over", async () => {
-    const { credentials } = await assume(MEMBER_B);
+    const { credentials } = await assume(ORG.memberB);
     const client = ec2With(credentials, "eu-west-1");
     await client.send(new DescribeSecurityGroupsCommand({}));
     now = new Date("2026-06-15T13:00:00Z");
@@ -377,7 +373,7 @@ describe("IAM policy subset", () => {
       "arn:aws:iam::111122223333:role/r",
     ],
     principalAccount: "111122223333",
-    values: { "sts:ExternalId": "abc", "aws:PrincipalOrgID": ORG },
+    values: { "sts:ExternalId": "abc", "aws:PrincipalOrgID": ORG.id },
   };
   const doc = (statement: Record<string, unknown>) =>
     parsePolicyDocument({
@@ -407,7 +403,7 @@ describe("IAM policy subset", () => {
         Effect: "Deny",
         Action: "sts:*",
         Principal: "*",
-        Condition: { StringNotEquals: { "aws:PrincipalOrgID": ORG } },
+        Condition: { StringNotEquals: { "aws:PrincipalOrgID": ORG.id } },
       },
     });
     expect(evaluatePolicies([allow, deny], ctx)).toBe("allow");
