@@ -21,6 +21,7 @@ import {
   modifyPrefixList,
   modifyRules,
   startSandbox,
+  tcpEntryFromWorld,
   tcpFromWorld,
   tcpPermission,
 } from "./helpers";
@@ -29,6 +30,8 @@ const ALICE_KEY = "AKIAALICE00000000001";
 const ROLE_KEY = "ASIAGUARDRAIL0000001";
 const OTHER_ACCOUNT_KEY = "AKIAOTHERACCOUNT0001";
 const FIXED_TIME = new Date("2025-06-15T10:51:12.345Z");
+/** The account and Region alice's (and the role's) calls act in: where the tests seed. */
+const HOME = { accountId: "123456789012", region: "eu-west-1" } as const;
 
 let sandbox: Ec2Sandbox;
 let endpoint: string;
@@ -90,14 +93,18 @@ function expectShapedLike(
   for (const part of parts) expect(shape(emitted[part]), part).toEqual(shape(capture[part]));
 }
 
-/** The last `eventName` record, checked part by part against the same event's capture `caseName`. */
-async function lastRecordShapedLike(
+/**
+ * Checks the last `eventName` record: its `parts` against the same event's capture `like`, and
+ * its request parameters against `request` (CloudTrail echoes a request as it was sent).
+ */
+async function expectLastRecord(
   eventName: string,
-  caseName: string,
-  ...parts: RecordPart[]
+  like: { readonly capture: string; readonly parts: readonly RecordPart[] },
+  request: Record<string, unknown>,
 ): Promise<CloudTrailRecord> {
   const record = (await lastEvent(eventName)).detail;
-  expectShapedLike(record, captured(eventName, caseName), parts);
+  expectShapedLike(record, captured(eventName, like.capture), like.parts);
+  expect(record.requestParameters).toEqual(request);
   return record;
 }
 
@@ -276,20 +283,22 @@ describe("CloudTrail records of security-group calls", () => {
         CidrIp: "208.236.235.254/0",
       }),
     );
-    const d = await lastRecordShapedLike(
-      "AuthorizeSecurityGroupIngress",
-      "detail_iamuser_LEGACY-FLAT-cidrIp-ipProtocol-ports_ipPermissions-empty_stratus",
-      "requestParameters",
-    );
     // The request is echoed as sent; the rule set says what AWS stored (host bits cleared).
-    expect(d.requestParameters).toEqual({
-      groupId,
-      ipPermissions: {},
-      ipProtocol: "tcp",
-      fromPort: 22,
-      toPort: 22,
-      cidrIp: "208.236.235.254/0",
-    });
+    const d = await expectLastRecord(
+      "AuthorizeSecurityGroupIngress",
+      {
+        capture: "detail_iamuser_LEGACY-FLAT-cidrIp-ipProtocol-ports_ipPermissions-empty_stratus",
+        parts: ["requestParameters"],
+      },
+      {
+        groupId,
+        ipPermissions: {},
+        ipProtocol: "tcp",
+        fromPort: 22,
+        toPort: 22,
+        cidrIp: "208.236.235.254/0",
+      },
+    );
     expect(at(d.responseElements, "securityGroupRuleSet", "items", 0, "cidrIpv4")).toBe(
       "0.0.0.0/0",
     );
@@ -304,16 +313,15 @@ describe("CloudTrail records of security-group calls", () => {
     await alice.send(
       new RevokeSecurityGroupIngressCommand({ GroupId: groupId, SecurityGroupRuleIds: [ruleId] }),
     );
-    const d = await lastRecordShapedLike(
+    await expectLastRecord(
       "RevokeSecurityGroupIngress",
-      "rule-ids-only_securityGroupRuleIds",
-      "responseElements",
+      { capture: "rule-ids-only_securityGroupRuleIds", parts: ["responseElements"] },
+      {
+        groupId,
+        ipPermissions: {},
+        securityGroupRuleIds: { items: [{ securityGroupRuleId: ruleId }] },
+      },
     );
-    expect(d.requestParameters).toEqual({
-      groupId,
-      ipPermissions: {},
-      securityGroupRuleIds: { items: [{ securityGroupRuleId: ruleId }] },
-    });
   });
 
   it("renders ModifySecurityGroupRules in its PascalCase wrapper: one rule an object, two an array", async () => {
@@ -329,26 +337,28 @@ describe("CloudTrail records of security-group calls", () => {
         SecurityGroupRule: tcpFromWorld(443),
       },
     ]);
-    const one = await lastRecordShapedLike(
+    const one = await expectLastRecord(
       "ModifySecurityGroupRules",
-      "requestParameters-only_live-shape_placeholder-ids",
-      "requestParameters",
-    );
-    expect(one.requestParameters).toEqual({
-      ModifySecurityGroupRulesRequest: {
-        SecurityGroupRule: {
-          SecurityGroupRuleId: a,
-          tag: 1,
-          SecurityGroupRule: {
-            CidrIpv4: "0.0.0.0/0",
-            FromPort: 443,
-            ToPort: 443,
-            IpProtocol: "tcp",
-          },
-        },
-        GroupId: groupId,
+      {
+        capture: "requestParameters-only_live-shape_placeholder-ids",
+        parts: ["requestParameters"],
       },
-    });
+      {
+        ModifySecurityGroupRulesRequest: {
+          SecurityGroupRule: {
+            SecurityGroupRuleId: a,
+            tag: 1,
+            SecurityGroupRule: {
+              CidrIpv4: "0.0.0.0/0",
+              FromPort: 443,
+              ToPort: 443,
+              IpProtocol: "tcp",
+            },
+          },
+          GroupId: groupId,
+        },
+      },
+    );
     expect(one.responseElements).toEqual({
       ModifySecurityGroupRulesResponse: {
         xmlns: "http://ec2.amazonaws.com/doc/2016-11-15/",
@@ -402,40 +412,28 @@ describe("CloudTrail records of security-group calls", () => {
 
 describe("CloudTrail records of network-ACL and prefix-list calls", () => {
   it("renders CreateNetworkAclEntry with aclProtocol, portRange and an empty icmpTypeCode", async () => {
-    const aclId = sandbox.seedNetworkAcl({ accountId: "123456789012", region: "eu-west-1" });
-    await alice.send(
-      new CreateNetworkAclEntryCommand({
-        NetworkAclId: aclId,
-        RuleNumber: 12,
-        Protocol: "6",
-        RuleAction: "allow",
-        Egress: false,
-        CidrBlock: "0.0.0.0/0",
-        PortRange: { From: 700, To: 702 },
-      }),
-    );
-    const d = await lastRecordShapedLike(
+    const aclId = sandbox.seedNetworkAcl(HOME);
+    await alice.send(new CreateNetworkAclEntryCommand(tcpEntryFromWorld(aclId, 12, 700, 702)));
+    const d = await expectLastRecord(
       "CreateNetworkAclEntry",
-      "detail_panther_tcp-6_portRange_ingress",
-      "requestParameters",
+      { capture: "detail_panther_tcp-6_portRange_ingress", parts: ["requestParameters"] },
+      {
+        networkAclId: aclId,
+        ruleNumber: 12,
+        egress: false,
+        ruleAction: "allow",
+        icmpTypeCode: {},
+        aclProtocol: "6",
+        cidrBlock: "0.0.0.0/0",
+        portRange: { from: 700, to: 702 },
+      },
     );
-    expect(d.requestParameters).toEqual({
-      networkAclId: aclId,
-      ruleNumber: 12,
-      egress: false,
-      ruleAction: "allow",
-      icmpTypeCode: {},
-      aclProtocol: "6",
-      cidrBlock: "0.0.0.0/0",
-      portRange: { from: 700, to: 702 },
-    });
     expect(d.responseElements).toEqual({ requestId: d.requestID, _return: true });
   });
 
   it("renders ReplaceNetworkAclEntry like Create and DeleteNetworkAclEntry like the real capture", async () => {
     const aclId = sandbox.seedNetworkAcl({
-      accountId: "123456789012",
-      region: "eu-west-1",
+      ...HOME,
       entries: [
         { ruleNumber: 100, egress: false, protocol: "-1", ruleAction: "allow", cidr: "0.0.0.0/0" },
       ],
@@ -460,23 +458,16 @@ describe("CloudTrail records of network-ACL and prefix-list calls", () => {
     await alice.send(
       new DeleteNetworkAclEntryCommand({ NetworkAclId: aclId, RuleNumber: 100, Egress: false }),
     );
-    const deleted = await lastRecordShapedLike(
+    await expectLastRecord(
       "DeleteNetworkAclEntry",
-      "detail_iamuser-cli_elastic",
-      "requestParameters",
-      "responseElements",
+      { capture: "detail_iamuser-cli_elastic", parts: ["requestParameters", "responseElements"] },
+      { networkAclId: aclId, ruleNumber: 100, egress: false },
     );
-    expect(deleted.requestParameters).toEqual({
-      networkAclId: aclId,
-      ruleNumber: 100,
-      egress: false,
-    });
   });
 
   it("renders ModifyManagedPrefixList in its wrapper, entries as in the captured console event", async () => {
     const id = sandbox.seedPrefixList({
-      accountId: "123456789012",
-      region: "eu-west-1",
+      ...HOME,
       name: "ct-offices",
       entries: ["203.0.113.0/24"],
     });
@@ -606,18 +597,8 @@ describe("emitted events read by the core normaliser", () => {
 
   it("normalises NACL and prefix-list events, and reads the assumed role's issuer", async () => {
     const role = ec2Client(endpoint, { accessKeyId: ROLE_KEY, region: "eu-west-1" });
-    const aclId = sandbox.seedNetworkAcl({ accountId: "123456789012", region: "eu-west-1" });
-    await role.send(
-      new CreateNetworkAclEntryCommand({
-        NetworkAclId: aclId,
-        RuleNumber: 90,
-        Protocol: "6",
-        RuleAction: "allow",
-        Egress: false,
-        CidrBlock: "0.0.0.0/0",
-        PortRange: { From: 22, To: 22 },
-      }),
-    );
+    const aclId = sandbox.seedNetworkAcl(HOME);
+    await role.send(new CreateNetworkAclEntryCommand(tcpEntryFromWorld(aclId, 90, 22)));
     const nacl = normalise(await lastEvent("CreateNetworkAclEntry"));
     expect(nacl.status).toBe("handled");
     if (nacl.status === "handled") {
@@ -637,8 +618,7 @@ describe("emitted events read by the core normaliser", () => {
     }
 
     const plId = sandbox.seedPrefixList({
-      accountId: "123456789012",
-      region: "eu-west-1",
+      ...HOME,
       name: "norm-pl",
       entries: ["192.0.2.0/24"],
     });

@@ -36,6 +36,7 @@ import {
   ec2Error,
   modifyRules,
   startSandbox,
+  tcpEntryFromWorld,
   tcpPermission,
 } from "./helpers";
 
@@ -442,15 +443,8 @@ describe("VPCs and network ACLs over the SDK", () => {
     expect(created.NetworkAcl?.Entries?.map((e) => e.RuleNumber)).toEqual([32767, 32767]);
     expect(created.NetworkAcl?.Entries?.every((e) => e.RuleAction === "deny")).toBe(true);
 
-    const sshFromWorld = {
-      NetworkAclId: aclId,
-      RuleNumber: 100,
-      Protocol: "6",
-      Egress: false,
-      CidrBlock: "0.0.0.0/0",
-      PortRange: { From: 22, To: 22 },
-    };
-    await ec2.send(new CreateNetworkAclEntryCommand({ ...sshFromWorld, RuleAction: "allow" }));
+    const sshFromWorld = tcpEntryFromWorld(aclId, 100, 22);
+    await ec2.send(new CreateNetworkAclEntryCommand(sshFromWorld));
     await ec2.send(
       new CreateNetworkAclEntryCommand({
         NetworkAclId: aclId,

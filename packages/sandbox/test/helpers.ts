@@ -1,5 +1,6 @@
 import {
   AuthorizeSecurityGroupIngressCommand,
+  type CreateNetworkAclEntryRequest,
   EC2Client,
   type EC2ClientConfig,
   type EC2ServiceException,
@@ -96,6 +97,24 @@ export function tcpPermission(
 /** A rule's new content: tcp `port` from anywhere over IPv4. */
 export function tcpFromWorld(port: number): SecurityGroupRuleRequest {
   return { IpProtocol: "tcp", FromPort: port, ToPort: port, CidrIpv4: "0.0.0.0/0" };
+}
+
+/** A network-ACL entry request: rule `ruleNumber` of `aclId` allows tcp `from`-`to` in from anywhere. */
+export function tcpEntryFromWorld(
+  aclId: string,
+  ruleNumber: number,
+  from: number,
+  to = from,
+): CreateNetworkAclEntryRequest {
+  return {
+    NetworkAclId: aclId,
+    RuleNumber: ruleNumber,
+    Protocol: "6",
+    RuleAction: "allow",
+    Egress: false,
+    CidrBlock: "0.0.0.0/0",
+    PortRange: { From: from, To: to },
+  };
 }
 
 /** A network-ACL entry to seed: rule 100 allows tcp 443 in from anywhere. */
