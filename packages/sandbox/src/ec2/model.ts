@@ -49,12 +49,16 @@ export interface SecurityGroup extends Resource {
   readonly ruleKeys: Map<string, string>;
 }
 
-export interface NaclEntry {
+/** What a network-ACL entry states whatever it matches: its number, direction and action. */
+export interface NaclEntryBase {
   readonly ruleNumber: number;
   readonly egress: boolean;
+  readonly ruleAction: "allow" | "deny";
+}
+
+export interface NaclEntry extends NaclEntryBase {
   /** Protocol number as a string (`6`, `17`, `1`, `58`) or `-1`, as EC2 stores it. */
   readonly protocol: string;
-  readonly ruleAction: "allow" | "deny";
   readonly cidrBlock?: string;
   readonly ipv6CidrBlock?: string;
   readonly portRange?: { readonly from: number; readonly to: number };

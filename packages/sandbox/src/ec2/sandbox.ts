@@ -64,6 +64,7 @@ import {
 } from "./identity";
 import {
   type NaclEntry,
+  type NaclEntryBase,
   naclEntryKey,
   type PrefixList,
   RegionState,
@@ -205,11 +206,9 @@ export interface SeededSecurityGroup {
   readonly egressRuleIds: readonly string[];
 }
 
-export interface SeedNaclEntry {
-  readonly ruleNumber: number;
-  readonly egress: boolean;
+export interface SeedNaclEntry extends NaclEntryBase {
+  /** A protocol name (`tcp`) or number. */
   readonly protocol: string | number;
-  readonly ruleAction: "allow" | "deny";
   /** IPv4 or IPv6 block. */
   readonly cidr: string;
   readonly fromPort?: number;
