@@ -16,7 +16,7 @@ import type { PostureStore } from "@guardrail/aws/posture";
 import { createRegionalAccess, type RegionalAccess } from "@guardrail/aws/regions";
 import type { SecurityHubExport } from "@guardrail/aws/security-hub";
 import { createNotifier, type Notifier } from "@guardrail/aws/sns";
-import { type AccountTarget, FUNCTION_ENV, type GuardrailFunction } from "@guardrail/core";
+import { FUNCTION_ENV, type GuardrailFunction } from "@guardrail/core";
 import { type Env, type GuardrailConfig, loadConfig, type PolicyFiles } from "./config";
 import type { Observability } from "./middleware";
 import { createObservability } from "./observability";
@@ -58,21 +58,6 @@ export interface RemediationDeps extends Observability {
   readonly chain?: ChainQueue;
   /** Where the sweep keeps what is exposed now (see `recordPosture`). */
   readonly posture?: PostureStore;
-}
-
-/**
- * The dependencies of one run in `target`: `ec2` acts in that account and Region (through the
- * member role in organisation mode). Unchanged in single-account mode.
- *
- * @throws MemberRoleError when the member role cannot be assumed.
- */
-export async function forTarget<D extends RemediationDeps>(
-  deps: D,
-  target: AccountTarget,
-): Promise<D> {
-  if (deps.members !== undefined) return { ...deps, ec2: await deps.members.gateway(target) };
-  if (deps.regions !== undefined) return { ...deps, ec2: deps.regions.gateway(target.region) };
-  return deps;
 }
 
 /** Default wait of an already-gone result before the audit write (see `RemediationDeps`). */

@@ -41,9 +41,15 @@ describe("the import-direction check", () => {
     plant("packages/cli/src/commands/spoke.ts", 'import { y } from "../../../../stacks/spoke";\n');
     plant("stacks/settings.ts", 'import { z } from "../packages/core/src/errors";\n');
     plant("packages/aws/src/ok.ts", 'import { EC2Client } from "@aws-sdk/client-ec2";\n');
+    plant(
+      "packages/aws/src/late.ts",
+      'const { SNSClient } = await import("@aws-sdk/client-sns");\n',
+    );
+    plant("packages/aws/src/sdk-late.ts", 'const { SNSClient } = await import("./sdk/sns");\n');
     plant("packages/cli/src/commands/sandbox.ts", 'await import("@guardrail/sandbox/demo");\n');
     expect(scanRepository(root).sort()).toEqual([
       'functions/src/sdk.ts: "@aws-sdk/client-sts": only aws and sandbox import the AWS SDK',
+      'packages/aws/src/late.ts: import("@aws-sdk/client-sns") keeps every command of the service; load packages/aws/src/sdk/<service>.ts',
       'packages/cli/src/commands/scan.ts: "@guardrail/functions": cli may import core, aws, templates',
       'packages/cli/src/commands/spoke.ts: "../../../../stacks/spoke" reaches into infra by a path; import it by name',
       'packages/core/src/pure.ts: "@guardrail/aws": core may import nothing of ours',

@@ -45,6 +45,95 @@ const CLIENTS: Record<string, readonly string[]> = {
   "chain-writer": ["client-dynamodb", "client-s3", "lib-dynamodb"],
 };
 
+/** The document client's operations the tables use, and the DynamoDB operations under them. */
+const DYNAMODB_COMMANDS = {
+  "client-dynamodb": [
+    "BatchWriteItem",
+    "DescribeEndpoints", // the client's endpoint discovery, always present
+    "GetItem",
+    "PutItem",
+    "Query",
+    "Scan",
+    "UpdateItem",
+  ],
+  "lib-dynamodb": ["BatchWrite", "Get", "Put", "Query", "Scan", "Update"],
+};
+
+/** The evidence chain's and the fan-out's objects; CreateSession is the client's own (S3 Express). */
+const S3_COMMANDS = ["CreateSession", "GetObject", "ListObjectsV2", "PutObject"];
+
+/** The operations of the event functions' clients besides DynamoDB. */
+const EVENT_COMMANDS = {
+  ...DYNAMODB_COMMANDS,
+  "client-ec2": [
+    "AuthorizeSecurityGroupEgress",
+    "AuthorizeSecurityGroupIngress",
+    "CreateNetworkAclEntry",
+    "DeleteNetworkAclEntry",
+    "DescribeNetworkAcls",
+    "DescribeSecurityGroupRules",
+    "DescribeSecurityGroups",
+    "GetManagedPrefixListAssociations",
+    "GetManagedPrefixListEntries",
+    "RevokeSecurityGroupEgress",
+    "RevokeSecurityGroupIngress",
+  ],
+  "client-organizations": [
+    "ListAccounts",
+    "ListAccountsForParent",
+    "ListOrganizationalUnitsForParent",
+    "ListParents",
+    "ListTagsForResource",
+  ],
+  "client-securityhub": ["BatchImportFindings", "BatchUpdateFindings"],
+  "client-sns": ["Publish"],
+  "client-sqs": ["SendMessage"],
+  "client-sts": ["AssumeRole", "GetCallerIdentity"],
+};
+
+/**
+ * The commands of each client that a function's bundle holds: the operations it sends, no
+ * other. A package given to `import()` keeps every command and schema of the service (Security
+ * Hub alone was 262 KB); the adapters load them through packages/aws/src/sdk/ instead.
+ */
+const COMMANDS: Record<string, Record<string, readonly string[]>> = {
+  "security-group-change": EVENT_COMMANDS,
+  "network-acl-change": EVENT_COMMANDS,
+  "prefix-list-change": EVENT_COMMANDS,
+  sweep: {
+    ...EVENT_COMMANDS,
+    "client-cloudtrail": ["GetTrailStatus"],
+    "client-ec2": [...EVENT_COMMANDS["client-ec2"], "DescribeRegions"].sort(),
+    "client-eventbridge": ["DescribeRule"],
+    "client-s3": S3_COMMANDS,
+    "client-sfn": ["ListExecutions", "StartExecution"],
+  },
+  "slack-notifier": {
+    ...DYNAMODB_COMMANDS,
+    "client-ssm": ["GetParameter", "GetParameters", "GetParametersByPath", "PutParameter"],
+  },
+  "chain-writer": {
+    ...DYNAMODB_COMMANDS,
+    "client-s3": S3_COMMANDS,
+  },
+};
+
+const SDK_COMMAND =
+  /@aws-sdk\/(client-[a-z0-9-]+|lib-dynamodb)\/dist-es\/commands\/(\w+)Command\.js$/;
+
+/** The commands with code in the bundle, by client. */
+function commandsIn(bundle: Bundle): Record<string, string[]> {
+  const found: Record<string, string[]> = {};
+  for (const { inputs } of Object.values(bundle.metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(inputs)) {
+      const m = SDK_COMMAND.exec(input);
+      if (m?.[1] && m[2] && bytesInOutput > 0) (found[m[1]] ??= []).push(m[2]);
+    }
+  }
+  for (const list of Object.values(found)) list.sort();
+  return found;
+}
+
 /**
  * Bytes slack-notifier loads at init, at most: its own code, middy and Powertools, no SDK
  * client (the SSM read starts in the background). 225 KB before the adapters moved to
@@ -89,6 +178,35 @@ describe("what each function's bundle holds", () => {
     const bundle = bundles.get(fn) as Bundle;
     expect(clientsIn(bundle)).toEqual([...(CLIENTS[fn] as readonly string[])].sort());
   });
+
+  it.each(Object.keys(COMMANDS))("%s bundles only the commands it sends", (fn) => {
+    const bundle = bundles.get(fn) as Bundle;
+    expect(commandsIn(bundle)).toEqual(COMMANDS[fn]);
+  });
+
+  it.each(["security-group-change", "network-acl-change", "prefix-list-change"])(
+    "%s: no module loaded by import() reaches the EC2 client's package by static imports",
+    (fn) => {
+      // Built as one file, every module reachable from an import() is wrapped to run on first
+      // use and keeps all its exports: reaching EC2's index from there kept all 970 KB of it.
+      const { inputs } = (bundles.get(fn) as Bundle).metafile;
+      const loaded = Object.values(inputs).flatMap((i) =>
+        i.imports.filter((d) => d.kind === "dynamic-import").map((d) => d.path),
+      );
+      const seen = new Set<string>();
+      const stack = [...loaded];
+      while (stack.length > 0) {
+        const file = stack.pop() as string;
+        if (seen.has(file)) continue;
+        seen.add(file);
+        for (const d of inputs[file]?.imports ?? []) {
+          if (d.kind !== "dynamic-import" && !d.external) stack.push(d.path);
+        }
+      }
+      expect(loaded).toContain("functions/src/later.ts");
+      expect([...seen].filter((f) => f.includes("@aws-sdk/client-ec2/"))).toEqual([]);
+    },
+  );
 
   it.each(Object.keys(CLIENTS))("%s does not reach the @guardrail/aws index", (fn) => {
     const bundle = bundles.get(fn) as Bundle;

@@ -18,7 +18,8 @@ import {
   type RuleChange,
   sameAction,
 } from "@guardrail/core";
-import { forTarget, type RemediationDeps } from "../deps";
+import type { RemediationDeps } from "../deps";
+import { forTarget } from "../for-target";
 import { loadLater } from "../load-later";
 import { notCovered } from "./coverage";
 import { groupRuleCounts } from "./group-rule-counts";

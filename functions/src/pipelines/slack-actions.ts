@@ -29,8 +29,9 @@ import {
   slackExemptionValue,
   viewActor,
 } from "@guardrail/core";
-import { forTarget, type RemediationDeps } from "../deps";
+import type { RemediationDeps } from "../deps";
 import { RemediationFailedError } from "../errors";
+import { forTarget } from "../for-target";
 import { decide, type FlowResult } from "./decide";
 import type { SlackJob } from "./slack-interactions";
 

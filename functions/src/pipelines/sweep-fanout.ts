@@ -24,8 +24,8 @@ import {
   sweepRunPublication,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
-import { forTarget } from "../deps";
 import { SweepTargetsFailedError } from "../errors";
+import { forTarget } from "../for-target";
 import { withObservability } from "../middleware";
 import { isNotDeployed, organizationSweepPlan } from "./coverage";
 import { checkEventPath } from "./event-path";

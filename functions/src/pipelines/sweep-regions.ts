@@ -10,9 +10,9 @@ import {
   SWEEP_TARGET_CONCURRENCY,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
-import { forTarget } from "../deps";
 import { SweepTargetsFailedError } from "../errors";
 import { stringField } from "../field";
+import { forTarget } from "../for-target";
 import { withObservability } from "../middleware";
 import {
   type MultiTargetSweepResult,

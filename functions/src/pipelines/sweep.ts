@@ -32,9 +32,10 @@ import {
   sweepPublication,
 } from "@guardrail/core";
 import type { Context } from "aws-lambda";
-import { forTarget, type RemediationDeps } from "../deps";
+import type { RemediationDeps } from "../deps";
 import { SweepTargetsFailedError } from "../errors";
 import { stringField } from "../field";
+import { forTarget } from "../for-target";
 import { withObservability } from "../middleware";
 import { isNotDeployed, organizationSweepPlan, type SkippedAccount } from "./coverage";
 import { checkEventPath, type EventPathReport } from "./event-path";

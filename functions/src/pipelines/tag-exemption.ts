@@ -14,7 +14,8 @@ import {
   readTagging,
   tagSeverity,
 } from "@guardrail/core";
-import { forTarget, type RemediationDeps } from "../deps";
+import type { RemediationDeps } from "../deps";
+import { forTarget } from "../for-target";
 
 import { decide, type FlowResult, reportInvalid } from "./decide";
 

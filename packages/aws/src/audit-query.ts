@@ -33,7 +33,7 @@ export async function queryAudit(
   table: string,
   q: AuditQuery,
 ): Promise<AuditAnswer> {
-  const lib = await import("@aws-sdk/lib-dynamodb");
+  const lib = await import("./sdk/dynamodb");
   const { from, to } = window(q);
   const items: AuditItem[] = [];
   let truncated = false;

@@ -39,7 +39,7 @@ export async function callerActor(
   config: ClientConfig,
   iamConfig: ClientConfig = config,
 ): Promise<Caller> {
-  const { STSClient, GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
+  const { STSClient, GetCallerIdentityCommand } = await import("./sdk/sts");
   const client = new STSClient(config);
   let date: string | undefined;
   client.middlewareStack.add(
@@ -78,7 +78,7 @@ export async function callerActor(
 }
 
 async function roleArnOf(roleName: string, config: ClientConfig): Promise<string> {
-  const { IAMClient, GetRoleCommand } = await import("@aws-sdk/client-iam");
+  const { IAMClient, GetRoleCommand } = await import("./sdk/iam");
   // IAM is global: its endpoint is in us-east-1 whatever Region the caller works in.
   const client = new IAMClient({ ...config, region: "us-east-1" });
   try {

@@ -25,7 +25,7 @@ export function createChainQueue(queueUrl: string, untraced: () => Promise<SQSCl
   const client = lazy(async () => traceCalls(await untraced()));
   return {
     async send(item) {
-      const { SendMessageCommand } = await import("@aws-sdk/client-sqs");
+      const { SendMessageCommand } = await import("./sdk/sqs");
       const record = chainedRecord(item);
       try {
         await (await client()).send(
@@ -49,7 +49,7 @@ export function createChainQueue(queueUrl: string, untraced: () => Promise<SQSCl
 /** The chain queue's SQS client, made on first use (its module loads then). */
 export function chainQueueClient(): () => Promise<SQSClient> {
   return lazy(async () => {
-    const { SQSClient } = await import("@aws-sdk/client-sqs");
+    const { SQSClient } = await import("./sdk/sqs");
     return new SQSClient({ retryMode: "standard" });
   });
 }

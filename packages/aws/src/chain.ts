@@ -205,7 +205,7 @@ export function createChainArchive(
   untraced: () => Promise<S3Client>,
 ): ChainArchive {
   const client = lazy(async () => traceCalls(await untraced()));
-  const s3 = lazy(() => import("@aws-sdk/client-s3"));
+  const s3 = lazy(() => import("./sdk/s3"));
   /** Every object key under `prefix`, page after page. */
   async function listKeys(prefix: string): Promise<string[]> {
     const { ListObjectsV2Command } = await s3();
@@ -294,7 +294,7 @@ export function createChainArchive(
 /** The evidence bucket's S3 client, made on first use. */
 export function evidenceS3Client(): () => Promise<S3Client> {
   return lazy(async () => {
-    const { S3Client } = await import("@aws-sdk/client-s3");
+    const { S3Client } = await import("./sdk/s3");
     return new S3Client({ retryMode: "standard" });
   });
 }
@@ -306,7 +306,7 @@ export function toolChainArchive(
 ): { readonly archive: ChainArchive; destroy(): void } {
   let made: S3Client | undefined;
   const archive = createChainArchive(bucket, { mode: "NONE", retentionDays: 1 }, async () => {
-    const { S3Client } = await import("@aws-sdk/client-s3");
+    const { S3Client } = await import("./sdk/s3");
     // A local endpoint (the sandbox, a test server) answers path-style requests.
     made ??= new S3Client({
       ...config,

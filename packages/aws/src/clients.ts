@@ -40,7 +40,7 @@ export function notifyClientOptions(requestTimeout = NOTIFY_REQUEST_TIMEOUT_MS) 
 /** The SNS client, made on first use (its module loads then, not during a cold start). */
 export function snsClient(settings: AwsClientSettings = {}): () => Promise<SNSClient> {
   return lazyClient(settings, "sns", async (overrides) => {
-    const { SNSClient } = await import("@aws-sdk/client-sns");
+    const { SNSClient } = await import("./sdk/sns");
     return new SNSClient({ ...notifyClientOptions(), ...overrides });
   });
 }
@@ -48,7 +48,7 @@ export function snsClient(settings: AwsClientSettings = {}): () => Promise<SNSCl
 /** The STS client that assumes member and Organizations roles, made on first use. */
 export function stsClient(settings: AwsClientSettings = {}): () => Promise<STSClient> {
   return lazyClient(settings, "sts", async (overrides) => {
-    const { STSClient } = await import("@aws-sdk/client-sts");
+    const { STSClient } = await import("./sdk/sts");
     return new STSClient({ retryMode: "standard", maxAttempts: 5, ...overrides });
   });
 }

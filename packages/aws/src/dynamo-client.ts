@@ -7,10 +7,7 @@ export function documentClient(
   settings: AwsClientSettings = {},
 ): () => Promise<DynamoDBDocumentClient> {
   return lazy(async () => {
-    const [{ DynamoDBClient }, { DynamoDBDocumentClient }] = await Promise.all([
-      import("@aws-sdk/client-dynamodb"),
-      import("@aws-sdk/lib-dynamodb"),
-    ]);
+    const { DynamoDBClient, DynamoDBDocumentClient } = await import("./sdk/dynamodb");
     const client = tracked(
       settings,
       new DynamoDBClient({ retryMode: "standard", ...clientOverrides(settings, "dynamodb") }),

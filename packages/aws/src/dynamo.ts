@@ -3,7 +3,7 @@ import { AUDIT_TABLE } from "@guardrail/core";
 import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "./errors";
 
 /** The document client's module, loaded on first use (see `lazy`). */
-export type DocLib = typeof import("@aws-sdk/lib-dynamodb");
+export type DocLib = typeof import("./sdk/dynamodb");
 
 /** How a failed call is reported, by its label ("PutItem sightings"). */
 export type Failure = (label: string, error: unknown) => Error;
@@ -40,7 +40,7 @@ export type Send = <O>(
 
 /** The `send` of one table's adapters over a lazily created client. */
 export function sender(client: () => Promise<DynamoDBDocumentClient>): Send {
-  const lib = () => import("@aws-sdk/lib-dynamodb");
+  const lib = () => import("./sdk/dynamodb");
   return async (label, call, { fail = writeFailed, conditionFailed } = {}) => {
     const loaded = await lib();
     const ddb = await client();

@@ -35,9 +35,7 @@ export function awsEventPathProbe(
       askEach(
         trails,
         async () => {
-          const { CloudTrailClient, GetTrailStatusCommand } = await import(
-            "@aws-sdk/client-cloudtrail"
-          );
+          const { CloudTrailClient, GetTrailStatusCommand } = await import("./sdk/cloudtrail");
           const client = new CloudTrailClient({ retryMode: "standard" });
           return (trail: string) => client.send(new GetTrailStatusCommand({ Name: trail }));
         },
@@ -52,9 +50,7 @@ export function awsEventPathProbe(
       askEach(
         rules,
         async () => {
-          const { EventBridgeClient, DescribeRuleCommand } = await import(
-            "@aws-sdk/client-eventbridge"
-          );
+          const { EventBridgeClient, DescribeRuleCommand } = await import("./sdk/eventbridge");
           const client = new EventBridgeClient({ retryMode: "standard" });
           return (spec: string) => {
             const [bus, name] = spec.includes("|") ? spec.split("|", 2) : [undefined, spec];

@@ -46,7 +46,7 @@ export function createFlapCounter(
   tableName: string,
   client: () => Promise<DynamoDBDocumentClient>,
 ) {
-  const lib = () => import("@aws-sdk/lib-dynamodb");
+  const lib = () => import("./sdk/dynamodb");
   const pk = AUDIT_TABLE.partitionKey;
   const failed = (what: string, error: unknown) =>
     new AuditWriteError(`${what}: ${awsErrorCode(error)}: ${errorMessage(error)}`, {

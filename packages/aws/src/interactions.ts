@@ -61,7 +61,7 @@ export function createInteractionStore(
       );
     },
     async records(id) {
-      const { QueryCommand } = await import("@aws-sdk/lib-dynamodb");
+      const { QueryCommand } = await import("./sdk/dynamodb");
       const out = await (await client()).send(
         new QueryCommand({
           TableName: tableName,

@@ -129,7 +129,7 @@ function organizationsClient(
   const makeClient =
     options.makeClient ??
     (async (r: string, c: (() => Promise<MemberCredentials>) | undefined) =>
-      new (await import("@aws-sdk/client-organizations")).OrganizationsClient({
+      new (await import("./sdk/organizations")).OrganizationsClient({
         region: r,
         retryMode: "standard",
         maxAttempts: 5,

@@ -39,7 +39,7 @@ export function createOrganizationAccounts(
   options: OrganizationAccountsOptions,
 ): OrganizationAccounts {
   async function all(): Promise<OrganizationAccount[]> {
-    const { ListAccountsCommand } = await import("@aws-sdk/client-organizations");
+    const { ListAccountsCommand } = await import("./sdk/organizations");
     const client = await options.client();
     const out: OrganizationAccount[] = [];
     let token: string | undefined;
@@ -56,7 +56,7 @@ export function createOrganizationAccounts(
 
   async function below(ous: readonly string[]): Promise<OrganizationAccount[]> {
     const { ListAccountsForParentCommand, ListOrganizationalUnitsForParentCommand } = await import(
-      "@aws-sdk/client-organizations"
+      "./sdk/organizations"
     );
     const client = await options.client();
     const out: OrganizationAccount[] = [];

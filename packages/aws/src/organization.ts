@@ -65,7 +65,7 @@ export function createAccountDirectory(options: AccountDirectoryOptions): Accoun
   }
 
   async function tags(resourceId: string): Promise<Record<string, string>> {
-    const { ListTagsForResourceCommand } = await import("@aws-sdk/client-organizations");
+    const { ListTagsForResourceCommand } = await import("./sdk/organizations");
     const client = await options.client();
     const out: Record<string, string> = {};
     let token: string | undefined;
@@ -81,7 +81,7 @@ export function createAccountDirectory(options: AccountDirectoryOptions): Accoun
 
   /** The OU ids above the account, root side first. */
   async function path(account: string): Promise<string[]> {
-    const { ListParentsCommand } = await import("@aws-sdk/client-organizations");
+    const { ListParentsCommand } = await import("./sdk/organizations");
     const client = await options.client();
     const ous: string[] = [];
     let child = account;

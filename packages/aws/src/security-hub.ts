@@ -11,7 +11,7 @@ import {
   type OrganizationConfig,
   type SecurityHubRecord,
 } from "@guardrail/core";
-import { createCredentialCache, type MemberCredentials } from "./accounts";
+import { createCredentialCache, type MemberCredentials } from "./credential-cache";
 
 /** A finding Security Hub did not take, after the retries. */
 export interface FailedFinding {
@@ -67,7 +67,7 @@ export function createSecurityHubGateway(options: SecurityHubGatewayOptions): Se
     async send(target, imports, updates) {
       // Loaded on first use: only deployments with the export on pay for the client's code.
       const [client, { BatchImportFindingsCommand, BatchUpdateFindingsCommand }] =
-        await Promise.all([options.clientFor(target), import("@aws-sdk/client-securityhub")]);
+        await Promise.all([options.clientFor(target), import("./sdk/security-hub")]);
       const imported: string[] = [];
       const failed: FailedFinding[] = [];
       for (const batch of batchesOf(imports)) {
@@ -167,7 +167,7 @@ export function createSecurityHubLedger(
   tableName: string,
   client: () => Promise<DynamoDBDocumentClient>,
 ): SecurityHubLedger {
-  const lib = () => import("@aws-sdk/lib-dynamodb");
+  const lib = () => import("./sdk/dynamodb");
   const recordOf = (item: Record<string, unknown> | undefined): SecurityHubRecord | null =>
     item && typeof item.record === "object" ? (item.record as SecurityHubRecord) : null;
   return {
@@ -285,7 +285,7 @@ export function securityHubExportFor(
   const makeClient =
     options.makeClient ??
     (async (target: AccountTarget, credentials: (() => Promise<MemberCredentials>) | undefined) =>
-      new (await import("@aws-sdk/client-securityhub")).SecurityHubClient({
+      new (await import("./sdk/security-hub")).SecurityHubClient({
         region: target.region,
         // Throttles (10 TPS per account and Region, burst 30) are retried with backoff.
         retryMode: "standard",

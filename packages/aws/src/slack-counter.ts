@@ -35,7 +35,7 @@ export function createSlackWindowCounter(
   client: () => Promise<DynamoDBDocumentClient>,
 ): SlackWindowCounter {
   const ddb = lazy(client);
-  const lib = () => import("@aws-sdk/lib-dynamodb");
+  const lib = () => import("./sdk/dynamodb");
   const expires = (w: number) => w + SLACK_DIGEST.windowSeconds + SLACK_DIGEST.counterTtlSeconds;
 
   async function add(w: number, attribute: string, extra = ""): Promise<Record<string, unknown>> {

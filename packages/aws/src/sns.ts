@@ -18,7 +18,7 @@ export function createNotifier(topicArn: string, untraced: () => Promise<SNSClie
   const client = lazy(async () => traceCalls(await untraced()));
   return {
     async publish(p) {
-      const { PublishCommand } = await import("@aws-sdk/client-sns");
+      const { PublishCommand } = await import("./sdk/sns");
       try {
         const out = await (await client()).send(
           new PublishCommand({
@@ -52,7 +52,7 @@ export function createNotifier(topicArn: string, untraced: () => Promise<SNSClie
  */
 export function topicNotifier(topicArn: string, config: SNSClientConfig): Notifier {
   return createNotifier(topicArn, async () => {
-    const { SNSClient } = await import("@aws-sdk/client-sns");
+    const { SNSClient } = await import("./sdk/sns");
     return new SNSClient(config);
   });
 }

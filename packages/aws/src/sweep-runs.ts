@@ -26,14 +26,14 @@ export interface SweepRuns {
 
 export function sfnClient(settings: AwsClientSettings = {}): () => Promise<SFNClient> {
   return lazyClient(settings, "sfn", async (overrides) => {
-    const { SFNClient } = await import("@aws-sdk/client-sfn");
+    const { SFNClient } = await import("./sdk/sfn");
     return new SFNClient({ retryMode: "standard", ...overrides });
   });
 }
 
 export function s3Client(settings: AwsClientSettings = {}): () => Promise<S3Client> {
   return lazyClient(settings, "s3", async (overrides) => {
-    const { S3Client } = await import("@aws-sdk/client-s3");
+    const { S3Client } = await import("./sdk/s3");
     return new S3Client({ retryMode: "standard", ...overrides });
   });
 }
@@ -50,7 +50,7 @@ export function createSweepRuns(
   };
   return {
     async putManifest(key, targets) {
-      const { PutObjectCommand } = await import("@aws-sdk/client-s3");
+      const { PutObjectCommand } = await import("./sdk/s3");
       await (await s3())
         .send(
           new PutObjectCommand({
@@ -63,7 +63,7 @@ export function createSweepRuns(
         .catch(fail("PutObject"));
     },
     async running() {
-      const { ListExecutionsCommand } = await import("@aws-sdk/client-sfn");
+      const { ListExecutionsCommand } = await import("./sdk/sfn");
       const out = await (await sfn())
         .send(
           new ListExecutionsCommand({
@@ -76,7 +76,7 @@ export function createSweepRuns(
       return out.executions?.[0]?.name ?? null;
     },
     async start(name, input) {
-      const { StartExecutionCommand } = await import("@aws-sdk/client-sfn");
+      const { StartExecutionCommand } = await import("./sdk/sfn");
       try {
         await (await sfn()).send(
           new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
@@ -89,7 +89,7 @@ export function createSweepRuns(
       }
     },
     async readJson(from, key) {
-      const { GetObjectCommand } = await import("@aws-sdk/client-s3");
+      const { GetObjectCommand } = await import("./sdk/s3");
       const out = await (await s3())
         .send(new GetObjectCommand({ Bucket: from, Key: key }))
         .catch(fail("GetObject"));

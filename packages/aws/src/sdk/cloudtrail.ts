@@ -1,0 +1,9 @@
+/**
+ * The CloudTrail operation of the event-path probe: GetTrailStatus.
+ *
+ * Loaded with `import()` where first needed. The adapters import this module rather than the
+ * package: esbuild keeps the whole namespace of a package given to `import()`, every command
+ * and every schema of the service; through these named re-exports it keeps only these
+ * (see docs/architecture.md, "Loading the AWS SDK").
+ */
+export { CloudTrailClient, GetTrailStatusCommand } from "@aws-sdk/client-cloudtrail";

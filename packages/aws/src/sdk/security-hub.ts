@@ -1,0 +1,13 @@
+/**
+ * The Security Hub operations the guardrail calls: BatchImportFindings and BatchUpdateFindings.
+ *
+ * Loaded with `import()` where first needed. The adapters import this module rather than the
+ * package: esbuild keeps the whole namespace of a package given to `import()`, every command
+ * and every schema of the service; through these named re-exports it keeps only these
+ * (see docs/architecture.md, "Loading the AWS SDK").
+ */
+export {
+  BatchImportFindingsCommand,
+  BatchUpdateFindingsCommand,
+  SecurityHubClient,
+} from "@aws-sdk/client-securityhub";
