@@ -1,7 +1,7 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { MemberRoleError } from "@guardrail/aws/errors";
 import {
-  type AccountSkipReason,
+  type AccountTargets,
   accountTargets,
   type EventMeta,
   METRICS,
@@ -40,16 +40,10 @@ export function notCovered(event: EventMeta, deps: RemediationDeps): NotCovered 
 }
 
 /** One account the organisation sweep does not visit this run, and why. */
-export interface SkippedAccount {
-  readonly account: string;
-  readonly reason: AccountSkipReason;
-  readonly state: string;
-}
+export type SkippedAccount = AccountTargets["skipped"][number];
 
 /** The organisation sweep's accounts for this run. */
-export interface OrganizationSweepPlan {
-  readonly accounts: readonly string[];
-  readonly skipped: readonly SkippedAccount[];
+export interface OrganizationSweepPlan extends Pick<AccountTargets, "accounts" | "skipped"> {
   /** Where the accounts came from: AWS Organizations, or the configured list alone. */
   readonly source: "organizations" | "configured";
 }

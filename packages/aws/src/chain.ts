@@ -1,5 +1,4 @@
 import type { S3Client } from "@aws-sdk/client-s3";
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
   AUDIT_TABLE,
   type ChainEntry,
@@ -14,7 +13,7 @@ import {
   type StoredEntry,
   seqOfKey,
 } from "@guardrail/core";
-import { allItems, lookupFailed, sender, sortKeyPrefix, writeIf } from "./dynamo";
+import { allItems, lookupFailed, sender, sortKeyPrefix, type TableStore, writeIf } from "./dynamo";
 import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "./errors";
 import { lazy } from "./lazy";
 import type { ToolClientConfig } from "./tool-clients";
@@ -45,10 +44,7 @@ export interface ChainStore {
   chains(): Promise<string[]>;
 }
 
-export function createChainStore(
-  tableName: string,
-  client: () => Promise<DynamoDBDocumentClient>,
-): ChainStore {
+export const createChainStore: TableStore<ChainStore> = (tableName, client) => {
   const send = sender(client);
   const get = (label: string, Key: Record<string, unknown>) =>
     send(
@@ -173,7 +169,7 @@ export function createChainStore(
       return items.map((i) => String(i.pk).slice("CHAIN#".length)).sort();
     },
   };
-}
+};
 
 /** How the S3 copy is locked: compliance in production stages, governance or none elsewhere. */
 export interface ObjectLockSettings {

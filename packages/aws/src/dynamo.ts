@@ -120,3 +120,9 @@ export function sortKeyPrefix(pk: string, prefix: string) {
     ExpressionAttributeValues: { ":pk": pk, ":prefix": prefix },
   };
 }
+
+/**
+ * How a store over the audit table (posture, interactions, ledger, chain) is made: from the
+ * table's name and its document client, made on first use.
+ */
+export type TableStore<S> = (tableName: string, client: () => Promise<DynamoDBDocumentClient>) => S;

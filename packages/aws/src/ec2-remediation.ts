@@ -20,6 +20,16 @@ import {
 } from "@guardrail/core";
 import { awsErrorCode, errorMessage } from "./errors";
 
+/**
+ * One remediation action that takes several EC2 calls, carried out with `client`; `now` stamps
+ * the confirmation of an action taken.
+ */
+type Ec2Remediation<A extends Action> = (
+  client: EC2Client,
+  action: A,
+  now: () => Date,
+) => Promise<ActionOutcome>;
+
 type Insert = Extract<Action, { type: "insert-network-acl-entries" }>;
 type Narrow = Extract<Action, { type: "narrow-security-group-rule" }>;
 
@@ -63,11 +73,7 @@ function failed(action: Action, error: unknown, what: string): ActionOutcome {
  * traffic, while allows created alone change no verdict (they lie inside the entry they precede
  * and allow what it allows).
  */
-export async function insertNetworkAclEntries(
-  client: EC2Client,
-  action: Insert,
-  now: () => Date,
-): Promise<ActionOutcome> {
+export const insertNetworkAclEntries: Ec2Remediation<Insert> = async (client, action, now) => {
   for (const e of action.entries) {
     const v6 = e.cidr.includes(":");
     try {
@@ -88,7 +94,7 @@ export async function insertNetworkAclEntries(
     }
   }
   return { action, status: "revoked", confirmedAt: now().toISOString() };
-}
+};
 
 function toIpPermission(p: SecurityGroupPermission, ruleId: string): IpPermission {
   const ports = p.fromPort === null ? {} : { FromPort: p.fromPort, ToPort: p.toPort ?? p.fromPort };
@@ -127,11 +133,7 @@ function permissionWords(p: SecurityGroupPermission): string {
  * the revoke: the rule is never revoked without its remainder in place. The group's rule quota
  * reached (`RulesPerSecurityGroupLimitExceeded`) is `not-taken`: the finding notifies.
  */
-export async function narrowSecurityGroupRule(
-  client: EC2Client,
-  action: Narrow,
-  now: () => Date,
-): Promise<ActionOutcome> {
+export const narrowSecurityGroupRule: Ec2Remediation<Narrow> = async (client, action, now) => {
   for (const p of action.remainder) {
     const input = { GroupId: action.groupId, IpPermissions: [toIpPermission(p, action.ruleId)] };
     try {
@@ -163,4 +165,4 @@ export async function narrowSecurityGroupRule(
     return failed(action, error, `Revoke ${action.ruleId}`);
   }
   return { action, status: "revoked", confirmedAt: now().toISOString() };
-}
+};

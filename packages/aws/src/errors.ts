@@ -1,5 +1,14 @@
 import { GuardrailError } from "@guardrail/core";
 
+/** The base of an error that carries only a message (and its cause) under the stable `code`. */
+function messageError(code: string) {
+  return class extends GuardrailError {
+    constructor(message: string, options?: { cause?: unknown }) {
+      super(code, message, options);
+    }
+  };
+}
+
 /** An AWS call that failed after the SDK's own retries. `awsCode` is the service error code. */
 export class AwsCallError extends GuardrailError {
   readonly operation: string;
@@ -15,11 +24,7 @@ export class AwsCallError extends GuardrailError {
  * A look-up the policy needs (rule direction, group tags, prefix-list entries) failed. The
  * invocation fails so that Lambda retries it: the guardrail never guesses instead.
  */
-export class LookupFailedError extends GuardrailError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("LOOKUP_FAILED", message, options);
-  }
-}
+export class LookupFailedError extends messageError("LOOKUP_FAILED") {}
 
 /**
  * The member role of an account could not be assumed (organisation mode): the spoke is not
@@ -49,18 +54,10 @@ export class MemberRoleError extends GuardrailError {
 }
 
 /** Writing the audit record failed (not a lost conditional race). */
-export class AuditWriteError extends GuardrailError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("AUDIT_WRITE_FAILED", message, options);
-  }
-}
+export class AuditWriteError extends messageError("AUDIT_WRITE_FAILED") {}
 
 /** Publishing to SNS failed. */
-export class NotifyError extends GuardrailError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("NOTIFY_FAILED", message, options);
-  }
-}
+export class NotifyError extends messageError("NOTIFY_FAILED") {}
 
 /** Slack refused or did not answer. Thrown so that SNS retries the delivery. */
 export class SlackDeliveryError extends GuardrailError {

@@ -1,3 +1,5 @@
+import { lazy } from "./lazy";
+
 /** One trail as GetTrailStatus describes it. */
 export interface TrailStatus {
   /** The name or full ARN asked about (an organisation trail needs its full ARN). */
@@ -24,53 +26,45 @@ export interface EventPathProbe {
 /**
  * The AWS adapter: GetTrailStatus for each trail (name or full ARN: an organisation trail seen
  * from a member or delegated account needs the ARN) and DescribeRule for each rule (`bus|rule`
- * or a rule on the default bus). Clients load on first use.
+ * or a rule on the default bus), all at once. Each client (and its module) loads on first use:
+ * not at all when there is nothing to ask.
  */
 export function awsEventPathProbe(
   trails: readonly string[],
   rules: readonly string[],
 ): EventPathProbe {
+  const cloudTrail = lazy(async () => {
+    const { CloudTrailClient } = await import("./sdk/cloudtrail");
+    return new CloudTrailClient({ retryMode: "standard" });
+  });
+  const eventBridge = lazy(async () => {
+    const { EventBridgeClient } = await import("./sdk/eventbridge");
+    return new EventBridgeClient({ retryMode: "standard" });
+  });
   return {
     trails: () =>
-      askEach(
-        trails,
-        async () => {
-          const { CloudTrailClient, GetTrailStatusCommand } = await import("./sdk/cloudtrail");
-          const client = new CloudTrailClient({ retryMode: "standard" });
-          return (trail: string) => client.send(new GetTrailStatusCommand({ Name: trail }));
-        },
-        (trail, out) => ({
-          trail,
-          isLogging: out.IsLogging === true,
-          ...(out.LatestDeliveryTime ? { latestDeliveryTime: out.LatestDeliveryTime } : {}),
-          ...(out.LatestDeliveryError ? { latestDeliveryError: out.LatestDeliveryError } : {}),
+      Promise.all(
+        trails.map(async (trail) => {
+          const { GetTrailStatusCommand } = await import("./sdk/cloudtrail");
+          const out = await (await cloudTrail()).send(new GetTrailStatusCommand({ Name: trail }));
+          return {
+            trail,
+            isLogging: out.IsLogging === true,
+            ...(out.LatestDeliveryTime ? { latestDeliveryTime: out.LatestDeliveryTime } : {}),
+            ...(out.LatestDeliveryError ? { latestDeliveryError: out.LatestDeliveryError } : {}),
+          };
         }),
       ),
     rules: () =>
-      askEach(
-        rules,
-        async () => {
-          const { EventBridgeClient, DescribeRuleCommand } = await import("./sdk/eventbridge");
-          const client = new EventBridgeClient({ retryMode: "standard" });
-          return (spec: string) => {
-            const [bus, name] = spec.includes("|") ? spec.split("|", 2) : [undefined, spec];
-            return client.send(
-              new DescribeRuleCommand({ Name: name, ...(bus ? { EventBusName: bus } : {}) }),
-            );
-          };
-        },
-        (rule, out) => ({ rule, state: out.State ?? "UNKNOWN" }),
+      Promise.all(
+        rules.map(async (rule) => {
+          const { DescribeRuleCommand } = await import("./sdk/eventbridge");
+          const [bus, name] = rule.includes("|") ? rule.split("|", 2) : [undefined, rule];
+          const out = await (await eventBridge()).send(
+            new DescribeRuleCommand({ Name: name, ...(bus ? { EventBusName: bus } : {}) }),
+          );
+          return { rule, state: out.State ?? "UNKNOWN" };
+        }),
       ),
   };
-}
-
-/** Asks about each name at once, loading the client only when there is something to ask. */
-async function askEach<O, R>(
-  names: readonly string[],
-  load: () => Promise<(name: string) => Promise<O>>,
-  status: (name: string, out: O) => R,
-): Promise<R[]> {
-  if (names.length === 0) return [];
-  const ask = await load();
-  return Promise.all(names.map(async (name) => status(name, await ask(name))));
 }

@@ -1,4 +1,3 @@
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
   AUDIT_KEY_PREFIX,
   AUDIT_TABLE,
@@ -6,7 +5,7 @@ import {
   interactionAuditItem,
   replayEntryKey,
 } from "@guardrail/core";
-import { sender, writeIf } from "./dynamo";
+import { sender, type TableStore, writeIf } from "./dynamo";
 import { AwsCallError, awsErrorCode, errorMessage } from "./errors";
 
 /** The Slack app's items in the audit table: replay keys and who pressed what. */
@@ -23,10 +22,7 @@ export interface InteractionStore {
   records(id: string): Promise<InteractionRecord[]>;
 }
 
-export function createInteractionStore(
-  tableName: string,
-  client: () => Promise<DynamoDBDocumentClient>,
-): InteractionStore {
+export const createInteractionStore: TableStore<InteractionStore> = (tableName, client) => {
   const send = sender(client);
   const pk = AUDIT_TABLE.partitionKey;
   const fail = (what: string, error: unknown) =>
@@ -73,4 +69,4 @@ export function createInteractionStore(
       return (out.Items ?? []) as InteractionRecord[];
     },
   };
-}
+};

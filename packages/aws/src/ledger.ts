@@ -1,5 +1,4 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
   AUDIT_TABLE,
   type AuditItem,
@@ -13,7 +12,7 @@ import {
   NOTIFICATION,
   type PutDecisionResult,
 } from "@guardrail/core";
-import { sender, writeIf } from "./dynamo";
+import { sender, type TableStore, writeIf } from "./dynamo";
 
 /** Options of `Ledger.putDecision`. */
 export interface PutDecisionOptions {
@@ -120,10 +119,7 @@ function claimedItemOf(item: Record<string, unknown>): ClaimedItem {
  * See https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html
  * (ReturnValuesOnConditionCheckFailure).
  */
-export function createLedger(
-  tableName: string,
-  client: () => Promise<DynamoDBDocumentClient>,
-): Ledger {
+export const createLedger: TableStore<Ledger> = (tableName, client) => {
   const send = sender(client);
 
   /** Sets the claim's state on one record when `condition` holds; false when it did not. */
@@ -272,4 +268,4 @@ export function createLedger(
       );
     },
   };
-}
+};

@@ -1,4 +1,3 @@
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
   AUDIT_KEY_PREFIX,
   AUDIT_TABLE,
@@ -9,7 +8,14 @@ import {
   postureDayKey,
   postureKey,
 } from "@guardrail/core";
-import { allItems, itemReader, lookupFailed, sender, sortKeyPrefix } from "./dynamo";
+import {
+  allItems,
+  itemReader,
+  lookupFailed,
+  sender,
+  sortKeyPrefix,
+  type TableStore,
+} from "./dynamo";
 
 /** The sweep's posture snapshots and daily summaries (`POSTURE#`, one partition). */
 export interface PostureStore {
@@ -22,10 +28,7 @@ export interface PostureStore {
   days(date: string): Promise<PostureDay[]>;
 }
 
-export function createPostureStore(
-  tableName: string,
-  client: () => Promise<DynamoDBDocumentClient>,
-): PostureStore {
+export const createPostureStore: TableStore<PostureStore> = (tableName, client) => {
   const send = sender(client);
   const getItem = itemReader(send, tableName);
   const query = (prefix: string) =>
@@ -84,4 +87,4 @@ export function createPostureStore(
       return (await query(`DAY#${date}#`)).map((i) => i.day as PostureDay);
     },
   };
-}
+};
