@@ -127,14 +127,31 @@ export async function reportDecision(
  * audit table. A counter that cannot be written answers "last": when unsure, alert.
  */
 async function failedAttempt(id: string, deps: RemediationDeps): Promise<number> {
+  return orIfFailed(
+    () => deps.audit.countAttempt(id),
+    DELIVERY_ATTEMPTS,
+    (error) =>
+      deps.logger.error("could not count the failed attempt; alerting as if it were the last", {
+        decisionId: id,
+        error,
+      }),
+  );
+}
+
+/**
+ * What `read` answers, or `fallback` when it fails, the failure passed to `log`: after the
+ * revoke, a look-up that only shapes the report never fails an invocation whose revoke is done.
+ */
+async function orIfFailed<T>(
+  read: () => Promise<T>,
+  fallback: T,
+  log: (error: unknown) => void,
+): Promise<T> {
   try {
-    return await deps.audit.countAttempt(id);
+    return await read();
   } catch (error) {
-    deps.logger.error("could not count the failed attempt; alerting as if it were the last", {
-      decisionId: id,
-      error,
-    });
-    return DELIVERY_ATTEMPTS;
+    log(error);
+    return fallback;
   }
 }
 
@@ -158,23 +175,25 @@ export async function judgeTagsAfterRevoke(
     (id) => !read.has(id),
   );
   if (ids.length === 0) return null;
-  try {
-    const tags = Object.fromEntries(
-      await Promise.all(ids.map(async (id) => [id, await deps.ec2.tagsOf(id)] as const)),
-    );
-    const records = await recordsOf(tags, ctx, deps);
-    return evaluate(changes, policy, {
-      ...ctx,
-      groupTags: { ...ctx.groupTags, ...tags },
-      ...(records || ctx.tagRecords ? { tagRecords: { ...ctx.tagRecords, ...records } } : {}),
-    });
-  } catch (error) {
-    deps.logger.warn("tags read after the revoke failed; findings reported as judged before it", {
-      groups: ids,
-      error,
-    });
-    return null;
-  }
+  return orIfFailed(
+    async () => {
+      const tags = Object.fromEntries(
+        await Promise.all(ids.map(async (id) => [id, await deps.ec2.tagsOf(id)] as const)),
+      );
+      const records = await recordsOf(tags, ctx, deps);
+      return evaluate(changes, policy, {
+        ...ctx,
+        groupTags: { ...ctx.groupTags, ...tags },
+        ...(records || ctx.tagRecords ? { tagRecords: { ...ctx.tagRecords, ...records } } : {}),
+      });
+    },
+    null,
+    (error) =>
+      deps.logger.warn("tags read after the revoke failed; findings reported as judged before it", {
+        groups: ids,
+        error,
+      }),
+  );
 }
 
 /**
@@ -186,15 +205,16 @@ export async function previousFromState(
   event: EventMeta,
   resourceId: string,
 ): Promise<(c: RuleChange) => ChangeView | "unknown"> {
-  let rules: Readonly<Record<string, ChangeView>> = {};
-  try {
-    rules = (await deps.audit.resourceState(event.account, event.region, resourceId))?.rules ?? {};
-  } catch (error) {
-    deps.logger.warn("could not read the last state; previous shown as unknown", {
-      resourceId,
-      error,
-    });
-  }
+  const rules: Readonly<Record<string, ChangeView>> = await orIfFailed(
+    async () =>
+      (await deps.audit.resourceState(event.account, event.region, resourceId))?.rules ?? {},
+    {},
+    (error) =>
+      deps.logger.warn("could not read the last state; previous shown as unknown", {
+        resourceId,
+        error,
+      }),
+  );
   return (c) => {
     const key = ruleStateKey(c);
     return (key !== null ? rules[key] : undefined) ?? "unknown";

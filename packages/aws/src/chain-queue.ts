@@ -1,6 +1,6 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { type AuditItem, canonicalJson, chainedRecord, chainId, recordHash } from "@guardrail/core";
-import { AuditWriteError, awsErrorCode, errorMessage } from "./errors";
+import { AuditWriteError, callAs } from "./errors";
 import { lazy } from "./lazy";
 import { traceCalls } from "./trace";
 
@@ -27,21 +27,16 @@ export function createChainQueue(queueUrl: string, untraced: () => Promise<SQSCl
     async send(item) {
       const { SendMessageCommand } = await import("./sdk/sqs");
       const record = chainedRecord(item);
-      try {
-        await (await client()).send(
+      await callAs(AuditWriteError, `SendMessage of ${item.id} to the chain queue`, async () =>
+        (await client()).send(
           new SendMessageCommand({
             QueueUrl: queueUrl,
             MessageBody: canonicalJson(record),
             MessageGroupId: chainId(item.account, item.region),
             MessageDeduplicationId: recordHash(record),
           }),
-        );
-      } catch (error) {
-        throw new AuditWriteError(
-          `SendMessage of ${item.id} to the chain queue: ${awsErrorCode(error)}: ${errorMessage(error)}`,
-          { cause: error },
-        );
-      }
+        ),
+      );
     },
   };
 }

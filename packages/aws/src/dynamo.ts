@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient, GetCommandOutput } from "@aws-sdk/lib-dynamodb";
 import { AUDIT_TABLE } from "@guardrail/core";
-import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "./errors";
+import { AuditWriteError, awsErrorCode, callFailed, LookupFailedError } from "./errors";
 
 /** The document client's module, loaded on first use (see `lazy`). */
 export type DocLib = typeof import("./sdk/dynamodb");
@@ -9,10 +9,7 @@ export type DocLib = typeof import("./sdk/dynamodb");
 export type Failure = (label: string, error: unknown) => Error;
 
 /** A write that failed: `AuditWriteError` with the AWS code and message. */
-export const writeFailed: Failure = (label, error) =>
-  new AuditWriteError(`${label}: ${awsErrorCode(error)}: ${errorMessage(error)}`, {
-    cause: error,
-  });
+export const writeFailed: Failure = (label, error) => callFailed(AuditWriteError, label, error);
 
 /** A read that failed: `LookupFailedError` with the AWS code. */
 export const lookupFailed: Failure = (label, error) =>

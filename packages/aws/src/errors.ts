@@ -84,3 +84,28 @@ export function errorMessage(error: unknown, max = 500): string {
   const text = error instanceof Error ? error.message : String(error);
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
+
+/** An error class of this module that carries a message and a cause. */
+type MessageErrorClass<E extends Error> = new (message: string, options?: { cause?: unknown }) => E;
+
+/** `<label>: <AWS error code>: <message>` as an error of `kind`, with the failure as its cause. */
+export function callFailed<E extends Error>(
+  kind: MessageErrorClass<E>,
+  label: string,
+  error: unknown,
+): E {
+  return new kind(`${label}: ${awsErrorCode(error)}: ${errorMessage(error)}`, { cause: error });
+}
+
+/** One AWS call; its failure is thrown as `callFailed(kind, label, failure)`. */
+export async function callAs<O, E extends Error>(
+  kind: MessageErrorClass<E>,
+  label: string,
+  call: () => Promise<O>,
+): Promise<O> {
+  try {
+    return await call();
+  } catch (error) {
+    throw callFailed(kind, label, error);
+  }
+}

@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { AUDIT_TABLE, flapCounterKey } from "@guardrail/core";
-import { AuditWriteError, awsErrorCode, errorMessage } from "./errors";
+import { AuditWriteError, awsErrorCode, callFailed } from "./errors";
 
 /** One re-opening to count. */
 export interface ReopeningInput {
@@ -48,10 +48,7 @@ export function createFlapCounter(
 ) {
   const lib = () => import("./sdk/dynamodb");
   const pk = AUDIT_TABLE.partitionKey;
-  const failed = (what: string, error: unknown) =>
-    new AuditWriteError(`${what}: ${awsErrorCode(error)}: ${errorMessage(error)}`, {
-      cause: error,
-    });
+  const failed = (what: string, error: unknown) => callFailed(AuditWriteError, what, error);
   const conditional = (error: unknown) => awsErrorCode(error) === "ConditionalCheckFailedException";
 
   async function count(input: ReopeningInput): Promise<ReopeningCount> {

@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { AUDIT_TABLE, SLACK_DIGEST, slackWindowKey } from "@guardrail/core";
-import { AuditWriteError, awsErrorCode, errorMessage } from "./errors";
+import { AuditWriteError, awsErrorCode, callFailed } from "./errors";
 import { lazy } from "./lazy";
 
 /**
@@ -24,9 +24,7 @@ export interface SlackWindowCounter {
 const RESULT_PREFIX = "folded_";
 
 function wrap(what: string, error: unknown): AuditWriteError {
-  return new AuditWriteError(`${what}: ${awsErrorCode(error)}: ${errorMessage(error)}`, {
-    cause: error,
-  });
+  return callFailed(AuditWriteError, what, error);
 }
 
 /** The DynamoDB adapter of the counters (`UpdateItem` only). */

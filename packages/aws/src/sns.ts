@@ -1,6 +1,6 @@
 import type { SNSClient, SNSClientConfig } from "@aws-sdk/client-sns";
 import type { SnsPublication } from "@guardrail/core";
-import { awsErrorCode, errorMessage, NotifyError } from "./errors";
+import { callAs, NotifyError } from "./errors";
 import { lazy } from "./lazy";
 import { traceCalls } from "./trace";
 
@@ -19,8 +19,8 @@ export function createNotifier(topicArn: string, untraced: () => Promise<SNSClie
   return {
     async publish(p) {
       const { PublishCommand } = await import("./sdk/sns");
-      try {
-        const out = await (await client()).send(
+      const out = await callAs(NotifyError, "Publish to the topic failed", async () =>
+        (await client()).send(
           new PublishCommand({
             TopicArn: topicArn,
             Subject: p.subject,
@@ -32,16 +32,9 @@ export function createNotifier(topicArn: string, untraced: () => Promise<SNSClie
               ]),
             ),
           }),
-        );
-        return out.MessageId ?? "";
-      } catch (error) {
-        throw new NotifyError(
-          `Publish to the topic failed: ${awsErrorCode(error)}: ${errorMessage(error)}`,
-          {
-            cause: error,
-          },
-        );
-      }
+        ),
+      );
+      return out.MessageId ?? "";
     },
   };
 }
