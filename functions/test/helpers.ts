@@ -79,13 +79,18 @@ export function policyFiles(yaml?: string): PolicyFiles {
   return memoryFiles(yaml ? { "/var/task/policy.yaml": yaml } : {});
 }
 
+/** The policy compiled as the deploy compiles it into each bundle (stacks/policy-file.ts). */
+export function compiledPolicy(text: string): string {
+  return compilePolicy(text, loadPolicy(text));
+}
+
 /**
- * What a deployed function finds: the policy compiled as the deploy compiles it
- * (stacks/policy-file.ts), in a file named by GUARDRAIL_POLICY_FILE, and the source's sha256.
+ * What a deployed function finds: the policy compiled as the deploy compiles it, in a file
+ * named by GUARDRAIL_POLICY_FILE, and the source's sha256.
  */
 export function deployedPolicyEnv(text: string = DEFAULT_POLICY_YAML): Env {
   const path = join(mkdtempSync(join(tmpdir(), "guardrail-policy-")), BUNDLED_POLICY_FILE);
-  writeFileSync(path, compilePolicy(text, loadPolicy(text)));
+  writeFileSync(path, compiledPolicy(text));
   return {
     GUARDRAIL_POLICY_FILE: path,
     GUARDRAIL_POLICY_SHA256: createHash("sha256").update(text).digest("hex"),
