@@ -4,7 +4,6 @@ import { readSstLinkedValue } from "@guardrail/aws";
 import {
   ConfigurationError,
   checkWebhook,
-  compilePolicy,
   DEFAULT_POLICY_YAML,
   loadPolicy,
   PolicyArtefactError,
@@ -14,7 +13,7 @@ import {
 } from "@guardrail/core";
 import { describe, expect, it } from "vitest";
 import { loadConfig, loadSlackConfig, readPolicy } from "../src/config";
-import { BASE_ENV, memoryFiles, OWN_ROLE } from "./helpers";
+import { BASE_ENV, compiledPolicy, memoryFiles, OWN_ROLE } from "./helpers";
 
 describe("configuration at cold start", () => {
   it("reads every setting and adds the deployment's roles to the policy's own principals", () => {
@@ -61,7 +60,7 @@ describe("configuration at cold start", () => {
   it("uses policy.compiled.json, then policy.yaml, next to the handler before the default policy", () => {
     const both = memoryFiles({
       "/var/task/policy.yaml": DEFAULT_POLICY_YAML,
-      "/var/task/policy.compiled.json": compiled(DEFAULT_POLICY_YAML),
+      "/var/task/policy.compiled.json": compiledPolicy(DEFAULT_POLICY_YAML),
     });
     expect(readPolicy(BASE_ENV, both).source).toBe("/var/task/policy.compiled.json");
     const files = memoryFiles({ "/var/task/policy.yaml": DEFAULT_POLICY_YAML });
@@ -91,11 +90,6 @@ describe("configuration at cold start", () => {
   });
 });
 
-/** What the deploy writes into each bundle (stacks/policy-file.ts). */
-function compiled(text: string): string {
-  return compilePolicy(text, loadPolicy(text));
-}
-
 const STRICT = DEFAULT_POLICY_YAML.replace("- 10.0.0.0/8 # RFC 1918", "- 10.0.0.0/9");
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
@@ -109,7 +103,7 @@ describe("the compiled policy at cold start", () => {
   const env = { ...BASE_ENV, GUARDRAIL_POLICY_SHA256: sha256(STRICT) };
 
   it("loads the policy compiled at deploy, with the source's policy id, without a YAML reader", () => {
-    const config = loadConfig("security-group-change", env, bundleFiles(compiled(STRICT)));
+    const config = loadConfig("security-group-change", env, bundleFiles(compiledPolicy(STRICT)));
     expect(config.policySource).toBe("/var/task/policy.compiled.json");
     expect(config.policyId).toBe(policyId(STRICT));
     expect(config.policy).toEqual(withOwnPrincipals(loadPolicy(STRICT), [OWN_ROLE]));
@@ -117,7 +111,7 @@ describe("the compiled policy at cold start", () => {
   });
 
   it("fails the init on a payload that does not match its hash", () => {
-    const file = JSON.parse(compiled(STRICT));
+    const file = JSON.parse(compiledPolicy(STRICT));
     file.payload = file.payload.replace("10.0.0.0/9", "10.0.0.0/8");
     const run = () => loadConfig("security-group-change", env, bundleFiles(JSON.stringify(file)));
     expect(run).toThrow(PolicyArtefactError);
@@ -126,13 +120,13 @@ describe("the compiled policy at cold start", () => {
 
   it("fails the init on an artefact of another policy than the stack shipped", () => {
     const run = () =>
-      loadConfig("security-group-change", env, bundleFiles(compiled(DEFAULT_POLICY_YAML)));
+      loadConfig("security-group-change", env, bundleFiles(compiledPolicy(DEFAULT_POLICY_YAML)));
     expect(run).toThrow(PolicyArtefactError);
     expect(run).toThrow(`but the stack shipped ${sha256(STRICT)}`);
   });
 
   it("fails the init on truncated JSON and on another format version", () => {
-    const text = compiled(STRICT);
+    const text = compiledPolicy(STRICT);
     const truncated = () =>
       loadConfig("security-group-change", env, bundleFiles(text.slice(0, 100)));
     expect(truncated).toThrow(PolicyArtefactError);

@@ -28,6 +28,7 @@ import { type MockInstance, vi } from "vitest";
 import { createAuditStore } from "../../packages/aws/src/audit";
 import { createEc2Gateway } from "../../packages/aws/src/ec2";
 import { createNotifier } from "../../packages/aws/src/sns";
+import { EXTERNAL_ID, MEMBER_ROLE, ORG_ID } from "../../packages/aws/test/organisation";
 import { actor } from "../../packages/core/test/policy-builders";
 import { loadFixture } from "../../test/fixtures/load";
 import { SSH_FROM_WORLD_NACL_ENTRY } from "../../test/fixtures/network-acl-entries";
@@ -35,6 +36,7 @@ import { type Env, loadConfig, type PolicyFiles } from "../src/config";
 import type { RemediationDeps } from "../src/deps";
 
 export { awsError } from "../../packages/aws/test/helpers";
+export { EXTERNAL_ID, MEMBER_A, MEMBER_B, MEMBER_ROLE } from "../../packages/aws/test/organisation";
 
 export const ACCOUNT = "123456789012";
 /** The security group of most CloudTrail fixtures here, ssh-from-world's among them. */
@@ -77,29 +79,29 @@ export function policyFiles(yaml?: string): PolicyFiles {
   return memoryFiles(yaml ? { "/var/task/policy.yaml": yaml } : {});
 }
 
+/** The policy compiled as the deploy compiles it into each bundle (stacks/policy-file.ts). */
+export function compiledPolicy(text: string): string {
+  return compilePolicy(text, loadPolicy(text));
+}
+
 /**
- * What a deployed function finds: the policy compiled as the deploy compiles it
- * (stacks/policy-file.ts), in a file named by GUARDRAIL_POLICY_FILE, and the source's sha256.
+ * What a deployed function finds: the policy compiled as the deploy compiles it, in a file
+ * named by GUARDRAIL_POLICY_FILE, and the source's sha256.
  */
 export function deployedPolicyEnv(text: string = DEFAULT_POLICY_YAML): Env {
   const path = join(mkdtempSync(join(tmpdir(), "guardrail-policy-")), BUNDLED_POLICY_FILE);
-  writeFileSync(path, compilePolicy(text, loadPolicy(text)));
+  writeFileSync(path, compiledPolicy(text));
   return {
     GUARDRAIL_POLICY_FILE: path,
     GUARDRAIL_POLICY_SHA256: createHash("sha256").update(text).digest("hex"),
   };
 }
 
-export const MEMBER_A = "444455556666";
-export const MEMBER_B = "777788889999";
-export const MEMBER_ROLE = "network-guardrail-prod-member";
-export const EXTERNAL_ID = "guardrail-3f9c1e";
-
 /** Organisation mode in eu-west-1: the organisation, the member role and its external id. */
 export const ORG_ENV: Env = {
   ...BASE_ENV,
   AWS_REGION: "eu-west-1",
-  GUARDRAIL_ORG_ID: "o-a1b2c3d4e5",
+  GUARDRAIL_ORG_ID: ORG_ID,
   GUARDRAIL_MEMBER_ROLE_NAME: MEMBER_ROLE,
   GUARDRAIL_EXTERNAL_ID: EXTERNAL_ID,
 };

@@ -1,7 +1,7 @@
 import "./setup";
 import { DescribeSecurityGroupsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import type { AccountTarget, OrganizationConfig } from "@guardrail/core";
+import type { AccountTarget } from "@guardrail/core";
 import { InvalidInputError } from "@guardrail/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -9,14 +9,12 @@ import { createCredentialCache, createMemberAccess } from "../src/accounts";
 import { createEc2Gateway } from "../src/ec2";
 import { MemberRoleError } from "../src/errors";
 import { awsError } from "./helpers";
+import { EXTERNAL_ID, MEMBER_A, MEMBER_B, MEMBER_ROLE, organizationOf } from "./organisation";
 
 const sts = mockClient(STSClient);
 const ec2 = mockClient(EC2Client);
 
 const HUB = "111122223333";
-const MEMBER_A = "444455556666";
-const MEMBER_B = "777788889999";
-const ROLE = "network-guardrail-prod-member";
 const T0 = new Date("2026-06-15T12:00:00Z");
 
 let now = T0;
@@ -35,7 +33,7 @@ function answerAssumeRole() {
         Expiration: new Date(now.getTime() + 3600_000),
       },
       AssumedRoleUser: {
-        Arn: `arn:aws:sts::${account}:assumed-role/${ROLE}/s`,
+        Arn: `arn:aws:sts::${account}:assumed-role/${MEMBER_ROLE}/s`,
         AssumedRoleId: "x",
       },
     };
@@ -46,8 +44,8 @@ function cache() {
   const client = new STSClient({ region: "eu-west-1" });
   return createCredentialCache({
     sts: async () => client,
-    roleArnFor: (account) => `arn:aws:iam::${account}:role/${ROLE}`,
-    externalId: "guardrail-3f9c1e",
+    roleArnFor: (account) => `arn:aws:iam::${account}:role/${MEMBER_ROLE}`,
+    externalId: EXTERNAL_ID,
     sessionName: "guardrail-security-group-change",
     now: () => now,
   });
@@ -69,8 +67,8 @@ describe("member-role credential cache", () => {
   it("assumes the member role with the external id, a session name and an hour's duration", async () => {
     const credentials = await cache().get(MEMBER_A);
     expect(sts).toHaveReceivedCommandExactlyOnceWith(AssumeRoleCommand, {
-      RoleArn: `arn:aws:iam::${MEMBER_A}:role/${ROLE}`,
-      ExternalId: "guardrail-3f9c1e",
+      RoleArn: `arn:aws:iam::${MEMBER_A}:role/${MEMBER_ROLE}`,
+      ExternalId: EXTERNAL_ID,
       RoleSessionName: "guardrail-security-group-change",
       DurationSeconds: 3600,
     });
@@ -131,7 +129,7 @@ describe("member-role credential cache", () => {
     expect(error).toMatchObject({
       code: "MEMBER_ROLE_UNAVAILABLE",
       account: MEMBER_A,
-      roleArn: `arn:aws:iam::${MEMBER_A}:role/${ROLE}`,
+      roleArn: `arn:aws:iam::${MEMBER_A}:role/${MEMBER_ROLE}`,
       awsCode: "AccessDenied",
     });
     expect((error as Error).message).toContain("AccessDenied");
@@ -148,18 +146,7 @@ describe("member-role credential cache", () => {
   });
 });
 
-const ORG: OrganizationConfig = {
-  orgId: "o-a1b2c3d4e5",
-  memberRoleName: ROLE,
-  externalId: "guardrail-3f9c1e",
-  externalIdSource: "GUARDRAIL_EXTERNAL_ID",
-  partition: "aws",
-  hub: { account: HUB, region: "eu-west-1" },
-  accounts: [MEMBER_A, MEMBER_B],
-  denyAccounts: [],
-  regions: ["eu-west-1", "us-east-1"],
-  organizationsRoleArn: null,
-};
+const ORG = organizationOf(HUB);
 
 describe("member access: one EC2 gateway per account and Region", () => {
   const hubClient = new EC2Client({

@@ -96,25 +96,29 @@ describe("EC2 adapter: narrowing", () => {
     });
   });
 
-  it("revokes nothing and notifies (not-taken) when the group's rule quota refuses the remainder", async () => {
-    ec2
-      .on(AuthorizeSecurityGroupIngressCommand)
-      .rejects(awsError("RulesPerSecurityGroupLimitExceeded"));
-    const [outcome] = await gateway().execute(narrow);
-    expect(outcome).toMatchObject({
-      status: "not-taken",
-      error: {
-        code: "RulesPerSecurityGroupLimitExceeded",
-        message: expect.stringMatching(/ingress rule quota is reached .*the rule was not revoked/),
+  it.each([
+    [
+      "revokes nothing and notifies (not-taken) when the group's rule quota refuses the remainder",
+      "RulesPerSecurityGroupLimitExceeded",
+      {
+        status: "not-taken",
+        error: {
+          code: "RulesPerSecurityGroupLimitExceeded",
+          message: expect.stringMatching(
+            /ingress rule quota is reached .*the rule was not revoked/,
+          ),
+        },
       },
-    });
-    expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
-  });
-
-  it("fails, revoking nothing, when an Authorize fails for any other reason", async () => {
-    ec2.on(AuthorizeSecurityGroupIngressCommand).rejects(awsError("UnauthorizedOperation"));
-    const [outcome] = await gateway().execute(narrow);
-    expect(outcome).toMatchObject({ status: "failed", error: { code: "UnauthorizedOperation" } });
+    ],
+    [
+      "fails, revoking nothing, when an Authorize fails for any other reason",
+      "UnauthorizedOperation",
+      { status: "failed", error: { code: "UnauthorizedOperation" } },
+    ],
+  ])("%s", async (_name, code, outcome) => {
+    ec2.on(AuthorizeSecurityGroupIngressCommand).rejects(awsError(code));
+    const [result] = await gateway().execute(narrow);
+    expect(result).toMatchObject(outcome);
     expect(ec2).not.toHaveReceivedCommand(RevokeSecurityGroupIngressCommand);
   });
 });

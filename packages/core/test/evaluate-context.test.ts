@@ -13,13 +13,12 @@ import {
   eventMeta,
   GROUP,
   NOW,
+  PREFIX_LIST as PL,
   prefixListChange,
   revokeRules,
   roleSession,
   sgRule,
 } from "./policy-builders";
-
-const PL = "pl-0123456789abcdef0";
 
 describe("ModifySecurityGroupRules (direction unknown)", () => {
   const modified = sgRule({ direction: "unknown", ports: [25], ruleId: "sgr-0ccccccccccccccc3" });

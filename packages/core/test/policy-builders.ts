@@ -18,6 +18,7 @@ export const NOW = new Date("2026-06-15T12:00:00Z");
 
 export const GROUP = "sg-0123456789abcdef0";
 export const ACL = "acl-0af9cb843511d66d4";
+export const PREFIX_LIST = "pl-0123456789abcdef0";
 
 export interface SgRuleInput {
   groupId?: string | null;
@@ -104,10 +105,7 @@ export function revokeRules(
   return { type: "revoke-security-group-rules", groupId, direction, ruleIds };
 }
 
-export function prefixListChange(
-  id = "pl-0123456789abcdef0",
-  added: string[] = [],
-): PrefixListChange {
+export function prefixListChange(id = PREFIX_LIST, added: string[] = []): PrefixListChange {
   return {
     kind: "prefix-list",
     prefixListId: id,

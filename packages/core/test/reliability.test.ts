@@ -1,13 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  DELIVERY,
-  DELIVERY_ATTEMPTS,
-  EC2_RETRY,
-  ec2RetryDelayMs,
-  foldableResult,
-  renderSlackDigest,
-} from "../src/index";
+import { DELIVERY, DELIVERY_ATTEMPTS, EC2_RETRY, ec2RetryDelayMs } from "../src/reliability";
+import { foldableResult, renderSlackDigest } from "../src/report/digest";
 
 describe("EC2 retry delays", () => {
   it("draws each wait between 0 and min(cap, base × 2^(retry-1))", () => {

@@ -12,6 +12,10 @@ import {
   parseCidr,
   type SecurityGroupRuleChange,
 } from "../src/index";
+import { ACL } from "./policy-builders";
+
+/** The network ACL of the captured console change, as policy-builders.ts names it. */
+export { ACL };
 
 /*
  * The decision the report tests render (audit record, SNS message, Slack, Security Hub): one
@@ -21,7 +25,6 @@ import {
 
 export const GROUP = "sg-0632fa4ee8a8468a4";
 export const RULE_ID = "sgr-09be5c962afdc06ed";
-export const ACL = "acl-0af9cb843511d66d4";
 export const DECIDED_AT = new Date("2025-06-15T10:51:14.250Z");
 
 export const actor: Actor = {

@@ -1,14 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { planActions } from "../src/plan";
-import {
-  DEFAULT_POLICY_YAML,
-  defaultPolicy,
-  groupsDecidingRevoke,
-  judgeTagging,
-  loadPolicy,
-} from "../src/policy";
+import { DEFAULT_POLICY_YAML, defaultPolicy, judgeTagging, loadPolicy } from "../src/policy";
 import { evaluate, groupsNeedingTags } from "../src/policy/evaluate";
+import { groupsDecidingRevoke } from "../src/policy/revoke-needs";
 import { actor, GROUP, NOW, sgRule } from "./policy-builders";
 
 const OTHER_GROUP = "sg-0fedcba9876543210";
