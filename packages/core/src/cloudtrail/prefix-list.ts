@@ -6,11 +6,9 @@ import {
   absent,
   asObject,
   asString,
-  at,
   atEither,
   describe,
   fail,
-  field,
   type JsonObject,
   oneOrMany,
   readField,
@@ -44,8 +42,7 @@ function entries(members: JsonObject, path: string, keys: readonly string[]): Ci
   return keys.flatMap((key) =>
     readField(members, key, path, oneOrMany).map((entry) => {
       const e = asObject(entry.value, entry.path);
-      const cidr =
-        field(e, "Cidr") === undefined ? at(e, "cidr", entry.path) : at(e, "Cidr", entry.path);
+      const cidr = atEither(e, "Cidr", "cidr", entry.path);
       return parseCidr(cidr.value, cidr.path);
     }),
   );
