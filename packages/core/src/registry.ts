@@ -545,9 +545,11 @@ export const AUDIT_FLAP_ACTIONS = [
   "dynamodb:PutItem",
   "dynamodb:UpdateItem",
 ] as const;
+/** A resource's stored state: the event functions read one item. */
 export const AUDIT_STATE_READ_ACTIONS = ["dynamodb:GetItem"] as const;
+/** The sweep reads as they do, queries an account and Region's states, and writes them. */
 export const AUDIT_STATE_WRITE_ACTIONS = [
-  "dynamodb:GetItem",
+  ...AUDIT_STATE_READ_ACTIONS,
   "dynamodb:Query",
   // The sweep writes the last state of thousands of rules 25 items per call.
   "dynamodb:BatchWriteItem",

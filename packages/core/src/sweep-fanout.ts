@@ -1,4 +1,5 @@
 import type { AccountRegion } from "./model";
+import type { ErrorView } from "./report/decision";
 import type { SnsPublication } from "./report/message";
 
 /*
@@ -155,11 +156,8 @@ export interface SweptTarget extends SweepTarget {
   readonly durationMs: number;
 }
 
-/** A target that could not be swept, and why. */
-export interface FailedTarget extends SweepTarget {
-  readonly code: string;
-  readonly message: string;
-}
+/** A target that could not be swept, and why: the error's code and message. */
+export interface FailedTarget extends SweepTarget, ErrorView {}
 
 /** One worker invocation's result: every target of its batch is in exactly one list. */
 export interface SweepBatchResult {

@@ -40,6 +40,37 @@ export function at(obj: JsonObject, key: string, path: string): At {
   return { value: field(obj, key), path: join(path, key) };
 }
 
+/**
+ * `reader` applied to `obj[key]` (own property only), so that what it reports names
+ * `path.key`: the key is written once.
+ *
+ * @example
+ * readField(req, "networkAclId", path, asString) // asString(field(req, "networkAclId"), join(path, "networkAclId"))
+ */
+export function readField<T>(
+  obj: JsonObject,
+  key: string,
+  path: string,
+  reader: (value: unknown, path: string) => T,
+): T {
+  return reader(field(obj, key), join(path, key));
+}
+
+/**
+ * `preferred`, or `alternative` when only that one is there (a member CloudTrail may write under
+ * two names); when neither is, `preferred`, so that the error names it.
+ */
+export function atEither(
+  obj: JsonObject,
+  preferred: string,
+  alternative: string,
+  path: string,
+): At {
+  return field(obj, preferred) === undefined && field(obj, alternative) !== undefined
+    ? at(obj, alternative, path)
+    : at(obj, preferred, path);
+}
+
 /** Like {@link field}, but also accepts the all-lower-case key SIEM exports write. */
 export function fieldAnyCase(obj: JsonObject, key: string): unknown {
   const exact = field(obj, key);

@@ -10,11 +10,13 @@ import {
   asObject,
   asString,
   at,
+  atEither,
   describe,
   fail,
   field,
   join,
   optObject,
+  readField,
 } from "./json";
 import { icmpFor, portsFor, singlePeer } from "./rule";
 
@@ -46,10 +48,7 @@ export function parseNetworkAclEntry(
   const path = ctx.request.path;
   const req = asObject(ctx.request.value, path);
   // `aclProtocol` in every capture; `protocol` is the API member's own name, accepted too.
-  const protocolAt =
-    field(req, "aclProtocol") === undefined && field(req, "protocol") !== undefined
-      ? at(req, "protocol", path)
-      : at(req, "aclProtocol", path);
+  const protocolAt = atEither(req, "aclProtocol", "protocol", path);
   const protocol = parseProtocol(protocolAt.value, protocolAt.path);
   const portRangePath = join(path, "portRange");
   const portRange = optObject(field(req, "portRange"), portRangePath) ?? {};
@@ -60,9 +59,9 @@ export function parseNetworkAclEntry(
   return [
     {
       kind: "network-acl-entry",
-      networkAclId: asString(field(req, "networkAclId"), join(path, "networkAclId")),
+      networkAclId: readField(req, "networkAclId", path, asString),
       ruleNumber: ruleNumber(at(req, "ruleNumber", path)),
-      egress: asBoolean(field(req, "egress"), join(path, "egress")),
+      egress: readField(req, "egress", path, asBoolean),
       ruleAction: ruleAction(at(req, "ruleAction", path)),
       protocol,
       // For any protocol but TCP/UDP all ports are allowed, whatever portRange says.
@@ -98,10 +97,10 @@ export function parseDeleteNetworkAclEntry(ctx: ParseContext): NetworkAclChange[
   return [
     {
       kind: "network-acl",
-      networkAclId: asString(field(req, "networkAclId"), join(path, "networkAclId")),
+      networkAclId: readField(req, "networkAclId", path, asString),
       operation: "delete-entry",
       ruleNumber: ruleNumber(at(req, "ruleNumber", path)),
-      egress: asBoolean(field(req, "egress"), join(path, "egress")),
+      egress: readField(req, "egress", path, asBoolean),
     },
   ];
 }
@@ -118,9 +117,9 @@ export function parseReplaceNetworkAclAssociation(ctx: ParseContext): NetworkAcl
   return [
     {
       kind: "network-acl",
-      networkAclId: asString(field(req, "networkAclId"), join(path, "networkAclId")),
+      networkAclId: readField(req, "networkAclId", path, asString),
       operation: "associate",
-      associationId: asString(field(req, "associationId"), join(path, "associationId")),
+      associationId: readField(req, "associationId", path, asString),
       ...(typeof fresh === "string" && fresh !== "" ? { newAssociationId: fresh } : {}),
     },
   ];

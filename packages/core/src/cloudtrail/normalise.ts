@@ -15,6 +15,7 @@ import {
   optBoolean,
   optObject,
   optString,
+  readField,
   toEventError,
 } from "./json";
 import { EVENT_PARSERS } from "./parsers";
@@ -85,19 +86,16 @@ function readActor({ record, base }: Located): Actor {
   const siPath = join(scPath, "sessionIssuer");
   const si = optObject(fieldAnyCase(sc, "sessionIssuer"), siPath) ?? {};
   const invokedBy = optString(fieldAnyCase(ui, "invokedBy"), join(uiPath, "invokedBy"));
-  const userAgent = optString(field(record, "userAgent"), join(base, "userAgent"));
+  const userAgent = readField(record, "userAgent", base, optString);
   // A string "true" when set, absent otherwise (§12.13).
-  const fromConsole = optBoolean(
-    field(record, "sessionCredentialFromConsole"),
-    join(base, "sessionCredentialFromConsole"),
-  );
+  const fromConsole = readField(record, "sessionCredentialFromConsole", base, optBoolean);
   return {
     arn: optString(fieldAnyCase(ui, "arn"), join(uiPath, "arn")),
     type: optString(fieldAnyCase(ui, "type"), join(uiPath, "type")),
     accountId: optString(fieldAnyCase(ui, "accountId"), join(uiPath, "accountId")),
     sessionIssuerArn: optString(fieldAnyCase(si, "arn"), join(siPath, "arn")),
     invokedBy,
-    sourceIp: optString(field(record, "sourceIPAddress"), join(base, "sourceIPAddress")),
+    sourceIp: readField(record, "sourceIPAddress", base, optString),
     userAgent,
     console:
       fromConsole === true ||
@@ -186,8 +184,8 @@ function classify(loc: Located, event: Partial<EventMeta>): NormaliseResult {
   if (readOnly === true || readOnly === "true") {
     return ignored("read-only", "a read-only call changes no rule", event);
   }
-  const eventName = asString(field(record, "eventName"), join(base, "eventName"));
-  const source = optString(field(record, "eventSource"), join(base, "eventSource"));
+  const eventName = readField(record, "eventName", base, asString);
+  const source = readField(record, "eventSource", base, optString);
   if (source !== null && source !== "ec2.amazonaws.com") {
     return ignored("unhandled-event", `events from ${source} are not evaluated`, event);
   }

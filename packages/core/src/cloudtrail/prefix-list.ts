@@ -1,18 +1,17 @@
 import type { PrefixListChange } from "../model";
 import { type Cidr, parseCidr } from "../net/cidr";
-import type { ParseContext } from "./context";
+import { type ParseContext, requestMembers } from "./context";
 import {
   type At,
   absent,
   asObject,
   asString,
-  at,
+  atEither,
   describe,
   fail,
-  field,
   type JsonObject,
-  join,
   oneOrMany,
+  readField,
 } from "./json";
 
 // `§N`: sections of docs/cloudtrail-shapes.md, the CloudTrail shapes read here.
@@ -36,27 +35,14 @@ const REMOVE_KEYS = ["RemoveEntry", "RemoveEntries", "removeEntry", "removeEntri
 
 /** `key` in PascalCase, or its camelCase twin when only that one is there. */
 function member(obj: JsonObject, pascal: string, path: string): At {
-  const camel = `${pascal.charAt(0).toLowerCase()}${pascal.slice(1)}`;
-  return field(obj, pascal) === undefined && field(obj, camel) !== undefined
-    ? at(obj, camel, path)
-    : at(obj, pascal, path);
-}
-
-/** The request's members: inside the `<Operation>Request` wrapper, or flattened without it. */
-function requestMembers(ctx: ParseContext, wrapperName: string): At<JsonObject> {
-  const req = asObject(ctx.request.value, ctx.request.path);
-  const wrapped = field(req, wrapperName);
-  if (wrapped === undefined) return { value: req, path: ctx.request.path };
-  const path = join(ctx.request.path, wrapperName);
-  return { value: asObject(wrapped, path), path };
+  return atEither(obj, pascal, `${pascal.charAt(0).toLowerCase()}${pascal.slice(1)}`, path);
 }
 
 function entries(members: JsonObject, path: string, keys: readonly string[]): Cidr[] {
   return keys.flatMap((key) =>
-    oneOrMany(field(members, key), join(path, key)).map((entry) => {
+    readField(members, key, path, oneOrMany).map((entry) => {
       const e = asObject(entry.value, entry.path);
-      const cidr =
-        field(e, "Cidr") === undefined ? at(e, "cidr", entry.path) : at(e, "Cidr", entry.path);
+      const cidr = atEither(e, "Cidr", "cidr", entry.path);
       return parseCidr(cidr.value, cidr.path);
     }),
   );

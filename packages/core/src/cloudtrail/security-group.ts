@@ -1,6 +1,6 @@
 import type { Direction, Peer, SecurityGroupRuleChange } from "../model";
 import type { Cidr } from "../net/cidr";
-import type { ParseContext } from "./context";
+import { type ParseContext, requestMembers } from "./context";
 import {
   type At,
   absent,
@@ -18,6 +18,7 @@ import {
   oneOrMany,
   optBoolean,
   optString,
+  readField,
 } from "./json";
 import {
   cidrPeer,
@@ -75,9 +76,9 @@ function permissionRules(item: At): RequestedRule[] {
       "groups",
       (e, p) =>
         groupPeer(
-          optString(field(e, "groupId"), join(p, "groupId")),
-          optString(field(e, "groupName"), join(p, "groupName")),
-          optString(field(e, "userId"), join(p, "userId")),
+          readField(e, "groupId", p, optString),
+          readField(e, "groupName", p, optString),
+          readField(e, "userId", p, optString),
           p,
         ),
     ],
@@ -88,7 +89,7 @@ function permissionRules(item: At): RequestedRule[] {
       rules.push({
         shape,
         peer: readPeer(e, entry.path),
-        description: optString(field(e, "description"), join(entry.path, "description")),
+        description: readField(e, "description", entry.path, optString),
       });
     }
   }
@@ -148,11 +149,11 @@ function flatRules(req: JsonObject, path: string): RequestedRule[] {
 function createdRule(item: At): CreatedRule {
   const o = asObject(item.value, item.path);
   const ruleField = (key: string) => at(o, key, item.path);
-  const isEgress = optBoolean(field(o, "isEgress"), join(item.path, "isEgress"));
+  const isEgress = readField(o, "isEgress", item.path, optBoolean);
   return {
     path: item.path,
-    ruleId: asString(field(o, "securityGroupRuleId"), join(item.path, "securityGroupRuleId")),
-    groupId: optString(field(o, "groupId"), join(item.path, "groupId")),
+    ruleId: readField(o, "securityGroupRuleId", item.path, asString),
+    groupId: readField(o, "groupId", item.path, optString),
     direction: isEgress === null ? null : isEgress ? "egress" : "ingress",
     shape: securityGroupRuleShape(
       ruleField("ipProtocol"),
@@ -169,7 +170,7 @@ function createdRule(item: At): CreatedRule {
       ],
       item.path,
     ),
-    description: optString(field(o, "description"), join(item.path, "description")),
+    description: readField(o, "description", item.path, optString),
   };
 }
 
@@ -316,10 +317,10 @@ export function parseAuthorize(ctx: ParseContext, direction: Direction): Securit
   if (absent(ctx.request.value)) return fromRuleSetOnly(ctx, direction);
   const req = asObject(ctx.request.value, ctx.request.path);
   const path = ctx.request.path;
-  const requestGroupId = optString(field(req, "groupId"), join(path, "groupId"));
-  const groupName = optString(field(req, "groupName"), join(path, "groupName"));
+  const requestGroupId = readField(req, "groupId", path, optString);
+  const groupName = readField(req, "groupName", path, optString);
   const requested = [
-    ...itemList(field(req, "ipPermissions"), join(path, "ipPermissions")).flatMap(permissionRules),
+    ...readField(req, "ipPermissions", path, itemList).flatMap(permissionRules),
     ...flatRules(req, path),
   ];
   const created = createdRules(ctx.response);
@@ -369,25 +370,15 @@ export function parseAuthorize(ctx: ParseContext, direction: Direction): Securit
  * does not say ingress or egress, so the direction is `unknown` until someone looks it up.
  */
 export function parseModifySecurityGroupRules(ctx: ParseContext): SecurityGroupRuleChange[] {
-  const req = asObject(ctx.request.value, ctx.request.path);
-  const wrapperPath = join(ctx.request.path, "ModifySecurityGroupRulesRequest");
-  const wrapped = field(req, "ModifySecurityGroupRulesRequest");
-  // Accept the members without the wrapper too, in case a pipeline flattened it.
-  const wrapper =
-    wrapped === undefined && field(req, "GroupId") !== undefined
-      ? { value: req, path: ctx.request.path }
-      : { value: asObject(wrapped, wrapperPath), path: wrapperPath };
-  const w = wrapper.value as JsonObject;
-  const groupId = asString(field(w, "GroupId"), join(wrapper.path, "GroupId"));
+  const wrapper = requestMembers(ctx, "ModifySecurityGroupRulesRequest", "GroupId");
+  const w = wrapper.value;
+  const groupId = readField(w, "GroupId", wrapper.path, asString);
   const rulesPath = join(wrapper.path, "SecurityGroupRule");
   const rules = oneOrMany(field(w, "SecurityGroupRule"), rulesPath);
   if (rules.length === 0) fail(rulesPath, "missing: the request modifies no rule");
   return rules.map((entry) => {
     const o = asObject(entry.value, entry.path);
-    const ruleId = asString(
-      field(o, "SecurityGroupRuleId"),
-      join(entry.path, "SecurityGroupRuleId"),
-    );
+    const ruleId = readField(o, "SecurityGroupRuleId", entry.path, asString);
     const innerPath = join(entry.path, "SecurityGroupRule");
     const inner = asObject(field(o, "SecurityGroupRule"), innerPath);
     const ruleField = (key: string) => at(inner, key, innerPath);
@@ -406,7 +397,7 @@ export function parseModifySecurityGroupRules(ctx: ParseContext): SecurityGroupR
         innerPath,
       ),
       ruleId,
-      description: optString(field(inner, "Description"), join(innerPath, "Description")),
+      description: readField(inner, "Description", innerPath, optString),
     });
   });
 }

@@ -12,6 +12,7 @@ import {
   itemList,
   join,
   optString,
+  readField,
   toEventError,
 } from "./json";
 import { errorCodeWithoutPrefix, type Located, locate, partialMeta, readMeta } from "./normalise";
@@ -59,7 +60,7 @@ type Pair = { key: string; value: string | null; ifValue?: string };
 function tagPairs(value: unknown, path: string, removal: boolean): Pair[] {
   return itemList(value, path).map(({ value: item, path: p }) => {
     const obj = asObject(item, p);
-    const key = asString(field(obj, "key"), join(p, "key"));
+    const key = readField(obj, "key", p, asString);
     const raw = field(obj, "value");
     if (removal) {
       // An empty value is a value too: EC2 then deletes the tag only if it is empty.
@@ -78,7 +79,7 @@ const GROUP_ID = /^sg-[0-9a-f]+$/;
 const GROUP_ARN = /^arn:[^:]+:ec2:[^:]*:[^:]*:security-group\/(sg-[0-9a-f]+)$/;
 
 function ec2Groups(request: Record<string, unknown>, path: string): string[] {
-  return itemList(field(request, "resourcesSet"), join(path, "resourcesSet"))
+  return readField(request, "resourcesSet", path, itemList)
     .map(({ value, path: p }) =>
       asString(field(asObject(value, p), "resourceId"), join(p, "resourceId")),
     )
@@ -122,15 +123,12 @@ function read(
     }
     case "CreateSecurityGroup": {
       const groupId = isObject(response)
-        ? optString(field(response, "groupId"), join(resPath, "groupId"))
+        ? readField(response, "groupId", resPath, optString)
         : null;
-      const specs = itemList(
-        field(request, "tagSpecificationSet"),
-        join(reqPath, "tagSpecificationSet"),
-      );
+      const specs = readField(request, "tagSpecificationSet", reqPath, itemList);
       const pairs = specs.flatMap(({ value, path: p }) => {
         const spec = asObject(value, p);
-        const type = optString(field(spec, "resourceType"), join(p, "resourceType"));
+        const type = readField(spec, "resourceType", p, optString);
         if (type !== null && type !== "security-group") return [];
         return tagPairs(field(spec, "tags"), join(p, "tags"), false);
       });

@@ -509,6 +509,27 @@ export interface ChainAthenaTable {
   readonly parameters: Readonly<Record<string, string>>;
 }
 
+const FINDING_TYPE =
+  "struct<rule:string,mode:string,severity:string,result:string,reason:string,change:struct<text:string,resourceid:string>>";
+
+/**
+ * The Athena type of each field of a chain entry, every field once (the compiler checks it). Its
+ * column is the field's name in lower case, which the SerDe matches to the JSON key.
+ */
+const CHAIN_ENTRY_TYPES: { readonly [K in keyof ChainEntry]: string } = {
+  v: "string",
+  chain: "string",
+  seq: "bigint",
+  decisionId: "string",
+  recordedAt: "string",
+  prevHash: "string",
+  prevExpiresAt: "bigint",
+  expiresAt: "bigint",
+  recordHash: "string",
+  hash: "string",
+  record: `struct<id:string,source:string,eventid:string,eventname:string,eventtime:string,resourcetype:string,resourceid:string,outcome:string,result:string,severity:string,decidedat:string,guardrailversion:string,policyid:string,exposureseconds:double,findings:array<${FINDING_TYPE}>>`,
+};
+
 /**
  * The table definition of the chain's S3 copy. The OpenX JSON SerDe matches JSON keys to
  * columns case-insensitively (`decisionId` → `decisionid`) and ignores keys it has no column
@@ -520,27 +541,13 @@ export interface ChainAthenaTable {
  * chainAthenaTable("my-bucket", 400).location // "s3://my-bucket/chain/"
  */
 export function chainAthenaTable(bucket: string, retentionDays: number): ChainAthenaTable {
-  const finding =
-    "struct<rule:string,mode:string,severity:string,result:string,reason:string,change:struct<text:string,resourceid:string>>";
   return {
     name: "guardrail_decisions",
     location: `s3://${bucket}/chain/`,
-    columns: [
-      { name: "v", type: "string" },
-      { name: "chain", type: "string" },
-      { name: "seq", type: "bigint" },
-      { name: "decisionid", type: "string" },
-      { name: "recordedat", type: "string" },
-      { name: "prevhash", type: "string" },
-      { name: "prevexpiresat", type: "bigint" },
-      { name: "expiresat", type: "bigint" },
-      { name: "recordhash", type: "string" },
-      { name: "hash", type: "string" },
-      {
-        name: "record",
-        type: `struct<id:string,source:string,eventid:string,eventname:string,eventtime:string,resourcetype:string,resourceid:string,outcome:string,result:string,severity:string,decidedat:string,guardrailversion:string,policyid:string,exposureseconds:double,findings:array<${finding}>>`,
-      },
-    ],
+    columns: Object.entries(CHAIN_ENTRY_TYPES).map(([key, type]) => ({
+      name: key.toLowerCase(),
+      type,
+    })),
     partitionKeys: [
       { name: "account", type: "string" },
       { name: "region", type: "string" },
