@@ -15,10 +15,9 @@ import {
 import { type Failure, itemReader, lookupFailed, sender, writeIf } from "./dynamo";
 import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "./errors";
 import { createFlapCounter, type ReopeningCount, type ReopeningInput } from "./flap-counter";
-import { lazy } from "./lazy";
 import { createLedger, keptItem, type Ledger } from "./ledger";
 import { mapLimit } from "./limit";
-import { traceCalls } from "./trace";
+import { tracedOnFirstUse } from "./trace";
 
 export type { PutDecisionResult, ResourceState } from "@guardrail/core";
 export type { Ledger, PutDecisionOptions } from "./ledger";
@@ -149,7 +148,7 @@ export function createAuditStore(
   tableName: string,
   untraced: () => Promise<DynamoDBDocumentClient>,
 ): AuditStore {
-  const client = lazy(async () => traceCalls(await untraced()));
+  const client = tracedOnFirstUse(untraced);
   const send = sender(client);
   const getItem = itemReader(send, tableName);
   const pk = AUDIT_TABLE.partitionKey;

@@ -2,7 +2,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { type AuditItem, canonicalJson, chainedRecord, chainId, recordHash } from "@guardrail/core";
 import { AuditWriteError, callAs } from "./errors";
 import { lazy } from "./lazy";
-import { traceCalls } from "./trace";
+import { tracedOnFirstUse } from "./trace";
 
 // Apart from the rest of the chain (chain.ts, with its S3 archive): the decision writers send
 // to the queue, and a module that names S3 would put the S3 client in their bundles.
@@ -22,7 +22,7 @@ export interface ChainQueue {
  * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/using-messagegroupid-property.html
  */
 export function createChainQueue(queueUrl: string, untraced: () => Promise<SQSClient>): ChainQueue {
-  const client = lazy(async () => traceCalls(await untraced()));
+  const client = tracedOnFirstUse(untraced);
   return {
     async send(item) {
       const { SendMessageCommand } = await import("./sdk/sqs");

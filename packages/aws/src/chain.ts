@@ -17,7 +17,7 @@ import { allItems, lookupFailed, sender, sortKeyPrefix, type TableStore, writeIf
 import { AuditWriteError, awsErrorCode, errorMessage, LookupFailedError } from "./errors";
 import { lazy } from "./lazy";
 import type { ToolClientConfig } from "./tool-clients";
-import { traceCalls } from "./trace";
+import { tracedOnFirstUse } from "./trace";
 
 /** The head item as stored: the last entry's position and hashes. */
 export interface StoredHead extends ChainHead {
@@ -200,7 +200,7 @@ export function createChainArchive(
   lock: ObjectLockSettings,
   untraced: () => Promise<S3Client>,
 ): ChainArchive {
-  const client = lazy(async () => traceCalls(await untraced()));
+  const client = tracedOnFirstUse(untraced);
   const s3 = lazy(() => import("./sdk/s3"));
   /** Every object key under `prefix`, page after page. */
   async function listKeys(prefix: string): Promise<string[]> {

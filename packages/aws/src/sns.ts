@@ -1,8 +1,7 @@
 import type { SNSClient, SNSClientConfig } from "@aws-sdk/client-sns";
 import type { SnsPublication } from "@guardrail/core";
 import { callAs, NotifyError } from "./errors";
-import { lazy } from "./lazy";
-import { traceCalls } from "./trace";
+import { tracedOnFirstUse } from "./trace";
 
 /** Publishes the guardrail's messages to its topic. */
 export interface Notifier {
@@ -15,7 +14,7 @@ export interface Notifier {
  * sent (see `lazy`). Every call is published on `AWS_CALL_CHANNEL` (see `traceCalls`).
  */
 export function createNotifier(topicArn: string, untraced: () => Promise<SNSClient>): Notifier {
-  const client = lazy(async () => traceCalls(await untraced()));
+  const client = tracedOnFirstUse(untraced);
   return {
     async publish(p) {
       const { PublishCommand } = await import("./sdk/sns");

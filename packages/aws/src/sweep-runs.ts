@@ -3,8 +3,7 @@ import type { SFNClient } from "@aws-sdk/client-sfn";
 import type { SweepRunInput, SweepTarget } from "@guardrail/core";
 import { type AwsClientSettings, lazyClient } from "./client-settings";
 import { AwsCallError, awsErrorCode, errorMessage } from "./errors";
-import { lazy } from "./lazy";
-import { traceCalls } from "./trace";
+import { tracedOnFirstUse } from "./trace";
 
 /**
  * The organisation sweep's runs: the manifests the planner writes, the results the Distributed
@@ -43,8 +42,8 @@ export function createSweepRuns(
   bucket: string,
   clients: { sfn: () => Promise<SFNClient>; s3: () => Promise<S3Client> },
 ): SweepRuns {
-  const sfn = lazy(async () => traceCalls(await clients.sfn()));
-  const s3 = lazy(async () => traceCalls(await clients.s3()));
+  const sfn = tracedOnFirstUse(clients.sfn);
+  const s3 = tracedOnFirstUse(clients.s3);
   const fail = (operation: string) => (error: unknown) => {
     throw new AwsCallError(operation, awsErrorCode(error), errorMessage(error), { cause: error });
   };

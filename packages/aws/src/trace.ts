@@ -1,4 +1,5 @@
 import { channel } from "node:diagnostics_channel";
+import { lazy } from "./lazy";
 
 /**
  * The diagnostics channel on which every AWS call of the functions' production clients is
@@ -77,4 +78,14 @@ export function traceCalls<C extends TraceableClient>(client: C): C {
     { step: "initialize", name: "guardrailTraceCalls", override: true },
   );
   return client;
+}
+
+/**
+ * `make`'s client, traced (see `traceCalls`), made on the first call and shared after it (see
+ * `lazy`): how an adapter holds a client whose module loads only when it is first needed.
+ */
+export function tracedOnFirstUse<C extends TraceableClient>(
+  make: () => Promise<C>,
+): () => Promise<C> {
+  return lazy(async () => traceCalls(await make()));
 }
