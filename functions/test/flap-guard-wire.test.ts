@@ -1,5 +1,7 @@
 import "./setup";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { AWS_CALL_CHANNEL, type AwsCallTrace } from "@guardrail/aws/trace";
 import { flapCounterKey } from "@guardrail/core";
 import { createSecurityGroupChangeHandler, type RemediationDeps } from "@guardrail/functions";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -64,6 +66,42 @@ describe("wire: the flap guard's counter in the audit table", () => {
       }),
     );
     expect(item.Items?.[0]).toMatchObject({ type: "flap", count: 12, ruleKey: KEY });
+  });
+
+  it("counts a rule's first opening in one write, a re-opening in two, a duplicate with a read", async () => {
+    const audit = deps().audit;
+    const calls: string[] = [];
+    const onTrace = (t: unknown) => calls.push((t as AwsCallTrace).command);
+    const count = async (eventId: string) => {
+      calls.length = 0;
+      subscribe(AWS_CALL_CHANNEL, onTrace);
+      try {
+        const r = await audit.countReopening({
+          ruleKey: KEY,
+          eventId,
+          eventTime: "2024-11-05T10:15:00Z",
+          windowHours: 24,
+        });
+        return { count: r.count, duplicate: r.duplicate, calls: [...calls] };
+      } finally {
+        unsubscribe(AWS_CALL_CHANNEL, onTrace);
+      }
+    };
+    expect(await count("evt-first")).toEqual({
+      count: 1,
+      duplicate: false,
+      calls: ["PutItemCommand"],
+    });
+    expect(await count("evt-again")).toEqual({
+      count: 2,
+      duplicate: false,
+      calls: ["PutItemCommand", "UpdateItemCommand"],
+    });
+    expect(await count("evt-first")).toEqual({
+      count: 1,
+      duplicate: true,
+      calls: ["PutItemCommand", "UpdateItemCommand", "GetItemCommand"],
+    });
   });
 
   it("lets exactly one of the events past the threshold take the escalation", async () => {

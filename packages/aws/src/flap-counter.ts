@@ -31,11 +31,14 @@ const ATTEMPTS = 5;
  * window's start, its count, and the count each event got (`events`, keyed by eventID).
  *
  * Every change is one conditional write, so that concurrent invocations never lose a count:
- * 1. In the window and this event not counted yet: `count = count + 1`, `events[id] = count + 1`
- *    (an atomic increment: each event gets a distinct count, exactly one gets `threshold + 1`).
- * 2. Otherwise read the item: this event counted already → its count (a duplicate delivery);
- *    no item, or its window over → start a new window at this event, on condition that nobody
- *    started it meanwhile; lost that race → back to 1.
+ * 1. No item, or its window over: start a new window at this event, on condition that nobody
+ *    started one meanwhile. This is the common case (most revoked rules were not revoked in
+ *    the window before), so it is tried first: one write, no read.
+ * 2. Lost that condition: in the window and this event not counted yet: `count = count + 1`,
+ *    `events[id] = count + 1` (an atomic increment: each event gets a distinct count, exactly
+ *    one gets `threshold + 1`).
+ * 3. Lost that one too: read the item: this event counted already → its count (a duplicate
+ *    delivery); otherwise another invocation changed the window meanwhile → back to 1.
  *
  * The item keeps the eventIDs of its window. A DynamoDB item holds at most 400 KB
  * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html#limits-items),
@@ -62,6 +65,30 @@ export function createFlapCounter(
     // Kept a day past its window, then left to TTL.
     const expiresAt = Math.floor((at + windowMs) / 1000) + 86_400;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      try {
+        await ddb.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...key,
+              type: "flap",
+              ruleKey: input.ruleKey,
+              windowStart: eventTime,
+              windowHours: input.windowHours,
+              count: 1,
+              events: { [input.eventId]: 1 },
+              lastAt: eventTime,
+              [AUDIT_TABLE.ttlAttribute]: expiresAt,
+            },
+            ConditionExpression: "attribute_not_exists(#pk) OR #start <= :cutoff",
+            ExpressionAttributeNames: { "#pk": pk, "#start": "windowStart" },
+            ExpressionAttributeValues: { ":cutoff": cutoff },
+          }),
+        );
+        return { count: 1, windowStart: eventTime, escalatedBy: null, duplicate: false };
+      } catch (error) {
+        if (!conditional(error)) throw failed(`PutItem ${key.pk}`, error);
+      }
       try {
         const out = await ddb.send(
           new UpdateCommand({
@@ -101,36 +128,11 @@ export function createFlapCounter(
       } catch (error) {
         throw failed(`GetItem ${key.pk}`, error);
       }
-      const live = item !== undefined && String(item.windowStart) > cutoff;
-      if (live) {
-        const events = (item?.events ?? {}) as Record<string, unknown>;
+      const events = (item?.events ?? {}) as Record<string, unknown>;
+      if (item !== undefined && String(item.windowStart) > cutoff) {
         if (typeof events[input.eventId] === "number") return readCount(item, input.eventId, true);
-        continue;
       }
-      try {
-        await ddb.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: {
-              ...key,
-              type: "flap",
-              ruleKey: input.ruleKey,
-              windowStart: eventTime,
-              windowHours: input.windowHours,
-              count: 1,
-              events: { [input.eventId]: 1 },
-              lastAt: eventTime,
-              [AUDIT_TABLE.ttlAttribute]: expiresAt,
-            },
-            ConditionExpression: "attribute_not_exists(#pk) OR #start <= :cutoff",
-            ExpressionAttributeNames: { "#pk": pk, "#start": "windowStart" },
-            ExpressionAttributeValues: { ":cutoff": cutoff },
-          }),
-        );
-        return { count: 1, windowStart: eventTime, escalatedBy: null, duplicate: false };
-      } catch (error) {
-        if (!conditional(error)) throw failed(`PutItem ${key.pk}`, error);
-      }
+      // Changed between the writes (a window started or ended by another invocation): again.
     }
     throw new AuditWriteError(`flap counter ${key.pk}: still contended after ${ATTEMPTS} attempts`);
   }
