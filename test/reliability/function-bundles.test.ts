@@ -127,7 +127,8 @@ function commandsIn(bundle: Bundle): Record<string, string[]> {
   for (const { inputs } of Object.values(bundle.metafile.outputs)) {
     for (const [input, { bytesInOutput }] of Object.entries(inputs)) {
       const m = SDK_COMMAND.exec(input);
-      if (m?.[1] && m[2] && bytesInOutput > 0) (found[m[1]] ??= []).push(m[2]);
+      if (!m?.[1] || !m[2] || bytesInOutput === 0) continue;
+      found[m[1]] = [...(found[m[1]] ?? []), m[2]];
     }
   }
   for (const list of Object.values(found)) list.sort();
