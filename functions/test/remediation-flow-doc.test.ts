@@ -9,7 +9,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { renderSlack } from "@guardrail/core";
+import { AUDIT_KEY_PREFIX, renderSlack } from "@guardrail/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadFixture } from "../../test/fixtures/load";
@@ -72,7 +72,12 @@ describe("docs/remediation-flow.md", () => {
     const attributes = Object.fromEntries(
       Object.entries(publish?.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue]),
     );
-    const { claim: _claim, ...item } = ddb.commandCalls(PutCommand)[0]?.args[0].input.Item ?? {};
+    // The decision's record (the flap guard's counter is written first, under FLAP#).
+    const { claim: _claim, ...item } =
+      ddb
+        .commandCalls(PutCommand)
+        .map((c) => c.args[0].input.Item)
+        .find((i) => String(i?.pk).startsWith(AUDIT_KEY_PREFIX.decision)) ?? {};
     const slack = renderSlack(message, publish?.Subject);
     expect(slack.blocks.length).toBeGreaterThan(3);
 

@@ -14,6 +14,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { AUDIT_KEY_PREFIX } from "@guardrail/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach } from "vitest";
 
@@ -98,7 +99,13 @@ export function batchWriteRequests() {
     .flatMap((c) => Object.values(c.args[0].input.RequestItems ?? {}).flat());
 }
 
-/** The items written to the audit table with PutCommand, in order. */
+/**
+ * The records written to the audit table with PutCommand, in order: not the flap guard's
+ * per-rule counters (`FLAP#`), which it starts with a PutItem of their own before the record.
+ */
 export function auditItems(): Record<string, unknown>[] {
-  return ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item as Record<string, unknown>);
+  return ddb
+    .commandCalls(PutCommand)
+    .map((c) => c.args[0].input.Item as Record<string, unknown>)
+    .filter((item) => !String(item.pk).startsWith(AUDIT_KEY_PREFIX.flap));
 }
