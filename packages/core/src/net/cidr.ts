@@ -33,11 +33,19 @@ function maskOf(bits: number, prefix: number): bigint {
   return ((1n << total) - 1n) ^ ((1n << (total - p)) - 1n);
 }
 
-/** Four strict decimal octets (IPV4_DOTTED) as a 32-bit value. */
-function ipv4Value(dotted: string): bigint {
-  let n = 0n;
-  for (const octet of dotted.split(".")) n = (n << 8n) | BigInt(octet);
+/** Four strict decimal octets (IPV4_DOTTED) as a 32-bit value (a number: no bigint for IPv4). */
+function ipv4Value(dotted: string): number {
+  let n = 0;
+  for (const octet of dotted.split(".")) n = n * 256 + Number(octet);
   return n;
+}
+
+/** An IPv4 block from its 32-bit address, host bits cleared. */
+function ipv4Cidr(address: number, prefixLength: number): Cidr {
+  // `<<` counts modulo 32: /0 has no network bits at all.
+  const network = prefixLength === 0 ? 0 : (address & (0xffffffff << (32 - prefixLength))) >>> 0;
+  const text = `${network >>> 24}.${(network >>> 16) & 255}.${(network >>> 8) & 255}.${network & 255}`;
+  return { family: 4, cidr: `${text}/${prefixLength}`, prefixLength, network: BigInt(network) };
 }
 
 /**
@@ -80,17 +88,15 @@ function ipv6Text(groups: readonly number[]): string {
   return `${hex(groups.slice(0, best.at))}::${hex(groups.slice(best.at + best.length))}`;
 }
 
-function fromBigint(family: 4 | 6, network: bigint, prefixLength: number): Cidr {
-  const width = family === 4 ? 4 : 8;
-  const bits = family === 4 ? 8n : 16n;
-  const parts: number[] = [];
+/** An IPv6 block from its 128-bit network address. */
+function ipv6Cidr(network: bigint, prefixLength: number): Cidr {
+  const groups: number[] = [];
   let n = network;
-  for (let i = 0; i < width; i++) {
-    parts.unshift(Number(n & ((1n << bits) - 1n)));
-    n >>= bits;
+  for (let i = 0; i < 8; i++) {
+    groups.unshift(Number(n & 0xffffn));
+    n >>= 16n;
   }
-  const text = family === 4 ? parts.join(".") : ipv6Text(parts);
-  return { family, cidr: `${text}/${prefixLength}`, prefixLength, network };
+  return { family: 6, cidr: `${ipv6Text(groups)}/${prefixLength}`, prefixLength, network };
 }
 
 /**
@@ -106,7 +112,7 @@ function withHexTail(address: string, input: string, path: string): string {
   if (!IPV4_DOTTED.test(tail)) {
     throw new InvalidInputError(path, `"${input}" has a malformed embedded IPv4 address`);
   }
-  const value = Number(ipv4Value(tail));
+  const value = ipv4Value(tail);
   const hex = `${(value >>> 16).toString(16)}:${(value & 0xffff).toString(16)}`;
   return `${address.slice(0, colon + 1)}${hex}`;
 }
@@ -142,16 +148,16 @@ export function parseCidr(input: unknown, path = "cidr"): Cidr {
     const network = value & maskOf(128, prefix);
     if (prefix >= 96 && network >> 32n === 0xffffn) {
       // IPv4-mapped (::ffff:a.b.c.d/96+p) means IPv4 a.b.c.d/p to the policy.
-      const original = { family: 6 as const, cidr: fromBigint(6, network, prefix).cidr };
-      return { ...fromBigint(4, network & 0xffffffffn, prefix - 96), original };
+      const original = { family: 6 as const, cidr: ipv6Cidr(network, prefix).cidr };
+      return { ...ipv4Cidr(Number(network & 0xffffffffn), prefix - 96), original };
     }
-    return fromBigint(6, network, prefix);
+    return ipv6Cidr(network, prefix);
   }
   if (!IPV4_DOTTED.test(address)) {
     throw new InvalidInputError(path, `"${input}" is not a valid IPv4 CIDR (four decimal octets)`);
   }
   if (prefix > 32) throw new InvalidInputError(path, `"${input}" has a prefix longer than 32`);
-  return fromBigint(4, ipv4Value(address) & maskOf(32, prefix), prefix);
+  return ipv4Cidr(ipv4Value(address), prefix);
 }
 
 /** True when `inner` lies wholly inside `outer` (same family, equal or longer prefix). */
