@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { AUDIT_TABLE, flapCounterKey } from "@guardrail/core";
-import { AuditWriteError, awsErrorCode, callFailed } from "./errors";
+import { isConditionFailure } from "./dynamo";
+import { AuditWriteError, callFailed } from "./errors";
 
 /** One re-opening to count. */
 export interface ReopeningInput {
@@ -52,7 +53,6 @@ export function createFlapCounter(
   const lib = () => import("./sdk/dynamodb");
   const pk = AUDIT_TABLE.partitionKey;
   const failed = (what: string, error: unknown) => callFailed(AuditWriteError, what, error);
-  const conditional = (error: unknown) => awsErrorCode(error) === "ConditionalCheckFailedException";
 
   async function count(input: ReopeningInput): Promise<ReopeningCount> {
     const { UpdateCommand, GetCommand, PutCommand } = await lib();
@@ -87,7 +87,7 @@ export function createFlapCounter(
         );
         return { count: 1, windowStart: eventTime, escalatedBy: null, duplicate: false };
       } catch (error) {
-        if (!conditional(error)) throw failed(`PutItem ${key.pk}`, error);
+        if (!isConditionFailure(error)) throw failed(`PutItem ${key.pk}`, error);
       }
       try {
         const out = await ddb.send(
@@ -118,7 +118,7 @@ export function createFlapCounter(
         );
         return readCount(out.Attributes, input.eventId, false);
       } catch (error) {
-        if (!conditional(error)) throw failed(`UpdateItem ${key.pk}`, error);
+        if (!isConditionFailure(error)) throw failed(`UpdateItem ${key.pk}`, error);
       }
       let item: Record<string, unknown> | undefined;
       try {
@@ -128,9 +128,9 @@ export function createFlapCounter(
       } catch (error) {
         throw failed(`GetItem ${key.pk}`, error);
       }
-      const events = (item?.events ?? {}) as Record<string, unknown>;
-      if (item !== undefined && String(item.windowStart) > cutoff) {
-        if (typeof events[input.eventId] === "number") return readCount(item, input.eventId, true);
+      const counted = (item?.events as Record<string, unknown> | undefined)?.[input.eventId];
+      if (item !== undefined && String(item.windowStart) > cutoff && typeof counted === "number") {
+        return readCount(item, input.eventId, true);
       }
       // Changed between the writes (a window started or ended by another invocation): again.
     }
@@ -164,7 +164,7 @@ export function createFlapCounter(
       );
       return eventId;
     } catch (error) {
-      if (!conditional(error)) throw failed(`UpdateItem ${key.pk}`, error);
+      if (!isConditionFailure(error)) throw failed(`UpdateItem ${key.pk}`, error);
     }
     try {
       const item = (

@@ -1,10 +1,8 @@
 /**
  * The DynamoDB client and the document client's operations the tables use.
  *
- * Loaded with `import()` where first needed. The adapters import this module rather than the
- * package: esbuild keeps the whole namespace of a package given to `import()`, every command
- * and every schema of the service; through these named re-exports it keeps only these
- * (see docs/architecture.md, "Loading the AWS SDK").
+ * Named for `import()`: importing the package itself would bundle every command and schema of
+ * the service (docs/architecture.md, "Loading the AWS SDK").
  */
 export { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 export {

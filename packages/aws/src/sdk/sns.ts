@@ -1,9 +1,7 @@
 /**
  * The SNS operation of the notifications: Publish.
  *
- * Loaded with `import()` where first needed. The adapters import this module rather than the
- * package: esbuild keeps the whole namespace of a package given to `import()`, every command
- * and every schema of the service; through these named re-exports it keeps only these
- * (see docs/architecture.md, "Loading the AWS SDK").
+ * Named for `import()`: importing the package itself would bundle every command and schema of
+ * the service (docs/architecture.md, "Loading the AWS SDK").
  */
 export { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
