@@ -14,17 +14,15 @@ import { normalise } from "@guardrail/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadFixture } from "../../../test/fixtures/load";
 import type { CloudTrailRecord, Ec2Sandbox, EventBridgeEvent } from "../src/index";
+import { ec2Client, ec2Error, startSandbox } from "./helpers";
 import {
   authorizeIngress,
-  ec2Client,
-  ec2Error,
   modifyPrefixList,
   modifyRules,
-  startSandbox,
   tcpEntryFromWorld,
   tcpFromWorld,
   tcpPermission,
-} from "./helpers";
+} from "./requests";
 
 const ALICE_KEY = "AKIAALICE00000000001";
 const ROLE_KEY = "ASIAGUARDRAIL0000001";

@@ -16,16 +16,14 @@ import {
 import { ConfigurationError } from "@guardrail/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Ec2ApiError, Ec2Sandbox } from "../src/index";
+import { ec2Client, ec2Error, startSandbox } from "./helpers";
 import {
   authorizeIngress,
-  ec2Client,
-  ec2Error,
   modifyPrefixList,
   modifyRules,
-  startSandbox,
   tcpFromWorld,
   tcpPermission,
-} from "./helpers";
+} from "./requests";
 
 let sandbox: Ec2Sandbox;
 let ec2: EC2Client;

@@ -30,15 +30,8 @@ import {
 } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EC2_ACTIONS, type Ec2Sandbox } from "../src/index";
-import {
-  authorizeIngress,
-  ec2Client,
-  ec2Error,
-  modifyRules,
-  startSandbox,
-  tcpEntryFromWorld,
-  tcpPermission,
-} from "./helpers";
+import { ec2Client, ec2Error, startSandbox } from "./helpers";
+import { authorizeIngress, modifyRules, tcpEntryFromWorld, tcpPermission } from "./requests";
 
 // Every assertion reads a parsed member: the SDK's XML parser silently drops misnamed elements,
 // so a reply with a wrong element name shows up here as `undefined`, never as a pass.

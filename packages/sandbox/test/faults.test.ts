@@ -9,7 +9,8 @@ import { ConfiguredRetryStrategy } from "@smithy/util-retry";
 import { afterEach, describe, expect, it } from "vitest";
 import { FaultInjector } from "../src/ec2/faults";
 import { Ec2Sandbox } from "../src/index";
-import { ec2Client, ec2Error, startSandbox, tcpPermission } from "./helpers";
+import { ec2Client, ec2Error, startSandbox } from "./helpers";
+import { tcpPermission } from "./requests";
 
 const opened: Ec2Sandbox[] = [];
 async function open(options: ConstructorParameters<typeof Ec2Sandbox>[0] = {}) {

@@ -3,7 +3,8 @@ import type { GuardrailFunction } from "@guardrail/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Ec2Sandbox, type EventBridgeEvent, roleArn } from "../src/index";
 import { EventBridgeRouter, unroutedReason } from "../src/local/index";
-import { ec2Client, startSandbox, tcpPermission } from "./helpers";
+import { ec2Client, startSandbox } from "./helpers";
+import { tcpPermission } from "./requests";
 
 const OWN = {
   type: "AssumedRole",

@@ -1,14 +1,5 @@
 import { DescribeRegionsCommand, EC2Client } from "@aws-sdk/client-ec2";
-import {
-  DescribeOrganizationCommand,
-  ListAccountsCommand,
-  ListAccountsForParentCommand,
-  ListOrganizationalUnitsForParentCommand,
-  ListParentsCommand,
-  ListTagsForResourceCommand,
-  OrganizationsClient,
-  paginateListAccounts,
-} from "@aws-sdk/client-organizations";
+import * as organizations from "@aws-sdk/client-organizations";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsCli } from "../../../test/e2e/aws-cli";
 import { Ec2Sandbox, OrganizationsSandbox } from "../src/index";
@@ -31,7 +22,7 @@ const orgs = new OrganizationsSandbox({
 });
 let endpoint = "";
 const client = (key: string) =>
-  new OrganizationsClient({
+  new organizations.OrganizationsClient({
     endpoint,
     region: "us-east-1",
     credentials: { accessKeyId: key, secretAccessKey: "x" },
@@ -49,7 +40,10 @@ describe("the Organizations sandbox", () => {
   it("lists every account with its state, page by page, as the SDK reads it", async () => {
     const ids: string[] = [];
     const pages: number[] = [];
-    for await (const page of paginateListAccounts({ client: client("AKIADELEGATED") }, {})) {
+    for await (const page of organizations.paginateListAccounts(
+      { client: client("AKIADELEGATED") },
+      {},
+    )) {
       pages.push(page.Accounts?.length ?? 0);
       for (const a of page.Accounts ?? []) ids.push(`${a.Id} ${a.State} ${a.Status}`);
     }
@@ -64,7 +58,9 @@ describe("the Organizations sandbox", () => {
   it("lists an account that joins, and a suspended or closed one with its state", async () => {
     orgs.addAccount({ id: ORG.memberB, parent: ORG.prodOu });
     orgs.setAccountState(ORG.memberA, "SUSPENDED");
-    const out = await client("AKIAMGMT").send(new ListAccountsCommand({ MaxResults: 20 }));
+    const out = await client("AKIAMGMT").send(
+      new organizations.ListAccountsCommand({ MaxResults: 20 }),
+    );
     expect(out.Accounts?.map((a) => [a.Id, a.State])).toEqual([
       [ORG.management, "ACTIVE"],
       [ORG.hub, "ACTIVE"],
@@ -72,7 +68,9 @@ describe("the Organizations sandbox", () => {
       [ORG.memberB, "ACTIVE"],
     ]);
     orgs.setAccountState(ORG.memberA, "CLOSED");
-    const closed = await client("AKIAMGMT").send(new ListAccountsCommand({ MaxResults: 20 }));
+    const closed = await client("AKIAMGMT").send(
+      new organizations.ListAccountsCommand({ MaxResults: 20 }),
+    );
     expect(closed.Accounts?.find((a) => a.Id === ORG.memberA)).toMatchObject({
       State: "CLOSED",
       Status: "SUSPENDED",
@@ -85,11 +83,11 @@ describe("the Organizations sandbox", () => {
   it("walks OUs, parents and tags", async () => {
     const c = client("AKIAMGMT");
     const [ous, below, parents, tags, org] = await Promise.all([
-      c.send(new ListOrganizationalUnitsForParentCommand({ ParentId: ORG.prodOu })),
-      c.send(new ListAccountsForParentCommand({ ParentId: ORG.teamOu })),
-      c.send(new ListParentsCommand({ ChildId: ORG.teamOu })),
-      c.send(new ListTagsForResourceCommand({ ResourceId: ORG.memberA })),
-      c.send(new DescribeOrganizationCommand({})),
+      c.send(new organizations.ListOrganizationalUnitsForParentCommand({ ParentId: ORG.prodOu })),
+      c.send(new organizations.ListAccountsForParentCommand({ ParentId: ORG.teamOu })),
+      c.send(new organizations.ListParentsCommand({ ChildId: ORG.teamOu })),
+      c.send(new organizations.ListTagsForResourceCommand({ ResourceId: ORG.memberA })),
+      c.send(new organizations.DescribeOrganizationCommand({})),
     ]);
     expect(ous.OrganizationalUnits?.map((o) => o.Id)).toEqual([ORG.teamOu]);
     expect(below.Accounts?.map((a) => a.Id)).toEqual([ORG.memberA]);
@@ -99,18 +97,24 @@ describe("the Organizations sandbox", () => {
   });
 
   it("answers with Organizations' errors", async () => {
-    await expect(client("AKIAMEMBER").send(new ListAccountsCommand({}))).rejects.toMatchObject({
+    await expect(
+      client("AKIAMEMBER").send(new organizations.ListAccountsCommand({})),
+    ).rejects.toMatchObject({
       name: "AccessDeniedException",
       $metadata: { httpStatusCode: 400 },
     });
-    await expect(client("AKIAOUTSIDE").send(new ListAccountsCommand({}))).rejects.toMatchObject({
+    await expect(
+      client("AKIAOUTSIDE").send(new organizations.ListAccountsCommand({})),
+    ).rejects.toMatchObject({
       name: "AWSOrganizationsNotInUseException",
     });
     await expect(
-      client("AKIAMGMT").send(new ListAccountsForParentCommand({ ParentId: "ou-a1b2-99999999" })),
+      client("AKIAMGMT").send(
+        new organizations.ListAccountsForParentCommand({ ParentId: "ou-a1b2-99999999" }),
+      ),
     ).rejects.toMatchObject({ name: "ParentNotFoundException" });
     await expect(
-      client("AKIAMGMT").send(new ListAccountsCommand({ MaxResults: 21 })),
+      client("AKIAMGMT").send(new organizations.ListAccountsCommand({ MaxResults: 21 })),
     ).rejects.toMatchObject({ name: "InvalidInputException" });
   });
 
