@@ -184,7 +184,14 @@ const scopeList = <S extends v.GenericSchema<unknown, string>>(item: S, what: st
     v.minLength(1, `expected at least one of ${what} (leave the key out to mean every one)`),
   );
 
-const SCOPE_KEYS = ["accounts", "regions", "organizationalUnits", "accountTags", "ouTags"];
+/** Every key of a scope, in the order it is written out; a key of `Scope` left out fails to compile. */
+const SCOPE_KEYS = Object.keys({
+  accounts: true,
+  regions: true,
+  organizationalUnits: true,
+  accountTags: true,
+  ouTags: true,
+} satisfies Record<keyof Scope, true>) as (keyof Scope)[];
 
 /** Where a rule or an exemption entry applies. At least one key; absent keys match everything. */
 const scopeSchema = () => {
@@ -207,14 +214,9 @@ const scopeSchema = () => {
 
 type RawScope = v.InferOutput<ReturnType<typeof scopeSchema>>;
 
+/** Every scope key, in this order, with null for the ones left out (null matches everything). */
 function toScope(raw: RawScope): Scope {
-  return {
-    accounts: raw.accounts ?? null,
-    regions: raw.regions ?? null,
-    organizationalUnits: raw.organizationalUnits ?? null,
-    accountTags: raw.accountTags ?? null,
-    ouTags: raw.ouTags ?? null,
-  };
+  return Object.fromEntries(SCOPE_KEYS.map((k) => [k, raw[k] ?? null])) as unknown as Scope;
 }
 
 /**
