@@ -1,8 +1,8 @@
 import type { MemberAccess } from "@guardrail/aws/accounts";
 import type { AuditStore } from "@guardrail/aws/audit";
-import { type ChainQueue, chainQueueClient, createChainQueue } from "@guardrail/aws/chain-queue";
+import { type ChainQueue, createChainQueue } from "@guardrail/aws/chain-queue";
 import type { AwsClientSettings } from "@guardrail/aws/client-settings";
-import { documentClient, ec2Client, snsClient, stsClient } from "@guardrail/aws/clients";
+import { documentClient, ec2Client, snsClient, sqsClient, stsClient } from "@guardrail/aws/clients";
 import { createEc2Gateway, type Ec2Gateway } from "@guardrail/aws/ec2";
 import { deferred, lazy } from "@guardrail/aws/lazy";
 import type { AccountDirectory } from "@guardrail/aws/organization";
@@ -150,7 +150,7 @@ export function defaultRemediationDeps(
     posture: deferred(async () =>
       (await import("./later")).createPostureStore(config.tableName, documentClient(aws)),
     ),
-    ...(chainQueueUrl ? { chain: createChainQueue(chainQueueUrl, chainQueueClient()) } : {}),
+    ...(chainQueueUrl ? { chain: createChainQueue(chainQueueUrl, sqsClient(aws)) } : {}),
     ...(members ? { members } : {}),
     ...(directory ? { directory } : {}),
     ...(regions ? { regions } : {}),

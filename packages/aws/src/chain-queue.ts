@@ -1,7 +1,6 @@
-import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { SendMessageCommandInput, SQSClient } from "@aws-sdk/client-sqs";
 import { type AuditItem, canonicalJson, chainedRecord, chainId, recordHash } from "@guardrail/core";
 import { AuditWriteError, callAs } from "./errors";
-import { lazy } from "./lazy";
 import { tracedOnFirstUse } from "./trace";
 
 // Apart from the rest of the chain (chain.ts, with its S3 archive): the decision writers send
@@ -11,6 +10,17 @@ import { tracedOnFirstUse } from "./trace";
 export interface ChainQueue {
   /** @throws AuditWriteError */
   send(item: AuditItem): Promise<void>;
+}
+
+/** What `send` hands to SQS for `item`: the chained record, its group and deduplication id. */
+function chainMessage(queueUrl: string, item: AuditItem): SendMessageCommandInput {
+  const record = chainedRecord(item);
+  return {
+    QueueUrl: queueUrl,
+    MessageBody: canonicalJson(record),
+    MessageGroupId: chainId(item.account, item.region),
+    MessageDeduplicationId: recordHash(record),
+  };
 }
 
 /**
@@ -26,25 +36,10 @@ export function createChainQueue(queueUrl: string, untraced: () => Promise<SQSCl
   return {
     async send(item) {
       const { SendMessageCommand } = await import("./sdk/sqs");
-      const record = chainedRecord(item);
+      const command = new SendMessageCommand(chainMessage(queueUrl, item));
       await callAs(AuditWriteError, `SendMessage of ${item.id} to the chain queue`, async () =>
-        (await client()).send(
-          new SendMessageCommand({
-            QueueUrl: queueUrl,
-            MessageBody: canonicalJson(record),
-            MessageGroupId: chainId(item.account, item.region),
-            MessageDeduplicationId: recordHash(record),
-          }),
-        ),
+        (await client()).send(command),
       );
     },
   };
-}
-
-/** The chain queue's SQS client, made on first use (its module loads then). */
-export function chainQueueClient(): () => Promise<SQSClient> {
-  return lazy(async () => {
-    const { SQSClient } = await import("./sdk/sqs");
-    return new SQSClient({ retryMode: "standard" });
-  });
 }

@@ -2,7 +2,7 @@ import type { RetryStrategyV2 } from "@smithy/types";
 import { lazy } from "./lazy";
 
 /** The services the functions call, by the name their endpoint is configured under. */
-export type AwsService = "ec2" | "sns" | "dynamodb" | "ssm" | "sts" | "s3" | "sfn";
+export type AwsService = "ec2" | "sns" | "dynamodb" | "ssm" | "sts" | "s3" | "sfn" | "sqs";
 
 /**
  * Where and as whom the functions' SDK clients call AWS. Empty in production (the SDK's

@@ -1,5 +1,6 @@
 import { EC2Client } from "@aws-sdk/client-ec2";
 import type { SNSClient } from "@aws-sdk/client-sns";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { STSClient } from "@aws-sdk/client-sts";
 import { type AwsClientSettings, clientOverrides, lazyClient, tracked } from "./client-settings";
 import { ec2RetryStrategy } from "./ec2-retry";
@@ -50,5 +51,13 @@ export function stsClient(settings: AwsClientSettings = {}): () => Promise<STSCl
   return lazyClient(settings, "sts", async (overrides) => {
     const { STSClient } = await import("./sdk/sts");
     return new STSClient({ retryMode: "standard", maxAttempts: 5, ...overrides });
+  });
+}
+
+/** The chain queue's SQS client, made on first use (its module loads then). */
+export function sqsClient(settings: AwsClientSettings = {}): () => Promise<SQSClient> {
+  return lazyClient(settings, "sqs", async (overrides) => {
+    const { SQSClient } = await import("./sdk/sqs");
+    return new SQSClient({ retryMode: "standard", ...overrides });
   });
 }
