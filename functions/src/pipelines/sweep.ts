@@ -64,11 +64,8 @@ export interface SweepResult extends AccountRegion {
   readonly runId: string;
   readonly scanned: { securityGroupRules: number; networkAclEntries: number; prefixLists: number };
   readonly unreadable: number;
+  /** Findings by result (revoked, failed, notify-only, …). */
   readonly counts: Record<string, number>;
-  readonly stateWrites: number;
-  readonly stateDeletes: number;
-  readonly auditRecords: number;
-  readonly published: boolean;
   /** Approved exemption tags found expired (and announced) by this run. */
   readonly expiredTags: number;
   /** Rules the sweep meant to revoke but found gone or changed when it read them again. */
@@ -77,6 +74,11 @@ export interface SweepResult extends AccountRegion {
   readonly eventPathMisses: readonly EventPathMiss[];
   /** What the event-path checks found (null when none is configured). */
   readonly eventPath: EventPathReport | null;
+  // What the run wrote.
+  readonly stateWrites: number;
+  readonly stateDeletes: number;
+  readonly auditRecords: number;
+  readonly published: boolean;
   readonly durationMs: number;
 }
 
