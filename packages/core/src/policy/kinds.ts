@@ -97,24 +97,29 @@ const NAMES: Record<Target, { prefix: string; noun: string }> = {
   "network-acl-entry": { prefix: "network-acl", noun: "network-ACL allow entry" },
 };
 
+/** What a kind judges, whatever its target: the parts of its id, description and evaluation. */
+interface Family<O extends PeersOptions> {
+  readonly name: string;
+  readonly describe: (noun: string) => string;
+  readonly evaluate: RuleKind<O>["evaluate"];
+}
+
 /**
- * A kind's id (`<target prefix>-<name>`), target and example around its own parts. Its
- * `evaluate` sees only the changes the kind applies to (see `applies`).
+ * The kind of `family` for `target`: its id is `<target prefix>-<name>`, and its `evaluate` sees
+ * only the changes the kind applies to (see `applies`).
  */
 function kind<O extends PeersOptions>(
+  family: Family<O>,
   target: Target,
-  name: string,
   example: string,
-  describe: (noun: string) => string,
-  evaluate: RuleKind<O>["evaluate"],
 ): RuleKind<O> {
   return {
-    id: `${NAMES[target].prefix}-${name}`,
+    id: `${NAMES[target].prefix}-${family.name}`,
     target,
-    description: describe(NAMES[target].noun),
+    description: family.describe(NAMES[target].noun),
     example,
     evaluate: (change, ctx) =>
-      applies(change, target, ctx.options.direction) ? evaluate(change, ctx) : null,
+      applies(change, target, ctx.options.direction) ? family.evaluate(change, ctx) : null,
   };
 }
 
@@ -122,87 +127,76 @@ function kind<O extends PeersOptions>(
 const reaching = (noun: string) =>
   `Flags a ${noun} in \`direction\` whose peer is in one of \`peers\` and whose traffic reaches `;
 
-function portsKind(target: Target, example: string): RuleKind<PortsOptions> {
-  return kind<PortsOptions>(
-    target,
-    "ports",
-    example,
-    (noun) =>
-      reaching(noun) +
-      "any of `ports` (the port range contains the port, or the ICMP type/code matches). " +
-      "Protocol all (-1) reaches every port unless `includeProtocolAll: false`.",
-    (change, { options, peers, slices }) => {
-      // A NACL entry reaches a port only through the traffic it decides (its slices).
-      if (slices !== undefined && change.protocol === "all" && !options.includeProtocolAll) {
-        return null;
-      }
-      const hit =
-        slices === undefined
-          ? options.ports
-              .filter((s) => covers(change, s, options.includeProtocolAll))
-              .map((service) => ({ service, slices: [] }))
-          : options.ports
-              .map((service) => ({
-                service,
-                slices: slices.flatMap((x) => intersection(x, serviceSlice(service)) ?? []),
-              }))
-              .filter((p) => p.slices.length > 0);
-      if (hit.length === 0) return null;
-      const peer = firstPeerIn(peers, options.peers);
-      if (!peer) return null;
-      const offending = slices === undefined ? {} : { slices: hit.flatMap((p) => p.slices) };
-      const exact = hit.length === 1 && isExactly(change, hit[0]?.service as ServiceSpec);
-      return exact
-        ? { peer, ...offending }
-        : { peer, detail: `covers ${hit.map((p) => p.service.text).join(", ")}`, ...offending };
-    },
-  );
-}
+const PORTS: Family<PortsOptions> = {
+  name: "ports",
+  describe: (noun) =>
+    reaching(noun) +
+    "any of `ports` (the port range contains the port, or the ICMP type/code matches). " +
+    "Protocol all (-1) reaches every port unless `includeProtocolAll: false`.",
+  evaluate: (change, { options, peers, slices }) => {
+    // A NACL entry reaches a port only through the traffic it decides (its slices).
+    if (slices !== undefined && change.protocol === "all" && !options.includeProtocolAll) {
+      return null;
+    }
+    const hit =
+      slices === undefined
+        ? options.ports
+            .filter((s) => covers(change, s, options.includeProtocolAll))
+            .map((service) => ({ service, slices: [] }))
+        : options.ports
+            .map((service) => ({
+              service,
+              slices: slices.flatMap((x) => intersection(x, serviceSlice(service)) ?? []),
+            }))
+            .filter((p) => p.slices.length > 0);
+    if (hit.length === 0) return null;
+    const peer = firstPeerIn(peers, options.peers);
+    if (!peer) return null;
+    const offending = slices === undefined ? {} : { slices: hit.flatMap((p) => p.slices) };
+    const exact = hit.length === 1 && isExactly(change, hit[0]?.service as ServiceSpec);
+    return exact
+      ? { peer, ...offending }
+      : { peer, detail: `covers ${hit.map((p) => p.service.text).join(", ")}`, ...offending };
+  },
+};
 
-function exposureKind(target: Target, example: string): RuleKind<ExposureOptions> {
-  return kind<ExposureOptions>(
-    target,
-    "exposure",
-    example,
-    (noun) =>
-      reaching(noun) +
-      "anything beyond the `allow` list. Traffic is allowed only when every port (or ICMP " +
-      "type/code) it opens is listed: tcp 80-443 is not within tcp/80 and tcp/443.",
-    (change, { options, peers, slices }) => {
-      if (slices !== undefined) {
-        const beyond = subtractAll(slices, options.allow.map(serviceSlice));
-        if (beyond.length === 0) return null;
-        const peer = firstPeerIn(peers, options.peers);
-        return peer ? { peer, slices: beyond } : null;
-      }
-      if (within(change, options.allow)) return null;
+const EXPOSURE: Family<ExposureOptions> = {
+  name: "exposure",
+  describe: (noun) =>
+    reaching(noun) +
+    "anything beyond the `allow` list. Traffic is allowed only when every port (or ICMP " +
+    "type/code) it opens is listed: tcp 80-443 is not within tcp/80 and tcp/443.",
+  evaluate: (change, { options, peers, slices }) => {
+    if (slices !== undefined) {
+      const beyond = subtractAll(slices, options.allow.map(serviceSlice));
+      if (beyond.length === 0) return null;
       const peer = firstPeerIn(peers, options.peers);
-      return peer ? { peer } : null;
-    },
-  );
-}
+      return peer ? { peer, slices: beyond } : null;
+    }
+    if (within(change, options.allow)) return null;
+    const peer = firstPeerIn(peers, options.peers);
+    return peer ? { peer } : null;
+  },
+};
 
-function peersKind(target: Target, example: string): RuleKind<PeersOptions> {
-  return kind<PeersOptions>(
-    target,
-    "peers",
-    example,
-    (noun) =>
-      `Flags any ${noun} in \`direction\` whose peer is in one of \`peers\`, whatever the protocol and ports.`,
-    (change, { options, peers, slices }) => {
-      if (slices !== undefined && slices.length === 0) return null;
-      const peer = firstPeerIn(peers, options.peers);
-      if (!peer) return null;
-      return slices === undefined
-        ? { peer, detail: describeTraffic(change) }
-        : { peer, detail: describeTraffic(change), slices };
-    },
-  );
-}
+const PEERS: Family<PeersOptions> = {
+  name: "peers",
+  describe: (noun) =>
+    `Flags any ${noun} in \`direction\` whose peer is in one of \`peers\`, whatever the protocol and ports.`,
+  evaluate: (change, { options, peers, slices }) => {
+    if (slices !== undefined && slices.length === 0) return null;
+    const peer = firstPeerIn(peers, options.peers);
+    if (!peer) return null;
+    return slices === undefined
+      ? { peer, detail: describeTraffic(change) }
+      : { peer, detail: describeTraffic(change), slices };
+  },
+};
 
 /** Every rule kind the product knows, in documentation order. */
 export const RULE_KINDS: readonly RuleKind<never>[] = [
-  portsKind(
+  kind(
+    PORTS,
     "security-group-rule",
     `- id: admin-ports
   kind: security-group-ports
@@ -213,7 +207,8 @@ export const RULE_KINDS: readonly RuleKind<never>[] = [
     peers: [public]
     ports: [tcp/22, tcp/3389, udp/3389]`,
   ),
-  exposureKind(
+  kind(
+    EXPOSURE,
     "security-group-rule",
     `- id: internet-exposure
   kind: security-group-exposure
@@ -224,17 +219,20 @@ export const RULE_KINDS: readonly RuleKind<never>[] = [
     peers: [public-wide]
     allow: [tcp/80, tcp/443, udp/443, icmp/3:4, icmpv6/2]`,
   ),
-  peersKind(
+  kind(
+    PEERS,
     "security-group-rule",
     `- id: blocked-sources
   kind: security-group-peers
   description: Nothing may be opened to a blocked network.
+  label: blocked network
+  severity: critical
   mode: enforce
   options:
-    direction: ingress
     peers: [blocked]`,
   ),
-  portsKind(
+  kind(
+    PORTS,
     "network-acl-entry",
     `- id: nacl-admin-ports
   kind: network-acl-ports
@@ -242,28 +240,26 @@ export const RULE_KINDS: readonly RuleKind<never>[] = [
   mode: enforce
   whenBroad: notify
   options:
-    direction: ingress
-    peers: [public]
-    ports: [tcp/22, tcp/3389, udp/3389]`,
+    ports: [tcp/22, tcp/3389, udp/3389] # direction and peers left at ingress and [public]`,
   ),
-  exposureKind(
+  kind(
+    EXPOSURE,
     "network-acl-entry",
     `- id: nacl-internet-exposure
   kind: network-acl-exposure
-  description: NACLs allow only web traffic from wide public ranges.
+  description: In production accounts, NACLs allow only web traffic from wide public ranges.
   mode: notify
-  options:
-    peers: [public-wide]
-    allow: [tcp/80, tcp/443, tcp/1024-65535]`,
+  scope: { accountTags: { env: prod } }
+  options: { peers: [public-wide], allow: [tcp/80, tcp/443, tcp/1024-65535] }`,
   ),
-  peersKind(
+  kind(
+    PEERS,
     "network-acl-entry",
-    `- id: nacl-blocked-sources
+    `- id: nacl-blocked-destinations
   kind: network-acl-peers
-  description: NACLs must not allow traffic from a blocked network.
+  description: NACLs must not let any traffic out to a blocked network.
   mode: enforce
-  options:
-    peers: [blocked]`,
+  options: { direction: egress, peers: [blocked] }`,
   ),
 ] as unknown as readonly RuleKind<never>[];
 
