@@ -1,4 +1,16 @@
 /**
+ * What the two blocked-network rules (security groups, network ACLs) say after their kind and
+ * description: written once so that they cannot drift apart. The text is what ships (its bytes
+ * are the policy id).
+ */
+const BLOCKED_NETWORK_RULE = `    label: blocked network
+    mode: enforce
+    severity: critical
+    options:
+      direction: ingress
+      peers: [blocked]`;
+
+/**
  * The policy the product ships with, as commented YAML a user can copy and edit.
  * Every field is documented in docs/policy.md.
  *
@@ -56,12 +68,7 @@ rules:
   - id: blocked-sources
     kind: security-group-peers
     description: Nothing may be opened to a blocked network, on any port.
-    label: blocked network
-    mode: enforce
-    severity: critical
-    options:
-      direction: ingress
-      peers: [blocked]
+${BLOCKED_NETWORK_RULE}
 
   - id: admin-ports
     kind: security-group-ports
@@ -129,10 +136,5 @@ rules:
   - id: nacl-blocked-sources
     kind: network-acl-peers
     description: Network ACLs must not allow traffic from a blocked network.
-    label: blocked network
-    mode: enforce
-    severity: critical
-    options:
-      direction: ingress
-      peers: [blocked]
+${BLOCKED_NETWORK_RULE}
 `;
