@@ -16,20 +16,6 @@ import { loadConfig, loadSlackConfig, readPolicy } from "../src/config";
 import { BASE_ENV, compiledPolicy, memoryFiles, OWN_ROLE } from "./helpers";
 
 describe("configuration at cold start", () => {
-  it("reads every setting and adds the deployment's roles to the policy's own principals", () => {
-    const config = loadConfig("security-group-change", BASE_ENV, memoryFiles());
-    expect(config).toMatchObject({
-      tableName: "guardrail-audit",
-      topicArn: "arn:aws:sns:eu-west-1:123456789012:guardrail-alerts",
-      ownRoleArns: [OWN_ROLE],
-      stage: "test",
-      version: "1.2.3",
-      sweepRateMinutes: 15,
-      policySource: "built-in default",
-    });
-    expect(config.policy.guardrail.ownPrincipals).toContain(OWN_ROLE);
-  });
-
   it.each([
     ["GUARDRAIL_TABLE_NAME", undefined, /GUARDRAIL_TABLE_NAME is not set/],
     ["GUARDRAIL_TABLE_NAME", "no spaces allowed", /not a DynamoDB table name/],
@@ -44,6 +30,20 @@ describe("configuration at cold start", () => {
     const env = { ...BASE_ENV, [name]: value };
     expect(() => loadConfig("sweep", env, memoryFiles())).toThrow(ConfigurationError);
     expect(() => loadConfig("sweep", env, memoryFiles())).toThrow(message);
+  });
+
+  it("reads every setting and adds the deployment's roles to the policy's own principals", () => {
+    const config = loadConfig("security-group-change", BASE_ENV, memoryFiles());
+    expect(config).toMatchObject({
+      tableName: "guardrail-audit",
+      topicArn: "arn:aws:sns:eu-west-1:123456789012:guardrail-alerts",
+      ownRoleArns: [OWN_ROLE],
+      stage: "test",
+      version: "1.2.3",
+      sweepRateMinutes: 15,
+      policySource: "built-in default",
+    });
+    expect(config.policy.guardrail.ownPrincipals).toContain(OWN_ROLE);
   });
 
   it("accepts own role ARNs as a JSON list", () => {

@@ -7,6 +7,15 @@ export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..
 export const NODE = join(REPO_ROOT, "node_modules", ".bin", "node");
 export const BIN = join(REPO_ROOT, "packages", "cli", "bin", "guardrail.mjs");
 
+/** `replay` of every captured fixture, every record in path order: what the golden holds. */
+export const REPLAY_ALL_FIXTURES: readonly string[] = [
+  "replay",
+  "--format",
+  "json",
+  "--all-records",
+  "test/fixtures/cloudtrail",
+];
+
 export interface BinResult {
   readonly code: number | null;
   readonly stdout: string;

@@ -2,7 +2,7 @@ import type { Action } from "@guardrail/core";
 import { describe, expect, it } from "vitest";
 import { listFixtures } from "../../../test/fixtures/load";
 import type { ReplayLine } from "../src/replay/record";
-import { runBin } from "./bin";
+import { REPLAY_ALL_FIXTURES, runBin } from "./bin";
 import { jsonLines } from "./support/io";
 
 const rules = (groupId: string, direction: "ingress" | "egress" | null, ...ruleIds: string[]) =>
@@ -356,13 +356,7 @@ function check(id: string, line: ReplayLine) {
 
 describe("npx guardrail replay --format json on the CloudTrail fixtures", () => {
   it("decides every fixture of test/fixtures/cloudtrail as expected with --all-records, in path order", async () => {
-    const { code, stdout, stderr } = await runBin([
-      "replay",
-      "--format",
-      "json",
-      "--all-records",
-      "test/fixtures/cloudtrail",
-    ]);
+    const { code, stdout, stderr } = await runBin(REPLAY_ALL_FIXTURES);
     expect(stderr).toBe("");
     expect(code).toBe(0);
     const lines = jsonLines(stdout);

@@ -11,16 +11,19 @@ import {
   sweepRunPublication,
 } from "../src/sweep-fanout";
 
+/** Minutes between scheduled runs in the slot and name tests (the shipped default). */
+const RATE_MINUTES = 15;
+
 describe("sweep fan-out: slots and names", () => {
   it("names a run after its schedule slot, the same for any moment of the slot", () => {
-    const a = scheduleSlot(new Date("2026-12-06T10:15:00Z"), 15);
-    const b = scheduleSlot(new Date("2026-12-06T10:29:59Z"), 15);
-    const c = scheduleSlot(new Date("2026-12-06T10:30:00Z"), 15);
+    const a = scheduleSlot(new Date("2026-12-06T10:15:00Z"), RATE_MINUTES);
+    const b = scheduleSlot(new Date("2026-12-06T10:29:59Z"), RATE_MINUTES);
+    const c = scheduleSlot(new Date("2026-12-06T10:30:00Z"), RATE_MINUTES);
     expect(a).toBe(b);
     expect(c).toBe(a + 1);
-    expect(runName(a, 15)).toBe("sweep-20261206T1015Z");
-    expect(runName(c, 15)).toBe("sweep-20261206T1030Z");
-    expect(manifestKey(runName(a, 15))).toBe("manifests/sweep-20261206T1015Z.json");
+    expect(runName(a, RATE_MINUTES)).toBe("sweep-20261206T1015Z");
+    expect(runName(c, RATE_MINUTES)).toBe("sweep-20261206T1030Z");
+    expect(manifestKey(runName(a, RATE_MINUTES))).toBe("manifests/sweep-20261206T1015Z.json");
   });
 
   it("keeps execution names within Step Functions' 80 characters and allowed characters", () => {
