@@ -35,10 +35,10 @@ const SDK = /^(@aws-sdk\/|@smithy\/|@aws-lambda-powertools\/parameters(\/|$))/;
  * command and schema of the service (Security Hub's were 262 KB in each event function). The
  * adapters load a module of packages/aws/src/sdk/ instead, which names the commands they send.
  */
-const DYNAMIC_SDK = /\bimport\(\s*["'](@aws-sdk\/[^"']+)["']\s*\)/g;
+const DYNAMIC_SDK = /\bimport\(\s*["'`](@aws-sdk\/[^"'`$]+)["'`]\s*\)/g;
 
-/** Single files that may cross a boundary, each with the reason. */
-const EXCEPTIONS: readonly { from: string; to: string; why: string }[] = [
+/** Single files that may cross a boundary, each with the reason (each must still be needed). */
+export const EXCEPTIONS: readonly { from: string; to: string; why: string }[] = [
   {
     from: "packages/cli/src/commands/sandbox.ts",
     to: "sandbox",
@@ -49,26 +49,19 @@ const EXCEPTIONS: readonly { from: string; to: string; why: string }[] = [
     to: "functions/build/esbuild.mjs",
     why: "the deploy bundles each handler with the functions' own esbuild settings",
   },
-  {
-    from: "stacks/evidence.ts",
-    to: "functions/build/esbuild.mjs",
-    why: "the evidence functions are bundled with the same esbuild settings",
-  },
-  {
-    from: "stacks/sweep-fanout.ts",
-    to: "functions/build/esbuild.mjs",
-    why: "the fan-out's worker and summary are bundled with the same esbuild settings",
-  },
 ];
 
-/** Every module specifier a source text imports: static, re-exported, side-effect and dynamic. */
+/**
+ * Every module specifier a source text imports: static, re-exported, side-effect, dynamic (a
+ * quoted or template string without substitutions) and `require`.
+ */
 export function specifiers(text: string): string[] {
   const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
   const out: string[] = [];
   for (const re of [
     /\b(?:import|export)\s[^;]*?\sfrom\s*["']([^"']+)["']/g,
     /\bimport\s*["']([^"']+)["']/g,
-    /\bimport\(\s*["']([^"']+)["']\s*\)/g,
+    /\b(?:import|require)\(\s*["'`]([^"'`$]+)["'`]\s*\)/g,
   ]) {
     for (const m of code.matchAll(re)) out.push(m[1] ?? "");
   }
@@ -139,7 +132,7 @@ function walk(dir: string, files: string[]): void {
     if (entry === "node_modules" || entry === "dist") continue;
     const full = join(dir, entry);
     if (statSync(full).isDirectory()) walk(full, files);
-    else if (/\.(ts|mts|mjs|js)$/.test(entry) && !/\.d\.m?ts$/.test(entry)) files.push(full);
+    else if (/\.[cm]?[jt]sx?$/.test(entry) && !/\.d\.[cm]?ts$/.test(entry)) files.push(full);
   }
 }
 
@@ -151,4 +144,17 @@ export function scanRepository(root: string): string[] {
   return files.flatMap((file) =>
     violations(relative(resolve(root), file).split(sep).join("/"), readFileSync(file, "utf8")),
   );
+}
+
+/** The exceptions whose file no longer imports what they allow: stale, to be removed. */
+export function unusedExceptions(root: string): string[] {
+  return EXCEPTIONS.filter((e) => {
+    const file = join(root, e.from);
+    if (!existsSync(file)) return true;
+    return !specifiers(readFileSync(file, "utf8")).some((spec) =>
+      spec.startsWith(".")
+        ? [target(e.from, spec), packageOfPath(target(e.from, spec))].includes(e.to)
+        : packageOfName(spec) === e.to,
+    );
+  }).map((e) => `${e.from} → ${e.to}`);
 }
