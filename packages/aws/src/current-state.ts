@@ -97,9 +97,10 @@ async function readAcls(gateway: Pick<Ec2Gateway, "networkAcls">) {
 }
 
 /**
- * Reads current state through `gateway` (DescribeSecurityGroupRules and DescribeNetworkAcls,
- * paginated, both at once) into the same changes events become, so that the sweep, `scan` and
- * the event flows judge state one way.
+ * Reads an account and Region's current state through `gateway` (DescribeSecurityGroupRules and
+ * DescribeNetworkAcls, paginated, both at once) into the same changes events become, so that the
+ * sweep and `scan` judge state one way, and as an event is judged. (An event flow reads only what
+ * its event names: `functions/src/pipelines/lookups.ts`.)
  */
 export async function readCurrentState(
   gateway: Pick<Ec2Gateway, "securityGroupRules" | "networkAcls">,
