@@ -26,7 +26,15 @@ const NACL_OFFENDER_EVERY = 500;
 const WALL_TARGET_S = 10;
 const DESCRIBE_TARGET = 60;
 
-function seed(local: LocalAws): { groups: number; rules: number; acls: number; entries: number } {
+interface Estate {
+  readonly groups: number;
+  readonly rules: number;
+  readonly acls: number;
+  /** The ACLs seeded with the offending entry (allow tcp 22 from 0.0.0.0/0). */
+  readonly offendingAcls: readonly string[];
+}
+
+function seed(local: LocalAws): Estate {
   const specs: SeedSecurityGroup[] = [];
   for (let g = 0; g < GROUPS; g++) {
     specs.push({
@@ -44,8 +52,9 @@ function seed(local: LocalAws): { groups: number; rules: number; acls: number; e
     });
   }
   local.sandbox.seedSecurityGroups(specs);
+  const offendingAcls: string[] = [];
   for (let n = 0; n < NACLS; n++) {
-    local.sandbox.seedNetworkAcl({
+    const id = local.sandbox.seedNetworkAcl({
       entries: [
         {
           ruleNumber: 100,
@@ -59,9 +68,55 @@ function seed(local: LocalAws): { groups: number; rules: number; acls: number; e
         { ruleNumber: 100, egress: true, protocol: -1, ruleAction: "allow", cidr: "10.0.0.0/8" },
       ],
     });
+    if (n % NACL_OFFENDER_EVERY === 0) offendingAcls.push(id);
   }
   const s = local.sandbox.stats();
-  return { groups: s.groups, rules: s.rules, acls: s.networkAcls, entries: 0 };
+  return { groups: s.groups, rules: s.rules, acls: s.networkAcls, offendingAcls };
+}
+
+/** The seeded offending entry, as `inbound` below writes it. */
+const SEEDED_INBOUND = "100 allow tcp 22 0.0.0.0/0";
+
+/** An ACL's inbound entries (the default `*` entry left out), in rule-number order. */
+function inbound(local: LocalAws, id: string): string {
+  return (local.sandbox.networkAclEntries(id) ?? [])
+    .filter((e) => !e.egress && e.ruleNumber !== 32767)
+    .sort((a, b) => a.ruleNumber - b.ruleNumber)
+    .map((e) =>
+      [
+        e.ruleNumber,
+        e.ruleAction,
+        e.protocol === "6" ? "tcp" : e.protocol,
+        e.portRange
+          ? e.portRange.from === e.portRange.to
+            ? e.portRange.from
+            : `${e.portRange.from}-${e.portRange.to}`
+          : "",
+        e.cidrBlock ?? e.ipv6CidrBlock,
+      ]
+        .filter((x) => x !== "")
+        .join(" "),
+    )
+    .join(", ");
+}
+
+/** What the first run left in the offending ACLs: each distinct inbound list, with how many ACLs have it. */
+interface AclOutcome {
+  /** Offending ACLs whose inbound entries are no longer the seeded one. */
+  readonly changed: number;
+  readonly text: string;
+}
+
+function aclOutcome(local: LocalAws, ids: readonly string[]): AclOutcome {
+  const seen = new Map<string, number>();
+  for (const id of ids) {
+    const text = inbound(local, id);
+    seen.set(text, (seen.get(text) ?? 0) + 1);
+  }
+  return {
+    changed: ids.length - (seen.get(SEEDED_INBOUND) ?? 0),
+    text: [...seen].map(([text, n]) => `${n} × [${text || "none"}]`).join("; "),
+  };
 }
 
 const scheduled = (id: string) => ({
@@ -91,10 +146,8 @@ const busy = (r: Run, name: string) =>
     .filter(([client]) => client.includes(name))
     .reduce((s, [, v]) => s + v, 0);
 
-const removed = (calls: Record<string, number>) =>
-  (calls.RevokeSecurityGroupIngress ?? 0) +
-  (calls.RevokeSecurityGroupEgress ?? 0) +
-  (calls.DeleteNetworkAclEntry ?? 0);
+const revoked = (calls: Record<string, number>) =>
+  (calls.RevokeSecurityGroupIngress ?? 0) + (calls.RevokeSecurityGroupEgress ?? 0);
 
 const describes = (calls: Record<string, number>) =>
   Object.entries(calls)
@@ -121,6 +174,7 @@ export async function sweepScale(): Promise<BenchSection> {
     const seedSeconds = (performance.now() - t0) / 1000;
     await lambda.start();
     const runs: Run[] = [];
+    let acls: AclOutcome | undefined;
     for (const label of ["first run (no stored state)", "second run (nothing changed)"]) {
       local.sandbox.resetCallCounts();
       const r = await lambda.invoke(scheduled(`bench-${runs.length + 1}`));
@@ -133,8 +187,9 @@ export async function sweepScale(): Promise<BenchSection> {
         result: homeRegion(r.result as RegionsSweepResult),
         maxRssMb: r.maxRssMb,
       });
+      acls ??= aclOutcome(local, estate.offendingAcls);
     }
-    return report(runs, estate, seedSeconds, performance.now() - started);
+    return report(runs, estate, acls as AclOutcome, seedSeconds, performance.now() - started);
   } finally {
     await lambda.stop();
     await local.close();
@@ -143,7 +198,8 @@ export async function sweepScale(): Promise<BenchSection> {
 
 function report(
   runs: readonly Run[],
-  estate: { groups: number; rules: number; acls: number },
+  estate: Estate,
+  acls: AclOutcome,
   seedSeconds: number,
   elapsedMs: number,
 ): BenchSection {
@@ -165,7 +221,8 @@ function report(
     atMost("sweep: peak memory (max RSS)", Math.round(peak), "MB", memory),
     info("sweep: security-group rules scanned", first.result.scanned.securityGroupRules, "rules"),
     info("sweep: network ACL entries scanned", first.result.scanned.networkAclEntries, "entries"),
-    info("sweep: offending rules and entries removed, first run", removed(first.calls), "rules"),
+    info("sweep: offending security-group rules revoked, first run", revoked(first.calls), "rules"),
+    info("sweep: offending network ACLs remediated, first run", acls.changed, "ACLs"),
   ];
   const reasons: Record<string, string> = {};
   const ddb = (r: Run) => busy(r, "DynamoDB") / 1000;
@@ -191,7 +248,7 @@ function report(
     Object.entries(r.calls)
       .map(([a, n]) => `${a} ${n}`)
       .join(", "),
-    String(removed(r.calls)),
+    String(revoked(r.calls)),
     r.result.stateWrites.toLocaleString("en-US"),
     `${Math.round(r.maxRssMb)} MB`,
   ];
@@ -203,9 +260,10 @@ function report(
       `HTTP, seeded with ${estate.groups.toLocaleString("en-US")} groups holding ` +
       `${estate.rules.toLocaleString("en-US")} rules and ${estate.acls.toLocaleString("en-US")} ` +
       `network ACLs (the default VPC's included), dynalite holding the audit table. ` +
-      `${expectedSg} groups open SSH to the world and ${expectedNacl} ACLs allow it: the sweep ` +
-      `removes them on its first run. Wall time is handler entry to return; EC2 calls are ` +
-      `counted by the sandbox; memory is the process's peak RSS.`,
+      `${expectedSg} groups open SSH to the world and ${expectedNacl} ACLs allow it (inbound ` +
+      `entry 100: allow tcp 22 from 0.0.0.0/0): the sweep remediates them on its first run. ` +
+      `Wall time is handler entry to return; EC2 calls are counted by the sandbox; memory is ` +
+      `the process's peak RSS.`,
     command: "npx tsx bench/sweep-scale.ts",
     results,
     table: {
@@ -216,7 +274,7 @@ function report(
         "on DynamoDB",
         "Describe calls",
         "EC2 calls",
-        "removed",
+        "revoked",
         "state writes",
         "peak RSS",
       ],
@@ -229,6 +287,10 @@ function report(
       `The first run writes the state of every resource (${first.result.stateWrites.toLocaleString("en-US")} ` +
         `items, BatchWriteItem of 25) so that later alerts can show what a rule replaced; the ` +
         `second writes only what changed (${second.result.stateWrites}).`,
+      `The offending ACLs after the first run (inbound entries, the default \`*\` deny left ` +
+        `out): ${acls.text}. The entry also allows SSH from the networks the policy trusts, so ` +
+        `deleting it would cut traffic the policy allows; the sweep inserts entries ahead of it ` +
+        `instead, so that only SSH from public addresses is denied (docs/remediation-flow.md).`,
       `Peak memory is for the whole process (Node, the bundle, 50,000 rules in memory); the ` +
         `function is configured with ${memory} MB. Seeding the sandbox took ${seedSeconds.toFixed(1)} s ` +
         `(not counted).`,
