@@ -1,4 +1,4 @@
-import type { NetworkAcl } from "@guardrail/aws";
+import { readCurrentState } from "@guardrail/aws/current-state";
 import {
   type ActionOutcome,
   actionCovers,
@@ -7,7 +7,6 @@ import {
   evaluate,
   type Finding,
   familyOf,
-  fromNetworkAclEntry,
   type NetworkAclChange,
   type NetworkAclEntryChange,
   type PolicyEvaluationContext,
@@ -47,27 +46,6 @@ interface Read {
   readonly unreadable?: string;
 }
 
-function entriesOf(
-  acl: NetworkAcl,
-  deps: RemediationDeps,
-): { entries: NetworkAclEntryChange[]; unreadable: string[] } {
-  const id = acl.NetworkAclId as string;
-  const entries: NetworkAclEntryChange[] = [];
-  const unreadable: string[] = [];
-  for (const entry of acl.Entries ?? []) {
-    const read = fromNetworkAclEntry(id, entry);
-    if (read.status === "ok") entries.push(read.change);
-    else if (read.status === "invalid") {
-      unreadable.push(`entry ${entry.RuleNumber ?? "?"}: ${read.error.message}`);
-      deps.logger.error("unreadable network ACL entry", {
-        networkAclId: id,
-        error: read.error.message,
-      });
-    }
-  }
-  return { entries, unreadable };
-}
-
 const keyOf = (e: { egress: boolean; ruleNumber: number }) => `${e.egress} ${e.ruleNumber}`;
 
 const sameList = (a: NetworkAclEntryChange, b: NetworkAclEntryChange) =>
@@ -105,18 +83,22 @@ function toJudge(change: AclEvent, entries: readonly NetworkAclEntryChange[]): R
 }
 
 async function read(change: AclEvent, deps: RemediationDeps): Promise<Read> {
-  const acl = await deps.ec2.networkAcl(change.networkAclId);
-  if (!acl) {
-    return {
-      entries: [],
-      changes: [],
-      reason: `${change.networkAclId} no longer exists`,
-    };
+  const id = change.networkAclId;
+  const state = await readCurrentState(deps.ec2, { type: "network-acl", id });
+  if (!state.resources.has(id)) {
+    return { entries: [], changes: [], reason: `${id} no longer exists` };
   }
-  const { entries, unreadable } = entriesOf(acl, deps);
-  if (unreadable.length > 0) {
+  if (state.unreadable.length > 0) {
+    const unreadable = state.unreadable.map((u) => {
+      const number = u.kind === "network-acl-entry" ? (u.ruleNumber ?? "?") : "?";
+      deps.logger.error("unreadable network ACL entry", { networkAclId: id, error: u.message });
+      return `entry ${number}: ${u.message}`;
+    });
     return { entries: [], changes: [], unreadable: unreadable.join("; ") };
   }
+  const entries = state.changes.filter(
+    (c): c is NetworkAclEntryChange => c.kind === "network-acl-entry",
+  );
   return toJudge(change, entries);
 }
 

@@ -1,3 +1,4 @@
+import { readCurrentState } from "@guardrail/aws/current-state";
 import { errorMessage } from "@guardrail/aws/errors";
 import type { ExemptionTagger } from "@guardrail/aws/exemption-tagger";
 import type { InteractionStore } from "@guardrail/aws/interactions";
@@ -11,8 +12,6 @@ import {
   exemptionAuditItem,
   exemptionPublication,
   type FindingRef,
-  fromNetworkAclEntry,
-  fromSecurityGroupRule,
   type InteractionOutcome,
   type InteractionRecord,
   judgeSlackApproval,
@@ -164,26 +163,6 @@ function stateTarget(c: RuleChange): string {
   return "";
 }
 
-/** The resource's rules or entries as they are now: current state, as the sweep reads it. */
-async function currentState(ref: FindingRef, deps: RemediationDeps): Promise<RuleChange[]> {
-  const changes: RuleChange[] = [];
-  if (ref.resource.type === "security-group") {
-    for await (const page of deps.ec2.securityGroupRules([ref.resource.id])) {
-      for (const rule of page) {
-        const read = fromSecurityGroupRule(rule);
-        if (read.status === "ok") changes.push(read.change);
-      }
-    }
-  } else if (ref.resource.type === "network-acl") {
-    const acl = await deps.ec2.networkAcl(ref.resource.id);
-    for (const entry of acl?.Entries ?? []) {
-      const read = fromNetworkAclEntry(ref.resource.id, entry);
-      if (read.status === "ok") changes.push(read.change);
-    }
-  }
-  return changes;
-}
-
 /**
  * "Remediate now": the resource's current state judged with the finding's rules enforced, and
  * then the functions' own path (plan → act → record → notify). Only the offending rules are
@@ -196,7 +175,8 @@ async function remediateNow(
   const ref = job.interaction.ref;
   const user = job.interaction.user.id;
   const target = await forTarget(deps, { account: ref.account, region: ref.region });
-  const all = await currentState(ref, target);
+  // The resource's rules or entries as they are now: current state, as the sweep reads it.
+  const all = (await readCurrentState(target.ec2, ref.resource)).changes;
   // The exact rules the finding named, as they are now; nothing else of the resource.
   const changes = all.filter((c) => ref.targets.includes(stateTarget(c)));
   const event: EventMeta = {

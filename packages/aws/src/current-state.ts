@@ -1,3 +1,4 @@
+import type { NetworkAcl } from "@aws-sdk/client-ec2";
 import {
   fromNetworkAclEntry,
   fromSecurityGroupRule,
@@ -38,13 +39,19 @@ export interface CurrentState {
   readonly owner: string | null;
 }
 
-async function readRules(gateway: Pick<Ec2Gateway, "securityGroupRules">) {
+/** What to read: everything in the account and Region, or one security group or network ACL. */
+export type StateScope = "all" | ResourceRef;
+
+async function readRules(
+  gateway: Pick<Ec2Gateway, "securityGroupRules">,
+  groupIds: readonly string[] | undefined,
+) {
   const changes: RuleChange[] = [];
   const resources = new Map<string, ResourceRef>();
   const unreadable: UnreadableRule[] = [];
   let count = 0;
   let owner: string | null = null;
-  for await (const page of gateway.securityGroupRules()) {
+  for await (const page of gateway.securityGroupRules(groupIds)) {
     for (const rule of page) {
       count++;
       owner ??= rule.GroupOwnerId ?? null;
@@ -65,14 +72,14 @@ async function readRules(gateway: Pick<Ec2Gateway, "securityGroupRules">) {
   return { changes, resources, unreadable, count, owner };
 }
 
-async function readAcls(gateway: Pick<Ec2Gateway, "networkAcls">) {
+async function readAcls(pages: AsyncIterable<NetworkAcl[]>) {
   const changes: RuleChange[] = [];
   const resources = new Map<string, ResourceRef>();
   const unreadable: UnreadableRule[] = [];
   const incomplete = new Set<string>();
   let count = 0;
   let owner: string | null = null;
-  for await (const page of gateway.networkAcls()) {
+  for await (const page of pages) {
     for (const acl of page) {
       if (!acl.NetworkAclId) continue;
       owner ??= acl.OwnerId ?? null;
@@ -96,16 +103,36 @@ async function readAcls(gateway: Pick<Ec2Gateway, "networkAcls">) {
   return { changes, resources, unreadable, incomplete, count, owner };
 }
 
+const none = async function* (): AsyncGenerator<never[]> {};
+
+async function* oneAcl(gateway: Pick<Ec2Gateway, "networkAcl">, id: string) {
+  const acl = await gateway.networkAcl(id);
+  if (acl) yield [acl];
+}
+
 /**
- * Reads an account and Region's current state through `gateway` (DescribeSecurityGroupRules and
- * DescribeNetworkAcls, paginated, both at once) into the same changes events become, so that the
- * sweep and `scan` judge state one way, and as an event is judged. (An event flow reads only what
- * its event names: `functions/src/pipelines/lookups.ts`.)
+ * Reads current state through `gateway` into the same changes events become, so that every flow
+ * judges state one way: the whole account and Region (DescribeSecurityGroupRules and
+ * DescribeNetworkAcls, paginated, both at once) for the sweep and `scan`, or one security group's
+ * rules or one network ACL for a flow about that resource (a network-ACL event, a Slack action).
+ * An ACL that no longer exists is missing from `resources` (as is a group without rules).
  */
 export async function readCurrentState(
-  gateway: Pick<Ec2Gateway, "securityGroupRules" | "networkAcls">,
+  gateway: Pick<Ec2Gateway, "securityGroupRules" | "networkAcls" | "networkAcl">,
+  scope: StateScope = "all",
 ): Promise<CurrentState> {
-  const [rules, acls] = await Promise.all([readRules(gateway), readAcls(gateway)]);
+  const [rules, acls] = await Promise.all([
+    scope === "all" || scope.type === "security-group"
+      ? readRules(gateway, scope === "all" ? undefined : [scope.id])
+      : readRules({ securityGroupRules: none }, undefined),
+    readAcls(
+      scope === "all"
+        ? gateway.networkAcls()
+        : scope.type === "network-acl"
+          ? oneAcl(gateway, scope.id)
+          : none(),
+    ),
+  ]);
   return {
     changes: [...rules.changes, ...acls.changes],
     resources: new Map([...rules.resources, ...acls.resources]),
