@@ -2,12 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: [
-      "packages/*/src/**/*.test.ts",
-      "packages/*/test/**/*.test.ts",
-      "functions/**/*.test.ts",
-      "test/**/*.test.ts",
-    ],
+    include: ["packages/*/test/**/*.test.ts", "functions/**/*.test.ts", "test/**/*.test.ts"],
     exclude: ["**/node_modules/**", ".sst/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -2,11 +2,7 @@ import { accountDirectoryFor } from "@guardrail/aws";
 import "./setup";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { RevokeSecurityGroupIngressCommand } from "@aws-sdk/client-ec2";
-import {
-  ListParentsCommand,
-  ListTagsForResourceCommand,
-  OrganizationsClient,
-} from "@aws-sdk/client-organizations";
+import { ListTagsForResourceCommand, OrganizationsClient } from "@aws-sdk/client-organizations";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { ConfigurationError, DEFAULT_POLICY_YAML } from "@guardrail/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -17,9 +13,12 @@ import { securityGroupChange } from "../src/pipelines/security-group-change";
 import {
   awsError,
   BASE_ENV,
+  MEMBER_B as DEV,
   deployedPolicyEnv,
   memoryFiles,
+  mockOrganisationTree,
   ORG_ENV,
+  MEMBER_A as PROD,
   policyFiles,
   sshFromWorldIn,
   testDeps,
@@ -27,133 +26,20 @@ import {
 import { acceptRemediation, ec2, publishedMessages, resetAwsMocks } from "./support/aws-mocks";
 import { assumedRole, memberAccessOf, orgs, sts } from "./support/organisation";
 
-const PROD = "444455556666";
-const DEV = "777788889999";
 const T0 = new Date("2026-06-15T12:00:00Z");
-let now = T0;
-
-/** Root → Workloads (env=prod) → Payments (team=payments) → PROD; Root → Sandbox → DEV. */
-function organisation() {
-  orgs.on(ListParentsCommand, { ChildId: PROD }).resolves({
-    Parents: [{ Id: "ou-ab12-payments1", Type: "ORGANIZATIONAL_UNIT" }],
-  });
-  orgs.on(ListParentsCommand, { ChildId: "ou-ab12-payments1" }).resolves({
-    Parents: [{ Id: "ou-ab12-workload1", Type: "ORGANIZATIONAL_UNIT" }],
-  });
-  orgs
-    .on(ListParentsCommand, { ChildId: "ou-ab12-workload1" })
-    .resolves({ Parents: [{ Id: "r-ab12", Type: "ROOT" }] });
-  orgs.on(ListParentsCommand, { ChildId: DEV }).resolves({
-    Parents: [{ Id: "ou-ab12-sandbox01", Type: "ORGANIZATIONAL_UNIT" }],
-  });
-  orgs
-    .on(ListParentsCommand, { ChildId: "ou-ab12-sandbox01" })
-    .resolves({ Parents: [{ Id: "r-ab12", Type: "ROOT" }] });
-  orgs
-    .on(ListTagsForResourceCommand, { ResourceId: PROD, NextToken: undefined })
-    .resolves({ Tags: [{ Key: "env", Value: "prod" }], NextToken: "p2" })
-    .on(ListTagsForResourceCommand, { ResourceId: PROD, NextToken: "p2" })
-    .resolves({ Tags: [{ Key: "owner", Value: "payments" }] });
-  orgs
-    .on(ListTagsForResourceCommand, { ResourceId: DEV })
-    .resolves({ Tags: [{ Key: "env", Value: "dev" }] });
-  orgs
-    .on(ListTagsForResourceCommand, { ResourceId: "ou-ab12-workload1" })
-    .resolves({ Tags: [{ Key: "env", Value: "prod" }] });
-  orgs
-    .on(ListTagsForResourceCommand, { ResourceId: "ou-ab12-payments1" })
-    .resolves({ Tags: [{ Key: "team", Value: "payments" }] });
-  orgs.on(ListTagsForResourceCommand, { ResourceId: "ou-ab12-sandbox01" }).resolves({ Tags: [] });
-}
 
 const client = new OrganizationsClient({ region: "us-east-1" });
-const all = { accountTags: true, organizationalUnits: true, ouTags: true };
-
-function directory(needs = all, errors: string[] = []) {
-  return createAccountDirectory({
-    client: async () => client,
-    needs,
-    now: () => now,
-    onError: (what) => errors.push(what),
-  });
-}
 
 beforeEach(() => {
   resetAwsMocks();
   orgs.reset();
   sts.reset();
-  now = T0;
-  organisation();
+  mockOrganisationTree(orgs);
 });
 afterEach(() => {
   resetAwsMocks();
   orgs.reset();
   sts.reset();
-});
-
-describe("account directory (AWS Organizations)", () => {
-  it("reads the account's tags (every page) and the OUs above it, root first, with their tags", async () => {
-    expect(await directory().context(PROD)).toEqual({
-      accountTags: { env: "prod", owner: "payments" },
-      organizationalUnits: [
-        { id: "ou-ab12-workload1", tags: { env: "prod" } },
-        { id: "ou-ab12-payments1", tags: { team: "payments" } },
-      ],
-    });
-  });
-
-  it("reads only what the policy needs", async () => {
-    expect(
-      await directory({ accountTags: true, organizationalUnits: false, ouTags: false }).context(
-        DEV,
-      ),
-    ).toEqual({ accountTags: { env: "dev" } });
-    expect(orgs).not.toHaveReceivedCommand(ListParentsCommand);
-    orgs.resetHistory();
-    expect(
-      await directory({ accountTags: false, organizationalUnits: true, ouTags: false }).context(
-        DEV,
-      ),
-    ).toEqual({ organizationalUnits: [{ id: "ou-ab12-sandbox01" }] });
-    expect(orgs).not.toHaveReceivedCommand(ListTagsForResourceCommand);
-  });
-
-  it("keeps reads for 15 minutes, OU tags shared between accounts", async () => {
-    const d = directory();
-    await d.context(PROD);
-    const calls = orgs.calls().length;
-    await d.context(PROD);
-    expect(orgs.calls()).toHaveLength(calls);
-    now = new Date(T0.getTime() + 15 * 60_000);
-    await d.context(PROD);
-    expect(orgs.calls().length).toBeGreaterThan(calls);
-  });
-
-  it("leaves out what it could not read, says so, and tries again next time", async () => {
-    orgs
-      .on(ListTagsForResourceCommand, { ResourceId: PROD, NextToken: undefined })
-      .rejectsOnce(awsError("AccessDeniedException"));
-    const errors: string[] = [];
-    const d = directory(all, errors);
-    const first = await d.context(PROD);
-    expect(first).not.toHaveProperty("accountTags");
-    expect(first.organizationalUnits).toHaveLength(2);
-    expect(errors).toEqual([`tags of account ${PROD}`]);
-    organisation();
-    expect((await d.context(PROD)).accountTags).toEqual({ env: "prod", owner: "payments" });
-  });
-
-  it("refuses an endless chain of parents", async () => {
-    orgs.on(ListParentsCommand, { ChildId: DEV }).resolves({
-      Parents: [{ Id: "ou-ab12-sandbox01", Type: "ORGANIZATIONAL_UNIT" }],
-    });
-    orgs.on(ListParentsCommand, { ChildId: "ou-ab12-sandbox01" }).resolves({
-      Parents: [{ Id: "ou-ab12-sandbox01", Type: "ORGANIZATIONAL_UNIT" }],
-    });
-    const errors: string[] = [];
-    expect(await directory(all, errors).context(DEV)).toEqual({ accountTags: { env: "dev" } });
-    expect(errors).toEqual([`OUs of account ${DEV}`]);
-  });
 });
 
 /** The security-group rules that flag ssh from the world apply only in accounts tagged env=prod. */
@@ -244,7 +130,7 @@ describe("remediation with account tags from Organizations", () => {
       directory: createAccountDirectory({
         client: async () => client,
         needs: { accountTags: true, organizationalUnits: false, ouTags: false },
-        now: () => now,
+        now: () => T0,
       }),
     };
   }

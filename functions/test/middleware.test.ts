@@ -3,8 +3,6 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { ConfigurationError } from "@guardrail/core";
 import type { Request } from "@middy/core";
 import { describe, expect, it, vi } from "vitest";
-import { lazy } from "../../packages/aws/src/lazy";
-import { mapLimit } from "../../packages/aws/src/limit";
 import { correlationId, errorReporting, eventIdOf } from "../src/middleware";
 
 const logger = () => new Logger({ serviceName: "test", logLevel: "SILENT" });
@@ -54,33 +52,5 @@ describe("errorReporting middleware", () => {
     expect(() => errorReporting({ logger: undefined as unknown as Logger })).toThrow(
       ConfigurationError,
     );
-  });
-});
-
-describe("helpers", () => {
-  it("lazy builds once, and again after a failure", async () => {
-    let n = 0;
-    const get = lazy(async () => {
-      n++;
-      if (n === 1) throw new Error("first fails");
-      return n;
-    });
-    await expect(get()).rejects.toThrow("first fails");
-    expect(await get()).toBe(2);
-    expect(await get()).toBe(2);
-  });
-
-  it("mapLimit keeps order and never exceeds the limit", async () => {
-    let inFlight = 0;
-    let peak = 0;
-    const out = await mapLimit([5, 1, 3, 2, 4], 2, async (x) => {
-      inFlight++;
-      peak = Math.max(peak, inFlight);
-      await new Promise((r) => setTimeout(r, x));
-      inFlight--;
-      return x * 10;
-    });
-    expect(out).toEqual([50, 10, 30, 20, 40]);
-    expect(peak).toBe(2);
   });
 });

@@ -11,6 +11,7 @@ import {
   TARGET_RETRY,
 } from "@guardrail/core";
 import { defaultPolicyFiles, loadConfig } from "@guardrail/functions/config";
+import { matchesPattern } from "@guardrail/sandbox/pattern-matcher";
 import {
   componentName,
   hubBusName,
@@ -23,7 +24,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { hubBusPolicy, hubEventPatternFor } from "../../stacks/hub-bus";
 import { ORGANIZATION_SWEEP_TIMEOUT_SECONDS } from "../../stacks/organization";
 import { fixtureEvents } from "./fixture-events";
-import { matchesPattern } from "./pattern-matcher";
 import {
   ACCOUNT_ID,
   mockedAccount,

@@ -6,11 +6,11 @@ import {
   type GuardrailFunction,
   ORG_FUNCTION_ENV,
 } from "@guardrail/core";
+import { matchesPattern } from "@guardrail/sandbox/pattern-matcher";
 import { componentName, forwardedEventPattern, regionId } from "@guardrail/templates";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ORGANIZATION_SWEEP_TIMEOUT_SECONDS } from "../../stacks/organization";
 import { fixtureEvents } from "./fixture-events";
-import { matchesPattern } from "./pattern-matcher";
 import {
   ACCOUNT_ID,
   mockedAccount,

@@ -33,6 +33,7 @@ import {
   TOPIC_KEY_ACTIONS,
 } from "@guardrail/core";
 import { defaultPolicyFiles, loadConfig, loadSlackConfig } from "@guardrail/functions/config";
+import { matchesPattern } from "@guardrail/sandbox/pattern-matcher";
 import {
   auditStatements,
   componentName,
@@ -45,7 +46,6 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../../packages/cli/src/main";
 import { memoryIo } from "../../packages/cli/test/support/io";
 import { fixtureEvents } from "./fixture-events";
-import { matchesPattern } from "./pattern-matcher";
 import { ACCOUNT_ID, REGION, type RecordedResource, runStack, type StackRun } from "./sst-harness";
 import { ROOT } from "./sst-rpc-mock";
 

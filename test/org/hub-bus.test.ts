@@ -1,10 +1,10 @@
 import { EVENT_DRIVEN_FUNCTIONS, eventPatternFor } from "@guardrail/core";
 import { evaluatePolicies, parsePolicyDocument } from "@guardrail/sandbox";
+import { matchesPattern } from "@guardrail/sandbox/pattern-matcher";
 import { hubBusArn, memberRoleName } from "@guardrail/templates";
 import { describe, expect, it } from "vitest";
 import { hubBusPolicy, hubEventPatternFor } from "../../stacks/hub-bus";
 import { fixtureEvents } from "../infra/fixture-events";
-import { matchesPattern } from "../infra/pattern-matcher";
 
 const BUS = hubBusArn("aws", "eu-west-1", "111122223333", "prod");
 const ORG = "o-a1b2c3d4e5";

@@ -30,6 +30,7 @@ import {
   StsSandbox,
 } from "@guardrail/sandbox";
 import { type LocalDynamo, lambdaContext, startLocalDynamo } from "@guardrail/sandbox/local";
+import { matchesPattern } from "@guardrail/sandbox/pattern-matcher";
 import {
   hubBusArn,
   MEMBER_ACTING_FUNCTIONS,
@@ -38,7 +39,6 @@ import {
 } from "@guardrail/templates";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { hubBusPolicy, hubEventPatternFor } from "../../stacks/hub-bus";
-import { matchesPattern } from "../infra/pattern-matcher";
 import {
   EXTERNAL_ID,
   HUB,

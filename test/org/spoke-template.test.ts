@@ -6,6 +6,7 @@ import {
   HANDLED_EVENT_NAMES,
   TAG_EVENT_SPECS,
 } from "@guardrail/core";
+import { matchesPattern } from "@guardrail/sandbox/pattern-matcher";
 import {
   forwardedEventPattern,
   hubBusArn,
@@ -19,7 +20,6 @@ import {
 } from "@guardrail/templates";
 import { describe, expect, it } from "vitest";
 import { fixtureEvents } from "../infra/fixture-events";
-import { matchesPattern } from "../infra/pattern-matcher";
 
 const HUB = "111122223333";
 const INPUT: SpokeTemplateInput = {

@@ -1,10 +1,10 @@
 import "../../functions/test/setup";
 import { AuthorizeSecurityGroupIngressCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { eventPatternFor } from "@guardrail/core";
+import { matchesPattern } from "@guardrail/sandbox/pattern-matcher";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { credentials, REGION } from "../../functions/test/harness";
 import { OWN_ROLE } from "../../functions/test/helpers";
-import { matchesPattern } from "../../packages/sandbox/src/local/pattern-matcher";
 import { startWorld, type World } from "./harness";
 
 let world: World;

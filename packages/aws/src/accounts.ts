@@ -60,7 +60,7 @@ export function createMemberAccess(options: MemberAccessOptions): MemberAccess {
   const makeClient = options.makeClient ?? defaultClient;
   const max = options.maxClients ?? 256;
   const gateways = new Map<string, { client: EC2Client; gateway: Ec2Gateway }>();
-  const isHub = (t: AccountTarget) =>
+  const isHubAccountAndRegion = (t: AccountTarget) =>
     organization.hub !== null &&
     t.account === organization.hub.account &&
     t.region === organization.hub.region;
@@ -72,7 +72,7 @@ export function createMemberAccess(options: MemberAccessOptions): MemberAccess {
       if (!REGION.test(target.region)) {
         throw new InvalidInputError("region", `"${target.region}" is not a Region name`);
       }
-      if (isHub(target)) return hubGateway;
+      if (isHubAccountAndRegion(target)) return hubGateway;
       const key = `${target.account}/${target.region}`;
       let entry = gateways.get(key);
       if (entry === undefined) {

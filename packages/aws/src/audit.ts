@@ -35,9 +35,8 @@ export interface Sighting {
 export interface AuditStore extends Ledger {
   /**
    * Decisions made on events about one resource (security group, network ACL), newest first,
-   * at most `limit` (the by-resource index; the sweep's own decisions are left out). Optional so
-   * that hand-built stores keep working; without it no principal exemption is read from the
-   * trail.
+   * at most `limit` (the by-resource index; the sweep's own decisions are left out): the trail
+   * principal exemptions, the sweep's event-path misses and the Slack message updates read.
    * @throws LookupFailedError
    */
   recentEventDecisions(resourceId: string, limit: number): Promise<Decision[]>;

@@ -61,8 +61,9 @@ export function readExternalId(env: EnvRecord): { value: string; source: string 
  * Reads one linked value from the file SST 4 ships inside the bundle (`SST_KEY_FILE`, usually
  * `resource.enc`): AES-256-GCM with the base64 key in `SST_KEY`, a zero 12-byte nonce, and the
  * 16-byte tag at the end — the format `sst/resource` reads. SST does not put linked secrets in
- * the environment, so this is where a deployed notifier finds its webhook. Reading it here keeps
- * the `sst` runtime out of the bundle and lets tests inject the environment.
+ * the environment, so this is where a deployed function finds the organisation's external id
+ * (the Slack webhook comes from SSM instead, see parameters.ts). Reading it here keeps the `sst`
+ * runtime out of the bundle and lets tests inject the environment.
  *
  * @throws ConfigurationError when the file exists but cannot be decrypted or parsed.
  */

@@ -293,7 +293,7 @@ export function securityHubExportFor(
         ...(credentials ? { credentials } : {}),
       }));
   const clients = new Map<string, Promise<SecurityHubClient>>();
-  const isHub = (t: AccountTarget) =>
+  const usesOwnRole = (t: AccountTarget) =>
     org === null ||
     (org.hub !== null && t.account === org.hub.account && t.region === org.hub.region);
   return {
@@ -303,7 +303,7 @@ export function securityHubExportFor(
         let client = clients.get(key);
         if (client === undefined) {
           const credentials =
-            cache === null || isHub(target) ? undefined : () => cache.get(target.account);
+            cache === null || usesOwnRole(target) ? undefined : () => cache.get(target.account);
           client = makeClient(target, credentials);
           clients.set(key, client);
         }

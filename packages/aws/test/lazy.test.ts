@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deferred } from "../src/lazy";
+import { deferred, lazy } from "../src/lazy";
 
 interface Store {
   put(id: string): Promise<string>;
@@ -54,5 +54,19 @@ describe("deferred adapter", () => {
   it("rejects a call of a method the adapter does not have", async () => {
     const store = deferred<Store>(async () => ({ put: async (id: string) => id }) as Store);
     await expect(store.get("a")).rejects.toThrow(TypeError);
+  });
+});
+
+describe("lazy", () => {
+  it("lazy builds once, and again after a failure", async () => {
+    let n = 0;
+    const get = lazy(async () => {
+      n++;
+      if (n === 1) throw new Error("first fails");
+      return n;
+    });
+    await expect(get()).rejects.toThrow("first fails");
+    expect(await get()).toBe(2);
+    expect(await get()).toBe(2);
   });
 });

@@ -1,4 +1,10 @@
+import {
+  ListParentsCommand,
+  ListTagsForResourceCommand,
+  type OrganizationsClient,
+} from "@aws-sdk/client-organizations";
 import type { OrganizationConfig } from "@guardrail/core";
+import type { AwsClientStub } from "aws-sdk-client-mock";
 
 /*
  * The organisation the organisation-mode tests run in: here for the adapter tests, and
@@ -25,4 +31,41 @@ export function organizationOf(hub: string): OrganizationConfig {
     regions: ["eu-west-1", "us-east-1"],
     organizationsRoleArn: null,
   };
+}
+
+/**
+ * The organisation tree the account-directory tests read, on a mocked Organizations client:
+ * Root → Workloads (env=prod) → Payments (team=payments) → MEMBER_A; Root → Sandbox → MEMBER_B.
+ */
+export function mockOrganisationTree(orgs: AwsClientStub<OrganizationsClient>): void {
+  orgs.on(ListParentsCommand, { ChildId: MEMBER_A }).resolves({
+    Parents: [{ Id: "ou-ab12-payments1", Type: "ORGANIZATIONAL_UNIT" }],
+  });
+  orgs.on(ListParentsCommand, { ChildId: "ou-ab12-payments1" }).resolves({
+    Parents: [{ Id: "ou-ab12-workload1", Type: "ORGANIZATIONAL_UNIT" }],
+  });
+  orgs
+    .on(ListParentsCommand, { ChildId: "ou-ab12-workload1" })
+    .resolves({ Parents: [{ Id: "r-ab12", Type: "ROOT" }] });
+  orgs.on(ListParentsCommand, { ChildId: MEMBER_B }).resolves({
+    Parents: [{ Id: "ou-ab12-sandbox01", Type: "ORGANIZATIONAL_UNIT" }],
+  });
+  orgs
+    .on(ListParentsCommand, { ChildId: "ou-ab12-sandbox01" })
+    .resolves({ Parents: [{ Id: "r-ab12", Type: "ROOT" }] });
+  orgs
+    .on(ListTagsForResourceCommand, { ResourceId: MEMBER_A, NextToken: undefined })
+    .resolves({ Tags: [{ Key: "env", Value: "prod" }], NextToken: "p2" })
+    .on(ListTagsForResourceCommand, { ResourceId: MEMBER_A, NextToken: "p2" })
+    .resolves({ Tags: [{ Key: "owner", Value: "payments" }] });
+  orgs
+    .on(ListTagsForResourceCommand, { ResourceId: MEMBER_B })
+    .resolves({ Tags: [{ Key: "env", Value: "dev" }] });
+  orgs
+    .on(ListTagsForResourceCommand, { ResourceId: "ou-ab12-workload1" })
+    .resolves({ Tags: [{ Key: "env", Value: "prod" }] });
+  orgs
+    .on(ListTagsForResourceCommand, { ResourceId: "ou-ab12-payments1" })
+    .resolves({ Tags: [{ Key: "team", Value: "payments" }] });
+  orgs.on(ListTagsForResourceCommand, { ResourceId: "ou-ab12-sandbox01" }).resolves({ Tags: [] });
 }

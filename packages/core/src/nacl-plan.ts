@@ -13,6 +13,7 @@ import {
   intersection,
   intersects,
   listOf,
+  MAX_NETWORK_ACL_RULE_NUMBER,
   rangeToCidrs,
   type Slice,
   subtractAll,
@@ -96,8 +97,6 @@ export const DEFAULT_MAX_INSERTED_ENTRIES = 6;
  * (https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-nacls).
  */
 export const DEFAULT_ENTRY_QUOTA = 20;
-/** Highest rule number CreateNetworkAclEntry takes (32767 and 32768 are the `*` entries). */
-export const MAX_RULE_NUMBER = 32766;
 
 const ALL_ICMP: Interval = { lo: 0, hi: 255 };
 
@@ -457,7 +456,7 @@ export function checkNaclPlan(
   const numbers = new Set<string>();
   for (const e of after) {
     const key = `${e.networkAclId} ${e.egress} ${e.ruleNumber}`;
-    if (numbers.has(key) || e.ruleNumber < 1 || e.ruleNumber > MAX_RULE_NUMBER) {
+    if (numbers.has(key) || e.ruleNumber < 1 || e.ruleNumber > MAX_NETWORK_ACL_RULE_NUMBER) {
       return { exact: false, detail: `rule number ${e.ruleNumber} taken twice or out of range` };
     }
     numbers.add(key);

@@ -66,8 +66,21 @@ export const ALL_PROTOCOLS: Interval = { lo: 0, hi: 255 };
 export const ALL_PORTS: Interval = { lo: 0, hi: 65535 };
 const ALL_ICMP: Interval = { lo: 0, hi: 255 };
 
-/** The default `*` entry of each IP version; listed by DescribeNetworkAcls, never created. */
-export const DEFAULT_ENTRY_NUMBER: Readonly<Record<4 | 6, number>> = { 4: 32767, 6: 32768 };
+/**
+ * The highest rule number CreateNetworkAclEntry and ReplaceNetworkAclEntry take ("Constraints:
+ * Positive integer from 1 to 32766. The number 32767 is reserved for internal use.",
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateNetworkAclEntry.html).
+ */
+export const MAX_NETWORK_ACL_RULE_NUMBER = 32766;
+
+/**
+ * The default `*` entries every network ACL ends with: 32767 for IPv4 and 32768 for its IPv6
+ * twin, as DescribeNetworkAcls lists them. They always deny, cannot be changed or deleted, and
+ * so can neither break a policy nor be remediated; evaluating them would only produce noise (or,
+ * worse, a delete that fails). See
+ * https://docs.aws.amazon.com/vpc/latest/userguide/default-network-acl.html.
+ */
+export const DEFAULT_NETWORK_ACL_RULE_NUMBERS: readonly number[] = [32767, 32768];
 
 /**
  * The IP version whose list an entry is in. An IPv4-mapped IPv6 block is read as IPv4 by the
@@ -87,11 +100,6 @@ export function addressRangeOf(cidr: Cidr): AddressRange {
   const bits = cidr.family === 4 ? 32 : 128;
   const span = (1n << BigInt(bits - cidr.prefixLength)) - 1n;
   return { lo: cidr.network, hi: cidr.network | span };
-}
-
-/** Every address of one IP version. */
-export function allAddresses(family: 4 | 6): AddressRange {
-  return { lo: 0n, hi: (1n << BigInt(family === 4 ? 32 : 128)) - 1n };
 }
 
 /**
@@ -275,21 +283,6 @@ export function effectiveEntries(entries: readonly NetworkAclEntryChange[]): Eff
     }
   }
   return out;
-}
-
-/**
- * The verdict of the ACL on one packet of one list, by the model (the first entry whose box holds
- * it), or `default` when only the `*` entry does.
- */
-export function decidingEntry(
-  entries: readonly NetworkAclEntryChange[],
-  list: AclList,
-  packet: Packet,
-): NetworkAclEntryChange | "default" {
-  const sorted = entries
-    .filter((e) => e.egress === list.egress && familyOf(e.cidr) === list.family)
-    .sort((a, b) => a.ruleNumber - b.ruleNumber);
-  return sorted.find((e) => contains(entrySlice(e), packet)) ?? "default";
 }
 
 function protocolName(n: number): string {

@@ -10,6 +10,7 @@ import {
 } from "./cloudtrail/rule";
 import { InvalidEventError, InvalidInputError } from "./errors";
 import type { NetworkAclEntryChange, SecurityGroupRuleChange } from "./model";
+import { DEFAULT_NETWORK_ACL_RULE_NUMBERS, MAX_NETWORK_ACL_RULE_NUMBER } from "./nacl";
 import { parseCidr } from "./net/cidr";
 import { parsePort } from "./net/ports";
 import { parseProtocol } from "./net/protocol";
@@ -56,13 +57,6 @@ export type StateConversion<T> =
   | { readonly status: "ok"; readonly change: T }
   | { readonly status: "skipped"; readonly reason: string }
   | { readonly status: "invalid"; readonly error: InvalidInputError };
-
-/**
- * The default `*` entries every network ACL ends with: 32767 for IPv4 and 32768 for its IPv6
- * twin. They always deny, cannot be changed or deleted, and so can neither break a policy nor
- * be remediated; evaluating them would only produce noise (or, worse, a delete that fails).
- */
-export const DEFAULT_NETWORK_ACL_RULE_NUMBERS: readonly number[] = [32767, 32768];
 
 type Fields = Readonly<Record<string, unknown>>;
 
@@ -183,7 +177,12 @@ export function fromNetworkAclEntry(
     return {
       kind: "network-acl-entry",
       networkAclId,
-      ruleNumber: parsePort(own(e, "RuleNumber"), `${path}.RuleNumber`, 1, 32766),
+      ruleNumber: parsePort(
+        own(e, "RuleNumber"),
+        `${path}.RuleNumber`,
+        1,
+        MAX_NETWORK_ACL_RULE_NUMBER,
+      ),
       egress: flag(e, "Egress", path),
       ruleAction: ruleAction(at("RuleAction")),
       protocol,

@@ -203,7 +203,7 @@ export function ec2ResourcesFor(action: string, scope: PermissionScope): string[
       return [`${ec2}:*:prefix-list/*`];
     default:
       throw new ConfigurationError(
-        `no IAM resource scope is defined for ${action}: add it to stacks/permissions.ts`,
+        `no IAM resource scope is defined for ${action}: add it to ec2ResourcesFor in packages/templates/src/permissions.ts`,
       );
   }
 }

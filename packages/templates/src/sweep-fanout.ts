@@ -94,8 +94,6 @@ export function sweepStateMachineDefinition(i: SweepMachineInputs) {
   };
 }
 
-export type SweepStateMachineDefinition = ReturnType<typeof sweepStateMachineDefinition>;
-
 /** An IAM policy statement in the JSON shape IAM takes. */
 export interface PolicyStatement {
   readonly Effect: "Allow";

@@ -1,4 +1,5 @@
 import type { NetworkAclChange, NetworkAclEntryChange } from "../model";
+import { MAX_NETWORK_ACL_RULE_NUMBER } from "../nacl";
 import { parseCidr } from "../net/cidr";
 import { parsePort } from "../net/ports";
 import { parseProtocol } from "../net/protocol";
@@ -21,9 +22,6 @@ import {
 import { icmpFor, portsFor, singlePeer } from "./rule";
 
 // `§N`: sections of docs/cloudtrail-shapes.md, the CloudTrail shapes read here.
-
-/** The highest number a customer may use; 32767 is the default `*` entry, never created by a call. */
-export const MAX_NETWORK_ACL_RULE_NUMBER = 32766;
 
 export function ruleNumber(value: At): number {
   if (absent(value.value)) fail(value.path, "missing: expected a rule number");

@@ -18,8 +18,6 @@ export interface SweepMessage extends SweepSummary {
   readonly summary: string;
 }
 
-export type GuardrailMessage = DecisionMessage | SweepMessage;
-
 /** SNS message attributes, all of DataType String, for subscription filter policies. */
 export interface MessageAttributes {
   readonly severity: string;

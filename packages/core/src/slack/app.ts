@@ -76,7 +76,6 @@ export const SLACK_INTERACTIONS_PATH = "/slack/interactions";
  * apart, limited by `aws:TagKeys` and `aws:RequestTag/<key>` to the exemption tag keys.
  */
 export const SLACK_WORKER_EC2_ACTIONS: readonly string[] = FUNCTION_EC2_ACTIONS.sweep;
-export const SLACK_EXEMPTION_TAG_ACTIONS = ["ec2:CreateTags"] as const;
 
 /** The deploy output naming the interactivity request URL to give Slack. */
 export const SLACK_APP_OUTPUT = "slackInteractionsUrl";

@@ -1,5 +1,5 @@
-import { InvalidPatternError, matchesPattern } from "@guardrail/sandbox/pattern-matcher";
 import { describe, expect, it } from "vitest";
+import { InvalidPatternError, matchesPattern } from "../src/local/pattern-matcher";
 
 const event = {
   source: "aws.ec2",
