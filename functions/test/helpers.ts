@@ -36,13 +36,8 @@ import { type Env, loadConfig, type PolicyFiles } from "../src/config";
 import type { RemediationDeps } from "../src/deps";
 
 export { awsError } from "../../packages/aws/test/helpers";
-export {
-  EXTERNAL_ID,
-  MEMBER_A,
-  MEMBER_B,
-  MEMBER_ROLE,
-  mockOrganisationTree,
-} from "../../packages/aws/test/organisation";
+// The organisation of the organisation-mode tests (its ids, the member role, the mocked tree).
+export * from "../../packages/aws/test/organisation";
 
 export const ACCOUNT = "123456789012";
 /** The security group of most CloudTrail fixtures here, ssh-from-world's among them. */
