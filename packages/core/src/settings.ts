@@ -208,8 +208,9 @@ export function readOrganizationEnv(env: EnvRecord): OrganizationEnv | null {
  *
  * Lower bound: the sweep's Lambda timeout (FUNCTION_SIZING, 300 s). EventBridge accepts
  * `rate(1 minute)` (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rate-expressions.html),
- * but the sweep runs with a reserved concurrency of 1: a schedule faster than one sweep may take
- * has its next run throttled while the previous one still works.
+ * but sweeps are meant to run one at a time: a schedule faster than one sweep may take starts
+ * the next run while the previous one still works (throttled under the sweep's reserved
+ * concurrency of 1, or two sweeps at once without it).
  * Upper bound: a day. The sweep-not-run alarm's period is this rate, over ALARMS.sweepMissedIntervals
  * periods; PutMetricAlarm allows Period × EvaluationPeriods up to 7 days (1 day when the period is
  * under an hour), and 2 × 1440 minutes is 2 days
@@ -283,7 +284,8 @@ export function readSwitch(env: EnvRecord, name: string, fallback: boolean): boo
 /**
  * SSM parameter names, as PutParameter documents them
  * (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html, and
- * "Creating Parameter Store parameters" in the Systems Manager User Guide): only `a-zA-Z0-9_.-`
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-su-create.html#sysman-parameter-name-constraints):
+ * only `a-zA-Z0-9_.-`
  * and `/`; not prefixed with `aws` or `ssm` in any case, with or without the leading slash;
  * a hierarchy starts with `/` and is at most 15 levels deep. The name's length limit, 1011
  * characters, counts the whole parameter ARN; the name alone is held to 1011 here (the ARN's
@@ -328,6 +330,9 @@ export function checkParameterName(value: string, name: string, holds: string): 
  * The SSM parameter name in `name`; null when unset or blank.
  *
  * @throws ConfigurationError as `checkParameterName`.
+ * @example
+ * readParameterName({ P: "/team/token" }, "P", "the token") // "/team/token"
+ * readParameterName({}, "P", "the token")                   // null
  */
 export function readParameterName(env: EnvRecord, name: string, holds: string): string | null {
   const value = setting(env, name);
