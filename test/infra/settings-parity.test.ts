@@ -4,6 +4,7 @@ import {
   FUNCTION_ENV,
   loadPolicy,
   NOTIFIERS,
+  notifierEnabled,
   SECURITY_HUB_FUNCTION_ENV,
   SLACK_APP_ENV,
 } from "@guardrail/core";
@@ -155,4 +156,21 @@ describe("one rule per setting, for the deploy and the functions", () => {
       expect({ name, refuses: verdicts.includes(false) }).toEqual({ name, refuses: true });
     }
   });
+
+  it.each(["on", "ON", "true", "1", "off", "False", "0", "", "yes"])(
+    "turns a notifier on exactly when its deploy setting reads %j as on",
+    (value) => {
+      const hub = { [SECURITY_HUB_FUNCTION_ENV.enabled]: value };
+      expect(verdict(() => notifierEnabled(NOTIFIERS["security-hub"], hub))).toEqual(
+        verdict(() => readDeploySettings("dev", hub, "1").securityHub),
+      );
+      const app = {
+        [SLACK_APP_DEPLOY_ENV.enabled]: value,
+        [SLACK_APP_DEPLOY_ENV.channel]: CHANNEL,
+      };
+      expect(verdict(() => notifierEnabled(NOTIFIERS["slack-app"], app))).toEqual(
+        verdict(() => readSlackAppSettings("dev", app) !== null),
+      );
+    },
+  );
 });

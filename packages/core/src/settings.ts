@@ -6,6 +6,8 @@ import {
   ORG_FUNCTION_ENV,
 } from "./registry";
 
+export { readSwitch } from "./switch";
+
 /** An environment as a plain record (the caller passes its own; core reads nothing itself). */
 export type EnvRecord = Readonly<Record<string, string | undefined>>;
 
@@ -260,25 +262,6 @@ export function readSweepRate(env: EnvRecord): number {
     ...SWEEP_RATE_RANGE,
     unit: "minutes",
   });
-}
-
-const ON = ["on", "true", "1"];
-const OFF = ["off", "false", "0"];
-
-/**
- * An on/off switch (`on`/`true`/`1`, `off`/`false`/`0`, any case); `fallback` when unset or blank.
- *
- * @throws ConfigurationError for any other value.
- * @example
- * readSwitch({ GUARDRAIL_SECURITY_HUB: "ON" }, "GUARDRAIL_SECURITY_HUB", false) // true
- * readSwitch({}, "GUARDRAIL_SECURITY_HUB", false)                               // false
- */
-export function readSwitch(env: EnvRecord, name: string, fallback: boolean): boolean {
-  const raw = setting(env, name);
-  if (raw === "") return fallback;
-  if (ON.includes(raw.toLowerCase())) return true;
-  if (OFF.includes(raw.toLowerCase())) return false;
-  throw new ConfigurationError(`${name}="${raw}" must be "on" or "off"`);
 }
 
 /**
