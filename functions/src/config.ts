@@ -110,9 +110,6 @@ export function defaultPolicyFiles(env: Env = process.env): PolicyFiles {
 
 export const SLACK_WEBHOOK_PARAMETER_ENV = SLACK_FUNCTION_ENV.webhookParameter;
 
-const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
-const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
-
 /**
  * The partition and account of an own role ARN, already checked against
  * `AWS_PATTERNS.roleOrSessionArn`: a reading of its parts, not a check.
@@ -284,13 +281,13 @@ export function loadConfig(
   files: PolicyFiles = defaultPolicyFiles(env),
 ): GuardrailConfig {
   const tableName = required(env, FUNCTION_ENV.tableName);
-  if (!TABLE_NAME.test(tableName)) {
+  if (!AWS_PATTERNS.tableName.test(tableName)) {
     throw new ConfigurationError(
       `${FUNCTION_ENV.tableName}="${tableName}" is not a DynamoDB table name`,
     );
   }
   const topicArn = required(env, FUNCTION_ENV.topicArn);
-  if (!TOPIC_ARN.test(topicArn)) {
+  if (!AWS_PATTERNS.topicArn.test(topicArn)) {
     throw new ConfigurationError(`${FUNCTION_ENV.topicArn}="${topicArn}" is not an SNS topic ARN`);
   }
   const ownRoleArns = roleArns(env);

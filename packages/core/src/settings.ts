@@ -23,6 +23,10 @@ export const AWS_PATTERNS = {
   /** A role, or a session of one (`sts::…:assumed-role/…`): how a function's own identity reads. */
   roleOrSessionArn:
     /^arn:aws[a-z-]*:(iam::\d{12}:role\/[\w+=,.@/-]+|sts::\d{12}:assumed-role\/[\w+=,.@/-]+)$/,
+  /** DynamoDB table names: 3 to 255 of `[a-zA-Z0-9_.-]`. */
+  tableName: /^[a-zA-Z0-9_.-]{3,255}$/,
+  /** SNS topic ARNs: a name of at most 256 of `[A-Za-z0-9_-]`, `.fifo` after a FIFO topic's. */
+  topicArn: /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/,
   /** STS external ids: 2 to 1224 of `[\w+=,.@:/-]`. */
   externalId: /^[\w+=,.@:/-]{2,1224}$/,
 } as const;

@@ -198,3 +198,21 @@ describe("list rule", () => {
     );
   });
 });
+
+describe("AWS_PATTERNS the functions' own settings use", () => {
+  it.each([
+    ["tableName", "guardrail-audit", true],
+    ["tableName", "a.b_c-1", true],
+    ["tableName", "ab", false],
+    ["tableName", "no spaces allowed", false],
+    ["topicArn", "arn:aws:sns:eu-west-1:123456789012:guardrail-alerts", true],
+    ["topicArn", "arn:aws-us-gov:sns:us-gov-west-1:123456789012:alerts.fifo", true],
+    ["topicArn", "arn:aws:sqs:eu-west-1:123456789012:q", false],
+    ["topicArn", "arn:aws:sns:eu-west-1:12345:alerts", false],
+    ["roleOrSessionArn", "arn:aws:iam::123456789012:role/path/guardrail", true],
+    ["roleOrSessionArn", "arn:aws:sts::123456789012:assumed-role/guardrail/session", true],
+    ["roleOrSessionArn", "arn:aws:iam::123456789012:user/bob", false],
+  ] as const)("%s: %s is %s", (pattern, value, ok) => {
+    expect(AWS_PATTERNS[pattern].test(value)).toBe(ok);
+  });
+});
