@@ -3,7 +3,6 @@
 import { parseRegionSetting, type RegionSetting } from "@guardrail/core/coverage";
 import { ConfigurationError } from "@guardrail/core/errors";
 import {
-  DEFAULT_SWEEP_RATE_MINUTES,
   EXTERNAL_ID_SECRET,
   FUNCTION_ENV,
   NOTIFIERS,
@@ -11,7 +10,14 @@ import {
   ORG_FUNCTION_ENV,
   SECURITY_HUB_FUNCTION_ENV,
 } from "@guardrail/core/registry";
-import { AWS_PATTERNS, readOrganizationEnv } from "@guardrail/core/settings";
+import {
+  AWS_PATTERNS,
+  checkParameterName,
+  readOrganizationEnv,
+  readSweepRate,
+  readSwitch,
+  readWholeNumber,
+} from "@guardrail/core/settings";
 import { APP_NAME, DEFAULT_REGION } from "@guardrail/templates/naming";
 
 /**
@@ -69,9 +75,6 @@ export interface OrganizationSettings {
   readonly denyAccounts: readonly string[];
   readonly organizationsRoleArn: string | null;
 }
-
-/** Sweep rates outside this range are refused: below 5 minutes a sweep may outlive its interval. */
-export const SWEEP_RATE_RANGE = { min: 5, max: 1440 } as const;
 
 export interface DeploySettings {
   readonly stage: string;
@@ -142,27 +145,23 @@ export function readDeploySettings(
       `stage "${stage}": use letters, digits and hyphens, starting with a letter`,
     );
   }
-  const slackWebhookParameter = notifierParameterName(NOTIFIERS.slack.secret, stage, env);
-  if (!PARAMETER_NAME.test(slackWebhookParameter)) {
-    // Not echoed: a URL pasted here by mistake is the secret itself.
-    throw new ConfigurationError(
-      `${DEPLOY_ENV.slackWebhookParameter} is not an SSM parameter name (it names the parameter; the URL goes in the parameter)`,
-    );
-  }
+  const slackWebhookParameter = checkParameterName(
+    notifierParameterName(NOTIFIERS.slack.secret, stage, env),
+    DEPLOY_ENV.slackWebhookParameter,
+    "the URL",
+  );
   return {
     stage,
     production: isProductionStage(stage, env),
     protection: isProtectedStage(stage, env),
     slackWebhookParameter,
     region: readRegion(env),
-    sweepRateMinutes: readInteger(
-      env,
-      DEPLOY_ENV.sweepRateMinutes,
-      DEFAULT_SWEEP_RATE_MINUTES,
-      SWEEP_RATE_RANGE.min,
-      SWEEP_RATE_RANGE.max,
-    ),
-    provisionedConcurrency: readInteger(env, DEPLOY_ENV.provisionedConcurrency, 0, 0, 100),
+    sweepRateMinutes: readSweepRate(env),
+    provisionedConcurrency: readWholeNumber(env, DEPLOY_ENV.provisionedConcurrency, {
+      fallback: 0,
+      min: 0,
+      max: 100,
+    }),
     reservedConcurrency: readSwitch(env, DEPLOY_ENV.reservedConcurrency, true),
     alertEmail: readEmail(env),
     version: nonEmpty(env[DEPLOY_ENV.version]) ?? packageVersion,
@@ -171,9 +170,6 @@ export function readDeploySettings(
     securityHub: readSwitch(env, SECURITY_HUB_FUNCTION_ENV.enabled, false),
   };
 }
-
-/** SSM parameter names: letters, digits and `_.-/`, at most 1011 characters, not `aws`/`ssm`. */
-const PARAMETER_NAME = /^(?!\/?(aws|ssm))[\w.\-/]{1,1011}$/i;
 
 /**
  * Organisation mode settings, or null without GUARDRAIL_ORG_ID. The sweep reads its accounts
@@ -206,24 +202,6 @@ function readRegion(env: Env): string {
     throw new ConfigurationError(`${DEPLOY_ENV.region}="${region}" is not an AWS Region name`);
   }
   return region;
-}
-
-function readInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = nonEmpty(env[name]);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < min || value > max) {
-    throw new ConfigurationError(`${name}="${raw}" must be a whole number from ${min} to ${max}`);
-  }
-  return value;
-}
-
-function readSwitch(env: Env, name: string, fallback: boolean): boolean {
-  const raw = nonEmpty(env[name])?.toLowerCase();
-  if (raw === undefined) return fallback;
-  if (["on", "true", "1"].includes(raw)) return true;
-  if (["off", "false", "0"].includes(raw)) return false;
-  throw new ConfigurationError(`${name}="${env[name]}" must be "on" or "off"`);
 }
 
 function readEmail(env: Env): string | undefined {

@@ -1,5 +1,8 @@
 import {
   ConfigurationError,
+  checkParameterName,
+  checkSlackChannel,
+  readSwitch,
   SLACK_ENDPOINT_KINDS,
   type SlackEndpointKind,
   slackSigningSecretParameterName,
@@ -28,25 +31,18 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * Reads the Slack app's deploy settings; null when the app is off (the notifier then posts to
- * the webhook alone, as before).
+ * the incoming webhook alone). The channel and the parameter names are checked with the rules
+ * the functions apply at cold start (core's `settings.ts`).
  *
- * @throws ConfigurationError for a bad switch, a missing or malformed channel id, or an unknown
- *   endpoint kind.
+ * @throws ConfigurationError for a bad switch, a missing or malformed channel id, an unknown
+ *   endpoint kind, or a parameter name SSM would refuse.
  */
 export function readSlackAppSettings(stage: string, env: Env): SlackAppSettings | null {
-  const enabled = env[SLACK_APP_DEPLOY_ENV.enabled]?.trim().toLowerCase();
-  if (enabled === undefined || enabled === "" || enabled === "off") return null;
-  if (enabled !== "on") {
-    throw new ConfigurationError(
-      `${SLACK_APP_DEPLOY_ENV.enabled} must be on or off, got "${enabled}"`,
-    );
-  }
-  const channel = env[SLACK_APP_DEPLOY_ENV.channel]?.trim() ?? "";
-  if (!/^[CG][A-Z0-9]{2,30}$/.test(channel)) {
-    throw new ConfigurationError(
-      `${SLACK_APP_DEPLOY_ENV.channel} must be the channel id the bot posts to (C…), got "${channel}"`,
-    );
-  }
+  if (!readSwitch(env, SLACK_APP_DEPLOY_ENV.enabled, false)) return null;
+  const channel = checkSlackChannel(
+    env[SLACK_APP_DEPLOY_ENV.channel]?.trim() ?? "",
+    SLACK_APP_DEPLOY_ENV.channel,
+  );
   const endpoint = (env[SLACK_APP_DEPLOY_ENV.endpoint]?.trim() ||
     "function-url") as SlackEndpointKind;
   if (!SLACK_ENDPOINT_KINDS.includes(endpoint)) {
@@ -57,10 +53,16 @@ export function readSlackAppSettings(stage: string, env: Env): SlackAppSettings 
   return {
     channel,
     endpoint,
-    tokenParameter:
+    tokenParameter: checkParameterName(
       env[SLACK_APP_DEPLOY_ENV.tokenParameter]?.trim() || slackTokenParameterName(stage),
-    signingSecretParameter:
+      SLACK_APP_DEPLOY_ENV.tokenParameter,
+      "the token",
+    ),
+    signingSecretParameter: checkParameterName(
       env[SLACK_APP_DEPLOY_ENV.signingSecretParameter]?.trim() ||
-      slackSigningSecretParameterName(stage),
+        slackSigningSecretParameterName(stage),
+      SLACK_APP_DEPLOY_ENV.signingSecretParameter,
+      "the signing secret",
+    ),
   };
 }

@@ -7,8 +7,8 @@ import {
   BUILT_IN_POLICY_SOURCE,
   BUNDLED_POLICY_FILE,
   ConfigurationError,
+  checkParameterName,
   DEFAULT_POLICY_YAML,
-  DEFAULT_SWEEP_RATE_MINUTES,
   FUNCTION_ENV,
   FUNCTION_SIZING,
   type GuardrailFunction,
@@ -20,7 +20,10 @@ import {
   parseRegionSetting,
   policyId,
   readCompiledPolicy,
+  readList,
   readOrganizationEnv,
+  readSweepRate,
+  readSwitch,
   SECURITY_HUB_FUNCTION_ENV,
   SLACK_FUNCTION_ENV,
   withOwnPrincipals,
@@ -107,10 +110,11 @@ export function defaultPolicyFiles(env: Env = process.env): PolicyFiles {
 
 export const SLACK_WEBHOOK_PARAMETER_ENV = SLACK_FUNCTION_ENV.webhookParameter;
 
-const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
-const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
-const ROLE_ARN =
-  /^arn:aws[a-z-]*:(iam::\d{12}:role\/[\w+=,.@/-]+|sts::\d{12}:assumed-role\/[\w+=,.@/-]+)$/;
+/**
+ * The partition and account of an own role ARN, already checked against
+ * `AWS_PATTERNS.roleOrSessionArn`: a reading of its parts, not a check.
+ */
+const OWN_ARN_PARTITION_ACCOUNT = /^arn:(aws[a-z-]*):(?:iam|sts)::(\d{12}):/;
 
 /** @throws ConfigurationError when `name` is unset or blank. */
 export function required(env: Env, name: string): string {
@@ -125,29 +129,7 @@ function optional(env: Env, name: string, fallback: string): string {
 }
 
 function roleArns(env: Env): string[] {
-  const raw = env[FUNCTION_ENV.ownRoleArns]?.trim();
-  if (!raw) return [];
-  let list: unknown;
-  if (raw.startsWith("[")) {
-    try {
-      list = JSON.parse(raw);
-    } catch (error) {
-      throw new ConfigurationError(`${FUNCTION_ENV.ownRoleArns} is not valid JSON`, {
-        cause: error,
-      });
-    }
-  } else {
-    list = raw.split(",").map((s) => s.trim());
-  }
-  if (!Array.isArray(list) || !list.every((a) => typeof a === "string")) {
-    throw new ConfigurationError(`${FUNCTION_ENV.ownRoleArns} must be a list of role ARNs`);
-  }
-  const arns = list.filter((a) => a !== "");
-  const bad = arns.find((a) => !ROLE_ARN.test(a));
-  if (bad !== undefined) {
-    throw new ConfigurationError(`${FUNCTION_ENV.ownRoleArns}: "${bad}" is not an IAM role ARN`);
-  }
-  return arns;
+  return readList(env, FUNCTION_ENV.ownRoleArns, AWS_PATTERNS.roleOrSessionArn, "an IAM role ARN");
 }
 
 /**
@@ -170,7 +152,7 @@ export function readOrganization(
   const ownRegion = env.AWS_REGION?.trim();
   const region = ownRegion && AWS_PATTERNS.region.test(ownRegion) ? ownRegion : undefined;
   // Every own role lives in the hub's account; its ARN also gives the partition.
-  const own = /^arn:(aws[a-z-]*):(?:iam|sts)::(\d{12}):/.exec(ownRoleArns[0] ?? "");
+  const own = OWN_ARN_PARTITION_ACCOUNT.exec(ownRoleArns[0] ?? "");
   const regions = coveredRegionsOf(env);
   if (fn === "sweep" && regions.length === 0) {
     throw new ConfigurationError(
@@ -212,18 +194,6 @@ export function coveredRegionsOf(env: Env): string[] {
  */
 export function memberRolePattern(org: OrganizationConfig): string {
   return `arn:${org.partition}:iam::*:role/${org.memberRoleName}`;
-}
-
-function sweepRate(env: Env): number {
-  const raw = env[FUNCTION_ENV.sweepRateMinutes]?.trim();
-  if (!raw) return DEFAULT_SWEEP_RATE_MINUTES;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < 1 || n > 1440) {
-    throw new ConfigurationError(
-      `${FUNCTION_ENV.sweepRateMinutes}="${raw}" must be a whole number of minutes, 1 to 1440`,
-    );
-  }
-  return n;
 }
 
 /** Policy source text next to the handler: read only with `PolicyFiles.parseSource`. */
@@ -311,13 +281,13 @@ export function loadConfig(
   files: PolicyFiles = defaultPolicyFiles(env),
 ): GuardrailConfig {
   const tableName = required(env, FUNCTION_ENV.tableName);
-  if (!TABLE_NAME.test(tableName)) {
+  if (!AWS_PATTERNS.tableName.test(tableName)) {
     throw new ConfigurationError(
       `${FUNCTION_ENV.tableName}="${tableName}" is not a DynamoDB table name`,
     );
   }
   const topicArn = required(env, FUNCTION_ENV.topicArn);
-  if (!TOPIC_ARN.test(topicArn)) {
+  if (!AWS_PATTERNS.topicArn.test(topicArn)) {
     throw new ConfigurationError(`${FUNCTION_ENV.topicArn}="${topicArn}" is not an SNS topic ARN`);
   }
   const ownRoleArns = roleArns(env);
@@ -332,7 +302,7 @@ export function loadConfig(
     ownRoleArns,
     stage: optional(env, FUNCTION_ENV.stage, "default"),
     version: optional(env, FUNCTION_ENV.version, "unversioned"),
-    sweepRateMinutes: sweepRate(env),
+    sweepRateMinutes: readSweepRate(env),
     functionTimeoutMs: FUNCTION_SIZING[fn].timeoutSeconds * 1000,
     policy: withOwnPrincipals(policy, own),
     policySource: source,
@@ -350,10 +320,7 @@ export function loadConfig(
  * @throws ConfigurationError for any other value.
  */
 export function securityHubSetting(env: Env): boolean {
-  const value = optional(env, SECURITY_HUB_FUNCTION_ENV.enabled, "off").toLowerCase();
-  if (["on", "true", "1"].includes(value)) return true;
-  if (["off", "false", "0"].includes(value)) return false;
-  throw new ConfigurationError(`${SECURITY_HUB_FUNCTION_ENV.enabled}="${value}" must be on or off`);
+  return readSwitch(env, SECURITY_HUB_FUNCTION_ENV.enabled, false);
 }
 
 /**
@@ -362,13 +329,11 @@ export function securityHubSetting(env: Env): boolean {
  * @throws ConfigurationError when GUARDRAIL_SLACK_WEBHOOK_PARAMETER is unset or not a name.
  */
 export function loadSlackConfig(env: Env = process.env): SlackConfig {
-  const webhookParameter = required(env, SLACK_WEBHOOK_PARAMETER_ENV);
-  if (!/^[\w.\-/]{1,2048}$/.test(webhookParameter)) {
-    // Not echoed: a URL pasted here by mistake is the secret itself.
-    throw new ConfigurationError(
-      `${SLACK_WEBHOOK_PARAMETER_ENV} is not an SSM parameter name (it names the parameter; the URL goes in the parameter)`,
-    );
-  }
+  const webhookParameter = checkParameterName(
+    required(env, SLACK_WEBHOOK_PARAMETER_ENV),
+    SLACK_WEBHOOK_PARAMETER_ENV,
+    "the URL",
+  );
   return {
     webhookParameter,
     stage: optional(env, FUNCTION_ENV.stage, "default"),

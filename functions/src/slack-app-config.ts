@@ -1,7 +1,8 @@
 import {
-  ConfigurationError,
+  checkSlackChannel,
   checkWebhook,
   FUNCTION_ENV,
+  readParameterName,
   SLACK_API_URL,
   SLACK_APP_ENV,
 } from "@guardrail/core";
@@ -24,18 +25,9 @@ export interface SlackAppConfig {
   readonly version: string;
 }
 
-const PARAMETER_NAME = /^[\w.\-/]{1,2048}$/;
-
+/** A parameter's name, checked; null when unset. Never echoed: a token pasted here is the secret. */
 function parameter(env: Env, name: string): string | null {
-  const value = env[name]?.trim();
-  if (!value) return null;
-  if (!PARAMETER_NAME.test(value)) {
-    // Not echoed: a token pasted here by mistake is the secret itself.
-    throw new ConfigurationError(
-      `${name} is not an SSM parameter name (it names the parameter; the secret goes in the parameter)`,
-    );
-  }
-  return value;
+  return readParameterName(env, name, "the secret");
 }
 
 /**
@@ -48,12 +40,8 @@ function parameter(env: Env, name: string): string | null {
 export function loadSlackAppConfig(env: Env = process.env): SlackAppConfig | null {
   const tokenParameter = parameter(env, SLACK_APP_ENV.tokenParameter);
   if (tokenParameter === null) return null;
-  const channel = env[SLACK_APP_ENV.channel]?.trim() || null;
-  if (channel !== null && !/^[CGD][A-Z0-9]{2,30}$/.test(channel)) {
-    throw new ConfigurationError(
-      `${SLACK_APP_ENV.channel}="${channel}" is not a Slack channel id (C…, G…)`,
-    );
-  }
+  const named = env[SLACK_APP_ENV.channel]?.trim();
+  const channel = named ? checkSlackChannel(named, SLACK_APP_ENV.channel) : null;
   const apiUrl = env[SLACK_APP_ENV.apiUrl]?.trim() || SLACK_API_URL;
   checkWebhook(apiUrl, SLACK_APP_ENV.apiUrl);
   return {

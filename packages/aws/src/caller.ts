@@ -7,6 +7,12 @@ interface ClientConfig {
   profile?: string;
 }
 
+/**
+ * The parts of an STS session ARN (partition, account, role name), read from an identity STS
+ * itself returned: a reading of its parts, not a check of its shape (`AWS_PATTERNS` checks input).
+ */
+const ASSUMED_ROLE_SESSION_ARN = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\//;
+
 /** Who called, and when AWS says it was. */
 export interface Caller {
   readonly actor: Actor;
@@ -60,7 +66,7 @@ export async function callerActor(
       );
     }
     const arn = out.Arn ?? null;
-    const session = arn ? /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\//.exec(arn) : null;
+    const session = arn ? ASSUMED_ROLE_SESSION_ARN.exec(arn) : null;
     const actor: Actor = {
       arn,
       type: session ? "AssumedRole" : arn?.endsWith(":root") ? "Root" : "IAMUser",

@@ -3,8 +3,10 @@
  * function, environment, topic subscription, secret grant and alarm; the sandbox reads it to
  * subscribe the same functions to its local topic. A channel's renderer lives in
  * `report/<channel>.ts` and its poster in `@guardrail/aws`; neither is named here, so that this
- * module stays free of runtime imports (registry.ts derives the function list from it).
+ * module imports nothing but the leaf switch rule (registry.ts derives the function list from it).
  */
+
+import { readSwitch } from "./switch";
 
 /**
  * An SSM SecureString parameter a channel's poster reads at cold start. The value never enters
@@ -162,12 +164,17 @@ export function notifierParameterName(
   return env[secret.deployEnv]?.trim() || secret.defaultName(stage);
 }
 
-/** Whether a deploy switch is on (its reader has already refused values other than on/off). */
+/**
+ * Whether a notifier is on: always without a switch, else its switch read by the one switch rule
+ * (`readSwitch`, default off), the same the deploy's settings and the functions read it with.
+ *
+ * @throws ConfigurationError for a switch that is neither on nor off.
+ */
 export function notifierEnabled(
   spec: NotifierSpec,
   env: Readonly<Record<string, string | undefined>>,
 ): boolean {
-  return spec.switch === null || env[spec.switch]?.trim().toLowerCase() === "on";
+  return spec.switch === null || readSwitch(env, spec.switch, false);
 }
 
 /**

@@ -91,6 +91,10 @@ export function guardrailRoleNames(
   return [...new Set([...names, member])];
 }
 
+/**
+ * A principal in an SCP's `aws:PrincipalArn` condition: an IAM or STS ARN whose account and name
+ * may hold IAM's `*` wildcard, so wider than `AWS_PATTERNS.roleArn` (one concrete role).
+ */
 const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[\w+=,.@/*:-]+$/;
 const REGION = AWS_PATTERNS.region;
 

@@ -1,6 +1,7 @@
 import { GuardrailError, PathError } from "../errors";
 import type { AccountRegion } from "../model";
 import type { ResourceRef } from "../report/view";
+import { AWS_PATTERNS } from "../settings";
 
 /** The buttons the guardrail's messages carry, by `action_id`. */
 export const SLACK_ACTION_IDS = {
@@ -147,10 +148,10 @@ export function decodeFindingRef(text: string, path: string): FindingRef {
   }
   const o = obj(raw, path);
   const account = str(o, "a", path);
-  if (!/^\d{12}$/.test(account))
+  if (!AWS_PATTERNS.accountId.test(account))
     throw new InteractionPayloadError(`${path}.a`, "not an account id");
   const region = str(o, "r", path);
-  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+  if (!AWS_PATTERNS.region.test(region)) {
     throw new InteractionPayloadError(`${path}.r`, "not a Region");
   }
   const type = str(o, "t", path) as ResourceRef["type"];

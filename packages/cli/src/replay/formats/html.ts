@@ -180,9 +180,15 @@ function when(iso: string | null): string {
   return `${esc(iso.slice(0, 10))} <span class="muted">${esc(iso.slice(11, 19))}</span>`;
 }
 
+/**
+ * The account field of an IAM or STS principal ARN: a reading of a recorded actor's ARN for
+ * display, not a check (unlike `AWS_PATTERNS`, any other ARN simply has no account here).
+ */
+const PRINCIPAL_ARN_ACCOUNT = /^arn:aws[\w-]*:(?:sts|iam)::(\d{12}):/;
+
 /** The account in a principal ARN (`arn:aws:iam::111122223333:user/x`), if any. */
 export function accountOf(arn: string | null): string | null {
-  return arn ? (/^arn:aws[\w-]*:(?:sts|iam)::(\d{12}):/.exec(arn)?.[1] ?? null) : null;
+  return arn ? (PRINCIPAL_ARN_ACCOUNT.exec(arn)?.[1] ?? null) : null;
 }
 
 /** The short name of a principal ARN: `assumed-role/Admin/alice` → `Admin/alice`. */
