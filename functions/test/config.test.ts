@@ -24,8 +24,8 @@ describe("configuration at cold start", () => {
     ["GUARDRAIL_OWN_ROLE_ARNS", "arn:aws:iam::123456789012:user/bob", /not an IAM role ARN/],
     ["GUARDRAIL_OWN_ROLE_ARNS", "[not json", /not valid JSON/],
     ["GUARDRAIL_OWN_ROLE_ARNS", "[1]", /must be a list/],
-    ["GUARDRAIL_SWEEP_RATE_MINUTES", "0", /1 to 1440/],
-    ["GUARDRAIL_SWEEP_RATE_MINUTES", "ten", /1 to 1440/],
+    ["GUARDRAIL_SWEEP_RATE_MINUTES", "0", /5 to 1440/],
+    ["GUARDRAIL_SWEEP_RATE_MINUTES", "ten", /5 to 1440/],
   ])("refuses %s=%s with a clear message", (name, value, message) => {
     const env = { ...BASE_ENV, [name]: value };
     expect(() => loadConfig("sweep", env, memoryFiles())).toThrow(ConfigurationError);
