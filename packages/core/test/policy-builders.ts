@@ -1,4 +1,3 @@
-import { expect } from "vitest";
 import { PolicyValidationError } from "../src/errors";
 import type {
   Action,
@@ -12,6 +11,7 @@ import type {
 } from "../src/model";
 import { parseCidr } from "../src/net/cidr";
 import type { Protocol } from "../src/net/protocol";
+import { thrownBy } from "./thrown";
 
 /** Evaluation time used by every policy test, so expiry dates are stable. */
 export const NOW = new Date("2026-06-15T12:00:00Z");
@@ -166,11 +166,5 @@ export const ADMIN_PORTS_RULE = {
 
 /** The issues of the PolicyValidationError that `run` throws (fails the test if it throws none). */
 export function issuesOf(run: () => unknown): PolicyValidationError["issues"] {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PolicyValidationError);
-    return (error as PolicyValidationError).issues;
-  }
-  throw new Error("expected a PolicyValidationError");
+  return thrownBy(run, PolicyValidationError).issues;
 }

@@ -13,16 +13,11 @@ import {
   readWholeNumber,
   SWEEP_RATE_RANGE,
 } from "../src/settings";
+import { thrownBy } from "./thrown";
 
 /** The message `run` throws, failing the test when it returns instead. */
 function refusal(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError);
-    return (error as Error).message;
-  }
-  throw new Error("expected a ConfigurationError");
+  return thrownBy(run, ConfigurationError).message;
 }
 
 const RATE = "GUARDRAIL_SWEEP_RATE_MINUTES";
