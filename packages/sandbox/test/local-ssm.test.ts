@@ -75,6 +75,34 @@ describe("local SSM Parameter Store, over the SDK's JSON protocol", () => {
     expect(exists).toMatchObject({ name: "ParameterAlreadyExists" });
   });
 
+  it.each([
+    ["/aws/my-app/token", "ValidationException", /prefixed with "aws" or "ssm"/],
+    ["SSM-token", "ValidationException", /prefixed with "aws" or "ssm"/],
+    ["team/slack/token", "ValidationException", /fully qualified/],
+    [
+      `/${Array.from({ length: 16 }, (_, i) => `l${i}`).join("/")}`,
+      "HierarchyLevelLimitExceededException",
+      /15 levels/,
+    ],
+  ])("refuses to create %s (%s), as PutParameter does", async (name, code, message) => {
+    const error = await client
+      .send(new PutParameterCommand({ Name: name, Value: "x", Type: "String" }))
+      .catch((e: unknown) => e as Error);
+    expect(error).toMatchObject({ name: code });
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it("creates a name of 15 levels, and reads a name under /aws/ (AWS's public parameters)", async () => {
+    const deep = `/${Array.from({ length: 15 }, (_, i) => `l${i}`).join("/")}`;
+    expect(
+      await client.send(new PutParameterCommand({ Name: deep, Value: "x", Type: "String" })),
+    ).toMatchObject({ Version: 1 });
+    const read = await client
+      .send(new GetParameterCommand({ Name: "/aws/service/global-infrastructure/version" }))
+      .catch((e: unknown) => e as Error);
+    expect(read).toMatchObject({ name: "ParameterNotFound" });
+  });
+
   it("creates and overwrites with PutParameter, counting versions", async () => {
     const name = "/network-guardrail/test/other";
     expect(

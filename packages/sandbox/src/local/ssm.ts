@@ -42,6 +42,33 @@ interface Stored extends LocalParameter {
 const MAX_BODY_BYTES = 256 * 1024;
 /** Parameter names: letters, digits, `.-_/`, at most 2048 characters (with the path). */
 const NAME = /^[\w.\-/]{1,2048}$/;
+/** Levels of a hierarchy (`/a/b/c` has 3); PutParameter refuses more. */
+const MAX_HIERARCHY_LEVELS = 15;
+
+/**
+ * The name rules PutParameter adds to those of every read ("About requirements and constraints
+ * for parameter names", AWS Systems Manager User Guide): a new name may not begin with `aws` or
+ * `ssm` (reads may: `/aws/service/…` are AWS's public parameters), a name in a hierarchy is
+ * fully qualified (starts with `/`), and a hierarchy has at most 15 levels
+ * (HierarchyLevelLimitExceededException, PutParameter API reference).
+ */
+function checkNewName(name: string): void {
+  if (/^\/?(aws|ssm)/i.test(name)) {
+    throw new SsmError(
+      "ValidationException",
+      `Parameter name: can't be prefixed with "aws" or "ssm" (case-insensitive).`,
+    );
+  }
+  if (name.includes("/") && !name.startsWith("/")) {
+    throw new SsmError("ValidationException", "Parameter name must be a fully qualified name.");
+  }
+  if (name.split("/").length - 1 > MAX_HIERARCHY_LEVELS) {
+    throw new SsmError(
+      "HierarchyLevelLimitExceededException",
+      `A hierarchy can have a maximum of ${MAX_HIERARCHY_LEVELS} levels.`,
+    );
+  }
+}
 
 export async function startLocalSsm(
   options: {
@@ -126,6 +153,7 @@ export async function startLocalSsm(
     },
     PutParameter(body) {
       const name = nameOf(body.Name);
+      checkNewName(name);
       const type = body.Type ?? "String";
       if (
         typeof body.Value !== "string" ||
