@@ -6,7 +6,7 @@ import { defaultPolicy } from "@guardrail/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../src/main";
 import { addLine, emptyAggregate, mainRule } from "../src/replay/aggregate";
-import { GROUPS_PER_PAGE, renderHtml, ruleColour } from "../src/replay/formats/html";
+import { GROUPS_PER_PAGE, renderHtml, ruleColour, shortActor } from "../src/replay/formats/html";
 import type { ReplayLine } from "../src/replay/record";
 import { type ArchiveManifest, writeArchive } from "./support/archive";
 import { openBrowser } from "./support/browser";
@@ -237,5 +237,18 @@ describe("HTML report in headless Chromium", () => {
     } finally {
       await browser.close();
     }
+  });
+});
+
+describe("who acted, shortened for the report", () => {
+  it.each([
+    ["arn:aws:sts::123456789012:assumed-role/deployer/ci", "deployer/ci"],
+    ["arn:aws-us-gov:sts::123456789012:assumed-role/deployer/ci", "deployer/ci"],
+    ["arn:aws-cn:iam::123456789012:user/alice", "user alice"],
+    ["arn:aws:iam::123456789012:root", "root"],
+    ["ec2.amazonaws.com", "ec2.amazonaws.com"],
+    [null, "unknown"],
+  ])("%s → %s", (arn, short) => {
+    expect(shortActor(arn)).toBe(short);
   });
 });

@@ -194,7 +194,8 @@ export function accountOf(arn: string | null): string | null {
 /** The short name of a principal ARN: `assumed-role/Admin/alice` → `Admin/alice`. */
 export function shortActor(arn: string | null): string {
   if (!arn) return "unknown";
-  const m = /^arn:aws:(?:sts|iam)::\d*:(.*)$/.exec(arn);
+  // Every partition: aws, aws-cn, aws-us-gov.
+  const m = /^arn:aws[a-z-]*:(?:sts|iam)::\d*:(.*)$/.exec(arn);
   if (!m) return arn;
   return m[1]!
     .replace(/^assumed-role\//, "")
