@@ -43,6 +43,14 @@ const FILES = { exists: () => false, read: () => "", handlerDirs: [], parseSourc
 const TOKEN = "/network-guardrail/dev/slack-bot-token";
 const CHANNEL = "C0123ABCD";
 
+/** The deploy's Slack-app settings, switched on in CHANNEL, with `env` on top. */
+const slackAppDeploy = (env: Record<string, string>) =>
+  readSlackAppSettings("dev", {
+    [SLACK_APP_DEPLOY_ENV.enabled]: "on",
+    [SLACK_APP_DEPLOY_ENV.channel]: CHANNEL,
+    ...env,
+  });
+
 /** Each setting: how the deploy reads a value, and how a function reads the same value. */
 const SETTINGS: Record<
   string,
@@ -79,33 +87,20 @@ const SETTINGS: Record<
     ],
   },
   "Slack channel": {
-    deploy: (v) =>
-      readSlackAppSettings("dev", {
-        [SLACK_APP_DEPLOY_ENV.enabled]: "on",
-        [SLACK_APP_DEPLOY_ENV.channel]: v,
-      })?.channel,
+    deploy: (v) => slackAppDeploy({ [SLACK_APP_DEPLOY_ENV.channel]: v })?.channel,
     fn: (v) =>
       loadSlackAppConfig({ [SLACK_APP_ENV.tokenParameter]: TOKEN, [SLACK_APP_ENV.channel]: v })
         ?.channel,
     samples: ["C0123ABCD", "G0123ABCD", "D0123ABCD", "U0123ABCD", "#alerts", "c0123", "C"],
   },
   "Slack bot token parameter": {
-    deploy: (v) =>
-      readSlackAppSettings("dev", {
-        [SLACK_APP_DEPLOY_ENV.enabled]: "on",
-        [SLACK_APP_DEPLOY_ENV.channel]: CHANNEL,
-        [SLACK_APP_DEPLOY_ENV.tokenParameter]: v,
-      })?.tokenParameter,
+    deploy: (v) => slackAppDeploy({ [SLACK_APP_DEPLOY_ENV.tokenParameter]: v })?.tokenParameter,
     fn: (v) => loadSlackAppConfig({ [SLACK_APP_ENV.tokenParameter]: v })?.tokenParameter,
     samples: ["/team/token", "/aws/token", "xoxb-1-2-3", "team/token", "/a b"],
   },
   "Slack signing secret parameter": {
     deploy: (v) =>
-      readSlackAppSettings("dev", {
-        [SLACK_APP_DEPLOY_ENV.enabled]: "on",
-        [SLACK_APP_DEPLOY_ENV.channel]: CHANNEL,
-        [SLACK_APP_DEPLOY_ENV.signingSecretParameter]: v,
-      })?.signingSecretParameter,
+      slackAppDeploy({ [SLACK_APP_DEPLOY_ENV.signingSecretParameter]: v })?.signingSecretParameter,
     fn: (v) =>
       loadSlackAppConfig({
         [SLACK_APP_ENV.tokenParameter]: TOKEN,

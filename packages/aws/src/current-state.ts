@@ -1,4 +1,4 @@
-import type { NetworkAcl } from "@aws-sdk/client-ec2";
+import type { NetworkAcl, SecurityGroupRule } from "@aws-sdk/client-ec2";
 import {
   fromNetworkAclEntry,
   fromSecurityGroupRule,
@@ -42,16 +42,13 @@ export interface CurrentState {
 /** What to read: everything in the account and Region, or one security group or network ACL. */
 export type StateScope = "all" | ResourceRef;
 
-async function readRules(
-  gateway: Pick<Ec2Gateway, "securityGroupRules">,
-  groupIds: readonly string[] | undefined,
-) {
+async function readRules(pages: AsyncIterable<SecurityGroupRule[]>) {
   const changes: RuleChange[] = [];
   const resources = new Map<string, ResourceRef>();
   const unreadable: UnreadableRule[] = [];
   let count = 0;
   let owner: string | null = null;
-  for await (const page of gateway.securityGroupRules(groupIds)) {
+  for await (const page of pages) {
     for (const rule of page) {
       count++;
       owner ??= rule.GroupOwnerId ?? null;
@@ -121,12 +118,15 @@ export async function readCurrentState(
   gateway: Pick<Ec2Gateway, "securityGroupRules" | "networkAcls" | "networkAcl">,
   scope: StateScope = "all",
 ): Promise<CurrentState> {
+  const all = scope === "all";
   const [rules, acls] = await Promise.all([
-    scope === "all" || scope.type === "security-group"
-      ? readRules(gateway, scope === "all" ? undefined : [scope.id])
-      : readRules({ securityGroupRules: none }, undefined),
+    readRules(
+      all || scope.type === "security-group"
+        ? gateway.securityGroupRules(all ? undefined : [scope.id])
+        : none(),
+    ),
     readAcls(
-      scope === "all"
+      all
         ? gateway.networkAcls()
         : scope.type === "network-acl"
           ? oneAcl(gateway, scope.id)
